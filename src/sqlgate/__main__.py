@@ -1,0 +1,3 @@
+from sqlgate.cli import main
+
+raise SystemExit(main())
