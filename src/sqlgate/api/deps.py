@@ -1,0 +1,59 @@
+"""Dependencies shared by the routers: the services, and who is calling."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Header, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from sqlgate.auth.principal import Principal, authenticate
+from sqlgate.auth.scopes import Scope
+from sqlgate.errors import AuthenticationError, AuthorizationError
+from sqlgate.services.container import Services
+
+_bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <api key>`")
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="`X-API-Key: <api key>`")
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+AppServices = Annotated[Services, Depends(get_services)]
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def requires(*scopes: Scope, group: str = "default", per: str = "key") -> Callable[..., Principal]:
+    """A dependency: authenticate the key, count it against ``group``'s rate limit (per key, or
+    per member with ``per="member"``), and refuse unless it has one of ``scopes``."""
+
+    def dependency(
+        services: AppServices,
+        bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+        api_key: Annotated[str | None, Security(_api_key)],
+        x_org_id: Annotated[
+            str | None,
+            Header(alias="X-ORG-ID", description="Optional; must be the key's organization."),
+        ] = None,
+    ) -> Principal:
+        key = (bearer.credentials if bearer else None) or api_key
+        if not key:
+            raise AuthenticationError(
+                "Missing API key: send `Authorization: Bearer <key>` or `X-API-Key: <key>`"
+            )
+        principal = authenticate(services.store, key)
+        if x_org_id is not None and not principal.owns_org(x_org_id):
+            raise AuthorizationError("X-ORG-ID does not match the API key's organization")
+        identity = principal.member_id if per == "member" else principal.key_id
+        services.limiter.hit(group, identity)
+        if scopes:
+            principal.require(*scopes)
+        return principal
+
+    return dependency

@@ -1,0 +1,77 @@
+"""Seed 001: `POST /api/v1/run_sql`."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from sqlgate.api.deps import AppServices, client_address, requires
+from sqlgate.api.models import ERROR_RESPONSES, ColumnOut, RequestModel
+from sqlgate.auth.principal import Principal
+from sqlgate.auth.scopes import Scope
+from sqlgate.errors import ValidationError
+from sqlgate.results.jsonable import dumps, rows_as_objects
+from sqlgate.services.query import QueryRequest
+
+router = APIRouter(prefix="/api/v1", tags=["sql"], responses=ERROR_RESPONSES)
+
+Executor = Annotated[Principal, Depends(requires(Scope.QUERY_EXECUTE, group="query"))]
+
+
+class RunSqlBody(RequestModel):
+    sql: str = Field(description="SQL query to execute: one read-only statement.")
+    threadId: str | None = Field(  # noqa: N815
+        default=None, max_length=200, description="Thread ID for conversation context."
+    )
+    limit: int = Field(default=1000, ge=1, description="Maximum rows to return. Default: 1000")
+    connection_id: str | None = Field(
+        default=None,
+        description="sqlgate extension: the connection (id or name) to run on. Default: the "
+        "organization's default connection (the first one registered, unless changed).",
+    )
+
+
+class RunSqlColumn(ColumnOut):
+    properties: dict[str, Any] = Field(description="Additional column properties.")
+
+
+class RunSqlOut(BaseModel):
+    id: str = Field(description="Unique response identifier.")
+    records: list[dict[str, Any]] = Field(description="Array of row objects.")
+    columns: list[RunSqlColumn] = Field(description="Column metadata.")
+    threadId: str = Field(description="Thread ID (existing or newly created).")  # noqa: N815
+    totalRows: int = Field(description="Total rows returned.")  # noqa: N815
+
+
+@router.post("/run_sql", response_model=RunSqlOut, summary="Run SQL")
+def run_sql(
+    body: RunSqlBody, principal: Executor, services: AppServices, request: Request
+) -> Response:
+    """Execute a SQL query against a connected data source and return structured results."""
+    if body.limit > services.settings.row_limit_max:
+        raise ValidationError(
+            f"limit must be at most {services.settings.row_limit_max}", field="limit"
+        )
+    ran = services.queries.execute(
+        principal,
+        body.connection_id,
+        QueryRequest(body.sql, None, body.limit, None),
+        action="sql.run",
+        client=client_address(request),
+    )
+    result = ran.result
+    payload = {
+        "id": str(uuid.uuid4()),
+        "records": rows_as_objects(result.table),
+        "columns": [
+            {"name": c.name, "type": c.type, "notNull": c.not_null, "properties": {}}
+            for c in result.columns
+        ],
+        "threadId": body.threadId or str(uuid.uuid4()),
+        "totalRows": result.row_count,
+    }
+    return Response(dumps(payload), media_type="application/json")

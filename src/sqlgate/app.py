@@ -1,0 +1,48 @@
+"""``create_app(settings)``: the ASGI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from sqlgate import __version__
+from sqlgate.api import admin, connections, health, query, run_sql
+from sqlgate.api.errors import install as install_error_handlers
+from sqlgate.api.limits import BodySizeLimit
+from sqlgate.services.container import Services
+from sqlgate.settings import Settings
+
+DESCRIPTION = """
+One secure endpoint to your data: read-only SQL against registered connections.
+
+Authenticate every request with `Authorization: Bearer <key>` or `X-API-Key: <key>`
+(create one with `sqlgate init` or `sqlgate keys create`). Errors always have the shape
+`{"error": {"code": ..., "message": ...}}`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    services = Services.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            services.close()
+
+    app = FastAPI(
+        title="sqlgate",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    for module in (health, query, run_sql, admin, connections):
+        app.include_router(module.router)
+    return app

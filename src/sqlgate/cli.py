@@ -1,0 +1,245 @@
+"""The ``sqlgate`` command: serve, init, keys, connections, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlgate import __version__
+from sqlgate.auth.scopes import Scope
+from sqlgate.errors import SqlgateError
+from sqlgate.services import orgs
+from sqlgate.services.bootstrap import demo_database_path, ensure_demo_connection
+from sqlgate.services.container import Services
+from sqlgate.settings import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = Path(args.data_dir)
+    for name in ("host", "port"):
+        if getattr(args, name, None) is not None:
+            overrides[name] = getattr(args, name)
+    return Settings(**overrides)
+
+
+def _print_json(payload: Any) -> None:
+    print(json.dumps(payload, indent=2, default=str))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from sqlgate.app import create_app
+
+    settings = _settings(args)
+    if args.demo:
+        from sqlgate.demo import ensure_demo_database
+
+        settings.ensure_data_dir()
+        print("Preparing the demo database (generated once, on first start)...", flush=True)
+        ensure_demo_database(settings.data_dir)
+    app = create_app(settings)
+    services: Services = app.state.services
+    org = orgs.first_organization(services.store)
+    if args.demo and org is not None:
+        ensure_demo_connection(services, org.id)
+    base = f"http://{settings.host}:{settings.port}"
+    print(f"sqlgate {__version__} on {base}  (data dir: {settings.data_dir})")
+    print(f"  API docs:  {base}/docs")
+    if org is None:
+        print("  No organization yet. Create one and its first API key with:")
+        print(f"    sqlgate init --data-dir {settings.data_dir}")
+    else:
+        print(f"  Organization: {org.slug} ({org.id}); new key: sqlgate keys create")
+    sys.stdout.flush()
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level)
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    services = Services.build(_settings(args))
+    try:
+        result = orgs.init_organization(services.store, name=args.name, owner_email=args.email)
+        demo = None
+        if result.created:
+            demo = ensure_demo_connection(services, result.org_id)
+        if not result.created:
+            message = (
+                f"Organization {result.org_slug} ({result.org_id}) already exists; issue "
+                "another key with `sqlgate keys create`."
+            )
+            if args.json:
+                _print_json({"created": False, "org_id": result.org_id, "message": message})
+            else:
+                print(message)
+            return 0
+        assert result.key is not None
+        payload = {
+            "created": True,
+            "org_id": result.org_id,
+            "org_slug": result.org_slug,
+            "member_id": result.member_id,
+            "key_id": result.key.key_id,
+            "api_key": result.key.api_key,
+            "scopes": result.key.scopes,
+            "connections": [demo.name] if demo else [],
+            "data_dir": str(services.settings.data_dir),
+        }
+        if args.json:
+            _print_json(payload)
+        else:
+            print(f"Created organization {result.org_slug} ({result.org_id}).")
+            print(f"Owner API key (shown once, store it now): {result.key.api_key}")
+            if demo:
+                print("Try it:")
+                print(f"  curl -H 'Authorization: Bearer {result.key.api_key}' "
+                      "-d '{\"query\": \"SELECT count(*) FROM orders\"}' "
+                      f"http://{services.settings.host}:{services.settings.port}/api/v1/query/demo")
+        return 0
+    finally:
+        services.close()
+
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    services = Services.build(_settings(args))
+    try:
+        org = args.org or _only_org(services)
+        scopes = {Scope(s) for s in args.scopes.split(",")} if args.scopes else None
+        key = orgs.create_key(
+            services.store, org, name=args.name, scopes=scopes, member_email=args.email
+        )
+        payload = {"key_id": key.key_id, "api_key": key.api_key, "scopes": key.scopes,
+                   "org_id": key.org_id}
+        if args.json:
+            _print_json(payload)
+        else:
+            print(f"API key (shown once, store it now): {key.api_key}")
+            print(f"scopes: {' '.join(key.scopes)}")
+        return 0
+    finally:
+        services.close()
+
+
+def cmd_connections_add(args: argparse.Namespace) -> int:
+    services = Services.build(_settings(args))
+    try:
+        org = args.org or _only_org(services)
+        org_id = _org_id(services, org)
+        info = services.connections.create(
+            org_id, name=args.name, type=args.type, database=args.database, trusted_path=True
+        )
+        _print_json({"id": info.id, "name": info.name, "type": info.type,
+                     "database": info.database, "is_default": info.is_default})
+        return 0
+    finally:
+        services.close()
+
+
+def cmd_connections_list(args: argparse.Namespace) -> int:
+    services = Services.build(_settings(args))
+    try:
+        org_id = _org_id(services, args.org or _only_org(services))
+        _print_json([
+            {"id": c.id, "name": c.name, "type": c.type, "database": c.database,
+             "is_default": c.is_default}
+            for c in services.connections.list(org_id)
+        ])
+        return 0
+    finally:
+        services.close()
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    services = Services.build(_settings(args))  # building applies the migrations
+    services.close()
+    print("metadata store is up to date")
+    return 0
+
+
+def _only_org(services: Services) -> str:
+    org = orgs.first_organization(services.store)
+    if org is None:
+        raise SqlgateError("No organization yet: run `sqlgate init` first")
+    return org.id
+
+
+def _org_id(services: Services, org: str) -> str:
+    from sqlalchemy import or_, select
+
+    from sqlgate.store.models import Organization
+
+    with services.store.session() as session:
+        found = session.scalar(
+            select(Organization.id).where(or_(Organization.id == org, Organization.slug == org))
+        )
+    if found is None:
+        raise SqlgateError(f"Organization {org!r} not found")
+    return found
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sqlgate", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"sqlgate {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir", help="Where state lives (default: $SQLGATE_DATA_DIR or ~/.local/share/sqlgate)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", parents=[common], help="Run the HTTP service")
+    serve.add_argument("--host", help="Interface to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="Port (default 8000)")
+    serve.add_argument("--demo", action="store_true", help="Add the generated `demo` connection")
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.set_defaults(func=cmd_serve)
+
+    init = sub.add_parser("init", parents=[common], help="Create the first org and owner key")
+    init.add_argument("--name", default="Default", help="Organization name")
+    init.add_argument("--email", default="owner@localhost", help="Owner's email")
+    init.add_argument("--json", action="store_true", help="Print JSON")
+    init.set_defaults(func=cmd_init)
+
+    keys = sub.add_parser("keys", help="API keys").add_subparsers(dest="keys_cmd", required=True)
+    create = keys.add_parser("create", parents=[common], help="Issue an API key")
+    create.add_argument("--name", default="cli key", help="A label for the key")
+    create.add_argument("--scopes", help="Comma-separated scopes (default: all the role allows)")
+    create.add_argument("--org", help="Organization id or slug (default: the only one)")
+    create.add_argument("--email", help="Member the key belongs to (default: the owner)")
+    create.add_argument("--json", action="store_true", help="Print JSON")
+    create.set_defaults(func=cmd_keys_create)
+
+    conns = sub.add_parser("connections", help="Registered databases").add_subparsers(
+        dest="conn_cmd", required=True
+    )
+    add = conns.add_parser("add", parents=[common], help="Register a DuckDB or SQLite file")
+    add.add_argument("name")
+    add.add_argument("--type", required=True, choices=["duckdb", "sqlite"])
+    add.add_argument("--database", required=True, help="Path of the database file")
+    add.add_argument("--org", help="Organization id or slug (default: the only one)")
+    add.set_defaults(func=cmd_connections_add)
+    lst = conns.add_parser("list", parents=[common], help="List connections")
+    lst.add_argument("--org", help="Organization id or slug (default: the only one)")
+    lst.set_defaults(func=cmd_connections_list)
+
+    migrate = sub.add_parser("migrate", parents=[common], help="Apply metadata migrations")
+    migrate.set_defaults(func=cmd_migrate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "data_dir", None):
+        os.environ["SQLGATE_DATA_DIR"] = args.data_dir
+    try:
+        code: int = args.func(args)
+    except SqlgateError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    return code

@@ -1,0 +1,170 @@
+"""The engine protocol: what every database backend offers the query service.
+
+An engine is opened once per registered connection and shared by requests. Each query gets its own
+read-only session at the engine level (so nothing one query sets survives it), runs with a deadline
+that interrupts the engine, and hands back Arrow record batches.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import pyarrow as pa
+
+from sqlgate.errors import QueryTimeout
+from sqlgate.results.types import sql_type_name
+
+BATCH_ROWS = 65_536
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    not_null: bool = False
+
+
+@dataclass
+class QueryResult:
+    """A bounded result: at most ``row_limit`` rows, and whether more were available."""
+
+    columns: list[Column]
+    table: pa.Table
+    truncated: bool
+    execution_time_ms: float
+
+    @property
+    def row_count(self) -> int:
+        return self.table.num_rows
+
+
+@dataclass
+class ResultStream:
+    """An unbounded-in-size, bounded-in-memory result: batches pulled lazily from the engine.
+
+    ``truncated`` becomes true once iteration stops at the row limit with rows still left.
+    Always ``close()`` it (or iterate to the end); closing releases the engine session.
+    """
+
+    columns: list[Column]
+    schema: pa.Schema
+    _batches: Iterator[pa.RecordBatch]
+    _close: Callable[[], None]
+    row_limit: int | None = None
+    truncated: bool = False
+    rows: int = 0
+    _closed: bool = field(default=False, repr=False)
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        try:
+            for batch in self._batches:
+                if self.row_limit is not None and self.rows + batch.num_rows > self.row_limit:
+                    batch = batch.slice(0, self.row_limit - self.rows)
+                    self.truncated = True
+                if batch.num_rows:
+                    self.rows += batch.num_rows
+                    yield batch
+                if self.truncated:
+                    break
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._close()
+
+
+class Deadline:
+    """Calls ``interrupt`` when ``seconds`` pass, unless cancelled first.
+
+    ``expired`` tells afterwards whether the interrupt fired, so an engine error caused by the
+    interrupt can be reported as a timeout rather than a query error.
+    """
+
+    def __init__(self, seconds: float, interrupt: Callable[[], None]) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self._interrupt = interrupt
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self) -> None:
+        self.expired = True
+        self._interrupt()
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def error(self) -> QueryTimeout:
+        return QueryTimeout(
+            f"The query ran longer than its timeout of {self.seconds:g} s and was stopped",
+            timeout=self.seconds,
+        )
+
+
+def columns_from_schema(schema: pa.Schema, engine_types: list[str] | None = None) -> list[Column]:
+    types = engine_types or [sql_type_name(f.type) for f in schema]
+    return [
+        Column(name=f.name, type=t, not_null=not f.nullable)
+        for f, t in zip(schema, types, strict=True)
+    ]
+
+
+def collect(stream: ResultStream, started: float) -> QueryResult:
+    """Drain a stream (already bounded by its row limit) into a QueryResult."""
+    batches = list(stream)
+    table = pa.Table.from_batches(batches, schema=stream.schema)
+    return QueryResult(
+        columns=stream.columns,
+        table=table,
+        truncated=stream.truncated,
+        execution_time_ms=(time.perf_counter() - started) * 1000,
+    )
+
+
+class Engine(ABC):
+    """A database backend. Subclasses are small and declarative where they can be."""
+
+    #: Name used in connection records (``type`` field) and to pick the sqlglot dialect.
+    type: ClassVar[str]
+    #: sqlglot dialect the SQL guard parses in.
+    dialect: ClassVar[str]
+    #: How a named parameter is written in this engine's SQL, for docs and errors.
+    parameter_style: ClassVar[str]
+
+    @abstractmethod
+    def stream(
+        self,
+        sql: str,
+        params: Mapping[str, Any] | None,
+        *,
+        timeout: float,
+        row_limit: int | None,
+        batch_rows: int = BATCH_ROWS,
+    ) -> ResultStream:
+        """Start ``sql`` in a fresh read-only session and return its result stream.
+
+        Errors before the first batch (syntax, binding, missing tables, timeouts) raise here.
+        """
+
+    def execute(
+        self, sql: str, params: Mapping[str, Any] | None, *, timeout: float, row_limit: int
+    ) -> QueryResult:
+        """Run ``sql`` and return at most ``row_limit`` rows, fetching one more to report
+        truncation."""
+        started = time.perf_counter()
+        stream = self.stream(
+            sql, params, timeout=timeout, row_limit=row_limit, batch_rows=min(row_limit + 1, BATCH_ROWS)
+        )
+        return collect(stream, started)
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release every resource the engine holds."""

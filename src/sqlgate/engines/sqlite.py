@@ -1,0 +1,202 @@
+"""SQLite engine: read-only connections (``mode=ro``, ``query_only``, an authorizer, limits).
+
+Connections are pooled: the authorizer refuses every action but reading tables and calling
+allowed functions, so no query can leave state (temp tables, pragmas, attached files) behind.
+"""
+
+from __future__ import annotations
+
+import queue
+import sqlite3
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pyarrow as pa
+
+from sqlgate.engines._stream import primed
+from sqlgate.engines.base import BATCH_ROWS, Deadline, Engine, ResultStream, columns_from_schema
+from sqlgate.errors import ConnectionFailed, QueryError, SqlNotAllowed
+from sqlgate.sql.guard import denied_functions
+
+# Schema tables disclose every table (policy: tenants see only what the catalog API shows).
+_SCHEMA_TABLES = frozenset({"sqlite_master", "sqlite_schema", "sqlite_temp_master", "sqlite_temp_schema"})
+_POOL_SIZE = 8
+
+
+class SQLiteEngine(Engine):
+    type = "sqlite"
+    dialect = "sqlite"
+    parameter_style = ":name"
+
+    def __init__(self, path: str | Path, *, max_value_bytes: int = 100_000_000) -> None:
+        self._path = Path(path)
+        self._max_value_bytes = max_value_bytes
+        self._denied = denied_functions("sqlite")
+        self._pool: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue(_POOL_SIZE)
+        self._release(self._open())  # fail now, at registration, if the file cannot be opened
+
+    def _open(self) -> sqlite3.Connection:
+        if not self._path.is_file():
+            raise ConnectionFailed("The SQLite database file does not exist")
+        uri = f"file:{quote(str(self._path.resolve()))}?mode=ro"
+        try:
+            conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA query_only = ON")
+            # Load the schema before the authorizer is installed: parsing it is not a user action.
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
+        except sqlite3.Error as exc:
+            raise ConnectionFailed(f"Could not open the SQLite database: {exc}") from exc
+        if hasattr(conn, "enable_load_extension"):
+            conn.enable_load_extension(False)
+        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, self._max_value_bytes)
+        conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+        conn.set_authorizer(self._authorize)
+        return conn
+
+    def _authorize(
+        self, action: int, arg1: str | None, arg2: str | None, _db: str | None, _trigger: str | None
+    ) -> int:
+        if action == sqlite3.SQLITE_SELECT or action == sqlite3.SQLITE_RECURSIVE:
+            return sqlite3.SQLITE_OK
+        if action == sqlite3.SQLITE_READ:
+            ok = (arg1 or "").lower() not in _SCHEMA_TABLES
+            return sqlite3.SQLITE_OK if ok else sqlite3.SQLITE_DENY
+        if action == sqlite3.SQLITE_FUNCTION:
+            ok = (arg2 or "").lower() not in self._denied
+            return sqlite3.SQLITE_OK if ok else sqlite3.SQLITE_DENY
+        if action == sqlite3.SQLITE_UPDATE and (arg1 or "").lower() in _SCHEMA_TABLES:
+            # SQLite re-reads its schema this way when another process changed it; the
+            # connection is read-only (mode=ro, query_only), so nothing can be written.
+            return sqlite3.SQLITE_OK
+        return sqlite3.SQLITE_DENY
+
+    def _acquire(self) -> sqlite3.Connection:
+        try:
+            return self._pool.get_nowait()
+        except queue.Empty:
+            return self._open()
+
+    def _release(self, conn: sqlite3.Connection) -> None:
+        try:
+            self._pool.put_nowait(conn)
+        except queue.Full:
+            conn.close()
+
+    def stream(
+        self,
+        sql: str,
+        params: Mapping[str, Any] | None,
+        *,
+        timeout: float,
+        row_limit: int | None,
+        batch_rows: int = BATCH_ROWS,
+    ) -> ResultStream:
+        conn = self._acquire()
+        deadline = Deadline(timeout, conn.interrupt)
+        healthy = [True]
+
+        def close() -> None:
+            deadline.cancel()
+            cursor.close()
+            if healthy[0]:
+                self._release(conn)
+            else:
+                conn.close()
+
+        cursor = conn.cursor()
+        try:
+            cursor.execute(sql, dict(params) if params else {})
+            names = [d[0] for d in cursor.description or ()]
+            if not names:
+                raise SqlNotAllowed("The statement returns no rows", reason="not_read_only")
+            first = cursor.fetchmany(batch_rows)
+            schema = _infer_schema(names, first)
+            batches = primed(_read(cursor, first, schema, batch_rows, deadline, healthy))
+        except BaseException as exc:
+            healthy[0] = False
+            close()
+            raise _translate(exc, deadline) from exc
+        return ResultStream(
+            columns=columns_from_schema(schema),
+            schema=schema,
+            _batches=batches,
+            _close=close,
+            row_limit=row_limit,
+        )
+
+    def close(self) -> None:
+        while True:
+            try:
+                self._pool.get_nowait().close()
+            except queue.Empty:
+                return
+
+
+def _read(
+    cursor: sqlite3.Cursor,
+    first: list[tuple[Any, ...]],
+    schema: pa.Schema,
+    batch_rows: int,
+    deadline: Deadline,
+    healthy: list[bool],
+) -> Iterator[pa.RecordBatch]:
+    rows = first
+    try:
+        while rows:
+            yield _to_batch(rows, schema)
+            if len(rows) < batch_rows:
+                return
+            rows = cursor.fetchmany(batch_rows)
+    except BaseException as exc:
+        healthy[0] = False
+        raise _translate(exc, deadline) from exc
+
+
+def _infer_schema(names: list[str], rows: list[tuple[Any, ...]]) -> pa.Schema:
+    """SQLite values carry their own types; take each column's from its first non-null values."""
+    fields = []
+    for i, name in enumerate(names):
+        kinds = {type(r[i]) for r in rows if r[i] is not None}
+        if kinds == {int}:
+            arrow_type: pa.DataType = pa.int64()
+        elif kinds and kinds <= {int, float}:
+            arrow_type = pa.float64()
+        elif kinds == {bytes}:
+            arrow_type = pa.binary()
+        else:
+            arrow_type = pa.string()
+        fields.append(pa.field(name, arrow_type))
+    return pa.schema(fields)
+
+
+def _to_batch(rows: list[tuple[Any, ...]], schema: pa.Schema) -> pa.RecordBatch:
+    arrays = []
+    for i, field in enumerate(schema):
+        values = [r[i] for r in rows]
+        try:
+            arrays.append(pa.array(values, type=field.type))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            if field.type != pa.string():
+                raise QueryError(
+                    f"Column {field.name!r} mixes value types across rows; CAST it to one type"
+                ) from None
+            arrays.append(pa.array([None if v is None else _text(v) for v in values], pa.string()))
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _text(value: Any) -> str:
+    return value.hex() if isinstance(value, bytes) else str(value)
+
+
+def _translate(exc: BaseException, deadline: Deadline) -> BaseException:
+    if deadline.expired:
+        return deadline.error()
+    if isinstance(exc, sqlite3.DatabaseError) and "not authorized" in str(exc):
+        return SqlNotAllowed(f"Refused by the read-only session: {exc}", reason="engine_refused")
+    if isinstance(exc, sqlite3.ProgrammingError) and "one statement at a time" in str(exc):
+        return SqlNotAllowed("Exactly one statement is allowed", reason="multiple_statements")
+    if isinstance(exc, sqlite3.Error):
+        return QueryError(str(exc))
+    return exc

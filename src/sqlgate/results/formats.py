@@ -1,0 +1,525 @@
+"""Result exports: Arrow record batches → csv, json, ndjson, excel or parquet bytes, streamed.
+
+Every ``OutputFormat.write`` is a generator that pulls batches lazily and yields a chunk of
+output per batch (per row group for parquet), so memory stays bounded by about one batch however
+many rows the cursor produces. Oversized batches are sliced (zero-copy) first, because turning
+Arrow data into Python objects multiplies its size.
+
+Excel is the exception: a zip file cannot be produced front to back, so the workbook is spooled
+to a temporary directory by xlsxwriter in ``constant_memory`` mode, then streamed in 64 KiB
+chunks and deleted, also when the consumer stops early.
+
+Spreadsheet formats (csv, excel) get their string cells *and headers* neutralised against
+formula injection (see :func:`neutralise_formulas`); json, ndjson and parquet are data formats
+and carry values verbatim.
+
+Text spelling of values Arrow's CSV writer or Excel cannot hold natively (shared by both):
+binary → base64, durations/intervals → ISO-8601 durations, UUID → canonical text, lists,
+structs and maps → JSON text (maps as objects), all via :mod:`sqlgate.results.jsonable`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+import pyarrow.types as pat
+import xlsxwriter
+
+from sqlgate.results import jsonable
+
+# Excel sheets hold 1,048,576 rows; one is the header. The excel writer stops pulling batches
+# once this many data rows are written; the caller compares with its row count to report it.
+EXCEL_MAX_ROWS = 1_048_575
+
+# Rows turned into Python objects at once (json, ndjson, excel): ~a few MB of objects.
+PYTHON_SLICE_ROWS = 16_384
+# Rows per CSV chunk: Arrow formats them in C++, a chunk is a few MB of text.
+CSV_SLICE_ROWS = 65_536
+# Parquet row groups: small enough to bound memory, large enough for readers to scan well.
+PARQUET_ROW_GROUP_ROWS = 122_880
+PARQUET_ROW_GROUP_BYTES = 64 * 1024 * 1024
+
+_FILE_CHUNK = 64 * 1024
+
+Writer = Callable[[pa.Schema, Iterable[pa.RecordBatch]], Iterator[bytes]]
+
+
+@dataclass(frozen=True)
+class OutputFormat:
+    name: str
+    media_type: str
+    extension: str
+    writer: Writer = field(repr=False)
+
+    def write(self, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
+        """Stream ``batches`` (all of type ``schema``) as this format, chunk by chunk."""
+        return self.writer(schema, batches)
+
+
+def get_format(name: str) -> OutputFormat:
+    """The format called ``name``; ``KeyError`` if there is none."""
+    return FORMATS[name]
+
+
+# --- shared plumbing ---------------------------------------------------------------------------
+
+
+class _ChunkSink:
+    """A write-only file that keeps what Arrow wrote to it until drained.
+
+    Arrow's CSV and Parquet writers want a file; draining this one after every batch turns them
+    into generators without ever holding more than a batch of output.
+    """
+
+    def __init__(self) -> None:
+        self._chunks: list[bytes] = []
+        self._position = 0
+        self.closed = False
+
+    def write(self, data: Any) -> int:
+        # Copy: Arrow may hand us a view of a buffer it reuses.
+        chunk = bytes(data)
+        self._chunks.append(chunk)
+        self._position += len(chunk)
+        return len(chunk)
+
+    def tell(self) -> int:
+        return self._position
+
+    def flush(self) -> None:
+        pass
+
+    def writable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.closed = True
+
+    def drain(self) -> bytes:
+        data = b"".join(self._chunks)
+        self._chunks.clear()
+        return data
+
+
+def _sliced(batches: Iterable[pa.RecordBatch], max_rows: int) -> Iterator[pa.RecordBatch]:
+    """Non-empty batches of at most ``max_rows`` rows, pulled lazily (slices are zero-copy)."""
+    for batch in batches:
+        for offset in range(0, batch.num_rows, max_rows):
+            yield batch.slice(offset, max_rows)
+
+
+def _is_string(t: pa.DataType) -> bool:
+    return bool(pat.is_string(t) or pat.is_large_string(t))
+
+
+# --- formula neutralisation --------------------------------------------------------------------
+
+# OWASP "CSV injection": a cell starting with one of these may be run as a formula.
+_FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def neutralise_formulas(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Prefix string cells that a spreadsheet could run as a formula with ``'``.
+
+    Only string columns (and dictionary-encoded strings) are touched; numbers stay numbers, so
+    ``-5`` as an integer is untouched while the text ``"-5"`` becomes ``"'-5"``. ``string_view``
+    columns come back as ``string`` (Arrow's regex kernels do not take views).
+    """
+    columns = []
+    changed = False
+    for column in batch.columns:
+        neutralised = _neutralise(column)
+        changed = changed or neutralised is not None
+        columns.append(column if neutralised is None else neutralised)
+    if not changed:
+        return batch
+    fields = [f.with_type(c.type) for f, c in zip(batch.schema, columns, strict=True)]
+    return pa.RecordBatch.from_arrays(columns, schema=pa.schema(fields, batch.schema.metadata))
+
+
+def _neutralise(array: pa.Array) -> pa.Array | None:
+    """``array`` neutralised, or None when it needs no change (the common case: no copy)."""
+    t = array.type
+    if pat.is_dictionary(t):
+        dictionary = _neutralise(array.dictionary)
+        if dictionary is None:
+            return None
+        return pa.DictionaryArray.from_arrays(array.indices, dictionary, ordered=t.ordered)
+    if pat.is_string_view(t):
+        array = array.cast(pa.string())
+        return _neutralise(array) or array
+    if not _is_string(t):
+        return None
+    risky = pc.match_substring_regex(array, _FORMULA_START)
+    if not pc.any(risky).as_py():
+        return None
+    return pc.if_else(risky, pc.utf8_replace_slice(array, start=0, stop=0, replacement="'"), array)
+
+
+def _neutralise_name(name: str) -> str:
+    # Headers are user-chosen aliases, e.g. SELECT 1 AS "=HYPERLINK(...)".
+    return "'" + name if name[:1] in ("=", "+", "-", "@", "\t", "\r") else name
+
+
+# --- spreadsheet cells (csv and excel) ---------------------------------------------------------
+
+
+def _sheet_type(t: pa.DataType) -> pa.DataType:
+    """The type a column is given in csv/excel: the same if both can write it, else string."""
+    if pat.is_dictionary(t) or pat.is_run_end_encoded(t):
+        return _sheet_type(t.value_type)
+    if pat.is_float16(t):
+        return pa.float32()
+    if (
+        pat.is_null(t)
+        or pat.is_boolean(t)
+        or pat.is_integer(t)
+        or pat.is_float32(t)
+        or pat.is_float64(t)
+        or pat.is_decimal(t)
+        or (pat.is_temporal(t) and not (pat.is_duration(t) or pat.is_interval(t)))
+        or _is_string(t)
+    ):
+        return t
+    return pa.string()
+
+
+def _sheet_array(array: pa.Array, target: pa.DataType) -> pa.Array:
+    """``array`` as ``target`` (from :func:`_sheet_type`), spelling other values as text."""
+    t = array.type
+    if t == target:
+        return array
+    if pat.is_dictionary(t):
+        return _sheet_array(array.dictionary_decode(), target)
+    if pat.is_run_end_encoded(t):
+        return _sheet_array(pc.run_end_decode(array), target)
+    if pat.is_string(target) and not (_is_string(t) or pat.is_string_view(t)):
+        return pa.array([_text(v) for v in jsonable.python_values(array)], pa.string())
+    return array.cast(target)
+
+
+def _text(value: object) -> str | None:
+    """A cell value as text: its JSON spelling, unquoted when that is a JSON string.
+
+    So lists, structs and maps become JSON text, bytes base64, durations ISO-8601, UUIDs their
+    canonical form: the same spellings as in json exports.
+    """
+    if value is None or isinstance(value, str):
+        return value
+    text = jsonable.dumps(value)
+    if text.startswith(b'"'):
+        decoded: str = orjson.loads(text)
+        return decoded
+    return text.decode()
+
+
+def _sheet_schema(schema: pa.Schema) -> pa.Schema:
+    return pa.schema(
+        [pa.field(_neutralise_name(f.name), _sheet_type(f.type)) for f in schema],
+    )
+
+
+def _sheet_batch(batch: pa.RecordBatch, target: pa.Schema) -> pa.RecordBatch:
+    columns = [
+        _sheet_array(column, f.type) for column, f in zip(batch.columns, target, strict=True)
+    ]
+    return neutralise_formulas(pa.RecordBatch.from_arrays(columns, schema=target))
+
+
+# --- csv ---------------------------------------------------------------------------------------
+
+# Arrow spells values the way most tools read them back: nulls as empty fields, booleans as
+# true/false, timestamps as "2024-01-01 12:00:00.000000" (aware ones in their zone with an offset,
+# "-0500"), decimals exactly. All strings are quoted.
+_CSV_OPTIONS = pa_csv.WriteOptions(include_header=True, null_string="")
+
+
+def _write_csv(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
+    target = _sheet_schema(schema)
+    sink = _ChunkSink()
+    writer = pa_csv.CSVWriter(pa.PythonFile(sink, mode="w"), target, write_options=_CSV_OPTIONS)
+    try:
+        yield sink.drain()  # the header, before the first (maybe slow) batch arrives
+        for batch in _sliced(batches, CSV_SLICE_ROWS):
+            writer.write_batch(_sheet_batch(batch, target))
+            yield sink.drain()
+    finally:
+        writer.close()
+
+
+# --- json and ndjson ---------------------------------------------------------------------------
+
+
+def _json_rows(names: list[str], batch: pa.RecordBatch) -> list[dict[str, object]]:
+    columns = [jsonable.json_values(column) for column in batch.columns]
+    return jsonable.objects(names, columns, batch.num_rows)
+
+
+def _write_json(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
+    """A JSON array of row objects: ``[`` + rows joined by ``,`` + ``]``; ``[]`` when empty."""
+    names = jsonable.unique_names(schema.names)
+    separator = b"["
+    for batch in _sliced(batches, PYTHON_SLICE_ROWS):
+        # One orjson call per slice, then drop its brackets: much faster than a call per row.
+        body = jsonable.dumps(_json_rows(names, batch))
+        yield separator + body[1:-1]
+        separator = b","
+    yield b"[]" if separator == b"[" else b"]"
+
+
+def _write_ndjson(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
+    """One JSON object per line, each line ``\\n``-terminated; nothing at all when empty."""
+    names = jsonable.unique_names(schema.names)
+    for batch in _sliced(batches, PYTHON_SLICE_ROWS):
+        lines = [jsonable.dumps(row) for row in _json_rows(names, batch)]
+        lines.append(b"")
+        yield b"\n".join(lines)
+
+
+# --- parquet -----------------------------------------------------------------------------------
+
+
+def _parquet_type(t: pa.DataType) -> pa.DataType:
+    """The type a column is given in parquet: the same unless parquet cannot store it."""
+    if pat.is_run_end_encoded(t):
+        return _parquet_type(t.value_type)
+    if jsonable.type_contains(t, pat.is_interval):  # no parquet equivalent for month/day/nano
+        return pa.string()
+    return t
+
+
+def _parquet_array(array: pa.Array, target: pa.DataType) -> pa.Array:
+    if array.type == target:
+        return array
+    if pat.is_run_end_encoded(array.type):
+        return _parquet_array(pc.run_end_decode(array), target)
+    if pat.is_string(target):
+        return pa.array([_text(v) for v in jsonable.python_values(array)], pa.string())
+    return array.cast(target)
+
+
+def _write_parquet(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
+    # Unique names: several readers (DuckDB among them) reject duplicate column names.
+    names = jsonable.unique_names(schema.names)
+    target = pa.schema(
+        [
+            f.with_name(n).with_type(_parquet_type(f.type))
+            for f, n in zip(schema, names, strict=True)
+        ],
+        schema.metadata,
+    )
+    sink = _ChunkSink()
+    # Snappy (the default) rather than zstd: every parquet reader, old or new, can decode it.
+    writer = pq.ParquetWriter(pa.PythonFile(sink, mode="w"), target)
+    try:
+        # Each write_table call ends a row group, so small cursor batches are gathered first.
+        pending: list[pa.RecordBatch] = []
+        pending_rows = pending_bytes = 0
+        for batch in _sliced(batches, PARQUET_ROW_GROUP_ROWS):
+            columns = [
+                _parquet_array(c, f.type) for c, f in zip(batch.columns, target, strict=True)
+            ]
+            pending.append(pa.RecordBatch.from_arrays(columns, schema=target))
+            pending_rows += batch.num_rows
+            pending_bytes += batch.nbytes
+            if pending_rows >= PARQUET_ROW_GROUP_ROWS or pending_bytes >= PARQUET_ROW_GROUP_BYTES:
+                writer.write_table(pa.Table.from_batches(pending), row_group_size=pending_rows)
+                pending, pending_rows, pending_bytes = [], 0, 0
+                yield sink.drain()
+        if pending:
+            writer.write_table(pa.Table.from_batches(pending), row_group_size=pending_rows)
+        writer.close()  # writes the footer
+        yield sink.drain()
+    finally:
+        writer.close()  # no-op when already closed
+
+
+# --- excel -------------------------------------------------------------------------------------
+
+# Excel stores dates as days since 1899-12-30 ("serial numbers"). Serials below 61 fall before
+# 1900-03-01, where Excel's fictitious 1900-02-29 makes them ambiguous; 2958466 is year 10000.
+_EXCEL_EPOCH_OFFSET = 25_569  # 1970-01-01
+_EXCEL_MIN_SERIAL = 61
+_EXCEL_MAX_SERIAL = 2_958_466
+_MICROS_PER_DAY = 86_400_000_000
+# Excel numbers are doubles: integers beyond 2**53 would silently change, so they become text.
+_EXACT_INT = 2**53
+
+_DATE_FORMAT = "yyyy-mm-dd"
+_TIMESTAMP_FORMAT = "yyyy-mm-dd hh:mm:ss"
+_TIME_FORMAT = "hh:mm:ss"
+
+CellWriter = Callable[[int, int, Any], object]
+
+
+class _Sheet:
+    """Writes typed columns of batches into one constant-memory xlsxwriter worksheet."""
+
+    def __init__(self, workbook: Any, schema: pa.Schema) -> None:
+        self._workbook = workbook
+        self._ws = workbook.add_worksheet("Result")
+        self._formats: dict[str, Any] = {}
+        self.rows = 0
+        bold = workbook.add_format({"bold": True})
+        self._ws.freeze_panes(1, 0)
+        for col, f in enumerate(schema):
+            self._ws.set_column(col, col, _column_width(f.name, f.type))
+            self._ws.write_string(0, col, f.name, bold)
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        columns = [self._cells(column) for column in batch.columns]
+        writers = [write for _, write in columns]
+        first = self.rows + 1
+        for row, values in enumerate(zip(*[v for v, _ in columns], strict=True), start=first):
+            for col, (write, value) in enumerate(zip(writers, values, strict=True)):
+                if value is not None:  # constant_memory: skipped cells are simply blank
+                    write(row, col, value)
+        self.rows += batch.num_rows
+
+    def _format(self, num_format: str) -> Any:
+        if num_format not in self._formats:
+            self._formats[num_format] = self._workbook.add_format({"num_format": num_format})
+        return self._formats[num_format]
+
+    def _cells(self, array: pa.Array) -> tuple[list[Any], CellWriter]:
+        """The column's cell values and the function writing one of them."""
+        ws = self._ws
+        t = array.type
+        if pat.is_boolean(t):
+            return array.to_pylist(), ws.write_boolean
+        if pat.is_integer(t):
+            values = array.to_pylist()
+            bounds = pc.min_max(array).as_py()
+            if bounds["min"] is not None and max(-bounds["min"], bounds["max"]) > _EXACT_INT:
+                values = [str(v) if v is not None and abs(v) > _EXACT_INT else v for v in values]
+                return values, self._number_or_text(None)
+            return values, ws.write_number
+        if pat.is_floating(t):
+            return array.to_pylist(), ws.write_number  # NaN/inf: nan_inf_to_errors
+        if pat.is_decimal(t):
+            scale = min(max(t.scale, 0), 15)
+            fmt = self._format("0." + "0" * scale) if scale else None
+            floats = array.cast(pa.float64(), safe=False).to_pylist()
+            return floats, lambda r, c, v: ws.write_number(r, c, v, fmt)
+        if pat.is_date(t):
+            days = array.cast(pa.date32()).cast(pa.int32()).cast(pa.float64())
+            return self._serials(array, pc.add(days, _EXCEL_EPOCH_OFFSET), _DATE_FORMAT)
+        if pat.is_timestamp(t):
+            # Aware timestamps are instants: Excel has no zones, so they are written in UTC.
+            naive = array.cast(pa.timestamp("us", tz=t.tz), safe=False).cast(pa.timestamp("us"))
+            micros = naive.cast(pa.int64()).cast(pa.float64())
+            serial = pc.add(pc.divide(micros, _MICROS_PER_DAY), _EXCEL_EPOCH_OFFSET)
+            return self._serials(naive, serial, _TIMESTAMP_FORMAT)
+        if pat.is_time(t):
+            micros = array.cast(pa.time64("us"), safe=False).cast(pa.int64()).cast(pa.float64())
+            fmt = self._format(_TIME_FORMAT)
+            fraction = pc.divide(micros, _MICROS_PER_DAY).to_pylist()
+            return fraction, lambda r, c, v: ws.write_number(r, c, v, fmt)
+        # Strings (already neutralised); other types were spelled as text by _sheet_array.
+        return array.to_pylist(), ws.write_string
+
+    def _serials(
+        self, source: pa.Array, serial: pa.Array, num_format: str
+    ) -> tuple[list[Any], CellWriter]:
+        """Date serial numbers; dates Excel cannot show (before 1900-03-01...) as ISO text."""
+        outside = pc.or_(
+            pc.less(serial, _EXCEL_MIN_SERIAL), pc.greater_equal(serial, _EXCEL_MAX_SERIAL)
+        )
+        values = serial.to_pylist()
+        if pc.any(outside).as_py():
+            texts = pc.cast(source, pa.string()).to_pylist()
+            flags = outside.to_pylist()
+            values = [
+                text if flag else v for v, text, flag in zip(values, texts, flags, strict=True)
+            ]
+        return values, self._number_or_text(self._format(num_format))
+
+    def _number_or_text(self, fmt: Any) -> CellWriter:
+        ws = self._ws
+
+        def write(row: int, col: int, value: Any) -> object:
+            if isinstance(value, str):
+                return ws.write_string(row, col, value)
+            return ws.write_number(row, col, value, fmt)
+
+        return write
+
+
+def _column_width(name: str, t: pa.DataType) -> float:
+    # Excel shows "#####" for dates wider than their column, so make room for them.
+    if pat.is_timestamp(t):
+        width = 20
+    elif pat.is_date(t):
+        width = 11
+    else:
+        width = 9
+    return float(min(max(width, len(name) + 2), 60))
+
+
+def _write_excel(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
+    # The directory holds xlsxwriter's own row spool as well as the workbook, so removing it
+    # cleans up everything, whether we finish, fail, or the consumer stops reading.
+    with tempfile.TemporaryDirectory(prefix="sqlgate-xlsx-") as tmp:
+        path = os.path.join(tmp, "result.xlsx")
+        _spool_excel(path, tmp, schema, batches)
+        with open(path, "rb") as spooled:
+            while chunk := spooled.read(_FILE_CHUNK):
+                yield chunk
+
+
+def _spool_excel(path: str, tmp: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> None:
+    workbook = xlsxwriter.Workbook(
+        path,
+        {
+            "constant_memory": True,
+            "tmpdir": tmp,
+            "nan_inf_to_errors": True,  # NaN → #NUM!, ±inf → #DIV/0! rather than an exception
+            # Belt and braces: we only use typed writes, which never interpret strings.
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+        },
+    )
+    try:
+        target = _sheet_schema(schema)
+        sheet = _Sheet(workbook, target)
+        for batch in _sliced(batches, PYTHON_SLICE_ROWS):
+            room = EXCEL_MAX_ROWS - sheet.rows
+            sheet.write(_sheet_batch(batch.slice(0, room), target))
+            if sheet.rows >= EXCEL_MAX_ROWS:
+                break  # stop pulling: the caller reports the truncation
+    except BaseException:
+        # Release the row spool's file handle; the temporary directory goes away with it.
+        for worksheet in workbook.worksheets():
+            handle = getattr(worksheet, "row_data_fh", None)
+            if handle is not None:
+                handle.close()
+        raise
+    workbook.close()
+
+
+# --- registry ----------------------------------------------------------------------------------
+
+FORMATS: dict[str, OutputFormat] = {
+    f.name: f
+    for f in (
+        OutputFormat("csv", "text/csv; charset=utf-8", "csv", _write_csv),
+        OutputFormat("json", "application/json", "json", _write_json),
+        OutputFormat("ndjson", "application/x-ndjson", "ndjson", _write_ndjson),
+        OutputFormat(
+            "excel",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "xlsx",
+            _write_excel,
+        ),
+        OutputFormat("parquet", "application/vnd.apache.parquet", "parquet", _write_parquet),
+    )
+}

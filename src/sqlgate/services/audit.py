@@ -1,0 +1,94 @@
+"""The audit history: every query run, written off the request path in small batches.
+
+Requests put an event on a queue and move on; one background thread writes what has queued up
+in a single transaction. ``close()`` (at shutdown) writes everything still queued.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+from sqlalchemy import insert
+
+from sqlgate.store.db import Store
+from sqlgate.store.models import AuditEvent, utcnow
+
+log = logging.getLogger(__name__)
+_STOP = object()
+
+
+@dataclass
+class AuditRecord:
+    org_id: str
+    action: str
+    status: str
+    member_id: str | None = None
+    key_id: str | None = None
+    connection_id: str | None = None
+    sql: str | None = None
+    error_code: str | None = None
+    row_count: int | None = None
+    duration_ms: float | None = None
+    client: str | None = None
+    created_at: datetime = field(default_factory=utcnow)
+
+
+class AuditLog:
+    def __init__(self, store: Store, *, batch_size: int = 500) -> None:
+        self._store = store
+        self._batch_size = batch_size
+        self._queue: queue.Queue[AuditRecord | object] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="sqlgate-audit", daemon=True)
+        self._thread.start()
+
+    def record(self, event: AuditRecord) -> None:
+        self._queue.put(event)
+
+    def flush(self) -> None:
+        """Block until everything recorded so far is written."""
+        done = threading.Event()
+        self._queue.put(done)
+        done.wait(timeout=30)
+
+    def close(self) -> None:
+        self._queue.put(_STOP)
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            batch: list[AuditRecord] = []
+            waiters: list[threading.Event] = []
+            stop = False
+            while True:
+                if item is _STOP:
+                    stop = True
+                elif isinstance(item, threading.Event):
+                    waiters.append(item)
+                elif isinstance(item, AuditRecord):
+                    batch.append(item)
+                if stop or len(batch) >= self._batch_size:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            self._write(batch)
+            for waiter in waiters:
+                waiter.set()
+            if stop:
+                return
+
+    def _write(self, batch: list[AuditRecord]) -> None:
+        if not batch:
+            return
+        try:
+            with self._store.session() as session:
+                session.execute(insert(AuditEvent), [asdict(e) for e in batch])
+        except Exception:
+            # The audit trail must never take the query path down with it; say so loudly.
+            log.exception("could not write %d audit events", len(batch))

@@ -1,0 +1,49 @@
+"""Everything the HTTP layer and the CLI need, built once from Settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlgate.auth.ratelimit import RateLimiter
+from sqlgate.engines.registry import EngineRegistry
+from sqlgate.services.audit import AuditLog
+from sqlgate.services.connections import ConnectionService
+from sqlgate.services.query import QueryService
+from sqlgate.settings import Settings
+from sqlgate.store.db import Store
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    engines: EngineRegistry
+    audit: AuditLog
+    limiter: RateLimiter
+    connections: ConnectionService
+    queries: QueryService
+
+    @classmethod
+    def build(cls, settings: Settings) -> Services:
+        """Open the metadata store (applying migrations) and wire the services together."""
+        settings.ensure_data_dir()
+        settings.resolved_secret_key()
+        store = Store(settings.metadata_url)
+        store.migrate()
+        engines = EngineRegistry(settings)
+        audit = AuditLog(store)
+        connections = ConnectionService(store, settings, engines)
+        return cls(
+            settings=settings,
+            store=store,
+            engines=engines,
+            audit=audit,
+            limiter=RateLimiter(settings),
+            connections=connections,
+            queries=QueryService(settings, connections, engines, audit),
+        )
+
+    def close(self) -> None:
+        self.audit.close()
+        self.engines.close()
+        self.store.close()

@@ -1,0 +1,135 @@
+"""Organizations, their first owner, and API keys."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sqlgate.auth.keys import display_prefix, generate_key, hash_key
+from sqlgate.auth.scopes import ROLE_SCOPES, Role, Scope, format_scopes
+from sqlgate.errors import NotFound, ValidationError
+from sqlgate.store.db import Store
+from sqlgate.store.models import ApiKey, Member, Organization, new_id
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A freshly created key. ``api_key`` is the only time the secret is ever available."""
+
+    key_id: str
+    api_key: str
+    prefix: str
+    org_id: str
+    member_id: str
+    scopes: list[str]
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class InitResult:
+    created: bool
+    org_id: str
+    org_slug: str
+    member_id: str
+    key: IssuedKey | None
+
+
+def slugify(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return slug[:100] or "org"
+
+
+def first_organization(store: Store) -> Organization | None:
+    with store.session() as session:
+        return session.scalars(select(Organization).order_by(Organization.created_at)).first()
+
+
+def init_organization(store: Store, *, name: str, owner_email: str) -> InitResult:
+    """Create the first organization, its owner and an owner key; idempotent.
+
+    A second call finds the existing organization and issues nothing (``created`` is false).
+    """
+    existing = first_organization(store)
+    if existing is not None:
+        with store.session() as session:
+            owner = session.scalars(
+                select(Member).where(Member.org_id == existing.id, Member.role == Role.OWNER)
+            ).first()
+        return InitResult(False, existing.id, existing.slug, owner.id if owner else "", None)
+    with store.session() as session:
+        org = Organization(id=new_id("org"), name=name, slug=slugify(name))
+        owner = Member(id=new_id("mem"), org_id=org.id, email=owner_email, role=Role.OWNER)
+        session.add(org)
+        session.flush()
+        session.add(owner)
+        session.flush()
+        key = _add_key(session, org.id, owner.id, "owner key", ROLE_SCOPES[Role.OWNER], None)
+    return InitResult(True, org.id, org.slug, owner.id, key)
+
+
+def create_key(
+    store: Store,
+    org: str,
+    *,
+    name: str,
+    scopes: set[Scope] | None = None,
+    member_email: str | None = None,
+    expires_at: datetime | None = None,
+) -> IssuedKey:
+    """Issue a key for a member (the org's first owner by default), no wider than their role."""
+    with store.session() as session:
+        org_row = session.scalars(
+            select(Organization).where((Organization.id == org) | (Organization.slug == org))
+        ).first()
+        if org_row is None:
+            raise NotFound(f"Organization {org!r} not found")
+        query = select(Member).where(Member.org_id == org_row.id)
+        query = (
+            query.where(Member.email == member_email)
+            if member_email
+            else query.where(Member.role == Role.OWNER).order_by(Member.created_at)
+        )
+        member = session.scalars(query).first()
+        if member is None:
+            raise NotFound("Member not found in this organization")
+        allowed = ROLE_SCOPES[Role(member.role)]
+        wanted = frozenset(scopes) if scopes else allowed
+        if not wanted <= allowed:
+            extra = ", ".join(sorted(s.value for s in wanted - allowed))
+            raise ValidationError(f"Scopes wider than the member's role ({member.role}): {extra}")
+        return _add_key(session, org_row.id, member.id, name, wanted, expires_at)
+
+
+def _add_key(
+    session: Session,
+    org_id: str,
+    member_id: str,
+    name: str,
+    scopes: frozenset[Scope],
+    expires_at: datetime | None,
+) -> IssuedKey:
+    secret = generate_key()
+    row = ApiKey(
+        id=new_id("key"),
+        org_id=org_id,
+        member_id=member_id,
+        name=name,
+        prefix=display_prefix(secret),
+        key_hash=hash_key(secret),
+        scopes=format_scopes(set(scopes)),
+        expires_at=expires_at,
+    )
+    session.add(row)
+    return IssuedKey(
+        key_id=row.id,
+        api_key=secret,
+        prefix=row.prefix,
+        org_id=org_id,
+        member_id=member_id,
+        scopes=sorted(s.value for s in scopes),
+        expires_at=expires_at,
+    )

@@ -1,0 +1,191 @@
+"""Running, validating and exporting SQL: the one path every query surface goes through.
+
+guard (parser-level allow-list) -> parameters -> engine (read-only session, deadline) -> audit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlgate.auth.principal import Principal
+from sqlgate.engines.base import QueryResult, ResultStream
+from sqlgate.engines.registry import DIALECTS, EngineRegistry
+from sqlgate.errors import ParameterError, SqlgateError, SqlNotAllowed, SqlSyntaxError, ValidationError
+from sqlgate.services.audit import AuditLog, AuditRecord
+from sqlgate.services.connections import ConnectionInfo, ConnectionService
+from sqlgate.settings import Settings
+from sqlgate.sql.guard import Analysis, analyze
+
+
+@dataclass(frozen=True)
+class QueryRequest:
+    sql: str
+    params: Mapping[str, Any] | None = None
+    row_limit: int | None = None
+    timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class Ran:
+    connection: ConnectionInfo
+    result: QueryResult
+
+
+class QueryService:
+    def __init__(
+        self,
+        settings: Settings,
+        connections: ConnectionService,
+        engines: EngineRegistry,
+        audit: AuditLog,
+    ) -> None:
+        self._settings = settings
+        self._connections = connections
+        self._engines = engines
+        self._audit = audit
+
+    def validate(self, principal: Principal, connection_ref: str | None, sql: str) -> Analysis:
+        """Analyse without running. Never raises for bad SQL: the analysis says what is wrong."""
+        conn = self._connections.get(principal.org_id, connection_ref)
+        self._check_length(sql)
+        return analyze(sql, DIALECTS[conn.type])
+
+    def execute(
+        self,
+        principal: Principal,
+        connection_ref: str | None,
+        request: QueryRequest,
+        *,
+        action: str = "query.execute",
+        client: str | None = None,
+    ) -> Ran:
+        """Run a query and return at most ``row_limit`` rows (and whether there were more)."""
+        conn = self._connections.get(principal.org_id, connection_ref)
+        row_limit = request.row_limit or self._settings.row_limit_default
+        started = time.perf_counter()
+        try:
+            self._admit(conn, request)
+            engine = self._engines.get(conn.spec())
+            result = engine.execute(
+                request.sql,
+                request.params,
+                timeout=request.timeout or self._settings.timeout_default,
+                row_limit=row_limit,
+            )
+        except SqlgateError as exc:
+            self._record(principal, conn, request, action, started, client, error=exc)
+            raise
+        self._record(principal, conn, request, action, started, client, rows=result.row_count)
+        return Ran(conn, result)
+
+    def export(
+        self,
+        principal: Principal,
+        connection_ref: str | None,
+        request: QueryRequest,
+        *,
+        client: str | None = None,
+    ) -> ResultStream:
+        """Start a query whose rows stream out in batches (bounded memory, any size up to the
+        export limit). The audit row is written when the stream is closed."""
+        conn = self._connections.get(principal.org_id, connection_ref)
+        limit = min(request.row_limit or self._settings.export_row_limit, self._settings.export_row_limit)
+        started = time.perf_counter()
+        action = "query.export"
+        try:
+            self._admit(conn, request)
+            engine = self._engines.get(conn.spec())
+            stream = engine.stream(
+                request.sql,
+                request.params,
+                timeout=request.timeout or self._settings.timeout_default,
+                row_limit=limit,
+            )
+        except SqlgateError as exc:
+            self._record(principal, conn, request, action, started, client, error=exc)
+            raise
+        close = stream._close
+
+        def close_and_record() -> None:
+            close()
+            self._record(principal, conn, request, action, started, client, rows=stream.rows)
+
+        stream._close = close_and_record
+        return stream
+
+    def _check_length(self, sql: str) -> None:
+        if len(sql) > self._settings.max_sql_chars:
+            raise ValidationError(
+                f"The SQL is longer than {self._settings.max_sql_chars} characters", field="query"
+            )
+
+    def _admit(self, conn: ConnectionInfo, request: QueryRequest) -> None:
+        """The parser-level checks: guard and parameters. Raises if the query may not run."""
+        self._check_length(request.sql)
+        analysis = analyze(request.sql, DIALECTS[conn.type])
+        if self._settings.sql_guard and not analysis.is_valid:
+            raise _refusal(analysis)
+        expected = {p.lstrip("$:@") for p in analysis.parameters}
+        given = set(request.params or {})
+        if self._settings.sql_guard or analysis.is_valid:
+            missing, unknown = sorted(expected - given), sorted(given - expected)
+            if missing or unknown:
+                parts = []
+                if missing:
+                    parts.append("missing values for " + ", ".join(missing))
+                if unknown:
+                    parts.append("unknown parameters " + ", ".join(unknown))
+                raise ParameterError(
+                    "Parameters do not match the query: " + "; ".join(parts),
+                    field="params",
+                    missing=missing or None,
+                    unknown=unknown or None,
+                )
+
+    def _record(
+        self,
+        principal: Principal,
+        conn: ConnectionInfo,
+        request: QueryRequest,
+        action: str,
+        started: float,
+        client: str | None,
+        *,
+        rows: int | None = None,
+        error: SqlgateError | None = None,
+    ) -> None:
+        status = "ok"
+        if error is not None:
+            status = "rejected" if isinstance(error, SqlNotAllowed | SqlSyntaxError) else "error"
+        self._audit.record(
+            AuditRecord(
+                org_id=principal.org_id,
+                member_id=principal.member_id,
+                key_id=principal.key_id,
+                action=action,
+                connection_id=conn.id,
+                sql=request.sql,
+                status=status,
+                error_code=error.code if error else None,
+                row_count=rows,
+                duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                client=client,
+            )
+        )
+
+
+def _refusal(analysis: Analysis) -> SqlgateError:
+    details: dict[str, Any] = {
+        "reason": analysis.reason,
+        "query_type": analysis.query_type,
+        "position": analysis.position,
+        "line": analysis.line,
+        "column": analysis.column,
+    }
+    message = analysis.error or "The SQL is not allowed"
+    if analysis.reason == "syntax_error":
+        return SqlSyntaxError(message, **details)
+    return SqlNotAllowed(message, **details)
