@@ -43,7 +43,12 @@ def test_guard_refuses(client: TestClient, org: Org, conn: str, sql: str, why: s
     r = client.post(f"/api/v1/query/{conn}", json={"query": sql, "timeout": 5}, headers=org.headers())
     assert 400 <= r.status_code < 500, f"{why}: {r.status_code} {r.text}"
     error = r.json()["error"]
-    assert error["code"] in {"sql_not_allowed", "sql_syntax_error"}, error
+    if error["code"] == "query_error":
+        # A name that is no table (e.g. a Python object DuckDB could replacement-scan) passes the
+        # parser; the engine, with replacement scans off, refuses it as unknown.
+        assert "does not exist" in error["message"], error
+    else:
+        assert error["code"] in {"sql_not_allowed", "sql_syntax_error"}, error
     assert len(error["message"]) > 10
 
 

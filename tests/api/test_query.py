@@ -54,7 +54,8 @@ def test_named_parameters_bind(client: TestClient, org: Org, conn: str, sql: str
     data = run(client, org, conn, {"query": sql, "params": {"id": 3}})
     assert data["rows"] == [["alan"]]
     # A value that looks like SQL stays a value.
-    injected = run(client, org, conn, {"query": sql, "params": {"id": "1 OR 1=1"}})
+    by_name = sql.replace("id = ", "name = ").replace("$id", "$name").replace(":id", ":name")
+    injected = run(client, org, conn, {"query": by_name, "params": {"name": "x' OR '1'='1"}})
     assert injected["row_count"] == 0
 
 

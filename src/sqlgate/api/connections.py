@@ -55,11 +55,11 @@ class ConnectionOut(BaseModel):
 
 
 class ConnectionEnvelope(BaseModel):
-    data: ConnectionOut
+    data: ConnectionOut = Field(description="The connection.")
 
 
 class ConnectionList(BaseModel):
-    data: list[ConnectionOut]
+    data: list[ConnectionOut] = Field(description="The organization's connections.")
 
 
 def _out(info: ConnectionInfo) -> dict[str, Any]:

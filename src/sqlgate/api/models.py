@@ -65,7 +65,10 @@ class ErrorDetail(BaseModel):
 
 
 class ErrorOut(BaseModel):
-    error: ErrorDetail
+    error: ErrorDetail = Field(
+        description="The error. Some codes add fields: `reason`, `query_type`, `position`, "
+        "`line`, `column` (SQL), `field` and `details` (validation), `retry_after` (429)."
+    )
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import orjson
 import pyarrow as pa
@@ -134,19 +135,33 @@ ArrayLike: TypeAlias = pa.Array | pa.ChunkedArray
 
 
 def python_values(array: ArrayLike) -> list[object]:
-    """The values of an Arrow array as natural Python objects (``Decimal``, ``datetime``...)."""
+    """The values of an Arrow array as natural Python objects (``Decimal``, ``datetime``...).
+
+    Temporal values Python cannot hold (DuckDB's ``'infinity'``, years after 9999) make the
+    column come back as Arrow's text for this array rather than failing the whole result.
+    """
     micro_type = _without_nanoseconds(array.type)
     if micro_type is not None:
         array = array.cast(micro_type, safe=False)  # truncate to µs, see module docstring
-    if type_contains(array.type, pat.is_map):
-        try:
-            values: list[object] = array.to_pylist(maps_as_pydicts="strict")
-            return values
-        except (KeyError, TypeError):
-            # Duplicate or unhashable keys: keep Arrow's lossless [(key, value), ...] form.
-            pass
-    values = array.to_pylist()
-    return values
+    try:
+        if type_contains(array.type, pat.is_map):
+            try:
+                values: list[object] = array.to_pylist(maps_as_pydicts="strict")
+                return values
+            except (KeyError, TypeError):
+                pass  # duplicate or unhashable keys: keep Arrow's [(key, value), ...] lists
+        values = array.to_pylist()
+        return values
+    except (ValueError, OverflowError):
+        if not pat.is_temporal(array.type):
+            raise
+        values = pc.cast(array, pa.string()).to_pylist()
+        return values
+
+
+# The datetime range as microseconds since the epoch: 0001-01-01 to 9999-12-31 23:59:59.999999.
+_PY_MIN_MICROS = -62_135_596_800_000_000
+_PY_MAX_MICROS = 253_402_300_799_999_999
 
 
 def json_values(array: ArrayLike) -> list[object]:
@@ -158,16 +173,24 @@ def json_values(array: ArrayLike) -> list[object]:
     """
     t = array.type
     if pat.is_timestamp(t) and (t.tz is None or _is_utc(t.tz)):
+        # Aware → naive keeps the UTC wall-clock time.
         naive = array.cast(pa.timestamp("us", tz=t.tz), safe=False).cast(pa.timestamp("us"))
-        # Arrow: "2024-01-01 00:00:00.000000"; orjson: "2024-01-01T00:00:00", ".ffffff" only
-        # when non-zero, then "+00:00" for UTC.
-        suffix = "" if t.tz is None else "+00:00"
-        return _reformat(naive, r"^(.{10}) (\d\d:\d\d:\d\d)(?:\.000000)?(.*)$", rf"\1T\2\3{suffix}")
-    if pat.is_time(t):
-        return _reformat(array.cast(pa.time64("us"), safe=False), r"\.000000$", "")
-    if pat.is_date(t):
+        bounds = pc.min_max(naive.cast(pa.int64())).as_py()
+        if bounds["min"] is None or (
+            bounds["min"] >= _PY_MIN_MICROS and bounds["max"] <= _PY_MAX_MICROS
+        ):
+            # Arrow: "2024-01-01 00:00:00.000000"; orjson: "2024-01-01T00:00:00", with the
+            # fraction only when non-zero, and "+00:00" when aware.
+            text = pc.utf8_replace_slice(_iso_text(naive), start=10, stop=11, replacement="T")
+            if t.tz is not None:
+                text = pc.binary_join_element_wise(text, "+00:00", "")
+            return text.to_pylist()  # type: ignore[no-any-return]
+    elif pat.is_time(t):
+        text = _iso_text(array.cast(pa.time64("us"), safe=False))
+        return text.to_pylist()  # type: ignore[no-any-return]
+    elif pat.is_date(t):
         return pc.cast(array, pa.string()).to_pylist()  # type: ignore[no-any-return]
-    if pat.is_decimal(t):
+    elif pat.is_decimal(t):
         # Arrow's decimal text matches str(Decimal), exponent notation included.
         return [
             None if text is None else orjson.Fragment(text)
@@ -176,11 +199,10 @@ def json_values(array: ArrayLike) -> list[object]:
     return python_values(array)
 
 
-def _reformat(array: ArrayLike, pattern: str, replacement: str) -> list[object]:
-    text = pc.replace_substring_regex(
-        pc.cast(array, pa.string()), pattern=pattern, replacement=replacement
-    )
-    return text.to_pylist()  # type: ignore[no-any-return]
+def _iso_text(array: ArrayLike) -> ArrayLike:
+    # Microsecond timestamps and times always end in ".ffffff", the only "." in the text, so a
+    # literal replace drops zero fractions (5x faster than a regex).
+    return pc.replace_substring(pc.cast(array, pa.string()), pattern=".000000", replacement="")
 
 
 _UTC_NAMES = frozenset(
@@ -251,4 +273,22 @@ def objects(
     """Zip per-column value lists into row dicts (``names`` must be unique)."""
     if not columns:
         return [{} for _ in range(num_rows)]
-    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+    return list(map(_row_maker(tuple(names)), *columns))
+
+
+@functools.lru_cache(maxsize=128)
+def _row_maker(names: tuple[str, ...]) -> Callable[..., dict[str, object]]:
+    """A function taking one value per column and returning the row dict.
+
+    Generated the way the stdlib generates dataclass and namedtuple methods: a dict display
+    ``{k0: v0, k1: v1}`` is CPython's fastest way to build a dict, twice as fast as
+    ``dict(zip(names, row))``. Only generated identifiers appear in the source; the column names
+    are passed in as closure values, never as code.
+    """
+    keys = ", ".join(f"k{i}" for i in range(len(names)))
+    params = ", ".join(f"v{i}" for i in range(len(names)))
+    items = ", ".join(f"k{i}: v{i}" for i in range(len(names)))
+    namespace: dict[str, Any] = {}
+    exec(f"def make({keys}):\n    return lambda {params}: {{{items}}}\n", namespace)  # noqa: S102
+    maker: Callable[..., dict[str, object]] = namespace["make"](*names)
+    return maker

@@ -44,7 +44,7 @@ def sql_type_name(t: pa.DataType) -> str:
     # Encodings are invisible to SQL: name the logical value type.
     if pat.is_dictionary(t) or pat.is_run_end_encoded(t):
         return sql_type_name(t.value_type)
-    if isinstance(t, pa.ExtensionType):
+    if isinstance(t, pa.BaseExtensionType):  # canonical (C++) and Python-defined ones
         return _extension_name(t)
     if pat.is_decimal(t):
         return "DECIMAL"
@@ -81,7 +81,7 @@ def sql_type_name(t: pa.DataType) -> str:
     return str(t).upper()
 
 
-def _extension_name(t: pa.ExtensionType) -> str:
+def _extension_name(t: pa.BaseExtensionType) -> str:
     # Canonical extension types carry a meaning their storage type does not.
     if t.extension_name == "arrow.uuid":
         return "UUID"

@@ -1,0 +1,291 @@
+"""sqlgate's streaming CSV export vs DuckDB's own COPY, and the server's memory while exporting.
+
+A DuckDB file with one 5,000,000-row table ``t`` (id, name, amount, ts) is created in a temporary
+directory and registered in sqlgate as connection ``big``. Then:
+
+(a) 1,000,000 rows (``SELECT * FROM t WHERE id < 1000000``) to CSV, ``--runs`` times each,
+    alternating which goes first:
+    * sqlgate: POST /api/v1/query/big/export?format=csv, streamed to a file by curl (curl's
+      ``time_total``: request sent to last byte written);
+    * DuckDB:  ``COPY (same query) TO 'file.csv' (HEADER)`` in a separate Python process
+      (``duckdb`` module, the file opened read-only, same thread count as sqlgate's engine;
+      timed inside that process: connect + COPY).
+    Both files must have 1,000,001 lines. Target: sqlgate's median within 2x of COPY's.
+(b) The whole table (5,000,000 rows) to CSV through sqlgate while psutil samples the server's
+    RSS (children included) every 50 ms. Target: peak under 500 MB. The same for parquet, and
+    DuckDB's COPY to parquet, as extra information.
+
+    .venv/bin/python bench/export_vs_copy.py [--runs 3] [--rows 5000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import httpx
+import psutil
+import pyarrow.parquet as pq
+from _common import (
+    install_signal_handlers,
+    machine,
+    median,
+    start_sqlgate,
+    table,
+    versions,
+)
+
+TARGET_RATIO = 2.0
+TARGET_PEAK_MB = 500
+MB = 1024 * 1024
+
+# Runs in its own process, so DuckDB's COPY competes with nothing of ours for memory or the GIL.
+_COPY_SCRIPT = """
+import json, sys, time
+import duckdb
+database, sql, out, options, threads = sys.argv[1:6]
+started = time.perf_counter()
+con = duckdb.connect(database, read_only=True, config={"threads": int(threads)})
+con.execute(f"COPY ({sql}) TO '{out}' ({options})")
+con.close()
+print(json.dumps({"seconds": time.perf_counter() - started}))
+"""
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--rows", type=int, default=5_000_000, help="rows in table t (default 5M)")
+    p.add_argument("--export-rows", type=int, default=1_000_000, help="rows in (a) (default 1M)")
+    p.add_argument("--runs", type=int, default=3, help="runs of each side in (a) (default 3)")
+    p.add_argument(
+        "--threads", type=int, default=2, help="DuckDB threads, for sqlgate and COPY (default 2)"
+    )
+    p.add_argument("--interval", type=float, default=0.05, help="RSS sampling period, s")
+    p.add_argument("--tmp", type=Path, help="parent of the temporary directory (needs ~1 GB)")
+    p.add_argument("--json", type=Path, help="also write the raw results here")
+    return p.parse_args()
+
+
+def create_table(path: Path, rows: int) -> None:
+    with duckdb.connect(str(path)) as con:
+        con.execute(
+            "CREATE TABLE t AS SELECT range AS id, 'name_' || range AS name, range * 1.5 AS amount,"
+            " TIMESTAMP '2020-01-01' + INTERVAL (range) SECOND AS ts"
+            f" FROM range({rows})"
+        )
+
+
+def count_lines(path: Path) -> int:
+    lines = 0
+    with path.open("rb") as f:
+        while chunk := f.read(8 * MB):
+            lines += chunk.count(b"\n")
+    return lines
+
+
+class RssSampler:
+    """Peak RSS of a process and its children, sampled on a background thread."""
+
+    def __init__(self, pid: int, interval: float) -> None:
+        self._proc = psutil.Process(pid)
+        self._interval = interval
+        self._stop = threading.Event()
+        self.peak = self.baseline = self.rss()
+        self.samples = 0
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def rss(self) -> int:
+        total = self._proc.memory_info().rss
+        for child in self._proc.children(recursive=True):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                total += child.memory_info().rss
+        return total
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.rss())
+            self.samples += 1
+            self._stop.wait(self._interval)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.rss())
+
+
+@dataclass
+class Exporter:
+    base: str
+    key: str
+    connection: str
+
+    def export(self, sql: str, fmt: str, dest: Path) -> float:
+        """Stream an export to ``dest``; returns seconds from request to last byte."""
+        url = f"{self.base}/api/v1/query/{self.connection}/export?format={fmt}"
+        body = json.dumps({"query": sql})
+        curl = shutil.which("curl")
+        if curl:
+            out = subprocess.run(
+                [curl, "-sS", "--fail", "-o", str(dest), "-w", "%{time_total}",
+                 "-H", "Content-Type: application/json", "-H", f"X-API-Key: {self.key}",
+                 "--data-binary", body, url],
+                capture_output=True, text=True, check=True,
+            ).stdout  # fmt: skip
+            return float(out)
+        started = time.perf_counter()
+        headers = {"X-API-Key": self.key, "Content-Type": "application/json"}
+        with (
+            httpx.stream("POST", url, content=body, headers=headers, timeout=600) as response,
+            dest.open("wb") as f,
+        ):
+            response.raise_for_status()
+            for chunk in response.iter_raw(1024 * 1024):
+                f.write(chunk)
+        return time.perf_counter() - started
+
+
+def duckdb_copy(database: Path, sql: str, dest: Path, options: str, threads: int) -> float:
+    out = subprocess.run(
+        [sys.executable, "-c", _COPY_SCRIPT, str(database), sql, str(dest), options, str(threads)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return float(json.loads(out)["seconds"])
+
+
+def main() -> int:
+    args = parse_args()
+    install_signal_handlers()
+    n, total = args.export_rows, args.rows
+    print(f"# sqlgate export vs DuckDB COPY  ({time.strftime('%Y-%m-%d %H:%M %Z')})")
+    print(f"machine: {machine()}")
+    print(f"versions: {versions('sqlgate', 'duckdb', 'pyarrow', 'fastapi', 'uvicorn')}")
+    print(f"DuckDB threads: {args.threads} (sqlgate engine and COPY); download client: "
+          f"{'curl' if shutil.which('curl') else 'httpx'}\n")  # fmt: skip
+
+    failures: list[str] = []
+    report: dict[str, object] = {}
+    with tempfile.TemporaryDirectory(prefix="sqlgate-bench-", dir=args.tmp) as tmp_name:
+        tmp = Path(tmp_name)
+        database = tmp / "big.duckdb"
+        started = time.perf_counter()
+        create_table(database, total)
+        print(f"created {database.name}: {total:,} rows, {database.stat().st_size / MB:.0f} MB "
+              f"in {time.perf_counter() - started:.1f}s", flush=True)  # fmt: skip
+
+        server, base, key = start_sqlgate(
+            tmp / "sqlgate",
+            {"big": ("duckdb", database)},
+            tmp / "sqlgate.log",
+            env={"SQLGATE_DUCKDB_THREADS": str(args.threads)},
+        )
+        try:
+            exporter = Exporter(base, key, "big")
+            part_sql = f"SELECT * FROM t WHERE id < {n}"
+            out = tmp / "out.csv"
+
+            # Warm-up: opens the engine, reads the file into the page cache, once each side.
+            exporter.export(part_sql, "csv", out)
+            duckdb_copy(database, part_sql, out, "HEADER", args.threads)
+
+            # (a) 1M rows to CSV, alternating sides.
+            times: dict[str, list[float]] = {"sqlgate": [], "duckdb": []}
+            sizes: dict[str, int] = {}
+            for run in range(args.runs):
+                order = ["sqlgate", "duckdb"] if run % 2 == 0 else ["duckdb", "sqlgate"]
+                for side in order:
+                    if side == "sqlgate":
+                        seconds = exporter.export(part_sql, "csv", out)
+                    else:
+                        seconds = duckdb_copy(database, part_sql, out, "HEADER", args.threads)
+                    lines = count_lines(out)
+                    sizes[side] = out.stat().st_size
+                    if lines != n + 1:
+                        failures.append(f"{side} CSV has {lines:,} lines, expected {n + 1:,}")
+                    times[side].append(seconds)
+                    print(f"run {run + 1} {side:<8} {seconds:6.2f}s  {lines:,} lines  "
+                          f"{sizes[side] / MB:.1f} MB", flush=True)  # fmt: skip
+                    out.unlink()
+            ours, theirs = median(times["sqlgate"]), median(times["duckdb"])
+            ratio = ours / theirs
+            report["a"] = {"times": times, "sizes": sizes, "ratio": ratio}
+
+            # (b) Everything, CSV then parquet, sampling the server's RSS.
+            full_sql = "SELECT * FROM t"
+            full = []
+            peak_csv = 0
+            for fmt, expected in (("csv", total + 1), ("parquet", total)):
+                dest = tmp / f"all.{fmt}"
+                with RssSampler(server.pid, args.interval) as rss:
+                    seconds = exporter.export(full_sql, fmt, dest)
+                got = count_lines(dest) if fmt == "csv" else pq.read_metadata(dest).num_rows
+                if got != expected:
+                    failures.append(f"full {fmt} export has {got:,} rows/lines, not {expected:,}")
+                full.append(
+                    (f"sqlgate export {fmt}", f"{seconds:.2f}", f"{total / seconds / 1e6:.2f}",
+                     f"{dest.stat().st_size / MB:.0f}", f"{rss.baseline / MB:.0f}",
+                     f"{rss.peak / MB:.0f}", rss.samples)
+                )  # fmt: skip
+                report[f"b_{fmt}"] = {
+                    "seconds": seconds,
+                    "bytes": dest.stat().st_size,
+                    "rss_baseline": rss.baseline,
+                    "rss_peak": rss.peak,
+                    "samples": rss.samples,
+                }
+                if fmt == "csv":
+                    peak_csv = rss.peak
+                print(f"full {fmt}: {seconds:.2f}s, peak RSS {rss.peak / MB:.0f} MB", flush=True)
+                dest.unlink()
+                # DuckDB's own writer for the same rows, as a reference point.
+                options = "HEADER" if fmt == "csv" else "FORMAT parquet"
+                seconds = duckdb_copy(database, full_sql, dest, options, args.threads)
+                full.append((f"DuckDB COPY {fmt}", f"{seconds:.2f}",
+                             f"{total / seconds / 1e6:.2f}", f"{dest.stat().st_size / MB:.0f}",
+                             "-", "-", "-"))  # fmt: skip
+                dest.unlink()
+        finally:
+            server.stop()
+
+    print(f"\n(a) {n:,} rows to CSV, medians of {args.runs} runs:")
+    rows_a = [
+        (side, f"{median(t):.2f}", f"{min(t):.2f}", f"{max(t):.2f}",
+         f"{n / median(t) / 1e6:.2f}", f"{sizes[side] / MB:.1f}")
+        for side, t in (("sqlgate export (HTTP)", times["sqlgate"]),
+                        ("DuckDB COPY", times["duckdb"]))
+    ]  # fmt: skip
+    print(table(["", "median s", "min s", "max s", "M rows/s", "file MB"], rows_a))
+    met_a = "yes" if ratio <= TARGET_RATIO else "NO"
+    print(f"\nsqlgate / COPY time ratio: {ratio:.2f}x (target <= {TARGET_RATIO:g}x: {met_a})")
+
+    print(f"\n(b) all {total:,} rows, server RSS sampled every {args.interval * 1000:.0f} ms:")
+    print(table(["", "seconds", "M rows/s", "file MB", "RSS before MB", "RSS peak MB", "samples"],
+                full))  # fmt: skip
+    met_b = "yes" if peak_csv < TARGET_PEAK_MB * MB else "NO"
+    print(f"\npeak RSS during the CSV export: {peak_csv / MB:.0f} MB "
+          f"(target < {TARGET_PEAK_MB} MB: {met_b})")  # fmt: skip
+
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+    for failure in failures:
+        print(f"CHECK FAILED: {failure}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
