@@ -218,7 +218,7 @@ def main() -> int:
                     if lines != n + 1:
                         failures.append(f"{side} CSV has {lines:,} lines, expected {n + 1:,}")
                     times[side].append(seconds)
-                    print(f"run {run + 1} {side:<8} {seconds:6.2f}s  {lines:,} lines  "
+                    print(f"run {run + 1} {side:<8} {seconds:6.3f}s  {lines:,} lines  "
                           f"{sizes[side] / MB:.1f} MB", flush=True)  # fmt: skip
                     out.unlink()
             ours, theirs = median(times["sqlgate"]), median(times["duckdb"])
@@ -263,11 +263,11 @@ def main() -> int:
             server.stop()
 
     print(f"\n(a) {n:,} rows to CSV, medians of {args.runs} runs:")
+    labels = {"sqlgate": "sqlgate export (HTTP)", "duckdb": "DuckDB COPY"}
     rows_a = [
-        (side, f"{median(t):.2f}", f"{min(t):.2f}", f"{max(t):.2f}",
+        (labels[side], f"{median(t):.3f}", f"{min(t):.3f}", f"{max(t):.3f}",
          f"{n / median(t) / 1e6:.2f}", f"{sizes[side] / MB:.1f}")
-        for side, t in (("sqlgate export (HTTP)", times["sqlgate"]),
-                        ("DuckDB COPY", times["duckdb"]))
+        for side, t in times.items()
     ]  # fmt: skip
     print(table(["", "median s", "min s", "max s", "M rows/s", "file MB"], rows_a))
     met_a = "yes" if ratio <= TARGET_RATIO else "NO"

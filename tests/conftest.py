@@ -95,8 +95,11 @@ class Org:
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
     base: dict[str, object] = {
         "data_dir": data_dir,
-        "rate_limits": {"query": "100000/minute", "admin_sql": "100000/minute",
-                        "default": "100000/minute"},
+        "rate_limits": {
+            "query": "100000/minute",
+            "admin_sql": "100000/minute",
+            "default": "100000/minute",
+        },
     }
     base.update(overrides)
     return Settings(**base)  # type: ignore[arg-type]

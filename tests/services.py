@@ -12,7 +12,9 @@ from contextlib import contextmanager
 
 import pytest
 
-PG_ADMIN_URL = os.environ.get("SQLGATE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "SQLGATE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def unavailable(what: str, exc: Exception) -> None:

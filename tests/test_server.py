@@ -33,7 +33,10 @@ def free_port() -> int:
 def sqlgate(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "sqlgate", *args, "--data-dir", str(data_dir)],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -42,9 +45,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     data_dir = tmp_path_factory.mktemp("served")
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sqlgate", "serve", "--demo", "--port", str(port),
-         "--data-dir", str(data_dir)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "sqlgate",
+            "serve",
+            "--demo",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         env={**os.environ, "SQLGATE_RATE_LIMIT_ENABLED": "false"},
     )
     base = f"http://127.0.0.1:{port}"
@@ -86,22 +100,31 @@ def key(server: tuple[str, Path]) -> str:
 
 def test_query_the_demo(server: tuple[str, Path], key: str) -> None:
     base, _ = server
-    r = httpx.post(f"{base}/api/v1/query/demo", headers={"Authorization": f"Bearer {key}"},
-                   json={"query": "SELECT count(*) AS n FROM orders"})
+    r = httpx.post(
+        f"{base}/api/v1/query/demo",
+        headers={"Authorization": f"Bearer {key}"},
+        json={"query": "SELECT count(*) AS n FROM orders"},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["rows"][0][0] > 1000
     joined = httpx.post(
-        f"{base}/api/v1/query/demo", headers={"X-API-Key": key},
-        json={"query": "SELECT date_trunc('year', o.order_date) AS y, sum(i.quantity) AS units "
-                       "FROM orders o JOIN order_items i USING (order_id) GROUP BY 1 ORDER BY 1"},
+        f"{base}/api/v1/query/demo",
+        headers={"X-API-Key": key},
+        json={
+            "query": "SELECT date_trunc('year', o.order_date) AS y, sum(i.quantity) AS units "
+            "FROM orders o JOIN order_items i USING (order_id) GROUP BY 1 ORDER BY 1"
+        },
     ).json()
     assert joined["row_count"] >= 3
 
 
 def test_validate(server: tuple[str, Path], key: str) -> None:
     base, _ = server
-    r = httpx.post(f"{base}/api/v1/query/demo/validate", headers={"X-API-Key": key},
-                   json={"query": "DROP TABLE orders"})
+    r = httpx.post(
+        f"{base}/api/v1/query/demo/validate",
+        headers={"X-API-Key": key},
+        json={"query": "DROP TABLE orders"},
+    )
     assert r.status_code == 200
     assert r.json()["is_valid"] is False
 
@@ -109,9 +132,13 @@ def test_validate(server: tuple[str, Path], key: str) -> None:
 @pytest.mark.parametrize("fmt", ["csv", "json", "ndjson", "excel", "parquet"])
 def test_export_each_format(server: tuple[str, Path], key: str, fmt: str) -> None:
     base, _ = server
-    r = httpx.post(f"{base}/api/v1/query/demo/export", params={"format": fmt},
-                   headers={"X-API-Key": key}, timeout=60,
-                   json={"query": "SELECT * FROM customers ORDER BY customer_id LIMIT 100"})
+    r = httpx.post(
+        f"{base}/api/v1/query/demo/export",
+        params={"format": fmt},
+        headers={"X-API-Key": key},
+        timeout=60,
+        json={"query": "SELECT * FROM customers ORDER BY customer_id LIMIT 100"},
+    )
     assert r.status_code == 200, r.text
     if fmt == "csv":
         assert len(list(csv.reader(io.StringIO(r.text)))) == 101
@@ -127,14 +154,26 @@ def test_export_each_format(server: tuple[str, Path], key: str, fmt: str) -> Non
 
 def test_connections_add_from_cli(server: tuple[str, Path], key: str) -> None:
     base, data_dir = server
-    added = sqlgate("connections", "add", "chinook", "--type", "sqlite",
-                    "--database", str(CHINOOK_SQLITE), data_dir=data_dir)
+    added = sqlgate(
+        "connections",
+        "add",
+        "chinook",
+        "--type",
+        "sqlite",
+        "--database",
+        str(CHINOOK_SQLITE),
+        data_dir=data_dir,
+    )
     assert added.returncode == 0, added.stderr
-    r = httpx.post(f"{base}/api/v1/query/chinook", headers={"X-API-Key": key},
-                   json={"query": "SELECT count(*) FROM Track"})
+    r = httpx.post(
+        f"{base}/api/v1/query/chinook",
+        headers={"X-API-Key": key},
+        json={"query": "SELECT count(*) FROM Track"},
+    )
     assert r.json()["rows"] == [[3503]]
     issued = sqlgate("keys", "create", "--scopes", "query:validate", "--json", data_dir=data_dir)
     limited = json.loads(issued.stdout)["api_key"]
-    refused = httpx.post(f"{base}/api/v1/query/chinook", headers={"X-API-Key": limited},
-                         json={"query": "SELECT 1"})
+    refused = httpx.post(
+        f"{base}/api/v1/query/chinook", headers={"X-API-Key": limited}, json={"query": "SELECT 1"}
+    )
     assert refused.status_code == 403

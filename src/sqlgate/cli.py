@@ -14,7 +14,7 @@ from sqlgate import __version__
 from sqlgate.auth.scopes import Scope
 from sqlgate.errors import SqlgateError
 from sqlgate.services import orgs
-from sqlgate.services.bootstrap import demo_database_path, ensure_demo_connection
+from sqlgate.services.bootstrap import ensure_demo_connection
 from sqlgate.services.container import Services
 from sqlgate.settings import Settings
 
@@ -99,9 +99,11 @@ def cmd_init(args: argparse.Namespace) -> int:
             print(f"Owner API key (shown once, store it now): {result.key.api_key}")
             if demo:
                 print("Try it:")
-                print(f"  curl -H 'Authorization: Bearer {result.key.api_key}' "
-                      "-d '{\"query\": \"SELECT count(*) FROM orders\"}' "
-                      f"http://{services.settings.host}:{services.settings.port}/api/v1/query/demo")
+                print(
+                    f"  curl -H 'Authorization: Bearer {result.key.api_key}' "
+                    '-d \'{"query": "SELECT count(*) FROM orders"}\' '
+                    f"http://{services.settings.host}:{services.settings.port}/api/v1/query/demo"
+                )
         return 0
     finally:
         services.close()
@@ -115,8 +117,12 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
         key = orgs.create_key(
             services.store, org, name=args.name, scopes=scopes, member_email=args.email
         )
-        payload = {"key_id": key.key_id, "api_key": key.api_key, "scopes": key.scopes,
-                   "org_id": key.org_id}
+        payload = {
+            "key_id": key.key_id,
+            "api_key": key.api_key,
+            "scopes": key.scopes,
+            "org_id": key.org_id,
+        }
         if args.json:
             _print_json(payload)
         else:
@@ -135,8 +141,15 @@ def cmd_connections_add(args: argparse.Namespace) -> int:
         info = services.connections.create(
             org_id, name=args.name, type=args.type, database=args.database, trusted_path=True
         )
-        _print_json({"id": info.id, "name": info.name, "type": info.type,
-                     "database": info.database, "is_default": info.is_default})
+        _print_json(
+            {
+                "id": info.id,
+                "name": info.name,
+                "type": info.type,
+                "database": info.database,
+                "is_default": info.is_default,
+            }
+        )
         return 0
     finally:
         services.close()
@@ -146,11 +159,18 @@ def cmd_connections_list(args: argparse.Namespace) -> int:
     services = Services.build(_settings(args))
     try:
         org_id = _org_id(services, args.org or _only_org(services))
-        _print_json([
-            {"id": c.id, "name": c.name, "type": c.type, "database": c.database,
-             "is_default": c.is_default}
-            for c in services.connections.list(org_id)
-        ])
+        _print_json(
+            [
+                {
+                    "id": c.id,
+                    "name": c.name,
+                    "type": c.type,
+                    "database": c.database,
+                    "is_default": c.is_default,
+                }
+                for c in services.connections.list(org_id)
+            ]
+        )
         return 0
     finally:
         services.close()
@@ -189,7 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sqlgate {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--data-dir", help="Where state lives (default: $SQLGATE_DATA_DIR or ~/.local/share/sqlgate)"
+        "--data-dir",
+        help="Where state lives (default: $SQLGATE_DATA_DIR or ~/.local/share/sqlgate)",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 

@@ -40,7 +40,9 @@ ALLOW = expand("allow")
 
 @pytest.mark.parametrize(("conn", "sql", "why"), REJECT, ids=ids(REJECT))
 def test_guard_refuses(client: TestClient, org: Org, conn: str, sql: str, why: str) -> None:
-    r = client.post(f"/api/v1/query/{conn}", json={"query": sql, "timeout": 5}, headers=org.headers())
+    r = client.post(
+        f"/api/v1/query/{conn}", json={"query": sql, "timeout": 5}, headers=org.headers()
+    )
     assert 400 <= r.status_code < 500, f"{why}: {r.status_code} {r.text}"
     error = r.json()["error"]
     if error["code"] == "query_error":
@@ -54,7 +56,9 @@ def test_guard_refuses(client: TestClient, org: Org, conn: str, sql: str, why: s
 
 @pytest.mark.parametrize(("conn", "sql", "why"), ALLOW, ids=ids(ALLOW))
 def test_guard_allows(client: TestClient, org: Org, conn: str, sql: str, why: str) -> None:
-    r = client.post(f"/api/v1/query/{conn}", json={"query": sql, "timeout": 1}, headers=org.headers())
+    r = client.post(
+        f"/api/v1/query/{conn}", json={"query": sql, "timeout": 1}, headers=org.headers()
+    )
     if "[runtime-limit]" in why:
         assert r.status_code == 504, r.text
         assert r.json()["error"]["code"] == "timeout"
@@ -97,7 +101,10 @@ def test_engine_alone_refuses(unguarded: Env, conn: str, sql: str, why: str) -> 
     else:
         assert 400 <= r.status_code < 600 and r.status_code != 200, f"{why}: ran: {r.text}"
         assert r.json()["error"]["code"] in {
-            "sql_not_allowed", "query_error", "timeout", "validation_error"
+            "sql_not_allowed",
+            "query_error",
+            "timeout",
+            "validation_error",
         }
     # Nothing written, nothing created, nothing reconfigured.
     assert _fingerprint(unguarded) == before
@@ -105,9 +112,11 @@ def test_engine_alone_refuses(unguarded: Env, conn: str, sql: str, why: str) -> 
         assert path.exists() == was, f"{path} appeared"
     settings = unguarded.client.post(
         "/api/v1/query/duck",
-        json={"query": "SELECT current_setting('enable_external_access') AS ext, "
-                       "current_setting('lock_configuration') AS locked, "
-                       "current_setting('memory_limit') AS mem"},
+        json={
+            "query": "SELECT current_setting('enable_external_access') AS ext, "
+            "current_setting('lock_configuration') AS locked, "
+            "current_setting('memory_limit') AS mem"
+        },
         headers=unguarded.org.headers(),
     ).json()
     ext, locked, _mem = settings["rows"][0]

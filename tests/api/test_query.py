@@ -48,7 +48,10 @@ def test_default_row_limit_is_1000(client: TestClient, org: Org) -> None:
 
 @pytest.mark.parametrize(
     ("conn", "sql"),
-    [("duck", "SELECT name FROM users WHERE id = $id"), ("lite", "SELECT name FROM users WHERE id = :id")],
+    [
+        ("duck", "SELECT name FROM users WHERE id = $id"),
+        ("lite", "SELECT name FROM users WHERE id = :id"),
+    ],
 )
 def test_named_parameters_bind(client: TestClient, org: Org, conn: str, sql: str) -> None:
     data = run(client, org, conn, {"query": sql, "params": {"id": 3}})
@@ -61,11 +64,12 @@ def test_named_parameters_bind(client: TestClient, org: Org, conn: str, sql: str
 
 @pytest.mark.parametrize(
     ("conn", "sql"),
-    [("duck", "SELECT name FROM users WHERE id = $id"), ("lite", "SELECT name FROM users WHERE id = :id")],
+    [
+        ("duck", "SELECT name FROM users WHERE id = $id"),
+        ("lite", "SELECT name FROM users WHERE id = :id"),
+    ],
 )
-@pytest.mark.parametrize(
-    ("params", "word"), [({}, "missing"), ({"id": 1, "other": 2}, "unknown")]
-)
+@pytest.mark.parametrize(("params", "word"), [({}, "missing"), ({"id": 1, "other": 2}, "unknown")])
 def test_parameter_mismatch_is_422(
     client: TestClient, org: Org, conn: str, sql: str, params: dict[str, int], word: str
 ) -> None:
@@ -83,8 +87,10 @@ def test_types_and_not_null_from_duckdb(client: TestClient, org: Org) -> None:
         client,
         org,
         "duck",
-        {"query": "SELECT 1::INTEGER AS i, 2.50::DECIMAL(10,2) AS d, 'x' AS s, "
-         "TIMESTAMP '2024-01-02 03:04:05' AS ts, DATE '2024-01-02' AS dt, true AS b, NULL AS n"},
+        {
+            "query": "SELECT 1::INTEGER AS i, 2.50::DECIMAL(10,2) AS d, 'x' AS s, "
+            "TIMESTAMP '2024-01-02 03:04:05' AS ts, DATE '2024-01-02' AS dt, true AS b, NULL AS n"
+        },
     )
     types = {c["name"]: c["type"] for c in data["columns"]}  # type: ignore[union-attr]
     assert types["i"] == "INTEGER"
@@ -106,7 +112,9 @@ def test_decimals_are_exact_json_numbers(client: TestClient, org: Org) -> None:
 
 
 def test_sqlite_types_follow_values(client: TestClient, org: Org) -> None:
-    data = run(client, org, "chinook", {"query": "SELECT TrackId, Name, UnitPrice FROM Track LIMIT 3"})
+    data = run(
+        client, org, "chinook", {"query": "SELECT TrackId, Name, UnitPrice FROM Track LIMIT 3"}
+    )
     types = [c["type"] for c in data["columns"]]  # type: ignore[union-attr]
     assert types == ["BIGINT", "VARCHAR", "DOUBLE"]
     assert data["row_count"] == 3
@@ -116,8 +124,11 @@ def test_sqlite_types_follow_values(client: TestClient, org: Org) -> None:
     ("conn", "sql"),
     [
         ("duck", "SELECT count(*) FROM range(1000000000000)"),
-        ("lite", "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) "
-                 "SELECT count(*) FROM r"),
+        (
+            "lite",
+            "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) "
+            "SELECT count(*) FROM r",
+        ),
     ],
 )
 def test_timeout_stops_the_query_and_server_keeps_answering(
@@ -154,9 +165,17 @@ def test_run_sql_uses_default_connection(client: TestClient, org: Org) -> None:
     )
     assert response.status_code == 200, response.text
     data = response.json()
-    assert data["records"] == [{"id": 1, "name": "Ada"}, {"id": 2, "name": "O'Brien; DROP TABLE users"}]
+    assert data["records"] == [
+        {"id": 1, "name": "Ada"},
+        {"id": 2, "name": "O'Brien; DROP TABLE users"},
+    ]
     assert data["totalRows"] == 2
-    assert data["columns"][0] == {"name": "id", "type": "INTEGER", "notNull": False, "properties": {}}
+    assert data["columns"][0] == {
+        "name": "id",
+        "type": "INTEGER",
+        "notNull": True,  # the primary key
+        "properties": {},
+    }
     assert data["threadId"] and data["id"]
     again = client.post(
         "/api/v1/run_sql",
@@ -232,3 +251,28 @@ def test_every_query_is_audited(client: TestClient, org: Org) -> None:
     assert (ok.status, ok.row_count, ok.org_id, ok.action) == ("ok", 1, org.id, "query.execute")
     assert ok.member_id and ok.key_id and ok.connection_id and ok.duration_ms is not None
     assert by_sql["DROP TABLE users"].status == "rejected"
+
+
+@pytest.mark.parametrize("conn", ENGINES)
+def test_not_null_comes_from_the_catalog(client: TestClient, org: Org, conn: str) -> None:
+    data = run(
+        client,
+        org,
+        conn,
+        {"query": "SELECT u.id, u.org_id, u.name, count(*) AS n, o.id AS order_id FROM users u "
+         "LEFT JOIN orders o ON o.user_id = u.id GROUP BY u.id, u.org_id, u.name, o.id"},
+    )
+    flags = {c["name"]: c["notNull"] for c in data["columns"]}  # type: ignore[union-attr]
+    # id is the primary key and org_id NOT NULL; name is nullable; count is never null;
+    # orders.id is NOT NULL in its table but the LEFT JOIN can make it null.
+    assert flags == {"id": True, "org_id": True, "name": False, "n": True, "order_id": False}
+    star = run(client, org, conn, {"query": "SELECT * FROM users"})
+    assert [c["notNull"] for c in star["columns"]][:3] == [True, True, False]  # type: ignore[union-attr]
+
+
+def test_validate_names_unknown_tables(client: TestClient, org: Org) -> None:
+    r = client.post("/api/v1/query/duck/validate", json={"query": "SELECT * FROM userz"},
+                    headers=org.headers())
+    body = r.json()
+    assert body["is_valid"] is True
+    assert body["warning"] == "Unknown table: userz"

@@ -18,7 +18,9 @@ log = logging.getLogger("sqlgate.api")
 
 def error_response(error: SqlgateError) -> Response:
     return Response(
-        dumps(error.body()), status_code=error.status, media_type="application/json",
+        dumps(error.body()),
+        status_code=error.status,
+        media_type="application/json",
         headers=error.headers,
     )
 

@@ -19,7 +19,7 @@ class RequestModel(BaseModel):
 class ColumnOut(BaseModel):
     name: str = Field(description="Column name as the database reports it.")
     type: str = Field(description="Data type, e.g. VARCHAR, INTEGER, DECIMAL(10,2), TIMESTAMP.")
-    notNull: bool = Field(description="Whether the column is known to disallow nulls.")  # noqa: N815
+    notNull: bool = Field(description="Whether the column is known to disallow nulls.")
 
 
 def column_out(column: Column) -> dict[str, Any]:

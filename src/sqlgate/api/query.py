@@ -40,7 +40,11 @@ def checked_request(body: QueryBody, settings: Settings, *, export: bool = False
 
 @router.post("/{connection_id}", response_model=QueryOut, summary="Execute SQL")
 def execute(
-    connection_id: str, body: QueryBody, principal: Executor, services: AppServices, request: Request
+    connection_id: str,
+    body: QueryBody,
+    principal: Executor,
+    services: AppServices,
+    request: Request,
 ) -> Response:
     """Run one read-only statement and return up to `row_limit` rows."""
     ran = services.queries.execute(
@@ -105,11 +109,18 @@ class ExportFormat(StrEnum):
     "/{connection_id}/export",
     summary="Export a result as a file",
     response_class=StreamingResponse,
-    responses={200: {"description": "The file, streamed.", "content": {
-        "text/csv": {}, "application/json": {}, "application/x-ndjson": {},
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
-        "application/vnd.apache.parquet": {},
-    }}},
+    responses={
+        200: {
+            "description": "The file, streamed.",
+            "content": {
+                "text/csv": {},
+                "application/json": {},
+                "application/x-ndjson": {},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
+                "application/vnd.apache.parquet": {},
+            },
+        }
+    },
 )
 def export(
     connection_id: str,

@@ -24,7 +24,7 @@ Executor = Annotated[Principal, Depends(requires(Scope.QUERY_EXECUTE, group="que
 
 class RunSqlBody(RequestModel):
     sql: str = Field(description="SQL query to execute: one read-only statement.")
-    threadId: str | None = Field(  # noqa: N815
+    threadId: str | None = Field(
         default=None, max_length=200, description="Thread ID for conversation context."
     )
     limit: int = Field(default=1000, ge=1, description="Maximum rows to return. Default: 1000")
@@ -43,8 +43,8 @@ class RunSqlOut(BaseModel):
     id: str = Field(description="Unique response identifier.")
     records: list[dict[str, Any]] = Field(description="Array of row objects.")
     columns: list[RunSqlColumn] = Field(description="Column metadata.")
-    threadId: str = Field(description="Thread ID (existing or newly created).")  # noqa: N815
-    totalRows: int = Field(description="Total rows returned.")  # noqa: N815
+    threadId: str = Field(description="Thread ID (existing or newly created).")
+    totalRows: int = Field(description="Total rows returned.")
 
 
 @router.post("/run_sql", response_model=RunSqlOut, summary="Run SQL")

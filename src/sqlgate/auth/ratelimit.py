@@ -25,7 +25,7 @@ class RateLimiter:
         self._limits = {group: parse(value) for group, value in settings.rate_limits.items()}
 
     def hit(self, group: str, identity: str) -> None:
-        """Count one request of ``identity`` in ``group``; raise RateLimitExceeded past the limit."""
+        """Count one request of ``identity`` in ``group``; raise past the limit."""
         if not self.enabled:
             return
         item = self._limits.get(group) or self._limits["default"]

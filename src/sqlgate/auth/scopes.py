@@ -23,9 +23,7 @@ class Role(StrEnum):
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.OWNER: frozenset(Scope),
     Role.ADMIN: frozenset(Scope),
-    Role.EDITOR: frozenset(
-        {Scope.QUERY_EXECUTE, Scope.QUERY_VALIDATE, Scope.CONNECTIONS_READ}
-    ),
+    Role.EDITOR: frozenset({Scope.QUERY_EXECUTE, Scope.QUERY_VALIDATE, Scope.CONNECTIONS_READ}),
     Role.VIEWER: frozenset({Scope.QUERY_VALIDATE, Scope.CONNECTIONS_READ}),
 }
 

@@ -29,6 +29,23 @@ class Column:
     not_null: bool = False
 
 
+@dataclass(frozen=True)
+class CatalogColumn:
+    name: str
+    type: str
+    not_null: bool
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Tables (and views) a connection exposes, keyed by lower-case name."""
+
+    tables: dict[str, dict[str, CatalogColumn]]
+
+    def columns(self, table: str) -> dict[str, CatalogColumn] | None:
+        return self.tables.get(table.lower())
+
+
 @dataclass
 class QueryResult:
     """A bounded result: at most ``row_limit`` rows, and whether more were available."""
@@ -40,7 +57,7 @@ class QueryResult:
 
     @property
     def row_count(self) -> int:
-        return self.table.num_rows
+        return int(self.table.num_rows)
 
 
 @dataclass
@@ -139,6 +156,9 @@ class Engine(ABC):
     #: How a named parameter is written in this engine's SQL, for docs and errors.
     parameter_style: ClassVar[str]
 
+    _catalog: Catalog | None = None
+    _catalog_lock = threading.Lock()
+
     @abstractmethod
     def stream(
         self,
@@ -161,9 +181,24 @@ class Engine(ABC):
         truncation."""
         started = time.perf_counter()
         stream = self.stream(
-            sql, params, timeout=timeout, row_limit=row_limit, batch_rows=min(row_limit + 1, BATCH_ROWS)
+            sql,
+            params,
+            timeout=timeout,
+            row_limit=row_limit,
+            batch_rows=min(row_limit + 1, BATCH_ROWS),
         )
         return collect(stream, started)
+
+    def catalog(self, *, refresh: bool = False) -> Catalog:
+        """The tables and columns this connection exposes; cached until ``refresh``."""
+        with self._catalog_lock:
+            if refresh or self._catalog is None:
+                self._catalog = self._read_catalog()
+            return self._catalog
+
+    @abstractmethod
+    def _read_catalog(self) -> Catalog:
+        """Read the catalog from the database (outside the user's read-only session rules)."""
 
     @abstractmethod
     def close(self) -> None:

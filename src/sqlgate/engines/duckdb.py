@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,15 @@ import duckdb
 import pyarrow as pa
 
 from sqlgate.engines._stream import primed
-from sqlgate.engines.base import BATCH_ROWS, Deadline, Engine, ResultStream, columns_from_schema
+from sqlgate.engines.base import (
+    BATCH_ROWS,
+    Catalog,
+    CatalogColumn,
+    Deadline,
+    Engine,
+    ResultStream,
+    columns_from_schema,
+)
 from sqlgate.errors import ConnectionFailed, QueryError, SqlNotAllowed
 
 # The only statement kinds DuckDB's own parser may report for a query we run. This check is the
@@ -42,7 +51,9 @@ class DuckDBEngine(Engine):
                 },
             )
         except duckdb.Error as exc:
-            raise ConnectionFailed(f"Could not open the DuckDB database: {_first_line(exc)}") from exc
+            raise ConnectionFailed(
+                f"Could not open the DuckDB database: {_first_line(exc)}"
+            ) from exc
 
     def stream(
         self,
@@ -76,6 +87,23 @@ class DuckDBEngine(Engine):
             _close=close,
             row_limit=row_limit,
         )
+
+    def _read_catalog(self) -> Catalog:
+        cursor = self._db.cursor()
+        try:
+            rows = cursor.sql(
+                "SELECT table_name, column_name, data_type, NOT is_nullable FROM duckdb_columns() "
+                "WHERE NOT internal AND database_name = current_database() "
+                "ORDER BY table_name, column_index"
+            ).fetchall()
+        finally:
+            cursor.close()
+        tables: dict[str, dict[str, CatalogColumn]] = {}
+        for table, column, data_type, not_null in rows:
+            tables.setdefault(table.lower(), {})[column.lower()] = CatalogColumn(
+                column, data_type, bool(not_null)
+            )
+        return Catalog(tables)
 
     def close(self) -> None:
         self._db.close()
@@ -112,8 +140,31 @@ def _translate(exc: BaseException, deadline: Deadline) -> BaseException:
             f"Refused by the read-only session: {_first_line(exc)}", reason="engine_refused"
         )
     if isinstance(exc, duckdb.Error | pa.ArrowException | OSError):
-        return QueryError(_first_line(exc))
+        message, line, column = _locate(str(exc))
+        return QueryError(message, line=line, column=column)
     return exc
+
+
+_LINE = re.compile(r"^LINE (\d+): ?")
+
+
+def _locate(text: str) -> tuple[str, int | None, int | None]:
+    """Split DuckDB's error text into a one-paragraph message and the 1-based line and column
+    its caret points at (DuckDB prints ``LINE n: <sql>`` and a ``^`` under the spot)."""
+    lines = text.strip().splitlines()
+    line = column = None
+    kept = []
+    for i, raw in enumerate(lines):
+        match = _LINE.match(raw)
+        if match:
+            line = int(match.group(1))
+            caret = lines[i + 1] if i + 1 < len(lines) else ""
+            if caret.strip().startswith("^"):
+                column = caret.index("^") - match.end() + 1
+            break
+        if raw.strip():
+            kept.append(raw.strip())
+    return " ".join(kept) or "The query failed", line, column
 
 
 def _first_line(exc: BaseException) -> str:

@@ -55,7 +55,9 @@ class EngineRegistry:
                 threads=self._settings.duckdb_threads,
             )
         if spec.type == "sqlite":
-            return SQLiteEngine(spec.database, max_value_bytes=self._settings.sqlite_max_value_bytes)
+            return SQLiteEngine(
+                spec.database, max_value_bytes=self._settings.sqlite_max_value_bytes
+            )
         raise ConnectionFailed(f"Connection type {spec.type!r} is not supported yet")
 
     def discard(self, connection_id: str) -> None:

@@ -16,12 +16,22 @@ from urllib.parse import quote
 import pyarrow as pa
 
 from sqlgate.engines._stream import primed
-from sqlgate.engines.base import BATCH_ROWS, Deadline, Engine, ResultStream, columns_from_schema
+from sqlgate.engines.base import (
+    BATCH_ROWS,
+    Catalog,
+    CatalogColumn,
+    Deadline,
+    Engine,
+    ResultStream,
+    columns_from_schema,
+)
 from sqlgate.errors import ConnectionFailed, QueryError, SqlNotAllowed
 from sqlgate.sql.guard import denied_functions
 
 # Schema tables disclose every table (policy: tenants see only what the catalog API shows).
-_SCHEMA_TABLES = frozenset({"sqlite_master", "sqlite_schema", "sqlite_temp_master", "sqlite_temp_schema"})
+_SCHEMA_TABLES = frozenset(
+    {"sqlite_master", "sqlite_schema", "sqlite_temp_master", "sqlite_temp_schema"}
+)
 _POOL_SIZE = 8
 
 
@@ -125,6 +135,26 @@ class SQLiteEngine(Engine):
             _close=close,
             row_limit=row_limit,
         )
+
+    def _read_catalog(self) -> Catalog:
+        uri = f"file:{quote(str(self._path.resolve()))}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True)
+        try:
+            conn.execute("PRAGMA query_only = ON")
+            rows = conn.execute(
+                "SELECT m.name, p.name, p.type, p.\"notnull\" OR (p.pk > 0 AND upper(p.type) = "
+                "'INTEGER' AND m.type = 'table') FROM sqlite_master AS m, pragma_table_info(m.name) "
+                "AS p WHERE m.type IN ('table', 'view') AND m.name NOT LIKE 'sqlite_%' "
+                "ORDER BY m.name, p.cid"
+            ).fetchall()
+        finally:
+            conn.close()
+        tables: dict[str, dict[str, CatalogColumn]] = {}
+        for table, column, data_type, not_null in rows:
+            tables.setdefault(table.lower(), {})[column.lower()] = CatalogColumn(
+                column, data_type or "", bool(not_null)
+            )
+        return Catalog(tables)
 
     def close(self) -> None:
         while True:

@@ -101,7 +101,9 @@ class ConnectionService:
                 select(Organization.default_connection_id).where(Organization.id == org_id)
             )
             rows = session.scalars(
-                select(Connection).where(Connection.org_id == org_id).order_by(Connection.created_at)
+                select(Connection)
+                .where(Connection.org_id == org_id)
+                .order_by(Connection.created_at)
             ).all()
         return [_info(r, default_id) for r in rows]
 
@@ -159,7 +161,9 @@ class ConnectionService:
             for name in ("sqlgate.db", "sqlgate.db-wal", "secret_key")
         }
         if resolved in private:
-            raise ValidationError("`database` may not point at sqlgate's own files", field="database")
+            raise ValidationError(
+                "`database` may not point at sqlgate's own files", field="database"
+            )
         if not resolved.is_file():
             raise ValidationError("`database` does not name an existing file", field="database")
         return str(resolved)

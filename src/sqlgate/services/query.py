@@ -7,17 +7,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlgate.auth.principal import Principal
-from sqlgate.engines.base import QueryResult, ResultStream
+from sqlgate.engines.base import Engine, QueryResult, ResultStream
 from sqlgate.engines.registry import DIALECTS, EngineRegistry
-from sqlgate.errors import ParameterError, SqlgateError, SqlNotAllowed, SqlSyntaxError, ValidationError
+from sqlgate.errors import (
+    ParameterError,
+    SqlgateError,
+    SqlNotAllowed,
+    SqlSyntaxError,
+    ValidationError,
+)
 from sqlgate.services.audit import AuditLog, AuditRecord
 from sqlgate.services.connections import ConnectionInfo, ConnectionService
 from sqlgate.settings import Settings
 from sqlgate.sql.guard import Analysis, analyze
+from sqlgate.sql.nullability import not_null_flags
 
 
 @dataclass(frozen=True)
@@ -51,7 +58,18 @@ class QueryService:
         """Analyse without running. Never raises for bad SQL: the analysis says what is wrong."""
         conn = self._connections.get(principal.org_id, connection_ref)
         self._check_length(sql)
-        return analyze(sql, DIALECTS[conn.type])
+        analysis = analyze(sql, DIALECTS[conn.type])
+        if not analysis.is_valid or analysis.warning:
+            return analysis
+        try:
+            catalog = self._engines.get(conn.spec()).catalog()
+        except SqlgateError:
+            return analysis
+        unknown = [t for t in analysis.tables if catalog.columns(t.split(".")[-1]) is None]
+        if unknown:
+            warning = "Unknown table" + ("s: " if len(unknown) > 1 else ": ") + ", ".join(unknown)
+            return replace(analysis, warning=warning)
+        return analysis
 
     def execute(
         self,
@@ -75,6 +93,7 @@ class QueryService:
                 timeout=request.timeout or self._settings.timeout_default,
                 row_limit=row_limit,
             )
+            _mark_not_null(result, request.sql, engine)
         except SqlgateError as exc:
             self._record(principal, conn, request, action, started, client, error=exc)
             raise
@@ -92,7 +111,9 @@ class QueryService:
         """Start a query whose rows stream out in batches (bounded memory, any size up to the
         export limit). The audit row is written when the stream is closed."""
         conn = self._connections.get(principal.org_id, connection_ref)
-        limit = min(request.row_limit or self._settings.export_row_limit, self._settings.export_row_limit)
+        limit = min(
+            request.row_limit or self._settings.export_row_limit, self._settings.export_row_limit
+        )
         started = time.perf_counter()
         action = "query.export"
         try:
@@ -130,7 +151,7 @@ class QueryService:
             raise _refusal(analysis)
         expected = {p.lstrip("$:@") for p in analysis.parameters}
         given = set(request.params or {})
-        if self._settings.sql_guard or analysis.is_valid:
+        if analysis.is_valid:
             missing, unknown = sorted(expected - given), sorted(given - expected)
             if missing or unknown:
                 parts = []
@@ -175,6 +196,18 @@ class QueryService:
                 client=client,
             )
         )
+
+
+def _mark_not_null(result: QueryResult, sql: str, engine: Engine) -> None:
+    """Engines report every result column as nullable; the catalog knows better for columns
+    read straight from NOT NULL table columns."""
+    if any(c.not_null for c in result.columns):
+        return
+    flags = not_null_flags(sql, engine.dialect, engine.catalog(), [c.name for c in result.columns])
+    if any(flags):
+        result.columns = [
+            replace(c, not_null=flag) for c, flag in zip(result.columns, flags, strict=True)
+        ]
 
 
 def _refusal(analysis: Analysis) -> SqlgateError:

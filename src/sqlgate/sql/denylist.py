@@ -452,19 +452,73 @@ DUCKDB = Policy(
 
 # Every pragma also exists as a table-valued function pragma_<name> (SQLite 3.40 list).
 _SQLITE_PRAGMAS = (
-    "analysis_limit application_id auto_vacuum automatic_index busy_timeout cache_size "
-    "cache_spill case_sensitive_like cell_size_check checkpoint_fullfsync collation_list "
-    "compile_options count_changes data_version database_list default_cache_size "
-    "defer_foreign_keys empty_result_callbacks encoding foreign_key_check foreign_key_list "
-    "foreign_keys freelist_count full_column_names fullfsync function_list hard_heap_limit "
-    "ignore_check_constraints incremental_vacuum index_info index_list index_xinfo "
-    "integrity_check journal_mode journal_size_limit legacy_alter_table locking_mode "
-    "max_page_count mmap_size module_list optimize page_count page_size pragma_list query_only "
-    "quick_check read_uncommitted recursive_triggers reverse_unordered_selects schema_version "
-    "secure_delete short_column_names shrink_memory soft_heap_limit synchronous table_info "
-    "table_list table_xinfo temp_store temp_store_directory threads trusted_schema "
-    "user_version wal_autocheckpoint wal_checkpoint writable_schema"
-).split()
+    "analysis_limit",
+    "application_id",
+    "auto_vacuum",
+    "automatic_index",
+    "busy_timeout",
+    "cache_size",
+    "cache_spill",
+    "case_sensitive_like",
+    "cell_size_check",
+    "checkpoint_fullfsync",
+    "collation_list",
+    "compile_options",
+    "count_changes",
+    "data_version",
+    "database_list",
+    "default_cache_size",
+    "defer_foreign_keys",
+    "empty_result_callbacks",
+    "encoding",
+    "foreign_key_check",
+    "foreign_key_list",
+    "foreign_keys",
+    "freelist_count",
+    "full_column_names",
+    "fullfsync",
+    "function_list",
+    "hard_heap_limit",
+    "ignore_check_constraints",
+    "incremental_vacuum",
+    "index_info",
+    "index_list",
+    "index_xinfo",
+    "integrity_check",
+    "journal_mode",
+    "journal_size_limit",
+    "legacy_alter_table",
+    "locking_mode",
+    "max_page_count",
+    "mmap_size",
+    "module_list",
+    "optimize",
+    "page_count",
+    "page_size",
+    "pragma_list",
+    "query_only",
+    "quick_check",
+    "read_uncommitted",
+    "recursive_triggers",
+    "reverse_unordered_selects",
+    "schema_version",
+    "secure_delete",
+    "short_column_names",
+    "shrink_memory",
+    "soft_heap_limit",
+    "synchronous",
+    "table_info",
+    "table_list",
+    "table_xinfo",
+    "temp_store",
+    "temp_store_directory",
+    "threads",
+    "trusted_schema",
+    "user_version",
+    "wal_autocheckpoint",
+    "wal_checkpoint",
+    "writable_schema",
+)
 
 _SQLITE_FUNCTIONS = _freeze(
     _names(EXTENSIONS, "load_extension"),
@@ -512,9 +566,7 @@ _MYSQL_FUNCTIONS = _freeze(
         "wait_for_executed_gtid_set",
         "wait_until_sql_thread_after_gtids",
     ),
-    _names(
-        LOCKS, "get_lock", "release_lock", "release_all_locks", "is_free_lock", "is_used_lock"
-    ),
+    _names(LOCKS, "get_lock", "release_lock", "release_all_locks", "is_free_lock", "is_used_lock"),
     _names(SEQUENCES, "nextval", "lastval", "setval"),
     _names(OS_COMMANDS, "sys_exec", "sys_eval", "sys_get", "sys_set", "lib_mysqludf_sys_info"),
     _names(SESSIONS, "ps_thread_id", "ps_current_thread_id"),

@@ -59,15 +59,16 @@ Decisions:
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from typing import cast
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
-from sqlglot.tokens import Token, TokenType
+from sqlglot.tokenizer_core import Token, TokenType
 
 from sqlgate.sql.denylist import (
     BLOB_ALLOCATORS,
@@ -223,8 +224,11 @@ _QUERY_START_TOKENS = frozenset(
 _ASCII_SPACE = " \t\n\r\f\v"
 # DuckDB reads a table reference that ends like a data file as that file (replacement scan).
 _FILE_SUFFIXES = frozenset(
-    "csv tsv tbl txt dat parquet json jsonl ndjson xlsx xls arrow feather ipc avro orc "
-    "db duckdb sqlite sqlite3 gz zst bz2 xz lz4 zip shp gpkg geojson fgb kml gpx".split()
+    {
+        *("csv", "tsv", "tbl", "txt", "dat", "parquet", "json", "jsonl", "ndjson", "xlsx", "xls"),
+        *("arrow", "feather", "ipc", "avro", "orc", "db", "duckdb", "sqlite", "sqlite3"),
+        *("gz", "zst", "bz2", "xz", "lz4", "zip", "shp", "gpkg", "geojson", "fgb", "kml", "gpx"),
+    }
 )
 _PATH_CHARACTERS = frozenset("/\\:*?~.")
 
@@ -325,10 +329,17 @@ class _Check:
             self._check_into_tokens()
             detail = error.errors[0] if error.errors else {}
             position = self._token_start(detail.get("line"), detail.get("col"))
-            description = str(detail.get("description") or "invalid syntax")
+            # "... missing for <class 'sqlglot.expressions.core.Paren'>" -> "... for Paren"
+            description = re.sub(
+                r"<class '(?:[\w.]+\.)?(\w+)'>",
+                r"\1",
+                str(detail.get("description") or "invalid syntax"),
+            )
             near = detail.get("highlight")
             where = f" near {near!r}" if near else ""
-            raise _Refused("syntax_error", f"Syntax error{where}: {description}", position) from None
+            raise _Refused(
+                "syntax_error", f"Syntax error{where}: {description}", position
+            ) from None
         except RecursionError:
             raise _Refused("too_complex", "The SQL is nested too deeply to analyse", None) from None
         except Exception:  # sqlglot bug or unexpected input: fail closed
@@ -429,8 +440,7 @@ class _Check:
                 if nested != -1:
                     raise _Refused(
                         "ambiguous_syntax",
-                        "Nested block comments are not allowed: engines disagree on where "
-                        "they end",
+                        "Nested block comments are not allowed: engines disagree on where they end",
                         nested,
                     )
                 if close == -1:
@@ -487,59 +497,65 @@ class _Check:
     def _check_tree(self, statement: exp.Expr) -> None:
         sqlite = self.dialect == "sqlite"
         for node in statement.walk(bfs=False):
-            if isinstance(node, _STATEMENTS):
+            role = _role(type(node))
+            if role is None:
+                continue
+            if role == "statement":
+                word = _node_word(node)
                 raise _Refused(
                     "not_read_only",
-                    f"A {_node_word(node)} statement inside the query is not allowed: only "
-                    "read-only queries may run",
-                    self._keyword_position(_node_word(node), node),
+                    f"A {word} statement inside the query is not allowed: only read-only "
+                    "queries may run",
+                    self._keyword_position(word, node),
                 )
-            if isinstance(node, exp.Func):
-                self._check_function(node)
-            elif isinstance(node, exp.Column):
-                self._collect_column(node, sqlite)
-            elif isinstance(node, exp.Table):
-                self._check_table(node)
-            elif isinstance(node, exp.Star):
-                self._check_star(node)
-            elif isinstance(node, exp.TableAlias):
+            if role == "function":
+                self._check_function(cast(exp.Func, node))
+            elif role == "column":
+                self._collect_column(cast(exp.Column, node), sqlite)
+            elif role == "table":
+                self._check_table(cast(exp.Table, node))
+            elif role == "star":
+                self._check_star(cast(exp.Star, node))
+            elif role == "alias":
                 self.aliases.add(node.name.lower())
-            elif isinstance(node, exp.CTE):
-                self._check_cte(node)
-            elif isinstance(node, (exp.Subquery, exp.Values, exp.Lateral)) and node.alias:
-                self.relations.add(node.alias.lower())
-            elif isinstance(node, exp.Into):
+            elif role == "cte":
+                self._check_cte(cast(exp.CTE, node))
+            elif role == "derived":
+                if node.alias:
+                    self.relations.add(node.alias.lower())
+            elif role == "placeholder":
+                if node.name and not node.name.isdigit():
+                    self._add_parameter(node.name)
+            elif role == "parameter":
+                self._check_parameter(cast(exp.Parameter, node), sqlite)
+            elif role == "star_filter":
+                if isinstance(node.this, exp.Star):
+                    raise _Refused(
+                        "column_bypass",
+                        "Selecting columns by pattern (* LIKE ...) bypasses column allow-lists "
+                        "and is not allowed; name the columns",
+                        self._position(node),
+                    )
+            elif role == "into":
                 raise _Refused("select_into", _INTO_MESSAGE, self._token_position(TokenType.INTO))
-            elif isinstance(node, exp.Lock):
+            elif role == "lock":
                 raise _Refused(
                     "locking_clause",
                     "Locking clauses (FOR UPDATE, FOR SHARE, LOCK IN SHARE MODE) are not "
                     "allowed: they block other sessions",
                     self._lock_position(),
                 )
-            elif isinstance(node, exp.Hint):
+            elif role == "hint":
                 raise _Refused(
                     "executable_comment",
                     "Optimizer hints are not allowed: they can change session settings",
                     self._token_position(TokenType.HINT),
                 )
-            elif isinstance(node, exp.Placeholder):
-                if node.name and not node.name.isdigit():
-                    self._add_parameter(node.name)
-            elif isinstance(node, exp.Parameter):
-                self._check_parameter(node, sqlite)
-            elif isinstance(node, exp.SessionParameter):
+            elif role == "session_parameter":
                 raise _Refused(
                     "session_variable",
                     f"System variable @@{node.name} discloses or changes server settings and "
                     "is not allowed",
-                    self._position(node),
-                )
-            elif isinstance(node, _STAR_FILTERS) and isinstance(node.this, exp.Star):
-                raise _Refused(
-                    "column_bypass",
-                    "Selecting columns by pattern (* LIKE ...) bypasses column allow-lists and "
-                    "is not allowed; name the columns",
                     self._position(node),
                 )
         if self.policy.whole_row_references:
@@ -589,7 +605,7 @@ class _Check:
         start, end = node.meta.get("start"), node.meta.get("end")
         if isinstance(start, int) and isinstance(end, int):
             written = self.sql[start : end + 1]
-            if len(written) >= 2 and written[0] in "\"`[" and written[-1] in "\"`]":
+            if len(written) >= 2 and written[0] in '"`[' and written[-1] in '"`]':
                 written = written[1:-1]
             names.append(written.lower())
         if isinstance(node, exp.Anonymous):
@@ -627,6 +643,8 @@ class _Check:
     def _check_table(self, node: exp.Table) -> None:
         if isinstance(node.this, exp.Func) or node.arg_key == "indexed":
             return  # table function (checked as a function) or SQLite INDEXED BY <index>
+        if node.this is None and node.args.get("rows_from"):
+            return  # PostgreSQL ROWS FROM (f(...), g(...)): the inner calls are checked
         if not isinstance(node.this, exp.Identifier):
             raise _Refused(
                 "denied_table",
@@ -754,8 +772,8 @@ class _Check:
             if column.name.lower() in self.relations:
                 raise _Refused(
                     "column_bypass",
-                    f"{column.name} refers to a whole row of {column.name}, which bypasses "
-                    "column allow-lists, and is not allowed; name the columns",
+                    f"{column.name} is a whole-row reference to table {column.name}, which "
+                    "bypasses column allow-lists, and is not allowed; name the columns",
                     self._position(column),
                 )
 
@@ -764,7 +782,7 @@ class _Check:
             raise _Refused(
                 "session_variable",
                 f"User variable @{node.name} is session state and is not allowed",
-                self._position(node),
+                self._token_position(TokenType.PARAMETER),
             )
         if sqlite and isinstance(node.this, exp.Var):
             self._add_parameter(node.name)  # SQLite's @name parameter
@@ -790,7 +808,9 @@ class _Check:
                     name = tokens[index + 2].text if index + 2 < len(tokens) else ""
                     first.setdefault(name, token.start)
         order = {name: index for index, name in enumerate(self.parameters)}
-        return sorted(self.parameters, key=lambda name: (first.get(name, len(self.sql)), order[name]))
+        return sorted(
+            self.parameters, key=lambda name: (first.get(name, len(self.sql)), order[name])
+        )
 
     def _check_function_tokens(self) -> None:
         """Belt and braces: `name(` in the token stream, whatever node sqlglot built for it."""
@@ -813,9 +833,7 @@ class _Check:
 
     def _position(self, node: exp.Expr) -> int | None:
         """Offset of the leftmost token sqlglot recorded inside node."""
-        starts = [
-            start for n in node.walk() if isinstance(start := n.meta.get("start"), int)
-        ]
+        starts = [start for n in node.walk() if isinstance(start := n.meta.get("start"), int)]
         return min(starts) if starts else None
 
     def _keyword_position(self, word: str, node: exp.Expr) -> int | None:
@@ -863,12 +881,49 @@ _INTO_MESSAGE = (
 )
 
 
-@cache
-def _sql_names(cls: type[exp.Func]) -> tuple[str, ...]:
+# What the tree walk does with each node class, most specific first. Looked up once per class:
+# a chain of isinstance calls per node would cost more than parsing.
+_ROLES: tuple[tuple[str, tuple[type[exp.Expr], ...]], ...] = (
+    ("statement", _STATEMENTS),
+    ("function", (exp.Func,)),
+    ("column", (exp.Column,)),
+    ("table", (exp.Table,)),
+    ("star", (exp.Star,)),
+    ("alias", (exp.TableAlias,)),
+    ("cte", (exp.CTE,)),
+    ("derived", (exp.Subquery, exp.Values, exp.Lateral)),
+    ("placeholder", (exp.Placeholder,)),
+    ("parameter", (exp.Parameter,)),
+    ("session_parameter", (exp.SessionParameter,)),
+    ("star_filter", _STAR_FILTERS),
+    ("into", (exp.Into,)),
+    ("lock", (exp.Lock,)),
+    ("hint", (exp.Hint,)),
+)
+
+
+_ROLE_OF_CLASS: dict[type[exp.Expr], str | None] = {}
+_SQL_NAMES_OF_CLASS: dict[type[exp.Expr], tuple[str, ...]] = {}
+
+
+def _role(cls: type[exp.Expr]) -> str | None:
     try:
-        return tuple(name.lower() for name in cls.sql_names())
-    except NotImplementedError:
-        return ()
+        return _ROLE_OF_CLASS[cls]
+    except KeyError:
+        role = next((role for role, classes in _ROLES if issubclass(cls, classes)), None)
+        _ROLE_OF_CLASS[cls] = role
+        return role
+
+
+def _sql_names(cls: type[exp.Func]) -> tuple[str, ...]:
+    names = _SQL_NAMES_OF_CLASS.get(cls)
+    if names is None:
+        try:
+            names = tuple(name.lower() for name in cls.sql_names())
+        except NotImplementedError:
+            names = ()
+        _SQL_NAMES_OF_CLASS[cls] = names
+    return names
 
 
 def _unwrap(node: exp.Expr) -> exp.Expr:
@@ -916,10 +971,7 @@ def _is_suspicious(char: str) -> bool:
     code = ord(char)
     if code < 128:
         return (code < 32 and char not in _ASCII_SPACE) or code == 127
-    return (
-        unicodedata.category(char)[0] not in "LMN"
-        or unicodedata.normalize("NFKC", char) != char
-    )
+    return unicodedata.category(char)[0] not in "LMN" or unicodedata.normalize("NFKC", char) != char
 
 
 def _character_message(char: str) -> str:

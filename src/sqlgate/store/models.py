@@ -1,4 +1,4 @@
-"""Tables of the metadata store. Changes here need an Alembic revision in ``migrations/versions``."""
+"""Tables of the metadata store. A change here needs an Alembic revision (migrations/)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,17 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
