@@ -161,7 +161,8 @@ def test_maps_become_dicts_unless_keys_collide() -> None:
 
 def test_nanoseconds_are_truncated_to_microseconds() -> None:
     table = _table(
-        "SELECT TIMESTAMP_NS '2024-01-01 00:00:00.123456789' AS ts, [TIMESTAMP_NS '2024-01-01'] AS l"
+        "SELECT TIMESTAMP_NS '2024-01-01 00:00:00.123456789' AS ts,"
+        " [TIMESTAMP_NS '2024-01-01'] AS l"
     )
     assert rows_as_arrays(table) == [
         [dt.datetime(2024, 1, 1, 0, 0, 0, 123456), [dt.datetime(2024, 1, 1)]]

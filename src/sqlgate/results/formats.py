@@ -157,7 +157,8 @@ def _neutralise(array: pa.Array) -> pa.Array | None:
         return pa.DictionaryArray.from_arrays(array.indices, dictionary, ordered=t.ordered)
     if pat.is_string_view(t):
         array = array.cast(pa.string())
-        return _neutralise(array) or array
+        neutralised = _neutralise(array)
+        return array if neutralised is None else neutralised
     if not _is_string(t):
         return None
     risky = pc.match_substring_regex(array, _FORMULA_START)

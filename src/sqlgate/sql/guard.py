@@ -263,7 +263,9 @@ class _Check:
         self.tables: set[str] = set()
         self.columns: set[str] = set()
         self.parameters: list[str] = []
-        self.relations: set[str] = set()  # names a bare identifier could use for a whole row
+        # Relation names a bare identifier could use as a whole row, with what defines their
+        # columns (a CTE, subquery or VALUES) or None for a base table (columns unknown).
+        self.relations: dict[str, exp.Expr | None] = {}
         self.aliases: set[str] = set()  # CTE and table aliases (not function calls)
         self.bare_columns: list[exp.Column] = []
 
@@ -399,6 +401,28 @@ class _Check:
             self._check_token_text(token)
             scanned = token.end + 1
         self._check_gap(scanned, len(self.sql))
+        if self.dialect == "postgres":
+            self._check_unicode_identifiers()
+
+    def _check_unicode_identifiers(self) -> None:
+        """PostgreSQL reads U&"pg\\005fsleep" as the identifier pg_sleep; sqlglot reads
+        `U & "pg\\005fsleep"`, so the name check would never see it."""
+        tokens = self.tokens
+        for index in range(len(tokens) - 2):
+            u, amp, quoted = tokens[index], tokens[index + 1], tokens[index + 2]
+            if (
+                u.text in ("U", "u")
+                and amp.text == "&"
+                and amp.start == u.end + 1
+                and quoted.start == amp.end + 1
+                and quoted.token_type == TokenType.IDENTIFIER
+            ):
+                raise _Refused(
+                    "ambiguous_syntax",
+                    'Unicode-escaped identifiers (U&"...") are not allowed: they can spell any '
+                    "name; write the name plainly",
+                    u.start,
+                )
 
     def _check_gap(self, start: int, end: int) -> None:
         """Between two tokens the tokenizer saw only whitespace and comments; make sure."""
@@ -522,20 +546,12 @@ class _Check:
                 self._check_cte(cast(exp.CTE, node))
             elif role == "derived":
                 if node.alias:
-                    self.relations.add(node.alias.lower())
+                    self.relations[node.alias.lower()] = node
             elif role == "placeholder":
                 if node.name and not node.name.isdigit():
                     self._add_parameter(node.name)
             elif role == "parameter":
                 self._check_parameter(cast(exp.Parameter, node), sqlite)
-            elif role == "star_filter":
-                if isinstance(node.this, exp.Star):
-                    raise _Refused(
-                        "column_bypass",
-                        "Selecting columns by pattern (* LIKE ...) bypasses column allow-lists "
-                        "and is not allowed; name the columns",
-                        self._position(node),
-                    )
             elif role == "into":
                 raise _Refused("select_into", _INTO_MESSAGE, self._token_position(TokenType.INTO))
             elif role == "lock":
@@ -556,7 +572,7 @@ class _Check:
                     "session_variable",
                     f"System variable @@{node.name} discloses or changes server settings and "
                     "is not allowed",
-                    self._position(node),
+                    self._token_position(TokenType.SESSION_PARAMETER),
                 )
         if self.policy.whole_row_references:
             self._check_whole_rows()
@@ -654,10 +670,11 @@ class _Check:
             )
         parts = [part.name for part in node.parts]
         name = ".".join(parts)
-        self.relations.add(node.alias_or_name.lower())
+        cte = self._resolve_cte(node) if len(parts) == 1 else None
+        self.relations[node.alias_or_name.lower()] = cte
         if node.alias:
             self.aliases.add(node.alias.lower())
-        if len(parts) == 1 and self._is_cte_reference(node):
+        if cte is not None:
             return
         policy = self.policy
         for qualifier in parts[:-1]:
@@ -684,8 +701,8 @@ class _Check:
             )
         self.tables.add(name)
 
-    def _is_cte_reference(self, table: exp.Table) -> bool:
-        """Does this one-part table name resolve to a CTE in scope (not a base table)?
+    def _resolve_cte(self, table: exp.Table) -> exp.CTE | None:
+        """The CTE in scope that this one-part table name refers to, if any.
 
         Errs towards "base table": a base table reported as a table is merely checked by the
         allow-list, while a base table mistaken for a CTE would escape it.
@@ -697,31 +714,34 @@ class _Check:
             if isinstance(parent, exp.With):
                 # Inside a CTE body: only earlier CTEs (and itself, if recursive) are visible,
                 # not the later ones nor the owner's main query; outer WITHs still are.
-                if key in self._visible_ctes(parent, child):
-                    return True
+                cte = self._visible_ctes(parent, child).get(key)
+                if cte is not None:
+                    return cte
                 owner = parent.parent
                 if owner is None:
-                    return False
+                    return None
                 child, parent = owner, owner.parent
                 continue
             with_ = parent.args.get("with_")
-            if isinstance(with_, exp.With) and key in self._visible_ctes(with_, None):
-                return True
+            if isinstance(with_, exp.With):
+                cte = self._visible_ctes(with_, None).get(key)
+                if cte is not None:
+                    return cte
             child, parent = parent, parent.parent
-        return False
+        return None
 
-    def _visible_ctes(self, with_: exp.With, inside: exp.Expr | None) -> set[str]:
-        """CTE names visible from the main query (inside=None) or from inside one CTE."""
-        ctes = list(with_.expressions)
+    def _visible_ctes(self, with_: exp.With, inside: exp.Expr | None) -> dict[str, exp.CTE]:
+        """CTEs visible from the main query (inside=None) or from inside one of them."""
+        ctes = [cte for cte in with_.expressions if isinstance(cte, exp.CTE)]
         if inside is not None and inside in ctes:
             index = ctes.index(inside)
             ctes = ctes[: index + 1] if with_.args.get("recursive") else ctes[:index]
-        keys: set[str] = set()
+        visible: dict[str, exp.CTE] = {}
         for cte in ctes:
             alias = cte.args.get("alias")
             if isinstance(alias, exp.TableAlias) and isinstance(alias.this, exp.Identifier):
-                keys.add(self._identifier_key(alias.this))
-        return keys
+                visible.setdefault(self._identifier_key(alias.this), cte)
+        return visible
 
     def _identifier_key(self, identifier: exp.Expr) -> str:
         """How the engine compares this name (PostgreSQL folds unquoted names only)."""
@@ -756,9 +776,13 @@ class _Check:
             self.bare_columns.append(node)
 
     def _check_star(self, node: exp.Star) -> None:
+        if node.args.get("ilike") is not None:
+            raise _Refused("column_bypass", _PATTERN_COLUMNS_MESSAGE, self._position(node))
         holder = node.parent
         if isinstance(holder, exp.Column):
             holder = holder.parent
+        if isinstance(holder, _STAR_FILTERS):
+            raise _Refused("column_bypass", _PATTERN_COLUMNS_MESSAGE, self._position(holder))
         if isinstance(holder, exp.Func) and not isinstance(holder, (exp.Count, exp.Columns)):
             raise _Refused(
                 "column_bypass",
@@ -769,13 +793,19 @@ class _Check:
 
     def _check_whole_rows(self) -> None:
         for column in self.bare_columns:
-            if column.name.lower() in self.relations:
-                raise _Refused(
-                    "column_bypass",
-                    f"{column.name} is a whole-row reference to table {column.name}, which "
-                    "bypasses column allow-lists, and is not allowed; name the columns",
-                    self._position(column),
-                )
+            key = column.name.lower()
+            if key not in self.relations:
+                continue
+            source = self.relations[key]
+            if source is not None and key in _output_names(source):
+                continue  # a column of the CTE or subquery, which wins over the whole row
+            raise _Refused(
+                "column_bypass",
+                f"{column.name} is a whole-row reference to {column.name}, which bypasses column "
+                f"allow-lists, and is not allowed; name the columns (or qualify a column named "
+                f"{column.name})",
+                self._position(column),
+            )
 
     def _check_parameter(self, node: exp.Parameter, sqlite: bool) -> None:
         if self.policy.session_variables:
@@ -875,6 +905,10 @@ class _Check:
         return None
 
 
+_PATTERN_COLUMNS_MESSAGE = (
+    "Selecting columns by pattern (* LIKE ..., * SIMILAR TO ...) bypasses column allow-lists and "
+    "is not allowed; name the columns"
+)
 _INTO_MESSAGE = (
     "SELECT ... INTO is not allowed: it creates a table or writes a file or variable; "
     "remove the INTO clause"
@@ -895,7 +929,6 @@ _ROLES: tuple[tuple[str, tuple[type[exp.Expr], ...]], ...] = (
     ("placeholder", (exp.Placeholder,)),
     ("parameter", (exp.Parameter,)),
     ("session_parameter", (exp.SessionParameter,)),
-    ("star_filter", _STAR_FILTERS),
     ("into", (exp.Into,)),
     ("lock", (exp.Lock,)),
     ("hint", (exp.Hint,)),
@@ -951,6 +984,17 @@ def _node_word(node: exp.Expr) -> str:
     return node.key.upper()
 
 
+def _output_names(source: exp.Expr) -> set[str]:
+    """Lower-case column names a CTE, subquery or VALUES list produces, as far as known."""
+    alias = source.args.get("alias")
+    if isinstance(alias, exp.TableAlias) and alias.columns:
+        return {column.name.lower() for column in alias.columns}
+    body = _unwrap(source.this) if isinstance(source.this, exp.Expr) else None
+    if isinstance(body, exp.Query):
+        return {name.lower() for name in body.named_selects}
+    return set()
+
+
 def _in_from_position(node: exp.Expr) -> bool:
     """Is this function call a table function (FROM f(...), JOIN f(...), LATERAL f(...))?"""
     parent = node.parent
@@ -975,7 +1019,7 @@ def _is_suspicious(char: str) -> bool:
 
 
 def _character_message(char: str) -> str:
-    name = unicodedata.name(char, "unnamed character")
+    name = unicodedata.name(char, "control character")
     return (
         f"Character U+{ord(char):04X} ({name}) is not allowed outside string literals and "
         "quoted identifiers"
