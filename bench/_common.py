@@ -268,3 +268,19 @@ def versions(*packages: str) -> str:
 def machine() -> str:
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, load avg {load}"
+
+
+def source_state() -> str:
+    """The commit benchmarked, and which source files differ from it (read-only git calls)."""
+    repo = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str:
+        result = subprocess.run(
+            ["git", "-C", str(repo), *args], capture_output=True, text=True, check=False
+        )
+        return result.stdout.strip() if result.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    changed = git("diff", "--name-only", "HEAD", "--", "src").split()
+    changed += git("ls-files", "--others", "--exclude-standard", "--", "src").split()
+    return f"{commit}" + (f" + uncommitted changes in {', '.join(changed)}" if changed else "")

@@ -40,6 +40,7 @@ from _common import (
     install_signal_handlers,
     machine,
     median,
+    source_state,
     start_sqlgate,
     table,
     versions,
@@ -174,6 +175,7 @@ def main() -> int:
     n, total = args.export_rows, args.rows
     print(f"# sqlgate export vs DuckDB COPY  ({time.strftime('%Y-%m-%d %H:%M %Z')})")
     print(f"machine: {machine()}")
+    print(f"sqlgate source: {source_state()}")
     print(f"versions: {versions('sqlgate', 'duckdb', 'pyarrow', 'fastapi', 'uvicorn')}")
     print(f"DuckDB threads: {args.threads} (sqlgate engine and COPY); download client: "
           f"{'curl' if shutil.which('curl') else 'httpx'}\n")  # fmt: skip

@@ -39,6 +39,7 @@ from _common import (
     machine,
     median,
     run_wrk,
+    source_state,
     start_sqlgate,
     table,
     tool,
@@ -90,6 +91,7 @@ def main() -> int:
     wrk_opts = {"threads": args.threads, "connections": args.connections}
     print(f"# sqlgate vs Datasette  ({time.strftime('%Y-%m-%d %H:%M %Z')})")
     print(f"machine: {machine()}")
+    print(f"sqlgate source: {source_state()}")
     print(f"versions: {versions('sqlgate', 'datasette', 'fastapi', 'uvicorn', 'sqlglot')}")
     print(
         f"load: wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency, "

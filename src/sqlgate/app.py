@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from sqlgate import __version__
 from sqlgate.api import admin, connections, health, query, run_sql
 from sqlgate.api.errors import install as install_error_handlers
-from sqlgate.api.limits import BodySizeLimit
+from sqlgate.api.middleware import BodySizeLimit, JsonBodies
 from sqlgate.services.container import Services
 from sqlgate.settings import Settings
 
@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.services = services
     install_error_handlers(app)
+    app.add_middleware(JsonBodies)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     for module in (health, query, run_sql, admin, connections):
         app.include_router(module.router)

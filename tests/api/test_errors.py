@@ -180,3 +180,14 @@ def test_healthz_and_openapi(client: TestClient) -> None:
             continue
         for field, props in schema.get("properties", {}).items():
             assert props.get("description"), f"{name}.{field} has no description"
+
+
+def test_curl_style_form_content_type_is_read_as_json(client: TestClient, org: Org) -> None:
+    # `curl -d '{"query": ...}'` sends application/x-www-form-urlencoded.
+    r = client.post(
+        "/api/v1/query/duck",
+        content=b'{"query": "SELECT 42 AS answer"}',
+        headers={**org.headers(), "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["rows"] == [[42]]

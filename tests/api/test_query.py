@@ -259,8 +259,10 @@ def test_not_null_comes_from_the_catalog(client: TestClient, org: Org, conn: str
         client,
         org,
         conn,
-        {"query": "SELECT u.id, u.org_id, u.name, count(*) AS n, o.id AS order_id FROM users u "
-         "LEFT JOIN orders o ON o.user_id = u.id GROUP BY u.id, u.org_id, u.name, o.id"},
+        {
+            "query": "SELECT u.id, u.org_id, u.name, count(*) AS n, o.id AS order_id FROM users u "
+            "LEFT JOIN orders o ON o.user_id = u.id GROUP BY u.id, u.org_id, u.name, o.id"
+        },
     )
     flags = {c["name"]: c["notNull"] for c in data["columns"]}  # type: ignore[union-attr]
     # id is the primary key and org_id NOT NULL; name is nullable; count is never null;
@@ -271,8 +273,9 @@ def test_not_null_comes_from_the_catalog(client: TestClient, org: Org, conn: str
 
 
 def test_validate_names_unknown_tables(client: TestClient, org: Org) -> None:
-    r = client.post("/api/v1/query/duck/validate", json={"query": "SELECT * FROM userz"},
-                    headers=org.headers())
+    r = client.post(
+        "/api/v1/query/duck/validate", json={"query": "SELECT * FROM userz"}, headers=org.headers()
+    )
     body = r.json()
     assert body["is_valid"] is True
     assert body["warning"] == "Unknown table: userz"

@@ -10,7 +10,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sqlgate.errors import MethodNotAllowed, NotFound, SqlgateError, ValidationError
+from sqlgate.errors import (
+    MethodNotAllowed,
+    NotFound,
+    SqlgateError,
+    ValidationError,
+)
 from sqlgate.results.jsonable import dumps
 
 log = logging.getLogger("sqlgate.api")

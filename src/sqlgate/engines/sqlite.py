@@ -142,7 +142,7 @@ class SQLiteEngine(Engine):
         try:
             conn.execute("PRAGMA query_only = ON")
             rows = conn.execute(
-                "SELECT m.name, p.name, p.type, p.\"notnull\" OR (p.pk > 0 AND upper(p.type) = "
+                'SELECT m.name, p.name, p.type, p."notnull" OR (p.pk > 0 AND upper(p.type) = '
                 "'INTEGER' AND m.type = 'table') FROM sqlite_master AS m, pragma_table_info(m.name) "
                 "AS p WHERE m.type IN ('table', 'view') AND m.name NOT LIKE 'sqlite_%' "
                 "ORDER BY m.name, p.cid"
@@ -229,4 +229,6 @@ def _translate(exc: BaseException, deadline: Deadline) -> BaseException:
         return SqlNotAllowed("Exactly one statement is allowed", reason="multiple_statements")
     if isinstance(exc, sqlite3.Error):
         return QueryError(str(exc))
+    if isinstance(exc, OverflowError):
+        return QueryError(f"A parameter value is out of SQLite's range: {exc}")
     return exc

@@ -548,8 +548,11 @@ class _Check:
                 if node.alias:
                     self.relations[node.alias.lower()] = node
             elif role == "placeholder":
-                if node.name and not node.name.isdigit():
-                    self._add_parameter(node.name)
+                # `:name`, `$name`, `%(name)s`; bare `?` (whose .name is "?") is positional.
+                this = node.this
+                name = this.name if isinstance(this, exp.Expr) else this
+                if isinstance(name, str) and name.isidentifier():
+                    self._add_parameter(name)
             elif role == "parameter":
                 self._check_parameter(cast(exp.Parameter, node), sqlite)
             elif role == "into":
@@ -733,8 +736,8 @@ class _Check:
     def _visible_ctes(self, with_: exp.With, inside: exp.Expr | None) -> dict[str, exp.CTE]:
         """CTEs visible from the main query (inside=None) or from inside one of them."""
         ctes = [cte for cte in with_.expressions if isinstance(cte, exp.CTE)]
-        if inside is not None and inside in ctes:
-            index = ctes.index(inside)
+        index = next((i for i, cte in enumerate(ctes) if cte is inside), None)
+        if index is not None:
             ctes = ctes[: index + 1] if with_.args.get("recursive") else ctes[:index]
         visible: dict[str, exp.CTE] = {}
         for cte in ctes:
@@ -801,9 +804,8 @@ class _Check:
                 continue  # a column of the CTE or subquery, which wins over the whole row
             raise _Refused(
                 "column_bypass",
-                f"{column.name} is a whole-row reference to {column.name}, which bypasses column "
-                f"allow-lists, and is not allowed; name the columns (or qualify a column named "
-                f"{column.name})",
+                f"Whole-row reference {column.name} bypasses column allow-lists and is not "
+                f"allowed; name the columns (or qualify a column named {column.name})",
                 self._position(column),
             )
 

@@ -1,4 +1,4 @@
-"""A pure-ASGI guard on request body size: refused before the body is read into memory."""
+"""Pure-ASGI middleware: body size limit, and JSON as the one request body type."""
 
 from __future__ import annotations
 
@@ -64,3 +64,23 @@ class BodySizeLimit:
 
 class _TooLarge(Exception):
     pass
+
+
+_JSON = b"application/json"
+_FORM = b"application/x-www-form-urlencoded"
+
+
+class JsonBodies:
+    """Every request body of this API is JSON. ``curl -d '{...}'`` labels it a form, and some
+    clients send no content type at all; both are read as the JSON they are."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH"):
+            headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
+            current = dict(scope["headers"]).get(b"content-type", b"")
+            if current.split(b";")[0].strip().lower() in (b"", _FORM):
+                scope = {**scope, "headers": [*headers, (b"content-type", _JSON)]}
+        await self.app(scope, receive, send)
