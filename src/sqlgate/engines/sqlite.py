@@ -142,9 +142,11 @@ class SQLiteEngine(Engine):
         try:
             conn.execute("PRAGMA query_only = ON")
             rows = conn.execute(
-                'SELECT m.name, p.name, p.type, p."notnull" OR (p.pk > 0 AND upper(p.type) = '
-                "'INTEGER' AND m.type = 'table') FROM sqlite_master AS m, pragma_table_info(m.name) "
-                "AS p WHERE m.type IN ('table', 'view') AND m.name NOT LIKE 'sqlite_%' "
+                # An INTEGER PRIMARY KEY is the rowid: never NULL even without NOT NULL.
+                'SELECT m.name, p.name, p.type, p."notnull" OR (p.pk > 0 AND '
+                "upper(p.type) = 'INTEGER' AND m.type = 'table') "
+                "FROM sqlite_master AS m, pragma_table_info(m.name) AS p "
+                "WHERE m.type IN ('table', 'view') AND m.name NOT LIKE 'sqlite_%' "
                 "ORDER BY m.name, p.cid"
             ).fetchall()
         finally:
