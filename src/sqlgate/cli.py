@@ -6,9 +6,12 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import or_, select
 
 from sqlgate import __version__
 from sqlgate.auth.scopes import Scope
@@ -17,6 +20,7 @@ from sqlgate.services import orgs
 from sqlgate.services.bootstrap import ensure_demo_connection
 from sqlgate.services.container import Services
 from sqlgate.settings import Settings
+from sqlgate.store.models import Organization
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -27,6 +31,12 @@ def _settings(args: argparse.Namespace) -> Settings:
         if getattr(args, name, None) is not None:
             overrides[name] = getattr(args, name)
     return Settings(**overrides)
+
+
+@contextmanager
+def _services(args: argparse.Namespace) -> Iterator[Services]:
+    with _services(args) as services:
+        yield services
 
 
 def _print_json(payload: Any) -> None:
@@ -64,8 +74,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    services = Services.build(_settings(args))
-    try:
+    with _services(args) as services:
         result = orgs.init_organization(services.store, name=args.name, owner_email=args.email)
         demo = None
         if result.created:
@@ -105,13 +114,10 @@ def cmd_init(args: argparse.Namespace) -> int:
                     f"http://{services.settings.host}:{services.settings.port}/api/v1/query/demo"
                 )
         return 0
-    finally:
-        services.close()
 
 
 def cmd_keys_create(args: argparse.Namespace) -> int:
-    services = Services.build(_settings(args))
-    try:
+    with _services(args) as services:
         org = args.org or _only_org(services)
         scopes = {Scope(s) for s in args.scopes.split(",")} if args.scopes else None
         key = orgs.create_key(
@@ -129,13 +135,10 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
             print(f"API key (shown once, store it now): {key.api_key}")
             print(f"scopes: {' '.join(key.scopes)}")
         return 0
-    finally:
-        services.close()
 
 
 def cmd_connections_add(args: argparse.Namespace) -> int:
-    services = Services.build(_settings(args))
-    try:
+    with _services(args) as services:
         org = args.org or _only_org(services)
         org_id = _org_id(services, org)
         info = services.connections.create(
@@ -151,13 +154,10 @@ def cmd_connections_add(args: argparse.Namespace) -> int:
             }
         )
         return 0
-    finally:
-        services.close()
 
 
 def cmd_connections_list(args: argparse.Namespace) -> int:
-    services = Services.build(_settings(args))
-    try:
+    with _services(args) as services:
         org_id = _org_id(services, args.org or _only_org(services))
         _print_json(
             [
@@ -172,13 +172,11 @@ def cmd_connections_list(args: argparse.Namespace) -> int:
             ]
         )
         return 0
-    finally:
-        services.close()
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    services = Services.build(_settings(args))  # building applies the migrations
-    services.close()
+    with _services(args):  # building the services applies the migrations
+        pass
     print("metadata store is up to date")
     return 0
 
@@ -191,10 +189,6 @@ def _only_org(services: Services) -> str:
 
 
 def _org_id(services: Services, org: str) -> str:
-    from sqlalchemy import or_, select
-
-    from sqlgate.store.models import Organization
-
     with services.store.session() as session:
         found = session.scalar(
             select(Organization.id).where(or_(Organization.id == org, Organization.slug == org))
