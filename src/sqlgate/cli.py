@@ -35,8 +35,11 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 @contextmanager
 def _services(args: argparse.Namespace) -> Iterator[Services]:
-    with _services(args) as services:
+    services = Services.build(_settings(args))
+    try:
         yield services
+    finally:
+        services.close()
 
 
 def _print_json(payload: Any) -> None:
