@@ -39,6 +39,15 @@ The text is never transformed: no Unicode normalisation, no comment stripping. W
 is exactly what the engine will run; a character that could normalise into something else is
 refused instead.
 
+Reason codes (:attr:`Analysis.reason`): ``empty``, ``too_long``, ``too_complex`` (nesting too
+deep for the parser), ``syntax_error``, ``multiple_statements``, ``not_read_only`` (any statement
+or nested statement outside the allow-list, EXPLAIN included), ``select_into``,
+``locking_clause``, ``executable_comment``, ``ambiguous_syntax`` (lexer disagreements: nested
+comments, CR in ``--`` comments, backslash-quote, ``U&"..."``), ``suspicious_character``,
+``denied_function``, ``denied_table`` (catalogs, file/URL table names), ``column_bypass``
+(``COLUMNS(...)``, ``* LIKE``, whole rows), ``session_variable`` (MySQL ``@``/``@@``),
+``resource_limit`` (SQLite blob sizes).
+
 Decisions:
 
 * EXPLAIN is refused in every form. ``EXPLAIN ANALYZE`` executes the statement, and options can
