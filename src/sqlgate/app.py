@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -25,6 +26,9 @@ Authenticate every request with `Authorization: Bearer <key>` or `X-API-Key: <ke
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    # sqlglot logs the statement text when it falls back to an opaque Command; SQL may carry
+    # secrets, and the audit history is where statements are kept.
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
     services = Services.build(settings)
 
     @asynccontextmanager
