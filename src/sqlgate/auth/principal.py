@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from sqlgate.auth.keys import hash_key, looks_like_key
 from sqlgate.auth.scopes import ROLE_SCOPES, Role, Scope, parse_scopes
@@ -37,6 +37,24 @@ class Principal:
         return org in (self.org_id, self.org_slug)
 
 
+_KEY_LOOKUP = (
+    select(
+        ApiKey.id,
+        ApiKey.org_id,
+        ApiKey.member_id,
+        ApiKey.scopes,
+        ApiKey.expires_at,
+        ApiKey.revoked_at,
+        ApiKey.last_used_at,
+        Member.role,
+        Organization.slug,
+    )
+    .join(Member, Member.id == ApiKey.member_id)
+    .join(Organization, Organization.id == ApiKey.org_id)
+    .where(ApiKey.key_hash == bindparam("key_hash"))
+)
+
+
 def _aware(value: datetime) -> datetime:
     # SQLite hands back naive datetimes; they were written in UTC.
     return value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -48,31 +66,23 @@ def authenticate(store: Store, key: str) -> Principal:
     if not looks_like_key(key):
         raise invalid
     now = datetime.now(UTC)
-    with store.session() as session:
-        row = session.execute(
-            select(ApiKey, Member.role, Organization.slug)
-            .join(Member, Member.id == ApiKey.member_id)
-            .join(Organization, Organization.id == ApiKey.org_id)
-            .where(ApiKey.key_hash == hash_key(key))
-        ).one_or_none()
-        if row is None:
-            raise invalid
-        api_key, role, slug = row
-        if api_key.revoked_at is not None:
-            raise invalid
-        if api_key.expires_at is not None and _aware(api_key.expires_at) <= now:
-            raise invalid
-        last = api_key.last_used_at
-        if last is None or now - _aware(last) > _LAST_USED_GRANULARITY:
-            session.execute(update(ApiKey).where(ApiKey.id == api_key.id).values(last_used_at=now))
-        # A key never carries more than its member's role grants today (roles can be lowered).
-
-        scopes = parse_scopes(api_key.scopes) & ROLE_SCOPES[Role(role)]
-        return Principal(
-            org_id=api_key.org_id,
-            org_slug=slug,
-            member_id=api_key.member_id,
-            role=Role(role),
-            key_id=api_key.id,
-            scopes=scopes,
-        )
+    # On every request: one Core query built once; the rare write gets its own transaction.
+    with store.engine.connect() as db:
+        row = db.execute(_KEY_LOOKUP, {"key_hash": hash_key(key)}).one_or_none()
+    if row is None or row.revoked_at is not None:
+        raise invalid
+    if row.expires_at is not None and _aware(row.expires_at) <= now:
+        raise invalid
+    if row.last_used_at is None or now - _aware(row.last_used_at) > _LAST_USED_GRANULARITY:
+        with store.engine.begin() as db:
+            db.execute(update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=now))
+    # A key never carries more than its member's role grants today (roles can be lowered).
+    role = Role(row.role)
+    return Principal(
+        org_id=row.org_id,
+        org_slug=row.slug,
+        member_id=row.member_id,
+        role=role,
+        key_id=row.id,
+        scopes=parse_scopes(row.scopes) & ROLE_SCOPES[role],
+    )

@@ -7,6 +7,8 @@ that interrupts the engine, and hands back Arrow record batches.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -36,9 +38,10 @@ class CatalogColumn:
     not_null: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Catalog:
-    """Tables (and views) a connection exposes, keyed by lower-case name."""
+    """Tables (and views) a connection exposes, keyed by lower-case name. Hashed by identity:
+    a refreshed catalog is a new object, so caches keyed on it never serve stale answers."""
 
     tables: dict[str, dict[str, CatalogColumn]]
 
@@ -97,6 +100,39 @@ class ResultStream:
             self._close()
 
 
+class _Watchdog:
+    """One thread that fires every pending deadline, instead of a thread per query (starting a
+    thread costs more than a small query)."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Deadline]] = []
+        self._wake = threading.Condition()
+        self._counter = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def schedule(self, deadline: Deadline) -> None:
+        with self._wake:
+            heapq.heappush(self._heap, (deadline.at, next(self._counter), deadline))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="sqlgate-watchdog", daemon=True
+                )
+                self._thread.start()
+            self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._heap or self._heap[0][0] > time.monotonic():
+                    timeout = self._heap[0][0] - time.monotonic() if self._heap else None
+                    self._wake.wait(timeout)
+                _, _, deadline = heapq.heappop(self._heap)
+            deadline.fire()
+
+
+_WATCHDOG = _Watchdog()
+
+
 class Deadline:
     """Calls ``interrupt`` when ``seconds`` pass, unless cancelled first.
 
@@ -106,18 +142,25 @@ class Deadline:
 
     def __init__(self, seconds: float, interrupt: Callable[[], None]) -> None:
         self.seconds = seconds
+        self.at = time.monotonic() + seconds
         self.expired = False
-        self._interrupt = interrupt
-        self._timer = threading.Timer(seconds, self._fire)
-        self._timer.daemon = True
-        self._timer.start()
+        self._interrupt: Callable[[], None] | None = interrupt
+        self._lock = threading.Lock()
+        _WATCHDOG.schedule(self)
 
-    def _fire(self) -> None:
-        self.expired = True
-        self._interrupt()
+    def fire(self) -> None:
+        with self._lock:
+            interrupt, self._interrupt = self._interrupt, None
+            if interrupt is None:
+                return
+            self.expired = True
+        interrupt()
 
     def cancel(self) -> None:
-        self._timer.cancel()
+        # Drop the callback at once: the heap keeps this object until its time comes, and the
+        # callback holds the engine session.
+        with self._lock:
+            self._interrupt = None
 
     def error(self) -> QueryTimeout:
         return QueryTimeout(

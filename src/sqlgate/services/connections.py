@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Select, bindparam, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from sqlgate.engines.registry import ENGINE_TYPES, ConnectionSpec, EngineRegistry
@@ -54,6 +55,25 @@ def _info(row: Connection, default_id: str | None) -> ConnectionInfo:
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
+
+
+def _lookup_query(by_ref: bool) -> Select[Any]:
+    conn_t, org_t = Connection.__table__, Organization.__table__
+    match = (
+        or_(conn_t.c.id == bindparam("ref"), conn_t.c.name == bindparam("ref"))
+        if by_ref
+        else conn_t.c.id == org_t.c.default_connection_id
+    )
+    return (
+        select(org_t.c.default_connection_id.label("default_id"), conn_t)
+        .select_from(org_t.outerjoin(conn_t, (conn_t.c.org_id == org_t.c.id) & match))
+        .where(org_t.c.id == bindparam("org_id"))
+        .limit(1)
+    )
+
+
+_LOOKUP_BY_REF = _lookup_query(by_ref=True)
+_LOOKUP_DEFAULT = _lookup_query(by_ref=False)
 
 
 class ConnectionService:
@@ -108,26 +128,20 @@ class ConnectionService:
         return [_info(r, default_id) for r in rows]
 
     def get(self, org_id: str, ref: str | None) -> ConnectionInfo:
-        """By id or name within ``org_id``; ``None`` means the org's default connection."""
-        with self._store.session() as session:
-            default_id = session.scalar(
-                select(Organization.default_connection_id).where(Organization.id == org_id)
-            )
+        """By id or name within ``org_id``; ``None`` means the org's default connection.
+
+        On every query's path: one Core query built once (see ``_lookup_query``)."""
+        query = _LOOKUP_DEFAULT if ref is None else _LOOKUP_BY_REF
+        with self._store.engine.connect() as db:
+            row = db.execute(query, {"org_id": org_id, "ref": ref}).mappings().first()
+        if row is None or row["id"] is None:
             if ref is None:
-                if default_id is None:
-                    raise NotFound(
-                        "This organization has no default connection; name one with "
-                        "`connection_id`",
-                    )
-                ref = default_id
-            row = session.scalars(
-                select(Connection).where(
-                    Connection.org_id == org_id, or_(Connection.id == ref, Connection.name == ref)
+                raise NotFound(
+                    "This organization has no default connection; name one with `connection_id`"
                 )
-            ).first()
-        if row is None:
             raise NotFound(f"Connection {ref!r} not found")
-        return _info(row, default_id)
+        columns = Connection.__table__.c
+        return _info(Connection(**{c.name: row[c.name] for c in columns}), row["default_id"])
 
     def delete(self, org_id: str, ref: str) -> None:
         info = self.get(org_id, ref)

@@ -8,10 +8,11 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 from sqlgate.auth.principal import Principal
-from sqlgate.engines.base import Engine, QueryResult, ResultStream
+from sqlgate.engines.base import Catalog, Engine, QueryResult, ResultStream
 from sqlgate.engines.registry import DIALECTS, EngineRegistry
 from sqlgate.errors import (
     ParameterError,
@@ -58,7 +59,7 @@ class QueryService:
         """Analyse without running. Never raises for bad SQL: the analysis says what is wrong."""
         conn = self._connections.get(principal.org_id, connection_ref)
         self._check_length(sql)
-        analysis = analyze(sql, DIALECTS[conn.type])
+        analysis = analyze_sql(sql, DIALECTS[conn.type])
         if not analysis.is_valid or analysis.warning:
             return analysis
         try:
@@ -146,7 +147,7 @@ class QueryService:
     def _admit(self, conn: ConnectionInfo, request: QueryRequest) -> None:
         """The parser-level checks: guard and parameters. Raises if the query may not run."""
         self._check_length(request.sql)
-        analysis = analyze(request.sql, DIALECTS[conn.type])
+        analysis = analyze_sql(request.sql, DIALECTS[conn.type])
         if self._settings.sql_guard and not analysis.is_valid:
             raise _refusal(analysis)
         expected = {p.lstrip("$:@") for p in analysis.parameters}
@@ -198,12 +199,36 @@ class QueryService:
         )
 
 
+# Dashboards and BI tools send the same statements again and again; parsing is the largest
+# part of a small query's cost, and both analyses are pure functions of their arguments.
+_CACHEABLE_SQL_CHARS = 8192
+
+
+@lru_cache(maxsize=2048)
+def _analyze_cached(sql: str, dialect: str) -> Analysis:
+    return analyze(sql, dialect)
+
+
+def analyze_sql(sql: str, dialect: str) -> Analysis:
+    if len(sql) <= _CACHEABLE_SQL_CHARS:
+        return _analyze_cached(sql, dialect)
+    return analyze(sql, dialect)
+
+
+@lru_cache(maxsize=2048)
+def _not_null_cached(
+    sql: str, dialect: str, catalog: Catalog, names: tuple[str, ...]
+) -> tuple[bool, ...]:
+    return tuple(not_null_flags(sql, dialect, catalog, list(names)))
+
+
 def _mark_not_null(result: QueryResult, sql: str, engine: Engine) -> None:
     """Engines report every result column as nullable; the catalog knows better for columns
     read straight from NOT NULL table columns."""
-    if any(c.not_null for c in result.columns):
+    if any(c.not_null for c in result.columns) or len(sql) > _CACHEABLE_SQL_CHARS:
         return
-    flags = not_null_flags(sql, engine.dialect, engine.catalog(), [c.name for c in result.columns])
+    names = tuple(c.name for c in result.columns)
+    flags = _not_null_cached(sql, engine.dialect, engine.catalog(), names)
     if any(flags):
         result.columns = [
             replace(c, not_null=flag) for c, flag in zip(result.columns, flags, strict=True)
