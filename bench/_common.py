@@ -283,4 +283,7 @@ def source_state() -> str:
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
     changed = git("diff", "--name-only", "HEAD", "--", "src").split()
     changed += git("ls-files", "--others", "--exclude-standard", "--", "src").split()
-    return f"{commit}" + (f" + uncommitted changes in {', '.join(changed)}" if changed else "")
+    if not changed:
+        return commit
+    shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
+    return f"{commit} + uncommitted changes in {shown}"

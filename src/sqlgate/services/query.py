@@ -206,6 +206,7 @@ _CACHEABLE_SQL_CHARS = 8192
 
 @lru_cache(maxsize=2048)
 def _analyze_cached(sql: str, dialect: str) -> Analysis:
+    # Shared between callers: treat the result (and its lists) as read-only.
     return analyze(sql, dialect)
 
 

@@ -4,8 +4,9 @@ Most of PostgreSQL's dangerous surface is the ``pg_*`` family (files, backends, 
 settings), so the whole prefix is refused apart from a few harmless helpers such as ``pg_typeof``;
 the exact names below keep precise reasons and also feed :func:`sqlgate.sql.guard.denied_functions`.
 Tables are refused by catalog (``pg_catalog``, ``information_schema``, ``pg_*``), whole-row
-references are checked (``row_to_json(u)``), and only row generators and JSON expanders may be
-called in ``FROM``.
+references are checked (``row_to_json(u)``), and only set-returning functions that expand their
+arguments (``generate_series``, ``unnest``, JSON expanders, ``regexp_matches``, ...) may be called
+in ``FROM``.
 """
 
 from __future__ import annotations
