@@ -61,6 +61,12 @@ class Settings(BaseSettings):
         "Default: <data_dir>/databases.",
     )
 
+    auth_cache_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="How long a server process may reuse a key check before asking the store "
+        "again (a key revoked elsewhere stops working within this time). 0 turns it off.",
+    )
     rate_limit_enabled: bool = True
     rate_limits: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
     redis_url: str | None = Field(default=None, description="Shared rate-limit storage.")

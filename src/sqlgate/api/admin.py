@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from sqlgate.api.deps import AppServices, client_address, requires
 from sqlgate.api.models import ERROR_RESPONSES, RequestModel
@@ -51,7 +53,7 @@ class SqlQueryOut(BaseModel):
 
 
 @router.post("/sql_query", response_model=SqlQueryOut, summary="Submit a SQL query")
-def sql_query(
+async def sql_query(
     org: OrgPath, body: SqlQueryBody, principal: Admin, services: AppServices, request: Request
 ) -> Response:
     """Execute a read-only SQL query for the organization. Requires an admin or owner key."""
@@ -63,12 +65,11 @@ def sql_query(
             "rows, 30 s)",
             field="async_query",
         )
-    ran = services.queries.execute(
+    ran = await run_in_threadpool(
+        partial(services.queries.execute, action="admin.sql_query", client=client_address(request)),
         principal,
         body.connection_id,
         QueryRequest(body.sql_query, None, SYNC_ROW_LIMIT, SYNC_TIMEOUT),
-        action="admin.sql_query",
-        client=client_address(request),
     )
     result = ran.result
     payload = {

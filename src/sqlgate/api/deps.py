@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Header, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
-from sqlgate.auth.principal import Principal, authenticate
+from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
 from sqlgate.errors import AuthenticationError, AuthorizationError
 from sqlgate.services.container import Services
@@ -17,7 +18,7 @@ _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <api 
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="`X-API-Key: <api key>`")
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -29,11 +30,13 @@ def client_address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def requires(*scopes: Scope, group: str = "default", per: str = "key") -> Callable[..., Principal]:
+def requires(
+    *scopes: Scope, group: str = "default", per: str = "key"
+) -> Callable[..., Awaitable[Principal]]:
     """A dependency: authenticate the key, count it against ``group``'s rate limit (per key, or
     per member with ``per="member"``), and refuse unless it has one of ``scopes``."""
 
-    def dependency(
+    async def dependency(
         services: AppServices,
         bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
         api_key: Annotated[str | None, Security(_api_key)],
@@ -47,11 +50,16 @@ def requires(*scopes: Scope, group: str = "default", per: str = "key") -> Callab
             raise AuthenticationError(
                 "Missing API key: send `Authorization: Bearer <key>` or `X-API-Key: <key>`"
             )
-        principal = authenticate(services.store, key)
+        principal = services.authenticator.cached(key)
+        if principal is None:
+            principal = await run_in_threadpool(services.authenticator.authenticate, key)
         if x_org_id is not None and not principal.owns_org(x_org_id):
             raise AuthorizationError("X-ORG-ID does not match the API key's organization")
         identity = principal.member_id if per == "member" else principal.key_id
-        services.limiter.hit(group, identity)
+        if services.limiter.blocking:
+            await run_in_threadpool(services.limiter.hit, group, identity)
+        else:
+            services.limiter.hit(group, identity)
         if scopes:
             principal.require(*scopes)
         return principal

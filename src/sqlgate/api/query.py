@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from sqlgate.api.deps import AppServices, client_address, requires
 from sqlgate.api.models import ERROR_RESPONSES, QueryBody, QueryOut, RequestModel, query_out
@@ -73,12 +75,12 @@ class ValidateOut(BaseModel):
 
 
 @router.post("/{connection_id}/validate", response_model=ValidateOut, summary="Validate SQL")
-def validate(
+async def validate(
     connection_id: str, body: ValidateBody, principal: Validator, services: AppServices
 ) -> dict[str, Any]:
     """Parse the SQL and report whether it is safe to run, without running it. Always 200 for
     any SQL; the body says whether it passed."""
-    a = services.queries.validate(principal, connection_id, body.query)
+    a = await run_in_threadpool(services.queries.validate, principal, connection_id, body.query)
     if a.is_valid:
         return {
             "is_valid": True,
@@ -122,7 +124,7 @@ class ExportFormat(StrEnum):
         }
     },
 )
-def export(
+async def export(
     connection_id: str,
     body: QueryBody,
     principal: Executor,
@@ -134,11 +136,11 @@ def export(
     10000 maximum) streams back as a file. Spreadsheet formula prefixes are neutralised in CSV
     and Excel."""
     output = get_format(format.value)
-    stream = services.queries.export(
+    stream = await run_in_threadpool(
+        partial(services.queries.export, client=client_address(request)),
         principal,
         connection_id,
         checked_request(body, services.settings, export=True),
-        client=client_address(request),
     )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     filename = f"{connection_id}-{stamp}.{output.extension}"

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from sqlgate.api.deps import AppServices, client_address, requires
 from sqlgate.api.models import ERROR_RESPONSES, ColumnOut, RequestModel
@@ -15,6 +16,7 @@ from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
 from sqlgate.errors import ValidationError
 from sqlgate.results.jsonable import dumps, rows_as_objects
+from sqlgate.services.container import Services
 from sqlgate.services.query import QueryRequest
 
 router = APIRouter(prefix="/api/v1", tags=["sql"], responses=ERROR_RESPONSES)
@@ -48,7 +50,7 @@ class RunSqlOut(BaseModel):
 
 
 @router.post("/run_sql", response_model=RunSqlOut, summary="Run SQL")
-def run_sql(
+async def run_sql(
     body: RunSqlBody, principal: Executor, services: AppServices, request: Request
 ) -> Response:
     """Execute a SQL query against a connected data source and return structured results."""
@@ -56,12 +58,23 @@ def run_sql(
         raise ValidationError(
             f"limit must be at most {services.settings.row_limit_max}", field="limit"
         )
+    query = QueryRequest(body.sql, None, body.limit, None)
+    client = client_address(request)
+    return Response(
+        await run_in_threadpool(_run, services, principal, body, query, client),
+        media_type="application/json",
+    )
+
+
+def _run(
+    services: Services,
+    principal: Principal,
+    body: RunSqlBody,
+    query: QueryRequest,
+    client: str | None,
+) -> bytes:
     ran = services.queries.execute(
-        principal,
-        body.connection_id,
-        QueryRequest(body.sql, None, body.limit, None),
-        action="sql.run",
-        client=client_address(request),
+        principal, body.connection_id, query, action="sql.run", client=client
     )
     result = ran.result
     payload = {
@@ -74,4 +87,4 @@ def run_sql(
         "threadId": body.threadId or str(uuid.uuid4()),
         "totalRows": result.row_count,
     }
-    return Response(dumps(payload), media_type="application/json")
+    return dumps(payload)

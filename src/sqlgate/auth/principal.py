@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -26,6 +28,7 @@ class Principal:
     role: Role
     key_id: str
     scopes: frozenset[Scope]
+    expires_at: datetime | None = None
 
     def require(self, *any_of: Scope) -> None:
         """Refuse unless the key carries at least one of ``any_of``."""
@@ -85,4 +88,47 @@ def authenticate(store: Store, key: str) -> Principal:
         role=role,
         key_id=row.id,
         scopes=parse_scopes(row.scopes) & ROLE_SCOPES[role],
+        expires_at=_aware(row.expires_at) if row.expires_at is not None else None,
     )
+
+
+class Authenticator:
+    """``authenticate`` with a short in-process memory, so most requests skip the store.
+
+    A key revoked or changed in the store stops working in this process within ``ttl`` seconds;
+    ``forget`` makes it immediate for changes made here. ``ttl=0`` turns the memory off.
+    """
+
+    def __init__(self, store: Store, *, ttl: float) -> None:
+        self._store = store
+        self._ttl = ttl
+        self._cache: dict[str, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def cached(self, key: str) -> Principal | None:
+        """The principal for ``key`` if seen within the ttl; no I/O, safe on the event loop."""
+        if self._ttl <= 0:
+            return None
+        entry = self._cache.get(hash_key(key))
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def authenticate(self, key: str) -> Principal:
+        principal = authenticate(self._store, key)
+        ttl = self._ttl
+        if principal.expires_at is not None:
+            ttl = min(ttl, (principal.expires_at - datetime.now(UTC)).total_seconds())
+        if ttl > 0:
+            with self._lock:
+                if len(self._cache) > 10_000:
+                    self._cache.clear()
+                self._cache[hash_key(key)] = (time.monotonic() + ttl, principal)
+        return principal
+
+    def forget(self, key_hash: str | None = None) -> None:
+        with self._lock:
+            if key_hash is None:
+                self._cache.clear()
+            else:
+                self._cache.pop(key_hash, None)

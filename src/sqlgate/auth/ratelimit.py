@@ -21,6 +21,8 @@ class RateLimiter:
     def __init__(self, settings: Settings) -> None:
         self.enabled = settings.rate_limit_enabled
         storage_uri = settings.redis_url or "memory://"
+        #: Whether ``hit`` does network I/O (and so must not run on the event loop).
+        self.blocking = self.enabled and settings.redis_url is not None
         self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
         self._limits = {group: parse(value) for group, value in settings.rate_limits.items()}
 

@@ -1,7 +1,8 @@
 """The audit history: every query run, written off the request path in small batches.
 
-Requests put an event on a queue and move on; one background thread writes what has queued up
-in a single transaction. ``close()`` (at shutdown) writes everything still queued.
+Requests put an event on a queue and move on; one background thread waits ``linger`` seconds
+after the first event for more to arrive, then writes them all in a single transaction (one
+commit per batch, not per query). ``flush()`` and ``close()`` write everything queued at once.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
@@ -38,9 +40,10 @@ class AuditRecord:
 
 
 class AuditLog:
-    def __init__(self, store: Store, *, batch_size: int = 500) -> None:
+    def __init__(self, store: Store, *, batch_size: int = 1000, linger: float = 0.2) -> None:
         self._store = store
         self._batch_size = batch_size
+        self._linger = linger
         self._queue: queue.Queue[AuditRecord | object] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="sqlgate-audit", daemon=True)
         self._thread.start()
@@ -64,6 +67,7 @@ class AuditLog:
             batch: list[AuditRecord] = []
             waiters: list[threading.Event] = []
             stop = False
+            until = time.monotonic() + self._linger
             while True:
                 if item is _STOP:
                     stop = True
@@ -71,10 +75,10 @@ class AuditLog:
                     waiters.append(item)
                 elif isinstance(item, AuditRecord):
                     batch.append(item)
-                if stop or len(batch) >= self._batch_size:
+                if stop or waiters or len(batch) >= self._batch_size:
                     break
                 try:
-                    item = self._queue.get_nowait()
+                    item = self._queue.get(timeout=max(0.0, until - time.monotonic()))
                 except queue.Empty:
                     break
             self._write(batch)

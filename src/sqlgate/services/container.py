@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlgate.auth.principal import Authenticator
 from sqlgate.auth.ratelimit import RateLimiter
 from sqlgate.engines.registry import EngineRegistry
 from sqlgate.services.audit import AuditLog
@@ -20,6 +21,7 @@ class Services:
     engines: EngineRegistry
     audit: AuditLog
     limiter: RateLimiter
+    authenticator: Authenticator
     connections: ConnectionService
     queries: QueryService
 
@@ -39,6 +41,7 @@ class Services:
             engines=engines,
             audit=audit,
             limiter=RateLimiter(settings),
+            authenticator=Authenticator(store, ttl=settings.auth_cache_seconds),
             connections=connections,
             queries=QueryService(settings, connections, engines, audit),
         )
