@@ -147,6 +147,7 @@ def start_sqlgate(
     connections: dict[str, tuple[str, Path]],
     log: Path,
     env: dict[str, str] | None = None,
+    workers: int = 1,
 ) -> tuple[Server, str, str]:
     """Initialise ``data_dir``, register ``connections`` (name -> (type, path)), serve.
 
@@ -167,6 +168,8 @@ def start_sqlgate(
             str(port),
             "--data-dir",
             str(data_dir),
+            "--workers",
+            str(workers),
         ],
         log,
         env={**SQLGATE_ENV, **(env or {})},

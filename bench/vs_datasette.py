@@ -64,6 +64,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=3, help="measured runs per pair (default 3)")
     p.add_argument("--warmup", type=int, default=3, help="warm-up seconds per pair (default 3)")
     p.add_argument("--json", type=Path, help="also write the raw results here")
+    p.add_argument(
+        "--sqlgate-workers",
+        type=int,
+        default=1,
+        help="sqlgate server processes (default 1, like Datasette's one process)",
+    )
     return p.parse_args()
 
 
@@ -91,7 +97,7 @@ def main() -> int:
     wrk_opts = {"threads": args.threads, "connections": args.connections}
     print(f"# sqlgate vs Datasette  ({time.strftime('%Y-%m-%d %H:%M %Z')})")
     print(f"machine: {machine()}")
-    print(f"sqlgate source: {source_state()}")
+    print(f"sqlgate source: {source_state()}, {args.sqlgate_workers} server process(es)")
     print(f"versions: {versions('sqlgate', 'datasette', 'fastapi', 'uvicorn', 'sqlglot')}")
     print(
         f"load: wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency, "
@@ -105,7 +111,10 @@ def main() -> int:
         shutil.copyfile(args.database, db)
         try:
             sqlgate, sqlgate_base, key = start_sqlgate(
-                tmp / "sqlgate", {"chinook": ("sqlite", db)}, tmp / "sqlgate.log"
+                tmp / "sqlgate",
+                {"chinook": ("sqlite", db)},
+                tmp / "sqlgate.log",
+                workers=args.sqlgate_workers,
             )
             servers.append(sqlgate)
             ds_port = free_port()

@@ -58,11 +58,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings.ensure_data_dir()
         print("Preparing the demo database (generated once, on first start)...", flush=True)
         ensure_demo_database(settings.data_dir)
-    app = create_app(settings)
-    services: Services = app.state.services
-    org = orgs.first_organization(services.store)
-    if args.demo and org is not None:
-        ensure_demo_connection(services, org.id)
+    # Migrations, the secret key and the demo connection are settled once, here, before any
+    # worker starts.
+    with _services(args) as services:
+        org = orgs.first_organization(services.store)
+        if args.demo and org is not None:
+            ensure_demo_connection(services, org.id)
     base = f"http://{settings.host}:{settings.port}"
     print(f"sqlgate {__version__} on {base}  (data dir: {settings.data_dir})")
     print(f"  API docs:  {base}/docs")
@@ -72,7 +73,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     else:
         print(f"  Organization: {org.slug} ({org.id}); new key: sqlgate keys create")
     sys.stdout.flush()
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level)
+    common = {"host": settings.host, "port": settings.port, "log_level": args.log_level}
+    if args.workers > 1:
+        # Each worker process builds its own app from the same SQLGATE_* environment.
+        os.environ["SQLGATE_DATA_DIR"] = str(settings.data_dir)
+        uvicorn.run("sqlgate.app:create_app", factory=True, workers=args.workers, **common)
+    else:
+        uvicorn.run(create_app(settings), **common)
     return 0
 
 
@@ -216,6 +223,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="Port (default 8000)")
     serve.add_argument("--demo", action="store_true", help="Add the generated `demo` connection")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="Server processes (default 1). Rate limits are per process unless "
+        "SQLGATE_REDIS_URL is set.",
+    )
     serve.set_defaults(func=cmd_serve)
 
     init = sub.add_parser("init", parents=[common], help="Create the first org and owner key")

@@ -118,7 +118,10 @@ class _Watchdog:
                     target=self._run, name="sqlgate-watchdog", daemon=True
                 )
                 self._thread.start()
-            self._wake.notify()
+            # Only an earlier deadline changes how long the thread sleeps; waking it for every
+            # query would cost a context switch each.
+            if self._heap[0][2] is deadline:
+                self._wake.notify()
 
     def _run(self) -> None:
         while True:

@@ -189,8 +189,9 @@ def _read(
 def _infer_schema(names: list[str], rows: list[tuple[Any, ...]]) -> pa.Schema:
     """SQLite values carry their own types; take each column's from its first non-null values."""
     fields = []
-    for i, name in enumerate(names):
-        kinds = {type(r[i]) for r in rows if r[i] is not None}
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    for name, values in zip(names, columns, strict=True):
+        kinds = {type(v) for v in values if v is not None}
         if kinds == {int}:
             arrow_type: pa.DataType = pa.int64()
         elif kinds and kinds <= {int, float}:
@@ -205,8 +206,7 @@ def _infer_schema(names: list[str], rows: list[tuple[Any, ...]]) -> pa.Schema:
 
 def _to_batch(rows: list[tuple[Any, ...]], schema: pa.Schema) -> pa.RecordBatch:
     arrays = []
-    for i, field in enumerate(schema):
-        values = [r[i] for r in rows]
+    for field, values in zip(schema, zip(*rows, strict=True), strict=True):
         try:
             arrays.append(pa.array(values, type=field.type))
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
