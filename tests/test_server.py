@@ -177,3 +177,57 @@ def test_connections_add_from_cli(server: tuple[str, Path], key: str) -> None:
         f"{base}/api/v1/query/chinook", headers={"X-API-Key": limited}, json={"query": "SELECT 1"}
     )
     assert refused.status_code == 403
+
+
+def test_serve_with_two_workers(tmp_path: Path) -> None:
+    init = sqlgate("init", "--json", data_dir=tmp_path)
+    key = json.loads(init.stdout)["api_key"]
+    sqlgate(
+        "connections",
+        "add",
+        "chinook",
+        "--type",
+        "sqlite",
+        "--database",
+        str(CHINOOK_SQLITE),
+        data_dir=tmp_path,
+    )
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sqlgate",
+            "serve",
+            "--workers",
+            "2",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                r = httpx.post(
+                    f"{base}/api/v1/query/chinook",
+                    headers={"X-API-Key": key},
+                    json={"query": "SELECT count(*) FROM Album"},
+                    timeout=2,
+                )
+                break
+            except httpx.HTTPError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("workers did not start")
+                time.sleep(0.3)
+        assert r.status_code == 200, r.text
+        assert r.json()["rows"] == [[347]]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
