@@ -18,7 +18,20 @@ from sqlgate.services import orgs
 from sqlgate.services.container import Services
 from sqlgate.settings import Settings
 
-SHARED = Path(os.environ.get("SQLGATE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+
+def _find_shared() -> Path:
+    """The shared folder (security corpus, Chinook data): $SQLGATE_SHARED, else the nearest
+    `shared/` beside an ancestor of this checkout, else the workplace's /work/shared."""
+    override = os.environ.get("SQLGATE_SHARED")
+    if override:
+        return Path(override)
+    for parent in Path(__file__).resolve().parents:
+        if (parent / "shared" / "security" / "corpus.jsonl").is_file():
+            return parent / "shared"
+    return Path("/work/shared")
+
+
+SHARED = _find_shared()
 CORPUS = Path(os.environ.get("SQLGATE_CORPUS", SHARED / "security" / "corpus.jsonl"))
 CHINOOK_SQLITE = SHARED / "data" / "chinook" / "Chinook_Sqlite.sqlite"
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import CORPUS
 
 from sqlgate.sql.guard import MAX_SQL_CHARS, Analysis, analyze, denied_functions
 
@@ -44,11 +44,8 @@ REASONS = frozenset(
 
 
 def corpus_path() -> Path:
-    """shared/security/corpus.jsonl beside the repository, or $SQLGATE_CORPUS."""
-    override = os.environ.get("SQLGATE_CORPUS")
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[3] / "shared" / "security" / "corpus.jsonl"
+    """The shared security corpus (see tests/conftest.py for where it is looked up)."""
+    return CORPUS
 
 
 def corpus_params() -> list[Any]:
