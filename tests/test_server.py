@@ -40,39 +40,35 @@ def sqlgate(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    data_dir = tmp_path_factory.mktemp("served")
+def start_server(data_dir: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
+    """`sqlgate serve` on a free port, waited on until /healthz answers."""
     port = free_port()
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sqlgate",
-            "serve",
-            "--demo",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir),
-        ],
+        [sys.executable, "-m", "sqlgate", "serve", "--port", str(port),
+         "--data-dir", str(data_dir), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, "SQLGATE_RATE_LIMIT_ENABLED": "false"},
-    )
+    )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
+                return proc, base
         except httpx.HTTPError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             pytest.fail(f"server did not start:\n{proc.stdout.read() if proc.stdout else ''}")
         time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    data_dir = tmp_path_factory.mktemp("served")
+    proc, base = start_server(data_dir, "--demo")
     yield base, data_dir
     proc.send_signal(signal.SIGINT)
     try:
@@ -192,40 +188,10 @@ def test_serve_with_two_workers(tmp_path: Path) -> None:
         str(CHINOOK_SQLITE),
         data_dir=tmp_path,
     )
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sqlgate",
-            "serve",
-            "--workers",
-            "2",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    proc, base = start_server(tmp_path, "--workers", "2")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                r = httpx.post(
-                    f"{base}/api/v1/query/chinook",
-                    headers={"X-API-Key": key},
-                    json={"query": "SELECT count(*) FROM Album"},
-                    timeout=2,
-                )
-                break
-            except httpx.HTTPError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("workers did not start")
-                time.sleep(0.3)
+        r = httpx.post(f"{base}/api/v1/query/chinook", headers={"X-API-Key": key},
+                       json={"query": "SELECT count(*) FROM Album"}, timeout=10)  # fmt: skip
         assert r.status_code == 200, r.text
         assert r.json()["rows"] == [[347]]
     finally:

@@ -14,7 +14,6 @@ from sqlgate.engines._stream import primed
 from sqlgate.engines.base import (
     BATCH_ROWS,
     Catalog,
-    CatalogColumn,
     Deadline,
     Engine,
     ResultStream,
@@ -98,12 +97,7 @@ class DuckDBEngine(Engine):
             ).fetchall()
         finally:
             cursor.close()
-        tables: dict[str, dict[str, CatalogColumn]] = {}
-        for table, column, data_type, not_null in rows:
-            tables.setdefault(table.lower(), {})[column.lower()] = CatalogColumn(
-                column, data_type, bool(not_null)
-            )
-        return Catalog(tables)
+        return Catalog.from_rows(rows)
 
     def close(self) -> None:
         self._db.close()

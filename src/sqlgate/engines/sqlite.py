@@ -19,7 +19,6 @@ from sqlgate.engines._stream import primed
 from sqlgate.engines.base import (
     BATCH_ROWS,
     Catalog,
-    CatalogColumn,
     Deadline,
     Engine,
     ResultStream,
@@ -151,12 +150,7 @@ class SQLiteEngine(Engine):
             ).fetchall()
         finally:
             conn.close()
-        tables: dict[str, dict[str, CatalogColumn]] = {}
-        for table, column, data_type, not_null in rows:
-            tables.setdefault(table.lower(), {})[column.lower()] = CatalogColumn(
-                column, data_type or "", bool(not_null)
-            )
-        return Catalog(tables)
+        return Catalog.from_rows(rows)
 
     def close(self) -> None:
         while True:

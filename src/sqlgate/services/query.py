@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -82,24 +82,21 @@ class QueryService:
         client: str | None = None,
     ) -> Ran:
         """Run a query and return at most ``row_limit`` rows (and whether there were more)."""
-        conn = self._connections.get(principal.org_id, connection_ref)
-        row_limit = request.row_limit or self._settings.row_limit_default
-        started = time.perf_counter()
+        run = self._begin(principal, connection_ref, request, action, client)
         try:
-            self._admit(conn, request)
-            engine = self._engines.get(conn.spec())
+            engine = self._admit(run.connection, request)
             result = engine.execute(
                 request.sql,
                 request.params,
                 timeout=request.timeout or self._settings.timeout_default,
-                row_limit=row_limit,
+                row_limit=request.row_limit or self._settings.row_limit_default,
             )
             _mark_not_null(result, request.sql, engine)
         except SqlgateError as exc:
-            self._record(principal, conn, request, action, started, client, error=exc)
+            run.record(error=exc)
             raise
-        self._record(principal, conn, request, action, started, client, rows=result.row_count)
-        return Ran(conn, result)
+        run.record(rows=result.row_count)
+        return Ran(run.connection, result)
 
     def export(
         self,
@@ -111,32 +108,38 @@ class QueryService:
     ) -> ResultStream:
         """Start a query whose rows stream out in batches (bounded memory, any size up to the
         export limit). The audit row is written when the stream is closed."""
-        conn = self._connections.get(principal.org_id, connection_ref)
-        limit = min(
-            request.row_limit or self._settings.export_row_limit, self._settings.export_row_limit
-        )
-        started = time.perf_counter()
-        action = "query.export"
+        run = self._begin(principal, connection_ref, request, "query.export", client)
+        cap = self._settings.export_row_limit
         try:
-            self._admit(conn, request)
-            engine = self._engines.get(conn.spec())
+            engine = self._admit(run.connection, request)
             stream = engine.stream(
                 request.sql,
                 request.params,
                 timeout=request.timeout or self._settings.timeout_default,
-                row_limit=limit,
+                row_limit=min(request.row_limit or cap, cap),
             )
         except SqlgateError as exc:
-            self._record(principal, conn, request, action, started, client, error=exc)
+            run.record(error=exc)
             raise
         close = stream._close
 
         def close_and_record() -> None:
             close()
-            self._record(principal, conn, request, action, started, client, rows=stream.rows)
+            run.record(rows=stream.rows)
 
         stream._close = close_and_record
         return stream
+
+    def _begin(
+        self,
+        principal: Principal,
+        connection_ref: str | None,
+        request: QueryRequest,
+        action: str,
+        client: str | None,
+    ) -> _AuditedRun:
+        connection = self._connections.get(principal.org_id, connection_ref)
+        return _AuditedRun(self._audit, principal, connection, request, action, client)
 
     def _check_length(self, sql: str) -> None:
         if len(sql) > self._settings.max_sql_chars:
@@ -144,8 +147,9 @@ class QueryService:
                 f"The SQL is longer than {self._settings.max_sql_chars} characters", field="query"
             )
 
-    def _admit(self, conn: ConnectionInfo, request: QueryRequest) -> None:
-        """The parser-level checks: guard and parameters. Raises if the query may not run."""
+    def _admit(self, conn: ConnectionInfo, request: QueryRequest) -> Engine:
+        """The parser-level checks (guard, parameters), then the connection's engine. Raises
+        if the query may not run."""
         self._check_length(request.sql)
         analysis = analyze_sql(request.sql, DIALECTS[conn.type])
         if self._settings.sql_guard and not analysis.is_valid:
@@ -166,35 +170,38 @@ class QueryService:
                     missing=missing or None,
                     unknown=unknown or None,
                 )
+        return self._engines.get(conn.spec())
 
-    def _record(
-        self,
-        principal: Principal,
-        conn: ConnectionInfo,
-        request: QueryRequest,
-        action: str,
-        started: float,
-        client: str | None,
-        *,
-        rows: int | None = None,
-        error: SqlgateError | None = None,
-    ) -> None:
+
+@dataclass
+class _AuditedRun:
+    """One query on its way through the service; ``record`` writes its audit row once."""
+
+    audit: AuditLog
+    principal: Principal
+    connection: ConnectionInfo
+    request: QueryRequest
+    action: str
+    client: str | None
+    started: float = field(default_factory=time.perf_counter)
+
+    def record(self, *, rows: int | None = None, error: SqlgateError | None = None) -> None:
         status = "ok"
         if error is not None:
             status = "rejected" if isinstance(error, SqlNotAllowed | SqlSyntaxError) else "error"
-        self._audit.record(
+        self.audit.record(
             AuditRecord(
-                org_id=principal.org_id,
-                member_id=principal.member_id,
-                key_id=principal.key_id,
-                action=action,
-                connection_id=conn.id,
-                sql=request.sql,
+                org_id=self.principal.org_id,
+                member_id=self.principal.member_id,
+                key_id=self.principal.key_id,
+                action=self.action,
+                connection_id=self.connection.id,
+                sql=self.request.sql,
                 status=status,
                 error_code=error.code if error else None,
                 row_count=rows,
-                duration_ms=round((time.perf_counter() - started) * 1000, 3),
-                client=client,
+                duration_ms=round((time.perf_counter() - self.started) * 1000, 3),
+                client=self.client,
             )
         )
 
