@@ -41,3 +41,18 @@ def fresh_pg_database() -> Iterator[str]:
             yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+REDIS_URL = os.environ.get("SQLGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def redis_url() -> str:
+    """The test Redis database, flushed; skips (or fails under CI) when unreachable."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+        client.flushdb()
+    except redis.RedisError as exc:
+        unavailable("Redis", exc)
+    return REDIS_URL
