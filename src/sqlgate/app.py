@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from sqlgate import __version__
 from sqlgate.api import admin, connections, health, query, run_sql
+from sqlgate.api.docs import install as install_docs
 from sqlgate.api.errors import install as install_error_handlers
 from sqlgate.api.middleware import BodySizeLimit, JsonBodies
 from sqlgate.services.container import Services
@@ -43,9 +44,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by sqlgate.api.docs from local files, not a CDN
+        redoc_url=None,
     )
     app.state.services = services
     install_error_handlers(app)
+    install_docs(app)
     app.add_middleware(JsonBodies)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     for module in (health, query, run_sql, admin, connections):

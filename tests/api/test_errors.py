@@ -191,3 +191,11 @@ def test_curl_style_form_content_type_is_read_as_json(client: TestClient, org: O
     )
     assert r.status_code == 200, r.text
     assert r.json()["rows"] == [[42]]
+
+
+def test_docs_work_offline(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "cdn." not in page.text  # every asset comes from this server
+    assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/docs-assets/swagger-ui.css").status_code == 200
