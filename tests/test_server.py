@@ -40,6 +40,13 @@ def sqlgate(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def add_chinook(data_dir: Path) -> subprocess.CompletedProcess[str]:
+    return sqlgate(
+        "connections", "add", "chinook", "--type", "sqlite",
+        "--database", str(CHINOOK_SQLITE), data_dir=data_dir,
+    )  # fmt: skip
+
+
 def start_server(data_dir: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
     """`sqlgate serve` on a free port, waited on until /healthz answers."""
     port = free_port()
@@ -150,16 +157,7 @@ def test_export_each_format(server: tuple[str, Path], key: str, fmt: str) -> Non
 
 def test_connections_add_from_cli(server: tuple[str, Path], key: str) -> None:
     base, data_dir = server
-    added = sqlgate(
-        "connections",
-        "add",
-        "chinook",
-        "--type",
-        "sqlite",
-        "--database",
-        str(CHINOOK_SQLITE),
-        data_dir=data_dir,
-    )
+    added = add_chinook(data_dir)
     assert added.returncode == 0, added.stderr
     r = httpx.post(
         f"{base}/api/v1/query/chinook",
@@ -178,16 +176,7 @@ def test_connections_add_from_cli(server: tuple[str, Path], key: str) -> None:
 def test_serve_with_two_workers(tmp_path: Path) -> None:
     init = sqlgate("init", "--json", data_dir=tmp_path)
     key = json.loads(init.stdout)["api_key"]
-    sqlgate(
-        "connections",
-        "add",
-        "chinook",
-        "--type",
-        "sqlite",
-        "--database",
-        str(CHINOOK_SQLITE),
-        data_dir=tmp_path,
-    )
+    add_chinook(tmp_path)
     proc, base = start_server(tmp_path, "--workers", "2")
     try:
         r = httpx.post(f"{base}/api/v1/query/chinook", headers={"X-API-Key": key},
