@@ -554,3 +554,21 @@ def test_throughput_report(con: duckdb.DuckDBPyConnection) -> None:
         size = sum(len(chunk) for chunk in fmt.write(table.schema, batches))
         elapsed = time.perf_counter() - start
         print(f"{name:8} {n / elapsed:>12,.0f} rows/s {size / n:6.1f} bytes/row")
+
+
+def test_csv_utc_timestamps_are_spelled_as_arrow_would_with_a_z() -> None:
+    values = [0, 1_700_000_000_123_456, None]
+    for unit, scale in (("s", 10**6), ("ms", 10**3), ("us", 1)):
+        column = pa.array(
+            [None if v is None else v // scale for v in values], pa.timestamp(unit, "UTC")
+        )
+        batch = pa.record_batch({"at": column})
+        text = b"".join(get_format("csv").write(batch.schema, [batch])).decode()
+        rows = text.splitlines()[1:]
+        fraction = {"s": "", "ms": ".123", "us": ".123456"}[unit]
+        zero = {"s": "", "ms": ".000", "us": ".000000"}[unit]
+        assert rows == [
+            f'"1970-01-01 00:00:00{zero}Z"',
+            f'"2023-11-14 22:13:20{fraction}Z"',
+            "",
+        ]

@@ -245,14 +245,38 @@ def _sheet_batch(batch: pa.RecordBatch, target: pa.Schema) -> pa.RecordBatch:
 _CSV_OPTIONS = pa_csv.WriteOptions(include_header=True, null_string="")
 
 
+_UTC_ZONES = frozenset({"UTC", "utc", "Etc/UTC", "+00:00", "Z"})
+
+
+def _is_utc_timestamp(t: pa.DataType) -> bool:
+    return pat.is_timestamp(t) and t.tz in _UTC_ZONES
+
+
+def _utc_text(array: pa.Array) -> pa.Array:
+    """UTC timestamps spelled as Arrow's CSV writer spells them ("2024-01-01 12:00:00.000000Z"),
+    ten times faster: the writer looks each value up in the time-zone database."""
+    naive = array.cast(pa.timestamp(array.type.unit)).cast(pa.string())
+    return pc.binary_join_element_wise(naive, pa.scalar("Z"), "")
+
+
 def _write_csv(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
     target = _sheet_schema(schema)
+    utc = [i for i, f in enumerate(target) if _is_utc_timestamp(f.type)]
+    written = target
+    for i in utc:
+        written = written.set(i, pa.field(target[i].name, pa.string()))
     sink = _ChunkSink()
-    writer = pa_csv.CSVWriter(pa.PythonFile(sink, mode="w"), target, write_options=_CSV_OPTIONS)
+    writer = pa_csv.CSVWriter(pa.PythonFile(sink, mode="w"), written, write_options=_CSV_OPTIONS)
     try:
         yield sink.drain()  # the header, before the first (maybe slow) batch arrives
         for batch in _sliced(batches, CSV_SLICE_ROWS):
-            writer.write_batch(_sheet_batch(batch, target))
+            out = _sheet_batch(batch, target)
+            if utc:
+                columns = list(out.columns)
+                for i in utc:
+                    columns[i] = _utc_text(columns[i])
+                out = pa.RecordBatch.from_arrays(columns, schema=written)
+            writer.write_batch(out)
             yield sink.drain()
     finally:
         writer.close()
