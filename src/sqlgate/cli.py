@@ -15,6 +15,7 @@ from sqlalchemy import or_, select
 
 from sqlgate import __version__
 from sqlgate.auth.scopes import Scope
+from sqlgate.engines.registry import CONNECTION_TYPES
 from sqlgate.errors import SqlgateError
 from sqlgate.services import orgs
 from sqlgate.services.bootstrap import ensure_demo_connection
@@ -151,8 +152,19 @@ def cmd_connections_add(args: argparse.Namespace) -> int:
     with _services(args) as services:
         org = args.org or _only_org(services)
         org_id = _org_id(services, org)
+        password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else None
         info = services.connections.create(
-            org_id, name=args.name, type=args.type, database=args.database, trusted_path=True
+            org_id,
+            name=args.name,
+            type=args.type,
+            database=args.database,
+            host=args.db_host,
+            port=args.db_port,
+            username=args.username,
+            password=password,
+            ssl_mode=args.ssl_mode,
+            url=args.url,
+            trusted_path=True,
         )
         _print_json(
             {
@@ -160,10 +172,18 @@ def cmd_connections_add(args: argparse.Namespace) -> int:
                 "name": info.name,
                 "type": info.type,
                 "database": info.database,
+                "host": info.host,
                 "is_default": info.is_default,
             }
         )
         return 0
+
+
+def cmd_secrets_rotate(args: argparse.Namespace) -> int:
+    with _services(args) as services:
+        rotated, unchanged = services.connections.rotate_secrets()
+    print(f"re-encrypted {rotated} password(s) with the current key; {unchanged} already were")
+    return 0
 
 
 def cmd_connections_list(args: argparse.Namespace) -> int:
@@ -250,15 +270,37 @@ def build_parser() -> argparse.ArgumentParser:
     conns = sub.add_parser("connections", help="Registered databases").add_subparsers(
         dest="conn_cmd", required=True
     )
-    add = conns.add_parser("add", parents=[common], help="Register a DuckDB or SQLite file")
+    add = conns.add_parser("add", parents=[common], help="Register a database")
     add.add_argument("name")
-    add.add_argument("--type", required=True, choices=["duckdb", "sqlite"])
-    add.add_argument("--database", required=True, help="Path of the database file")
+    add.add_argument("--type", required=True, choices=sorted(CONNECTION_TYPES))
+    add.add_argument("--database", help="File path (duckdb, sqlite) or database name")
+    # Own dests: `host` and `port` on args are the HTTP service's settings (see _settings).
+    add.add_argument("--host", dest="db_host", help="Server host (postgresql, mysql)")
+    add.add_argument("--port", dest="db_port", type=int, help="Server port (default 5432/3306)")
+    add.add_argument("--username", help="User name (postgresql, mysql)")
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="Read the password from the first line of standard input (never an argument)",
+    )
+    add.add_argument("--ssl-mode", help="TLS mode (e.g. require / required)")
+    add.add_argument("--url", help="SQLAlchemy URL, for --type sqlalchemy")
     add.add_argument("--org", help="Organization id or slug (default: the only one)")
     add.set_defaults(func=cmd_connections_add)
     lst = conns.add_parser("list", parents=[common], help="List connections")
     lst.add_argument("--org", help="Organization id or slug (default: the only one)")
     lst.set_defaults(func=cmd_connections_list)
+
+    secrets = sub.add_parser("secrets", help="Encrypted connection passwords").add_subparsers(
+        dest="secrets_cmd", required=True
+    )
+    rotate = secrets.add_parser(
+        "rotate",
+        parents=[common],
+        help="Re-encrypt stored passwords with SQLGATE_SECRET_KEY (old keys in "
+        "SQLGATE_PREVIOUS_SECRET_KEYS)",
+    )
+    rotate.set_defaults(func=cmd_secrets_rotate)
 
     migrate = sub.add_parser("migrate", parents=[common], help="Apply metadata migrations")
     migrate.set_defaults(func=cmd_migrate)

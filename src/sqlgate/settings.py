@@ -34,7 +34,14 @@ class Settings(BaseSettings):
         description="Metadata store URL (SQLAlchemy). Default: SQLite file in the data dir.",
     )
     secret_key: SecretStr | None = Field(
-        default=None, description="Server secret; generated into <data_dir>/secret_key if unset."
+        default=None,
+        description="Server secret; encrypts connection passwords. Generated into "
+        "<data_dir>/secret_key if unset.",
+    )
+    previous_secret_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="Earlier secret keys, still accepted for decrypting while "
+        "`sqlgate secrets rotate` re-encrypts with the current one.",
     )
     host: str = "127.0.0.1"
     port: int = 8000
@@ -70,6 +77,18 @@ class Settings(BaseSettings):
     rate_limit_enabled: bool = True
     rate_limits: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
     redis_url: str | None = Field(default=None, description="Shared rate-limit storage.")
+
+    server_pool_size: int = Field(
+        default=5, ge=1, le=100, description="Pooled sessions per server connection."
+    )
+    server_connect_timeout: float = Field(
+        default=5.0, gt=0, le=60, description="Seconds to wait for a database server."
+    )
+    sqlalchemy_orgs: list[str] = Field(
+        default_factory=list,
+        description="Organizations (ids or slugs; `*` for all) that may register `sqlalchemy` "
+        "connections, whose raw URLs pick any installed driver.",
+    )
 
     duckdb_memory_limit: str = "2GB"
     duckdb_threads: int = Field(default=2, ge=1)

@@ -14,6 +14,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import pyarrow as pa
@@ -55,8 +56,82 @@ class Catalog:
             )
         return cls(tables)
 
+    @classmethod
+    def from_schema(cls, schema: DatabaseSchema) -> Catalog:
+        """Every table of the introspected schema; a name in several schemas keeps the first
+        (engines list their default schema first)."""
+        tables: dict[str, dict[str, CatalogColumn]] = {}
+        for table in schema.tables:
+            columns = {
+                c.name.lower(): CatalogColumn(c.name, c.type, not c.nullable)
+                for c in table.columns
+            }
+            tables.setdefault(table.name.lower(), columns)
+            if table.schema:
+                tables.setdefault(f"{table.schema}.{table.name}".lower(), columns)
+        return cls(tables)
+
     def columns(self, table: str) -> dict[str, CatalogColumn] | None:
         return self.tables.get(table.lower())
+
+
+# --- schema introspection (GET /v1/connections/{id}/schema) ---------------------------------
+
+
+@dataclass(frozen=True)
+class SchemaColumn:
+    name: str
+    type: str  # the engine's own type name, e.g. "character varying(160)", "INTEGER"
+    nullable: bool
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    columns: tuple[str, ...]
+    references_schema: str | None
+    references_table: str
+    references_columns: tuple[str, ...]
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class SchemaTable:
+    schema: str | None  # None where the engine has no schemas (SQLite's "main" is reported)
+    name: str
+    kind: str  # "table" or "view"
+    columns: tuple[SchemaColumn, ...]
+    primary_key: tuple[str, ...] = ()
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    comment: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class DatabaseSchema:
+    """What a connection exposes, read once and cached by the engine until refreshed.
+    Tables are ordered: default schema first, then by schema and name."""
+
+    tables: tuple[SchemaTable, ...]
+    read_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def schemas(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for table in self.tables:
+            if table.schema is not None:
+                seen.setdefault(table.schema, None)
+        return list(seen)
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """What ``POST /v1/connections/{id}/test`` reports."""
+
+    version: str
+    latency_ms: float
+    can_write: bool
+    #: Why the credentials look able to write (a privilege, a role attribute), when they do.
+    write_detail: str | None = None
 
 
 @dataclass
@@ -212,6 +287,7 @@ class Engine(ABC):
     #: How a named parameter is written in this engine's SQL, for docs and errors.
     parameter_style: ClassVar[str]
 
+    _schema: DatabaseSchema | None = None
     _catalog: Catalog | None = None
     _catalog_lock = threading.Lock()
 
@@ -245,16 +321,37 @@ class Engine(ABC):
         )
         return collect(stream, started)
 
-    def catalog(self, *, refresh: bool = False) -> Catalog:
-        """The tables and columns this connection exposes; cached until ``refresh``."""
+    def schema(self, *, refresh: bool = False) -> DatabaseSchema:
+        """Schemas, tables, columns and keys this connection exposes; cached until ``refresh``."""
         with self._catalog_lock:
-            if refresh or self._catalog is None:
-                self._catalog = self._read_catalog()
+            if refresh or self._schema is None:
+                self._schema = self._read_schema()
+                self._catalog = None
+            return self._schema
+
+    def catalog(self, *, refresh: bool = False) -> Catalog:
+        """Tables and columns by name, for the guard's warnings and ``notNull``; derived from
+        (and cached with) :meth:`schema`."""
+        schema = self.schema(refresh=refresh)
+        with self._catalog_lock:
+            if self._catalog is None or self._schema is not schema:
+                self._catalog = Catalog.from_schema(schema)
             return self._catalog
 
     @abstractmethod
-    def _read_catalog(self) -> Catalog:
-        """Read the catalog from the database (outside the user's read-only session rules)."""
+    def _read_schema(self) -> DatabaseSchema:
+        """Introspect the database (outside the user's read-only session rules)."""
+
+    def probe(self) -> ServerInfo:
+        """Connect, time a round trip, and say whether the credentials could write."""
+        started = time.perf_counter()
+        self.execute("SELECT 1", None, timeout=10, row_limit=1)
+        latency = (time.perf_counter() - started) * 1000
+        return ServerInfo(version=self.version(), latency_ms=round(latency, 3), can_write=False)
+
+    def version(self) -> str:
+        """The database engine's name and version, e.g. ``PostgreSQL 15.19``."""
+        return self.type
 
     @abstractmethod
     def close(self) -> None:

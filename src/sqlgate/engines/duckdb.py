@@ -13,10 +13,13 @@ import pyarrow as pa
 from sqlgate.engines._stream import primed
 from sqlgate.engines.base import (
     BATCH_ROWS,
-    Catalog,
+    DatabaseSchema,
     Deadline,
     Engine,
+    ForeignKey,
     ResultStream,
+    SchemaColumn,
+    SchemaTable,
     columns_from_schema,
 )
 from sqlgate.errors import ConnectionFailed, QueryError, SqlNotAllowed
@@ -24,6 +27,29 @@ from sqlgate.errors import ConnectionFailed, QueryError, SqlNotAllowed
 # The only statement kinds DuckDB's own parser may report for a query we run. This check is the
 # engine's (not sqlglot's) view of the text, so it holds even with the SQL guard switched off.
 _READ_STATEMENTS = frozenset({duckdb.StatementType.SELECT})
+
+# Introspection of the attached database only (not DuckDB's built-in `system` and `temp`).
+_OWN = "database_name = current_database()"
+_TABLES = f"""
+    SELECT schema_name, table_name, 'table', comment FROM duckdb_tables()
+    WHERE NOT internal AND {_OWN}
+    UNION ALL
+    SELECT schema_name, view_name, 'view', comment FROM duckdb_views()
+    WHERE NOT internal AND {_OWN}
+    ORDER BY schema_name <> current_schema(), schema_name, table_name
+"""
+_COLUMNS = f"""
+    SELECT schema_name, table_name, column_name, data_type, is_nullable, comment
+    FROM duckdb_columns() WHERE NOT internal AND {_OWN}
+    ORDER BY schema_name, table_name, column_index
+"""
+_CONSTRAINTS = f"""
+    SELECT schema_name, table_name, constraint_type, constraint_column_names, constraint_name,
+        referenced_table, referenced_column_names
+    FROM duckdb_constraints()
+    WHERE constraint_type IN ('PRIMARY KEY', 'FOREIGN KEY') AND {_OWN}
+    ORDER BY constraint_index
+"""
 
 
 class DuckDBEngine(Engine):
@@ -87,20 +113,58 @@ class DuckDBEngine(Engine):
             row_limit=row_limit,
         )
 
-    def _read_catalog(self) -> Catalog:
+    def _read_schema(self) -> DatabaseSchema:
         cursor = self._db.cursor()
         try:
-            rows = cursor.sql(
-                "SELECT table_name, column_name, data_type, NOT is_nullable FROM duckdb_columns() "
-                "WHERE NOT internal AND database_name = current_database() "
-                "ORDER BY table_name, column_index"
-            ).fetchall()
+            tables = cursor.sql(_TABLES).fetchall()
+            columns = cursor.sql(_COLUMNS).fetchall()
+            constraints = cursor.sql(_CONSTRAINTS).fetchall()
         finally:
             cursor.close()
-        return Catalog.from_rows(rows)
+        return _schema(tables, columns, constraints)
+
+    def version(self) -> str:
+        return f"DuckDB {duckdb.__version__}"
 
     def close(self) -> None:
         self._db.close()
+
+
+def _schema(
+    tables: list[tuple[Any, ...]],
+    columns: list[tuple[Any, ...]],
+    constraints: list[tuple[Any, ...]],
+) -> DatabaseSchema:
+    """Assemble the three introspection results (each in its final order) into tables."""
+    cols: dict[tuple[str, str], list[SchemaColumn]] = {}
+    for schema, table, name, data_type, nullable, comment in columns:
+        cols.setdefault((schema, table), []).append(
+            SchemaColumn(name, data_type, bool(nullable), comment or None)
+        )
+    pks: dict[tuple[str, str], tuple[str, ...]] = {}
+    fks: dict[tuple[str, str], list[ForeignKey]] = {}
+    for schema, table, kind, names, constraint, ref_table, ref_names in constraints:
+        if kind == "PRIMARY KEY":
+            pks[(schema, table)] = tuple(names)
+        else:
+            # DuckDB has no foreign keys across schemas: the referenced table is a sibling.
+            fks.setdefault((schema, table), []).append(
+                ForeignKey(tuple(names), schema, ref_table, tuple(ref_names), constraint)
+            )
+    return DatabaseSchema(
+        tuple(
+            SchemaTable(
+                schema=schema,
+                name=name,
+                kind=kind,
+                columns=tuple(cols.get((schema, name), ())),
+                primary_key=pks.get((schema, name), ()),
+                foreign_keys=tuple(fks.get((schema, name), ())),
+                comment=comment or None,
+            )
+            for schema, name, kind, comment in tables
+        )
+    )
 
 
 def _refuse_non_select(cursor: duckdb.DuckDBPyConnection, sql: str) -> None:

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlgate.engines.base import Engine
-from sqlgate.engines.duckdb import DuckDBEngine
-from sqlgate.engines.sqlite import SQLiteEngine
 from sqlgate.errors import ConnectionFailed
 from sqlgate.settings import Settings
 
-ENGINE_TYPES: dict[str, type[Engine]] = {"duckdb": DuckDBEngine, "sqlite": SQLiteEngine}
-DIALECTS = {name: cls.dialect for name, cls in ENGINE_TYPES.items()}
+#: Connection ``type`` → the sqlglot dialect its SQL is parsed in (sqlalchemy: from its URL).
+DIALECTS = {
+    "duckdb": "duckdb",
+    "sqlite": "sqlite",
+    "postgresql": "postgres",
+    "mysql": "mysql",
+}
+CONNECTION_TYPES = frozenset({*DIALECTS, "sqlalchemy"})
 
 
 @dataclass(frozen=True)
@@ -22,8 +27,36 @@ class ConnectionSpec:
 
     id: str
     type: str
-    database: str | None
+    database: str | None  # file path, database name, or (sqlalchemy) URL without password
     updated_at: datetime
+    host: str | None = None
+    port: int | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)  # decrypted; never logged
+    ssl_mode: str | None = None
+
+
+def dialect_for(connection_type: str, database: str | None) -> str:
+    """The sqlglot dialect for a connection, known without opening it."""
+    if connection_type == "sqlalchemy":
+        from sqlgate.engines.sqlalchemy_url import sqlglot_dialect
+
+        return sqlglot_dialect(database or "")
+    return DIALECTS[connection_type]
+
+
+def split_url(url: str) -> tuple[str, str | None]:
+    """A SQLAlchemy URL without its password, and the password (``ValueError`` if malformed)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValueError("`url` is not a valid SQLAlchemy URL (dialect+driver://...)") from None
+    password = parsed.password
+    safe = parsed.set(password=None).render_as_string(hide_password=False)
+    return safe, str(password) if password is not None else None
 
 
 class EngineRegistry:
@@ -34,13 +67,17 @@ class EngineRegistry:
         self._engines: dict[str, tuple[datetime, Engine]] = {}
         self._lock = threading.Lock()
 
-    def get(self, spec: ConnectionSpec) -> Engine:
+    def get(
+        self, connection_id: str, updated_at: datetime, make_spec: Callable[[], ConnectionSpec]
+    ) -> Engine:
+        """The engine for a connection as of ``updated_at``; ``make_spec`` (which decrypts the
+        password) is called only when an engine must be opened."""
         with self._lock:
-            cached = self._engines.get(spec.id)
-            if cached and cached[0] == spec.updated_at:
+            cached = self._engines.get(connection_id)
+            if cached and cached[0] == updated_at:
                 return cached[1]
-            engine = self._open(spec)
-            self._engines[spec.id] = (spec.updated_at, engine)
+            engine = self._open(make_spec())
+            self._engines[connection_id] = (updated_at, engine)
         if cached:
             cached[1].close()
         return engine
@@ -48,17 +85,36 @@ class EngineRegistry:
     def _open(self, spec: ConnectionSpec) -> Engine:
         if not spec.database:
             raise ConnectionFailed("The connection has no database configured")
+        settings = self._settings
+        server = {
+            "pool_size": settings.server_pool_size,
+            "connect_timeout": settings.server_connect_timeout,
+        }
         if spec.type == "duckdb":
+            from sqlgate.engines.duckdb import DuckDBEngine
+
             return DuckDBEngine(
                 spec.database,
-                memory_limit=self._settings.duckdb_memory_limit,
-                threads=self._settings.duckdb_threads,
+                memory_limit=settings.duckdb_memory_limit,
+                threads=settings.duckdb_threads,
             )
         if spec.type == "sqlite":
-            return SQLiteEngine(
-                spec.database, max_value_bytes=self._settings.sqlite_max_value_bytes
-            )
-        raise ConnectionFailed(f"Connection type {spec.type!r} is not supported yet")
+            from sqlgate.engines.sqlite import SQLiteEngine
+
+            return SQLiteEngine(spec.database, max_value_bytes=settings.sqlite_max_value_bytes)
+        if spec.type == "postgresql":
+            from sqlgate.engines.postgres import PostgresEngine
+
+            return PostgresEngine(spec, **server)
+        if spec.type == "mysql":
+            from sqlgate.engines.mysql import MySQLEngine
+
+            return MySQLEngine(spec, **server)
+        if spec.type == "sqlalchemy":
+            from sqlgate.engines.sqlalchemy_url import SQLAlchemyEngine
+
+            return SQLAlchemyEngine(spec, **server)
+        raise ConnectionFailed(f"Connection type {spec.type!r} is not supported")
 
     def discard(self, connection_id: str) -> None:
         with self._lock:

@@ -18,10 +18,13 @@ import pyarrow as pa
 from sqlgate.engines._stream import primed
 from sqlgate.engines.base import (
     BATCH_ROWS,
-    Catalog,
+    DatabaseSchema,
     Deadline,
     Engine,
+    ForeignKey,
     ResultStream,
+    SchemaColumn,
+    SchemaTable,
     columns_from_schema,
 )
 from sqlgate.errors import ConnectionFailed, QueryError, SqlNotAllowed
@@ -32,6 +35,22 @@ _SCHEMA_TABLES = frozenset(
     {"sqlite_master", "sqlite_schema", "sqlite_temp_master", "sqlite_temp_schema"}
 )
 _POOL_SIZE = 8
+
+_USER_OBJECTS = r"m.type IN ('table', 'view') AND m.name NOT LIKE 'sqlite\_%' ESCAPE '\'"
+_TABLES = f"SELECT m.name, m.type FROM sqlite_master AS m WHERE {_USER_OBJECTS} ORDER BY m.name"
+_COLUMNS = (
+    # An INTEGER PRIMARY KEY is the rowid: never NULL even without NOT NULL.
+    'SELECT m.name, p.name, p.type, p."notnull" OR (p.pk > 0 AND '
+    "upper(p.type) = 'INTEGER' AND m.type = 'table'), p.pk "
+    f"FROM sqlite_master AS m, pragma_table_info(m.name) AS p WHERE {_USER_OBJECTS} "
+    "ORDER BY m.name, p.cid"
+)
+_FOREIGN_KEYS = (
+    'SELECT m.name, f.id, f."table", f."from", f."to" '
+    "FROM sqlite_master AS m, pragma_foreign_key_list(m.name) AS f "
+    # SQLite numbers foreign keys from the last declared: DESC lists them as written.
+    f"WHERE {_USER_OBJECTS} ORDER BY m.name, f.id DESC, f.seq"
+)
 
 
 class SQLiteEngine(Engine):
@@ -135,22 +154,24 @@ class SQLiteEngine(Engine):
             row_limit=row_limit,
         )
 
-    def _read_catalog(self) -> Catalog:
+    def _read_schema(self) -> DatabaseSchema:
+        # A plain connection: the pooled ones' authorizer refuses sqlite_master.
         uri = f"file:{quote(str(self._path.resolve()))}?mode=ro"
-        conn = sqlite3.connect(uri, uri=True)
+        try:
+            conn = sqlite3.connect(uri, uri=True)
+        except sqlite3.Error as exc:
+            raise ConnectionFailed(f"Could not open the SQLite database: {exc}") from exc
         try:
             conn.execute("PRAGMA query_only = ON")
-            rows = conn.execute(
-                # An INTEGER PRIMARY KEY is the rowid: never NULL even without NOT NULL.
-                'SELECT m.name, p.name, p.type, p."notnull" OR (p.pk > 0 AND '
-                "upper(p.type) = 'INTEGER' AND m.type = 'table') "
-                "FROM sqlite_master AS m, pragma_table_info(m.name) AS p "
-                "WHERE m.type IN ('table', 'view') AND m.name NOT LIKE 'sqlite_%' "
-                "ORDER BY m.name, p.cid"
-            ).fetchall()
+            tables = conn.execute(_TABLES).fetchall()
+            columns = conn.execute(_COLUMNS).fetchall()
+            foreign_keys = conn.execute(_FOREIGN_KEYS).fetchall()
         finally:
             conn.close()
-        return Catalog.from_rows(rows)
+        return _schema(tables, columns, foreign_keys)
+
+    def version(self) -> str:
+        return f"SQLite {sqlite3.sqlite_version}"
 
     def close(self) -> None:
         while True:
@@ -158,6 +179,51 @@ class SQLiteEngine(Engine):
                 self._pool.get_nowait().close()
             except queue.Empty:
                 return
+
+
+def _schema(
+    tables: list[tuple[Any, ...]],
+    columns: list[tuple[Any, ...]],
+    foreign_keys: list[tuple[Any, ...]],
+) -> DatabaseSchema:
+    """Assemble the introspection rows (each in its final order) into tables."""
+    cols: dict[str, list[SchemaColumn]] = {}
+    pk_positions: dict[str, list[tuple[int, str]]] = {}
+    for table, name, data_type, not_null, pk in columns:
+        cols.setdefault(table, []).append(SchemaColumn(name, data_type or "", not not_null))
+        if pk:
+            pk_positions.setdefault(table, []).append((pk, name))
+    pks = {table: tuple(name for _, name in sorted(found)) for table, found in pk_positions.items()}
+    grouped: dict[tuple[str, int], list[tuple[str, str, str | None]]] = {}
+    for table, fk_id, parent, column, parent_column in foreign_keys:
+        grouped.setdefault((table, fk_id), []).append((parent, column, parent_column))
+    fks: dict[str, list[ForeignKey]] = {}
+    for (table, _), pairs in grouped.items():
+        parent = pairs[0][0]
+        named = tuple(p for _, _, p in pairs if p is not None)
+        # `REFERENCES parent` without columns means the parent's primary key.
+        parent_columns = named if len(named) == len(pairs) else _case_insensitive(pks, parent)
+        fks.setdefault(table, []).append(
+            ForeignKey(tuple(c for _, c, _ in pairs), "main", parent, parent_columns)
+        )
+    return DatabaseSchema(
+        tuple(
+            SchemaTable(
+                schema="main",
+                name=name,
+                kind=kind,
+                columns=tuple(cols.get(name, ())),
+                primary_key=pks.get(name, ()),
+                foreign_keys=tuple(fks.get(name, ())),
+            )
+            for name, kind in tables
+        )
+    )
+
+
+def _case_insensitive(pks: dict[str, tuple[str, ...]], table: str) -> tuple[str, ...]:
+    """SQLite table names match case-insensitively, and a foreign key may spell them otherwise."""
+    return next((pk for name, pk in pks.items() if name.lower() == table.lower()), ())
 
 
 def _read(

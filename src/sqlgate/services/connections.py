@@ -1,22 +1,45 @@
-"""Registered connections: create, list, look up (by id or name, within one org), delete."""
+"""Registered connections: create, change, test, introspect, delete (by id or name, in one org).
+
+Passwords are encrypted at rest (:mod:`sqlgate.services.secrets`) and never leave this module in
+clear text except inside the :class:`ConnectionSpec` handed to an engine when it opens.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, bindparam, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from sqlgate.engines.registry import ENGINE_TYPES, ConnectionSpec, EngineRegistry
-from sqlgate.errors import Conflict, ConnectionFailed, NotFound, ValidationError
+from sqlgate.engines.base import DatabaseSchema, Engine, ServerInfo
+from sqlgate.engines.registry import (
+    CONNECTION_TYPES,
+    ConnectionSpec,
+    EngineRegistry,
+    dialect_for,
+    split_url,
+)
+from sqlgate.errors import Conflict, ConnectionFailed, NotFound, SqlgateError, ValidationError
+from sqlgate.services.secrets import SecretBox, scrub
 from sqlgate.settings import Settings
 from sqlgate.store.db import Store
-from sqlgate.store.models import Connection, Organization, new_id
+from sqlgate.store.models import Connection, Organization, new_id, utcnow
 
 FILE_TYPES = frozenset({"duckdb", "sqlite"})
+SERVER_TYPES = frozenset({"postgresql", "mysql"})
+DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306}
+SSL_MODES = {
+    "postgresql": ("disable", "allow", "prefer", "require", "verify-ca", "verify-full"),
+    "mysql": ("disabled", "preferred", "required", "verify_ca", "verify_identity"),
+}
+# Host names, IPv4 and IPv6 literals; nothing a driver could read as an option.
+T = TypeVar("T")
+_HOST = re.compile(r"[A-Za-z0-9_.:%\[\]-]{1,255}\Z")
 
 
 @dataclass(frozen=True)
@@ -35,9 +58,26 @@ class ConnectionInfo:
     is_default: bool
     created_at: datetime
     updated_at: datetime
+    password_encrypted: str | None = field(default=None, repr=False)
 
-    def spec(self) -> ConnectionSpec:
-        return ConnectionSpec(self.id, self.type, self.database, self.updated_at)
+    @property
+    def dialect(self) -> str:
+        return dialect_for(self.type, self.database)
+
+
+@dataclass
+class ConnectionFields:
+    """What a caller may set on a connection (create, or the changed subset on update)."""
+
+    name: str
+    type: str
+    database: str | None = None
+    host: str | None = None
+    port: int | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    ssl_mode: str | None = None
+    url: str | None = field(default=None, repr=False)  # sqlalchemy only; may hold a password
 
 
 def _info(row: Connection, default_id: str | None) -> ConnectionInfo:
@@ -52,9 +92,15 @@ def _info(row: Connection, default_id: str | None) -> ConnectionInfo:
         ssl_mode=row.ssl_mode,
         password_set=row.password_encrypted is not None,
         is_default=row.id == default_id,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        created_at=_aware(row.created_at),
+        updated_at=_aware(row.updated_at),
+        password_encrypted=row.password_encrypted,
     )
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands timestamps back without their zone; they were written in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _lookup_query(by_ref: bool) -> Select[Any]:
@@ -77,43 +123,15 @@ _LOOKUP_DEFAULT = _lookup_query(by_ref=False)
 
 
 class ConnectionService:
-    def __init__(self, store: Store, settings: Settings, engines: EngineRegistry) -> None:
+    def __init__(
+        self, store: Store, settings: Settings, engines: EngineRegistry, box: SecretBox
+    ) -> None:
         self._store = store
         self._settings = settings
         self._engines = engines
+        self._box = box
 
-    def create(
-        self,
-        org_id: str,
-        *,
-        name: str,
-        type: str,
-        database: str | None,
-        trusted_path: bool = False,
-    ) -> ConnectionInfo:
-        """Register a file database. ``trusted_path`` (the CLI) skips the data-roots check."""
-        if type not in FILE_TYPES:
-            supported = ", ".join(sorted(ENGINE_TYPES))
-            raise ValidationError(
-                f"Connection type {type!r} is not supported yet; supported: {supported}",
-                field="type",
-            )
-        path = self._check_path(database, trusted=trusted_path)
-        row = Connection(id=new_id("conn"), org_id=org_id, name=name, type=type, database=path)
-        self._probe(ConnectionSpec(row.id, type, path, datetime.min))
-        try:
-            with self._store.session() as session:
-                session.add(row)
-                session.flush()
-                org = session.get(Organization, org_id)
-                if org is None:
-                    raise NotFound(f"Organization {org_id!r} not found")
-                if org.default_connection_id is None:
-                    org.default_connection_id = row.id
-                default_id = org.default_connection_id
-        except IntegrityError:
-            raise Conflict(f"A connection named {name!r} already exists", field="name") from None
-        return _info(row, default_id)
+    # --- reading ------------------------------------------------------------------------------
 
     def list(self, org_id: str) -> list[ConnectionInfo]:
         with self._store.session() as session:
@@ -143,6 +161,106 @@ class ConnectionService:
         columns = Connection.__table__.c
         return _info(Connection(**{c.name: row[c.name] for c in columns}), row["default_id"])
 
+    def engine(self, info: ConnectionInfo) -> Engine:
+        """The open engine for ``info`` (opened on first use, reopened after a change)."""
+        return self._engines.get(info.id, info.updated_at, lambda: self._spec(info))
+
+    def test(self, org_id: str, ref: str) -> ServerInfo:
+        """Reach the database now: version, round-trip time, and whether it could write."""
+        info = self.get(org_id, ref)
+        return self._scrubbed(info, lambda: self.engine(info).probe())
+
+    def schema(self, org_id: str, ref: str, *, refresh: bool = False) -> DatabaseSchema:
+        info = self.get(org_id, ref)
+        return self._scrubbed(info, lambda: self.engine(info).schema(refresh=refresh))
+
+    # --- writing ------------------------------------------------------------------------------
+
+    def create(
+        self,
+        org_id: str,
+        *,
+        name: str,
+        type: str,
+        database: str | None = None,
+        host: str | None = None,
+        port: int | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        ssl_mode: str | None = None,
+        url: str | None = None,
+        trusted_path: bool = False,
+    ) -> ConnectionInfo:
+        """Register a connection after opening it once. ``trusted_path`` (the CLI) skips the
+        data-roots check for file databases."""
+        fields = ConnectionFields(
+            name, type, database, host, port, username, password, ssl_mode, url
+        )
+        row = Connection(id=new_id("conn"), org_id=org_id, name=name, type=type)
+        self._apply(row, org_id, fields, trusted_path=trusted_path)
+        self._probe(row)
+        try:
+            with self._store.session() as session:
+                session.add(row)
+                session.flush()
+                org = session.get(Organization, org_id)
+                if org is None:
+                    raise NotFound(f"Organization {org_id!r} not found")
+                if org.default_connection_id is None:
+                    org.default_connection_id = row.id
+                default_id = org.default_connection_id
+        except IntegrityError:
+            raise Conflict(f"A connection named {name!r} already exists", field="name") from None
+        return _info(row, default_id)
+
+    def update(
+        self, org_id: str, ref: str, changes: dict[str, Any], *, make_default: bool = False
+    ) -> ConnectionInfo:
+        """Rename, move, or rotate credentials. ``changes`` holds only the fields the caller
+        sent (a ``password`` of ``None`` removes the stored one). The connection is opened
+        with the new settings before anything is saved."""
+        current = self.get(org_id, ref)
+        if "type" in changes and changes["type"] != current.type:
+            raise ValidationError(
+                "A connection's type cannot change; create a new connection", field="type"
+            )
+        try:
+            with self._store.session() as session, session.no_autoflush:
+                row = session.get(Connection, current.id)
+                if row is None:
+                    raise NotFound(f"Connection {ref!r} not found")
+                self._change(row, org_id, changes)
+                org = session.get(Organization, org_id)
+                if org is not None and make_default:
+                    org.default_connection_id = row.id
+                default_id = org.default_connection_id if org else None
+                session.flush()
+                info = _info(row, default_id)
+        except IntegrityError:
+            name = changes.get("name")
+            raise Conflict(f"A connection named {name!r} already exists", field="name") from None
+        self._engines.discard(info.id)
+        return info
+
+    def _change(self, row: Connection, org_id: str, changes: dict[str, Any]) -> None:
+        merged = ConnectionFields(
+            name=changes.get("name", row.name),
+            type=row.type,
+            database=changes.get("database", row.database),
+            host=changes.get("host", row.host),
+            port=changes.get("port", row.port),
+            username=changes.get("username", row.username),
+            ssl_mode=changes.get("ssl_mode", row.ssl_mode),
+            url=changes.get("url"),
+        )
+        if "password" in changes or merged.url:
+            merged.password = changes.get("password")
+        elif row.password_encrypted:
+            merged.password = self._box.decrypt(row.password_encrypted)
+        self._apply(row, org_id, merged, trusted_path=False)
+        self._probe(row)
+        row.updated_at = utcnow()
+
     def delete(self, org_id: str, ref: str) -> None:
         info = self.get(org_id, ref)
         with self._store.session() as session:
@@ -151,6 +269,146 @@ class ConnectionService:
             if org is not None and org.default_connection_id == info.id:
                 org.default_connection_id = None
         self._engines.discard(info.id)
+
+    def rotate_secrets(self) -> tuple[int, int]:
+        """Re-encrypt every stored password with the current key: ``(rotated, unchanged)``."""
+        rotated = unchanged = 0
+        with self._store.session() as session:
+            rows = session.scalars(
+                select(Connection).where(Connection.password_encrypted.is_not(None))
+            ).all()
+            for row in rows:
+                token = row.password_encrypted or ""
+                if self._box.is_current(token):
+                    unchanged += 1
+                    continue
+                row.password_encrypted = self._box.rotate(token)
+                rotated += 1
+        return rotated, unchanged
+
+    # --- internals ----------------------------------------------------------------------------
+
+    def _apply(
+        self, row: Connection, org_id: str, fields: ConnectionFields, *, trusted_path: bool
+    ) -> None:
+        """Validate ``fields`` for the connection's type and copy them onto ``row``."""
+        kind = fields.type
+        if kind not in CONNECTION_TYPES:
+            supported = ", ".join(sorted(CONNECTION_TYPES))
+            raise ValidationError(
+                f"Unknown connection type {kind!r}; supported: {supported}", field="type"
+            )
+        row.name = fields.name
+        if kind in FILE_TYPES:
+            for extra in ("host", "port", "username", "password", "ssl_mode", "url"):
+                if getattr(fields, extra) is not None:
+                    raise ValidationError(
+                        f"`{extra}` does not apply to {kind} file databases", field=extra
+                    )
+            row.database = self._check_path(fields.database, trusted=trusted_path)
+            row.host = row.port = row.username = row.ssl_mode = row.password_encrypted = None
+            return
+        if kind == "sqlalchemy":
+            self._apply_url(row, org_id, fields)
+            return
+        if fields.url is not None:
+            raise ValidationError("`url` applies only to sqlalchemy connections", field="url")
+        if not fields.host or not _HOST.match(fields.host):
+            raise ValidationError("`host` must be a host name or IP address", field="host")
+        if not fields.database or "\x00" in fields.database:
+            raise ValidationError("`database` (the database name) is required", field="database")
+        if not fields.username or "\x00" in fields.username:
+            raise ValidationError("`username` is required", field="username")
+        if fields.ssl_mode is not None and fields.ssl_mode not in SSL_MODES[kind]:
+            modes = ", ".join(SSL_MODES[kind])
+            raise ValidationError(
+                f"`ssl_mode` for {kind} must be one of: {modes}", field="ssl_mode"
+            )
+        if fields.password is not None and "\x00" in fields.password:
+            raise ValidationError("`password` may not contain NUL", field="password")
+        row.host, row.port = fields.host, fields.port or DEFAULT_PORTS[kind]
+        row.database, row.username, row.ssl_mode = fields.database, fields.username, fields.ssl_mode
+        row.password_encrypted = self._seal(fields.password)
+
+    def _apply_url(self, row: Connection, org_id: str, fields: ConnectionFields) -> None:
+        if not self._sqlalchemy_allowed(org_id):
+            raise ValidationError(
+                "This organization may not register `sqlalchemy` connections; the operator "
+                "allows it with SQLGATE_SQLALCHEMY_ORGS",
+                field="type",
+            )
+        for extra in ("host", "port", "username", "ssl_mode"):
+            if getattr(fields, extra) is not None:
+                raise ValidationError(
+                    f"`{extra}` does not apply to sqlalchemy connections; put it in `url`",
+                    field=extra,
+                )
+        if fields.database not in (None, row.database):
+            raise ValidationError(
+                "`database` does not apply to sqlalchemy connections; put it in `url`",
+                field="database",
+            )
+        if fields.url is None:
+            if row.database is None:
+                raise ValidationError("`url` (a SQLAlchemy URL) is required", field="url")
+            row.password_encrypted = self._seal(fields.password)
+            return
+        try:
+            safe_url, url_password = split_url(fields.url)
+        except ValueError as exc:
+            raise ValidationError(str(exc), field="url") from None
+        row.database = safe_url
+        row.password_encrypted = self._seal(url_password or fields.password)
+
+    def _sqlalchemy_allowed(self, org_id: str) -> bool:
+        allowed = set(self._settings.sqlalchemy_orgs)
+        if "*" in allowed or org_id in allowed:
+            return True
+        with self._store.session() as session:
+            slug = session.scalar(select(Organization.slug).where(Organization.id == org_id))
+        return slug in allowed
+
+    def _seal(self, password: str | None) -> str | None:
+        return self._box.encrypt(password) if password else None
+
+    def _spec(self, info: ConnectionInfo | Connection) -> ConnectionSpec:
+        token = info.password_encrypted
+        return ConnectionSpec(
+            id=info.id,
+            type=info.type,
+            database=info.database,
+            updated_at=info.updated_at or datetime.min,
+            host=info.host,
+            port=info.port,
+            username=info.username,
+            password=self._box.decrypt(token) if token else None,
+            ssl_mode=info.ssl_mode,
+        )
+
+    def _scrubbed(self, info: ConnectionInfo, action: Callable[[], T]) -> T:
+        """Run ``action``; an error's message never carries the connection's password."""
+        try:
+            return action()
+        except SqlgateError as exc:
+            token = info.password_encrypted
+            if token:
+                exc.message = scrub(exc.message, self._box.decrypt(token))
+            raise
+
+    def _probe(self, row: Connection) -> None:
+        """Open the connection once: a file that is not a database is a 422 (bad input), a
+        server that cannot be reached or refuses the login is a 502 naming the problem."""
+        spec = self._spec(row)
+        probe = EngineRegistry(self._settings)
+        try:
+            probe.get(spec.id, datetime.min, lambda: spec)
+        except ConnectionFailed as exc:
+            exc.message = scrub(exc.message, spec.password)
+            if row.type in FILE_TYPES:
+                raise ValidationError(exc.message, field="database") from None
+            raise
+        finally:
+            probe.close()
 
     def _check_path(self, database: str | None, *, trusted: bool) -> str:
         if not database:
@@ -181,13 +439,3 @@ class ConnectionService:
         if not resolved.is_file():
             raise ValidationError("`database` does not name an existing file", field="database")
         return str(resolved)
-
-    def _probe(self, spec: ConnectionSpec) -> None:
-        """Open the database once, so a file that is not a database is refused at registration."""
-        probe = EngineRegistry(self._settings)
-        try:
-            probe.get(spec)
-        except ConnectionFailed as exc:
-            raise ValidationError(exc.message, field="database") from None
-        finally:
-            probe.close()

@@ -10,6 +10,7 @@ from sqlgate.engines.registry import EngineRegistry
 from sqlgate.services.audit import AuditLog
 from sqlgate.services.connections import ConnectionService
 from sqlgate.services.query import QueryService
+from sqlgate.services.secrets import SecretBox
 from sqlgate.settings import Settings
 from sqlgate.store.db import Store
 
@@ -29,12 +30,15 @@ class Services:
     def build(cls, settings: Settings) -> Services:
         """Open the metadata store (applying migrations) and wire the services together."""
         settings.ensure_data_dir()
-        settings.resolved_secret_key()
+        box = SecretBox(
+            settings.resolved_secret_key(),
+            [k.get_secret_value() for k in settings.previous_secret_keys],
+        )
         store = Store(settings.metadata_url)
         store.migrate()
         engines = EngineRegistry(settings)
         audit = AuditLog(store)
-        connections = ConnectionService(store, settings, engines)
+        connections = ConnectionService(store, settings, engines, box)
         return cls(
             settings=settings,
             store=store,
@@ -43,7 +47,7 @@ class Services:
             limiter=RateLimiter(settings),
             authenticator=Authenticator(store, ttl=settings.auth_cache_seconds),
             connections=connections,
-            queries=QueryService(settings, connections, engines, audit),
+            queries=QueryService(settings, connections, audit),
         )
 
     def close(self) -> None:

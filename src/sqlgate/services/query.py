@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlgate.auth.principal import Principal
 from sqlgate.engines.base import Catalog, Engine, QueryResult, ResultStream
-from sqlgate.engines.registry import DIALECTS, EngineRegistry
 from sqlgate.errors import (
     ParameterError,
     SqlgateError,
@@ -47,23 +46,21 @@ class QueryService:
         self,
         settings: Settings,
         connections: ConnectionService,
-        engines: EngineRegistry,
         audit: AuditLog,
     ) -> None:
         self._settings = settings
         self._connections = connections
-        self._engines = engines
         self._audit = audit
 
     def validate(self, principal: Principal, connection_ref: str | None, sql: str) -> Analysis:
         """Analyse without running. Never raises for bad SQL: the analysis says what is wrong."""
         conn = self._connections.get(principal.org_id, connection_ref)
         self._check_length(sql)
-        analysis = analyze_sql(sql, DIALECTS[conn.type])
+        analysis = analyze_sql(sql, conn.dialect)
         if not analysis.is_valid or analysis.warning:
             return analysis
         try:
-            catalog = self._engines.get(conn.spec()).catalog()
+            catalog = self._connections.engine(conn).catalog()
         except SqlgateError:
             return analysis
         unknown = [t for t in analysis.tables if catalog.columns(t.split(".")[-1]) is None]
@@ -151,7 +148,7 @@ class QueryService:
         """The parser-level checks (guard, parameters), then the connection's engine. Raises
         if the query may not run."""
         self._check_length(request.sql)
-        analysis = analyze_sql(request.sql, DIALECTS[conn.type])
+        analysis = analyze_sql(request.sql, conn.dialect)
         if self._settings.sql_guard and not analysis.is_valid:
             raise _refusal(analysis)
         expected = {p.lstrip("$:@") for p in analysis.parameters}
@@ -170,7 +167,7 @@ class QueryService:
                     missing=missing or None,
                     unknown=unknown or None,
                 )
-        return self._engines.get(conn.spec())
+        return self._connections.engine(conn)
 
 
 @dataclass
