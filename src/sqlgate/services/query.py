@@ -25,6 +25,7 @@ from sqlgate.services.connections import ConnectionInfo, ConnectionService
 from sqlgate.settings import Settings
 from sqlgate.sql.guard import Analysis, analyze
 from sqlgate.sql.nullability import not_null_flags
+from sqlgate.sql.unknown import unknown_column
 
 
 @dataclass(frozen=True)
@@ -63,10 +64,18 @@ class QueryService:
             catalog = self._connections.engine(conn).catalog()
         except SqlgateError:
             return analysis
-        unknown = [t for t in analysis.tables if catalog.columns(t.split(".")[-1]) is None]
+        unknown = [t for t in analysis.tables if catalog.columns(t) is None]
         if unknown:
             warning = "Unknown table" + ("s: " if len(unknown) > 1 else ": ") + ", ".join(unknown)
             return replace(analysis, warning=warning)
+        if any("." in t for t in analysis.tables):
+            return analysis  # schema-qualified names: table check only
+        tables = {
+            t: [c.name for c in (catalog.columns(t) or {}).values()] for t in analysis.tables
+        }
+        column = unknown_column(sql, conn.dialect, tables)
+        if column:
+            return replace(analysis, warning=f"Unknown column: {column}")
         return analysis
 
     def execute(
