@@ -12,7 +12,7 @@ import itertools
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -45,16 +45,6 @@ class Catalog:
     a refreshed catalog is a new object, so caches keyed on it never serve stale answers."""
 
     tables: dict[str, dict[str, CatalogColumn]]
-
-    @classmethod
-    def from_rows(cls, rows: Iterable[tuple[str, str, str | None, Any]]) -> Catalog:
-        """From ``(table, column, type, not_null)`` rows in column order."""
-        tables: dict[str, dict[str, CatalogColumn]] = {}
-        for table, column, data_type, not_null in rows:
-            tables.setdefault(table.lower(), {})[column.lower()] = CatalogColumn(
-                column, data_type or "", bool(not_null)
-            )
-        return cls(tables)
 
     @classmethod
     def from_schema(cls, schema: DatabaseSchema) -> Catalog:

@@ -86,10 +86,7 @@ class EngineRegistry:
         if not spec.database:
             raise ConnectionFailed("The connection has no database configured")
         settings = self._settings
-        server = {
-            "pool_size": settings.server_pool_size,
-            "connect_timeout": settings.server_connect_timeout,
-        }
+        pool_size, connect_timeout = settings.server_pool_size, settings.server_connect_timeout
         if spec.type == "duckdb":
             from sqlgate.engines.duckdb import DuckDBEngine
 
@@ -105,15 +102,15 @@ class EngineRegistry:
         if spec.type == "postgresql":
             from sqlgate.engines.postgres import PostgresEngine
 
-            return PostgresEngine(spec, **server)
+            return PostgresEngine(spec, pool_size=pool_size, connect_timeout=connect_timeout)
         if spec.type == "mysql":
             from sqlgate.engines.mysql import MySQLEngine
 
-            return MySQLEngine(spec, **server)
+            return MySQLEngine(spec, pool_size=pool_size, connect_timeout=connect_timeout)
         if spec.type == "sqlalchemy":
             from sqlgate.engines.sqlalchemy_url import SQLAlchemyEngine
 
-            return SQLAlchemyEngine(spec, **server)
+            return SQLAlchemyEngine(spec, pool_size=pool_size, connect_timeout=connect_timeout)
         raise ConnectionFailed(f"Connection type {spec.type!r} is not supported")
 
     def discard(self, connection_id: str) -> None:

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 import pyarrow as pa
 
+from sqlgate.engines._rows import infer_schema, to_batch
 from sqlgate.engines._stream import primed
 from sqlgate.engines.base import (
     BATCH_ROWS,
@@ -140,7 +141,7 @@ class SQLiteEngine(Engine):
             if not names:
                 raise SqlNotAllowed("The statement returns no rows", reason="not_read_only")
             first = cursor.fetchmany(batch_rows)
-            schema = _infer_schema(names, first)
+            schema = infer_schema(names, first)
             batches = primed(_read(cursor, first, schema, batch_rows, deadline, healthy))
         except BaseException as exc:
             healthy[0] = False
@@ -237,49 +238,13 @@ def _read(
     rows = first
     try:
         while rows:
-            yield _to_batch(rows, schema)
+            yield to_batch(rows, schema)
             if len(rows) < batch_rows:
                 return
             rows = cursor.fetchmany(batch_rows)
     except BaseException as exc:
         healthy[0] = False
         raise _translate(exc, deadline) from exc
-
-
-def _infer_schema(names: list[str], rows: list[tuple[Any, ...]]) -> pa.Schema:
-    """SQLite values carry their own types; take each column's from its first non-null values."""
-    fields = []
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-    for name, values in zip(names, columns, strict=True):
-        kinds = {type(v) for v in values if v is not None}
-        if kinds == {int}:
-            arrow_type: pa.DataType = pa.int64()
-        elif kinds and kinds <= {int, float}:
-            arrow_type = pa.float64()
-        elif kinds == {bytes}:
-            arrow_type = pa.binary()
-        else:
-            arrow_type = pa.string()
-        fields.append(pa.field(name, arrow_type))
-    return pa.schema(fields)
-
-
-def _to_batch(rows: list[tuple[Any, ...]], schema: pa.Schema) -> pa.RecordBatch:
-    arrays = []
-    for field, values in zip(schema, zip(*rows, strict=True), strict=True):
-        try:
-            arrays.append(pa.array(values, type=field.type))
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-            if field.type != pa.string():
-                raise QueryError(
-                    f"Column {field.name!r} mixes value types across rows; CAST it to one type"
-                ) from None
-            arrays.append(pa.array([None if v is None else _text(v) for v in values], pa.string()))
-    return pa.RecordBatch.from_arrays(arrays, schema=schema)
-
-
-def _text(value: Any) -> str:
-    return value.hex() if isinstance(value, bytes) else str(value)
 
 
 def _translate(exc: BaseException, deadline: Deadline) -> BaseException:

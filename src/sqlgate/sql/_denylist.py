@@ -115,3 +115,21 @@ def _exact_or_prefix(
     if why is not None:
         return why
     return next((why for prefix, why in prefixes if name.startswith(prefix)), None)
+
+
+def strictest(*policies: Policy) -> Policy:
+    """One policy that refuses whatever any of ``policies`` refuses, and allows only the table
+    functions all of them allow: for dialects with no deny-list of their own (``sqlalchemy``
+    connections to Trino, Snowflake, ...)."""
+    allowed = frozenset.intersection(*(p.table_functions for p in policies))
+    return Policy(
+        functions=merged(*(p.functions for p in policies)),
+        function_prefixes=tuple(rule for p in policies for rule in p.function_prefixes),
+        table_functions=allowed,
+        tables=merged(*(p.tables for p in policies)),
+        table_prefixes=tuple(rule for p in policies for rule in p.table_prefixes),
+        schemas=merged(*(p.schemas for p in policies)),
+        path_like_tables=True,
+        whole_row_references=True,
+        session_variables=True,
+    )

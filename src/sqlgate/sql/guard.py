@@ -50,8 +50,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from sqlglot.dialects.dialect import Dialect
+
 from sqlgate.sql import _functions, _references, _shape, _tables
-from sqlgate.sql._denylist import Policy
+from sqlgate.sql._denylist import Policy, strictest
 from sqlgate.sql._denylist_duckdb import DUCKDB
 from sqlgate.sql._denylist_mysql import MYSQL
 from sqlgate.sql._denylist_postgres import POSTGRES
@@ -67,6 +69,8 @@ _POLICIES: Mapping[str, Policy] = MappingProxyType(
     {"duckdb": DUCKDB, "sqlite": SQLITE, "postgres": POSTGRES, "mysql": MYSQL}
 )
 DIALECTS = frozenset(_POLICIES)
+# Other sqlglot dialects (sqlalchemy connections): every engine's deny-list at once.
+_STRICTEST = strictest(*_POLICIES.values())
 
 # Checks on every node of the tree, in one walk; then checks that need the whole walk.
 _NODE_CHECKS = NodeChecks(
@@ -151,7 +155,8 @@ def analyze(sql: str, dialect: str) -> Analysis:
 
 def _policy(dialect: str) -> Policy:
     policy = _POLICIES.get(dialect)
-    if policy is None:
-        expected = ", ".join(sorted(_POLICIES))
-        raise ValueError(f"Unsupported SQL dialect {dialect!r}; expected one of {expected}")
-    return policy
+    if policy is not None:
+        return policy
+    if dialect == "" or dialect in Dialect.classes:
+        return _STRICTEST
+    raise ValueError(f"Unsupported SQL dialect {dialect!r}")

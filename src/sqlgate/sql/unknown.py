@@ -20,7 +20,9 @@ def unknown_column(
     sql: str, dialect: str, tables: Mapping[str, Sequence[str]]
 ) -> str | None:
     """The first column of ``sql`` none of ``tables`` (name → column names) defines, if any."""
-    schema = {table: {column: "text" for column in columns} for table, columns in tables.items()}
+    schema: dict[str, object] = {
+        table: {column: "text" for column in columns} for table, columns in tables.items()
+    }
     try:
         tree = sqlglot.parse_one(sql, read=dialect)
         qualify(tree, schema=schema, dialect=dialect, validate_qualify_columns=True)

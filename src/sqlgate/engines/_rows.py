@@ -1,0 +1,88 @@
+"""Arrow batches from driver rows (tuples of Python values), for drivers with no Arrow output.
+
+A stream's schema is fixed before its first batch is sent, so each column's type is taken from
+the values of the first batch. Text columns take any later value as text; other columns fail with
+a clear error on a later value of another type.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+
+from sqlgate.errors import QueryError
+
+_SINGLE: dict[type, pa.DataType] = {
+    int: pa.int64(),
+    bool: pa.bool_(),
+    date: pa.date32(),
+    time: pa.time64("us"),
+    timedelta: pa.duration("us"),
+}
+_BINARY = frozenset({bytes, bytearray, memoryview})  # psycopg2 gives bytea as memoryview
+_DECIMAL_DIGITS = 38  # decimal128
+
+
+def infer_schema(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> pa.Schema:
+    """Each column's Arrow type from its non-null values in ``rows`` (text when unsure)."""
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    return pa.schema(
+        pa.field(name, _arrow_type([v for v in values if v is not None]))
+        for name, values in zip(names, columns, strict=True)
+    )
+
+
+def _arrow_type(values: list[Any]) -> pa.DataType:
+    kinds = {type(v) for v in values}
+    if kinds and kinds <= {int, float} and kinds != {int}:
+        return pa.float64()
+    if kinds and kinds <= _BINARY:
+        return pa.binary()
+    if len(kinds) != 1:
+        return pa.string()
+    kind = kinds.pop()
+    if kind is datetime:
+        aware = any(v.tzinfo is not None for v in values)
+        return pa.timestamp("us", tz="UTC" if aware else None)
+    if kind is Decimal:
+        return _decimal_type(values)
+    return _SINGLE.get(kind, pa.string())
+
+
+def _decimal_type(values: list[Decimal]) -> pa.DataType:
+    """A decimal wide enough for every value seen (NaN and infinities only fit text)."""
+    if not all(v.is_finite() for v in values):
+        return pa.string()
+    shapes = [v.as_tuple() for v in values]
+    scale = max(0, *(-int(s.exponent) for s in shapes))
+    integer_digits = max(len(s.digits) + int(s.exponent) for s in shapes)
+    if integer_digits + scale > _DECIMAL_DIGITS:
+        return pa.string()
+    return pa.decimal128(_DECIMAL_DIGITS, scale)
+
+
+def to_batch(rows: Sequence[Sequence[Any]], schema: pa.Schema) -> pa.RecordBatch:
+    arrays = []
+    for field, values in zip(schema, zip(*rows, strict=True), strict=True):
+        try:
+            arrays.append(pa.array(values, type=field.type))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            if field.type != pa.string():
+                raise QueryError(
+                    f"Column {field.name!r} mixes value types across rows; CAST it to one type"
+                ) from None
+            arrays.append(pa.array([None if v is None else _text(v) for v in values], pa.string()))
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=str)  # JSON documents from drivers that decode them
+    return str(value)
