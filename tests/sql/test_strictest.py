@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from tests.conftest import corpus_cases
 
 from sqlgate.sql.guard import analyze
-from tests.conftest import corpus_cases
 
 OTHER_DIALECTS = ("tsql", "snowflake", "trino", "")
 # Cases whose danger exists only in their own engine's lexing or runtime.
