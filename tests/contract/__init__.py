@@ -1,0 +1,1 @@
+"""One contract suite run unchanged against every engine through the HTTP API (Chinook data)."""
