@@ -213,3 +213,36 @@ def test_postgres_connection_end_to_end(senv: Env, pg_url: str) -> None:
     assert export.status_code == 200
     assert export.text.splitlines() == ['"id","name"', '1,"one"', '2,"two"']
     assert senv.client.delete(f"/v1/connections/{conn_id}", headers=h).status_code == 204
+
+
+def test_connection_changes_are_audited_without_secrets(senv: Env, mysql_db: MySQLDatabase) -> None:
+    from sqlgate.store.models import AuditEvent
+
+    h = senv.org.headers()
+    created = senv.client.post(
+        "/v1/connections", json=mysql_body(mysql_db, "audited"), headers=h
+    ).json()["data"]
+    conn_id = created["id"]
+    bad = "bad-" + secrets.token_hex(6)
+    assert (
+        senv.client.patch(
+            f"/v1/connections/{conn_id}", json={"password": bad}, headers=h
+        ).status_code
+        == 502
+    )
+    assert senv.client.post(f"/v1/connections/{conn_id}/test", headers=h).status_code == 200
+    assert senv.client.delete(f"/v1/connections/{conn_id}", headers=h).status_code == 204
+    senv.org.services.audit.flush()
+    with senv.org.services.store.session() as session:
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.connection_id == conn_id).order_by(AuditEvent.id)
+        ).all()
+    assert [(e.action, e.status, e.error_code) for e in events] == [
+        ("connection.create", "ok", None),
+        ("connection.update", "error", "connection_error"),
+        ("connection.test", "ok", None),
+        ("connection.delete", "ok", None),
+    ]
+    assert all(e.member_id and e.key_id and e.org_id == senv.org.id for e in events)
+    text = repr([(e.sql, e.error_code, e.client) for e in events])
+    assert mysql_db.password not in text and bad not in text

@@ -215,7 +215,7 @@ def create_connection(
 ) -> dict[str, Any]:
     """Opens the connection once before saving it: an unreachable server or a refused login
     is a 502 `connection_error` and nothing is stored."""
-    info = services.connections.create(principal.org_id, **body.model_dump())
+    info = services.connections.create(principal.org_id, **body.model_dump(), actor=principal)
     return {"data": _out(info)}
 
 
@@ -232,7 +232,11 @@ def update_connection(
     before they are saved; open sessions on the old settings are closed."""
     changes = body.model_dump(include=body.model_fields_set - {"is_default"})
     info = services.connections.update(
-        principal.org_id, connection_id, changes, make_default=bool(body.is_default)
+        principal.org_id,
+        connection_id,
+        changes,
+        make_default=bool(body.is_default),
+        actor=principal,
     )
     return {"data": _out(info)}
 
@@ -240,7 +244,7 @@ def update_connection(
 @router.post("/{connection_id}/test", response_model=TestEnvelope, summary="Test a connection")
 def test_connection(connection_id: str, principal: Reader, services: AppServices) -> dict[str, Any]:
     """Reaches the database now. A failure is a 502 `connection_error` naming the problem."""
-    result = services.connections.test(principal.org_id, connection_id)
+    result = services.connections.test(principal.org_id, connection_id, actor=principal)
     warning = None
     if result.can_write:
         warning = (
@@ -278,5 +282,5 @@ def connection_schema(
 
 @router.delete("/{connection_id}", status_code=204, summary="Delete a connection")
 def delete_connection(connection_id: str, principal: Writer, services: AppServices) -> Response:
-    services.connections.delete(principal.org_id, connection_id)
+    services.connections.delete(principal.org_id, connection_id, actor=principal)
     return Response(status_code=204)

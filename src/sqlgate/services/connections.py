@@ -7,7 +7,8 @@ clear text except inside the :class:`ConnectionSpec` handed to an engine when it
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, bindparam, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from sqlgate.auth.principal import Principal
 from sqlgate.engines.base import DatabaseSchema, Engine, ServerInfo
 from sqlgate.engines.registry import (
     CONNECTION_TYPES,
@@ -25,6 +27,7 @@ from sqlgate.engines.registry import (
     split_url,
 )
 from sqlgate.errors import Conflict, ConnectionFailed, NotFound, SqlgateError, ValidationError
+from sqlgate.services.audit import AuditLog, AuditRecord
 from sqlgate.services.secrets import SecretBox, scrub
 from sqlgate.settings import Settings
 from sqlgate.store.db import Store
@@ -39,6 +42,8 @@ SSL_MODES = {
 }
 # Host names, IPv4 and IPv6 literals; nothing a driver could read as an option.
 T = TypeVar("T")
+
+
 _HOST = re.compile(r"[A-Za-z0-9_.:%\[\]-]{1,255}\Z")
 
 
@@ -124,12 +129,44 @@ _LOOKUP_DEFAULT = _lookup_query(by_ref=False)
 
 class ConnectionService:
     def __init__(
-        self, store: Store, settings: Settings, engines: EngineRegistry, box: SecretBox
+        self,
+        store: Store,
+        settings: Settings,
+        engines: EngineRegistry,
+        box: SecretBox,
+        audit: AuditLog | None = None,
     ) -> None:
         self._store = store
         self._settings = settings
         self._engines = engines
         self._box = box
+        self._audit = audit
+
+    @contextmanager
+    def _audited(
+        self, actor: Principal | None, org_id: str, action: str, connection_id: str | None = None
+    ) -> Iterator[None]:
+        """Record a change to connections in the audit history: who, which, and the outcome
+        (never the settings or secrets)."""
+        error: SqlgateError | None = None
+        try:
+            yield
+        except SqlgateError as exc:
+            error = exc
+            raise
+        finally:
+            if self._audit is not None:
+                self._audit.record(
+                    AuditRecord(
+                        org_id=org_id,
+                        action=action,
+                        status="ok" if error is None else "error",
+                        member_id=actor.member_id if actor else None,
+                        key_id=actor.key_id if actor else None,
+                        connection_id=connection_id,
+                        error_code=error.code if error else None,
+                    )
+                )
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -165,10 +202,11 @@ class ConnectionService:
         """The open engine for ``info`` (opened on first use, reopened after a change)."""
         return self._engines.get(info.id, info.updated_at, lambda: self._spec(info))
 
-    def test(self, org_id: str, ref: str) -> ServerInfo:
+    def test(self, org_id: str, ref: str, *, actor: Principal | None = None) -> ServerInfo:
         """Reach the database now: version, round-trip time, and whether it could write."""
         info = self.get(org_id, ref)
-        return self._scrubbed(info, lambda: self.engine(info).probe())
+        with self._audited(actor, org_id, "connection.test", info.id):
+            return self._scrubbed(info, lambda: self.engine(info).probe())
 
     def schema(self, org_id: str, ref: str, *, refresh: bool = False) -> DatabaseSchema:
         info = self.get(org_id, ref)
@@ -190,6 +228,7 @@ class ConnectionService:
         ssl_mode: str | None = None,
         url: str | None = None,
         trusted_path: bool = False,
+        actor: Principal | None = None,
     ) -> ConnectionInfo:
         """Register a connection after opening it once. ``trusted_path`` (the CLI) skips the
         data-roots check for file databases."""
@@ -197,6 +236,13 @@ class ConnectionService:
             name, type, database, host, port, username, password, ssl_mode, url
         )
         row = Connection(id=new_id("conn"), org_id=org_id, name=name, type=type)
+        with self._audited(actor, org_id, "connection.create", row.id):
+            return self._create(row, org_id, fields, trusted_path=trusted_path)
+
+    def _create(
+        self, row: Connection, org_id: str, fields: ConnectionFields, *, trusted_path: bool
+    ) -> ConnectionInfo:
+        name = fields.name
         self._apply(row, org_id, fields, trusted_path=trusted_path)
         self._probe(row)
         try:
@@ -214,12 +260,30 @@ class ConnectionService:
         return _info(row, default_id)
 
     def update(
-        self, org_id: str, ref: str, changes: dict[str, Any], *, make_default: bool = False
+        self,
+        org_id: str,
+        ref: str,
+        changes: dict[str, Any],
+        *,
+        make_default: bool = False,
+        actor: Principal | None = None,
     ) -> ConnectionInfo:
         """Rename, move, or rotate credentials. ``changes`` holds only the fields the caller
         sent (a ``password`` of ``None`` removes the stored one). The connection is opened
         with the new settings before anything is saved."""
         current = self.get(org_id, ref)
+        with self._audited(actor, org_id, "connection.update", current.id):
+            return self._update(current, org_id, changes, make_default=make_default)
+
+    def _update(
+        self,
+        current: ConnectionInfo,
+        org_id: str,
+        changes: dict[str, Any],
+        *,
+        make_default: bool,
+    ) -> ConnectionInfo:
+        ref = current.id
         if "type" in changes and changes["type"] != current.type:
             raise ValidationError(
                 "A connection's type cannot change; create a new connection", field="type"
@@ -261,9 +325,12 @@ class ConnectionService:
         self._probe(row)
         row.updated_at = utcnow()
 
-    def delete(self, org_id: str, ref: str) -> None:
+    def delete(self, org_id: str, ref: str, *, actor: Principal | None = None) -> None:
         info = self.get(org_id, ref)
-        with self._store.session() as session:
+        with (
+            self._audited(actor, org_id, "connection.delete", info.id),
+            self._store.session() as session,
+        ):
             session.execute(delete(Connection).where(Connection.id == info.id))
             org = session.get(Organization, org_id)
             if org is not None and org.default_connection_id == info.id:

@@ -38,7 +38,7 @@ class Services:
         store.migrate()
         engines = EngineRegistry(settings)
         audit = AuditLog(store)
-        connections = ConnectionService(store, settings, engines, box)
+        connections = ConnectionService(store, settings, engines, box, audit)
         return cls(
             settings=settings,
             store=store,
