@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     server_connect_timeout: float = Field(
         default=5.0, gt=0, le=60, description="Seconds to wait for a database server."
     )
+    connection_hosts: list[str] = Field(
+        default_factory=lambda: ["*"],
+        description="Host names or addresses (shell-style patterns, e.g. `*.db.internal`, "
+        "`10.1.*`) that server connections may point at. Default: any; narrow it so tenants "
+        "cannot reach hosts next to sqlgate.",
+    )
     sqlalchemy_orgs: list[str] = Field(
         default_factory=list,
         description="Organizations (ids or slugs; `*` for all) that may register `sqlalchemy` "

@@ -246,3 +246,27 @@ def test_connection_changes_are_audited_without_secrets(senv: Env, mysql_db: MyS
     assert all(e.member_id and e.key_id and e.org_id == senv.org.id for e in events)
     text = repr([(e.sql, e.error_code, e.client) for e in events])
     assert mysql_db.password not in text and bad not in text
+
+
+def test_operators_can_limit_which_hosts_connections_reach(
+    tmp_path_factory: pytest.TempPathFactory, mysql_db: MySQLDatabase
+) -> None:
+    for env in open_env(
+        tmp_path_factory.mktemp("hosts"),
+        connection_hosts=["*.db.internal", "10.1.*"],
+        sqlalchemy_orgs=["*"],
+    ):
+        h = env.org.headers()
+        refused = [
+            mysql_body(mysql_db, "local"),
+            mysql_body(mysql_db, "localhost", host="LOCALHOST"),
+            {"type": "sqlalchemy", "name": "raw", "url": "postgresql+psycopg://u@127.0.0.1/db"},
+        ]
+        for body in refused:
+            r = env.client.post("/v1/connections", json=body, headers=h)
+            assert r.status_code == 422, r.text
+            assert "SQLGATE_CONNECTION_HOSTS" in r.json()["error"]["message"]
+        # an allowed pattern gets as far as trying to connect (nothing listens there)
+        allowed = mysql_body(mysql_db, "internal", host="nowhere.db.internal")
+        r = env.client.post("/v1/connections", json=allowed, headers=h)
+        assert r.status_code == 502, r.text

@@ -45,8 +45,9 @@ def dialect_for(connection_type: str, database: str | None) -> str:
     return DIALECTS[connection_type]
 
 
-def split_url(url: str) -> tuple[str, str | None]:
-    """A SQLAlchemy URL without its password, and the password (``ValueError`` if malformed)."""
+def split_url(url: str) -> tuple[str, str | None, str | None]:
+    """A SQLAlchemy URL without its password, the password, and the host it names
+    (``ValueError`` if malformed)."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
@@ -56,7 +57,7 @@ def split_url(url: str) -> tuple[str, str | None]:
         raise ValueError("`url` is not a valid SQLAlchemy URL (dialect+driver://...)") from None
     password = parsed.password
     safe = parsed.set(password=None).render_as_string(hide_password=False)
-    return safe, str(password) if password is not None else None
+    return safe, str(password) if password is not None else None, parsed.host
 
 
 class EngineRegistry:

@@ -6,6 +6,7 @@ clear text except inside the :class:`ConnectionSpec` handed to an engine when it
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -382,6 +383,7 @@ class ConnectionService:
             raise ValidationError("`url` applies only to sqlalchemy connections", field="url")
         if not fields.host or not _HOST.match(fields.host):
             raise ValidationError("`host` must be a host name or IP address", field="host")
+        self._check_host(fields.host)
         if not fields.database or "\x00" in fields.database:
             raise ValidationError("`database` (the database name) is required", field="database")
         if not fields.username or "\x00" in fields.username:
@@ -421,11 +423,21 @@ class ConnectionService:
             row.password_encrypted = self._seal(fields.password)
             return
         try:
-            safe_url, url_password = split_url(fields.url)
+            safe_url, url_password, url_host = split_url(fields.url)
         except ValueError as exc:
             raise ValidationError(str(exc), field="url") from None
+        if url_host:
+            self._check_host(url_host, field="url")
         row.database = safe_url
         row.password_encrypted = self._seal(url_password or fields.password)
+
+    def _check_host(self, host: str, *, field: str = "host") -> None:
+        patterns = self._settings.connection_hosts
+        if not any(fnmatch.fnmatchcase(host.lower(), p.lower()) for p in patterns):
+            raise ValidationError(
+                f"Connections to {host!r} are not allowed here (SQLGATE_CONNECTION_HOSTS)",
+                field=field,
+            )
 
     def _sqlalchemy_allowed(self, org_id: str) -> bool:
         allowed = set(self._settings.sqlalchemy_orgs)
