@@ -99,7 +99,8 @@ def fresh_mysql_database() -> Iterator[MySQLDatabase]:
             cursor.execute(f"CREATE DATABASE `{db.name}`")
         try:
             # `_` is a wildcard in a grant's database name: escaped, the grant is this one only.
-            create_user(admin, db.user, db.password, f"ALL PRIVILEGES ON `{_escaped(db.name)}`.*")
+            grant = f"ALL PRIVILEGES ON `{escaped_name(db.name)}`.*"
+            create_user(admin, db.user, db.password, grant)
             yield db
         finally:
             drop_user(admin, db.user)
@@ -107,5 +108,5 @@ def fresh_mysql_database() -> Iterator[MySQLDatabase]:
                 cursor.execute(f"DROP DATABASE IF EXISTS `{db.name}`")
 
 
-def _escaped(name: str) -> str:
+def escaped_name(name: str) -> str:
     return name.replace("_", "\\_").replace("%", "\\%")

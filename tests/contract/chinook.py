@@ -7,7 +7,6 @@ are read through a login that may only SELECT, as an operator would register the
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import sqlite3
@@ -17,7 +16,7 @@ from dataclasses import dataclass
 from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import duckdb
 import pyarrow as pa
@@ -25,12 +24,18 @@ import pymysql
 from pymysql.constants import CLIENT
 
 from tests.conftest import CHINOOK_SQLITE, SHARED
-from tests.services import PG_ADMIN_URL, fresh_pg_database, unavailable
+from tests.mysql_services import (
+    admin_options,
+    create_user,
+    drop_user,
+    escaped_name,
+    fresh_mysql_database,
+)
+from tests.services import PG_ADMIN_URL, fresh_pg_database
 
 CHINOOK = SHARED / "data" / "chinook"
 PG_SCRIPT = CHINOOK / "Chinook_PostgreSql.sql"
 MYSQL_SCRIPT = CHINOOK / "Chinook_MySql.sql"
-MYSQL_ADMIN_URL = os.environ.get("SQLGATE_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306")
 
 # The scripts create and switch to their own database; the loaders bring a fresh one instead.
 _SETUP_LINE = re.compile(r"(DROP DATABASE|CREATE DATABASE|USE |\\c )", re.IGNORECASE)
@@ -271,42 +276,10 @@ def chinook_postgres() -> Iterator[ServerLogin]:
                 admin.execute(f'DROP ROLE IF EXISTS "{role}"')
 
 
-def _mysql_server() -> tuple[str, int]:
-    where = urlsplit(MYSQL_ADMIN_URL)
-    return where.hostname or "127.0.0.1", where.port or 3306
-
-
 def _mysql_connect(**options: Any) -> pymysql.connections.Connection[Any]:
-    where = urlsplit(MYSQL_ADMIN_URL)
-    host, port = _mysql_server()
     return pymysql.connect(
-        host=host,
-        port=port,
-        user=unquote(where.username or "root"),
-        password=unquote(where.password or ""),
-        charset="utf8mb4",
-        autocommit=True,
-        connect_timeout=3,
-        **options,
+        **admin_options(), charset="utf8mb4", autocommit=True, connect_timeout=3, **options
     )
-
-
-@contextmanager
-def fresh_mysql_database() -> Iterator[str]:
-    """A new, empty MariaDB/MySQL database; dropped afterwards. Yields its name. Skips when the
-    server is unreachable (fails under SQLGATE_REQUIRE_SERVICES=1), like the PostgreSQL one."""
-    name = f"sqlgate_contract_{secrets.token_hex(4)}"
-    try:
-        admin = _mysql_connect()
-    except pymysql.err.OperationalError as exc:
-        unavailable("MariaDB", exc)
-        raise
-    with admin, admin.cursor() as cursor:
-        cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-        try:
-            yield name
-        finally:
-            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
 
 
 @contextmanager
@@ -315,9 +288,8 @@ def chinook_mysql() -> Iterator[ServerLogin]:
     with a password and only SELECT on it. Its sessions are killed and it is dropped after."""
     user = f"sqlgate_c_{secrets.token_hex(4)}"
     password = secrets.token_urlsafe(16)
-    accounts = f"'{user}'@'127.0.0.1', '{user}'@'localhost'"
-    with fresh_mysql_database() as database:
-        loader = _mysql_connect(database=database, client_flag=CLIENT.MULTI_STATEMENTS)
+    with fresh_mysql_database() as db:
+        loader = _mysql_connect(database=db.name, client_flag=CLIENT.MULTI_STATEMENTS)
         with loader, loader.cursor() as cursor:
             cursor.execute(_script(MYSQL_SCRIPT))
             while cursor.nextset():
@@ -325,10 +297,8 @@ def chinook_mysql() -> Iterator[ServerLogin]:
         admin = _mysql_connect()
         with admin, admin.cursor() as cursor:
             try:
-                for host in ("127.0.0.1", "localhost"):
-                    cursor.execute(f"CREATE USER '{user}'@'{host}' IDENTIFIED BY %s", (password,))
-                    cursor.execute(f"GRANT SELECT ON `{database}`.* TO '{user}'@'{host}'")
-                yield ServerLogin("mysql", *_mysql_server(), database, user, password)
+                create_user(admin, user, password, f"SELECT ON `{escaped_name(db.name)}`.*")
+                yield ServerLogin("mysql", db.host, db.port, db.name, user, password)
             finally:
                 # A query left running would hold the database open; DROP would wait for it.
                 cursor.execute(
@@ -337,4 +307,4 @@ def chinook_mysql() -> Iterator[ServerLogin]:
                 for (session,) in cursor.fetchall():
                     with suppress(pymysql.err.MySQLError):  # it may have just ended
                         cursor.execute(f"KILL {int(session)}")
-                cursor.execute(f"DROP USER IF EXISTS {accounts}")
+                drop_user(admin, user)
