@@ -622,13 +622,17 @@ class _CopyReader:
         flushed = time.monotonic()
         while True:
             size, row = get(1)
-            if size > 0:
+            # The hot loop (once per row): only the rows libpq already holds whole. The size
+            # check runs once per socket read instead, so a chunk may pass the limit by what
+            # one read brought in.
+            while size > 0:
                 extend(row)
-                if len(buffer) >= limit:
-                    put(bytes(buffer))
-                    buffer.clear()
-                    flushed = time.monotonic()
-            elif size == 0:  # libpq has no whole row buffered: wait for the server
+                size, row = get(1)
+            if len(buffer) >= limit:
+                put(bytes(buffer))
+                buffer.clear()
+                flushed = time.monotonic()
+            if size == 0:  # libpq has no whole row buffered: wait for the server
                 timeout = _POLL
                 if buffer:  # a slow query: hand on what there is every so often
                     timeout = flushed + _FLUSH_AFTER - time.monotonic()
