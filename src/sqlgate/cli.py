@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlgate import __version__
 from sqlgate.auth.scopes import Scope
 from sqlgate.engines.registry import CONNECTION_TYPES
 from sqlgate.errors import SqlgateError
+from sqlgate.services import keys as key_service
 from sqlgate.services import orgs
 from sqlgate.services.bootstrap import ensure_demo_connection
 from sqlgate.services.container import Services
@@ -148,6 +150,28 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
         return 0
 
 
+def cmd_keys_list(args: argparse.Namespace) -> int:
+    with _services(args) as services:
+        org_id = _org_id(services, args.org or _only_org(services))
+        found = key_service.list_keys(services.store, org_id)
+        if args.json:
+            _print_json([asdict(k) for k in found])
+            return 0
+        for k in found:
+            state = "revoked" if k.revoked_at else "active"
+            print(f"{k.id}  {k.prefix}...  {state:7}  {k.name}  [{' '.join(k.scopes)}]")
+        return 0
+
+
+def cmd_keys_revoke(args: argparse.Namespace) -> int:
+    with _services(args) as services:
+        org_id = _org_id(services, args.org or _only_org(services))
+        key_service.revoke(services.store, org_id, args.key_id)
+    # A running server drops it from its short auth cache by itself (auth_cache_seconds).
+    print(f"revoked {args.key_id}")
+    return 0
+
+
 def cmd_connections_add(args: argparse.Namespace) -> int:
     with _services(args) as services:
         org = args.org or _only_org(services)
@@ -266,6 +290,14 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--email", help="Member the key belongs to (default: the owner)")
     create.add_argument("--json", action="store_true", help="Print JSON")
     create.set_defaults(func=cmd_keys_create)
+    klist = keys.add_parser("list", parents=[common], help="List API keys (never secrets)")
+    klist.add_argument("--org", help="Organization id or slug (default: the only one)")
+    klist.add_argument("--json", action="store_true", help="Print JSON")
+    klist.set_defaults(func=cmd_keys_list)
+    revoke = keys.add_parser("revoke", parents=[common], help="Revoke an API key")
+    revoke.add_argument("key_id", help="The key's id (`key_...`)")
+    revoke.add_argument("--org", help="Organization id or slug (default: the only one)")
+    revoke.set_defaults(func=cmd_keys_revoke)
 
     conns = sub.add_parser("connections", help="Registered databases").add_subparsers(
         dest="conn_cmd", required=True

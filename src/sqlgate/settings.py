@@ -96,6 +96,13 @@ class Settings(BaseSettings):
         "connections, whose raw URLs pick any installed driver.",
     )
 
+    audit_retention_days: int = Field(
+        default=365,
+        ge=0,
+        description="Audit events older than this many days are deleted at start-up; "
+        "0 keeps them forever.",
+    )
+
     duckdb_memory_limit: str = "2GB"
     duckdb_threads: int = Field(default=2, ge=1)
     sqlite_max_value_bytes: int = Field(

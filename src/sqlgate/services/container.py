@@ -8,6 +8,7 @@ from sqlgate.auth.principal import Authenticator
 from sqlgate.auth.ratelimit import RateLimiter
 from sqlgate.engines.registry import EngineRegistry
 from sqlgate.services.audit import AuditLog
+from sqlgate.services.audit_query import prune
 from sqlgate.services.connections import ConnectionService
 from sqlgate.services.query import QueryService
 from sqlgate.services.secrets import SecretBox
@@ -36,6 +37,8 @@ class Services:
         )
         store = Store(settings.metadata_url)
         store.migrate()
+        if settings.audit_retention_days:  # 0 keeps the history forever
+            prune(store, settings.audit_retention_days)
         engines = EngineRegistry(settings)
         audit = AuditLog(store)
         connections = ConnectionService(store, settings, engines, box, audit)

@@ -1,0 +1,128 @@
+"""Managing an organization's API keys: issue for a member, list without secrets, revoke."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+
+from sqlgate.auth.scopes import Scope
+from sqlgate.errors import Conflict, NotFound, ValidationError
+from sqlgate.services import orgs
+from sqlgate.store.db import Store
+from sqlgate.store.models import ApiKey, Member
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """What may be shown about a key: never its secret or hash."""
+
+    id: str
+    name: str
+    prefix: str
+    scopes: list[str]
+    member_id: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; they were written in UTC.
+    if moment is None or moment.tzinfo:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def _info(row: ApiKey) -> KeyInfo:
+    created = _aware(row.created_at)
+    assert created is not None
+    return KeyInfo(
+        id=row.id,
+        name=row.name,
+        prefix=row.prefix,
+        scopes=row.scopes.split(),
+        member_id=row.member_id,
+        created_at=created,
+        expires_at=_aware(row.expires_at),
+        last_used_at=_aware(row.last_used_at),
+        revoked_at=_aware(row.revoked_at),
+    )
+
+
+def parse_requested(names: list[str] | None) -> set[Scope] | None:
+    """Scope names from a client; unknown ones are a 422 naming them (nothing is issued)."""
+    if names is None:
+        return None
+    known = {s.value for s in Scope}
+    unknown = sorted({n for n in names if n not in known})
+    if unknown:
+        raise ValidationError(f"Unknown scopes: {', '.join(unknown)}", field="scopes")
+    return {Scope(n) for n in names}
+
+
+def issue(
+    store: Store,
+    org_id: str,
+    member_id: str,
+    *,
+    name: str,
+    scopes: list[str] | None,
+    expires_at: datetime | None,
+) -> tuple[KeyInfo, str]:
+    """A new key for ``member_id`` and its secret, which is never available again.
+
+    Scopes default to everything the member's role allows; wider ones are refused by
+    ``orgs.create_key``. A naive ``expires_at`` is taken as UTC.
+    """
+    wanted = parse_requested(scopes)
+    if expires_at is not None:
+        expires_at = _aware(expires_at)
+        assert expires_at is not None
+        if expires_at <= datetime.now(UTC):
+            raise ValidationError("expires_at must be in the future", field="expires_at")
+    with store.session() as session:
+        email = session.scalar(
+            select(Member.email).where(Member.id == member_id, Member.org_id == org_id)
+        )
+    if email is None:
+        raise NotFound("Member not found in this organization")
+    issued = orgs.create_key(
+        store, org_id, name=name, scopes=wanted, member_email=email, expires_at=expires_at
+    )
+    with store.session() as session:
+        row = session.get(ApiKey, issued.key_id)
+        assert row is not None
+        return _info(row), issued.api_key
+
+
+def list_keys(store: Store, org_id: str) -> list[KeyInfo]:
+    with store.session() as session:
+        rows = session.scalars(
+            select(ApiKey).where(ApiKey.org_id == org_id).order_by(ApiKey.created_at, ApiKey.id)
+        )
+        return [_info(row) for row in rows]
+
+
+def revoke(store: Store, org_id: str, key_id: str) -> str:
+    """Mark the key revoked and return its hash, so the caller can drop it from auth caches.
+
+    Revoking twice is a 409; a key of another organization is as unknown as a missing one.
+    """
+    with store.session() as session:
+        key_hash = session.scalar(
+            select(ApiKey.key_hash).where(ApiKey.id == key_id, ApiKey.org_id == org_id)
+        )
+        if key_hash is None:
+            raise NotFound(f"API key {key_id!r} not found")
+        # Conditional, so two concurrent revokes cannot both succeed.
+        done = session.execute(
+            update(ApiKey)
+            .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
+            .values(revoked_at=datetime.now(UTC))
+        )
+        if done.rowcount == 0:  # type: ignore[attr-defined]
+            raise Conflict(f"API key {key_id!r} is already revoked")
+    return key_hash
