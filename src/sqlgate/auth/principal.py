@@ -58,11 +58,6 @@ _KEY_LOOKUP = (
 )
 
 
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; they were written in UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def authenticate(store: Store, key: str) -> Principal:
     """Resolve a presented key, or raise AuthenticationError without saying which part failed."""
     invalid = AuthenticationError("Invalid or expired API key")
@@ -74,9 +69,9 @@ def authenticate(store: Store, key: str) -> Principal:
         row = db.execute(_KEY_LOOKUP, {"key_hash": hash_key(key)}).one_or_none()
     if row is None or row.revoked_at is not None:
         raise invalid
-    if row.expires_at is not None and _aware(row.expires_at) <= now:
+    if row.expires_at is not None and row.expires_at <= now:
         raise invalid
-    if row.last_used_at is None or now - _aware(row.last_used_at) > _LAST_USED_GRANULARITY:
+    if row.last_used_at is None or now - row.last_used_at > _LAST_USED_GRANULARITY:
         with store.engine.begin() as db:
             db.execute(update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=now))
     # A key never carries more than its member's role grants today (roles can be lowered).
@@ -88,7 +83,7 @@ def authenticate(store: Store, key: str) -> Principal:
         role=role,
         key_id=row.id,
         scopes=parse_scopes(row.scopes) & ROLE_SCOPES[role],
-        expires_at=_aware(row.expires_at) if row.expires_at is not None else None,
+        expires_at=row.expires_at,
     )
 
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -98,15 +98,10 @@ def _info(row: Connection, default_id: str | None) -> ConnectionInfo:
         ssl_mode=row.ssl_mode,
         password_set=row.password_encrypted is not None,
         is_default=row.id == default_id,
-        created_at=_aware(row.created_at),
-        updated_at=_aware(row.updated_at),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
         password_encrypted=row.password_encrypted,
     )
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands timestamps back without their zone; they were written in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _lookup_query(by_ref: bool) -> Select[Any]:

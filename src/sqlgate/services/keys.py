@@ -29,15 +29,8 @@ class KeyInfo:
     revoked_at: datetime | None
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; they were written in UTC.
-    if moment is None or moment.tzinfo:
-        return moment
-    return moment.replace(tzinfo=UTC)
-
-
 def _info(row: ApiKey) -> KeyInfo:
-    created = _aware(row.created_at)
+    created = row.created_at
     assert created is not None
     return KeyInfo(
         id=row.id,
@@ -46,9 +39,9 @@ def _info(row: ApiKey) -> KeyInfo:
         scopes=row.scopes.split(),
         member_id=row.member_id,
         created_at=created,
-        expires_at=_aware(row.expires_at),
-        last_used_at=_aware(row.last_used_at),
-        revoked_at=_aware(row.revoked_at),
+        expires_at=row.expires_at,
+        last_used_at=row.last_used_at,
+        revoked_at=row.revoked_at,
     )
 
 
@@ -79,8 +72,8 @@ def issue(
     """
     wanted = parse_requested(scopes)
     if expires_at is not None:
-        expires_at = _aware(expires_at)
-        assert expires_at is not None
+        if expires_at.tzinfo is None:  # a time without a zone is taken as UTC
+            expires_at = expires_at.replace(tzinfo=UTC)
         if expires_at <= datetime.now(UTC):
             raise ValidationError("expires_at must be in the future", field="expires_at")
     with store.session() as session:
