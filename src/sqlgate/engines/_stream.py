@@ -1,11 +1,15 @@
-"""Helpers shared by engines that produce Arrow batches."""
+"""Helpers shared by engines: Arrow batches and pools of sessions."""
 
 from __future__ import annotations
 
 import itertools
+import queue
 from collections.abc import Iterator
+from typing import TypeVar
 
 import pyarrow as pa
+
+T = TypeVar("T")
 
 
 def primed(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -16,3 +20,12 @@ def primed(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     except StopIteration:
         return iter(())
     return itertools.chain((first,), batches)
+
+
+def drained(pool: queue.Queue[T]) -> Iterator[T]:
+    """Take every session left in ``pool`` (without waiting), for the caller to close."""
+    while True:
+        try:
+            yield pool.get_nowait()
+        except queue.Empty:
+            return

@@ -44,7 +44,7 @@ from sqlgate.engines._mysql_statement import (
 )
 from sqlgate.engines._mysql_types import ArrowPlan, arrow_plan
 from sqlgate.engines._params import bind_named
-from sqlgate.engines._stream import primed
+from sqlgate.engines._stream import drained, primed
 from sqlgate.engines.base import (
     BATCH_ROWS,
     DatabaseSchema,
@@ -291,11 +291,8 @@ class MySQLEngine(Engine):
 
     def close(self) -> None:
         self._closed = True  # connections still lent out are closed when given back
-        while True:
-            try:
-                _close_quietly(self._pool.get_nowait())
-            except queue.Empty:
-                break
+        for conn in drained(self._pool):
+            _close_quietly(conn)
         with self._killer_lock:
             if self._killer is not None:
                 _close_quietly(self._killer)

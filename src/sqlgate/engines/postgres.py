@@ -34,7 +34,7 @@ from sqlglot.tokenizer_core import TokenType
 
 from sqlgate.engines._params import bind_named, placeholders
 from sqlgate.engines._pg_types import CsvParser, arrow_type
-from sqlgate.engines._stream import primed
+from sqlgate.engines._stream import drained, primed
 from sqlgate.engines.base import (
     BATCH_ROWS,
     DatabaseSchema,
@@ -223,11 +223,8 @@ class PostgresEngine(Engine):
         ).start()
 
     def _drain(self) -> None:
-        while True:
-            try:
-                self._pool.get_nowait().close()
-            except queue.Empty:
-                return
+        for conn in drained(self._pool):
+            conn.close()
 
     # --- queries --------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from urllib.parse import quote
 import pyarrow as pa
 
 from sqlgate.engines._rows import infer_schema, to_batch
-from sqlgate.engines._stream import primed
+from sqlgate.engines._stream import drained, primed
 from sqlgate.engines.base import (
     BATCH_ROWS,
     DatabaseSchema,
@@ -175,11 +175,8 @@ class SQLiteEngine(Engine):
         return f"SQLite {sqlite3.sqlite_version}"
 
     def close(self) -> None:
-        while True:
-            try:
-                self._pool.get_nowait().close()
-            except queue.Empty:
-                return
+        for conn in drained(self._pool):
+            conn.close()
 
 
 def _schema(
