@@ -111,6 +111,7 @@ def test_scopes_cannot_exceed_role(tmp_path: Path) -> None:
         assert authenticate(services.store, key.api_key).scopes == {
             Scope.QUERY_VALIDATE,
             Scope.CONNECTIONS_READ,
+            Scope.TEAM_READ,
         }
     finally:
         services.close()

@@ -9,7 +9,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from sqlgate import __version__
-from sqlgate.api import admin, audit, connections, health, keys, query, run_sql
+from sqlgate.api import admin, audit, connections, health, keys, query, run_sql, team
+from sqlgate.api.declared import declare
 from sqlgate.api.docs import install as install_docs
 from sqlgate.api.errors import install as install_error_handlers
 from sqlgate.api.middleware import BodySizeLimit, JsonBodies
@@ -52,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_docs(app)
     app.add_middleware(JsonBodies)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for module in (health, query, run_sql, admin, connections, audit):
+    for module in (health, query, run_sql, admin, connections, audit, keys, team):
+        declare(module.router)
         app.include_router(module.router)
-    app.include_router(keys.router)
     return app

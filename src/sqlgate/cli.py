@@ -1,4 +1,4 @@
-"""The ``sqlgate`` command: serve, init, keys, connections, migrate."""
+"""The ``sqlgate`` command: serve, init, keys, team, connections, migrate."""
 
 from __future__ import annotations
 
@@ -15,11 +15,12 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from sqlgate import __version__
-from sqlgate.auth.scopes import Scope
+from sqlgate.auth.scopes import Role, Scope
 from sqlgate.engines.registry import CONNECTION_TYPES
 from sqlgate.errors import SqlgateError
 from sqlgate.services import keys as key_service
-from sqlgate.services import orgs
+from sqlgate.services import orgs, team
+from sqlgate.services.audit import AuditRecord
 from sqlgate.services.bootstrap import ensure_demo_connection
 from sqlgate.services.container import Services
 from sqlgate.settings import Settings
@@ -133,8 +134,21 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     with _services(args) as services:
         org = args.org or _only_org(services)
         scopes = {Scope(s) for s in args.scopes.split(",")} if args.scopes else None
+        email = args.email
+        if args.service_account:
+            email = f"{args.service_account}@{team.SERVICE_DOMAIN}"
         key = orgs.create_key(
-            services.store, org, name=args.name, scopes=scopes, member_email=args.email
+            services.store, org, name=args.name, scopes=scopes, member_email=email
+        )
+        services.audit.record(
+            AuditRecord(
+                org_id=key.org_id,
+                action="key.create",
+                status="ok",
+                client="cli",
+                target_id=key.key_id,
+                detail={"name": args.name, "scopes": key.scopes, "owner_id": key.member_id},
+            )
         )
         payload = {
             "key_id": key.key_id,
@@ -166,9 +180,57 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
 def cmd_keys_revoke(args: argparse.Namespace) -> int:
     with _services(args) as services:
         org_id = _org_id(services, args.org or _only_org(services))
-        key_service.revoke(services.store, org_id, args.key_id)
+        key_service.revoke(services.store, services.audit, None, org_id, args.key_id)
     # A running server drops it from its short auth cache by itself (auth_cache_seconds).
     print(f"revoked {args.key_id}")
+    return 0
+
+
+def cmd_team_list(args: argparse.Namespace) -> int:
+    with _services(args) as services:
+        org_id = _org_id(services, args.org or _only_org(services))
+        found = services.team.members(org_id)
+        if args.json:
+            _print_json([asdict(m) for m in found])
+            return 0
+        for m in found:
+            who = m.email or f"{m.name} (service account)"
+            print(f"{m.id}  {m.role:6}  {m.status:7}  {who}")
+        return 0
+
+
+def cmd_team_invite(args: argparse.Namespace) -> int:
+    with _services(args) as services:
+        org_id = _org_id(services, args.org or _only_org(services))
+        invitation = services.team.invite(None, org_id, args.email, Role(args.role))
+        if args.json:
+            _print_json({**asdict(invitation.member), "invite_token": invitation.token})
+            return 0
+        print(f"Invited {invitation.member.email} as {args.role} ({invitation.member.id}).")
+        print(
+            f"Invitation token (shown once; accept with POST /v1/team/invitations/accept): "
+            f"{invitation.token}"
+        )
+        return 0
+
+
+def cmd_team_service_account(args: argparse.Namespace) -> int:
+    with _services(args) as services:
+        org_id = _org_id(services, args.org or _only_org(services))
+        info = services.team.create_service_account(None, org_id, args.name, Role(args.role))
+        if args.json:
+            _print_json(asdict(info))
+            return 0
+        print(f"Created service account {info.name} ({info.id}), role {info.role}.")
+        print(f"Issue its key: sqlgate keys create --service-account {info.name}")
+        return 0
+
+
+def cmd_team_remove(args: argparse.Namespace) -> int:
+    with _services(args) as services:
+        org_id = _org_id(services, args.org or _only_org(services))
+        revoked = services.team.remove(None, org_id, args.member_id)
+    print(f"removed {args.member_id} and revoked {len(revoked)} key(s)")
     return 0
 
 
@@ -288,6 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--scopes", help="Comma-separated scopes (default: all the role allows)")
     create.add_argument("--org", help="Organization id or slug (default: the only one)")
     create.add_argument("--email", help="Member the key belongs to (default: the owner)")
+    create.add_argument("--service-account", help="Service account the key belongs to (name)")
     create.add_argument("--json", action="store_true", help="Print JSON")
     create.set_defaults(func=cmd_keys_create)
     klist = keys.add_parser("list", parents=[common], help="List API keys (never secrets)")
@@ -298,6 +361,35 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("key_id", help="The key's id (`key_...`)")
     revoke.add_argument("--org", help="Organization id or slug (default: the only one)")
     revoke.set_defaults(func=cmd_keys_revoke)
+
+    team_cmds = sub.add_parser("team", help="Members and service accounts").add_subparsers(
+        dest="team_cmd", required=True
+    )
+    roles = [r.value for r in Role]
+    tlist = team_cmds.add_parser("list", parents=[common], help="List members")
+    tlist.add_argument("--org", help="Organization id or slug (default: the only one)")
+    tlist.add_argument("--json", action="store_true", help="Print JSON")
+    tlist.set_defaults(func=cmd_team_list)
+    invite = team_cmds.add_parser("invite", parents=[common], help="Invite a member")
+    invite.add_argument("email")
+    invite.add_argument("--role", choices=roles, default="viewer")
+    invite.add_argument("--org", help="Organization id or slug (default: the only one)")
+    invite.add_argument("--json", action="store_true", help="Print JSON")
+    invite.set_defaults(func=cmd_team_invite)
+    service = team_cmds.add_parser(
+        "service-account", parents=[common], help="Create a service account"
+    )
+    service.add_argument("name")
+    service.add_argument("--role", choices=roles, default="viewer")
+    service.add_argument("--org", help="Organization id or slug (default: the only one)")
+    service.add_argument("--json", action="store_true", help="Print JSON")
+    service.set_defaults(func=cmd_team_service_account)
+    tremove = team_cmds.add_parser(
+        "remove", parents=[common], help="Remove a member and revoke their keys"
+    )
+    tremove.add_argument("member_id")
+    tremove.add_argument("--org", help="Organization id or slug (default: the only one)")
+    tremove.set_defaults(func=cmd_team_remove)
 
     conns = sub.add_parser("connections", help="Registered databases").add_subparsers(
         dest="conn_cmd", required=True

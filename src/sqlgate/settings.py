@@ -96,6 +96,11 @@ class Settings(BaseSettings):
         "connections, whose raw URLs pick any installed driver.",
     )
 
+    invite_ttl_hours: float = Field(
+        default=168,
+        gt=0,
+        description="How long an invitation token stays valid (default 7 days).",
+    )
     audit_retention_days: int = Field(
         default=365,
         ge=0,

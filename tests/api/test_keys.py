@@ -11,13 +11,22 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
+from sqlgate.auth.principal import Principal
+from sqlgate.auth.scopes import ROLE_SCOPES, Role
 from sqlgate.cli import main
 from sqlgate.errors import ValidationError
 from sqlgate.services import keys, orgs
 from sqlgate.store.models import ApiKey, Member, Organization, new_id
 from tests.conftest import Env, open_env
 
-ALL_SCOPES = ["admin", "connections:read", "connections:write", "query:execute", "query:validate"]
+ALL_SCOPES = [
+    "admin",
+    "connections:read",
+    "connections:write",
+    "query:execute",
+    "query:validate",
+    "team:read",
+]
 
 
 @pytest.fixture(scope="module")
@@ -101,18 +110,27 @@ def test_scopes_wider_than_the_members_role_write_nothing(kenv: Env) -> None:
     with store.session() as session:
         session.add(Member(id=editor, org_id=kenv.org.id, email="ed@acme.test", role="editor"))
     before = _key_count(kenv)
+    as_editor = Principal(
+        org_id=kenv.org.id,
+        org_slug=kenv.org.slug,
+        member_id=editor,
+        role=Role.EDITOR,
+        key_id="key_x",
+        scopes=ROLE_SCOPES[Role.EDITOR],
+    )
+    audit = kenv.org.services.audit
     with pytest.raises(ValidationError, match="connections:write"):
         keys.issue(
             store,
-            kenv.org.id,
-            editor,
+            audit,
+            as_editor,
             name="too wide",
             scopes=["query:execute", "connections:write"],
             expires_at=None,
         )
     assert _key_count(kenv) == before
-    info, _secret = keys.issue(store, kenv.org.id, editor, name="ok", scopes=None, expires_at=None)
-    assert info.scopes == ["connections:read", "query:execute", "query:validate"]
+    info, _secret = keys.issue(store, audit, as_editor, name="ok", scopes=None, expires_at=None)
+    assert info.scopes == ["connections:read", "query:execute", "query:validate", "team:read"]
     assert info.member_id == editor
 
 

@@ -26,7 +26,8 @@ class AuditEventOut(BaseModel):
     action: str = Field(
         description="What happened, e.g. `query.execute`, `query.export`, `sql.run`, "
         "`admin.sql_query`, `connection.create`, `connection.update`, `connection.delete`, "
-        "`connection.test`."
+        "`connection.test`, `key.create`, `key.revoke`, `member.invite`, `member.accept`, "
+        "`member.update`, `member.remove`, `service_account.create`."
     )
     status: str = Field(
         description="`ok`, `error`, or `rejected` (the SQL guard refused the statement)."
@@ -40,6 +41,14 @@ class AuditEventOut(BaseModel):
     duration_ms: float | None = Field(description="Time taken, in ms, for queries.")
     client: str | None = Field(description="The caller's network address, where known.")
     created_at: datetime = Field(description="When it happened (UTC).")
+    target_id: str | None = Field(
+        description="What a key or member action acted on (`key_...`, `mem_...`); null for "
+        "queries and connection changes."
+    )
+    detail: dict[str, Any] | None = Field(
+        description="What changed, for key and member actions (e.g. `role` and "
+        "`previous_role`); never a secret."
+    )
 
 
 class AuditList(BaseModel):
@@ -63,6 +72,8 @@ def _out(event: AuditEvent) -> dict[str, Any]:
         "duration_ms": event.duration_ms,
         "client": event.client,
         "created_at": as_utc(event.created_at),
+        "target_id": event.target_id,
+        "detail": event.detail,
     }
 
 
@@ -87,8 +98,9 @@ def list_audit(
         str | None, Query(max_length=200, description="`next_cursor` of the previous page.")
     ] = None,
 ) -> dict[str, Any]:
-    """Every query run and every connection change in the caller's organization: who, when,
-    with which key, and the outcome. Connection settings and passwords are never recorded."""
+    """Every query run, key created or revoked, member and connection change in the caller's
+    organization: who, when, with which key, and the outcome. Connection settings and
+    passwords are never recorded."""
     services.audit.flush()  # make what was just done visible; reads are not on the hot path
     where = AuditFilter(member_id, connection_id, status, action, since, until)
     page = list_events(services.store, principal.org_id, where, limit=limit, cursor=cursor)

@@ -64,4 +64,6 @@ def requires(
             principal.require(*scopes)
         return principal
 
+    # Read by sqlgate.api.declared to publish each route's scopes in the OpenAPI document.
+    dependency.required_scopes = scopes  # type: ignore[attr-defined]
     return dependency

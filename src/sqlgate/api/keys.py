@@ -36,6 +36,13 @@ class KeyCreate(RequestModel):
         description="When the key stops working (ISO 8601, in the future; UTC if no zone). "
         "Default: never.",
     )
+    service_account_id: str | None = Field(
+        default=None,
+        max_length=40,
+        description="Issue the key for this service account (`mem_...`, see "
+        "`/v1/team/service_accounts`) instead of the caller; its role may not outrank the "
+        "caller's.",
+    )
 
 
 class KeyOut(BaseModel):
@@ -43,7 +50,7 @@ class KeyOut(BaseModel):
     name: str = Field(description="The key's label.")
     prefix: str = Field(description="The first characters of the key, to tell keys apart.")
     scopes: list[str] = Field(description="What the key may do (never more than its role).")
-    member_id: str = Field(description="The member the key acts as.")
+    member_id: str = Field(description="The member or service account the key acts as.")
     created_at: datetime = Field(description="When it was issued.")
     expires_at: datetime | None = Field(description="When it stops working; null: never.")
     last_used_at: datetime | None = Field(
@@ -57,6 +64,7 @@ class IssuedKeyOut(BaseModel):
     name: str = Field(description="The key's label.")
     prefix: str = Field(description="The first characters of the key, as lists show it.")
     scopes: list[str] = Field(description="What the key may do.")
+    member_id: str = Field(description="The member or service account the key acts as.")
     created_at: datetime = Field(description="When it was issued.")
     expires_at: datetime | None = Field(description="When it stops working; null: never.")
     api_key: str = Field(description="The secret. Shown only in this response: store it now.")
@@ -86,15 +94,17 @@ def _out(info: KeyInfo) -> dict[str, Any]:
 
 @router.post("", response_model=IssuedKeyEnvelope, status_code=201, summary="Create an API key")
 def create_key(body: KeyCreate, principal: Admin, services: AppServices) -> dict[str, Any]:
-    """Requires the `admin` scope. The key belongs to the calling member; scopes wider than
-    that member's role, or unknown, are a 422 and nothing is issued."""
+    """Requires the `admin` scope. The key belongs to the calling member, or to the service
+    account named by `service_account_id`; scopes wider than its owner's role, or unknown, are
+    a 422 and nothing is issued."""
     info, secret = keys.issue(
         services.store,
-        principal.org_id,
-        principal.member_id,
+        services.audit,
+        principal,
         name=body.name,
         scopes=body.scopes,
         expires_at=body.expires_at,
+        service_account_id=body.service_account_id,
     )
     out = _out(info)
     return {"data": {**out, "api_key": secret}}
@@ -111,5 +121,7 @@ def list_keys(principal: Admin, services: AppServices) -> dict[str, Any]:
 def revoke_key(key_id: str, principal: Admin, services: AppServices) -> Response:
     """Requires the `admin` scope. The key stops working at once in this process (other
     server processes notice within the auth cache window). Revoking twice is a 409."""
-    services.authenticator.forget(keys.revoke(services.store, principal.org_id, key_id))
+    services.authenticator.forget(
+        keys.revoke(services.store, services.audit, principal, principal.org_id, key_id)
+    )
     return Response(status_code=204)

@@ -10,6 +10,7 @@ class Scope(StrEnum):
     QUERY_VALIDATE = "query:validate"
     CONNECTIONS_READ = "connections:read"
     CONNECTIONS_WRITE = "connections:write"
+    TEAM_READ = "team:read"
     ADMIN = "admin"
 
 
@@ -23,9 +24,19 @@ class Role(StrEnum):
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.OWNER: frozenset(Scope),
     Role.ADMIN: frozenset(Scope),
-    Role.EDITOR: frozenset({Scope.QUERY_EXECUTE, Scope.QUERY_VALIDATE, Scope.CONNECTIONS_READ}),
-    Role.VIEWER: frozenset({Scope.QUERY_VALIDATE, Scope.CONNECTIONS_READ}),
+    Role.EDITOR: frozenset(
+        {Scope.QUERY_EXECUTE, Scope.QUERY_VALIDATE, Scope.CONNECTIONS_READ, Scope.TEAM_READ}
+    ),
+    Role.VIEWER: frozenset({Scope.QUERY_VALIDATE, Scope.CONNECTIONS_READ, Scope.TEAM_READ}),
 }
+
+#: Higher ranks may do everything lower ones may; nobody grants a role above their own.
+ROLE_RANK: dict[Role, int] = {Role.VIEWER: 0, Role.EDITOR: 1, Role.ADMIN: 2, Role.OWNER: 3}
+
+
+def at_most(role: Role, ceiling: Role) -> bool:
+    """Whether ``role`` is no higher than ``ceiling``."""
+    return ROLE_RANK[role] <= ROLE_RANK[ceiling]
 
 
 def parse_scopes(text: str) -> frozenset[Scope]:

@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import insert
 
@@ -37,6 +38,8 @@ class AuditRecord:
     duration_ms: float | None = None
     client: str | None = None
     created_at: datetime = field(default_factory=utcnow)
+    target_id: str | None = None
+    detail: dict[str, Any] | None = None
 
 
 class AuditLog:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlgate.auth.principal import Authenticator
 from sqlgate.auth.ratelimit import RateLimiter
@@ -12,6 +13,7 @@ from sqlgate.services.audit_query import prune
 from sqlgate.services.connections import ConnectionService
 from sqlgate.services.query import QueryService
 from sqlgate.services.secrets import SecretBox
+from sqlgate.services.team import TeamService
 from sqlgate.settings import Settings
 from sqlgate.store.db import Store
 
@@ -26,6 +28,7 @@ class Services:
     authenticator: Authenticator
     connections: ConnectionService
     queries: QueryService
+    team: TeamService
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -51,6 +54,7 @@ class Services:
             authenticator=Authenticator(store, ttl=settings.auth_cache_seconds),
             connections=connections,
             queries=QueryService(settings, connections, audit),
+            team=TeamService(store, audit, invite_ttl=timedelta(hours=settings.invite_ttl_hours)),
         )
 
     def close(self) -> None:

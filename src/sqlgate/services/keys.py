@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 
-from sqlgate.auth.scopes import Scope
-from sqlgate.errors import Conflict, NotFound, ValidationError
+from sqlgate.auth.principal import Principal
+from sqlgate.auth.scopes import Role, Scope, at_most
+from sqlgate.errors import AuthorizationError, Conflict, NotFound, ValidationError
 from sqlgate.services import orgs
+from sqlgate.services.audit import AuditLog, AuditRecord
 from sqlgate.store.db import Store
 from sqlgate.store.models import ApiKey, Member
 
@@ -58,17 +60,19 @@ def parse_requested(names: list[str] | None) -> set[Scope] | None:
 
 def issue(
     store: Store,
-    org_id: str,
-    member_id: str,
+    audit: AuditLog,
+    actor: Principal,
     *,
     name: str,
     scopes: list[str] | None,
     expires_at: datetime | None,
+    service_account_id: str | None = None,
 ) -> tuple[KeyInfo, str]:
-    """A new key for ``member_id`` and its secret, which is never available again.
+    """A new key and its secret, which is never available again.
 
-    Scopes default to everything the member's role allows; wider ones are refused by
-    ``orgs.create_key``. A naive ``expires_at`` is taken as UTC.
+    The key belongs to the calling member, or to one of the organization's service accounts
+    whose role does not outrank the caller's. Scopes default to everything the owner's role
+    allows; wider ones are refused by ``orgs.create_key``. A naive ``expires_at`` is UTC.
     """
     wanted = parse_requested(scopes)
     if expires_at is not None:
@@ -76,19 +80,45 @@ def issue(
             expires_at = expires_at.replace(tzinfo=UTC)
         if expires_at <= datetime.now(UTC):
             raise ValidationError("expires_at must be in the future", field="expires_at")
+    member_id = service_account_id or actor.member_id
     with store.session() as session:
-        email = session.scalar(
-            select(Member.email).where(Member.id == member_id, Member.org_id == org_id)
-        )
-    if email is None:
-        raise NotFound("Member not found in this organization")
+        member = session.get(Member, member_id)
+    if member is None or member.org_id != actor.org_id:
+        raise NotFound(f"Member {member_id!r} not found in this organization")
+    if service_account_id is not None:
+        if member.kind != "service":
+            raise ValidationError(
+                "service_account_id must name a service account (people create their own keys)",
+                field="service_account_id",
+            )
+        if not at_most(Role(member.role), actor.role):
+            raise AuthorizationError(
+                f"A {actor.role} cannot issue keys for a {member.role} service account"
+            )
     issued = orgs.create_key(
-        store, org_id, name=name, scopes=wanted, member_email=email, expires_at=expires_at
+        store,
+        actor.org_id,
+        name=name,
+        scopes=wanted,
+        member_email=member.email,
+        expires_at=expires_at,
     )
     with store.session() as session:
         row = session.get(ApiKey, issued.key_id)
         assert row is not None
-        return _info(row), issued.api_key
+        info = _info(row)
+    audit.record(
+        AuditRecord(
+            org_id=actor.org_id,
+            action="key.create",
+            status="ok",
+            member_id=actor.member_id,
+            key_id=actor.key_id,
+            target_id=info.id,
+            detail={"name": name, "scopes": info.scopes, "owner_id": info.member_id},
+        )
+    )
+    return info, issued.api_key
 
 
 def list_keys(store: Store, org_id: str) -> list[KeyInfo]:
@@ -99,10 +129,11 @@ def list_keys(store: Store, org_id: str) -> list[KeyInfo]:
         return [_info(row) for row in rows]
 
 
-def revoke(store: Store, org_id: str, key_id: str) -> str:
+def revoke(store: Store, audit: AuditLog, actor: Principal | None, org_id: str, key_id: str) -> str:
     """Mark the key revoked and return its hash, so the caller can drop it from auth caches.
 
     Revoking twice is a 409; a key of another organization is as unknown as a missing one.
+    ``actor`` is None for the operator at the command line.
     """
     with store.session() as session:
         key_hash = session.scalar(
@@ -118,4 +149,15 @@ def revoke(store: Store, org_id: str, key_id: str) -> str:
         )
         if done.rowcount == 0:  # type: ignore[attr-defined]
             raise Conflict(f"API key {key_id!r} is already revoked")
+    audit.record(
+        AuditRecord(
+            org_id=org_id,
+            action="key.revoke",
+            status="ok",
+            member_id=actor.member_id if actor else None,
+            key_id=actor.key_id if actor else None,
+            client=None if actor else "cli",
+            target_id=key_id,
+        )
+    )
     return key_hash

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from sqlgate.auth.keys import display_prefix, generate_key, hash_key
 from sqlgate.auth.scopes import ROLE_SCOPES, Role, Scope, format_scopes
-from sqlgate.errors import NotFound, ValidationError
+from sqlgate.errors import Conflict, NotFound, ValidationError
 from sqlgate.store.db import Store
 from sqlgate.store.models import ApiKey, Member, Organization, new_id
 
@@ -60,15 +60,35 @@ def init_organization(store: Store, *, name: str, owner_email: str) -> InitResul
                 select(Member).where(Member.org_id == existing.id, Member.role == Role.OWNER)
             ).first()
         return InitResult(False, existing.id, existing.slug, owner.id if owner else "", None)
+    return create_organization(store, name=name, owner_email=owner_email)
+
+
+def create_organization(
+    store: Store, *, name: str, owner_email: str, slug: str | None = None
+) -> InitResult:
+    """A new organization with its owner and an owner key (a taken slug is a 409)."""
+    slug = slug or slugify(name)
     with store.session() as session:
-        org = Organization(id=new_id("org"), name=name, slug=slugify(name))
+        if session.scalar(select(Organization.id).where(Organization.slug == slug)):
+            raise Conflict(f"An organization with slug {slug!r} already exists")
+        org = Organization(id=new_id("org"), name=name, slug=slug)
         owner = Member(id=new_id("mem"), org_id=org.id, email=owner_email, role=Role.OWNER)
         session.add(org)
         session.flush()
         session.add(owner)
         session.flush()
-        key = _add_key(session, org.id, owner.id, "owner key", ROLE_SCOPES[Role.OWNER], None)
+        key = add_key(session, org.id, owner.id, "owner key", ROLE_SCOPES[Role.OWNER], None)
     return InitResult(True, org.id, org.slug, owner.id, key)
+
+
+def first_owner_id(store: Store, org_id: str) -> str | None:
+    """The organization's longest-standing active owner."""
+    with store.session() as session:
+        return session.scalar(
+            select(Member.id)
+            .where(Member.org_id == org_id, Member.role == Role.OWNER, Member.status == "active")
+            .order_by(Member.created_at)
+        )
 
 
 def create_key(
@@ -87,7 +107,7 @@ def create_key(
         ).first()
         if org_row is None:
             raise NotFound(f"Organization {org!r} not found")
-        query = select(Member).where(Member.org_id == org_row.id)
+        query = select(Member).where(Member.org_id == org_row.id, Member.status == "active")
         query = (
             query.where(Member.email == member_email)
             if member_email
@@ -101,10 +121,10 @@ def create_key(
         if not wanted <= allowed:
             extra = ", ".join(sorted(s.value for s in wanted - allowed))
             raise ValidationError(f"Scopes wider than the member's role ({member.role}): {extra}")
-        return _add_key(session, org_row.id, member.id, name, wanted, expires_at)
+        return add_key(session, org_row.id, member.id, name, wanted, expires_at)
 
 
-def _add_key(
+def add_key(
     session: Session,
     org_id: str,
     member_id: str,

@@ -67,6 +67,15 @@ class Member(Base):
     email: Mapped[str] = mapped_column(String(320))
     role: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: "person", or "service" for an account that belongs to the org (BI tools, jobs); a
+    #: service account's ``email`` is a reserved ``.invalid`` address made from its name.
+    kind: Mapped[str] = mapped_column(String(20), default="person", server_default="person")
+    #: "active", or "invited" until the invitation token is accepted.
+    status: Mapped[str] = mapped_column(String(20), default="active", server_default="active")
+    name: Mapped[str | None] = mapped_column(String(200))
+    invite_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    invite_expires_at: Mapped[datetime | None] = mapped_column()
+    invited_by: Mapped[str | None] = mapped_column(String(40))
 
 
 class ApiKey(Base):
@@ -124,3 +133,7 @@ class AuditEvent(Base):
     duration_ms: Mapped[float | None] = mapped_column()
     client: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: What a non-query event acted on (a key, a member), and what changed (never secrets).
+    target_id: Mapped[str | None] = mapped_column(String(40))
+    detail: Mapped[dict[str, Any] | None] = mapped_column()
+
