@@ -407,3 +407,51 @@ def test_key_revocations_are_audited(tenv: Env) -> None:
         details = session.scalars(select(AuditEvent.detail)).all()
     # Secrets never reach the history: no key or invitation token in any detail.
     assert not any("sqg_" in str(d) or "sqgi_" in str(d) for d in details)
+
+
+def test_two_owners_demoting_each_other_at_once_leave_one_owner(tmp_path: Any) -> None:
+    """On PostgreSQL the owners' rows are locked, so concurrent demotions cannot both pass."""
+    from sqlgate.auth.principal import authenticate
+    from sqlgate.auth.scopes import Role
+    from sqlgate.services.audit import AuditLog
+    from sqlgate.services.team import TeamService
+    from sqlgate.store.db import Store
+    from tests.services import fresh_pg_database
+
+    with fresh_pg_database() as url:
+        store = Store(url)
+        store.migrate()
+        audit = AuditLog(store)
+        try:
+            team = TeamService(store, audit, invite_ttl=timedelta(days=1))
+            first = orgs.create_organization(store, name="Pg", owner_email="a@pg.test")
+            assert first.key is not None
+            token = team.invite(None, first.org_id, "b@pg.test", Role.OWNER).token
+            second = team.accept(token, key_name="b")
+            actors = [
+                authenticate(store, first.key.api_key),
+                authenticate(store, second.key.api_key),
+            ]
+            results: list[str] = []
+            barrier = threading.Barrier(2)
+
+            def demote(actor_index: int) -> None:
+                actor = actors[actor_index]
+                barrier.wait()
+                try:
+                    team.change_role(actor, first.org_id, actor.member_id, Role.ADMIN)
+                    results.append("ok")
+                except Exception as exc:
+                    results.append(type(exc).__name__)
+
+            threads = [threading.Thread(target=demote, args=(i,)) for i in range(2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert sorted(results) == ["Conflict", "ok"]
+            owners = [m for m in team.members(first.org_id) if m.role == "owner"]
+            assert len(owners) == 1
+        finally:
+            audit.close()
+            store.close()

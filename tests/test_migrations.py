@@ -1,0 +1,65 @@
+"""Upgrading a store that holds data: every revision keeps what is there (SQLite, PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import text
+
+from sqlgate.auth.keys import display_prefix, generate_key, hash_key
+from sqlgate.auth.principal import authenticate
+from sqlgate.store.db import MIGRATIONS, Store
+from tests.services import fresh_pg_database
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "sqlite":
+        yield Store(f"sqlite:///{tmp_path / 'meta.db'}")
+        return
+    with fresh_pg_database() as url:
+        s = Store(url)
+        try:
+            yield s
+        finally:
+            s.close()
+
+
+def _upgrade(store: Store, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with store.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+
+
+def test_upgrading_from_0001_keeps_members_and_keys(store: Store) -> None:
+    _upgrade(store, "0001")
+    secret = generate_key()
+    now = datetime.now(UTC)
+    with store.engine.begin() as db:
+        db.execute(
+            text("INSERT INTO organizations (id, name, slug, created_at) "
+                 "VALUES ('org_1', 'A', 'a', :now)"), {"now": now}
+        )  # fmt: skip
+        db.execute(
+            text("INSERT INTO members (id, org_id, email, role, created_at) "
+                 "VALUES ('mem_1', 'org_1', 'a@a.test', 'owner', :now)"), {"now": now}
+        )  # fmt: skip
+        db.execute(
+            text("INSERT INTO api_keys (id, org_id, member_id, name, prefix, key_hash, scopes, "
+                 "created_at) VALUES ('key_1', 'org_1', 'mem_1', 'k', :prefix, :hash, "
+                 "'admin query:execute', :now)"),
+            {"prefix": display_prefix(secret), "hash": hash_key(secret), "now": now},
+        )  # fmt: skip
+    store.migrate()  # to head
+    principal = authenticate(store, secret)  # the key survived (no table rebuild cascaded)
+    assert principal.member_id == "mem_1" and principal.role == "owner"
+    with store.engine.connect() as db:
+        row = db.execute(text("SELECT kind, status FROM members WHERE id = 'mem_1'")).one()
+    assert tuple(row) == ("person", "active")
