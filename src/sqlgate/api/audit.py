@@ -12,8 +12,9 @@ from sqlgate.api.deps import AppServices, requires
 from sqlgate.api.models import ERROR_RESPONSES
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
-from sqlgate.services.audit_query import AuditFilter, as_utc, list_events
+from sqlgate.services.audit_query import AuditFilter, list_events
 from sqlgate.store.models import AuditEvent
+from sqlgate.store.pages import as_utc
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=ERROR_RESPONSES)
 

@@ -1,22 +1,15 @@
-"""Reading the audit history (newest first, keyset pages) and pruning it past retention.
-
-Pages are keyed on ``(created_at, id)`` so the ``(org_id, created_at)`` index serves both the
-time filters and the order, and a page never repeats or skips an event written meanwhile.
-"""
+"""Reading the audit history (newest first, keyset pages) and pruning it past retention."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import delete, select
 
-from sqlgate.errors import ValidationError
 from sqlgate.store.db import Store
 from sqlgate.store.models import AuditEvent, utcnow
+from sqlgate.store.pages import as_utc, encode_cursor, newest_first
 
 
 @dataclass(frozen=True)
@@ -33,28 +26,6 @@ class AuditFilter:
 class AuditPage:
     events: list[AuditEvent]
     next_cursor: str | None
-
-
-def as_utc(value: datetime) -> datetime:
-    """Naive datetimes (from a client, or SQLite's storage) are taken to be UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def encode_cursor(event: AuditEvent) -> str:
-    raw = json.dumps([as_utc(event.created_at).isoformat(), event.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    """The position after which the next page starts; anything else is a 422."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        when, event_id = json.loads(raw)
-        if not isinstance(event_id, int) or isinstance(event_id, bool):
-            raise TypeError(event_id)
-        return as_utc(datetime.fromisoformat(when)), event_id
-    except (binascii.Error, ValueError, TypeError) as exc:
-        raise ValidationError("Invalid request: cursor is malformed", field="cursor") from exc
 
 
 def list_events(
@@ -74,20 +45,15 @@ def list_events(
         query = query.where(AuditEvent.created_at >= as_utc(where.since))
     if where.until is not None:
         query = query.where(AuditEvent.created_at < as_utc(where.until))
-    if cursor is not None:
-        when, event_id = decode_cursor(cursor)
-        query = query.where(
-            or_(
-                AuditEvent.created_at < when,
-                and_(AuditEvent.created_at == when, AuditEvent.id < event_id),
-            )
-        )
-    query = query.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(limit + 1)
+    query = newest_first(
+        query, AuditEvent.created_at, AuditEvent.id, cursor=cursor, id_type=int, limit=limit
+    )
     with store.session() as session:
         events = list(session.scalars(query))
     more = len(events) > limit
     events = events[:limit]
-    return AuditPage(events, encode_cursor(events[-1]) if more else None)
+    last = events[-1] if more else None
+    return AuditPage(events, encode_cursor(last.created_at, last.id) if last else None)
 
 
 def prune(store: Store, older_than_days: int) -> int:
