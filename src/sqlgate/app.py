@@ -9,11 +9,25 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from sqlgate import __version__
-from sqlgate.api import admin, audit, connections, health, keys, query, run_sql, team
+from sqlgate.api import (
+    admin,
+    audit,
+    connections,
+    health,
+    jobs,
+    keys,
+    prompt_logs,
+    query,
+    run_sql,
+    semantic,
+    team,
+)
 from sqlgate.api.declared import declare
 from sqlgate.api.docs import install as install_docs
 from sqlgate.api.errors import install as install_error_handlers
 from sqlgate.api.middleware import BodySizeLimit, JsonBodies
+from sqlgate.jobs.runner import JobRunner
+from sqlgate.results.signing import install_log_redaction
 from sqlgate.services.container import Services
 from sqlgate.settings import Settings
 
@@ -32,12 +46,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # secrets, and the audit history is where statements are kept.
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
     services = Services.build(settings)
+    runner = JobRunner(settings, services.store, services.queries, services.jobs)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        install_log_redaction()  # signed result links never reach the access log
+        runner.start()  # async query workers of this process (docs/async.md)
         try:
             yield
         finally:
+            runner.stop()
             services.close()
 
     app = FastAPI(
@@ -49,11 +67,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = services
+    app.state.job_runner = runner
     install_error_handlers(app)
     install_docs(app)
     app.add_middleware(JsonBodies)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for module in (health, query, run_sql, admin, connections, audit, keys, team):
-        declare(module.router)
-        app.include_router(module.router)
+    routers = (
+        health,
+        query,
+        run_sql,
+        admin,
+        prompt_logs,
+        connections,
+        semantic,
+        audit,
+        keys,
+        team,
+        jobs,
+    )
+    for router in [*(m.router for m in routers), jobs.downloads]:
+        declare(router)
+        app.include_router(router)
     return app

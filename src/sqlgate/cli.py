@@ -1,4 +1,4 @@
-"""The ``sqlgate`` command: serve, init, keys, team, connections, migrate."""
+"""The ``sqlgate`` command: serve, init, keys, team, connections, semantic, migrate."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import or_, select
 
 from sqlgate import __version__
 from sqlgate.auth.scopes import Role, Scope
 from sqlgate.engines.registry import CONNECTION_TYPES
-from sqlgate.errors import SqlgateError
+from sqlgate.errors import SqlgateError, ValidationError
 from sqlgate.services import keys as key_service
 from sqlgate.services import orgs, team
 from sqlgate.services.audit import AuditRecord
@@ -290,6 +290,59 @@ def cmd_connections_list(args: argparse.Namespace) -> int:
         return 0
 
 
+def cmd_semantic_deploy(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise SqlgateError(f"Cannot read {str(path)!r}: {exc.strerror}") from None
+    suffix = path.suffix.lower()
+    fmt: Literal["yaml", "json"] | None = (
+        "yaml" if suffix in (".yaml", ".yml") else "json" if suffix == ".json" else None
+    )
+    with _services(args) as services:
+        org_id = _org_id(services, args.org or _only_org(services))
+        conn = services.connections.get(org_id, args.connection)
+        try:
+            deployed = services.semantic.deploy(None, conn, text, fmt, client="cli")
+        except ValidationError as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            for problem in exc.details.get("errors", [])[1:]:
+                print(f"  {problem['path']}: {problem['message']}", file=sys.stderr)
+            return 2
+        _print_json(
+            {
+                "connection": conn.name,
+                "connection_id": conn.id,
+                "version": deployed.version,
+                "deployed_at": deployed.deployed_at,
+                "models": len(deployed.model.models),
+                "metrics": len(deployed.model.metrics),
+            }
+        )
+        return 0
+
+
+def cmd_semantic_show(args: argparse.Namespace) -> int:
+    with _services(args) as services:
+        org_id = _org_id(services, args.org or _only_org(services))
+        conn = services.connections.get(org_id, args.connection)
+        if args.draft:
+            shown = services.semantic.draft(org_id, conn)
+        elif args.version is not None:
+            shown = services.semantic.get(org_id, conn, args.version)
+        else:
+            shown = services.semantic.current(org_id, conn)
+        if shown.deployed:
+            about = f"version {shown.version}, deployed {shown.deployed_at:%Y-%m-%d %H:%M:%S} UTC"
+        else:
+            about = "draft derived from the schema"
+        print(f"semantic model of {conn.name!r}: {about}", file=sys.stderr)
+        text = shown.text(args.format)
+        print(text, end="" if text.endswith("\n") else "\n")
+        return 0
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     with _services(args):  # building the services applies the migrations
         pass
@@ -425,6 +478,28 @@ def build_parser() -> argparse.ArgumentParser:
         "SQLGATE_PREVIOUS_SECRET_KEYS)",
     )
     rotate.set_defaults(func=cmd_secrets_rotate)
+
+    semantic = sub.add_parser(
+        "semantic", help="Semantic models of connections (docs/nl.md)"
+    ).add_subparsers(dest="semantic_cmd", required=True)
+    deploy = semantic.add_parser(
+        "deploy", parents=[common], help="Validate a semantic model file and deploy it"
+    )
+    deploy.add_argument("file", help="YAML (.yaml, .yml) or JSON (.json) file")
+    deploy.add_argument("--connection", help="Connection id or name (default: the default one)")
+    deploy.add_argument("--org", help="Organization id or slug (default: the only one)")
+    deploy.set_defaults(func=cmd_semantic_deploy)
+    show = semantic.add_parser(
+        "show", parents=[common], help="Print the deployed semantic model (or the draft)"
+    )
+    show.add_argument("--connection", help="Connection id or name (default: the default one)")
+    show.add_argument("--format", choices=["yaml", "json"], default="yaml")
+    show.add_argument("--version", type=int, help="A deployed version (default: the latest)")
+    show.add_argument(
+        "--draft", action="store_true", help="The draft derived from the schema, even if deployed"
+    )
+    show.add_argument("--org", help="Organization id or slug (default: the only one)")
+    show.set_defaults(func=cmd_semantic_show)
 
     migrate = sub.add_parser("migrate", parents=[common], help="Apply metadata migrations")
     migrate.set_defaults(func=cmd_migrate)

@@ -95,10 +95,25 @@ class ParameterError(ValidationError):
 
 
 class RateLimitExceeded(SqlgateError):
+    """A budget ran out: ``budget`` says which (``key``, ``member``, ``org`` or
+    ``org_concurrency``); ``Retry-After`` says when to try again."""
+
     code = "rate_limit_exceeded"
     status = 429
 
-    def __init__(self, message: str, *, retry_after: int) -> None:
+    def __init__(self, message: str, *, retry_after: int, **details: Any) -> None:
+        super().__init__(message, retry_after=retry_after, **details)
+        self.headers["Retry-After"] = str(retry_after)
+
+
+class ServiceUnavailable(SqlgateError):
+    """A service sqlgate depends on (the Redis behind the shared rate limits) cannot be
+    reached. Requests are refused rather than let through unlimited."""
+
+    code = "service_unavailable"
+    status = 503
+
+    def __init__(self, message: str, *, retry_after: int = 5) -> None:
         super().__init__(message, retry_after=retry_after)
         self.headers["Retry-After"] = str(retry_after)
 
@@ -126,3 +141,10 @@ class ConnectionFailed(SqlgateError):
 
     code = "connection_error"
     status = 502
+
+
+class Gone(SqlgateError):
+    """The resource existed but is no longer kept (an async result past its retention)."""
+
+    code = "gone"
+    status = 410

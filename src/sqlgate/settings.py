@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Annotated, Any
 
+from limits import RateLimitItem, parse_many
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -21,6 +23,31 @@ DEFAULT_RATE_LIMITS = {
     "admin_sql": "6/minute",  # seed 000: 6 requests per minute per user
     "default": "1200/minute",
 }
+
+
+def parse_rate_limit(text: str) -> list[RateLimitItem]:
+    """``"600/minute"``, ``"10/second;600/minute"`` (every window must have room) or
+    ``"unlimited"`` (no windows). Raises ValueError, with the accepted forms, for anything else."""
+    if text.strip().lower() == "unlimited":
+        return []
+    try:
+        items = parse_many(text)
+    except ValueError as exc:
+        raise ValueError(
+            f"{text!r} is not a rate limit ({exc}); write N/second, N/minute, N/hour or N/day "
+            '(e.g. "600/minute"; several joined by ";"), or "unlimited"'
+        ) from None
+    if any(item.amount < 1 for item in items):
+        raise ValueError(f'{text!r} allows no request at all; the smallest limit is "1/<period>"')
+    return items
+
+
+def _check_rate_limits(setting: str, limits: dict[str, str]) -> None:
+    for group, text in limits.items():
+        try:
+            parse_rate_limit(text)
+        except ValueError as exc:
+            raise ValueError(f"{setting}, route group {group!r}: {exc}") from None
 
 
 class Settings(BaseSettings):
@@ -74,9 +101,49 @@ class Settings(BaseSettings):
         description="How long a server process may reuse a key check before asking the store "
         "again (a key revoked elsewhere stops working within this time). 0 turns it off.",
     )
-    rate_limit_enabled: bool = True
-    rate_limits: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
-    redis_url: str | None = Field(default=None, description="Shared rate-limit storage.")
+    # --- rate limits and the concurrent-query cap (README "Rate limits") -------------------
+    rate_limit_enabled: bool = Field(
+        default=True,
+        description="Count requests against the key and organization budgets below. The "
+        "concurrent-query cap is separate (0 turns it off).",
+    )
+    rate_limits: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_RATE_LIMITS),
+        description="Budget of each API key (per member for `admin_sql`) by route group, e.g. "
+        '{"query": "600/minute"}; merged over the defaults. A group not listed uses `default`. '
+        'Values: "N/second|minute|hour|day", several joined by ";", or "unlimited".',
+    )
+    org_rate_limits: dict[str, str] = Field(
+        default_factory=dict,
+        description="Budget of each whole organization by route group (same notation); "
+        "a group not listed uses `default`; none set means no organization budget.",
+    )
+    org_rate_limits_by_org: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description='Per-organization budgets, {"<org id or slug>": {"<group>": "N/period"}}; '
+        "each replaces `org_rate_limits` for that group and organization.",
+    )
+    org_max_concurrent_queries: int = Field(
+        default=8,
+        ge=0,
+        description="Queries one organization may have running at once (sync queries and "
+        "streaming exports); past it a query is refused at once with 429. 0: no cap.",
+    )
+    org_max_concurrent_queries_by_org: dict[str, Annotated[int, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description='Per-organization caps, {"<org id or slug>": N}; 0: no cap.',
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis shared by every server process for the rate limits and the "
+        "concurrent-query cap (default: in process memory, so per process).",
+    )
+    redis_key_prefix: str = Field(
+        default="sqlgate",
+        min_length=1,
+        description="Prefix of every Redis key sqlgate writes (several deployments may share "
+        "one Redis database).",
+    )
 
     server_pool_size: int = Field(
         default=5, ge=1, le=100, description="Pooled sessions per server connection."
@@ -108,6 +175,135 @@ class Settings(BaseSettings):
         "0 keeps them forever.",
     )
 
+    # --- async queries (jobs, result files, signed links; docs/async.md) -------------------
+    async_workers: int = Field(
+        default=4, ge=0, le=64, description="Threads per server process running async jobs."
+    )
+    async_org_concurrency: int = Field(
+        default=2, ge=1, description="Jobs one organization may have running at once."
+    )
+    async_queue_limit: int = Field(
+        default=1000, ge=1, description="Jobs one organization may have queued at once."
+    )
+    async_row_limit: int = Field(
+        default=100_000_000, ge=1, description="Most rows one async result may hold."
+    )
+    async_byte_limit: int = Field(
+        default=20 * 1024**3, ge=1, description="Most bytes of files one async result may hold."
+    )
+    async_timeout_default: float = Field(
+        default=3600, gt=0, description="Seconds an async query may run unless it asks less."
+    )
+    async_timeout_max: float = Field(
+        default=6 * 3600, gt=0, description="Longest `timeout` an async query may ask for."
+    )
+    async_chunk_rows: int = Field(
+        default=5_000_000, ge=1, description="Rows per result file before a new chunk starts."
+    )
+    async_chunk_bytes: int = Field(
+        default=512 * 1024**2, ge=1, description="Bytes per result file before a new chunk."
+    )
+    async_link_seconds: int = Field(
+        default=900, ge=1, description="How long a signed download link works (15 minutes)."
+    )
+    async_result_retention_hours: float = Field(
+        default=24, gt=0, description="How long result files are kept after a job finishes."
+    )
+    async_job_history_days: int = Field(
+        default=30, ge=1, description="How long finished job records are kept."
+    )
+    async_stale_seconds: float = Field(
+        default=60,
+        gt=0,
+        description="A running job whose server has not reported for this long is failed "
+        "(its process died).",
+    )
+    async_poll_seconds: float = Field(
+        default=1.0, gt=0, description="How often idle job workers look for queued jobs."
+    )
+
+    # --- LLM provider for natural language to SQL (docs/llm.md); unset: embedded engine ----
+    llm_base_url: str | None = Field(
+        default=None,
+        description="Base URL of an OpenAI-compatible chat-completions API, e.g. "
+        "`https://api.openai.com/v1` or `http://127.0.0.1:11434/v1` (Ollama); for Azure OpenAI "
+        "with `llm_api_version`, the resource endpoint `https://NAME.openai.azure.com`. "
+        "Unset: the embedded engine answers every question, offline.",
+    )
+    llm_model: str | None = Field(
+        default=None,
+        description="Model sent with each request (Azure with `llm_api_version`: the "
+        "deployment name). Required with `llm_base_url`.",
+    )
+    llm_api_key: SecretStr | None = Field(
+        default=None,
+        description="API key: sent as `Authorization: Bearer` (Azure with `llm_api_version`: "
+        "the `api-key` header); never logged. Unset for local servers that need none.",
+    )
+    llm_api_version: str | None = Field(
+        default=None,
+        description="Azure OpenAI `api-version` (e.g. `2024-10-21`). Setting it selects "
+        "Azure's deployment URLs and `api-key` header; leave unset for Azure's `/openai/v1` API.",
+    )
+    llm_timeout: float = Field(
+        default=60.0, gt=0, le=600, description="Seconds one request to the LLM may take."
+    )
+    llm_max_retries: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="Retries after HTTP 408/409/429/5xx, a timeout or a dropped connection.",
+    )
+    llm_retry_backoff: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description="Seconds before the first retry, doubling each time; a `Retry-After` "
+        "header wins (up to 30 s).",
+    )
+    llm_max_tokens: int | None = Field(
+        default=1024, ge=1, description="`max_tokens` of each request; unset: not sent."
+    )
+    llm_temperature: float | None = Field(
+        default=0.0,
+        ge=0,
+        le=2,
+        description="`temperature` of each request (0: as deterministic as the server can); "
+        "unset: not sent, for models that accept only their default.",
+    )
+    llm_headers: dict[str, str] = Field(
+        default_factory=dict,
+        description='Extra HTTP headers for every LLM request, e.g. {"OpenAI-Organization": '
+        '"org-..."} or a gateway\'s routing header.',
+    )
+    llm_extra_body: dict[str, Any] = Field(
+        default_factory=dict,
+        description='Extra fields merged into every request body, e.g. {"seed": 7} or '
+        '{"max_completion_tokens": 2048} for models that want it instead of `max_tokens`.',
+    )
+    llm_generation_timeout: float = Field(
+        default=180.0,
+        gt=0,
+        le=3600,
+        description="Seconds one question may take in the LLM pipeline (intent, generation, "
+        "dry runs and corrections together); each LLM request gets what is left of it.",
+    )
+    llm_schema_token_budget: int = Field(
+        default=4000,
+        ge=200,
+        le=100_000,
+        description="Estimated tokens of schema text (the retrieved tables) in a generation "
+        "prompt.",
+    )
+
+    @field_validator("llm_max_tokens", "llm_temperature", mode="before")
+    @classmethod
+    def _empty_means_not_sent(cls, value: object) -> object:
+        # SQLGATE_LLM_MAX_TOKENS= (empty) or "none" leaves the field out of requests.
+        if isinstance(value, str) and value.strip().lower() in ("", "none", "null"):
+            return None
+        return value
+
     duckdb_memory_limit: str = "2GB"
     duckdb_threads: int = Field(default=2, ge=1)
     sqlite_max_value_bytes: int = Field(
@@ -117,7 +313,24 @@ class Settings(BaseSettings):
     @field_validator("rate_limits", mode="after")
     @classmethod
     def _merge_rate_limit_defaults(cls, value: dict[str, str]) -> dict[str, str]:
-        return {**DEFAULT_RATE_LIMITS, **value}
+        merged = {**DEFAULT_RATE_LIMITS, **value}
+        _check_rate_limits("SQLGATE_RATE_LIMITS", merged)
+        return merged
+
+    @field_validator("org_rate_limits", mode="after")
+    @classmethod
+    def _check_org_rate_limits(cls, value: dict[str, str]) -> dict[str, str]:
+        _check_rate_limits("SQLGATE_ORG_RATE_LIMITS", value)
+        return value
+
+    @field_validator("org_rate_limits_by_org", mode="after")
+    @classmethod
+    def _check_org_rate_limits_by_org(
+        cls, value: dict[str, dict[str, str]]
+    ) -> dict[str, dict[str, str]]:
+        for org, limits in value.items():
+            _check_rate_limits(f"SQLGATE_ORG_RATE_LIMITS_BY_ORG[{org!r}]", limits)
+        return value
 
     @property
     def metadata_url(self) -> str:

@@ -23,7 +23,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sqlgate.api.declared import PUBLIC
+from sqlgate.auth.principal import authenticate
 from sqlgate.auth.scopes import ROLE_SCOPES, Role, Scope
+from sqlgate.jobs.service import JobSpec
 from sqlgate.services import orgs
 from sqlgate.store.models import Member, new_id
 from tests.conftest import Env, open_env
@@ -35,6 +37,7 @@ MATRIX: dict[str, set[str]] = {
     "query": ADMINS | {"editor"},
     "validate": ALL,
     "admin_sql": ADMINS,
+    "prompt_logs": ADMINS,
     "connections_read": ALL,
     "connections_write": ADMINS,
     "audit": ADMINS,
@@ -49,15 +52,23 @@ GROUP: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/query/{connection_id}"): "query",
     ("POST", "/api/v1/query/{connection_id}/export"): "query",
     ("POST", "/api/v1/run_sql"): "query",
+    ("POST", "/v1/jobs"): "query",
+    ("GET", "/v1/jobs/{job_id}"): "query",
+    ("POST", "/v1/jobs/{job_id}/cancel"): "query",
+    ("POST", "/v1/jobs/{job_id}/links"): "query",
     ("POST", "/api/v1/query/{connection_id}/validate"): "validate",
     ("POST", "/v1/{org}/admin/sql_query"): "admin_sql",
+    ("GET", "/v1/{org}/admin/get_prompt_logs/"): "prompt_logs",
     ("GET", "/v1/connections"): "connections_read",
     ("GET", "/v1/connections/{connection_id}"): "connections_read",
     ("POST", "/v1/connections/{connection_id}/test"): "connections_read",
     ("GET", "/v1/connections/{connection_id}/schema"): "connections_read",
+    ("GET", "/v1/connections/{connection_id}/semantic_model"): "connections_read",
+    ("GET", "/v1/connections/{connection_id}/semantic_model/versions"): "connections_read",
     ("POST", "/v1/connections"): "connections_write",
     ("PATCH", "/v1/connections/{connection_id}"): "connections_write",
     ("DELETE", "/v1/connections/{connection_id}"): "connections_write",
+    ("PUT", "/v1/connections/{connection_id}/semantic_model"): "connections_write",
     ("GET", "/v1/audit"): "audit",
     ("POST", "/v1/keys"): "keys",
     ("GET", "/v1/keys"): "keys",
@@ -79,7 +90,15 @@ VALID_BODY: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/query/{connection_id}/validate"): {"query": "SELECT 1"},
     ("POST", "/v1/{org}/admin/sql_query"): {"sql_query": "SELECT 1", "async_query": False},
     ("PATCH", "/v1/connections/{connection_id}"): {"name": "stolen"},
+    ("PUT", "/v1/connections/{connection_id}/semantic_model"): {
+        "models": [{"name": "users", "columns": [{"name": "id"}]}]
+    },
     ("PATCH", "/v1/team/members/{member_id}"): {"role": "viewer"},
+}
+
+# Required query parameters, sent with every probe.
+QUERY: dict[tuple[str, str], dict[str, str]] = {
+    ("GET", "/v1/{org}/admin/get_prompt_logs/"): {"prompt_log_prefix": "any"},
 }
 
 _PARAM = re.compile(r"\{(\w+)\}")
@@ -122,7 +141,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             for method, op in ops.items()
         ]
         [duck] = [c for c in services.connections.list(env.org.id) if c.name == "duck"]
+        owner_principal = authenticate(store, env.org.key)
+        job = services.jobs.submit(owner_principal, "duck", JobSpec("SELECT 1 AS one"))
         ids = {
+            "job_id": job.job.id,
             "connection_id": duck.id,
             "key_id": orgs.create_key(store, env.org.id, name="target").key_id,
             "member_id": services.team.invite(
@@ -149,7 +171,13 @@ def _call(
     """Call with every path parameter filled from ``ids``, or with ids that do not exist."""
     url = _PARAM.sub(lambda m: (ids or {}).get(m.group(1), "does-not-exist"), path)
     json_body = body if body is not None else ({} if method in ("POST", "PATCH", "PUT") else None)
-    return client.request(method, url, json=json_body, headers={"Authorization": f"Bearer {key}"})
+    return client.request(
+        method,
+        url,
+        json=json_body,
+        params=QUERY.get((method, path)),
+        headers={"Authorization": f"Bearer {key}"},
+    )
 
 
 def test_every_operation_is_in_the_matrix(world: World) -> None:

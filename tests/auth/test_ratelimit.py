@@ -9,7 +9,7 @@ import pytest
 from sqlgate.auth.ratelimit import RateLimiter
 from sqlgate.errors import RateLimitExceeded
 from tests.conftest import make_settings
-from tests.services import redis_url
+from tests.redis_services import redis_space
 
 
 def admitted(limiter: RateLimiter, n: int, identity: str = "key_a") -> int:
@@ -33,11 +33,17 @@ def test_memory_limit_per_identity(tmp_path: Path) -> None:
 
 
 def test_redis_budget_is_shared_between_processes(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, rate_limits={"admin_sql": "6/minute"}, redis_url=redis_url())
-    # Two limiters on one Redis stand for two server processes.
-    first, second = RateLimiter(settings), RateLimiter(settings)
-    assert first.blocking
-    total = admitted(first, 5) + admitted(second, 5)
-    assert total == 6
-    with pytest.raises(RateLimitExceeded):
-        first.hit("admin_sql", "key_a")
+    with redis_space() as space:
+        settings = make_settings(
+            tmp_path,
+            rate_limits={"admin_sql": "6/minute"},
+            redis_url=space.url,
+            redis_key_prefix=space.prefix,
+        )
+        # Two limiters on one Redis stand for two server processes.
+        first, second = RateLimiter(settings), RateLimiter(settings)
+        assert first.blocking
+        total = admitted(first, 5) + admitted(second, 5)
+        assert total == 6
+        with pytest.raises(RateLimitExceeded):
+            first.hit("admin_sql", "key_a")

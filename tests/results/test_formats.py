@@ -572,3 +572,21 @@ def test_csv_utc_timestamps_are_spelled_as_arrow_would_with_a_z() -> None:
             f'"2023-11-14 22:13:20{fraction}Z"',
             "",
         ]
+
+
+def test_parquet_dictionary_encodes_only_repeating_columns(con: duckdb.DuckDBPyConnection) -> None:
+    data = export(
+        con,
+        "parquet",
+        "SELECT range AS id, 'name ' || range AS name, range % 3 AS bucket, "
+        "CASE WHEN range % 2 = 0 THEN 'even' ELSE 'odd' END AS parity FROM range(5000)",
+    )
+    meta = pq.ParquetFile(io.BytesIO(data)).metadata
+    encodings = {
+        meta.schema.column(i).name: set(meta.row_group(0).column(i).encodings)
+        for i in range(meta.num_columns)
+    }
+    dictionary = {"PLAIN_DICTIONARY", "RLE_DICTIONARY"}
+    assert encodings["bucket"] & dictionary and encodings["parity"] & dictionary
+    assert not encodings["id"] & dictionary and not encodings["name"] & dictionary
+    assert pq.read_table(io.BytesIO(data)).num_rows == 5000

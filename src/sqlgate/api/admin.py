@@ -11,10 +11,19 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from sqlgate.api.deps import AppServices, client_address, requires
+from sqlgate.api.jobs import (
+    IDEMPOTENCY_HEADER,
+    JOB_RESPONSES,
+    AsyncFormat,
+    idempotency_key,
+    job_response,
+    submit,
+)
 from sqlgate.api.models import ERROR_RESPONSES, RequestModel
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
-from sqlgate.errors import NotFound, ValidationError
+from sqlgate.errors import NotFound
+from sqlgate.jobs.service import JobSpec
 from sqlgate.results.jsonable import dumps, rows_as_arrays
 from sqlgate.services.query import QueryRequest
 
@@ -31,12 +40,23 @@ OrgPath = Annotated[str, Path(description="Organization id or slug; must be the 
 class SqlQueryBody(RequestModel):
     sql_query: str = Field(min_length=1, description="The SQL query to execute (read-only).")
     async_query: bool = Field(
-        description="If true, run asynchronously and return a signed URL to download results "
-        "(not available yet: answers 422). If false, at most 1000 rows, 30 s timeout."
+        description="If true, the query runs as a job (no 1000-row or 30 s limit) and the "
+        "answer is a 202 with the job: `job_id`, `state`, `status_url`; once it succeeded, "
+        "`GET status_url` gives signed URLs to download the result (docs/async.md). If false, "
+        "at most 1000 rows, 30 s timeout."
     )
     connection_id: str | None = Field(
         default=None,
         description="sqlgate extension: connection id or name; default: the org's default.",
+    )
+    format: AsyncFormat = Field(
+        default="parquet",
+        description="sqlgate extension, with `async_query: true`: the result file format.",
+    )
+    request_id: str | None = Field(
+        default=None,
+        description="sqlgate extension, with `async_query: true`: idempotency key (same as the "
+        "`Idempotency-Key` header); a retry returns the first job instead of running again.",
     )
 
 
@@ -52,19 +72,34 @@ class SqlQueryOut(BaseModel):
     columns: list[SqlQueryColumn] = Field(description="Result columns.")
 
 
-@router.post("/sql_query", response_model=SqlQueryOut, summary="Submit a SQL query")
+@router.post(
+    "/sql_query",
+    response_model=SqlQueryOut,
+    responses=JOB_RESPONSES,
+    summary="Submit a SQL query",
+)
 async def sql_query(
-    org: OrgPath, body: SqlQueryBody, principal: Admin, services: AppServices, request: Request
+    org: OrgPath,
+    body: SqlQueryBody,
+    principal: Admin,
+    services: AppServices,
+    request: Request,
+    idempotency_header: Annotated[str | None, IDEMPOTENCY_HEADER] = None,
 ) -> Response:
-    """Execute a read-only SQL query for the organization. Requires an admin or owner key."""
+    """Execute a read-only SQL query for the organization. Requires an admin or owner key.
+    With `async_query: true` the answer is a 202 with the job (see `GET /v1/jobs/{job_id}`)."""
     if not principal.owns_org(org):
         raise NotFound(f"Organization {org!r} not found")
     if body.async_query:
-        raise ValidationError(
-            "async_query: true is not supported yet; send async_query: false (at most 1000 "
-            "rows, 30 s)",
-            field="async_query",
+        spec = JobSpec(
+            sql=body.sql_query,
+            format=body.format,
+            idempotency_key=idempotency_key(idempotency_header, body.request_id),
+            action="admin.sql_query.async",
+            client=client_address(request),
         )
+        submitted = await submit(services, principal, body.connection_id, spec)
+        return job_response(services, submitted.job, request, replayed=not submitted.created)
     ran = await run_in_threadpool(
         partial(services.queries.execute, action="admin.sql_query", client=client_address(request)),
         principal,

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import Depends, Header, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from sqlgate.auth.concurrency import request_closers
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
 from sqlgate.errors import AuthenticationError, AuthorizationError
 from sqlgate.services.container import Services
+
+log = logging.getLogger("sqlgate.api")
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <api key>`")
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="`X-API-Key: <api key>`")
@@ -32,9 +36,14 @@ def client_address(request: Request) -> str | None:
 
 def requires(
     *scopes: Scope, group: str = "default", per: str = "key"
-) -> Callable[..., Awaitable[Principal]]:
-    """A dependency: authenticate the key, count it against ``group``'s rate limit (per key, or
-    per member with ``per="member"``), and refuse unless it has one of ``scopes``."""
+) -> Callable[..., AsyncIterator[Principal]]:
+    """A dependency: authenticate the key, count the request against ``group``'s budgets (the
+    key's, or the member's with ``per="member"``, and the organization's; 429 past either),
+    and refuse unless it has one of ``scopes``. When the request has ended (response sent or
+    client gone), it closes what the services tied to the request (a streamed export's result
+    stream, and so its concurrent-query slot)."""
+    if per not in ("key", "member"):
+        raise ValueError(f"per must be 'key' or 'member', not {per!r}")
 
     async def dependency(
         services: AppServices,
@@ -44,7 +53,7 @@ def requires(
             str | None,
             Header(alias="X-ORG-ID", description="Optional; must be the key's organization."),
         ] = None,
-    ) -> Principal:
+    ) -> AsyncIterator[Principal]:
         key = (bearer.credentials if bearer else None) or api_key
         if not key:
             raise AuthenticationError(
@@ -55,14 +64,21 @@ def requires(
             principal = await run_in_threadpool(services.authenticator.authenticate, key)
         if x_org_id is not None and not principal.owns_org(x_org_id):
             raise AuthorizationError("X-ORG-ID does not match the API key's organization")
-        identity = principal.member_id if per == "member" else principal.key_id
-        if services.limiter.blocking:
-            await run_in_threadpool(services.limiter.hit, group, identity)
+        if services.limiter.blocking:  # Redis: network I/O off the event loop
+            await run_in_threadpool(services.limiter.admit, principal, group, per)
         else:
-            services.limiter.hit(group, identity)
+            services.limiter.admit(principal, group, per)
         if scopes:
             principal.require(*scopes)
-        return principal
+        closers = request_closers()
+        try:
+            yield principal
+        finally:
+            for close in closers:
+                try:
+                    await run_in_threadpool(close)
+                except Exception:
+                    log.exception("closing a result stream after its request failed")
 
     # Read by sqlgate.api.declared to publish each route's scopes in the OpenAPI document.
     dependency.required_scopes = scopes  # type: ignore[attr-defined]

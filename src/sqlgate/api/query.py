@@ -13,12 +13,23 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from sqlgate.api.deps import AppServices, client_address, requires
+from sqlgate.api.jobs import (
+    IDEMPOTENCY_HEADER,
+    JOB_RESPONSES,
+    MAX_WAIT_SECONDS,
+    idempotency_key,
+    job_response,
+    submit,
+    wait_for,
+)
 from sqlgate.api.models import ERROR_RESPONSES, QueryBody, QueryOut, RequestModel, query_out
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
 from sqlgate.errors import ValidationError
+from sqlgate.jobs.model import JobState
+from sqlgate.jobs.service import JobSpec, job_error
 from sqlgate.results.formats import get_format
-from sqlgate.results.jsonable import dumps
+from sqlgate.results.jsonable import dumps, rows_as_arrays
 from sqlgate.services.query import QueryRequest
 from sqlgate.settings import Settings
 
@@ -40,15 +51,51 @@ def checked_request(body: QueryBody, settings: Settings, *, export: bool = False
     return QueryRequest(body.query, body.params, body.row_limit, body.timeout)
 
 
-@router.post("/{connection_id}", response_model=QueryOut, summary="Execute SQL")
-def execute(
+class ExecuteBody(QueryBody):
+    wait_timeout: float | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_WAIT_SECONDS,
+        description="sqlgate extension, hybrid wait (max 50 s): run the query as an async job "
+        "(async row and time limits) and wait this long. Finished in time with at most 10000 "
+        "rows: the usual 200 answer. Otherwise a 202 with the job (`job_id`, `status_url`; "
+        "see docs/async.md).",
+    )
+    request_id: str | None = Field(
+        default=None,
+        description="With `wait_timeout`: idempotency key (same as the `Idempotency-Key` "
+        "header); a retry returns the first job instead of running the query again.",
+    )
+
+
+@router.post(
+    "/{connection_id}",
+    response_model=QueryOut,
+    responses=JOB_RESPONSES,
+    summary="Execute SQL",
+)
+async def execute(
     connection_id: str,
-    body: QueryBody,
+    body: ExecuteBody,
     principal: Executor,
     services: AppServices,
     request: Request,
+    idempotency_header: Annotated[str | None, IDEMPOTENCY_HEADER] = None,
 ) -> Response:
-    """Run one read-only statement and return up to `row_limit` rows."""
+    """Run one read-only statement and return up to `row_limit` rows; with `wait_timeout`,
+    as an async job answered inline when it finishes in time."""
+    if body.wait_timeout is not None:
+        return await _hybrid(connection_id, body, principal, services, request, idempotency_header)
+    return await run_in_threadpool(_execute, connection_id, body, principal, services, request)
+
+
+def _execute(
+    connection_id: str,
+    body: QueryBody,
+    principal: Principal,
+    services: AppServices,
+    request: Request,
+) -> Response:
     ran = services.queries.execute(
         principal,
         connection_id,
@@ -56,6 +103,43 @@ def execute(
         client=client_address(request),
     )
     return Response(dumps(query_out(ran.result)), media_type="application/json")
+
+
+async def _hybrid(
+    connection_id: str,
+    body: ExecuteBody,
+    principal: Principal,
+    services: AppServices,
+    request: Request,
+    idempotency_header: str | None,
+) -> Response:
+    spec = JobSpec(
+        sql=body.query,
+        params=body.params,
+        row_limit=body.row_limit,
+        timeout=body.timeout,
+        idempotency_key=idempotency_key(idempotency_header, body.request_id),
+        client=client_address(request),
+    )
+    submitted = await submit(services, principal, connection_id, spec)
+    job = await wait_for(services, principal, submitted.job, body.wait_timeout or 0)
+    if job.state is JobState.FAILED:
+        raise job_error(job)
+    max_rows = services.settings.row_limit_max
+    table = await run_in_threadpool(services.jobs.inline_table, job, max_rows)
+    if table is None or job.manifest is None:
+        return job_response(services, job, request, replayed=not submitted.created)
+    elapsed = 0.0
+    if job.started_at and job.finished_at:
+        elapsed = (job.finished_at - job.started_at).total_seconds() * 1000
+    payload = {
+        "columns": [{**c, "notNull": False} for c in job.manifest.columns],
+        "rows": rows_as_arrays(table),
+        "row_count": table.num_rows,
+        "truncated": job.truncated,
+        "execution_time_ms": round(elapsed, 3),
+    }
+    return Response(dumps(payload), media_type="application/json")
 
 
 class ValidateBody(RequestModel):

@@ -13,6 +13,8 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -225,6 +227,9 @@ class Deadline:
         self._interrupt: Callable[[], None] | None = interrupt
         self._lock = threading.Lock()
         _WATCHDOG.schedule(self)
+        observer = _DEADLINE_OBSERVER.get()
+        if observer is not None:
+            observer(self)
 
     def fire(self) -> None:
         with self._lock:
@@ -245,6 +250,22 @@ class Deadline:
             f"The query ran longer than its timeout of {self.seconds:g} s and was stopped",
             timeout=self.seconds,
         )
+
+
+_DEADLINE_OBSERVER: ContextVar[Callable[[Deadline], None] | None] = ContextVar(
+    "sqlgate_deadline_observer", default=None
+)
+
+
+@contextmanager
+def observe_deadlines(observer: Callable[[Deadline], None]) -> Iterator[None]:
+    """Hand ``observer`` every Deadline started in this context (thread), so the caller can
+    stop its query early with ``deadline.fire()``: async jobs cancel on the engine this way."""
+    token = _DEADLINE_OBSERVER.set(observer)
+    try:
+        yield
+    finally:
+        _DEADLINE_OBSERVER.reset(token)
 
 
 def columns_from_schema(schema: pa.Schema, engine_types: list[str] | None = None) -> list[Column]:

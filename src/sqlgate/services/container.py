@@ -5,14 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlgate.auth.concurrency import ConcurrencyLimiter
 from sqlgate.auth.principal import Authenticator
 from sqlgate.auth.ratelimit import RateLimiter
 from sqlgate.engines.registry import EngineRegistry
+from sqlgate.jobs.service import JobService
+from sqlgate.results.signing import LinkSigner
+from sqlgate.results.storage import ResultStore
 from sqlgate.services.audit import AuditLog
 from sqlgate.services.audit_query import prune
 from sqlgate.services.connections import ConnectionService
+from sqlgate.services.prompt_logs import PromptLogs
 from sqlgate.services.query import QueryService
 from sqlgate.services.secrets import SecretBox
+from sqlgate.services.semantic_models import SemanticModels
 from sqlgate.services.team import TeamService
 from sqlgate.settings import Settings
 from sqlgate.store.db import Store
@@ -25,10 +31,14 @@ class Services:
     engines: EngineRegistry
     audit: AuditLog
     limiter: RateLimiter
+    slots: ConcurrencyLimiter
     authenticator: Authenticator
     connections: ConnectionService
     queries: QueryService
     team: TeamService
+    prompt_logs: PromptLogs
+    jobs: JobService
+    semantic: SemanticModels
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -45,19 +55,32 @@ class Services:
         engines = EngineRegistry(settings)
         audit = AuditLog(store)
         connections = ConnectionService(store, settings, engines, box, audit)
+        slots = ConcurrencyLimiter(settings)
         return cls(
             settings=settings,
             store=store,
             engines=engines,
             audit=audit,
             limiter=RateLimiter(settings),
+            slots=slots,
             authenticator=Authenticator(store, ttl=settings.auth_cache_seconds),
             connections=connections,
-            queries=QueryService(settings, connections, audit),
+            queries=QueryService(settings, connections, audit, slots),
             team=TeamService(store, audit, invite_ttl=timedelta(hours=settings.invite_ttl_hours)),
+            prompt_logs=PromptLogs(store),
+            semantic=SemanticModels(store, connections, audit),
+            jobs=JobService(
+                settings,
+                store,
+                connections,
+                audit,
+                ResultStore(settings.data_dir / "results"),
+                LinkSigner(settings.resolved_secret_key()),
+            ),
         )
 
     def close(self) -> None:
+        self.slots.close()
         self.audit.close()
         self.engines.close()
         self.store.close()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
+from sqlgate.auth.concurrency import ConcurrencyLimiter, close_with_request
 from sqlgate.auth.principal import Principal
 from sqlgate.engines.base import Catalog, Engine, QueryResult, ResultStream
 from sqlgate.errors import (
@@ -48,10 +49,12 @@ class QueryService:
         settings: Settings,
         connections: ConnectionService,
         audit: AuditLog,
+        slots: ConcurrencyLimiter | None = None,
     ) -> None:
         self._settings = settings
         self._connections = connections
         self._audit = audit
+        self._slots = slots or ConcurrencyLimiter(settings)
 
     def validate(self, principal: Principal, connection_ref: str | None, sql: str) -> Analysis:
         """Analyse without running. Never raises for bad SQL: the analysis says what is wrong."""
@@ -70,9 +73,7 @@ class QueryService:
             return replace(analysis, warning=warning)
         if any("." in t for t in analysis.tables):
             return analysis  # schema-qualified names: table check only
-        tables = {
-            t: [c.name for c in (catalog.columns(t) or {}).values()] for t in analysis.tables
-        }
+        tables = {t: [c.name for c in (catalog.columns(t) or {}).values()] for t in analysis.tables}
         column = unknown_column(sql, conn.dialect, tables)
         if column:
             return replace(analysis, warning=f"Unknown column: {column}")
@@ -91,12 +92,13 @@ class QueryService:
         run = self._begin(principal, connection_ref, request, action, client)
         try:
             engine = self._admit(run.connection, request)
-            result = engine.execute(
-                request.sql,
-                request.params,
-                timeout=request.timeout or self._settings.timeout_default,
-                row_limit=request.row_limit or self._settings.row_limit_default,
-            )
+            with self._slots.acquire(principal.org_id, principal.org_slug):
+                result = engine.execute(
+                    request.sql,
+                    request.params,
+                    timeout=request.timeout or self._settings.timeout_default,
+                    row_limit=request.row_limit or self._settings.row_limit_default,
+                )
             _mark_not_null(result, request.sql, engine)
         except SqlgateError as exc:
             run.record(error=exc)
@@ -111,29 +113,43 @@ class QueryService:
         request: QueryRequest,
         *,
         client: str | None = None,
+        action: str = "query.export",
+        row_cap: int | None = None,
+        capped: bool = True,
     ) -> ResultStream:
         """Start a query whose rows stream out in batches (bounded memory, any size up to the
-        export limit). The audit row is written when the stream is closed."""
-        run = self._begin(principal, connection_ref, request, "query.export", client)
-        cap = self._settings.export_row_limit
+        export limit, or ``row_cap``: async jobs have their own). The audit row is written when
+        the stream is closed. The run holds one of the org's concurrent-query slots until then,
+        unless ``capped`` is false (callers with a cap of their own)."""
+        run = self._begin(principal, connection_ref, request, action, client)
+        cap = row_cap or self._settings.export_row_limit
         try:
             engine = self._admit(run.connection, request)
-            stream = engine.stream(
-                request.sql,
-                request.params,
-                timeout=request.timeout or self._settings.timeout_default,
-                row_limit=min(request.row_limit or cap, cap),
-            )
+            slot = self._slots.acquire(principal.org_id, principal.org_slug, capped=capped)
+            try:
+                stream = engine.stream(
+                    request.sql,
+                    request.params,
+                    timeout=request.timeout or self._settings.timeout_default,
+                    row_limit=min(request.row_limit or cap, cap),
+                )
+            except BaseException:
+                slot.release()
+                raise
         except SqlgateError as exc:
             run.record(error=exc)
             raise
         close = stream._close
 
         def close_and_record() -> None:
-            close()
+            try:
+                close()
+            finally:
+                slot.release()
             run.record(rows=stream.rows)
 
         stream._close = close_and_record
+        close_with_request(stream.close)  # client gone mid-stream: close now, not at gc
         return stream
 
     def _begin(

@@ -137,3 +137,158 @@ class AuditEvent(Base):
     target_id: Mapped[str | None] = mapped_column(String(40))
     detail: Mapped[dict[str, Any] | None] = mapped_column()
 
+
+class QueryJob(Base):
+    """An async query (issue 4): queued, running, then succeeded, failed or canceled.
+
+    Workers claim a queued job with a conditional UPDATE (``state = 'queued'`` in the WHERE),
+    so of several server processes sharing the store exactly one runs it.
+    """
+
+    __tablename__ = "query_jobs"
+    __table_args__ = (
+        Index("ix_query_jobs_state", "state", "created_at"),
+        Index("ix_query_jobs_org_time", "org_id", "created_at"),
+        UniqueConstraint("member_id", "idempotency_key", name="uq_query_jobs_idempotency"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    member_id: Mapped[str] = mapped_column(String(40))
+    key_id: Mapped[str] = mapped_column(String(40))
+    connection_id: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(50))
+    sql: Mapped[str] = mapped_column(Text)
+    params: Mapped[dict[str, Any] | None] = mapped_column()
+    format: Mapped[str] = mapped_column(String(20))
+    row_limit: Mapped[int] = mapped_column(BigInteger)
+    timeout: Mapped[float] = mapped_column()
+    state: Mapped[str] = mapped_column(String(20))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    row_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    byte_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    truncated: Mapped[bool] = mapped_column(default=False)
+    error_code: Mapped[str | None] = mapped_column(String(50))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    #: The result manifest once succeeded: columns and chunk files (name, rows, bytes).
+    result: Mapped[dict[str, Any] | None] = mapped_column()
+    #: Which server process runs it (``host:pid:token``), and when that process last said so.
+    runner: Mapped[str | None] = mapped_column(String(200))
+    heartbeat_at: Mapped[datetime | None] = mapped_column()
+    client: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    result_expires_at: Mapped[datetime | None] = mapped_column()
+    result_deleted_at: Mapped[datetime | None] = mapped_column()
+
+
+class SavedQuery(Base):
+    """Every question asked through ``POST /v1/queries`` (seed 002), with the SQL it became."""
+
+    __tablename__ = "saved_queries"
+    __table_args__ = (Index("ix_saved_queries_org_time", "org_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    member_id: Mapped[str] = mapped_column(String(40))
+    connection_id: Mapped[str] = mapped_column(String(40))
+    question: Mapped[str] = mapped_column(Text)
+    sql: Mapped[str | None] = mapped_column(Text)
+    #: "ok", "error" (the SQL failed) or "non_sql" (the question did not map to data).
+    status: Mapped[str] = mapped_column(String(20))
+    error_code: Mapped[str | None] = mapped_column(String(50))
+    explanation: Mapped[str | None] = mapped_column(Text)
+    columns: Mapped[dict[str, Any] | None] = mapped_column()
+    row_count: Mapped[int | None] = mapped_column()
+    execution_time_ms: Mapped[float | None] = mapped_column()
+    thread_id: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NlThread(Base):
+    """A conversation: the turns that let "and only for 2023?" follow a question."""
+
+    __tablename__ = "nl_threads"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    member_id: Mapped[str] = mapped_column(String(40))
+    connection_id: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NlTurn(Base):
+    __tablename__ = "nl_turns"
+    __table_args__ = (Index("ix_nl_turns_thread", "thread_id", "id"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    thread_id: Mapped[str] = mapped_column(ForeignKey("nl_threads.id", ondelete="CASCADE"))
+    question: Mapped[str] = mapped_column(Text)
+    #: The question as understood on its own (a follow-up rewritten with the history).
+    standalone: Mapped[str | None] = mapped_column(Text)
+    sql: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PromptLog(Base):
+    """A rendered prompt (system text and history) of one generation step, for
+    ``get_prompt_logs`` (seed 004). The embedded engine records its context the same way."""
+
+    __tablename__ = "prompt_logs"
+    __table_args__ = (UniqueConstraint("org_id", "log_key"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    log_key: Mapped[str] = mapped_column(String(200))
+    member_id: Mapped[str | None] = mapped_column(String(40))
+    #: The role of the member whose question it was; readers need at least this role.
+    member_role: Mapped[str] = mapped_column(String(20))
+    system: Mapped[str] = mapped_column(Text)
+    history: Mapped[dict[str, Any] | None] = mapped_column()  # {"prompts": [...]}
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Explanation(Base):
+    """The answer to a question that is not about the data (``NON_SQL_QUERY``), streamed by
+    ``explanationQueryId``."""
+
+    __tablename__ = "explanations"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    member_id: Mapped[str] = mapped_column(String(40))
+    question: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SemanticModelVersion(Base):
+    """One deployed version of a connection's semantic model (1, 2, ... per connection)."""
+
+    __tablename__ = "semantic_models"
+    __table_args__ = (
+        UniqueConstraint("connection_id", "version", name="uq_semantic_models_version"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    connection_id: Mapped[str] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    format: Mapped[str] = mapped_column(String(10))  # "yaml" or "json", as deployed
+    #: Exactly the text that was deployed (comments and all).
+    source: Mapped[str] = mapped_column(Text)
+    #: The validated model as plain data (``SemanticModel.to_dict()``).
+    document: Mapped[dict[str, Any]] = mapped_column()
+    #: Sampled column values for the embedded engine, filled on first use:
+    #: ``{"connection_updated_at": ..., "columns": ValueIndex.to_dict()}``.
+    sampled_values: Mapped[dict[str, Any] | None] = mapped_column("values")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    member_id: Mapped[str | None] = mapped_column(String(40))

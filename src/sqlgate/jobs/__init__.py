@@ -1,0 +1,1 @@
+"""Async queries: job states, the job service and the worker pool (docs/async.md)."""

@@ -1,0 +1,255 @@
+"""Async result files under ``<data_dir>/results/<job_id>/``.
+
+A result is one or more chunk files (``part-00000.parquet``, ``part-00001.parquet``...), each a
+complete file of its format (a parquet file with its footer, a CSV with its header, a JSON array),
+plus ``manifest.json`` listing them with their row and byte counts.
+
+Every file is written under a temporary name (``.part-00000.parquet.tmp``) and renamed into
+place only when complete and synced, and the manifest last, so a crash at any moment leaves
+nothing that looks finished. Downloads only ever serve files listed in a succeeded job's manifest
+(as recorded in the metadata store), so a partial file is never served.
+
+Memory stays bounded by about one batch: the format writers of :mod:`sqlgate.results.formats`
+pull batches lazily and each output chunk goes straight to disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from sqlgate.engines.base import Column
+from sqlgate.results.formats import OutputFormat, get_format
+
+#: Formats an async result may be written in (whole-file formats like Excel are not chunked).
+ASYNC_FORMATS = ("parquet", "csv", "json", "ndjson")
+MANIFEST = "manifest.json"
+_JOB_ID = re.compile(r"job_[0-9a-f]{16}\Z")
+_CHUNK = re.compile(r"part-\d{5}\.(parquet|csv|json|ndjson)\Z")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    file: str
+    row_count: int
+    byte_count: int
+
+
+@dataclass
+class Manifest:
+    format: str
+    media_type: str
+    columns: list[dict[str, str]]
+    chunks: list[Chunk] = field(default_factory=list)
+    row_count: int = 0
+    byte_count: int = 0
+    truncated: bool = False
+    #: Why the result stopped early: "row_limit" or "byte_limit" (None when complete).
+    truncated_by: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Manifest:
+        chunks = [Chunk(**c) for c in data.get("chunks", [])]
+        return cls(**{**data, "chunks": chunks})
+
+
+@dataclass(frozen=True)
+class Limits:
+    byte_limit: int
+    chunk_rows: int
+    chunk_bytes: int
+
+
+Progress = Callable[[int, int], None]
+
+
+class _Source:
+    """Batches from the engine with one batch of look-ahead (to know whether rows remain)."""
+
+    def __init__(self, batches: Iterable[pa.RecordBatch]) -> None:
+        self._it = iter(batches)
+        self._ahead: pa.RecordBatch | None = None
+        self.done = False
+
+    def peek(self) -> pa.RecordBatch | None:
+        while self._ahead is None and not self.done:
+            try:
+                batch = next(self._it)
+            except StopIteration:
+                self.done = True
+                break
+            if batch.num_rows:
+                self._ahead = batch
+        return self._ahead
+
+    def take(self, max_rows: int) -> pa.RecordBatch | None:
+        batch = self.peek()
+        if batch is None:
+            return None
+        if batch.num_rows > max_rows:
+            self._ahead = batch.slice(max_rows)
+            return batch.slice(0, max_rows)
+        self._ahead = None
+        return batch
+
+
+class ResultStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def job_dir(self, job_id: str) -> Path:
+        if not _JOB_ID.match(job_id):
+            raise ValueError(f"not a job id: {job_id!r}")
+        return self.root / job_id
+
+    def file(self, job_id: str, name: str) -> Path | None:
+        """The complete chunk ``name`` of ``job_id``, if it is on disk (else None)."""
+        if not _CHUNK.match(name) or not _JOB_ID.match(job_id):
+            return None
+        path = self.root / job_id / name
+        return path if path.is_file() else None
+
+    def write(
+        self,
+        job_id: str,
+        format_name: str,
+        columns: list[Column],
+        schema: pa.Schema,
+        batches: Iterable[pa.RecordBatch],
+        limits: Limits,
+        progress: Progress,
+    ) -> Manifest:
+        """Write ``batches`` as chunk files and the manifest; returns the manifest.
+
+        Stops early (``truncated``) when the next batch would start past ``byte_limit``; the
+        caller adds truncation by the row limit (the stream knows it). Raises whatever the
+        batches raise (a cancel, an engine error), leaving only temporary files behind, which
+        :meth:`delete` removes.
+        """
+        output = get_format(format_name)
+        directory = self.job_dir(job_id)
+        directory.mkdir(parents=True, exist_ok=True)
+        manifest = Manifest(
+            format=output.name,
+            media_type=output.media_type,
+            columns=[{"name": c.name, "type": c.type} for c in columns],
+        )
+        source = _Source(batches)
+        while True:
+            index = len(manifest.chunks)
+            chunk = self._write_chunk(
+                directory, index, output, schema, source, manifest, limits, progress
+            )
+            manifest.chunks.append(chunk)
+            progress(manifest.row_count, manifest.byte_count)
+            if manifest.byte_count >= limits.byte_limit:
+                if source.peek() is not None:
+                    manifest.truncated, manifest.truncated_by = True, "byte_limit"
+                break
+            if source.peek() is None:
+                break
+        _write_atomically(directory / MANIFEST, json.dumps(manifest.to_dict()).encode())
+        _sync_dir(directory)
+        return manifest
+
+    def _write_chunk(
+        self,
+        directory: Path,
+        index: int,
+        output: OutputFormat,
+        schema: pa.Schema,
+        source: _Source,
+        manifest: Manifest,
+        limits: Limits,
+        progress: Progress,
+    ) -> Chunk:
+        name = f"part-{index:05d}.{output.name}"
+        rows = written = 0
+
+        def chunk_batches() -> Iterator[pa.RecordBatch]:
+            nonlocal rows
+            while rows < limits.chunk_rows and written < limits.chunk_bytes:
+                if manifest.byte_count + written >= limits.byte_limit:
+                    return
+                batch = source.take(limits.chunk_rows - rows)
+                if batch is None:
+                    return
+                rows += batch.num_rows
+                yield batch
+
+        temporary = directory / f".{name}.tmp"
+        with temporary.open("wb") as fh:
+            for data in output.write(schema, chunk_batches()):
+                fh.write(data)
+                written += len(data)
+                progress(manifest.row_count + rows, manifest.byte_count + written)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(temporary, directory / name)
+        manifest.row_count += rows
+        manifest.byte_count += written
+        return Chunk(name, rows, written)
+
+    def read_manifest(self, job_id: str) -> Manifest | None:
+        try:
+            data = json.loads((self.job_dir(job_id) / MANIFEST).read_bytes())
+        except (OSError, ValueError):
+            return None
+        return Manifest.from_dict(data)
+
+    def delete(self, job_id: str) -> None:
+        with contextlib.suppress(ValueError):
+            shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
+
+    def job_ids(self) -> list[str]:
+        """Every job that has a directory here."""
+        if not self.root.is_dir():
+            return []
+        return [p.name for p in self.root.iterdir() if _JOB_ID.match(p.name)]
+
+    def sweep(self, keep: set[str]) -> list[str]:
+        """Delete the directories of jobs not in ``keep`` (crashed, failed, expired, unknown),
+        and any temporary file left in kept directories of finished jobs. Returns the removed
+        job ids."""
+        removed = []
+        for job_id in self.job_ids():
+            if job_id not in keep:
+                self.delete(job_id)
+                removed.append(job_id)
+        return removed
+
+    def remove_partials(self, job_id: str) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            for path in self.job_dir(job_id).glob(".*.tmp"):
+                path.unlink(missing_ok=True)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    with temporary.open("wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(temporary, path)
+
+
+def _sync_dir(directory: Path) -> None:
+    """Make the renames durable (a crash after this cannot lose them)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
