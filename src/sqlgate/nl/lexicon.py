@@ -1,0 +1,176 @@
+"""The vocabulary of a semantic model: every phrase that names a model, field, metric or value.
+
+Phrases come from names (``InvoiceDate`` → "invoice date"), synonyms, model-qualified field
+names ("customer country"), field names without their model's prefix (``InvoiceDate`` in
+``Invoice`` → "date"), sampled values ("Germany", "small business") and boolean columns
+("active", "inactive", "not active"). They are keyed by word stems, and matched greedily,
+longest phrase first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlgate.nl.semantic import CalculatedField, Column, SemanticIndex
+from sqlgate.nl.text import identifier_words, phrase_key, stem
+from sqlgate.nl.values import ValueIndex
+
+_NUMERIC = re.compile(
+    r"int|dec|num|float|double|real|money|serial|bigint|smallint|tinyint", re.IGNORECASE
+)
+_TEMPORAL = re.compile(r"date|time", re.IGNORECASE)
+_BOOLEAN = re.compile(r"bool|bit\b", re.IGNORECASE)
+MAX_PHRASE = 8
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What a phrase can mean."""
+
+    kind: str  # "model", "field", "metric", "value"
+    model: str  # the model (a metric's base model)
+    name: str | None = None  # field or metric name
+    value: str | None = None  # a sampled value, or "true"/"false" for boolean columns
+    via: str = "name"  # name, synonym, qualified, short, value
+    exact_case: str | None = None  # the value as stored, for case-sensitive agreement
+
+    @property
+    def part(self) -> str:
+        if self.kind == "model":
+            return self.model
+        if self.kind == "value":
+            return f"{self.model}.{self.name} = {self.value!r}"
+        if self.kind == "metric":
+            return str(self.name)
+        return f"{self.model}.{self.name}"
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    model: str
+    name: str
+    kind: str  # "number", "time", "boolean", "text"
+    key: bool
+    calculated: bool
+
+
+class Lexicon:
+    def __init__(self, index: SemanticIndex, values: ValueIndex | None = None) -> None:
+        self.index = index
+        self.phrases: dict[tuple[str, ...], list[Entry]] = defaultdict(list)
+        self.fields: dict[tuple[str, str], FieldInfo] = {}
+        self._build(values)
+
+    def add(self, key: tuple[str, ...], entry: Entry) -> None:
+        if not key or len(key) > MAX_PHRASE:
+            return
+        entries = self.phrases[key]
+        if entry not in entries:
+            entries.append(entry)
+
+    def _build(self, values: ValueIndex | None) -> None:
+        index = self.index
+        for model in index.model.models:
+            model_words = identifier_words(model.name)
+            model_phrases = [tuple(stem(w) for w in model_words)]
+            model_phrases += [phrase_key(s) for s in model.synonyms]
+            if model.table and model.table != model.name:
+                model_phrases.append(tuple(stem(w) for w in identifier_words(model.table)))
+            for key in model_phrases:
+                self.add(key, Entry("model", model.name, via="name"))
+            keys = {k.lower() for k in model.primary_key}
+            fk_columns = {
+                c.lower() for j in index.joins[model.name.lower()] for c in j.left_columns
+            }
+            fields: list[Column | CalculatedField] = [*model.columns, *model.calculated_fields]
+            for f in fields:
+                calculated = isinstance(f, CalculatedField)
+                type_name = f.type or ""
+                words = identifier_words(f.name)
+                is_key = (
+                    f.name.lower() in keys
+                    or f.name.lower() in fk_columns
+                    or (bool(words) and words[-1] == "id")
+                )
+                kind = _kind(type_name, words, calculated)
+                self.fields[(model.name.lower(), f.name.lower())] = FieldInfo(
+                    model.name, f.name, kind, is_key, calculated
+                )
+                name_key = tuple(stem(w) for w in words)
+                self.add(name_key, Entry("field", model.name, f.name))
+                for synonym in f.synonyms:
+                    self.add(phrase_key(synonym), Entry("field", model.name, f.name, via="synonym"))
+                # "InvoiceDate" in Invoice is also "date"; "customer country" is qualified
+                for prefix in model_phrases:
+                    if len(name_key) > len(prefix) and name_key[: len(prefix)] == prefix:
+                        self.add(
+                            name_key[len(prefix) :], Entry("field", model.name, f.name, via="short")
+                        )
+                    elif name_key[: len(prefix)] != prefix:
+                        self.add(
+                            prefix + name_key, Entry("field", model.name, f.name, via="qualified")
+                        )
+                        for synonym in f.synonyms:
+                            self.add(
+                                prefix + phrase_key(synonym),
+                                Entry("field", model.name, f.name, via="qualified"),
+                            )
+                if kind == "boolean":
+                    self._boolean(model.name, f.name, name_key)
+        for metric in index.model.metrics:
+            entry = Entry("metric", metric.model, metric.name)
+            self.add(tuple(stem(w) for w in identifier_words(metric.name)), entry)
+            for synonym in metric.synonyms:
+                self.add(
+                    phrase_key(synonym), Entry("metric", metric.model, metric.name, via="synonym")
+                )
+        if values is not None:
+            for (model_name, column), stored in values.values.items():
+                if index.get_field(model_name, column) is None:
+                    continue
+                for value in stored:
+                    key = phrase_key(value.replace("_", " "))
+                    if key and not all(k.isdigit() for k in key):
+                        self.add(
+                            key,
+                            Entry(
+                                "value", model_name, column, value, via="value", exact_case=value
+                            ),
+                        )
+
+    def _boolean(self, model: str, name: str, key: tuple[str, ...]) -> None:
+        self.add(key, Entry("value", model, name, "true", via="boolean"))
+        if len(key) == 1:
+            word = key[0]
+            for prefix in ("in", "un", "non"):
+                self.add(
+                    (stem(prefix + word),), Entry("value", model, name, "false", via="boolean")
+                )
+        self.add(("not", *key), Entry("value", model, name, "false", via="boolean"))
+        self.add(("non", *key), Entry("value", model, name, "false", via="boolean"))
+
+    def field(self, model: str, name: str) -> FieldInfo:
+        return self.fields[(model.lower(), name.lower())]
+
+
+def _kind(type_name: str, words: list[str], calculated: bool) -> str:
+    if _BOOLEAN.search(type_name):
+        return "boolean"
+    if _TEMPORAL.search(type_name) and not _NUMERIC.search(type_name.replace("datetime", "")):
+        return "time"
+    if _NUMERIC.search(type_name):
+        return "number"
+    if not type_name:
+        if words and words[-1] in ("date", "time", "at", "day", "timestamp"):
+            return "time"
+        if calculated or (words and words[-1] in _NUMBER_WORDS):
+            return "number"
+    return "text"
+
+
+_NUMBER_WORDS = {
+    "amount", "total", "price", "quantity", "count", "cost", "revenue", "value", "discount",
+    "milliseconds", "bytes", "size", "length", "duration", "number", "qty", "weight", "score",
+}  # fmt: skip

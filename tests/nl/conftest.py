@@ -1,0 +1,71 @@
+"""Fixtures for the natural-language tests: the demo shop and Chinook, with their models."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from sqlgate.demo import build_demo_database
+from sqlgate.engines.duckdb import DuckDBEngine
+from sqlgate.engines.sqlite import SQLiteEngine
+from sqlgate.nl.embedded import EmbeddedEngine
+from sqlgate.nl.prepare import prepare_embedded
+from sqlgate.nl.semantic import SemanticModel, parse_semantic_model
+from tests.conftest import CHINOOK_SQLITE
+
+EVAL = resources.files("sqlgate.nl") / "eval"
+TODAY = date(2025, 12, 31)
+
+
+def eval_model(name: str, dialect: str) -> SemanticModel:
+    return parse_semantic_model((EVAL / name).read_text(encoding="utf-8"), dialect=dialect)
+
+
+@pytest.fixture(scope="session")
+def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("nl-demo") / "demo.duckdb"
+    build_demo_database(path, scale=0.2)
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_engine(demo_path: Path) -> Iterator[DuckDBEngine]:
+    engine = DuckDBEngine(demo_path)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="session")
+def chinook_engine() -> Iterator[SQLiteEngine]:
+    engine = SQLiteEngine(CHINOOK_SQLITE)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="session")
+def demo_model() -> SemanticModel:
+    return eval_model("demo_model.yaml", "duckdb")
+
+
+@pytest.fixture(scope="session")
+def chinook_model() -> SemanticModel:
+    return eval_model("chinook_model.yaml", "sqlite")
+
+
+@pytest.fixture(scope="session")
+def demo_nl(demo_engine: DuckDBEngine, demo_model: SemanticModel) -> EmbeddedEngine:
+    return prepare_embedded(demo_engine, "duckdb", demo_model)
+
+
+@pytest.fixture(scope="session")
+def chinook_nl(chinook_engine: SQLiteEngine, chinook_model: SemanticModel) -> EmbeddedEngine:
+    return prepare_embedded(chinook_engine, "sqlite", chinook_model)
+
+
+@pytest.fixture(scope="session")
+def chinook_draft_nl(chinook_engine: SQLiteEngine) -> EmbeddedEngine:
+    return prepare_embedded(chinook_engine, "sqlite")
