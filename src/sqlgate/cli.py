@@ -1,8 +1,9 @@
-"""The ``sqlgate`` command: serve, init, keys, team, connections, semantic, migrate."""
+"""The ``sqlgate`` command: serve, init, keys, team, connections, semantic, ask, migrate."""
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import sys
@@ -18,11 +19,13 @@ from sqlgate import __version__
 from sqlgate.auth.scopes import Role, Scope
 from sqlgate.engines.registry import CONNECTION_TYPES
 from sqlgate.errors import SqlgateError, ValidationError
+from sqlgate.results.jsonable import dumps, rows_as_arrays
 from sqlgate.services import keys as key_service
 from sqlgate.services import orgs, team
 from sqlgate.services.audit import AuditRecord
 from sqlgate.services.bootstrap import ensure_demo_connection
 from sqlgate.services.container import Services
+from sqlgate.services.nl import NonSqlQuestion
 from sqlgate.settings import Settings
 from sqlgate.store.models import Organization
 
@@ -343,6 +346,36 @@ def cmd_semantic_show(args: argparse.Namespace) -> int:
         return 0
 
 
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Translate a question (the embedded engine, or the configured LLM), run it and print the
+    SQL and the rows; saved like `POST /v1/queries`, as the organization's first owner."""
+    with _services(args) as services:
+        org_id = _org_id(services, args.org or _only_org(services))
+        principal = orgs.operator(services.store, org_id)
+        try:
+            asked = services.nl.ask(principal, args.question, args.connection)
+        except NonSqlQuestion as exc:
+            print(f"Not a question about the data: {exc.message}", file=sys.stderr)
+            return 3
+        table = asked.result.table
+        if args.json:
+            _print_json(
+                {
+                    "query_id": asked.saved.id,
+                    "sql": asked.saved.sql,
+                    "columns": asked.saved.columns,
+                    "rows": json.loads(dumps(rows_as_arrays(table))),
+                    "row_count": asked.result.row_count,
+                }
+            )
+            return 0
+        print(asked.saved.sql, file=sys.stderr)
+        writer = csv.writer(sys.stdout)
+        writer.writerow(asked.saved.columns)
+        writer.writerows(rows_as_arrays(table))
+        return 0
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     with _services(args):  # building the services applies the migrations
         pass
@@ -478,6 +511,15 @@ def build_parser() -> argparse.ArgumentParser:
         "SQLGATE_PREVIOUS_SECRET_KEYS)",
     )
     rotate.set_defaults(func=cmd_secrets_rotate)
+
+    ask = sub.add_parser(
+        "ask", parents=[common], help="Ask a question in plain language; prints SQL and rows"
+    )
+    ask.add_argument("question")
+    ask.add_argument("--connection", help="Connection id or name (default: the org's default)")
+    ask.add_argument("--org", help="Organization id or slug (default: the only one)")
+    ask.add_argument("--json", action="store_true", help="Print JSON")
+    ask.set_defaults(func=cmd_ask)
 
     semantic = sub.add_parser(
         "semantic", help="Semantic models of connections (docs/nl.md)"

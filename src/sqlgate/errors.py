@@ -76,6 +76,14 @@ class PayloadTooLarge(SqlgateError):
     status = 413
 
 
+class UnsupportedMediaType(SqlgateError):
+    """A body in a format the route does not read (e.g. a semantic model neither JSON nor
+    YAML)."""
+
+    code = "unsupported_media_type"
+    status = 415
+
+
 class SqlSyntaxError(SqlgateError):
     """The SQL could not be parsed; ``line`` and ``column`` point at the problem."""
 

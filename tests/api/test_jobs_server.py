@@ -92,7 +92,8 @@ def test_cancel_stops_the_query_on_the_engine(served: Served) -> None:
     before = sum(server.cpu_times()[:2])
     time.sleep(1.0)
     busy = sum(server.cpu_times()[:2]) - before
-    assert busy > 0.5  # the engine is working on it
+    # The engine is working on it (on 2 shared cores other work may take part of a core).
+    assert busy > 0.2
     r = httpx.post(f"{served.base}/v1/jobs/{job_id}/cancel", headers=served.headers)
     assert r.status_code == 200 and r.json()["cancel_requested"]
     job = served.wait_done(job_id, limit=10)
@@ -101,7 +102,9 @@ def test_cancel_stops_the_query_on_the_engine(served: Served) -> None:
     before = sum(server.cpu_times()[:2])
     time.sleep(1.0)
     idle = sum(server.cpu_times()[:2]) - before
-    assert idle < 0.3, f"the server still burns {idle:.2f} s CPU per second after the cancel"
+    assert idle < min(0.3, busy / 2), (
+        f"the server still burns {idle:.2f} s CPU per second after the cancel ({busy:.2f} before)"
+    )
 
 
 def test_links_tampered_and_expired_are_403(served: Served) -> None:

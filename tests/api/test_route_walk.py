@@ -53,6 +53,12 @@ GROUP: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/query/{connection_id}/export"): "query",
     ("POST", "/api/v1/run_sql"): "query",
     ("POST", "/v1/jobs"): "query",
+    ("POST", "/api/v1/generate_sql"): "query",
+    ("GET", "/api/v1/stream_explanation"): "query",
+    ("POST", "/v1/queries"): "query",
+    ("DELETE", "/v1/queries/{query_id}"): "query",
+    ("GET", "/v1/queries"): "validate",
+    ("GET", "/v1/queries/{query_id}"): "validate",
     ("GET", "/v1/jobs/{job_id}"): "query",
     ("POST", "/v1/jobs/{job_id}/cancel"): "query",
     ("POST", "/v1/jobs/{job_id}/links"): "query",
@@ -99,6 +105,7 @@ VALID_BODY: dict[tuple[str, str], dict[str, Any]] = {
 # Required query parameters, sent with every probe.
 QUERY: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/v1/{org}/admin/get_prompt_logs/"): {"prompt_log_prefix": "any"},
+    ("GET", "/api/v1/stream_explanation"): {"queryId": "does-not-exist"},
 }
 
 _PARAM = re.compile(r"\{(\w+)\}")
@@ -143,7 +150,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         [duck] = [c for c in services.connections.list(env.org.id) if c.name == "duck"]
         owner_principal = authenticate(store, env.org.key)
         job = services.jobs.submit(owner_principal, "duck", JobSpec("SELECT 1 AS one"))
+        saved = services.saved_queries.save(
+            org_id=env.org.id, member_id=owner_principal.member_id, connection_id=duck.id,
+            question="how many?", sql="SELECT 1", status="ok",
+        )  # fmt: skip
         ids = {
+            "query_id": saved.id,
             "job_id": job.job.id,
             "connection_id": duck.id,
             "key_id": orgs.create_key(store, env.org.id, name="target").key_id,

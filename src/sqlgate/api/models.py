@@ -77,9 +77,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         401: "`authentication_error`: missing or invalid API key",
         403: "`authorization_error`: the key lacks the required scope",
         404: "`not_found`: no such connection (or route)",
+        413: "`payload_too_large`: the body is over the size limit",
         422: "`validation_error`, `sql_syntax_error`, `sql_not_allowed`: bad request or SQL",
         429: "`rate_limit_exceeded`; see the `Retry-After` header",
         502: "`connection_error`: the database could not be reached",
+        503: "`service_unavailable`: the shared rate-limit store cannot be reached",
         504: "`timeout`: the query ran past its timeout and was stopped",
     }.items()
 }

@@ -13,7 +13,7 @@ from sqlgate.api.deps import AppServices, client_address, requires
 from sqlgate.api.models import ERROR_RESPONSES
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
-from sqlgate.errors import SqlgateError
+from sqlgate.errors import UnsupportedMediaType
 from sqlgate.services.semantic_models import Deployed, Format
 
 router = APIRouter(
@@ -30,11 +30,6 @@ _BODY_DOC = (
     "The semantic model (see docs/nl.md): a JSON object with `Content-Type: application/json`, "
     "or YAML text with `Content-Type: application/yaml` (or `text/yaml`)."
 )
-
-
-class UnsupportedMediaType(SqlgateError):
-    code = "unsupported_media_type"
-    status = 415
 
 
 class SemanticModelOut(BaseModel):

@@ -10,16 +10,20 @@ from sqlgate.auth.principal import Authenticator
 from sqlgate.auth.ratelimit import RateLimiter
 from sqlgate.engines.registry import EngineRegistry
 from sqlgate.jobs.service import JobService
+from sqlgate.library.saved_queries import SavedQueries
 from sqlgate.results.signing import LinkSigner
 from sqlgate.results.storage import ResultStore
 from sqlgate.services.audit import AuditLog
 from sqlgate.services.audit_query import prune
 from sqlgate.services.connections import ConnectionService
+from sqlgate.services.nl import NlService
 from sqlgate.services.prompt_logs import PromptLogs
 from sqlgate.services.query import QueryService
 from sqlgate.services.secrets import SecretBox
 from sqlgate.services.semantic_models import SemanticModels
 from sqlgate.services.team import TeamService
+from sqlgate.services.threads import Threads
+from sqlgate.services.translators import Translators
 from sqlgate.settings import Settings
 from sqlgate.store.db import Store
 
@@ -39,6 +43,8 @@ class Services:
     prompt_logs: PromptLogs
     jobs: JobService
     semantic: SemanticModels
+    saved_queries: SavedQueries
+    nl: NlService
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -56,6 +62,10 @@ class Services:
         audit = AuditLog(store)
         connections = ConnectionService(store, settings, engines, box, audit)
         slots = ConcurrencyLimiter(settings)
+        queries = QueryService(settings, connections, audit, slots)
+        prompt_logs = PromptLogs(store)
+        semantic = SemanticModels(store, connections, audit)
+        saved_queries = SavedQueries(store)
         return cls(
             settings=settings,
             store=store,
@@ -65,10 +75,20 @@ class Services:
             slots=slots,
             authenticator=Authenticator(store, ttl=settings.auth_cache_seconds),
             connections=connections,
-            queries=QueryService(settings, connections, audit, slots),
+            queries=queries,
             team=TeamService(store, audit, invite_ttl=timedelta(hours=settings.invite_ttl_hours)),
-            prompt_logs=PromptLogs(store),
-            semantic=SemanticModels(store, connections, audit),
+            prompt_logs=prompt_logs,
+            semantic=semantic,
+            saved_queries=saved_queries,
+            nl=NlService(
+                store,
+                connections,
+                queries,
+                Threads(store),
+                saved_queries,
+                prompt_logs,
+                Translators(settings, connections, semantic),
+            ),
             jobs=JobService(
                 settings,
                 store,

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sqlgate.auth.keys import display_prefix, generate_key, hash_key
+from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import ROLE_SCOPES, Role, Scope, format_scopes
 from sqlgate.errors import Conflict, NotFound, ValidationError
 from sqlgate.store.db import Store
@@ -89,6 +90,24 @@ def first_owner_id(store: Store, org_id: str) -> str | None:
             .where(Member.org_id == org_id, Member.role == Role.OWNER, Member.status == "active")
             .order_by(Member.created_at)
         )
+
+
+def operator(store: Store, org_id: str) -> Principal:
+    """The server's operator at the command line, acting as the organization's longest-standing
+    owner (so what they ask is saved and logged under a member)."""
+    owner = first_owner_id(store, org_id)
+    with store.session() as session:
+        org = session.get(Organization, org_id)
+    if org is None or owner is None:
+        raise NotFound(f"Organization {org_id!r} has no owner")
+    return Principal(
+        org_id=org.id,
+        org_slug=org.slug,
+        member_id=owner,
+        role=Role.OWNER,
+        key_id="cli",
+        scopes=ROLE_SCOPES[Role.OWNER],
+    )
 
 
 def create_key(

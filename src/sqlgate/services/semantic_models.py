@@ -31,6 +31,7 @@ from sqlgate.engines.base import DatabaseSchema, SchemaTable
 from sqlgate.errors import Conflict, NotFound, SqlgateError, ValidationError
 from sqlgate.nl.draft import draft_from_schema, with_schema_types
 from sqlgate.nl.embedded import EmbeddedEngine
+from sqlgate.nl.expand import expand_semantic_sql
 from sqlgate.nl.prepare import prepare_embedded
 from sqlgate.nl.semantic import SemanticModel, parse_semantic_model
 from sqlgate.nl.values import ValueIndex, sample_values
@@ -43,6 +44,8 @@ Format = Literal["yaml", "json"]
 FORMATS: tuple[Format, ...] = ("yaml", "json")
 DEFAULT_CACHE_SIZE = 32
 _MAX_PROBLEMS = 50
+#: Concurrent deploys race for the next version number; each round has a winner.
+_INSERT_ATTEMPTS = 10
 
 
 @dataclass(frozen=True)
@@ -101,8 +104,28 @@ class SemanticModels:
 
     def current(self, org_id: str, conn: ConnectionInfo) -> Deployed:
         """The latest deployed version, or the draft derived from the connection's schema."""
+        row = self._latest(org_id, conn)
+        if row is None:
+            return self.draft(org_id, conn)
+        return _deployed(row)
+
+    def native_sql(self, org_id: str, connection_ref: str | None, sql: str) -> str:
+        """``sql`` with the deployed model's names, calculated fields and metrics expanded for
+        the connection (`run_sql` takes semantic SQL). SQL that does not expand (native SQL the
+        model does not describe, or SQL the guard refuses) passes unchanged, so the query path
+        judges and audits it like any other."""
+        conn = self._connections.get(org_id, connection_ref)
+        row = self._latest(org_id, conn)
+        if row is None:  # the draft names tables and columns as they are
+            return sql
+        try:
+            return expand_semantic_sql(sql, _deployed(row).model, conn.dialect)
+        except SqlgateError:
+            return sql
+
+    def _latest(self, org_id: str, conn: ConnectionInfo) -> SemanticModelVersion | None:
         with self._store.session() as session:
-            row = session.scalars(
+            return session.scalars(
                 select(SemanticModelVersion)
                 .where(
                     SemanticModelVersion.org_id == org_id,
@@ -111,9 +134,6 @@ class SemanticModels:
                 .order_by(SemanticModelVersion.version.desc())
                 .limit(1)
             ).first()
-        if row is None:
-            return self.draft(org_id, conn)
-        return _deployed(row)
 
     def draft(self, org_id: str, conn: ConnectionInfo) -> Deployed:
         """The model derived from schema introspection (what a fresh connection answers with)."""
@@ -196,7 +216,7 @@ class SemanticModels:
         fmt: Format,
     ) -> Deployed:
         t = SemanticModelVersion
-        for _attempt in range(5):
+        for _attempt in range(_INSERT_ATTEMPTS):
             try:
                 with self._store.session() as session:
                     latest = session.scalar(
@@ -274,8 +294,8 @@ class SemanticModels:
             ).first()
         engine = self._connections.engine(conn)
         schema = engine.schema()
-        key: _CacheKey = (conn.id, conn.updated_at, latest.version if latest else None,
-                          schema.read_at)  # fmt: skip
+        version = latest.version if latest else None
+        key: _CacheKey = (conn.id, conn.updated_at, version, schema.read_at)
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None:

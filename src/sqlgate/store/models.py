@@ -264,6 +264,7 @@ class Explanation(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     member_id: Mapped[str] = mapped_column(String(40))
+    connection_id: Mapped[str] = mapped_column(String(40))
     question: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(20))

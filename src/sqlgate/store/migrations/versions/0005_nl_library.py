@@ -87,6 +87,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(40), primary_key=True),
         _org(),
         sa.Column("member_id", sa.String(40), nullable=False),
+        sa.Column("connection_id", sa.String(40), nullable=False),
         sa.Column("question", sa.Text(), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("language", sa.String(20), nullable=True),

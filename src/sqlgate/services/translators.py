@@ -1,0 +1,178 @@
+"""Who turns a connection's questions into SQL: the LLM pipeline when ``SQLGATE_LLM_BASE_URL`` is
+set (with the embedded engine as its fallback), else the embedded engine alone.
+
+Both answer with a :class:`~sqlgate.nl.pipeline.Generation` and report every step's rendered
+prompt through ``on_record``, so the service above them does not care which one answered.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from typing import Protocol
+
+from sqlgate.nl.embedded import EmbeddedEngine
+from sqlgate.nl.pipeline import (
+    Generation,
+    LlmPipeline,
+    embedded_fallback,
+    explanation_step,
+    stream_explanation,
+)
+from sqlgate.nl.prompts import HistoryTurn, PromptStep
+from sqlgate.nl.providers import (
+    ChatMessage,
+    ChatProvider,
+    ProviderConfig,
+    provider_from_settings,
+)
+from sqlgate.services.connections import ConnectionInfo, ConnectionService
+from sqlgate.services.prompt_logs import PromptRecord
+from sqlgate.services.semantic_models import SemanticModels
+from sqlgate.settings import Settings
+
+OnRecord = Callable[[PromptRecord], None]
+_CACHED_PIPELINES = 32
+
+# A follow-up leans on the previous question: "and only for 2023?", "what about Germany".
+_FOLLOW_UP = re.compile(
+    r"^\s*(and|but|also|only|just|now|then|same|what about|how about|instead|except)\b",
+    re.IGNORECASE,
+)
+
+
+class Translator(Protocol):
+    def __call__(
+        self, question: str, history: Sequence[HistoryTurn], *, log_prefix: str, on_record: OnRecord
+    ) -> Generation: ...
+
+
+class EmbeddedTranslator:
+    """The offline engine, which reads one question at a time: a follow-up is read together
+    with the question before it (when it starts like one, or alone maps to nothing)."""
+
+    def __init__(self, engine: EmbeddedEngine) -> None:
+        self._engine = engine
+
+    def __call__(
+        self, question: str, history: Sequence[HistoryTurn], *, log_prefix: str, on_record: OnRecord
+    ) -> Generation:
+        standalone, answer = question, self._engine.ask(question)
+        previous = (history[-1].standalone or history[-1].question) if history else None
+        follow_up = _FOLLOW_UP.match(question) or not answer.is_sql
+        if previous and follow_up and answer.reason != "write_request":
+            combined = f"{previous} {question}"
+            retry = self._engine.ask(combined)
+            if retry.is_sql:
+                standalone, answer = combined, retry
+        messages: list[ChatMessage] = []
+        for turn in history:
+            messages.append({"role": "user", "content": turn.question})
+            messages.append({"role": "assistant", "content": turn.sql or "(no SQL)"})
+        step = PromptStep(
+            "embedded",
+            answer.rendered_context(),
+            tuple(messages),
+            answer=answer.native_sql or answer.explanation,
+        )
+        on_record(step.record(log_prefix))
+        return Generation(
+            outcome="sql" if answer.is_sql else "non_sql",
+            question=question,
+            standalone_question=standalone,
+            sql=answer.sql,
+            native_sql=answer.native_sql,
+            reason=None if answer.is_sql else answer.explanation,
+            steps=(step,),
+            log_prefix=log_prefix,
+            source="fallback",
+        )
+
+
+class LlmTranslator:
+    def __init__(self, pipeline: LlmPipeline) -> None:
+        self._pipeline = pipeline
+
+    def __call__(
+        self, question: str, history: Sequence[HistoryTurn], *, log_prefix: str, on_record: OnRecord
+    ) -> Generation:
+        return self._pipeline.generate(
+            question, history, log_prefix=log_prefix, on_record=on_record
+        )
+
+
+class Translators:
+    def __init__(
+        self, settings: Settings, connections: ConnectionService, semantic: SemanticModels
+    ) -> None:
+        self._settings = settings
+        self._connections = connections
+        self._semantic = semantic
+        self._config = ProviderConfig.from_settings(settings)
+        self._provider: ChatProvider | None = provider_from_settings(settings)
+        self._pipelines: OrderedDict[tuple[str, object, int | None], LlmPipeline] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def uses_llm(self) -> bool:
+        return self._provider is not None
+
+    def for_connection(self, org_id: str, conn: ConnectionInfo) -> Translator:
+        embedded = self._semantic.embedded_for(conn)
+        if self._provider is None:
+            return EmbeddedTranslator(embedded)
+        deployed = self._semantic.current(org_id, conn)
+        key = (conn.id, conn.updated_at, deployed.version)
+        with self._lock:
+            pipeline = self._pipelines.get(key)
+            if pipeline is not None:
+                self._pipelines.move_to_end(key)
+        if pipeline is None:
+            pipeline = LlmPipeline(
+                self._provider,
+                self._connections.engine(conn),
+                embedded.model,
+                settings=self._settings,
+                dialect=conn.dialect,
+                fallback=embedded_fallback(embedded),
+            )
+            with self._lock:
+                self._pipelines[key] = pipeline
+                while len(self._pipelines) > _CACHED_PIPELINES:
+                    self._pipelines.popitem(last=False)
+        return LlmTranslator(pipeline)
+
+    def explain(
+        self,
+        org_id: str,
+        conn: ConnectionInfo,
+        question: str,
+        reason: str,
+        language: str | None,
+    ) -> Iterator[str]:
+        """The explanation of a NON_SQL answer: streamed by the LLM when one is configured
+        (falling back to ``reason`` if it fails before the first piece), else ``reason``."""
+        if self._config is None:
+            return _pieces(reason)
+        model = self._semantic.embedded_for(conn).model
+        step = explanation_step(model, question, reason, language=language)
+        return stream_explanation(
+            self._config,
+            step,
+            timeout=self._settings.llm_generation_timeout,
+            fallback_text=reason,
+        )
+
+
+def _pieces(text: str, size: int = 48) -> Iterator[str]:
+    """Word-aligned pieces of about ``size`` characters, as a model would stream them."""
+    piece = ""
+    for word in re.findall(r"\S+\s*", text):
+        piece += word
+        if len(piece) >= size:
+            yield piece
+            piece = ""
+    if piece:
+        yield piece

@@ -1,0 +1,35 @@
+"""`sqlgate ask`: a question in plain language from the command line, offline."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from sqlgate.cli import main
+from tests.conftest import CHINOOK_SQLITE
+
+
+def test_ask_prints_sql_and_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = ["--data-dir", str(tmp_path)]
+    assert main(["init", "--json", *d]) == 0
+    add = ["connections", "add", "chinook", "--type", "sqlite", "--database", str(CHINOOK_SQLITE)]
+    assert main([*add, *d]) == 0
+    capsys.readouterr()
+
+    assert main(["ask", "How many customers per country?", "--connection", "chinook",
+                 "--json", *d]) == 0  # fmt: skip
+    answer = json.loads(capsys.readouterr().out)
+    with sqlite3.connect(f"file:{CHINOOK_SQLITE}?mode=ro", uri=True) as con:
+        gold = dict(con.execute("SELECT Country, count(*) FROM Customer GROUP BY Country"))
+    assert {row[0]: row[1] for row in answer["rows"]} == gold
+    assert answer["query_id"].startswith("q_") and answer["sql"].upper().startswith("SELECT")
+
+    assert main(["ask", "How many genres?", "--connection", "chinook", *d]) == 0
+    out = capsys.readouterr()
+    assert out.out.splitlines()[1] == "25" and "SELECT" in out.err
+
+    assert main(["ask", "delete all customers", "--connection", "chinook", *d]) == 3
+    assert "read-only" in capsys.readouterr().err
