@@ -296,6 +296,14 @@ def test_semantic_sql_runs_through_run_sql(nenv: Env) -> None:
         "GROUP BY c.Country"
     )
     assert {k: round(v, 2) for k, v in got.items()} == {k: round(v, 2) for k, v in gold}
+    # The query endpoints take semantic SQL too.
+    query = nenv.client.post(
+        "/api/v1/query/renamed", json={"query": "SELECT revenue FROM invoices"},
+        headers=_h(nenv.org.key),
+    )  # fmt: skip
+    assert query.status_code == 200, query.text
+    total = _chinook("SELECT SUM(Total) FROM Invoice")[0][0]
+    assert round(query.json()["rows"][0][0], 2) == round(total, 2)
     # Native SQL still runs on the same connection; writes are still refused.
     native = nenv.client.post(
         "/api/v1/run_sql", json={"sql": "SELECT count(*) AS n FROM Genre",

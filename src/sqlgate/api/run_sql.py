@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -74,9 +73,8 @@ def _run(
     query: QueryRequest,
     client: str | None,
 ) -> bytes:
-    native = services.semantic.native_sql(principal.org_id, body.connection_id, query.sql)
     ran = services.queries.execute(
-        principal, body.connection_id, replace(query, sql=native), action="sql.run", client=client
+        principal, body.connection_id, query, action="sql.run", client=client
     )
     result = ran.result
     payload = {

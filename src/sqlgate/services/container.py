@@ -62,9 +62,9 @@ class Services:
         audit = AuditLog(store)
         connections = ConnectionService(store, settings, engines, box, audit)
         slots = ConcurrencyLimiter(settings)
-        queries = QueryService(settings, connections, audit, slots)
-        prompt_logs = PromptLogs(store)
         semantic = SemanticModels(store, connections, audit)
+        queries = QueryService(settings, connections, audit, slots, rewrite=semantic.native_sql)
+        prompt_logs = PromptLogs(store)
         saved_queries = SavedQueries(store)
         return cls(
             settings=settings,

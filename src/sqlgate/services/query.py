@@ -6,7 +6,7 @@ guard (parser-level allow-list) -> parameters -> engine (read-only session, dead
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
@@ -43,6 +43,10 @@ class Ran:
     result: QueryResult
 
 
+#: Turns the SQL a client sent into what the connection runs (semantic SQL → native SQL).
+Rewrite = Callable[[str, ConnectionInfo, str], str]
+
+
 class QueryService:
     def __init__(
         self,
@@ -50,11 +54,13 @@ class QueryService:
         connections: ConnectionService,
         audit: AuditLog,
         slots: ConcurrencyLimiter | None = None,
+        rewrite: Rewrite | None = None,
     ) -> None:
         self._settings = settings
         self._connections = connections
         self._audit = audit
         self._slots = slots or ConcurrencyLimiter(settings)
+        self._rewrite = rewrite
 
     def validate(self, principal: Principal, connection_ref: str | None, sql: str) -> Analysis:
         """Analyse without running. Never raises for bad SQL: the analysis says what is wrong."""
@@ -91,6 +97,7 @@ class QueryService:
         """Run a query and return at most ``row_limit`` rows (and whether there were more)."""
         run = self._begin(principal, connection_ref, request, action, client)
         try:
+            request = self._native(principal, run.connection, request)
             engine = self._admit(run.connection, request)
             with self._slots.acquire(principal.org_id, principal.org_slug):
                 result = engine.execute(
@@ -124,6 +131,7 @@ class QueryService:
         run = self._begin(principal, connection_ref, request, action, client)
         cap = row_cap or self._settings.export_row_limit
         try:
+            request = self._native(principal, run.connection, request)
             engine = self._admit(run.connection, request)
             slot = self._slots.acquire(principal.org_id, principal.org_slug, capped=capped)
             try:
@@ -162,6 +170,15 @@ class QueryService:
     ) -> _AuditedRun:
         connection = self._connections.get(principal.org_id, connection_ref)
         return _AuditedRun(self._audit, principal, connection, request, action, client)
+
+    def _native(
+        self, principal: Principal, conn: ConnectionInfo, request: QueryRequest
+    ) -> QueryRequest:
+        """The request as the connection runs it (its SQL expanded from the semantic model)."""
+        if self._rewrite is None or len(request.sql) > self._settings.max_sql_chars:
+            return request
+        native = self._rewrite(principal.org_id, conn, request.sql)
+        return request if native == request.sql else replace(request, sql=native)
 
     def _check_length(self, sql: str) -> None:
         if len(sql) > self._settings.max_sql_chars:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,6 +48,9 @@ _MAX_PROBLEMS = 50
 #: Concurrent deploys race for the next version number; each round has a winner.
 _INSERT_ATTEMPTS = 10
 
+
+#: How long a process reuses its answer to "which model is deployed" before asking again.
+_LATEST_TTL = 1.0
 
 @dataclass(frozen=True)
 class Deployed:
@@ -99,6 +103,7 @@ class SemanticModels:
         self._cache: OrderedDict[_CacheKey, EmbeddedEngine] = OrderedDict()
         self._building: dict[_CacheKey, threading.Lock] = {}
         self._lock = threading.Lock()
+        self._latest_models: dict[str, tuple[float, SemanticModel | None]] = {}
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -109,19 +114,32 @@ class SemanticModels:
             return self.draft(org_id, conn)
         return _deployed(row)
 
-    def native_sql(self, org_id: str, connection_ref: str | None, sql: str) -> str:
+    def native_sql(self, org_id: str, conn: ConnectionInfo, sql: str) -> str:
         """``sql`` with the deployed model's names, calculated fields and metrics expanded for
-        the connection (`run_sql` takes semantic SQL). SQL that does not expand (native SQL the
-        model does not describe, or SQL the guard refuses) passes unchanged, so the query path
-        judges and audits it like any other."""
-        conn = self._connections.get(org_id, connection_ref)
-        row = self._latest(org_id, conn)
-        if row is None:  # the draft names tables and columns as they are
+        the connection: every query surface takes semantic SQL. SQL that does not expand
+        (native SQL the model does not describe, or SQL the guard refuses) passes unchanged,
+        so the query path judges and audits it like any other."""
+        model = self._deployed_model(org_id, conn)
+        if model is None:  # the draft names tables and columns as they are
             return sql
         try:
-            return expand_semantic_sql(sql, _deployed(row).model, conn.dialect)
+            return expand_semantic_sql(sql, model, conn.dialect)
         except SqlgateError:
             return sql
+
+    def _deployed_model(self, org_id: str, conn: ConnectionInfo) -> SemanticModel | None:
+        """The latest deployed model, remembered for a second per connection (on the path of
+        every query); a deploy in another process is seen within that second."""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._latest_models.get(conn.id)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        row = self._latest(org_id, conn)
+        model = _deployed(row).model if row is not None else None
+        with self._lock:
+            self._latest_models[conn.id] = (now + _LATEST_TTL, model)
+        return model
 
     def _latest(self, org_id: str, conn: ConnectionInfo) -> SemanticModelVersion | None:
         with self._store.session() as session:
@@ -355,6 +373,7 @@ class SemanticModels:
 
     def _evict(self, connection_id: str) -> None:
         with self._lock:
+            self._latest_models.pop(connection_id, None)
             for key in [k for k in self._cache if k[0] == connection_id]:
                 del self._cache[key]
 
