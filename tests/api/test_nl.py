@@ -125,6 +125,16 @@ def test_non_sql_questions_get_an_explanation_stream(nenv: Env) -> None:
         "/api/v1/stream_explanation", params={"queryId": "nope"}, headers=_h(nenv.org.key)
     )
     assert r.status_code == 404
+    other = orgs.create_organization(
+        nenv.org.services.store, name="Curious", owner_email="c@curious.test"
+    )
+    assert other.key is not None
+    r = nenv.client.get(
+        "/api/v1/stream_explanation",
+        params={"queryId": body["explanationQueryId"]},
+        headers=_h(other.key.api_key),
+    )
+    assert r.status_code == 404  # another organization's explanation does not exist for it
 
 
 def test_write_requests_never_become_sql(nenv: Env) -> None:
