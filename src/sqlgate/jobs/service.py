@@ -37,8 +37,9 @@ from sqlgate.results.signing import LinkSigner, check_fresh, check_signed
 from sqlgate.results.storage import ASYNC_FORMATS, ResultStore
 from sqlgate.services.audit import AuditLog, AuditRecord
 from sqlgate.services.connections import ConnectionService
-from sqlgate.services.query import _refusal, analyze_sql
+from sqlgate.services.query import analyze_sql
 from sqlgate.settings import Settings
+from sqlgate.sql.guard import refusal
 from sqlgate.store.db import Store
 from sqlgate.store.models import QueryJob, new_id, utcnow
 
@@ -201,7 +202,7 @@ class JobService:
         analysis = analyze_sql(spec.sql, dialect)
         if not self._settings.sql_guard or analysis.is_valid:
             return
-        error = _refusal(analysis)
+        error = refusal(analysis)
         self._audit.record(
             AuditRecord(
                 org_id=principal.org_id,

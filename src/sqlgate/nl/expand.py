@@ -29,7 +29,7 @@ from sqlglot import exp
 from sqlglot.optimizer.scope import Scope, traverse_scope
 from sqlglot.tokens import Tokenizer
 
-from sqlgate.errors import SqlgateError, SqlNotAllowed, SqlSyntaxError
+from sqlgate.errors import SqlNotAllowed
 from sqlgate.nl.semantic import (
     CalculatedField,
     Column,
@@ -39,7 +39,7 @@ from sqlgate.nl.semantic import (
     SemanticModel,
     parse_expression,
 )
-from sqlgate.sql.guard import Analysis, analyze
+from sqlgate.sql.guard import analyze, refusal
 
 _SIMPLE = re.compile(r"^[a-z_][a-z0-9_]*$")
 _KEYWORDS = frozenset(k for k in Tokenizer.KEYWORDS if " " not in k)
@@ -80,18 +80,6 @@ def check_native(sql: str, dialect: str) -> None:
         raise refusal(analysis)
 
 
-def refusal(analysis: Analysis) -> SqlgateError:
-    details: dict[str, Any] = {
-        "reason": analysis.reason,
-        "query_type": analysis.query_type,
-        "position": analysis.position,
-        "line": analysis.line,
-        "column": analysis.column,
-    }
-    message = analysis.error or "The SQL is not allowed"
-    if analysis.reason == "syntax_error":
-        return SqlSyntaxError(message, **details)
-    return SqlNotAllowed(message, **details)
 
 
 def outside(message: str) -> SqlNotAllowed:

@@ -24,7 +24,7 @@ from sqlgate.errors import (
 from sqlgate.services.audit import AuditLog, AuditRecord
 from sqlgate.services.connections import ConnectionInfo, ConnectionService
 from sqlgate.settings import Settings
-from sqlgate.sql.guard import Analysis, analyze
+from sqlgate.sql.guard import Analysis, analyze, refusal
 from sqlgate.sql.nullability import not_null_flags
 from sqlgate.sql.unknown import unknown_column
 
@@ -192,7 +192,7 @@ class QueryService:
         self._check_length(request.sql)
         analysis = analyze_sql(request.sql, conn.dialect)
         if self._settings.sql_guard and not analysis.is_valid:
-            raise _refusal(analysis)
+            raise refusal(analysis)
         expected = {p.lstrip("$:@") for p in analysis.parameters}
         given = set(request.params or {})
         if analysis.is_valid:
@@ -280,17 +280,3 @@ def _mark_not_null(result: QueryResult, sql: str, engine: Engine) -> None:
         result.columns = [
             replace(c, not_null=flag) for c, flag in zip(result.columns, flags, strict=True)
         ]
-
-
-def _refusal(analysis: Analysis) -> SqlgateError:
-    details: dict[str, Any] = {
-        "reason": analysis.reason,
-        "query_type": analysis.query_type,
-        "position": analysis.position,
-        "line": analysis.line,
-        "column": analysis.column,
-    }
-    message = analysis.error or "The SQL is not allowed"
-    if analysis.reason == "syntax_error":
-        return SqlSyntaxError(message, **details)
-    return SqlNotAllowed(message, **details)

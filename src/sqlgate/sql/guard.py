@@ -49,9 +49,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 from sqlglot.dialects.dialect import Dialect
 
+from sqlgate.errors import SqlgateError, SqlNotAllowed, SqlSyntaxError
 from sqlgate.sql import _functions, _references, _shape, _tables
 from sqlgate.sql._denylist import Policy, strictest
 from sqlgate.sql._denylist_duckdb import DUCKDB
@@ -160,3 +162,19 @@ def _policy(dialect: str) -> Policy:
     if dialect == "" or dialect in Dialect.classes:
         return _STRICTEST
     raise ValueError(f"Unsupported SQL dialect {dialect!r}")
+
+
+def refusal(analysis: Analysis) -> SqlgateError:
+    """The error a client sees for SQL the guard refused: a syntax error, or SQL not allowed,
+    with the reason and where it is."""
+    details: dict[str, Any] = {
+        "reason": analysis.reason,
+        "query_type": analysis.query_type,
+        "position": analysis.position,
+        "line": analysis.line,
+        "column": analysis.column,
+    }
+    message = analysis.error or "The SQL is not allowed"
+    if analysis.reason == "syntax_error":
+        return SqlSyntaxError(message, **details)
+    return SqlNotAllowed(message, **details)
