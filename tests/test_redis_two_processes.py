@@ -23,7 +23,7 @@ from sqlgate.services.container import Services
 from sqlgate.settings import Settings
 from tests.conftest import CHINOOK_SQLITE
 from tests.redis_services import RedisSpace, redis_space
-from tests.test_server import free_port
+from tests.test_server import free_port, start_server
 
 pytestmark = pytest.mark.server
 
@@ -36,28 +36,7 @@ MANY_ROWS = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SEL
 
 
 def serve(data_dir: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
-    """`sqlgate serve` on a free port with ``env`` added, waited on until /healthz answers."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sqlgate", "serve", "--port", str(port),
-         "--data-dir", str(data_dir)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, **env},
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"server did not start:\n{proc.stdout.read() if proc.stdout else ''}")
-        time.sleep(0.2)
+    return start_server(data_dir, env={"SQLGATE_RATE_LIMIT_ENABLED": "true", **env})
 
 
 @dataclass

@@ -47,8 +47,11 @@ def add_chinook(data_dir: Path) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def start_server(data_dir: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
-    """`sqlgate serve` on a free port, waited on until /healthz answers."""
+def start_server(
+    data_dir: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], str]:
+    """`sqlgate serve` on a free port, waited on until /healthz answers. Rate limits are off
+    unless ``env`` (added to the environment) says otherwise."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "sqlgate", "serve", "--port", str(port),
@@ -56,7 +59,7 @@ def start_server(data_dir: Path, *args: str) -> tuple[subprocess.Popen[str], str
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "SQLGATE_RATE_LIMIT_ENABLED": "false"},
+        env={**os.environ, "SQLGATE_RATE_LIMIT_ENABLED": "false", **(env or {})},
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
