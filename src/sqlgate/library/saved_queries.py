@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from sqlgate.errors import NotFound
 from sqlgate.store.db import Store
 from sqlgate.store.models import SavedQuery, new_id
-from sqlgate.store.pages import encode_cursor, newest_first
+from sqlgate.store.pages import newest_first, split_page
 
 
 @dataclass(frozen=True)
@@ -105,12 +105,8 @@ class SavedQueries:
         )
         with self._store.session() as session:
             rows = list(session.scalars(query))
-        more = len(rows) > limit
-        rows = rows[:limit]
-        last = rows[-1] if more else None
-        return SavedPage(
-            [_info(r) for r in rows], encode_cursor(last.created_at, last.id) if last else None
-        )
+        page, cursor = split_page(rows, limit)
+        return SavedPage([_info(r) for r in page], cursor)
 
     def get(self, org_id: str, query_id: str) -> SavedInfo:
         with self._store.session() as session:

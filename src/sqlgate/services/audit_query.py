@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 
 from sqlgate.store.db import Store
 from sqlgate.store.models import AuditEvent, utcnow
-from sqlgate.store.pages import as_utc, encode_cursor, newest_first
+from sqlgate.store.pages import as_utc, newest_first, split_page
 
 
 @dataclass(frozen=True)
@@ -50,10 +50,7 @@ def list_events(
     )
     with store.session() as session:
         events = list(session.scalars(query))
-    more = len(events) > limit
-    events = events[:limit]
-    last = events[-1] if more else None
-    return AuditPage(events, encode_cursor(last.created_at, last.id) if last else None)
+    return AuditPage(*split_page(events, limit))
 
 
 def prune(store: Store, older_than_days: int) -> int:

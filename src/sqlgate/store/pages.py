@@ -11,7 +11,7 @@ import base64
 import binascii
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Select, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute
@@ -56,3 +56,23 @@ def newest_first(
         when, after = decode_cursor(cursor, id_type)
         query = query.where(or_(created_at < when, and_(created_at == when, row_id < after)))
     return query.order_by(created_at.desc(), row_id.desc()).limit(limit + 1)
+
+
+class _Keyed(Protocol):
+    @property
+    def created_at(self) -> datetime: ...
+
+    @property
+    def id(self) -> Any: ...
+
+
+Row = TypeVar("Row", bound=_Keyed)
+
+
+def split_page(rows: list[Row], limit: int) -> tuple[list[Row], str | None]:
+    """The rows of a page read by :func:`newest_first` (``limit + 1`` at most), and the cursor
+    of the next page (None on the last)."""
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1].created_at, rows[-1].id)
