@@ -77,6 +77,9 @@ def test_each_filter(aenv: Env) -> None:
     assert [e["error_code"] for e in errors] == ["query_error"]
     updates = _list(aenv, action="connection.update")["data"]
     assert len(updates) == 1 and updates[0]["sql"] is None
+    # the refused change is there, with its outcome
+    assert (updates[0]["status"], updates[0]["error_code"]) == ("error", "validation_error")
+    assert updates[0]["target_id"] is None and updates[0]["detail"] is None
 
     member = _list(aenv, action="query.execute")["data"][0]["member_id"]
     assert len(_list(aenv, member_id=member, action="query.execute")["data"]) == 5

@@ -1,8 +1,13 @@
-"""The audit history: every query run, written off the request path in small batches.
+"""The audit history: every query run and every change, written off the request path in small
+batches.
 
 Requests put an event on a queue and move on; one background thread waits ``linger`` seconds
 after the first event for more to arrive, then writes them all in a single transaction (one
 commit per batch, not per query). ``flush()`` and ``close()`` write everything queued at once.
+
+Changes (connections, semantic models, team, keys) are recorded the same way everywhere:
+:func:`change` builds the row (who, what, which; never settings or secrets) and
+:func:`audited` wraps a change so its outcome is recorded whether it succeeds or fails.
 """
 
 from __future__ import annotations
@@ -11,14 +16,20 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert
 
+from sqlgate.errors import SqlgateError
 from sqlgate.store.db import Store
 from sqlgate.store.models import AuditEvent, utcnow
+
+if TYPE_CHECKING:
+    from sqlgate.auth.principal import Principal
 
 log = logging.getLogger(__name__)
 _STOP = object()
@@ -99,3 +110,69 @@ class AuditLog:
         except Exception:
             # The audit trail must never take the query path down with it; say so loudly.
             log.exception("could not write %d audit events", len(batch))
+
+
+def change(
+    actor: Principal | None,
+    org_id: str,
+    action: str,
+    *,
+    error: SqlgateError | None = None,
+    connection_id: str | None = None,
+    target_id: str | None = None,
+    client: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditRecord:
+    """The audit row for a change ``actor`` made (``None``: the operator at the command line):
+    ``ok``, or ``error`` with the code of ``error``."""
+    return AuditRecord(
+        org_id=org_id,
+        action=action,
+        status="ok" if error is None else "error",
+        member_id=actor.member_id if actor else None,
+        key_id=actor.key_id if actor else None,
+        connection_id=connection_id,
+        error_code=error.code if error else None,
+        client=client,
+        target_id=target_id,
+        detail=detail,
+    )
+
+
+@contextmanager
+def audited(
+    audit: AuditLog | None,
+    actor: Principal | None,
+    org_id: str,
+    action: str,
+    *,
+    connection_id: str | None = None,
+    target_id: str | None = None,
+    client: str | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Record the change the ``with`` block makes, once it is over: ``ok``, or ``error`` with
+    the code of the :class:`SqlgateError` that left the block (which goes on up). The block
+    may put what it made (a version number, say) into the dict it is given: that becomes the
+    row's ``detail``. With no ``audit`` (some tests build services without one) nothing is
+    recorded."""
+    detail: dict[str, Any] = {}
+    error: SqlgateError | None = None
+    try:
+        yield detail
+    except SqlgateError as exc:
+        error = exc
+        raise
+    finally:
+        if audit is not None:
+            audit.record(
+                change(
+                    actor,
+                    org_id,
+                    action,
+                    error=error,
+                    connection_id=connection_id,
+                    target_id=target_id,
+                    client=client,
+                    detail=detail or None,
+                )
+            )

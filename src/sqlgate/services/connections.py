@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +28,7 @@ from sqlgate.engines.registry import (
     split_url,
 )
 from sqlgate.errors import Conflict, ConnectionFailed, NotFound, SqlgateError, ValidationError
-from sqlgate.services.audit import AuditLog, AuditRecord
+from sqlgate.services.audit import AuditLog, audited
 from sqlgate.services.secrets import SecretBox, scrub
 from sqlgate.settings import Settings
 from sqlgate.store.db import Store
@@ -138,31 +138,12 @@ class ConnectionService:
         self._box = box
         self._audit = audit
 
-    @contextmanager
     def _audited(
-        self, actor: Principal | None, org_id: str, action: str, connection_id: str | None = None
-    ) -> Iterator[None]:
+        self, actor: Principal | None, org_id: str, action: str, connection_id: str
+    ) -> AbstractContextManager[dict[str, Any]]:
         """Record a change to connections in the audit history: who, which, and the outcome
         (never the settings or secrets)."""
-        error: SqlgateError | None = None
-        try:
-            yield
-        except SqlgateError as exc:
-            error = exc
-            raise
-        finally:
-            if self._audit is not None:
-                self._audit.record(
-                    AuditRecord(
-                        org_id=org_id,
-                        action=action,
-                        status="ok" if error is None else "error",
-                        member_id=actor.member_id if actor else None,
-                        key_id=actor.key_id if actor else None,
-                        connection_id=connection_id,
-                        error_code=error.code if error else None,
-                    )
-                )
+        return audited(self._audit, actor, org_id, action, connection_id=connection_id)
 
     # --- reading ------------------------------------------------------------------------------
 

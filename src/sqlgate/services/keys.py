@@ -11,7 +11,7 @@ from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Role, Scope, at_most
 from sqlgate.errors import AuthorizationError, Conflict, NotFound, ValidationError
 from sqlgate.services import orgs
-from sqlgate.services.audit import AuditLog, AuditRecord
+from sqlgate.services.audit import AuditLog, change
 from sqlgate.store.db import Store
 from sqlgate.store.models import ApiKey, Member
 
@@ -108,12 +108,10 @@ def issue(
         assert row is not None
         info = _info(row)
     audit.record(
-        AuditRecord(
-            org_id=actor.org_id,
-            action="key.create",
-            status="ok",
-            member_id=actor.member_id,
-            key_id=actor.key_id,
+        change(
+            actor,
+            actor.org_id,
+            "key.create",
             target_id=info.id,
             detail={"name": name, "scopes": info.scopes, "owner_id": info.member_id},
         )
@@ -150,14 +148,6 @@ def revoke(store: Store, audit: AuditLog, actor: Principal | None, org_id: str, 
         if done.rowcount == 0:  # type: ignore[attr-defined]
             raise Conflict(f"API key {key_id!r} is already revoked")
     audit.record(
-        AuditRecord(
-            org_id=org_id,
-            action="key.revoke",
-            status="ok",
-            member_id=actor.member_id if actor else None,
-            key_id=actor.key_id if actor else None,
-            client=None if actor else "cli",
-            target_id=key_id,
-        )
+        change(actor, org_id, "key.revoke", client=None if actor else "cli", target_id=key_id)
     )
     return key_hash

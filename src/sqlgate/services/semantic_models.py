@@ -18,11 +18,9 @@ import difflib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -36,7 +34,7 @@ from sqlgate.nl.expand import expand_semantic_sql
 from sqlgate.nl.prepare import prepare_embedded
 from sqlgate.nl.semantic import SemanticModel, parse_semantic_model
 from sqlgate.nl.values import ValueIndex, sample_values
-from sqlgate.services.audit import AuditLog, AuditRecord
+from sqlgate.services.audit import AuditLog, audited
 from sqlgate.services.connections import ConnectionInfo, ConnectionService
 from sqlgate.store.db import Store
 from sqlgate.store.models import Connection, SemanticModelVersion, new_id, utcnow
@@ -200,8 +198,15 @@ class SemanticModels:
             org_id = session.scalar(select(Connection.org_id).where(Connection.id == conn.id))
         if org_id is None or (principal is not None and principal.org_id != org_id):
             raise NotFound(f"Connection {conn.name!r} not found")
-        outcome: dict[str, Any] = {}
-        with self._audited(principal, org_id, conn.id, client, outcome):
+        with audited(
+            self._audit,
+            principal,
+            org_id,
+            "semantic_model.deploy",
+            connection_id=conn.id,
+            target_id=conn.id,
+            client=client,
+        ) as outcome:
             source = _decode(text)
             fmt = format or ("json" if source.lstrip().startswith("{") else "yaml")
             if fmt not in FORMATS:
@@ -262,38 +267,6 @@ class SemanticModels:
                 continue
             return Deployed(conn.id, model, row.version, row.created_at, source, fmt, row.member_id)
         raise Conflict("Other deploys to this connection happened at the same moment; try again")
-
-    @contextmanager
-    def _audited(
-        self,
-        principal: Principal | None,
-        org_id: str,
-        connection_id: str,
-        client: str | None,
-        outcome: dict[str, Any],
-    ) -> Iterator[None]:
-        error: SqlgateError | None = None
-        try:
-            yield
-        except SqlgateError as exc:
-            error = exc
-            raise
-        finally:
-            if self._audit is not None:
-                self._audit.record(
-                    AuditRecord(
-                        org_id=org_id,
-                        action="semantic_model.deploy",
-                        status="ok" if error is None else "error",
-                        member_id=principal.member_id if principal else None,
-                        key_id=principal.key_id if principal else None,
-                        connection_id=connection_id,
-                        error_code=error.code if error else None,
-                        client=client,
-                        target_id=connection_id,
-                        detail={"version": outcome["version"]} if outcome else None,
-                    )
-                )
 
     # --- the embedded engine ------------------------------------------------------------------
 

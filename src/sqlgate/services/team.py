@@ -34,7 +34,7 @@ from sqlgate.errors import (
     ValidationError,
 )
 from sqlgate.services import orgs
-from sqlgate.services.audit import AuditLog, AuditRecord
+from sqlgate.services.audit import AuditLog, AuditRecord, change
 from sqlgate.store.db import Store
 from sqlgate.store.models import ApiKey, Member, new_id
 
@@ -341,12 +341,10 @@ class TeamService:
         detail: dict[str, Any],
     ) -> None:
         self._audit.record(
-            AuditRecord(
-                org_id=org_id,
-                action=action,
-                status="ok",
-                member_id=actor.member_id if actor else None,
-                key_id=actor.key_id if actor else None,
+            change(
+                actor,
+                org_id,
+                action,
                 client=None if actor else "cli",
                 target_id=target_id,
                 detail={k: (str(v) if isinstance(v, Role) else v) for k, v in detail.items()},
