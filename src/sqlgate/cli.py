@@ -353,7 +353,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         org_id = _org_id(services, args.org or _only_org(services))
         principal = orgs.operator(services.store, org_id)
         try:
-            asked = services.nl.ask(principal, args.question, args.connection)
+            asked = services.questions.ask(principal, args.question, args.connection)
         except NonSqlQuestion as exc:
             print(f"Not a question about the data: {exc.message}", file=sys.stderr)
             return 3

@@ -8,12 +8,15 @@ import sqlite3
 import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from sqlgate.auth.scopes import Role
+from sqlgate.errors import QueryError
+from sqlgate.library.questions import SavedQuestions
 from sqlgate.services import orgs
+from sqlgate.services.query import QueryService
 from tests.conftest import CHINOOK_SQLITE, Env, open_env
 
 
@@ -207,6 +210,29 @@ def test_non_sql_asks_are_saved_too(nenv: Env) -> None:
     assert error["code"] == "NON_SQL_QUERY" and error["explanation_query_id"]
     saved = nenv.client.get(f"/v1/queries/{error['query_id']}", headers=_h(nenv.org.key))
     assert saved.json()["data"]["status"] == "non_sql" and saved.json()["data"]["sql"] is None
+
+
+def test_a_run_that_fails_is_saved_with_its_error(nenv: Env) -> None:
+    """The question is kept when the query path fails it: status error, the error's code, and
+    the error names the saved question."""
+    services = nenv.org.services
+
+    class _Failing:
+        def execute(self, *_args: Any, **_kwargs: Any) -> Any:
+            raise QueryError("the database went away")
+
+    failing = cast(QueryService, _Failing())
+    questions = SavedQuestions(services.nl, failing, services.saved_queries)
+    principal = orgs.operator(services.store, nenv.org.id)
+    with pytest.raises(QueryError) as raised:
+        questions.ask(principal, "How many genres?", "chinook")
+    saved = services.saved_queries.get(nenv.org.id, raised.value.details["query_id"])
+    assert (saved.status, saved.error_code, saved.question) == (
+        "error",
+        "query_error",
+        "How many genres?",
+    )
+    assert saved.sql and "Genre" in saved.sql and saved.row_count is None
 
 
 def test_saved_queries_page_and_delete(nenv: Env) -> None:

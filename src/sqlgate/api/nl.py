@@ -210,7 +210,9 @@ async def ask(body: AskBody, principal: Asker, services: AppServices) -> Respons
     """Ask a question: it is translated to SQL, run read-only (at most 1000 rows) and saved. A
     question that is not about the data is saved too and answers 400 `NON_SQL_QUERY` (with
     `query_id` and `explanation_query_id`); SQL that fails answers its error with `query_id`."""
-    asked = await run_in_threadpool(services.nl.ask, principal, body.question, body.connection_id)
+    asked = await run_in_threadpool(
+        services.questions.ask, principal, body.question, body.connection_id
+    )
     table = asked.result.table
     rows = rows_as_arrays(table) if body.format == "table" else rows_as_objects(table)
     payload = {
@@ -251,5 +253,5 @@ def get_saved(query_id: str, principal: Reader, services: AppServices) -> dict[s
 @router.delete("/v1/queries/{query_id}", status_code=204, summary="Delete a query")
 def delete_saved(query_id: str, principal: Asker, services: AppServices) -> Response:
     """Its author, or an admin, deletes a saved question."""
-    services.nl.delete_saved(principal, query_id)
+    services.questions.delete(principal, query_id)
     return Response(status_code=204)

@@ -10,6 +10,7 @@ from sqlgate.auth.principal import Authenticator
 from sqlgate.auth.ratelimit import RateLimiter
 from sqlgate.engines.registry import EngineRegistry
 from sqlgate.jobs.service import JobService
+from sqlgate.library.questions import SavedQuestions
 from sqlgate.library.saved_queries import SavedQueries
 from sqlgate.results.signing import LinkSigner
 from sqlgate.results.storage import ResultStore
@@ -45,6 +46,7 @@ class Services:
     semantic: SemanticModels
     saved_queries: SavedQueries
     nl: NlService
+    questions: SavedQuestions
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -66,6 +68,8 @@ class Services:
         queries = QueryService(settings, connections, audit, slots, rewrite=semantic.native_sql)
         prompt_logs = PromptLogs(store)
         saved_queries = SavedQueries(store)
+        translators = Translators(settings, connections, semantic)
+        nl = NlService(store, connections, Threads(store), prompt_logs, translators)
         return cls(
             settings=settings,
             store=store,
@@ -80,15 +84,8 @@ class Services:
             prompt_logs=prompt_logs,
             semantic=semantic,
             saved_queries=saved_queries,
-            nl=NlService(
-                store,
-                connections,
-                queries,
-                Threads(store),
-                saved_queries,
-                prompt_logs,
-                Translators(settings, connections, semantic),
-            ),
+            nl=nl,
+            questions=SavedQuestions(nl, queries, saved_queries),
             jobs=JobService(
                 settings,
                 store,

@@ -1,5 +1,6 @@
-"""Questions in plain language: to SQL (`generate_sql`), to SQL and results (`/v1/queries`), or
-to an explanation when they are not about the data (``NON_SQL_QUERY``).
+"""Questions in plain language: to SQL (`generate_sql`), or to an explanation when they are not
+about the data (``NON_SQL_QUERY``). Asking and saving (`/v1/queries`) is in
+:mod:`sqlgate.library.questions`, which translates here.
 
 One path for every surface: the connection's translator (the embedded engine over its semantic
 model) reads the question with the thread's recent turns; every step records a prompt log; the
@@ -13,16 +14,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
+from typing import NamedTuple
 
 from sqlgate.auth.principal import Principal
-from sqlgate.auth.scopes import Scope
-from sqlgate.engines.base import QueryResult
-from sqlgate.errors import AuthorizationError, NotFound, SqlgateError, ValidationError
-from sqlgate.library.saved_queries import SavedInfo, SavedQueries
+from sqlgate.errors import NotFound, SqlgateError, ValidationError
 from sqlgate.nl.pipeline import Generation
 from sqlgate.services.connections import ConnectionInfo, ConnectionService
 from sqlgate.services.prompt_logs import PromptLogs
-from sqlgate.services.query import QueryRequest, QueryService
 from sqlgate.services.threads import Threads, Turn
 from sqlgate.services.translators import Translators
 from sqlgate.store.db import Store
@@ -53,10 +51,13 @@ class Generated:
     generation: Generation
 
 
-@dataclass(frozen=True)
-class Asked:
-    saved: SavedInfo
-    result: QueryResult
+class Translation(NamedTuple):
+    """A question read over its connection, in its thread: what the translator made of it."""
+
+    conn: ConnectionInfo
+    thread_id: str
+    response_id: str
+    generation: Generation
 
 
 class NlService:
@@ -64,17 +65,13 @@ class NlService:
         self,
         store: Store,
         connections: ConnectionService,
-        queries: QueryService,
         threads: Threads,
-        saved: SavedQueries,
         prompt_logs: PromptLogs,
         translators: Translators,
     ) -> None:
         self._store = store
         self._connections = connections
-        self._queries = queries
         self._threads = threads
-        self._saved = saved
         self._prompt_logs = prompt_logs
         self._translators = translators
 
@@ -91,13 +88,12 @@ class NlService:
         language: str | None = None,
     ) -> Generated:
         """SQL for ``question``, in the thread's context; raises NonSqlQuestion."""
-        conn = self._connections.get(principal.org_id, connection_ref)
-        thread = self._threads.open(principal, conn.id, thread_id)
-        response_id = str(uuid.uuid4())
-        made = self._translate(principal, conn, question, thread, response_id)
+        conn, thread, response_id, made = self.translate(
+            principal, question, connection_ref=connection_ref, thread_id=thread_id
+        )
         if not made.is_sql or made.sql is None or made.native_sql is None:
             reason = made.reason or "The question does not map to the data."
-            explanation = self._explain(principal, conn, made, reason, language)
+            explanation = self.record_explanation(principal, conn, made, reason, language)
             raise NonSqlQuestion(reason, response_id=response_id, explanation_id=explanation)
         return Generated(
             id=response_id,
@@ -106,55 +102,6 @@ class NlService:
             thread_id=thread,
             generation=made,
         )
-
-    # -- /v1/queries (seed 002) ----------------------------------------------------------
-
-    def ask(self, principal: Principal, question: str, connection_ref: str | None) -> Asked:
-        """Translate, run (read-only, through the guard) and save. A question that is not
-        about the data is saved too, and raises NonSqlQuestion with its id."""
-        conn = self._connections.get(principal.org_id, connection_ref)
-        thread = self._threads.open(principal, conn.id, None)
-        response_id = str(uuid.uuid4())
-        made = self._translate(principal, conn, question, thread, response_id)
-        save = partial(
-            self._saved.save,
-            org_id=principal.org_id,
-            member_id=principal.member_id,
-            connection_id=conn.id,
-            question=question,
-            thread_id=thread,
-        )
-        if not made.is_sql or made.native_sql is None:
-            reason = made.reason or "The question does not map to the data."
-            explanation = self._explain(principal, conn, made, reason, None)
-            saved = save(sql=None, status="non_sql", error_code="NON_SQL_QUERY", explanation=reason)
-            error = NonSqlQuestion(reason, response_id=saved.id, explanation_id=explanation)
-            error.details["query_id"] = saved.id
-            raise error
-        try:
-            ran = self._queries.execute(
-                principal, conn.id, QueryRequest(made.native_sql), action="query.ask"
-            )
-        except SqlgateError as exc:
-            saved = save(sql=made.native_sql, status="error", error_code=exc.code)
-            exc.details["query_id"] = saved.id
-            raise
-        result = ran.result
-        saved = save(
-            sql=made.native_sql,
-            status="ok",
-            columns=[c.name for c in result.columns],
-            row_count=result.row_count,
-            execution_time_ms=round(result.execution_time_ms, 3),
-        )
-        return Asked(saved, result)
-
-    def delete_saved(self, principal: Principal, query_id: str) -> None:
-        """Authors delete their own questions; admins anyone's in the organization."""
-        saved = self._saved.get(principal.org_id, query_id)
-        if saved.member_id != principal.member_id and Scope.ADMIN not in principal.scopes:
-            raise AuthorizationError("Only its author or an admin may delete a saved query")
-        self._saved.delete(principal.org_id, query_id)
 
     # -- explanations --------------------------------------------------------------------
 
@@ -170,6 +117,22 @@ class NlService:
         )
 
     # -- the one translation path --------------------------------------------------------
+
+    def translate(
+        self,
+        principal: Principal,
+        question: str,
+        *,
+        connection_ref: str | None = None,
+        thread_id: str | None = None,
+    ) -> Translation:
+        """``question`` read over its connection (``None``: the organization's default) in the
+        thread's context (``None``: a new thread), its prompts logged. Runs nothing."""
+        conn = self._connections.get(principal.org_id, connection_ref)
+        thread = self._threads.open(principal, conn.id, thread_id)
+        response_id = str(uuid.uuid4())
+        made = self._translate(principal, conn, question, thread, response_id)
+        return Translation(conn, thread, response_id, made)
 
     def _translate(
         self,
@@ -197,7 +160,7 @@ class NlService:
         self._threads.append(thread_id, Turn(question, made.standalone_question, made.sql))
         return made
 
-    def _explain(
+    def record_explanation(
         self,
         principal: Principal,
         conn: ConnectionInfo,
@@ -205,6 +168,8 @@ class NlService:
         reason: str,
         language: str | None,
     ) -> str:
+        """Keep what was understood of a question that is not about the data; the id it
+        returns streams it (``explanation``)."""
         explanation_id = str(uuid.uuid4())
         with self._store.session() as session:
             session.add(
