@@ -117,3 +117,15 @@ def test_change_names_the_actor_or_nobody() -> None:
         "cli",
         {"role": "viewer"},
     )
+
+
+def test_a_change_that_crashes_is_an_internal_error_never_ok() -> None:
+    audit = _Recorder()
+
+    def update() -> None:
+        with audited(audit, None, "org_1", "connection.update", connection_id="c1"):
+            raise RuntimeError("a bug")
+
+    with pytest.raises(RuntimeError):
+        update()
+    assert [(r.status, r.error_code) for r in audit.records] == [("error", "internal_error")]

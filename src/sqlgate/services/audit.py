@@ -151,7 +151,8 @@ def audited(
     client: str | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Record the change the ``with`` block makes, once it is over: ``ok``, or ``error`` with
-    the code of the :class:`SqlgateError` that left the block (which goes on up). The block
+    the code of the :class:`SqlgateError` that left the block (``internal_error`` for any
+    other exception: a crash is never recorded as a success; either goes on up). The block
     may put what it made (a version number, say) into the dict it is given: that becomes the
     row's ``detail``. With no ``audit`` (some tests build services without one) nothing is
     recorded."""
@@ -161,6 +162,9 @@ def audited(
         yield detail
     except SqlgateError as exc:
         error = exc
+        raise
+    except Exception:
+        error = SqlgateError("internal error")
         raise
     finally:
         if audit is not None:
