@@ -4,7 +4,7 @@ A synthetic DuckDB database of 100 tables (a retail + operations schema: 10 doma
 tables, each with keys, foreign keys, dates, numbers and a low-cardinality text column) is
 introspected into a draft semantic model, its values are sampled once (like a deployed model),
 and then 40 questions are translated 25 times each. Reported: the median and p95 time per
-question of ``EmbeddedEngine.ask`` (words → semantic SQL → native SQL → guard), and, once, the
+question of ``RuleTranslator.ask`` (words → semantic SQL → native SQL → guard), and, once, the
 one-off preparation time (draft + sampling + vocabulary).
 
     .venv/bin/python bench/nl_embedded_latency.py

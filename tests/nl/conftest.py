@@ -12,8 +12,8 @@ import pytest
 from sqlgate.demo import build_demo_database
 from sqlgate.engines.duckdb import DuckDBEngine
 from sqlgate.engines.sqlite import SQLiteEngine
-from sqlgate.nl.embedded import EmbeddedEngine
 from sqlgate.nl.prepare import prepare_embedded
+from sqlgate.nl.rules import RuleTranslator
 from sqlgate.nl.semantic import SemanticModel, parse_semantic_model
 from tests.conftest import CHINOOK_SQLITE
 
@@ -57,15 +57,15 @@ def chinook_model() -> SemanticModel:
 
 
 @pytest.fixture(scope="session")
-def demo_nl(demo_engine: DuckDBEngine, demo_model: SemanticModel) -> EmbeddedEngine:
+def demo_nl(demo_engine: DuckDBEngine, demo_model: SemanticModel) -> RuleTranslator:
     return prepare_embedded(demo_engine, "duckdb", demo_model)
 
 
 @pytest.fixture(scope="session")
-def chinook_nl(chinook_engine: SQLiteEngine, chinook_model: SemanticModel) -> EmbeddedEngine:
+def chinook_nl(chinook_engine: SQLiteEngine, chinook_model: SemanticModel) -> RuleTranslator:
     return prepare_embedded(chinook_engine, "sqlite", chinook_model)
 
 
 @pytest.fixture(scope="session")
-def chinook_draft_nl(chinook_engine: SQLiteEngine) -> EmbeddedEngine:
+def chinook_draft_nl(chinook_engine: SQLiteEngine) -> RuleTranslator:
     return prepare_embedded(chinook_engine, "sqlite")

@@ -31,8 +31,8 @@ from typing import Any
 
 from sqlgate.engines.base import Engine
 from sqlgate.errors import SqlgateError
-from sqlgate.nl.embedded import EmbeddedEngine
 from sqlgate.nl.prepare import prepare_embedded
+from sqlgate.nl.rules import RuleTranslator
 from sqlgate.nl.semantic import load_document, parse_semantic_model
 
 _EVAL = resources.files("sqlgate.nl") / "eval"
@@ -121,7 +121,7 @@ def open_engines(demo_db: Path, chinook: Path) -> dict[str, Engine]:
 
 def build_engines(
     datasets: dict[str, DatasetSpec], engines: dict[str, Engine]
-) -> dict[str, EmbeddedEngine]:
+) -> dict[str, RuleTranslator]:
     out = {}
     for name, spec in datasets.items():
         if spec.source not in engines:
@@ -139,7 +139,7 @@ def evaluate(
     questions: Sequence[Question],
     datasets: dict[str, DatasetSpec],
     engines: dict[str, Engine],
-    embedded: dict[str, EmbeddedEngine],
+    embedded: dict[str, RuleTranslator],
 ) -> list[Outcome]:
     outcomes = []
     for q in questions:

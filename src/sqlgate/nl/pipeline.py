@@ -88,7 +88,7 @@ from sqlgate.services.query import analyze_sql
 from sqlgate.settings import Settings
 
 if TYPE_CHECKING:
-    from sqlgate.nl.embedded import EmbeddedEngine
+    from sqlgate.nl.rules import RuleTranslator
 
 MAX_CORRECTIONS = 3
 
@@ -483,7 +483,7 @@ def _message(role: Literal["user", "assistant"], content: str) -> ChatMessage:
 # --- fallback: the embedded engine -------------------------------------------------------------
 
 
-def embedded_fallback(engine: EmbeddedEngine) -> Fallback:
+def embedded_fallback(engine: RuleTranslator) -> Fallback:
     """A :class:`Fallback` that asks the embedded engine (no network, no model weights). The
     engine reads questions one at a time, so it gets the standalone question; its rendered
     context and interpretation are logged as the step ``embedded``."""

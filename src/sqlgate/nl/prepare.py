@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlgate.engines.base import Engine
 from sqlgate.nl.draft import draft_from_schema, with_schema_types
-from sqlgate.nl.embedded import EmbeddedEngine
+from sqlgate.nl.rules import RuleTranslator
 from sqlgate.nl.semantic import SemanticModel
 from sqlgate.nl.values import ValueIndex, sample_values
 
@@ -16,7 +16,7 @@ def prepare_embedded(
     model: SemanticModel | None = None,
     *,
     values: ValueIndex | None = None,
-) -> EmbeddedEngine:
+) -> RuleTranslator:
     """An embedded engine over ``model`` (default: the draft derived from ``engine.schema()``).
 
     Values are sampled through the engine's read-only query path unless ``values`` (e.g. cached
@@ -26,4 +26,4 @@ def prepare_embedded(
     model = with_schema_types(model or draft_from_schema(schema), schema)
     if values is None:
         values = sample_values(engine, model, dialect)
-    return EmbeddedEngine(model, dialect, values)
+    return RuleTranslator(model, dialect, values)

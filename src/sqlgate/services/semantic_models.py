@@ -6,7 +6,7 @@ connection's introspected schema; only then is a new version (1, 2, ...) written
 transaction. With nothing deployed, the connection's model is the draft derived from its schema
 (:func:`sqlgate.nl.draft.draft_from_schema`).
 
-:meth:`SemanticModels.embedded_for` hands out a ready :class:`~sqlgate.nl.embedded.EmbeddedEngine`
+:meth:`SemanticModels.embedded_for` hands out a ready :class:`~sqlgate.nl.rules.RuleTranslator`
 per (connection, connection settings, model version, schema read), from a small LRU. Sampling the
 values of text columns costs one query per column, so the sample of a deployed version is stored
 in its row the first time and reused by every later process; the draft's sample lives in memory.
@@ -29,9 +29,9 @@ from sqlgate.auth.principal import Principal
 from sqlgate.engines.base import DatabaseSchema, SchemaTable
 from sqlgate.errors import Conflict, NotFound, SqlgateError, ValidationError
 from sqlgate.nl.draft import draft_from_schema, with_schema_types
-from sqlgate.nl.embedded import EmbeddedEngine
 from sqlgate.nl.expand import expand_semantic_sql
 from sqlgate.nl.prepare import prepare_embedded
+from sqlgate.nl.rules import RuleTranslator
 from sqlgate.nl.semantic import SemanticModel, parse_semantic_model
 from sqlgate.nl.values import ValueIndex, sample_values
 from sqlgate.services.audit import AuditLog, audited
@@ -98,7 +98,7 @@ class SemanticModels:
         self._connections = connections
         self._audit = audit
         self._cache_size = max(1, cache_size)
-        self._cache: OrderedDict[_CacheKey, EmbeddedEngine] = OrderedDict()
+        self._cache: OrderedDict[_CacheKey, RuleTranslator] = OrderedDict()
         self._building: dict[_CacheKey, threading.Lock] = {}
         self._lock = threading.Lock()
         self._latest_models: dict[str, tuple[float, SemanticModel | None]] = {}
@@ -270,7 +270,7 @@ class SemanticModels:
 
     # --- the embedded engine ------------------------------------------------------------------
 
-    def embedded_for(self, conn: ConnectionInfo) -> EmbeddedEngine:
+    def embedded_for(self, conn: ConnectionInfo) -> RuleTranslator:
         """The embedded engine over the connection's current model (deployed or draft).
 
         Built once per (connection, its settings, model version, schema read) and kept in a
@@ -314,7 +314,7 @@ class SemanticModels:
 
     def _build(
         self, conn: ConnectionInfo, schema: DatabaseSchema, row_id: str | None
-    ) -> EmbeddedEngine:
+    ) -> RuleTranslator:
         engine = self._connections.engine(conn)
         stamp = conn.updated_at.isoformat()
         if row_id is None:

@@ -13,7 +13,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
-from sqlgate.nl.embedded import EmbeddedEngine
 from sqlgate.nl.pipeline import (
     Generation,
     LlmPipeline,
@@ -28,6 +27,7 @@ from sqlgate.nl.providers import (
     ProviderConfig,
     provider_from_settings,
 )
+from sqlgate.nl.rules import RuleTranslator
 from sqlgate.services.connections import ConnectionInfo, ConnectionService
 from sqlgate.services.prompt_logs import PromptRecord
 from sqlgate.services.semantic_models import SemanticModels
@@ -53,7 +53,7 @@ class EmbeddedTranslator:
     """The offline engine, which reads one question at a time: a follow-up is read together
     with the question before it (when it starts like one, or alone maps to nothing)."""
 
-    def __init__(self, engine: EmbeddedEngine) -> None:
+    def __init__(self, engine: RuleTranslator) -> None:
         self._engine = engine
 
     def __call__(

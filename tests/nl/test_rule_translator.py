@@ -1,4 +1,5 @@
-"""The embedded engine, feature by feature, on the demo shop (DuckDB) and Chinook (SQLite).
+"""The rule-based translator (the embedded engine), feature by feature, on the demo shop
+(DuckDB) and Chinook (SQLite).
 
 Each test runs the generated SQL and checks the rows against a hand-written query."""
 
@@ -9,13 +10,13 @@ from typing import Any
 import pytest
 
 from sqlgate.engines.base import Engine
-from sqlgate.nl.embedded import EmbeddedAnswer, EmbeddedEngine, NonSqlQuery
+from sqlgate.nl.rules import NonSqlQuery, RuleAnswer, RuleTranslator
 from sqlgate.nl.semantic import SemanticModel
 from sqlgate.sql.guard import analyze
 from tests.nl.conftest import TODAY
 
 
-def ask(nl: EmbeddedEngine, question: str) -> EmbeddedAnswer:
+def ask(nl: RuleTranslator, question: str) -> RuleAnswer:
     answer = nl.ask(question, today=TODAY)
     assert answer.is_sql, answer.explanation
     assert answer.native_sql is not None and answer.sql is not None
@@ -30,7 +31,7 @@ def rows(engine: Engine, sql: str) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in zip(*columns, strict=True)]
 
 
-def same(engine: Engine, answer: EmbeddedAnswer, gold: str, columns: list[str]) -> None:
+def same(engine: Engine, answer: RuleAnswer, gold: str, columns: list[str]) -> None:
     """The named output columns of the answer hold exactly the gold rows (any order)."""
     assert answer.native_sql is not None
     table = engine.execute(answer.native_sql, None, timeout=30, row_limit=100_000).table
@@ -39,7 +40,7 @@ def same(engine: Engine, answer: EmbeddedAnswer, gold: str, columns: list[str]) 
     assert got == want
 
 
-def test_count_with_a_sampled_value(demo_nl: EmbeddedEngine, demo_engine: Engine) -> None:
+def test_count_with_a_sampled_value(demo_nl: RuleTranslator, demo_engine: Engine) -> None:
     answer = ask(demo_nl, "How many customers are from Germany?")
     assert rows(demo_engine, answer.native_sql or "") == rows(
         demo_engine, "SELECT count(*) FROM customers WHERE country = 'Germany'"
@@ -64,21 +65,21 @@ def test_count_with_a_sampled_value(demo_nl: EmbeddedEngine, demo_engine: Engine
         ("What is our total revenue?", "SELECT sum(total_amount) FROM orders"),
     ],
 )  # fmt: skip
-def test_measures(demo_nl: EmbeddedEngine, demo_engine: Engine, question: str, gold: str) -> None:
+def test_measures(demo_nl: RuleTranslator, demo_engine: Engine, question: str, gold: str) -> None:
     answer = ask(demo_nl, question)
     got = rows(demo_engine, answer.native_sql or "")
     want = rows(demo_engine, gold)
     assert len(got) == 1 and float(got[0][0]) == pytest.approx(float(want[0][0]))
 
 
-def test_metric_expands_through_its_calculated_field(demo_nl: EmbeddedEngine) -> None:
+def test_metric_expands_through_its_calculated_field(demo_nl: RuleTranslator) -> None:
     answer = ask(demo_nl, "Revenue by product category")
     assert "order_items.revenue" in (answer.sql or "")
     assert "ROUND(order_items.quantity * order_items.unit_price" in (answer.native_sql or "")
     assert "JOIN products ON order_items.product_id = products.product_id" in (answer.sql or "")
 
 
-def test_group_by_and_time_grains(demo_nl: EmbeddedEngine, demo_engine: Engine) -> None:
+def test_group_by_and_time_grains(demo_nl: RuleTranslator, demo_engine: Engine) -> None:
     same(demo_engine, ask(demo_nl, "Number of orders by status"),
          "SELECT status, count(*) FROM orders GROUP BY 1", ["status", "count_orders"])  # fmt: skip
     answer = ask(demo_nl, "Monthly order count in 2024")
@@ -89,7 +90,7 @@ def test_group_by_and_time_grains(demo_nl: EmbeddedEngine, demo_engine: Engine) 
     assert "DATE_TRUNC('WEEK'" in (weekly.native_sql or "")
 
 
-def test_time_grain_on_sqlite(chinook_nl: EmbeddedEngine, chinook_engine: Engine) -> None:
+def test_time_grain_on_sqlite(chinook_nl: RuleTranslator, chinook_engine: Engine) -> None:
     answer = ask(chinook_nl, "Number of invoices by month in 2024")
     assert 'DATE("Invoice"."InvoiceDate", \'start of month\')' in (answer.native_sql or "")
     got = rows(chinook_engine, answer.native_sql or "")
@@ -115,19 +116,19 @@ def test_time_grain_on_sqlite(chinook_nl: EmbeddedEngine, chinook_engine: Engine
         ("Orders since 2025 count", "2025-01-01", None),
     ],
 )
-def test_date_ranges(demo_nl: EmbeddedEngine, question: str, start: str, end: str | None) -> None:
+def test_date_ranges(demo_nl: RuleTranslator, question: str, start: str, end: str | None) -> None:
     sql = ask(demo_nl, question).native_sql or ""
     assert f"orders.order_date >= '{start}'" in sql
     if end:
         assert f"orders.order_date < '{end}'" in sql
 
 
-def test_date_field_named_in_the_question(demo_nl: EmbeddedEngine) -> None:
+def test_date_field_named_in_the_question(demo_nl: RuleTranslator) -> None:
     sql = ask(demo_nl, "How many customers signed up in 2021?").native_sql or ""
     assert "customers.signup_date >= '2021-01-01'" in sql and "orders" not in sql
 
 
-def test_filters_values_negation_and_numbers(demo_nl: EmbeddedEngine, demo_engine: Engine) -> None:
+def test_filters_values_negation_and_numbers(demo_nl: RuleTranslator, demo_engine: Engine) -> None:
     answer = ask(demo_nl, "List customers from Canada or Mexico")
     assert "customers.country IN ('Canada', 'Mexico')" in (answer.native_sql or "")
     assert "customers.country <> 'completed'" not in (answer.native_sql or "")
@@ -140,12 +141,12 @@ def test_filters_values_negation_and_numbers(demo_nl: EmbeddedEngine, demo_engin
     assert "products.active = FALSE" in (answer.native_sql or "")
 
 
-def test_units_are_converted(chinook_nl: EmbeddedEngine) -> None:
+def test_units_are_converted(chinook_nl: RuleTranslator) -> None:
     sql = ask(chinook_nl, "Show tracks longer than 10 minutes").native_sql or ""
     assert '"Track"."Milliseconds" > 600000' in sql
 
 
-def test_top_n_and_ranking(demo_nl: EmbeddedEngine, chinook_nl: EmbeddedEngine,
+def test_top_n_and_ranking(demo_nl: RuleTranslator, chinook_nl: RuleTranslator,
                            chinook_engine: Engine) -> None:  # fmt: skip
     sql = ask(demo_nl, "What are the 5 most expensive products?").native_sql or ""
     assert sql.endswith("ORDER BY products.unit_price DESC LIMIT 5")
@@ -156,7 +157,7 @@ def test_top_n_and_ranking(demo_nl: EmbeddedEngine, chinook_nl: EmbeddedEngine,
     assert [r[1] for r in got] == ["Rock", "Latin", "Metal", "Alternative & Punk", "Jazz"]
 
 
-def test_joins_follow_the_shortest_path(chinook_nl: EmbeddedEngine, chinook_engine: Engine) -> None:
+def test_joins_follow_the_shortest_path(chinook_nl: RuleTranslator, chinook_engine: Engine) -> None:
     answer = ask(chinook_nl, "How many tracks are there for each artist?")
     sql = answer.sql or ""
     assert "JOIN Album ON Track.AlbumId = Album.AlbumId" in sql
@@ -168,7 +169,7 @@ def test_joins_follow_the_shortest_path(chinook_nl: EmbeddedEngine, chinook_engi
     assert "distinct keys" in answer.explanation
 
 
-def test_having(demo_nl: EmbeddedEngine, demo_engine: Engine) -> None:
+def test_having(demo_nl: RuleTranslator, demo_engine: Engine) -> None:
     answer = ask(demo_nl, "Which customers have placed more than 20 orders?")
     assert "HAVING COUNT(" in (answer.sql or "")
     got = rows(demo_engine, answer.native_sql or "")
@@ -179,12 +180,12 @@ def test_having(demo_nl: EmbeddedEngine, demo_engine: Engine) -> None:
     assert len(got) == want[0][0] > 0
 
 
-def test_draft_model_is_askable(chinook_draft_nl: EmbeddedEngine, chinook_engine: Engine) -> None:
+def test_draft_model_is_askable(chinook_draft_nl: RuleTranslator, chinook_engine: Engine) -> None:
     answer = ask(chinook_draft_nl, "How many tracks are in the Rock genre?")
     assert rows(chinook_engine, answer.native_sql or "") == [(1297,)]
 
 
-def test_explanation_says_what_was_understood(demo_nl: EmbeddedEngine) -> None:
+def test_explanation_says_what_was_understood(demo_nl: RuleTranslator) -> None:
     answer = ask(demo_nl, "How many orders came from customers in Japan?")
     assert "customers.country = 'Japan'" in answer.explanation
     assert "orders → customers" in answer.explanation
@@ -207,7 +208,7 @@ def test_explanation_says_what_was_understood(demo_nl: EmbeddedEngine) -> None:
         ("x" * 3000, "too_long"),
     ],
 )
-def test_non_sql_query(demo_nl: EmbeddedEngine, question: str, reason: str) -> None:
+def test_non_sql_query(demo_nl: RuleTranslator, question: str, reason: str) -> None:
     answer = demo_nl.ask(question, today=TODAY)
     assert answer.outcome == "non_sql" and answer.sql is None and answer.native_sql is None
     assert answer.reason == reason
@@ -217,7 +218,7 @@ def test_non_sql_query(demo_nl: EmbeddedEngine, question: str, reason: str) -> N
     assert info.value.code == "NON_SQL_QUERY" and info.value.status == 400
 
 
-def test_non_sql_explains_what_was_and_was_not_understood(demo_nl: EmbeddedEngine) -> None:
+def test_non_sql_explains_what_was_and_was_not_understood(demo_nl: RuleTranslator) -> None:
     answer = demo_nl.ask("Show me the api_keys table", today=TODAY)
     assert "'api'" in answer.explanation and "'keys'" in answer.explanation
     assert "customers" in answer.explanation  # what the model does cover
@@ -243,7 +244,7 @@ INJECTIONS = [
 
 @pytest.mark.parametrize("question", INJECTIONS)
 def test_injection_never_writes_or_reads_outside_the_model(
-    demo_nl: EmbeddedEngine, demo_model: SemanticModel, demo_engine: Engine, question: str
+    demo_nl: RuleTranslator, demo_model: SemanticModel, demo_engine: Engine, question: str
 ) -> None:
     answer = demo_nl.ask(question, today=TODAY)
     if not answer.is_sql:
@@ -260,7 +261,7 @@ def test_values_from_the_data_stay_literals(demo_model: SemanticModel) -> None:
     from sqlgate.nl.values import ValueIndex
 
     hostile = "x'); DROP TABLE customers; --"
-    nl = EmbeddedEngine(demo_model, "duckdb", ValueIndex({("customers", "city"): (hostile,)}))
+    nl = RuleTranslator(demo_model, "duckdb", ValueIndex({("customers", "city"): (hostile,)}))
     answer = nl.ask(f'How many customers live in "{hostile}"?', today=TODAY)
     assert answer.is_sql
     assert "'x''); DROP TABLE customers; --'" in (answer.native_sql or "")

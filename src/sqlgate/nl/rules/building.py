@@ -1,0 +1,302 @@
+"""Step 4 of the rule-based translator: the plan becomes a semantic SQL tree, built with sqlglot.
+
+Every model the plan touches is joined to the root along the shortest path of relationships
+(:mod:`sqlgate.nl.joins`); a count across a one-to-many join counts distinct keys. Output
+columns get unique, readable aliases. The caller expands the tree into native SQL
+(:mod:`sqlgate.nl.expand`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlglot import exp
+
+from sqlgate.nl import timeexpr
+from sqlgate.nl.expand import quoted_if_needed
+from sqlgate.nl.joins import JoinPlan, plan_joins
+from sqlgate.nl.rules.parts import CannotAnswer, Filter, Measure, Plan
+from sqlgate.nl.semantic import Model, SemanticIndex
+from sqlgate.nl.vocabulary import _words
+
+
+def build_query(index: SemanticIndex, dialect: str, plan: Plan) -> tuple[exp.Select, JoinPlan]:
+    """The semantic SQL of ``plan`` and the joins it took; raises :class:`CannotAnswer` when
+    the models it needs are not connected."""
+    needed = _needed(plan)
+    joins = plan_joins(index, plan.root, [n for n in needed if n.lower() != plan.root.lower()])
+    if joins is None:
+        names = ", ".join(needed)
+        raise CannotAnswer(f"The models {names} are not connected by relationships.")
+    return _SqlBuilder(index, dialect, plan, joins).build(), joins
+
+
+def _needed(plan: Plan) -> list[str]:
+    """Every model the plan names, in the order it names them, once."""
+    needed: list[str] = []
+
+    def need(model: str | None) -> None:
+        if model and model.lower() not in [n.lower() for n in needed]:
+            needed.append(model)
+
+    for m in plan.measures:
+        need(m.model)
+    for d in plan.dimensions:
+        need(d.model)
+    for f in plan.filters:
+        need(f.model)
+        if f.measure is not None and f.measure.model:
+            need(f.measure.model)
+    if plan.order is not None and plan.order[1] == "field_ref":
+        need(plan.order[2][0])
+    for model, _ in plan.extra_columns:
+        need(model)
+    return needed
+
+
+class _SqlBuilder:
+    """One SELECT in the making: its projections, grouping and the aliases given out so far."""
+
+    def __init__(self, index: SemanticIndex, dialect: str, plan: Plan, joins: JoinPlan) -> None:
+        self.index = index
+        self.dialect = dialect
+        self.plan = plan
+        self.joins = joins
+        self.fan_out = joins.fans_out
+        self.group: list[exp.Expr] = []
+        self.projections: list[exp.Expr] = []
+        self.used_names: set[str] = set()
+        self.dimension_aliases: list[str] = []
+        self.measure_aliases: dict[int, str] = {}
+
+    def build(self) -> exp.Select:
+        plan = self.plan
+        select = self._from_and_joins()
+        self._dimensions()
+        for m in plan.measures:
+            expr, name = measure_sql(self.index, m, self.fan_out)
+            alias = self._output(name)
+            self.measure_aliases[id(m)] = alias
+            self.projections.append(exp.alias_(expr, _ident(alias)))
+        if plan.listing:
+            self._listing_columns()
+        select = select.select(*self.projections)
+        select = self._conditions(select)
+        if plan.listing and self.fan_out:
+            select = select.distinct()
+        select = self._ordered(select)
+        if plan.limit is not None:
+            select = select.limit(plan.limit)
+        return select
+
+    def _output(self, name: str) -> str:
+        """A unique output alias for ``name``."""
+        base = re.sub(r"\W+", "_", name).strip("_").lower() or "value"
+        candidate, n = base, 2
+        while candidate in self.used_names:
+            candidate, n = f"{base}_{n}", n + 1
+        self.used_names.add(candidate)
+        return candidate
+
+    def _from_and_joins(self) -> exp.Select:
+        select = exp.Select().from_(exp.Table(this=_ident(self.joins.root)))
+        for step in self.joins.steps:
+            on = exp.and_(
+                *(
+                    exp.EQ(this=_col(step.left, lc), expression=_col(step.right, rc))
+                    for lc, rc in zip(step.left_columns, step.right_columns, strict=True)
+                )
+            )
+            select = select.join(exp.Table(this=_ident(step.right)), on=on)
+        return select
+
+    def _grouped(self, expr: exp.Expr, alias: str) -> None:
+        self.projections.append(exp.alias_(expr, _ident(alias)))
+        self.group.append(expr.copy())
+        self.dimension_aliases.append(alias)
+
+    def _dimensions(self) -> None:
+        for d in self.plan.dimensions:
+            expr: exp.Expr
+            if d.kind == "model":
+                dim_model = self.index.get_model(str(d.model))
+                assert dim_model is not None
+                for name in _model_display(dim_model):
+                    expr = _col(dim_model.name, name)
+                    alias = self._output(
+                        name if name.lower() not in self.used_names else f"{dim_model.name}_{name}"
+                    )
+                    self._grouped(expr, alias)
+            elif d.kind == "grain":
+                expr = timeexpr.bucket(_col(str(d.model), str(d.name)), str(d.grain), self.dialect)
+                self._grouped(expr, self._output(str(d.grain)))
+            else:
+                expr = _col(str(d.model), str(d.name))
+                self._grouped(expr, self._output(str(d.name)))
+
+    def _listing_columns(self) -> None:
+        plan = self.plan
+        base = self.index.get_model(plan.root)
+        assert base is not None
+        for column in base.columns:
+            self.projections.append(_col(base.name, column.name))
+            self.used_names.add(column.name.lower())
+        for model, name in plan.extra_columns:
+            if model.lower() != base.name.lower():
+                self.projections.append(
+                    exp.alias_(_col(model, name), _ident(self._output(f"{model}_{name}")))
+                )
+        if plan.order is not None and plan.order[1] == "field_ref":
+            model, name = plan.order[2]
+            if model.lower() != base.name.lower():
+                self.projections.append(
+                    exp.alias_(_col(model, name), _ident(self._output(f"{model}_{name}")))
+                )
+
+    def _conditions(self, select: exp.Select) -> exp.Select:
+        """WHERE, GROUP BY and HAVING."""
+        where: list[exp.Expr] = []
+        having: list[exp.Expr] = []
+        for f in self.plan.filters:
+            condition = condition_sql(self.index, f, self.fan_out)
+            if condition is None:
+                continue
+            (having if f.kind == "having" else where).append(condition)
+        if where:
+            select = select.where(exp.and_(*where))
+        if self.group and self.plan.measures:
+            select = select.group_by(*self.group)
+        if having:
+            select = select.having(exp.and_(*having))
+        return select
+
+    def _ordered(self, select: exp.Select) -> exp.Select:
+        plan = self.plan
+        order = plan.order
+        if order is not None:
+            direction = order[0] == "desc"
+            if order[1] == "measure" and id(order[2]) in self.measure_aliases:
+                target: exp.Expr = exp.column(_ident(self.measure_aliases[id(order[2])]))
+            elif order[1] == "field_ref":
+                target = _col(order[2][0], order[2][1])
+            else:
+                target = None  # type: ignore[assignment]
+            if target is not None:
+                select = select.order_by(exp.Ordered(this=target, desc=direction))
+        elif self.group and plan.measures:
+            if any(d.kind == "grain" for d in plan.dimensions):
+                select = select.order_by(*(exp.column(_ident(a)) for a in self.dimension_aliases))
+            elif plan.measures:
+                first = self.measure_aliases[id(plan.measures[0])]
+                select = select.order_by(exp.Ordered(this=exp.column(_ident(first)), desc=True))
+        return select
+
+
+def measure_sql(index: SemanticIndex, m: Measure, fan_out: bool) -> tuple[exp.Expr, str]:
+    """The expression of measure ``m`` and the name its output column is made from."""
+    if m.func == "count":
+        model = index.get_model(m.model)
+        assert model is not None
+        if fan_out and len(model.primary_key) == 1:
+            key = _col(model.name, model.primary_key[0])
+            return exp.Count(this=exp.Distinct(expressions=[key])), f"count_{model.name}"
+        return exp.Count(this=exp.Star()), f"count_{model.name}"
+    if m.func == "metric":
+        return _col(m.model, str(m.name)), str(m.name)
+    column = _col(m.model, str(m.name))
+    if m.func == "count_distinct":
+        return exp.Count(this=exp.Distinct(expressions=[column])), f"count_distinct_{m.name}"
+    func = {"sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}[m.func]
+    return func(this=column), f"{m.func}_{m.name}"
+
+
+def condition_sql(index: SemanticIndex, f: Filter, fan_out: bool) -> exp.Expr | None:
+    """The condition of filter ``f`` (None when it names no column)."""
+    if f.kind == "having":
+        assert f.measure is not None
+        expr, _ = measure_sql(index, f.measure, True)
+        return _compare(expr, f.op, f.values)
+    if f.model is None or f.name is None:
+        return None
+    column = _col(f.model, f.name)
+    if f.kind == "range":
+        assert f.range is not None
+        parts: list[exp.Expr] = []
+        if f.range.start is not None:
+            parts.append(
+                exp.GTE(this=column, expression=exp.Literal.string(f.range.start.isoformat()))
+            )
+        if f.range.end is not None:
+            parts.append(
+                exp.LT(this=column.copy(), expression=exp.Literal.string(f.range.end.isoformat()))
+            )
+        return exp.and_(*parts) if parts else None
+    if f.kind == "compare":
+        condition = _compare(column, f.op, f.values)
+        return exp.Not(this=condition) if f.negated else condition
+    # values
+    literals = [_literal(v) for v in f.values]
+    matches: exp.Expr
+    if len(literals) == 1:
+        matches = exp.EQ(this=column, expression=literals[0])
+    else:
+        matches = exp.In(this=column, expressions=literals)
+    if f.negated:
+        if isinstance(matches, exp.EQ):
+            return exp.NEQ(this=matches.this, expression=matches.expression)
+        return exp.Not(this=matches)
+    return matches
+
+
+# --- SQL pieces ---------------------------------------------------------------------------------
+
+
+def _ident(name: str) -> exp.Identifier:
+    return (
+        quoted_if_needed(name)
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name)
+        else (exp.to_identifier(name, quoted=name.upper() in _RESERVED))
+    )
+
+
+_RESERVED = _words(
+    "ORDER GROUP SELECT FROM WHERE TABLE USER YEAR MONTH DAY WEEK QUARTER LIMIT OFFSET KEY "
+    "DESC ASC BY TO AS ON IN IS NOT NULL AND OR CASE END ALL ANY"
+)
+
+
+def _col(model: str, name: str) -> exp.Column:
+    return exp.Column(this=_ident(name), table=_ident(model))
+
+
+def _literal(value: Any) -> exp.Expr:
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, int | float):
+        number = int(value) if float(value).is_integer() else value
+        return exp.Literal.number(number)
+    return exp.Literal.string(str(value))
+
+
+def _compare(column: exp.Expr, op: str, values: list[Any]) -> exp.Expr:
+    if op == "between" and len(values) >= 2:
+        low, high = sorted(values[:2])
+        return exp.Between(this=column, low=_literal(low), high=_literal(high))
+    value = _literal(values[0])
+    cls = {">": exp.GT, ">=": exp.GTE, "<": exp.LT, "<=": exp.LTE, "=": exp.EQ, "between": exp.GTE}[
+        op
+    ]
+    return cls(this=column, expression=value)
+
+
+def _model_display(model: Model) -> list[str]:
+    names: list[str] = []
+    for key in model.primary_key:
+        names.append(key)
+    for label in model.label_columns:
+        if label not in names:
+            names.append(label)
+    if not names and model.columns:
+        names.append(model.columns[0].name)
+    return names

@@ -1,0 +1,134 @@
+"""What the rule-based translator passes from stage to stage: the items a question is cut into,
+the reading of their roles (:class:`Reading`) and the plan of the query (:class:`Plan`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlgate.nl import timeexpr
+from sqlgate.nl.lexicon import Entry
+from sqlgate.nl.vocabulary import STOPWORDS
+
+
+@dataclass
+class Item:
+    kind: str  # entry, kw, number, range, grain, word, quoted
+    first: int
+    last: int
+    text: str
+    entries: list[Entry] = field(default_factory=list)
+    kw: str | None = None
+    arg: Any = None
+    role: str | None = None
+    chosen: Entry | None = None
+
+
+@dataclass
+class Measure:
+    func: str  # count, count_distinct, sum, avg, min, max, metric
+    model: str
+    name: str | None = None  # field or metric
+    words: str = ""
+
+
+@dataclass
+class Dimension:
+    kind: str  # field, model, grain
+    model: str | None
+    name: str | None = None
+    grain: str | None = None
+    words: str = ""
+
+
+@dataclass
+class Filter:
+    kind: str  # values, compare, range, having
+    model: str | None = None
+    name: str | None = None
+    op: str = "="
+    values: list[Any] = field(default_factory=list)
+    negated: bool = False
+    range: timeexpr.DateRange | None = None
+    concept: str | None = None
+    measure: Measure | None = None
+    words: str = ""
+
+
+#: (direction "asc"/"desc", what: "measure" / "field" / "field_ref" / "pending", the target)
+Order = tuple[str, str, Any]
+
+
+@dataclass
+class Reading:
+    measures: list[Measure] = field(default_factory=list)
+    dimensions: list[Dimension] = field(default_factory=list)
+    filters: list[Filter] = field(default_factory=list)
+    subjects: list[Item] = field(default_factory=list)
+    fields: list[Item] = field(default_factory=list)
+    order: Order | None = None
+    limit: int | None = None
+    superlative: tuple[str, str | None, Item] | None = None
+    superlative_field: tuple[str, str] | None = None  # "the highest price"
+    by_measure: bool = False  # "top 5 genres by number of tracks"
+    listing: bool = False
+    when: bool = False
+    pending_agg: tuple[str, Item] | None = None
+
+
+@dataclass
+class Plan:
+    root: str
+    measures: list[Measure]
+    dimensions: list[Dimension]
+    filters: list[Filter]
+    order: Order | None
+    limit: int | None
+    listing: bool
+    subject: str | None
+    extra_columns: list[tuple[str, str]]
+
+
+class CannotAnswer(Exception):
+    """The question was read, but no query answers it; the message says why."""
+
+
+# --- looking around an item ---------------------------------------------------------------------
+
+
+def next_significant(items: list[Item], pos: int) -> Item | None:
+    for item in items[pos + 1 :]:
+        if item.kind == "word" and item.text.lower() in STOPWORDS:
+            continue
+        if item.kind == "kw" and item.kw == "conj":
+            continue
+        return item
+    return None
+
+
+def only_connectors(items: list[Item], last: Filter, pos: int) -> bool:
+    for item in reversed(items[:pos]):
+        if item.kind == "entry" and item.chosen and item.chosen.kind == "value":
+            return True
+        if item.kind == "kw" and item.kw in ("conj",):
+            continue
+        if item.kind == "word" and item.text.lower() in STOPWORDS:
+            continue
+        return False
+    return False
+
+
+def singular_next(items: list[Item], pos: int) -> bool:
+    nxt = next_significant(items, pos)
+    return nxt is not None and singular_item(nxt)
+
+
+def singular_item(item: Item) -> bool:
+    word = item.text.split()[-1].lower() if item.text else ""
+    return bool(word) and not word.endswith("s")
+
+
+def singular_subject(r: Reading) -> bool:
+    for item in r.subjects + r.fields:
+        return singular_item(item)
+    return False

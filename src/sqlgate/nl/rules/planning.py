@@ -1,0 +1,327 @@
+"""Step 3 of the rule-based translator: from the reading of the question to the plan of one query.
+
+The plan settles what the reading left open: what is measured when nothing was ("when was the
+first order placed", "the cheapest product"), what is ranked and how many rows are kept ("which
+country has the most customers"), the root model, the field a bare comparison compares ("cost
+less than 10") and the date column of a date range or a time grain.
+"""
+
+from __future__ import annotations
+
+from sqlgate.nl.rules.facts import ModelFacts
+from sqlgate.nl.rules.parts import (
+    CannotAnswer,
+    Dimension,
+    Item,
+    Measure,
+    Order,
+    Plan,
+    Reading,
+    singular_item,
+    singular_subject,
+)
+from sqlgate.nl.text import identifier_words
+from sqlgate.nl.vocabulary import CONCEPT_FIELDS
+
+
+def plan_query(facts: ModelFacts, r: Reading, items: list[Item]) -> Plan:
+    """The plan of the query for reading ``r``; raises :class:`CannotAnswer`."""
+    return _Planner(facts, r, items).plan()
+
+
+class _Planner:
+    """One plan in the making: the reading's parts, copied, then completed step by step."""
+
+    def __init__(self, facts: ModelFacts, r: Reading, items: list[Item]) -> None:
+        self.facts = facts
+        self.r = r
+        self.subject = _subject(r, items)
+        self.measures = list(r.measures)
+        self.dims = list(r.dimensions)
+        self.order: Order | None = r.order
+        self.limit = r.limit
+        self.filters = list(r.filters)
+        self.sup = r.superlative
+
+    def plan(self) -> Plan:
+        r = self.r
+        self._when_first()
+        self._pending_aggregate()
+        self._havings()
+        if self.sup is not None:
+            self._superlative(self.sup)
+        self._ranking()
+        self._default_measures()
+        # root: the first measure's model, else the subject
+        root = self.measures[0].model if self.measures else str(self.subject)
+        if self.measures and self.measures[0].func == "unit":
+            root = str(self.subject)
+        self._compared_fields(root)
+        self._time_columns(root)
+        order = self.order
+        if order is not None and order[1] == "field" and isinstance(order[2], Item):
+            chosen = order[2].chosen
+            assert chosen is not None
+            order = (order[0] or "asc", "field_ref", (chosen.model, str(chosen.name)))
+        if order is not None and order[1] == "pending":
+            order = (order[0], "measure", self.measures[0]) if self.measures else None
+        listing = not self.measures
+        columns: list[tuple[str, str]] = []
+        if listing:
+            for item in r.fields:
+                if item.chosen is not None and item.role is None:
+                    columns.append((item.chosen.model, str(item.chosen.name)))
+        return Plan(
+            root=root,
+            measures=self.measures,
+            dimensions=self.dims,
+            filters=self.filters,
+            order=order,
+            limit=self.limit,
+            listing=listing,
+            subject=self.subject,
+            extra_columns=columns,
+        )
+
+    # --- what is measured -------------------------------------------------------------------
+
+    def _when_first(self) -> None:
+        """"when was the first order placed": MIN/MAX of the time column."""
+        r, sup = self.r, self.sup
+        if r.when and sup is not None and not self.measures:
+            model = self.subject or (
+                r.fields[0].chosen.model if r.fields and r.fields[0].chosen else None
+            )
+            if model:
+                time = time_field_of(self.facts, model, r)
+                if time:
+                    self.measures.append(
+                        Measure("min" if sup[0] == "asc" else "max", time[0], time[1], sup[2].text)
+                    )
+                    self.sup = None
+
+    def _pending_aggregate(self) -> None:
+        """An aggregate word whose field came before it or never came."""
+        r = self.r
+        if r.pending_agg is not None and not self.measures:
+            func, agg_item = r.pending_agg
+            target = numeric_mention(self.facts, r, self.subject)
+            if target is not None:
+                self.measures.append(Measure(func, target[0], target[1], agg_item.text))
+            elif self.subject and self.facts.default_measure(self.subject):
+                m = self.facts.default_measure(self.subject)
+                assert m is not None
+                self.measures.append(Measure(func, m[0], m[1], agg_item.text))
+
+    def _havings(self) -> None:
+        """Havings group by the subject."""
+        havings = [f for f in self.filters if f.kind == "having"]
+        for f in havings:
+            assert f.measure is not None
+            if self.subject and not self.dims:
+                self.dims.append(Dimension("model", self.subject, words=""))
+            if not self.measures:
+                self.measures.append(f.measure)
+
+    def _superlative(self, sup: tuple[str, str | None, Item]) -> None:
+        r, facts, subject, measures = self.r, self.facts, self.subject, self.measures
+        direction, concept, sup_item = sup
+        ranking = bool(self.limit) or bool(self.dims) or r.listing or r.order is not None
+        if measures and (ranking or not concept):
+            if self.order is None or self.order[1] == "pending":
+                self.order = (direction, "measure", measures[0])
+        elif ranking or (r.listing and subject):
+            ranked = concept_target(facts, concept, subject, r, r.superlative_field)
+            if ranked is not None and ranked[0] == "metric":
+                ranked_metric = Measure("metric", ranked[1], ranked[2], sup_item.text)
+                measures.append(ranked_metric)
+                self.order = (direction, "measure", ranked_metric)
+            elif ranked is not None:
+                self.order = (direction, "field_ref", (ranked[1], ranked[2]))
+                if self.limit is None:
+                    self.limit = 1 if singular_subject(r) else None
+        else:
+            ranked = concept_target(facts, concept, subject, r, r.superlative_field)
+            if ranked is not None and ranked[0] == "metric":
+                measures.append(Measure("metric", ranked[1], ranked[2], sup_item.text))
+            elif ranked is not None:
+                func = "max" if direction == "desc" else "min"
+                measures.append(Measure(func, ranked[1], ranked[2], sup_item.text))
+
+    def _ranking(self) -> None:
+        r, measures, dims = self.r, self.measures, self.dims
+        if r.by_measure and measures and (self.order is None or self.order[1] == "pending"):
+            order = self.order
+            self.order = (order[0] if order and order[0] else "desc", "measure", measures[-1])
+        # "top 10 customers by number of orders": the subject is what is ranked
+        if measures and not dims and (self.limit is not None or self.order is not None):
+            owner = _ranked_subject(r, measures)
+            if owner is not None:
+                dims.append(owner)
+                if self.order is None or self.order[1] == "pending":
+                    order = self.order
+                    self.order = (order[0] if order else "desc", "measure", measures[0])
+                if self.limit is None and singular_subject(r):
+                    self.limit = 1
+        # "which country has the most customers": the field named after which/what
+        if measures and not dims and self.order is not None and r.fields:
+            first = r.fields[0]
+            assert first.chosen is not None
+            dims.append(Dimension("field", first.chosen.model, first.chosen.name, words=first.text))
+            first.role = "dimension"
+            if self.limit is None:
+                self.limit = 1 if singular_item(first) else None
+
+    def _default_measures(self) -> None:
+        r, measures, subject = self.r, self.measures, self.subject
+        # a lone numeric field: "what was the total invoiced", "what is the total amount"
+        if not measures and not r.listing:
+            numeric = numeric_mention(self.facts, r, subject)
+            if numeric is not None:
+                measures.append(Measure("sum", numeric[0], numeric[1]))
+        if not measures and self.dims:
+            model = subject or (self.dims[0].model if self.dims[0].model else None)
+            if model is None:
+                raise CannotAnswer("I could not tell what to count per group.")
+            measures.append(Measure("count", model))
+        if not measures and subject is None:
+            raise CannotAnswer("I could not tell which model the question is about.")
+
+    # --- which columns ----------------------------------------------------------------------
+
+    def _compared_fields(self, root: str) -> None:
+        """Comparisons without a field: the concept's field or the default measure."""
+        facts = self.facts
+        for f in self.filters:
+            if f.kind == "compare" and f.name is None:
+                base = self.subject or root
+                compared = concept_target(facts, f.concept, base, self.r) if f.concept else None
+                if compared is None or compared[0] == "metric":
+                    default = facts.default_measure(base)
+                    compared = ("field", default[0], default[1]) if default else None
+                if compared is None:
+                    raise CannotAnswer(f"I could not tell what '{f.words}' compares.")
+                f.model, f.name = compared[1], compared[2]
+                if f.measure is not None and f.measure.func == "unit":
+                    f.values = [_from_seconds(compared[2], v) for v in f.values]
+
+    def _time_columns(self, root: str) -> None:
+        """Date ranges and grains need a time column."""
+        for f in self.filters:
+            if f.kind == "range" and f.name is None:
+                time = time_field_of(self.facts, root, self.r)
+                if time is None:
+                    raise CannotAnswer(f"I found no date column for '{f.words}'.")
+                f.model, f.name = time
+        for d in self.dims:
+            if d.kind == "grain":
+                time = time_field_of(self.facts, root, self.r)
+                if time is None:
+                    raise CannotAnswer(f"I found no date column to group '{d.words}' by.")
+                d.model, d.name = time
+
+
+def _subject(r: Reading, items: list[Item]) -> str | None:
+    subject = r.subjects[0].chosen.model if r.subjects and r.subjects[0].chosen else None
+    if subject is None:
+        named = [
+            i.chosen.model
+            for i in items
+            if i.kind == "entry" and i.chosen and i.chosen.kind in ("model", "field")
+        ]
+        subject = named[0] if named else None
+    return subject
+
+
+def _ranked_subject(r: Reading, measures: list[Measure]) -> Dimension | None:
+    for item in r.subjects:
+        chosen = item.chosen
+        if chosen is None or item.role != "subject":
+            continue
+        if any(m.model.lower() == chosen.model.lower() and m.func == "count" for m in measures):
+            continue
+        item.role = "dimension"
+        return Dimension("model", chosen.model, words=item.text)
+    return None
+
+
+def numeric_mention(facts: ModelFacts, r: Reading, subject: str | None) -> tuple[str, str] | None:
+    for item in r.fields:
+        chosen = item.chosen
+        if chosen is None or item.role not in (None, "context"):
+            continue
+        info = facts.lexicon.field(chosen.model, str(chosen.name))
+        if info.kind == "number" and not info.key:
+            item.role = "measure"
+            return chosen.model, str(chosen.name)
+    return None
+
+
+def concept_target(
+    facts: ModelFacts,
+    concept: str | None,
+    model: str | None,
+    r: Reading,
+    named: tuple[str, str] | None = None,
+) -> tuple[str, str, str] | None:
+    """("field", model, field) or ("metric", model, metric) that a concept word means;
+    ``named`` is a field the question put right after the superlative."""
+    if named is not None:
+        return ("field", named[0], named[1])
+    if model is None:
+        return None
+    if concept is None:
+        numeric = numeric_mention(facts, r, model)
+        if numeric:
+            return ("field", numeric[0], numeric[1])
+        default = facts.default_measure(model)
+        return ("field", default[0], default[1]) if default else None
+    if concept == "time":
+        time = time_field_of(facts, model, r)
+        return ("field", time[0], time[1]) if time else None
+    if concept == "sales":
+        metric = facts.metric_for("sales", model)
+        if metric:
+            return ("metric", metric[0], metric[1])
+    for candidate in facts.nearby_models(model):
+        found = facts.field_with_words(candidate, CONCEPT_FIELDS.get(concept, (concept,)))
+        if found:
+            return ("field", candidate, found)
+    if concept == "size":
+        default = facts.default_measure(model)
+        return ("field", default[0], default[1]) if default else None
+    return None
+
+
+def time_field_of(facts: ModelFacts, model: str, r: Reading) -> tuple[str, str] | None:
+    for item in r.fields:
+        chosen = item.chosen
+        if (
+            chosen is not None
+            and facts.lexicon.field(chosen.model, str(chosen.name)).kind == "time"
+        ):
+            item.role = item.role or "filter"
+            return chosen.model, str(chosen.name)
+    for candidate in facts.to_one_models(model):
+        m = facts.index.get_model(candidate)
+        assert m is not None
+        if m.time_column:
+            return m.name, m.time_column
+    m = facts.index.get_model(model)
+    if m is not None:
+        for f in m.columns:
+            if facts.lexicon.field(m.name, f.name).kind == "time":
+                return m.name, f.name
+    return None
+
+
+def _from_seconds(name: str, seconds: float) -> float:
+    words = identifier_words(name)
+    if "milliseconds" in words or "ms" in words:
+        return seconds * 1000
+    if "minutes" in words:
+        return seconds / 60
+    if "hours" in words:
+        return seconds / 3600
+    return seconds
+

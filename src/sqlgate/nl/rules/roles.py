@@ -1,0 +1,407 @@
+"""Step 2 of the rule-based translator: one pass over the items gives each a role.
+
+A *measure* (count, sum, average, min, max of a field, or a metric), a *dimension* to group by
+(a field, a model, a time grain), a *filter* (a value, a comparison, a date range, a count in
+HAVING), the *order* and a *limit*. Keywords leave something pending ("how many" waits for what
+to count, "by" for what to group by, "more than" for its number) that a later item takes up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlgate.nl.lexicon import Entry
+from sqlgate.nl.rules.facts import ModelFacts
+from sqlgate.nl.rules.parts import (
+    Dimension,
+    Filter,
+    Item,
+    Measure,
+    Reading,
+    next_significant,
+    only_connectors,
+    singular_next,
+)
+from sqlgate.nl.vocabulary import CONCEPT_WORDS, DURATION_UNITS
+
+#: A comparison waiting for its number: (operator, concept, the field before it, its item).
+PendingCompare = tuple[str, str | None, Item | None, Item]
+
+
+def read_roles(facts: ModelFacts, items: list[Item]) -> Reading:
+    """The roles of the (settled) items, as a :class:`Reading`."""
+    return _RoleReader(facts, items).read()
+
+
+class _RoleReader:
+    """The state of one pass: what the keywords read so far left pending."""
+
+    def __init__(self, facts: ModelFacts, items: list[Item]) -> None:
+        self.facts = facts
+        self.items = items
+        self.r = Reading()
+        self.pending_count = False
+        self.pending_distinct = False
+        self.pending_group = False
+        self.pending_neg = False
+        self.pending_sort = False
+        self.pending_cmp: PendingCompare | None = None
+        self.pending_top: str | None = None
+        self.last_value: Filter | None = None
+        self.last_significant: Item | None = None
+
+    def read(self) -> Reading:
+        for pos, item in enumerate(self.items):
+            nxt = next_significant(self.items, pos)
+            if item.kind == "kw":
+                self._keyword(item, pos, nxt)
+            elif item.kind == "number":
+                self._number(item, pos, nxt)
+            elif item.kind == "range":
+                self._range(item, nxt)
+            elif item.kind == "grain":
+                self.r.dimensions.append(
+                    Dimension("grain", None, grain=item.arg, words=item.text)
+                )
+                item.role = "dimension"
+                self.pending_group = False
+                self.last_significant = item
+            elif item.kind != "entry" or item.chosen is None:
+                self._loose_word(item)
+            elif item.chosen.kind == "value":
+                self.last_value = self._value_filter(item, item.chosen, pos)
+                self.pending_neg = False
+                self.pending_group = False  # "albums by Led Zeppelin": a filter, not a grouping
+                self.last_significant = item
+            elif item.chosen.kind == "metric":
+                self._metric(item, item.chosen)
+            elif item.chosen.kind == "model":
+                self._model(item, item.chosen)
+            else:
+                self._field(item, item.chosen)
+        return self.r
+
+    # --- keywords -----------------------------------------------------------------------------
+
+    def _keyword(self, item: Item, pos: int, nxt: Item | None) -> None:
+        r = self.r
+        kw = item.kw
+        if kw in ("count", "agg") and self.pending_group:
+            self.pending_group = False  # "by number of orders": ranks, does not group
+            r.by_measure = True
+        if kw == "count":
+            self._count(item, nxt)
+        elif kw == "agg":
+            r.pending_agg = (item.arg, item)
+            item.role = "measure"
+        elif kw == "distinct":
+            self.pending_distinct = True
+            item.role = "measure"
+        elif kw == "group":
+            self.pending_group = True
+            item.role = "dimension"
+        elif kw == "neg":
+            self.pending_neg = True
+            item.role = "filter"
+        elif kw == "sort":
+            self.pending_sort = True
+            item.role = "order"
+        elif kw == "dir":
+            direction = str(item.arg)
+            if r.order is not None:
+                r.order = (direction, r.order[1], r.order[2])
+            else:
+                r.order = (direction, "pending", None)
+            item.role = "order"
+        elif kw == "list":
+            r.listing = True
+            item.role = "context"
+        elif kw == "when":
+            r.when = True
+            item.role = "context"
+        elif kw == "top":
+            self._top(item, pos, nxt)
+        elif kw == "sup":
+            self._superlative(item, nxt)
+        elif kw == "cmp":
+            self._comparison(item)
+        elif kw == "conj":
+            item.role = "context"
+        if kw not in ("conj",):
+            self.last_significant = item
+
+    def _count(self, item: Item, nxt: Item | None) -> None:
+        self.pending_count = True
+        prev = self.last_significant
+        if (
+            prev is not None
+            and prev.kind == "entry"
+            and prev.chosen
+            and prev.chosen.kind == "model"
+            and prev.role == "subject"
+            and (nxt is None or nxt.kind != "entry")
+        ):
+            # "order count", "customer count"
+            model = prev.chosen.model
+            self.r.measures.append(Measure("count", model, words=f"{prev.text} {item.text}"))
+            prev.role = "measure"
+            self.r.subjects = [s for s in self.r.subjects if s is not prev]
+            self.pending_count = False
+        item.role = "measure"
+
+    def _top(self, item: Item, pos: int, nxt: Item | None) -> None:
+        r = self.r
+        self.pending_top = str(item.arg)
+        item.role = "order"
+        if nxt is not None and nxt.kind == "number":
+            r.limit = int(nxt.arg)
+            nxt.role = "limit"
+        elif r.limit is None:
+            r.limit = 10 if not singular_next(self.items, pos) else 1
+
+    def _superlative(self, item: Item, nxt: Item | None) -> None:
+        r = self.r
+        r.superlative = (item.arg[0], item.arg[1], item)
+        item.role = "order"
+        if nxt is not None and nxt.kind == "entry" and nxt.chosen:
+            chosen = nxt.chosen
+            if chosen.kind == "model" and item.arg[1] is None:
+                # "the most customers": count them, rank by the count
+                nxt.role = "measure"
+                m = Measure("count", chosen.model, words=nxt.text)
+                r.measures.append(m)
+                r.order = (item.arg[0], "measure", m)
+
+    def _comparison(self, item: Item) -> None:
+        op, concept = item.arg
+        last = self.last_significant
+        subject_field = None
+        if (
+            last is not None
+            and last.kind == "entry"
+            and last.chosen is not None
+            and last.chosen.kind == "field"
+            and last.role in (None, "context")
+        ):
+            subject_field = last
+        self.pending_cmp = (op, concept, subject_field, item)
+        item.role = "filter"
+
+    # --- numbers, dates, loose words ----------------------------------------------------------
+
+    def _number(self, item: Item, pos: int, nxt: Item | None) -> None:
+        r = self.r
+        last = self.last_significant
+        if self.pending_cmp is not None:
+            self._compare(pos, self.pending_cmp, self.pending_neg)
+            self.pending_cmp, self.pending_neg = None, False
+        elif (
+            nxt is not None
+            and (nxt.kind == "entry" or (nxt.kind == "kw" and nxt.kw in ("sup", "top")))
+            and (r.limit is None or (last and last.kw == "top"))
+        ):
+            r.limit = int(item.arg)
+            item.role = "limit"
+        self.last_significant = item
+
+    def _range(self, item: Item, nxt: Item | None) -> None:
+        f = Filter("range", range=item.arg, words=item.text)
+        near = self._time_item(self.last_significant) or self._time_item(nxt)
+        if near is not None and near.chosen is not None:
+            f.model, f.name = near.chosen.model, near.chosen.name
+            near.role = "filter"
+        self.r.filters.append(f)
+        item.role = "filter"
+        self.last_significant = item
+
+    def _loose_word(self, item: Item) -> None:
+        """A word that maps to no model part: perhaps a concept ("cost", "sales", "long")."""
+        if item.kind != "word" or item.text.lower() not in CONCEPT_WORDS:
+            return
+        concept = CONCEPT_WORDS[item.text.lower()]
+        pending = self.pending_cmp
+        if pending is not None and pending[1] is None:
+            self.pending_cmp = (pending[0], concept, pending[2], pending[3])
+        elif concept == "sales" and self.facts.metric_for("sales"):
+            metric = self.facts.metric_for("sales")
+            assert metric is not None
+            m = Measure("metric", metric[0], metric[1], words=item.text)
+            self.r.measures.append(m)
+            item.role = "measure"
+        item.role = item.role or "context"
+        if item.role == "context":
+            item.kind = "concept"
+            item.arg = concept
+            # "which products cost less than 10": the next comparison uses it
+            if self.pending_cmp is None:
+                self.last_significant = item
+
+    def _time_item(self, item: Item | None) -> Item | None:
+        """``item`` if it names a date or time field not used otherwise ("signed up")."""
+        if item is None or item.kind != "entry" or item.chosen is None:
+            return None
+        if item.chosen.kind != "field" or item.role not in (None, "context"):
+            return None
+        info = self.facts.lexicon.field(item.chosen.model, str(item.chosen.name))
+        return item if info.kind == "time" else None
+
+    # --- model parts --------------------------------------------------------------------------
+
+    def _metric(self, item: Item, entry: Entry) -> None:
+        r = self.r
+        m = Measure("metric", entry.model, entry.name, words=item.text)
+        r.measures.append(m)
+        item.role = "measure"
+        if self.pending_group or self.pending_sort or self.pending_top:
+            r.order = (r.order[0] if r.order else "desc", "measure", m)
+            self.pending_group = self.pending_sort = False
+        r.pending_agg = None
+        self.pending_count = False
+        self.last_significant = item
+
+    def _model(self, item: Item, entry: Entry) -> None:
+        r = self.r
+        if self.pending_group:
+            r.dimensions.append(Dimension("model", entry.model, words=item.text))
+            item.role = "dimension"
+            self.pending_group = False
+        elif self.pending_count:
+            r.measures.append(Measure("count", entry.model, words=item.text))
+            item.role = "measure"
+            self.pending_count = self.pending_distinct = False
+        elif item.role is None:
+            item.role = "subject"
+            r.subjects.append(item)
+        self.last_significant = item
+
+    def _field(self, item: Item, entry: Entry) -> None:
+        r = self.r
+        info = self.facts.lexicon.field(entry.model, str(entry.name))
+        if self.pending_group:
+            r.dimensions.append(Dimension("field", entry.model, entry.name, words=item.text))
+            item.role = "dimension"
+            self.pending_group = False
+        elif self.pending_sort:
+            r.order = (r.order[0] if r.order and r.order[0] else "asc", "field", item)
+            item.role = "order"
+            self.pending_sort = False
+        elif self.pending_count and entry.via == "qualified" and info.kind != "number":
+            # "how many customers signed up": count the model, keep the field for dates
+            r.measures.append(Measure("count", entry.model, words=item.text))
+            item.role = "context"
+            r.fields.append(item)
+            self.pending_count = self.pending_distinct = False
+        elif self.pending_count:
+            if info.kind == "number" and not info.key and not self.pending_distinct:
+                r.measures.append(Measure("sum", entry.model, entry.name, words=item.text))
+            else:
+                r.measures.append(
+                    Measure("count_distinct", entry.model, entry.name, words=item.text)
+                )
+            item.role = "measure"
+            self.pending_count = self.pending_distinct = False
+        elif r.pending_agg is not None and info.kind in ("number", "time"):
+            func, agg_item = r.pending_agg
+            r.measures.append(
+                Measure(func, entry.model, entry.name, words=f"{agg_item.text} {item.text}")
+            )
+            item.role = "measure"
+            r.pending_agg = None
+        elif (
+            r.superlative is not None
+            and self.last_significant is r.superlative[2]
+            and info.kind in ("number", "time")
+        ):
+            item.role = "order"
+            r.superlative_field = (entry.model, str(entry.name))
+        else:
+            r.fields.append(item)
+        self.last_significant = item
+
+    # --- filters ------------------------------------------------------------------------------
+
+    def _compare(self, pos: int, pending: PendingCompare, negated: bool) -> None:
+        items = self.items
+        op, concept, subject_field, cmp_item = pending
+        number_item = items[pos]
+        number_item.role = "filter"
+        values: list[Any] = [number_item.arg]
+        nxt_pos = pos + 1
+        if op == "between":
+            j = pos + 1
+            while (
+                j < len(items)
+                and items[j].kind in ("kw", "word")
+                and items[j].kw
+                in (
+                    "conj",
+                    None,
+                )
+                and items[j].text.lower() in ("and", "to")
+            ):
+                j += 1
+            if j < len(items) and items[j].kind == "number":
+                values.append(items[j].arg)
+                items[j].role = "filter"
+                nxt_pos = j + 1
+        unit = items[nxt_pos].text.lower() if nxt_pos < len(items) else ""
+        f = Filter("compare", op=op, values=values, negated=negated, concept=concept)
+        f.words = f"{cmp_item.text} {number_item.text}"
+        if unit in DURATION_UNITS:
+            items[nxt_pos].role = "filter"
+            items[nxt_pos].kind = "unit"
+            f.words += f" {items[nxt_pos].text}"
+            f.values = [v * DURATION_UNITS[unit] for v in values]
+            f.concept = f.concept or "length"
+            f.op = op
+            f.measure = Measure("unit", "", "seconds")
+        nxt = next_significant(items, pos if op != "between" else nxt_pos - 1)
+        if nxt is not None and nxt.kind == "unit":
+            nxt = next_significant(items, items.index(nxt))
+        self._compared(f, subject_field, nxt)
+        self.r.filters.append(f)
+
+    def _compared(self, f: Filter, subject_field: Item | None, nxt: Item | None) -> None:
+        """What the comparison ``f`` is about: the field before it, a model after it (a count
+        per group), or a numeric field after it."""
+        if subject_field is not None and subject_field.chosen is not None:
+            f.model, f.name = subject_field.chosen.model, subject_field.chosen.name
+            subject_field.role = "filter"
+            if subject_field in self.r.fields:
+                self.r.fields.remove(subject_field)
+        elif nxt is not None and nxt.kind == "entry" and nxt.chosen and nxt.chosen.kind == "model":
+            # "more than 40 orders": a count per group
+            f.kind = "having"
+            f.measure = Measure("count", nxt.chosen.model, words=nxt.text)
+            nxt.role = "filter"
+        elif nxt is not None and nxt.kind == "entry" and nxt.chosen and nxt.chosen.kind == "field":
+            info = self.facts.lexicon.field(nxt.chosen.model, str(nxt.chosen.name))
+            if info.kind == "number":
+                f.model, f.name = nxt.chosen.model, nxt.chosen.name
+                nxt.role = "filter"
+
+    def _value_filter(self, item: Item, entry: Entry, pos: int) -> Filter:
+        r = self.r
+        last = self.last_value
+        negated = self.pending_neg
+        item.role = "filter"
+        value: Any = entry.value
+        if entry.via == "boolean":
+            f = Filter("values", entry.model, entry.name, values=[value == "true"], words=item.text)
+            f.negated = negated
+            r.filters.append(f)
+            return f
+        if (
+            last is not None
+            and last.model == entry.model
+            and last.name == entry.name
+            and only_connectors(self.items, last, pos)
+            and not negated
+        ):
+            last.values.append(value)
+            last.words += f", {item.text}"
+            return last
+        f = Filter("values", entry.model, entry.name, values=[value], words=item.text)
+        f.negated = negated
+        r.filters.append(f)
+        return f

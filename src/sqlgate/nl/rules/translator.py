@@ -1,0 +1,171 @@
+"""The rule-based translator: the stages in order, and the checks between them that decline.
+
+A question that asks to change data, that is too long, or of which too little maps to the model
+is declined with ``NON_SQL_QUERY`` and an explanation before any SQL is built; the SQL that is
+built passes the SQL guard, semantic and native alike.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlgate.nl.expand import check_native, expand_tree
+from sqlgate.nl.rules.answer import RuleAnswer
+from sqlgate.nl.rules.building import build_query
+from sqlgate.nl.rules.explaining import explain, mappings, nothing_found, summary
+from sqlgate.nl.rules.facts import ModelFacts
+from sqlgate.nl.rules.parts import CannotAnswer, Item, Reading
+from sqlgate.nl.rules.planning import plan_query
+from sqlgate.nl.rules.roles import read_roles
+from sqlgate.nl.rules.words import find_items, settle
+from sqlgate.nl.semantic import SemanticModel
+from sqlgate.nl.text import Token, tokenize
+from sqlgate.nl.values import ValueIndex
+from sqlgate.nl.vocabulary import STOPWORDS, WRITE_VERBS, _words
+from sqlgate.sql.guard import analyze
+
+MAX_QUESTION_CHARS = 2_000
+
+#: Words that may come before an imperative verb ("please delete", "can you drop").
+_LEAD_WORDS = _words(
+    "please can could would you i want to let us lets let's go ahead and now just kindly need "
+    "we should"
+)
+
+
+class RuleTranslator:
+    """Translate questions for one semantic model and dialect. Build once, ask many times."""
+
+    def __init__(
+        self, model: SemanticModel, dialect: str, values: ValueIndex | None = None
+    ) -> None:
+        self.facts = ModelFacts(model, dialect, values)
+        self.model = model
+        self.dialect = dialect
+        self.index = self.facts.index
+        self.lexicon = self.facts.lexicon
+
+    def ask(self, question: str, *, today: date | None = None) -> RuleAnswer:
+        """Translate one question; ``today`` anchors "last month" (default: today's date)."""
+        today = today or date.today()
+        question = question.strip()
+        if len(question) > MAX_QUESTION_CHARS:
+            return self._non_sql(question, "too_long", "The question is too long to translate.")
+        tokens = tokenize(question)
+        if not tokens:
+            return self._non_sql(question, "no_match", "The question has no words to translate.")
+        verb = _write_verb(tokens)
+        if verb:
+            return self._non_sql(
+                question,
+                "write_request",
+                f"The question asks to {verb} data. Queries here are read-only: they can count, "
+                "list and summarise data, never change it.",
+            )
+        items = find_items(self.lexicon, tokens, today)
+        settle(self.facts, items, tokens)
+        reading = read_roles(self.facts, items)
+        return self._answer(question, tokens, items, reading)
+
+    def _answer(
+        self, question: str, tokens: list[Token], items: list[Item], r: Reading
+    ) -> RuleAnswer:
+        unmatched = tuple(
+            i.text
+            for i in items
+            if i.kind in ("word", "quoted") and i.text.lower() not in STOPWORDS
+        )
+        declined = self._too_little(question, tokens, items, unmatched)
+        if declined is not None:
+            return declined
+        try:
+            plan = plan_query(self.facts, r, items)
+            tree, joins = build_query(self.index, self.dialect, plan)
+        except CannotAnswer as exc:
+            return self._non_sql(
+                question,
+                "unsupported",
+                f"{exc} " + summary(items, unmatched),
+                items=items,
+                unmatched=unmatched,
+            )
+        semantic = tree.sql(dialect=self.dialect)
+        native = expand_tree(tree, self.index, self.dialect).sql(dialect=self.dialect)
+        for sql in (semantic, native):
+            analysis = analyze(sql, self.dialect)
+            if not analysis.is_valid:  # pragma: no cover - a bug in the builder, not user input
+                return self._non_sql(
+                    question, "unsupported", f"The generated SQL was refused: {analysis.error}"
+                )
+        check_native(native, self.dialect)
+        return RuleAnswer(
+            question=question,
+            outcome="sql",
+            dialect=self.dialect,
+            explanation=explain(plan, joins, unmatched),
+            sql=semantic,
+            native_sql=native,
+            mappings=mappings(items),
+            unmatched=unmatched,
+        )
+
+    def _too_little(
+        self, question: str, tokens: list[Token], items: list[Item], unmatched: tuple[str, ...]
+    ) -> RuleAnswer | None:
+        """The answer when nothing, or too little, of the question maps to the model."""
+        mentions = [i for i in items if i.kind == "entry" and i.chosen and i.chosen.kind != "value"]
+        values = [i for i in items if i.kind == "entry" and i.chosen and i.chosen.kind == "value"]
+        asks = any(i.kind == "kw" and i.kw in ("count", "list", "agg") for i in items)
+        if not mentions and not (values and asks):
+            return self._non_sql(
+                question,
+                "no_match",
+                nothing_found(self.model, items, unmatched),
+                items=items,
+                unmatched=unmatched,
+            )
+        content = [t for t in tokens if t.norm not in STOPWORDS and t.kind != "number"]
+        understood = {
+            j for i in items if i.kind not in ("word", "quoted") for j in range(i.first, i.last + 1)
+        }
+        covered = [t for k, t in enumerate(tokens) if k in understood and t in content]
+        if content and len(covered) * 2 < len(content):
+            return self._non_sql(
+                question,
+                "unclear",
+                "Too little of the question maps to the semantic model to answer it reliably. "
+                + summary(items, unmatched),
+                items=items,
+                unmatched=unmatched,
+            )
+        return None
+
+    def _non_sql(
+        self,
+        question: str,
+        reason: str,
+        explanation: str,
+        *,
+        items: list[Item] | None = None,
+        unmatched: tuple[str, ...] = (),
+    ) -> RuleAnswer:
+        return RuleAnswer(
+            question=question,
+            outcome="non_sql",
+            dialect=self.dialect,
+            explanation=explanation,
+            mappings=mappings(items or []),
+            unmatched=unmatched,
+            reason=reason,
+        )
+
+
+def _write_verb(tokens: list[Token]) -> str | None:
+    words = [t.norm for t in tokens if t.kind == "word"]
+    lead = _LEAD_WORDS
+    for word in words[:6]:
+        if word in WRITE_VERBS:
+            return word
+        if word not in lead:
+            return None
+    return None

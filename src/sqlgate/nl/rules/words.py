@@ -1,0 +1,197 @@
+"""Step 1 of the rule-based translator: the question's words become items, and every phrase gets
+one meaning.
+
+Dates and time grains are found first (:mod:`sqlgate.nl.timeexpr`); then, longest phrase first,
+question keywords (:mod:`sqlgate.nl.vocabulary`) and the model's vocabulary
+(:mod:`sqlgate.nl.lexicon`). A phrase with several meanings is settled by the models the
+question names and their join distance (:func:`settle`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlgate.nl import timeexpr
+from sqlgate.nl.lexicon import MAX_PHRASE, Entry, Lexicon
+from sqlgate.nl.rules.facts import ModelFacts
+from sqlgate.nl.rules.parts import Item
+from sqlgate.nl.text import Token, phrase_key
+from sqlgate.nl.vocabulary import KEYWORDS, MAX_KEYWORD, STOPWORDS
+
+_VIA_RANK = {"name": 3, "qualified": 3, "value": 3, "boolean": 3, "synonym": 2, "short": 1}
+
+
+def find_items(lexicon: Lexicon, tokens: list[Token], today: date) -> list[Item]:
+    """The items of the question, in order: time expressions, keywords, model phrases, numbers
+    and the words left over."""
+    taken: dict[int, Item] = {}
+    for hit in timeexpr.find_time(tokens, today):
+        text = " ".join(t.text for t in tokens[hit.first : hit.last + 1])
+        if hit.grain:
+            item = Item("grain", hit.first, hit.last, text, arg=hit.grain)
+        else:
+            item = Item("range", hit.first, hit.last, text, arg=hit.range)
+        for i in range(hit.first, hit.last + 1):
+            taken[i] = item
+    items: list[Item] = []
+    i = 0
+    while i < len(tokens):
+        if i in taken:
+            item = taken[i]
+            items.append(item)
+            i = item.last + 1
+            continue
+        item = _match_at(lexicon, tokens, i, taken)
+        items.append(item)
+        i = item.last + 1
+    return items
+
+
+def _match_at(lexicon: Lexicon, tokens: list[Token], i: int, taken: dict[int, Item]) -> Item:
+    token = tokens[i]
+    if token.kind == "quoted":
+        entries = lexicon.phrases.get(phrase_key(token.text), [])
+        return Item("entry" if entries else "quoted", i, i, token.text, entries=list(entries))
+    kw_len, kw = _keyword_at(tokens, i, taken)
+    lex_len, entries = _phrase_at(lexicon, tokens, i, taken)
+    if token.kind == "number" and not kw_len and not lex_len:
+        return Item("number", i, i, token.text, arg=token.number)
+    # "total" is a keyword before a number-valued phrase ("total sales"), else a field
+    bare_total = (
+        kw_len == lex_len == 1
+        and kw == ("agg", "sum")
+        and not _numeric_next(lexicon, tokens, i + 1, taken)
+    )
+    if kw_len and kw_len >= lex_len and not bare_total:
+        text = " ".join(t.text for t in tokens[i : i + kw_len])
+        return Item("kw", i, i + kw_len - 1, text, kw=kw[0], arg=kw[1])
+    if lex_len:
+        text = " ".join(t.text for t in tokens[i : i + lex_len])
+        return Item("entry", i, i + lex_len - 1, text, entries=list(entries))
+    return Item("word", i, i, token.text)
+
+
+def _keyword_at(tokens: list[Token], i: int, taken: dict[int, Item]) -> tuple[int, tuple[str, Any]]:
+    for n in range(min(MAX_KEYWORD, len(tokens) - i), 0, -1):
+        if any(j in taken for j in range(i, i + n)):
+            continue
+        key = tuple(t.norm for t in tokens[i : i + n])
+        if key in KEYWORDS:
+            return n, KEYWORDS[key]
+    return 0, ("", None)
+
+
+def _phrase_at(
+    lexicon: Lexicon, tokens: list[Token], i: int, taken: dict[int, Item]
+) -> tuple[int, list[Entry]]:
+    for n in range(min(MAX_PHRASE, len(tokens) - i), 0, -1):
+        window = tokens[i : i + n]
+        if any(j in taken for j in range(i, i + n)) or any(
+            t.kind in ("quoted", "op") for t in window
+        ):
+            continue
+        key = tuple(t.stem for t in window)
+        entries = lexicon.phrases.get(key)
+        if not entries or all(t.norm in STOPWORDS for t in window):
+            continue
+        return n, entries
+    return 0, []
+
+
+def _numeric_next(lexicon: Lexicon, tokens: list[Token], i: int, taken: dict[int, Item]) -> bool:
+    n, entries = _phrase_at(lexicon, tokens, i, taken)
+    if not n:
+        return False
+    for entry in entries:
+        if entry.kind == "metric":
+            return True
+        if entry.kind == "field" and entry.name:
+            info = lexicon.field(entry.model, entry.name)
+            if info.kind == "number" and not info.key:
+                return True
+    return False
+
+
+# --- one meaning per phrase ---------------------------------------------------------------------
+
+
+def settle(facts: ModelFacts, items: list[Item], tokens: list[Token]) -> None:
+    """Pick one meaning for every phrase, preferring the models the question names."""
+    lowercase_question = not any(t.text[:1].isupper() for t in tokens[1:] if t.kind == "word")
+    named: list[str] = []
+    for item in items:
+        if item.kind == "entry":
+            schema = [e for e in item.entries if e.kind != "value"]
+            if schema:
+                item.entries = schema
+            if all(e.kind == "model" for e in item.entries) or all(
+                e.kind == "metric" for e in item.entries
+            ):
+                named.append(item.entries[0].model)
+    for pos, item in enumerate(items):
+        if item.kind != "entry":
+            continue
+        if item.entries[0].kind == "value":
+            accepted = [
+                e
+                for e in item.entries
+                if _value_ok(e, item, items, pos, tokens, lowercase_question)
+            ]
+            if not accepted:
+                item.kind = "word"
+                continue
+            item.entries = accepted
+        item.chosen = _choose(facts, item, items, pos, named)
+
+
+def _value_ok(
+    entry: Entry,
+    item: Item,
+    items: list[Item],
+    pos: int,
+    tokens: list[Token],
+    lowercase_question: bool,
+) -> bool:
+    if entry.via == "boolean" or item.last > item.first or lowercase_question:
+        return True
+    token = tokens[item.first]
+    if token.kind == "quoted":
+        return True
+    stored = entry.exact_case or ""
+    if token.text == stored or token.text in stored.split():
+        return True
+    for other in items[max(0, pos - 2) : pos + 3]:
+        if other is item or other.kind != "entry":
+            continue
+        for e in other.entries:
+            if e.model == entry.model and (e.kind == "model" or e.name == entry.name):
+                return True
+    return False
+
+
+def _choose(facts: ModelFacts, item: Item, items: list[Item], pos: int, named: list[str]) -> Entry:
+    entries = item.entries
+    if len(entries) == 1:
+        return entries[0]
+    nearby_fields = {
+        (e.model.lower(), (e.name or "").lower())
+        for other in items[max(0, pos - 2) : pos + 3]
+        if other is not item and other.kind == "entry"
+        for e in other.entries
+        if e.kind == "field"
+    }
+    named_lower = [n.lower() for n in named]
+
+    def score(entry: Entry) -> tuple[int, int, int, int, int]:
+        model = entry.model.lower()
+        adjacent = int(
+            entry.kind == "value" and (model, (entry.name or "").lower()) in nearby_fields
+        )
+        in_question = int(model in named_lower)
+        distance = min((facts.distance(n, model) for n in named_lower), default=1000)
+        via = _VIA_RANK.get(entry.via, 0)
+        kind_rank = {"model": 3, "metric": 2, "field": 1, "value": 1}[entry.kind]
+        return (adjacent, in_question, -distance, via, kind_rank)
+
+    return max(entries, key=score)
