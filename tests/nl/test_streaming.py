@@ -98,6 +98,14 @@ def test_a_stream_cut_off_midway_fails_after_its_pieces(llm: StreamingFakeLLM) -
         next(stream)
 
 
+def test_the_end_of_the_stream_ends_its_last_event(llm: StreamingFakeLLM) -> None:
+    """A server that closes the stream right after its last event, with no blank line and no
+    ``[DONE]``, still delivers that event's piece."""
+    events = llm.chunk_events(ANSWER).removesuffix(b"data: [DONE]\n\n").removesuffix(b"\n\n")
+    llm.malformed(events)
+    assert "".join(stream_chat(config(llm), MESSAGES)) == ANSWER
+
+
 def test_an_error_event_is_a_response_error(llm: StreamingFakeLLM) -> None:
     llm.malformed(b'data: {"error": {"message": "model overloaded"}}\n\n')
     with pytest.raises(ProviderResponseError, match="model overloaded"):

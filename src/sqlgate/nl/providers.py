@@ -159,6 +159,73 @@ class ProviderConfig:
         return f"{base}/chat/completions"
 
 
+class Endpoint:
+    """What a plain and a streamed request to one endpoint share: the headers (the key only
+    there), the request body, and how an unreachable server or an error status becomes a
+    :class:`ProviderError` with the key masked."""
+
+    def __init__(self, config: ProviderConfig) -> None:
+        self.config = config
+        self._secret = config.api_key.get_secret_value() if config.api_key else ""
+        self.name = f"{config.model} at {config.base_url}"
+
+    def headers(self, accept: str) -> dict[str, str]:
+        headers = {"Accept": accept, **self.config.headers}
+        if self._secret:
+            if self.config.is_azure:
+                headers["api-key"] = self._secret
+            else:
+                headers["Authorization"] = f"Bearer {self._secret}"
+        return headers
+
+    @property
+    def params(self) -> dict[str, str] | None:
+        return {"api-version": self.config.api_version} if self.config.api_version else None
+
+    def body(self, messages: Sequence[ChatMessage], *, stream: bool) -> dict[str, Any]:
+        """The request body; ``extra_body`` may add to it, but not turn streaming off."""
+        body: dict[str, Any] = {
+            "model": self.config.model,
+            "messages": [{"role": m["role"], "content": m["content"]} for m in messages],
+            "stream": stream,
+        }
+        if self.config.temperature is not None:
+            body["temperature"] = self.config.temperature
+        if self.config.max_tokens is not None:
+            body["max_tokens"] = self.config.max_tokens
+        body.update(self.config.extra_body)
+        if stream:
+            body["stream"] = True
+        return body
+
+    def mask(self, text: str) -> str:
+        return text.replace(self._secret, "***") if self._secret else text
+
+    def backoff(self, attempt: int) -> float:
+        return float(self.config.retry_backoff * 2 ** (attempt - 1))
+
+    def unreachable(self, error: httpx.TransportError, attempt: int) -> ProviderUnavailable:
+        message = f"Could not reach the LLM provider {self.name}: {error}"
+        return ProviderUnavailable(self.mask(message), attempts=attempt)
+
+    def status_failure(
+        self, response: httpx.Response, attempt: int
+    ) -> tuple[ProviderHTTPError, float | None]:
+        """The error for an error status, and how long to wait before trying again (None: do
+        not try again)."""
+        failure = ProviderHTTPError(
+            self.mask(
+                f"The LLM provider {self.name} answered HTTP {response.status_code}: "
+                f"{_error_detail(response)}"
+            ),
+            upstream_status=response.status_code,
+            attempts=attempt,
+        )
+        if not _retryable(response.status_code):
+            return failure, None
+        return failure, _retry_after(response) or self.backoff(attempt)
+
+
 class OpenAICompatibleProvider:
     """A :class:`ChatProvider` over ``POST /chat/completions``. Thread-safe; ``close()`` it
     (or use it as a context manager) to release its connections."""
@@ -172,22 +239,17 @@ class OpenAICompatibleProvider:
     ) -> None:
         self.config = config
         self._sleep = sleep
-        headers = {"Accept": "application/json", **config.headers}
-        key = config.api_key.get_secret_value() if config.api_key else ""
-        if key:
-            if config.is_azure:
-                headers["api-key"] = key
-            else:
-                headers["Authorization"] = f"Bearer {key}"
-        self._secret = key
-        params = {"api-version": config.api_version} if config.api_version else None
+        self._endpoint = Endpoint(config)
         self._client = httpx.Client(
-            headers=headers, params=params, transport=transport, follow_redirects=False
+            headers=self._endpoint.headers("application/json"),
+            params=self._endpoint.params,
+            transport=transport,
+            follow_redirects=False,
         )
 
     @property
     def name(self) -> str:
-        return f"{self.config.model} at {self.config.base_url}"
+        return self._endpoint.name
 
     def __repr__(self) -> str:
         return f"OpenAICompatibleProvider({self.name!r})"
@@ -201,25 +263,12 @@ class OpenAICompatibleProvider:
     def close(self) -> None:
         self._client.close()
 
-    def _body(self, messages: Sequence[ChatMessage]) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "model": self.config.model,
-            "messages": [{"role": m["role"], "content": m["content"]} for m in messages],
-            "stream": False,
-        }
-        if self.config.temperature is not None:
-            body["temperature"] = self.config.temperature
-        if self.config.max_tokens is not None:
-            body["max_tokens"] = self.config.max_tokens
-        body.update(self.config.extra_body)
-        return body
-
     def complete(self, messages: Sequence[ChatMessage], *, timeout: float | None = None) -> str:
         """The assistant's answer to ``messages`` (see :class:`ChatProvider`). Each attempt may
         take ``llm_timeout`` seconds; ``timeout`` caps the whole call, retries included."""
         if not messages:
             raise ValueError("complete() needs at least one message")
-        body = self._body(messages)
+        body = self._endpoint.body(messages, stream=False)
         deadline = None if timeout is None else time.monotonic() + timeout
         attempts = self.config.max_retries + 1
         for attempt in range(1, attempts + 1):
@@ -261,12 +310,9 @@ class OpenAICompatibleProvider:
         except httpx.TransportError as exc:
             error = exc
         if isinstance(error, httpx.TimeoutException):
-            return self._timeout(attempt), self._backoff(attempt)
+            return self._timeout(attempt), self._endpoint.backoff(attempt)
         if error is not None:
-            message = f"Could not reach the LLM provider {self.name}: {error}"
-            return ProviderUnavailable(self._mask(message), attempts=attempt), self._backoff(
-                attempt
-            )
+            return self._endpoint.unreachable(error, attempt), self._endpoint.backoff(attempt)
         if response.is_success:
             answer = self._answer(response)
             log.debug(
@@ -276,20 +322,7 @@ class OpenAICompatibleProvider:
                 attempt,
             )
             return answer, None
-        failure = ProviderHTTPError(
-            self._mask(
-                f"The LLM provider {self.name} answered HTTP {response.status_code}: "
-                f"{_error_detail(response)}"
-            ),
-            upstream_status=response.status_code,
-            attempts=attempt,
-        )
-        if not _retryable(response.status_code):
-            return failure, None
-        return failure, _retry_after(response) or self._backoff(attempt)
-
-    def _backoff(self, attempt: int) -> float:
-        return float(self.config.retry_backoff * 2 ** (attempt - 1))
+        return self._endpoint.status_failure(response, attempt)
 
     def _timeout(self, attempts: int) -> ProviderTimeout:
         return ProviderTimeout(
@@ -297,9 +330,6 @@ class OpenAICompatibleProvider:
             f"({attempts} attempt{'s' if attempts != 1 else ''})",
             attempts=attempts,
         )
-
-    def _mask(self, text: str) -> str:
-        return text.replace(self._secret, "***") if self._secret else text
 
     def _answer(self, response: httpx.Response) -> str:
         try:
@@ -329,7 +359,9 @@ class OpenAICompatibleProvider:
 
     def _bad(self, response: httpx.Response, reason: str) -> ProviderResponseError:
         return ProviderResponseError(
-            self._mask(f"The LLM provider {self.name} sent no usable chat completion: {reason}"),
+            self._endpoint.mask(
+                f"The LLM provider {self.name} sent no usable chat completion: {reason}"
+            ),
             upstream_status=response.status_code,
         )
 

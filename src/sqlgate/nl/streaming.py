@@ -18,24 +18,21 @@ answer streams through.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
-from typing import Any
 
 import httpx
 
 from sqlgate.nl.providers import (
     ChatMessage,
+    Endpoint,
     ProviderConfig,
     ProviderError,
-    ProviderHTTPError,
     ProviderResponseError,
     ProviderTimeout,
     ProviderUnavailable,
-    _error_detail,
-    _retry_after,
-    _retryable,
 )
 
 _DONE = "[DONE]"
@@ -72,30 +69,8 @@ class _Stream:
         self.deadline = None if timeout is None else time.monotonic() + timeout
         self.transport = transport
         self.sleep = sleep
-        key = config.api_key.get_secret_value() if config.api_key else ""
-        self.secret = key
-        headers = {"Accept": "text/event-stream", **config.headers}
-        if key:
-            if config.is_azure:
-                headers["api-key"] = key
-            else:
-                headers["Authorization"] = f"Bearer {key}"
-        self.headers = headers
-        self.name = f"{config.model} at {config.base_url}"
-
-    def body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "model": self.config.model,
-            "messages": [{"role": m["role"], "content": m["content"]} for m in self.messages],
-            "stream": True,
-        }
-        if self.config.temperature is not None:
-            body["temperature"] = self.config.temperature
-        if self.config.max_tokens is not None:
-            body["max_tokens"] = self.config.max_tokens
-        body.update(self.config.extra_body)
-        body["stream"] = True
-        return body
+        self.endpoint = Endpoint(config)
+        self.name = self.endpoint.name
 
     def remaining(self) -> float:
         limit = self.config.timeout
@@ -104,10 +79,9 @@ class _Stream:
         return limit
 
     def run(self) -> Generator[str, None, None]:
-        params = {"api-version": self.config.api_version} if self.config.api_version else None
         with httpx.Client(
-            headers=self.headers,
-            params=params,
+            headers=self.endpoint.headers("text/event-stream"),
+            params=self.endpoint.params,
             transport=self.transport,
             follow_redirects=False,
         ) as client:
@@ -135,7 +109,8 @@ class _Stream:
             raise self._timeout(attempt - 1)
         error: httpx.TransportError | None = None
         try:
-            with client.stream("POST", self.config.url, json=self.body(), timeout=limit) as resp:
+            body = self.endpoint.body(self.messages, stream=True)
+            with client.stream("POST", self.config.url, json=body, timeout=limit) as resp:
                 if not resp.is_success:
                     resp.read()
                     raise self._status_failure(resp, attempt)
@@ -147,19 +122,20 @@ class _Stream:
                 yield from self._events(resp.iter_lines(), attempt)
         except httpx.TransportError as exc:
             error = exc
+        wait = self.endpoint.backoff(attempt)
         if isinstance(error, httpx.TimeoutException):
-            raise _Retryable(self._timeout(attempt), self._backoff(attempt))
+            raise _Retryable(self._timeout(attempt), wait)
         if error is not None:
-            message = f"Could not reach the LLM provider {self.name}: {error}"
-            raise _Retryable(
-                ProviderUnavailable(self._mask(message), attempts=attempt), self._backoff(attempt)
-            )
+            raise _Retryable(self.endpoint.unreachable(error, attempt), wait)
 
     def _events(self, lines: Iterator[str], attempt: int) -> Iterator[str]:
         data: list[str] = []
         finished = False
-        for line in lines:
-            if self.deadline is not None and time.monotonic() > self.deadline:
+        ended: list[str | None] = [None]  # the end of the stream ends the last event too
+        for line in itertools.chain(lines, ended):
+            if line is None:
+                line = ""
+            elif self.deadline is not None and time.monotonic() > self.deadline:
                 raise self._timeout(attempt)
             if line.startswith(":"):
                 continue  # an SSE comment (keep-alive)
@@ -171,14 +147,6 @@ class _Stream:
             if not data:
                 continue
             payload, data = "\n".join(data), []
-            if payload.strip() == _DONE:
-                return
-            piece, done = self._delta(payload)
-            finished = finished or done
-            if piece:
-                yield piece
-        if data:
-            payload = "\n".join(data)
             if payload.strip() == _DONE:
                 return
             piece, done = self._delta(payload)
@@ -221,20 +189,8 @@ class _Stream:
         return content
 
     def _status_failure(self, response: httpx.Response, attempt: int) -> Exception:
-        failure = ProviderHTTPError(
-            self._mask(
-                f"The LLM provider {self.name} answered HTTP {response.status_code}: "
-                f"{_error_detail(response)}"
-            ),
-            upstream_status=response.status_code,
-            attempts=attempt,
-        )
-        if not _retryable(response.status_code):
-            return failure
-        return _Retryable(failure, _retry_after(response) or self._backoff(attempt))
-
-    def _backoff(self, attempt: int) -> float:
-        return float(self.config.retry_backoff * 2 ** (attempt - 1))
+        failure, wait = self.endpoint.status_failure(response, attempt)
+        return failure if wait is None else _Retryable(failure, wait)
 
     def _timeout(self, attempts: int) -> ProviderTimeout:
         return ProviderTimeout(
@@ -244,11 +200,10 @@ class _Stream:
 
     def _bad(self, reason: str) -> ProviderResponseError:
         return ProviderResponseError(
-            self._mask(f"The LLM provider {self.name} sent no usable streamed answer: {reason}")
+            self.endpoint.mask(
+                f"The LLM provider {self.name} sent no usable streamed answer: {reason}"
+            )
         )
-
-    def _mask(self, text: str) -> str:
-        return text.replace(self.secret, "***") if self.secret else text
 
 
 class _Retryable(Exception):
