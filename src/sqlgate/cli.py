@@ -19,13 +19,13 @@ from sqlgate import __version__
 from sqlgate.auth.scopes import Role, Scope
 from sqlgate.engines.registry import CONNECTION_TYPES
 from sqlgate.errors import SqlgateError, ValidationError
+from sqlgate.nl.questions import NonSqlQuestion
 from sqlgate.results.jsonable import dumps, rows_as_arrays
 from sqlgate.services import keys as key_service
 from sqlgate.services import orgs, team
 from sqlgate.services.audit import AuditRecord
 from sqlgate.services.bootstrap import ensure_demo_connection
 from sqlgate.services.container import Services
-from sqlgate.services.nl import NonSqlQuestion
 from sqlgate.settings import Settings
 from sqlgate.store.models import Organization
 

@@ -5,12 +5,16 @@ Each test runs the generated SQL and checks the rows against a hand-written quer
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
+from sqlgate.api.nl import AskBody, GenerateSqlBody
 from sqlgate.engines.base import Engine
-from sqlgate.nl.rules import NonSqlQuery, RuleAnswer, RuleTranslator
+from sqlgate.nl.intent import MalformedAnswer, parse_intent
+from sqlgate.nl.questions import MAX_QUESTION_CHARS, NonSqlQuestion
+from sqlgate.nl.rules import RuleAnswer, RuleTranslator
 from sqlgate.nl.semantic import SemanticModel
 from sqlgate.sql.guard import analyze
 from tests.nl.conftest import TODAY
@@ -213,9 +217,22 @@ def test_non_sql_query(demo_nl: RuleTranslator, question: str, reason: str) -> N
     assert answer.outcome == "non_sql" and answer.sql is None and answer.native_sql is None
     assert answer.reason == reason
     assert answer.explanation
-    with pytest.raises(NonSqlQuery) as info:
+    with pytest.raises(NonSqlQuestion) as info:
         answer.raise_if_non_sql()
     assert info.value.code == "NON_SQL_QUERY" and info.value.status == 400
+    assert info.value.body()["error"]["reason"] == reason
+
+
+def test_every_question_path_holds_one_length_limit(demo_nl: RuleTranslator) -> None:
+    """The translator, the LLM's intent step and the HTTP bodies read the same limit."""
+    assert demo_nl.ask("x" * MAX_QUESTION_CHARS, today=TODAY).reason != "too_long"
+    assert demo_nl.ask("x" * (MAX_QUESTION_CHARS + 1), today=TODAY).reason == "too_long"
+    too_long = json.dumps({"intent": "SQL", "standalone_question": "x" * (MAX_QUESTION_CHARS + 1)})
+    with pytest.raises(MalformedAnswer):
+        parse_intent(too_long, "q", has_history=False)
+    for body in (GenerateSqlBody, AskBody):
+        metadata = body.model_fields["question"].metadata
+        assert [m.max_length for m in metadata if hasattr(m, "max_length")] == [MAX_QUESTION_CHARS]
 
 
 def test_non_sql_explains_what_was_and_was_not_understood(demo_nl: RuleTranslator) -> None:

@@ -19,8 +19,8 @@ from sqlgate.api.models import ERROR_RESPONSES, RequestModel
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
 from sqlgate.library.saved_queries import SavedInfo
+from sqlgate.nl.questions import MAX_QUESTION_CHARS, NonSqlQuestion
 from sqlgate.results.jsonable import dumps, rows_as_arrays, rows_as_objects
-from sqlgate.services.nl import NonSqlQuestion
 
 router = APIRouter(tags=["questions"], responses=ERROR_RESPONSES)
 
@@ -29,7 +29,7 @@ Reader = Annotated[Principal, Depends(requires(Scope.QUERY_EXECUTE, Scope.QUERY_
 
 
 class GenerateSqlBody(RequestModel):
-    question: str = Field(min_length=1, max_length=2000, description="The question.")
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, description="The question.")
     threadId: str | None = Field(
         default=None, max_length=40, description="Thread ID for conversation context."
     )
@@ -67,7 +67,7 @@ class NonSqlOut(BaseModel):
 
 
 class AskBody(RequestModel):
-    question: str = Field(min_length=1, max_length=2000, description="The question.")
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, description="The question.")
     connection_id: str | None = Field(
         default=None,
         max_length=200,

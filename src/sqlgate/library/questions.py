@@ -12,7 +12,8 @@ from sqlgate.auth.scopes import Scope
 from sqlgate.engines.base import QueryResult
 from sqlgate.errors import AuthorizationError, SqlgateError
 from sqlgate.library.saved_queries import SavedInfo, SavedQueries
-from sqlgate.services.nl import NlService, NonSqlQuestion
+from sqlgate.nl.questions import NonSqlQuestion
+from sqlgate.services.nl import NlService
 from sqlgate.services.query import QueryRequest, QueryService
 
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlgate.nl.providers import ProviderResponseError
+from sqlgate.nl.questions import MAX_QUESTION_CHARS
 
-MAX_QUESTION_CHARS = 2_000
 MAX_REASON_CHARS = 1_000
 MAX_SQL_CHARS = 20_000
 

@@ -17,29 +17,15 @@ from functools import partial
 from typing import NamedTuple
 
 from sqlgate.auth.principal import Principal
-from sqlgate.errors import NotFound, SqlgateError, ValidationError
+from sqlgate.errors import NotFound, ValidationError
 from sqlgate.nl.pipeline import Generation
+from sqlgate.nl.questions import MAX_QUESTION_CHARS, NonSqlQuestion
 from sqlgate.services.connections import ConnectionInfo, ConnectionService
 from sqlgate.services.prompt_logs import PromptLogs
 from sqlgate.services.threads import Threads, Turn
 from sqlgate.services.translators import Translators
 from sqlgate.store.db import Store
 from sqlgate.store.models import Explanation
-
-MAX_QUESTION_CHARS = 2_000
-
-
-class NonSqlQuestion(SqlgateError):
-    """The question cannot be answered with SQL over the connection's model (seed 001). The
-    generate_sql route renders it in the seed's shape; elsewhere it is a 400 in the usual one."""
-
-    code = "NON_SQL_QUERY"
-    status = 400
-
-    def __init__(self, message: str, *, response_id: str, explanation_id: str) -> None:
-        super().__init__(message, explanation_query_id=explanation_id)
-        self.response_id = response_id
-        self.explanation_id = explanation_id
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ When nothing in the question maps to the model, or it asks to change data, the a
 (:mod:`~sqlgate.nl.rules.translator`, which runs the stages in order).
 """
 
-from sqlgate.nl.rules.answer import NonSqlQuery, RuleAnswer, WordMapping
-from sqlgate.nl.rules.translator import MAX_QUESTION_CHARS, RuleTranslator
+from sqlgate.nl.rules.answer import RuleAnswer, WordMapping
+from sqlgate.nl.rules.translator import RuleTranslator
 
-__all__ = ["MAX_QUESTION_CHARS", "NonSqlQuery", "RuleAnswer", "RuleTranslator", "WordMapping"]
+__all__ = ["RuleAnswer", "RuleTranslator", "WordMapping"]

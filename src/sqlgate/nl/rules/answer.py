@@ -5,14 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlgate.errors import SqlgateError
-
-
-class NonSqlQuery(SqlgateError):
-    """The question cannot be answered with SQL over the semantic model (seed 001)."""
-
-    code = "NON_SQL_QUERY"
-    status = 400
+from sqlgate.nl.questions import NonSqlQuestion
 
 
 @dataclass(frozen=True)
@@ -48,7 +41,7 @@ class RuleAnswer:
 
     def raise_if_non_sql(self) -> None:
         if not self.is_sql:
-            raise NonSqlQuery(self.explanation, reason=self.reason)
+            raise NonSqlQuestion(self.explanation, reason=self.reason)
 
     def rendered_context(self) -> str:
         """What the translator saw and did, as text: its "prompt" for prompt logs."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from sqlgate.nl.expand import check_native, expand_tree
+from sqlgate.nl.questions import MAX_QUESTION_CHARS
 from sqlgate.nl.rules.answer import RuleAnswer
 from sqlgate.nl.rules.building import build_query
 from sqlgate.nl.rules.explaining import explain, mappings, nothing_found, summary
@@ -23,8 +24,6 @@ from sqlgate.nl.text import Token, tokenize
 from sqlgate.nl.values import ValueIndex
 from sqlgate.nl.vocabulary import STOPWORDS, WRITE_VERBS, _words
 from sqlgate.sql.guard import analyze
-
-MAX_QUESTION_CHARS = 2_000
 
 #: Words that may come before an imperative verb ("please delete", "can you drop").
 _LEAD_WORDS = _words(
