@@ -11,8 +11,8 @@ from sqlalchemy import insert
 
 from sqlgate.auth.principal import authenticate
 from sqlgate.auth.scopes import Role
+from sqlgate.nl.prompts import PromptRecord
 from sqlgate.services import orgs
-from sqlgate.services.prompt_logs import PromptRecord
 from sqlgate.store.models import PromptLog
 from tests.conftest import Env, open_env
 

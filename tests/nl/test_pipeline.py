@@ -24,7 +24,7 @@ from sqlgate.nl.pipeline import (
     stream_explanation,
 )
 from sqlgate.nl.prepare import prepare_embedded
-from sqlgate.nl.prompts import HistoryTurn, PromptStep, select_examples
+from sqlgate.nl.prompts import HistoryTurn, PromptRecord, PromptStep, select_examples
 from sqlgate.nl.providers import (
     ChatProvider,
     ProviderConfig,
@@ -34,7 +34,6 @@ from sqlgate.nl.providers import (
 )
 from sqlgate.nl.semantic import SemanticModel, parse_semantic_model
 from sqlgate.nl.tokens import estimate_tokens
-from sqlgate.services.prompt_logs import PromptRecord
 from sqlgate.services.threads import Turn
 from sqlgate.settings import Settings
 from tests.conftest import CHINOOK_SQLITE, make_settings

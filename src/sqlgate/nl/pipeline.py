@@ -33,7 +33,7 @@ answers) the optional ``fallback`` answers instead, e.g. the embedded engine thr
 :func:`embedded_fallback`; without one the error propagates.
 
 The result is a :class:`Generation`: the semantic and the native SQL, the standalone question,
-the correction rounds taken, the steps and their :class:`~sqlgate.services.prompt_logs.PromptRecord`
+the correction rounds taken, the steps and their :class:`~sqlgate.nl.prompts.PromptRecord`
 under the caller's log prefix. ``on_record`` receives each record as its step ends, so a failed
 generation's prompts can be logged too.
 """
@@ -64,6 +64,7 @@ from sqlgate.nl.model_schema import (
 )
 from sqlgate.nl.prompts import (
     HistoryTurn,
+    PromptRecord,
     PromptStep,
     correction_message,
     explanation_messages,
@@ -83,7 +84,6 @@ from sqlgate.nl.retrieval import DEFAULT_MAX_TABLES, SchemaIndex
 from sqlgate.nl.semantic import SemanticModel
 from sqlgate.nl.streaming import stream_chat
 from sqlgate.nl.tokens import estimate_tokens
-from sqlgate.services.prompt_logs import PromptRecord
 from sqlgate.services.query import analyze_sql
 from sqlgate.settings import Settings
 

@@ -13,8 +13,8 @@ Three prompts, each a system prompt and user messages:
   user's language, streamed.
 
 Every step is kept as a :class:`PromptStep` (system text, history prompts, the answer), which
-becomes a prompt log (:class:`~sqlgate.services.prompt_logs.PromptRecord`) under the caller's
-prefix.
+becomes a prompt log (:class:`PromptRecord`) under the caller's prefix; the prompt-log service
+stores the records.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from sqlgate.nl._retrieval_words import question_words, stem
 from sqlgate.nl.providers import ChatMessage
 from sqlgate.nl.semantic import Example, SemanticModel
 from sqlgate.nl.tokens import estimate_tokens
-from sqlgate.services.prompt_logs import PromptRecord
 
 MAX_EXAMPLES = 3
 MAX_HISTORY_TURNS = 5
@@ -50,6 +49,16 @@ class HistoryTurn(Protocol):
 
     @property
     def sql(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class PromptRecord:
+    """One prompt log as it is stored: its key, the system prompt and the history prompts. The
+    translators make them; :mod:`sqlgate.services.prompt_logs` stores and serves them."""
+
+    log_key: str
+    system: str
+    history: list[str]
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -22,19 +21,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Role, at_most
 from sqlgate.errors import Conflict, ValidationError
+from sqlgate.nl.prompts import PromptRecord
 from sqlgate.store.db import Store
 from sqlgate.store.models import PromptLog
 
 MAX_LOGS = 1000
 HISTORY_SEPARATOR = "\n---\n"
 _MAX_KEY = 200
-
-
-@dataclass(frozen=True)
-class PromptRecord:
-    log_key: str
-    system: str
-    history: list[str]
 
 
 class PromptLogs:

@@ -20,7 +20,7 @@ from sqlgate.nl.pipeline import (
     explanation_step,
     stream_explanation,
 )
-from sqlgate.nl.prompts import HistoryTurn, PromptStep
+from sqlgate.nl.prompts import HistoryTurn, PromptRecord, PromptStep
 from sqlgate.nl.providers import (
     ChatMessage,
     ChatProvider,
@@ -29,7 +29,6 @@ from sqlgate.nl.providers import (
 )
 from sqlgate.nl.rules import RuleTranslator
 from sqlgate.services.connections import ConnectionInfo, ConnectionService
-from sqlgate.services.prompt_logs import PromptRecord
 from sqlgate.services.semantic_models import SemanticModels
 from sqlgate.settings import Settings
 
