@@ -25,13 +25,10 @@ from sqlgate.auth.scopes import Scope
 from sqlgate.errors import NotFound
 from sqlgate.jobs.service import JobSpec
 from sqlgate.results.jsonable import dumps, rows_as_arrays
+from sqlgate.services.limits import ADMIN
 from sqlgate.services.query import QueryRequest
 
 router = APIRouter(prefix="/v1/{org}/admin", tags=["admin"], responses=ERROR_RESPONSES)
-
-# Seed 000: at most 1000 rows and 30 seconds, 6 requests per minute per user.
-SYNC_ROW_LIMIT = 1000
-SYNC_TIMEOUT = 30
 
 Admin = Annotated[Principal, Depends(requires(Scope.ADMIN, group="admin_sql", per="member"))]
 OrgPath = Annotated[str, Path(description="Organization id or slug; must be the key's.")]
@@ -101,10 +98,15 @@ async def sql_query(
         submitted = await submit(services, principal, body.connection_id, spec)
         return job_response(services, submitted.job, request, replayed=not submitted.created)
     ran = await run_in_threadpool(
-        partial(services.queries.execute, action="admin.sql_query", client=client_address(request)),
+        partial(
+            services.queries.execute,
+            surface=ADMIN,
+            action="admin.sql_query",
+            client=client_address(request),
+        ),
         principal,
         body.connection_id,
-        QueryRequest(body.sql_query, None, SYNC_ROW_LIMIT, SYNC_TIMEOUT),
+        QueryRequest(body.sql_query),
     )
     result = ran.result
     payload = {

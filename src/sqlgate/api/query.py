@@ -25,13 +25,12 @@ from sqlgate.api.jobs import (
 from sqlgate.api.models import ERROR_RESPONSES, QueryBody, QueryOut, RequestModel, query_out
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
-from sqlgate.errors import ValidationError
 from sqlgate.jobs.model import JobState
 from sqlgate.jobs.service import JobSpec, job_error
 from sqlgate.results.formats import get_format
 from sqlgate.results.jsonable import dumps, rows_as_arrays
+from sqlgate.services.limits import EXPORT
 from sqlgate.services.query import QueryRequest
-from sqlgate.settings import Settings
 
 router = APIRouter(prefix="/api/v1/query", tags=["query"], responses=ERROR_RESPONSES)
 
@@ -41,13 +40,8 @@ Validator = Annotated[
 ]
 
 
-def checked_request(body: QueryBody, settings: Settings, *, export: bool = False) -> QueryRequest:
-    """Apply the documented maxima (from settings) to a request body."""
-    max_rows = settings.export_row_limit if export else settings.row_limit_max
-    if body.row_limit is not None and body.row_limit > max_rows:
-        raise ValidationError(f"row_limit must be at most {max_rows}", field="row_limit")
-    if body.timeout is not None and body.timeout > settings.timeout_max:
-        raise ValidationError(f"timeout must be at most {settings.timeout_max}", field="timeout")
+def query_request(body: QueryBody) -> QueryRequest:
+    """The body as the query service takes it (which applies the surface's limits)."""
     return QueryRequest(body.query, body.params, body.row_limit, body.timeout)
 
 
@@ -99,7 +93,7 @@ def _execute(
     ran = services.queries.execute(
         principal,
         connection_id,
-        checked_request(body, services.settings),
+        query_request(body),
         client=client_address(request),
     )
     return Response(dumps(query_out(ran.result)), media_type="application/json")
@@ -221,10 +215,10 @@ async def export(
     and Excel."""
     output = get_format(format.value)
     stream = await run_in_threadpool(
-        partial(services.queries.export, client=client_address(request)),
+        partial(services.queries.export, surface=EXPORT, client=client_address(request)),
         principal,
         connection_id,
-        checked_request(body, services.settings, export=True),
+        query_request(body),
     )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     filename = f"{connection_id}-{stamp}.{output.extension}"

@@ -37,6 +37,7 @@ from sqlgate.results.signing import LinkSigner, check_fresh, check_signed
 from sqlgate.results.storage import ASYNC_FORMATS, ResultStore
 from sqlgate.services.audit import AuditLog, AuditRecord
 from sqlgate.services.connections import ConnectionService
+from sqlgate.services.limits import ASYNC
 from sqlgate.services.query import analyze_sql
 from sqlgate.settings import Settings
 from sqlgate.sql.guard import refusal
@@ -113,16 +114,7 @@ class JobService:
             raise ValidationError(
                 f"format must be one of {', '.join(ASYNC_FORMATS)}", field="format"
             )
-        row_limit = spec.row_limit or settings.async_row_limit
-        if row_limit > settings.async_row_limit:
-            raise ValidationError(
-                f"row_limit must be at most {settings.async_row_limit}", field="row_limit"
-            )
-        timeout = spec.timeout or settings.async_timeout_default
-        if timeout > settings.async_timeout_max:
-            raise ValidationError(
-                f"timeout must be at most {settings.async_timeout_max:g}", field="timeout"
-            )
+        row_limit, timeout = ASYNC.limits(settings).apply(spec.row_limit, spec.timeout)
         key = spec.idempotency_key
         if key is not None and not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
             raise ValidationError(
