@@ -11,19 +11,18 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from sqlgate.api.deps import AppServices, client_address, requires
-from sqlgate.api.jobs import (
+from sqlgate.api.models import (
+    ERROR_RESPONSES,
     IDEMPOTENCY_HEADER,
     JOB_RESPONSES,
     AsyncFormat,
-    idempotency_key,
+    RequestModel,
     job_response,
-    submit,
 )
-from sqlgate.api.models import ERROR_RESPONSES, RequestModel
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
 from sqlgate.errors import NotFound
-from sqlgate.jobs.service import JobSpec
+from sqlgate.jobs.service import JobSpec, idempotency_key
 from sqlgate.results.jsonable import dumps, rows_as_arrays
 from sqlgate.services.limits import ADMIN
 from sqlgate.services.query import QueryRequest
@@ -95,8 +94,12 @@ async def sql_query(
             action="admin.sql_query.async",
             client=client_address(request),
         )
-        submitted = await submit(services, principal, body.connection_id, spec)
-        return job_response(services, submitted.job, request, replayed=not submitted.created)
+        submitted = await run_in_threadpool(
+            services.jobs.submit, principal, body.connection_id, spec
+        )
+        return job_response(
+            services.jobs, submitted.job, request, replayed=not submitted.created
+        )
     ran = await run_in_threadpool(
         partial(
             services.queries.execute,

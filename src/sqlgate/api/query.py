@@ -13,20 +13,20 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from sqlgate.api.deps import AppServices, client_address, requires
-from sqlgate.api.jobs import (
+from sqlgate.api.models import (
+    ERROR_RESPONSES,
     IDEMPOTENCY_HEADER,
     JOB_RESPONSES,
-    MAX_WAIT_SECONDS,
-    idempotency_key,
+    QueryBody,
+    QueryOut,
+    RequestModel,
     job_response,
-    submit,
-    wait_for,
+    query_out,
 )
-from sqlgate.api.models import ERROR_RESPONSES, QueryBody, QueryOut, RequestModel, query_out
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
 from sqlgate.jobs.model import JobState
-from sqlgate.jobs.service import JobSpec, job_error
+from sqlgate.jobs.service import MAX_WAIT_SECONDS, JobSpec, idempotency_key, job_error
 from sqlgate.results.formats import get_format
 from sqlgate.results.jsonable import dumps, rows_as_arrays
 from sqlgate.services.limits import EXPORT
@@ -115,14 +115,14 @@ async def _hybrid(
         idempotency_key=idempotency_key(idempotency_header, body.request_id),
         client=client_address(request),
     )
-    submitted = await submit(services, principal, connection_id, spec)
-    job = await wait_for(services, principal, submitted.job, body.wait_timeout or 0)
+    submitted = await run_in_threadpool(services.jobs.submit, principal, connection_id, spec)
+    job = await services.jobs.wait(principal, submitted.job, body.wait_timeout or 0)
     if job.state is JobState.FAILED:
         raise job_error(job)
     max_rows = services.settings.row_limit_max
     table = await run_in_threadpool(services.jobs.inline_table, job, max_rows)
     if table is None or job.manifest is None:
-        return job_response(services, job, request, replayed=not submitted.created)
+        return job_response(services.jobs, job, request, replayed=not submitted.created)
     elapsed = 0.0
     if job.started_at and job.finished_at:
         elapsed = (job.finished_at - job.started_at).total_seconds() * 1000

@@ -6,6 +6,7 @@ records and result links, so the CLI or another process can use it without runni
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import time
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import func, select, update
@@ -45,6 +47,8 @@ from sqlgate.store.db import Store
 from sqlgate.store.models import QueryJob, new_id, utcnow
 
 MAX_IDEMPOTENCY_KEY = 200
+#: Longest a client may wait for a job to finish in one request (``wait``, ``wait_timeout``).
+MAX_WAIT_SECONDS = 50
 
 
 @dataclass(frozen=True)
@@ -235,6 +239,20 @@ class JobService:
                 raise NotFound(f"Job {job_id!r} not found")
             return JobView.of(row)
 
+    async def wait(self, principal: Principal, job: JobView, seconds: float) -> JobView:
+        """Poll the job until it finishes or ``seconds`` pass (the runner may be another
+        process, so the store is the one place to look). Reads run in worker threads."""
+        until = time.monotonic() + seconds
+        pause = 0.02
+        while not job.finished:
+            left = until - time.monotonic()
+            if left <= 0:
+                break
+            await asyncio.sleep(min(pause, left))
+            pause = min(pause * 1.5, 0.1)
+            job = await anyio.to_thread.run_sync(self.get, principal, job.id)
+        return job
+
     def peek(self, job_id: str) -> JobView | None:
         with self._store.session() as session:
             row = session.get(QueryJob, job_id)
@@ -337,6 +355,17 @@ class JobService:
                 "query again",
                 job_id=job.id,
             )
+
+
+def idempotency_key(header: str | None, body: str | None) -> str | None:
+    """The one idempotency key of a submission that may carry it twice (a header and the
+    body's ``request_id``): they must agree."""
+    if header is not None and body is not None and header != body:
+        raise ValidationError(
+            "The Idempotency-Key header and the body's request_id differ; send one",
+            field="request_id",
+        )
+    return header if header is not None else body
 
 
 def _visible(principal: Principal, row: QueryJob) -> bool:
