@@ -23,6 +23,7 @@ from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
 from sqlgate.errors import NotFound
 from sqlgate.jobs.service import JobSpec, idempotency_key
+from sqlgate.results.formats import ASYNC_DEFAULT
 from sqlgate.results.jsonable import dumps, rows_as_arrays
 from sqlgate.services.limits import ADMIN
 from sqlgate.services.query import QueryRequest
@@ -46,7 +47,7 @@ class SqlQueryBody(RequestModel):
         description="sqlgate extension: connection id or name; default: the org's default.",
     )
     format: AsyncFormat = Field(
-        default="parquet",
+        default=ASYNC_DEFAULT,
         description="sqlgate extension, with `async_query: true`: the result file format.",
     )
     request_id: str | None = Field(

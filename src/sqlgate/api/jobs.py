@@ -28,6 +28,7 @@ from sqlgate.api.models import (
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
 from sqlgate.jobs.service import MAX_WAIT_SECONDS, JobSpec, idempotency_key
+from sqlgate.results.formats import ASYNC_DEFAULT, ASYNC_FORMATS, get_format
 from sqlgate.results.jsonable import dumps
 
 router = APIRouter(prefix="/v1/jobs", tags=["async queries"], responses=ERROR_RESPONSES)
@@ -49,7 +50,7 @@ class JobBody(RequestModel):
     params: dict[str, Any] | None = Field(
         default=None, description="Values for named parameters, as in `POST /api/v1/query`."
     )
-    format: AsyncFormat = Field(default="parquet", description="Result file format.")
+    format: AsyncFormat = Field(default=ASYNC_DEFAULT, description="Result file format.")
     row_limit: int | None = Field(
         default=None,
         ge=1,
@@ -183,12 +184,7 @@ async def job_links(
     responses={
         200: {
             "description": "The file.",
-            "content": {
-                "application/vnd.apache.parquet": {},
-                "text/csv": {},
-                "application/json": {},
-                "application/x-ndjson": {},
-            },
+            "content": {get_format(name).content_type: {} for name in ASYNC_FORMATS},
         },
         403: {"model": ErrorOut, "description": "`authorization_error`: tampered or expired."},
         410: {"model": ErrorOut, "description": "`gone`: the result is past its retention."},

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import Header, Request
 from fastapi.responses import Response
@@ -13,6 +13,7 @@ from sqlgate.engines.base import Column, QueryResult
 from sqlgate.errors import Gone
 from sqlgate.jobs.model import JobView
 from sqlgate.jobs.service import ChunkLink, JobService
+from sqlgate.results.formats import ASYNC_FORMATS
 from sqlgate.results.jsonable import dumps, rows_as_arrays
 
 
@@ -102,8 +103,11 @@ IDEMPOTENCY_HEADER = Header(
     "the same key with a different request is a 409. Same as the body's `request_id`.",
 )
 
-AsyncFormat = Literal["parquet", "csv", "json", "ndjson"]
-
+if TYPE_CHECKING:
+    AsyncFormat = str
+else:
+    #: The formats async jobs may write (declared in results/formats.py), listed inline.
+    AsyncFormat = Literal[ASYNC_FORMATS]
 
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import partial
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
@@ -27,7 +27,7 @@ from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
 from sqlgate.jobs.model import JobState
 from sqlgate.jobs.service import MAX_WAIT_SECONDS, JobSpec, idempotency_key, job_error
-from sqlgate.results.formats import get_format
+from sqlgate.results.formats import EXPORT_DEFAULT, FORMATS, get_format
 from sqlgate.results.jsonable import dumps, rows_as_arrays
 from sqlgate.services.limits import EXPORT
 from sqlgate.services.query import QueryRequest
@@ -177,12 +177,11 @@ async def validate(
     }
 
 
-class ExportFormat(StrEnum):
-    csv = "csv"
-    json = "json"
-    excel = "excel"
-    parquet = "parquet"
-    ndjson = "ndjson"
+if TYPE_CHECKING:
+    ExportFormat = str
+else:
+    #: ``?format=`` of an export: every format declared in results/formats.py.
+    ExportFormat = StrEnum("ExportFormat", {name: name for name in FORMATS})
 
 
 @router.post(
@@ -192,13 +191,7 @@ class ExportFormat(StrEnum):
     responses={
         200: {
             "description": "The file, streamed.",
-            "content": {
-                "text/csv": {},
-                "application/json": {},
-                "application/x-ndjson": {},
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
-                "application/vnd.apache.parquet": {},
-            },
+            "content": {f.content_type: {} for f in FORMATS.values()},
         }
     },
 )
@@ -208,12 +201,14 @@ async def export(
     principal: Executor,
     services: AppServices,
     request: Request,
-    format: Annotated[ExportFormat, Query(description="File format.")] = ExportFormat.csv,
+    format: Annotated[ExportFormat, Query(description="File format.")] = ExportFormat(
+        EXPORT_DEFAULT
+    ),
 ) -> StreamingResponse:
     """Same body as execute; the whole result (up to the export row limit, not `row_limit`'s
     10000 maximum) streams back as a file. Spreadsheet formula prefixes are neutralised in CSV
     and Excel."""
-    output = get_format(format.value)
+    output = get_format(format)
     stream = await run_in_threadpool(
         partial(services.queries.export, surface=EXPORT, client=client_address(request)),
         principal,

@@ -35,8 +35,9 @@ from sqlgate.errors import (
     ValidationError,
 )
 from sqlgate.jobs.model import JobState, JobView
+from sqlgate.results.formats import ASYNC_DEFAULT, ASYNC_FORMATS
 from sqlgate.results.signing import LinkSigner, check_fresh, check_signed
-from sqlgate.results.storage import ASYNC_FORMATS, ResultStore
+from sqlgate.results.storage import ResultStore
 from sqlgate.services.audit import AuditLog, AuditRecord
 from sqlgate.services.connections import ConnectionService
 from sqlgate.services.limits import ASYNC
@@ -57,7 +58,7 @@ class JobSpec:
 
     sql: str
     params: Mapping[str, Any] | None = None
-    format: str = "parquet"
+    format: str = ASYNC_DEFAULT
     row_limit: int | None = None
     timeout: float | None = None
     idempotency_key: str | None = None

@@ -56,10 +56,21 @@ Writer = Callable[[pa.Schema, Iterable[pa.RecordBatch]], Iterator[bytes]]
 
 @dataclass(frozen=True)
 class OutputFormat:
+    """One export format, declared once in :data:`FORMATS`: the API's ``?format=`` choices and
+    response content types, and the formats async jobs accept, all follow from these."""
+
     name: str
     media_type: str
     extension: str
     writer: Writer = field(repr=False)
+    #: Whether async jobs may write it. Their results are cut into chunks, each a whole file;
+    #: a format written front to back allows that (Excel, one zip spooled whole, does not).
+    async_jobs: bool = True
+
+    @property
+    def content_type(self) -> str:
+        """The media type without parameters (``text/csv``), as the OpenAPI document lists it."""
+        return self.media_type.split(";", 1)[0].strip()
 
     def write(self, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
         """Stream ``batches`` (all of type ``schema``) as this format, chunk by chunk."""
@@ -572,18 +583,32 @@ def _spool_excel(path: str, tmp: str, schema: pa.Schema, batches: Iterable[pa.Re
 
 # --- registry ----------------------------------------------------------------------------------
 
+#: Every format, in the order the API lists them. Adding one here (and its writer) adds it to the
+#: export's ``?format=``, its response content types and, unless ``async_jobs=False``, to what
+#: async jobs accept.
 FORMATS: dict[str, OutputFormat] = {
     f.name: f
     for f in (
         OutputFormat("csv", "text/csv; charset=utf-8", "csv", _write_csv),
         OutputFormat("json", "application/json", "json", _write_json),
-        OutputFormat("ndjson", "application/x-ndjson", "ndjson", _write_ndjson),
         OutputFormat(
             "excel",
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             "xlsx",
             _write_excel,
+            async_jobs=False,
         ),
         OutputFormat("parquet", "application/vnd.apache.parquet", "parquet", _write_parquet),
+        OutputFormat("ndjson", "application/x-ndjson", "ndjson", _write_ndjson),
     )
 }
+
+#: What an export is written in unless the client asks for another format.
+EXPORT_DEFAULT = "csv"
+#: What an async result is written in unless asked otherwise: columnar, typed and compressed.
+ASYNC_DEFAULT = "parquet"
+#: The formats async jobs may write: the default first, then in declaration order.
+ASYNC_FORMATS: tuple[str, ...] = (
+    ASYNC_DEFAULT,
+    *(name for name, f in FORMATS.items() if f.async_jobs and name != ASYNC_DEFAULT),
+)
