@@ -147,16 +147,8 @@ class QueryService:
         except SqlgateError as exc:
             run.record(error=exc)
             raise
-        close = stream._close
-
-        def close_and_record() -> None:
-            try:
-                close()
-            finally:
-                slot.release()
-            run.record(rows=stream.rows)
-
-        stream._close = close_and_record
+        stream.on_close(slot.release)
+        stream.on_close(lambda: run.record(rows=stream.rows))
         close_with_request(stream.close)  # client gone mid-stream: close now, not at gc
         return stream
 
