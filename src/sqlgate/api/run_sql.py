@@ -14,8 +14,8 @@ from sqlgate.api.deps import AppServices, client_address, requires
 from sqlgate.api.models import ERROR_RESPONSES, ColumnOut, RequestModel
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
+from sqlgate.container import Services
 from sqlgate.results.jsonable import dumps, rows_as_objects
-from sqlgate.services.container import Services
 from sqlgate.services.limits import RUN_SQL
 from sqlgate.services.query import QueryRequest
 
