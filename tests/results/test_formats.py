@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from sqlgate.results import formats
+from sqlgate.results.cells import neutralise_formulas
 from sqlgate.results.formats import (
     ASYNC_DEFAULT,
     ASYNC_FORMATS,
@@ -34,7 +35,6 @@ from sqlgate.results.formats import (
     FORMATS,
     OutputFormat,
     get_format,
-    neutralise_formulas,
 )
 
 # A typical result: numbers, text needing quoting and unicode, booleans, dates, fractional
