@@ -119,8 +119,7 @@ async def _hybrid(
     job = await services.jobs.wait(principal, submitted.job, body.wait_timeout or 0)
     if job.state is JobState.FAILED:
         raise job_error(job)
-    max_rows = services.settings.row_limit_max
-    table = await run_in_threadpool(services.jobs.inline_table, job, max_rows)
+    table = await run_in_threadpool(services.jobs.inline_table, job)
     if table is None or job.manifest is None:
         return job_response(services.jobs, job, request, replayed=not submitted.created)
     elapsed = 0.0

@@ -40,7 +40,7 @@ from sqlgate.results.signing import LinkSigner, check_fresh, check_signed
 from sqlgate.results.storage import ResultStore
 from sqlgate.services.audit import AuditLog, AuditRecord
 from sqlgate.services.connections import ConnectionService
-from sqlgate.services.limits import ASYNC
+from sqlgate.services.limits import ASYNC, QUERY
 from sqlgate.services.query import analyze_sql
 from sqlgate.settings import Settings
 from sqlgate.sql.guard import refusal
@@ -331,12 +331,14 @@ class JobService:
             raise Gone("This result file is no longer kept")
         return Download(path, job.manifest.media_type, f"{job_id}-{file}")
 
-    def inline_table(self, job: JobView, max_rows: int) -> pa.Table | None:
-        """A succeeded parquet result of at most ``max_rows`` rows, read back whole (for the
-        hybrid wait of ``POST /api/v1/query``); None when it is bigger or not there."""
+    def inline_table(self, job: JobView) -> pa.Table | None:
+        """A succeeded parquet result read back whole, for the hybrid wait of
+        ``POST /api/v1/query``, which answers inline as that query would: None when the result
+        has more rows than its surface's maximum, or is not there."""
         m = job.manifest
         if job.state is not JobState.SUCCEEDED or m is None or m.format != "parquet":
             return None
+        max_rows = QUERY.limits(self._settings).row_max
         if m.row_count > max_rows or job.result_deleted_at is not None:
             return None
         tables = []
