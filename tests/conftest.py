@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sqlgate.app import create_app
+from sqlgate.container import Services
 from sqlgate.services import orgs
-from sqlgate.services.container import Services
 from sqlgate.settings import Settings
 
 

@@ -33,3 +33,20 @@ def test_ask_prints_sql_and_rows(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
     assert main(["ask", "delete all customers", "--connection", "chinook", *d]) == 3
     assert "read-only" in capsys.readouterr().err
+
+
+def test_ask_has_the_sync_maxima(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The question path runs on the query surface: its maxima cap even a default above them."""
+    monkeypatch.setenv("SQLGATE_ROW_LIMIT_DEFAULT", "500")
+    monkeypatch.setenv("SQLGATE_ROW_LIMIT_MAX", "7")
+    d = ["--data-dir", str(tmp_path)]
+    assert main(["init", "--json", *d]) == 0
+    add = ["connections", "add", "chinook", "--type", "sqlite", "--database", str(CHINOOK_SQLITE)]
+    assert main([*add, *d]) == 0
+    capsys.readouterr()
+
+    assert main(["ask", "list all customers", "--connection", "chinook", "--json", *d]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["row_count"] == 7 and len(answer["rows"]) == 7

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sqlgate.cli import main
-from sqlgate.services.container import Services
+from sqlgate.container import Services
 from tests.conftest import make_settings
 from tests.mysql_services import fresh_mysql_database
 

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from sqlgate.cli import main
+from sqlgate.container import Services
 from sqlgate.services import orgs
-from sqlgate.services.container import Services
 from tests.api.test_semantic_models import SHOP_YAML, build_shop
 from tests.conftest import make_settings
 

@@ -9,8 +9,8 @@ import pytest
 
 from sqlgate.auth.principal import authenticate
 from sqlgate.cli import main
+from sqlgate.container import Services
 from sqlgate.errors import AuthenticationError
-from sqlgate.services.container import Services
 from tests.conftest import make_settings
 
 

@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
+from sqlgate.container import Services
 from sqlgate.services import orgs
-from sqlgate.services.container import Services
 from sqlgate.settings import Settings
 from tests.conftest import CHINOOK_SQLITE
 from tests.redis_services import RedisSpace, redis_space

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from sqlgate.cli import main
+from sqlgate.container import Services
 from sqlgate.errors import ConnectionFailed
-from sqlgate.services.container import Services
 from sqlgate.services.secrets import SecretBox, scrub
 from sqlgate.store.models import Connection
 from tests.conftest import make_settings

@@ -12,9 +12,9 @@ from sqlalchemy import inspect, select
 from sqlgate.app import create_app
 from sqlgate.auth.principal import authenticate
 from sqlgate.auth.scopes import Scope
+from sqlgate.container import Services
 from sqlgate.errors import AuthenticationError, ValidationError
 from sqlgate.services import orgs
-from sqlgate.services.container import Services
 from sqlgate.store.models import ApiKey
 from tests.conftest import build_corpus_duckdb, make_settings
 from tests.services import fresh_pg_database

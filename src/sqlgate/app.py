@@ -27,9 +27,9 @@ from sqlgate.api.declared import declare
 from sqlgate.api.docs import install as install_docs
 from sqlgate.api.errors import install as install_error_handlers
 from sqlgate.api.middleware import BodySizeLimit, JsonBodies
+from sqlgate.container import Services
 from sqlgate.jobs.runner import JobRunner
 from sqlgate.results.signing import install_log_redaction
-from sqlgate.services.container import Services
 from sqlgate.settings import Settings
 
 DESCRIPTION = """

@@ -17,6 +17,7 @@ from sqlalchemy import or_, select
 
 from sqlgate import __version__
 from sqlgate.auth.scopes import Role, Scope
+from sqlgate.container import Services
 from sqlgate.engines.registry import CONNECTION_TYPES
 from sqlgate.errors import SqlgateError, ValidationError
 from sqlgate.nl.questions import NonSqlQuestion
@@ -25,7 +26,6 @@ from sqlgate.services import keys as key_service
 from sqlgate.services import orgs, team
 from sqlgate.services.audit import AuditRecord
 from sqlgate.services.bootstrap import ensure_demo_connection
-from sqlgate.services.container import Services
 from sqlgate.settings import Settings
 from sqlgate.store.models import Organization
 
@@ -70,7 +70,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     with _services(args) as services:
         org = orgs.first_organization(services.store)
         if args.demo and org is not None:
-            ensure_demo_connection(services, org.id)
+            ensure_demo_connection(services.connections, services.settings.data_dir, org.id)
     base = f"http://{settings.host}:{settings.port}"
     print(f"sqlgate {__version__} on {base}  (data dir: {settings.data_dir})")
     print(f"  API docs:  {base}/docs")
@@ -95,7 +95,9 @@ def cmd_init(args: argparse.Namespace) -> int:
         result = orgs.init_organization(services.store, name=args.name, owner_email=args.email)
         demo = None
         if result.created:
-            demo = ensure_demo_connection(services, result.org_id)
+            demo = ensure_demo_connection(
+                services.connections, services.settings.data_dir, result.org_id
+            )
         if not result.created:
             message = (
                 f"Organization {result.org_slug} ({result.org_id}) already exists; issue "

@@ -13,8 +13,8 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
+from sqlgate.container import Services
 from sqlgate.services import orgs
-from sqlgate.services.container import Services
 from sqlgate.services.semantic_models import SemanticModels
 from sqlgate.settings import Settings
 from sqlgate.store.models import Member, SemanticModelVersion, new_id

@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import select, update
 
 from sqlgate.auth.principal import Principal, authenticate
+from sqlgate.container import Services
 from sqlgate.jobs.model import INTERRUPTED, JobState
 from sqlgate.jobs.runner import JobRunner
 from sqlgate.jobs.service import JobSpec
 from sqlgate.services import orgs
-from sqlgate.services.container import Services
 from sqlgate.store.models import AuditEvent, QueryJob, utcnow
 from tests.conftest import build_corpus_duckdb, make_settings
 from tests.services import fresh_pg_database

@@ -26,12 +26,15 @@ import pyarrow.parquet as pq
 import pytest
 
 from sqlgate.results import formats
+from sqlgate.results.cells import neutralise_formulas
 from sqlgate.results.formats import (
+    ASYNC_DEFAULT,
+    ASYNC_FORMATS,
     EXCEL_MAX_ROWS,
+    EXPORT_DEFAULT,
     FORMATS,
     OutputFormat,
     get_format,
-    neutralise_formulas,
 )
 
 # A typical result: numbers, text needing quoting and unicode, booleans, dates, fractional
@@ -123,6 +126,17 @@ def test_formats_registry() -> None:
     assert isinstance(get_format("csv"), OutputFormat)
     with pytest.raises(KeyError):
         get_format("xml")
+
+
+def test_async_jobs_write_every_format_but_excel_default_first() -> None:
+    assert ASYNC_FORMATS == ("parquet", "csv", "json", "ndjson") and ASYNC_DEFAULT == "parquet"
+    assert [name for name, f in FORMATS.items() if not f.async_jobs] == ["excel"]
+    assert EXPORT_DEFAULT in FORMATS
+
+
+def test_content_type_drops_parameters() -> None:
+    assert get_format("csv").content_type == "text/csv"
+    assert get_format("parquet").content_type == "application/vnd.apache.parquet"
 
 
 # --- round trips -------------------------------------------------------------------------------

@@ -11,27 +11,24 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from sqlgate.api.deps import AppServices, client_address, requires
-from sqlgate.api.jobs import (
+from sqlgate.api.models import (
+    ERROR_RESPONSES,
     IDEMPOTENCY_HEADER,
     JOB_RESPONSES,
     AsyncFormat,
-    idempotency_key,
+    RequestModel,
     job_response,
-    submit,
 )
-from sqlgate.api.models import ERROR_RESPONSES, RequestModel
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
 from sqlgate.errors import NotFound
-from sqlgate.jobs.service import JobSpec
+from sqlgate.jobs.service import JobSpec, idempotency_key
+from sqlgate.results.formats import ASYNC_DEFAULT
 from sqlgate.results.jsonable import dumps, rows_as_arrays
+from sqlgate.services.limits import ADMIN
 from sqlgate.services.query import QueryRequest
 
 router = APIRouter(prefix="/v1/{org}/admin", tags=["admin"], responses=ERROR_RESPONSES)
-
-# Seed 000: at most 1000 rows and 30 seconds, 6 requests per minute per user.
-SYNC_ROW_LIMIT = 1000
-SYNC_TIMEOUT = 30
 
 Admin = Annotated[Principal, Depends(requires(Scope.ADMIN, group="admin_sql", per="member"))]
 OrgPath = Annotated[str, Path(description="Organization id or slug; must be the key's.")]
@@ -50,7 +47,7 @@ class SqlQueryBody(RequestModel):
         description="sqlgate extension: connection id or name; default: the org's default.",
     )
     format: AsyncFormat = Field(
-        default="parquet",
+        default=ASYNC_DEFAULT,
         description="sqlgate extension, with `async_query: true`: the result file format.",
     )
     request_id: str | None = Field(
@@ -98,13 +95,22 @@ async def sql_query(
             action="admin.sql_query.async",
             client=client_address(request),
         )
-        submitted = await submit(services, principal, body.connection_id, spec)
-        return job_response(services, submitted.job, request, replayed=not submitted.created)
+        submitted = await run_in_threadpool(
+            services.jobs.submit, principal, body.connection_id, spec
+        )
+        return job_response(
+            services.jobs, submitted.job, request, replayed=not submitted.created
+        )
     ran = await run_in_threadpool(
-        partial(services.queries.execute, action="admin.sql_query", client=client_address(request)),
+        partial(
+            services.queries.execute,
+            surface=ADMIN,
+            action="admin.sql_query",
+            client=client_address(request),
+        ),
         principal,
         body.connection_id,
-        QueryRequest(body.sql_query, None, SYNC_ROW_LIMIT, SYNC_TIMEOUT),
+        QueryRequest(body.sql_query),
     )
     result = ran.result
     payload = {

@@ -13,8 +13,8 @@ from starlette.concurrency import run_in_threadpool
 from sqlgate.auth.concurrency import request_closers
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
+from sqlgate.container import Services
 from sqlgate.errors import AuthenticationError, AuthorizationError
-from sqlgate.services.container import Services
 
 log = logging.getLogger("sqlgate.api")
 

@@ -3,26 +3,33 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from datetime import datetime
 from functools import partial
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from sqlgate.api.deps import AppServices, client_address, requires
-from sqlgate.api.models import ERROR_RESPONSES, ErrorOut, RequestModel
+from sqlgate.api.models import (
+    ERROR_RESPONSES,
+    IDEMPOTENCY_HEADER,
+    JOB_RESPONSES,
+    AsyncFormat,
+    ErrorOut,
+    JobOut,
+    LinksOut,
+    RequestModel,
+    chunk_out,
+    job_out,
+    job_response,
+)
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
-from sqlgate.errors import Gone, ValidationError
-from sqlgate.jobs.model import JobView
-from sqlgate.jobs.service import JobSpec, Submitted
+from sqlgate.jobs.service import MAX_WAIT_SECONDS, JobSpec, idempotency_key
+from sqlgate.results.formats import ASYNC_DEFAULT, ASYNC_FORMATS, get_format
 from sqlgate.results.jsonable import dumps
-from sqlgate.services.container import Services
 
 router = APIRouter(prefix="/v1/jobs", tags=["async queries"], responses=ERROR_RESPONSES)
 #: Public: the signed link is the credential (listed as ``x-public`` in the OpenAPI document).
@@ -30,217 +37,6 @@ downloads = APIRouter(prefix="/v1/results", tags=["async queries"])
 
 Executor = Annotated[Principal, Depends(requires(Scope.QUERY_EXECUTE, group="query"))]
 JobId = Annotated[str, Path(description="The job id (`job_...`).")]
-MAX_WAIT_SECONDS = 50
-
-IDEMPOTENCY_HEADER = Header(
-    alias="Idempotency-Key",
-    description="A client-chosen id for this submission (1-200 characters). A retry with the "
-    "same key returns the job the first request made instead of running the query again; "
-    "the same key with a different request is a 409. Same as the body's `request_id`.",
-)
-
-
-AsyncFormat = Literal["parquet", "csv", "json", "ndjson"]
-
-
-# --- response shapes ---------------------------------------------------------------------------
-
-
-class JobErrorOut(BaseModel):
-    code: str = Field(
-        description="Error code, as in the error table (e.g. `query_error`, "
-        "`timeout`, `canceled`, `job_interrupted`)."
-    )
-    message: str = Field(description="What went wrong.")
-
-
-class ResultColumnOut(BaseModel):
-    name: str = Field(description="Column name.")
-    type: str = Field(description="Column data type as the engine reports it.")
-
-
-class ChunkOut(BaseModel):
-    index: int = Field(description="0-based position of this file in the result.")
-    file: str = Field(description="File name, e.g. `part-00000.parquet`.")
-    row_count: int = Field(description="Rows in this file.")
-    byte_count: int = Field(description="Size of this file in bytes.")
-    url: str = Field(
-        description="Signed download URL: works without an API key until "
-        "`url_expires_at`, for this file only. Do not log or share it."
-    )
-    url_expires_at: datetime = Field(
-        description="When `url` stops working (request a fresh "
-        "one with `POST /v1/jobs/{id}/links`)."
-    )
-
-
-class ResultOut(BaseModel):
-    format: str = Field(description="`parquet`, `csv`, `json` (an array per file) or `ndjson`.")
-    media_type: str = Field(description="Content type of every file.")
-    row_count: int = Field(description="Rows in all files together.")
-    byte_count: int = Field(description="Bytes in all files together.")
-    truncated: bool = Field(
-        description="True when the query had more rows than the result holds (see `truncated_by`)."
-    )
-    truncated_by: str | None = Field(description="`row_limit` or `byte_limit` when truncated.")
-    columns: list[ResultColumnOut] = Field(description="Result columns, in order.")
-    expires_at: datetime = Field(
-        description="When the files are deleted (retention); links then answer 410."
-    )
-    chunks: list[ChunkOut] = Field(
-        description="The files, in order; concatenated they are the "
-        "result (each file is complete on its own)."
-    )
-
-
-class JobOut(BaseModel):
-    job_id: str = Field(description="The job id.")
-    state: str = Field(description="`queued`, `running`, `succeeded`, `failed` or `canceled`.")
-    connection_id: str = Field(description="The connection the query runs on.")
-    format: str = Field(description="Result file format.")
-    row_count: int = Field(description="Rows written so far (progress), or in the result.")
-    byte_count: int = Field(description="Bytes written so far, or in the result.")
-    truncated: bool = Field(description="True when the result stopped at a limit.")
-    cancel_requested: bool = Field(description="Whether a cancel was asked for.")
-    error: JobErrorOut | None = Field(description="Why the job failed or was canceled.")
-    created_at: datetime = Field(description="When it was submitted.")
-    started_at: datetime | None = Field(description="When a worker started it.")
-    finished_at: datetime | None = Field(description="When it finished.")
-    status_url: str = Field(
-        description="`GET` it to poll this job (`?wait=` seconds to long-poll)."
-    )
-    cancel_url: str = Field(description="`POST` to cancel.")
-    links_url: str = Field(description="`POST` for fresh signed links once succeeded.")
-    result: ResultOut | None = Field(
-        description="Once succeeded (and while retained): the files with signed URLs."
-    )
-
-
-class LinksOut(BaseModel):
-    job_id: str = Field(description="The job id.")
-    chunks: list[ChunkOut] = Field(description="Fresh signed URLs, one per file.")
-
-
-JOB_RESPONSES: dict[int | str, dict[str, Any]] = {
-    202: {
-        "model": JobOut,
-        "description": "The job: not finished yet, or finished with its result's signed URLs.",
-    },
-    409: {
-        "model": ErrorOut,
-        "description": "`conflict`: idempotency key reused for another "
-        "request, or no result (yet).",
-    },
-    410: {"model": ErrorOut, "description": "`gone`: the result is past its retention."},
-}
-
-
-# --- helpers shared with admin.py and query.py ------------------------------------------------
-
-
-def job_out(services: Services, job: JobView, request: Request) -> dict[str, Any]:
-    base = str(request.base_url).rstrip("/")
-    error = None
-    if job.error_code:
-        error = {"code": job.error_code, "message": job.error_message or ""}
-    result = None
-    if job.manifest is not None and job.result_expires_at is not None:
-        try:
-            links = services.jobs.links(job)
-        except Gone:
-            links = None
-        if links is not None:
-            m = job.manifest
-            result = {
-                "format": m.format,
-                "media_type": m.media_type,
-                "row_count": m.row_count,
-                "byte_count": m.byte_count,
-                "truncated": m.truncated,
-                "truncated_by": m.truncated_by,
-                "columns": m.columns,
-                "expires_at": job.result_expires_at,
-                "chunks": [_chunk_out(link, base) for link in links],
-            }
-    path = f"{base}/v1/jobs/{job.id}"
-    return {
-        "job_id": job.id,
-        "state": job.state.value,
-        "connection_id": job.connection_id,
-        "format": job.format,
-        "row_count": job.row_count,
-        "byte_count": job.byte_count,
-        "truncated": job.truncated,
-        "cancel_requested": job.cancel_requested,
-        "error": error,
-        "created_at": job.created_at,
-        "started_at": job.started_at,
-        "finished_at": job.finished_at,
-        "status_url": path,
-        "cancel_url": f"{path}/cancel",
-        "links_url": f"{path}/links",
-        "result": result,
-    }
-
-
-def _chunk_out(link: Any, base: str) -> dict[str, Any]:
-    return {
-        "index": link.index,
-        "file": link.file,
-        "row_count": link.row_count,
-        "byte_count": link.byte_count,
-        "url": base + link.url,
-        "url_expires_at": link.expires_at,
-    }
-
-
-def job_response(
-    services: Services, job: JobView, request: Request, *, replayed: bool = False
-) -> Response:
-    headers = {"Location": f"/v1/jobs/{job.id}", "Cache-Control": "no-store"}
-    if replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return Response(
-        dumps(job_out(services, job, request)),
-        status_code=202,
-        media_type="application/json",
-        headers=headers,
-    )
-
-
-def idempotency_key(header: str | None, body: str | None) -> str | None:
-    if header is not None and body is not None and header != body:
-        raise ValidationError(
-            "The Idempotency-Key header and the body's request_id differ; send one",
-            field="request_id",
-        )
-    return header if header is not None else body
-
-
-async def wait_for(
-    services: Services, principal: Principal, job: JobView, seconds: float
-) -> JobView:
-    """Poll the job until it finishes or ``seconds`` pass (the runner may be another process,
-    so the store is the one place to look)."""
-    until = time.monotonic() + seconds
-    pause = 0.02
-    while not job.finished:
-        left = until - time.monotonic()
-        if left <= 0:
-            break
-        await asyncio.sleep(min(pause, left))
-        pause = min(pause * 1.5, 0.1)
-        job = await run_in_threadpool(services.jobs.get, principal, job.id)
-    return job
-
-
-async def submit(
-    services: Services,
-    principal: Principal,
-    connection_ref: str | None,
-    spec: JobSpec,
-) -> Submitted:
-    return await run_in_threadpool(services.jobs.submit, principal, connection_ref, spec)
 
 
 # --- routes ------------------------------------------------------------------------------------
@@ -254,7 +50,7 @@ class JobBody(RequestModel):
     params: dict[str, Any] | None = Field(
         default=None, description="Values for named parameters, as in `POST /api/v1/query`."
     )
-    format: AsyncFormat = Field(default="parquet", description="Result file format.")
+    format: AsyncFormat = Field(default=ASYNC_DEFAULT, description="Result file format.")
     row_limit: int | None = Field(
         default=None,
         ge=1,
@@ -305,11 +101,11 @@ async def create_job(
         idempotency_key=idempotency_key(idempotency_header, body.request_id),
         client=client_address(request),
     )
-    submitted = await submit(services, principal, body.connection_id, spec)
+    submitted = await run_in_threadpool(services.jobs.submit, principal, body.connection_id, spec)
     job = submitted.job
     if body.wait_timeout:
-        job = await wait_for(services, principal, job, body.wait_timeout)
-    return job_response(services, job, request, replayed=not submitted.created)
+        job = await services.jobs.wait(principal, job, body.wait_timeout)
+    return job_response(services.jobs, job, request, replayed=not submitted.created)
 
 
 @router.get("/{job_id}", response_model=JobOut, summary="Get an async query")
@@ -333,8 +129,8 @@ async def get_job(
     organizations' jobs are a 404."""
     job = await run_in_threadpool(services.jobs.get, principal, job_id)
     if wait:
-        job = await wait_for(services, principal, job, wait)
-    payload = await run_in_threadpool(job_out, services, job, request)
+        job = await services.jobs.wait(principal, job, wait)
+    payload = await run_in_threadpool(job_out, services.jobs, job, request)
     return Response(dumps(payload), media_type="application/json")
 
 
@@ -345,7 +141,7 @@ async def cancel_job(
     """Cancel: a queued job at once; a running one is stopped on the engine within about a
     second (poll until `state` is `canceled`). Finished jobs are left as they are."""
     job = await run_in_threadpool(services.jobs.cancel, principal, job_id)
-    return Response(dumps(job_out(services, job, request)), media_type="application/json")
+    return Response(dumps(job_out(services.jobs, job, request)), media_type="application/json")
 
 
 class LinksBody(RequestModel):
@@ -377,7 +173,7 @@ async def job_links(
     seconds = body.expires_in if body else None
     links = await run_in_threadpool(partial(services.jobs.links, seconds=seconds), job)
     base = str(request.base_url).rstrip("/")
-    payload = {"job_id": job.id, "chunks": [_chunk_out(link, base) for link in links]}
+    payload = {"job_id": job.id, "chunks": [chunk_out(link, base) for link in links]}
     return Response(dumps(payload), media_type="application/json")
 
 
@@ -388,12 +184,7 @@ async def job_links(
     responses={
         200: {
             "description": "The file.",
-            "content": {
-                "application/vnd.apache.parquet": {},
-                "text/csv": {},
-                "application/json": {},
-                "application/x-ndjson": {},
-            },
+            "content": {get_format(name).content_type: {} for name in ASYNC_FORMATS},
         },
         403: {"model": ErrorOut, "description": "`authorization_error`: tampered or expired."},
         410: {"model": ErrorOut, "description": "`gone`: the result is past its retention."},

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
 
+from fastapi import Header, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from sqlgate.engines.base import Column, QueryResult
-from sqlgate.results.jsonable import rows_as_arrays
+from sqlgate.errors import Gone
+from sqlgate.jobs.model import JobView
+from sqlgate.jobs.service import ChunkLink, JobService
+from sqlgate.results.formats import ASYNC_FORMATS
+from sqlgate.results.jsonable import dumps, rows_as_arrays
 
 
 class RequestModel(BaseModel):
@@ -85,3 +92,181 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         504: "`timeout`: the query ran past its timeout and was stopped",
     }.items()
 }
+
+
+# --- async jobs (`/v1/jobs`, and the routes that answer with a job) ----------------------------
+
+IDEMPOTENCY_HEADER = Header(
+    alias="Idempotency-Key",
+    description="A client-chosen id for this submission (1-200 characters). A retry with the "
+    "same key returns the job the first request made instead of running the query again; "
+    "the same key with a different request is a 409. Same as the body's `request_id`.",
+)
+
+if TYPE_CHECKING:
+    AsyncFormat = str
+else:
+    #: The formats async jobs may write (declared in results/formats.py), listed inline.
+    AsyncFormat = Literal[ASYNC_FORMATS]
+
+
+
+class JobErrorOut(BaseModel):
+    code: str = Field(
+        description="Error code, as in the error table (e.g. `query_error`, "
+        "`timeout`, `canceled`, `job_interrupted`)."
+    )
+    message: str = Field(description="What went wrong.")
+
+
+class ResultColumnOut(BaseModel):
+    name: str = Field(description="Column name.")
+    type: str = Field(description="Column data type as the engine reports it.")
+
+
+class ChunkOut(BaseModel):
+    index: int = Field(description="0-based position of this file in the result.")
+    file: str = Field(description="File name, e.g. `part-00000.parquet`.")
+    row_count: int = Field(description="Rows in this file.")
+    byte_count: int = Field(description="Size of this file in bytes.")
+    url: str = Field(
+        description="Signed download URL: works without an API key until "
+        "`url_expires_at`, for this file only. Do not log or share it."
+    )
+    url_expires_at: datetime = Field(
+        description="When `url` stops working (request a fresh "
+        "one with `POST /v1/jobs/{id}/links`)."
+    )
+
+
+class ResultOut(BaseModel):
+    format: str = Field(description="`parquet`, `csv`, `json` (an array per file) or `ndjson`.")
+    media_type: str = Field(description="Content type of every file.")
+    row_count: int = Field(description="Rows in all files together.")
+    byte_count: int = Field(description="Bytes in all files together.")
+    truncated: bool = Field(
+        description="True when the query had more rows than the result holds (see `truncated_by`)."
+    )
+    truncated_by: str | None = Field(description="`row_limit` or `byte_limit` when truncated.")
+    columns: list[ResultColumnOut] = Field(description="Result columns, in order.")
+    expires_at: datetime = Field(
+        description="When the files are deleted (retention); links then answer 410."
+    )
+    chunks: list[ChunkOut] = Field(
+        description="The files, in order; concatenated they are the "
+        "result (each file is complete on its own)."
+    )
+
+
+class JobOut(BaseModel):
+    job_id: str = Field(description="The job id.")
+    state: str = Field(description="`queued`, `running`, `succeeded`, `failed` or `canceled`.")
+    connection_id: str = Field(description="The connection the query runs on.")
+    format: str = Field(description="Result file format.")
+    row_count: int = Field(description="Rows written so far (progress), or in the result.")
+    byte_count: int = Field(description="Bytes written so far, or in the result.")
+    truncated: bool = Field(description="True when the result stopped at a limit.")
+    cancel_requested: bool = Field(description="Whether a cancel was asked for.")
+    error: JobErrorOut | None = Field(description="Why the job failed or was canceled.")
+    created_at: datetime = Field(description="When it was submitted.")
+    started_at: datetime | None = Field(description="When a worker started it.")
+    finished_at: datetime | None = Field(description="When it finished.")
+    status_url: str = Field(
+        description="`GET` it to poll this job (`?wait=` seconds to long-poll)."
+    )
+    cancel_url: str = Field(description="`POST` to cancel.")
+    links_url: str = Field(description="`POST` for fresh signed links once succeeded.")
+    result: ResultOut | None = Field(
+        description="Once succeeded (and while retained): the files with signed URLs."
+    )
+
+
+class LinksOut(BaseModel):
+    job_id: str = Field(description="The job id.")
+    chunks: list[ChunkOut] = Field(description="Fresh signed URLs, one per file.")
+
+
+JOB_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {
+        "model": JobOut,
+        "description": "The job: not finished yet, or finished with its result's signed URLs.",
+    },
+    409: {
+        "model": ErrorOut,
+        "description": "`conflict`: idempotency key reused for another "
+        "request, or no result (yet).",
+    },
+    410: {"model": ErrorOut, "description": "`gone`: the result is past its retention."},
+}
+
+
+def job_out(jobs: JobService, job: JobView, request: Request) -> dict[str, Any]:
+    """A job as `JobOut`, with fresh signed links to its result once it succeeded."""
+    base = str(request.base_url).rstrip("/")
+    error = None
+    if job.error_code:
+        error = {"code": job.error_code, "message": job.error_message or ""}
+    result = None
+    if job.manifest is not None and job.result_expires_at is not None:
+        try:
+            links = jobs.links(job)
+        except Gone:
+            links = None
+        if links is not None:
+            m = job.manifest
+            result = {
+                "format": m.format,
+                "media_type": m.media_type,
+                "row_count": m.row_count,
+                "byte_count": m.byte_count,
+                "truncated": m.truncated,
+                "truncated_by": m.truncated_by,
+                "columns": m.columns,
+                "expires_at": job.result_expires_at,
+                "chunks": [chunk_out(link, base) for link in links],
+            }
+    path = f"{base}/v1/jobs/{job.id}"
+    return {
+        "job_id": job.id,
+        "state": job.state.value,
+        "connection_id": job.connection_id,
+        "format": job.format,
+        "row_count": job.row_count,
+        "byte_count": job.byte_count,
+        "truncated": job.truncated,
+        "cancel_requested": job.cancel_requested,
+        "error": error,
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "status_url": path,
+        "cancel_url": f"{path}/cancel",
+        "links_url": f"{path}/links",
+        "result": result,
+    }
+
+
+def chunk_out(link: ChunkLink, base: str) -> dict[str, Any]:
+    return {
+        "index": link.index,
+        "file": link.file,
+        "row_count": link.row_count,
+        "byte_count": link.byte_count,
+        "url": base + link.url,
+        "url_expires_at": link.expires_at,
+    }
+
+
+def job_response(
+    jobs: JobService, job: JobView, request: Request, *, replayed: bool = False
+) -> Response:
+    """The 202 answer with a job (``Idempotent-Replayed`` when a retry found the first one)."""
+    headers = {"Location": f"/v1/jobs/{job.id}", "Cache-Control": "no-store"}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(
+        dumps(job_out(jobs, job, request)),
+        status_code=202,
+        media_type="application/json",
+        headers=headers,
+    )

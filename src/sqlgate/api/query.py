@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import partial
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
@@ -13,25 +13,24 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from sqlgate.api.deps import AppServices, client_address, requires
-from sqlgate.api.jobs import (
+from sqlgate.api.models import (
+    ERROR_RESPONSES,
     IDEMPOTENCY_HEADER,
     JOB_RESPONSES,
-    MAX_WAIT_SECONDS,
-    idempotency_key,
+    QueryBody,
+    QueryOut,
+    RequestModel,
     job_response,
-    submit,
-    wait_for,
+    query_out,
 )
-from sqlgate.api.models import ERROR_RESPONSES, QueryBody, QueryOut, RequestModel, query_out
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
-from sqlgate.errors import ValidationError
 from sqlgate.jobs.model import JobState
-from sqlgate.jobs.service import JobSpec, job_error
-from sqlgate.results.formats import get_format
+from sqlgate.jobs.service import MAX_WAIT_SECONDS, JobSpec, idempotency_key, job_error
+from sqlgate.results.formats import EXPORT_DEFAULT, FORMATS, get_format
 from sqlgate.results.jsonable import dumps, rows_as_arrays
+from sqlgate.services.limits import EXPORT
 from sqlgate.services.query import QueryRequest
-from sqlgate.settings import Settings
 
 router = APIRouter(prefix="/api/v1/query", tags=["query"], responses=ERROR_RESPONSES)
 
@@ -41,13 +40,8 @@ Validator = Annotated[
 ]
 
 
-def checked_request(body: QueryBody, settings: Settings, *, export: bool = False) -> QueryRequest:
-    """Apply the documented maxima (from settings) to a request body."""
-    max_rows = settings.export_row_limit if export else settings.row_limit_max
-    if body.row_limit is not None and body.row_limit > max_rows:
-        raise ValidationError(f"row_limit must be at most {max_rows}", field="row_limit")
-    if body.timeout is not None and body.timeout > settings.timeout_max:
-        raise ValidationError(f"timeout must be at most {settings.timeout_max}", field="timeout")
+def query_request(body: QueryBody) -> QueryRequest:
+    """The body as the query service takes it (which applies the surface's limits)."""
     return QueryRequest(body.query, body.params, body.row_limit, body.timeout)
 
 
@@ -99,7 +93,7 @@ def _execute(
     ran = services.queries.execute(
         principal,
         connection_id,
-        checked_request(body, services.settings),
+        query_request(body),
         client=client_address(request),
     )
     return Response(dumps(query_out(ran.result)), media_type="application/json")
@@ -121,14 +115,13 @@ async def _hybrid(
         idempotency_key=idempotency_key(idempotency_header, body.request_id),
         client=client_address(request),
     )
-    submitted = await submit(services, principal, connection_id, spec)
-    job = await wait_for(services, principal, submitted.job, body.wait_timeout or 0)
+    submitted = await run_in_threadpool(services.jobs.submit, principal, connection_id, spec)
+    job = await services.jobs.wait(principal, submitted.job, body.wait_timeout or 0)
     if job.state is JobState.FAILED:
         raise job_error(job)
-    max_rows = services.settings.row_limit_max
-    table = await run_in_threadpool(services.jobs.inline_table, job, max_rows)
+    table = await run_in_threadpool(services.jobs.inline_table, job)
     if table is None or job.manifest is None:
-        return job_response(services, job, request, replayed=not submitted.created)
+        return job_response(services.jobs, job, request, replayed=not submitted.created)
     elapsed = 0.0
     if job.started_at and job.finished_at:
         elapsed = (job.finished_at - job.started_at).total_seconds() * 1000
@@ -183,12 +176,11 @@ async def validate(
     }
 
 
-class ExportFormat(StrEnum):
-    csv = "csv"
-    json = "json"
-    excel = "excel"
-    parquet = "parquet"
-    ndjson = "ndjson"
+if TYPE_CHECKING:
+    ExportFormat = str
+else:
+    #: ``?format=`` of an export: every format declared in results/formats.py.
+    ExportFormat = StrEnum("ExportFormat", {name: name for name in FORMATS})
 
 
 @router.post(
@@ -198,13 +190,7 @@ class ExportFormat(StrEnum):
     responses={
         200: {
             "description": "The file, streamed.",
-            "content": {
-                "text/csv": {},
-                "application/json": {},
-                "application/x-ndjson": {},
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
-                "application/vnd.apache.parquet": {},
-            },
+            "content": {f.content_type: {} for f in FORMATS.values()},
         }
     },
 )
@@ -214,17 +200,19 @@ async def export(
     principal: Executor,
     services: AppServices,
     request: Request,
-    format: Annotated[ExportFormat, Query(description="File format.")] = ExportFormat.csv,
+    format: Annotated[ExportFormat, Query(description="File format.")] = ExportFormat(
+        EXPORT_DEFAULT
+    ),
 ) -> StreamingResponse:
     """Same body as execute; the whole result (up to the export row limit, not `row_limit`'s
     10000 maximum) streams back as a file. Spreadsheet formula prefixes are neutralised in CSV
     and Excel."""
-    output = get_format(format.value)
+    output = get_format(format)
     stream = await run_in_threadpool(
-        partial(services.queries.export, client=client_address(request)),
+        partial(services.queries.export, surface=EXPORT, client=client_address(request)),
         principal,
         connection_id,
-        checked_request(body, services.settings, export=True),
+        query_request(body),
     )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     filename = f"{connection_id}-{stamp}.{output.extension}"

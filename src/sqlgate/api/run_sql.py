@@ -14,9 +14,9 @@ from sqlgate.api.deps import AppServices, client_address, requires
 from sqlgate.api.models import ERROR_RESPONSES, ColumnOut, RequestModel
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
-from sqlgate.errors import ValidationError
+from sqlgate.container import Services
 from sqlgate.results.jsonable import dumps, rows_as_objects
-from sqlgate.services.container import Services
+from sqlgate.services.limits import RUN_SQL
 from sqlgate.services.query import QueryRequest
 
 router = APIRouter(prefix="/api/v1", tags=["sql"], responses=ERROR_RESPONSES)
@@ -54,10 +54,6 @@ async def run_sql(
     body: RunSqlBody, principal: Executor, services: AppServices, request: Request
 ) -> Response:
     """Execute a SQL query against a connected data source and return structured results."""
-    if body.limit > services.settings.row_limit_max:
-        raise ValidationError(
-            f"limit must be at most {services.settings.row_limit_max}", field="limit"
-        )
     query = QueryRequest(body.sql, None, body.limit, None)
     client = client_address(request)
     return Response(
@@ -74,7 +70,7 @@ def _run(
     client: str | None,
 ) -> bytes:
     ran = services.queries.execute(
-        principal, body.connection_id, query, action="sql.run", client=client
+        principal, body.connection_id, query, surface=RUN_SQL, action="sql.run", client=client
     )
     result = ran.result
     payload = {

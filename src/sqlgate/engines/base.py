@@ -156,6 +156,7 @@ class ResultStream:
     truncated: bool = False
     rows: int = 0
     _closed: bool = field(default=False, repr=False)
+    _on_close: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
         try:
@@ -171,10 +172,19 @@ class ResultStream:
         finally:
             self.close()
 
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the stream is closed and its engine session released (also
+        when releasing it fails), after those added before it."""
+        self._on_close.append(callback)
+
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            self._close()
+            try:
+                self._close()
+            finally:
+                for callback in self._on_close:
+                    callback()
 
 
 class _Watchdog:

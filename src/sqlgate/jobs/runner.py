@@ -43,6 +43,7 @@ from sqlgate.errors import AuthenticationError, SqlgateError
 from sqlgate.jobs.model import INTERRUPTED, JobState
 from sqlgate.jobs.service import JobService, error_of
 from sqlgate.results.storage import Limits, Manifest, ResultStore
+from sqlgate.services.limits import ASYNC
 from sqlgate.services.query import QueryRequest, QueryService
 from sqlgate.settings import Settings
 from sqlgate.store.db import Store
@@ -301,7 +302,7 @@ class JobRunner:
                 request,
                 client=job.client,
                 action=job.action,
-                row_cap=settings.async_row_limit,
+                surface=ASYNC,
                 capped=False,  # jobs have their own per-org cap (async_org_concurrency)
             )
             try:

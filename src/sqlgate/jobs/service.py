@@ -6,6 +6,7 @@ records and result links, so the CLI or another process can use it without runni
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import time
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import func, select, update
@@ -33,10 +35,12 @@ from sqlgate.errors import (
     ValidationError,
 )
 from sqlgate.jobs.model import JobState, JobView
+from sqlgate.results.formats import ASYNC_DEFAULT, ASYNC_FORMATS
 from sqlgate.results.signing import LinkSigner, check_fresh, check_signed
-from sqlgate.results.storage import ASYNC_FORMATS, ResultStore
+from sqlgate.results.storage import ResultStore
 from sqlgate.services.audit import AuditLog, AuditRecord
 from sqlgate.services.connections import ConnectionService
+from sqlgate.services.limits import ASYNC, QUERY
 from sqlgate.services.query import analyze_sql
 from sqlgate.settings import Settings
 from sqlgate.sql.guard import refusal
@@ -44,6 +48,8 @@ from sqlgate.store.db import Store
 from sqlgate.store.models import QueryJob, new_id, utcnow
 
 MAX_IDEMPOTENCY_KEY = 200
+#: Longest a client may wait for a job to finish in one request (``wait``, ``wait_timeout``).
+MAX_WAIT_SECONDS = 50
 
 
 @dataclass(frozen=True)
@@ -52,7 +58,7 @@ class JobSpec:
 
     sql: str
     params: Mapping[str, Any] | None = None
-    format: str = "parquet"
+    format: str = ASYNC_DEFAULT
     row_limit: int | None = None
     timeout: float | None = None
     idempotency_key: str | None = None
@@ -113,16 +119,7 @@ class JobService:
             raise ValidationError(
                 f"format must be one of {', '.join(ASYNC_FORMATS)}", field="format"
             )
-        row_limit = spec.row_limit or settings.async_row_limit
-        if row_limit > settings.async_row_limit:
-            raise ValidationError(
-                f"row_limit must be at most {settings.async_row_limit}", field="row_limit"
-            )
-        timeout = spec.timeout or settings.async_timeout_default
-        if timeout > settings.async_timeout_max:
-            raise ValidationError(
-                f"timeout must be at most {settings.async_timeout_max:g}", field="timeout"
-            )
+        row_limit, timeout = ASYNC.limits(settings).apply(spec.row_limit, spec.timeout)
         key = spec.idempotency_key
         if key is not None and not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
             raise ValidationError(
@@ -243,6 +240,20 @@ class JobService:
                 raise NotFound(f"Job {job_id!r} not found")
             return JobView.of(row)
 
+    async def wait(self, principal: Principal, job: JobView, seconds: float) -> JobView:
+        """Poll the job until it finishes or ``seconds`` pass (the runner may be another
+        process, so the store is the one place to look). Reads run in worker threads."""
+        until = time.monotonic() + seconds
+        pause = 0.02
+        while not job.finished:
+            left = until - time.monotonic()
+            if left <= 0:
+                break
+            await asyncio.sleep(min(pause, left))
+            pause = min(pause * 1.5, 0.1)
+            job = await anyio.to_thread.run_sync(self.get, principal, job.id)
+        return job
+
     def peek(self, job_id: str) -> JobView | None:
         with self._store.session() as session:
             row = session.get(QueryJob, job_id)
@@ -320,12 +331,14 @@ class JobService:
             raise Gone("This result file is no longer kept")
         return Download(path, job.manifest.media_type, f"{job_id}-{file}")
 
-    def inline_table(self, job: JobView, max_rows: int) -> pa.Table | None:
-        """A succeeded parquet result of at most ``max_rows`` rows, read back whole (for the
-        hybrid wait of ``POST /api/v1/query``); None when it is bigger or not there."""
+    def inline_table(self, job: JobView) -> pa.Table | None:
+        """A succeeded parquet result read back whole, for the hybrid wait of
+        ``POST /api/v1/query``, which answers inline as that query would: None when the result
+        has more rows than its surface's maximum, or is not there."""
         m = job.manifest
         if job.state is not JobState.SUCCEEDED or m is None or m.format != "parquet":
             return None
+        max_rows = QUERY.limits(self._settings).row_max
         if m.row_count > max_rows or job.result_deleted_at is not None:
             return None
         tables = []
@@ -345,6 +358,17 @@ class JobService:
                 "query again",
                 job_id=job.id,
             )
+
+
+def idempotency_key(header: str | None, body: str | None) -> str | None:
+    """The one idempotency key of a submission that may carry it twice (a header and the
+    body's ``request_id``): they must agree."""
+    if header is not None and body is not None and header != body:
+        raise ValidationError(
+            "The Idempotency-Key header and the body's request_id differ; send one",
+            field="request_id",
+        )
+    return header if header is not None else body
 
 
 def _visible(principal: Principal, row: QueryJob) -> bool:

@@ -10,12 +10,8 @@ to a temporary directory by xlsxwriter in ``constant_memory`` mode, then streame
 chunks and deleted, also when the consumer stops early.
 
 Spreadsheet formats (csv, excel) get their string cells *and headers* neutralised against
-formula injection (see :func:`neutralise_formulas`); json, ndjson and parquet are data formats
-and carry values verbatim.
-
-Text spelling of values Arrow's CSV writer or Excel cannot hold natively (shared by both):
-binary → base64, durations/intervals → ISO-8601 durations, UUID → canonical text, lists,
-structs and maps → JSON text (maps as objects), all via :mod:`sqlgate.results.jsonable`.
+formula injection, and values they cannot hold spelled as text: see :mod:`sqlgate.results.cells`.
+json, ndjson and parquet are data formats and carry values verbatim.
 """
 
 from __future__ import annotations
@@ -36,6 +32,7 @@ import pyarrow.types as pat
 import xlsxwriter
 
 from sqlgate.results import jsonable
+from sqlgate.results.cells import cell_text, sheet_batch, sheet_schema
 
 # Excel sheets hold 1,048,576 rows; one is the header. The excel writer stops pulling batches
 # once this many data rows are written; the caller compares with its row count to report it.
@@ -56,10 +53,21 @@ Writer = Callable[[pa.Schema, Iterable[pa.RecordBatch]], Iterator[bytes]]
 
 @dataclass(frozen=True)
 class OutputFormat:
+    """One export format, declared once in :data:`FORMATS`: the API's ``?format=`` choices and
+    response content types, and the formats async jobs accept, all follow from these."""
+
     name: str
     media_type: str
     extension: str
     writer: Writer = field(repr=False)
+    #: Whether async jobs may write it. Their results are cut into chunks, each a whole file;
+    #: a format written front to back allows that (Excel, one zip spooled whole, does not).
+    async_jobs: bool = True
+
+    @property
+    def content_type(self) -> str:
+        """The media type without parameters (``text/csv``), as the OpenAPI document lists it."""
+        return self.media_type.split(";", 1)[0].strip()
 
     def write(self, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
         """Stream ``batches`` (all of type ``schema``) as this format, chunk by chunk."""
@@ -118,125 +126,6 @@ def _sliced(batches: Iterable[pa.RecordBatch], max_rows: int) -> Iterator[pa.Rec
             yield batch.slice(offset, max_rows)
 
 
-def _is_string(t: pa.DataType) -> bool:
-    return bool(pat.is_string(t) or pat.is_large_string(t))
-
-
-# --- formula neutralisation --------------------------------------------------------------------
-
-# OWASP "CSV injection": a cell starting with one of these may be run as a formula.
-_FORMULA_START = r"^[=+\-@\t\r]"
-
-
-def neutralise_formulas(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """Prefix string cells that a spreadsheet could run as a formula with ``'``.
-
-    Only string columns (and dictionary-encoded strings) are touched; numbers stay numbers, so
-    ``-5`` as an integer is untouched while the text ``"-5"`` becomes ``"'-5"``. ``string_view``
-    columns come back as ``string`` (Arrow's regex kernels do not take views).
-    """
-    columns = []
-    changed = False
-    for column in batch.columns:
-        neutralised = _neutralise(column)
-        changed = changed or neutralised is not None
-        columns.append(column if neutralised is None else neutralised)
-    if not changed:
-        return batch
-    fields = [f.with_type(c.type) for f, c in zip(batch.schema, columns, strict=True)]
-    return pa.RecordBatch.from_arrays(columns, schema=pa.schema(fields, batch.schema.metadata))
-
-
-def _neutralise(array: pa.Array) -> pa.Array | None:
-    """``array`` neutralised, or None when it needs no change (the common case: no copy)."""
-    t = array.type
-    if pat.is_dictionary(t):
-        dictionary = _neutralise(array.dictionary)
-        if dictionary is None:
-            return None
-        return pa.DictionaryArray.from_arrays(array.indices, dictionary, ordered=t.ordered)
-    if pat.is_string_view(t):
-        array = array.cast(pa.string())
-        neutralised = _neutralise(array)
-        return array if neutralised is None else neutralised
-    if not _is_string(t):
-        return None
-    risky = pc.match_substring_regex(array, _FORMULA_START)
-    if not pc.any(risky).as_py():
-        return None
-    return pc.if_else(risky, pc.utf8_replace_slice(array, start=0, stop=0, replacement="'"), array)
-
-
-def _neutralise_name(name: str) -> str:
-    # Headers are user-chosen aliases, e.g. SELECT 1 AS "=HYPERLINK(...)".
-    return "'" + name if name[:1] in ("=", "+", "-", "@", "\t", "\r") else name
-
-
-# --- spreadsheet cells (csv and excel) ---------------------------------------------------------
-
-
-def _sheet_type(t: pa.DataType) -> pa.DataType:
-    """The type a column is given in csv/excel: the same if both can write it, else string."""
-    if pat.is_dictionary(t) or pat.is_run_end_encoded(t):
-        return _sheet_type(t.value_type)
-    if pat.is_float16(t):
-        return pa.float32()
-    if (
-        pat.is_null(t)
-        or pat.is_boolean(t)
-        or pat.is_integer(t)
-        or pat.is_float32(t)
-        or pat.is_float64(t)
-        or pat.is_decimal(t)
-        or (pat.is_temporal(t) and not (pat.is_duration(t) or pat.is_interval(t)))
-        or _is_string(t)
-    ):
-        return t
-    return pa.string()
-
-
-def _sheet_array(array: pa.Array, target: pa.DataType) -> pa.Array:
-    """``array`` as ``target`` (from :func:`_sheet_type`), spelling other values as text."""
-    t = array.type
-    if t == target:
-        return array
-    if pat.is_dictionary(t):
-        return _sheet_array(array.dictionary_decode(), target)
-    if pat.is_run_end_encoded(t):
-        return _sheet_array(pc.run_end_decode(array), target)
-    if pat.is_string(target) and not (_is_string(t) or pat.is_string_view(t)):
-        return pa.array([_text(v) for v in jsonable.python_values(array)], pa.string())
-    return array.cast(target)
-
-
-def _text(value: object) -> str | None:
-    """A cell value as text: its JSON spelling, unquoted when that is a JSON string.
-
-    So lists, structs and maps become JSON text, bytes base64, durations ISO-8601, UUIDs their
-    canonical form: the same spellings as in json exports.
-    """
-    if value is None or isinstance(value, str):
-        return value
-    text = jsonable.dumps(value)
-    if text.startswith(b'"'):
-        decoded: str = orjson.loads(text)
-        return decoded
-    return text.decode()
-
-
-def _sheet_schema(schema: pa.Schema) -> pa.Schema:
-    return pa.schema(
-        [pa.field(_neutralise_name(f.name), _sheet_type(f.type)) for f in schema],
-    )
-
-
-def _sheet_batch(batch: pa.RecordBatch, target: pa.Schema) -> pa.RecordBatch:
-    columns = [
-        _sheet_array(column, f.type) for column, f in zip(batch.columns, target, strict=True)
-    ]
-    return neutralise_formulas(pa.RecordBatch.from_arrays(columns, schema=target))
-
-
 # --- csv ---------------------------------------------------------------------------------------
 
 # Arrow spells values the way most tools read them back: nulls as empty fields, booleans as
@@ -260,7 +149,7 @@ def _utc_text(array: pa.Array) -> pa.Array:
 
 
 def _write_csv(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
-    target = _sheet_schema(schema)
+    target = sheet_schema(schema)
     utc = [i for i, f in enumerate(target) if _is_utc_timestamp(f.type)]
     written = target
     for i in utc:
@@ -270,7 +159,7 @@ def _write_csv(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Iterator
     try:
         yield sink.drain()  # the header, before the first (maybe slow) batch arrives
         for batch in _sliced(batches, CSV_SLICE_ROWS):
-            out = _sheet_batch(batch, target)
+            out = sheet_batch(batch, target)
             if utc:
                 columns = list(out.columns)
                 for i in utc:
@@ -338,7 +227,7 @@ def _parquet_array(array: pa.Array, target: pa.DataType) -> pa.Array:
     if pat.is_run_end_encoded(array.type):
         return _parquet_array(pc.run_end_decode(array), target)
     if pat.is_string(target):
-        return pa.array([_text(v) for v in jsonable.python_values(array)], pa.string())
+        return pa.array([cell_text(v) for v in jsonable.python_values(array)], pa.string())
     return array.cast(target)
 
 
@@ -488,7 +377,7 @@ class _Sheet:
             fmt = self._format(_TIME_FORMAT)
             fraction = pc.divide(micros, _MICROS_PER_DAY).to_pylist()
             return fraction, functools.partial(ws.write_number, cell_format=fmt)
-        # Strings (already neutralised); other types were spelled as text by _sheet_array.
+        # Strings (already neutralised); other types were spelled as text by sheet_batch.
         return array.to_pylist(), ws.write_string
 
     def _serials(
@@ -553,11 +442,11 @@ def _spool_excel(path: str, tmp: str, schema: pa.Schema, batches: Iterable[pa.Re
         },
     )
     try:
-        target = _sheet_schema(schema)
+        target = sheet_schema(schema)
         sheet = _Sheet(workbook, target)
         for batch in _sliced(batches, PYTHON_SLICE_ROWS):
             room = EXCEL_MAX_ROWS - sheet.rows
-            sheet.write(_sheet_batch(batch.slice(0, room), target))
+            sheet.write(sheet_batch(batch.slice(0, room), target))
             if sheet.rows >= EXCEL_MAX_ROWS:
                 break  # stop pulling: the caller reports the truncation
     except BaseException:
@@ -572,18 +461,32 @@ def _spool_excel(path: str, tmp: str, schema: pa.Schema, batches: Iterable[pa.Re
 
 # --- registry ----------------------------------------------------------------------------------
 
+#: Every format, in the order the API lists them. Adding one here (and its writer) adds it to the
+#: export's ``?format=``, its response content types and, unless ``async_jobs=False``, to what
+#: async jobs accept.
 FORMATS: dict[str, OutputFormat] = {
     f.name: f
     for f in (
         OutputFormat("csv", "text/csv; charset=utf-8", "csv", _write_csv),
         OutputFormat("json", "application/json", "json", _write_json),
-        OutputFormat("ndjson", "application/x-ndjson", "ndjson", _write_ndjson),
         OutputFormat(
             "excel",
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             "xlsx",
             _write_excel,
+            async_jobs=False,
         ),
         OutputFormat("parquet", "application/vnd.apache.parquet", "parquet", _write_parquet),
+        OutputFormat("ndjson", "application/x-ndjson", "ndjson", _write_ndjson),
     )
 }
+
+#: What an export is written in unless the client asks for another format.
+EXPORT_DEFAULT = "csv"
+#: What an async result is written in unless asked otherwise: columnar, typed and compressed.
+ASYNC_DEFAULT = "parquet"
+#: The formats async jobs may write: the default first, then in declaration order.
+ASYNC_FORMATS: tuple[str, ...] = (
+    ASYNC_DEFAULT,
+    *(name for name, f in FORMATS.items() if f.async_jobs and name != ASYNC_DEFAULT),
+)

@@ -28,13 +28,12 @@ from typing import Any
 import pyarrow as pa
 
 from sqlgate.engines.base import Column
-from sqlgate.results.formats import OutputFormat, get_format
+from sqlgate.results.formats import ASYNC_FORMATS, FORMATS, OutputFormat, get_format
 
-#: Formats an async result may be written in (whole-file formats like Excel are not chunked).
-ASYNC_FORMATS = ("parquet", "csv", "json", "ndjson")
 MANIFEST = "manifest.json"
 _JOB_ID = re.compile(r"job_[0-9a-f]{16}\Z")
-_CHUNK = re.compile(r"part-\d{5}\.(parquet|csv|json|ndjson)\Z")
+_EXTENSIONS = "|".join(re.escape(FORMATS[name].extension) for name in ASYNC_FORMATS)
+_CHUNK = re.compile(rf"part-\d{{5}}\.({_EXTENSIONS})\Z")
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from sqlgate.errors import (
 )
 from sqlgate.services.audit import AuditLog, AuditRecord
 from sqlgate.services.connections import ConnectionInfo, ConnectionService
+from sqlgate.services.limits import EXPORT, QUERY, Surface
 from sqlgate.settings import Settings
 from sqlgate.sql.guard import Analysis, analyze, refusal
 from sqlgate.sql.nullability import not_null_flags
@@ -91,20 +92,21 @@ class QueryService:
         connection_ref: str | None,
         request: QueryRequest,
         *,
+        surface: Surface = QUERY,
         action: str = "query.execute",
         client: str | None = None,
     ) -> Ran:
-        """Run a query and return at most ``row_limit`` rows (and whether there were more)."""
+        """Run a query and return at most ``row_limit`` rows (and whether there were more),
+        within the limits of ``surface``."""
+        limits = surface.limits(self._settings)
+        row_limit, timeout = limits.apply(request.row_limit, request.timeout)
         run = self._begin(principal, connection_ref, request, action, client)
         try:
             request = self._native(principal, run.connection, request)
             engine = self._admit(run.connection, request)
             with self._slots.acquire(principal.org_id, principal.org_slug):
                 result = engine.execute(
-                    request.sql,
-                    request.params,
-                    timeout=request.timeout or self._settings.timeout_default,
-                    row_limit=request.row_limit or self._settings.row_limit_default,
+                    request.sql, request.params, timeout=timeout, row_limit=row_limit
                 )
             _mark_not_null(result, request.sql, engine)
         except SqlgateError as exc:
@@ -119,27 +121,25 @@ class QueryService:
         connection_ref: str | None,
         request: QueryRequest,
         *,
+        surface: Surface = EXPORT,
         client: str | None = None,
         action: str = "query.export",
-        row_cap: int | None = None,
         capped: bool = True,
     ) -> ResultStream:
         """Start a query whose rows stream out in batches (bounded memory, any size up to the
-        export limit, or ``row_cap``: async jobs have their own). The audit row is written when
-        the stream is closed. The run holds one of the org's concurrent-query slots until then,
-        unless ``capped`` is false (callers with a cap of their own)."""
+        row limit of ``surface``: exports and async jobs each have their own). The audit row is
+        written when the stream is closed. The run holds one of the org's concurrent-query
+        slots until then, unless ``capped`` is false (callers with a cap of their own)."""
+        limits = surface.limits(self._settings)
+        row_limit, timeout = limits.apply(request.row_limit, request.timeout)
         run = self._begin(principal, connection_ref, request, action, client)
-        cap = row_cap or self._settings.export_row_limit
         try:
             request = self._native(principal, run.connection, request)
             engine = self._admit(run.connection, request)
             slot = self._slots.acquire(principal.org_id, principal.org_slug, capped=capped)
             try:
                 stream = engine.stream(
-                    request.sql,
-                    request.params,
-                    timeout=request.timeout or self._settings.timeout_default,
-                    row_limit=min(request.row_limit or cap, cap),
+                    request.sql, request.params, timeout=timeout, row_limit=row_limit
                 )
             except BaseException:
                 slot.release()
@@ -147,16 +147,8 @@ class QueryService:
         except SqlgateError as exc:
             run.record(error=exc)
             raise
-        close = stream._close
-
-        def close_and_record() -> None:
-            try:
-                close()
-            finally:
-                slot.release()
-            run.record(rows=stream.rows)
-
-        stream._close = close_and_record
+        stream.on_close(slot.release)
+        stream.on_close(lambda: run.record(rows=stream.rows))
         close_with_request(stream.close)  # client gone mid-stream: close now, not at gc
         return stream
 

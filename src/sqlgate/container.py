@@ -1,4 +1,8 @@
-"""Everything the HTTP layer and the CLI need, built once from Settings."""
+"""The composition root: everything the HTTP layer and the CLI need, built once from Settings.
+
+It sits beside ``app.py`` and ``cli.py``, above every package it wires (services, jobs, library,
+engines, results), so none of those needs to import another layer's construction.
+"""
 
 from __future__ import annotations
 
