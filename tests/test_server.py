@@ -48,10 +48,11 @@ def add_chinook(data_dir: Path) -> subprocess.CompletedProcess[str]:
 
 
 def start_server(
-    data_dir: Path, *args: str, env: dict[str, str] | None = None
+    data_dir: Path, *args: str, env: dict[str, str] | None = None, https: bool = False
 ) -> tuple[subprocess.Popen[str], str]:
     """`sqlgate serve` on a free port, waited on until /healthz answers. Rate limits are off
-    unless ``env`` (added to the environment) says otherwise."""
+    unless ``env`` (added to the environment) says otherwise. With ``https`` (the caller passes
+    the TLS options) the wait does not check the certificate; the caller's requests should."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "sqlgate", "serve", "--port", str(port),
@@ -61,11 +62,11 @@ def start_server(
         text=True,
         env={**os.environ, "SQLGATE_RATE_LIMIT_ENABLED": "false", **(env or {})},
     )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
+    base = f"{'https' if https else 'http'}://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
         try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+            if httpx.get(f"{base}/healthz", timeout=1, verify=not https).status_code == 200:
                 return proc, base
         except httpx.HTTPError:
             pass

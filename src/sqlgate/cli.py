@@ -34,9 +34,11 @@ def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {}
     if getattr(args, "data_dir", None):
         overrides["data_dir"] = Path(args.data_dir)
-    for name in ("host", "port"):
+    for name in ("host", "port", "tls_cert", "tls_key"):
         if getattr(args, name, None) is not None:
             overrides[name] = getattr(args, name)
+    if getattr(args, "tls_self_signed", False):
+        overrides["tls_self_signed"] = True
     return Settings(**overrides)
 
 
@@ -56,9 +58,11 @@ def _print_json(payload: Any) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from sqlgate import tls as https
     from sqlgate.app import create_app
 
     settings = _settings(args)
+    tls = https.configure(settings)
     if args.demo:
         from sqlgate.demo import ensure_demo_database
 
@@ -71,16 +75,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
         org = orgs.first_organization(services.store)
         if args.demo and org is not None:
             ensure_demo_connection(services.connections, services.settings.data_dir, org.id)
-    base = f"http://{settings.host}:{settings.port}"
+    base = f"{'https' if tls else 'http'}://{settings.host}:{settings.port}"
     print(f"sqlgate {__version__} on {base}  (data dir: {settings.data_dir})")
     print(f"  API docs:  {base}/docs")
+    if tls is not None:
+        made = " (new)" if tls.created else ""
+        print(f"  TLS certificate{made}: {tls.cert}")
+        print(f"  SHA-256 fingerprint: {tls.fingerprint}")
+    warning = https.exposure_warning(settings, tls)
+    if warning:
+        print(warning, file=sys.stderr)
     if org is None:
         print("  No organization yet. Create one and its first API key with:")
         print(f"    sqlgate init --data-dir {settings.data_dir}")
     else:
         print(f"  Organization: {org.slug} ({org.id}); new key: sqlgate keys create")
     sys.stdout.flush()
-    common = {"host": settings.host, "port": settings.port, "log_level": args.log_level}
+    common = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": args.log_level,
+        **https.server_options(settings, tls),
+    }
     if args.workers > 1:
         # Each worker process builds its own app from the same SQLGATE_* environment.
         os.environ["SQLGATE_DATA_DIR"] = str(settings.data_dir)
@@ -416,6 +432,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="Interface to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="Port (default 8000)")
     serve.add_argument("--demo", action="store_true", help="Add the generated `demo` connection")
+    serve.add_argument("--tls-cert", type=Path, help="Serve HTTPS with this certificate (PEM)")
+    serve.add_argument("--tls-key", type=Path, help="The certificate's private key (PEM)")
+    serve.add_argument(
+        "--tls-self-signed",
+        action="store_true",
+        help="Serve HTTPS with a self-signed certificate kept in the data dir",
+    )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.add_argument(
         "--workers",

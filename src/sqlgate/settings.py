@@ -72,6 +72,27 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    tls_cert: Path | None = Field(
+        default=None,
+        description="Serve HTTPS with this certificate (PEM; the chain after the server's own). "
+        "Needs `tls_key`. TLS 1.2 at least.",
+    )
+    tls_key: Path | None = Field(default=None, description="The private key of `tls_cert` (PEM).")
+    tls_self_signed: bool = Field(
+        default=False,
+        description="Serve HTTPS with a self-signed certificate made once in <data_dir>/tls "
+        "and reused; its SHA-256 fingerprint is printed at start-up.",
+    )
+    trust_proxy: bool = Field(
+        default=False,
+        description="A reverse proxy terminates TLS in front of sqlgate: its X-Forwarded-Proto "
+        "and X-Forwarded-For are believed (from `trusted_proxies` only). Off: they are ignored.",
+    )
+    trusted_proxies: str = Field(
+        default="127.0.0.1,::1",
+        description="With `trust_proxy`: the proxy addresses or networks whose forwarded "
+        "headers count, comma-separated (`*`: any).",
+    )
 
     max_body_bytes: int = Field(default=1_048_576, description="Largest accepted request body.")
     max_sql_chars: int = Field(default=100_000, description="Longest accepted SQL text.")

@@ -120,7 +120,9 @@ def list_keys(principal: Admin, services: AppServices) -> dict[str, Any]:
 @router.delete("/{key_id}", status_code=204, summary="Revoke an API key")
 def revoke_key(key_id: str, principal: Admin, services: AppServices) -> Response:
     """Requires the `admin` scope. The key stops working at once in this process (other
-    server processes notice within the auth cache window). Revoking twice is a 409."""
+    server processes notice within the auth cache window). Revoking twice is a 409, and so
+    is revoking the organization's last key that can manage it (an active owner's unexpired
+    key with the `admin` scope): issue the next one first."""
     services.authenticator.forget(
         keys.revoke(services.store, services.audit, principal, principal.org_id, key_id)
     )

@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Role, Scope, at_most
 from sqlgate.errors import AuthorizationError, Conflict, NotFound, ValidationError
 from sqlgate.services import orgs
 from sqlgate.services.audit import AuditLog, change
+from sqlgate.services.team import ACTIVE
 from sqlgate.store.db import Store
 from sqlgate.store.models import ApiKey, Member
 
@@ -131,7 +133,9 @@ def revoke(store: Store, audit: AuditLog, actor: Principal | None, org_id: str, 
     """Mark the key revoked and return its hash, so the caller can drop it from auth caches.
 
     Revoking twice is a 409; a key of another organization is as unknown as a missing one.
-    ``actor`` is None for the operator at the command line.
+    Through the API, revoking the organization's last key that can manage it is a 409 too
+    (see :func:`_managing_keys`). ``actor`` is None for the operator at the command
+    line, who may revoke any key: ``sqlgate keys create`` is there to issue the next one.
     """
     with store.session() as session:
         key_hash = session.scalar(
@@ -139,6 +143,7 @@ def revoke(store: Store, audit: AuditLog, actor: Principal | None, org_id: str, 
         )
         if key_hash is None:
             raise NotFound(f"API key {key_id!r} not found")
+        managing = _managing_keys(session, org_id) if actor is not None else []
         # Conditional, so two concurrent revokes cannot both succeed.
         done = session.execute(
             update(ApiKey)
@@ -147,7 +152,40 @@ def revoke(store: Store, audit: AuditLog, actor: Principal | None, org_id: str, 
         )
         if done.rowcount == 0:  # type: ignore[attr-defined]
             raise Conflict(f"API key {key_id!r} is already revoked")
+        if key_id in managing and _managing_keys(session, org_id) == []:
+            raise Conflict(  # the session rolls back: the key stays active
+                "This is the organization's last key that can manage it (an active owner's "
+                "key with the admin scope); revoking it would lock everyone out. Issue "
+                "another owner key first (POST /v1/keys), then revoke this one"
+            )
     audit.record(
         change(actor, org_id, "key.revoke", client=None if actor else "cli", target_id=key_id)
     )
     return key_hash
+
+
+def _managing_keys(session: Session, org_id: str) -> list[str]:
+    """The organization's keys that can still manage it: not revoked, not expired, with the
+    admin scope, held by an active owner. Locked (on PostgreSQL) in id order, so concurrent
+    revocations of the last two such keys are serialized and the second one is refused; on
+    SQLite the caller's preceding UPDATE already made its transaction the only writer."""
+    now = datetime.now(UTC)
+    rows = session.execute(
+        select(ApiKey.id, ApiKey.scopes, ApiKey.expires_at)
+        .join(Member, Member.id == ApiKey.member_id)
+        .where(
+            ApiKey.org_id == org_id,
+            ApiKey.revoked_at.is_(None),
+            Member.role == Role.OWNER.value,
+            Member.status == ACTIVE,
+        )
+        .order_by(ApiKey.id)
+        .with_for_update(of=ApiKey)
+    ).all()
+    return [
+        row.id
+        for row in rows
+        if Scope.ADMIN.value in row.scopes.split()
+        and (row.expires_at is None or row.expires_at > now)
+    ]
+
