@@ -16,13 +16,13 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
+from sqlgate.services.container import Services
 
 from sqlgate.app import create_app
 from sqlgate.auth.principal import authenticate
 from sqlgate.cli import main
 from sqlgate.errors import Conflict
 from sqlgate.services import keys, orgs
-from sqlgate.services.container import Services
 from sqlgate.store.models import ApiKey
 from tests.conftest import make_settings
 from tests.services import fresh_pg_database
