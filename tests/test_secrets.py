@@ -42,9 +42,7 @@ def test_scrub_removes_every_occurrence() -> None:
 def _stored_tokens(services: Services) -> list[str]:
     with services.store.session() as session:
         return [
-            t
-            for t in session.scalars(select(Connection.password_encrypted)).all()
-            if t is not None
+            t for t in session.scalars(select(Connection.password_encrypted)).all() if t is not None
         ]
 
 

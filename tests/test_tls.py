@@ -197,9 +197,7 @@ def test_given_certificate_and_key(tmp_path: Path) -> None:
         capture_output=True, check=True,
     )  # fmt: skip
     data_dir = tmp_path / "data"
-    proc, base = start_server(
-        data_dir, "--tls-cert", str(cert), "--tls-key", str(key), https=True
-    )
+    proc, base = start_server(data_dir, "--tls-cert", str(cert), "--tls-key", str(key), https=True)
     try:
         text = banner(proc)
         assert printed_fingerprint(text) == tls.fingerprint(cert)

@@ -103,9 +103,7 @@ def test_text_that_only_looks_like_a_surrogate_still_runs(
         ("SELECT 'h\u00e9' AS x", "h\u00e9"),  # UTF-8 sent as such
     ):
         body = json.dumps({"query": "PLACEHOLDER"}).replace("PLACEHOLDER", sql)
-        r = httpx.post(
-            f"{base}/api/v1/query/chinook", content=body.encode(), headers=headers
-        )
+        r = httpx.post(f"{base}/api/v1/query/chinook", content=body.encode(), headers=headers)
         assert r.status_code == 200, r.text
         assert r.json()["rows"] == [[expected]]
     # Through a form content type (curl -d) as well: the check follows the JSON reading.

@@ -161,9 +161,7 @@ def test_concurrent_revocations_leave_one_key(tmp_path: Path, backend: str) -> N
         overrides = {"database_url": url} if url else {}
         services = Services.build(make_settings(tmp_path, **overrides))
         try:
-            org = orgs.create_organization(
-                services.store, name="Race", owner_email="o@race.test"
-            )
+            org = orgs.create_organization(services.store, name="Race", owner_email="o@race.test")
             actor = orgs.operator(services.store, org.org_id)  # any principal: the API rule
 
             def revoke_all() -> None:

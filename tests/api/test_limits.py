@@ -29,7 +29,12 @@ def _refused(r: Any, field: str, message: str) -> None:
 @pytest.mark.parametrize(
     ("path", "body", "field", "message"),
     [
-        ("/api/v1/query/duck", {"row_limit": 10_001}, "row_limit", "row_limit must be at most 10000"),  # noqa: E501
+        (
+            "/api/v1/query/duck",
+            {"row_limit": 10_001},
+            "row_limit",
+            "row_limit must be at most 10000",
+        ),  # noqa: E501
         ("/api/v1/query/duck", {"timeout": 121}, "timeout", "timeout must be at most 120"),
         (
             "/api/v1/query/duck/export",
@@ -38,7 +43,12 @@ def _refused(r: Any, field: str, message: str) -> None:
             "row_limit must be at most 10000000",
         ),
         ("/api/v1/query/duck/export", {"timeout": 120.5}, "timeout", "timeout must be at most 120"),
-        ("/v1/jobs", {"row_limit": 100_000_001}, "row_limit", "row_limit must be at most 100000000"),  # noqa: E501
+        (
+            "/v1/jobs",
+            {"row_limit": 100_000_001},
+            "row_limit",
+            "row_limit must be at most 100000000",
+        ),  # noqa: E501
         ("/v1/jobs", {"timeout": 21_601}, "timeout", "timeout must be at most 21600"),
     ],
 )

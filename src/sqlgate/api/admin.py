@@ -98,9 +98,7 @@ async def sql_query(
         submitted = await run_in_threadpool(
             services.jobs.submit, principal, body.connection_id, spec
         )
-        return job_response(
-            services.jobs, submitted.job, request, replayed=not submitted.created
-        )
+        return job_response(services.jobs, submitted.job, request, replayed=not submitted.created)
     ran = await run_in_threadpool(
         partial(
             services.queries.execute,

@@ -110,7 +110,6 @@ else:
     AsyncFormat = Literal[ASYNC_FORMATS]
 
 
-
 class JobErrorOut(BaseModel):
     code: str = Field(
         description="Error code, as in the error table (e.g. `query_error`, "

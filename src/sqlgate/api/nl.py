@@ -145,9 +145,7 @@ def _saved(info: SavedInfo) -> dict[str, Any]:
     summary="Generate SQL",
     responses={400: {"model": NonSqlOut, "description": "`NON_SQL_QUERY`."}},
 )
-async def generate_sql(
-    body: GenerateSqlBody, principal: Asker, services: AppServices
-) -> Response:
+async def generate_sql(body: GenerateSqlBody, principal: Asker, services: AppServices) -> Response:
     """Convert a question into SQL over the connection's semantic model (the deployed one, or
     the draft derived from its schema). A question that is not about the data answers 400
     `NON_SQL_QUERY` with an `explanationQueryId`."""

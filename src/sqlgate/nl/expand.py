@@ -80,8 +80,6 @@ def check_native(sql: str, dialect: str) -> None:
         raise refusal(analysis)
 
 
-
-
 def outside(message: str) -> SqlNotAllowed:
     return SqlNotAllowed(message, reason="outside_model")
 

@@ -188,4 +188,3 @@ def _managing_keys(session: Session, org_id: str) -> list[str]:
         if Scope.ADMIN.value in row.scopes.split()
         and (row.expires_at is None or row.expires_at > now)
     ]
-

@@ -21,9 +21,7 @@ _INFO = b"sqlgate connection secrets v1"
 
 
 def _fernet(secret: str) -> Fernet:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(
-        secret.encode()
-    )
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(secret.encode())
     return Fernet(base64.urlsafe_b64encode(key))
 
 

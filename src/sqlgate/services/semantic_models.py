@@ -50,6 +50,7 @@ _INSERT_ATTEMPTS = 10
 #: How long a process reuses its answer to "which model is deployed" before asking again.
 _LATEST_TTL = 1.0
 
+
 @dataclass(frozen=True)
 class Deployed:
     """A connection's semantic model: a deployed version, or the draft (``version`` None)."""

@@ -86,7 +86,7 @@ class _Planner:
     # --- what is measured -------------------------------------------------------------------
 
     def _when_first(self) -> None:
-        """"when was the first order placed": MIN/MAX of the time column."""
+        """ "when was the first order placed": MIN/MAX of the time column."""
         r, sup = self.r, self.sup
         if r.when and sup is not None and not self.measures:
             model = self.subject or (
@@ -324,4 +324,3 @@ def _from_seconds(name: str, seconds: float) -> float:
     if "hours" in words:
         return seconds / 3600
     return seconds
-

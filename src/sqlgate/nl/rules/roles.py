@@ -60,9 +60,7 @@ class _RoleReader:
             elif item.kind == "range":
                 self._range(item, nxt)
             elif item.kind == "grain":
-                self.r.dimensions.append(
-                    Dimension("grain", None, grain=item.arg, words=item.text)
-                )
+                self.r.dimensions.append(Dimension("grain", None, grain=item.arg, words=item.text))
                 item.role = "dimension"
                 self.pending_group = False
                 self.last_significant = item
