@@ -16,11 +16,11 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
-from sqlgate.services.container import Services
 
 from sqlgate.app import create_app
 from sqlgate.auth.principal import authenticate
 from sqlgate.cli import main
+from sqlgate.container import Services
 from sqlgate.errors import Conflict
 from sqlgate.services import keys, orgs
 from sqlgate.store.models import ApiKey
