@@ -30,8 +30,8 @@ from pathlib import Path
 import sqlglot
 from sqlglot import exp
 
-from sqlgate.engines.base import DatabaseSchema, ForeignKey, SchemaColumn, SchemaTable
 from sqlgate.nl.retrieval import SchemaIndex
+from sqlgate.vocabulary.schema import DatabaseSchema, ForeignKey, SchemaColumn, SchemaTable
 
 SEPARATOR = "__"
 

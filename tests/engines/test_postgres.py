@@ -18,7 +18,6 @@ import pyarrow.compute as pc
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from sqlgate.engines.base import ForeignKey
 from sqlgate.engines.postgres import PostgresEngine
 from sqlgate.engines.registry import ConnectionSpec
 from sqlgate.errors import (
@@ -29,6 +28,7 @@ from sqlgate.errors import (
     SqlgateError,
     SqlNotAllowed,
 )
+from sqlgate.vocabulary.schema import ForeignKey
 from tests.conftest import CORPUS_ROWS, corpus_cases
 from tests.services import PG_ADMIN_URL, fresh_pg_database
 

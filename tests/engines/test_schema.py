@@ -10,9 +10,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from sqlgate.engines.base import DatabaseSchema, Engine, ForeignKey, SchemaTable
+from sqlgate.engines.base import Engine
 from sqlgate.engines.duckdb import DuckDBEngine
 from sqlgate.engines.sqlite import SQLiteEngine
+from sqlgate.vocabulary.schema import DatabaseSchema, ForeignKey, SchemaTable
 from tests.conftest import CHINOOK_SQLITE, build_corpus_duckdb, build_corpus_sqlite
 
 # A schema that sorts before `main`, composite keys, comments and a view.

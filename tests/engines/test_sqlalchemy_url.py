@@ -18,7 +18,7 @@ import pyarrow as pa
 import pytest
 from sqlalchemy.engine import make_url
 
-from sqlgate.engines.base import Engine, ForeignKey
+from sqlgate.engines.base import Engine
 from sqlgate.engines.registry import ConnectionSpec
 from sqlgate.engines.sqlalchemy_url import SQLAlchemyEngine, sqlglot_dialect
 from sqlgate.errors import (
@@ -29,6 +29,7 @@ from sqlgate.errors import (
     SqlgateError,
     SqlNotAllowed,
 )
+from sqlgate.vocabulary.schema import ForeignKey
 from tests.conftest import CHINOOK_SQLITE
 from tests.services import fresh_pg_database, unavailable
 

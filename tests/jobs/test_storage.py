@@ -11,10 +11,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sqlgate.engines.base import Column
 from sqlgate.errors import AuthorizationError
 from sqlgate.results.signing import LinkSigner, RedactSignatures, check_fresh, check_signed
 from sqlgate.results.storage import Limits, ResultStore
+from sqlgate.vocabulary.columns import Column
 
 JOB = "job_0123456789abcdef"
 SCHEMA = pa.schema([("n", pa.int64())])

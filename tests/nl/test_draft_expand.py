@@ -6,13 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from sqlgate.engines.base import DatabaseSchema, Engine, SchemaColumn, SchemaTable
+from sqlgate.engines.base import Engine
 from sqlgate.engines.duckdb import DuckDBEngine
 from sqlgate.engines.sqlite import SQLiteEngine
 from sqlgate.errors import SqlNotAllowed
 from sqlgate.nl.draft import draft_from_schema
 from sqlgate.nl.expand import expand_semantic_sql
 from sqlgate.nl.semantic import SemanticModel, parse_semantic_model
+from sqlgate.vocabulary.schema import DatabaseSchema, SchemaColumn, SchemaTable
 from tests.contract.chinook import build_duckdb
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from sqlgate.engines.base import DatabaseSchema, ForeignKey, SchemaColumn, SchemaTable
 from sqlgate.engines.sqlite import SQLiteEngine
 from sqlgate.nl.retrieval import SchemaIndex, render_table
 from sqlgate.nl.tokens import estimate_tokens
+from sqlgate.vocabulary.schema import DatabaseSchema, ForeignKey, SchemaColumn, SchemaTable
 from tests.conftest import CHINOOK_SQLITE
 
 

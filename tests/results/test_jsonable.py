@@ -21,7 +21,7 @@ from sqlgate.results.jsonable import (
     rows_as_objects,
     unique_names,
 )
-from sqlgate.results.types import sql_type_name
+from sqlgate.vocabulary.columns import sql_type_name
 
 # --- dumps -------------------------------------------------------------------------------------
 

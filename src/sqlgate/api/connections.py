@@ -12,8 +12,8 @@ from sqlgate.api.deps import AppServices, requires
 from sqlgate.api.models import ERROR_RESPONSES, RequestModel
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
-from sqlgate.engines.base import DatabaseSchema, SchemaTable
 from sqlgate.services.connections import ConnectionInfo
+from sqlgate.vocabulary.schema import DatabaseSchema, SchemaTable
 
 router = APIRouter(prefix="/v1/connections", tags=["connections"], responses=ERROR_RESPONSES)
 

@@ -9,12 +9,13 @@ from fastapi import Header, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from sqlgate.engines.base import Column, QueryResult
+from sqlgate.engines.base import QueryResult
 from sqlgate.errors import Gone
 from sqlgate.jobs.model import JobView
 from sqlgate.jobs.service import ChunkLink, JobService
 from sqlgate.results.formats import ASYNC_FORMATS
 from sqlgate.results.jsonable import dumps, rows_as_arrays
+from sqlgate.vocabulary.columns import Column
 
 
 class RequestModel(BaseModel):

@@ -15,8 +15,8 @@ import pyarrow as pa
 from pymysql.constants import FIELD_TYPE as T
 from pymysql.constants import FLAG
 
-from sqlgate.engines.base import Column
 from sqlgate.errors import QueryError
+from sqlgate.vocabulary.columns import Column
 
 _BINARY_CHARSET = 63
 _INTEGERS = {

@@ -11,18 +11,9 @@ import duckdb
 import pyarrow as pa
 
 from sqlgate.engines._stream import primed
-from sqlgate.engines.base import (
-    BATCH_ROWS,
-    DatabaseSchema,
-    Deadline,
-    Engine,
-    ForeignKey,
-    ResultStream,
-    SchemaColumn,
-    SchemaTable,
-    columns_from_schema,
-)
+from sqlgate.engines.base import BATCH_ROWS, Deadline, Engine, ResultStream, columns_from_schema
 from sqlgate.errors import ConnectionFailed, QueryError, SqlNotAllowed
+from sqlgate.vocabulary.schema import DatabaseSchema, ForeignKey, SchemaColumn, SchemaTable
 
 # The only statement kinds DuckDB's own parser may report for a query we run. This check is the
 # engine's (not sqlglot's) view of the text, so it holds even with the SQL guard switched off.

@@ -45,20 +45,14 @@ from sqlgate.engines._mysql_statement import (
 from sqlgate.engines._mysql_types import ArrowPlan, arrow_plan
 from sqlgate.engines._params import bind_named
 from sqlgate.engines._stream import drained, primed
-from sqlgate.engines.base import (
-    BATCH_ROWS,
-    DatabaseSchema,
-    Deadline,
-    Engine,
-    ResultStream,
-    ServerInfo,
-)
+from sqlgate.engines.base import BATCH_ROWS, Deadline, Engine, ResultStream, ServerInfo
 from sqlgate.errors import (
     ConnectionFailed,
     ParameterError,
     QueryError,
     SqlNotAllowed,
 )
+from sqlgate.vocabulary.schema import DatabaseSchema
 
 if TYPE_CHECKING:
     from sqlgate.engines.registry import ConnectionSpec

@@ -37,13 +37,9 @@ from sqlgate.engines._pg_types import CsvParser, arrow_type
 from sqlgate.engines._stream import drained, primed
 from sqlgate.engines.base import (
     BATCH_ROWS,
-    DatabaseSchema,
     Deadline,
     Engine,
-    ForeignKey,
     ResultStream,
-    SchemaColumn,
-    SchemaTable,
     ServerInfo,
     columns_from_schema,
 )
@@ -55,6 +51,7 @@ from sqlgate.errors import (
     SqlgateError,
     SqlNotAllowed,
 )
+from sqlgate.vocabulary.schema import DatabaseSchema, ForeignKey, SchemaColumn, SchemaTable
 
 if TYPE_CHECKING:
     from psycopg.pq.abc import PGconn, PGresult

@@ -40,19 +40,10 @@ from sqlglot.errors import TokenError
 from sqlgate.engines._params import placeholders
 from sqlgate.engines._rows import infer_schema, to_batch
 from sqlgate.engines._stream import primed
-from sqlgate.engines.base import (
-    BATCH_ROWS,
-    DatabaseSchema,
-    Deadline,
-    Engine,
-    ForeignKey,
-    ResultStream,
-    SchemaColumn,
-    SchemaTable,
-    columns_from_schema,
-)
+from sqlgate.engines.base import BATCH_ROWS, Deadline, Engine, ResultStream, columns_from_schema
 from sqlgate.engines.registry import ConnectionSpec
 from sqlgate.errors import ConnectionFailed, ParameterError, QueryError, SqlgateError, SqlNotAllowed
+from sqlgate.vocabulary.schema import DatabaseSchema, ForeignKey, SchemaColumn, SchemaTable
 
 # SQLAlchemy dialect name -> sqlglot dialect; anything else parses in sqlglot's generic dialect.
 SQLGLOT_DIALECTS = {

@@ -17,19 +17,10 @@ import pyarrow as pa
 
 from sqlgate.engines._rows import infer_schema, to_batch
 from sqlgate.engines._stream import drained, primed
-from sqlgate.engines.base import (
-    BATCH_ROWS,
-    DatabaseSchema,
-    Deadline,
-    Engine,
-    ForeignKey,
-    ResultStream,
-    SchemaColumn,
-    SchemaTable,
-    columns_from_schema,
-)
+from sqlgate.engines.base import BATCH_ROWS, Deadline, Engine, ResultStream, columns_from_schema
 from sqlgate.errors import ConnectionFailed, QueryError, SqlNotAllowed
 from sqlgate.sql.guard import denied_functions
+from sqlgate.vocabulary.schema import DatabaseSchema, ForeignKey, SchemaColumn, SchemaTable
 
 # Schema tables disclose every table (policy: tenants see only what the catalog API shows).
 _SCHEMA_TABLES = frozenset(

@@ -41,8 +41,8 @@ from sqlgate.results.storage import ResultStore
 from sqlgate.services.audit import AuditLog, AuditRecord
 from sqlgate.services.connections import ConnectionService
 from sqlgate.services.limits import ASYNC, QUERY
-from sqlgate.services.query import analyze_sql
 from sqlgate.settings import Settings
+from sqlgate.sql.cache import analyze_sql
 from sqlgate.sql.guard import refusal
 from sqlgate.store.db import Store
 from sqlgate.store.models import QueryJob, new_id, utcnow

@@ -7,7 +7,7 @@ from collections.abc import Collection
 
 from sqlglot import exp
 
-from sqlgate.engines.base import SchemaTable
+from sqlgate.vocabulary.schema import SchemaTable
 
 
 def qualified_name(table: SchemaTable) -> str:

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import re
 
-from sqlgate.engines.base import DatabaseSchema, SchemaColumn, SchemaTable
 from sqlgate.nl.semantic import (
     Column,
     Model,
     Relationship,
     SemanticModel,
 )
+from sqlgate.vocabulary.schema import DatabaseSchema, SchemaColumn, SchemaTable
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TIME_TYPES = re.compile(r"date|time", re.IGNORECASE)

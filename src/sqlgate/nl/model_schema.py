@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlgate.engines.base import DatabaseSchema, ForeignKey, SchemaColumn, SchemaTable
 from sqlgate.nl.draft import with_schema_types
 from sqlgate.nl.semantic import CalculatedField, Column, Model, SemanticIndex, SemanticModel
+from sqlgate.vocabulary.schema import DatabaseSchema, ForeignKey, SchemaColumn, SchemaTable
 
 METRIC_TYPE = "METRIC"
 #: Shown as the type of a calculated field that declares none, and of untyped columns.

@@ -14,7 +14,7 @@ prompt, history prompts, answer) for the prompt logs:
    ``{"sql": "..."}`` in semantic SQL (model and column names as the semantic model shows them;
    without renames, calculated fields or metrics that is the native SQL).
 3. The answer is checked, never trusted: the SQL guard in the connection's dialect (the same
-   :func:`~sqlgate.services.query.analyze_sql` user SQL goes through), then every table must be
+   :func:`~sqlgate.sql.cache.analyze_sql` user SQL goes through), then every table must be
    a model of the semantic model, then :func:`~sqlgate.nl.expand.expand_semantic_sql` turns it
    into native SQL (refusing anything outside the model), the guard checks that again and its
    tables must be the model's physical tables, then a dry run: the native query with
@@ -84,8 +84,8 @@ from sqlgate.nl.retrieval import DEFAULT_MAX_TABLES, SchemaIndex
 from sqlgate.nl.semantic import SemanticModel
 from sqlgate.nl.streaming import stream_chat
 from sqlgate.nl.tokens import estimate_tokens
-from sqlgate.services.query import analyze_sql
 from sqlgate.settings import Settings
+from sqlgate.sql.cache import analyze_sql
 
 if TYPE_CHECKING:
     from sqlgate.nl.rules import RuleTranslator

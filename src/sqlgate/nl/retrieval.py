@@ -37,7 +37,6 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from sqlgate.engines.base import DatabaseSchema, SchemaTable
 from sqlgate.nl._retrieval_words import (
     ABBREVIATIONS,
     OPERATOR_WEIGHT,
@@ -49,6 +48,7 @@ from sqlgate.nl._retrieval_words import (
 )
 from sqlgate.nl._schema_text import qualified_name, render_table
 from sqlgate.nl.tokens import estimate_tokens
+from sqlgate.vocabulary.schema import DatabaseSchema, SchemaTable
 
 DEFAULT_MAX_TABLES = 10
 DEFAULT_TOKEN_BUDGET = 4000

@@ -27,8 +27,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from sqlgate.engines.base import Column
 from sqlgate.results.formats import ASYNC_FORMATS, FORMATS, OutputFormat, get_format
+from sqlgate.vocabulary.columns import Column
 
 MANIFEST = "manifest.json"
 _JOB_ID = re.compile(r"job_[0-9a-f]{16}\Z")

@@ -19,7 +19,7 @@ from sqlalchemy import Select, bindparam, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from sqlgate.auth.principal import Principal
-from sqlgate.engines.base import DatabaseSchema, Engine, ServerInfo
+from sqlgate.engines.base import Engine, ServerInfo
 from sqlgate.engines.registry import (
     CONNECTION_TYPES,
     ConnectionSpec,
@@ -33,6 +33,7 @@ from sqlgate.services.secrets import SecretBox, scrub
 from sqlgate.settings import Settings
 from sqlgate.store.db import Store
 from sqlgate.store.models import Connection, Organization, new_id, utcnow
+from sqlgate.vocabulary.schema import DatabaseSchema
 
 FILE_TYPES = frozenset({"duckdb", "sqlite"})
 SERVER_TYPES = frozenset({"postgresql", "mysql"})

@@ -8,12 +8,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from typing import Any
 
 from sqlgate.auth.concurrency import ConcurrencyLimiter, close_with_request
 from sqlgate.auth.principal import Principal
-from sqlgate.engines.base import Catalog, Engine, QueryResult, ResultStream
+from sqlgate.engines.base import Engine, QueryResult, ResultStream
 from sqlgate.errors import (
     ParameterError,
     SqlgateError,
@@ -25,8 +24,8 @@ from sqlgate.services.audit import AuditLog, AuditRecord
 from sqlgate.services.connections import ConnectionInfo, ConnectionService
 from sqlgate.services.limits import EXPORT, QUERY, Surface
 from sqlgate.settings import Settings
-from sqlgate.sql.guard import Analysis, analyze, refusal
-from sqlgate.sql.nullability import not_null_flags
+from sqlgate.sql.cache import CACHEABLE_SQL_CHARS, analyze_sql, not_null_cached
+from sqlgate.sql.guard import Analysis, refusal
 from sqlgate.sql.unknown import unknown_column
 
 
@@ -237,37 +236,13 @@ class _AuditedRun:
         )
 
 
-# Dashboards and BI tools send the same statements again and again; parsing is the largest
-# part of a small query's cost, and both analyses are pure functions of their arguments.
-_CACHEABLE_SQL_CHARS = 8192
-
-
-@lru_cache(maxsize=2048)
-def _analyze_cached(sql: str, dialect: str) -> Analysis:
-    # Shared between callers: treat the result (and its lists) as read-only.
-    return analyze(sql, dialect)
-
-
-def analyze_sql(sql: str, dialect: str) -> Analysis:
-    if len(sql) <= _CACHEABLE_SQL_CHARS:
-        return _analyze_cached(sql, dialect)
-    return analyze(sql, dialect)
-
-
-@lru_cache(maxsize=2048)
-def _not_null_cached(
-    sql: str, dialect: str, catalog: Catalog, names: tuple[str, ...]
-) -> tuple[bool, ...]:
-    return tuple(not_null_flags(sql, dialect, catalog, list(names)))
-
-
 def _mark_not_null(result: QueryResult, sql: str, engine: Engine) -> None:
     """Engines report every result column as nullable; the catalog knows better for columns
     read straight from NOT NULL table columns."""
-    if any(c.not_null for c in result.columns) or len(sql) > _CACHEABLE_SQL_CHARS:
+    if any(c.not_null for c in result.columns) or len(sql) > CACHEABLE_SQL_CHARS:
         return
     names = tuple(c.name for c in result.columns)
-    flags = _not_null_cached(sql, engine.dialect, engine.catalog(), names)
+    flags = not_null_cached(sql, engine.dialect, engine.catalog(), names)
     if any(flags):
         result.columns = [
             replace(c, not_null=flag) for c, flag in zip(result.columns, flags, strict=True)

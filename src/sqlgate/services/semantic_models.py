@@ -26,7 +26,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from sqlgate.auth.principal import Principal
-from sqlgate.engines.base import DatabaseSchema, SchemaTable
 from sqlgate.errors import Conflict, NotFound, SqlgateError, ValidationError
 from sqlgate.nl.draft import draft_from_schema, with_schema_types
 from sqlgate.nl.expand import expand_semantic_sql
@@ -38,6 +37,7 @@ from sqlgate.services.audit import AuditLog, audited
 from sqlgate.services.connections import ConnectionInfo, ConnectionService
 from sqlgate.store.db import Store
 from sqlgate.store.models import Connection, SemanticModelVersion, new_id, utcnow
+from sqlgate.vocabulary.schema import DatabaseSchema, SchemaTable
 
 Format = Literal["yaml", "json"]
 FORMATS: tuple[Format, ...] = ("yaml", "json")

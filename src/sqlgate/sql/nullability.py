@@ -11,7 +11,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from sqlgate.engines.base import Catalog
+from sqlgate.vocabulary.schema import Catalog
 
 
 def not_null_flags(sql: str, dialect: str, catalog: Catalog, names: list[str]) -> list[bool]:

@@ -1,7 +1,8 @@
-"""SQL-ish names for Arrow types, used in result column metadata.
+"""Result columns: what a query's columns are called and typed, for every layer that reports them.
 
+:class:`Column` is one column of a result (engines produce it, formats and the API render it).
 Engines that know their own type names (``numeric(12,2)``, ``timestamptz``...) report those;
-this is the fallback when all we have is the Arrow schema of a result, e.g.::
+:func:`sql_type_name` is the fallback when all we have is the Arrow schema of a result, e.g.::
 
     {"name": "total_revenue", "type": "DECIMAL"}
 
@@ -11,8 +12,20 @@ switch on them. Lists are spelled the DuckDB/PostgreSQL way, ``INTEGER[]``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pyarrow as pa
 import pyarrow.types as pat
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a result: its name, its type name, and whether it is provably never NULL."""
+
+    name: str
+    type: str
+    not_null: bool = False
+
 
 # Types with exactly one name. Parametrised types (decimal, timestamp, list...) are handled by
 # the predicates in ``sql_type_name``.
