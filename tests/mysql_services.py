@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from sqlgate.engines.registry import ConnectionSpec
+from sqlgate.engines.base import ConnectionSpec
 from tests.services import unavailable
 
 MYSQL_ADMIN_URL = os.environ.get("SQLGATE_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306")

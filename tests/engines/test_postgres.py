@@ -18,8 +18,8 @@ import pyarrow.compute as pc
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
+from sqlgate.engines.base import ConnectionSpec
 from sqlgate.engines.postgres import PostgresEngine
-from sqlgate.engines.registry import ConnectionSpec
 from sqlgate.errors import (
     ConnectionFailed,
     ParameterError,

@@ -18,8 +18,7 @@ import pyarrow as pa
 import pytest
 from sqlalchemy.engine import make_url
 
-from sqlgate.engines.base import Engine
-from sqlgate.engines.registry import ConnectionSpec
+from sqlgate.engines.base import ConnectionSpec, Engine
 from sqlgate.engines.sqlalchemy_url import SQLAlchemyEngine, sqlglot_dialect
 from sqlgate.errors import (
     ConnectionFailed,

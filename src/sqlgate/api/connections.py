@@ -12,6 +12,7 @@ from sqlgate.api.deps import AppServices, requires
 from sqlgate.api.models import ERROR_RESPONSES, RequestModel
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
+from sqlgate.engines.registry import CONNECTION_TYPES
 from sqlgate.services.connections import ConnectionInfo
 from sqlgate.vocabulary.schema import DatabaseSchema, SchemaTable
 
@@ -20,7 +21,8 @@ router = APIRouter(prefix="/v1/connections", tags=["connections"], responses=ERR
 Reader = Annotated[Principal, Depends(requires(Scope.CONNECTIONS_READ))]
 Writer = Annotated[Principal, Depends(requires(Scope.CONNECTIONS_WRITE))]
 
-ConnectionType = Literal["postgresql", "mysql", "sqlite", "duckdb", "sqlalchemy"]
+# The engine types the registry lists (``Literal`` of a tuple: the OpenAPI enum, in its order).
+ConnectionType = Literal[CONNECTION_TYPES]  # type: ignore[valid-type]
 _HOST = Field(default=None, min_length=1, max_length=255, description="Server host.")
 _PORT = Field(default=None, ge=1, le=65535, description="Server port (default 5432 / 3306).")
 _DATABASE = Field(

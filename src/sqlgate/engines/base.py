@@ -3,6 +3,15 @@
 An engine is opened once per registered connection and shared by requests. Each query gets its own
 read-only session at the engine level (so nothing one query sets survives it), runs with a deadline
 that interrupts the engine, and hands back Arrow record batches.
+
+Each engine class also *declares* what its connection type is (:class:`Engine`'s class variables:
+type name, sqlglot dialect, file or server or URL, default port, TLS modes, and
+:meth:`Engine.from_spec`). Everything else that knows engine types derives from those
+declarations: the registry (:mod:`sqlgate.engines.registry`, which lists the classes), the API's
+accepted ``type`` values, the connection service's validation and the docs' table of types.
+The SQL guard's deny-list is not declared here: it belongs to the dialect (a PostgreSQL URL through
+the generic SQLAlchemy engine gets PostgreSQL's), so :mod:`sqlgate.sql.guard` owns the
+dialect → policy table and engines name only their dialect.
 """
 
 from __future__ import annotations
@@ -16,7 +25,8 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import pyarrow as pa
 
@@ -24,7 +34,29 @@ from sqlgate.errors import QueryTimeout
 from sqlgate.vocabulary.columns import Column, sql_type_name
 from sqlgate.vocabulary.schema import Catalog, DatabaseSchema
 
+if TYPE_CHECKING:
+    from sqlgate.settings import Settings
+
 BATCH_ROWS = 65_536
+
+#: Where a connection's database is: a file under a data root; a server reached by host, port,
+#: database name, user and TLS mode; or anything a SQLAlchemy URL names.
+Location = Literal["file", "server", "url"]
+
+
+@dataclass(frozen=True)
+class ConnectionSpec:
+    """What an engine needs to open a registered connection (no HTTP or ORM types)."""
+
+    id: str
+    type: str
+    database: str | None  # file path, database name, or (sqlalchemy) URL without password
+    updated_at: datetime
+    host: str | None = None
+    port: int | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)  # decrypted; never logged
+    ssl_mode: str | None = None
 
 
 @dataclass(frozen=True)
@@ -213,12 +245,31 @@ def collect(stream: ResultStream, started: float) -> QueryResult:
 class Engine(ABC):
     """A database backend. Subclasses are small and declarative where they can be."""
 
-    #: Name used in connection records (``type`` field) and to pick the sqlglot dialect.
+    #: The connection ``type`` that opens this engine (``postgresql``), in records and the API.
     type: ClassVar[str]
-    #: sqlglot dialect the SQL guard parses in.
+    #: What a connection of this type is, in the docs' words ("a PostgreSQL server").
+    summary: ClassVar[str]
+    #: sqlglot dialect the SQL guard parses in (and so the guard's deny-list).
     dialect: ClassVar[str]
+    #: Where the database is: the fields a connection of this type takes follow from it.
+    location: ClassVar[Location]
+    #: The port a ``server`` connection uses when none is given.
+    default_port: ClassVar[int | None] = None
+    #: The ``ssl_mode`` values a ``server`` connection accepts (the driver's own spelling).
+    ssl_modes: ClassVar[tuple[str, ...]] = ()
     #: How a named parameter is written in this engine's SQL, for docs and errors.
     parameter_style: ClassVar[str]
+
+    @classmethod
+    @abstractmethod
+    def from_spec(cls, spec: ConnectionSpec, settings: Settings) -> Engine:
+        """Open a registered connection (``spec.database`` is set) with the operator's
+        settings; :class:`~sqlgate.errors.ConnectionFailed` if it cannot be opened."""
+
+    @classmethod
+    def dialect_of(cls, database: str | None) -> str:
+        """The sqlglot dialect of a connection of this type, known without opening it."""
+        return cls.dialect
 
     _schema: DatabaseSchema | None = None
     _catalog: Catalog | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
@@ -14,6 +14,10 @@ from sqlgate.engines._stream import primed
 from sqlgate.engines.base import BATCH_ROWS, Deadline, Engine, ResultStream, columns_from_schema
 from sqlgate.errors import ConnectionFailed, QueryError, SqlNotAllowed
 from sqlgate.vocabulary.schema import DatabaseSchema, ForeignKey, SchemaColumn, SchemaTable
+
+if TYPE_CHECKING:
+    from sqlgate.engines.base import ConnectionSpec
+    from sqlgate.settings import Settings
 
 # The only statement kinds DuckDB's own parser may report for a query we run. This check is the
 # engine's (not sqlglot's) view of the text, so it holds even with the SQL guard switched off.
@@ -45,8 +49,18 @@ _CONSTRAINTS = f"""
 
 class DuckDBEngine(Engine):
     type = "duckdb"
+    summary = "a DuckDB file"
     dialect = "duckdb"
+    location = "file"
     parameter_style = "$name"
+
+    @classmethod
+    def from_spec(cls, spec: ConnectionSpec, settings: Settings) -> DuckDBEngine:
+        return cls(
+            spec.database or "",
+            memory_limit=settings.duckdb_memory_limit,
+            threads=settings.duckdb_threads,
+        )
 
     def __init__(self, path: str | Path, *, memory_limit: str = "2GB", threads: int = 2) -> None:
         try:

@@ -55,7 +55,8 @@ from sqlgate.errors import (
 from sqlgate.vocabulary.schema import DatabaseSchema
 
 if TYPE_CHECKING:
-    from sqlgate.engines.registry import ConnectionSpec
+    from sqlgate.engines.base import ConnectionSpec
+    from sqlgate.settings import Settings
 
 # PyMySQL calls command 0x1F COM_END and does not wrap it; the protocol names it
 # COM_RESET_CONNECTION (MySQL 5.7+, MariaDB 10.2+).
@@ -64,7 +65,6 @@ _COM_RESET_CONNECTION = 0x1F
 _DECODERS = {**conversions, FIELD_TYPE.TIME: through}
 # The server-side limit is a backstop: it ends the statement if KILL QUERY cannot be delivered.
 _SERVER_GRACE_S = 1.0
-_SSL_MODES = frozenset({"disabled", "preferred", "required", "verify_ca", "verify_identity"})
 _TIMEOUT_CODES = frozenset({ER.QUERY_INTERRUPTED, ER.STATEMENT_TIMEOUT, ER.QUERY_TIMEOUT})
 # Read-only transaction, missing privilege, not the owner of a thread, local infile disabled.
 _REFUSED_CODES = frozenset({1792, 1044, 1045, 1142, 1143, 1227, 1370, 1095, 4166})
@@ -72,8 +72,20 @@ _REFUSED_CODES = frozenset({1792, 1044, 1045, 1142, 1143, 1227, 1370, 1095, 4166
 
 class MySQLEngine(Engine):
     type = "mysql"
+    summary = "a MySQL or MariaDB server"
     dialect = "mysql"
+    location = "server"
+    default_port = 3306
+    ssl_modes = ("disabled", "preferred", "required", "verify_ca", "verify_identity")
     parameter_style = ":name"
+
+    @classmethod
+    def from_spec(cls, spec: ConnectionSpec, settings: Settings) -> MySQLEngine:
+        return cls(
+            spec,
+            pool_size=settings.server_pool_size,
+            connect_timeout=settings.server_connect_timeout,
+        )
 
     def __init__(
         self, spec: ConnectionSpec, *, pool_size: int = 5, connect_timeout: float = 5.0
@@ -81,7 +93,7 @@ class MySQLEngine(Engine):
         self._tls_required = spec.ssl_mode in {"required", "verify_ca", "verify_identity"}
         self._options: dict[str, Any] = {
             "host": spec.host or "localhost",
-            "port": spec.port or 3306,
+            "port": spec.port or self.default_port,
             "user": spec.username or "",
             "password": spec.password or "",
             "database": spec.database,
@@ -401,10 +413,9 @@ def _scalar(value: Any) -> bool:
 def _ssl_options(mode: str | None) -> dict[str, Any]:
     if mode in (None, "", "preferred"):
         return {}  # PyMySQL's default: TLS when the server offers it
-    if mode not in _SSL_MODES:
-        raise ConnectionFailed(
-            f"Unknown ssl_mode {mode!r}; use one of {', '.join(sorted(_SSL_MODES))}"
-        )
+    modes = MySQLEngine.ssl_modes
+    if mode not in modes:
+        raise ConnectionFailed(f"Unknown ssl_mode {mode!r}; use one of {', '.join(sorted(modes))}")
     if mode == "disabled":
         return {"ssl_disabled": True}
     context = ssl.create_default_context()

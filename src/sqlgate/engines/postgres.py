@@ -56,7 +56,8 @@ from sqlgate.vocabulary.schema import DatabaseSchema, ForeignKey, SchemaColumn, 
 if TYPE_CHECKING:
     from psycopg.pq.abc import PGconn, PGresult
 
-    from sqlgate.engines.registry import ConnectionSpec
+    from sqlgate.engines.base import ConnectionSpec
+    from sqlgate.settings import Settings
 
 Conn = psycopg.Connection[Any]
 
@@ -85,8 +86,20 @@ _NOT_SUPPORTED = "0A000"
 
 class PostgresEngine(Engine):
     type = "postgresql"
+    summary = "a PostgreSQL server"
     dialect = "postgres"
+    location = "server"
+    default_port = 5432
+    ssl_modes = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
     parameter_style = ":name"
+
+    @classmethod
+    def from_spec(cls, spec: ConnectionSpec, settings: Settings) -> PostgresEngine:
+        return cls(
+            spec,
+            pool_size=settings.server_pool_size,
+            connect_timeout=settings.server_connect_timeout,
+        )
 
     def __init__(
         self, spec: ConnectionSpec, *, pool_size: int = 5, connect_timeout: float = 5.0
@@ -100,7 +113,7 @@ class PostgresEngine(Engine):
         if not spec.database or not spec.username:
             raise ConnectionFailed("A PostgreSQL connection needs a database name and a user name")
         self._spec = spec
-        self._port = spec.port or 5432
+        self._port = spec.port or self.default_port
         self._connect_timeout = connect_timeout
         self._pool_size = pool_size
         # At most pool_size sessions at once, so a burst of queries cannot exhaust the server's

@@ -1,48 +1,55 @@
-"""Open engines for registered connections, once each, and close them when they change."""
+"""The engine types, and the engines opened for registered connections (once each, closed when
+they change).
+
+:data:`ENGINE_TYPES` is the one list of engine types: each connection ``type`` and the class that
+declares it. Everything else about a type (its dialect, file or server or URL, default port, TLS
+modes, how it opens) is declared by that class (see :class:`~sqlgate.engines.base.Engine`), and
+read from it here and by the connection service, the API and the docs' table. A new engine type
+is one module with its class, plus one line below.
+
+Classes are imported the first time their type is needed, so a process that never opens a
+PostgreSQL connection never imports psycopg (importing all five engines up front adds about
+0.12 s, some 12%, to every CLI command), and a broken driver breaks only its own type.
+"""
 
 from __future__ import annotations
 
+import importlib
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import cache
+from types import MappingProxyType
 
-from sqlgate.engines.base import Engine
+from sqlgate.engines.base import ConnectionSpec, Engine
 from sqlgate.errors import ConnectionFailed
 from sqlgate.settings import Settings
 
-#: Connection ``type`` → the sqlglot dialect its SQL is parsed in (sqlalchemy: from its URL).
-DIALECTS = {
-    "duckdb": "duckdb",
-    "sqlite": "sqlite",
-    "postgresql": "postgres",
-    "mysql": "mysql",
-}
-CONNECTION_TYPES = frozenset({*DIALECTS, "sqlalchemy"})
+#: Connection ``type`` → ``module:Class`` of its engine, in the order the API lists the types.
+ENGINE_TYPES: Mapping[str, str] = MappingProxyType(
+    {
+        "postgresql": "sqlgate.engines.postgres:PostgresEngine",
+        "mysql": "sqlgate.engines.mysql:MySQLEngine",
+        "sqlite": "sqlgate.engines.sqlite:SQLiteEngine",
+        "duckdb": "sqlgate.engines.duckdb:DuckDBEngine",
+        "sqlalchemy": "sqlgate.engines.sqlalchemy_url:SQLAlchemyEngine",
+    }
+)
+CONNECTION_TYPES: tuple[str, ...] = tuple(ENGINE_TYPES)
 
 
-@dataclass(frozen=True)
-class ConnectionSpec:
-    """What an engine needs to open a registered connection (no HTTP or ORM types)."""
-
-    id: str
-    type: str
-    database: str | None  # file path, database name, or (sqlalchemy) URL without password
-    updated_at: datetime
-    host: str | None = None
-    port: int | None = None
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)  # decrypted; never logged
-    ssl_mode: str | None = None
+@cache
+def engine_class(connection_type: str) -> type[Engine]:
+    """The class that declares ``connection_type`` (imported on first use); ``KeyError`` for a
+    type that does not exist."""
+    module, _, name = ENGINE_TYPES[connection_type].partition(":")
+    cls: type[Engine] = getattr(importlib.import_module(module), name)
+    return cls
 
 
 def dialect_for(connection_type: str, database: str | None) -> str:
     """The sqlglot dialect for a connection, known without opening it."""
-    if connection_type == "sqlalchemy":
-        from sqlgate.engines.sqlalchemy_url import sqlglot_dialect
-
-        return sqlglot_dialect(database or "")
-    return DIALECTS[connection_type]
+    return engine_class(connection_type).dialect_of(database)
 
 
 def split_url(url: str) -> tuple[str, str | None, str | None]:
@@ -86,33 +93,11 @@ class EngineRegistry:
     def _open(self, spec: ConnectionSpec) -> Engine:
         if not spec.database:
             raise ConnectionFailed("The connection has no database configured")
-        settings = self._settings
-        pool_size, connect_timeout = settings.server_pool_size, settings.server_connect_timeout
-        if spec.type == "duckdb":
-            from sqlgate.engines.duckdb import DuckDBEngine
-
-            return DuckDBEngine(
-                spec.database,
-                memory_limit=settings.duckdb_memory_limit,
-                threads=settings.duckdb_threads,
-            )
-        if spec.type == "sqlite":
-            from sqlgate.engines.sqlite import SQLiteEngine
-
-            return SQLiteEngine(spec.database, max_value_bytes=settings.sqlite_max_value_bytes)
-        if spec.type == "postgresql":
-            from sqlgate.engines.postgres import PostgresEngine
-
-            return PostgresEngine(spec, pool_size=pool_size, connect_timeout=connect_timeout)
-        if spec.type == "mysql":
-            from sqlgate.engines.mysql import MySQLEngine
-
-            return MySQLEngine(spec, pool_size=pool_size, connect_timeout=connect_timeout)
-        if spec.type == "sqlalchemy":
-            from sqlgate.engines.sqlalchemy_url import SQLAlchemyEngine
-
-            return SQLAlchemyEngine(spec, pool_size=pool_size, connect_timeout=connect_timeout)
-        raise ConnectionFailed(f"Connection type {spec.type!r} is not supported")
+        try:
+            cls = engine_class(spec.type)
+        except KeyError:
+            raise ConnectionFailed(f"Connection type {spec.type!r} is not supported") from None
+        return cls.from_spec(spec, self._settings)
 
     def discard(self, connection_id: str) -> None:
         with self._lock:

@@ -27,7 +27,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import pyarrow as pa
@@ -41,8 +41,11 @@ from sqlgate.engines._params import placeholders
 from sqlgate.engines._rows import infer_schema, to_batch
 from sqlgate.engines._stream import primed
 from sqlgate.engines.base import BATCH_ROWS, Deadline, Engine, ResultStream, columns_from_schema
-from sqlgate.engines.registry import ConnectionSpec
 from sqlgate.errors import ConnectionFailed, ParameterError, QueryError, SqlgateError, SqlNotAllowed
+
+if TYPE_CHECKING:
+    from sqlgate.engines.base import ConnectionSpec
+    from sqlgate.settings import Settings
 from sqlgate.vocabulary.schema import DatabaseSchema, ForeignKey, SchemaColumn, SchemaTable
 
 # SQLAlchemy dialect name -> sqlglot dialect; anything else parses in sqlglot's generic dialect.
@@ -133,8 +136,26 @@ def sqlglot_dialect(url: str) -> str:
 
 class SQLAlchemyEngine(Engine):
     type = "sqlalchemy"
-    dialect = ""
+    summary = (
+        "anything with a SQLAlchemy dialect (Trino, Snowflake, BigQuery, ClickHouse, SQL Server, "
+        "...)"
+    )
+    dialect = ""  # per connection: see dialect_of
+    location = "url"
     parameter_style = ":name"
+
+    @classmethod
+    def from_spec(cls, spec: ConnectionSpec, settings: Settings) -> SQLAlchemyEngine:
+        return cls(
+            spec,
+            pool_size=settings.server_pool_size,
+            connect_timeout=settings.server_connect_timeout,
+        )
+
+    @classmethod
+    def dialect_of(cls, database: str | None) -> str:
+        """The sqlglot dialect its URL's database speaks ("" for sqlglot's generic one)."""
+        return sqlglot_dialect(database or "")
 
     def __init__(
         self, spec: ConnectionSpec, *, pool_size: int = 5, connect_timeout: float = 5.0
@@ -153,7 +174,7 @@ class SQLAlchemyEngine(Engine):
         self._engine = self._create(self._url, connect_timeout, pool_size)
         name = self._engine.dialect.name
         # Per instance (the base class has it per class): it depends on the URL's database.
-        self.dialect = sqlglot_dialect(spec.database)  # type: ignore[misc]
+        self.dialect = self.dialect_of(spec.database)  # type: ignore[misc]
         self._read_only_statement = _READ_ONLY_STATEMENT.get(name)
         self._options = {"postgresql_readonly": True} if name == "postgresql" else {}
         self._connect_timeout = connect_timeout

@@ -10,7 +10,7 @@ import queue
 import sqlite3
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import pyarrow as pa
@@ -21,6 +21,10 @@ from sqlgate.engines.base import BATCH_ROWS, Deadline, Engine, ResultStream, col
 from sqlgate.errors import ConnectionFailed, QueryError, SqlNotAllowed
 from sqlgate.sql.guard import denied_functions
 from sqlgate.vocabulary.schema import DatabaseSchema, ForeignKey, SchemaColumn, SchemaTable
+
+if TYPE_CHECKING:
+    from sqlgate.engines.base import ConnectionSpec
+    from sqlgate.settings import Settings
 
 # Schema tables disclose every table (policy: tenants see only what the catalog API shows).
 _SCHEMA_TABLES = frozenset(
@@ -47,13 +51,19 @@ _FOREIGN_KEYS = (
 
 class SQLiteEngine(Engine):
     type = "sqlite"
+    summary = "a SQLite file"
     dialect = "sqlite"
+    location = "file"
     parameter_style = ":name"
+
+    @classmethod
+    def from_spec(cls, spec: ConnectionSpec, settings: Settings) -> SQLiteEngine:
+        return cls(spec.database or "", max_value_bytes=settings.sqlite_max_value_bytes)
 
     def __init__(self, path: str | Path, *, max_value_bytes: int = 100_000_000) -> None:
         self._path = Path(path)
         self._max_value_bytes = max_value_bytes
-        self._denied = denied_functions("sqlite")
+        self._denied = denied_functions(self.dialect)
         self._pool: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue(_POOL_SIZE)
         self._release(self._open())  # fail now, at registration, if the file cannot be opened
 

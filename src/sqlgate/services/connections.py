@@ -19,12 +19,12 @@ from sqlalchemy import Select, bindparam, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from sqlgate.auth.principal import Principal
-from sqlgate.engines.base import Engine, ServerInfo
+from sqlgate.engines.base import ConnectionSpec, Engine, ServerInfo
 from sqlgate.engines.registry import (
     CONNECTION_TYPES,
-    ConnectionSpec,
     EngineRegistry,
     dialect_for,
+    engine_class,
     split_url,
 )
 from sqlgate.errors import Conflict, ConnectionFailed, NotFound, SqlgateError, ValidationError
@@ -35,17 +35,9 @@ from sqlgate.store.db import Store
 from sqlgate.store.models import Connection, Organization, new_id, utcnow
 from sqlgate.vocabulary.schema import DatabaseSchema
 
-FILE_TYPES = frozenset({"duckdb", "sqlite"})
-SERVER_TYPES = frozenset({"postgresql", "mysql"})
-DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306}
-SSL_MODES = {
-    "postgresql": ("disable", "allow", "prefer", "require", "verify-ca", "verify-full"),
-    "mysql": ("disabled", "preferred", "required", "verify_ca", "verify_identity"),
-}
-# Host names, IPv4 and IPv6 literals; nothing a driver could read as an option.
 T = TypeVar("T")
 
-
+# Host names, IPv4 and IPv6 literals; nothing a driver could read as an option.
 _HOST = re.compile(r"[A-Za-z0-9_.:%\[\]-]{1,255}\Z")
 
 
@@ -336,15 +328,17 @@ class ConnectionService:
     def _apply(
         self, row: Connection, org_id: str, fields: ConnectionFields, *, trusted_path: bool
     ) -> None:
-        """Validate ``fields`` for the connection's type and copy them onto ``row``."""
+        """Validate ``fields`` for the connection's type (what its engine class declares) and
+        copy them onto ``row``."""
         kind = fields.type
         if kind not in CONNECTION_TYPES:
             supported = ", ".join(sorted(CONNECTION_TYPES))
             raise ValidationError(
                 f"Unknown connection type {kind!r}; supported: {supported}", field="type"
             )
+        declared = engine_class(kind)
         row.name = fields.name
-        if kind in FILE_TYPES:
+        if declared.location == "file":
             for extra in ("host", "port", "username", "password", "ssl_mode", "url"):
                 if getattr(fields, extra) is not None:
                     raise ValidationError(
@@ -353,7 +347,7 @@ class ConnectionService:
             row.database = self._check_path(fields.database, trusted=trusted_path)
             row.host = row.port = row.username = row.ssl_mode = row.password_encrypted = None
             return
-        if kind == "sqlalchemy":
+        if declared.location == "url":
             self._apply_url(row, org_id, fields)
             return
         if fields.url is not None:
@@ -365,14 +359,14 @@ class ConnectionService:
             raise ValidationError("`database` (the database name) is required", field="database")
         if not fields.username or "\x00" in fields.username:
             raise ValidationError("`username` is required", field="username")
-        if fields.ssl_mode is not None and fields.ssl_mode not in SSL_MODES[kind]:
-            modes = ", ".join(SSL_MODES[kind])
+        if fields.ssl_mode is not None and fields.ssl_mode not in declared.ssl_modes:
+            modes = ", ".join(declared.ssl_modes)
             raise ValidationError(
                 f"`ssl_mode` for {kind} must be one of: {modes}", field="ssl_mode"
             )
         if fields.password is not None and "\x00" in fields.password:
             raise ValidationError("`password` may not contain NUL", field="password")
-        row.host, row.port = fields.host, fields.port or DEFAULT_PORTS[kind]
+        row.host, row.port = fields.host, fields.port or declared.default_port
         row.database, row.username, row.ssl_mode = fields.database, fields.username, fields.ssl_mode
         row.password_encrypted = self._seal(fields.password)
 
@@ -460,7 +454,7 @@ class ConnectionService:
             probe.get(spec.id, datetime.min, lambda: spec)
         except ConnectionFailed as exc:
             exc.message = scrub(exc.message, spec.password)
-            if row.type in FILE_TYPES:
+            if engine_class(row.type).location == "file":
                 raise ValidationError(exc.message, field="database") from None
             raise
         finally:

@@ -30,6 +30,13 @@ explains its decisions:
    ``@``/``@@`` variables (``_references``). Then whole-row references and, belt and braces,
    every ``name(`` in the tokens.
 
+Policies: the deny-list (:class:`~sqlgate.sql._denylist.Policy`) belongs to the *dialect*, not
+to an engine: the functions to refuse are the server's, whichever engine reaches it (a PostgreSQL
+URL through the generic SQLAlchemy engine gets PostgreSQL's). So ``_POLICIES`` below is the one
+place that pairs a dialect with its deny-list; an engine declares only its dialect
+(``Engine.dialect``), callers pass that dialect, and ``sql`` never imports ``engines``. Dialects
+without a deny-list of their own get every deny-list at once.
+
 The text is never transformed: no Unicode normalisation, no comment stripping. What is analysed
 is exactly what the engine will run. Nothing here logs the SQL text (sqlglot itself logs it at
 WARNING when it falls back to ``exp.Command``; the app's logging config decides about that).
@@ -67,6 +74,7 @@ from sqlgate.sql._walk import NodeChecks, Walk
 
 __all__ = ["DIALECTS", "MAX_SQL_CHARS", "Analysis", "analyze", "denied_functions"]
 
+# Dialect -> deny-list: the one place that pairs them (see "Policies" above).
 _POLICIES: Mapping[str, Policy] = MappingProxyType(
     {"duckdb": DUCKDB, "sqlite": SQLITE, "postgres": POSTGRES, "mysql": MYSQL}
 )
