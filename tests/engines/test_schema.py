@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -237,6 +238,43 @@ def test_catalog_agrees_with_schema(name: str, request: pytest.FixtureRequest) -
             assert [(c.name, c.type, c.not_null) for c in columns.values()] == [
                 (c.name, c.type, not c.nullable) for c in t.columns
             ]
+
+
+class SlowSQLiteEngine(SQLiteEngine):
+    """Introspection that takes as long as the test says, like a schema read over a slow link."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.reading = threading.Event()
+        self.may_finish = threading.Event()
+
+    def _read_schema(self) -> DatabaseSchema:
+        self.reading.set()
+        assert self.may_finish.wait(30)
+        return super()._read_schema()
+
+
+def test_a_slow_schema_read_stalls_only_its_own_engine(
+    chinook: SQLiteEngine, tmp_path: Path
+) -> None:
+    path = tmp_path / "slow.sqlite"
+    shutil.copy(CHINOOK_SQLITE, path)
+    slow = SlowSQLiteEngine(path)
+    reader = threading.Thread(target=slow.catalog)
+    reader.start()
+    try:
+        assert slow.reading.wait(10)
+        other = threading.Thread(target=chinook.catalog)
+        other.start()
+        other.join(10)  # with one lock for every engine this waited for the slow read
+        assert not other.is_alive()
+        assert chinook.catalog().columns("Album") is not None
+        assert reader.is_alive()  # the slow engine's own read is still going
+    finally:
+        slow.may_finish.set()
+        reader.join(10)
+        slow.close()
+    assert slow.catalog().columns("Album") is not None
 
 
 @pytest.mark.parametrize(("name", "prefix"), [("shop", "DuckDB "), ("chinook", "SQLite ")])

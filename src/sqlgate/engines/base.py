@@ -271,9 +271,12 @@ class Engine(ABC):
         """The sqlglot dialect of a connection of this type, known without opening it."""
         return cls.dialect
 
-    _schema: DatabaseSchema | None = None
-    _catalog: Catalog | None = None
-    _catalog_lock = threading.Lock()
+    def __init__(self) -> None:
+        self._schema: DatabaseSchema | None = None
+        self._catalog: Catalog | None = None
+        # Per engine: it is held across introspection's round trips to the database, so a slow
+        # schema read must stall only this connection's catalog, not every other connection's.
+        self._catalog_lock = threading.Lock()
 
     @abstractmethod
     def stream(

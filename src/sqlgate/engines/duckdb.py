@@ -63,6 +63,7 @@ class DuckDBEngine(Engine):
         )
 
     def __init__(self, path: str | Path, *, memory_limit: str = "2GB", threads: int = 2) -> None:
+        super().__init__()
         try:
             self._db = duckdb.connect(
                 str(path),

@@ -90,6 +90,7 @@ class MySQLEngine(Engine):
     def __init__(
         self, spec: ConnectionSpec, *, pool_size: int = 5, connect_timeout: float = 5.0
     ) -> None:
+        super().__init__()
         self._tls_required = spec.ssl_mode in {"required", "verify_ca", "verify_identity"}
         self._options: dict[str, Any] = {
             "host": spec.host or "localhost",

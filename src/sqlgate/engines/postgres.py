@@ -104,6 +104,7 @@ class PostgresEngine(Engine):
     def __init__(
         self, spec: ConnectionSpec, *, pool_size: int = 5, connect_timeout: float = 5.0
     ) -> None:
+        super().__init__()
         if not spec.host or any(h.strip().startswith(("/", "@")) for h in spec.host.split(",")):
             # A socket path would reach a local server as the service's own OS user (peer auth).
             raise ConnectionFailed(

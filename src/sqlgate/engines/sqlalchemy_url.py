@@ -160,6 +160,7 @@ class SQLAlchemyEngine(Engine):
     def __init__(
         self, spec: ConnectionSpec, *, pool_size: int = 5, connect_timeout: float = 5.0
     ) -> None:
+        super().__init__()
         if not spec.database:
             raise ConnectionFailed("The connection has no SQLAlchemy URL")
         try:

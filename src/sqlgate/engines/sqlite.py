@@ -61,6 +61,7 @@ class SQLiteEngine(Engine):
         return cls(spec.database or "", max_value_bytes=settings.sqlite_max_value_bytes)
 
     def __init__(self, path: str | Path, *, max_value_bytes: int = 100_000_000) -> None:
+        super().__init__()
         self._path = Path(path)
         self._max_value_bytes = max_value_bytes
         self._denied = denied_functions(self.dialect)
