@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from sqlgate.engines import registry
-from sqlgate.engines.base import ConnectionSpec, Engine, ResultStream
+from sqlgate.engines.base import ConnectionSpec, Engine, Started
 from sqlgate.engines.registry import CONNECTION_TYPES, ENGINE_TYPES, dialect_for, engine_class
 from sqlgate.errors import ValidationError
 from sqlgate.services import connections as connection_service
@@ -109,7 +109,7 @@ class FakeServerEngine(Engine):
     def from_spec(cls, spec: ConnectionSpec, settings: Settings) -> FakeServerEngine:
         return cls(spec)
 
-    def stream(self, *args: Any, **kwargs: Any) -> ResultStream:
+    def _start(self, *args: Any, **kwargs: Any) -> Started:
         raise NotImplementedError
 
     def _read_schema(self) -> DatabaseSchema:

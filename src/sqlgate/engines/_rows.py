@@ -8,7 +8,7 @@ a clear error on a later value of another type.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -78,6 +78,22 @@ def to_batch(rows: Sequence[Sequence[Any]], schema: pa.Schema) -> pa.RecordBatch
                 ) from None
             arrays.append(pa.array([None if v is None else _text(v) for v in values], pa.string()))
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def fetched_batches(
+    fetch: Callable[[int], Sequence[Sequence[Any]]],
+    first: Sequence[Sequence[Any]],
+    schema: pa.Schema,
+    batch_rows: int,
+) -> Iterator[pa.RecordBatch]:
+    """Batches of ``first`` (the rows the schema was inferred from), then of ``fetch(batch_rows)``
+    until a short or empty fetch."""
+    rows = first
+    while rows:
+        yield to_batch(rows, schema)
+        if len(rows) < batch_rows:
+            return
+        rows = fetch(batch_rows)
 
 
 def _text(value: Any) -> str:

@@ -21,7 +21,7 @@ import itertools
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import pyarrow as pa
 
-from sqlgate.errors import QueryTimeout
+from sqlgate.engines._stream import primed
+from sqlgate.errors import QueryTimeout, SqlgateError
 from sqlgate.vocabulary.columns import Column, sql_type_name
 from sqlgate.vocabulary.schema import Catalog, DatabaseSchema
 
@@ -206,6 +207,132 @@ class Deadline:
         )
 
 
+def _unchanged(exc: BaseException) -> BaseException:
+    return exc
+
+
+class Query:
+    """One query (its SQL, parameters and limits), and the scaffolding around it that every
+    engine needs, kept in one place.
+
+    The deadline starts when the engine holds a session and says, with :meth:`hold`, how to
+    interrupt the statement (called on the watchdog thread: it must not block), how to give the
+    session back and how the driver's errors read as domain errors; an engine that wants the
+    wait for a session counted too calls :meth:`start` first. From then on:
+
+    * once the deadline fired, any error is the timeout (the interrupt caused it);
+    * the session is released once, when the stream closes or the query fails, and only after
+      the deadline is cancelled, so ``deadline.expired`` is final when the release looks at it;
+    * ``failed`` tells the release that an error ended the query (SQLite then closes the
+      connection instead of pooling it).
+    """
+
+    def __init__(
+        self,
+        sql: str = "",
+        params: Mapping[str, Any] | None = None,
+        *,
+        timeout: float,
+        row_limit: int | None = None,
+        batch_rows: int = BATCH_ROWS,
+    ) -> None:
+        self.sql = sql
+        self.params = params
+        self.timeout = timeout
+        self.row_limit = row_limit
+        self.batch_rows = batch_rows
+        self.failed = False
+        self._interrupt: Callable[[], None] | None = None
+        self._release: Callable[[], None] | None = None
+        self._translate: Callable[[BaseException], BaseException] = _unchanged
+        self._deadline: Deadline | None = None
+
+    @property
+    def deadline(self) -> Deadline:
+        if self._deadline is None:
+            raise RuntimeError("The query's deadline has not started")
+        return self._deadline
+
+    def start(self) -> None:
+        """Start the deadline now (once)."""
+        if self._deadline is None:
+            self._deadline = Deadline(self.timeout, self._fire)
+
+    def hold(
+        self,
+        *,
+        interrupt: Callable[[], None],
+        release: Callable[[], None],
+        translate: Callable[[BaseException], BaseException],
+    ) -> None:
+        """The session this query now runs on; the timeout if the deadline already passed
+        while it was being taken."""
+        self._interrupt, self._release, self._translate = interrupt, release, translate
+        self.start()
+        self.check()
+
+    def check(self) -> None:
+        """The timeout, if the deadline fired: some drivers return normally from an
+        interrupted statement (a killed MySQL ``SLEEP()``), and that result is not an answer."""
+        if self._deadline is not None and self._deadline.expired:
+            raise self._deadline.error()
+
+    def _fire(self) -> None:
+        interrupt = self._interrupt
+        if interrupt is not None:
+            interrupt()
+
+    def error(self, exc: BaseException) -> BaseException:
+        """What ``exc`` means to the client."""
+        deadline = self._deadline
+        if deadline is not None and deadline.expired and not isinstance(exc, QueryTimeout):
+            return deadline.error()
+        if isinstance(exc, SqlgateError):
+            return exc
+        return self._translate(exc)
+
+    def translating(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        """``batches``, with errors while reading them translated (see :meth:`error`)."""
+        try:
+            yield from batches
+        except BaseException as exc:
+            self.failed = True
+            if not isinstance(exc, Exception):
+                raise
+            error = self.error(exc)
+            if error is exc:
+                raise
+            raise error from exc
+
+    def fail(self, exc: BaseException) -> BaseException:
+        """End the query after ``exc``: the session is released, and the error to raise is
+        returned (translated while the session is still held)."""
+        self.failed = True
+        if self._deadline is not None:
+            self._deadline.cancel()
+        try:
+            return self.error(exc)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()  # after this, ``expired`` is final
+        release, self._release = self._release, None
+        if release is not None:
+            release()
+
+
+@dataclass
+class Started:
+    """A query an engine started (:meth:`Engine._start`): its columns, their Arrow schema, and
+    its batches, read lazily (the base class pulls the first one at once)."""
+
+    columns: list[Column]
+    schema: pa.Schema
+    batches: Iterable[pa.RecordBatch]
+
+
 _DEADLINE_OBSERVER: ContextVar[Callable[[Deadline], None] | None] = ContextVar(
     "sqlgate_deadline_observer", default=None
 )
@@ -278,7 +405,6 @@ class Engine(ABC):
         # schema read must stall only this connection's catalog, not every other connection's.
         self._catalog_lock = threading.Lock()
 
-    @abstractmethod
     def stream(
         self,
         sql: str,
@@ -292,6 +418,27 @@ class Engine(ABC):
 
         Errors before the first batch (syntax, binding, missing tables, timeouts) raise here.
         """
+        query = Query(sql, params, timeout=timeout, row_limit=row_limit, batch_rows=batch_rows)
+        try:
+            started = self._start(query)
+            batches = primed(query.translating(started.batches))
+        except BaseException as exc:
+            error = query.fail(exc)
+            if error is exc:
+                raise
+            raise error from exc
+        return ResultStream(
+            columns=started.columns,
+            schema=started.schema,
+            _batches=batches,
+            _close=query.close,
+            row_limit=row_limit,
+        )
+
+    @abstractmethod
+    def _start(self, query: Query) -> Started:
+        """Take a session, :meth:`Query.hold` it, and start ``query.sql`` on it. The engine may
+        stop the server at ``query.row_limit`` + 1 rows (the stream stops at ``row_limit``)."""
 
     def execute(
         self, sql: str, params: Mapping[str, Any] | None, *, timeout: float, row_limit: int

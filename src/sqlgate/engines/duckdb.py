@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
 
-from sqlgate.engines._stream import primed
-from sqlgate.engines.base import BATCH_ROWS, Deadline, Engine, ResultStream, columns_from_schema
+from sqlgate.engines.base import Engine, Query, Started, columns_from_schema
 from sqlgate.errors import ConnectionFailed, QueryError, SqlNotAllowed
 from sqlgate.vocabulary.schema import DatabaseSchema, ForeignKey, SchemaColumn, SchemaTable
 
@@ -86,38 +84,14 @@ class DuckDBEngine(Engine):
                 f"Could not open the DuckDB database: {_first_line(exc)}"
             ) from exc
 
-    def stream(
-        self,
-        sql: str,
-        params: Mapping[str, Any] | None,
-        *,
-        timeout: float,
-        row_limit: int | None,
-        batch_rows: int = BATCH_ROWS,
-    ) -> ResultStream:
+    def _start(self, query: Query) -> Started:
         cursor = self._db.cursor()
-        deadline = Deadline(timeout, cursor.interrupt)
-
-        def close() -> None:
-            deadline.cancel()
-            cursor.close()
-
-        try:
-            _refuse_non_select(cursor, sql)
-            relation = cursor.sql(sql, params=dict(params) if params else None)
-            reader = relation.to_arrow_reader(batch_rows)
-            engine_types = [str(t) for t in relation.types]
-            batches = primed(_read(reader, deadline))
-        except BaseException as exc:
-            close()
-            raise _translate(exc, deadline) from exc
-        return ResultStream(
-            columns=columns_from_schema(reader.schema, engine_types),
-            schema=reader.schema,
-            _batches=batches,
-            _close=close,
-            row_limit=row_limit,
-        )
+        query.hold(interrupt=cursor.interrupt, release=cursor.close, translate=_translate)
+        _refuse_non_select(cursor, query.sql)
+        relation = cursor.sql(query.sql, params=dict(query.params) if query.params else None)
+        reader = relation.to_arrow_reader(query.batch_rows)
+        engine_types = [str(t) for t in relation.types]
+        return Started(columns_from_schema(reader.schema, engine_types), reader.schema, reader)
 
     def _read_schema(self) -> DatabaseSchema:
         cursor = self._db.cursor()
@@ -189,16 +163,7 @@ def _refuse_non_select(cursor: duckdb.DuckDBPyConnection, sql: str) -> None:
         )
 
 
-def _read(reader: pa.RecordBatchReader, deadline: Deadline) -> Iterator[pa.RecordBatch]:
-    try:
-        yield from reader
-    except BaseException as exc:
-        raise _translate(exc, deadline) from exc
-
-
-def _translate(exc: BaseException, deadline: Deadline) -> BaseException:
-    if deadline.expired:
-        return deadline.error()
+def _translate(exc: BaseException) -> BaseException:
     if isinstance(exc, duckdb.PermissionException):
         return SqlNotAllowed(
             f"Refused by the read-only session: {_first_line(exc)}", reason="engine_refused"

@@ -22,7 +22,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from functools import partial
@@ -44,8 +44,8 @@ from sqlgate.engines._mysql_statement import (
 )
 from sqlgate.engines._mysql_types import ArrowPlan, arrow_plan
 from sqlgate.engines._params import bind_named
-from sqlgate.engines._stream import drained, primed
-from sqlgate.engines.base import BATCH_ROWS, Deadline, Engine, ResultStream, ServerInfo
+from sqlgate.engines._stream import drained
+from sqlgate.engines.base import Deadline, Engine, Query, ServerInfo, Started
 from sqlgate.errors import (
     ConnectionFailed,
     ParameterError,
@@ -138,26 +138,29 @@ class MySQLEngine(Engine):
         except queue.Full:
             _close_quietly(conn)
 
-    def _lease(self, timeout: float) -> _Lease:
-        """A connection with this statement's time limit set, under its deadline."""
+    def _lease(self, query: Query) -> _Lease:
+        """A connection held by ``query``, with its time limit set. When ``query`` ends the
+        connection goes back reset, or is closed."""
         try:
             conn, pooled = self._pool.get_nowait(), True
         except queue.Empty:
             conn, pooled = self._connect(), False
-        lease = _Lease(self, conn, timeout)
+        query.start()
+        lease = _Lease(self, conn, query.deadline)
+        query.hold(
+            interrupt=lease.interrupt,
+            release=lambda: self._give_back(lease),
+            translate=partial(_translate, deadline=query.deadline, sql=query.sql),
+        )
         try:
-            try:
-                _run(conn, self._limit_sql(timeout))
-            except pymysql.MySQLError as exc:
-                if not (pooled and _lost(exc)):
-                    raise
-                _close_quietly(conn)  # the server dropped an idle pooled connection
-                lease.conn = conn = self._connect()
-                lease.thread_id = conn.thread_id()
-                _run(conn, self._limit_sql(timeout))
-        except BaseException as exc:
-            lease.end()
-            raise _translate(exc, lease.deadline, "") from exc
+            _run(conn, self._limit_sql(query.timeout))
+        except pymysql.MySQLError as exc:
+            if not (pooled and _lost(exc)):
+                raise
+            _close_quietly(conn)  # the server dropped an idle pooled connection
+            lease.conn = conn = self._connect()
+            lease.thread_id = conn.thread_id()
+            _run(conn, self._limit_sql(query.timeout))
         return lease
 
     def _limit_sql(self, timeout: float) -> str:
@@ -218,44 +221,26 @@ class MySQLEngine(Engine):
 
     # --- queries ------------------------------------------------------------------------------
 
-    def stream(
-        self,
-        sql: str,
-        params: Mapping[str, Any] | None,
-        *,
-        timeout: float,
-        row_limit: int | None,
-        batch_rows: int = BATCH_ROWS,
-    ) -> ResultStream:
-        refuse_non_query(sql)
-        lease = self._lease(timeout)
-        try:
-            text = bind_named(sql, params, self.dialect, partial(_literal, lease.conn))
-            if prepared_columns(lease.conn, text) == 0:
-                raise SqlNotAllowed("The statement returns no rows", reason="not_read_only")
-            _run(lease.conn, "START TRANSACTION READ ONLY")
-            cursor = lease.cursor = lease.conn.cursor(SSCursor)
-            cursor.execute(text)  # no args: a % in the SQL is not a placeholder
-            if cursor.description is None:
-                raise SqlNotAllowed("The statement returns no rows", reason="not_read_only")
-            # PyMySQL keeps the column flags and character sets only on its result's fields.
-            plan = arrow_plan(cursor._result.fields, nullable_all=has_rollup(sql))
-            batches = primed(_read(lease, cursor, plan, batch_rows))
-        except BaseException as exc:
-            lease.end()
-            raise _translate(exc, lease.deadline, sql) from exc
-        return ResultStream(
-            columns=plan.columns,
-            schema=plan.schema,
-            _batches=batches,
-            _close=lease.end,
-            row_limit=row_limit,
-        )
+    def _start(self, query: Query) -> Started:
+        refuse_non_query(query.sql)
+        lease = self._lease(query)
+        text = bind_named(query.sql, query.params, self.dialect, partial(_literal, lease.conn))
+        if prepared_columns(lease.conn, text) == 0:
+            raise SqlNotAllowed("The statement returns no rows", reason="not_read_only")
+        _run(lease.conn, "START TRANSACTION READ ONLY")
+        cursor = lease.cursor = lease.conn.cursor(SSCursor)
+        cursor.execute(text)  # no args: a % in the SQL is not a placeholder
+        if cursor.description is None:
+            raise SqlNotAllowed("The statement returns no rows", reason="not_read_only")
+        # PyMySQL keeps the column flags and character sets only on its result's fields.
+        plan = arrow_plan(cursor._result.fields, nullable_all=has_rollup(query.sql))
+        return Started(plan.columns, plan.schema, _batches(query, cursor, plan))
 
     def _admin(self, *queries: str, timeout: float = 30.0) -> list[tuple[tuple[Any, ...], ...]]:
         """The engine's own small queries (introspection, grants), read-only and reset after."""
-        lease = self._lease(timeout)
+        query = Query(timeout=timeout)
         try:
+            lease = self._lease(query)
             _run(lease.conn, "START TRANSACTION READ ONLY")
             with lease.conn.cursor() as cursor:
                 results = []
@@ -263,9 +248,11 @@ class MySQLEngine(Engine):
                     cursor.execute(sql)
                     results.append(cursor.fetchall())
         except BaseException as exc:
-            raise _translate(exc, lease.deadline, "") from exc
-        finally:
-            lease.end()
+            error = query.fail(exc)
+            if error is exc:
+                raise
+            raise error from exc
+        query.close()
         return results
 
     def _read_schema(self) -> DatabaseSchema:
@@ -307,44 +294,31 @@ class MySQLEngine(Engine):
 
 
 class _Lease:
-    """A pooled connection lent to one statement, under its deadline; ``end()`` (called once,
-    when the stream closes or the statement fails) gives it back reset, or closes it."""
+    """A pooled connection lent to one statement, under its query's deadline."""
 
-    def __init__(self, engine: MySQLEngine, conn: Any, timeout: float) -> None:
+    def __init__(self, engine: MySQLEngine, conn: Any, deadline: Deadline) -> None:
         self.engine = engine
         self.conn = conn
         self.thread_id: int = conn.thread_id()
         self.cursor: Any = None
-        self.deadline = Deadline(timeout, self._interrupt)
+        self.deadline = deadline
 
-    def _interrupt(self) -> None:
+    def interrupt(self) -> None:
         threading.Thread(
             target=self.engine._stop, args=(self,), name="sqlgate-mysql-kill", daemon=True
         ).start()
 
-    def end(self) -> None:
-        self.deadline.cancel()  # after this, ``expired`` is final
-        self.engine._give_back(self)
 
-
-def _read(lease: _Lease, cursor: Any, plan: ArrowPlan, batch_rows: int) -> Iterator[pa.RecordBatch]:
-    deadline = lease.deadline
-    try:
-        while True:
-            rows = cursor.fetchmany(batch_rows)
-            if deadline.expired:
-                # SLEEP() and BENCHMARK() return normally when killed: the result is not an answer.
-                raise deadline.error()
-            if not rows:
-                return
-            yield plan.batch(rows)
-            if len(rows) < batch_rows:
-                return
-    except Exception as exc:
-        translated = _translate(exc, deadline, "")
-        if translated is exc:
-            raise
-        raise translated from exc
+def _batches(query: Query, cursor: Any, plan: ArrowPlan) -> Iterator[pa.RecordBatch]:
+    batch_rows = query.batch_rows
+    while True:
+        rows = cursor.fetchmany(batch_rows)
+        query.check()  # SLEEP() and BENCHMARK() return normally when killed
+        if not rows:
+            return
+        yield plan.batch(rows)
+        if len(rows) < batch_rows:
+            return
 
 
 # --- connection helpers ------------------------------------------------------------------------
@@ -451,8 +425,6 @@ def _message(exc: BaseException) -> str:
 
 
 def _translate(exc: BaseException, deadline: Deadline, sql: str) -> BaseException:
-    if deadline.expired:
-        return deadline.error()
     if isinstance(exc, UnicodeDecodeError):
         return QueryError(
             "A column's values cannot be read as text (spatial types: select ST_AsText(column))"

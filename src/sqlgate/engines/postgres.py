@@ -9,18 +9,19 @@ executor, and COPY's CSV is the fastest way to move rows out. A thread reads the
 chunks that Arrow parses while the next ones arrive. Afterwards ``ROLLBACK`` and ``DISCARD ALL``
 leave the session as it was opened: no setting, advisory lock, prepared statement or temporary
 object survives into the next query.
+
+Here: sessions and the steps of one query. Beside it: ``_pg_copy`` (the COPY reader),
+``_pg_errors`` (what a failed statement means), ``_pg_schema`` (introspection), ``_pg_types``
+(PostgreSQL types as Arrow types, and the CSV parser).
 """
 
 from __future__ import annotations
 
 import math
-import os
 import queue
-import selectors
-import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
@@ -33,14 +34,23 @@ from sqlglot.errors import TokenError
 from sqlglot.tokenizer_core import TokenType
 
 from sqlgate.engines._params import bind_named, placeholders
+from sqlgate.engines._pg_copy import CopyReader, copy_batches
+from sqlgate.engines._pg_errors import ServerError, first_line, translate
+from sqlgate.engines._pg_schema import (
+    FOREIGN_KEYS,
+    PRIMARY_KEYS,
+    SCHEMA_COLUMNS,
+    WRITE_CHECK,
+    build_schema,
+    write_reasons,
+)
 from sqlgate.engines._pg_types import CsvParser, arrow_type
-from sqlgate.engines._stream import drained, primed
+from sqlgate.engines._stream import drained
 from sqlgate.engines.base import (
-    BATCH_ROWS,
-    Deadline,
     Engine,
-    ResultStream,
+    Query,
     ServerInfo,
+    Started,
     columns_from_schema,
 )
 from sqlgate.errors import (
@@ -48,10 +58,9 @@ from sqlgate.errors import (
     ParameterError,
     QueryError,
     QueryTimeout,
-    SqlgateError,
     SqlNotAllowed,
 )
-from sqlgate.vocabulary.schema import DatabaseSchema, ForeignKey, SchemaColumn, SchemaTable
+from sqlgate.vocabulary.schema import DatabaseSchema
 
 if TYPE_CHECKING:
     from psycopg.pq.abc import PGconn, PGresult
@@ -61,27 +70,16 @@ if TYPE_CHECKING:
 
 Conn = psycopg.Connection[Any]
 
-_CHUNK_BYTES = 4 << 20  # COPY rows handed to Arrow at a time
-_QUEUED_CHUNKS = 4  # read ahead of the consumer: bounds memory per stream
-_FLUSH_AFTER = 0.1  # s: a slow query's rows are handed on at least this often
-_POLL = 0.1  # s between checks for a stop request while waiting
-_STOP_WAIT = 5.0  # s to wait for a cancelled COPY to end before dropping the socket
-_CANCEL_GRACE = 2.0  # s past the deadline before giving up on the server's answer
 _LOCK_TIMEOUT_MS = 5_000  # a table locked by a migration fails fast instead of queueing
 _IDLE_GRACE_MS = 10_000  # server ends our transaction if we vanish mid-stream
 _INTERNAL_TIMEOUT = 30.0  # introspection and probes
 _TYPE_NAMES_CACHED = 10_000
-_COPY_HEAD = "COPY (SELECT * FROM (\n"
 # libpq would otherwise fall back to the service's own ~/.pgpass for a tenant's connection.
 _NO_PASSFILE = "/nonexistent/sqlgate-no-passfile"
 _TRAILING = " \t\r\n\f;"
 _TOKENIZE = Dialect.get_or_raise("postgres").tokenize
 
 _OK = frozenset({pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK})
-_QUERY_CANCELED = "57014"  # statement_timeout, or our cancel request
-_REFUSED = frozenset({"25006", "42501"})  # read_only_sql_transaction, insufficient_privilege
-_SYNTAX = "42601"
-_NOT_SUPPORTED = "0A000"
 
 
 class PostgresEngine(Engine):
@@ -156,7 +154,7 @@ class PostgresEngine(Engine):
             raise ConnectionFailed(self._connect_error(exc)) from None
 
     def _connect_error(self, exc: psycopg.Error) -> str:
-        reason = _first_line(exc).rsplit(" failed: ", 1)[-1]
+        reason = first_line(exc).rsplit(" failed: ", 1)[-1]
         for prefix in ("connection failed: ", "connection is bad: ", "FATAL:  ", "ERROR:  "):
             reason = reason.removeprefix(prefix)
         if reason[:1].isupper() and reason[1:2].islower():
@@ -199,27 +197,27 @@ class PostgresEngine(Engine):
         finally:
             self._slots.release()
 
-    def _start(self, timeout: float) -> Conn:
+    def _begin(self, timeout: float) -> Conn:
         """A session inside a fresh READ ONLY transaction. A pooled session the server dropped
         meanwhile (restart, idle timeout) is replaced, with the rest of the pool."""
         conn, pooled = self._acquire(timeout)
         try:
             _run(conn.pgconn, _begin_sql(timeout))
-        except _ServerError as exc:
+        except ServerError as exc:
             self._release(conn, reusable=not exc.lost)
             if not (exc.lost and pooled):
-                raise _translate(exc) from None
+                raise translate(exc) from None
             self._drain()
-            return self._start(timeout)
+            return self._begin(timeout)
         return conn
 
     @contextmanager
     def _session(self) -> Iterator[Conn]:
-        conn = self._start(_INTERNAL_TIMEOUT)
+        conn = self._begin(_INTERNAL_TIMEOUT)
         try:
             yield conn
         except psycopg.Error as exc:
-            raise _translate(_ServerError.of_psycopg(exc, conn.pgconn)) from None
+            raise translate(ServerError.of_psycopg(exc, conn.pgconn)) from None
         finally:
             self._release(conn, reusable=True)
 
@@ -239,64 +237,30 @@ class PostgresEngine(Engine):
 
     # --- queries --------------------------------------------------------------------------
 
-    def stream(
-        self,
-        sql: str,
-        params: Mapping[str, Any] | None,
-        *,
-        timeout: float,
-        row_limit: int | None,
-        batch_rows: int = BATCH_ROWS,
-    ) -> ResultStream:
-        # The deadline also covers waiting for a free session (nothing to cancel then).
-        held: list[Conn] = []
+    def _start(self, query: Query) -> Started:
+        query.start()  # the deadline also covers waiting for a free session (nothing to cancel)
+        conn = self._begin(query.timeout)
+        source = _Source(query.sql, query.params, conn)
+        reader: CopyReader | None = None
 
-        def interrupt() -> None:
-            if held:
-                self._cancel_soon(held[0])
-
-        deadline = Deadline(timeout, interrupt)
-        try:
-            conn = self._start(timeout)
-        except BaseException as exc:
-            deadline.cancel()
-            if deadline.expired and not isinstance(exc, QueryTimeout):
-                raise deadline.error() from exc
-            raise
-        held.append(conn)
-        source = _Source(sql, params, conn)
-        reader: _CopyReader | None = None
-
-        def close() -> None:
-            deadline.cancel()
+        def release() -> None:
             at_rest = reader is None or reader.stop(lambda: self._cancel(conn))
             # After a fired deadline a cancel request may still be on its way: never reuse.
-            self._release(conn, reusable=at_rest and not deadline.expired)
+            self._release(conn, reusable=at_rest and not query.deadline.expired)
 
-        try:
-            if deadline.expired:
-                raise deadline.error()
-            text = source.bind()
-            fields = _describe(conn.pgconn, text)
-            schema, engine_types = self._result_schema(conn, fields)
-            if deadline.expired:
-                raise deadline.error()
-            reader = _CopyReader(conn.pgconn, text, row_limit)
-            parser = CsvParser(schema, engine_types)
-            batches = primed(_batches(reader, parser, deadline, batch_rows, source))
-        except BaseException as exc:
-            error = _translate(exc, deadline, source)
-            close()
-            if error is exc:
-                raise
-            raise error from exc
-        return ResultStream(
-            columns=columns_from_schema(schema, engine_types),
-            schema=schema,
-            _batches=batches,
-            _close=close,
-            row_limit=row_limit,
+        query.hold(
+            interrupt=lambda: self._cancel_soon(conn),
+            release=release,
+            translate=lambda exc: translate(exc, query.deadline, source),
         )
+        text = source.bind()
+        fields = _describe(conn.pgconn, text)
+        schema, engine_types = self._result_schema(conn, fields)
+        query.check()
+        reader = CopyReader(conn.pgconn, text, query.row_limit)
+        parser = CsvParser(schema, engine_types)
+        batches = copy_batches(reader, parser, query.deadline, query.batch_rows)
+        return Started(columns_from_schema(schema, engine_types), schema, batches)
 
     def _result_schema(
         self, conn: Conn, fields: list[tuple[str, int, int]]
@@ -314,7 +278,7 @@ class PostgresEngine(Engine):
                     ([oid for oid, _ in missing], [typmod for _, typmod in missing]),
                 ).fetchall()
             except psycopg.Error as exc:
-                raise _ServerError.of_psycopg(exc, conn.pgconn) from None
+                raise ServerError.of_psycopg(exc, conn.pgconn) from None
             found = dict(zip(missing, (row[0] for row in rows), strict=True))
             if len(known) > _TYPE_NAMES_CACHED:
                 known.clear()
@@ -327,47 +291,17 @@ class PostgresEngine(Engine):
 
     def _read_schema(self) -> DatabaseSchema:
         with self._session() as conn:
-            rows = conn.execute(_SCHEMA_COLUMNS).fetchall()
-            primary = {(s, t): tuple(c) for s, t, c in conn.execute(_PRIMARY_KEYS).fetchall()}
-            foreign: dict[tuple[str, str], list[ForeignKey]] = {}
-            for s, t, name, cols, ref_s, ref_t, ref_cols in conn.execute(_FOREIGN_KEYS):
-                foreign.setdefault((s, t), []).append(
-                    ForeignKey(tuple(cols), ref_s, ref_t, tuple(ref_cols), name)
-                )
-        tables: dict[tuple[str, str], tuple[str, str | None, list[SchemaColumn]]] = {}
-        for schema, table, relkind, comment, column, type_name, nullable, note in rows:
-            kind = "view" if relkind in ("v", "m") else "table"
-            _, _, columns = tables.setdefault((schema, table), (kind, comment, []))
-            if column is not None:
-                columns.append(SchemaColumn(column, type_name, nullable, note))
-        return DatabaseSchema(
-            tuple(
-                SchemaTable(
-                    schema=schema,
-                    name=table,
-                    kind=kind,
-                    columns=tuple(columns),
-                    primary_key=primary.get((schema, table), ()),
-                    foreign_keys=tuple(foreign.get((schema, table), ())),
-                    comment=comment,
-                )
-                for (schema, table), (kind, comment, columns) in tables.items()
-            )
-        )
+            columns = conn.execute(SCHEMA_COLUMNS).fetchall()
+            primary_keys = conn.execute(PRIMARY_KEYS).fetchall()
+            foreign_keys = conn.execute(FOREIGN_KEYS).fetchall()
+        return build_schema(columns, primary_keys, foreign_keys)
 
     def probe(self) -> ServerInfo:
         with self._session() as conn:
             started = time.perf_counter()
             conn.execute("SELECT 1").fetchone()
             latency = (time.perf_counter() - started) * 1000
-            superuser, table, schema = conn.execute(_WRITE_CHECK).fetchone() or (False, None, None)
-        reasons = []
-        if superuser:
-            reasons.append("the role is a superuser")
-        if table:
-            reasons.append(f"it can INSERT, UPDATE, DELETE or TRUNCATE {table}")
-        if schema:
-            reasons.append(f"it can CREATE objects in schema {schema}")
+            reasons = write_reasons(*(conn.execute(WRITE_CHECK).fetchone() or (False, None, None)))
         detail = None
         if reasons:
             detail = (
@@ -437,7 +371,7 @@ def _reset(pg: PGconn) -> bool:
         if pg.transaction_status != pq.TransactionStatus.IDLE:
             _run(pg, b"ROLLBACK")
         _run(pg, b"DISCARD ALL")
-    except _ServerError:
+    except ServerError:
         return False
     return pg.transaction_status == pq.TransactionStatus.IDLE
 
@@ -448,7 +382,7 @@ def _run(pg: PGconn, command: bytes) -> None:
 
 def _check(pg: PGconn, result: PGresult) -> PGresult:
     if result.status not in _OK:
-        raise _ServerError.of_result(result, pg)
+        raise ServerError.of_result(result, pg)
     return result
 
 
@@ -471,23 +405,6 @@ def _is_blank(text: str) -> bool:
         return not _TOKENIZE(text)
     except TokenError:
         return False
-
-
-def _batches(
-    reader: _CopyReader,
-    parser: CsvParser,
-    deadline: Deadline,
-    batch_rows: int,
-    source: _Source,
-) -> Iterator[pa.RecordBatch]:
-    try:
-        for chunk in reader.chunks(deadline):
-            yield from parser.parse(chunk).to_batches(max_chunksize=batch_rows)
-    except Exception as exc:
-        error = _translate(exc, deadline, source)
-        if error is exc:
-            raise
-        raise error from exc
 
 
 class _Source:
@@ -538,258 +455,6 @@ class _Source:
         return index - shift
 
 
-class _CopyReader:
-    """Runs ``COPY (SELECT * FROM (<text>) ...) TO STDOUT`` and hands its rows on in chunks.
-
-    A thread reads (libpq hands over one row per call, so that loop is kept tight) while the
-    consumer parses; the bounded queue caps memory at a few chunks. :meth:`stop` ends it early:
-    the server is asked to cancel and the rest of the COPY is read and dropped, so the session
-    is left between statements, never mid-COPY.
-    """
-
-    def __init__(self, pg: PGconn, text: str, row_limit: int | None) -> None:
-        # One more row than the limit tells the stream it was truncated; the server stops there.
-        limit = "" if row_limit is None else f" LIMIT {row_limit + 1}"
-        # The newlines end any trailing -- comment. The text parsed as exactly one statement,
-        # so it cannot close the parentheses early or add a statement of its own.
-        self._sql = f"{_COPY_HEAD}{text}\n) AS sqlgate_q{limit}) TO STDOUT (FORMAT csv)".encode()
-        self._text_length = len(text)
-        self._pg = pg
-        self._queue: queue.Queue[bytes | BaseException | None] = queue.Queue(_QUEUED_CHUNKS)
-        self._stopping = threading.Event()
-        self._selector = selectors.DefaultSelector()
-        self._selector.register(pg.socket, selectors.EVENT_READ)
-        self._thread = threading.Thread(target=self._run, name="sqlgate-pg-copy", daemon=True)
-        self._thread.start()
-
-    def chunks(self, deadline: Deadline) -> Iterator[bytes]:
-        while True:
-            try:
-                item = self._queue.get(timeout=_POLL)
-            except queue.Empty:
-                if deadline.expired and time.monotonic() > deadline.at + _CANCEL_GRACE:
-                    raise deadline.error() from None
-                continue
-            if item is None:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            if deadline.expired:
-                raise deadline.error()
-            yield item
-
-    def stop(self, cancel: Callable[[], None]) -> bool:
-        """End the COPY if it still runs; whether the session is now between statements."""
-        if self._thread.is_alive():
-            self._stopping.set()
-            cancel()
-            self._thread.join(_STOP_WAIT)
-            if self._thread.is_alive():  # the server does not answer: cut the connection
-                with suppress(OSError), socket.socket(fileno=os.dup(self._pg.socket)) as sock:
-                    sock.shutdown(socket.SHUT_RDWR)
-                self._thread.join(_POLL * 10)
-                return False
-        return True
-
-    def _run(self) -> None:
-        try:
-            self._copy()
-        except BaseException as exc:
-            self._put(exc)
-        else:
-            self._put(None)
-        finally:
-            self._selector.close()
-
-    def _copy(self) -> None:
-        pg = self._pg
-        try:
-            pg.send_query(self._sql)
-            first = self._result()
-            if first is None or first.status != pq.ExecStatus.COPY_OUT:
-                self._finish()
-                raise self._error(first)
-            self._read_rows()
-            last = self._result()
-            self._finish()
-        except psycopg.Error as exc:
-            raise _ServerError.of_psycopg(exc, pg) from None
-        if last is None or last.status != pq.ExecStatus.COMMAND_OK:
-            raise self._error(last)
-
-    def _read_rows(self) -> None:
-        limit = _CHUNK_BYTES
-        get, consume, wait, put = (
-            self._pg.get_copy_data,
-            self._pg.consume_input,
-            self._wait,
-            self._put,
-        )
-        buffer = bytearray()
-        extend = buffer.extend
-        flushed = time.monotonic()
-        while True:
-            size, row = get(1)
-            # The hot loop (once per row): only the rows libpq already holds whole. The size
-            # check runs once per socket read instead, so a chunk may pass the limit by what
-            # one read brought in.
-            while size > 0:
-                extend(row)
-                size, row = get(1)
-            if len(buffer) >= limit:
-                put(bytes(buffer))
-                buffer.clear()
-                flushed = time.monotonic()
-            if size == 0:  # libpq has no whole row buffered: wait for the server
-                timeout = _POLL
-                if buffer:  # a slow query: hand on what there is every so often
-                    timeout = flushed + _FLUSH_AFTER - time.monotonic()
-                    if timeout <= 0:
-                        put(bytes(buffer))
-                        buffer.clear()
-                        flushed, timeout = time.monotonic(), _POLL
-                wait(timeout)
-                consume()
-            else:
-                break
-        if buffer:
-            put(bytes(buffer))
-        if size == -2:
-            raise _ServerError.of_connection(self._pg)
-
-    def _result(self) -> PGresult | None:
-        pg = self._pg
-        while pg.is_busy():
-            self._wait(_POLL)
-            pg.consume_input()
-        return pg.get_result()
-
-    def _finish(self) -> None:
-        while self._result() is not None:
-            pass
-
-    def _wait(self, timeout: float) -> bool:
-        return bool(self._selector.select(timeout))
-
-    def _put(self, item: bytes | BaseException | None) -> None:
-        # Once stopping, nobody reads the queue: rows are dropped until the COPY ends.
-        while not self._stopping.is_set():
-            try:
-                self._queue.put(item, timeout=_POLL)
-                return
-            except queue.Full:
-                continue
-
-    def _error(self, result: PGresult | None) -> _ServerError:
-        if result is None:
-            return _ServerError.of_connection(self._pg)
-        error = _ServerError.of_result(result, self._pg)
-        error.wrapped = True
-        if error.position is not None:  # positions count from the COPY text: make them ours
-            position = error.position - len(_COPY_HEAD)
-            error.position = position if 1 <= position <= self._text_length else None
-        return error
-
-
-# --- errors ----------------------------------------------------------------------------------
-
-
-class _ServerError(Exception):
-    """A failed statement: the server's message, SQLSTATE and error position (1-based, in
-    characters of the text sent), whether the text was wrapped in our COPY, and whether the
-    connection itself is gone."""
-
-    def __init__(
-        self,
-        message: str,
-        sqlstate: str | None = None,
-        position: int | None = None,
-        *,
-        lost: bool = False,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.sqlstate = sqlstate
-        self.position = position
-        self.lost = lost
-        self.wrapped = False
-
-    @classmethod
-    def of_result(cls, result: PGresult, pg: PGconn) -> _ServerError:
-        def field(code: pq.DiagnosticField) -> str | None:
-            value = result.error_field(code)
-            return value.decode("utf-8", "replace") if value else None
-
-        message = field(pq.DiagnosticField.MESSAGE_PRIMARY) or _text(result.error_message)
-        position = field(pq.DiagnosticField.STATEMENT_POSITION)
-        return cls(
-            message or "The statement failed",
-            field(pq.DiagnosticField.SQLSTATE),
-            int(position) if position and position.isdigit() else None,
-            lost=pg.status != pq.ConnStatus.OK,
-        )
-
-    @classmethod
-    def of_psycopg(cls, exc: psycopg.Error, pg: PGconn) -> _ServerError:
-        position = exc.diag.statement_position
-        return cls(
-            exc.diag.message_primary or _first_line(exc),
-            exc.sqlstate,
-            int(position) if position and position.isdigit() else None,
-            lost=pg.status != pq.ConnStatus.OK,
-        )
-
-    @classmethod
-    def of_connection(cls, pg: PGconn) -> _ServerError:
-        return cls(_text(pg.error_message) or "The connection failed", lost=True)
-
-
-def _translate(
-    exc: BaseException, deadline: Deadline | None = None, source: _Source | None = None
-) -> BaseException:
-    if deadline is not None and deadline.expired:
-        return deadline.error()
-    if isinstance(exc, UnicodeError):
-        return QueryError("The query is not valid UTF-8 text")
-    if isinstance(exc, SqlgateError) or not isinstance(exc, _ServerError):
-        return exc
-    state, message = exc.sqlstate, exc.message
-    if exc.lost:
-        return ConnectionFailed(f"Lost the connection to PostgreSQL: {message}")
-    if state == _QUERY_CANCELED and deadline is not None and time.monotonic() >= deadline.at:
-        return deadline.error()  # statement_timeout, a moment before our own deadline fired
-    if state in _REFUSED:
-        return SqlNotAllowed(
-            f"Refused by the read-only session: {message}", reason="engine_refused"
-        )
-    if state == _SYNTAX and not exc.wrapped and "multiple commands" in message:
-        return SqlNotAllowed(
-            "Exactly one statement is allowed; PostgreSQL found several",
-            reason="multiple_statements",
-        )
-    if exc.wrapped and (
-        state == _SYNTAX or (state == _NOT_SUPPORTED and "data-modifying" in message)
-    ):
-        # The text parsed on its own, so it is a statement PostgreSQL cannot run as a query
-        # (EXPLAIN, SHOW, CALL, DML with RETURNING, a data-modifying WITH).
-        return SqlNotAllowed(
-            f"Only read-only queries (SELECT, VALUES, TABLE) can run: {message}",
-            reason="not_read_only",
-        )
-    line, column = source.locate(exc.position) if source is not None else (None, None)
-    return QueryError(message, line=line, column=column)
-
-
-def _text(raw: bytes) -> str:
-    text = raw.decode("utf-8", "replace").strip()
-    return text.splitlines()[0] if text else ""
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def _version_text(number: int) -> str:
     major, minor = divmod(number, 10_000)
     if major >= 10:
@@ -797,70 +462,3 @@ def _version_text(number: int) -> str:
     return f"PostgreSQL {major}.{minor // 100}.{minor % 100}"
 
 
-# --- catalog queries (run in a READ ONLY transaction) ----------------------------------------
-
-_RELATIONS = """
-WITH rel AS (
-    SELECT c.oid, n.nspname, c.relname, c.relkind
-    FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
-    WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND NOT c.relispartition
-      AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
-)
-"""
-
-_SCHEMA_COLUMNS = (
-    _RELATIONS
-    + """
-SELECT rel.nspname, rel.relname, rel.relkind, obj_description(rel.oid, 'pg_class'),
-       a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,
-       col_description(rel.oid, a.attnum)
-FROM rel LEFT JOIN pg_attribute AS a
-  ON a.attrelid = rel.oid AND a.attnum > 0 AND NOT a.attisdropped
-ORDER BY rel.nspname IS DISTINCT FROM current_schema(), rel.nspname, rel.relname, a.attnum
-"""
-)
-
-_PRIMARY_KEYS = (
-    _RELATIONS
-    + """
-SELECT rel.nspname, rel.relname, array_agg(a.attname ORDER BY k.i)
-FROM rel
-JOIN pg_constraint AS con ON con.conrelid = rel.oid AND con.contype = 'p'
-CROSS JOIN LATERAL unnest(con.conkey) WITH ORDINALITY AS k(num, i)
-JOIN pg_attribute AS a ON a.attrelid = rel.oid AND a.attnum = k.num
-GROUP BY rel.nspname, rel.relname
-"""
-)
-
-_FOREIGN_KEYS = (
-    _RELATIONS
-    + """
-SELECT rel.nspname, rel.relname, con.conname,
-       array_agg(a.attname ORDER BY k.i), fn.nspname, fc.relname, array_agg(fa.attname ORDER BY k.i)
-FROM rel
-JOIN pg_constraint AS con ON con.conrelid = rel.oid AND con.contype = 'f'
-CROSS JOIN LATERAL unnest(con.conkey, con.confkey) WITH ORDINALITY AS k(num, fnum, i)
-JOIN pg_attribute AS a ON a.attrelid = con.conrelid AND a.attnum = k.num
-JOIN pg_attribute AS fa ON fa.attrelid = con.confrelid AND fa.attnum = k.fnum
-JOIN pg_class AS fc ON fc.oid = con.confrelid
-JOIN pg_namespace AS fn ON fn.oid = fc.relnamespace
-GROUP BY rel.nspname, rel.relname, con.conname, fn.nspname, fc.relname
-ORDER BY con.conname
-"""
-)
-
-# Superuser; any table the role may change (owners included); any schema it may create in.
-_WRITE_CHECK = """
-SELECT r.rolsuper,
-       (SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname)
-        FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm')
-          AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
-          AND has_table_privilege(c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')
-        ORDER BY 1 LIMIT 1),
-       (SELECT quote_ident(n.nspname) FROM pg_namespace AS n
-        WHERE n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
-          AND has_schema_privilege(n.oid, 'CREATE')
-        ORDER BY 1 LIMIT 1)
-FROM pg_roles AS r WHERE r.rolname = current_user
-"""

@@ -26,7 +26,7 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -38,10 +38,9 @@ from sqlalchemy.pool import NullPool
 from sqlglot.errors import TokenError
 
 from sqlgate.engines._params import placeholders
-from sqlgate.engines._rows import infer_schema, to_batch
-from sqlgate.engines._stream import primed
-from sqlgate.engines.base import BATCH_ROWS, Deadline, Engine, ResultStream, columns_from_schema
-from sqlgate.errors import ConnectionFailed, ParameterError, QueryError, SqlgateError, SqlNotAllowed
+from sqlgate.engines._rows import fetched_batches, infer_schema
+from sqlgate.engines.base import Engine, Query, Started, columns_from_schema
+from sqlgate.errors import ConnectionFailed, ParameterError, QueryError, SqlNotAllowed
 
 if TYPE_CHECKING:
     from sqlgate.engines.base import ConnectionSpec
@@ -206,21 +205,11 @@ class SQLAlchemyEngine(Engine):
             ) from exc
         return engine
 
-    def stream(
-        self,
-        sql: str,
-        params: Mapping[str, Any] | None,
-        *,
-        timeout: float,
-        row_limit: int | None,
-        batch_rows: int = BATCH_ROWS,
-    ) -> ResultStream:
+    def _start(self, query: Query) -> Started:
         conn = self._connect()
-        deadline = Deadline(timeout, self._interrupter(conn))
         results: list[CursorResult[Any]] = []
 
-        def close() -> None:
-            deadline.cancel()
+        def release() -> None:
             try:
                 for result in results:
                     result.close()
@@ -230,34 +219,29 @@ class SQLAlchemyEngine(Engine):
             finally:
                 conn.close()
 
-        try:
-            if self._options:
-                conn.execution_options(**self._options)
-            if self._read_only_statement:
-                conn.exec_driver_sql(self._read_only_statement)
-            result = conn.execute(
-                _statement(sql, self.dialect),
-                dict(params or {}),
-                execution_options={"yield_per": batch_rows},
-            )
-            results.append(result)
-            if not result.returns_rows:
-                raise SqlNotAllowed("The statement returns no rows", reason="not_read_only")
-            names = list(result.keys())
-            first = result.fetchmany(batch_rows)
-            _check(deadline)
-            schema = infer_schema(names, first)
-            batches = primed(self._read(result, first, schema, batch_rows, deadline))
-        except Exception as exc:
-            close()
-            raise self._translate(exc, deadline) from exc
-        return ResultStream(
-            columns=columns_from_schema(schema),
-            schema=schema,
-            _batches=batches,
-            _close=close,
-            row_limit=row_limit,
+        def fetch(rows: int) -> Sequence[Any]:
+            fetched = result.fetchmany(rows)
+            query.check()  # a killed MySQL SLEEP() returns normally
+            return fetched
+
+        query.hold(interrupt=self._interrupter(conn), release=release, translate=self._translate)
+        if self._options:
+            conn.execution_options(**self._options)
+        if self._read_only_statement:
+            conn.exec_driver_sql(self._read_only_statement)
+        result = conn.execute(
+            _statement(query.sql, self.dialect),
+            dict(query.params or {}),
+            execution_options={"yield_per": query.batch_rows},
         )
+        results.append(result)
+        if not result.returns_rows:
+            raise SqlNotAllowed("The statement returns no rows", reason="not_read_only")
+        names = list(result.keys())
+        first = fetch(query.batch_rows)
+        schema = infer_schema(names, first)
+        batches = fetched_batches(fetch, first, schema, query.batch_rows)
+        return Started(columns_from_schema(schema), schema, batches)
 
     def _connect(self) -> Connection:
         try:
@@ -266,25 +250,6 @@ class SQLAlchemyEngine(Engine):
             raise ConnectionFailed(
                 f"Could not connect to {self._shown}: {self._scrub(_message(exc))}"
             ) from exc
-
-    def _read(
-        self,
-        result: CursorResult[Any],
-        first: Any,
-        schema: pa.Schema,
-        batch_rows: int,
-        deadline: Deadline,
-    ) -> Iterator[pa.RecordBatch]:
-        rows = first
-        try:
-            while rows:
-                yield to_batch(rows, schema)
-                if len(rows) < batch_rows:
-                    return
-                rows = result.fetchmany(batch_rows)
-                _check(deadline)
-        except Exception as exc:
-            raise self._translate(exc, deadline) from exc
 
     def _interrupter(self, conn: Connection) -> Callable[[], None]:
         """How to stop the query running on ``conn`` from the watchdog thread: the driver's own
@@ -326,11 +291,7 @@ class SQLAlchemyEngine(Engine):
             finally:
                 killer.dispose()
 
-    def _translate(self, exc: BaseException, deadline: Deadline) -> BaseException:
-        if deadline.expired:
-            return deadline.error()
-        if isinstance(exc, SqlgateError):
-            return exc
+    def _translate(self, exc: BaseException) -> BaseException:
         if isinstance(exc, sa.exc.DBAPIError):
             if _refused_write(exc.orig):
                 return SqlNotAllowed(
@@ -437,12 +398,6 @@ def _statement(sql: str, dialect: str) -> sa.TextClause:
         stop = at
     parts.append(sql[:stop])
     return sa.text("".join(reversed(parts)))
-
-
-def _check(deadline: Deadline) -> None:
-    # A killed MySQL SLEEP() returns normally: the deadline, not an error, tells it was stopped.
-    if deadline.expired:
-        raise deadline.error()
 
 
 def _refused_write(orig: BaseException | None) -> bool:

@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import queue
 import sqlite3
-from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import pyarrow as pa
-
-from sqlgate.engines._rows import infer_schema, to_batch
-from sqlgate.engines._stream import drained, primed
-from sqlgate.engines.base import BATCH_ROWS, Deadline, Engine, ResultStream, columns_from_schema
+from sqlgate.engines._rows import fetched_batches, infer_schema
+from sqlgate.engines._stream import drained
+from sqlgate.engines.base import Engine, Query, Started, columns_from_schema
 from sqlgate.errors import ConnectionFailed, QueryError, SqlNotAllowed
 from sqlgate.sql.guard import denied_functions
 from sqlgate.vocabulary.schema import DatabaseSchema, ForeignKey, SchemaColumn, SchemaTable
@@ -115,47 +112,26 @@ class SQLiteEngine(Engine):
         except queue.Full:
             conn.close()
 
-    def stream(
-        self,
-        sql: str,
-        params: Mapping[str, Any] | None,
-        *,
-        timeout: float,
-        row_limit: int | None,
-        batch_rows: int = BATCH_ROWS,
-    ) -> ResultStream:
+    def _start(self, query: Query) -> Started:
         conn = self._acquire()
-        deadline = Deadline(timeout, conn.interrupt)
-        healthy = [True]
-
-        def close() -> None:
-            deadline.cancel()
-            cursor.close()
-            if healthy[0]:
-                self._release(conn)
-            else:
-                conn.close()
-
         cursor = conn.cursor()
-        try:
-            cursor.execute(sql, dict(params) if params else {})
-            names = [d[0] for d in cursor.description or ()]
-            if not names:
-                raise SqlNotAllowed("The statement returns no rows", reason="not_read_only")
-            first = cursor.fetchmany(batch_rows)
-            schema = infer_schema(names, first)
-            batches = primed(_read(cursor, first, schema, batch_rows, deadline, healthy))
-        except BaseException as exc:
-            healthy[0] = False
-            close()
-            raise _translate(exc, deadline) from exc
-        return ResultStream(
-            columns=columns_from_schema(schema),
-            schema=schema,
-            _batches=batches,
-            _close=close,
-            row_limit=row_limit,
-        )
+
+        def release() -> None:
+            cursor.close()
+            if query.failed:  # e.g. interrupted mid-statement: not for the pool
+                conn.close()
+            else:
+                self._release(conn)
+
+        query.hold(interrupt=conn.interrupt, release=release, translate=_translate)
+        cursor.execute(query.sql, dict(query.params) if query.params else {})
+        names = [d[0] for d in cursor.description or ()]
+        if not names:
+            raise SqlNotAllowed("The statement returns no rows", reason="not_read_only")
+        first = cursor.fetchmany(query.batch_rows)
+        schema = infer_schema(names, first)
+        batches = fetched_batches(cursor.fetchmany, first, schema, query.batch_rows)
+        return Started(columns_from_schema(schema), schema, batches)
 
     def _read_schema(self) -> DatabaseSchema:
         # A plain connection: the pooled ones' authorizer refuses sqlite_master.
@@ -226,29 +202,7 @@ def _case_insensitive(pks: dict[str, tuple[str, ...]], table: str) -> tuple[str,
     return next((pk for name, pk in pks.items() if name.lower() == table.lower()), ())
 
 
-def _read(
-    cursor: sqlite3.Cursor,
-    first: list[tuple[Any, ...]],
-    schema: pa.Schema,
-    batch_rows: int,
-    deadline: Deadline,
-    healthy: list[bool],
-) -> Iterator[pa.RecordBatch]:
-    rows = first
-    try:
-        while rows:
-            yield to_batch(rows, schema)
-            if len(rows) < batch_rows:
-                return
-            rows = cursor.fetchmany(batch_rows)
-    except BaseException as exc:
-        healthy[0] = False
-        raise _translate(exc, deadline) from exc
-
-
-def _translate(exc: BaseException, deadline: Deadline) -> BaseException:
-    if deadline.expired:
-        return deadline.error()
+def _translate(exc: BaseException) -> BaseException:
     if isinstance(exc, sqlite3.DatabaseError) and "not authorized" in str(exc):
         return SqlNotAllowed(f"Refused by the read-only session: {exc}", reason="engine_refused")
     if isinstance(exc, sqlite3.ProgrammingError) and "one statement at a time" in str(exc):
