@@ -25,7 +25,7 @@ def test_add_mysql_with_password_on_stdin(
         code = main(
             ["connections", "add", "maria", "--type", "mysql", "--host", db.host,
              "--port", str(db.port), "--database", db.name, "--username", db.user,
-             "--password-stdin", "--data-dir", data_dir]
+             "--password-stdin", "--json", "--data-dir", data_dir]
         )  # fmt: skip
         out = capsys.readouterr().out
         assert code == 0, out
@@ -47,7 +47,7 @@ def test_add_mysql_with_password_on_stdin(
              "--data-dir", data_dir]
         )  # fmt: skip
         err = capsys.readouterr().err
-        assert code == 2 and "denied" in err.lower() and "wrong-password" not in err
+        assert code == 1 and "denied" in err.lower() and "wrong-password" not in err
 
 
 def _org_id(services: Services) -> str:
