@@ -17,7 +17,17 @@ from typing import Any
 
 import pyarrow as pa
 
-from sqlgate.cli._base import command, org_id, print_json, print_table, say, services, with_org
+from sqlgate.cli._base import (
+    command,
+    org_id,
+    positive_int,
+    positive_seconds,
+    print_json,
+    print_table,
+    say,
+    services,
+    with_org,
+)
 from sqlgate.errors import SqlgateError
 from sqlgate.nl.questions import NonSqlQuestion
 from sqlgate.results.formats import get_format
@@ -167,8 +177,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         default="table",
         help="table (default), or streamed csv/json/ndjson",
     )
-    query.add_argument("--row-limit", type=int, help="At most this many rows")
-    query.add_argument("--timeout", type=float, help="Seconds before the query is stopped")
+    query.add_argument("--row-limit", type=positive_int, help="At most this many rows")
+    query.add_argument(
+        "--timeout", type=positive_seconds, help="Seconds before the query is stopped"
+    )
     query.add_argument(
         "--param",
         type=param,
