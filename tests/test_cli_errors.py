@@ -29,14 +29,13 @@ def subcommands(parser: argparse.ArgumentParser | None = None) -> list[tuple[str
     return found
 
 
-def cli(data_dir: Path, *argv: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+def cli(data_dir: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "sqlgate", *argv, "--data-dir", str(data_dir)],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
-        **kwargs,  # type: ignore[call-overload]
     )
 
 
