@@ -118,7 +118,7 @@ def test_several_organizations_need_org(
 #: For every command, inputs it must refuse: (argv, exit status). The data dir holds one
 #: organization with Chinook as `chinook`. Adding a command without adding it here fails.
 BAD_INPUT: dict[tuple[str, ...], list[tuple[list[str], int]]] = {
-    ("serve",): [(["--tls-cert", "/nonexistent/cert.pem"], 1), (["--port", "http"], 2)],
+    ("serve",): [(["--tls-cert", "/nonexistent/cert.pem"], 2), (["--port", "http"], 2)],
     ("init",): [(["--name"], 2)],
     ("keys", "create"): [
         (["--scopes", "query:explode"], 2),

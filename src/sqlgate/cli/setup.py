@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from sqlgate import __version__
-from sqlgate.cli._base import Adder, command, print_json, services, settings
+from sqlgate.cli._base import Adder, UsageError, command, print_json, services, settings
+from sqlgate.errors import ValidationError
 from sqlgate.services import orgs
 from sqlgate.services.bootstrap import ensure_demo_connection
 
@@ -20,7 +21,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from sqlgate.app import create_app
 
     configured = settings(args)
-    tls = https.configure(configured)
+    try:
+        tls = https.configure(configured)
+    except ValidationError as exc:  # the TLS options do not make a setup: a usage error
+        raise UsageError(exc.message) from None
     if args.demo:
         from sqlgate.demo import ensure_demo_database
 
