@@ -27,12 +27,19 @@ def test_ask_prints_sql_and_rows(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert {row[0]: row[1] for row in answer["rows"]} == gold
     assert answer["query_id"].startswith("q_") and answer["sql"].upper().startswith("SELECT")
 
+    # a table by default (the SQL on stderr); csv on request
     assert main(["ask", "How many genres?", "--connection", "chinook", *d]) == 0
     out = capsys.readouterr()
-    assert out.out.splitlines()[1] == "25" and "SELECT" in out.err
+    assert out.out.splitlines()[2].strip() == "25" and out.out.splitlines()[-1] == "(1 row)"
+    assert "SELECT" in out.err
+    assert main(["ask", "How many genres?", "--connection", "chinook", "--format", "csv", *d]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == "25"
 
-    assert main(["ask", "delete all customers", "--connection", "chinook", *d]) == 3
-    assert "read-only" in capsys.readouterr().err
+    # not a question about the data: one error line, exit status 1
+    assert main(["ask", "delete all customers", "--connection", "chinook", *d]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: not a question about the data") and "read-only" in err
+    assert len(err.splitlines()) == 1
 
 
 def test_ask_has_the_sync_maxima(

@@ -25,7 +25,7 @@ def test_add_mysql_with_password_on_stdin(
         code = main(
             ["connections", "add", "maria", "--type", "mysql", "--host", db.host,
              "--port", str(db.port), "--database", db.name, "--username", db.user,
-             "--password-stdin", "--data-dir", data_dir]
+             "--password-stdin", "--json", "--data-dir", data_dir]
         )  # fmt: skip
         out = capsys.readouterr().out
         assert code == 0, out
@@ -47,7 +47,7 @@ def test_add_mysql_with_password_on_stdin(
              "--data-dir", data_dir]
         )  # fmt: skip
         err = capsys.readouterr().err
-        assert code == 2 and "denied" in err.lower() and "wrong-password" not in err
+        assert code == 1 and "denied" in err.lower() and "wrong-password" not in err
 
 
 def _org_id(services: Services) -> str:
@@ -56,3 +56,57 @@ def _org_id(services: Services) -> str:
     org = orgs.first_organization(services.store)
     assert org is not None
     return org.id
+
+
+def test_list_and_remove(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sqlalchemy import select
+
+    from sqlgate.store.models import AuditEvent
+    from tests.conftest import CHINOOK_SQLITE
+
+    monkeypatch.setenv("SQLGATE_DATA_DIR", str(tmp_path))
+    d = ["--data-dir", str(tmp_path)]
+    assert main(["init", *d]) == 0
+    add = ["connections", "add", "chinook", "--type", "sqlite", "--database", str(CHINOOK_SQLITE)]
+    assert main([*add, *d]) == 0
+    assert main(["query", "chinook", "SELECT 1", *d]) == 0  # its engine is now open
+    capsys.readouterr()
+
+    assert main(["connections", "list", *d]) == 0
+    header, rule, row = capsys.readouterr().out.splitlines()
+    assert header.split() == ["ID", "NAME", "TYPE", "DATABASE", "DEFAULT"] and "--" in rule
+    assert row.split()[1:4] == ["chinook", "sqlite", str(CHINOOK_SQLITE)]
+    conn_id = row.split()[0]
+
+    # not at a terminal and no --yes: a usage error, nothing removed
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert main(["connections", "remove", "chinook", *d]) == 2
+    assert "--yes" in capsys.readouterr().err
+    # at a terminal: asked, and "no" keeps it
+    terminal = io.StringIO("n\n")
+    terminal.isatty = lambda: True  # type: ignore[method-assign]
+    monkeypatch.setattr("sys.stdin", terminal)
+    assert main(["connections", "remove", "chinook", *d]) == 1
+    err = capsys.readouterr().err
+    assert "Remove connection chinook" in err and err.endswith("error: not removed\n")
+    assert main(["connections", "list", "--json", *d]) == 0
+    assert [c["name"] for c in json.loads(capsys.readouterr().out)] == ["chinook"]
+
+    # by id, with --yes: gone, audited as the operator's change
+    assert main(["connections", "remove", conn_id, "--yes", *d]) == 0
+    assert capsys.readouterr().out == f"removed connection chinook ({conn_id})\n"
+    assert main(["connections", "list", "--json", *d]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert main(["query", "chinook", "SELECT 1", *d]) == 1
+    assert capsys.readouterr().err == "error: Connection 'chinook' not found\n"
+    services = Services.build(make_settings(tmp_path))
+    try:
+        with services.store.session() as session:
+            rows = session.scalars(
+                select(AuditEvent).where(AuditEvent.action == "connection.delete")
+            ).all()
+        assert [(r.connection_id, r.status) for r in rows] == [(conn_id, "ok")]
+    finally:
+        services.close()

@@ -48,7 +48,7 @@ def test_show_the_draft_edit_it_and_deploy(
     model_file = tmp_path / "shop.yaml"
     model_file.write_text("# edited\n" + yaml.safe_dump(draft, sort_keys=False))
     code, out, err = _run(
-        capsys, "semantic", "deploy", str(model_file), "--connection", "shop",
+        capsys, "semantic", "deploy", str(model_file), "--connection", "shop", "--json",
         "--data-dir", data_dir,
     )  # fmt: skip
     assert code == 0, err
@@ -74,7 +74,7 @@ def test_show_the_draft_edit_it_and_deploy(
     json_file = tmp_path / "model.txt.json"
     json_file.write_text(json.dumps(yaml.safe_load(SHOP_YAML)))
     code, out, err = _run(
-        capsys, "semantic", "deploy", str(json_file), "--connection", "shop",
+        capsys, "semantic", "deploy", str(json_file), "--connection", "shop", "--json",
         "--data-dir", data_dir,
     )  # fmt: skip
     assert code == 0, err
@@ -111,18 +111,18 @@ def test_deploy_refuses_a_bad_file_and_lists_every_problem(
     code, out, err = _run(
         capsys, "semantic", "deploy", str(bad), "--connection", "shop", "--data-dir", data_dir
     )
-    assert code == 2 and out == ""
+    assert code == 1 and out == ""
     assert "models[0].columns[1].name: unknown column 'nation'" in err
     assert "models[0].columns[2].name: unknown column 'city'" in err
     code, out, err = _run(
         capsys, "semantic", "deploy", str(tmp_path / "missing.yaml"), "--connection", "shop",
         "--data-dir", data_dir,
     )  # fmt: skip
-    assert code == 2 and "Cannot read" in err
+    assert code == 1 and "Cannot read" in err
     code, out, err = _run(
         capsys, "semantic", "deploy", str(bad), "--connection", "nope", "--data-dir", data_dir
     )
-    assert code == 2 and "not found" in err
+    assert code == 1 and "not found" in err
     # nothing was deployed
     code, out, err = _run(
         capsys, "semantic", "show", "--connection", "shop", "--data-dir", data_dir
@@ -132,4 +132,4 @@ def test_deploy_refuses_a_bad_file_and_lists_every_problem(
         capsys, "semantic", "show", "--connection", "shop", "--version", "1",
         "--data-dir", data_dir,
     )  # fmt: skip
-    assert code == 2 and "no semantic model version 1" in err
+    assert code == 1 and "no semantic model version 1" in err

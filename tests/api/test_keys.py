@@ -279,7 +279,7 @@ def test_cli_lists_and_revokes(
     assert main(["keys", "list", "--data-dir", str(tmp_path)]) == 0
     text = capsys.readouterr().out
     assert any(made["key_id"] in line and "revoked" in line for line in text.splitlines())
-    assert main(["keys", "revoke", made["key_id"], "--data-dir", str(tmp_path)]) == 2
+    assert main(["keys", "revoke", made["key_id"], "--data-dir", str(tmp_path)]) == 1
     assert "already revoked" in capsys.readouterr().err
-    assert main(["keys", "revoke", "key_nope", "--data-dir", str(tmp_path)]) == 2
+    assert main(["keys", "revoke", "key_nope", "--data-dir", str(tmp_path)]) == 1
     assert "not found" in capsys.readouterr().err

@@ -1,0 +1,200 @@
+"""What every command shares: the parser's error rule, settings and services, the organization a
+command acts on, and output (a human table by default, JSON with ``--json``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pydantic
+from sqlalchemy import select
+
+from sqlgate.auth.scopes import Scope
+from sqlgate.container import Services
+from sqlgate.errors import NotFound, SqlgateError
+from sqlgate.settings import Settings
+from sqlgate.store.models import Organization
+
+Command = Callable[[argparse.Namespace], int]
+#: ``add_parser`` of a group of subcommands.
+Adder = Callable[..., argparse.ArgumentParser]
+
+
+class UsageError(Exception):
+    """The command line itself is wrong (exit status 2), found after parsing."""
+
+
+class CliParser(argparse.ArgumentParser):
+    """argparse with the CLI's error rule: one ``error: ...`` line on stderr, exit status 2
+    (argparse prints the usage too; ``--help`` shows it on request)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def command(
+    adder: Adder, name: str, func: Command, help: str, *, common: argparse.ArgumentParser
+) -> argparse.ArgumentParser:
+    """A subcommand taking ``--data-dir`` and ``--json``, run by ``func``."""
+    parser = adder(name, parents=[common], help=help, description=help)
+    parser.add_argument("--json", action="store_true", help="Print JSON")
+    parser.set_defaults(func=func)
+    return parser
+
+
+def with_org(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument(
+        "--org", help="Organization id or slug (needed when there are several organizations)"
+    )
+    return parser
+
+
+def scopes(text: str) -> set[Scope]:
+    """``--scopes`` as a set of scopes; an unknown one is a usage error naming the valid ones."""
+    wanted = {s.strip() for s in text.split(",") if s.strip()}
+    known = {s.value for s in Scope}
+    unknown = sorted(wanted - known)
+    if unknown or not wanted:
+        raise argparse.ArgumentTypeError(
+            f"unknown scope {', '.join(unknown) or repr(text)}; valid scopes: "
+            + ", ".join(sorted(known))
+        )
+    return {Scope(s) for s in wanted}
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number above 0, got {text!r}")
+    return value
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
+    return value
+
+
+# --- settings, services, organization ----------------------------------------------------------
+
+
+def settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = Path(args.data_dir)
+    for name in ("host", "port", "tls_cert", "tls_key"):
+        if getattr(args, name, None) is not None:
+            overrides[name] = getattr(args, name)
+    if getattr(args, "tls_self_signed", False):
+        overrides["tls_self_signed"] = True
+    try:
+        return Settings(**overrides)
+    except pydantic.ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        raise SqlgateError(
+            f"invalid settings (options or SQLGATE_* variables): {problems}"
+        ) from None
+
+
+@contextmanager
+def services(args: argparse.Namespace) -> Iterator[Services]:
+    built = Services.build(settings(args))
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+def org_id(built: Services, given: str | None) -> str:
+    """The organization a command acts on: ``--org`` (id or slug), else the only one. With
+    several and no ``--org``, a usage error naming their slugs."""
+    with built.store.session() as session:
+        found = session.execute(
+            select(Organization.id, Organization.slug).order_by(Organization.created_at)
+        ).all()
+    slugs = ", ".join(slug for _, slug in found)
+    if given:
+        for id_, slug in found:
+            if given in (id_, slug):
+                return str(id_)
+        raise NotFound(f"Organization {given!r} not found; organizations: {slugs or 'none'}")
+    if not found:
+        raise SqlgateError("No organization yet: run `sqlgate init` first")
+    if len(found) > 1:
+        raise UsageError(f"several organizations ({slugs}): name one with --org SLUG")
+    return str(found[0][0])
+
+
+# --- output ------------------------------------------------------------------------------------
+
+
+def print_json(payload: Any) -> None:
+    print(json.dumps(payload, indent=2, default=str))
+
+
+#: The widest a table cell is shown; longer values end in "…" (use --json for all of it).
+CELL_WIDTH = 60
+
+
+def cell(value: Any, null: str = "") -> str:
+    if value is None:
+        return null
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        return " ".join(value)
+    if isinstance(value, bytes):
+        return "\\x" + value.hex()
+    text = value if isinstance(value, str) else str(value)
+    text = text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    return text if len(text) <= CELL_WIDTH else text[: CELL_WIDTH - 1] + "…"
+
+
+def _numeric(value: Any) -> bool:
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, null: str = "") -> int:
+    """A human table: a header, a rule, one line per row (numbers right-aligned). Returns the
+    number of rows printed."""
+    raw = [list(r) for r in rows]
+    cells = [[cell(v, null) for v in r] for r in raw]
+    heads = [cell(h) for h in headers]
+    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(heads)]
+    right = [
+        bool(raw) and all(_numeric(r[i]) or r[i] is None for r in raw) for i in range(len(heads))
+    ]
+    out = sys.stdout
+
+    def line(values: Sequence[str]) -> str:
+        parts = [
+            v.rjust(w) if r else v.ljust(w) for v, w, r in zip(values, widths, right, strict=True)
+        ]
+        return "  ".join(parts).rstrip()
+
+    out.write(line(heads) + "\n")
+    out.write("  ".join("-" * w for w in widths) + "\n")
+    for r in cells:
+        out.write(line(r) + "\n")
+    return len(cells)
+
+
+def say(message: str) -> None:
+    """A note for the person at the terminal (stderr, so stdout stays the data)."""
+    print(message, file=sys.stderr)
