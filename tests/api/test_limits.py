@@ -34,7 +34,7 @@ def _refused(r: Any, field: str, message: str) -> None:
             {"row_limit": 10_001},
             "row_limit",
             "row_limit must be at most 10000",
-        ),  # noqa: E501
+        ),
         ("/api/v1/query/duck", {"timeout": 121}, "timeout", "timeout must be at most 120"),
         (
             "/api/v1/query/duck/export",
@@ -48,7 +48,7 @@ def _refused(r: Any, field: str, message: str) -> None:
             {"row_limit": 100_000_001},
             "row_limit",
             "row_limit must be at most 100000000",
-        ),  # noqa: E501
+        ),
         ("/v1/jobs", {"timeout": 21_601}, "timeout", "timeout must be at most 21600"),
     ],
 )

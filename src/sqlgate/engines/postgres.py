@@ -460,5 +460,3 @@ def _version_text(number: int) -> str:
     if major >= 10:
         return f"PostgreSQL {major}.{minor}"
     return f"PostgreSQL {major}.{minor // 100}.{minor % 100}"
-
-
