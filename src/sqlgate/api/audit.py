@@ -9,14 +9,13 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from sqlgate.api.deps import AppServices, requires
-from sqlgate.api.models import ERROR_RESPONSES
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
 from sqlgate.services.audit_query import AuditFilter, list_events
 from sqlgate.store.models import AuditEvent
 from sqlgate.store.pages import as_utc
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 Admin = Annotated[Principal, Depends(requires(Scope.ADMIN))]
 Status = Literal["ok", "error", "rejected"]

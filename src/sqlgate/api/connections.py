@@ -9,13 +9,18 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from sqlgate.api.deps import AppServices, requires
-from sqlgate.api.models import ERROR_RESPONSES, RequestModel
+from sqlgate.api.models import RequestModel, raises
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
 from sqlgate.engines.base import DatabaseSchema, SchemaTable
+from sqlgate.errors import Conflict, ConnectionFailed, QueryTimeout
 from sqlgate.services.connections import ConnectionInfo
 
-router = APIRouter(prefix="/v1/connections", tags=["connections"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/v1/connections",
+    tags=["connections"],
+    responses=raises(Conflict, ConnectionFailed, QueryTimeout),
+)
 
 Reader = Annotated[Principal, Depends(requires(Scope.CONNECTIONS_READ))]
 Writer = Annotated[Principal, Depends(requires(Scope.CONNECTIONS_WRITE))]

@@ -9,12 +9,11 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from sqlgate.api.deps import AppServices, requires
-from sqlgate.api.models import ERROR_RESPONSES
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
 from sqlgate.errors import NotFound
 
-router = APIRouter(prefix="/v1/{org}/admin", tags=["admin"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1/{org}/admin", tags=["admin"])
 
 Admin = Annotated[Principal, Depends(requires(Scope.ADMIN))]
 

@@ -9,12 +9,13 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from sqlgate.api.deps import AppServices, requires
-from sqlgate.api.models import ERROR_RESPONSES, RequestModel
+from sqlgate.api.models import RequestModel, raises
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Role, Scope
+from sqlgate.errors import Conflict
 from sqlgate.services.team import MemberInfo
 
-router = APIRouter(prefix="/v1/team", tags=["team"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1/team", tags=["team"], responses=raises(Conflict))
 
 Reader = Annotated[Principal, Depends(requires(Scope.TEAM_READ, Scope.ADMIN))]
 Admin = Annotated[Principal, Depends(requires(Scope.ADMIN))]

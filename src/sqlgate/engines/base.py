@@ -55,8 +55,7 @@ class Catalog:
         tables: dict[str, dict[str, CatalogColumn]] = {}
         for table in schema.tables:
             columns = {
-                c.name.lower(): CatalogColumn(c.name, c.type, not c.nullable)
-                for c in table.columns
+                c.name.lower(): CatalogColumn(c.name, c.type, not c.nullable) for c in table.columns
             }
             tables.setdefault(table.name.lower(), columns)
             if table.schema:

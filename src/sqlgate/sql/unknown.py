@@ -16,9 +16,7 @@ from sqlglot.optimizer.qualify import qualify
 _UNRESOLVED = re.compile(r"Column '([^']+)' could not be resolved|Unknown column: (\S+)")
 
 
-def unknown_column(
-    sql: str, dialect: str, tables: Mapping[str, Sequence[str]]
-) -> str | None:
+def unknown_column(sql: str, dialect: str, tables: Mapping[str, Sequence[str]]) -> str | None:
     """The first column of ``sql`` none of ``tables`` (name → column names) defines, if any."""
     schema: dict[str, object] = {
         table: {column: "text" for column in columns} for table, columns in tables.items()
