@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from sqlgate.api.deps import AppServices, requires
+from sqlgate.api.models import CURSOR_PATTERN
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
 from sqlgate.services.audit_query import AuditFilter, list_events
@@ -95,7 +96,12 @@ def list_audit(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="Events per page.")] = 100,
     cursor: Annotated[
-        str | None, Query(max_length=200, description="`next_cursor` of the previous page.")
+        str | None,
+        Query(
+            max_length=120,
+            pattern=CURSOR_PATTERN,
+            description="`next_cursor` of the previous page.",
+        ),
     ] = None,
 ) -> dict[str, Any]:
     """Every query run, key created or revoked, member and connection change in the caller's

@@ -46,7 +46,7 @@ JobId = Annotated[str, Path(description="The job id (`job_...`).")]
 
 
 class JobBody(RequestModel):
-    query: str = Field(description="The SQL to run: one read-only statement.")
+    query: str = Field(min_length=1, description="The SQL to run: one read-only statement.")
     connection_id: str | None = Field(
         default=None, description="Connection id or name; default: the org's default."
     )

@@ -35,6 +35,10 @@ class RequestModel(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
 
+#: A page cursor (``next_cursor``): URL-safe base64, as the pages encode it.
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"
+
+
 class ColumnOut(BaseModel):
     name: str = Field(description="Column name as the database reports it.")
     type: str = Field(description="Data type, e.g. VARCHAR, INTEGER, DECIMAL(10,2), TIMESTAMP.")
@@ -46,7 +50,7 @@ def column_out(column: Column) -> dict[str, Any]:
 
 
 class QueryBody(RequestModel):
-    query: str = Field(description="The SQL to run: one read-only statement.")
+    query: str = Field(min_length=1, description="The SQL to run: one read-only statement.")
     params: dict[str, Any] | None = Field(
         default=None,
         description="Values for named parameters in `query` (`$name` in DuckDB, `:name` in "

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from sqlgate.api.deps import AppServices, requires
-from sqlgate.api.models import QUERY_ERRORS, RequestModel, raises
+from sqlgate.api.models import CURSOR_PATTERN, QUERY_ERRORS, RequestModel, raises
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
 from sqlgate.library.saved_queries import SavedInfo
@@ -258,7 +258,12 @@ def list_saved(
     services: AppServices,
     limit: Annotated[int, Query(ge=1, le=100, description="Queries per page.")] = 20,
     cursor: Annotated[
-        str | None, Query(max_length=200, description="`next_cursor` of the previous page.")
+        str | None,
+        Query(
+            max_length=120,
+            pattern=CURSOR_PATTERN,
+            description="`next_cursor` of the previous page.",
+        ),
     ] = None,
 ) -> dict[str, Any]:
     """The organization's saved questions, newest first."""

@@ -25,7 +25,7 @@ Executor = Annotated[Principal, Depends(requires(Scope.QUERY_EXECUTE, group="que
 
 
 class RunSqlBody(RequestModel):
-    sql: str = Field(description="SQL query to execute: one read-only statement.")
+    sql: str = Field(min_length=1, description="SQL query to execute: one read-only statement.")
     threadId: str | None = Field(
         default=None, max_length=200, description="Thread ID for conversation context."
     )
