@@ -12,11 +12,11 @@ from sqlgate.api.deps import AppServices, requires
 from sqlgate.api.models import RequestModel, raises
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
-from sqlgate.errors import Conflict
+from sqlgate.errors import Conflict, NotFound
 from sqlgate.services import keys
 from sqlgate.services.keys import KeyInfo
 
-router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=raises(Conflict))
+router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=raises(Conflict, NotFound))
 
 Admin = Annotated[Principal, Depends(requires(Scope.ADMIN))]
 
