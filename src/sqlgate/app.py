@@ -23,7 +23,7 @@ from sqlgate.api import (
     semantic,
     team,
 )
-from sqlgate.api.declared import declare
+from sqlgate.api.declared import declare, publish
 from sqlgate.api.docs import install as install_docs
 from sqlgate.api.errors import install as install_error_handlers
 from sqlgate.api.middleware import BodySizeLimit, JsonBodies
@@ -90,4 +90,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in [*(m.router for m in routers), jobs.downloads]:
         declare(router)
         app.include_router(router)
+    publish(app)
     return app

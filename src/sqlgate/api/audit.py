@@ -9,14 +9,14 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from sqlgate.api.deps import AppServices, requires
-from sqlgate.api.models import ERROR_RESPONSES
+from sqlgate.api.models import CURSOR_PATTERN
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
 from sqlgate.services.audit_query import AuditFilter, list_events
 from sqlgate.store.models import AuditEvent
 from sqlgate.store.pages import as_utc
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 Admin = Annotated[Principal, Depends(requires(Scope.ADMIN))]
 Status = Literal["ok", "error", "rejected"]
@@ -96,7 +96,12 @@ def list_audit(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="Events per page.")] = 100,
     cursor: Annotated[
-        str | None, Query(max_length=200, description="`next_cursor` of the previous page.")
+        str | None,
+        Query(
+            max_length=120,
+            pattern=CURSOR_PATTERN,
+            description="`next_cursor` of the previous page.",
+        ),
     ] = None,
 ) -> dict[str, Any]:
     """Every query run, key created or revoked, member and connection change in the caller's

@@ -15,14 +15,32 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from sqlgate.api.deps import AppServices, requires
-from sqlgate.api.models import ERROR_RESPONSES, RequestModel
+from sqlgate.api.models import CURSOR_PATTERN, QUERY_ERRORS, RequestModel, raises
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
 from sqlgate.library.saved_queries import SavedInfo
+from sqlgate.nl.pipeline import GeneratedSqlFailed
+from sqlgate.nl.providers import (
+    ProviderError,
+    ProviderHTTPError,
+    ProviderResponseError,
+    ProviderTimeout,
+    ProviderUnavailable,
+)
 from sqlgate.nl.questions import MAX_QUESTION_CHARS, NonSqlQuestion
 from sqlgate.results.jsonable import dumps, rows_as_arrays, rows_as_objects
 
-router = APIRouter(tags=["questions"], responses=ERROR_RESPONSES)
+#: A question also fails on the model's side: no usable answer, or SQL that kept failing.
+NL_ERRORS = (
+    NonSqlQuestion,
+    GeneratedSqlFailed,
+    ProviderError,
+    ProviderTimeout,
+    ProviderUnavailable,
+    ProviderHTTPError,
+    ProviderResponseError,
+)
+router = APIRouter(tags=["questions"], responses=raises(*QUERY_ERRORS, *NL_ERRORS))
 
 Asker = Annotated[Principal, Depends(requires(Scope.QUERY_EXECUTE, group="query"))]
 Reader = Annotated[Principal, Depends(requires(Scope.QUERY_EXECUTE, Scope.QUERY_VALIDATE))]
@@ -143,7 +161,13 @@ def _saved(info: SavedInfo) -> dict[str, Any]:
     "/api/v1/generate_sql",
     response_model=GenerateSqlOut,
     summary="Generate SQL",
-    responses={400: {"model": NonSqlOut, "description": "`NON_SQL_QUERY`."}},
+    responses={
+        400: {
+            "model": NonSqlOut,
+            "description": "`NON_SQL_QUERY`: the question is not about the data (seed shape).",
+            "x-error-codes": ["NON_SQL_QUERY"],
+        }
+    },
 )
 async def generate_sql(body: GenerateSqlBody, principal: Asker, services: AppServices) -> Response:
     """Convert a question into SQL over the connection's semantic model (the deployed one, or
@@ -234,7 +258,12 @@ def list_saved(
     services: AppServices,
     limit: Annotated[int, Query(ge=1, le=100, description="Queries per page.")] = 20,
     cursor: Annotated[
-        str | None, Query(max_length=200, description="`next_cursor` of the previous page.")
+        str | None,
+        Query(
+            max_length=120,
+            pattern=CURSOR_PATTERN,
+            description="`next_cursor` of the previous page.",
+        ),
     ] = None,
 ) -> dict[str, Any]:
     """The organization's saved questions, newest first."""

@@ -14,14 +14,15 @@ from starlette.concurrency import run_in_threadpool
 
 from sqlgate.api.deps import AppServices, client_address, requires
 from sqlgate.api.models import (
-    ERROR_RESPONSES,
     IDEMPOTENCY_HEADER,
     JOB_RESPONSES,
+    QUERY_ERRORS,
     QueryBody,
     QueryOut,
     RequestModel,
     job_response,
     query_out,
+    raises,
 )
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
@@ -32,7 +33,7 @@ from sqlgate.results.jsonable import dumps, rows_as_arrays
 from sqlgate.services.limits import EXPORT
 from sqlgate.services.query import QueryRequest
 
-router = APIRouter(prefix="/api/v1/query", tags=["query"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1/query", tags=["query"], responses=raises(*QUERY_ERRORS))
 
 Executor = Annotated[Principal, Depends(requires(Scope.QUERY_EXECUTE, group="query"))]
 Validator = Annotated[

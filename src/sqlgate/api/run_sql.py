@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from sqlgate.api.deps import AppServices, client_address, requires
-from sqlgate.api.models import ERROR_RESPONSES, ColumnOut, RequestModel
+from sqlgate.api.models import QUERY_ERRORS, ColumnOut, RequestModel, raises
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
 from sqlgate.container import Services
@@ -19,13 +19,13 @@ from sqlgate.results.jsonable import dumps, rows_as_objects
 from sqlgate.services.limits import RUN_SQL
 from sqlgate.services.query import QueryRequest
 
-router = APIRouter(prefix="/api/v1", tags=["sql"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1", tags=["sql"], responses=raises(*QUERY_ERRORS))
 
 Executor = Annotated[Principal, Depends(requires(Scope.QUERY_EXECUTE, group="query"))]
 
 
 class RunSqlBody(RequestModel):
-    sql: str = Field(description="SQL query to execute: one read-only statement.")
+    sql: str = Field(min_length=1, description="SQL query to execute: one read-only statement.")
     threadId: str | None = Field(
         default=None, max_length=200, description="Thread ID for conversation context."
     )
