@@ -92,3 +92,6 @@ ASYNC = Surface(
         s.async_row_limit, s.async_row_limit, s.async_timeout_default, s.async_timeout_max
     ),
 )
+#: Dashboard widgets (``GET /v1/dashboards/{id}`` and shared links): the synchronous limits,
+#: with a widget's own ``row_limit`` and ``timeout`` as the request's.
+DASHBOARD = Surface("dashboard", _sync)

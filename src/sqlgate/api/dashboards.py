@@ -1,0 +1,255 @@
+"""Dashboards (seed 002): `/v1/dashboards` with every widget's current data, and read-only
+shared links (`/v1/shared/dashboards/...`, no API key: the signature is the credential).
+See docs/dashboards.md."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import Field
+from starlette.concurrency import run_in_threadpool
+
+from sqlgate.api.deps import AppServices, requires
+from sqlgate.api.models import ERROR_RESPONSES, RequestModel
+from sqlgate.auth.principal import Principal
+from sqlgate.auth.scopes import Scope
+from sqlgate.library.dashboard_store import DashboardInfo
+from sqlgate.library.dashboards import SHARE_MAX_SECONDS, SharedLink, Shown
+from sqlgate.results.jsonable import dumps
+
+router = APIRouter(prefix="/v1/dashboards", tags=["dashboards"], responses=ERROR_RESPONSES)
+#: Public: the signed link is the credential (listed as ``x-public`` in the OpenAPI document).
+shared = APIRouter(prefix="/v1/shared/dashboards", tags=["dashboards"])
+
+Reader = Annotated[Principal, Depends(requires(Scope.QUERY_EXECUTE, Scope.QUERY_VALIDATE))]
+Editor = Annotated[Principal, Depends(requires(Scope.QUERY_EXECUTE))]
+Admin = Annotated[Principal, Depends(requires(Scope.ADMIN))]
+DashboardId = Annotated[str, Path(max_length=40, description="The dashboard id (`dash_...`).")]
+Refresh = Annotated[bool, Query(description="Re-run every widget instead of using its cache.")]
+
+SEED_EXAMPLE = {
+    "name": "Sales Overview",
+    "description": "Daily sales metrics",
+    "widgets": [
+        {"type": "metric", "query_id": "q_abc", "position": {"x": 0, "y": 0, "w": 6, "h": 4}}
+    ],
+}
+DashboardBody = Annotated[
+    dict[str, Any],
+    Body(
+        description="`name`, `description`, `widgets`, `filters`, `refresh_interval` "
+        "(docs/dashboards.md). Every problem is reported, with its path, in one 422.",
+        examples=[SEED_EXAMPLE],
+    ),
+]
+#: Widget fields a shared link never shows: which query, what SQL, which database.
+_PRIVATE = ("query_id", "sql", "connection_id", "row_limit", "timeout")
+
+
+def _json(payload: Any, status: int = 200) -> Response:
+    return Response(dumps(payload), status_code=status, media_type="application/json")
+
+
+def _filters(request: Request) -> dict[str, str]:
+    """``?filter.<name>=<value>`` (the last value of a name wins)."""
+    return {
+        k.removeprefix("filter."): v
+        for k, v in request.query_params.multi_items()
+        if k.startswith("filter.") and len(k) > len("filter.")
+    }
+
+
+def _dashboard(info: DashboardInfo) -> dict[str, Any]:
+    return {
+        "dashboard_id": info.id,
+        "name": info.name,
+        "description": info.description,
+        "refresh_interval": info.refresh_interval,
+        "filters": info.filters,
+        "widgets": info.widgets,
+        "member_id": info.member_id,
+        "created_at": info.created_at,
+        "updated_at": info.updated_at,
+    }
+
+
+def _shown(shown: Shown) -> dict[str, Any]:
+    out = _dashboard(shown.dashboard)
+    results = shown.results or {}
+    out["widgets"] = [
+        {**w, "data": None, **results.get(w["widget_id"], {})} for w in out["widgets"]
+    ]
+    return out
+
+
+def _public(shown: Shown) -> dict[str, Any]:
+    out = _shown(shown)
+    widgets = []
+    for widget in out["widgets"]:
+        widget = {k: v for k, v in widget.items() if k not in _PRIVATE}
+        if "error" in widget:  # an engine's message may quote the SQL
+            code = widget["error"]["code"]
+            widget["error"] = {"code": code, "message": "This widget could not be loaded."}
+        widgets.append(widget)
+    keep = ("dashboard_id", "name", "description", "refresh_interval", "updated_at")
+    public = {k: out[k] for k in keep}
+    public["filters"] = [{k: v for k, v in f.items() if v is not None} for f in out["filters"]]
+    public["widgets"] = widgets
+    return public
+
+
+def _share(link: SharedLink, base: str) -> dict[str, Any]:
+    share = link.share
+    return {
+        "share_id": share.id,
+        "dashboard_id": share.dashboard_id,
+        "url": base + link.url,
+        "expires_at": share.expires_at,
+        "revoked_at": share.revoked_at,
+        "created_by": share.member_id,
+        "created_at": share.created_at,
+    }
+
+
+# --- the documented API --------------------------------------------------------------------------
+
+
+@router.get("", summary="List dashboards")
+def list_dashboards(
+    principal: Reader,
+    services: AppServices,
+    limit: Annotated[int, Query(ge=1, le=100, description="Dashboards per page.")] = 20,
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="`next_cursor` of the previous page.")
+    ] = None,
+) -> Response:
+    """The organization's dashboards (configuration only), newest first."""
+    page = services.dashboards.page(principal.org_id, limit=limit, cursor=cursor)
+    return _json({"data": [_dashboard(i) for i in page.items], "next_cursor": page.next_cursor})
+
+
+@router.post("", status_code=201, summary="Create a dashboard")
+def create_dashboard(body: DashboardBody, principal: Editor, services: AppServices) -> Response:
+    """Create a dashboard; each widget gets a stable `widget_id`. 422 lists every problem."""
+    info = services.dashboards.create(principal.org_id, principal.member_id, body)
+    return _json({"data": _dashboard(info)}, 201)
+
+
+@router.get("/{dashboard_id}", summary="Get a dashboard")
+def get_dashboard(
+    dashboard_id: DashboardId,
+    principal: Reader,
+    services: AppServices,
+    request: Request,
+    refresh: Refresh = False,
+    data: Annotated[bool, Query(description="false: the configuration only.")] = True,
+) -> Response:
+    """The dashboard configuration including all widgets and their current data: each query
+    widget has `data` (`columns`, `rows`, `row_count`, `truncated`, `refreshed_at`, `cached`,
+    and its type's shape) or its own `error`. Filter values: `?filter.<name>=<value>`."""
+    shown = services.dashboards.show(
+        principal, dashboard_id, _filters(request), refresh=refresh, data=data
+    )
+    return _json({"data": _shown(shown)})
+
+
+class DataBody(RequestModel):
+    filters: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Filter values by name; a date range as `{start, end}` or `A..B`.",
+    )
+    refresh: bool = Field(default=False, description="Re-run every widget.")
+
+
+@router.post("/{dashboard_id}/data", summary="Get a dashboard's data with filter values")
+def dashboard_data(
+    dashboard_id: DashboardId, principal: Reader, services: AppServices, body: DataBody
+) -> Response:
+    """As `GET /v1/dashboards/{id}`, with the filter values in the body."""
+    shown = services.dashboards.show(principal, dashboard_id, body.filters, refresh=body.refresh)
+    return _json({"data": _shown(shown)})
+
+
+@router.patch("/{dashboard_id}", summary="Update a dashboard")
+def update_dashboard(
+    dashboard_id: DashboardId, body: DashboardBody, principal: Editor, services: AppServices
+) -> Response:
+    """Change any of `name`, `description`, `widgets` (the whole list: give a widget's
+    `widget_id` back to keep it; leave it out to remove it), `filters`, `refresh_interval`."""
+    info = services.dashboards.update(principal, dashboard_id, body)
+    return _json({"data": _dashboard(info)})
+
+
+@router.delete("/{dashboard_id}", status_code=204, summary="Delete a dashboard")
+def delete_dashboard(
+    dashboard_id: DashboardId, principal: Editor, services: AppServices
+) -> Response:
+    """Its author, or an admin, deletes a dashboard (and its shared links)."""
+    services.dashboards.delete(principal, dashboard_id)
+    return Response(status_code=204)
+
+
+# --- shared links --------------------------------------------------------------------------------
+
+
+class ShareBody(RequestModel):
+    expires_in: int | None = Field(
+        default=None,
+        ge=1,
+        le=SHARE_MAX_SECONDS,
+        description="Seconds the link works (default 7 days, at most 90).",
+    )
+
+
+@router.post("/{dashboard_id}/shares", status_code=201, summary="Share a dashboard read-only")
+def create_share(
+    dashboard_id: DashboardId,
+    principal: Admin,
+    services: AppServices,
+    request: Request,
+    body: ShareBody | None = None,
+) -> Response:
+    """A signed, expiring link that shows the dashboard's data without an API key (and
+    without its SQL or connections). Its queries run as the admin who created it."""
+    link = services.dashboards.share(principal, dashboard_id, body.expires_in if body else None)
+    return _json({"data": _share(link, str(request.base_url).rstrip("/"))}, 201)
+
+
+@router.get("/{dashboard_id}/shares", summary="List a dashboard's shared links")
+def list_shares(
+    dashboard_id: DashboardId, principal: Admin, services: AppServices, request: Request
+) -> Response:
+    base = str(request.base_url).rstrip("/")
+    links = services.dashboards.shares(principal.org_id, dashboard_id)
+    return _json({"data": [_share(link, base) for link in links]})
+
+
+@router.delete("/{dashboard_id}/shares/{share_id}", status_code=204, summary="Revoke a shared link")
+def revoke_share(
+    dashboard_id: DashboardId,
+    share_id: Annotated[str, Path(max_length=40)],
+    principal: Admin,
+    services: AppServices,
+) -> Response:
+    services.dashboards.revoke(principal.org_id, dashboard_id, share_id)
+    return Response(status_code=204)
+
+
+@shared.get("/{share_id}", summary="A shared dashboard (signed URL)", responses=ERROR_RESPONSES)
+async def shared_dashboard(
+    share_id: Annotated[str, Path(max_length=40, description="The shared link id.")],
+    services: AppServices,
+    request: Request,
+    expires: Annotated[str | None, Query(description="Unix time the link expires.")] = None,
+    signature: Annotated[str | None, Query(description="The link's signature.")] = None,
+    refresh: Refresh = False,
+) -> Response:
+    """No API key: the signature, bound to this link and its expiry, is the credential. The
+    widgets' data, never their SQL or connections. Forged, expired or revoked: 403."""
+    expiry = int(expires) if expires is not None and expires.isdigit() else None
+    shown = await run_in_threadpool(
+        services.dashboards.shared, share_id, expiry, signature, _filters(request), refresh=refresh
+    )
+    return _json({"data": _public(shown)})
