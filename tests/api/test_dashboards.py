@@ -14,7 +14,7 @@ from sqlgate.auth.scopes import Role
 from sqlgate.services import orgs
 from sqlgate.services.team import SERVICE_DOMAIN
 from sqlgate.store.models import SavedQuery
-from tests.conftest import CHINOOK_SQLITE, Env
+from tests.conftest import CHINOOK_SQLITE, Env, open_env
 
 CANADA_2022 = 12
 
@@ -421,3 +421,33 @@ def test_shared_links_show_data_expire_and_are_revoked(env: Env) -> None:
     time.sleep(2.1)
     expired = env.client.get(short["url"].removeprefix("http://testserver"))
     assert expired.status_code == 403 and expired.json()["error"]["reason"] == "expired"
+
+
+def test_widgets_run_in_parallel(env: Env) -> None:
+    slow = {"type": "metric", "sql": "SELECT COUNT(*) AS n FROM range(100000000000)",
+            "connection_id": "duck", "timeout": 1}  # fmt: skip
+    widgets = [{**slow, "position": {"x": 3 * i, "y": 0, "w": 3, "h": 2}} for i in range(4)]
+    dash = _create(env, {"name": "Parallel", "widgets": widgets})["dashboard_id"]
+    started = time.monotonic()
+    shown = _get(env, dash)
+    elapsed = time.monotonic() - started
+    assert [w["error"]["code"] for w in shown["widgets"]] == ["timeout"] * 4
+    assert elapsed < 3.5, elapsed  # one after another would take at least 4 s
+
+
+def test_the_organizations_cap_bounds_a_dashboard(tmp_path: Path) -> None:
+    for capped in open_env(tmp_path, org_max_concurrent_queries=2):
+        slow = {"type": "metric", "sql": "SELECT COUNT(*) AS n FROM range(100000000000)",
+                "connection_id": "duck", "timeout": 1}  # fmt: skip
+        widgets = [{**slow, "position": {"x": 3 * i, "y": 0, "w": 3, "h": 2}} for i in range(4)]
+        widgets.append(_widget("metric", "SELECT COUNT(*) AS n FROM Genre", 5))
+        dash = _create(capped, {"name": "Capped", "widgets": widgets})["dashboard_id"]
+        started = time.monotonic()
+        shown = _get(capped, dash)
+        elapsed = time.monotonic() - started
+        # Two at a time: the four slow ones take two rounds; the fast one waits for a slot.
+        assert [w.get("error", {}).get("code") for w in shown["widgets"]] == ["timeout"] * 4 + [
+            None
+        ]
+        assert shown["widgets"][4]["data"]["value"] == 25
+        assert 1.9 < elapsed < 5.5, elapsed
