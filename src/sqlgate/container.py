@@ -78,19 +78,21 @@ class Services:
         saved_queries = SavedQueries(store)
         translators = Translators(settings, connections, semantic)
         nl = NlService(store, connections, Threads(store), prompt_logs, translators)
+        limiter = RateLimiter(settings)
         dashboards = DashboardService(
             settings,
             DashboardStore(store),
             saved_queries,
             connections,
             WidgetRunner(queries, connections, saved_queries, slots),
+            admit=lambda principal: limiter.admit(principal, "query"),
         )
         return cls(
             settings=settings,
             store=store,
             engines=engines,
             audit=audit,
-            limiter=RateLimiter(settings),
+            limiter=limiter,
             slots=slots,
             authenticator=Authenticator(store, ttl=settings.auth_cache_seconds),
             connections=connections,

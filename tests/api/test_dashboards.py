@@ -451,3 +451,12 @@ def test_the_organizations_cap_bounds_a_dashboard(tmp_path: Path) -> None:
         ]
         assert shown["widgets"][4]["data"]["value"] == 25
         assert 1.9 < elapsed < 5.5, elapsed
+
+
+def test_a_shared_link_is_rate_limited_per_link(tmp_path: Path) -> None:
+    limits = {"query": "2/minute", "admin_sql": "100/minute", "default": "100/minute"}
+    for limited in open_env(tmp_path, rate_limits=limits):
+        dash = _create(limited, {"name": "Limited"})["dashboard_id"]
+        r = limited.client.post(f"/v1/dashboards/{dash}/shares", headers=limited.org.headers())
+        url = r.json()["data"]["url"].removeprefix("http://testserver")
+        assert [limited.client.get(url).status_code for _ in range(3)] == [200, 200, 429]

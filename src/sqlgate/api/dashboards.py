@@ -24,6 +24,10 @@ router = APIRouter(prefix="/v1/dashboards", tags=["dashboards"], responses=ERROR
 shared = APIRouter(prefix="/v1/shared/dashboards", tags=["dashboards"])
 
 Reader = Annotated[Principal, Depends(requires(Scope.QUERY_EXECUTE, Scope.QUERY_VALIDATE))]
+#: Reading with data runs queries: counted in the `query` rate-limit group.
+Runner = Annotated[
+    Principal, Depends(requires(Scope.QUERY_EXECUTE, Scope.QUERY_VALIDATE, group="query"))
+]
 Editor = Annotated[Principal, Depends(requires(Scope.QUERY_EXECUTE))]
 Admin = Annotated[Principal, Depends(requires(Scope.ADMIN))]
 DashboardId = Annotated[str, Path(max_length=40, description="The dashboard id (`dash_...`).")]
@@ -140,7 +144,7 @@ def create_dashboard(body: DashboardBody, principal: Editor, services: AppServic
 @router.get("/{dashboard_id}", summary="Get a dashboard")
 def get_dashboard(
     dashboard_id: DashboardId,
-    principal: Reader,
+    principal: Runner,
     services: AppServices,
     request: Request,
     refresh: Refresh = False,
@@ -165,7 +169,7 @@ class DataBody(RequestModel):
 
 @router.post("/{dashboard_id}/data", summary="Get a dashboard's data with filter values")
 def dashboard_data(
-    dashboard_id: DashboardId, principal: Reader, services: AppServices, body: DataBody
+    dashboard_id: DashboardId, principal: Runner, services: AppServices, body: DataBody
 ) -> Response:
     """As `GET /v1/dashboards/{id}`, with the filter values in the body."""
     shown = services.dashboards.show(principal, dashboard_id, body.filters, refresh=body.refresh)

@@ -5,7 +5,7 @@ expiring, revocable links."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -57,12 +57,15 @@ class DashboardService:
         saved: SavedQueries,
         connections: ConnectionService,
         runner: WidgetRunner,
+        admit: Callable[[Principal], None] | None = None,
     ) -> None:
         self._settings = settings
         self._store = store
         self._saved = saved
         self._connections = connections
         self._runner = runner
+        #: Counts a shared link's request in the `query` rate-limit group (per link).
+        self._admit = admit
         self._signer = LinkSigner(settings.resolved_secret_key(), SHARE_PURPOSE)
 
     # --- the documented API ----------------------------------------------------------------------
@@ -167,6 +170,8 @@ class DashboardService:
             key_id=share.id,
             scopes=frozenset(),
         )
+        if self._admit is not None:
+            self._admit(principal)
         return self.show(principal, share.dashboard_id, filters, refresh=refresh)
 
     def _url(self, share: ShareInfo) -> str:
