@@ -17,6 +17,7 @@ from sqlalchemy import or_, select
 
 from sqlgate import __version__
 from sqlgate.auth.scopes import Role, Scope
+from sqlgate.cli_dashboards import add_parser as add_dashboards_parser
 from sqlgate.container import Services
 from sqlgate.engines.registry import CONNECTION_TYPES
 from sqlgate.errors import SqlgateError, ValidationError
@@ -568,6 +569,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--org", help="Organization id or slug (default: the only one)")
     show.set_defaults(func=cmd_semantic_show)
 
+    add_dashboards_parser(sub, common)
     migrate = sub.add_parser("migrate", parents=[common], help="Apply metadata migrations")
     migrate.set_defaults(func=cmd_migrate)
     return parser
