@@ -110,7 +110,7 @@ def main() -> int:
     try:
         db = work / "chinook.sqlite"
         shutil.copyfile(args.database, db)
-        server, base, key = start_sqlgate(
+        _server, base, key = start_sqlgate(
             work / "data", {"chinook": ("sqlite", db)}, work / "sqlgate.log"
         )
         with httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=120) as client:
