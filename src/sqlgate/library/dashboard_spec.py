@@ -32,7 +32,8 @@ COMPARISONS = ("previous_period", "target")
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _WIDGET_ID = re.compile(r"^w_[A-Za-z0-9_-]{1,40}$")
-_WIDGET_KEYS = {
+#: A widget's fields, in the order they are stored and shown.
+_WIDGET_ORDER = (
     "widget_id",
     "type",
     "title",
@@ -46,7 +47,8 @@ _WIDGET_KEYS = {
     "refresh_interval",
     "row_limit",
     "timeout",
-}
+)
+_WIDGET_KEYS = set(_WIDGET_ORDER)
 _TOP_KEYS = {"name", "description", "widgets", "filters", "refresh_interval"}
 
 
@@ -171,7 +173,8 @@ def _filters(problems: _Problems, filters: Any) -> list[dict[str, Any]]:
                 parse_value(spec, default)
             except ValidationError as exc:
                 problems.add(f"{path}.default", exc.message)
-        out.append({k: spec.get(k) for k in ("name", "type", "label", "default", "options")})
+        keys = ("name", "type", "label", "default", "options")
+        out.append({k: spec[k] for k in keys if spec.get(k) is not None})
     return out
 
 
@@ -239,9 +242,8 @@ def _widget(
         problems.add(f"{path}.row_limit", "must be a positive integer")
     if timeout is not None and (not _is_number(timeout) or timeout <= 0):
         problems.add(f"{path}.timeout", "must be a positive number of seconds")
-    stored = {k: spec.get(k) for k in sorted(_WIDGET_KEYS) if spec.get(k) is not None}
-    stored["widget_id"] = wid
-    return stored
+    spec = {**spec, "widget_id": wid}
+    return {k: spec[k] for k in _WIDGET_ORDER if spec.get(k) is not None}
 
 
 def _text_widget(problems: _Problems, path: str, spec: dict[str, Any]) -> None:
