@@ -460,3 +460,20 @@ def test_a_shared_link_is_rate_limited_per_link(tmp_path: Path) -> None:
         r = limited.client.post(f"/v1/dashboards/{dash}/shares", headers=limited.org.headers())
         url = r.json()["data"]["url"].removeprefix("http://testserver")
         assert [limited.client.get(url).status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_every_widget_query_is_audited_as_the_reader(env: Env) -> None:
+    sql = "SELECT COUNT(*) AS n FROM MediaType /* audited widget */"
+    dash = _create(env, {"name": "Audited", "widgets": [_widget("metric", sql, 0)]})
+    _get(env, dash["dashboard_id"], refresh="true")
+    deadline = time.monotonic() + 10
+    while True:
+        r = env.client.get(
+            "/v1/audit", params={"action": "dashboard.widget"}, headers=env.org.headers()
+        )
+        events = [e for e in r.json()["data"] if e["sql"] == sql]
+        if events or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert events and events[0]["status"] == "ok" and events[0]["row_count"] == 1
+    assert events[0]["member_id"] == dash["member_id"]
