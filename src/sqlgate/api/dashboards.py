@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from sqlgate.api.deps import AppServices, requires
@@ -50,6 +50,87 @@ DashboardBody = Annotated[
 ]
 #: Widget fields a shared link never shows: which query, what SQL, which database.
 _PRIVATE = ("query_id", "sql", "connection_id", "row_limit", "timeout")
+
+
+# --- what the routes answer (published in the OpenAPI document) ---------------------------------
+
+
+class PositionOut(BaseModel):
+    x: int = Field(description="Column, 0-11.")
+    y: int = Field(description="Row.")
+    w: int = Field(description="Width in columns; x + w is at most 12.")
+    h: int = Field(description="Height in rows.")
+
+
+class WidgetDataOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    columns: list[str] = Field(description="Result column names.")
+    rows: list[list[Any]] = Field(description="Rows as arrays, in column order.")
+    row_count: int = Field(description="Rows returned.")
+    truncated: bool = Field(description="Whether the query had more rows than `row_limit`.")
+    refreshed_at: str = Field(description="When the query ran (ISO 8601, UTC).")
+    cached: bool = Field(description="Whether this answer reused a cached result.")
+
+
+class WidgetErrorOut(BaseModel):
+    code: str = Field(description="The error code, as the query route would answer.")
+    message: str = Field(description="What went wrong.")
+
+
+class WidgetOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    widget_id: str = Field(description="Stable id (`w_...`); send it back in a PATCH to keep it.")
+    type: str = Field(
+        description="`metric`, `table`, `line`, `bar`, `area`, `pie`, `scatter`, `text`."
+    )
+    position: PositionOut
+    data: WidgetDataOut | None = Field(
+        default=None, description="The current data (plus the type's shape); null for text."
+    )
+    error: WidgetErrorOut | None = Field(default=None, description="Only when it failed.")
+
+
+class DashboardOut(BaseModel):
+    dashboard_id: str = Field(description="Dashboard id (`dash_...`).")
+    name: str
+    description: str | None
+    refresh_interval: int = Field(description="Seconds a widget's result is reused.")
+    filters: list[dict[str, Any]] = Field(
+        description="`name`, `type`, `label`, `default`, `options`."
+    )
+    widgets: list[WidgetOut]
+    member_id: str = Field(description="Who created it.")
+    created_at: str
+    updated_at: str
+
+
+class DashboardEnvelope(BaseModel):
+    data: DashboardOut
+
+
+class DashboardList(BaseModel):
+    data: list[DashboardOut] = Field(description="Dashboards, newest first (no widget data).")
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null: last.")
+
+
+class ShareOut(BaseModel):
+    share_id: str = Field(description="Shared link id (`dsh_...`).")
+    dashboard_id: str
+    url: str = Field(description="The signed link; it works without an API key.")
+    expires_at: str
+    revoked_at: str | None
+    created_by: str = Field(description="The member whose access the link's queries use.")
+    created_at: str
+
+
+class ShareEnvelope(BaseModel):
+    data: ShareOut
+
+
+class ShareList(BaseModel):
+    data: list[ShareOut]
 
 
 def _json(payload: Any, status: int = 200) -> Response:
@@ -120,7 +201,7 @@ def _share(link: SharedLink, base: str) -> dict[str, Any]:
 # --- the documented API --------------------------------------------------------------------------
 
 
-@router.get("", summary="List dashboards")
+@router.get("", response_model=DashboardList, summary="List dashboards")
 def list_dashboards(
     principal: Reader,
     services: AppServices,
@@ -134,14 +215,14 @@ def list_dashboards(
     return _json({"data": [_dashboard(i) for i in page.items], "next_cursor": page.next_cursor})
 
 
-@router.post("", status_code=201, summary="Create a dashboard")
+@router.post("", status_code=201, response_model=DashboardEnvelope, summary="Create a dashboard")
 def create_dashboard(body: DashboardBody, principal: Editor, services: AppServices) -> Response:
     """Create a dashboard; each widget gets a stable `widget_id`. 422 lists every problem."""
     info = services.dashboards.create(principal.org_id, principal.member_id, body)
     return _json({"data": _dashboard(info)}, 201)
 
 
-@router.get("/{dashboard_id}", summary="Get a dashboard")
+@router.get("/{dashboard_id}", response_model=DashboardEnvelope, summary="Get a dashboard")
 def get_dashboard(
     dashboard_id: DashboardId,
     principal: Runner,
@@ -167,7 +248,11 @@ class DataBody(RequestModel):
     refresh: bool = Field(default=False, description="Re-run every widget.")
 
 
-@router.post("/{dashboard_id}/data", summary="Get a dashboard's data with filter values")
+@router.post(
+    "/{dashboard_id}/data",
+    response_model=DashboardEnvelope,
+    summary="Get a dashboard's data with filter values",
+)
 def dashboard_data(
     dashboard_id: DashboardId, principal: Runner, services: AppServices, body: DataBody
 ) -> Response:
@@ -176,7 +261,7 @@ def dashboard_data(
     return _json({"data": _shown(shown)})
 
 
-@router.patch("/{dashboard_id}", summary="Update a dashboard")
+@router.patch("/{dashboard_id}", response_model=DashboardEnvelope, summary="Update a dashboard")
 def update_dashboard(
     dashboard_id: DashboardId, body: DashboardBody, principal: Editor, services: AppServices
 ) -> Response:
@@ -207,7 +292,12 @@ class ShareBody(RequestModel):
     )
 
 
-@router.post("/{dashboard_id}/shares", status_code=201, summary="Share a dashboard read-only")
+@router.post(
+    "/{dashboard_id}/shares",
+    status_code=201,
+    response_model=ShareEnvelope,
+    summary="Share a dashboard read-only",
+)
 def create_share(
     dashboard_id: DashboardId,
     principal: Admin,
@@ -221,7 +311,9 @@ def create_share(
     return _json({"data": _share(link, str(request.base_url).rstrip("/"))}, 201)
 
 
-@router.get("/{dashboard_id}/shares", summary="List a dashboard's shared links")
+@router.get(
+    "/{dashboard_id}/shares", response_model=ShareList, summary="List a dashboard's shared links"
+)
 def list_shares(
     dashboard_id: DashboardId, principal: Admin, services: AppServices, request: Request
 ) -> Response:
