@@ -13,6 +13,7 @@ from sqlgate.api import (
     admin,
     audit,
     connections,
+    dashboards,
     health,
     jobs,
     keys,
@@ -86,8 +87,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         keys,
         team,
         jobs,
+        dashboards,
     )
-    for router in [*(m.router for m in routers), jobs.downloads]:
+    for router in [*(m.router for m in routers), jobs.downloads, dashboards.shared]:
         declare(router)
         app.include_router(router)
     publish(app)

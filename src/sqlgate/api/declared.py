@@ -40,6 +40,7 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("GET", "/healthz"): "liveness probe",
     ("POST", "/v1/team/invitations/accept"): "the one-time invitation token is the credential",
     ("GET", "/v1/results/{job_id}/{file}"): "the signed, expiring link is the credential",
+    ("GET", "/v1/shared/dashboards/{share_id}"): "the signed, revocable link is the credential",
 }
 
 
