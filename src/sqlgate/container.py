@@ -49,6 +49,7 @@ class Services:
     jobs: JobService
     semantic: SemanticModels
     saved_queries: SavedQueries
+    threads: Threads
     nl: NlService
     questions: SavedQuestions
 
@@ -73,7 +74,8 @@ class Services:
         prompt_logs = PromptLogs(store)
         saved_queries = SavedQueries(store)
         translators = Translators(settings, connections, semantic)
-        nl = NlService(store, connections, Threads(store), prompt_logs, translators)
+        threads = Threads(store)
+        nl = NlService(store, connections, threads, prompt_logs, translators)
         return cls(
             settings=settings,
             store=store,
@@ -88,6 +90,7 @@ class Services:
             prompt_logs=prompt_logs,
             semantic=semantic,
             saved_queries=saved_queries,
+            threads=threads,
             nl=nl,
             questions=SavedQuestions(nl, queries, saved_queries),
             jobs=JobService(
