@@ -52,6 +52,7 @@ class Services:
     jobs: JobService
     semantic: SemanticModels
     saved_queries: SavedQueries
+    threads: Threads
     nl: NlService
     questions: SavedQuestions
     dashboards: DashboardService
@@ -77,7 +78,8 @@ class Services:
         prompt_logs = PromptLogs(store)
         saved_queries = SavedQueries(store)
         translators = Translators(settings, connections, semantic)
-        nl = NlService(store, connections, Threads(store), prompt_logs, translators)
+        threads = Threads(store)
+        nl = NlService(store, connections, threads, prompt_logs, translators)
         limiter = RateLimiter(settings)
         dashboards = DashboardService(
             settings,
@@ -101,6 +103,7 @@ class Services:
             prompt_logs=prompt_logs,
             semantic=semantic,
             saved_queries=saved_queries,
+            threads=threads,
             nl=nl,
             questions=SavedQuestions(nl, queries, saved_queries),
             dashboards=dashboards,

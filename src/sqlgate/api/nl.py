@@ -29,6 +29,7 @@ from sqlgate.nl.providers import (
 )
 from sqlgate.nl.questions import MAX_QUESTION_CHARS, NonSqlQuestion
 from sqlgate.results.jsonable import dumps, rows_as_arrays, rows_as_objects
+from sqlgate.services.threads import MAX_THREAD_ID
 
 #: A question also fails on the model's side: no usable answer, or SQL that kept failing.
 NL_ERRORS = (
@@ -49,7 +50,12 @@ Reader = Annotated[Principal, Depends(requires(Scope.QUERY_EXECUTE, Scope.QUERY_
 class GenerateSqlBody(RequestModel):
     question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, description="The question.")
     threadId: str | None = Field(
-        default=None, max_length=40, description="Thread ID for conversation context."
+        default=None,
+        min_length=1,
+        max_length=MAX_THREAD_ID,
+        description="Thread ID for conversation context: the organization's thread of that id, "
+        "started under it if there is none (another organization's thread of the same id is a "
+        "different thread). Omitted: a new thread.",
     )
     language: str | None = Field(
         default=None,

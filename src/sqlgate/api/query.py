@@ -219,7 +219,7 @@ async def export(
     filename = f"{connection_id}-{stamp}.{output.extension}"
     safe_name = "".join(c if c.isalnum() or c in "-_." else "_" for c in filename)
     return StreamingResponse(
-        output.write(stream.schema, stream),
+        stream.written(output.write(stream.schema, stream)),
         media_type=output.media_type,
         headers={"Content-Disposition": f'attachment; filename="{safe_name}"'},
         background=None,

@@ -18,6 +18,7 @@ from sqlgate.container import Services
 from sqlgate.results.jsonable import dumps, rows_as_objects
 from sqlgate.services.limits import RUN_SQL
 from sqlgate.services.query import QueryRequest
+from sqlgate.services.threads import MAX_THREAD_ID
 
 router = APIRouter(prefix="/api/v1", tags=["sql"], responses=raises(*QUERY_ERRORS))
 
@@ -27,7 +28,12 @@ Executor = Annotated[Principal, Depends(requires(Scope.QUERY_EXECUTE, group="que
 class RunSqlBody(RequestModel):
     sql: str = Field(min_length=1, description="SQL query to execute: one read-only statement.")
     threadId: str | None = Field(
-        default=None, max_length=200, description="Thread ID for conversation context."
+        default=None,
+        min_length=1,
+        max_length=MAX_THREAD_ID,
+        description="Thread ID for conversation context: the organization's thread of that id, "
+        "started under it if there is none (another organization's thread of the same id is a "
+        "different thread). Omitted: a new thread.",
     )
     limit: int = Field(default=1000, ge=1, description="Maximum rows to return. Default: 1000")
     connection_id: str | None = Field(
@@ -72,6 +78,7 @@ def _run(
     ran = services.queries.execute(
         principal, body.connection_id, query, surface=RUN_SQL, action="sql.run", client=client
     )
+    thread = services.threads.open(principal, ran.connection.id, body.threadId)
     result = ran.result
     payload = {
         "id": str(uuid.uuid4()),
@@ -80,7 +87,7 @@ def _run(
             {"name": c.name, "type": c.type, "notNull": c.not_null, "properties": {}}
             for c in result.columns
         ],
-        "threadId": body.threadId or str(uuid.uuid4()),
+        "threadId": thread.key,
         "totalRows": result.row_count,
     }
     return dumps(payload)

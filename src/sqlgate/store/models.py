@@ -212,8 +212,11 @@ class NlThread(Base):
     """A conversation: the turns that let "and only for 2023?" follow a question."""
 
     __tablename__ = "nl_threads"
+    __table_args__ = (Index("ux_nl_threads_key", "org_id", "thread_key", unique=True),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    #: The threadId clients send and see; unique within the organization only.
+    thread_key: Mapped[str | None] = mapped_column(String(40))
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     member_id: Mapped[str] = mapped_column(String(40))
     connection_id: Mapped[str] = mapped_column(String(40))
