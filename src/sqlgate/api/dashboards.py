@@ -88,7 +88,7 @@ class WidgetOut(BaseModel):
     type: str = Field(
         description="`metric`, `table`, `line`, `bar`, `area`, `pie`, `scatter`, `text`."
     )
-    position: PositionOut
+    position: PositionOut = Field(description="Where it sits on the 12-column grid.")
     data: WidgetDataOut | None = Field(
         default=None, description="The current data (plus the type's shape); null for text."
     )
@@ -97,20 +97,20 @@ class WidgetOut(BaseModel):
 
 class DashboardOut(BaseModel):
     dashboard_id: str = Field(description="Dashboard id (`dash_...`).")
-    name: str
-    description: str | None
+    name: str = Field(description="Dashboard name.")
+    description: str | None = Field(description="What it shows.")
     refresh_interval: int = Field(description="Seconds a widget's result is reused.")
     filters: list[dict[str, Any]] = Field(
         description="`name`, `type`, `label`, `default`, `options`."
     )
-    widgets: list[WidgetOut]
+    widgets: list[WidgetOut] = Field(description="Widgets, each with its current data.")
     member_id: str = Field(description="Who created it.")
-    created_at: str
-    updated_at: str
+    created_at: str = Field(description="When it was created (ISO 8601, UTC).")
+    updated_at: str = Field(description="When it last changed (ISO 8601, UTC).")
 
 
 class DashboardEnvelope(BaseModel):
-    data: DashboardOut
+    data: DashboardOut = Field(description="The dashboard, with each widget's current data.")
 
 
 class DashboardList(BaseModel):
@@ -120,20 +120,20 @@ class DashboardList(BaseModel):
 
 class ShareOut(BaseModel):
     share_id: str = Field(description="Shared link id (`dsh_...`).")
-    dashboard_id: str
+    dashboard_id: str = Field(description="The dashboard it shows.")
     url: str = Field(description="The signed link; it works without an API key.")
-    expires_at: str
-    revoked_at: str | None
+    expires_at: str = Field(description="When the link stops working (ISO 8601, UTC).")
+    revoked_at: str | None = Field(description="When it was revoked; null while active.")
     created_by: str = Field(description="The member whose access the link's queries use.")
-    created_at: str
+    created_at: str = Field(description="When it was created (ISO 8601, UTC).")
 
 
 class ShareEnvelope(BaseModel):
-    data: ShareOut
+    data: ShareOut = Field(description="The shared link.")
 
 
 class ShareList(BaseModel):
-    data: list[ShareOut]
+    data: list[ShareOut] = Field(description="The dashboard's shared links, newest first.")
 
 
 def _json(payload: Any, status: int = 200) -> Response:
