@@ -111,7 +111,7 @@ class QueryService:
         except SqlgateError as exc:
             run.record(error=exc)
             raise
-        run.record(rows=result.row_count)
+        run.record(rows=result.row_count, cut_at=row_limit if result.truncated else None)
         return Ran(run.connection, result)
 
     def export(
@@ -124,13 +124,19 @@ class QueryService:
         client: str | None = None,
         action: str = "query.export",
         capped: bool = True,
+        max_rows: int | None = None,
     ) -> ResultStream:
         """Start a query whose rows stream out in batches (bounded memory, any size up to the
         row limit of ``surface``: exports and async jobs each have their own). The audit row is
-        written when the stream is closed. The run holds one of the org's concurrent-query
-        slots until then, unless ``capped`` is false (callers with a cap of their own)."""
+        written when the stream is closed: ``error`` with the error's code when the stream
+        failed part-way (a timeout), with ``detail.truncated`` when it stopped at the row limit.
+        The run holds one of the org's concurrent-query slots until then, unless ``capped`` is
+        false (callers with a cap of their own). ``max_rows`` lowers the row limit to what the
+        output can hold (an Excel sheet)."""
         limits = surface.limits(self._settings)
         row_limit, timeout = limits.apply(request.row_limit, request.timeout)
+        if max_rows is not None:
+            row_limit = min(row_limit, max_rows)
         run = self._begin(principal, connection_ref, request, action, client)
         try:
             request = self._native(principal, run.connection, request)
@@ -147,7 +153,13 @@ class QueryService:
             run.record(error=exc)
             raise
         stream.on_close(slot.release)
-        stream.on_close(lambda: run.record(rows=stream.rows))
+        stream.on_close(
+            lambda: run.record(
+                rows=stream.rows,
+                error=stream.error,
+                cut_at=row_limit if stream.truncated else None,
+            )
+        )
         close_with_request(stream.close)  # client gone mid-stream: close now, not at gc
         return stream
 
@@ -215,7 +227,15 @@ class _AuditedRun:
     client: str | None
     started: float = field(default_factory=time.perf_counter)
 
-    def record(self, *, rows: int | None = None, error: SqlgateError | None = None) -> None:
+    def record(
+        self,
+        *,
+        rows: int | None = None,
+        error: SqlgateError | None = None,
+        cut_at: int | None = None,
+    ) -> None:
+        """Write the audit row: ``cut_at`` is the row limit the result stopped at, if it did
+        (``detail: {"truncated": true, "row_limit": N}``)."""
         status = "ok"
         if error is not None:
             status = "rejected" if isinstance(error, SqlNotAllowed | SqlSyntaxError) else "error"
@@ -232,6 +252,7 @@ class _AuditedRun:
                 row_count=rows,
                 duration_ms=round((time.perf_counter() - self.started) * 1000, 3),
                 client=self.client,
+                detail={"truncated": True, "row_limit": cut_at} if cut_at is not None else None,
             )
         )
 
