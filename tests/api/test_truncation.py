@@ -7,6 +7,7 @@ import csv
 import io
 import json
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import openpyxl
@@ -15,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sqlgate.results.formats import FORMATS
-from tests.conftest import Org
+from tests.conftest import Org, open_env
 
 BIG = "SELECT range FROM range(100000000000)"
 
@@ -159,3 +160,20 @@ def test_a_question_with_more_rows_than_returned_says_so(client: TestClient, org
         headers=org.headers(),
     ).json()["data"]["results"]
     assert counted["rows"] == [[3503]] and counted["truncated"] is False
+
+
+def test_an_export_without_row_limit_stops_at_the_export_row_limit_and_says_so(
+    tmp_path: Path,
+) -> None:
+    for env in open_env(tmp_path, export_row_limit=1000):
+        for fmt in ("csv", "ndjson"):
+            r = _export(env.client, env.org, fmt, {"query": BIG})
+            assert r.headers["x-sqlgate-truncated"] == "true"
+            assert r.headers["x-sqlgate-row-limit"] == "1000"
+            rows = _rows(fmt, r.content)
+            if fmt == "csv":
+                assert len(rows) == 1000
+            else:
+                assert rows[-1] == {
+                    "@sqlgate": {"truncated": True, "row_limit": 1000, "rows": 1000}
+                }
