@@ -218,8 +218,8 @@ def _aborting(body: Iterable[bytes]) -> Iterator[bytes]:
         200: {
             "description": "The file, streamed. A result cut at the row limit ends with a "
             "marker in ndjson, json and parquet; a query that fails part-way (a timeout) ends "
-            "the transfer without its final chunk, so the client sees an error. See docs/api.md, "
-            '"How an export ends".',
+            "the transfer without its final chunk, so the client sees an error. See the README, "
+            '"Cut and stopped results".',
             "content": {f.content_type: {} for f in FORMATS.values()},
             "headers": {
                 ROW_LIMIT_HEADER: {

@@ -2,8 +2,8 @@
 
 An export's status and headers are sent before its last row is known, so a result cut at the
 row limit or stopped by an error (a timeout) part-way cannot be told by the status alone. Where
-a format has room for it, the writer ends the body with a *marker* (see docs/api.md, "How an
-export ends"):
+a format has room for it, the writer ends the body with a *marker* (the README's "Cut and
+stopped results" documents them for users):
 
 - ndjson: a last line ``{"@sqlgate": {...}}``;
 - json: a last array element ``{"@sqlgate": {...}}``; after an error the array is left open,
