@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from sqlgate.api.deps import AppServices, client_address, requires
+from sqlgate.api.errors import ExportAborted
 from sqlgate.api.models import (
     ERROR_RESPONSES,
     IDEMPOTENCY_HEADER,
@@ -196,13 +197,8 @@ ROW_LIMIT_HEADER = "X-Sqlgate-Row-Limit"
 TRUNCATED_HEADER = "X-Sqlgate-Truncated"
 
 
-class ExportAborted(Exception):
-    """An export failed after its response started. Raising it out of the response closes the
-    connection without the final chunk, so every HTTP client sees an incomplete transfer
-    rather than a short file that looks whole."""
-
-
 def _aborting(body: Iterable[bytes]) -> Iterator[bytes]:
+    """The body; if its query fails after the response started, ExportAborted ends it."""
     try:
         yield from body
     except SqlgateError as exc:
