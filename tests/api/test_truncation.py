@@ -177,3 +177,28 @@ def test_an_export_without_row_limit_stops_at_the_export_row_limit_and_says_so(
                 assert rows[-1] == {
                     "@sqlgate": {"truncated": True, "row_limit": 1000, "rows": 1000}
                 }
+
+
+def _job(client: TestClient, org: Org, body: dict[str, Any]) -> dict[str, Any]:
+    r = client.post("/v1/jobs", json={"connection_id": "duck", **body}, headers=org.headers())
+    assert r.status_code == 202, r.text
+    job_id = r.json()["job_id"]
+    for _ in range(30):
+        job: dict[str, Any] = client.get(f"/v1/jobs/{job_id}?wait=5", headers=org.headers()).json()
+        if job["state"] in ("succeeded", "failed"):
+            return job
+    raise AssertionError(job)
+
+
+def test_the_audit_row_of_an_async_job_says_how_it_ended(client: TestClient, org: Org) -> None:
+    cut = _job(client, org, {"query": BIG, "row_limit": 100})
+    assert cut["result"]["truncated"] is True
+    event = _audit(client, org, "query.async")
+    assert event["status"] == "ok" and event["detail"] == {"truncated": True, "row_limit": 100}
+
+    slow = {"query": "SELECT range, range * 2 AS b FROM range(100000000000)", "timeout": 1}
+    failed = _job(client, org, slow)
+    assert failed["state"] == "failed" and failed["error"]["code"] == "timeout"
+    event = _audit(client, org, "query.async")
+    assert event["status"] == "error" and event["error_code"] == "timeout"
+    assert event["row_count"] > 0  # rows were written before the deadline
