@@ -38,7 +38,10 @@ class AuditEventOut(BaseModel):
     key_id: str | None = Field(description="The API key used, if any (its id, never the key).")
     connection_id: str | None = Field(description="The connection concerned, if any.")
     sql: str | None = Field(description="The statement, for query actions; null otherwise.")
-    row_count: int | None = Field(description="Rows returned, for successful queries.")
+    row_count: int | None = Field(
+        description="Rows returned, for queries (for an export that failed part-way, the rows "
+        "sent before it stopped)."
+    )
     duration_ms: float | None = Field(description="Time taken, in ms, for queries.")
     client: str | None = Field(description="The caller's network address, where known.")
     created_at: datetime = Field(description="When it happened (UTC).")
@@ -48,7 +51,8 @@ class AuditEventOut(BaseModel):
     )
     detail: dict[str, Any] | None = Field(
         description="What changed, for key and member actions (e.g. `role` and "
-        "`previous_role`); never a secret."
+        "`previous_role`); for a query whose result was cut at its row limit, "
+        '`{"truncated": true, "row_limit": N}`. Never a secret.'
     )
 
 

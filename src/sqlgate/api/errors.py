@@ -22,6 +22,13 @@ from sqlgate.results.jsonable import dumps
 log = logging.getLogger("sqlgate.api")
 
 
+class ExportAborted(Exception):
+    """A streamed response failed after it started (an export's query timed out part-way).
+    Raising it out of the response closes the connection without the final chunk, so every
+    HTTP client sees an incomplete transfer rather than a short file that looks whole. Whoever
+    raises it logs why; the handler below does not log it again."""
+
+
 def error_response(error: SqlgateError) -> Response:
     return Response(
         dumps(error.body()),
@@ -130,5 +137,6 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         # Never a traceback to the client; the log has it.
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        if not isinstance(exc, ExportAborted):
+            log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(SqlgateError("Internal server error"))

@@ -106,7 +106,14 @@ class AskBody(RequestModel):
 class AskResults(BaseModel):
     columns: list[str] = Field(description="Column names.")
     rows: list[Any] = Field(description="The rows (at most 1000).")
-    row_count: int = Field(description="Rows returned.")
+    row_count: int = Field(
+        description="Rows returned in `rows` (not the query's full row count, which is not "
+        "computed: see `truncated`)."
+    )
+    truncated: bool = Field(
+        description="True when the query had more rows than the 1000 returned: `rows` holds "
+        "the first 1000. Export the SQL for all of them."
+    )
 
 
 class AskData(BaseModel):
@@ -132,7 +139,9 @@ class SavedOut(BaseModel):
     connection_id: str = Field(description="The connection asked.")
     member_id: str = Field(description="Who asked.")
     columns: list[str] = Field(description="Result column names, when it ran.")
-    row_count: int | None = Field(description="Rows returned, when it ran.")
+    row_count: int | None = Field(
+        description="Rows returned when it ran (at most 1000; not the query's full row count)."
+    )
     execution_time_ms: float | None = Field(description="Run time in ms, when it ran.")
     created_at: datetime = Field(description="When it was asked.")
 
@@ -251,6 +260,7 @@ async def ask(body: AskBody, principal: Asker, services: AppServices) -> Respons
                 "columns": asked.saved.columns,
                 "rows": rows,
                 "row_count": asked.result.row_count,
+                "truncated": asked.result.truncated,
             },
             "execution_time_ms": asked.saved.execution_time_ms,
         }

@@ -52,7 +52,16 @@ class RunSqlOut(BaseModel):
     records: list[dict[str, Any]] = Field(description="Array of row objects.")
     columns: list[RunSqlColumn] = Field(description="Column metadata.")
     threadId: str = Field(description="Thread ID (existing or newly created).")
-    totalRows: int = Field(description="Total rows returned.")
+    totalRows: int = Field(
+        description="Total rows returned: the number of `records` in this response (the "
+        "query's full row count is not computed). When `truncated` is true the query had more "
+        "rows than `limit` and `totalRows` equals `limit`."
+    )
+    truncated: bool = Field(
+        description="sqlgate extension: true when the query had more rows than `limit` and "
+        "`records` holds only the first `limit` of them (raise `limit`, up to 10000, or export "
+        "the result for more)."
+    )
 
 
 @router.post("/run_sql", response_model=RunSqlOut, summary="Run SQL")
@@ -89,5 +98,6 @@ def _run(
         ],
         "threadId": thread.key,
         "totalRows": result.row_count,
+        "truncated": result.truncated,
     }
     return dumps(payload)

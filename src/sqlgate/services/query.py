@@ -124,7 +124,7 @@ class QueryService:
         except Exception as exc:  # whatever went wrong, the run has its audit row
             run.record(error=_as_error(exc))
             raise
-        run.record(rows=result.row_count)
+        run.record(rows=result.row_count, cut_at=row_limit if result.truncated else None)
         return Ran(run.connection, result)
 
     def export(
@@ -137,14 +137,19 @@ class QueryService:
         client: str | None = None,
         action: str = "query.export",
         capped: bool = True,
+        max_rows: int | None = None,
     ) -> Export:
         """Start a query whose rows stream out in batches (bounded memory, any size up to the
         row limit of ``surface``: exports and async jobs each have their own). The audit row is
-        written when the export is closed, with its outcome (see :class:`Export`). The run
-        holds one of the org's concurrent-query slots until then, unless ``capped`` is false
-        (callers with a cap of their own)."""
+        written when the export is closed (see :class:`Export`): ``error`` with the error's code
+        when it failed part-way (a timeout, a writer's failure), with ``detail.truncated`` when
+        it stopped at the row limit. The run holds one of the org's concurrent-query slots until
+        then, unless ``capped`` is false (callers with a cap of their own). ``max_rows`` lowers
+        the row limit to what the output can hold (an Excel sheet)."""
         limits = surface.limits(self._settings)
         row_limit, timeout = limits.apply(request.row_limit, request.timeout)
+        if max_rows is not None:
+            row_limit = min(row_limit, max_rows)
         run = self._begin(principal, connection_ref, request, action, client)
         try:
             request = self._native(principal, run.connection, request)
@@ -161,7 +166,7 @@ class QueryService:
             run.record(error=_as_error(exc))
             raise
         stream.on_close(slot.release)
-        export = Export(stream, run)
+        export = Export(stream, run, row_limit)
         close_with_request(export.close)  # client gone mid-stream: close now, not at gc
         return export
 
@@ -252,7 +257,15 @@ class _AuditedRun:
         if self.failure is None:
             self.failure = _as_error(exc)
 
-    def record(self, *, rows: int | None = None, error: SqlgateError | None = None) -> None:
+    def record(
+        self,
+        *,
+        rows: int | None = None,
+        error: SqlgateError | None = None,
+        cut_at: int | None = None,
+    ) -> None:
+        """Write the audit row: ``cut_at`` is the row limit the result stopped at, if it did
+        (``detail: {"truncated": true, "row_limit": N}``)."""
         if self.recorded:
             return
         self.recorded = True
@@ -273,6 +286,7 @@ class _AuditedRun:
                 row_count=rows,
                 duration_ms=round((time.perf_counter() - self.started) * 1000, 3),
                 client=self.client,
+                detail={"truncated": True, "row_limit": cut_at} if cut_at is not None else None,
             )
         )
 
@@ -283,11 +297,12 @@ class Export:
     rows are read (the engine's), while they are written (:meth:`written`, or a caller's
     :meth:`fail`) makes it an ``error`` row; an unexpected one is ``internal_error``."""
 
-    def __init__(self, stream: ResultStream, run: _AuditedRun) -> None:
+    def __init__(self, stream: ResultStream, run: _AuditedRun, row_limit: int) -> None:
         self._stream = stream
         self._run = run
         self.columns = stream.columns
         self.schema = stream.schema
+        self.row_limit: int | None = row_limit
 
     @property
     def truncated(self) -> bool:
@@ -297,6 +312,10 @@ class Export:
     @property
     def rows(self) -> int:
         return self._stream.rows
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the engine's session is released."""
+        self._stream.on_close(callback)
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
         try:
@@ -324,7 +343,8 @@ class Export:
         try:
             self._stream.close()
         finally:
-            self._run.record(rows=self._stream.rows)
+            cut = self._stream.truncated
+            self._run.record(rows=self._stream.rows, cut_at=self.row_limit if cut else None)
 
 
 def _as_error(exc: BaseException) -> SqlgateError:
