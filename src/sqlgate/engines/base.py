@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import pyarrow as pa
 
+from sqlgate.engines._runner import within_deadline
 from sqlgate.engines._stream import primed
 from sqlgate.errors import QueryTimeout, SqlgateError
 from sqlgate.vocabulary.columns import Column, sql_type_name
@@ -246,6 +247,7 @@ class Query:
         self._release: Callable[[], None] | None = None
         self._translate: Callable[[BaseException], BaseException] = _unchanged
         self._deadline: Deadline | None = None
+        self._starting = threading.Lock()
 
     @property
     def deadline(self) -> Deadline:
@@ -255,8 +257,18 @@ class Query:
 
     def start(self) -> None:
         """Start the deadline now (once)."""
-        if self._deadline is None:
-            self._deadline = Deadline(self.timeout, self._fire)
+        with self._starting:
+            if self._deadline is None:
+                self._deadline = Deadline(self.timeout, self._fire)
+
+    def abandon(self) -> QueryTimeout:
+        """The caller stops waiting (the engine did not stop in time): the deadline fires if
+        it has not, the session will be closed rather than reused, and the caller gets the
+        timeout."""
+        self.failed = True
+        self.start()
+        self.deadline.fire()
+        return self.deadline.error()
 
     def hold(
         self,
@@ -419,6 +431,9 @@ class Engine(ABC):
         Errors before the first batch (syntax, binding, missing tables, timeouts) raise here.
         """
         query = Query(sql, params, timeout=timeout, row_limit=row_limit, batch_rows=batch_rows)
+        return within_deadline(query, lambda: self._open_stream(query))
+
+    def _open_stream(self, query: Query) -> ResultStream:
         try:
             started = self._start(query)
             batches = primed(query.translating(started.batches))
@@ -432,7 +447,7 @@ class Engine(ABC):
             schema=started.schema,
             _batches=batches,
             _close=query.close,
-            row_limit=row_limit,
+            row_limit=query.row_limit,
         )
 
     @abstractmethod
@@ -446,14 +461,14 @@ class Engine(ABC):
         """Run ``sql`` and return at most ``row_limit`` rows, fetching one more to report
         truncation."""
         started = time.perf_counter()
-        stream = self.stream(
+        query = Query(
             sql,
             params,
             timeout=timeout,
             row_limit=row_limit,
             batch_rows=min(row_limit + 1, BATCH_ROWS),
         )
-        return collect(stream, started)
+        return within_deadline(query, lambda: collect(self._open_stream(query), started))
 
     def schema(self, *, refresh: bool = False) -> DatabaseSchema:
         """Schemas, tables, columns and keys this connection exposes; cached until ``refresh``."""
