@@ -86,10 +86,21 @@ class DuckDBEngine(Engine):
 
     def _start(self, query: Query) -> Started:
         cursor = self._db.cursor()
-        query.hold(interrupt=cursor.interrupt, release=cursor.close, translate=_translate)
+        readers: list[pa.RecordBatchReader] = []
+
+        def release() -> None:
+            # A result not read to its end (the row limit stopped it) would otherwise be
+            # computed to its end when the reader is dropped: a recursive CTE for seconds.
+            cursor.interrupt()
+            for reader in readers:
+                reader.close()
+            cursor.close()
+
+        query.hold(interrupt=cursor.interrupt, release=release, translate=_translate)
         _refuse_non_select(cursor, query.sql)
         relation = cursor.sql(query.sql, params=dict(query.params) if query.params else None)
         reader = relation.to_arrow_reader(query.batch_rows)
+        readers.append(reader)
         engine_types = [str(t) for t in relation.types]
         return Started(columns_from_schema(reader.schema, engine_types), reader.schema, reader)
 
