@@ -137,6 +137,14 @@ class QueryError(SqlgateError):
     status = 400
 
 
+class ResultTooLarge(SqlgateError):
+    """The result (or one batch of an export's rows) is larger than the server hands back at
+    once (``SQLGATE_MAX_RESULT_BYTES``); ``limit_bytes`` says how large it may be."""
+
+    code = "result_too_large"
+    status = 422
+
+
 class QueryTimeout(SqlgateError):
     """The statement ran past its ``timeout`` and was interrupted on the engine."""
 

@@ -32,7 +32,7 @@ import pyarrow as pa
 
 from sqlgate.engines._runner import within_deadline
 from sqlgate.engines._stream import primed
-from sqlgate.errors import QueryTimeout, SqlgateError
+from sqlgate.errors import QueryTimeout, ResultTooLarge, SqlgateError
 from sqlgate.vocabulary.columns import Column, sql_type_name
 from sqlgate.vocabulary.schema import Catalog, DatabaseSchema
 
@@ -99,6 +99,8 @@ class ResultStream:
     _batches: Iterator[pa.RecordBatch]
     _close: Callable[[], None]
     row_limit: int | None = None
+    #: The largest batch (or, collected, the largest result) in bytes; None for no cap.
+    max_bytes: int | None = None
     truncated: bool = False
     rows: int = 0
     _closed: bool = field(default=False, repr=False)
@@ -111,6 +113,8 @@ class ResultStream:
                     batch = batch.slice(0, self.row_limit - self.rows)
                     self.truncated = True
                 if batch.num_rows:
+                    if self.max_bytes is not None and batch.nbytes > self.max_bytes:
+                        raise too_large(self.max_bytes, f"{batch.num_rows:,} rows")
                     self.rows += batch.num_rows
                     yield batch
                 if self.truncated:
@@ -369,9 +373,24 @@ def columns_from_schema(schema: pa.Schema, engine_types: list[str] | None = None
     ]
 
 
+def too_large(limit: int, what: str) -> ResultTooLarge:
+    return ResultTooLarge(
+        f"The result is larger than the {limit:,} bytes this server hands back at once "
+        f"({what}); select fewer or narrower columns, or fewer rows",
+        limit_bytes=limit,
+    )
+
+
 def collect(stream: ResultStream, started: float) -> QueryResult:
     """Drain a stream (already bounded by its row limit) into a QueryResult."""
-    batches = list(stream)
+    batches = []
+    size = 0
+    for batch in stream:
+        size += batch.nbytes
+        if stream.max_bytes is not None and size > stream.max_bytes:
+            stream.close()
+            raise too_large(stream.max_bytes, f"at least {size:,} bytes")
+        batches.append(batch)
     table = pa.Table.from_batches(batches, schema=stream.schema)
     return QueryResult(
         columns=stream.columns,
@@ -416,6 +435,8 @@ class Engine(ABC):
         # Per engine: it is held across introspection's round trips to the database, so a slow
         # schema read must stall only this connection's catalog, not every other connection's.
         self._catalog_lock = threading.Lock()
+        #: The result-size cap (``SQLGATE_MAX_RESULT_BYTES``), set by the registry.
+        self.max_result_bytes: int | None = None
 
     def stream(
         self,
@@ -448,6 +469,7 @@ class Engine(ABC):
             _batches=batches,
             _close=query.close,
             row_limit=query.row_limit,
+            max_bytes=self.max_result_bytes,
         )
 
     @abstractmethod
