@@ -17,6 +17,23 @@ BOMBS = [
     ("sqlite", "SELECT repeat('x', 1e9)", "repeat"),
     ("duckdb", "SELECT range(3000000000)", "range"),
     ("duckdb", "SELECT x FROM t WHERE x = length(repeat('y', 100000000))", "repeat"),
+    ("duckdb", "SELECT repeat('x', '1000000000'::INT)", "repeat"),
+    ("duckdb", "SELECT repeat('x', least(n, 2000000000)) FROM t", "repeat"),
+]
+
+# DuckDB builds one value without checking for an interrupt or its memory limit: the size must
+# be one the guard can bound.
+UNBOUNDED_IN_DUCKDB = [
+    ("SELECT repeat('x', n) FROM t", "repeat"),
+    ("SELECT length(repeat('x', abs(-1000000000)))", "repeat"),
+    ("SELECT length(repeat('x', (SELECT 1000000000)))", "repeat"),
+    ("SELECT rpad(name, n) FROM t", "rpad"),
+    ("SELECT len(range(n)) FROM (SELECT 300000000 AS n)", "range"),
+    ("SELECT printf('%1000000000d', 1)", "printf"),
+    ("SELECT printf('%*d', 5, 1)", "printf"),
+    ("SELECT printf(f, 1) FROM t", "printf"),
+    ("SELECT format('{:>1000000000}', 'x')", "format"),
+    ("SELECT format('{:>{}}', 'x', 9)", "format"),
 ]
 
 
@@ -33,11 +50,25 @@ def test_constant_size_bombs_are_refused_naming_the_function_and_the_cap(
     assert analysis.position == sql.lower().index(name if name != "range" else "range(")
 
 
+@pytest.mark.parametrize(("sql", "name"), UNBOUNDED_IN_DUCKDB)
+def test_duckdb_sizes_must_be_bounded(sql: str, name: str) -> None:
+    analysis = analyze(sql, "duckdb")
+    assert not analysis.is_valid
+    assert analysis.reason == "resource_limit"
+    assert analysis.error is not None and f"Function {name} " in analysis.error
+    # The servers contain these themselves (interrupts, value-size limits): they run.
+    assert analyze(sql, "postgres").is_valid or name in ("range", "printf", "format")
+
+
 @pytest.mark.parametrize(
     ("dialect", "sql"),
     [
         ("duckdb", "SELECT repeat('-', 80), rpad('a', 10), lpad('7', 3, '0')"),
-        ("duckdb", "SELECT repeat(name, n) FROM t"),  # computed: the engine's limits apply
+        ("duckdb", "SELECT repeat('#', least(n, 50)) FROM t"),  # bounded
+        ("duckdb", "SELECT unnest(range(1, least(n, 100))) FROM t"),
+        ("duckdb", "SELECT printf('%5.2f|%s', x, 'y'), format('{} has {:>5}', 'x', 3) FROM t"),
+        ("postgres", "SELECT repeat(name, n) FROM t"),  # the server interrupts and caps it
+        ("mysql", "SELECT lpad(name, n, '0') FROM t"),
         ("duckdb", "SELECT * FROM range(3000000000)"),  # rows, streamed under the row limit
         ("postgres", "SELECT * FROM generate_series(1, 10000000000)"),
         ("duckdb", "SELECT range(1000)"),

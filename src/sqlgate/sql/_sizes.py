@@ -1,26 +1,40 @@
-"""Constant-size bombs: calls whose result is known from the text to be larger than a cap.
+"""Size bombs: calls that build one huge value, refused when their size passes a cap.
 
-``repeat('x', 2000000000)`` builds a 2 GB string in one value. Some engines cannot stop that
-allocation once it has started (DuckDB neither interrupts nor counts it against its memory
-limit), so the guard refuses it before it runs: a string function whose length argument is a
-constant expression (literals, arithmetic, casts) over :data:`MAX_CONSTANT_BYTES` is refused
-with the reason ``resource_limit``. Checked: ``repeat`` (count times the length of a literal
-string, or the count alone), ``lpad``/``rpad`` (the target length), ``space`` (the count), and
-a scalar ``range``/``generate_series`` (a list value, 8 bytes per element) with constant
-bounds. Computed sizes (``repeat(s, n)`` with a column ``n``) run, under the engine's own limits
-(docs/security.md, "Resource limits").
+``repeat('x', 2000000000)`` builds a 2 GB string in one value. The servers contain such a
+call (PostgreSQL stops at 1 GB and is interrupted, MySQL answers NULL past
+``max_allowed_packet``, SQLite stops at ``SQLITE_LIMIT_LENGTH``); DuckDB does not: a function
+that builds one value neither checks for an interrupt nor counts against ``memory_limit``, so
+the query outruns its deadline and the process's memory. So:
+
+* in every dialect, ``repeat`` (count times the length of a literal string, or the count
+  alone), ``lpad``/``rpad`` (the target length), ``space`` (the count) and a scalar
+  ``range``/``generate_series`` (a list, 8 bytes an element) whose size is a constant
+  expression (literals, arithmetic, casts) over :data:`MAX_CONSTANT_BYTES` are refused;
+* in DuckDB the size must also be *known*: a number, or ``least(<expression>, N)`` with a
+  constant ``N`` up to the cap; a size computed from columns or subqueries is refused. So is a
+  ``printf``/``format`` whose format string is not a literal, or asks for a width or precision
+  over the cap (or one given as an argument, ``%*d``, ``{:>{}}``).
+
+Refused with the reason ``resource_limit``, naming the function and the cap.
 """
 
 from __future__ import annotations
+
+import re
 
 from sqlglot import exp
 
 from sqlgate.sql._source import Refused, node_start
 from sqlgate.sql._walk import NodeCheck, Walk
 
-#: The largest value a constant-size call may build (16 MiB).
+#: The largest value a size the guard can read may ask for (16 MiB).
 MAX_CONSTANT_BYTES = 16 * 1024 * 1024
 _LIST_ELEMENT_BYTES = 8
+#: Dialects whose engine can neither interrupt nor cap one value as it is built.
+_UNCONTAINED = frozenset({"duckdb"})
+_PRINTF_SPEC = re.compile(r"%[-+ #0']*(\*|\d+)?(?:\.(\*|\d+))?")
+_FORMAT_SPEC = re.compile(r"\{[^{}]*(\{)?[^{}]*\}")
+_DIGITS = re.compile(r"\d+")
 
 
 def constant_number(node: exp.Expr | None) -> float | None:
@@ -29,8 +43,6 @@ def constant_number(node: exp.Expr | None) -> float | None:
     if node is None:
         return None
     if isinstance(node, exp.Literal):
-        if node.is_string:
-            return None
         try:
             return float(str(node.this))
         except ValueError:
@@ -54,6 +66,21 @@ def constant_number(node: exp.Expr | None) -> float | None:
     return None
 
 
+def upper_bound(node: exp.Expr | None) -> float | None:
+    """A number ``node`` cannot exceed: its value when constant, the smallest constant of a
+    ``least(...)``; None when unknown."""
+    value = constant_number(node)
+    if value is not None:
+        return value
+    if isinstance(node, exp.Paren | exp.Cast | exp.TryCast):
+        return upper_bound(node.this)
+    if isinstance(node, exp.Least):
+        bounds = [upper_bound(arg) for arg in (node.this, *node.expressions)]
+        known = [b for b in bounds if b is not None]
+        return min(known) if known else None
+    return None
+
+
 def _string_length(node: exp.Expr | None) -> int:
     """Bytes of a literal string argument; 1 when unknown (a column: assume it is not empty)."""
     if isinstance(node, exp.Literal) and node.is_string:
@@ -61,49 +88,81 @@ def _string_length(node: exp.Expr | None) -> int:
     return 1
 
 
-def _repeat(node: exp.Repeat) -> tuple[str, float | None]:
-    times = constant_number(node.args.get("times"))
-    return "repeat", None if times is None else times * _string_length(node.this)
-
-
-def _pad(node: exp.Pad) -> tuple[str, float | None]:
-    name = "lpad" if node.args.get("is_left") else "rpad"
-    return name, constant_number(node.expression)
-
-
-def _space(node: exp.Space) -> tuple[str, float | None]:
-    return "space", constant_number(node.this)
-
-
-def _series(node: exp.GenerateSeries) -> tuple[str, float | None]:
+def _size(node: exp.Func) -> tuple[str, float | None, bool]:
+    """The function's name, the size of what it builds (None when unknown) and whether it
+    builds one value at all (a ``generate_series`` in FROM makes rows)."""
+    if isinstance(node, exp.Repeat):
+        times = upper_bound(node.args.get("times"))
+        return "repeat", None if times is None else times * _string_length(node.this), True
+    if isinstance(node, exp.Pad):
+        return ("lpad" if node.args.get("is_left") else "rpad"), upper_bound(node.expression), True
+    if isinstance(node, exp.Space):
+        return "space", upper_bound(node.this), True
+    assert isinstance(node, exp.GenerateSeries)
     if node.arg_key == "this" and isinstance(node.parent, exp.Table | exp.From | exp.Join):
-        return "generate_series", None  # rows in FROM, streamed: the row limit applies
+        return "generate_series", None, False  # rows in FROM, streamed: the row limit applies
     start = constant_number(node.args.get("start"))
-    end = constant_number(node.args.get("end"))
+    end = upper_bound(node.args.get("end"))
     step = constant_number(node.args.get("step")) or 1.0
     if start is None or end is None:
-        return "range", None
-    return "range", abs(end - start) / abs(step) * _LIST_ELEMENT_BYTES
+        return "range", None, True
+    return "range", abs(end - start) / abs(step) * _LIST_ELEMENT_BYTES, True
 
 
 def _check_size(walk: Walk, node: exp.Func) -> None:
-    if isinstance(node, exp.Repeat):
-        name, size = _repeat(node)
-    elif isinstance(node, exp.Pad):
-        name, size = _pad(node)
-    elif isinstance(node, exp.Space):
-        name, size = _space(node)
-    else:
-        name, size = _series(node)
+    name, size, one_value = _size(node)
+    if not one_value:
+        return
+    if size is None and walk.source.dialect in _UNCONTAINED:
+        raise Refused(
+            "resource_limit",
+            f"Function {name} needs a size the guard can bound: DuckDB can neither interrupt "
+            f"nor cap the building of one value. Write a number, or least(<expression>, N) "
+            f"with N up to {MAX_CONSTANT_BYTES:,}",
+            node_start(node),
+        )
     if size is not None and size > MAX_CONSTANT_BYTES:
         raise Refused(
             "resource_limit",
             f"Function {name} would build a value of about {size:,.0f} bytes; the largest "
-            f"value a constant size may ask for is {MAX_CONSTANT_BYTES:,} bytes",
+            f"value a size may ask for is {MAX_CONSTANT_BYTES:,} bytes",
             node_start(node),
         )
 
 
+def _check_format(walk: Walk, node: exp.Func) -> None:
+    """DuckDB's printf/format: a literal format string without huge or computed widths."""
+    if walk.source.dialect not in _UNCONTAINED:
+        return
+    if isinstance(node, exp.Anonymous):
+        name = str(node.this).lower()
+        if name not in ("printf", "sprintf", "format"):
+            return
+        template = node.expressions[0] if node.expressions else None
+    else:
+        name, template = "format", node.this
+    if not (isinstance(template, exp.Literal) and template.is_string):
+        raise _format_refused(name, "needs a literal format string", node)
+    text = str(template.this)
+    pattern = _PRINTF_SPEC if name != "format" else _FORMAT_SPEC
+    for spec in pattern.finditer(text):
+        if "*" in spec.group(0) or (name == "format" and spec.group(1)):
+            raise _format_refused(name, "takes no width or precision from its arguments", node)
+        widths = [int(d) for d in _DIGITS.findall(spec.group(0))]
+        if widths and max(widths) > MAX_CONSTANT_BYTES:
+            raise _format_refused(name, f"allows widths up to {MAX_CONSTANT_BYTES:,}", node)
+
+
+def _format_refused(name: str, why: str, node: exp.Expr) -> Refused:
+    return Refused(
+        "resource_limit",
+        f"Function {name} {why} in DuckDB (it builds one value that DuckDB can neither "
+        "interrupt nor cap)",
+        node_start(node),
+    )
+
+
 NODE_CHECKS: tuple[tuple[tuple[type[exp.Expr], ...], NodeCheck], ...] = (
     ((exp.Repeat, exp.Pad, exp.Space, exp.GenerateSeries), _check_size),
+    ((exp.Format, exp.Anonymous), _check_format),
 )
