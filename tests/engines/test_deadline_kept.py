@@ -14,7 +14,7 @@ import pytest
 from sqlgate.engines._runner import GRACE
 from sqlgate.engines.base import Engine, Query, Started
 from sqlgate.engines.duckdb import DuckDBEngine
-from sqlgate.errors import QueryTimeout
+from sqlgate.errors import QueryTimeout, ServiceUnavailable
 from sqlgate.vocabulary.schema import DatabaseSchema
 
 
@@ -79,6 +79,24 @@ def test_a_query_that_ends_in_time_is_answered_as_usual() -> None:
     result = engine.execute("SELECT 1", None, timeout=2, row_limit=10)
     assert result.row_count == 1
     assert engine.released == [False]
+
+
+def test_queries_still_unwinding_are_capped_per_engine() -> None:
+    """Each query left running past its deadline may hold memory the engine cannot cap; at two
+    the engine takes no new query until one ends."""
+    engine = _Stubborn()
+    for _ in range(2):
+        with pytest.raises(QueryTimeout):
+            engine.execute("SELECT 1", None, timeout=0.2, row_limit=10)
+    with pytest.raises(ServiceUnavailable, match="still stopping 2 earlier queries") as caught:
+        engine.execute("SELECT 1", None, timeout=0.2, row_limit=10)
+    assert caught.value.status == 503 and caught.value.headers["Retry-After"] == "1"
+    engine.go.set()
+    for _ in range(100):
+        if len(engine.released) == 2:
+            break
+        time.sleep(0.02)
+    assert engine.execute("SELECT 1", None, timeout=2, row_limit=10).row_count == 1
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import pyarrow as pa
 
-from sqlgate.engines._runner import within_deadline
+from sqlgate.engines._runner import Unwinding, within_deadline
 from sqlgate.engines._stream import primed
 from sqlgate.errors import QueryTimeout, ResultTooLarge, SqlgateError
 from sqlgate.vocabulary.columns import Column, sql_type_name
@@ -437,6 +437,8 @@ class Engine(ABC):
         self._catalog_lock = threading.Lock()
         #: The result-size cap (``SQLGATE_MAX_RESULT_BYTES``), set by the registry.
         self.max_result_bytes: int | None = None
+        #: Queries still running past their deadline (an engine that did not stop in time).
+        self._unwinding = Unwinding()
 
     def stream(
         self,
@@ -452,7 +454,7 @@ class Engine(ABC):
         Errors before the first batch (syntax, binding, missing tables, timeouts) raise here.
         """
         query = Query(sql, params, timeout=timeout, row_limit=row_limit, batch_rows=batch_rows)
-        return within_deadline(query, lambda: self._open_stream(query))
+        return within_deadline(query, lambda: self._open_stream(query), self._unwinding)
 
     def _open_stream(self, query: Query) -> ResultStream:
         try:
@@ -490,7 +492,9 @@ class Engine(ABC):
             row_limit=row_limit,
             batch_rows=min(row_limit + 1, BATCH_ROWS),
         )
-        return within_deadline(query, lambda: collect(self._open_stream(query), started))
+        return within_deadline(
+            query, lambda: collect(self._open_stream(query), started), self._unwinding
+        )
 
     def schema(self, *, refresh: bool = False) -> DatabaseSchema:
         """Schemas, tables, columns and keys this connection exposes; cached until ``refresh``."""
