@@ -158,6 +158,7 @@ def test_each_bomb_is_answered_in_time(
 ) -> None:
     status, body, elapsed = served.query(connection, sql)
     check(status, body, elapsed, expected, f"{connection}: {sql}")
+    print(f"\n{status} after {elapsed:.3f} s  {connection}: {sql[:70]}")
     if status == 504:
         ELAPSED.append(elapsed)
     # The org's slot came back: an ordinary query on the same connection runs at once.
