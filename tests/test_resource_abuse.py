@@ -166,6 +166,20 @@ def test_each_bomb_is_answered_in_time(
     assert status == 200 and body["rows"] == [[1]], body
 
 
+def test_a_recursive_cte_cut_at_the_row_limit_answers_at_once(served: Served) -> None:
+    """Ten rows of an unbounded recursion: the engine stops when the rows are read, not at the
+    end of the recursion (DuckDB computed it to the end when its reader was dropped)."""
+    sql = (
+        "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 100000000) "
+        "SELECT n FROM t"
+    )
+    for connection in ("demo", "chinook", "pg"):
+        for _ in range(3):
+            status, body, elapsed = served.query(connection, sql)
+            assert status == 200 and body["row_count"] == 10 and body["truncated"], body
+            assert elapsed < 1.0, f"{connection}: {elapsed:.2f} s for ten rows"
+
+
 def test_timeouts_answer_close_to_the_deadline() -> None:
     if not ELAPSED:
         pytest.skip("no bomb timed out in this run")
