@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 import pyarrow as pa
 
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from sqlgate.settings import Settings
 
 BATCH_ROWS = 65_536
+T = TypeVar("T")
 
 #: Where a connection's database is: a file under a data root; a server reached by host, port,
 #: database name, user and TLS mode; or anything a SQLAlchemy URL names.
@@ -417,6 +418,10 @@ class Engine(ABC):
     ssl_modes: ClassVar[tuple[str, ...]] = ()
     #: How a named parameter is written in this engine's SQL, for docs and errors.
     parameter_style: ClassVar[str]
+    #: Whether queries run on a worker thread that the caller stops waiting for at the
+    #: deadline (:mod:`sqlgate.engines._runner`). An engine whose interrupt always stops the
+    #: statement at once may run them on the caller's thread instead, saving the hand-off.
+    isolated: ClassVar[bool] = True
 
     @classmethod
     @abstractmethod
@@ -454,7 +459,7 @@ class Engine(ABC):
         Errors before the first batch (syntax, binding, missing tables, timeouts) raise here.
         """
         query = Query(sql, params, timeout=timeout, row_limit=row_limit, batch_rows=batch_rows)
-        return within_deadline(query, lambda: self._open_stream(query), self._unwinding)
+        return self._within(query, lambda: self._open_stream(query))
 
     def _open_stream(self, query: Query) -> ResultStream:
         try:
@@ -492,9 +497,12 @@ class Engine(ABC):
             row_limit=row_limit,
             batch_rows=min(row_limit + 1, BATCH_ROWS),
         )
-        return within_deadline(
-            query, lambda: collect(self._open_stream(query), started), self._unwinding
-        )
+        return self._within(query, lambda: collect(self._open_stream(query), started))
+
+    def _within(self, query: Query, work: Callable[[], T]) -> T:
+        if not self.isolated:
+            return work()
+        return within_deadline(query, work, self._unwinding)
 
     def schema(self, *, refresh: bool = False) -> DatabaseSchema:
         """Schemas, tables, columns and keys this connection exposes; cached until ``refresh``."""

@@ -52,6 +52,9 @@ class SQLiteEngine(Engine):
     dialect = "sqlite"
     location = "file"
     parameter_style = ":name"
+    # SQLite checks for an interrupt between steps of its bytecode, and no value can pass
+    # SQLITE_LIMIT_LENGTH: the interrupt stops a query at once, so it runs on the caller's thread.
+    isolated = False
 
     @classmethod
     def from_spec(cls, spec: ConnectionSpec, settings: Settings) -> SQLiteEngine:
