@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from sqlgate.sql._sizes import MAX_CONSTANT_BYTES
+from sqlgate.sql._sizes import MAX_CONSTANT_BYTES, MAX_DUCKDB_BYTES
 from sqlgate.sql.guard import analyze
 
 BOMBS = [
     ("duckdb", "SELECT repeat('x', 2000000000)", "repeat"),
-    ("duckdb", "SELECT repeat('abcd', 5000000)", "repeat"),  # 20 MB from a 4-byte string
+    ("postgres", "SELECT repeat('abcd', 500000)", "repeat"),  # 2 MB from a 4-byte string
     ("postgres", "SELECT repeat('x', 1024 * 1024 * 1024)", "repeat"),
     ("postgres", "SELECT lpad('x', 2e9, 'y')", "lpad"),
     ("mysql", "SELECT rpad(name, CAST(2e9 AS SIGNED)) FROM t", "rpad"),
@@ -19,6 +19,13 @@ BOMBS = [
     ("duckdb", "SELECT x FROM t WHERE x = length(repeat('y', 100000000))", "repeat"),
     ("duckdb", "SELECT repeat('x', '1000000000'::INT)", "repeat"),
     ("duckdb", "SELECT repeat('x', least(n, 2000000000)) FROM t", "repeat"),
+    # Built for each of 2,048 rows at a time outside DuckDB's memory limit: 16 MB each is 32 GB.
+    (
+        "duckdb",
+        "SELECT repeat('x', least(n + 16000000, 16000000)) FROM range(100000) AS t(n)",
+        "repeat",
+    ),
+    ("duckdb", "SELECT unnest(range(1, least(n, 100000))) FROM t", "range"),
 ]
 
 # DuckDB builds one value without checking for an interrupt or its memory limit: the size must
@@ -46,7 +53,8 @@ def test_constant_size_bombs_are_refused_naming_the_function_and_the_cap(
     assert analysis.reason == "resource_limit"
     assert analysis.error is not None
     assert f"Function {name} " in analysis.error
-    assert f"{MAX_CONSTANT_BYTES:,} bytes" in analysis.error
+    cap = MAX_DUCKDB_BYTES if dialect == "duckdb" else MAX_CONSTANT_BYTES
+    assert f"{cap:,} bytes" in analysis.error
     assert analysis.position == sql.lower().index(name if name != "range" else "range(")
 
 
@@ -71,9 +79,10 @@ def test_duckdb_sizes_must_be_bounded(sql: str, name: str) -> None:
         ("mysql", "SELECT lpad(name, n, '0') FROM t"),
         ("duckdb", "SELECT * FROM range(3000000000)"),  # rows, streamed under the row limit
         ("postgres", "SELECT * FROM generate_series(1, 10000000000)"),
-        ("duckdb", "SELECT range(1000)"),
+        ("duckdb", "SELECT range(100)"),
         ("mysql", "SELECT space(16)"),
-        ("duckdb", f"SELECT repeat('x', {MAX_CONSTANT_BYTES})"),
+        ("duckdb", f"SELECT repeat('x', {MAX_DUCKDB_BYTES})"),
+        ("postgres", f"SELECT repeat('x', {MAX_CONSTANT_BYTES})"),
     ],
 )
 def test_small_or_computed_sizes_pass(dialect: str, sql: str) -> None:

@@ -10,10 +10,12 @@ the query outruns its deadline and the process's memory. So:
   alone), ``lpad``/``rpad`` (the target length), ``space`` (the count) and a scalar
   ``range``/``generate_series`` (a list, 8 bytes an element) whose size is a constant
   expression (literals, arithmetic, casts) over :data:`MAX_CONSTANT_BYTES` are refused;
-* in DuckDB the size must also be *known*: a number, or ``least(<expression>, N)`` with a
-  constant ``N`` up to the cap; a size computed from columns or subqueries is refused. So is a
-  ``printf``/``format`` whose format string is not a literal, or asks for a width or precision
-  over the cap (or one given as an argument, ``%*d``, ``{:>{}}``).
+* in DuckDB the cap is :data:`MAX_DUCKDB_BYTES` (the value is built for every row of a
+  2,048-row vector, outside the memory limit), and the size must also be *known*: a number, or
+  ``least(<expression>, N)`` with a constant ``N`` up to the cap; a size computed from columns
+  or subqueries is refused. So is a ``printf``/``format`` whose format string is not a literal,
+  or asks for a width or precision over the cap (or one given as an argument, ``%*d``,
+  ``{:>{}}``).
 
 Refused with the reason ``resource_limit``, naming the function and the cap.
 """
@@ -27,8 +29,11 @@ from sqlglot import exp
 from sqlgate.sql._source import Refused, node_start
 from sqlgate.sql._walk import NodeCheck, Walk
 
-#: The largest value a size the guard can read may ask for (16 MiB).
-MAX_CONSTANT_BYTES = 16 * 1024 * 1024
+#: The largest value a size the guard can read may ask for (1 MiB).
+MAX_CONSTANT_BYTES = 1024 * 1024
+#: In DuckDB, which builds 2,048 rows at a time without counting such values against its
+#: memory limit and hands up to 65,536 rows over at once: 4 KiB (a batch stays under 256 MiB).
+MAX_DUCKDB_BYTES = 4 * 1024
 _LIST_ELEMENT_BYTES = 8
 #: Dialects whose engine can neither interrupt nor cap one value as it is built.
 _UNCONTAINED = frozenset({"duckdb"})
@@ -109,23 +114,28 @@ def _size(node: exp.Func) -> tuple[str, float | None, bool]:
     return "range", abs(end - start) / abs(step) * _LIST_ELEMENT_BYTES, True
 
 
+def _cap(walk: Walk) -> int:
+    return MAX_DUCKDB_BYTES if walk.source.dialect in _UNCONTAINED else MAX_CONSTANT_BYTES
+
+
 def _check_size(walk: Walk, node: exp.Func) -> None:
     name, size, one_value = _size(node)
     if not one_value:
         return
+    cap = _cap(walk)
     if size is None and walk.source.dialect in _UNCONTAINED:
         raise Refused(
             "resource_limit",
             f"Function {name} needs a size the guard can bound: DuckDB can neither interrupt "
             f"nor cap the building of one value. Write a number, or least(<expression>, N) "
-            f"with N up to {MAX_CONSTANT_BYTES:,}",
+            f"with N up to {cap:,}",
             node_start(node),
         )
-    if size is not None and size > MAX_CONSTANT_BYTES:
+    if size is not None and size > cap:
         raise Refused(
             "resource_limit",
             f"Function {name} would build a value of about {size:,.0f} bytes; the largest "
-            f"value a size may ask for is {MAX_CONSTANT_BYTES:,} bytes",
+            f"value a size may ask for is {cap:,} bytes",
             node_start(node),
         )
 
@@ -149,8 +159,8 @@ def _check_format(walk: Walk, node: exp.Func) -> None:
         if "*" in spec.group(0) or (name == "format" and spec.group(1)):
             raise _format_refused(name, "takes no width or precision from its arguments", node)
         widths = [int(d) for d in _DIGITS.findall(spec.group(0))]
-        if widths and max(widths) > MAX_CONSTANT_BYTES:
-            raise _format_refused(name, f"allows widths up to {MAX_CONSTANT_BYTES:,}", node)
+        if widths and max(widths) > MAX_DUCKDB_BYTES:
+            raise _format_refused(name, f"allows widths up to {MAX_DUCKDB_BYTES:,}", node)
 
 
 def _format_refused(name: str, why: str, node: exp.Expr) -> Refused:

@@ -49,7 +49,7 @@ comments, CR in ``--`` comments, backslash-quote, ``U&"..."``), ``suspicious_cha
 ``denied_function``, ``denied_table`` (catalogs, file/URL table names), ``column_bypass``
 (``COLUMNS(...)``, ``* LIKE``, whole rows), ``session_variable`` (MySQL ``@``/``@@``),
 ``resource_limit`` (SQLite blob sizes; ``repeat``, ``lpad``/``rpad``, ``space`` and scalar
-``range`` with a constant size over 16 MiB, see ``_sizes``).
+``range`` with a constant size over 1 MiB, 4 KiB and bounded in DuckDB, see ``_sizes``).
 """
 
 from __future__ import annotations
