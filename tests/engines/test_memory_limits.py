@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from sqlgate.engines._rows import BATCH_BYTES, fetch_rows
 from sqlgate.engines.base import Engine
 from sqlgate.engines.duckdb import DuckDBEngine
 from sqlgate.engines.registry import EngineRegistry
@@ -96,3 +97,33 @@ def test_the_registry_gives_engines_the_configured_cap(tmp_path: Path) -> None:
         assert engine.max_result_bytes == 12_345
     finally:
         registry.close()
+
+
+def test_wide_rows_make_short_batches_not_a_huge_one(lite: SQLiteEngine) -> None:
+    """Row engines (SQLite, MySQL, SQLAlchemy) read a batch in growing chunks until it holds
+    about BATCH_BYTES of text: 200 values of 1 MB are several batches, all rows still there."""
+    lite = SQLiteEngine(lite._path, max_value_bytes=2_000_000)
+    sql = (
+        "WITH RECURSIVE t(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM t WHERE i < 200) "
+        "SELECT i, printf('%.*c', 1000000, 'x') AS wide FROM t"
+    )
+    stream = lite.stream(sql, None, timeout=30, row_limit=None)
+    sizes = [(batch.num_rows, batch.nbytes) for batch in stream]
+    assert sum(rows for rows, _ in sizes) == 200
+    assert len(sizes) >= 4
+    assert max(nbytes for _, nbytes in sizes) < 2 * BATCH_BYTES
+
+
+def test_fetch_rows_knows_when_the_result_ended() -> None:
+    data = [(i, "x") for i in range(10)]
+    position = 0
+
+    def fetch(n: int) -> list[tuple[int, str]]:
+        nonlocal position
+        got = data[position : position + n]
+        position += len(got)
+        return got
+
+    assert fetch_rows(fetch, 4) == (data[:4], False)
+    assert fetch_rows(fetch, 100) == (data[4:], True)
+    assert fetch_rows(fetch, 100) == ([], True)

@@ -720,18 +720,18 @@ def test_each_query_runs_under_work_mem_and_temp_file_limit_where_the_role_may(p
     owner = PostgresEngine(pg.spec(), work_mem="8MB", temp_file_limit="100MB")
     superuser = PostgresEngine(
         pg.spec(username=conninfo_to_dict(PG_ADMIN_URL).get("user") or "postgres"),
-        work_mem="8MB",
-        temp_file_limit="100MB",
+        work_mem="1MB",
+        temp_file_limit="5MB",
     )
     try:
         # Not a superuser: temp_file_limit is the superuser's to set, so it is skipped.
         assert rows(owner, sql) == [{"work_mem": "8MB", "temp_file_limit": server_default}]
-        assert rows(superuser, sql) == [{"work_mem": "8MB", "temp_file_limit": "100MB"}]
+        assert rows(superuser, sql) == [{"work_mem": "1MB", "temp_file_limit": "5MB"}]
         # A sort that spills more than the limit fails as a query error, not a 500.
         with pytest.raises(QueryError, match="temp_file_limit"):
             rows(
                 superuser,
-                "SELECT count(*) AS n FROM (SELECT md5(g::text) FROM generate_series(1, 3000000)"
+                "SELECT count(*) AS n FROM (SELECT md5(g::text) FROM generate_series(1, 500000)"
                 " AS g ORDER BY 1 OFFSET 1) AS sorted",
             )
     finally:

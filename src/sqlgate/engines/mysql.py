@@ -44,6 +44,7 @@ from sqlgate.engines._mysql_statement import (
 )
 from sqlgate.engines._mysql_types import ArrowPlan, arrow_plan
 from sqlgate.engines._params import bind_named
+from sqlgate.engines._rows import fetch_rows
 from sqlgate.engines._stream import drained
 from sqlgate.engines.base import Deadline, Engine, Query, ServerInfo, Started
 from sqlgate.errors import (
@@ -320,14 +321,13 @@ class _Lease:
 
 
 def _batches(query: Query, cursor: Any, plan: ArrowPlan) -> Iterator[pa.RecordBatch]:
-    batch_rows = query.batch_rows
     while True:
-        rows = cursor.fetchmany(batch_rows)
+        rows, ended = fetch_rows(cursor.fetchmany, query.batch_rows)
         query.check()  # SLEEP() and BENCHMARK() return normally when killed
         if not rows:
             return
         yield plan.batch(rows)
-        if len(rows) < batch_rows:
+        if ended:
             return
 
 
