@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import pyarrow as pa
@@ -67,7 +68,8 @@ class ServerInfo:
     version: str
     latency_ms: float
     can_write: bool
-    #: Why the credentials look able to write (a privilege, a role attribute), when they do.
+    #: When the credentials look able to write: the whole advice, in sentences (which privilege
+    #: or role attribute, and what to use instead).
     write_detail: str | None = None
 
 
@@ -391,6 +393,22 @@ class Engine(ABC):
     ssl_modes: ClassVar[tuple[str, ...]] = ()
     #: How a named parameter is written in this engine's SQL, for docs and errors.
     parameter_style: ClassVar[str]
+    #: For a ``file`` engine: the bytes its database files hold at a fixed offset (offset,
+    #: bytes), so a file registered under the wrong type can be named for what it is.
+    file_signature: ClassVar[tuple[int, bytes] | None] = None
+
+    @classmethod
+    def recognizes(cls, path: str | Path) -> bool:
+        """Whether ``path`` is, by its :attr:`file_signature`, a database file of this type."""
+        if cls.file_signature is None:
+            return False
+        offset, magic = cls.file_signature
+        try:
+            with open(path, "rb") as file:
+                file.seek(offset)
+                return file.read(len(magic)) == magic
+        except OSError:
+            return False
 
     @classmethod
     @abstractmethod

@@ -52,6 +52,7 @@ class SQLiteEngine(Engine):
     dialect = "sqlite"
     location = "file"
     parameter_style = ":name"
+    file_signature = (0, b"SQLite format 3\x00")
 
     @classmethod
     def from_spec(cls, spec: ConnectionSpec, settings: Settings) -> SQLiteEngine:
