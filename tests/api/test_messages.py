@@ -13,8 +13,9 @@ import duckdb
 import pytest
 from fastapi.testclient import TestClient
 
+from sqlgate.sql.guard import MAX_SQL_CHARS
 from tests.api.test_servers import pg_body
-from tests.conftest import Env, Org, open_env
+from tests.conftest import Env, Org, make_settings, open_env
 from tests.services import fresh_pg_database
 from tests.sql.test_guard import REASONS
 
@@ -240,3 +241,18 @@ def test_the_server_sends_the_documented_reasons(
     assert v.status_code == 200 and v.json()["is_valid"] is False
     if message:
         assert v.json()["error"] == message
+
+
+def test_the_length_limit_can_be_lowered_not_raised_past_the_guards(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="max_sql_chars"):
+        make_settings(tmp_path, max_sql_chars=MAX_SQL_CHARS + 1)
+    for env in open_env(tmp_path, max_sql_chars=50):
+        r = env.client.post(
+            "/api/v1/query/duck",
+            json={"query": "SELECT 1 -- " + "x" * 40},
+            headers=env.org.headers(),
+        )
+        assert r.status_code == 422 and r.json()["error"]["reason"] == "too_long"
+        assert r.json()["error"]["message"] == (
+            "The SQL is 52 characters long; at most 50 are allowed (SQLGATE_MAX_SQL_CHARS)"
+        )
