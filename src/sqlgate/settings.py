@@ -100,7 +100,12 @@ class Settings(BaseSettings):
     )
 
     max_body_bytes: int = Field(default=1_048_576, description="Largest accepted request body.")
-    max_sql_chars: int = Field(default=100_000, description="Longest accepted SQL text.")
+    max_sql_chars: int = Field(
+        default=100_000,
+        ge=1,
+        le=100_000,  # the SQL guard refuses longer texts whatever this says
+        description="Longest accepted SQL text (at most 100,000 characters).",
+    )
 
     row_limit_default: int = 1000
     row_limit_max: int = 10_000

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sqlgate.sql.unknown import unknown_column
+from sqlgate.sql.unknown import unknown_columns
 
 TABLES = {"Album": ["AlbumId", "Title", "ArtistId"], "Artist": ["ArtistId", "Name"]}
 
@@ -28,8 +28,8 @@ TABLES = {"Album": ["AlbumId", "Title", "ArtistId"], "Artist": ["ArtistId", "Nam
     ],
 )
 def test_unknown_columns(sql: str, expected: str | None) -> None:
-    found = unknown_column(sql, "sqlite", TABLES)
-    assert (found.lower() if found else None) == expected
+    found = unknown_columns(sql, "sqlite", TABLES)
+    assert [f.lower() for f in found] == ([expected] if expected else [])
 
 
 def test_api_validate_names_the_unknown_column(client, org) -> None:  # type: ignore[no-untyped-def]

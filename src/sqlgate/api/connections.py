@@ -265,11 +265,10 @@ def test_connection(connection_id: str, principal: Reader, services: AppServices
     result = services.connections.test(principal.org_id, connection_id, actor=principal)
     warning = None
     if result.can_write:
-        warning = (
-            "These credentials can change data"
-            + (f" ({result.write_detail})" if result.write_detail else "")
-            + ". sqlgate runs every query read-only, but a role with only read privileges "
-            "is the safer choice."
+        # The engine's own sentences say why and what to do; they are the whole warning.
+        warning = result.write_detail or (
+            "These credentials can change data. sqlgate runs every query read-only, but a "
+            "role with only read privileges is the safer choice."
         )
     return {
         "data": {

@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 import pyarrow as pa
@@ -69,7 +70,8 @@ class ServerInfo:
     version: str
     latency_ms: float
     can_write: bool
-    #: Why the credentials look able to write (a privilege, a role attribute), when they do.
+    #: When the credentials look able to write: the whole advice, in sentences (which privilege
+    #: or role attribute, and what to use instead).
     write_detail: str | None = None
 
 
@@ -427,6 +429,23 @@ class Engine(ABC):
     #: deadline (:mod:`sqlgate.engines._runner`). An engine whose interrupt always stops the
     #: statement at once may run them on the caller's thread instead, saving the hand-off.
     isolated: ClassVar[bool] = True
+
+    #: For a ``file`` engine: the bytes its database files hold at a fixed offset (offset,
+    #: bytes), so a file registered under the wrong type can be named for what it is.
+    file_signature: ClassVar[tuple[int, bytes] | None] = None
+
+    @classmethod
+    def recognizes(cls, path: str | Path) -> bool:
+        """Whether ``path`` is, by its :attr:`file_signature`, a database file of this type."""
+        if cls.file_signature is None:
+            return False
+        offset, magic = cls.file_signature
+        try:
+            with open(path, "rb") as file:
+                file.seek(offset)
+                return file.read(len(magic)) == magic
+        except OSError:
+            return False
 
     @classmethod
     @abstractmethod

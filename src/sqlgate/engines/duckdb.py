@@ -51,6 +51,7 @@ class DuckDBEngine(Engine):
     dialect = "duckdb"
     location = "file"
     parameter_style = "$name"
+    file_signature = (8, b"DUCK")
 
     @classmethod
     def from_spec(cls, spec: ConnectionSpec, settings: Settings) -> DuckDBEngine:
@@ -197,6 +198,15 @@ def _translate(exc: BaseException) -> BaseException:
         return SqlNotAllowed(
             f"Refused by the read-only session: {_first_line(exc)}", reason="engine_refused"
         )
+    depth = _DEPTH_LIMIT.search(str(exc)) if isinstance(exc, duckdb.ParserException) else None
+    if depth:
+        # DuckDB's own advice (SET max_expression_depth) is a setting no query may change here.
+        return SqlNotAllowed(
+            f"The query is nested too deeply for DuckDB (over {depth.group(1)} levels of "
+            "expressions). Simplify it: replace long chains of OR, AND or + with IN (...) or "
+            "a join, and move repeated parts into a WITH clause",
+            reason="too_complex",
+        )
     if isinstance(exc, duckdb.Error | pa.ArrowException | OSError):
         message, line, column = _locate(str(exc))
         return QueryError(message, line=line, column=column)
@@ -204,6 +214,7 @@ def _translate(exc: BaseException) -> BaseException:
 
 
 _LINE = re.compile(r"^LINE (\d+): ?")
+_DEPTH_LIMIT = re.compile(r"[Mm]ax expression depth limit of (\d+) exceeded")
 
 
 def _locate(text: str) -> tuple[str, int | None, int | None]:

@@ -55,6 +55,7 @@ class SQLiteEngine(Engine):
     # SQLite checks for an interrupt between steps of its bytecode, and no value can pass
     # SQLITE_LIMIT_LENGTH: the interrupt stops a query at once, so it runs on the caller's thread.
     isolated = False
+    file_signature = (0, b"SQLite format 3\x00")
 
     @classmethod
     def from_spec(cls, spec: ConnectionSpec, settings: Settings) -> SQLiteEngine:

@@ -43,7 +43,7 @@ from sqlgate.services.connections import ConnectionService
 from sqlgate.services.limits import ASYNC, QUERY
 from sqlgate.settings import Settings
 from sqlgate.sql.cache import analyze_sql
-from sqlgate.sql.guard import refusal
+from sqlgate.sql.guard import over_limit, refusal
 from sqlgate.store.db import Store
 from sqlgate.store.models import QueryJob, new_id, utcnow
 
@@ -192,10 +192,9 @@ class JobService:
     ) -> None:
         """Refuse SQL the guard refuses now, rather than queueing a job that must fail. (The
         job itself runs through the query service, guard and all, again.)"""
-        if len(spec.sql) > self._settings.max_sql_chars:
-            raise ValidationError(
-                f"The SQL is longer than {self._settings.max_sql_chars} characters", field="query"
-            )
+        too_long = over_limit(spec.sql, self._settings.max_sql_chars)
+        if too_long:
+            raise refusal(too_long)
         analysis = analyze_sql(spec.sql, dialect)
         if not self._settings.sql_guard or analysis.is_valid:
             return

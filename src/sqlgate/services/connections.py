@@ -94,6 +94,22 @@ def _info(row: Connection, default_id: str | None) -> ConnectionInfo:
     )
 
 
+def _wrong_file_type(kind: str, path: str | None) -> str | None:
+    """For a file that ``kind``'s engine could not open: what the file is instead, if another
+    file engine's declared signature claims it, and how to register it."""
+    declared = engine_class(kind)
+    if declared.location != "file" or not path or declared.recognizes(path):
+        return None
+    for other in CONNECTION_TYPES:
+        cls = engine_class(other)
+        if cls.location == "file" and cls is not declared and cls.recognizes(path):
+            return (
+                f"`database` is {cls.summary}, not {declared.summary} (its first bytes say so): "
+                f"register it with type `{other}`"
+            )
+    return None
+
+
 def _lookup_query(by_ref: bool) -> Select[Any]:
     conn_t, org_t = Connection.__table__, Organization.__table__
     match = (
@@ -173,7 +189,13 @@ class ConnectionService:
         """Reach the database now: version, round-trip time, and whether it could write."""
         info = self.get(org_id, ref)
         with self._audited(actor, org_id, "connection.test", info.id):
-            return self.engine(info).probe()
+            try:
+                return self.engine(info).probe()
+            except ConnectionFailed as exc:
+                wrong_type = _wrong_file_type(info.type, info.database)
+                if wrong_type:
+                    raise ConnectionFailed(wrong_type) from exc
+                raise
 
     def schema(self, org_id: str, ref: str, *, refresh: bool = False) -> DatabaseSchema:
         info = self.get(org_id, ref)
@@ -441,7 +463,8 @@ class ConnectionService:
             probe.get(spec.id, datetime.min, lambda: spec)
         except ConnectionFailed as exc:
             if engine_class(row.type).location == "file":
-                raise ValidationError(exc.message, field="database") from None
+                message = _wrong_file_type(row.type, row.database) or exc.message
+                raise ValidationError(message, field="database") from None
             raise
         finally:
             probe.close()
@@ -458,9 +481,11 @@ class ConnectionService:
                 path = roots[0] / path
             resolved = path.resolve()
             if not any(resolved.is_relative_to(root) for root in roots):
+                allowed = ", ".join(str(root) for root in roots)
                 raise ValidationError(
-                    "`database` must be a file under one of the configured data roots "
-                    "(SQLGATE_DATA_ROOTS)",
+                    f"`database` must be a file under a data root ({allowed}). Copy the file "
+                    "under one of them and register that path (a relative path is read from "
+                    f"{roots[0]}), or add its directory to SQLGATE_DATA_ROOTS and restart",
                     field="database",
                 )
         resolved = path.resolve()

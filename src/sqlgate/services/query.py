@@ -20,15 +20,14 @@ from sqlgate.errors import (
     SqlgateError,
     SqlNotAllowed,
     SqlSyntaxError,
-    ValidationError,
 )
 from sqlgate.services.audit import AuditLog, AuditRecord
 from sqlgate.services.connections import ConnectionInfo, ConnectionService
 from sqlgate.services.limits import EXPORT, QUERY, Surface
 from sqlgate.settings import Settings
 from sqlgate.sql.cache import CACHEABLE_SQL_CHARS, analyze_sql, not_null_cached
-from sqlgate.sql.guard import Analysis, refusal
-from sqlgate.sql.unknown import unknown_column
+from sqlgate.sql.guard import Analysis, over_limit, refusal
+from sqlgate.sql.unknown import unknown_columns
 
 
 @dataclass(frozen=True)
@@ -78,8 +77,8 @@ class QueryService:
         return analysis
 
     def _validate(self, conn: ConnectionInfo, sql: str) -> Analysis:
-        self._check_length(sql)
-        analysis = analyze_sql(sql, conn.dialect)
+        too_long = over_limit(sql, self._settings.max_sql_chars)
+        analysis = too_long or analyze_sql(sql, conn.dialect)
         if not analysis.is_valid or analysis.warning:
             return analysis
         try:
@@ -93,9 +92,10 @@ class QueryService:
         if any("." in t for t in analysis.tables):
             return analysis  # schema-qualified names: table check only
         tables = {t: [c.name for c in (catalog.columns(t) or {}).values()] for t in analysis.tables}
-        column = unknown_column(sql, conn.dialect, tables)
-        if column:
-            return replace(analysis, warning=f"Unknown column: {column}")
+        columns = unknown_columns(sql, conn.dialect, tables)
+        if columns:
+            warning = "Unknown column" + ("s: " if len(columns) > 1 else ": ") + ", ".join(columns)
+            return replace(analysis, warning=warning)
         return analysis
 
     def execute(
@@ -207,10 +207,9 @@ class QueryService:
         return request if native == request.sql else replace(request, sql=native)
 
     def _check_length(self, sql: str) -> None:
-        if len(sql) > self._settings.max_sql_chars:
-            raise ValidationError(
-                f"The SQL is longer than {self._settings.max_sql_chars} characters", field="query"
-            )
+        too_long = over_limit(sql, self._settings.max_sql_chars)
+        if too_long:
+            raise refusal(too_long)
 
     def _admit(self, conn: ConnectionInfo, request: QueryRequest) -> Engine:
         """The parser-level checks (guard, parameters), then the connection's engine. Raises

@@ -73,7 +73,15 @@ from sqlgate.sql._source import Refused, Source, line_and_column
 from sqlgate.sql._syntax import parse, single_statement, tokenize
 from sqlgate.sql._walk import NodeChecks, Walk
 
-__all__ = ["DIALECTS", "MAX_SQL_CHARS", "Analysis", "analyze", "denied_functions"]
+__all__ = [
+    "DIALECTS",
+    "MAX_SQL_CHARS",
+    "Analysis",
+    "analyze",
+    "denied_functions",
+    "over_limit",
+    "refusal",
+]
 
 # Dialect -> deny-list: the one place that pairs them (see "Policies" above).
 _POLICIES: Mapping[str, Policy] = MappingProxyType(
@@ -172,6 +180,18 @@ def _policy(dialect: str) -> Policy:
     if dialect == "" or dialect in Dialect.classes:
         return _STRICTEST
     raise ValueError(f"Unsupported SQL dialect {dialect!r}")
+
+
+def over_limit(sql: str, limit: int) -> Analysis | None:
+    """The ``too_long`` verdict against the operator's limit (``SQLGATE_MAX_SQL_CHARS``), for
+    callers to ask before anything parses the text; ``None`` when ``sql`` is short enough."""
+    if len(sql) <= limit:
+        return None
+    message = (
+        f"The SQL is {len(sql):,} characters long; at most {limit:,} are allowed "
+        "(SQLGATE_MAX_SQL_CHARS)"
+    )
+    return Analysis(False, None, [], [], [], error=message, reason="too_long", position=limit)
 
 
 def refusal(analysis: Analysis) -> SqlgateError:

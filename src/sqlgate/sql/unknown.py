@@ -14,16 +14,42 @@ from sqlglot.errors import OptimizeError, SqlglotError
 from sqlglot.optimizer.qualify import qualify
 
 _UNRESOLVED = re.compile(r"Column '([^']+)' could not be resolved|Unknown column: (\S+)")
+#: sqlglot stops at the first unknown column; each round assumes it exists and looks again.
+_MAX_ROUNDS = 20
 
 
-def unknown_column(sql: str, dialect: str, tables: Mapping[str, Sequence[str]]) -> str | None:
-    """The first column of ``sql`` none of ``tables`` (name → column names) defines, if any."""
-    schema: dict[str, object] = {
-        table: {column: "text" for column in columns} for table, columns in tables.items()
-    }
+def unknown_columns(sql: str, dialect: str, tables: Mapping[str, Sequence[str]]) -> list[str]:
+    """Every column of ``sql`` none of ``tables`` (name → column names) defines, in the order
+    sqlglot meets them."""
     try:
         tree = sqlglot.parse_one(sql, read=dialect)
-        qualify(tree, schema=schema, dialect=dialect, validate_qualify_columns=True)
+    except (SqlglotError, ValueError, KeyError):
+        return []
+    schema = {table: dict.fromkeys(columns, "text") for table, columns in tables.items()}
+    found: list[str] = []
+    everywhere: set[str] = set()
+    for _ in range(_MAX_ROUNDS):
+        column = _first_unknown(tree, dialect, schema)
+        if column is None or not schema:
+            break
+        if column in everywhere:
+            break
+        if column in found:
+            # Already assumed in the first table: a qualified reference to another one.
+            everywhere.add(column)
+            for columns in schema.values():
+                columns[column] = "text"
+            continue
+        found.append(column)
+        next(iter(schema.values()))[column] = "text"
+    return found
+
+
+def _first_unknown(
+    tree: sqlglot.Expr, dialect: str, schema: dict[str, dict[str, str]]
+) -> str | None:
+    try:
+        qualify(tree.copy(), schema=schema, dialect=dialect, validate_qualify_columns=True)
     except OptimizeError as exc:
         match = _UNRESOLVED.search(str(exc))
         return (match.group(1) or match.group(2)) if match else None
