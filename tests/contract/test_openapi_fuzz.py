@@ -20,9 +20,11 @@ from fastapi.testclient import TestClient
 schemathesis = pytest.importorskip("schemathesis")
 
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
+from schemathesis import GenerationMode  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
 from schemathesis.specs.openapi.checks import (  # noqa: E402
     content_type_conformance,
+    negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -39,6 +41,7 @@ CHECKS = [
     status_code_conformance,
     response_schema_conformance,
     content_type_conformance,
+    negative_data_rejection,
 ]
 EXAMPLES = 12  # per operation: about 600 cases in all
 SHARDS = 5
@@ -161,7 +164,10 @@ def _fuzz(t: Target, operation: Any) -> None:
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=operation.as_strategy())
+    @given(
+        case=operation.as_strategy(GenerationMode.POSITIVE)
+        | operation.as_strategy(GenerationMode.NEGATIVE)
+    )
     def run(case: Any) -> None:
         if case.path_parameters:
             ids = {**t.ids, **(fresh(t) if fresh else {})}
@@ -181,7 +187,8 @@ def test_every_operation_answers_as_documented(target: Target, shard: int) -> No
     for operation in operations[shard::SHARDS]:
         try:
             _fuzz(target, operation)
-        except Exception as exc:  # every operation is tried; all failures are reported
+        # Every operation is tried and every failure reported (schemathesis raises a group).
+        except (Exception, BaseExceptionGroup) as exc:
             failures.append(f"{operation.method.upper()} {operation.path}:\n{exc}")
     assert not failures, "\n\n".join(failures)
 
