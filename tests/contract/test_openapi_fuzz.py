@@ -20,6 +20,15 @@ from fastapi.testclient import TestClient
 schemathesis = pytest.importorskip("schemathesis")
 
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.stateful import (  # noqa: E402
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 from schemathesis import GenerationMode  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
 from schemathesis.specs.openapi.checks import (  # noqa: E402
@@ -206,3 +215,113 @@ def test_deleting_a_key_and_a_member_of_the_throwaway_organization(target: Targe
     assert client.delete(f"/v1/team/members/{member_id}", headers=headers).status_code == 204
     left = client.get("/v1/team/members", headers=headers).json()["data"]
     assert member_id not in {m["id"] for m in left}
+
+
+def test_keys_and_members_through_create_use_change_and_delete(target: Target) -> None:
+    """Stateful, in the throwaway organization: keys made, used, revoked and revoked again;
+    members invited, joined, given another role and removed, in any order. Each answer is the
+    documented one, and the lists always show what was done."""
+    client, owner = target.client, {"Authorization": f"Bearer {target.key}"}
+    roles = st.sampled_from(["viewer", "editor", "admin"])
+
+    def documented(r: Any) -> Any:
+        assert r.status_code < 500, r.text
+        if r.status_code >= 400:
+            assert r.json()["error"]["code"] and r.json()["error"]["message"]
+        return r
+
+    class Team(RuleBasedStateMachine):
+        keys = Bundle("keys")
+        revoked = Bundle("revoked")
+        members = Bundle("members")
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.live: set[str] = set()
+            self.dead: set[str] = set()
+            self.gone: set[str] = set()
+
+        @rule(target=keys, scopes=st.lists(st.sampled_from(sorted(Scope)), unique=True))
+        def create_key(self, scopes: list[str]) -> tuple[str, str]:
+            body = {"name": target.unique("key"), **({"scopes": scopes} if scopes else {})}
+            r = documented(client.post("/v1/keys", json=body, headers=owner))
+            assert r.status_code == 201, r.text
+            made = r.json()["data"]
+            self.live.add(made["id"])
+            return made["id"], made["api_key"]
+
+        @rule(key=keys)
+        def use_key(self, key: tuple[str, str]) -> None:
+            r = documented(client.get("/v1/keys", headers={"Authorization": f"Bearer {key[1]}"}))
+            assert r.status_code in (200, 403), r.text  # 403: a key without team scope
+
+        @rule(target=revoked, key=consumes(keys))
+        def revoke_key(self, key: tuple[str, str]) -> tuple[str, str]:
+            r = documented(client.delete(f"/v1/keys/{key[0]}", headers=owner))
+            assert r.status_code == 204, r.text
+            self.live.discard(key[0])
+            self.dead.add(key[0])
+            return key
+
+        @rule(key=revoked)
+        def a_revoked_key_is_refused_and_cannot_be_revoked_again(
+            self, key: tuple[str, str]
+        ) -> None:
+            r = documented(client.get("/v1/keys", headers={"Authorization": f"Bearer {key[1]}"}))
+            assert r.status_code == 401, r.text
+            again = documented(client.delete(f"/v1/keys/{key[0]}", headers=owner))
+            assert again.status_code == 409, again.text
+
+        @rule(target=members, role=roles, join=st.booleans())
+        def invite(self, role: str, join: bool) -> str:
+            email = f"{target.unique('member')}@throwaway.test"
+            r = documented(
+                client.post("/v1/team/members", json={"email": email, "role": role}, headers=owner)
+            )
+            assert r.status_code == 201, r.text
+            member_id: str = r.json()["data"]["id"]
+            if join:
+                token = r.json()["invite_token"]
+                accepted = documented(
+                    client.post("/v1/team/invitations/accept", json={"token": token})
+                )
+                assert accepted.status_code == 201, accepted.text
+            return member_id
+
+        @rule(member=members, role=roles)
+        def change_role(self, member: str, role: str) -> None:
+            r = documented(
+                client.patch(f"/v1/team/members/{member}", json={"role": role}, headers=owner)
+            )
+            assert r.status_code == 200, r.text
+            assert r.json()["data"]["role"] == role
+
+        @rule(member=consumes(members))
+        def remove(self, member: str) -> None:
+            r = documented(client.delete(f"/v1/team/members/{member}", headers=owner))
+            assert r.status_code == 204, r.text
+            self.gone.add(member)
+            r = documented(client.get(f"/v1/team/members/{member}", headers=owner))
+            assert r.status_code == 404, r.text
+
+        @invariant()
+        def the_lists_show_what_was_done(self) -> None:
+            keys = documented(client.get("/v1/keys", headers=owner)).json()["data"]
+            revoked = {k["id"] for k in keys if k["revoked_at"] is not None}
+            assert self.dead <= revoked
+            assert not self.live & revoked
+            assert self.live <= {k["id"] for k in keys}
+            listed = documented(client.get("/v1/team/members", headers=owner)).json()["data"]
+            assert not self.gone & {m["id"] for m in listed}
+
+    run_state_machine_as_test(
+        Team,
+        settings=settings(
+            max_examples=15,
+            stateful_step_count=10,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
