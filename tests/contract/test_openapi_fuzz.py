@@ -2,9 +2,10 @@
 
 A throwaway organization, a key holding every scope, and real ids in the path: a key, a member,
 a connection, a dashboard or a share is made afresh for each case that deletes or changes it, so
-deletion is exercised on rows that exist. Whatever the generated query, headers and body, the
-answer is never a 5xx, its status code is one the operation documents, and its body and
-content type match the documented response. Derandomized and on a small budget, so CI is
+deletion is exercised on rows that exist. Whatever the generated query, headers and body (valid
+for the schema, or not), the answer is never a 5xx, its status code is one the operation
+documents, its body and content type match the documented response, and what the schema
+refuses the server refuses too (a 4xx). Derandomized and on a small budget, so CI is
 deterministic and quick; `docs/architecture.md` says how to run the same checks at length.
 """
 
