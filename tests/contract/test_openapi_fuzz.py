@@ -4,8 +4,9 @@ A throwaway organization, a key holding every scope, and real ids in the path: a
 a connection, a dashboard or a share is made afresh for each case that deletes or changes it, so
 deletion is exercised on rows that exist. Whatever the generated query, headers and body (valid
 for the schema, or not), the answer is never a 5xx, its status code is one the operation
-documents, its body and content type match the documented response, and what the schema
-refuses the server refuses too (a 4xx). Derandomized and on a small budget, so CI is
+documents, and its body and content type match the documented response. (Schemathesis'
+`negative_data_rejection` does not fit: the real ids and key put in place of generated ones can
+turn an invalid case into a valid one.) Derandomized and on a small budget, so CI is
 deterministic and quick; `docs/architecture.md` says how to run the same checks at length.
 """
 
@@ -34,7 +35,6 @@ from schemathesis import GenerationMode  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
 from schemathesis.specs.openapi.checks import (  # noqa: E402
     content_type_conformance,
-    negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -51,7 +51,6 @@ CHECKS = [
     status_code_conformance,
     response_schema_conformance,
     content_type_conformance,
-    negative_data_rejection,
 ]
 EXAMPLES = 12  # per operation: about 600 cases in all
 SHARDS = 5
