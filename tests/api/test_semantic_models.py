@@ -177,6 +177,18 @@ def test_deploy_yaml_then_json_makes_versions(senv: Env) -> None:
     ]
 
 
+def test_a_version_out_of_range_is_a_422_or_a_404(senv: Env) -> None:
+    """A version the store cannot hold is refused at the edge, not a 500 from the database."""
+    _shop(senv, "far")
+    h = senv.org.headers()
+    r = senv.client.get(_url("far"), params={"version": 10**20}, headers=h)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["code"] == "validation_error"
+    assert r.json()["error"]["details"][0]["field"] == "version"
+    missing = senv.client.get(_url("far"), params={"version": 2**31 - 1}, headers=h)
+    assert missing.status_code == 404, missing.text
+
+
 def _model(**changes: Any) -> dict[str, Any]:
     document: dict[str, Any] = yaml.safe_load(SHOP_YAML)
     document.update(changes)

@@ -96,7 +96,8 @@ def get_semantic_model(
         Literal["yaml", "json"], Query(description="`json` (an object) or `yaml` (text).")
     ] = "json",
     version: Annotated[
-        int | None, Query(ge=1, description="A deployed version (default: the latest).")
+        int | None,
+        Query(ge=1, le=2**31 - 1, description="A deployed version (default: the latest)."),
     ] = None,
 ) -> dict[str, Any]:
     """The latest deployed version, a given `version`, or, with nothing deployed, the draft
