@@ -122,6 +122,13 @@ class Settings(BaseSettings):
         description="How long a server process may reuse a key check before asking the store "
         "again (a key revoked elsewhere stops working within this time). 0 turns it off.",
     )
+    connection_cache_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="How long a server process may reuse a connection lookup. A change made "
+        "in the same process applies at once; one made by another process (the CLI, another "
+        "worker) within this time. 0 turns it off.",
+    )
     # --- rate limits and the concurrent-query cap (README "Rate limits") -------------------
     rate_limit_enabled: bool = Field(
         default=True,
