@@ -25,6 +25,7 @@ from sqlgate.api.models import (
 )
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
+from sqlgate.container import Services
 from sqlgate.jobs.model import JobState
 from sqlgate.jobs.service import MAX_WAIT_SECONDS, JobSpec, idempotency_key, job_error
 from sqlgate.results.formats import EXPORT_DEFAULT, FORMATS, get_format
@@ -34,7 +35,10 @@ from sqlgate.services.query import QueryRequest
 
 router = APIRouter(prefix="/api/v1/query", tags=["query"], responses=ERROR_RESPONSES)
 
-Executor = Annotated[Principal, Depends(requires(Scope.QUERY_EXECUTE, group="query"))]
+#: What execute needs of a key (api/fastpath.py applies the same).
+EXECUTE_SCOPES = (Scope.QUERY_EXECUTE,)
+EXECUTE_GROUP = "query"
+Executor = Annotated[Principal, Depends(requires(*EXECUTE_SCOPES, group=EXECUTE_GROUP))]
 Validator = Annotated[
     Principal, Depends(requires(Scope.QUERY_VALIDATE, Scope.QUERY_EXECUTE, group="query"))
 ]
@@ -90,12 +94,19 @@ def _execute(
     services: AppServices,
     request: Request,
 ) -> Response:
-    ran = services.queries.execute(
-        principal,
-        connection_id,
-        query_request(body),
-        client=client_address(request),
-    )
+    return execute_response(services, principal, connection_id, body, client_address(request))
+
+
+def execute_response(
+    services: Services,
+    principal: Principal,
+    connection_id: str,
+    body: QueryBody,
+    client: str | None,
+) -> Response:
+    """Run the query of an execute request and render its JSON answer (also called by the
+    route's fast path, api/fastpath.py)."""
+    ran = services.queries.execute(principal, connection_id, query_request(body), client=client)
     return Response(dumps(query_out(ran.result)), media_type="application/json")
 
 
