@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from sqlgate import __version__
+from sqlgate.cli._access_log import log_config as access_log_config
 from sqlgate.cli._base import Adder, UsageError, command, print_json, services, settings
 from sqlgate.errors import ValidationError
 from sqlgate.services import orgs
@@ -57,6 +58,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "host": configured.host,
         "port": configured.port,
         "log_level": args.log_level,
+        "access_log": configured.access_log,
+        "log_config": access_log_config(),
         **https.server_options(configured, tls),
     }
     if args.workers > 1:
@@ -144,6 +147,12 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         help="Serve HTTPS with a self-signed certificate kept in the data dir",
     )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--no-access-log",
+        action="store_true",
+        help="No line per request (SQLGATE_ACCESS_LOG=false); the audit history still has "
+        "every query",
+    )
     serve.add_argument(
         "--workers",
         type=int,
