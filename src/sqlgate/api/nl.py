@@ -20,7 +20,7 @@ from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
 from sqlgate.library.saved_queries import SavedInfo
 from sqlgate.nl.questions import MAX_QUESTION_CHARS, NonSqlQuestion
-from sqlgate.results.jsonable import dumps, rows_as_arrays, rows_as_objects
+from sqlgate.results.jsonable import dumps, json_rows, rows_as_objects
 
 router = APIRouter(tags=["questions"], responses=ERROR_RESPONSES)
 
@@ -212,7 +212,7 @@ async def ask(body: AskBody, principal: Asker, services: AppServices) -> Respons
         services.questions.ask, principal, body.question, body.connection_id
     )
     table = asked.result.table
-    rows = rows_as_arrays(table) if body.format == "table" else rows_as_objects(table)
+    rows = json_rows(table) if body.format == "table" else rows_as_objects(table)
     payload = {
         "data": {
             "query_id": asked.saved.id,

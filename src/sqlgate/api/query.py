@@ -29,7 +29,7 @@ from sqlgate.container import Services
 from sqlgate.jobs.model import JobState
 from sqlgate.jobs.service import MAX_WAIT_SECONDS, JobSpec, idempotency_key, job_error
 from sqlgate.results.formats import EXPORT_DEFAULT, FORMATS, get_format
-from sqlgate.results.jsonable import dumps, rows_as_arrays
+from sqlgate.results.jsonable import dumps, json_rows
 from sqlgate.services.limits import EXPORT
 from sqlgate.services.query import QueryRequest
 
@@ -138,7 +138,7 @@ async def _hybrid(
         elapsed = (job.finished_at - job.started_at).total_seconds() * 1000
     payload = {
         "columns": [{**c, "notNull": False} for c in job.manifest.columns],
-        "rows": rows_as_arrays(table),
+        "rows": json_rows(table),
         "row_count": table.num_rows,
         "truncated": job.truncated,
         "execution_time_ms": round(elapsed, 3),
