@@ -147,7 +147,7 @@ def start_sqlgate(
     connections: dict[str, tuple[str, Path]],
     log: Path,
     env: dict[str, str] | None = None,
-    workers: int = 1,
+    workers: int | str = 1,
     extra_args: Sequence[str] = (),
 ) -> tuple[Server, str, str]:
     """Initialise ``data_dir``, register ``connections`` (name -> (type, path)), serve.
