@@ -1,12 +1,14 @@
 """sqlgate's fixed cost per request: ``SELECT 1`` through ``sqlgate serve`` vs bare Starlette.
 
-Both servers are single uvicorn processes on 127.0.0.1 with uvicorn's default options, and both
-run ``SELECT 1`` on a pooled read-only sqlite3 connection of the same file in the thread pool:
+All are single uvicorn processes on 127.0.0.1 and run ``SELECT 1`` on a pooled read-only sqlite3
+connection of the same file in the thread pool:
 
 * sqlgate:  POST /api/v1/query/db {"query": "SELECT 1"} with X-API-Key, everything a real
             deployment does on: key check, rate limits (budgets set high enough never to refuse,
             so every request is counted), the SQL guard, the concurrency cap, the audit row;
-* bare:     POST /query {"query": "SELECT 1"} on the Starlette app in ``_bare_starlette.py``.
+* sqlgate --no-access-log: the same without the access log;
+* bare:     POST /query {"query": "SELECT 1"} on the Starlette app in ``_bare_starlette.py``,
+            without an access log (uvicorn's flushes a line per request): the floor.
 
 The difference is what sqlgate adds to every query. wrk drives each server in turn (alternating
 which goes first each round); medians of ``--rounds`` rounds, and the throughput ratio
@@ -69,7 +71,7 @@ def start_bare(db: Path, log: Path) -> tuple[Server, str]:
     server = Server(
         "bare",
         [tool("uvicorn"), "_bare_starlette:app", "--host", HOST, "--port", str(port),
-         "--app-dir", str(Path(__file__).resolve().parent)],
+         "--app-dir", str(Path(__file__).resolve().parent), "--no-access-log"],
         log,
         env={"BARE_DATABASE": str(db)},
     )  # fmt: skip
