@@ -154,6 +154,10 @@ BAD_INPUT: dict[tuple[str, ...], list[tuple[list[str], int]]] = {
         (["chinook", "SELECT 1; SELECT 2", "--format", "csv"], 1),
     ],
     ("ask",): [(["delete every customer", "--connection", "chinook"], 1), ([], 2)],
+    ("dashboards", "list"): [(["--org", "nope"], 1)],
+    ("dashboards", "show"): [(["dash_nope"], 1), ([], 2), (["dash_nope", "--filter", "x"], 1)],
+    ("dashboards", "create"): [(["-f", "/nonexistent/board.yaml"], 1), ([], 2)],
+    ("dashboards", "export"): [(["dash_nope"], 1), (["dash_nope", "--format", "xml"], 2)],
     ("semantic", "deploy"): [
         (["/nonexistent/model.yaml"], 1),
         ([str(CHINOOK_SQLITE), "--connection", "chinook"], 1),

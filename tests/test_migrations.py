@@ -12,7 +12,9 @@ from alembic.config import Config
 from sqlalchemy import text
 
 from sqlgate.auth.keys import display_prefix, generate_key, hash_key
-from sqlgate.auth.principal import authenticate
+from sqlgate.auth.principal import Principal, authenticate
+from sqlgate.auth.scopes import Role
+from sqlgate.services.threads import Threads
 from sqlgate.store.db import MIGRATIONS, Store
 from tests.services import fresh_pg_database
 
@@ -63,3 +65,29 @@ def test_upgrading_from_0001_keeps_members_and_keys(store: Store) -> None:
     with store.engine.connect() as db:
         row = db.execute(text("SELECT kind, status FROM members WHERE id = 'mem_1'")).one()
     assert tuple(row) == ("person", "active")
+
+
+def test_upgrading_from_0005_keeps_threads_under_their_ids(store: Store) -> None:
+    _upgrade(store, "0005")
+    now = datetime.now(UTC)
+    with store.engine.begin() as db:
+        db.execute(
+            text("INSERT INTO organizations (id, name, slug, created_at) "
+                 "VALUES ('org_1', 'A', 'a', :now)"), {"now": now}
+        )  # fmt: skip
+        db.execute(
+            text("INSERT INTO nl_threads (id, org_id, member_id, connection_id, created_at) "
+                 "VALUES ('t-1', 'org_1', 'mem_1', 'con_1', :now)"), {"now": now}
+        )  # fmt: skip
+        db.execute(
+            text("INSERT INTO nl_turns (thread_id, question, created_at) "
+                 "VALUES ('t-1', 'How many tracks?', :now)"), {"now": now}
+        )  # fmt: skip
+    store.migrate()
+    principal = Principal(
+        key_id="key_1", org_id="org_1", org_slug="a", member_id="mem_1", role=Role.OWNER,
+        scopes=frozenset(),
+    )  # fmt: skip
+    threads = Threads(store)
+    thread = threads.open(principal, "con_1", "t-1")  # the same thread, its turn kept
+    assert [t.question for t in threads.history(thread)] == ["How many tracks?"]

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlgate.cli import main
 from sqlgate.container import Services
 from sqlgate.errors import ConnectionFailed
-from sqlgate.services.secrets import SecretBox, scrub
+from sqlgate.services.secrets import SecretBox
 from sqlgate.store.models import Connection
 from tests.conftest import make_settings
 
@@ -32,11 +32,6 @@ def test_rotation_old_key_still_decrypts_new_writes_use_new_key() -> None:
     assert SecretBox("new-key").decrypt(box.rotate(old)) == "s3cret"
     with pytest.raises(ConnectionFailed):
         SecretBox("new-key").decrypt(old)  # without the old key: a clear error, not garbage
-
-
-def test_scrub_removes_every_occurrence() -> None:
-    assert scrub("login pw=abc123 failed (abc123)", "abc123") == "login pw=*** failed (***)"
-    assert scrub("nothing", None, "") == "nothing"
 
 
 def _stored_tokens(services: Services) -> list[str]:

@@ -90,7 +90,8 @@ def test_a_body_that_is_not_utf8_is_a_422(served: tuple[str, dict[str, str]]) ->
         assert r.status_code == 422, r.text
         error = r.json()["error"]
         assert error["code"] == "validation_error"
-        assert "not valid UTF-8 (byte 0xff at offset 19)" in error["message"]
+        assert "not valid UTF-8: byte 0xff at line 1, column 20" in error["message"]
+        assert (error["line"], error["column"]) == (1, 20)
 
 
 def test_text_that_only_looks_like_a_surrogate_still_runs(

@@ -13,6 +13,7 @@ from sqlgate.api import (
     admin,
     audit,
     connections,
+    dashboards,
     health,
     jobs,
     keys,
@@ -23,7 +24,7 @@ from sqlgate.api import (
     semantic,
     team,
 )
-from sqlgate.api.declared import declare
+from sqlgate.api.declared import declare, publish
 from sqlgate.api.docs import install as install_docs
 from sqlgate.api.errors import install as install_error_handlers
 from sqlgate.api.fastpath import FastExecute
@@ -88,8 +89,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         keys,
         team,
         jobs,
+        dashboards,
     )
-    for router in [*(m.router for m in routers), jobs.downloads]:
+    for router in [*(m.router for m in routers), jobs.downloads, dashboards.shared]:
         declare(router)
         app.include_router(router)
+    publish(app)
     return app

@@ -14,6 +14,9 @@ from sqlgate.auth.principal import Authenticator
 from sqlgate.auth.ratelimit import RateLimiter
 from sqlgate.engines.registry import EngineRegistry
 from sqlgate.jobs.service import JobService
+from sqlgate.library.dashboard_data import WidgetRunner
+from sqlgate.library.dashboard_store import DashboardStore
+from sqlgate.library.dashboards import DashboardService
 from sqlgate.library.questions import SavedQuestions
 from sqlgate.library.saved_queries import SavedQueries
 from sqlgate.results.signing import LinkSigner
@@ -49,8 +52,10 @@ class Services:
     jobs: JobService
     semantic: SemanticModels
     saved_queries: SavedQueries
+    threads: Threads
     nl: NlService
     questions: SavedQuestions
+    dashboards: DashboardService
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -73,13 +78,23 @@ class Services:
         prompt_logs = PromptLogs(store)
         saved_queries = SavedQueries(store)
         translators = Translators(settings, connections, semantic)
-        nl = NlService(store, connections, Threads(store), prompt_logs, translators)
+        threads = Threads(store)
+        nl = NlService(store, connections, threads, prompt_logs, translators)
+        limiter = RateLimiter(settings)
+        dashboards = DashboardService(
+            settings,
+            DashboardStore(store),
+            saved_queries,
+            connections,
+            WidgetRunner(queries, connections, saved_queries, slots),
+            admit=lambda principal: limiter.admit(principal, "query"),
+        )
         return cls(
             settings=settings,
             store=store,
             engines=engines,
             audit=audit,
-            limiter=RateLimiter(settings),
+            limiter=limiter,
             slots=slots,
             authenticator=Authenticator(store, ttl=settings.auth_cache_seconds),
             connections=connections,
@@ -88,8 +103,10 @@ class Services:
             prompt_logs=prompt_logs,
             semantic=semantic,
             saved_queries=saved_queries,
+            threads=threads,
             nl=nl,
             questions=SavedQuestions(nl, queries, saved_queries),
+            dashboards=dashboards,
             jobs=JobService(
                 settings,
                 store,

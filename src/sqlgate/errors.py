@@ -5,11 +5,15 @@ the class (or the instance), and a single handler in :mod:`sqlgate.api.errors` r
 
     {"error": {"code": "not_found", "message": "...", ...details}}
 
-Codes and statuses follow the vendor error table (seed 002) where it has one.
+Codes and statuses follow the vendor error table (seed 002) where it has one. :data:`ERROR_TABLE`
+is the one list of what a client can see (code, status, meaning): the README's error table and
+the error responses of every operation in the OpenAPI document are rendered from it, and a test
+holds every subclass's code and status to it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -156,3 +160,120 @@ class Gone(SqlgateError):
 
     code = "gone"
     status = 410
+
+
+# --- the error table ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ErrorKind:
+    """One row of the error table: a code, the status it is sent with, and when."""
+
+    code: str
+    status: int
+    meaning: str
+
+
+#: Every (code, status) a client can receive, in the order the README lists them.
+ERROR_TABLE: tuple[ErrorKind, ...] = (
+    ErrorKind(
+        "authentication_error", 401, "missing, malformed, unknown, expired or revoked API key"
+    ),
+    ErrorKind(
+        "authorization_error",
+        403,
+        "the key lacks the route's scope, or `X-ORG-ID` is another organization; also a "
+        'signed result link that is altered or expired (`"reason": "expired"`)',
+    ),
+    ErrorKind("not_found", 404, "unknown connection, organization, key, member, job or route"),
+    ErrorKind("method_not_allowed", 405, "wrong HTTP method for the route"),
+    ErrorKind(
+        "conflict",
+        409,
+        "a name or email already used, a key revoked twice, a change that would leave no "
+        "owner, revoking the last key that can manage the organization, an idempotency key "
+        "reused for another request, a job with no result (yet)",
+    ),
+    ErrorKind(
+        "gone",
+        410,
+        "an async result past its retention (`SQLGATE_ASYNC_RESULT_RETENTION_HOURS`, 24)",
+    ),
+    ErrorKind("payload_too_large", 413, "body over `SQLGATE_MAX_BODY_BYTES` (1 MiB)"),
+    ErrorKind(
+        "unsupported_media_type",
+        415,
+        "a body sent with a `Content-Type` the route does not read (JSON routes read "
+        "`application/json`; a semantic model may also be YAML)",
+    ),
+    ErrorKind(
+        "validation_error",
+        422,
+        "malformed JSON (with `line` and `column`), an empty body, a body that is not a JSON "
+        'object, a body that is not UTF-8, text with a lone surrogate (`"\\udc80"`: not '
+        "encodable, on every route), wrong types, unknown fields, out-of-range values, "
+        "parameter mismatch; `details` lists each problem with its `field`",
+    ),
+    ErrorKind(
+        "sql_syntax_error", 422, "SQL that does not parse; with `line`, `column`, `position`"
+    ),
+    ErrorKind(
+        "sql_not_allowed", 422, "anything but one read-only statement; with `reason`, `query_type`"
+    ),
+    ErrorKind(
+        "rate_limit_exceeded",
+        429,
+        "a request budget or the concurrent-query cap ran out; `budget` says which (`key`, "
+        "`member`, `org`, `org_concurrency`), `Retry-After` header and `retry_after` say when "
+        "to retry (see [Rate limits](#rate-limits))",
+    ),
+    ErrorKind(
+        "query_error",
+        400,
+        "the database refused or failed the statement (the seed table says 500 for "
+        "*generated* SQL; SQL you send is yours to fix, so 400)",
+    ),
+    ErrorKind(
+        "NON_SQL_QUERY",
+        400,
+        "a question that is not about the data (`generate_sql` answers it in the seed's shape, "
+        "`{id, code, error, explanationQueryId}`)",
+    ),
+    ErrorKind(
+        "query_error", 500, "SQL generated from a question failed on the database every time"
+    ),
+    ErrorKind("internal_error", 500, "a fault in sqlgate itself; the server log has the details"),
+    ErrorKind(
+        "connection_error",
+        502,
+        "the database could not be opened or reached, or refused the login (the message "
+        "names the problem, never the password)",
+    ),
+    ErrorKind("llm_error", 502, "the language model failed and no fallback could answer"),
+    ErrorKind("llm_unavailable", 502, "the language model's server could not be reached"),
+    ErrorKind(
+        "llm_http_error", 502, "the language model answered with an error (`upstream_status`)"
+    ),
+    ErrorKind("llm_bad_response", 502, "the language model's answer was not usable"),
+    ErrorKind(
+        "service_unavailable",
+        503,
+        "the Redis behind shared rate limits (`SQLGATE_REDIS_URL`) cannot be reached; "
+        "requests are refused, not let through unlimited; `Retry-After: 5`",
+    ),
+    ErrorKind("timeout", 504, "the query ran past `timeout` and was stopped on the engine"),
+    ErrorKind("llm_timeout", 504, "the language model did not answer in time"),
+)
+
+
+def error_kinds(*errors: type[SqlgateError]) -> list[ErrorKind]:
+    """The table's rows for these error classes (by their code and status)."""
+    wanted = {(e.code, e.status) for e in errors}
+    return [k for k in ERROR_TABLE if (k.code, k.status) in wanted]
+
+
+def error_table_markdown() -> str:
+    """The error table as the README shows it."""
+    lines = ["| code | status | when |", "|---|---|---|"]
+    lines += [f"| `{k.code}` | {k.status} | {k.meaning} |" for k in ERROR_TABLE]
+    return "\n".join(lines) + "\n"

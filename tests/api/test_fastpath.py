@@ -105,7 +105,7 @@ def test_what_the_fast_path_leaves_to_the_route(env: Env, route_calls: list[int]
     )
     assert bad.status_code == 422 and "row_limit" in bad.json()["error"]["message"]
     broken = env.client.post("/api/v1/query/duck", content=b'{"query": ', headers=headers)
-    assert broken.json()["error"]["message"] == "The request body is not valid JSON"
+    assert broken.json()["error"]["message"].startswith("The request body is not valid JSON")
     other_org = env.client.post(
         "/api/v1/query/duck", json={"query": "SELECT 1"}, headers={**headers, "X-ORG-ID": "x"}
     )

@@ -91,8 +91,12 @@ def test_a_follow_up_in_a_thread_keeps_the_context(nenv: Env) -> None:
     assert "How many invoices per year?" in history.split("---")[0]
 
 
-def test_unknown_or_foreign_threads_are_404(nenv: Env) -> None:
-    assert _generate(nenv, question="How many tracks?", threadId="nope").status_code == 404
+def test_an_unknown_or_foreign_thread_id_starts_a_thread_of_this_organization(
+    nenv: Env,
+) -> None:
+    r = _generate(nenv, question="How many tracks?", threadId="nope")
+    assert r.status_code == 200, r.text
+    assert r.json()["threadId"] == "nope"
     other = orgs.create_organization(
         nenv.org.services.store, name="Other NL", owner_email="o@nl.test"
     )
@@ -101,9 +105,14 @@ def test_unknown_or_foreign_threads_are_404(nenv: Env) -> None:
         other.org_id, name="chinook", type="sqlite", database=str(CHINOOK_SQLITE),
         trusted_path=True,
     )  # fmt: skip
-    theirs = _generate(nenv, other.key.api_key, question="How many tracks?").json()["threadId"]
-    r = _generate(nenv, question="and per genre?", threadId=theirs)
-    assert r.status_code == 404
+    theirs = _generate(nenv, other.key.api_key, question="How many invoices per year?")
+    thread = theirs.json()["threadId"]
+    # The same id here is this organization's own, new thread: their question is not its
+    # context, so "and only for 2023?" has nothing to follow.
+    r = _generate(nenv, question="and only for 2023?", threadId=thread, returnSqlDialect=True)
+    assert r.json().get("threadId", thread) == thread
+    assert "Invoice" not in r.json().get("sql", "")
+    assert _generate(nenv, question="x" * 3, threadId="t" * 41).status_code == 422
 
 
 def test_non_sql_questions_get_an_explanation_stream(nenv: Env) -> None:

@@ -44,6 +44,7 @@ MATRIX: dict[str, set[str]] = {
     "keys": ADMINS,
     "team_read": ALL,
     "team_write": ADMINS,
+    "dashboards_share": ADMINS,
 }
 
 # Every authenticated operation and its group. A route added without an entry here fails
@@ -86,6 +87,15 @@ GROUP: dict[tuple[str, str], str] = {
     ("PATCH", "/v1/team/members/{member_id}"): "team_write",
     ("DELETE", "/v1/team/members/{member_id}"): "team_write",
     ("POST", "/v1/team/service_accounts"): "team_write",
+    ("GET", "/v1/dashboards"): "validate",
+    ("GET", "/v1/dashboards/{dashboard_id}"): "validate",
+    ("POST", "/v1/dashboards/{dashboard_id}/data"): "validate",
+    ("POST", "/v1/dashboards"): "query",
+    ("PATCH", "/v1/dashboards/{dashboard_id}"): "query",
+    ("DELETE", "/v1/dashboards/{dashboard_id}"): "query",
+    ("POST", "/v1/dashboards/{dashboard_id}/shares"): "dashboards_share",
+    ("GET", "/v1/dashboards/{dashboard_id}/shares"): "dashboards_share",
+    ("DELETE", "/v1/dashboards/{dashboard_id}/shares/{share_id}"): "dashboards_share",
 }
 
 # Valid bodies, for the cross-organization probe: it must reach the handler's ownership
@@ -100,6 +110,7 @@ VALID_BODY: dict[tuple[str, str], dict[str, Any]] = {
         "models": [{"name": "users", "columns": [{"name": "id"}]}]
     },
     ("PATCH", "/v1/team/members/{member_id}"): {"role": "viewer"},
+    ("PATCH", "/v1/dashboards/{dashboard_id}"): {"name": "stolen"},
 }
 
 # Required query parameters, sent with every probe.
@@ -154,8 +165,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             org_id=env.org.id, member_id=owner_principal.member_id, connection_id=duck.id,
             question="how many?", sql="SELECT 1", status="ok",
         )  # fmt: skip
+        dashboard = services.dashboards.create(
+            env.org.id, owner_principal.member_id, {"name": "walked"}
+        )
+        share = services.dashboards.share(owner_principal, dashboard.id)
         ids = {
             "query_id": saved.id,
+            "dashboard_id": dashboard.id,
+            "share_id": share.share.id,
             "job_id": job.job.id,
             "connection_id": duck.id,
             "key_id": orgs.create_key(store, env.org.id, name="target").key_id,

@@ -62,6 +62,15 @@ def test_the_api_describes_the_declared_ports_and_tls_modes(env: Env) -> None:
         assert ", ".join(cls.ssl_modes) in fields["ssl_mode"]["description"]
 
 
+def test_the_api_schema_refuses_server_fields_on_exactly_the_file_types(env: Env) -> None:
+    """The schema's file-only rule names its types in api/connections.py, for the same reason;
+    this keeps it to the classes that declare ``location = "file"``."""
+    schema = env.client.get("/openapi.json").json()["components"]["schemas"]
+    (rule,) = schema["ConnectionCreate"]["allOf"]
+    files = sorted(cls.type for cls in ENGINES if cls.location == "file")
+    assert sorted(rule["if"]["properties"]["type"]["enum"]) == files
+
+
 def _docs_row(cls: type[Engine]) -> str:
     fields = {
         "file": "`database`: path under a data root",

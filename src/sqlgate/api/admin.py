@@ -12,12 +12,13 @@ from starlette.concurrency import run_in_threadpool
 
 from sqlgate.api.deps import AppServices, client_address, requires
 from sqlgate.api.models import (
-    ERROR_RESPONSES,
     IDEMPOTENCY_HEADER,
     JOB_RESPONSES,
+    QUERY_ERRORS,
     AsyncFormat,
     RequestModel,
     job_response,
+    raises,
 )
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
@@ -28,7 +29,7 @@ from sqlgate.results.jsonable import dumps, json_rows
 from sqlgate.services.limits import ADMIN
 from sqlgate.services.query import QueryRequest
 
-router = APIRouter(prefix="/v1/{org}/admin", tags=["admin"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1/{org}/admin", tags=["admin"], responses=raises(*QUERY_ERRORS))
 
 Admin = Annotated[Principal, Depends(requires(Scope.ADMIN, group="admin_sql", per="member"))]
 OrgPath = Annotated[str, Path(description="Organization id or slug; must be the key's.")]

@@ -9,14 +9,14 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from sqlgate.api.deps import AppServices, requires
-from sqlgate.api.models import ERROR_RESPONSES
+from sqlgate.api.models import CURSOR_PATTERN
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
 from sqlgate.services.audit_query import AuditFilter, list_events
 from sqlgate.store.models import AuditEvent
 from sqlgate.store.pages import as_utc
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 Admin = Annotated[Principal, Depends(requires(Scope.ADMIN))]
 Status = Literal["ok", "error", "rejected"]
@@ -38,7 +38,10 @@ class AuditEventOut(BaseModel):
     key_id: str | None = Field(description="The API key used, if any (its id, never the key).")
     connection_id: str | None = Field(description="The connection concerned, if any.")
     sql: str | None = Field(description="The statement, for query actions; null otherwise.")
-    row_count: int | None = Field(description="Rows returned, for successful queries.")
+    row_count: int | None = Field(
+        description="Rows returned, for queries (for an export that failed part-way, the rows "
+        "sent before it stopped)."
+    )
     duration_ms: float | None = Field(description="Time taken, in ms, for queries.")
     client: str | None = Field(description="The caller's network address, where known.")
     created_at: datetime = Field(description="When it happened (UTC).")
@@ -48,7 +51,8 @@ class AuditEventOut(BaseModel):
     )
     detail: dict[str, Any] | None = Field(
         description="What changed, for key and member actions (e.g. `role` and "
-        "`previous_role`); never a secret."
+        "`previous_role`); for a query whose result was cut at its row limit, "
+        '`{"truncated": true, "row_limit": N}`. Never a secret.'
     )
 
 
@@ -96,7 +100,12 @@ def list_audit(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="Events per page.")] = 100,
     cursor: Annotated[
-        str | None, Query(max_length=200, description="`next_cursor` of the previous page.")
+        str | None,
+        Query(
+            max_length=120,
+            pattern=CURSOR_PATTERN,
+            description="`next_cursor` of the previous page.",
+        ),
     ] = None,
 ) -> dict[str, Any]:
     """Every query run, key created or revoked, member and connection change in the caller's

@@ -6,17 +6,22 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from sqlgate.api.deps import AppServices, requires
-from sqlgate.api.models import ERROR_RESPONSES, RequestModel
+from sqlgate.api.models import RequestModel, raises
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
 from sqlgate.engines.registry import CONNECTION_TYPES
+from sqlgate.errors import Conflict, ConnectionFailed, QueryTimeout
 from sqlgate.services.connections import ConnectionInfo
 from sqlgate.vocabulary.schema import DatabaseSchema, SchemaTable
 
-router = APIRouter(prefix="/v1/connections", tags=["connections"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/v1/connections",
+    tags=["connections"],
+    responses=raises(Conflict, ConnectionFailed, QueryTimeout),
+)
 
 Reader = Annotated[Principal, Depends(requires(Scope.CONNECTIONS_READ))]
 Writer = Annotated[Principal, Depends(requires(Scope.CONNECTIONS_WRITE))]
@@ -51,7 +56,18 @@ _URL = Field(
 )
 
 
+#: What a file database refuses: it has no server to reach or log in to.
+_FILE_ONLY = {
+    "if": {"properties": {"type": {"enum": ["duckdb", "sqlite"]}}},
+    "then": {
+        "required": ["database"],
+        "properties": {k: False for k in ("host", "port", "username", "password", "url")},
+    },
+}
+
+
 class ConnectionCreate(RequestModel):
+    model_config = ConfigDict(json_schema_extra={"allOf": [_FILE_ONLY]})
     type: ConnectionType = Field(description="Database type.")
     name: str = Field(min_length=1, max_length=200, description="Unique name in the org.")
     host: str | None = _HOST

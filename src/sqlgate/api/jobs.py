@@ -13,25 +13,28 @@ from starlette.concurrency import run_in_threadpool
 
 from sqlgate.api.deps import AppServices, client_address, requires
 from sqlgate.api.models import (
-    ERROR_RESPONSES,
     IDEMPOTENCY_HEADER,
     JOB_RESPONSES,
+    QUERY_ERRORS,
     AsyncFormat,
-    ErrorOut,
     JobOut,
     LinksOut,
     RequestModel,
     chunk_out,
     job_out,
     job_response,
+    raises,
 )
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
+from sqlgate.errors import AuthorizationError, Conflict, Gone
 from sqlgate.jobs.service import MAX_WAIT_SECONDS, JobSpec, idempotency_key
 from sqlgate.results.formats import ASYNC_DEFAULT, ASYNC_FORMATS, get_format
 from sqlgate.results.jsonable import dumps
 
-router = APIRouter(prefix="/v1/jobs", tags=["async queries"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/v1/jobs", tags=["async queries"], responses=raises(*QUERY_ERRORS, Conflict, Gone)
+)
 #: Public: the signed link is the credential (listed as ``x-public`` in the OpenAPI document).
 downloads = APIRouter(prefix="/v1/results", tags=["async queries"])
 
@@ -43,7 +46,7 @@ JobId = Annotated[str, Path(description="The job id (`job_...`).")]
 
 
 class JobBody(RequestModel):
-    query: str = Field(description="The SQL to run: one read-only statement.")
+    query: str = Field(min_length=1, description="The SQL to run: one read-only statement.")
     connection_id: str | None = Field(
         default=None, description="Connection id or name; default: the org's default."
     )
@@ -186,8 +189,7 @@ async def job_links(
             "description": "The file.",
             "content": {get_format(name).content_type: {} for name in ASYNC_FORMATS},
         },
-        403: {"model": ErrorOut, "description": "`authorization_error`: tampered or expired."},
-        410: {"model": ErrorOut, "description": "`gone`: the result is past its retention."},
+        **raises(AuthorizationError, Gone),
     },
 )
 async def download(

@@ -9,13 +9,14 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 
 from sqlgate.api.deps import AppServices, requires
-from sqlgate.api.models import ERROR_RESPONSES, RequestModel
+from sqlgate.api.models import RequestModel, raises
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
+from sqlgate.errors import Conflict, NotFound
 from sqlgate.services import keys
 from sqlgate.services.keys import KeyInfo
 
-router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=raises(Conflict, NotFound))
 
 Admin = Annotated[Principal, Depends(requires(Scope.ADMIN))]
 

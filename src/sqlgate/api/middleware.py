@@ -131,10 +131,16 @@ def unencodable_text(body: bytes) -> ValidationError | None:
     try:
         body.decode("utf-8")
     except UnicodeDecodeError as exc:
+        before = body[: exc.start].decode("utf-8", errors="replace")
+        line = before.count("\n") + 1
+        column = len(before) - (before.rfind("\n") + 1) + 1
         return ValidationError(
-            f"The request body is not valid UTF-8 (byte 0x{body[exc.start]:02x} at offset "
-            f"{exc.start}); send JSON as UTF-8 text",
-            details=[{"field": None, "message": "invalid UTF-8"}],
+            f"The request body is not valid UTF-8: byte 0x{body[exc.start]:02x} at line {line}, "
+            f"column {column} (byte {exc.start}); send JSON as UTF-8 text",
+            line=line,
+            column=column,
+            position=exc.start,
+            details=[{"field": None, "line": line, "column": column, "message": "invalid UTF-8"}],
         )
     if not _SURROGATE_ESCAPE.search(body):
         return None

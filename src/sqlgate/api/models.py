@@ -10,7 +10,19 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from sqlgate.engines.base import QueryResult
-from sqlgate.errors import Gone
+from sqlgate.errors import (
+    ERROR_TABLE,
+    Conflict,
+    ConnectionFailed,
+    Gone,
+    NotFound,
+    QueryError,
+    QueryTimeout,
+    SqlgateError,
+    SqlNotAllowed,
+    SqlSyntaxError,
+    error_kinds,
+)
 from sqlgate.jobs.model import JobView
 from sqlgate.jobs.service import ChunkLink, JobService
 from sqlgate.results.formats import ASYNC_FORMATS
@@ -24,6 +36,10 @@ class RequestModel(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
 
+#: A page cursor (``next_cursor``): URL-safe base64, as the pages encode it.
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"
+
+
 class ColumnOut(BaseModel):
     name: str = Field(description="Column name as the database reports it.")
     type: str = Field(description="Data type, e.g. VARCHAR, INTEGER, DECIMAL(10,2), TIMESTAMP.")
@@ -35,7 +51,7 @@ def column_out(column: Column) -> dict[str, Any]:
 
 
 class QueryBody(RequestModel):
-    query: str = Field(description="The SQL to run: one read-only statement.")
+    query: str = Field(min_length=1, description="The SQL to run: one read-only statement.")
     params: dict[str, Any] | None = Field(
         default=None,
         description="Values for named parameters in `query` (`$name` in DuckDB, `:name` in "
@@ -79,20 +95,30 @@ class ErrorOut(BaseModel):
     )
 
 
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorOut, "description": text}
-    for status, text in {
-        401: "`authentication_error`: missing or invalid API key",
-        403: "`authorization_error`: the key lacks the required scope",
-        404: "`not_found`: no such connection (or route)",
-        413: "`payload_too_large`: the body is over the size limit",
-        422: "`validation_error`, `sql_syntax_error`, `sql_not_allowed`: bad request or SQL",
-        429: "`rate_limit_exceeded`; see the `Retry-After` header",
-        502: "`connection_error`: the database could not be reached",
-        503: "`service_unavailable`: the shared rate-limit store cannot be reached",
-        504: "`timeout`: the query ran past its timeout and was stopped",
-    }.items()
-}
+def raises(*errors: type[SqlgateError]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI responses for the errors a route (or a router's routes) can answer: one entry per
+    status, the one error schema, the codes as ``x-error-codes`` and their meanings from the
+    error table. :func:`sqlgate.api.declared.declare` adds those every route of its kind can
+    answer (authentication, body, parameters)."""
+    responses: dict[int | str, dict[str, Any]] = {}
+    for kind in error_kinds(*errors):
+        entry = responses.setdefault(
+            kind.status, {"model": ErrorOut, "description": "", "x-error-codes": []}
+        )
+        entry["x-error-codes"].append(kind.code)
+    for status, entry in responses.items():
+        entry["description"] = describe(int(status), entry["x-error-codes"])
+    return responses
+
+
+#: What running SQL on a connection can answer, on every surface that does.
+QUERY_ERRORS = (QueryError, SqlSyntaxError, SqlNotAllowed, ConnectionFailed, QueryTimeout, NotFound)
+
+
+def describe(status: int, codes: list[str]) -> str:
+    """One paragraph per code: the code and when it is sent with ``status`` (the error table)."""
+    meaning = {k.code: k.meaning for k in ERROR_TABLE if k.status == status}
+    return "\n\n".join(f"`{code}`: {meaning[code]}" for code in dict.fromkeys(codes))
 
 
 # --- async jobs (`/v1/jobs`, and the routes that answer with a job) ----------------------------
@@ -191,12 +217,7 @@ JOB_RESPONSES: dict[int | str, dict[str, Any]] = {
         "model": JobOut,
         "description": "The job: not finished yet, or finished with its result's signed URLs.",
     },
-    409: {
-        "model": ErrorOut,
-        "description": "`conflict`: idempotency key reused for another "
-        "request, or no result (yet).",
-    },
-    410: {"model": ErrorOut, "description": "`gone`: the result is past its retention."},
+    **raises(Conflict, Gone),
 }
 
 

@@ -15,14 +15,33 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from sqlgate.api.deps import AppServices, requires
-from sqlgate.api.models import ERROR_RESPONSES, RequestModel
+from sqlgate.api.models import CURSOR_PATTERN, QUERY_ERRORS, RequestModel, raises
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
 from sqlgate.library.saved_queries import SavedInfo
+from sqlgate.nl.pipeline import GeneratedSqlFailed
+from sqlgate.nl.providers import (
+    ProviderError,
+    ProviderHTTPError,
+    ProviderResponseError,
+    ProviderTimeout,
+    ProviderUnavailable,
+)
 from sqlgate.nl.questions import MAX_QUESTION_CHARS, NonSqlQuestion
 from sqlgate.results.jsonable import dumps, json_rows, rows_as_objects
+from sqlgate.services.threads import MAX_THREAD_ID
 
-router = APIRouter(tags=["questions"], responses=ERROR_RESPONSES)
+#: A question also fails on the model's side: no usable answer, or SQL that kept failing.
+NL_ERRORS = (
+    NonSqlQuestion,
+    GeneratedSqlFailed,
+    ProviderError,
+    ProviderTimeout,
+    ProviderUnavailable,
+    ProviderHTTPError,
+    ProviderResponseError,
+)
+router = APIRouter(tags=["questions"], responses=raises(*QUERY_ERRORS, *NL_ERRORS))
 
 Asker = Annotated[Principal, Depends(requires(Scope.QUERY_EXECUTE, group="query"))]
 Reader = Annotated[Principal, Depends(requires(Scope.QUERY_EXECUTE, Scope.QUERY_VALIDATE))]
@@ -31,7 +50,12 @@ Reader = Annotated[Principal, Depends(requires(Scope.QUERY_EXECUTE, Scope.QUERY_
 class GenerateSqlBody(RequestModel):
     question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, description="The question.")
     threadId: str | None = Field(
-        default=None, max_length=40, description="Thread ID for conversation context."
+        default=None,
+        min_length=1,
+        max_length=MAX_THREAD_ID,
+        description="Thread ID for conversation context: the organization's thread of that id, "
+        "started under it if there is none (another organization's thread of the same id is a "
+        "different thread). Omitted: a new thread.",
     )
     language: str | None = Field(
         default=None,
@@ -82,7 +106,14 @@ class AskBody(RequestModel):
 class AskResults(BaseModel):
     columns: list[str] = Field(description="Column names.")
     rows: list[Any] = Field(description="The rows (at most 1000).")
-    row_count: int = Field(description="Rows returned.")
+    row_count: int = Field(
+        description="Rows returned in `rows` (not the query's full row count, which is not "
+        "computed: see `truncated`)."
+    )
+    truncated: bool = Field(
+        description="True when the query had more rows than the 1000 returned: `rows` holds "
+        "the first 1000. Export the SQL for all of them."
+    )
 
 
 class AskData(BaseModel):
@@ -108,7 +139,9 @@ class SavedOut(BaseModel):
     connection_id: str = Field(description="The connection asked.")
     member_id: str = Field(description="Who asked.")
     columns: list[str] = Field(description="Result column names, when it ran.")
-    row_count: int | None = Field(description="Rows returned, when it ran.")
+    row_count: int | None = Field(
+        description="Rows returned when it ran (at most 1000; not the query's full row count)."
+    )
     execution_time_ms: float | None = Field(description="Run time in ms, when it ran.")
     created_at: datetime = Field(description="When it was asked.")
 
@@ -143,7 +176,13 @@ def _saved(info: SavedInfo) -> dict[str, Any]:
     "/api/v1/generate_sql",
     response_model=GenerateSqlOut,
     summary="Generate SQL",
-    responses={400: {"model": NonSqlOut, "description": "`NON_SQL_QUERY`."}},
+    responses={
+        400: {
+            "model": NonSqlOut,
+            "description": "`NON_SQL_QUERY`: the question is not about the data (seed shape).",
+            "x-error-codes": ["NON_SQL_QUERY"],
+        }
+    },
 )
 async def generate_sql(body: GenerateSqlBody, principal: Asker, services: AppServices) -> Response:
     """Convert a question into SQL over the connection's semantic model (the deployed one, or
@@ -221,6 +260,7 @@ async def ask(body: AskBody, principal: Asker, services: AppServices) -> Respons
                 "columns": asked.saved.columns,
                 "rows": rows,
                 "row_count": asked.result.row_count,
+                "truncated": asked.result.truncated,
             },
             "execution_time_ms": asked.saved.execution_time_ms,
         }
@@ -234,7 +274,12 @@ def list_saved(
     services: AppServices,
     limit: Annotated[int, Query(ge=1, le=100, description="Queries per page.")] = 20,
     cursor: Annotated[
-        str | None, Query(max_length=200, description="`next_cursor` of the previous page.")
+        str | None,
+        Query(
+            max_length=120,
+            pattern=CURSOR_PATTERN,
+            description="`next_cursor` of the previous page.",
+        ),
     ] = None,
 ) -> dict[str, Any]:
     """The organization's saved questions, newest first."""

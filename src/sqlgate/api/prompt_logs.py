@@ -9,12 +9,11 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from sqlgate.api.deps import AppServices, requires
-from sqlgate.api.models import ERROR_RESPONSES
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
 from sqlgate.errors import NotFound
 
-router = APIRouter(prefix="/v1/{org}/admin", tags=["admin"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1/{org}/admin", tags=["admin"])
 
 Admin = Annotated[Principal, Depends(requires(Scope.ADMIN))]
 
@@ -40,7 +39,10 @@ async def get_prompt_logs(
     if not principal.owns_org(org):
         raise NotFound(f"Organization {org!r} not found")
     chunks = await run_in_threadpool(services.prompt_logs.zip_stream, principal, prompt_log_prefix)
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in prompt_log_prefix)[:60]
+    safe = "".join(
+        c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in prompt_log_prefix
+    )
+    safe = safe[:60]  # a header is latin-1: non-ASCII letters become "_" too
     return StreamingResponse(
         chunks,
         media_type="application/zip",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import partial
@@ -13,27 +15,33 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from sqlgate.api.deps import AppServices, client_address, requires
+from sqlgate.api.errors import ExportAborted
 from sqlgate.api.models import (
-    ERROR_RESPONSES,
     IDEMPOTENCY_HEADER,
     JOB_RESPONSES,
+    QUERY_ERRORS,
     QueryBody,
     QueryOut,
     RequestModel,
     job_response,
     query_out,
+    raises,
 )
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
 from sqlgate.container import Services
+from sqlgate.errors import SqlgateError
 from sqlgate.jobs.model import JobState
 from sqlgate.jobs.service import MAX_WAIT_SECONDS, JobSpec, idempotency_key, job_error
+from sqlgate.results.endings import prefetch
 from sqlgate.results.formats import EXPORT_DEFAULT, FORMATS, get_format
 from sqlgate.results.jsonable import dumps, json_rows
 from sqlgate.services.limits import EXPORT
 from sqlgate.services.query import QueryRequest
 
-router = APIRouter(prefix="/api/v1/query", tags=["query"], responses=ERROR_RESPONSES)
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api/v1/query", tags=["query"], responses=raises(*QUERY_ERRORS))
 
 #: What execute needs of a key (api/fastpath.py applies the same).
 EXECUTE_SCOPES = (Scope.QUERY_EXECUTE,)
@@ -194,14 +202,45 @@ else:
     ExportFormat = StrEnum("ExportFormat", {name: name for name in FORMATS})
 
 
+#: Response headers of an export: the row limit it ran with, always; whether it was cut at
+#: that limit, when known before the first byte (the whole body fit in the prefetch, or the
+#: format is spooled whole: Excel).
+ROW_LIMIT_HEADER = "X-Sqlgate-Row-Limit"
+TRUNCATED_HEADER = "X-Sqlgate-Truncated"
+
+
+def _aborting(body: Iterable[bytes]) -> Iterator[bytes]:
+    """The body; if its query fails after the response started, ExportAborted ends it."""
+    try:
+        yield from body
+    except SqlgateError as exc:
+        log.warning("export stopped part-way, transfer aborted: %s: %s", exc.code, exc.message)
+        raise ExportAborted(f"export stopped part-way: {exc.code}") from None
+
+
 @router.post(
     "/{connection_id}/export",
     summary="Export a result as a file",
     response_class=StreamingResponse,
     responses={
         200: {
-            "description": "The file, streamed.",
+            "description": "The file, streamed. A result cut at the row limit ends with a "
+            "marker in ndjson, json and parquet; a query that fails part-way (a timeout) ends "
+            "the transfer without its final chunk, so the client sees an error. See the README, "
+            '"Cut and stopped results".',
             "content": {f.content_type: {} for f in FORMATS.values()},
+            "headers": {
+                ROW_LIMIT_HEADER: {
+                    "description": "The row limit the export ran with.",
+                    "schema": {"type": "integer"},
+                },
+                TRUNCATED_HEADER: {
+                    "description": "`true` when the result was cut at the row limit, `false` "
+                    "when it was not; sent only when known before the first byte (small "
+                    "results, and Excel, which is spooled whole).",
+                    "schema": {"type": "string", "enum": ["true", "false"]},
+                },
+            },
         }
     },
 )
@@ -216,21 +255,34 @@ async def export(
     ),
 ) -> StreamingResponse:
     """Same body as execute; the whole result (up to the export row limit, not `row_limit`'s
-    10000 maximum) streams back as a file. Spreadsheet formula prefixes are neutralised in CSV
-    and Excel."""
+    10000 maximum; Excel up to its sheet's 1,048,575 rows) streams back as a file. Spreadsheet
+    formula prefixes are neutralised in CSV and Excel."""
     output = get_format(format)
     stream = await run_in_threadpool(
-        partial(services.queries.export, surface=EXPORT, client=client_address(request)),
+        partial(
+            services.queries.export,
+            surface=EXPORT,
+            client=client_address(request),
+            max_rows=output.max_rows,
+        ),
         principal,
         connection_id,
         query_request(body),
     )
+    ended: list[bool] = []
+    stream.on_close(lambda: ended.append(True))
+    file = await run_in_threadpool(
+        prefetch, stream.written(output.write(stream.schema, stream, stream)), lambda: bool(ended)
+    )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     filename = f"{connection_id}-{stamp}.{output.extension}"
     safe_name = "".join(c if c.isalnum() or c in "-_." else "_" for c in filename)
+    headers = {
+        "Content-Disposition": f'attachment; filename="{safe_name}"',
+        ROW_LIMIT_HEADER: str(stream.row_limit),
+    }
+    if file.ended:
+        headers[TRUNCATED_HEADER] = "true" if stream.truncated else "false"
     return StreamingResponse(
-        output.write(stream.schema, stream),
-        media_type=output.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{safe_name}"'},
-        background=None,
+        _aborting(file), media_type=output.media_type, headers=headers, background=None
     )

@@ -11,23 +11,29 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from sqlgate.api.deps import AppServices, client_address, requires
-from sqlgate.api.models import ERROR_RESPONSES, ColumnOut, RequestModel
+from sqlgate.api.models import QUERY_ERRORS, ColumnOut, RequestModel, raises
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
 from sqlgate.container import Services
 from sqlgate.results.jsonable import dumps, rows_as_objects
 from sqlgate.services.limits import RUN_SQL
 from sqlgate.services.query import QueryRequest
+from sqlgate.services.threads import MAX_THREAD_ID
 
-router = APIRouter(prefix="/api/v1", tags=["sql"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1", tags=["sql"], responses=raises(*QUERY_ERRORS))
 
 Executor = Annotated[Principal, Depends(requires(Scope.QUERY_EXECUTE, group="query"))]
 
 
 class RunSqlBody(RequestModel):
-    sql: str = Field(description="SQL query to execute: one read-only statement.")
+    sql: str = Field(min_length=1, description="SQL query to execute: one read-only statement.")
     threadId: str | None = Field(
-        default=None, max_length=200, description="Thread ID for conversation context."
+        default=None,
+        min_length=1,
+        max_length=MAX_THREAD_ID,
+        description="Thread ID for conversation context: the organization's thread of that id, "
+        "started under it if there is none (another organization's thread of the same id is a "
+        "different thread). Omitted: a new thread.",
     )
     limit: int = Field(default=1000, ge=1, description="Maximum rows to return. Default: 1000")
     connection_id: str | None = Field(
@@ -46,7 +52,16 @@ class RunSqlOut(BaseModel):
     records: list[dict[str, Any]] = Field(description="Array of row objects.")
     columns: list[RunSqlColumn] = Field(description="Column metadata.")
     threadId: str = Field(description="Thread ID (existing or newly created).")
-    totalRows: int = Field(description="Total rows returned.")
+    totalRows: int = Field(
+        description="Total rows returned: the number of `records` in this response (the "
+        "query's full row count is not computed). When `truncated` is true the query had more "
+        "rows than `limit` and `totalRows` equals `limit`."
+    )
+    truncated: bool = Field(
+        description="sqlgate extension: true when the query had more rows than `limit` and "
+        "`records` holds only the first `limit` of them (raise `limit`, up to 10000, or export "
+        "the result for more)."
+    )
 
 
 @router.post("/run_sql", response_model=RunSqlOut, summary="Run SQL")
@@ -72,6 +87,7 @@ def _run(
     ran = services.queries.execute(
         principal, body.connection_id, query, surface=RUN_SQL, action="sql.run", client=client
     )
+    thread = services.threads.open(principal, ran.connection.id, body.threadId)
     result = ran.result
     payload = {
         "id": str(uuid.uuid4()),
@@ -80,7 +96,8 @@ def _run(
             {"name": c.name, "type": c.type, "notNull": c.not_null, "properties": {}}
             for c in result.columns
         ],
-        "threadId": body.threadId or str(uuid.uuid4()),
+        "threadId": thread.key,
         "totalRows": result.row_count,
+        "truncated": result.truncated,
     }
     return dumps(payload)

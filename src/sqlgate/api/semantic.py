@@ -10,16 +10,22 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from sqlgate.api.deps import AppServices, client_address, requires
-from sqlgate.api.models import ERROR_RESPONSES
+from sqlgate.api.models import raises
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
-from sqlgate.errors import UnsupportedMediaType
+from sqlgate.errors import (
+    ConnectionFailed,
+    PayloadTooLarge,
+    QueryTimeout,
+    UnsupportedMediaType,
+    ValidationError,
+)
 from sqlgate.services.semantic_models import Deployed, Format
 
 router = APIRouter(
     prefix="/v1/connections/{connection_id}/semantic_model",
     tags=["semantic models"],
-    responses=ERROR_RESPONSES,
+    responses=raises(UnsupportedMediaType, ConnectionFailed, QueryTimeout),
 )
 
 Reader = Annotated[Principal, Depends(requires(Scope.CONNECTIONS_READ))]
@@ -107,12 +113,21 @@ def get_semantic_model(
     "",
     response_model=SemanticModelEnvelope,
     summary="Deploy a semantic model",
+    responses=raises(PayloadTooLarge, ValidationError),
     openapi_extra={
         "requestBody": {
             "required": True,
             "description": _BODY_DOC,
             "content": {
-                "application/json": {"schema": {"type": "object"}},
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["models"],
+                        "properties": {
+                            "models": {"type": "array", "minItems": 1, "items": {"type": "object"}}
+                        },
+                    }
+                },
                 "application/yaml": {"schema": {"type": "string"}},
                 "text/yaml": {"schema": {"type": "string"}},
             },

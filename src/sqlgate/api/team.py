@@ -9,12 +9,13 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from sqlgate.api.deps import AppServices, requires
-from sqlgate.api.models import ERROR_RESPONSES, RequestModel
+from sqlgate.api.models import RequestModel, raises
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Role, Scope
+from sqlgate.errors import AuthenticationError, Conflict, NotFound
 from sqlgate.services.team import MemberInfo
 
-router = APIRouter(prefix="/v1/team", tags=["team"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1/team", tags=["team"], responses=raises(Conflict))
 
 Reader = Annotated[Principal, Depends(requires(Scope.TEAM_READ, Scope.ADMIN))]
 Admin = Annotated[Principal, Depends(requires(Scope.ADMIN))]
@@ -23,7 +24,13 @@ _ROLE_TEXT = "`owner`, `admin`, `editor` or `viewer`; never above the caller's o
 
 
 class MemberInvite(RequestModel):
-    email: str = Field(min_length=3, max_length=320, description="The person's email address.")
+    email: str = Field(
+        min_length=3,
+        max_length=320,
+        pattern=r"^[^@\s\"<>(),;:\\\[\]]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$",
+        description="The person's email address.",
+    )
     role: RoleName = Field(description=_ROLE_TEXT)
 
 
@@ -35,6 +42,7 @@ class ServiceAccountCreate(RequestModel):
     name: str = Field(
         min_length=1,
         max_length=63,
+        pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$",
         description="Lower-case letters, digits, `.`, `_` or `-` (e.g. `metabase`).",
     )
     role: RoleName = Field(description=_ROLE_TEXT)
@@ -164,6 +172,7 @@ def remove_member(member_id: str, principal: Admin, services: AppServices) -> Re
     response_model=AcceptedOut,
     status_code=201,
     summary="Accept an invitation",
+    responses=raises(AuthenticationError, NotFound),
 )
 def accept_invitation(body: InvitationAccept, services: AppServices) -> dict[str, Any]:
     """No API key: the one-time invitation token is the credential. Activates the member and

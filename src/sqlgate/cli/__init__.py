@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from sqlgate import __version__
-from sqlgate.cli import connections, keys, query, semantic, setup, team
+from sqlgate.cli import connections, dashboards, keys, query, semantic, setup, team
 from sqlgate.cli._base import CliParser, UsageError
 from sqlgate.errors import SqlgateError
 
@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="Where state lives (default: $SQLGATE_DATA_DIR or ~/.local/share/sqlgate)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (setup, keys, team, connections, query, semantic):
+    for group in (setup, keys, team, connections, query, semantic, dashboards):
         group.register(sub, common)
     setup.register_maintenance(sub, common)
     return parser

@@ -89,7 +89,8 @@ class QueryResult:
 class ResultStream:
     """An unbounded-in-size, bounded-in-memory result: batches pulled lazily from the engine.
 
-    ``truncated`` becomes true once iteration stops at the row limit with rows still left.
+    ``truncated`` becomes true once iteration stops at the row limit with rows still left;
+    ``error`` holds the SqlgateError that ended it early (a timeout mid-stream), if one did.
     Always ``close()`` it (or iterate to the end); closing releases the engine session.
     """
 
@@ -100,6 +101,7 @@ class ResultStream:
     row_limit: int | None = None
     truncated: bool = False
     rows: int = 0
+    error: SqlgateError | None = None
     _closed: bool = field(default=False, repr=False)
     _on_close: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
@@ -114,6 +116,9 @@ class ResultStream:
                     yield batch
                 if self.truncated:
                     break
+        except SqlgateError as exc:
+            self.error = exc
+            raise
         finally:
             self.close()
 

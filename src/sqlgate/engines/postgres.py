@@ -160,11 +160,8 @@ class PostgresEngine(Engine):
         if reason[:1].isupper() and reason[1:2].islower():
             reason = reason[0].lower() + reason[1:]
         where = f"{self._spec.host}:{self._port}"
-        return self._redact(f"Could not connect to PostgreSQL at {where}: {reason}")
-
-    def _redact(self, text: str) -> str:
-        password = self._spec.password
-        return text.replace(password, "***") if password else text
+        # libpq's reason names the host, database or user, never the password: nothing to mask.
+        return f"Could not connect to PostgreSQL at {where}: {reason}"
 
     def _acquire(self, wait: float) -> tuple[Conn, bool]:
         """A session (pooled, else new) and whether it came from the pool."""

@@ -168,7 +168,6 @@ class SQLAlchemyEngine(Engine):
             raise ConnectionFailed("The SQLAlchemy URL is not valid") from exc
         if spec.password:
             url = url.set(password=spec.password)
-        self._password = str(url.password) if url.password else None  # scrubbed from errors
         self._shown = url.render_as_string(hide_password=True)
         self._url = _read_only_url(url)
         self._engine = self._create(self._url, connect_timeout, pool_size)
@@ -200,9 +199,7 @@ class SQLAlchemyEngine(Engine):
         except (sa.exc.SQLAlchemyError, ImportError, ValueError, TypeError, OSError) as exc:
             if engine is not None:
                 engine.dispose()
-            raise ConnectionFailed(
-                f"Could not connect to {self._shown}: {self._scrub(_message(exc))}"
-            ) from exc
+            raise ConnectionFailed(f"Could not connect to {self._shown}: {_message(exc)}") from exc
         return engine
 
     def _start(self, query: Query) -> Started:
@@ -247,9 +244,7 @@ class SQLAlchemyEngine(Engine):
         try:
             return self._engine.connect()
         except sa.exc.SQLAlchemyError as exc:
-            raise ConnectionFailed(
-                f"Could not connect to {self._shown}: {self._scrub(_message(exc))}"
-            ) from exc
+            raise ConnectionFailed(f"Could not connect to {self._shown}: {_message(exc)}") from exc
 
     def _interrupter(self, conn: Connection) -> Callable[[], None]:
         """How to stop the query running on ``conn`` from the watchdog thread: the driver's own
@@ -295,31 +290,26 @@ class SQLAlchemyEngine(Engine):
         if isinstance(exc, sa.exc.DBAPIError):
             if _refused_write(exc.orig):
                 return SqlNotAllowed(
-                    f"Refused by the read-only session: {self._scrub(_message(exc))}",
+                    f"Refused by the read-only session: {_message(exc)}",
                     reason="engine_refused",
                 )
             if any(text in str(exc.orig) for text in _MULTIPLE_STATEMENTS):
                 return SqlNotAllowed(
                     "Exactly one statement is allowed", reason="multiple_statements"
                 )
-            return QueryError(self._scrub(_message(exc)))
+            return QueryError(_message(exc))
         if isinstance(exc, sa.exc.StatementError) and "bind parameter" in str(exc.orig):
-            return ParameterError(self._scrub(_message(exc)), field="params")
+            return ParameterError(_message(exc), field="params")
         if isinstance(exc, sa.exc.SQLAlchemyError | pa.ArrowException | OverflowError):
-            return QueryError(self._scrub(_message(exc)))
+            return QueryError(_message(exc))
         return exc
-
-    def _scrub(self, text: str) -> str:
-        return text.replace(self._password, "***") if self._password else text
 
     def _read_schema(self) -> DatabaseSchema:
         with self._connect() as conn:
             try:
                 return _introspect(sa.inspect(conn), self._engine.dialect)
             except sa.exc.SQLAlchemyError as exc:
-                raise QueryError(
-                    f"Could not read the schema: {self._scrub(_message(exc))}"
-                ) from exc
+                raise QueryError(f"Could not read the schema: {_message(exc)}") from exc
             finally:
                 conn.rollback()
 

@@ -316,6 +316,11 @@ class JobRunner:
                     limits,
                     progress,
                 )
+            except (_Canceled, _ShuttingDown):
+                raise
+            except Exception as exc:  # a write that failed: the query's audit row says so
+                stream.fail(exc)
+                raise
             finally:
                 stream.close()
         if stream.truncated and not manifest.truncated:

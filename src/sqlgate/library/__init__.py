@@ -1,4 +1,4 @@
-"""What users save and schedule: saved questions and queries today, dashboards and workflows next.
+"""What users save and schedule: saved questions and queries, dashboards; workflows next.
 
 This package sits above ``services`` and ``jobs`` (and below ``api`` and the CLI): it uses the
 translation in :mod:`sqlgate.services.nl`, and it runs queries only through the query service

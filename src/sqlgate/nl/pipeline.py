@@ -490,7 +490,12 @@ def embedded_fallback(engine: RuleTranslator) -> Fallback:
 
     def ask(question: str, history: Sequence[HistoryTurn]) -> Generation:
         answer = engine.ask(question)
-        step = PromptStep("embedded", answer.rendered_context(), ())
+        step = PromptStep(
+            "embedded",
+            answer.rendered_context(),
+            ({"role": "user", "content": question},),  # it reads the question alone
+            answer=answer.native_sql or answer.explanation,
+        )
         if answer.is_sql:
             return Generation(
                 outcome="sql",

@@ -9,6 +9,9 @@ Excel is the exception: a zip file cannot be produced front to back, so the work
 to a temporary directory by xlsxwriter in ``constant_memory`` mode, then streamed in 64 KiB
 chunks and deleted, also when the consumer stops early.
 
+Given the stream as ``ending``, json, ndjson and parquet say how the result ended after its last
+row (cut at the row limit, or stopped by an error): see :mod:`sqlgate.results.endings`.
+
 Spreadsheet formats (csv, excel) get their string cells *and headers* neutralised against
 formula injection, and values they cannot hold spelled as text: see :mod:`sqlgate.results.cells`.
 json, ndjson and parquet are data formats and carry values verbatim.
@@ -31,11 +34,12 @@ import pyarrow.parquet as pq
 import pyarrow.types as pat
 import xlsxwriter
 
-from sqlgate.results import jsonable
+from sqlgate.errors import SqlgateError
+from sqlgate.results import endings, jsonable
 from sqlgate.results.cells import cell_text, sheet_batch, sheet_schema
 
-# Excel sheets hold 1,048,576 rows; one is the header. The excel writer stops pulling batches
-# once this many data rows are written; the caller compares with its row count to report it.
+# Excel sheets hold 1,048,576 rows; one is the header. Exports in Excel are cut there (its
+# ``max_rows``); the writer also stops pulling batches once this many data rows are written.
 EXCEL_MAX_ROWS = 1_048_575
 
 # Rows turned into Python objects at once (json, ndjson, excel): ~a few MB of objects.
@@ -48,7 +52,7 @@ PARQUET_ROW_GROUP_BYTES = 64 * 1024 * 1024
 
 _FILE_CHUNK = 64 * 1024
 
-Writer = Callable[[pa.Schema, Iterable[pa.RecordBatch]], Iterator[bytes]]
+Writer = Callable[[pa.Schema, Iterable[pa.RecordBatch], endings.Limited | None], Iterator[bytes]]
 
 
 @dataclass(frozen=True)
@@ -63,15 +67,24 @@ class OutputFormat:
     #: Whether async jobs may write it. Their results are cut into chunks, each a whole file;
     #: a format written front to back allows that (Excel, one zip spooled whole, does not).
     async_jobs: bool = True
+    #: Rows the format can hold, if it has a limit: an export in it is cut there (and says so).
+    max_rows: int | None = None
 
     @property
     def content_type(self) -> str:
         """The media type without parameters (``text/csv``), as the OpenAPI document lists it."""
         return self.media_type.split(";", 1)[0].strip()
 
-    def write(self, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
-        """Stream ``batches`` (all of type ``schema``) as this format, chunk by chunk."""
-        return self.writer(schema, batches)
+    def write(
+        self,
+        schema: pa.Schema,
+        batches: Iterable[pa.RecordBatch],
+        ending: endings.Limited | None = None,
+    ) -> Iterator[bytes]:
+        """Stream ``batches`` (all of type ``schema``) as this format, chunk by chunk. With
+        ``ending`` (the stream the batches come from), formats that can mark how the result
+        ended do: a cut at the row limit, or an error part-way (which is raised after)."""
+        return self.writer(schema, batches, ending)
 
 
 def get_format(name: str) -> OutputFormat:
@@ -148,7 +161,11 @@ def _utc_text(array: pa.Array) -> pa.Array:
     return pc.binary_join_element_wise(naive, pa.scalar("Z"), "")
 
 
-def _write_csv(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
+def _write_csv(
+    schema: pa.Schema, batches: Iterable[pa.RecordBatch], _ending: endings.Limited | None
+) -> Iterator[bytes]:
+    """CSV has no room for a marker: a cut or failed export is told by the response (headers,
+    an aborted transfer), not the file."""
     target = sheet_schema(schema)
     utc = [i for i, f in enumerate(target) if _is_utc_timestamp(f.type)]
     written = target
@@ -179,31 +196,59 @@ def _json_rows(names: list[str], batch: pa.RecordBatch) -> list[dict[str, object
     return jsonable.objects(names, columns, batch.num_rows)
 
 
-def _write_json(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
-    """A JSON array of row objects: ``[`` + rows joined by ``,`` + ``]``; ``[]`` when empty."""
+def _write_json(
+    schema: pa.Schema, batches: Iterable[pa.RecordBatch], ending: endings.Limited | None
+) -> Iterator[bytes]:
+    """A JSON array of row objects: ``[`` + rows joined by ``,`` + ``]``; ``[]`` when empty.
+    With ``ending``, a cut result's last element is the marker; after an error the marker is
+    written and the array left open (not valid JSON), then the error raised."""
     names = jsonable.unique_names(schema.names)
     separator = b"["
-    for batch in _sliced(batches, PYTHON_SLICE_ROWS):
-        # One orjson call per slice, then drop its brackets: much faster than a call per row.
-        body = jsonable.dumps(_json_rows(names, batch))
-        yield separator + body[1:-1]
-        separator = b","
-    yield b"[]" if separator == b"[" else b"]"
+    rows = 0
+    try:
+        for batch in _sliced(batches, PYTHON_SLICE_ROWS):
+            # One orjson call per slice, then drop its brackets: much faster than a call per row.
+            body = jsonable.dumps(_json_rows(names, batch))
+            yield separator + body[1:-1]
+            separator = b","
+            rows += batch.num_rows
+    except SqlgateError as exc:
+        if ending is not None:
+            yield separator + jsonable.dumps(endings.failed(exc, rows))
+        raise
+    marker = endings.cut(ending, rows)
+    if marker is not None:
+        yield separator + jsonable.dumps(marker) + b"]"
+    else:
+        yield b"[]" if separator == b"[" else b"]"
 
 
-def _write_ndjson(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
-    """One JSON object per line, each line ``\\n``-terminated; nothing at all when empty."""
+def _write_ndjson(
+    schema: pa.Schema, batches: Iterable[pa.RecordBatch], ending: endings.Limited | None
+) -> Iterator[bytes]:
+    """One JSON object per line, each line ``\\n``-terminated; nothing at all when empty.
+    With ``ending``, a cut or failed result ends with a marker line (then the error raises)."""
     names = jsonable.unique_names(schema.names)
-    for batch in _sliced(batches, PYTHON_SLICE_ROWS):
-        rows = _json_rows(names, batch)
-        # One orjson call per slice (a call per row costs 3x more): serialize
-        # [row, NEWLINE, row, NEWLINE...] where NEWLINE is a verbatim fragment, giving
-        # b'[{..},\n,{..},\n]'. orjson escapes newlines inside strings and we never indent, so
-        # every raw newline in the output is one of ours and ",\n," only occurs between rows.
-        items: list[object] = [_NEWLINE] * (2 * len(rows))
-        items[::2] = rows
-        body = jsonable.dumps(items)
-        yield body[1:-3].replace(b",\n,", b"\n") + b"\n"
+    written = 0
+    try:
+        for batch in _sliced(batches, PYTHON_SLICE_ROWS):
+            rows = _json_rows(names, batch)
+            # One orjson call per slice (a call per row costs 3x more): serialize
+            # [row, NEWLINE, row, NEWLINE...] where NEWLINE is a verbatim fragment, giving
+            # b'[{..},\n,{..},\n]'. orjson escapes newlines inside strings and we never indent,
+            # so every raw newline in the output is ours and ",\n," only occurs between rows.
+            items: list[object] = [_NEWLINE] * (2 * len(rows))
+            items[::2] = rows
+            body = jsonable.dumps(items)
+            yield body[1:-3].replace(b",\n,", b"\n") + b"\n"
+            written += len(rows)
+    except SqlgateError as exc:
+        if ending is not None:
+            yield jsonable.dumps(endings.failed(exc, written)) + b"\n"
+        raise
+    marker = endings.cut(ending, written)
+    if marker is not None:
+        yield jsonable.dumps(marker) + b"\n"
 
 
 _NEWLINE = orjson.Fragment(b"\n")
@@ -231,7 +276,11 @@ def _parquet_array(array: pa.Array, target: pa.DataType) -> pa.Array:
     return array.cast(target)
 
 
-def _write_parquet(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
+def _write_parquet(
+    schema: pa.Schema, batches: Iterable[pa.RecordBatch], ending: endings.Limited | None
+) -> Iterator[bytes]:
+    """Row groups as they fill, then the footer: with ``ending``, a cut result's footer carries
+    ``sqlgate.truncated``; a failed one has no footer at all (no reader opens it)."""
     # Unique names: several readers (DuckDB among them) reject duplicate column names.
     names = jsonable.unique_names(schema.names)
     target = pa.schema(
@@ -274,11 +323,15 @@ def _write_parquet(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Iter
                 yield sink.drain()
         if pending:
             write(pending, pending_rows)
-        opened(target.empty_table()).close()  # writes the footer (and the schema, if no rows)
+        last = opened(target.empty_table())
+        footer = endings.parquet_footer(ending)
+        if footer is not None:
+            last.add_key_value_metadata(footer)
+        last.close()  # writes the footer (and the schema, if no rows)
         yield sink.drain()
     finally:
         if writer is not None:
-            writer.close()  # no-op when already closed
+            writer.close()  # no-op when already closed; after an error, nothing is yielded
 
 
 def _dictionary_columns(group: pa.Table) -> list[str]:
@@ -418,7 +471,11 @@ def _column_width(name: str, t: pa.DataType) -> float:
     return float(min(max(width, len(name) + 2), 60))
 
 
-def _write_excel(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
+def _write_excel(
+    schema: pa.Schema, batches: Iterable[pa.RecordBatch], _ending: endings.Limited | None
+) -> Iterator[bytes]:
+    """The workbook is spooled whole before its first byte, so the caller knows how it ended
+    before answering (and says so in headers); the file itself has no marker."""
     # The directory holds xlsxwriter's own row spool as well as the workbook, so removing it
     # cleans up everything, whether we finish, fail, or the consumer stops reading.
     with tempfile.TemporaryDirectory(prefix="sqlgate-xlsx-") as tmp:
@@ -448,7 +505,7 @@ def _spool_excel(path: str, tmp: str, schema: pa.Schema, batches: Iterable[pa.Re
             room = EXCEL_MAX_ROWS - sheet.rows
             sheet.write(sheet_batch(batch.slice(0, room), target))
             if sheet.rows >= EXCEL_MAX_ROWS:
-                break  # stop pulling: the caller reports the truncation
+                break  # stop pulling: callers cap the rows at max_rows, and report the cut
     except BaseException:
         # Release the row spool's file handle; the temporary directory goes away with it.
         for worksheet in workbook.worksheets():
@@ -475,6 +532,7 @@ FORMATS: dict[str, OutputFormat] = {
             "xlsx",
             _write_excel,
             async_jobs=False,
+            max_rows=EXCEL_MAX_ROWS,
         ),
         OutputFormat("parquet", "application/vnd.apache.parquet", "parquet", _write_parquet),
         OutputFormat("ndjson", "application/x-ndjson", "ndjson", _write_ndjson),

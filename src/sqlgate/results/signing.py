@@ -32,13 +32,19 @@ class SignedLink:
 
 
 class LinkSigner:
-    def __init__(self, secret: str) -> None:
-        self._key = hmac.new(secret.encode(), _PURPOSE, hashlib.sha256).digest()
+    """Signs ``(id, name, expiry)``; a ``purpose`` of its own (shared dashboard links have one)
+    makes its signatures useless for any other kind of link."""
+
+    def __init__(self, secret: str, purpose: bytes = _PURPOSE) -> None:
+        self._key = hmac.new(secret.encode(), purpose, hashlib.sha256).digest()
 
     def _signature(self, job_id: str, file: str, expires: int) -> str:
         message = f"{job_id}\n{file}\n{expires}".encode()
         digest = hmac.new(self._key, message, hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    def signature(self, item_id: str, name: str, expires: int) -> str:
+        return self._signature(item_id, name, expires)
 
     def sign(self, job_id: str, file: str, expires: int) -> SignedLink:
         """The relative URL of ``file`` of ``job_id``, valid until ``expires`` (unix s)."""

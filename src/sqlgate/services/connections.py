@@ -9,12 +9,11 @@ from __future__ import annotations
 import fnmatch
 import re
 import time
-from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Select, bindparam, delete, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -28,15 +27,13 @@ from sqlgate.engines.registry import (
     engine_class,
     split_url,
 )
-from sqlgate.errors import Conflict, ConnectionFailed, NotFound, SqlgateError, ValidationError
+from sqlgate.errors import Conflict, ConnectionFailed, NotFound, ValidationError
 from sqlgate.services.audit import AuditLog, audited
-from sqlgate.services.secrets import SecretBox, scrub
+from sqlgate.services.secrets import SecretBox
 from sqlgate.settings import Settings
 from sqlgate.store.db import Store
 from sqlgate.store.models import Connection, Organization, new_id, utcnow
 from sqlgate.vocabulary.schema import DatabaseSchema
-
-T = TypeVar("T")
 
 # Host names, IPv4 and IPv6 literals; nothing a driver could read as an option.
 _HOST = re.compile(r"[A-Za-z0-9_.:%\[\]-]{1,255}\Z")
@@ -203,11 +200,11 @@ class ConnectionService:
         """Reach the database now: version, round-trip time, and whether it could write."""
         info = self.get(org_id, ref)
         with self._audited(actor, org_id, "connection.test", info.id):
-            return self._scrubbed(info, lambda: self.engine(info).probe())
+            return self.engine(info).probe()
 
     def schema(self, org_id: str, ref: str, *, refresh: bool = False) -> DatabaseSchema:
         info = self.get(org_id, ref)
-        return self._scrubbed(info, lambda: self.engine(info).schema(refresh=refresh))
+        return self.engine(info).schema(refresh=refresh)
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -470,16 +467,6 @@ class ConnectionService:
             ssl_mode=info.ssl_mode,
         )
 
-    def _scrubbed(self, info: ConnectionInfo, action: Callable[[], T]) -> T:
-        """Run ``action``; an error's message never carries the connection's password."""
-        try:
-            return action()
-        except SqlgateError as exc:
-            token = info.password_encrypted
-            if token:
-                exc.message = scrub(exc.message, self._box.decrypt(token))
-            raise
-
     def _probe(self, row: Connection) -> None:
         """Open the connection once: a file that is not a database is a 422 (bad input), a
         server that cannot be reached or refuses the login is a 502 naming the problem."""
@@ -488,7 +475,6 @@ class ConnectionService:
         try:
             probe.get(spec.id, datetime.min, lambda: spec)
         except ConnectionFailed as exc:
-            exc.message = scrub(exc.message, spec.password)
             if engine_class(row.type).location == "file":
                 raise ValidationError(exc.message, field="database") from None
             raise

@@ -6,7 +6,7 @@ and its timeout, derived from the settings here and nowhere else. The query serv
 service, for submissions) applies them, so every caller of a surface gets the same maxima: the
 HTTP routers only parse, and the CLI and the question path cannot skip them.
 
-Adding a surface (the PostgreSQL wire protocol, dashboards) is one :class:`Surface` below.
+Adding a surface (the PostgreSQL wire protocol, MCP) is one :class:`Surface` below.
 """
 
 from __future__ import annotations
@@ -92,3 +92,6 @@ ASYNC = Surface(
         s.async_row_limit, s.async_row_limit, s.async_timeout_default, s.async_timeout_max
     ),
 )
+#: Dashboard widgets (``GET /v1/dashboards/{id}`` and shared links): the synchronous limits,
+#: with a widget's own ``row_limit`` and ``timeout`` as the request's.
+DASHBOARD = Surface("dashboard", _sync)

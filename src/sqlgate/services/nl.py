@@ -22,7 +22,7 @@ from sqlgate.nl.pipeline import Generation
 from sqlgate.nl.questions import MAX_QUESTION_CHARS, NonSqlQuestion
 from sqlgate.services.connections import ConnectionInfo, ConnectionService
 from sqlgate.services.prompt_logs import PromptLogs
-from sqlgate.services.threads import Threads, Turn
+from sqlgate.services.threads import Thread, Threads, Turn
 from sqlgate.services.translators import Translators
 from sqlgate.store.db import Store
 from sqlgate.store.models import Explanation
@@ -113,19 +113,20 @@ class NlService:
         thread_id: str | None = None,
     ) -> Translation:
         """``question`` read over its connection (``None``: the organization's default) in the
-        thread's context (``None``: a new thread), its prompts logged. Runs nothing."""
+        thread's context (``None``: a new thread; an id the organization has no thread by starts
+        one under that id), its prompts logged. Runs nothing."""
         conn = self._connections.get(principal.org_id, connection_ref)
         thread = self._threads.open(principal, conn.id, thread_id)
         response_id = str(uuid.uuid4())
         made = self._translate(principal, conn, question, thread, response_id)
-        return Translation(conn, thread, response_id, made)
+        return Translation(conn, thread.key, response_id, made)
 
     def _translate(
         self,
         principal: Principal,
         conn: ConnectionInfo,
         question: str,
-        thread_id: str,
+        thread: Thread,
         response_id: str,
     ) -> Generation:
         question = question.strip()
@@ -139,11 +140,11 @@ class NlService:
         day = datetime.now(UTC).strftime("%Y-%m-%d")
         made = translate(
             question,
-            self._threads.history(thread_id),
-            log_prefix=f"{day}/{thread_id}/{response_id}",
+            self._threads.history(thread),
+            log_prefix=f"{day}/{thread.key}/{response_id}",
             on_record=partial(self._prompt_logs.record, principal),
         )
-        self._threads.append(thread_id, Turn(question, made.standalone_question, made.sql))
+        self._threads.append(thread, Turn(question, made.standalone_question, made.sql))
         return made
 
     def record_explanation(

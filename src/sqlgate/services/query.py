@@ -6,9 +6,11 @@ guard (parser-level allow-list) -> parameters -> engine (read-only session, dead
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+import pyarrow as pa
 
 from sqlgate.auth.concurrency import ConcurrencyLimiter, close_with_request
 from sqlgate.auth.principal import Principal
@@ -63,8 +65,19 @@ class QueryService:
         self._rewrite = rewrite
 
     def validate(self, principal: Principal, connection_ref: str | None, sql: str) -> Analysis:
-        """Analyse without running. Never raises for bad SQL: the analysis says what is wrong."""
-        conn = self._connections.get(principal.org_id, connection_ref)
+        """Analyse without running. Never raises for bad SQL: the analysis says what is wrong.
+        Audited like a run (``query.validate``): ``ok``, or ``rejected`` with the refusal's
+        code."""
+        run = self._begin(principal, connection_ref, QueryRequest(sql), "query.validate", None)
+        try:
+            analysis = self._validate(run.connection, sql)
+        except Exception as exc:
+            run.record(error=_as_error(exc))
+            raise
+        run.record(error=None if analysis.is_valid else refusal(analysis))
+        return analysis
+
+    def _validate(self, conn: ConnectionInfo, sql: str) -> Analysis:
         self._check_length(sql)
         analysis = analyze_sql(sql, conn.dialect)
         if not analysis.is_valid or analysis.warning:
@@ -108,10 +121,10 @@ class QueryService:
                     request.sql, request.params, timeout=timeout, row_limit=row_limit
                 )
             _mark_not_null(result, request.sql, engine)
-        except SqlgateError as exc:
-            run.record(error=exc)
+        except Exception as exc:  # whatever went wrong, the run has its audit row
+            run.record(error=_as_error(exc))
             raise
-        run.record(rows=result.row_count)
+        run.record(rows=result.row_count, cut_at=row_limit if result.truncated else None)
         return Ran(run.connection, result)
 
     def export(
@@ -124,13 +137,19 @@ class QueryService:
         client: str | None = None,
         action: str = "query.export",
         capped: bool = True,
-    ) -> ResultStream:
+        max_rows: int | None = None,
+    ) -> Export:
         """Start a query whose rows stream out in batches (bounded memory, any size up to the
         row limit of ``surface``: exports and async jobs each have their own). The audit row is
-        written when the stream is closed. The run holds one of the org's concurrent-query
-        slots until then, unless ``capped`` is false (callers with a cap of their own)."""
+        written when the export is closed (see :class:`Export`): ``error`` with the error's code
+        when it failed part-way (a timeout, a writer's failure), with ``detail.truncated`` when
+        it stopped at the row limit. The run holds one of the org's concurrent-query slots until
+        then, unless ``capped`` is false (callers with a cap of their own). ``max_rows`` lowers
+        the row limit to what the output can hold (an Excel sheet)."""
         limits = surface.limits(self._settings)
         row_limit, timeout = limits.apply(request.row_limit, request.timeout)
+        if max_rows is not None:
+            row_limit = min(row_limit, max_rows)
         run = self._begin(principal, connection_ref, request, action, client)
         try:
             request = self._native(principal, run.connection, request)
@@ -143,13 +162,13 @@ class QueryService:
             except BaseException:
                 slot.release()
                 raise
-        except SqlgateError as exc:
-            run.record(error=exc)
+        except Exception as exc:
+            run.record(error=_as_error(exc))
             raise
         stream.on_close(slot.release)
-        stream.on_close(lambda: run.record(rows=stream.rows))
-        close_with_request(stream.close)  # client gone mid-stream: close now, not at gc
-        return stream
+        export = Export(stream, run, row_limit)
+        close_with_request(export.close)  # client gone mid-stream: close now, not at gc
+        return export
 
     def _begin(
         self,
@@ -159,7 +178,23 @@ class QueryService:
         action: str,
         client: str | None,
     ) -> _AuditedRun:
-        connection = self._connections.get(principal.org_id, connection_ref)
+        try:
+            connection = self._connections.get(principal.org_id, connection_ref)
+        except Exception as exc:  # no such connection: audited all the same
+            error = _as_error(exc)
+            self._audit.record(
+                AuditRecord(
+                    org_id=principal.org_id,
+                    member_id=principal.member_id,
+                    key_id=principal.key_id,
+                    action=action,
+                    sql=request.sql,
+                    status="error",
+                    error_code=error.code,
+                    client=client,
+                )
+            )
+            raise
         return _AuditedRun(self._audit, principal, connection, request, action, client)
 
     def _native(
@@ -205,7 +240,8 @@ class QueryService:
 
 @dataclass
 class _AuditedRun:
-    """One query on its way through the service; ``record`` writes its audit row once."""
+    """One query on its way through the service; ``record`` writes its audit row, once, with
+    the first failure reported (``fail``) if there was one."""
 
     audit: AuditLog
     principal: Principal
@@ -214,8 +250,26 @@ class _AuditedRun:
     action: str
     client: str | None
     started: float = field(default_factory=time.perf_counter)
+    failure: SqlgateError | None = None
+    recorded: bool = False
 
-    def record(self, *, rows: int | None = None, error: SqlgateError | None = None) -> None:
+    def fail(self, exc: BaseException) -> None:
+        if self.failure is None:
+            self.failure = _as_error(exc)
+
+    def record(
+        self,
+        *,
+        rows: int | None = None,
+        error: SqlgateError | None = None,
+        cut_at: int | None = None,
+    ) -> None:
+        """Write the audit row: ``cut_at`` is the row limit the result stopped at, if it did
+        (``detail: {"truncated": true, "row_limit": N}``)."""
+        if self.recorded:
+            return
+        self.recorded = True
+        error = error or self.failure
         status = "ok"
         if error is not None:
             status = "rejected" if isinstance(error, SqlNotAllowed | SqlSyntaxError) else "error"
@@ -232,8 +286,70 @@ class _AuditedRun:
                 row_count=rows,
                 duration_ms=round((time.perf_counter() - self.started) * 1000, 3),
                 client=self.client,
+                detail={"truncated": True, "row_limit": cut_at} if cut_at is not None else None,
             )
         )
+
+
+class Export:
+    """The rows of an export or async job on their way out, and the query's audit row: written
+    once, when the export is closed, with the rows read and the outcome. An error while the
+    rows are read (the engine's), while they are written (:meth:`written`, or a caller's
+    :meth:`fail`) makes it an ``error`` row; an unexpected one is ``internal_error``."""
+
+    def __init__(self, stream: ResultStream, run: _AuditedRun, row_limit: int) -> None:
+        self._stream = stream
+        self._run = run
+        self.columns = stream.columns
+        self.schema = stream.schema
+        self.row_limit: int | None = row_limit
+
+    @property
+    def truncated(self) -> bool:
+        """Whether the rows stopped at the row limit with more left."""
+        return self._stream.truncated
+
+    @property
+    def rows(self) -> int:
+        return self._stream.rows
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the engine's session is released."""
+        self._stream.on_close(callback)
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        try:
+            yield from self._stream
+        except Exception as exc:
+            self._run.fail(exc)
+            raise
+
+    def written(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        """``chunks`` (a format writing this export) passed on; closes the export after."""
+        try:
+            yield from chunks
+        except Exception as exc:
+            self._run.fail(exc)
+            raise
+        finally:
+            self.close()
+
+    def fail(self, exc: BaseException) -> None:
+        """The export failed with ``exc`` (the first failure reported is the one recorded)."""
+        self._run.fail(exc)
+
+    def close(self) -> None:
+        """Release the engine session and write the audit row (idempotent)."""
+        try:
+            self._stream.close()
+        finally:
+            cut = self._stream.truncated
+            self._run.record(rows=self._stream.rows, cut_at=self.row_limit if cut else None)
+
+
+def _as_error(exc: BaseException) -> SqlgateError:
+    """The error an audit row records: the SqlgateError itself, else ``internal_error``."""
+    return exc if isinstance(exc, SqlgateError) else SqlgateError("internal error")
 
 
 def _mark_not_null(result: QueryResult, sql: str, engine: Engine) -> None:

@@ -58,11 +58,3 @@ class SecretBox:
             return self._all.rotate(token.encode("ascii")).decode("ascii")
         except InvalidToken:
             raise ConnectionFailed("A stored password cannot be decrypted with any key") from None
-
-
-def scrub(message: str, *secrets: str | None) -> str:
-    """``message`` with every given secret (of 3+ characters) replaced by ``***``."""
-    for secret in secrets:
-        if secret and len(secret) >= 3:
-            message = message.replace(secret, "***")
-    return message

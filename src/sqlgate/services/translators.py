@@ -66,10 +66,13 @@ class EmbeddedTranslator:
             retry = self._engine.ask(combined)
             if retry.is_sql:
                 standalone, answer = combined, retry
+        # What the engine was given: the thread's turns, then the new question (its context,
+        # the -system part, shows the question as the engine read it, follow-ups joined).
         messages: list[ChatMessage] = []
         for turn in history:
             messages.append({"role": "user", "content": turn.question})
             messages.append({"role": "assistant", "content": turn.sql or "(no SQL)"})
+        messages.append({"role": "user", "content": question})
         step = PromptStep(
             "embedded",
             answer.rendered_context(),

@@ -212,8 +212,11 @@ class NlThread(Base):
     """A conversation: the turns that let "and only for 2023?" follow a question."""
 
     __tablename__ = "nl_threads"
+    __table_args__ = (Index("ux_nl_threads_key", "org_id", "thread_key", unique=True),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    #: The threadId clients send and see; unique within the organization only.
+    thread_key: Mapped[str | None] = mapped_column(String(40))
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     member_id: Mapped[str] = mapped_column(String(40))
     connection_id: Mapped[str] = mapped_column(String(40))
@@ -293,3 +296,37 @@ class SemanticModelVersion(Base):
     sampled_values: Mapped[dict[str, Any] | None] = mapped_column("values")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     member_id: Mapped[str | None] = mapped_column(String(40))
+
+
+class Dashboard(Base):
+    """A saved dashboard (seed 002 ``/v1/dashboards``): its name and its layout document
+    (widgets, filters, refresh interval), written whole so no change is ever half-applied."""
+
+    __tablename__ = "dashboards"
+    __table_args__ = (Index("ix_dashboards_org_time", "org_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    member_id: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    #: ``{"widgets": [...], "filters": [...], "refresh_interval": N}``, as validated.
+    document: Mapped[dict[str, Any]] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class DashboardShare(Base):
+    """A read-only shared link to a dashboard: signed, expiring, revocable."""
+
+    __tablename__ = "dashboard_shares"
+    __table_args__ = (Index("ix_dashboard_shares_dashboard", "dashboard_id"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    dashboard_id: Mapped[str] = mapped_column(ForeignKey("dashboards.id", ondelete="CASCADE"))
+    #: Who created it: the link's queries run as this member (while a member).
+    member_id: Mapped[str] = mapped_column(String(40))
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
