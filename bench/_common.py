@@ -292,3 +292,13 @@ def source_state() -> str:
         return commit
     shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
     return f"{commit} + uncommitted changes in {shown}"
+
+
+def finish(report: Any, json_path: Path | None, failures: Sequence[str]) -> int:
+    """End a benchmark: write ``report`` as JSON if asked, print each failed check, and give
+    the exit status (1 when a check failed)."""
+    if json_path:
+        json_path.write_text(json.dumps(report, indent=2))
+    for failure in failures:
+        print(f"CHECK FAILED: {failure}")
+    return 1 if failures else 0

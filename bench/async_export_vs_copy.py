@@ -32,6 +32,7 @@ from pathlib import Path
 import httpx
 import pyarrow.parquet as pq
 from _common import (
+    finish,
     install_signal_handlers,
     machine,
     median,
@@ -200,11 +201,7 @@ def main() -> int:
     met_peak = "yes" if peak < TARGET_PEAK_MB * MB else "NO"
     print(f"peak server RSS during the jobs: {peak / MB:.0f} MB "
           f"(target < {TARGET_PEAK_MB} MB: {met_peak})")  # fmt: skip
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2))
-    for failure in failures:
-        print(f"CHECK FAILED: {failure}")
-    return 1 if failures else 0
+    return finish(report, args.json, failures)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ bounded server RSS.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from pathlib import Path
 import httpx
 import psycopg
 from _common import (
+    finish,
     install_signal_handlers,
     machine,
     median,
@@ -155,11 +155,7 @@ def main() -> int:
     met = "yes" if ratio <= TARGET_RATIO else "NO"
     print(f"\nsqlgate / psql time ratio: {ratio:.2f}x (target <= {TARGET_RATIO:g}x: {met})")
     print(f"server peak RSS while exporting: {max(peaks) / MB:.0f} MB")
-    if args.json:
-        args.json.write_text(json.dumps({"times": times, "ratio": ratio, "peaks": peaks}))
-    for failure in failures:
-        print(f"CHECK FAILED: {failure}")
-    return 1 if failures else 0
+    return finish({"times": times, "ratio": ratio, "peaks": peaks}, args.json, failures)
 
 
 if __name__ == "__main__":

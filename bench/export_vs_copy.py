@@ -37,6 +37,7 @@ import httpx
 import psutil
 import pyarrow.parquet as pq
 from _common import (
+    finish,
     install_signal_handlers,
     machine,
     median,
@@ -282,11 +283,7 @@ def main() -> int:
     print(f"\npeak RSS during the CSV export: {peak_csv / MB:.0f} MB "
           f"(target < {TARGET_PEAK_MB} MB: {met_b})")  # fmt: skip
 
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2))
-    for failure in failures:
-        print(f"CHECK FAILED: {failure}")
-    return 1 if failures else 0
+    return finish(report, args.json, failures)
 
 
 if __name__ == "__main__":

@@ -141,6 +141,14 @@ class QueryError(SqlgateError):
     status = 400
 
 
+class ResultTooLarge(SqlgateError):
+    """The result (or one batch of an export's rows) is larger than the server hands back at
+    once (``SQLGATE_MAX_RESULT_BYTES``); ``limit_bytes`` says how large it may be."""
+
+    code = "result_too_large"
+    status = 422
+
+
 class QueryTimeout(SqlgateError):
     """The statement ran past its ``timeout`` and was interrupted on the engine."""
 
@@ -221,6 +229,12 @@ ERROR_TABLE: tuple[ErrorKind, ...] = (
         "sql_not_allowed", 422, "anything but one read-only statement; with `reason`, `query_type`"
     ),
     ErrorKind(
+        "result_too_large",
+        422,
+        "a result (or an export batch) larger than `SQLGATE_MAX_RESULT_BYTES` (256 MiB); "
+        "`limit_bytes` says the cap",
+    ),
+    ErrorKind(
         "rate_limit_exceeded",
         429,
         "a request budget or the concurrent-query cap ran out; `budget` says which (`key`, "
@@ -259,9 +273,15 @@ ERROR_TABLE: tuple[ErrorKind, ...] = (
         "service_unavailable",
         503,
         "the Redis behind shared rate limits (`SQLGATE_REDIS_URL`) cannot be reached; "
-        "requests are refused, not let through unlimited; `Retry-After: 5`",
+        "requests are refused, not let through unlimited; `Retry-After: 5`. Also: two queries "
+        "on the connection are still stopping after their timeout (`Retry-After: 1`)",
     ),
-    ErrorKind("timeout", 504, "the query ran past `timeout` and was stopped on the engine"),
+    ErrorKind(
+        "timeout",
+        504,
+        "the query ran past `timeout` and was stopped on the engine (answered at most 0.25 s "
+        "after `timeout`, even if the engine is still stopping)",
+    ),
     ErrorKind("llm_timeout", 504, "the language model did not answer in time"),
 )
 

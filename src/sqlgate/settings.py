@@ -11,6 +11,11 @@ from limits import RateLimitItem, parse_many
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+#: A size as DuckDB spells it (`512MB`, `2GiB`) and as PostgreSQL does (`64kB`, `1GB`): these
+#: settings are written into a ``SET`` statement, so nothing else may pass.
+_DUCKDB_SIZE = r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
+_PG_SIZE = r"^\d+(kB|MB|GB|TB)$"
+
 
 def _default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
@@ -338,10 +343,42 @@ class Settings(BaseSettings):
             return None
         return value
 
-    duckdb_memory_limit: str = "2GB"
+    duckdb_memory_limit: str = Field(
+        default="2GB",
+        description="Memory one DuckDB database (all its queries together) may use.",
+    )
+    duckdb_max_temp_directory_size: str = Field(
+        default="1GB",
+        pattern=_DUCKDB_SIZE,
+        description="Disk a DuckDB database may spill to (sorts and joins larger than memory).",
+    )
     duckdb_threads: int = Field(default=2, ge=1)
     sqlite_max_value_bytes: int = Field(
         default=100_000_000, description="Largest string or blob one SQLite value may be."
+    )
+    postgres_work_mem: str = Field(
+        default="64MB",
+        pattern=_PG_SIZE,
+        description="PostgreSQL `work_mem` of each query (per sort or hash, server side).",
+    )
+    postgres_temp_file_limit: str = Field(
+        default="1GB",
+        pattern=_PG_SIZE,
+        description="PostgreSQL `temp_file_limit` of each query; set only when the "
+        "connection's role may (a superuser), skipped otherwise.",
+    )
+    mysql_tmp_table_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=16 * 1024,
+        description="MySQL/MariaDB `tmp_table_size` and `max_heap_table_size` of each query: "
+        "in-memory temporary tables past this size go to disk.",
+    )
+    max_result_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=1024,
+        description="Largest result a query may hand back in one response, and largest "
+        "batch of rows (up to 65,536) an export holds in memory at once: past it the query "
+        "stops with 422 `result_too_large`.",
     )
 
     @field_validator("rate_limits", mode="after")

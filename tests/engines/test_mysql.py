@@ -614,3 +614,13 @@ def test_corpus_allow_runs(case: dict[str, str], engine: MySQLEngine) -> None:
         engine.execute(case["sql"], None, timeout=10, row_limit=100)
     except SqlgateError as exc:
         pytest.fail(f"{case['sql']!r} was refused: {exc.message}")
+
+
+def test_each_query_runs_with_capped_temporary_tables(db: MySQLDatabase) -> None:
+    engine = MySQLEngine(db.spec(), tmp_table_bytes=1024 * 1024)
+    try:
+        assert rows(engine, "SELECT @@session.tmp_table_size, @@session.max_heap_table_size") == [
+            (1024 * 1024, 1024 * 1024)
+        ]
+    finally:
+        engine.close()

@@ -368,7 +368,7 @@ def test_nothing_a_query_sets_survives_it(engine: PostgresEngine, pg: Pg) -> Non
     assert after["pid"] == pid
     assert after["search_path"] == '"$user", public'
     assert after["org"] in (None, "")  # the name stays defined in the session, the value does not
-    assert after["work_mem"] == pg.one("SHOW work_mem")
+    assert after["work_mem"] == "64MB"  # the engine's own per-query cap, not the 1MB set above
     assert pg.one(ADVISORY_LOCKS) == 0
 
 
@@ -706,3 +706,39 @@ def test_close_ends_every_pooled_session(pg: Pg) -> None:
     while pg.one(sessions) >= before and time.monotonic() < deadline:
         time.sleep(0.02)
     assert pg.one(sessions) == before - 1
+
+
+# --- memory caps ------------------------------------------------------------------------------
+
+
+def test_each_query_runs_under_work_mem_and_temp_file_limit_where_the_role_may(pg: Pg) -> None:
+    sql = (
+        "SELECT current_setting('work_mem') AS work_mem, "
+        "current_setting('temp_file_limit') AS temp_file_limit"
+    )
+    server_default = pg.one("SHOW temp_file_limit")
+    owner = PostgresEngine(pg.spec(), work_mem="8MB", temp_file_limit="100MB")
+    superuser = PostgresEngine(
+        pg.spec(username=conninfo_to_dict(PG_ADMIN_URL).get("user") or "postgres"),
+        work_mem="1MB",
+        temp_file_limit="5MB",
+    )
+    try:
+        # Not a superuser: temp_file_limit is the superuser's to set, so it is skipped.
+        assert rows(owner, sql) == [{"work_mem": "8MB", "temp_file_limit": server_default}]
+        assert rows(superuser, sql) == [{"work_mem": "1MB", "temp_file_limit": "5MB"}]
+        # A sort that spills more than the limit fails as a query error, not a 500.
+        with pytest.raises(QueryError, match="temp_file_limit"):
+            rows(
+                superuser,
+                "SELECT count(*) AS n FROM (SELECT md5(g::text) FROM generate_series(1, 500000)"
+                " AS g ORDER BY 1 OFFSET 1) AS sorted",
+            )
+    finally:
+        owner.close()
+        superuser.close()
+
+
+def test_a_size_that_is_not_postgresql_spelling_is_refused(pg: Pg) -> None:
+    with pytest.raises(ValueError, match="Not a PostgreSQL size"):
+        PostgresEngine(pg.spec(), work_mem="1GB'; DROP TABLE users; --")

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from sqlgate.api.deps import AppServices, requires
-from sqlgate.api.models import CURSOR_PATTERN
+from sqlgate.api.models import Cursor
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
 from sqlgate.services.audit_query import AuditFilter, list_events
@@ -99,14 +99,7 @@ def list_audit(
         datetime | None, Query(description="ISO 8601; events before it (UTC if no zone).")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="Events per page.")] = 100,
-    cursor: Annotated[
-        str | None,
-        Query(
-            max_length=120,
-            pattern=CURSOR_PATTERN,
-            description="`next_cursor` of the previous page.",
-        ),
-    ] = None,
+    cursor: Cursor = None,
 ) -> dict[str, Any]:
     """Every query run, key created or revoked, member and connection change in the caller's
     organization: who, when, with which key, and the outcome. Connection settings and

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from sqlgate.api.deps import AppServices, requires
-from sqlgate.api.models import RequestModel, raises
+from sqlgate.api.models import Cursor, RequestModel, raises
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
 from sqlgate.errors import AuthorizationError, NotFound, RateLimitExceeded, ValidationError
@@ -209,9 +209,7 @@ def list_dashboards(
     principal: Reader,
     services: AppServices,
     limit: Annotated[int, Query(ge=1, le=100, description="Dashboards per page.")] = 20,
-    cursor: Annotated[
-        str | None, Query(max_length=200, description="`next_cursor` of the previous page.")
-    ] = None,
+    cursor: Cursor = None,
 ) -> Response:
     """The organization's dashboards (configuration only), newest first."""
     page = services.dashboards.page(principal.org_id, limit=limit, cursor=cursor)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import Header, Request
+from fastapi import Header, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,6 +27,7 @@ from sqlgate.jobs.model import JobView
 from sqlgate.jobs.service import ChunkLink, JobService
 from sqlgate.results.formats import ASYNC_FORMATS
 from sqlgate.results.jsonable import dumps, json_rows
+from sqlgate.services.threads import MAX_THREAD_ID
 from sqlgate.vocabulary.columns import Column
 
 
@@ -38,6 +39,26 @@ class RequestModel(BaseModel):
 
 #: A page cursor (``next_cursor``): URL-safe base64, as the pages encode it.
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"
+
+#: The ``cursor`` query parameter of every paged list.
+Cursor = Annotated[
+    str | None,
+    Query(
+        max_length=120, pattern=CURSOR_PATTERN, description="`next_cursor` of the previous page."
+    ),
+]
+
+
+def thread_id_field() -> Any:
+    """The ``threadId`` body field of seed 001's endpoints (one rule for both)."""
+    return Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_THREAD_ID,
+        description="Thread ID for conversation context: the organization's thread of that id, "
+        "started under it if there is none (another organization's thread of the same id is a "
+        "different thread). Omitted: a new thread.",
+    )
 
 
 class ColumnOut(BaseModel):

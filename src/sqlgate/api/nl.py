@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from sqlgate.api.deps import AppServices, requires
-from sqlgate.api.models import CURSOR_PATTERN, QUERY_ERRORS, RequestModel, raises
+from sqlgate.api.models import QUERY_ERRORS, Cursor, RequestModel, raises, thread_id_field
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
 from sqlgate.library.saved_queries import SavedInfo
@@ -29,7 +29,6 @@ from sqlgate.nl.providers import (
 )
 from sqlgate.nl.questions import MAX_QUESTION_CHARS, NonSqlQuestion
 from sqlgate.results.jsonable import dumps, json_rows, rows_as_objects
-from sqlgate.services.threads import MAX_THREAD_ID
 
 #: A question also fails on the model's side: no usable answer, or SQL that kept failing.
 NL_ERRORS = (
@@ -49,14 +48,7 @@ Reader = Annotated[Principal, Depends(requires(Scope.QUERY_EXECUTE, Scope.QUERY_
 
 class GenerateSqlBody(RequestModel):
     question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, description="The question.")
-    threadId: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=MAX_THREAD_ID,
-        description="Thread ID for conversation context: the organization's thread of that id, "
-        "started under it if there is none (another organization's thread of the same id is a "
-        "different thread). Omitted: a new thread.",
-    )
+    threadId: str | None = thread_id_field()
     language: str | None = Field(
         default=None,
         max_length=20,
@@ -273,14 +265,7 @@ def list_saved(
     principal: Reader,
     services: AppServices,
     limit: Annotated[int, Query(ge=1, le=100, description="Queries per page.")] = 20,
-    cursor: Annotated[
-        str | None,
-        Query(
-            max_length=120,
-            pattern=CURSOR_PATTERN,
-            description="`next_cursor` of the previous page.",
-        ),
-    ] = None,
+    cursor: Cursor = None,
 ) -> dict[str, Any]:
     """The organization's saved questions, newest first."""
     page = services.saved_queries.page(principal.org_id, limit=limit, cursor=cursor)

@@ -11,14 +11,13 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from sqlgate.api.deps import AppServices, client_address, requires
-from sqlgate.api.models import QUERY_ERRORS, ColumnOut, RequestModel, raises
+from sqlgate.api.models import QUERY_ERRORS, ColumnOut, RequestModel, raises, thread_id_field
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
 from sqlgate.container import Services
 from sqlgate.results.jsonable import dumps, rows_as_objects
 from sqlgate.services.limits import RUN_SQL
 from sqlgate.services.query import QueryRequest
-from sqlgate.services.threads import MAX_THREAD_ID
 
 router = APIRouter(prefix="/api/v1", tags=["sql"], responses=raises(*QUERY_ERRORS))
 
@@ -27,14 +26,7 @@ Executor = Annotated[Principal, Depends(requires(Scope.QUERY_EXECUTE, group="que
 
 class RunSqlBody(RequestModel):
     sql: str = Field(min_length=1, description="SQL query to execute: one read-only statement.")
-    threadId: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=MAX_THREAD_ID,
-        description="Thread ID for conversation context: the organization's thread of that id, "
-        "started under it if there is none (another organization's thread of the same id is a "
-        "different thread). Omitted: a new thread.",
-    )
+    threadId: str | None = thread_id_field()
     limit: int = Field(default=1000, ge=1, description="Maximum rows to return. Default: 1000")
     connection_id: str | None = Field(
         default=None,

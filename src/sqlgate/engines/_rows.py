@@ -8,6 +8,7 @@ a clear error on a later value of another type.
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -80,20 +81,55 @@ def to_batch(rows: Sequence[Sequence[Any]], schema: pa.Schema) -> pa.RecordBatch
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
+#: Rows read from a driver go into one batch until it holds this many bytes of text and blobs
+#: (or its row count): wide rows make short batches, not one huge one.
+BATCH_BYTES = 32 << 20
+_SIZED = (str, bytes, bytearray, memoryview)
+_SAMPLE = 64
+
+
+def fetch_rows(
+    fetch: Callable[[int], Sequence[Sequence[Any]]], limit: int
+) -> tuple[list[Sequence[Any]], bool]:
+    """Up to ``limit`` rows, read in chunks that double from one row for as long as the rows
+    hold less than :data:`BATCH_BYTES`; and whether the result has ended."""
+    rows: list[Sequence[Any]] = []
+    chunk, size = 1, 0
+    while len(rows) < limit:
+        wanted = min(chunk, limit - len(rows))
+        got = fetch(wanted)
+        rows.extend(got)
+        if len(got) < wanted:
+            return rows, True
+        size += _estimated_size(got)
+        if size >= BATCH_BYTES:
+            break
+        chunk *= 2
+    return rows, False
+
+
+def _estimated_size(rows: Sequence[Sequence[Any]]) -> int:
+    """Bytes of text and blobs in ``rows``: counted for a few rows, a random sample of a large
+    chunk (counting every value of every row would slow exports by half)."""
+    sample = rows if len(rows) <= _SAMPLE else random.sample(rows, _SAMPLE)
+    counted = sum(len(v) for row in sample for v in row if isinstance(v, _SIZED))
+    return counted * len(rows) // max(len(sample), 1)
+
+
 def fetched_batches(
     fetch: Callable[[int], Sequence[Sequence[Any]]],
-    first: Sequence[Sequence[Any]],
+    first: tuple[list[Sequence[Any]], bool],
     schema: pa.Schema,
     batch_rows: int,
 ) -> Iterator[pa.RecordBatch]:
-    """Batches of ``first`` (the rows the schema was inferred from), then of ``fetch(batch_rows)``
-    until a short or empty fetch."""
-    rows = first
+    """Batches of ``first`` (the rows the schema was inferred from, from :func:`fetch_rows`),
+    then of further :func:`fetch_rows` until the result ends."""
+    rows, ended = first
     while rows:
         yield to_batch(rows, schema)
-        if len(rows) < batch_rows:
+        if ended:
             return
-        rows = fetch(batch_rows)
+        rows, ended = fetch_rows(fetch, batch_rows)
 
 
 def _text(value: Any) -> str:

@@ -26,12 +26,13 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 import pyarrow as pa
 
+from sqlgate.engines._runner import Unwinding, within_deadline
 from sqlgate.engines._stream import primed
-from sqlgate.errors import QueryTimeout, SqlgateError
+from sqlgate.errors import QueryTimeout, ResultTooLarge, SqlgateError
 from sqlgate.vocabulary.columns import Column, sql_type_name
 from sqlgate.vocabulary.schema import Catalog, DatabaseSchema
 
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from sqlgate.settings import Settings
 
 BATCH_ROWS = 65_536
+T = TypeVar("T")
 
 #: Where a connection's database is: a file under a data root; a server reached by host, port,
 #: database name, user and TLS mode; or anything a SQLAlchemy URL names.
@@ -99,6 +101,8 @@ class ResultStream:
     _batches: Iterator[pa.RecordBatch]
     _close: Callable[[], None]
     row_limit: int | None = None
+    #: The largest batch (or, collected, the largest result) in bytes; None for no cap.
+    max_bytes: int | None = None
     truncated: bool = False
     rows: int = 0
     error: SqlgateError | None = None
@@ -112,6 +116,8 @@ class ResultStream:
                     batch = batch.slice(0, self.row_limit - self.rows)
                     self.truncated = True
                 if batch.num_rows:
+                    if self.max_bytes is not None and batch.nbytes > self.max_bytes:
+                        raise too_large(self.max_bytes, f"{batch.num_rows:,} rows")
                     self.rows += batch.num_rows
                     yield batch
                 if self.truncated:
@@ -251,6 +257,7 @@ class Query:
         self._release: Callable[[], None] | None = None
         self._translate: Callable[[BaseException], BaseException] = _unchanged
         self._deadline: Deadline | None = None
+        self._starting = threading.Lock()
 
     @property
     def deadline(self) -> Deadline:
@@ -260,8 +267,18 @@ class Query:
 
     def start(self) -> None:
         """Start the deadline now (once)."""
-        if self._deadline is None:
-            self._deadline = Deadline(self.timeout, self._fire)
+        with self._starting:
+            if self._deadline is None:
+                self._deadline = Deadline(self.timeout, self._fire)
+
+    def abandon(self) -> QueryTimeout:
+        """The caller stops waiting (the engine did not stop in time): the deadline fires if
+        it has not, the session will be closed rather than reused, and the caller gets the
+        timeout."""
+        self.failed = True
+        self.start()
+        self.deadline.fire()
+        return self.deadline.error()
 
     def hold(
         self,
@@ -362,9 +379,24 @@ def columns_from_schema(schema: pa.Schema, engine_types: list[str] | None = None
     ]
 
 
+def too_large(limit: int, what: str) -> ResultTooLarge:
+    return ResultTooLarge(
+        f"The result is larger than the {limit:,} bytes this server hands back at once "
+        f"({what}); select fewer or narrower columns, or fewer rows",
+        limit_bytes=limit,
+    )
+
+
 def collect(stream: ResultStream, started: float) -> QueryResult:
     """Drain a stream (already bounded by its row limit) into a QueryResult."""
-    batches = list(stream)
+    batches = []
+    size = 0
+    for batch in stream:
+        size += batch.nbytes
+        if stream.max_bytes is not None and size > stream.max_bytes:
+            stream.close()
+            raise too_large(stream.max_bytes, f"at least {size:,} bytes")
+        batches.append(batch)
     table = pa.Table.from_batches(batches, schema=stream.schema)
     return QueryResult(
         columns=stream.columns,
@@ -391,6 +423,10 @@ class Engine(ABC):
     ssl_modes: ClassVar[tuple[str, ...]] = ()
     #: How a named parameter is written in this engine's SQL, for docs and errors.
     parameter_style: ClassVar[str]
+    #: Whether queries run on a worker thread that the caller stops waiting for at the
+    #: deadline (:mod:`sqlgate.engines._runner`). An engine whose interrupt always stops the
+    #: statement at once may run them on the caller's thread instead, saving the hand-off.
+    isolated: ClassVar[bool] = True
 
     @classmethod
     @abstractmethod
@@ -409,6 +445,10 @@ class Engine(ABC):
         # Per engine: it is held across introspection's round trips to the database, so a slow
         # schema read must stall only this connection's catalog, not every other connection's.
         self._catalog_lock = threading.Lock()
+        #: The result-size cap (``SQLGATE_MAX_RESULT_BYTES``), set by the registry.
+        self.max_result_bytes: int | None = None
+        #: Queries still running past their deadline (an engine that did not stop in time).
+        self._unwinding = Unwinding()
 
     def stream(
         self,
@@ -424,6 +464,9 @@ class Engine(ABC):
         Errors before the first batch (syntax, binding, missing tables, timeouts) raise here.
         """
         query = Query(sql, params, timeout=timeout, row_limit=row_limit, batch_rows=batch_rows)
+        return self._within(query, lambda: self._open_stream(query))
+
+    def _open_stream(self, query: Query) -> ResultStream:
         try:
             started = self._start(query)
             batches = primed(query.translating(started.batches))
@@ -437,7 +480,8 @@ class Engine(ABC):
             schema=started.schema,
             _batches=batches,
             _close=query.close,
-            row_limit=row_limit,
+            row_limit=query.row_limit,
+            max_bytes=self.max_result_bytes,
         )
 
     @abstractmethod
@@ -451,14 +495,19 @@ class Engine(ABC):
         """Run ``sql`` and return at most ``row_limit`` rows, fetching one more to report
         truncation."""
         started = time.perf_counter()
-        stream = self.stream(
+        query = Query(
             sql,
             params,
             timeout=timeout,
             row_limit=row_limit,
             batch_rows=min(row_limit + 1, BATCH_ROWS),
         )
-        return collect(stream, started)
+        return self._within(query, lambda: collect(self._open_stream(query), started))
+
+    def _within(self, query: Query, work: Callable[[], T]) -> T:
+        if not self.isolated:
+            return work()
+        return within_deadline(query, work, self._unwinding)
 
     def schema(self, *, refresh: bool = False) -> DatabaseSchema:
         """Schemas, tables, columns and keys this connection exposes; cached until ``refresh``."""

@@ -57,10 +57,18 @@ class DuckDBEngine(Engine):
         return cls(
             spec.database or "",
             memory_limit=settings.duckdb_memory_limit,
+            max_temp_directory_size=settings.duckdb_max_temp_directory_size,
             threads=settings.duckdb_threads,
         )
 
-    def __init__(self, path: str | Path, *, memory_limit: str = "2GB", threads: int = 2) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        memory_limit: str = "2GB",
+        max_temp_directory_size: str = "1GB",
+        threads: int = 2,
+    ) -> None:
         super().__init__()
         try:
             self._db = duckdb.connect(
@@ -73,7 +81,11 @@ class DuckDBEngine(Engine):
                     "autoload_known_extensions": False,
                     "allow_community_extensions": False,
                     "python_enable_replacements": False,
+                    # Memory of all its queries together, and disk to spill to. A value a
+                    # function builds in one piece (a constant repeat()) escapes the memory
+                    # limit: the guard refuses those, the deadline keeps the rest short.
                     "memory_limit": memory_limit,
+                    "max_temp_directory_size": max_temp_directory_size,
                     "threads": threads,
                     # Last: once locked, no query can change any of the above.
                     "lock_configuration": True,
@@ -86,10 +98,21 @@ class DuckDBEngine(Engine):
 
     def _start(self, query: Query) -> Started:
         cursor = self._db.cursor()
-        query.hold(interrupt=cursor.interrupt, release=cursor.close, translate=_translate)
+        readers: list[pa.RecordBatchReader] = []
+
+        def release() -> None:
+            # A result not read to its end (the row limit stopped it) would otherwise be
+            # computed to its end when the reader is dropped: a recursive CTE for seconds.
+            cursor.interrupt()
+            for reader in readers:
+                reader.close()
+            cursor.close()
+
+        query.hold(interrupt=cursor.interrupt, release=release, translate=_translate)
         _refuse_non_select(cursor, query.sql)
         relation = cursor.sql(query.sql, params=dict(query.params) if query.params else None)
         reader = relation.to_arrow_reader(query.batch_rows)
+        readers.append(reader)
         engine_types = [str(t) for t in relation.types]
         return Started(columns_from_schema(reader.schema, engine_types), reader.schema, reader)
 
@@ -164,6 +187,12 @@ def _refuse_non_select(cursor: duckdb.DuckDBPyConnection, sql: str) -> None:
 
 
 def _translate(exc: BaseException) -> BaseException:
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return QueryError(
+            "The query needs more memory or temporary disk than this connection allows "
+            "(SQLGATE_DUCKDB_MEMORY_LIMIT, SQLGATE_DUCKDB_MAX_TEMP_DIRECTORY_SIZE): "
+            + _first_line(exc)
+        )
     if isinstance(exc, duckdb.PermissionException):
         return SqlNotAllowed(
             f"Refused by the read-only session: {_first_line(exc)}", reason="engine_refused"

@@ -44,6 +44,7 @@ from sqlgate.engines._mysql_statement import (
 )
 from sqlgate.engines._mysql_types import ArrowPlan, arrow_plan
 from sqlgate.engines._params import bind_named
+from sqlgate.engines._rows import fetch_rows
 from sqlgate.engines._stream import drained
 from sqlgate.engines.base import Deadline, Engine, Query, ServerInfo, Started
 from sqlgate.errors import (
@@ -85,12 +86,20 @@ class MySQLEngine(Engine):
             spec,
             pool_size=settings.server_pool_size,
             connect_timeout=settings.server_connect_timeout,
+            tmp_table_bytes=settings.mysql_tmp_table_bytes,
         )
 
     def __init__(
-        self, spec: ConnectionSpec, *, pool_size: int = 5, connect_timeout: float = 5.0
+        self,
+        spec: ConnectionSpec,
+        *,
+        pool_size: int = 5,
+        connect_timeout: float = 5.0,
+        tmp_table_bytes: int = 64 * 1024 * 1024,
     ) -> None:
         super().__init__()
+        # In-memory temporary tables (GROUP BY, DISTINCT, derived tables) past this go to disk.
+        self._tmp_table_bytes = int(tmp_table_bytes)
         self._tls_required = spec.ssl_mode in {"required", "verify_ca", "verify_identity"}
         self._options: dict[str, Any] = {
             "host": spec.host or "localhost",
@@ -165,9 +174,11 @@ class MySQLEngine(Engine):
 
     def _limit_sql(self, timeout: float) -> str:
         backstop = timeout + _SERVER_GRACE_S
+        size = self._tmp_table_bytes
+        memory = f", tmp_table_size = {size}, max_heap_table_size = {size}"
         if self._mariadb:
-            return f"SET SESSION max_statement_time = {backstop:.3f}"
-        return f"SET SESSION max_execution_time = {math.ceil(backstop * 1000)}"
+            return f"SET SESSION max_statement_time = {backstop:.3f}{memory}"
+        return f"SET SESSION max_execution_time = {math.ceil(backstop * 1000)}{memory}"
 
     def _give_back(self, lease: _Lease) -> None:
         """Reset the session and pool the connection; close it if anything is uncertain."""
@@ -310,14 +321,13 @@ class _Lease:
 
 
 def _batches(query: Query, cursor: Any, plan: ArrowPlan) -> Iterator[pa.RecordBatch]:
-    batch_rows = query.batch_rows
     while True:
-        rows = cursor.fetchmany(batch_rows)
+        rows, ended = fetch_rows(cursor.fetchmany, query.batch_rows)
         query.check()  # SLEEP() and BENCHMARK() return normally when killed
         if not rows:
             return
         yield plan.batch(rows)
-        if len(rows) < batch_rows:
+        if ended:
             return
 
 

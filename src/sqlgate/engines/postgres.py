@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import queue
+import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -79,6 +80,7 @@ _NO_PASSFILE = "/nonexistent/sqlgate-no-passfile"
 _TRAILING = " \t\r\n\f;"
 _TOKENIZE = Dialect.get_or_raise("postgres").tokenize
 
+_PG_SIZE = re.compile(r"\d+(kB|MB|GB|TB)")
 _OK = frozenset({pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK})
 
 
@@ -97,10 +99,18 @@ class PostgresEngine(Engine):
             spec,
             pool_size=settings.server_pool_size,
             connect_timeout=settings.server_connect_timeout,
+            work_mem=settings.postgres_work_mem,
+            temp_file_limit=settings.postgres_temp_file_limit,
         )
 
     def __init__(
-        self, spec: ConnectionSpec, *, pool_size: int = 5, connect_timeout: float = 5.0
+        self,
+        spec: ConnectionSpec,
+        *,
+        pool_size: int = 5,
+        connect_timeout: float = 5.0,
+        work_mem: str | None = "64MB",
+        temp_file_limit: str | None = "1GB",
     ) -> None:
         super().__init__()
         if not spec.host or any(h.strip().startswith(("/", "@")) for h in spec.host.split(",")):
@@ -123,6 +133,10 @@ class PostgresEngine(Engine):
         self._closed = False
         conn = self._connect()  # fail now, at registration, if the server cannot be reached
         self._version = _version_text(conn.info.server_version)
+        # Per-query memory caps, in each query's transaction. temp_file_limit is a superuser
+        # setting: for other roles it is skipped (the server would refuse the SET).
+        superuser = conn.pgconn.parameter_status(b"is_superuser") == b"on"
+        self._limits = _limits_sql(work_mem, temp_file_limit if superuser else None)
         self._pool.put_nowait(conn)
 
     # --- sessions -------------------------------------------------------------------------
@@ -199,7 +213,7 @@ class PostgresEngine(Engine):
         meanwhile (restart, idle timeout) is replaced, with the rest of the pool."""
         conn, pooled = self._acquire(timeout)
         try:
-            _run(conn.pgconn, _begin_sql(timeout))
+            _run(conn.pgconn, _begin_sql(timeout) + self._limits)
         except ServerError as exc:
             self._release(conn, reusable=not exc.lost)
             if not (exc.lost and pooled):
@@ -335,6 +349,19 @@ def _begin_sql(timeout: float) -> bytes:
         "SET LOCAL DateStyle = ISO;"
         "SET LOCAL extra_float_digits = 3"
     ).encode()
+
+
+def _limits_sql(work_mem: str | None, temp_file_limit: str | None) -> bytes:
+    """``SET LOCAL`` of the per-query memory caps."""
+    for size in (work_mem, temp_file_limit):
+        if size and not _PG_SIZE.fullmatch(size):
+            raise ValueError(f"Not a PostgreSQL size: {size!r} (e.g. 64MB)")
+    text = ""
+    if work_mem:
+        text += f";SET LOCAL work_mem = '{work_mem}'"
+    if temp_file_limit:
+        text += f";SET LOCAL temp_file_limit = '{temp_file_limit}'"
+    return text.encode()
 
 
 def _describe(pg: PGconn, text: str) -> list[tuple[str, int, int]]:

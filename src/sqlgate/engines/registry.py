@@ -97,7 +97,9 @@ class EngineRegistry:
             cls = engine_class(spec.type)
         except KeyError:
             raise ConnectionFailed(f"Connection type {spec.type!r} is not supported") from None
-        return cls.from_spec(spec, self._settings)
+        engine = cls.from_spec(spec, self._settings)
+        engine.max_result_bytes = self._settings.max_result_bytes
+        return engine
 
     def discard(self, connection_id: str) -> None:
         with self._lock:

@@ -38,7 +38,7 @@ from sqlalchemy.pool import NullPool
 from sqlglot.errors import TokenError
 
 from sqlgate.engines._params import placeholders
-from sqlgate.engines._rows import fetched_batches, infer_schema
+from sqlgate.engines._rows import fetch_rows, fetched_batches, infer_schema
 from sqlgate.engines.base import Engine, Query, Started, columns_from_schema
 from sqlgate.errors import ConnectionFailed, ParameterError, QueryError, SqlNotAllowed
 
@@ -235,8 +235,8 @@ class SQLAlchemyEngine(Engine):
         if not result.returns_rows:
             raise SqlNotAllowed("The statement returns no rows", reason="not_read_only")
         names = list(result.keys())
-        first = fetch(query.batch_rows)
-        schema = infer_schema(names, first)
+        first = fetch_rows(fetch, query.batch_rows)
+        schema = infer_schema(names, first[0])
         batches = fetched_batches(fetch, first, schema, query.batch_rows)
         return Started(columns_from_schema(schema), schema, batches)
 

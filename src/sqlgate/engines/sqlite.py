@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from sqlgate.engines._rows import fetched_batches, infer_schema
+from sqlgate.engines._rows import fetch_rows, fetched_batches, infer_schema
 from sqlgate.engines._stream import drained
 from sqlgate.engines.base import Engine, Query, Started, columns_from_schema
 from sqlgate.errors import ConnectionFailed, QueryError, SqlNotAllowed
@@ -52,6 +52,9 @@ class SQLiteEngine(Engine):
     dialect = "sqlite"
     location = "file"
     parameter_style = ":name"
+    # SQLite checks for an interrupt between steps of its bytecode, and no value can pass
+    # SQLITE_LIMIT_LENGTH: the interrupt stops a query at once, so it runs on the caller's thread.
+    isolated = False
 
     @classmethod
     def from_spec(cls, spec: ConnectionSpec, settings: Settings) -> SQLiteEngine:
@@ -128,8 +131,8 @@ class SQLiteEngine(Engine):
         names = [d[0] for d in cursor.description or ()]
         if not names:
             raise SqlNotAllowed("The statement returns no rows", reason="not_read_only")
-        first = cursor.fetchmany(query.batch_rows)
-        schema = infer_schema(names, first)
+        first = fetch_rows(cursor.fetchmany, query.batch_rows)
+        schema = infer_schema(names, first[0])
         batches = fetched_batches(cursor.fetchmany, first, schema, query.batch_rows)
         return Started(columns_from_schema(schema), schema, batches)
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlgate.errors import NotFound
 from sqlgate.store.db import Store
 from sqlgate.store.models import Dashboard, DashboardShare, Member, Organization, new_id
-from sqlgate.store.pages import newest_first, split_page
+from sqlgate.store.pages import read_page
 
 
 @dataclass(frozen=True)
@@ -105,17 +105,10 @@ class DashboardStore:
             return _info(row)
 
     def page(self, org_id: str, *, limit: int, cursor: str | None) -> DashboardPage:
-        query = newest_first(
-            select(Dashboard).where(Dashboard.org_id == org_id),
-            Dashboard.created_at,
-            Dashboard.id,
-            cursor=cursor,
-            id_type=str,
-            limit=limit,
+        query = select(Dashboard).where(Dashboard.org_id == org_id)
+        page, next_cursor = read_page(
+            self._store, query, Dashboard.created_at, Dashboard.id, cursor=cursor, limit=limit
         )
-        with self._store.session() as session:
-            rows = list(session.scalars(query))
-        page, next_cursor = split_page(rows, limit)
         return DashboardPage([_info(r) for r in page], next_cursor)
 
     def get(self, org_id: str, dashboard_id: str) -> DashboardInfo:

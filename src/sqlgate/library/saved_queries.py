@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from sqlgate.errors import NotFound
 from sqlgate.store.db import Store
 from sqlgate.store.models import SavedQuery, new_id
-from sqlgate.store.pages import newest_first, split_page
+from sqlgate.store.pages import read_page
 
 
 @dataclass(frozen=True)
@@ -95,18 +95,11 @@ class SavedQueries:
             return _info(row)
 
     def page(self, org_id: str, *, limit: int, cursor: str | None) -> SavedPage:
-        query = newest_first(
-            select(SavedQuery).where(SavedQuery.org_id == org_id),
-            SavedQuery.created_at,
-            SavedQuery.id,
-            cursor=cursor,
-            id_type=str,
-            limit=limit,
+        query = select(SavedQuery).where(SavedQuery.org_id == org_id)
+        page, next_cursor = read_page(
+            self._store, query, SavedQuery.created_at, SavedQuery.id, cursor=cursor, limit=limit
         )
-        with self._store.session() as session:
-            rows = list(session.scalars(query))
-        page, cursor = split_page(rows, limit)
-        return SavedPage([_info(r) for r in page], cursor)
+        return SavedPage([_info(r) for r in page], next_cursor)
 
     def get(self, org_id: str, query_id: str) -> SavedInfo:
         with self._store.session() as session:

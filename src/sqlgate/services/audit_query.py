@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 
 from sqlgate.store.db import Store
 from sqlgate.store.models import AuditEvent, utcnow
-from sqlgate.store.pages import as_utc, newest_first, split_page
+from sqlgate.store.pages import as_utc, read_page
 
 
 @dataclass(frozen=True)
@@ -45,12 +45,17 @@ def list_events(
         query = query.where(AuditEvent.created_at >= as_utc(where.since))
     if where.until is not None:
         query = query.where(AuditEvent.created_at < as_utc(where.until))
-    query = newest_first(
-        query, AuditEvent.created_at, AuditEvent.id, cursor=cursor, id_type=int, limit=limit
+    return AuditPage(
+        *read_page(
+            store,
+            query,
+            AuditEvent.created_at,
+            AuditEvent.id,
+            cursor=cursor,
+            limit=limit,
+            id_type=int,
+        )
     )
-    with store.session() as session:
-        events = list(session.scalars(query))
-    return AuditPage(*split_page(events, limit))
 
 
 def prune(store: Store, older_than_days: int) -> int:

@@ -48,7 +48,8 @@ or nested statement outside the allow-list, EXPLAIN included), ``select_into``,
 comments, CR in ``--`` comments, backslash-quote, ``U&"..."``), ``suspicious_character``,
 ``denied_function``, ``denied_table`` (catalogs, file/URL table names), ``column_bypass``
 (``COLUMNS(...)``, ``* LIKE``, whole rows), ``session_variable`` (MySQL ``@``/``@@``),
-``resource_limit`` (SQLite blob sizes).
+``resource_limit`` (SQLite blob sizes; ``repeat``, ``lpad``/``rpad``, ``space`` and scalar
+``range`` with a constant size over 1 MiB, 4 KiB and bounded in DuckDB, see ``_sizes``).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ from typing import Any
 from sqlglot.dialects.dialect import Dialect
 
 from sqlgate.errors import SqlgateError, SqlNotAllowed, SqlSyntaxError
-from sqlgate.sql import _functions, _references, _shape, _tables
+from sqlgate.sql import _functions, _references, _shape, _sizes, _tables
 from sqlgate.sql._denylist import Policy, strictest
 from sqlgate.sql._denylist_duckdb import DUCKDB
 from sqlgate.sql._denylist_mysql import MYSQL
@@ -88,6 +89,7 @@ _NODE_CHECKS = NodeChecks(
     *_functions.NODE_CHECKS,
     *_tables.NODE_CHECKS,
     *_references.NODE_CHECKS,
+    *_sizes.NODE_CHECKS,
 )
 _AFTER_WALK: tuple[Callable[[Walk], None], ...] = (
     _references.check_whole_rows,

@@ -17,6 +17,7 @@ from sqlalchemy import Select, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from sqlgate.errors import ValidationError
+from sqlgate.store.db import Store
 
 
 def as_utc(value: datetime) -> datetime:
@@ -76,3 +77,21 @@ def split_page(rows: list[Row], limit: int) -> tuple[list[Row], str | None]:
         return rows, None
     rows = rows[:limit]
     return rows, encode_cursor(rows[-1].created_at, rows[-1].id)
+
+
+def read_page(
+    store: Store,
+    query: Select[Any],
+    created_at: InstrumentedAttribute[datetime],
+    row_id: InstrumentedAttribute[Any],
+    *,
+    cursor: str | None,
+    limit: int,
+    id_type: type[int] | type[str] = str,
+) -> tuple[list[Any], str | None]:
+    """One page of ``query``'s rows, newest first from after ``cursor``, and the cursor of the
+    next page (None on the last): :func:`newest_first`, read, then :func:`split_page`."""
+    paged = newest_first(query, created_at, row_id, cursor=cursor, id_type=id_type, limit=limit)
+    with store.session() as session:
+        rows = list(session.scalars(paged))
+    return split_page(rows, limit)
