@@ -147,7 +147,8 @@ def start_sqlgate(
     connections: dict[str, tuple[str, Path]],
     log: Path,
     env: dict[str, str] | None = None,
-    workers: int = 1,
+    workers: int | str = 1,
+    extra_args: Sequence[str] = (),
 ) -> tuple[Server, str, str]:
     """Initialise ``data_dir``, register ``connections`` (name -> (type, path)), serve.
 
@@ -158,7 +159,7 @@ def start_sqlgate(
         sqlgate_cli(data_dir, "connections", "add", name, "--type", kind, "--database", str(path))
     port = free_port()
     server = Server(
-        "sqlgate",
+        "sqlgate" + "".join(f" {a}" for a in extra_args),
         [
             tool("sqlgate"),
             "serve",
@@ -170,6 +171,7 @@ def start_sqlgate(
             str(data_dir),
             "--workers",
             str(workers),
+            *extra_args,
         ],
         log,
         env={**SQLGATE_ENV, **(env or {})},

@@ -27,6 +27,7 @@ from sqlgate.api import (
 from sqlgate.api.declared import declare, publish
 from sqlgate.api.docs import install as install_docs
 from sqlgate.api.errors import install as install_error_handlers
+from sqlgate.api.fastpath import FastExecute
 from sqlgate.api.middleware import BodySizeLimit, JsonBodies
 from sqlgate.container import Services
 from sqlgate.jobs.runner import JobRunner
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.job_runner = runner
     install_error_handlers(app)
     install_docs(app)
+    app.add_middleware(FastExecute, services=services)  # inside JsonBodies: bodies are JSON
     app.add_middleware(JsonBodies)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     routers = (

@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    access_log: bool = Field(
+        default=True,
+        description="Log one line per request (uvicorn's access log). Off saves about a tenth "
+        "of the CPU a small query costs (docs/performance.md); the audit history still has "
+        "every query.",
+    )
     tls_cert: Path | None = Field(
         default=None,
         description="Serve HTTPS with this certificate (PEM; the chain after the server's own). "
@@ -131,6 +137,13 @@ class Settings(BaseSettings):
         ge=0,
         description="How long a server process may reuse a key check before asking the store "
         "again (a key revoked elsewhere stops working within this time). 0 turns it off.",
+    )
+    connection_cache_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="How long a server process may reuse a connection lookup. A change made "
+        "in the same process applies at once; one made by another process (the CLI, another "
+        "worker) within this time. 0 turns it off.",
     )
     # --- rate limits and the concurrent-query cap (README "Rate limits") -------------------
     rate_limit_enabled: bool = Field(

@@ -13,8 +13,10 @@ import pytest
 
 from sqlgate.results import jsonable
 from sqlgate.results.jsonable import (
+    BULK_ROWS,
     dumps,
     iso_duration,
+    json_rows,
     json_values,
     python_values,
     rows_as_arrays,
@@ -202,6 +204,19 @@ def test_json_values_match_python_values_for_time_zones(tz: str) -> None:
     micros = [0, 1_718_000_000_123_456, -1_000_000_000_000_000, None]
     array = pa.array(micros, pa.timestamp("us", tz=tz))
     assert dumps(json_values(array)) == dumps(python_values(array))
+
+
+@pytest.mark.parametrize("copies", [1, BULK_ROWS])
+def test_json_rows_write_what_rows_as_arrays_write(copies: int) -> None:
+    """A few rows and many (the bulk conversion): the same JSON either way."""
+    table = _table(_TEMPORAL_SQL)
+    table = pa.concat_tables([table] * copies)
+    table = table.append_column(
+        "text", pa.array(['a"b', None] * (table.num_rows // 2) + ["z"] * (table.num_rows % 2))
+    )
+    assert dumps(json_rows(table)) == dumps(rows_as_arrays(table))
+    assert len(json_rows(table)) == table.num_rows
+    assert dumps(json_rows(table.select([]))) == dumps([[]] * table.num_rows)
 
 
 def test_row_maker_is_safe_with_hostile_names() -> None:

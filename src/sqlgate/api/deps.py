@@ -64,22 +64,34 @@ def requires(
             principal = await run_in_threadpool(services.authenticator.authenticate, key)
         if x_org_id is not None and not principal.owns_org(x_org_id):
             raise AuthorizationError("X-ORG-ID does not match the API key's organization")
-        if services.limiter.blocking:  # Redis: network I/O off the event loop
-            await run_in_threadpool(services.limiter.admit, principal, group, per)
-        else:
-            services.limiter.admit(principal, group, per)
-        if scopes:
-            principal.require(*scopes)
+        await admit(services, principal, scopes, group, per)
         closers = request_closers()
         try:
             yield principal
         finally:
-            for close in closers:
-                try:
-                    await run_in_threadpool(close)
-                except Exception:
-                    log.exception("closing a result stream after its request failed")
+            await run_closers(closers)
 
     # Read by sqlgate.api.declared to publish each route's scopes in the OpenAPI document.
     dependency.required_scopes = scopes  # type: ignore[attr-defined]
     return dependency
+
+
+async def admit(
+    services: Services, principal: Principal, scopes: tuple[Scope, ...], group: str, per: str
+) -> None:
+    """Count the request against ``group``'s budgets (429 past either), then check the scopes."""
+    if services.limiter.blocking:  # Redis: network I/O off the event loop
+        await run_in_threadpool(services.limiter.admit, principal, group, per)
+    else:
+        services.limiter.admit(principal, group, per)
+    if scopes:
+        principal.require(*scopes)
+
+
+async def run_closers(closers: list[Callable[[], None]]) -> None:
+    """Close what the services tied to a request that has ended."""
+    for close in closers:
+        try:
+            await run_in_threadpool(close)
+        except Exception:
+            log.exception("closing a result stream after its request failed")

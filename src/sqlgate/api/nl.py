@@ -28,7 +28,7 @@ from sqlgate.nl.providers import (
     ProviderUnavailable,
 )
 from sqlgate.nl.questions import MAX_QUESTION_CHARS, NonSqlQuestion
-from sqlgate.results.jsonable import dumps, rows_as_arrays, rows_as_objects
+from sqlgate.results.jsonable import dumps, json_rows, rows_as_objects
 
 #: A question also fails on the model's side: no usable answer, or SQL that kept failing.
 NL_ERRORS = (
@@ -243,7 +243,7 @@ async def ask(body: AskBody, principal: Asker, services: AppServices) -> Respons
         services.questions.ask, principal, body.question, body.connection_id
     )
     table = asked.result.table
-    rows = rows_as_arrays(table) if body.format == "table" else rows_as_objects(table)
+    rows = json_rows(table) if body.format == "table" else rows_as_objects(table)
     payload = {
         "data": {
             "query_id": asked.saved.id,

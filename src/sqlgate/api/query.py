@@ -29,12 +29,13 @@ from sqlgate.api.models import (
 )
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
+from sqlgate.container import Services
 from sqlgate.errors import SqlgateError
 from sqlgate.jobs.model import JobState
 from sqlgate.jobs.service import MAX_WAIT_SECONDS, JobSpec, idempotency_key, job_error
 from sqlgate.results.endings import prefetch
 from sqlgate.results.formats import EXPORT_DEFAULT, FORMATS, get_format
-from sqlgate.results.jsonable import dumps, rows_as_arrays
+from sqlgate.results.jsonable import dumps, json_rows
 from sqlgate.services.limits import EXPORT
 from sqlgate.services.query import QueryRequest
 
@@ -42,7 +43,10 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1/query", tags=["query"], responses=raises(*QUERY_ERRORS))
 
-Executor = Annotated[Principal, Depends(requires(Scope.QUERY_EXECUTE, group="query"))]
+#: What execute needs of a key (api/fastpath.py applies the same).
+EXECUTE_SCOPES = (Scope.QUERY_EXECUTE,)
+EXECUTE_GROUP = "query"
+Executor = Annotated[Principal, Depends(requires(*EXECUTE_SCOPES, group=EXECUTE_GROUP))]
 Validator = Annotated[
     Principal, Depends(requires(Scope.QUERY_VALIDATE, Scope.QUERY_EXECUTE, group="query"))
 ]
@@ -98,12 +102,19 @@ def _execute(
     services: AppServices,
     request: Request,
 ) -> Response:
-    ran = services.queries.execute(
-        principal,
-        connection_id,
-        query_request(body),
-        client=client_address(request),
-    )
+    return execute_response(services, principal, connection_id, body, client_address(request))
+
+
+def execute_response(
+    services: Services,
+    principal: Principal,
+    connection_id: str,
+    body: QueryBody,
+    client: str | None,
+) -> Response:
+    """Run the query of an execute request and render its JSON answer (also called by the
+    route's fast path, api/fastpath.py)."""
+    ran = services.queries.execute(principal, connection_id, query_request(body), client=client)
     return Response(dumps(query_out(ran.result)), media_type="application/json")
 
 
@@ -135,7 +146,7 @@ async def _hybrid(
         elapsed = (job.finished_at - job.started_at).total_seconds() * 1000
     payload = {
         "columns": [{**c, "notNull": False} for c in job.manifest.columns],
-        "rows": rows_as_arrays(table),
+        "rows": json_rows(table),
         "row_count": table.num_rows,
         "truncated": job.truncated,
         "execution_time_ms": round(elapsed, 3),

@@ -101,6 +101,8 @@ def settings(args: argparse.Namespace) -> Settings:
             overrides[name] = getattr(args, name)
     if getattr(args, "tls_self_signed", False):
         overrides["tls_self_signed"] = True
+    if getattr(args, "no_access_log", False):
+        overrides["access_log"] = False
     try:
         return Settings(**overrides)
     except pydantic.ValidationError as exc:

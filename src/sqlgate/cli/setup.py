@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 from sqlgate import __version__
+from sqlgate.cli import _workers as workers
+from sqlgate.cli._access_log import log_config as access_log_config
 from sqlgate.cli._base import Adder, UsageError, command, print_json, services, settings
 from sqlgate.errors import ValidationError
 from sqlgate.services import orgs
@@ -57,15 +59,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "host": configured.host,
         "port": configured.port,
         "log_level": args.log_level,
+        "access_log": configured.access_log,
+        "log_config": access_log_config(),
         **https.server_options(configured, tls),
     }
     if args.workers > 1:
         # Each worker process builds its own app from the same SQLGATE_* environment.
         os.environ["SQLGATE_DATA_DIR"] = str(configured.data_dir)
+        if workers.balanced():
+            return workers.serve(args.workers, common)
         uvicorn.run("sqlgate.app:create_app", factory=True, workers=args.workers, **common)
     else:
         uvicorn.run(create_app(configured), **common)
     return 0
+
+
+def worker_count(text: str) -> int:
+    """``--workers``: a number of processes, or ``auto`` (one per CPU)."""
+    if text == "auto":
+        return workers.auto_workers()
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number or 'auto'") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError("at least 1")
+    return count
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -145,11 +164,17 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.add_argument(
+        "--no-access-log",
+        action="store_true",
+        help="No line per request (SQLGATE_ACCESS_LOG=false); the audit history still has "
+        "every query",
+    )
+    serve.add_argument(
         "--workers",
-        type=int,
+        type=worker_count,
         default=1,
-        help="Server processes (default 1). Rate limits are per process unless "
-        "SQLGATE_REDIS_URL is set.",
+        help="Server processes, or `auto`: one per CPU (default 1). Rate limits are per "
+        "process unless SQLGATE_REDIS_URL is set.",
     )
     serve.set_defaults(func=cmd_serve)
 

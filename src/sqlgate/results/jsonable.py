@@ -261,6 +261,22 @@ def rows_as_arrays(table: Tabular) -> list[list[object]]:
     return [list(row) for row in zip(*columns, strict=True)]
 
 
+#: From this many rows on, :func:`json_rows` converts temporal and decimal columns in bulk in
+#: Arrow (a fixed cost of a few compute calls per column, won back over a few hundred rows).
+BULK_ROWS = 256
+
+
+def json_rows(table: Tabular) -> list[tuple[object, ...]]:
+    """Rows for :func:`dumps` to write as JSON arrays (the ``rows`` of an API answer): the
+    same JSON as :func:`rows_as_arrays`, built with less work. Rows are tuples (orjson writes
+    them as arrays, and no list is copied per row); large results take :func:`json_values`."""
+    convert = json_values if table.num_rows >= BULK_ROWS else python_values
+    columns = [convert(column) for column in table.columns]
+    if not columns:
+        return [() for _ in range(table.num_rows)]
+    return list(zip(*columns, strict=True))
+
+
 def rows_as_objects(table: Tabular) -> list[dict[str, object]]:
     """Rows as ``{column: value}`` dicts; repeated names are suffixed, see :func:`unique_names`."""
     columns = [python_values(column) for column in table.columns]

@@ -1,9 +1,10 @@
 """The audit history: every query run and every change, written off the request path in small
 batches.
 
-Requests put an event on a queue and move on; one background thread waits ``linger`` seconds
-after the first event for more to arrive, then writes them all in a single transaction (one
-commit per batch, not per query). ``flush()`` and ``close()`` write everything queued at once.
+Requests append an event to a deque and move on (no lock, no thread woken but the first time);
+one background thread wakes on the first event, waits ``linger`` seconds for more to arrive,
+then writes them all in a single transaction (one commit per batch, not per query).
+``flush()`` and ``close()`` write everything recorded before them at once.
 
 Changes (connections, semantic models, team, keys) are recorded the same way everywhere:
 :func:`change` builds the row (who, what, which; never settings or secrets) and
@@ -13,13 +14,13 @@ Changes (connections, semantic models, team, keys) are recorded the same way eve
 from __future__ import annotations
 
 import logging
-import queue
 import threading
-import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert
@@ -53,60 +54,84 @@ class AuditRecord:
     detail: dict[str, Any] | None = None
 
 
+_COLUMNS = tuple(f.name for f in fields(AuditRecord))
+_VALUES = attrgetter(*_COLUMNS)
+
+
+def _row(event: AuditRecord) -> dict[str, Any]:
+    return dict(zip(_COLUMNS, _VALUES(event), strict=True))
+
+
 class AuditLog:
     def __init__(self, store: Store, *, batch_size: int = 1000, linger: float = 0.2) -> None:
         self._store = store
         self._batch_size = batch_size
         self._linger = linger
-        self._queue: queue.Queue[AuditRecord | object] = queue.Queue()
+        # Events, flush markers (Events) and _STOP, in order; deque appends are thread-safe.
+        self._pending: deque[AuditRecord | object] = deque()
+        self._wake = threading.Event()  # something is pending
+        self._hurry = threading.Event()  # a flush or close is waiting: skip the linger
         self._thread = threading.Thread(target=self._run, name="sqlgate-audit", daemon=True)
         self._thread.start()
 
     def record(self, event: AuditRecord) -> None:
-        self._queue.put(event)
+        self._pending.append(event)
+        if not self._wake.is_set():
+            self._wake.set()
 
     def flush(self) -> None:
         """Block until everything recorded so far is written."""
         done = threading.Event()
-        self._queue.put(done)
+        self._urgent(done)
         done.wait(timeout=30)
 
     def close(self) -> None:
-        self._queue.put(_STOP)
+        self._urgent(_STOP)
         self._thread.join(timeout=30)
+
+    def _urgent(self, marker: object) -> None:
+        self._pending.append(marker)
+        self._hurry.set()
+        self._wake.set()
 
     def _run(self) -> None:
         while True:
-            item = self._queue.get()
-            batch: list[AuditRecord] = []
-            waiters: list[threading.Event] = []
-            stop = False
-            until = time.monotonic() + self._linger
-            while True:
-                if item is _STOP:
-                    stop = True
-                elif isinstance(item, threading.Event):
-                    waiters.append(item)
-                elif isinstance(item, AuditRecord):
-                    batch.append(item)
-                if stop or waiters or len(batch) >= self._batch_size:
-                    break
-                try:
-                    item = self._queue.get(timeout=max(0.0, until - time.monotonic()))
-                except queue.Empty:
-                    break
-            self._write(batch)
-            for waiter in waiters:
-                waiter.set()
-            if stop:
+            self._wake.wait()
+            self._hurry.wait(self._linger)
+            # Cleared before draining: whatever is appended after this is drained now or wakes
+            # the next round.
+            self._wake.clear()
+            self._hurry.clear()
+            if self._drain():
                 return
+
+    def _drain(self) -> bool:
+        """Write everything pending, in batches; True once the stop marker was reached."""
+        batch: list[AuditRecord] = []
+        waiters: list[threading.Event] = []
+        stop = False
+        while self._pending and not stop:
+            item = self._pending.popleft()
+            if isinstance(item, AuditRecord):
+                batch.append(item)
+                if len(batch) >= self._batch_size:
+                    self._write(batch)
+                    batch = []
+            elif isinstance(item, threading.Event):
+                waiters.append(item)
+            elif item is _STOP:
+                stop = True
+        self._write(batch)
+        for waiter in waiters:
+            waiter.set()
+        return stop
 
     def _write(self, batch: list[AuditRecord]) -> None:
         if not batch:
             return
         try:
             with self._store.session() as session:
-                session.execute(insert(AuditEvent), [asdict(e) for e in batch])
+                session.execute(insert(AuditEvent), [_row(e) for e in batch])
         except Exception:
             # The audit trail must never take the query path down with it; say so loudly.
             log.exception("could not write %d audit events", len(batch))

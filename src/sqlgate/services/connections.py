@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -143,6 +144,9 @@ class ConnectionService:
         self._engines = engines
         self._box = box
         self._audit = audit
+        # Lookups on the query path, by (org id, ref): see ``get`` and ``_changed``.
+        self._cache: dict[tuple[str, str | None], tuple[float, ConnectionInfo]] = {}
+        self._revision = 0
 
     def _audited(
         self, actor: Principal | None, org_id: str, action: str, connection_id: str
@@ -168,7 +172,30 @@ class ConnectionService:
     def get(self, org_id: str, ref: str | None) -> ConnectionInfo:
         """By id or name within ``org_id``; ``None`` means the org's default connection.
 
-        On every query's path: one Core query built once (see ``_lookup_query``)."""
+        On every query's path, so remembered for ``connection_cache_seconds``: a change made
+        through this service forgets everything at once (``_changed``); one made by another
+        process (the CLI, another worker) is seen within that time. Misses are not
+        remembered, and a lookup that raced a change is not stored."""
+        ttl = self._settings.connection_cache_seconds
+        if ttl > 0:
+            entry = self._cache.get((org_id, ref))
+            if entry is not None and entry[0] > time.monotonic():
+                return entry[1]
+        revision = self._revision
+        info = self._lookup(org_id, ref)
+        if ttl > 0 and revision == self._revision:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[(org_id, ref)] = (time.monotonic() + ttl, info)
+        return info
+
+    def _changed(self) -> None:
+        """Connections changed (or may have): no cached lookup may be used again."""
+        self._revision += 1
+        self._cache.clear()
+
+    def _lookup(self, org_id: str, ref: str | None) -> ConnectionInfo:
+        """One Core query built once (see ``_lookup_query``)."""
         query = _LOOKUP_DEFAULT if ref is None else _LOOKUP_BY_REF
         with self._store.engine.connect() as db:
             row = db.execute(query, {"org_id": org_id, "ref": ref}).mappings().first()
@@ -226,7 +253,10 @@ class ConnectionService:
         )
         row = Connection(id=new_id("conn"), org_id=org_id, name=name, type=type)
         with self._audited(actor, org_id, "connection.create", row.id):
-            return self._create(row, org_id, fields, trusted_path=trusted_path)
+            try:
+                return self._create(row, org_id, fields, trusted_path=trusted_path)
+            finally:
+                self._changed()
 
     def _create(
         self, row: Connection, org_id: str, fields: ConnectionFields, *, trusted_path: bool
@@ -262,7 +292,10 @@ class ConnectionService:
         with the new settings before anything is saved."""
         current = self.get(org_id, ref)
         with self._audited(actor, org_id, "connection.update", current.id):
-            return self._update(current, org_id, changes, make_default=make_default)
+            try:
+                return self._update(current, org_id, changes, make_default=make_default)
+            finally:
+                self._changed()
 
     def _update(
         self,
@@ -324,6 +357,7 @@ class ConnectionService:
             org = session.get(Organization, org_id)
             if org is not None and org.default_connection_id == info.id:
                 org.default_connection_id = None
+        self._changed()
         self._engines.discard(info.id)
 
     def rotate_secrets(self) -> tuple[int, int]:
@@ -340,6 +374,7 @@ class ConnectionService:
                     continue
                 row.password_encrypted = self._box.rotate(token)
                 rotated += 1
+        self._changed()
         return rotated, unchanged
 
     # --- internals ----------------------------------------------------------------------------
