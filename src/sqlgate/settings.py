@@ -196,6 +196,49 @@ class Settings(BaseSettings):
         "0 keeps them forever.",
     )
 
+    # --- workflows (scheduled and triggered queries; docs/workflows.md) ---------------------
+    webhook_hosts: str = Field(
+        default="",
+        description="Comma-separated hosts, addresses or CIDR ranges workflow webhooks may reach "
+        "besides public addresses (e.g. `127.0.0.1,10.0.0.0/8,hooks.internal`). Empty: public "
+        "addresses only; loopback, private and link-local ranges are refused.",
+    )
+    workflow_workers: int = Field(
+        default=2, ge=0, description="Threads of each server process that run workflow runs."
+    )
+    scheduler_interval: float = Field(
+        default=1.0,
+        gt=0,
+        description="Seconds between two looks of the scheduler for due workflows.",
+    )
+    workflow_grace_seconds: int = Field(
+        default=600,
+        ge=0,
+        description="A scheduled time missed by at most this much (the server was down) still "
+        "runs, once; older ones are recorded as `missed`.",
+    )
+    workflow_stale_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A `running` run whose process has not reported for this long (it died) "
+        "becomes `interrupted`.",
+    )
+    workflow_max_per_org: int = Field(
+        default=200, ge=1, description="Workflows one organization may define."
+    )
+    workflow_max_pending_runs: int = Field(
+        default=20,
+        ge=1,
+        description="Queued and running runs one organization may have; a manual run beyond "
+        "it is refused (429).",
+    )
+    workflow_run_retention_days: int = Field(
+        default=90,
+        ge=0,
+        description="Workflow runs older than this many days are deleted at start-up; 0 keeps "
+        "them forever.",
+    )
+
     # --- async queries (jobs, result files, signed links; docs/async.md) -------------------
     async_workers: int = Field(
         default=4, ge=0, le=64, description="Threads per server process running async jobs."

@@ -1,0 +1,256 @@
+"""The workflow threads of a server process: a scheduler and the run workers.
+
+Every ``sqlgate serve`` process runs them; with several processes on one PostgreSQL store each
+scheduled time still fires once, because firing it means inserting its run and the store keeps
+one run per workflow and scheduled time. Any process's worker may take a queued run (a
+conditional update moves it to ``running``); while it runs, the worker reports every few
+seconds, and a run whose process has stopped reporting becomes ``interrupted``.
+
+The scheduler's clock is injectable (``clock``) and :meth:`WorkflowEngine.tick` does one look,
+so tests can step through time without waiting for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlgate.auth.principal import Principal
+from sqlgate.auth.scopes import ROLE_SCOPES, Role, Scope
+from sqlgate.library.workflow_spec import next_time
+from sqlgate.library.workflow_steps import Context, StepRunner
+from sqlgate.library.workflow_store import RunInfo, WorkflowInfo, WorkflowStore
+from sqlgate.services.audit import AuditLog, AuditRecord
+from sqlgate.settings import Settings
+
+log = logging.getLogger(__name__)
+#: At most this many missed times of one workflow are recorded one by one after downtime.
+MAX_MISSED_RECORDS = 100
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class WorkflowEngine:
+    def __init__(
+        self,
+        settings: Settings,
+        store: WorkflowStore,
+        steps: StepRunner,
+        audit: AuditLog | None = None,
+        *,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._steps = steps
+        self._audit = audit
+        self.clock = clock
+        self.identity = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self._wake = threading.Condition()
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._running: set[str] = set()
+        self._lock = threading.Lock()
+
+    # --- life cycle ------------------------------------------------------------------------------
+
+    def start(self, *, scheduler: bool = True) -> None:
+        if self._threads:
+            return
+        self._stopping.clear()
+        self.sweep()
+        if self._settings.workflow_run_retention_days:
+            self._store.prune(self._settings.workflow_run_retention_days)
+        for i in range(self._settings.workflow_workers):
+            self._spawn(self._work, f"sqlgate-workflow-{i}")
+        if scheduler:
+            self._spawn(self._schedule, "sqlgate-scheduler")
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self._stopping.set()
+        self.wake(everyone=True)
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads.clear()
+
+    def wake(self, everyone: bool = False) -> None:
+        with self._wake:
+            if everyone:
+                self._wake.notify_all()
+            else:
+                self._wake.notify()
+
+    # --- the scheduler ---------------------------------------------------------------------------
+
+    def _schedule(self) -> None:
+        interval = self._settings.scheduler_interval
+        beat = min(5.0, self._settings.workflow_stale_seconds / 3)
+        last_beat = 0.0
+        while not self._stopping.is_set():
+            try:
+                if self.tick():
+                    self.wake(everyone=True)
+                now = self.clock().timestamp()
+                if now - last_beat >= beat:
+                    last_beat = now
+                    with self._lock:
+                        running = list(self._running)
+                    self._store.heartbeat(self.identity, running)
+                    self.sweep()
+            except Exception:  # the store may be down for a moment: try again next time
+                log.exception("workflow scheduler")
+            self._stopping.wait(interval)
+
+    def sweep(self) -> int:
+        """Runs whose process stopped reporting become ``interrupted``."""
+        cutoff = self.clock() - timedelta(seconds=self._settings.workflow_stale_seconds)
+        return self._store.interrupt_stale(cutoff)
+
+    def tick(self) -> int:
+        """Fire what is due now: the newest due time of each workflow runs if it is within the
+        grace period; older ones are recorded as ``missed``. Returns how many runs this process
+        queued."""
+        now = self.clock()
+        fired = 0
+        for info in self._store.due(now):
+            fired += self._fire(info, now)
+        return fired
+
+    def _fire(self, info: WorkflowInfo, now: datetime) -> int:
+        seen = info.next_run_at
+        assert seen is not None
+        times = [seen]
+        following = next_time(info.trigger, seen)
+        while following is not None and following <= now:
+            times.append(following)
+            following = next_time(info.trigger, following)
+            if len(times) > MAX_MISSED_RECORDS:  # long downtime: skip ahead
+                times = times[-1:]
+        if not self._store.advance(info.id, seen, following):
+            return 0  # another process is on it
+        grace = timedelta(seconds=self._settings.workflow_grace_seconds)
+        *older, newest = times
+        if now - newest > grace:
+            older.append(newest)
+            newest = None  # type: ignore[assignment]
+        for when in older:
+            error = {"code": "missed", "message": "The server was not running at this time"}
+            self._store.claim_time(info, when, status="missed", error=error)
+        if newest is not None and self._store.claim_time(info, newest) is not None:
+            return 1
+        return 0
+
+    # --- the workers -----------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                run = self._store.claim_queued(self.identity)
+            except Exception:
+                log.exception("workflow worker")
+                run = None
+            if run is None:
+                with self._wake:
+                    self._wake.wait(timeout=max(self._settings.scheduler_interval, 1.0))
+                continue
+            with self._lock:
+                self._running.add(run.id)
+            try:
+                self.execute(run)
+            except Exception:
+                log.exception("workflow run %s", run.id)
+                self._finish(run, "failed", {"code": "internal_error", "message": "internal error"})
+            finally:
+                with self._lock:
+                    self._running.discard(run.id)
+
+    def execute(self, run: RunInfo) -> str:
+        """Run a claimed run's steps as the workflow's owner; its final status."""
+        info = self._store.find(run.workflow_id)
+        if info is None:
+            return self._finish(run, "canceled", {"code": "not_found", "message": "deleted"})
+        principal, refusal = self._owner(info)
+        if principal is None:
+            return self._finish(run, "failed", {"code": "authorization_error", "message": refusal})
+        ctx = Context(info, run, principal)
+        records: list[dict[str, Any]] = []
+        status, error = "succeeded", None
+        steps = info.steps
+        for index, step in enumerate(steps):
+            record, go_on = self._steps.run(ctx, index, step)
+            records.append(record)
+            if not self._store.save_run(run.id, self.identity, steps=records):
+                return "interrupted"  # declared dead meanwhile; its record stands
+            if not go_on:
+                if record["status"] == "failed":
+                    status, error = "failed", record.get("error")
+                else:
+                    status = "skipped"
+                records += [
+                    {"index": i, "type": s["type"], "status": "skipped"}
+                    for i, s in enumerate(steps[index + 1 :], start=index + 1)
+                ]
+                break
+        return self._finish(run, status, error, records)
+
+    def _owner(self, info: WorkflowInfo) -> tuple[Principal | None, str]:
+        owner = self._store.owner(info.org_id, info.member_id)
+        if owner is None:
+            return None, (
+                f"The workflow's owner ({info.member_id}) is no longer a member of the "
+                "organization; an admin must recreate the workflow"
+            )
+        role = Role(owner.role)
+        if Scope.QUERY_EXECUTE not in ROLE_SCOPES[role]:
+            return None, (
+                f"The workflow's owner ({info.member_id}) now has the {role.value} role, "
+                "which may not run queries"
+            )
+        principal = Principal(
+            org_id=info.org_id,
+            org_slug=owner.org_slug,
+            member_id=info.member_id,
+            role=role,
+            key_id=info.id,
+            scopes=ROLE_SCOPES[role],
+        )
+        return principal, ""
+
+    def _finish(
+        self,
+        run: RunInfo,
+        status: str,
+        error: dict[str, Any] | None,
+        records: list[dict[str, Any]] | None = None,
+    ) -> str:
+        values: dict[str, Any] = {"status": status, "error": error, "finished_at": _now()}
+        if records is not None:
+            values["steps"] = records
+        if not self._store.save_run(run.id, self.identity, **values):
+            return "interrupted"
+        if self._audit is not None:
+            self._audit.record(
+                AuditRecord(
+                    org_id=run.org_id,
+                    action="workflow.run",
+                    status="ok" if status in ("succeeded", "skipped") else "error",
+                    member_id=run.member_id,
+                    error_code=(error or {}).get("code"),
+                    target_id=run.workflow_id,
+                    detail={"run_id": run.id, "trigger": run.trigger, "status": status},
+                )
+            )
+        return status
