@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float = 0.0  # time.time() when it arrived
 
     @property
     def json(self) -> Any:
@@ -36,6 +38,8 @@ class Receiver:
     url: str
     statuses: list[int] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
+    #: Seconds to wait before answering (a slow receiver).
+    delay: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def deliveries(self) -> list[Received]:
@@ -52,8 +56,10 @@ def webhook_receiver(host: str = "127.0.0.1") -> Iterator[Receiver]:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             headers = {k.lower(): v for k, v in self.headers.items()}
             with receiver.lock:
-                receiver.received.append(Received(self.path, headers, body))
+                receiver.received.append(Received(self.path, headers, body, time.time()))
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
+            if receiver.delay:
+                time.sleep(receiver.delay)
             self.send_response(status)
             self.send_header("Content-Type", "text/plain")
             self.end_headers()

@@ -15,15 +15,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
 from sqlgate.auth.principal import Principal
 from sqlgate.errors import NotFound, SqlgateError
 from sqlgate.jobs.service import JobService, JobSpec
 from sqlgate.library.saved_queries import SavedQueries
 from sqlgate.library.webhooks import DeliveryFailed, WebhookSender
 from sqlgate.library.workflow_store import RunInfo, WorkflowInfo
-from sqlgate.results.jsonable import rows_as_arrays
+from sqlgate.results.jsonable import dumps, rows_as_arrays
 from sqlgate.services.limits import WORKFLOW
 from sqlgate.services.query import QueryRequest, QueryService
 from sqlgate.services.secrets import SecretBox
@@ -187,7 +185,7 @@ class StepRunner:
 
     def _webhook(self, ctx: Context, index: int, step: dict[str, Any]) -> dict[str, Any]:
         secret = self._box.decrypt(step["secret_enc"]) if step.get("secret_enc") else None
-        body = orjson.dumps(payload(ctx, step), default=str)
+        body = dumps(payload(ctx, step))
         delivery = self._sender.send(
             step["url"],
             body,
