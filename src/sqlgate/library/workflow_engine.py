@@ -177,6 +177,27 @@ class WorkflowEngine:
                 with self._lock:
                     self._running.discard(run.id)
 
+    def run_here(self, run: RunInfo) -> str | None:
+        """Claim a queued run and run it in this thread (the command line); None when a
+        server's worker took it first."""
+        claimed = self._store.claim(run.id, self.identity)
+        if claimed is None:
+            return None
+        stop = threading.Event()
+        beat = min(5.0, self._settings.workflow_stale_seconds / 3)
+
+        def report() -> None:  # alive, for the servers' sweeps
+            while not stop.wait(beat):
+                self._store.heartbeat(self.identity, [run.id])
+
+        thread = threading.Thread(target=report, name="sqlgate-workflow-beat", daemon=True)
+        thread.start()
+        try:
+            return self.execute(claimed)
+        finally:
+            stop.set()
+            thread.join()
+
     def execute(self, run: RunInfo) -> str:
         """Run a claimed run's steps as the workflow's owner; its final status."""
         info = self._store.find(run.workflow_id)

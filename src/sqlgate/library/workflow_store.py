@@ -298,17 +298,23 @@ class WorkflowStore:
         with self._store.session() as session:
             ids = list(session.scalars(candidates))
         for run_id in ids:
-            now = datetime.now(UTC)
-            with self._store.session() as session:
-                taken = session.execute(
-                    update(WorkflowRun)
-                    .where(WorkflowRun.id == run_id, WorkflowRun.status == "queued")
-                    .values(status="running", runner=runner, started_at=now, heartbeat_at=now)
-                )
-                if taken.rowcount:
-                    row = session.get(WorkflowRun, run_id)
-                    return _run(row) if row is not None else None
+            if (run := self.claim(run_id, runner)) is not None:
+                return run
         return None
+
+    def claim(self, run_id: str, runner: str) -> RunInfo | None:
+        """Take one queued run for ``runner``; None when another runner took it first."""
+        now = datetime.now(UTC)
+        with self._store.session() as session:
+            taken = session.execute(
+                update(WorkflowRun)
+                .where(WorkflowRun.id == run_id, WorkflowRun.status == "queued")
+                .values(status="running", runner=runner, started_at=now, heartbeat_at=now)
+            )
+            if not taken.rowcount:
+                return None
+            row = session.get(WorkflowRun, run_id)
+            return None if row is None else _run(row)
 
     def save_run(self, run_id: str, runner: str, **values: Any) -> bool:
         """Write a running run's progress; False when it is no longer this runner's (it was
