@@ -106,14 +106,16 @@ class Services:
             LinkSigner(settings.resolved_secret_key()),
         )
         workflow_store = WorkflowStore(store)
-        workflows = WorkflowService(settings, workflow_store, box, dashboards.lookups, audit)
-        steps = StepRunner(
-            queries,
-            saved_queries,
-            jobs,
+        hosts = HostPolicy.parse(settings.webhook_hosts)
+        workflows = WorkflowService(
+            settings,
+            workflow_store,
             box,
-            WebhookSender(HostPolicy.parse(settings.webhook_hosts)),
+            dashboards.lookups,
+            audit,
+            host_refusal=hosts.literal_refusal,
         )
+        steps = StepRunner(queries, saved_queries, jobs, box, WebhookSender(hosts))
         engine = WorkflowEngine(settings, workflow_store, steps, audit)
         workflows.on_queue = engine.wake
         return cls(

@@ -168,14 +168,23 @@ def test_loopback_is_refused_unless_allowed() -> None:
     assert HostPolicy.parse("").address("8.8.8.8", 80) == "8.8.8.8"
 
 
-def test_ssrf_target_fails_the_run(tmp_path: Path) -> None:
+def test_ssrf_targets_are_refused(tmp_path: Path) -> None:
     for env in open_env(tmp_path):  # no SQLGATE_WEBHOOK_HOSTS: public addresses only
         with webhook_receiver() as hook:
-            run = _run(env, _create(env, _flow(hook.url))["workflow_id"])
+            # an address in the URL: refused when the workflow is written
+            for url in (hook.url, "http://169.254.169.254/latest/meta-data", "http://[::1]:80/"):
+                r = env.client.post("/v1/workflows", json=_flow(url), headers=_h(env.org.key))
+                assert r.status_code == 422, r.text
+                [problem] = r.json()["error"]["details"]
+                assert problem["field"] == "steps.1.url"
+                assert "SQLGATE_WEBHOOK_HOSTS" in problem["message"]
+            # a name: refused when the delivery resolves it, before anything is sent
+            by_name = hook.url.replace("127.0.0.1", "localhost")
+            run = _run(env, _create(env, _flow(by_name))["workflow_id"])
             assert hook.deliveries() == []
         assert run["status"] == "failed"
         assert run["error"]["code"] == "authorization_error"
-        assert "SQLGATE_WEBHOOK_HOSTS" in run["error"]["message"]
+        assert "not a public address" in run["error"]["message"]
 
 
 def test_malformed_bodies_list_every_problem(wenv: Env) -> None:

@@ -92,6 +92,17 @@ class HostPolicy:
                 )
         return str(addresses[0])
 
+    def literal_refusal(self, host: str) -> str | None:
+        """Why a URL naming an address (not a host name) would be refused; None if it would
+        not, or if ``host`` is a name (names are checked when a delivery resolves them)."""
+        try:
+            addr = ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            return None
+        if host.lower() in self.names or self._allowed(addr):
+            return None
+        return f"{addr} is not a public address; list it in SQLGATE_WEBHOOK_HOSTS to allow it"
+
     def _allowed(self, addr: IpAddress) -> bool:
         if any(addr in net for net in self.networks if net.version == addr.version):
             return True

@@ -10,6 +10,7 @@ with a cron expression read by cronsim and an IANA ``timezone``) and ordered ``s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -70,7 +71,11 @@ def next_time(trigger: dict[str, Any], after: datetime) -> datetime | None:
 
 
 def validate(
-    body: Any, lookups: Lookups, *, current: dict[str, Any] | None = None
+    body: Any,
+    lookups: Lookups,
+    *,
+    current: dict[str, Any] | None = None,
+    host_refusal: Callable[[str], str | None] = lambda _host: None,
 ) -> dict[str, Any]:
     """The workflow ``body`` describes (for a PATCH, ``current`` merged with it), as stored:
     ``{"name", "description", "enabled", "document": {"trigger", "steps"}}``. Webhook secrets
@@ -100,7 +105,7 @@ def validate(
         trigger = _trigger(problems, trigger)
     steps = body.get("steps", doc.get("steps"))
     if "steps" in body or current is None:
-        steps = _steps(problems, steps, lookups, doc.get("steps") or [])
+        steps = _steps(problems, steps, lookups, doc.get("steps") or [], host_refusal)
     problems.raise_any()
     return {
         "name": name.strip(),
@@ -145,7 +150,11 @@ def _trigger(problems: _Problems, trigger: Any) -> dict[str, Any]:
 
 
 def _steps(
-    problems: _Problems, steps: Any, lookups: Lookups, current: list[dict[str, Any]]
+    problems: _Problems,
+    steps: Any,
+    lookups: Lookups,
+    current: list[dict[str, Any]],
+    host_refusal: Callable[[str], str | None],
 ) -> list[dict[str, Any]]:
     if not isinstance(steps, list) or not 1 <= len(steps) <= MAX_STEPS:
         problems.add("steps", f"required: a list of 1 to {MAX_STEPS} steps")
@@ -173,6 +182,9 @@ def _steps(
         elif kind == "webhook":
             old = current[i] if i < len(current) else {}
             out.append(_webhook(problems, path, step, old))
+            host = urlsplit(str(step.get("url"))).hostname
+            if host and (why := host_refusal(host)) is not None:
+                problems.add(f"{path}.url", why)
         else:
             fmt = step.get("format", ASYNC_DEFAULT)
             if fmt not in ASYNC_FORMATS:

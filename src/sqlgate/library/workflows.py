@@ -31,7 +31,9 @@ class WorkflowService:
         box: SecretBox,
         lookups: Callable[[str], Lookups],
         audit: AuditLog | None = None,
+        host_refusal: Callable[[str], str | None] = lambda _host: None,
     ) -> None:
+        self._host_refusal = host_refusal
         self._settings = settings
         self._store = store
         self._box = box
@@ -43,7 +45,9 @@ class WorkflowService:
     def create(self, principal: Principal, body: Any) -> WorkflowInfo:
         org_id = principal.org_id
         with audited(self._audit, principal, org_id, "workflow.create") as detail:
-            fields = self._stored(validate(body, self._lookups(org_id)))
+            fields = self._stored(
+                validate(body, self._lookups(org_id), host_refusal=self._host_refusal)
+            )
             if self._store.count(org_id) >= self._settings.workflow_max_per_org:
                 raise ValidationError(
                     f"This organization already has {self._settings.workflow_max_per_org} "
@@ -66,7 +70,12 @@ class WorkflowService:
         current = self._store.get(org_id, workflow_id)
         with audited(self._audit, principal, org_id, "workflow.update", target_id=workflow_id):
             self._may_change(principal, current)
-            fields = validate(body, self._lookups(org_id), current=current.stored())
+            fields = validate(
+                body,
+                self._lookups(org_id),
+                current=current.stored(),
+                host_refusal=self._host_refusal,
+            )
             return self._store.replace(org_id, workflow_id, self._stored(fields))
 
     def delete(self, principal: Principal, workflow_id: str) -> None:
