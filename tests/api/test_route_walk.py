@@ -104,6 +104,7 @@ GROUP: dict[tuple[str, str], str] = {
     ("PATCH", "/v1/workflows/{workflow_id}"): "query",
     ("DELETE", "/v1/workflows/{workflow_id}"): "query",
     ("POST", "/v1/workflows/{workflow_id}/run"): "query",
+    ("POST", "/v1/workflows/{workflow_id}/runs/{run_id}/cancel"): "query",
 }
 
 # Valid bodies, for the cross-organization probe: it must reach the handler's ownership

@@ -3,6 +3,7 @@ HTTP server, conditions, owners, SSRF refusals, and the scheduler stepped throug
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -386,3 +387,50 @@ def test_the_scheduler_fires_once_per_time_and_records_missed_ones(tmp_path: Pat
             following = session.get(Workflow, wf_id).next_run_at  # type: ignore[union-attr]
         assert sorted(late) == ["missed", "missed"]
         assert following == datetime(2030, 1, 7, 12, 0, tzinfo=UTC)
+
+
+def test_cancel_stops_a_run_before_its_next_step(wenv: Env) -> None:
+    with webhook_receiver() as slow, webhook_receiver() as after:
+        slow.delay = 2
+        body = _flow(slow.url)
+        body["steps"].append({"type": "webhook", "url": after.url})
+        wf_id = _create(wenv, body)["workflow_id"]
+        r = wenv.client.post(f"/v1/workflows/{wf_id}/run", headers=_h(wenv.org.key))
+        run_id = r.json()["data"]["run_id"]
+        deadline = time.monotonic() + 20
+        while not slow.deliveries():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        path = f"/v1/workflows/{wf_id}/runs/{run_id}"
+        r = wenv.client.post(f"{path}/cancel", headers=_h(wenv.org.key))
+        assert r.status_code == 200, r.text
+        assert r.json()["data"]["status"] == "canceled"
+        time.sleep(3)  # the slow delivery ends; the next step must not start
+        assert after.deliveries() == []
+    run = wenv.client.get(path, headers=_h(wenv.org.key)).json()["data"]
+    assert run["status"] == "canceled" and run["error"]["code"] == "canceled"
+    r = wenv.client.post(f"{path}/cancel", headers=_h(wenv.org.key))
+    assert r.status_code == 409 and r.json()["error"]["code"] == "conflict"
+
+
+def test_an_export_step_writes_the_result_as_a_job_the_webhook_links(wenv: Env) -> None:
+    with webhook_receiver() as hook:
+        body = {
+            "name": "Orders export",
+            "steps": [
+                {"type": "query", "connection_id": "duck", "sql": "SELECT id, amount FROM orders"},
+                {"type": "export", "format": "csv"},
+                {"type": "webhook", "url": hook.url, "rows": 0},
+            ],
+        }
+        run = _run(wenv, _create(wenv, body)["workflow_id"])
+        assert run["status"] == "succeeded", run
+        export = run["steps"][1]
+        [got] = hook.deliveries()
+    assert got.json["exports"] == [{k: export[k] for k in ("job_id", "format", "url")}]
+    assert got.json["result"]["rows"] == [] and got.json["result"]["row_count"] > 0
+    r = wenv.client.get(export["url"], params={"wait": 30}, headers=_h(wenv.org.key))
+    assert r.status_code == 200, r.text
+    job = r.json()
+    assert job["state"] == "succeeded", json.dumps(job)
+    assert job["row_count"] == got.json["result"]["row_count"]

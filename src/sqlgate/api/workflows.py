@@ -13,7 +13,13 @@ from sqlgate.api.deps import AppServices, requires
 from sqlgate.api.models import CURSOR_PATTERN, raises
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
-from sqlgate.errors import AuthorizationError, NotFound, RateLimitExceeded, ValidationError
+from sqlgate.errors import (
+    AuthorizationError,
+    Conflict,
+    NotFound,
+    RateLimitExceeded,
+    ValidationError,
+)
 from sqlgate.library.workflow_store import RunInfo, WorkflowInfo
 from sqlgate.results.jsonable import dumps
 
@@ -240,4 +246,22 @@ def get_run(
     services: AppServices,
 ) -> Response:
     run = services.workflows.get_run(principal.org_id, workflow_id, run_id)
+    return _json({"data": _run(run)})
+
+
+@router.post(
+    "/{workflow_id}/runs/{run_id}/cancel",
+    response_model=RunEnvelope,
+    summary="Cancel a run",
+    responses=raises(Conflict),
+)
+def cancel_run(
+    workflow_id: WorkflowId,
+    run_id: Annotated[str, Path(max_length=40, description="The run id (`wfr_...`).")],
+    principal: Editor,
+    services: AppServices,
+) -> Response:
+    """A queued run never starts; a running one stops before its next step (a step already
+    under way, such as a query or a delivery, finishes). A finished run: 409."""
+    run = services.workflows.cancel(principal, workflow_id, run_id)
     return _json({"data": _run(run)})

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlgate.auth.principal import Principal
 from sqlgate.errors import NotFound, SqlgateError
+from sqlgate.jobs.model import WORKFLOW_EXPORT
 from sqlgate.jobs.service import JobService, JobSpec
 from sqlgate.library.saved_queries import SavedQueries
 from sqlgate.library.webhooks import DeliveryFailed, WebhookSender
@@ -203,7 +204,7 @@ class StepRunner:
             ctx.result.params or None,
             format=step["format"],
             idempotency_key=f"{ctx.run.id}.{index}",
-            action="workflow.export",
+            action=WORKFLOW_EXPORT,
         )
         job = self._jobs.submit(ctx.principal, ctx.result.connection_id, spec).job
         export = {"job_id": job.id, "format": step["format"], "url": f"/v1/jobs/{job.id}"}

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from sqlgate.errors import NotFound
+from sqlgate.errors import Conflict, NotFound
 from sqlgate.store.db import Store
 from sqlgate.store.models import Member, Organization, Workflow, WorkflowRun, new_id
 from sqlgate.store.pages import newest_first, split_page
@@ -286,6 +286,23 @@ class WorkflowStore:
             if row is None or row.org_id != org_id or row.workflow_id != workflow_id:
                 raise NotFound(f"Run {run_id!r} not found")
             return _run(row)
+
+    def cancel(self, org_id: str, workflow_id: str, run_id: str, error: dict[str, Any]) -> RunInfo:
+        """Cancel a queued or running run (a running one stops before its next step); a
+        finished run is a 409."""
+        self.run(org_id, workflow_id, run_id)
+        with self._store.session() as session:
+            done = session.execute(
+                update(WorkflowRun)
+                .where(WorkflowRun.id == run_id, WorkflowRun.status.in_(PENDING))
+                .values(status="canceled", error=error, finished_at=datetime.now(UTC))
+            )
+        run = self.run(org_id, workflow_id, run_id)
+        if not done.rowcount:
+            raise Conflict(
+                f"Run {run_id!r} has already finished ({run.status})", status_now=run.status
+            )
+        return run
 
     def claim_queued(self, runner: str) -> RunInfo | None:
         """Take the oldest queued run for ``runner``, if any is left to take."""

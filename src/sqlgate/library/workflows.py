@@ -106,6 +106,14 @@ class WorkflowService:
     def get_run(self, org_id: str, workflow_id: str, run_id: str) -> RunInfo:
         return self._store.run(org_id, workflow_id, run_id)
 
+    def cancel(self, principal: Principal, workflow_id: str, run_id: str) -> RunInfo:
+        """Cancel a queued run, or stop a running one before its next step."""
+        org_id = principal.org_id
+        with audited(self._audit, principal, org_id, "workflow.cancel", target_id=workflow_id) as d:
+            d["run_id"] = run_id
+            error = {"code": "canceled", "message": f"Canceled by {principal.member_id}"}
+            return self._store.cancel(org_id, workflow_id, run_id, error)
+
     # --- helpers ---------------------------------------------------------------------------------
 
     @staticmethod
