@@ -17,6 +17,7 @@ from sqlgate.jobs.service import JobService
 from sqlgate.library.dashboard_data import WidgetRunner
 from sqlgate.library.dashboard_store import DashboardStore
 from sqlgate.library.dashboards import DashboardService
+from sqlgate.library.mailer import Mailer
 from sqlgate.library.questions import SavedQuestions
 from sqlgate.library.saved_queries import SavedQueries
 from sqlgate.library.webhooks import HostPolicy, WebhookSender
@@ -107,6 +108,8 @@ class Services:
         )
         workflow_store = WorkflowStore(store)
         hosts = HostPolicy.parse(settings.webhook_hosts)
+        smtp_url = settings.smtp_url.get_secret_value() if settings.smtp_url else None
+        mailer = Mailer(smtp_url, settings.smtp_from, ca_file=settings.smtp_ca_file)
         workflows = WorkflowService(
             settings,
             workflow_store,
@@ -114,8 +117,9 @@ class Services:
             dashboards.lookups,
             audit,
             host_refusal=hosts.literal_refusal,
+            email=mailer.configured,
         )
-        steps = StepRunner(queries, saved_queries, jobs, box, WebhookSender(hosts))
+        steps = StepRunner(queries, saved_queries, jobs, box, WebhookSender(hosts), mailer)
         engine = WorkflowEngine(settings, workflow_store, steps, audit)
         workflows.on_queue = engine.wake
         return cls(

@@ -203,6 +203,19 @@ class Settings(BaseSettings):
         "besides public addresses (e.g. `127.0.0.1,10.0.0.0/8,hooks.internal`). Empty: public "
         "addresses only; loopback, private and link-local ranges are refused.",
     )
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="Where workflow e-mail goes: smtp://[user:password@]host[:587] (STARTTLS), "
+        "smtps://host[:465] (TLS), or smtp+plain://host[:25] (clear text, a local relay only).",
+    )
+    smtp_from: str = Field(
+        default="sqlgate@localhost", description="The From address of workflow e-mail."
+    )
+    smtp_ca_file: str | None = Field(
+        default=None,
+        description="A CA bundle to check the SMTP server's certificate with (default: the "
+        "system's).",
+    )
     workflow_workers: int = Field(
         default=2, ge=0, description="Threads of each server process that run workflow runs."
     )
@@ -373,6 +386,18 @@ class Settings(BaseSettings):
     sqlite_max_value_bytes: int = Field(
         default=100_000_000, description="Largest string or blob one SQLite value may be."
     )
+
+    @field_validator("smtp_url", mode="after")
+    @classmethod
+    def _check_smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            scheme, _, rest = value.get_secret_value().partition("://")
+            if scheme not in ("smtp", "smtps", "smtp+plain") or not rest.strip("/"):
+                raise ValueError(
+                    "must be smtp://host[:port] (STARTTLS), smtps://host[:port] (TLS) or "
+                    "smtp+plain://host[:port]"
+                )
+        return value
 
     @field_validator("rate_limits", mode="after")
     @classmethod

@@ -434,3 +434,76 @@ def test_an_export_step_writes_the_result_as_a_job_the_webhook_links(wenv: Env) 
     job = r.json()
     assert job["state"] == "succeeded", json.dumps(job)
     assert job["row_count"] == got.json["result"]["row_count"]
+
+
+# --- e-mail, through a real SMTP server that requires STARTTLS and a login ----------------------
+
+
+def _mail_flow(to: list[str], **extra: Any) -> dict[str, Any]:
+    return {
+        "name": "Daily orders",
+        "steps": [
+            {
+                "type": "query",
+                "connection_id": "duck",
+                "sql": "SELECT id, amount FROM orders ORDER BY id",
+            },
+            {"type": "email", "to": to, "rows": 2, **extra},
+        ],
+    }
+
+
+def test_an_email_step_sends_the_result_as_csv_over_starttls(tmp_path: Path) -> None:
+    from tests.smtp_receiver import smtp_server
+
+    with smtp_server(tmp_path) as inbox:
+        for env in open_env(
+            tmp_path / "data",
+            smtp_url=inbox.url,
+            smtp_ca_file=str(inbox.ca_file),
+            smtp_from="reports@acme.test",
+        ):
+            wf = _create(env, _mail_flow(["ops@acme.test", "cfo@acme.test"]))
+            run = _run(env, wf["workflow_id"])
+            assert run["status"] == "succeeded", run
+            [(rcpt, message)] = inbox.received()
+            # a temporary refusal is retried with the same Message-ID
+            inbox.answers = ["451 4.3.0 try later"]
+            again = _run(env, wf["workflow_id"])
+            assert again["status"] == "succeeded", again
+            attempts = again["steps"][1]["deliveries"][0]["attempts"]
+            assert [a.get("status") for a in attempts] == [None, "sent"] and "451" in attempts[0][
+                "error"
+            ]
+            inbox.answers = ["550 5.1.1 no such user"]
+            refused = _run(env, wf["workflow_id"])
+            assert refused["status"] == "failed" and "550" in refused["error"]["message"]
+            assert len(refused["steps"][1]["deliveries"][0]["attempts"]) == 1  # permanent: no retry
+        received = inbox.received()
+    assert sorted(rcpt) == ["cfo@acme.test", "ops@acme.test"]
+    assert message["From"] == "reports@acme.test"
+    assert message["Message-ID"] == f"<{run['run_id']}.1@acme.test>"
+    assert "Daily orders" in message["Subject"]
+    body = message.get_body(("plain",)).get_content()
+    assert (
+        body.startswith("Workflow 'Daily orders'") and "id\tamount" in body and "more rows" in body
+    )
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_filename() == "Daily-orders.csv"
+    csv_lines = attachment.get_content().splitlines()
+    assert csv_lines[0] == "id,amount" and len(csv_lines) == run["steps"][0]["row_count"] + 1
+    assert received[1][1]["Message-ID"] == f"<{again['run_id']}.1@acme.test>"
+
+
+def test_email_steps_need_smtp_and_good_addresses(wenv: Env) -> None:
+    r = wenv.client.post(
+        "/v1/workflows", json=_mail_flow(["ops@acme.test"]), headers=_h(wenv.org.key)
+    )
+    assert r.status_code == 422
+    assert r.json()["error"]["details"] == [
+        {"field": "steps.1", "message": "e-mail is not set up on this server (SQLGATE_SMTP_URL)"}
+    ]
+    body = _mail_flow(["not an address", "x@y.test"], subject="two\nlines", attach="pdf")
+    r = wenv.client.post("/v1/workflows", json=body, headers=_h(wenv.org.key))
+    fields = {d["field"] for d in r.json()["error"]["details"]}
+    assert {"steps.1.to", "steps.1.subject", "steps.1.attach"} <= fields

@@ -10,6 +10,7 @@ with a cron expression read by cronsim and an IANA ``timezone``) and ordered ``s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,7 +32,9 @@ DEFAULT_RETRIES = 3
 MAX_WEBHOOK_TIMEOUT = 30
 DEFAULT_WEBHOOK_TIMEOUT = 10
 MAX_CONDITION_DEPTH = 3
-STEP_TYPES = ("query", "condition", "webhook", "export")
+STEP_TYPES = ("query", "condition", "webhook", "email", "export")
+MAX_RECIPIENTS = 20
+ATTACH = ("csv", "none")
 OPS = ("=", "!=", "<", "<=", ">", ">=")
 WEBHOOK_FORMATS = ("json", "slack")
 
@@ -40,8 +43,10 @@ _STEP_KEYS = {
     "query": {"type", "query_id", "sql", "connection_id", "params", "row_limit", "timeout"},
     "condition": {"type", "column", "op", "value", "rows", "row_count", "any", "all"},
     "webhook": {"type", "url", "secret", "format", "rows", "timeout", "retries"},
+    "email": {"type", "to", "subject", "attach", "rows", "retries"},
     "export": {"type", "format"},
 }
+_ADDRESS = re.compile(r"^[^@\s<>,;\"]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
 
 
 @dataclass
@@ -76,6 +81,7 @@ def validate(
     *,
     current: dict[str, Any] | None = None,
     host_refusal: Callable[[str], str | None] = lambda _host: None,
+    email: bool = True,
 ) -> dict[str, Any]:
     """The workflow ``body`` describes (for a PATCH, ``current`` merged with it), as stored:
     ``{"name", "description", "enabled", "document": {"trigger", "steps"}}``. Webhook secrets
@@ -105,7 +111,7 @@ def validate(
         trigger = _trigger(problems, trigger)
     steps = body.get("steps", doc.get("steps"))
     if "steps" in body or current is None:
-        steps = _steps(problems, steps, lookups, doc.get("steps") or [], host_refusal)
+        steps = _steps(problems, steps, lookups, doc.get("steps") or [], host_refusal, email)
     problems.raise_any()
     return {
         "name": name.strip(),
@@ -155,6 +161,7 @@ def _steps(
     lookups: Lookups,
     current: list[dict[str, Any]],
     host_refusal: Callable[[str], str | None],
+    email: bool,
 ) -> list[dict[str, Any]]:
     if not isinstance(steps, list) or not 1 <= len(steps) <= MAX_STEPS:
         problems.add("steps", f"required: a list of 1 to {MAX_STEPS} steps")
@@ -185,6 +192,10 @@ def _steps(
             host = urlsplit(str(step.get("url"))).hostname
             if host and (why := host_refusal(host)) is not None:
                 problems.add(f"{path}.url", why)
+        elif kind == "email":
+            if not email:
+                problems.add(path, "e-mail is not set up on this server (SQLGATE_SMTP_URL)")
+            out.append(_email(problems, path, step))
         else:
             fmt = step.get("format", ASYNC_DEFAULT)
             if fmt not in ASYNC_FORMATS:
@@ -319,5 +330,35 @@ def _webhook(
         value = step.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= top:
             problems.add(f"{path}.{key}", f"must be a whole number from {low} to {top}")
+        out[key] = value
+    return out
+
+
+def _email(problems: _Problems, path: str, step: dict[str, Any]) -> dict[str, Any]:
+    to = step.get("to")
+    if isinstance(to, str):
+        to = [to]
+    if (
+        not isinstance(to, list)
+        or not 1 <= len(to) <= MAX_RECIPIENTS
+        or not all(isinstance(a, str) and _ADDRESS.match(a) for a in to)
+    ):
+        problems.add(f"{path}.to", f"required: 1 to {MAX_RECIPIENTS} e-mail addresses")
+    subject = step.get("subject")
+    if subject is not None and (
+        not isinstance(subject, str) or len(subject) > 200 or "\n" in subject or "\r" in subject
+    ):
+        problems.add(f"{path}.subject", "must be one line of at most 200 characters")
+    attach = step.get("attach", "csv")
+    if attach not in ATTACH:
+        problems.add(f"{path}.attach", 'must be "csv" or "none"')
+    out: dict[str, Any] = {"type": "email", "to": to, "subject": subject, "attach": attach}
+    for key, top, default in (
+        ("rows", MAX_WEBHOOK_ROWS, DEFAULT_WEBHOOK_ROWS),
+        ("retries", MAX_RETRIES, 2),
+    ):
+        value = step.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
+            problems.add(f"{path}.{key}", f"must be a whole number from 0 to {top}")
         out[key] = value
     return out

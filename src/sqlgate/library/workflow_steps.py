@@ -9,6 +9,9 @@ leaves a record: ``status``, ``duration_ms``, and what it did (``row_count``, ``
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +22,7 @@ from sqlgate.auth.principal import Principal
 from sqlgate.errors import NotFound, SqlgateError
 from sqlgate.jobs.model import WORKFLOW_EXPORT
 from sqlgate.jobs.service import JobService, JobSpec
+from sqlgate.library.mailer import Mail, Mailer
 from sqlgate.library.saved_queries import SavedQueries
 from sqlgate.library.webhooks import DeliveryFailed, WebhookSender
 from sqlgate.library.workflow_store import RunInfo, WorkflowInfo
@@ -112,7 +116,9 @@ class StepRunner:
         jobs: JobService,
         box: SecretBox,
         sender: WebhookSender,
+        mailer: Mailer,
     ) -> None:
+        self._mailer = mailer
         self._queries = queries
         self._saved = saved
         self._jobs = jobs
@@ -132,6 +138,8 @@ class StepRunner:
                 record["result"] = go_on
             elif step["type"] == "webhook":
                 record["deliveries"] = [self._webhook(ctx, index, step)]
+            elif step["type"] == "email":
+                record["deliveries"] = [self._email(ctx, index, step)]
             elif step["type"] == "export":
                 record.update(self._export(ctx, index, step))
         except StepFailed as exc:
@@ -197,6 +205,30 @@ class StepRunner:
         )
         return delivery.as_dict()
 
+    def _email(self, ctx: Context, index: int, step: dict[str, Any]) -> dict[str, Any]:
+        summary = payload(ctx, {"format": "slack"})["text"]
+        lines = [summary, ""]
+        result = ctx.result
+        if result is not None and result.rows and step.get("rows", 10):
+            shown = result.rows[: step.get("rows", 10)]
+            lines += ["\t".join(result.columns), *("\t".join(map(str, r)) for r in shown)]
+            if len(shown) < result.row_count:
+                lines.append(f"... {result.row_count - len(shown)} more rows")
+            lines.append("")
+        lines += [f"Export ({e['format']}): {e['url']}" for e in ctx.exports]
+        lines.append(f"Run {ctx.run.id} of workflow {ctx.workflow.id}.")
+        attachment = None
+        if result is not None and step.get("attach", "csv") == "csv":
+            attachment = (f"{_file_name(ctx.workflow.name)}.csv", as_csv(result))
+        mail = Mail(
+            to=list(step["to"]),
+            subject=step.get("subject") or f"[sqlgate] {summary}"[:200],
+            text="\n".join(lines),
+            attachment=attachment,
+        )
+        delivery_id = f"{ctx.run.id}.{index}"
+        return self._mailer.send(mail, delivery_id=delivery_id, retries=step.get("retries", 2))
+
     def _export(self, ctx: Context, index: int, step: dict[str, Any]) -> dict[str, Any]:
         assert ctx.result is not None
         spec = JobSpec(
@@ -210,6 +242,19 @@ class StepRunner:
         export = {"job_id": job.id, "format": step["format"], "url": f"/v1/jobs/{job.id}"}
         ctx.exports.append(export)
         return export
+
+
+def as_csv(result: Result) -> bytes:
+    """The rows the query step returned, as CSV (a header line, then the rows)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(result.columns)
+    writer.writerows(["" if v is None else v for v in row] for row in result.rows)
+    return out.getvalue().encode()
+
+
+def _file_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-")[:60] or "result"
 
 
 def payload(ctx: Context, step: dict[str, Any]) -> dict[str, Any]:

@@ -32,8 +32,10 @@ class WorkflowService:
         lookups: Callable[[str], Lookups],
         audit: AuditLog | None = None,
         host_refusal: Callable[[str], str | None] = lambda _host: None,
+        email: bool = False,
     ) -> None:
         self._host_refusal = host_refusal
+        self._email = email
         self._settings = settings
         self._store = store
         self._box = box
@@ -46,7 +48,12 @@ class WorkflowService:
         org_id = principal.org_id
         with audited(self._audit, principal, org_id, "workflow.create") as detail:
             fields = self._stored(
-                validate(body, self._lookups(org_id), host_refusal=self._host_refusal)
+                validate(
+                    body,
+                    self._lookups(org_id),
+                    host_refusal=self._host_refusal,
+                    email=self._email,
+                )
             )
             if self._store.count(org_id) >= self._settings.workflow_max_per_org:
                 raise ValidationError(
@@ -75,6 +82,7 @@ class WorkflowService:
                 self._lookups(org_id),
                 current=current.stored(),
                 host_refusal=self._host_refusal,
+                email=self._email,
             )
             return self._store.replace(org_id, workflow_id, self._stored(fields))
 
