@@ -237,7 +237,7 @@ class Settings(BaseSettings):
         "becomes `interrupted`.",
     )
     workflow_max_per_org: int = Field(
-        default=200, ge=1, description="Workflows one organization may define."
+        default=1000, ge=1, description="Workflows one organization may define."
     )
     workflow_max_pending_runs: int = Field(
         default=20,

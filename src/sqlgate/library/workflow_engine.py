@@ -25,7 +25,7 @@ from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import ROLE_SCOPES, Role, Scope
 from sqlgate.library.workflow_spec import next_time
 from sqlgate.library.workflow_steps import Context, StepRunner
-from sqlgate.library.workflow_store import RunInfo, WorkflowInfo, WorkflowStore
+from sqlgate.library.workflow_store import Firing, RunInfo, WorkflowInfo, WorkflowStore
 from sqlgate.services.audit import AuditLog, AuditRecord
 from sqlgate.settings import Settings
 
@@ -124,12 +124,9 @@ class WorkflowEngine:
         grace period; older ones are recorded as ``missed``. Returns how many runs this process
         queued."""
         now = self.clock()
-        fired = 0
-        for info in self._store.due(now):
-            fired += self._fire(info, now)
-        return fired
+        return self._store.fire([self._plan(info, now) for info in self._store.due(now)])
 
-    def _fire(self, info: WorkflowInfo, now: datetime) -> int:
+    def _plan(self, info: WorkflowInfo, now: datetime) -> Firing:
         seen = info.next_run_at
         assert seen is not None
         times = [seen]
@@ -139,19 +136,16 @@ class WorkflowEngine:
             following = next_time(info.trigger, following)
             if len(times) > MAX_MISSED_RECORDS:  # long downtime: skip ahead
                 times = times[-1:]
-        if not self._store.advance(info.id, seen, following):
-            return 0  # another process is on it
         grace = timedelta(seconds=self._settings.workflow_grace_seconds)
-        *older, newest = times
-        if now - newest > grace:
-            older.append(newest)
-            newest = None  # type: ignore[assignment]
-        for when in older:
-            error = {"code": "missed", "message": "The server was not running at this time"}
-            self._store.claim_time(info, when, status="missed", error=error)
-        if newest is not None and self._store.claim_time(info, newest) is not None:
-            return 1
-        return 0
+        missed = {"code": "missed", "message": "The server was not running at this time"}
+        runs: list[tuple[datetime, str, dict[str, Any] | None]] = [
+            (when, "missed", missed) for when in times[:-1]
+        ]
+        newest = times[-1]
+        runs.append(
+            (newest, "queued", None) if now - newest <= grace else (newest, "missed", missed)
+        )
+        return Firing(info, seen, following, runs)
 
     # --- the workers -----------------------------------------------------------------------------
 

@@ -79,6 +79,17 @@ class Page:
 
 
 @dataclass(frozen=True)
+class Firing:
+    """What the scheduler writes for one due workflow: ``next_run_at`` from ``seen`` to
+    ``following``, and runs ``(scheduled_for, status, error)``."""
+
+    workflow: WorkflowInfo
+    seen: datetime
+    following: datetime | None
+    runs: list[tuple[datetime, str, dict[str, Any] | None]]
+
+
+@dataclass(frozen=True)
 class Owner:
     """Whom a workflow's runs run as: its owner, as they are today."""
 
@@ -198,44 +209,48 @@ class WorkflowStore:
         query = (
             select(Workflow)
             .where(Workflow.enabled.is_(True), Workflow.next_run_at <= now)
-            .order_by(Workflow.next_run_at)
+            .order_by(Workflow.next_run_at, Workflow.id)  # one lock order for every process
             .limit(limit)
         )
         with self._store.session() as session:
             return [_info(r) for r in session.scalars(query)]
 
-    def advance(self, workflow_id: str, seen: datetime | None, following: datetime | None) -> bool:
-        """Move ``next_run_at`` on from ``seen``, unless someone else already did."""
+    def fire(self, plans: list[Firing]) -> int:
+        """In one transaction, for each plan: move the workflow's ``next_run_at`` on (unless
+        another process already did: then nothing of the plan is written) and insert its runs
+        (each in a savepoint: one claimed elsewhere does not undo the others). Returns how many
+        ``queued`` runs were inserted."""
+        queued = 0
+        now = datetime.now(UTC)
         with self._store.session() as session:
-            done = session.execute(
-                update(Workflow)
-                .where(Workflow.id == workflow_id, Workflow.next_run_at == seen)
-                .values(next_run_at=following)
-            )
-            return bool(done.rowcount)
-
-    def claim_time(
-        self, info: WorkflowInfo, scheduled_for: datetime, status: str = "queued", error: Any = None
-    ) -> RunInfo | None:
-        """Insert the run of ``info`` at ``scheduled_for``; None when another process did."""
-        row = WorkflowRun(
-            id=new_id("wfr"),
-            org_id=info.org_id,
-            workflow_id=info.id,
-            trigger="schedule",
-            status=status,
-            scheduled_for=scheduled_for,
-            steps=[],
-            error=error,
-            finished_at=None if status == "queued" else datetime.now(UTC),
-        )
-        try:
-            with self._store.session() as session:
-                session.add(row)
-                session.flush()
-                return _run(row)
-        except IntegrityError:
-            return None
+            for plan in plans:
+                moved = session.execute(
+                    update(Workflow)
+                    .where(Workflow.id == plan.workflow.id, Workflow.next_run_at == plan.seen)
+                    .values(next_run_at=plan.following)
+                )
+                if not moved.rowcount:
+                    continue
+                for when, status, error in plan.runs:
+                    try:
+                        with session.begin_nested():
+                            session.add(
+                                WorkflowRun(
+                                    id=new_id("wfr"),
+                                    org_id=plan.workflow.org_id,
+                                    workflow_id=plan.workflow.id,
+                                    trigger="schedule",
+                                    status=status,
+                                    scheduled_for=when,
+                                    steps=[],
+                                    error=error,
+                                    finished_at=None if status == "queued" else now,
+                                )
+                            )
+                    except IntegrityError:
+                        continue
+                    queued += status == "queued"
+        return queued
 
     # --- runs ------------------------------------------------------------------------------------
 
