@@ -1,7 +1,8 @@
 """1,000 enabled workflows due at the same second: how many fire within 5 s of their time, and
 the scheduler's CPU while nothing is due.
 
-One sqlgate process (``--workers`` workflow workers, default 2) serves a DuckDB file. The script creates
+One sqlgate process (``--workers`` workflow workers, default 2) serves a DuckDB file. The
+script creates
 ``--workflows`` workflows through ``POST /v1/workflows``, each a ``SELECT 1`` query step on a
 six-field cron schedule (``S M H * * *``) naming one second, ``--lead`` seconds ahead. While it
 waits for that second it measures the server process's CPU (nothing is due: the scheduler and

@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from sqlgate.errors import Conflict, NotFound
@@ -205,7 +207,7 @@ class WorkflowStore:
 
     # --- the scheduler ---------------------------------------------------------------------------
 
-    def due(self, now: datetime, limit: int = 500) -> list[WorkflowInfo]:
+    def due(self, now: datetime, limit: int = 2000) -> list[WorkflowInfo]:
         query = (
             select(Workflow)
             .where(Workflow.enabled.is_(True), Workflow.next_run_at <= now)
@@ -217,39 +219,36 @@ class WorkflowStore:
 
     def fire(self, plans: list[Firing]) -> int:
         """In one transaction, for each plan: move the workflow's ``next_run_at`` on (unless
-        another process already did: then nothing of the plan is written) and insert its runs
-        (each in a savepoint: one claimed elsewhere does not undo the others). Returns how many
-        ``queued`` runs were inserted."""
+        another process already did: then nothing of the plan is written) and insert its runs,
+        skipping a time already claimed. Returns how many ``queued`` runs were inserted."""
         queued = 0
         now = datetime.now(UTC)
+        workflows, runs = Workflow.__table__, WorkflowRun.__table__
         with self._store.session() as session:
+            dialect = session.get_bind().dialect.name
             for plan in plans:
                 moved = session.execute(
-                    update(Workflow)
-                    .where(Workflow.id == plan.workflow.id, Workflow.next_run_at == plan.seen)
+                    update(workflows)
+                    .where(workflows.c.id == plan.workflow.id, workflows.c.next_run_at == plan.seen)
                     .values(next_run_at=plan.following)
                 )
                 if not moved.rowcount:
-                    continue
+                    continue  # another process fired it
                 for when, status, error in plan.runs:
-                    try:
-                        with session.begin_nested():
-                            session.add(
-                                WorkflowRun(
-                                    id=new_id("wfr"),
-                                    org_id=plan.workflow.org_id,
-                                    workflow_id=plan.workflow.id,
-                                    trigger="schedule",
-                                    status=status,
-                                    scheduled_for=when,
-                                    steps=[],
-                                    error=error,
-                                    finished_at=None if status == "queued" else now,
-                                )
-                            )
-                    except IntegrityError:
-                        continue
-                    queued += status == "queued"
+                    row = {
+                        "id": new_id("wfr"),
+                        "org_id": plan.workflow.org_id,
+                        "workflow_id": plan.workflow.id,
+                        "trigger": "schedule",
+                        "status": status,
+                        "scheduled_for": when,
+                        "steps": [],
+                        "error": error,
+                        "created_at": datetime.now(UTC),
+                        "finished_at": None if status == "queued" else now,
+                    }
+                    if _insert_once(session, dialect, runs, row) and status == "queued":
+                        queued += 1
         return queued
 
     # --- runs ------------------------------------------------------------------------------------
@@ -397,3 +396,21 @@ class WorkflowStore:
                 )
             )
             return int(done.rowcount or 0)
+
+
+def _insert_once(session: Any, dialect: str, table: Any, row: dict[str, Any]) -> bool:
+    """Insert ``row`` unless its (workflow, scheduled time) is already there; whether it was."""
+    if dialect in ("postgresql", "sqlite"):
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        statement = (
+            insert(table)
+            .values(**row)
+            .on_conflict_do_nothing(index_elements=["workflow_id", "scheduled_for"])
+        )
+        return bool(session.execute(statement).rowcount)
+    try:
+        with session.begin_nested():
+            session.execute(table.insert().values(**row))
+    except IntegrityError:
+        return False
+    return True
