@@ -207,8 +207,11 @@ class WorkflowEngine:
         for index, step in enumerate(steps):
             record, go_on = self._steps.run(ctx, index, step)
             records.append(record)
-            if not self._store.save_run(run.id, self.identity, steps=records):
-                return "interrupted"  # declared dead meanwhile; its record stands
+            last = not go_on or index == len(steps) - 1
+            # Progress is written before the next step, which does not start if the run was
+            # canceled or declared dead meanwhile; the last step's is written by _finish.
+            if not last and not self._store.save_run(run.id, self.identity, steps=records):
+                return "interrupted"
             if not go_on:
                 if record["status"] == "failed":
                     status, error = "failed", record.get("error")
