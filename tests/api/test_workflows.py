@@ -507,3 +507,33 @@ def test_email_steps_need_smtp_and_good_addresses(wenv: Env) -> None:
     r = wenv.client.post("/v1/workflows", json=body, headers=_h(wenv.org.key))
     fields = {d["field"] for d in r.json()["error"]["details"]}
     assert {"steps.1.to", "steps.1.subject", "steps.1.attach"} <= fields
+
+
+def test_a_saved_query_step_and_the_pending_runs_cap(tmp_path: Path) -> None:
+    for env in open_env(tmp_path, workflow_workers=0, workflow_max_pending_runs=2):
+        services = env.org.services
+        from sqlgate.auth.principal import authenticate
+
+        owner = authenticate(services.store, env.org.key)
+        duck = services.connections.get(env.org.id, "duck")
+        saved = services.saved_queries.save(
+            org_id=env.org.id, member_id=owner.member_id, connection_id=duck.id,
+            question="how many orders?", sql="SELECT COUNT(*) AS n FROM orders", status="ok",
+        )  # fmt: skip
+        bad = {"name": "x", "steps": [{"type": "query", "query_id": "q_nope"}]}
+        r = env.client.post("/v1/workflows", json=bad, headers=_h(env.org.key))
+        assert (
+            r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "steps.0.query_id"
+        )
+        body = {"name": "saved", "steps": [{"type": "query", "query_id": saved.id}]}
+        wf_id = _create(env, body)["workflow_id"]
+        path = f"/v1/workflows/{wf_id}/run"
+        assert env.client.post(path, headers=_h(env.org.key)).status_code == 202
+        assert env.client.post(path, headers=_h(env.org.key)).status_code == 202
+        r = env.client.post(path, headers=_h(env.org.key))  # no worker runs them: 2 pending
+        assert r.status_code == 429 and r.json()["error"]["budget"] == "workflow_runs"
+        assert r.headers["Retry-After"] == "5"
+        run = services.workflows.runs(env.org.id, wf_id, limit=1, cursor=None).items[0]
+        assert services.workflow_engine.run_here(run) == "succeeded"
+        done = services.workflows.get_run(env.org.id, wf_id, run.id)
+        assert done.steps[0]["row_count"] == 1

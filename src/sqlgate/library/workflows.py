@@ -102,6 +102,7 @@ class WorkflowService:
             raise RateLimitExceeded(
                 f"This organization already has {cap} workflow runs queued or running; "
                 "try again when they finish",
+                retry_after=5,
                 budget="workflow_runs",
             )
         run = self._store.add_run(info, "manual", principal.member_id)
