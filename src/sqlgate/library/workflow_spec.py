@@ -3,9 +3,9 @@
 
 A workflow is a name, a description, ``enabled``, a ``trigger`` (``manual``, or ``schedule``
 with a cron expression read by cronsim and an IANA ``timezone``) and ordered ``steps``:
-``query``, ``condition``, ``webhook``, ``email`` and ``export``. This module only reads plain data; what a
-``query_id`` or ``connection_id`` names is asked of the caller through the dashboards'
-:class:`~sqlgate.library.dashboard_spec.Lookups`.
+``query``, ``condition``, ``webhook``, ``email`` and ``export``. This module only reads plain
+data; what a ``query_id`` or ``connection_id`` names is asked of the caller through the
+dashboards' :class:`~sqlgate.library.dashboard_spec.Lookups`.
 """
 
 from __future__ import annotations
