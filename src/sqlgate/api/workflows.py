@@ -65,9 +65,9 @@ WorkflowBody = Annotated[
 
 class WorkflowOut(BaseModel):
     workflow_id: str = Field(description="Workflow id (`wf_...`).")
-    name: str
-    description: str | None
-    enabled: bool
+    name: str = Field(description="Workflow name.")
+    description: str | None = Field(description="What it is for.")
+    enabled: bool = Field(description="Whether its schedule fires (a manual run works anyway).")
     trigger: dict[str, Any] = Field(
         description="`{type: manual}` or `{type: schedule, cron, timezone}`."
     )
@@ -76,12 +76,12 @@ class WorkflowOut(BaseModel):
     )
     next_run_at: str | None = Field(description="The next scheduled time (UTC); null if none.")
     owner_id: str = Field(description="The member whose role and scopes its runs use.")
-    created_at: str
-    updated_at: str
+    created_at: str = Field(description="When it was created (ISO 8601, UTC).")
+    updated_at: str = Field(description="When it last changed (ISO 8601, UTC).")
 
 
 class WorkflowEnvelope(BaseModel):
-    data: WorkflowOut
+    data: WorkflowOut = Field(description="The workflow.")
 
 
 class WorkflowList(BaseModel):
@@ -91,26 +91,26 @@ class WorkflowList(BaseModel):
 
 class RunOut(BaseModel):
     run_id: str = Field(description="Run id (`wfr_...`).")
-    workflow_id: str
+    workflow_id: str = Field(description="Its workflow.")
     trigger: str = Field(description="`schedule` or `manual`.")
     triggered_by: str | None = Field(description="The member who ran it by hand.")
     status: str = Field(
         description="`queued`, `running`, `succeeded`, `failed`, `skipped` (a condition was "
         "false), `interrupted` (its server stopped), `canceled`, `missed` (the server was down)."
     )
-    scheduled_for: str | None
+    scheduled_for: str | None = Field(description="The scheduled time it ran for (UTC).")
     steps: list[dict[str, Any]] = Field(
         description="Each step's `index`, `type`, `status`, `duration_ms` and what it did "
         "(`row_count`, `result`, `deliveries`, `job_id`) or its `error`."
     )
     error: dict[str, Any] | None = Field(description="Why the run failed: `code`, `message`.")
-    created_at: str
-    started_at: str | None
-    finished_at: str | None
+    created_at: str = Field(description="When it was queued (ISO 8601, UTC).")
+    started_at: str | None = Field(description="When a worker started it.")
+    finished_at: str | None = Field(description="When it ended.")
 
 
 class RunEnvelope(BaseModel):
-    data: RunOut
+    data: RunOut = Field(description="The run.")
 
 
 class RunList(BaseModel):

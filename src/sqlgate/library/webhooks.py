@@ -79,7 +79,7 @@ class HostPolicy:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError) as exc:
             raise DeliveryFailed(f"Webhook host {host!r} does not resolve: {exc}") from None
-        addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
         if not addresses:
             raise DeliveryFailed(f"Webhook host {host!r} does not resolve")
         named = host.lower().rstrip(".") in self.names

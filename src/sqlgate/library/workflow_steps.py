@@ -168,7 +168,8 @@ class StepRunner:
                 ) from None
             if saved.sql is None:
                 raise StepFailed("not_found", f"Saved query {saved.id!r} has no SQL to run")
-            conn, sql = saved.connection_id, saved.sql
+            conn: str | None = saved.connection_id
+            sql: str = saved.sql
         else:
             conn, sql = step.get("connection_id"), step["sql"]
         params = dict(step.get("params") or {})

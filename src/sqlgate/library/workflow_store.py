@@ -223,7 +223,8 @@ class WorkflowStore:
         skipping a time already claimed. Returns how many ``queued`` runs were inserted."""
         queued = 0
         now = datetime.now(UTC)
-        workflows, runs = Workflow.__table__, WorkflowRun.__table__
+        workflows: Any = Workflow.__table__
+        runs: Any = WorkflowRun.__table__
         with self._store.session() as session:
             dialect = session.get_bind().dialect.name
             for plan in plans:
@@ -232,7 +233,7 @@ class WorkflowStore:
                     .where(workflows.c.id == plan.workflow.id, workflows.c.next_run_at == plan.seen)
                     .values(next_run_at=plan.following)
                 )
-                if not moved.rowcount:
+                if not _rowcount(moved):
                     continue  # another process fired it
                 for when, status, error in plan.runs:
                     row = {
@@ -312,7 +313,7 @@ class WorkflowStore:
                 .values(status="canceled", error=error, finished_at=datetime.now(UTC))
             )
         run = self.run(org_id, workflow_id, run_id)
-        if not done.rowcount:
+        if not _rowcount(done):
             raise Conflict(
                 f"Run {run_id!r} has already finished ({run.status})", status_now=run.status
             )
@@ -342,7 +343,7 @@ class WorkflowStore:
                 .where(WorkflowRun.id == run_id, WorkflowRun.status == "queued")
                 .values(status="running", runner=runner, started_at=now, heartbeat_at=now)
             )
-            if not taken.rowcount:
+            if not _rowcount(taken):
                 return None
             row = session.get(WorkflowRun, run_id)
             return None if row is None else _run(row)
@@ -361,7 +362,7 @@ class WorkflowStore:
                 )
                 .values(**values)
             )
-            return bool(done.rowcount)
+            return _rowcount(done) > 0
 
     def heartbeat(self, runner: str, run_ids: list[str]) -> None:
         if not run_ids:
@@ -385,7 +386,7 @@ class WorkflowStore:
                 .where(WorkflowRun.status == "running", WorkflowRun.heartbeat_at < cutoff)
                 .values(status="interrupted", error=error, finished_at=datetime.now(UTC))
             )
-            return int(done.rowcount or 0)
+            return _rowcount(done)
 
     def prune(self, days: int) -> int:
         cutoff = datetime.now(UTC) - timedelta(days=days)
@@ -395,7 +396,7 @@ class WorkflowStore:
                     WorkflowRun.created_at < cutoff, WorkflowRun.status.in_(FINISHED)
                 )
             )
-            return int(done.rowcount or 0)
+            return _rowcount(done)
 
 
 def _insert_once(session: Any, dialect: str, table: Any, row: dict[str, Any]) -> bool:
@@ -407,10 +408,14 @@ def _insert_once(session: Any, dialect: str, table: Any, row: dict[str, Any]) ->
             .values(**row)
             .on_conflict_do_nothing(index_elements=["workflow_id", "scheduled_for"])
         )
-        return bool(session.execute(statement).rowcount)
+        return _rowcount(session.execute(statement)) > 0
     try:
         with session.begin_nested():
             session.execute(table.insert().values(**row))
     except IntegrityError:
         return False
     return True
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
