@@ -115,9 +115,15 @@ class WorkflowEngine:
             self._stopping.wait(interval)
 
     def sweep(self) -> int:
-        """Runs whose process stopped reporting become ``interrupted``."""
+        """Runs whose process stopped reporting, or is known gone (it ran on this machine and
+        its pid is no longer alive), become ``interrupted``."""
         cutoff = self.clock() - timedelta(seconds=self._settings.workflow_stale_seconds)
-        return self._store.interrupt_stale(cutoff)
+        dead = [
+            run_id
+            for run_id, runner in self._store.running()
+            if runner != self.identity and _process_gone(runner)
+        ]
+        return self._store.interrupt_stale(cutoff, dead)
 
     def tick(self) -> int:
         """Fire what is due now: the newest due time of each workflow runs if it is within the
@@ -272,3 +278,26 @@ class WorkflowEngine:
                 )
             )
         return status
+
+
+def _process_gone(runner: str) -> bool:
+    """Whether the process named by ``runner`` (``host:pid:token``) ran on this machine and is
+    no longer alive (a pid now ours belonged to an earlier process: its token differs)."""
+    host, _, rest = runner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:  # a zombie (killed, not yet reaped) is gone too
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[-1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False

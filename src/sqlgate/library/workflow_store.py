@@ -9,11 +9,12 @@ to ``running`` only if it is still ``queued``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -374,16 +375,27 @@ class WorkflowStore:
                 .values(heartbeat_at=datetime.now(UTC))
             )
 
-    def interrupt_stale(self, cutoff: datetime) -> int:
-        """Runs left ``running`` by a process that stopped reporting before ``cutoff``."""
+    def running(self) -> list[tuple[str, str]]:
+        """``(run id, runner)`` of every running run."""
+        query = select(WorkflowRun.id, WorkflowRun.runner).where(WorkflowRun.status == "running")
+        with self._store.session() as session:
+            return [(r.id, r.runner or "") for r in session.execute(query)]
+
+    def interrupt_stale(self, cutoff: datetime, dead: Sequence[str] = ()) -> int:
+        """Runs left ``running`` by a process that stopped reporting before ``cutoff``, or by
+        one of the ``dead`` runs' processes (known gone)."""
         error = {
             "code": "interrupted",
             "message": "The server process running this workflow stopped before it finished",
         }
+        stale = WorkflowRun.heartbeat_at < cutoff
         with self._store.session() as session:
             done = session.execute(
                 update(WorkflowRun)
-                .where(WorkflowRun.status == "running", WorkflowRun.heartbeat_at < cutoff)
+                .where(
+                    WorkflowRun.status == "running",
+                    or_(stale, WorkflowRun.id.in_(list(dead))) if dead else stale,
+                )
                 .values(status="interrupted", error=error, finished_at=datetime.now(UTC))
             )
             return _rowcount(done)
