@@ -158,6 +158,11 @@ BAD_INPUT: dict[tuple[str, ...], list[tuple[list[str], int]]] = {
     ("dashboards", "show"): [(["dash_nope"], 1), ([], 2), (["dash_nope", "--filter", "x"], 1)],
     ("dashboards", "create"): [(["-f", "/nonexistent/board.yaml"], 1), ([], 2)],
     ("dashboards", "export"): [(["dash_nope"], 1), (["dash_nope", "--format", "xml"], 2)],
+    ("workflows", "list"): [(["--org", "nope"], 1)],
+    ("workflows", "show"): [(["wf_nope"], 1), ([], 2)],
+    ("workflows", "create"): [(["-f", "/nonexistent/flow.yaml"], 1), ([], 2)],
+    ("workflows", "run"): [(["wf_nope"], 1), ([], 2)],
+    ("workflows", "runs"): [(["wf_nope"], 1), (["wf_nope", "--limit", "0"], 2)],
     ("semantic", "deploy"): [
         (["/nonexistent/model.yaml"], 1),
         ([str(CHINOOK_SQLITE), "--connection", "chinook"], 1),

@@ -23,6 +23,7 @@ from sqlgate.api import (
     run_sql,
     semantic,
     team,
+    workflows,
 )
 from sqlgate.api.declared import declare, publish
 from sqlgate.api.docs import install as install_docs
@@ -55,9 +56,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         install_log_redaction()  # signed result links never reach the access log
         runner.start()  # async query workers of this process (docs/async.md)
+        services.workflow_engine.start()  # scheduler and workflow runs (docs/workflows.md)
         try:
             yield
         finally:
+            services.workflow_engine.stop()
             runner.stop()
             services.close()
 
@@ -90,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         team,
         jobs,
         dashboards,
+        workflows,
     )
     for router in [*(m.router for m in routers), jobs.downloads, dashboards.shared]:
         declare(router)

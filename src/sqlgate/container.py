@@ -17,8 +17,14 @@ from sqlgate.jobs.service import JobService
 from sqlgate.library.dashboard_data import WidgetRunner
 from sqlgate.library.dashboard_store import DashboardStore
 from sqlgate.library.dashboards import DashboardService
+from sqlgate.library.mailer import Mailer
 from sqlgate.library.questions import SavedQuestions
 from sqlgate.library.saved_queries import SavedQueries
+from sqlgate.library.webhooks import HostPolicy, WebhookSender
+from sqlgate.library.workflow_engine import WorkflowEngine
+from sqlgate.library.workflow_steps import StepRunner
+from sqlgate.library.workflow_store import WorkflowStore
+from sqlgate.library.workflows import WorkflowService
 from sqlgate.results.signing import LinkSigner
 from sqlgate.results.storage import ResultStore
 from sqlgate.services.audit import AuditLog
@@ -56,6 +62,9 @@ class Services:
     nl: NlService
     questions: SavedQuestions
     dashboards: DashboardService
+    workflows: WorkflowService
+    #: Started by the server (app.py): the scheduler and the run workers of this process.
+    workflow_engine: WorkflowEngine
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -89,6 +98,30 @@ class Services:
             WidgetRunner(queries, connections, saved_queries, slots),
             admit=lambda principal: limiter.admit(principal, "query"),
         )
+        jobs = JobService(
+            settings,
+            store,
+            connections,
+            audit,
+            ResultStore(settings.data_dir / "results"),
+            LinkSigner(settings.resolved_secret_key()),
+        )
+        workflow_store = WorkflowStore(store)
+        hosts = HostPolicy.parse(settings.webhook_hosts)
+        smtp_url = settings.smtp_url.get_secret_value() if settings.smtp_url else None
+        mailer = Mailer(smtp_url, settings.smtp_from, ca_file=settings.smtp_ca_file)
+        workflows = WorkflowService(
+            settings,
+            workflow_store,
+            box,
+            dashboards.lookups,
+            audit,
+            host_refusal=hosts.literal_refusal,
+            email=mailer.configured,
+        )
+        steps = StepRunner(queries, saved_queries, jobs, box, WebhookSender(hosts), mailer)
+        engine = WorkflowEngine(settings, workflow_store, steps, audit)
+        workflows.on_queue = engine.wake
         return cls(
             settings=settings,
             store=store,
@@ -107,17 +140,13 @@ class Services:
             nl=nl,
             questions=SavedQuestions(nl, queries, saved_queries),
             dashboards=dashboards,
-            jobs=JobService(
-                settings,
-                store,
-                connections,
-                audit,
-                ResultStore(settings.data_dir / "results"),
-                LinkSigner(settings.resolved_secret_key()),
-            ),
+            workflows=workflows,
+            workflow_engine=engine,
+            jobs=jobs,
         )
 
     def close(self) -> None:
+        self.workflow_engine.stop()
         self.slots.close()
         self.audit.close()
         self.engines.close()

@@ -219,6 +219,62 @@ class Settings(BaseSettings):
         "0 keeps them forever.",
     )
 
+    # --- workflows (scheduled and triggered queries; docs/workflows.md) ---------------------
+    webhook_hosts: str = Field(
+        default="",
+        description="Comma-separated hosts, addresses or CIDR ranges workflow webhooks may reach "
+        "besides public addresses (e.g. `127.0.0.1,10.0.0.0/8,hooks.internal`). Empty: public "
+        "addresses only; loopback, private and link-local ranges are refused.",
+    )
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="Where workflow e-mail goes: smtp://[user:password@]host[:587] (STARTTLS), "
+        "smtps://host[:465] (TLS), or smtp+plain://host[:25] (clear text, a local relay only).",
+    )
+    smtp_from: str = Field(
+        default="sqlgate@localhost", description="The From address of workflow e-mail."
+    )
+    smtp_ca_file: str | None = Field(
+        default=None,
+        description="A CA bundle to check the SMTP server's certificate with (default: the "
+        "system's).",
+    )
+    workflow_workers: int = Field(
+        default=2, ge=0, description="Threads of each server process that run workflow runs."
+    )
+    scheduler_interval: float = Field(
+        default=1.0,
+        gt=0,
+        description="Seconds between two looks of the scheduler for due workflows.",
+    )
+    workflow_grace_seconds: int = Field(
+        default=600,
+        ge=0,
+        description="A scheduled time missed by at most this much (the server was down) still "
+        "runs, once; older ones are recorded as `missed`.",
+    )
+    workflow_stale_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A `running` run whose process has not reported for this long (it died) "
+        "becomes `interrupted`.",
+    )
+    workflow_max_per_org: int = Field(
+        default=1000, ge=1, description="Workflows one organization may define."
+    )
+    workflow_max_pending_runs: int = Field(
+        default=20,
+        ge=1,
+        description="Queued and running runs one organization may have; a manual run beyond "
+        "it is refused (429).",
+    )
+    workflow_run_retention_days: int = Field(
+        default=90,
+        ge=0,
+        description="Workflow runs older than this many days are deleted at start-up; 0 keeps "
+        "them forever.",
+    )
+
     # --- async queries (jobs, result files, signed links; docs/async.md) -------------------
     async_workers: int = Field(
         default=4, ge=0, le=64, description="Threads per server process running async jobs."
@@ -385,6 +441,18 @@ class Settings(BaseSettings):
         "batch of rows (up to 65,536) an export holds in memory at once: past it the query "
         "stops with 422 `result_too_large`.",
     )
+
+    @field_validator("smtp_url", mode="after")
+    @classmethod
+    def _check_smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            scheme, _, rest = value.get_secret_value().partition("://")
+            if scheme not in ("smtp", "smtps", "smtp+plain") or not rest.strip("/"):
+                raise ValueError(
+                    "must be smtp://host[:port] (STARTTLS), smtps://host[:port] (TLS) or "
+                    "smtp+plain://host[:port]"
+                )
+        return value
 
     @field_validator("rate_limits", mode="after")
     @classmethod

@@ -96,6 +96,15 @@ GROUP: dict[tuple[str, str], str] = {
     ("POST", "/v1/dashboards/{dashboard_id}/shares"): "dashboards_share",
     ("GET", "/v1/dashboards/{dashboard_id}/shares"): "dashboards_share",
     ("DELETE", "/v1/dashboards/{dashboard_id}/shares/{share_id}"): "dashboards_share",
+    ("GET", "/v1/workflows"): "validate",
+    ("GET", "/v1/workflows/{workflow_id}"): "validate",
+    ("GET", "/v1/workflows/{workflow_id}/runs"): "validate",
+    ("GET", "/v1/workflows/{workflow_id}/runs/{run_id}"): "validate",
+    ("POST", "/v1/workflows"): "query",
+    ("PATCH", "/v1/workflows/{workflow_id}"): "query",
+    ("DELETE", "/v1/workflows/{workflow_id}"): "query",
+    ("POST", "/v1/workflows/{workflow_id}/run"): "query",
+    ("POST", "/v1/workflows/{workflow_id}/runs/{run_id}/cancel"): "query",
 }
 
 # Valid bodies, for the cross-organization probe: it must reach the handler's ownership
@@ -111,6 +120,7 @@ VALID_BODY: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("PATCH", "/v1/team/members/{member_id}"): {"role": "viewer"},
     ("PATCH", "/v1/dashboards/{dashboard_id}"): {"name": "stolen"},
+    ("PATCH", "/v1/workflows/{workflow_id}"): {"name": "stolen"},
 }
 
 # Required query parameters, sent with every probe.
@@ -169,10 +179,20 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             env.org.id, owner_principal.member_id, {"name": "walked"}
         )
         share = services.dashboards.share(owner_principal, dashboard.id)
+        workflow = services.workflows.create(
+            owner_principal,
+            {
+                "name": "walked",
+                "steps": [{"type": "query", "connection_id": "duck", "sql": "SELECT 1"}],
+            },
+        )
+        run = services.workflows.run(owner_principal, workflow.id)
         ids = {
             "query_id": saved.id,
             "dashboard_id": dashboard.id,
             "share_id": share.share.id,
+            "workflow_id": workflow.id,
+            "run_id": run.id,
             "job_id": job.job.id,
             "connection_id": duck.id,
             "key_id": orgs.create_key(store, env.org.id, name="target").key_id,

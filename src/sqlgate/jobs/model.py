@@ -10,6 +10,9 @@ from typing import Any
 from sqlgate.results.storage import Manifest
 from sqlgate.store.models import QueryJob
 
+#: The action of a workflow's export step: a job with no API key, run as the workflow's owner.
+WORKFLOW_EXPORT = "workflow.export"
+
 
 class JobState(StrEnum):
     QUEUED = "queued"

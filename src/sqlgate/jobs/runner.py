@@ -33,14 +33,14 @@ from datetime import timedelta
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, null, select, update
 from sqlalchemy.orm import aliased
 
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Role
 from sqlgate.engines.base import Deadline, observe_deadlines
 from sqlgate.errors import AuthenticationError, SqlgateError
-from sqlgate.jobs.model import INTERRUPTED, JobState
+from sqlgate.jobs.model import INTERRUPTED, WORKFLOW_EXPORT, JobState
 from sqlgate.jobs.service import JobService, error_of
 from sqlgate.results.storage import Limits, Manifest, ResultStore
 from sqlgate.services.limits import ASYNC
@@ -329,18 +329,25 @@ class JobRunner:
 
     def _principal(self, job: QueryJob) -> Principal:
         """Who submitted the job, as the query service records them; refused if their key has
-        been revoked since."""
+        been revoked since. A workflow's export has no key: its owner, while a member."""
+        export = job.action == WORKFLOW_EXPORT
+        query = (
+            select(null().label("revoked_at"), Member.role, Organization.slug)
+            .join(Organization, Organization.id == Member.org_id)
+            .where(Member.id == job.member_id, Member.status == "active")
+            if export
+            else select(ApiKey.revoked_at, Member.role, Organization.slug)
+            .join(Member, Member.id == ApiKey.member_id)
+            .join(Organization, Organization.id == ApiKey.org_id)
+            .where(ApiKey.id == job.key_id)
+        )
         with self._store.session() as session:
-            row = session.execute(
-                select(ApiKey.revoked_at, Member.role, Organization.slug)
-                .join(Member, Member.id == ApiKey.member_id)
-                .join(Organization, Organization.id == ApiKey.org_id)
-                .where(ApiKey.id == job.key_id)
-            ).one_or_none()
+            row = session.execute(query).one_or_none()
         if row is None or row.revoked_at is not None:
-            raise AuthenticationError(
-                "The API key that submitted this job was revoked before the job ran"
+            who = (
+                "workflow's owner left" if export else "API key that submitted this job was revoked"
             )
+            raise AuthenticationError(f"The {who} before the job ran")
         return Principal(
             org_id=job.org_id,
             org_slug=row.slug,

@@ -71,7 +71,7 @@ class DashboardService:
     # --- the documented API ----------------------------------------------------------------------
 
     def create(self, org_id: str, member_id: str, body: Any) -> DashboardInfo:
-        fields = validate(body, self._lookups(org_id))
+        fields = validate(body, self.lookups(org_id))
         return self._store.create(org_id, member_id, fields)
 
     def page(self, org_id: str, *, limit: int, cursor: str | None) -> DashboardPage:
@@ -84,7 +84,7 @@ class DashboardService:
         """Rename, describe, replace the widgets (a widget keeps its ``widget_id`` when the
         body gives it back; one left out is removed) or the filters. All or nothing."""
         current = self._store.get(principal.org_id, dashboard_id)
-        fields = validate(body, self._lookups(principal.org_id), current=current.stored())
+        fields = validate(body, self.lookups(principal.org_id), current=current.stored())
         return self._store.replace(principal.org_id, dashboard_id, fields)
 
     def delete(self, principal: Principal, dashboard_id: str) -> None:
@@ -181,7 +181,7 @@ class DashboardService:
 
     # --- what a body names -----------------------------------------------------------------------
 
-    def _lookups(self, org_id: str) -> Lookups:
+    def lookups(self, org_id: str) -> Lookups:
         def saved_query(query_id: str) -> str | None:
             try:
                 saved = self._saved.get(org_id, query_id)

@@ -95,3 +95,6 @@ ASYNC = Surface(
 #: Dashboard widgets (``GET /v1/dashboards/{id}`` and shared links): the synchronous limits,
 #: with a widget's own ``row_limit`` and ``timeout`` as the request's.
 DASHBOARD = Surface("dashboard", _sync)
+#: Workflow query steps (``/v1/workflows``, run by the server as the workflow's owner): the
+#: synchronous limits, with a step's own ``row_limit`` and ``timeout`` as the request's.
+WORKFLOW = Surface("workflow", _sync)

@@ -330,3 +330,61 @@ class DashboardShare(Base):
     expires_at: Mapped[datetime] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Workflow(Base):
+    """A saved workflow (seed 002 ``/v1/workflows``): its trigger and ordered steps are one
+    JSON document, written whole so no change is ever half-applied. ``next_run_at`` is the
+    next scheduled time (null: manual or disabled), what the scheduler looks at."""
+
+    __tablename__ = "workflows"
+    __table_args__ = (
+        Index("ix_workflows_org_time", "org_id", "created_at"),
+        Index("ix_workflows_next_run", "next_run_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    #: The owner: who created it; its runs run with this member's current role.
+    member_id: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    #: ``{"trigger": {...}, "steps": [...]}``, as validated (webhook secrets encrypted).
+    document: Mapped[dict[str, Any]] = mapped_column()
+    next_run_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class WorkflowRun(Base):
+    """One run of a workflow. A scheduled run is claimed by inserting it: the unique
+    ``(workflow_id, scheduled_for)`` makes every scheduled time fire once, whichever of the
+    processes sharing the store gets there first."""
+
+    __tablename__ = "workflow_runs"
+    __table_args__ = (
+        UniqueConstraint("workflow_id", "scheduled_for", name="ux_workflow_runs_time"),
+        Index("ix_workflow_runs_workflow_time", "workflow_id", "created_at"),
+        Index("ix_workflow_runs_status", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    workflow_id: Mapped[str] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"))
+    #: "schedule", "manual" (the API or the CLI).
+    trigger: Mapped[str] = mapped_column(String(20))
+    #: Who asked for a manual run (null for a scheduled one).
+    member_id: Mapped[str | None] = mapped_column(String(40))
+    #: queued, running, succeeded, failed, skipped, interrupted, canceled, missed.
+    status: Mapped[str] = mapped_column(String(20))
+    scheduled_for: Mapped[datetime | None] = mapped_column()
+    #: ``[{"index", "type", "status", "duration_ms", "row_count", "deliveries", "error"}]``.
+    steps: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    error: Mapped[dict[str, Any] | None] = mapped_column()
+    #: The process running it, and when it last said it was alive.
+    runner: Mapped[str | None] = mapped_column(String(64))
+    heartbeat_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()

@@ -1,0 +1,303 @@
+"""The workflow threads of a server process: a scheduler and the run workers.
+
+Every ``sqlgate serve`` process runs them; with several processes on one PostgreSQL store each
+scheduled time still fires once, because firing it means inserting its run and the store keeps
+one run per workflow and scheduled time. Any process's worker may take a queued run (a
+conditional update moves it to ``running``); while it runs, the worker reports every few
+seconds, and a run whose process has stopped reporting becomes ``interrupted``.
+
+The scheduler's clock is injectable (``clock``) and :meth:`WorkflowEngine.tick` does one look,
+so tests can step through time without waiting for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlgate.auth.principal import Principal
+from sqlgate.auth.scopes import ROLE_SCOPES, Role, Scope
+from sqlgate.library.workflow_spec import next_time
+from sqlgate.library.workflow_steps import Context, StepRunner
+from sqlgate.library.workflow_store import Firing, RunInfo, WorkflowInfo, WorkflowStore
+from sqlgate.services.audit import AuditLog, AuditRecord
+from sqlgate.settings import Settings
+
+log = logging.getLogger(__name__)
+#: At most this many missed times of one workflow are recorded one by one after downtime.
+MAX_MISSED_RECORDS = 100
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class WorkflowEngine:
+    def __init__(
+        self,
+        settings: Settings,
+        store: WorkflowStore,
+        steps: StepRunner,
+        audit: AuditLog | None = None,
+        *,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._steps = steps
+        self._audit = audit
+        self.clock = clock
+        self.identity = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self._wake = threading.Condition()
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._running: set[str] = set()
+        self._lock = threading.Lock()
+
+    # --- life cycle ------------------------------------------------------------------------------
+
+    def start(self, *, scheduler: bool = True) -> None:
+        if self._threads:
+            return
+        self._stopping.clear()
+        self.sweep()
+        if self._settings.workflow_run_retention_days:
+            self._store.prune(self._settings.workflow_run_retention_days)
+        for i in range(self._settings.workflow_workers):
+            self._spawn(self._work, f"sqlgate-workflow-{i}")
+        if scheduler:
+            self._spawn(self._schedule, "sqlgate-scheduler")
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self._stopping.set()
+        self.wake(everyone=True)
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads.clear()
+
+    def wake(self, everyone: bool = False) -> None:
+        with self._wake:
+            if everyone:
+                self._wake.notify_all()
+            else:
+                self._wake.notify()
+
+    # --- the scheduler ---------------------------------------------------------------------------
+
+    def _schedule(self) -> None:
+        interval = self._settings.scheduler_interval
+        beat = min(5.0, self._settings.workflow_stale_seconds / 3)
+        last_beat = 0.0
+        while not self._stopping.is_set():
+            try:
+                if self.tick():
+                    self.wake(everyone=True)
+                now = self.clock().timestamp()
+                if now - last_beat >= beat:
+                    last_beat = now
+                    with self._lock:
+                        running = list(self._running)
+                    self._store.heartbeat(self.identity, running)
+                    self.sweep()
+            except Exception:  # the store may be down for a moment: try again next time
+                log.exception("workflow scheduler")
+            self._stopping.wait(interval)
+
+    def sweep(self) -> int:
+        """Runs whose process stopped reporting, or is known gone (it ran on this machine and
+        its pid is no longer alive), become ``interrupted``."""
+        cutoff = self.clock() - timedelta(seconds=self._settings.workflow_stale_seconds)
+        dead = [
+            run_id
+            for run_id, runner in self._store.running()
+            if runner != self.identity and _process_gone(runner)
+        ]
+        return self._store.interrupt_stale(cutoff, dead)
+
+    def tick(self) -> int:
+        """Fire what is due now: the newest due time of each workflow runs if it is within the
+        grace period; older ones are recorded as ``missed``. Returns how many runs this process
+        queued."""
+        now = self.clock()
+        return self._store.fire([self._plan(info, now) for info in self._store.due(now)])
+
+    def _plan(self, info: WorkflowInfo, now: datetime) -> Firing:
+        seen = info.next_run_at
+        assert seen is not None
+        times = [seen]
+        following = next_time(info.trigger, seen)
+        while following is not None and following <= now:
+            times.append(following)
+            following = next_time(info.trigger, following)
+            if len(times) > MAX_MISSED_RECORDS:  # long downtime: skip ahead
+                times = times[-1:]
+        grace = timedelta(seconds=self._settings.workflow_grace_seconds)
+        missed = {"code": "missed", "message": "The server was not running at this time"}
+        runs: list[tuple[datetime, str, dict[str, Any] | None]] = [
+            (when, "missed", missed) for when in times[:-1]
+        ]
+        newest = times[-1]
+        runs.append(
+            (newest, "queued", None) if now - newest <= grace else (newest, "missed", missed)
+        )
+        return Firing(info, seen, following, runs)
+
+    # --- the workers -----------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                run = self._store.claim_queued(self.identity)
+            except Exception:
+                log.exception("workflow worker")
+                run = None
+            if run is None:
+                with self._wake:
+                    self._wake.wait(timeout=max(self._settings.scheduler_interval, 1.0))
+                continue
+            with self._lock:
+                self._running.add(run.id)
+            try:
+                self.execute(run)
+            except Exception:
+                log.exception("workflow run %s", run.id)
+                self._finish(run, "failed", {"code": "internal_error", "message": "internal error"})
+            finally:
+                with self._lock:
+                    self._running.discard(run.id)
+
+    def run_here(self, run: RunInfo) -> str | None:
+        """Claim a queued run and run it in this thread (the command line); None when a
+        server's worker took it first."""
+        claimed = self._store.claim(run.id, self.identity)
+        if claimed is None:
+            return None
+        stop = threading.Event()
+        beat = min(5.0, self._settings.workflow_stale_seconds / 3)
+
+        def report() -> None:  # alive, for the servers' sweeps
+            while not stop.wait(beat):
+                self._store.heartbeat(self.identity, [run.id])
+
+        thread = threading.Thread(target=report, name="sqlgate-workflow-beat", daemon=True)
+        thread.start()
+        try:
+            return self.execute(claimed)
+        finally:
+            stop.set()
+            thread.join()
+
+    def execute(self, run: RunInfo) -> str:
+        """Run a claimed run's steps as the workflow's owner; its final status."""
+        info = self._store.find(run.workflow_id)
+        if info is None:
+            return self._finish(run, "canceled", {"code": "not_found", "message": "deleted"})
+        principal, refusal = self._owner(info)
+        if principal is None:
+            return self._finish(run, "failed", {"code": "authorization_error", "message": refusal})
+        ctx = Context(info, run, principal)
+        records: list[dict[str, Any]] = []
+        status, error = "succeeded", None
+        steps = info.steps
+        for index, step in enumerate(steps):
+            record, go_on = self._steps.run(ctx, index, step)
+            records.append(record)
+            last = not go_on or index == len(steps) - 1
+            # Progress is written before the next step, which does not start if the run was
+            # canceled or declared dead meanwhile; the last step's is written by _finish.
+            if not last and not self._store.save_run(run.id, self.identity, steps=records):
+                return "interrupted"
+            if not go_on:
+                if record["status"] == "failed":
+                    status, error = "failed", record.get("error")
+                else:
+                    status = "skipped"
+                records += [
+                    {"index": i, "type": s["type"], "status": "skipped"}
+                    for i, s in enumerate(steps[index + 1 :], start=index + 1)
+                ]
+                break
+        return self._finish(run, status, error, records)
+
+    def _owner(self, info: WorkflowInfo) -> tuple[Principal | None, str]:
+        owner = self._store.owner(info.org_id, info.member_id)
+        if owner is None:
+            return None, (
+                f"The workflow's owner ({info.member_id}) is no longer a member of the "
+                "organization; an admin must recreate the workflow"
+            )
+        role = Role(owner.role)
+        if Scope.QUERY_EXECUTE not in ROLE_SCOPES[role]:
+            return None, (
+                f"The workflow's owner ({info.member_id}) now has the {role.value} role, "
+                "which may not run queries"
+            )
+        principal = Principal(
+            org_id=info.org_id,
+            org_slug=owner.org_slug,
+            member_id=info.member_id,
+            role=role,
+            key_id=info.id,
+            scopes=ROLE_SCOPES[role],
+        )
+        return principal, ""
+
+    def _finish(
+        self,
+        run: RunInfo,
+        status: str,
+        error: dict[str, Any] | None,
+        records: list[dict[str, Any]] | None = None,
+    ) -> str:
+        values: dict[str, Any] = {"status": status, "error": error, "finished_at": _now()}
+        if records is not None:
+            values["steps"] = records
+        if not self._store.save_run(run.id, self.identity, **values):
+            return "interrupted"
+        if self._audit is not None:
+            self._audit.record(
+                AuditRecord(
+                    org_id=run.org_id,
+                    action="workflow.run",
+                    status="ok" if status in ("succeeded", "skipped") else "error",
+                    member_id=run.member_id,
+                    error_code=(error or {}).get("code"),
+                    target_id=run.workflow_id,
+                    detail={"run_id": run.id, "trigger": run.trigger, "status": status},
+                )
+            )
+        return status
+
+
+def _process_gone(runner: str) -> bool:
+    """Whether the process named by ``runner`` (``host:pid:token``) ran on this machine and is
+    no longer alive (a pid now ours belonged to an earlier process: its token differs)."""
+    host, _, rest = runner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:  # a zombie (killed, not yet reaped) is gone too
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[-1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
