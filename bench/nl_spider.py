@@ -45,7 +45,7 @@ from sqlgate.errors import SqlgateError
 from sqlgate.nl.prepare import prepare_embedded
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nl_retrieval_spider import find_spider  # noqa: E402
+from nl_retrieval_spider import find_spider
 
 DEVELOPMENT = (
     "battle_death",
