@@ -131,6 +131,8 @@ class _RoleReader:
     def _count(self, item: Item, nxt: Item | None) -> None:
         self.pending_count = True
         prev = self.last_significant
+        if nxt is None and self.r.subjects and not self.r.measures:
+            prev = self.r.subjects[-1]  # "orders since 2025 count": the count ends the question
         if (
             prev is not None
             and prev.kind == "entry"

@@ -13,6 +13,7 @@ from sqlgate.nl.expand import check_native, expand_tree
 from sqlgate.nl.questions import MAX_QUESTION_CHARS
 from sqlgate.nl.rules.answer import RuleAnswer
 from sqlgate.nl.rules.building import build_query
+from sqlgate.nl.rules.coverage import measure_coverage
 from sqlgate.nl.rules.explaining import explain, mappings, nothing_found, summary
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import CannotAnswer, Item, Reading
@@ -89,6 +90,17 @@ class RuleTranslator:
                 unmatched=unmatched,
             )
         semantic = tree.sql(dialect=self.dialect)
+        coverage = measure_coverage(tokens, items, semantic, self.dialect)
+        if not coverage.complete:
+            return self._non_sql(
+                question,
+                "unclear",
+                "Part of the question does not map to the semantic model, so no query would "
+                f"answer all of it ({coverage.describe()}). " + summary(items, unmatched),
+                items=items,
+                unmatched=unmatched,
+                coverage=coverage.score,
+            )
         native = expand_tree(tree, self.index, self.dialect).sql(dialect=self.dialect)
         for sql in (semantic, native):
             analysis = analyze(sql, self.dialect)
@@ -106,6 +118,7 @@ class RuleTranslator:
             native_sql=native,
             mappings=mappings(items),
             unmatched=unmatched,
+            coverage=coverage.score,
         )
 
     def _too_little(
@@ -147,6 +160,7 @@ class RuleTranslator:
         *,
         items: list[Item] | None = None,
         unmatched: tuple[str, ...] = (),
+        coverage: float = 0.0,
     ) -> RuleAnswer:
         return RuleAnswer(
             question=question,
@@ -156,6 +170,7 @@ class RuleTranslator:
             mappings=mappings(items or []),
             unmatched=unmatched,
             reason=reason,
+            coverage=coverage,
         )
 
 

@@ -1,0 +1,185 @@
+"""Every word accounted for: a check of the built query against the question, before answering.
+
+The translator answers only when its query accounts for the question's content words. Two kinds
+of gap make it decline (``NON_SQL_QUERY``, reason ``unclear``), saying what it understood and
+what it did not:
+
+* a content word that maps to nothing in the model and is not a filler word
+  (:data:`FILLER_WORDS`: "corresponding", "his", "using", ...);
+* a part of the question that mapped, but that the query does not show: a field, model, metric
+  or value missing from the SQL, or a negation, superlative, comparison, aggregate, count or
+  number with nothing in the SQL to carry it. The check reads the built semantic SQL itself, so
+  a clause dropped anywhere on the way is caught.
+
+The answer's ``coverage`` is the share of content words accounted for (1.0 when every one is).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlglot
+from sqlglot import exp
+
+from sqlgate.nl.rules.parts import Item
+from sqlgate.nl.text import Token
+from sqlgate.nl.vocabulary import STOPWORDS, _words
+
+#: Words that add nothing a query could show: pronouns, connectives and verbs of reference.
+FILLER_WORDS = _words(
+    """his her hers him he she its itself themselves whose along together corresponding
+    correspond corresponds respective respectively using use given listed named called
+    someone anyone everyone everything something anything well also too please thanks
+    alphabetically alphabetical order ordered sorted sort names name detail details ids id
+    all total overall dollars dollar euros euro usd eur cents"""
+)
+
+#: Words of a ranking ("the most popular", "the most common"): carried by its ORDER BY.
+RANK_WORDS = _words("popular common frequent successful famous")
+
+#: Verbs that only say how two things the question names are related ("teachers who teach
+#: courses", "owners who own dogs"): accounted for by the join between them.
+RELATION_VERBS = _words(
+    """own owns owned owning produce produces produced producing make makes made teach teaches
+    taught teaching play plays played playing write writes wrote written attend attends attended
+    visit visits visited contain contains contained include includes included hold holds held
+    receive receives received pay pays paid win wins won lose loses lost perform performs
+    performed operate operates operated create creates created use uses used enroll enrolled
+    enrolls participate participated participates involve involves involved join joined joins
+    manage manages managed lead leads led serve serves served sing sings sang sung host hosts
+    hosted appear appears appeared do does done go goes went gone support supports supported
+    handle handles handled"""
+)
+
+#: The keyword classes whose meaning must show in the SQL, and what shows it.
+_KW_NODES: dict[str, tuple[type[exp.Expression], ...]] = {
+    "neg": (exp.Not, exp.NEQ),
+    "cmp": (exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between, exp.EQ, exp.NEQ),
+    # "the total count", "amount of bonus": a count word carried by a sum, and back
+    "count": (exp.Count, exp.Sum),
+}
+_AGG_NODES: dict[str, tuple[type[exp.Expression], ...]] = {
+    "sum": (exp.Sum, exp.Count),
+    "avg": (exp.Avg,),
+    "min": (exp.Min, exp.Ordered),
+    "max": (exp.Max, exp.Ordered),
+}
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much of the question the query accounts for, and what it leaves out."""
+
+    score: float
+    unknown: tuple[str, ...]  # content words that map to nothing
+    dropped: tuple[str, ...]  # mapped phrases the query does not show
+
+    @property
+    def complete(self) -> bool:
+        return not self.unknown and not self.dropped
+
+    def describe(self) -> str:
+        parts = []
+        if self.unknown:
+            parts.append("not understood: " + ", ".join(f"'{w}'" for w in self.unknown))
+        if self.dropped:
+            parts.append("understood but not used: " + ", ".join(f"'{w}'" for w in self.dropped))
+        return "; ".join(parts)
+
+
+class _Shown:
+    """What a semantic SQL statement shows: tables, columns, literals, node types."""
+
+    def __init__(self, sql: str, dialect: str) -> None:
+        tree = sqlglot.parse_one(sql, read=dialect)
+        self.text = sql.lower()
+        self.tables = {t.name.lower() for t in tree.find_all(exp.Table)}
+        self.columns = {c.name.lower() for c in tree.find_all(exp.Column)}
+        self.star_tables = {
+            c.table.lower() for c in tree.find_all(exp.Column) if isinstance(c.this, exp.Star)
+        }
+        self.literals = {
+            str(lit.this).strip().lower() for lit in tree.find_all(exp.Literal) if lit.this
+        }
+        self.nodes = {type(n) for n in tree.walk()}
+        self.metric = False
+        if tree.args.get("distinct"):
+            self.nodes.add(exp.Distinct)
+
+    def has(self, kinds: tuple[type[exp.Expression], ...]) -> bool:
+        return any(k in self.nodes for k in kinds)
+
+
+def measure_coverage(
+    tokens: list[Token], items: list[Item], semantic_sql: str | None, dialect: str
+) -> Coverage:
+    """The coverage of ``items`` by ``semantic_sql`` (``None``: no query, nothing shown)."""
+    shown = _Shown(semantic_sql, dialect) if semantic_sql else None
+    if shown is not None:
+        # a metric aggregates itself: "total revenue", "how much revenue"
+        shown.metric = any(
+            i.kind == "entry" and i.chosen and i.chosen.kind == "metric" for i in items
+        )
+    accounted: set[int] = set()
+    unknown: list[str] = []
+    dropped: list[str] = []
+    for item in items:
+        span = range(item.first, item.last + 1)
+        if item.kind in ("word", "quoted"):
+            word = item.text.lower()
+            relation = word in RELATION_VERBS and shown is not None and len(shown.tables) > 1
+            if word in STOPWORDS or word in FILLER_WORDS or tokens[item.first].kind == "number":
+                accounted.update(span)
+            elif relation or (word in RANK_WORDS and shown is not None and shown.has((exp.Order,))):
+                accounted.update(span)
+            else:
+                unknown.append(item.text)
+            continue
+        if shown is None or _item_shown(item, shown):
+            accounted.update(span)
+        else:
+            dropped.append(item.text)
+    content = [k for k, t in enumerate(tokens) if _content(t)]
+    score = sum(1 for k in content if k in accounted) / len(content) if content else 1.0
+    return Coverage(round(score, 2), tuple(unknown), tuple(dropped))
+
+
+def _content(token: Token) -> bool:
+    return token.kind != "number" and token.norm not in STOPWORDS and token.norm not in FILLER_WORDS
+
+
+def _item_shown(item: Item, shown: _Shown) -> bool:
+    if item.kind == "entry":
+        entry = item.chosen
+        if entry is None:
+            return False
+        if entry.kind == "model":
+            return entry.model.lower() in shown.tables
+        if entry.kind == "metric":
+            return str(entry.name).lower() in shown.text
+        if entry.kind == "value":
+            return str(entry.value).strip().lower() in shown.literals or (
+                str(entry.value).lower() in shown.text
+            )
+        name = str(entry.name).lower()
+        words = "_".join(item.text.lower().split())
+        return (
+            name in shown.columns
+            or entry.model.lower() in shown.star_tables
+            or any(words in column for column in shown.columns)
+        )
+    if item.kind == "kw":
+        if item.kw in _KW_NODES:
+            return shown.has(_KW_NODES[item.kw])
+        if item.kw in ("agg", "count") and shown.metric:
+            return True
+        if item.kw == "agg":
+            return shown.has(_AGG_NODES.get(str(item.arg), ()))
+        if item.kw == "list" or item.kw == "distinct":
+            return True  # "different", "distinct": a listing's rows, or keys, already are
+        if item.kw in ("sup", "top"):
+            return shown.has((exp.Order, exp.Min, exp.Max))
+        return True
+    if item.kind == "number":
+        return item.role is not None or item.text.lower() in shown.literals
+    return True
