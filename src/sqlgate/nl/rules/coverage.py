@@ -126,11 +126,7 @@ def measure_coverage(
     for item in items:
         span = range(item.first, item.last + 1)
         if item.kind in ("word", "quoted"):
-            word = item.text.lower()
-            relation = word in RELATION_VERBS and shown is not None and len(shown.tables) > 1
-            if word in STOPWORDS or word in FILLER_WORDS or tokens[item.first].kind == "number":
-                accounted.update(span)
-            elif relation or (word in RANK_WORDS and shown is not None and shown.has((exp.Order,))):
+            if _word_accounted(item.text.lower(), tokens[item.first], shown):
                 accounted.update(span)
             else:
                 unknown.append(item.text)
@@ -142,6 +138,17 @@ def measure_coverage(
     content = [k for k, t in enumerate(tokens) if _content(t)]
     score = sum(1 for k in content if k in accounted) / len(content) if content else 1.0
     return Coverage(round(score, 2), tuple(unknown), tuple(dropped))
+
+
+def _word_accounted(word: str, token: Token, shown: _Shown | None) -> bool:
+    """An unmapped word that needs nothing of the query, or that the query's shape carries."""
+    if word in STOPWORDS or word in FILLER_WORDS or token.kind == "number":
+        return True
+    if shown is None:
+        return False
+    if word in RELATION_VERBS:
+        return len(shown.tables) > 1
+    return word in RANK_WORDS and shown.has((exp.Order,))
 
 
 def _content(token: Token) -> bool:
