@@ -21,8 +21,10 @@ from dataclasses import dataclass
 import sqlglot
 from sqlglot import exp
 
+from sqlgate.nl.lexicon import FieldInfo, Lexicon
 from sqlgate.nl.rules.parts import Item
-from sqlgate.nl.text import Token
+from sqlgate.nl.semantic import SemanticIndex
+from sqlgate.nl.text import Token, identifier_words, stem
 from sqlgate.nl.vocabulary import STOPWORDS, _words
 
 #: Words that add nothing a query could show: pronouns, connectives and verbs of reference.
@@ -90,8 +92,10 @@ class Coverage:
 class _Shown:
     """What a semantic SQL statement shows: tables, columns, literals, node types."""
 
-    def __init__(self, sql: str, dialect: str) -> None:
+    def __init__(self, sql: str, dialect: str, lexicon: Lexicon | None = None) -> None:
         tree = sqlglot.parse_one(sql, read=dialect)
+        index = lexicon.index if lexicon is not None else None
+        self.suspect = _suspect(tree, lexicon)
         self.text = sql.lower()
         self.tables = {t.name.lower() for t in tree.find_all(exp.Table)}
         self.columns = {c.name.lower() for c in tree.find_all(exp.Column)}
@@ -103,6 +107,7 @@ class _Shown:
         }
         self.nodes = {type(n) for n in tree.walk()}
         self.metric = False
+        self.name_stems = _name_stems(self, index)
         if tree.args.get("distinct"):
             self.nodes.add(exp.Distinct)
 
@@ -110,11 +115,61 @@ class _Shown:
         return any(k in self.nodes for k in kinds)
 
 
+def _suspect(tree: exp.Expression, lexicon: Lexicon | None) -> list[str]:
+    """Conditions no one means: a number compared with a text or key column ("airlines with
+    at least 10 flights" is a count of flights), one column equal to two values at once."""
+    out: list[str] = []
+    for node in tree.find_all(exp.GT, exp.GTE, exp.LT, exp.LTE):
+        column, other = node.this, node.expression
+        if not isinstance(column, exp.Column) or not isinstance(other, exp.Literal):
+            continue
+        info = _field_info(lexicon, column)
+        if other.is_number and info is not None and (info.key or info.kind == "text"):
+            out.append(f"{column.name} compared with {other.this}")
+    for where in tree.find_all(exp.Where, exp.Having):
+        seen: dict[str, str] = {}
+        for eq in where.find_all(exp.EQ):
+            if isinstance(eq.this, exp.Column) and isinstance(eq.expression, exp.Literal):
+                if isinstance(eq.parent, exp.Or) or eq.find_ancestor(exp.Or):
+                    continue
+                key, value = eq.this.sql().lower(), str(eq.expression.this)
+                if seen.get(key, value) != value:
+                    out.append(f"{eq.this.name} equal to both {seen[key]!r} and {value!r}")
+                seen[key] = value
+    return out
+
+
+def _field_info(lexicon: Lexicon | None, column: exp.Column) -> FieldInfo | None:
+    if lexicon is None or not column.table:
+        return None
+    return lexicon.fields.get((column.table.lower(), column.name.lower()))
+
+
+def _name_stems(shown: _Shown, index: SemanticIndex | None) -> set[str]:
+    """The words of the names the query uses: its models, its columns, and every column of a
+    model it lists whole."""
+    names = set(shown.tables) | set(shown.columns)
+    if index is not None:
+        for table in shown.tables | shown.star_tables:
+            for field in index.fields.get(table, {}).values() if table in shown.star_tables else ():
+                names.add(field.name)
+            model = index.get_model(table)
+            if model is not None:
+                names.add(model.name)
+    return {stem(w) for name in names for w in identifier_words(name)}
+
+
 def measure_coverage(
-    tokens: list[Token], items: list[Item], semantic_sql: str | None, dialect: str
+    tokens: list[Token],
+    items: list[Item],
+    semantic_sql: str | None,
+    dialect: str,
+    lexicon: Lexicon | None = None,
 ) -> Coverage:
-    """The coverage of ``items`` by ``semantic_sql`` (``None``: no query, nothing shown)."""
-    shown = _Shown(semantic_sql, dialect) if semantic_sql else None
+    """The coverage of ``items`` by ``semantic_sql`` (``None``: no query, nothing shown); the
+    words of the names the query uses count as accounted for (``lexicon`` adds a listed model's
+    columns, and the field kinds that show a comparison that cannot be meant)."""
+    shown = _Shown(semantic_sql, dialect, lexicon) if semantic_sql else None
     if shown is not None:
         # a metric aggregates itself: "total revenue", "how much revenue"
         shown.metric = any(
@@ -123,18 +178,24 @@ def measure_coverage(
     accounted: set[int] = set()
     unknown: list[str] = []
     dropped: list[str] = []
+    counted = False  # the word after "how many", "number of", "average": what is measured
     for item in items:
         span = range(item.first, item.last + 1)
         if item.kind in ("word", "quoted"):
-            if _word_accounted(item.text.lower(), tokens[item.first], shown):
+            word = item.text.lower()
+            if _word_accounted(word, tokens[item.first], None if counted else shown):
                 accounted.update(span)
             else:
                 unknown.append(item.text)
+            counted = counted and word in STOPWORDS
             continue
+        counted = item.kind == "kw" and item.kw in ("count", "agg")
         if shown is None or _item_shown(item, shown):
             accounted.update(span)
         else:
             dropped.append(item.text)
+    if shown is not None:
+        dropped += shown.suspect
     content = [k for k, t in enumerate(tokens) if _content(t)]
     score = sum(1 for k in content if k in accounted) / len(content) if content else 1.0
     return Coverage(round(score, 2), tuple(unknown), tuple(dropped))
@@ -146,6 +207,8 @@ def _word_accounted(word: str, token: Token, shown: _Shown | None) -> bool:
         return True
     if shown is None:
         return False
+    if stem(word) in shown.name_stems:
+        return True  # "the cars" when the query reads cars_data, "email" in email_address
     if word in RELATION_VERBS:
         return len(shown.tables) > 1
     return word in RANK_WORDS and shown.has((exp.Order,))

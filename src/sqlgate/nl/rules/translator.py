@@ -90,7 +90,7 @@ class RuleTranslator:
                 unmatched=unmatched,
             )
         semantic = tree.sql(dialect=self.dialect)
-        coverage = measure_coverage(tokens, items, semantic, self.dialect)
+        coverage = measure_coverage(tokens, items, semantic, self.dialect, self.lexicon)
         if not coverage.complete:
             return self._non_sql(
                 question,
