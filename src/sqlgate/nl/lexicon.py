@@ -95,6 +95,8 @@ class Lexicon:
                     or (bool(words) and words[-1] == "id")
                 )
                 kind = _kind(type_name, words, calculated)
+                if kind == "text" and not is_key and _numbers_only(values, model.name, f.name):
+                    kind = "number"  # "age VARCHAR" holding 2, 5, 11: a number stored as text
                 self.fields[(model.name.lower(), f.name.lower())] = FieldInfo(
                     model.name, f.name, kind, is_key, calculated
                 )
@@ -153,6 +155,19 @@ class Lexicon:
 
     def field(self, model: str, name: str) -> FieldInfo:
         return self.fields[(model.lower(), name.lower())]
+
+
+def _numbers_only(values: ValueIndex | None, model: str, name: str) -> bool:
+    """Whether every sampled value of a text column reads as a number."""
+    sampled = values.values.get((model, name)) if values is not None else None
+    if not sampled:
+        return False
+    try:
+        for value in sampled:
+            float(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _kind(type_name: str, words: list[str], calculated: bool) -> str:

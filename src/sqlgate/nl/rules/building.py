@@ -208,7 +208,7 @@ def measure_sql(index: SemanticIndex, m: Measure, fan_out: bool) -> tuple[exp.Ex
     if m.func == "count_distinct":
         return exp.Count(this=exp.Distinct(expressions=[column])), f"count_distinct_{m.name}"
     func = {"sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}[m.func]
-    return func(this=column), f"{m.func}_{m.name}"
+    return func(this=_as_number(index, m.model, str(m.name), column)), f"{m.func}_{m.name}"
 
 
 def condition_sql(index: SemanticIndex, f: Filter, fan_out: bool) -> exp.Expr | None:
@@ -233,7 +233,7 @@ def condition_sql(index: SemanticIndex, f: Filter, fan_out: bool) -> exp.Expr | 
             )
         return exp.and_(*parts) if parts else None
     if f.kind == "compare":
-        condition = _compare(column, f.op, f.values)
+        condition = _compare(_as_number(index, f.model, f.name, column), f.op, f.values)
         return exp.Not(this=condition) if f.negated else condition
     # values
     literals = [_literal(v) for v in f.values]
@@ -268,6 +268,18 @@ _RESERVED = _words(
 
 def _col(model: str, name: str) -> exp.Column:
     return exp.Column(this=_ident(name), table=_ident(model))
+
+
+def _as_number(index: SemanticIndex, model: str, name: str, column: exp.Column) -> exp.Expr:
+    """``column``, cast to a number when it is stored as text ("age VARCHAR")."""
+    field = index.get_field(model, name)
+    type_name = getattr(field, "type", None) or ""
+    if _TEXT_TYPE.search(type_name):
+        return exp.Cast(this=column, to=exp.DataType.build("DOUBLE"))
+    return column
+
+
+_TEXT_TYPE = re.compile(r"char|text|string|clob", re.IGNORECASE)
 
 
 def _literal(value: Any) -> exp.Expr:

@@ -37,7 +37,7 @@ FILLER_WORDS = _words(
 )
 
 #: Words of a ranking ("the most popular", "the most common"): carried by its ORDER BY.
-RANK_WORDS = _words("popular common frequent successful famous")
+RANK_WORDS = _words("popular successful famous")
 
 #: Verbs that only say how two things the question names are related ("teachers who teach
 #: courses", "owners who own dogs"): accounted for by the join between them.
@@ -121,6 +121,8 @@ def _suspect(tree: exp.Expression, lexicon: Lexicon | None) -> list[str]:
     out: list[str] = []
     for node in tree.find_all(exp.GT, exp.GTE, exp.LT, exp.LTE):
         column, other = node.this, node.expression
+        if isinstance(column, exp.Cast):
+            column = column.this
         if not isinstance(column, exp.Column) or not isinstance(other, exp.Literal):
             continue
         info = _field_info(lexicon, column)
