@@ -17,6 +17,7 @@ The answer's ``coverage`` is the share of content words accounted for (1.0 when 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import sqlglot
 from sqlglot import exp
@@ -33,7 +34,7 @@ FILLER_WORDS = _words(
     correspond corresponds respective respectively using use given listed named called
     someone anyone everyone everything something anything well also too please thanks
     alphabetically alphabetical order ordered sorted sort names name detail details ids id
-    all total overall dollars dollar euros euro usd eur cents"""
+    all total overall through among dollars dollar euros euro usd eur cents"""
 )
 
 #: Words of a ranking ("the most popular", "the most common"): carried by its ORDER BY.
@@ -141,6 +142,17 @@ def _suspect(tree: exp.Expression, lexicon: Lexicon | None) -> list[str]:
     return out
 
 
+def _overall_figures(items: list[Item], shown: _Shown) -> list[str]:
+    """A comparison with an overall figure ("more than the average price") needs a scalar
+    subquery; without one, the figure was dropped."""
+    out = []
+    significant = [i for i in items if not (i.kind == "word" and i.text.lower() in STOPWORDS)]
+    for first, second in pairwise(significant):
+        if first.kw == "cmp" and second.kw in ("agg", "sup") and exp.Subquery not in shown.nodes:
+            out.append(f"{first.text} {second.text}")
+    return out
+
+
 def _field_info(lexicon: Lexicon | None, column: exp.Column) -> FieldInfo | None:
     if lexicon is None or not column.table:
         return None
@@ -198,6 +210,7 @@ def measure_coverage(
             dropped.append(item.text)
     if shown is not None:
         dropped += shown.suspect
+        dropped += _overall_figures(items, shown)
     content = [k for k, t in enumerate(tokens) if _content(t)]
     score = sum(1 for k in content if k in accounted) / len(content) if content else 1.0
     return Coverage(round(score, 2), tuple(unknown), tuple(dropped))

@@ -269,10 +269,28 @@ class _RoleReader:
             r.measures.append(Measure("count", entry.model, words=item.text))
             item.role = "measure"
             self.pending_count = self.pending_distinct = False
+        elif (
+            self.pending_neg
+            and self.last_significant is not None
+            and self.last_significant.kw == "neg"
+            and self._base_model() not in (None, entry.model)
+        ):
+            # "students who do not have a pet", "customers without invoices": no related row
+            r.filters.append(Filter("absent", entry.model, negated=True, words=item.text))
+            item.role = "filter"
+            self.pending_neg = False
         elif item.role is None:
             item.role = "subject"
             r.subjects.append(item)
         self.last_significant = item
+
+    def _base_model(self) -> str | None:
+        """The model the question is about so far: its first subject, or what it counts."""
+        r = self.r
+        if r.subjects and r.subjects[0].chosen is not None:
+            return r.subjects[0].chosen.model
+        counts = [m for m in r.measures if m.func == "count"]
+        return counts[0].model if counts else None
 
     def _field(self, item: Item, entry: Entry) -> None:
         r = self.r
