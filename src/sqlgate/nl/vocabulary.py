@@ -36,6 +36,7 @@ _add("sup", ("desc", "price"), "most expensive", "priciest", "costliest")
 _add("sup", ("asc", "price"), "cheapest", "least expensive")
 _add("sup", ("desc", "time"), "latest", "newest", "most recent", "last")
 _add("sup", ("asc", "time"), "earliest", "oldest", "first")
+_add("sup", ("asc", "age"), "youngest")
 _add("sup", ("desc", "sales"), "best selling", "top selling", "best sellers", "bestselling")
 _add("sup", ("asc", "sales"), "worst selling")
 _add("top", "desc", "top", "best")
@@ -101,6 +102,7 @@ CONCEPT_FIELDS: dict[str, tuple[str, ...]] = {
     "length": ("length", "duration", "milliseconds", "seconds", "minutes"),
     "size": ("size", "bytes", "amount", "total", "value"),
     "sales": ("sales", "revenue"),
+    "age": ("age",),
 }
 
 #: Time units after a number ("10 minutes") and their length in seconds.

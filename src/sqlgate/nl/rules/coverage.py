@@ -129,6 +129,18 @@ def _suspect(tree: exp.Expression, lexicon: Lexicon | None) -> list[str]:
         info = _field_info(lexicon, column)
         if other.is_number and info is not None and (info.key or info.kind == "text"):
             out.append(f"{column.name} compared with {other.this}")
+    for select in tree.find_all(exp.Select):
+        aggregated = any(select.find_all(exp.AggFunc))
+        if aggregated and select.args.get("order") and not select.args.get("group"):
+            out.append("an order on a single aggregated row")
+        group = select.args.get("group")
+        if group is not None and not select.args.get("joins") and lexicon is not None:
+            for column in group.find_all(exp.Column):
+                model = lexicon.index.get_model(column.table) if column.table else None
+                keys = [k.lower() for k in model.primary_key] if model else []
+                if keys == [column.name.lower()]:
+                    out.append(f"groups of one {column.table} each")
+                    break
     for where in tree.find_all(exp.Where, exp.Having):
         seen: dict[str, str] = {}
         for eq in where.find_all(exp.EQ):

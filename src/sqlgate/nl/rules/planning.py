@@ -35,6 +35,7 @@ class _Planner:
     def __init__(self, facts: ModelFacts, r: Reading, items: list[Item]) -> None:
         self.facts = facts
         self.r = r
+        self.items = items
         self.subject = _subject(r, items)
         self.measures = list(r.measures)
         self.dims = list(r.dimensions)
@@ -51,6 +52,7 @@ class _Planner:
         if self.sup is not None:
             self._superlative(self.sup)
         self._ranking()
+        self._argmax()
         self._default_measures()
         # root: the first measure's model, else the subject
         root = self.measures[0].model if self.measures else str(self.subject)
@@ -84,6 +86,36 @@ class _Planner:
         )
 
     # --- what is measured -------------------------------------------------------------------
+
+    def _argmax(self) -> None:
+        """ "which model has the minimum horsepower", "the name of the car with the maximum
+        weight": the row with the extreme value, not the value alone."""
+        r = self.r
+        if len(self.measures) != 1 or self.dims or self.measures[0].func not in ("min", "max"):
+            return
+        m = self.measures[0]
+        named = any(
+            i.chosen is not None and (i.chosen.model, i.chosen.name) == (m.model, m.name)
+            for i in self.items
+            if i.kind == "entry"
+        )
+        if not named:
+            return  # the aggregate found its field by guessing: no extreme row to show
+        asked = [
+            i
+            for i in r.fields
+            if i.chosen is not None
+            and i.role in (None, "context")
+            and (i.chosen.model, i.chosen.name) != (m.model, m.name)
+        ]
+        if not asked and not (r.listing and self.subject):
+            return
+        if self.subject is None:
+            self.subject = asked[0].chosen.model if asked and asked[0].chosen else m.model
+        self.measures = []
+        self.order = ("asc" if m.func == "min" else "desc", "field_ref", (m.model, str(m.name)))
+        self.limit = 1
+        self.sup = None
 
     def _when_first(self) -> None:
         """ "when was the first order placed": MIN/MAX of the time column."""

@@ -44,6 +44,7 @@ class _RoleReader:
         self.pending_distinct = False
         self.pending_group = False
         self.pending_neg = False
+        self.agg_queue: list[tuple[str, Item]] = []
         self.pending_sort = False
         self.pending_cmp: PendingCompare | None = None
         self.pending_top: str | None = None
@@ -90,6 +91,8 @@ class _RoleReader:
         if kw == "count":
             self._count(item, nxt)
         elif kw == "agg":
+            if r.pending_agg is not None:
+                self.agg_queue.append(r.pending_agg)  # "the average, minimum and maximum age"
             r.pending_agg = (item.arg, item)
             item.role = "measure"
         elif kw == "distinct":
@@ -319,12 +322,13 @@ class _RoleReader:
             item.role = "measure"
             self.pending_count = self.pending_distinct = False
         elif r.pending_agg is not None and info.kind in ("number", "time"):
-            func, agg_item = r.pending_agg
-            r.measures.append(
-                Measure(func, entry.model, entry.name, words=f"{agg_item.text} {item.text}")
-            )
+            for func, agg_item in [*self.agg_queue, r.pending_agg]:
+                r.measures.append(
+                    Measure(func, entry.model, entry.name, words=f"{agg_item.text} {item.text}")
+                )
             item.role = "measure"
             r.pending_agg = None
+            self.agg_queue = []
         elif (
             r.superlative is not None
             and self.last_significant is r.superlative[2]
