@@ -101,12 +101,14 @@ class _Planner:
         )
         if not named:
             return  # the aggregate found its field by guessing: no extreme row to show
+        filtered = {(f.model, f.name) for f in self.filters}
         asked = [
             i
             for i in r.fields
             if i.chosen is not None
             and i.role in (None, "context")
             and (i.chosen.model, i.chosen.name) != (m.model, m.name)
+            and (i.chosen.model, i.chosen.name) not in filtered
         ]
         if not asked and not (r.listing and self.subject):
             return
