@@ -7,6 +7,7 @@ built passes the SQL guard, semantic and native alike.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from sqlgate.nl.expand import check_native, expand_tree
@@ -77,7 +78,8 @@ class RuleTranslator:
         )
         declined = self._too_little(question, tokens, items, unmatched)
         if declined is not None:
-            return declined
+            score = measure_coverage(tokens, items, None, self.dialect).score
+            return replace(declined, coverage=score)
         try:
             plan = plan_query(self.facts, r, items)
             tree, joins = build_query(self.index, self.dialect, plan)
@@ -88,6 +90,7 @@ class RuleTranslator:
                 f"{exc} " + summary(items, unmatched),
                 items=items,
                 unmatched=unmatched,
+                coverage=measure_coverage(tokens, items, None, self.dialect).score,
             )
         semantic = tree.sql(dialect=self.dialect)
         coverage = measure_coverage(tokens, items, semantic, self.dialect, self.lexicon)

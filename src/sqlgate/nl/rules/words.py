@@ -86,6 +86,10 @@ def _phrase_at(
     lexicon: Lexicon, tokens: list[Token], i: int, taken: dict[int, Item]
 ) -> tuple[int, list[Entry]]:
     for n in range(min(MAX_PHRASE, len(tokens) - i), 0, -1):
+        if n == 1:
+            joined = _joined_at(lexicon, tokens, i, taken)
+            if joined[0]:
+                return joined
         window = tokens[i : i + n]
         if any(j in taken for j in range(i, i + n)) or any(
             t.kind in ("quoted", "op") for t in window
@@ -96,7 +100,7 @@ def _phrase_at(
         if not entries or all(t.norm in STOPWORDS for t in window):
             continue
         return n, entries
-    return _joined_at(lexicon, tokens, i, taken)
+    return 0, []
 
 
 def _joined_at(
