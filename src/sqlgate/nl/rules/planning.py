@@ -53,6 +53,7 @@ class _Planner:
             self._superlative(self.sup)
         self._ranking()
         self._argmax()
+        self._rows_of_each()
         self._default_measures()
         # root: the first measure's model, else the subject
         root = self.measures[0].model if self.measures else str(self.subject)
@@ -205,6 +206,22 @@ class _Planner:
             first.role = "dimension"
             if self.limit is None:
                 self.limit = 1 if singular_item(first) else None
+
+    def _rows_of_each(self) -> None:
+        """ "the name and grade of each student": a listing of those fields, not a grouping."""
+        r = self.r
+        if self.measures or r.pending_agg is not None or not self.dims:
+            return
+        models = {str(d.model) for d in self.dims if d.kind == "model"}
+        if len(models) != 1 or len(self.dims) != 1:
+            return
+        model = models.pop()
+        asked = [i for i in r.fields if i.chosen is not None and i.role in (None, "context")]
+        if not asked or any(i.chosen is None or i.chosen.model != model for i in asked):
+            return
+        self.dims = []
+        self.subject = model
+        r.listing = True
 
     def _default_measures(self) -> None:
         r, measures, subject = self.r, self.measures, self.subject
