@@ -13,7 +13,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlgate.nl.semantic import CalculatedField, Column, SemanticIndex
+from sqlgate.nl.semantic import CalculatedField, Column, Model, SemanticIndex
 from sqlgate.nl.text import identifier_words, phrase_key, stem
 from sqlgate.nl.values import ValueIndex
 
@@ -121,6 +121,7 @@ class Lexicon:
                             )
                 if kind == "boolean":
                     self._boolean(model.name, f.name, name_key)
+            self._label_phrases(model, model_phrases)
         for metric in index.model.metrics:
             entry = Entry("metric", metric.model, metric.name)
             self.add(tuple(stem(w) for w in identifier_words(metric.name)), entry)
@@ -152,6 +153,19 @@ class Lexicon:
                 )
         self.add(("not", *key), Entry("value", model, name, "false", via="boolean"))
         self.add(("non", *key), Entry("value", model, name, "false", via="boolean"))
+
+    def _label_phrases(self, model: Model, model_phrases: list[tuple[str, ...]]) -> None:
+        """The model's label column ("the continent name") and key ("the continent id")."""
+        named: list[tuple[str, str]] = []
+        if len(model.label_columns) == 1:
+            named += [("name", model.label_columns[0]), ("title", model.label_columns[0])]
+        if len(model.primary_key) == 1:
+            named.append(("id", model.primary_key[0]))  # "the continent id" for ContId
+        for prefix in model_phrases:
+            for word, column in named:
+                key = (*prefix, stem(word))
+                if key not in self.phrases:
+                    self.add(key, Entry("field", model.name, column, via="qualified"))
 
     def field(self, model: str, name: str) -> FieldInfo:
         return self.fields[(model.lower(), name.lower())]
