@@ -135,12 +135,7 @@ def _suspect(tree: exp.Expression, lexicon: Lexicon | None) -> list[str]:
             out.append("an order on a single aggregated row")
         group = select.args.get("group")
         if group is not None and not select.args.get("joins") and lexicon is not None:
-            for column in group.find_all(exp.Column):
-                model = lexicon.index.get_model(column.table) if column.table else None
-                keys = [k.lower() for k in model.primary_key] if model else []
-                if keys == [column.name.lower()]:
-                    out.append(f"groups of one {column.table} each")
-                    break
+            out += _groups_of_one(group, lexicon)
     for where in tree.find_all(exp.Where, exp.Having):
         seen: dict[str, str] = {}
         for eq in where.find_all(exp.EQ):
@@ -163,6 +158,19 @@ def _overall_figures(items: list[Item], shown: _Shown) -> list[str]:
         if first.kw == "cmp" and second.kw in ("agg", "sup") and exp.Subquery not in shown.nodes:
             out.append(f"{first.text} {second.text}")
     return out
+
+
+def _groups_of_one(group: exp.Expression, lexicon: Lexicon) -> list[str]:
+    """A grouping by a whole primary key: every group is one row, so nothing is aggregated."""
+    grouped: dict[str, set[str]] = {}
+    for column in group.find_all(exp.Column):
+        grouped.setdefault(column.table.lower(), set()).add(column.name.lower())
+    for table, columns in grouped.items():
+        model = lexicon.index.get_model(table)
+        keys = {k.lower() for k in model.primary_key} if model else set()
+        if keys and keys <= columns:
+            return [f"groups of one {model.name if model else table} each"]
+    return []
 
 
 def _field_info(lexicon: Lexicon | None, column: exp.Column) -> FieldInfo | None:

@@ -386,6 +386,15 @@ class _RoleReader:
     def _compared(self, f: Filter, subject_field: Item | None, nxt: Item | None) -> None:
         """What the comparison ``f`` is about: the field before it, a model after it (a count
         per group), or a numeric field after it."""
+        counted = (
+            nxt is not None and nxt.kind == "entry" and nxt.chosen and nxt.chosen.kind == "model"
+        )
+        if subject_field is not None and subject_field.chosen is not None and counted:
+            info = self.facts.lexicon.field(
+                subject_field.chosen.model, str(subject_field.chosen.name)
+            )
+            if info.key or info.kind == "text":
+                subject_field = None  # "cities with more than 2 employees": a count per city
         if subject_field is not None and subject_field.chosen is not None:
             f.model, f.name = subject_field.chosen.model, subject_field.chosen.name
             subject_field.role = "filter"
