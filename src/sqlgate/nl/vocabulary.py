@@ -43,7 +43,7 @@ _add("top", "desc", "top", "best")
 _add("top", "asc", "bottom", "worst")
 _add("distinct", None, "different", "distinct", "unique")
 _add("group", None, "by", "per", "for each", "each", "for every", "every", "in each",
-     "across", "grouped by", "broken down by", "split by", "breakdown by", "for all")  # fmt: skip
+     "across", "grouped by", "broken down by", "split by", "breakdown by")  # fmt: skip
 _add("cmp", (">", None), "more than", "greater than", "over", "above", "exceeding", ">",
      "higher than", "bigger than", "larger than", "in excess of")  # fmt: skip
 _add("cmp", (">=", None), "at least", ">=", "or more", "no less than")
@@ -58,7 +58,7 @@ _add("cmp", (">", "price"), "more expensive than", "costing more than", "cost mo
      "costs more than", "priced above", "priced over")  # fmt: skip
 _add("cmp", ("<", "price"), "cheaper than", "costing less than", "cost less than",
      "costs less than", "priced below", "priced under")  # fmt: skip
-_add("neg", None, "not", "except", "excluding", "other than", "without", "non", "no longer",
+_add("neg", None, "not", "no", "except", "excluding", "other than", "without", "non", "no longer",
      "isn't", "aren't", "wasn't", "weren't", "never")  # fmt: skip
 _add("list", None, "list", "show", "show me", "display", "give me", "find", "which", "what are",
      "who are", "return")  # fmt: skip

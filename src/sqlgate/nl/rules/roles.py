@@ -22,7 +22,7 @@ from sqlgate.nl.rules.parts import (
     only_connectors,
     singular_next,
 )
-from sqlgate.nl.vocabulary import CONCEPT_WORDS, DURATION_UNITS
+from sqlgate.nl.vocabulary import CONCEPT_WORDS, DURATION_UNITS, _words
 
 #: A comparison waiting for its number: (operator, concept, the field before it, its item).
 PendingCompare = tuple[str, str | None, Item | None, Item]
@@ -98,6 +98,8 @@ class _RoleReader:
         elif kw == "distinct":
             self.pending_distinct = True
             item.role = "measure"
+        elif kw == "group" and _passive_by(self.items, pos):
+            item.role = "context"  # "used by any document", "owned by someone": not a grouping
         elif kw == "group":
             self.pending_group = True
             item.role = "dimension"
@@ -293,7 +295,10 @@ class _RoleReader:
         if r.subjects and r.subjects[0].chosen is not None:
             return r.subjects[0].chosen.model
         counts = [m for m in r.measures if m.func == "count"]
-        return counts[0].model if counts else None
+        if counts:
+            return counts[0].model
+        asked = [i.chosen.model for i in r.fields if i.chosen is not None]
+        return asked[0] if asked else None
 
     def _field(self, item: Item, entry: Entry) -> None:
         r = self.r
@@ -436,3 +441,17 @@ class _RoleReader:
         f.negated = negated
         r.filters.append(f)
         return f
+
+
+def _passive_by(items: list[Item], pos: int) -> bool:
+    """ "by" right after a past participle ("used by", "written by", "owned by")."""
+    if items[pos].text.lower() != "by" or pos == 0:
+        return False
+    before = items[pos - 1].text.lower().split()[-1] if items[pos - 1].text else ""
+    return before.endswith(("ed", "en")) or before in _IRREGULAR_PARTICIPLES
+
+
+_IRREGULAR_PARTICIPLES = _words(
+    "made done held led paid sold bought built taught won lost sung run hit set kept sent spent "
+    "told found brought thought caught fought"
+)
