@@ -102,6 +102,7 @@ class Lexicon:
                 )
                 name_key = tuple(stem(w) for w in words)
                 self.add(name_key, Entry("field", model.name, f.name))
+                self._reordered(name_key, Entry("field", model.name, f.name, via="synonym"))
                 for synonym in f.synonyms:
                     self.add(phrase_key(synonym), Entry("field", model.name, f.name, via="synonym"))
                 # "InvoiceDate" in Invoice is also "date"; "customer country" is qualified
@@ -154,6 +155,15 @@ class Lexicon:
         self.add(("not", *key), Entry("value", model, name, "false", via="boolean"))
         self.add(("non", *key), Entry("value", model, name, "false", via="boolean"))
 
+    def _reordered(self, key: tuple[str, ...], entry: Entry) -> None:
+        """A two-word name the other way round, without its little words: "membership level"
+        for ``Level_of_membership``, "arrival date" for ``date_arrived``."""
+        content = tuple(w for w in key if w not in _LITTLE_WORDS)
+        if len(content) == 2:
+            for variant in (content, content[::-1]):
+                if variant != key and variant not in self.phrases:
+                    self.add(variant, entry)
+
     def _label_phrases(self, model: Model, model_phrases: list[tuple[str, ...]]) -> None:
         """The model's label column ("the continent name") and key ("the continent id")."""
         named: list[tuple[str, str]] = []
@@ -169,6 +179,9 @@ class Lexicon:
 
     def field(self, model: str, name: str) -> FieldInfo:
         return self.fields[(model.lower(), name.lower())]
+
+
+_LITTLE_WORDS = frozenset({"of", "the", "a", "an", "for", "in", "on", "by", "to", "and"})
 
 
 def _numbers_only(values: ValueIndex | None, model: str, name: str) -> bool:
