@@ -34,7 +34,8 @@ FILLER_WORDS = _words(
     correspond corresponds respective respectively using use given listed named called
     someone anyone everyone everything something anything well also too please thanks
     alphabetically alphabetical order ordered sorted sort names name detail details ids id
-    all total overall through among dollars dollar euros euro usd eur cents"""
+    all total overall through among compute calculate determine identify report retrieve
+    dollars dollar euros euro usd eur cents"""
 )
 
 #: Words of a ranking ("the most popular", "the most common"): carried by its ORDER BY.
@@ -280,6 +281,8 @@ def _item_shown(item: Item, shown: _Shown) -> bool:
             return True
         if item.kw == "agg":
             return shown.has(_AGG_NODES.get(str(item.arg), ()))
+        if item.kw == "conj" and item.text.lower() in ("or", "either"):
+            return shown.has((exp.Or, exp.In))  # "in 2014 or 2015": never read as "and"
         if item.kw == "list" or item.kw == "distinct":
             return True  # "different", "distinct": a listing's rows, or keys, already are
         if item.kw in ("sup", "top"):

@@ -12,6 +12,7 @@ from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import (
     CannotAnswer,
     Dimension,
+    Filter,
     Item,
     Measure,
     Order,
@@ -256,11 +257,37 @@ class _Planner:
                 if f.measure is not None and f.measure.func == "unit":
                     f.values = [_from_seconds(compared[2], v) for v in f.values]
 
+    def _as_year_numbers(self, f: Filter, root: str) -> bool:
+        """ "before 1980" on a number column of years (``Year``, ``open_year``): a comparison
+        of whole years. False when there is no such column or the range is not whole years."""
+        span = f.range
+        if span is None or any(
+            d is not None and (d.month, d.day) != (1, 1) for d in (span.start, span.end)
+        ):
+            return False
+        for model in self.facts.to_one_models(root):
+            m = self.facts.index.get_model(model)
+            for column in m.columns if m else ():
+                info = self.facts.lexicon.field(model, column.name)
+                if info.kind == "number" and "year" in identifier_words(column.name):
+                    f.kind, f.model, f.name = "compare", model, column.name
+                    if span.start and span.end:
+                        f.op, f.values = "between", [span.start.year, span.end.year - 1]
+                    elif span.start:
+                        f.op, f.values = ">=", [span.start.year]
+                    else:
+                        assert span.end is not None
+                        f.op, f.values = "<", [span.end.year]
+                    return True
+        return False
+
     def _time_columns(self, root: str) -> None:
         """Date ranges and grains need a time column."""
         for f in self.filters:
             if f.kind == "range" and f.name is None:
                 time = time_field_of(self.facts, root, self.r)
+                if time is None and self._as_year_numbers(f, root):
+                    continue
                 if time is None:
                     raise CannotAnswer(f"I found no date column for '{f.words}'.")
                 f.model, f.name = time
