@@ -200,6 +200,15 @@ class _RoleReader:
         if self.pending_cmp is not None:
             self._compare(pos, self.pending_cmp, self.pending_neg)
             self.pending_cmp, self.pending_neg = None, False
+        elif (field := self._counted_field(item, pos, nxt)) is not None:
+            # "cars with 4 cylinders", "students in grade 10": the field equals the number
+            f = Filter("compare", field.chosen.model if field.chosen else None, op="=")
+            f.name = field.chosen.name if field.chosen else None
+            f.values, f.words = [item.arg], f"{item.text} {field.text}"
+            self.r.filters.append(f)
+            item.role = field.role = "filter"
+            if field in self.r.fields:
+                self.r.fields.remove(field)
         elif (
             nxt is not None
             and (nxt.kind == "entry" or (nxt.kind == "kw" and nxt.kw in ("sup", "top")))
@@ -208,6 +217,24 @@ class _RoleReader:
             r.limit = int(item.arg)
             item.role = "limit"
         self.last_significant = item
+
+    def _counted_field(self, item: Item, pos: int, nxt: Item | None) -> Item | None:
+        """The number field a bare number gives the value of: the one right after it ("4
+        cylinders") or right before it ("grade 10"); not a key, not for "top"."""
+        last = self.last_significant
+        if last is not None and last.kw == "top":
+            return None
+        candidates = [nxt] if nxt is not None and nxt.first == item.last + 1 else []
+        if last is not None and last.last == item.first - 1:
+            candidates.append(last)
+        for candidate in candidates:
+            chosen = candidate.chosen if candidate.kind == "entry" else None
+            if chosen is None or chosen.kind != "field" or candidate.role not in (None, "context"):
+                continue
+            info = self.facts.lexicon.field(chosen.model, str(chosen.name))
+            if info.kind == "number" and not info.key:
+                return candidate
+        return None
 
     def _range(self, item: Item, nxt: Item | None) -> None:
         f = Filter("range", range=item.arg, words=item.text)
