@@ -216,3 +216,23 @@ def test_coverage_is_in_the_rendered_context(nl: RuleTranslator) -> None:
     answer = nl.ask("How many members are there?")
     assert answer.is_sql and answer.coverage == 1.0
     assert "coverage: 100%" in answer.rendered_context()
+
+
+def test_a_comparison_is_about_the_field_it_names(nl: RuleTranslator) -> None:
+    # "title" is text: comparing it with a number is refused, and another column is never used
+    answer = nl.ask("Which books have a title above 300?")
+    assert not answer.is_sql
+    assert answer.reason == "unclear"
+
+
+def test_or_is_never_read_as_and(nl: RuleTranslator, library: SQLiteEngine) -> None:
+    answer = nl.ask("How many members live in London or Boston?")
+    if answer.is_sql:
+        assert rows(library, answer.native_sql or "") == [(2,)]
+    else:
+        assert answer.reason == "unclear"
+
+
+def test_values_of_a_related_model_joined_by_and_decline(nl: RuleTranslator) -> None:
+    # members who borrowed 'Dune' and 'Emma': both at once, which one IN (...) does not say
+    declines(nl, "Which members have loans of books titled 'Dune' and 'Emma'?")

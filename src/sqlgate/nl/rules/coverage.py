@@ -107,11 +107,28 @@ class _Shown:
         self.literals = {
             str(lit.this).strip().lower() for lit in tree.find_all(exp.Literal) if lit.this
         }
+        self.tree = tree
+        source = tree.args.get("from_") or tree.args.get("from")
+        first = source.find(exp.Table) if source is not None else None
+        self.root = first.name.lower() if first is not None else ""
         self.nodes = {type(n) for n in tree.walk()}
         self.metric = False
         self.name_stems = _name_stems(self, index)
         if tree.args.get("distinct"):
             self.nodes.add(exp.Distinct)
+
+    def carriers(self, kinds: tuple[type[exp.Expression], ...]) -> list[list[exp.Column]]:
+        """The columns inside each node of ``kinds`` (an ORDER BY's alias counts as the
+        expression it names)."""
+        aliases = {a.alias.lower(): a.this for a in self.tree.find_all(exp.Alias)}
+        out = []
+        for node in self.tree.find_all(*kinds):
+            columns = list(node.find_all(exp.Column))
+            for c in list(columns):
+                if not c.table and c.name.lower() in aliases:
+                    columns += list(aliases[c.name.lower()].find_all(exp.Column))
+            out.append(columns)
+        return out
 
     def has(self, kinds: tuple[type[exp.Expression], ...]) -> bool:
         return any(k in self.nodes for k in kinds)
@@ -174,6 +191,63 @@ def _groups_of_one(group: exp.Expression, lexicon: Lexicon) -> list[str]:
     return []
 
 
+_CARRIERS: dict[str, tuple[type[exp.Expression], ...]] = {
+    "cmp": (exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between, exp.EQ, exp.NEQ),
+    "sup": (exp.Ordered, exp.AggFunc),
+    "top": (exp.Ordered, exp.AggFunc),
+    "agg": (exp.Ordered, exp.AggFunc),
+}
+
+
+def _misplaced_fields(items: list[Item], shown: _Shown) -> list[str]:
+    """A comparison, superlative or aggregate next to a field ("above age 20", "the largest
+    horsepower") must be about that field: its column inside the node that carries it."""
+    significant = [i for i in items if not (i.kind == "word" and i.text.lower() in STOPWORDS)]
+    out = []
+    for k, item in enumerate(significant):
+        if item.kind != "kw" or item.kw not in _CARRIERS:
+            continue
+        near = significant[k + 1 : k + 2]
+        if item.kw == "cmp" and not _is_field(near[0] if near else None):
+            near = significant[k - 1 : k] if k else []
+        field = near[0] if near and _is_field(near[0]) else None
+        if field is None or field.chosen is None:
+            continue
+        name = str(field.chosen.name).lower()
+        carried = any(
+            c.name.lower() == name for node in shown.carriers(_CARRIERS[str(item.kw)]) for c in node
+        )
+        if not carried:
+            out.append(f"{item.text} {field.text}")
+    return out
+
+
+def _is_field(item: Item | None) -> bool:
+    return (
+        item is not None
+        and item.kind == "entry"
+        and item.chosen is not None
+        and item.chosen.kind == "field"
+    )
+
+
+def _both_values(items: list[Item], shown: _Shown) -> list[str]:
+    """ "documents with paragraph 'Brazil' and 'Ireland'": two values of a column of another
+    model joined by "and" may mean both at once, which one condition cannot say."""
+    values = [i for i in items if i.kind == "entry" and i.chosen and i.chosen.kind == "value"]
+    out = []
+    for first, second in pairwise(values):
+        a, b = first.chosen, second.chosen
+        if a is None or b is None:
+            continue
+        if (a.model, a.name) != (b.model, b.name) or a.model.lower() == shown.root:
+            continue
+        between = [i for i in items if first.last < i.first < second.first]
+        if any(i.kw == "conj" and i.text.lower() == "and" for i in between):
+            out.append(f"{first.text} and {second.text}")
+    return out
+
+
 def _field_info(lexicon: Lexicon | None, column: exp.Column) -> FieldInfo | None:
     if lexicon is None or not column.table:
         return None
@@ -232,6 +306,8 @@ def measure_coverage(
     if shown is not None:
         dropped += shown.suspect
         dropped += _overall_figures(items, shown)
+        dropped += _misplaced_fields(items, shown)
+        dropped += _both_values(items, shown)
     content = [k for k, t in enumerate(tokens) if _content(t)]
     score = sum(1 for k in content if k in accounted) / len(content) if content else 1.0
     return Coverage(round(score, 2), tuple(unknown), tuple(dropped))
