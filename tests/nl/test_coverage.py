@@ -236,3 +236,12 @@ def test_or_is_never_read_as_and(nl: RuleTranslator, library: SQLiteEngine) -> N
 def test_values_of_a_related_model_joined_by_and_decline(nl: RuleTranslator) -> None:
     # members who borrowed 'Dune' and 'Emma': both at once, which one IN (...) does not say
     declines(nl, "Which members have loans of books titled 'Dune' and 'Emma'?")
+
+
+def test_a_quoted_part_of_a_value_is_like(nl: RuleTranslator, library: SQLiteEngine) -> None:
+    answers(
+        nl,
+        library,
+        "Which members live in a city containing the substring 'on'?",
+        "SELECT full_name FROM members WHERE city LIKE '%on%'",
+    )

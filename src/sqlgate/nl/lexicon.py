@@ -103,6 +103,9 @@ class Lexicon:
                 name_key = tuple(stem(w) for w in words)
                 self.add(name_key, Entry("field", model.name, f.name))
                 self._reordered(name_key, Entry("field", model.name, f.name, via="synonym"))
+                if len(words) == 2 and words[1] in _GENERIC_SUFFIXES and not is_key:
+                    # "role" for role_code, "email" for email_address
+                    self.add(name_key[:1], Entry("field", model.name, f.name, via="short"))
                 for synonym in f.synonyms:
                     self.add(phrase_key(synonym), Entry("field", model.name, f.name, via="synonym"))
                 # "InvoiceDate" in Invoice is also "date"; "customer country" is qualified
@@ -181,6 +184,7 @@ class Lexicon:
         return self.fields[(model.lower(), name.lower())]
 
 
+_GENERIC_SUFFIXES = frozenset({"code", "address", "number", "text", "value"})
 _LITTLE_WORDS = frozenset({"of", "the", "a", "an", "for", "in", "on", "by", "to", "and"})
 
 

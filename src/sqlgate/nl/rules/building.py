@@ -279,6 +279,9 @@ def condition_sql(index: SemanticIndex, f: Filter, fan_out: bool) -> exp.Expr | 
                 exp.LT(this=column.copy(), expression=exp.Literal.string(f.range.end.isoformat()))
             )
         return exp.and_(*parts) if parts else None
+    if f.kind == "like":
+        pattern = exp.Literal.string(f"%{f.values[0]}%")
+        return exp.Like(this=column, expression=pattern)
     if f.kind == "compare":
         condition = _compare(_as_number(index, f.model, f.name, column), f.op, f.values)
         return exp.Not(this=condition) if f.negated else condition

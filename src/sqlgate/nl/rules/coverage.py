@@ -24,6 +24,7 @@ from sqlglot import exp
 
 from sqlgate.nl.lexicon import FieldInfo, Lexicon
 from sqlgate.nl.rules.parts import Item
+from sqlgate.nl.rules.roles import LIKE_CUES
 from sqlgate.nl.semantic import SemanticIndex
 from sqlgate.nl.text import Token, identifier_words, stem
 from sqlgate.nl.vocabulary import STOPWORDS, _words
@@ -321,6 +322,8 @@ def _word_accounted(word: str, token: Token, shown: _Shown | None) -> bool:
         return False
     if stem(word) in shown.name_stems:
         return True  # "the cars" when the query reads cars_data, "email" in email_address
+    if word in LIKE_CUES:
+        return shown.has((exp.Like,))
     if word in RELATION_VERBS:
         return len(shown.tables) > 1
     return word in RANK_WORDS and shown.has((exp.Order,))
@@ -364,6 +367,8 @@ def _item_shown(item: Item, shown: _Shown) -> bool:
         if item.kw in ("sup", "top"):
             return shown.has((exp.Order, exp.Min, exp.Max))
         return True
+    if item.kind == "like":
+        return f"%{item.text}%".lower() in shown.literals
     if item.kind == "number":
         return item.role is not None or item.text.lower() in shown.literals
     return True

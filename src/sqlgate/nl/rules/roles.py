@@ -65,6 +65,8 @@ class _RoleReader:
                 item.role = "dimension"
                 self.pending_group = False
                 self.last_significant = item
+            elif item.kind == "quoted" and _like_cue(self.items, pos):
+                self._like(item, pos)
             elif item.kind != "entry" or item.chosen is None:
                 self._loose_word(item)
             elif item.chosen.kind == "value":
@@ -235,6 +237,33 @@ class _RoleReader:
             if info.kind == "number" and not info.key:
                 return candidate
         return None
+
+    def _like(self, item: Item, pos: int) -> None:
+        """ "a city containing the substring 'West'": the text field named last (or next)
+        contains the quoted text."""
+        before = [i for i in reversed(self.items[:pos]) if self._text_field(i)]
+        after = [i for i in self.items[pos + 1 :] if self._text_field(i)]
+        base = self._base_model()
+        own = [i for i in before if i.chosen is not None and i.chosen.model == base]
+        field = (own or before or after or [None])[0]
+        if field is None or field.chosen is None:
+            return
+        self.r.filters.append(
+            Filter(
+                "like", field.chosen.model, field.chosen.name, values=[item.text], words=item.text
+            )
+        )
+        item.role = field.role = "filter"
+        item.kind = "like"
+        if field in self.r.fields:
+            self.r.fields.remove(field)
+
+    def _text_field(self, item: Item) -> bool:
+        chosen = item.chosen if item.kind == "entry" else None
+        if chosen is None or chosen.kind != "field":
+            return False
+        info = self.facts.lexicon.field(chosen.model, str(chosen.name))
+        return info.kind == "text" and not info.key
 
     def _range(self, item: Item, nxt: Item | None) -> None:
         f = Filter("range", range=item.arg, words=item.text)
@@ -482,3 +511,11 @@ _IRREGULAR_PARTICIPLES = _words(
     "made done held led paid sold bought built taught won lost sung run hit set kept sent spent "
     "told found brought thought caught fought"
 )
+
+
+#: Words before a quoted text that ask for a part of a value, not the whole value.
+LIKE_CUES = _words("substring contain contains containing include includes including letter word")
+
+
+def _like_cue(items: list[Item], pos: int) -> bool:
+    return any(i.text.lower() in LIKE_CUES for i in items[max(0, pos - 3) : pos])
