@@ -245,3 +245,12 @@ def test_a_quoted_part_of_a_value_is_like(nl: RuleTranslator, library: SQLiteEng
         "Which members live in a city containing the substring 'on'?",
         "SELECT full_name FROM members WHERE city LIKE '%on%'",
     )
+
+
+def test_conditions_joined_by_or(nl: RuleTranslator, library: SQLiteEngine) -> None:
+    answers(
+        nl,
+        library,
+        "How many books have a price over 100 or a page count under 400?",
+        "SELECT COUNT(*) FROM books WHERE price > 100 OR PageCount < 400",
+    )

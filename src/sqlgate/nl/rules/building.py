@@ -172,7 +172,11 @@ class _SqlBuilder:
             condition = condition_sql(self.index, f, self.fan_out)
             if condition is None:
                 continue
-            (having if f.kind == "having" else where).append(condition)
+            target = having if f.kind == "having" else where
+            if f.alternative and target:
+                target[-1] = exp.Paren(this=exp.or_(target[-1], condition))  # "... or ..."
+            else:
+                target.append(condition)
         if where:
             select = select.where(exp.and_(*where))
         if self.group and self.plan.measures:

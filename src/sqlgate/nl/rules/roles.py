@@ -52,35 +52,47 @@ class _RoleReader:
         self.last_significant: Item | None = None
 
     def read(self) -> Reading:
+        either = False  # an "or" since the last filter
         for pos, item in enumerate(self.items):
-            nxt = next_significant(self.items, pos)
-            if item.kind == "kw":
-                self._keyword(item, pos, nxt)
-            elif item.kind == "number":
-                self._number(item, pos, nxt)
-            elif item.kind == "range":
-                self._range(item, nxt)
-            elif item.kind == "grain":
-                self.r.dimensions.append(Dimension("grain", None, grain=item.arg, words=item.text))
-                item.role = "dimension"
-                self.pending_group = False
-                self.last_significant = item
-            elif item.kind == "quoted" and _like_cue(self.items, pos):
-                self._like(item, pos)
-            elif item.kind != "entry" or item.chosen is None:
-                self._loose_word(item)
-            elif item.chosen.kind == "value":
-                self.last_value = self._value_filter(item, item.chosen, pos)
-                self.pending_neg = False
-                self.pending_group = False  # "albums by Led Zeppelin": a filter, not a grouping
-                self.last_significant = item
-            elif item.chosen.kind == "metric":
-                self._metric(item, item.chosen)
-            elif item.chosen.kind == "model":
-                self._model(item, item.chosen)
-            else:
-                self._field(item, item.chosen)
+            before = len(self.r.filters)
+            self._read_item(item, pos)
+            if item.kw == "conj":
+                either = either or item.text.lower() == "or"
+            if len(self.r.filters) > before:
+                if either and before:
+                    for f in self.r.filters[before:]:
+                        f.alternative = True
+                either = False
         return self.r
+
+    def _read_item(self, item: Item, pos: int) -> None:
+        nxt = next_significant(self.items, pos)
+        if item.kind == "kw":
+            self._keyword(item, pos, nxt)
+        elif item.kind == "number":
+            self._number(item, pos, nxt)
+        elif item.kind == "range":
+            self._range(item, nxt)
+        elif item.kind == "grain":
+            self.r.dimensions.append(Dimension("grain", None, grain=item.arg, words=item.text))
+            item.role = "dimension"
+            self.pending_group = False
+            self.last_significant = item
+        elif item.kind == "quoted" and _like_cue(self.items, pos):
+            self._like(item, pos)
+        elif item.kind != "entry" or item.chosen is None:
+            self._loose_word(item)
+        elif item.chosen.kind == "value":
+            self.last_value = self._value_filter(item, item.chosen, pos)
+            self.pending_neg = False
+            self.pending_group = False  # "albums by Led Zeppelin": a filter, not a grouping
+            self.last_significant = item
+        elif item.chosen.kind == "metric":
+            self._metric(item, item.chosen)
+        elif item.chosen.kind == "model":
+            self._model(item, item.chosen)
+        else:
+            self._field(item, item.chosen)
 
     # --- keywords -----------------------------------------------------------------------------
 
