@@ -254,3 +254,14 @@ def test_conditions_joined_by_or(nl: RuleTranslator, library: SQLiteEngine) -> N
         "How many books have a price over 100 or a page count under 400?",
         "SELECT COUNT(*) FROM books WHERE price > 100 OR PageCount < 400",
     )
+
+
+def test_top_n_by_spending_is_ranked_by_the_sum(nl: RuleTranslator, library: SQLiteEngine) -> None:
+    answer = answers(
+        nl,
+        library,
+        "top 2 members by spending",
+        "SELECT m.full_name, SUM(b.price) AS s FROM members m JOIN loans l USING (member_id) "
+        "JOIN books b USING (book_id) GROUP BY m.member_id ORDER BY s DESC LIMIT 2",
+    )
+    assert "ORDER BY" in (answer.sql or "").upper()

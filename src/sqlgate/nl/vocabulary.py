@@ -94,6 +94,7 @@ CONCEPT_WORDS: dict[str, str] = {
     "cheap": "price", "priced": "price", "pricey": "price",
     "long": "length", "short": "length", "lasting": "length",
     "big": "size", "large": "size", "small": "size", "spent": "sales", "spend": "sales",
+    "spending": "sales", "revenue": "sales", "revenues": "sales", "sales": "sales",
 }  # fmt: skip
 
 #: Words each concept looks for in a field's name and synonyms.

@@ -35,7 +35,7 @@ FILLER_WORDS = _words(
     correspond corresponds respective respectively using use given listed named called
     someone anyone everyone everything something anything well also too please thanks
     alphabetically alphabetical order ordered sorted sort names name detail details ids id
-    all total overall through among compute calculate determine identify report retrieve
+    all total overall only just through among compute calculate determine identify report retrieve
     dollars dollar euros euro usd eur cents"""
 )
 
@@ -367,6 +367,8 @@ def _item_shown(item: Item, shown: _Shown) -> bool:
         if item.kw in ("sup", "top"):
             return shown.has((exp.Order, exp.Min, exp.Max))
         return True
+    if item.kind == "concept" and item.arg == "sales":
+        return shown.metric or shown.has((exp.Sum,))  # "revenue", "spending": a sum of money
     if item.kind == "like":
         return f"%{item.text}%".lower() in shown.literals
     if item.kind == "number":

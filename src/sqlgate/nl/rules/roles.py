@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlgate.nl.joins import hops
 from sqlgate.nl.lexicon import Entry
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import (
@@ -250,6 +251,36 @@ class _RoleReader:
                 return candidate
         return None
 
+    def _money_sum(self, item: Item) -> None:
+        """ "top 10 customers by (total) revenue", "by spending": ranked by the sum of the
+        amount field nearest to what is ranked (the field just named, else a model's amount)."""
+        r, last = self.r, self.last_significant
+        target: tuple[str, str] | None = None
+        if last is not None and last.role == "dimension" and last.chosen is not None:
+            chosen = last.chosen
+            info = self.facts.lexicon.field(chosen.model, str(chosen.name)) if chosen.name else None
+            if info is not None and info.kind == "number" and not info.key and r.dimensions:
+                r.dimensions.pop()
+                target = (chosen.model, str(chosen.name))
+                last.role = "measure"
+        base = self._base_model()
+        if target is None and base is not None:
+            near = sorted(hops(self.facts.index, base).items(), key=lambda kv: kv[1])
+            for name, cost in near:
+                target = self.facts.default_measure(name) if cost <= 22 else None
+                if target is not None:
+                    break  # the amount at most two relationships away
+        if target is None:
+            return
+        m = Measure("sum", target[0], target[1], words=item.text)
+        r.measures.append(m)
+        if self.pending_group or self.pending_top or r.limit is not None:
+            r.order = (r.order[0] if r.order and r.order[0] else "desc", "measure", m)
+            r.by_measure = True
+        self.pending_group = False
+        item.role = "measure"
+        item.kind, item.arg = "concept", "sales"
+
     def _like(self, item: Item, pos: int) -> None:
         """ "a city containing the substring 'West'": the text field named last (or next)
         contains the quoted text."""
@@ -301,6 +332,8 @@ class _RoleReader:
             m = Measure("metric", metric[0], metric[1], words=item.text)
             self.r.measures.append(m)
             item.role = "measure"
+        elif concept == "sales" and not self.r.measures:
+            self._money_sum(item)
         item.role = item.role or "context"
         if item.role == "context":
             item.kind = "concept"
