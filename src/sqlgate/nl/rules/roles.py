@@ -23,6 +23,7 @@ from sqlgate.nl.rules.parts import (
     only_connectors,
     singular_next,
 )
+from sqlgate.nl.text import identifier_words
 from sqlgate.nl.vocabulary import CONCEPT_WORDS, DURATION_UNITS, _words
 
 #: A comparison waiting for its number: (operator, concept, the field before it, its item).
@@ -267,7 +268,7 @@ class _RoleReader:
         if target is None and base is not None:
             near = sorted(hops(self.facts.index, base).items(), key=lambda kv: kv[1])
             for name, cost in near:
-                target = self.facts.default_measure(name) if cost <= 22 else None
+                target = self._money_field(name) if cost <= 22 else None
                 if target is not None:
                     break  # the amount at most two relationships away
         if target is None:
@@ -280,6 +281,15 @@ class _RoleReader:
         self.pending_group = False
         item.role = "measure"
         item.kind, item.arg = "concept", "sales"
+
+    def _money_field(self, model: str) -> tuple[str, str] | None:
+        m = self.facts.index.get_model(model)
+        for column in m.columns if m else ():
+            info = self.facts.lexicon.field(m.name, column.name) if m else None
+            words = set(identifier_words(column.name))
+            if info is not None and info.kind == "number" and not info.key and words & _MONEY:
+                return m.name if m else model, column.name
+        return None
 
     def _like(self, item: Item, pos: int) -> None:
         """ "a city containing the substring 'West'": the text field named last (or next)
@@ -564,3 +574,6 @@ LIKE_CUES = _words("substring contain contains containing include includes inclu
 
 def _like_cue(items: list[Item], pos: int) -> bool:
     return any(i.text.lower() in LIKE_CUES for i in items[max(0, pos - 3) : pos])
+
+
+_MONEY = _words("amount total price cost revenue sales value paid spent charge fee")
