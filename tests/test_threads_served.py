@@ -137,7 +137,9 @@ def test_the_same_id_in_another_organization_is_another_thread(served: Served) -
         (served.second, "tracks per genre", "invoices per year"),
     ):
         r = served.post(
-            org, "/api/v1/generate_sql", {"question": "top 5 artists", "threadId": thread}
+            org,
+            "/api/v1/generate_sql",
+            {"question": "top 5 artists by number of albums", "threadId": thread},
         )
         assert r.status_code == 200, r.text
         logs = served.logs(org, thread)

@@ -18,6 +18,7 @@ from sqlgate.nl.semantic import (
     Relationship,
     SemanticModel,
 )
+from sqlgate.nl.text import identifier_words, stem
 from sqlgate.vocabulary.schema import DatabaseSchema, SchemaColumn, SchemaTable
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -87,7 +88,7 @@ def _model(table: SchemaTable, name: str, default_schema: str | None) -> Model:
         table_schema=table.schema if table.schema and table.schema != default_schema else None,
         description=table.comment or None,
         primary_key=primary_key,
-        label_columns=_labels(columns),
+        label_columns=_labels(columns, table.name),
         time_column=by_physical[time_column.lower()] if time_column else None,
         columns=columns,
     )
@@ -109,7 +110,7 @@ def _time_column(columns: tuple[SchemaColumn, ...]) -> str | None:
     return candidates[0] if candidates else None
 
 
-def _labels(columns: list[Column]) -> list[str]:
+def _labels(columns: list[Column], table: str = "") -> list[str]:
     lower = {c.name.lower(): c.name for c in columns}
     for wanted in _LABEL_NAMES:
         if wanted in lower:
@@ -120,6 +121,12 @@ def _labels(columns: list[Column]) -> list[str]:
     for name, original in lower.items():
         if name.endswith(("name", "title")):
             return [original]
+    # a column named like its table: continents.Continent, genre.genre
+    table_words = {stem(w) for w in identifier_words(table)}
+    for column in columns:
+        words = [stem(w) for w in identifier_words(column.name)]
+        if words and set(words) <= table_words and not _TIME_TYPES.search(column.type or ""):
+            return [column.name]
     return []
 
 

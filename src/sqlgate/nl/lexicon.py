@@ -13,7 +13,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlgate.nl.semantic import CalculatedField, Column, SemanticIndex
+from sqlgate.nl.semantic import CalculatedField, Column, Model, SemanticIndex
 from sqlgate.nl.text import identifier_words, phrase_key, stem
 from sqlgate.nl.values import ValueIndex
 
@@ -95,11 +95,17 @@ class Lexicon:
                     or (bool(words) and words[-1] == "id")
                 )
                 kind = _kind(type_name, words, calculated)
+                if kind == "text" and not is_key and _numbers_only(values, model.name, f.name):
+                    kind = "number"  # "age VARCHAR" holding 2, 5, 11: a number stored as text
                 self.fields[(model.name.lower(), f.name.lower())] = FieldInfo(
                     model.name, f.name, kind, is_key, calculated
                 )
                 name_key = tuple(stem(w) for w in words)
                 self.add(name_key, Entry("field", model.name, f.name))
+                self._reordered(name_key, Entry("field", model.name, f.name, via="synonym"))
+                if len(words) == 2 and words[1] in _GENERIC_SUFFIXES and not is_key:
+                    # "role" for role_code, "email" for email_address
+                    self.add(name_key[:1], Entry("field", model.name, f.name, via="short"))
                 for synonym in f.synonyms:
                     self.add(phrase_key(synonym), Entry("field", model.name, f.name, via="synonym"))
                 # "InvoiceDate" in Invoice is also "date"; "customer country" is qualified
@@ -119,6 +125,7 @@ class Lexicon:
                             )
                 if kind == "boolean":
                     self._boolean(model.name, f.name, name_key)
+            self._label_phrases(model, model_phrases)
         for metric in index.model.metrics:
             entry = Entry("metric", metric.model, metric.name)
             self.add(tuple(stem(w) for w in identifier_words(metric.name)), entry)
@@ -151,8 +158,47 @@ class Lexicon:
         self.add(("not", *key), Entry("value", model, name, "false", via="boolean"))
         self.add(("non", *key), Entry("value", model, name, "false", via="boolean"))
 
+    def _reordered(self, key: tuple[str, ...], entry: Entry) -> None:
+        """A two-word name the other way round, without its little words: "membership level"
+        for ``Level_of_membership``, "arrival date" for ``date_arrived``."""
+        content = tuple(w for w in key if w not in _LITTLE_WORDS)
+        if len(content) == 2:
+            for variant in (content, content[::-1]):
+                if variant != key and variant not in self.phrases:
+                    self.add(variant, entry)
+
+    def _label_phrases(self, model: Model, model_phrases: list[tuple[str, ...]]) -> None:
+        """The model's label column ("the continent name") and key ("the continent id")."""
+        named: list[tuple[str, str]] = []
+        if len(model.label_columns) == 1:
+            named += [("name", model.label_columns[0]), ("title", model.label_columns[0])]
+        if len(model.primary_key) == 1:
+            named.append(("id", model.primary_key[0]))  # "the continent id" for ContId
+        for prefix in model_phrases:
+            for word, column in named:
+                key = (*prefix, stem(word))
+                if key not in self.phrases:
+                    self.add(key, Entry("field", model.name, column, via="qualified"))
+
     def field(self, model: str, name: str) -> FieldInfo:
         return self.fields[(model.lower(), name.lower())]
+
+
+_GENERIC_SUFFIXES = frozenset({"code", "address", "number", "text", "value"})
+_LITTLE_WORDS = frozenset({"of", "the", "a", "an", "for", "in", "on", "by", "to", "and"})
+
+
+def _numbers_only(values: ValueIndex | None, model: str, name: str) -> bool:
+    """Whether every sampled value of a text column reads as a number."""
+    sampled = values.values.get((model, name)) if values is not None else None
+    if not sampled:
+        return False
+    try:
+        for value in sampled:
+            float(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _kind(type_name: str, words: list[str], calculated: bool) -> str:

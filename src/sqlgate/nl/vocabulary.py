@@ -36,13 +36,14 @@ _add("sup", ("desc", "price"), "most expensive", "priciest", "costliest")
 _add("sup", ("asc", "price"), "cheapest", "least expensive")
 _add("sup", ("desc", "time"), "latest", "newest", "most recent", "last")
 _add("sup", ("asc", "time"), "earliest", "oldest", "first")
+_add("sup", ("asc", "age"), "youngest")
 _add("sup", ("desc", "sales"), "best selling", "top selling", "best sellers", "bestselling")
 _add("sup", ("asc", "sales"), "worst selling")
 _add("top", "desc", "top", "best")
 _add("top", "asc", "bottom", "worst")
 _add("distinct", None, "different", "distinct", "unique")
 _add("group", None, "by", "per", "for each", "each", "for every", "every", "in each",
-     "across", "grouped by", "broken down by", "split by", "breakdown by", "for all")  # fmt: skip
+     "across", "grouped by", "broken down by", "split by", "breakdown by")  # fmt: skip
 _add("cmp", (">", None), "more than", "greater than", "over", "above", "exceeding", ">",
      "higher than", "bigger than", "larger than", "in excess of")  # fmt: skip
 _add("cmp", (">=", None), "at least", ">=", "or more", "no less than")
@@ -57,7 +58,7 @@ _add("cmp", (">", "price"), "more expensive than", "costing more than", "cost mo
      "costs more than", "priced above", "priced over")  # fmt: skip
 _add("cmp", ("<", "price"), "cheaper than", "costing less than", "cost less than",
      "costs less than", "priced below", "priced under")  # fmt: skip
-_add("neg", None, "not", "except", "excluding", "other than", "without", "non", "no longer",
+_add("neg", None, "not", "no", "except", "excluding", "other than", "without", "non", "no longer",
      "isn't", "aren't", "wasn't", "weren't", "never")  # fmt: skip
 _add("list", None, "list", "show", "show me", "display", "give me", "find", "which", "what are",
      "who are", "return")  # fmt: skip
@@ -93,6 +94,7 @@ CONCEPT_WORDS: dict[str, str] = {
     "cheap": "price", "priced": "price", "pricey": "price",
     "long": "length", "short": "length", "lasting": "length",
     "big": "size", "large": "size", "small": "size", "spent": "sales", "spend": "sales",
+    "spending": "sales", "revenue": "sales", "revenues": "sales", "sales": "sales",
 }  # fmt: skip
 
 #: Words each concept looks for in a field's name and synonyms.
@@ -101,6 +103,7 @@ CONCEPT_FIELDS: dict[str, tuple[str, ...]] = {
     "length": ("length", "duration", "milliseconds", "seconds", "minutes"),
     "size": ("size", "bytes", "amount", "total", "value"),
     "sales": ("sales", "revenue"),
+    "age": ("age",),
 }
 
 #: Time units after a number ("10 minutes") and their length in seconds.

@@ -34,6 +34,8 @@ class RuleAnswer:
     mappings: tuple[WordMapping, ...] = ()
     unmatched: tuple[str, ...] = ()
     reason: str | None = None  # non_sql: write_request, no_match, unclear, too_long
+    #: Share of the question's content words the answer accounts for (0..1).
+    coverage: float = 0.0
 
     @property
     def is_sql(self) -> bool:
@@ -49,6 +51,7 @@ class RuleAnswer:
         lines += [f"  - {m.words!r} -> {m.kind} {m.target} ({m.role})" for m in self.mappings]
         if self.unmatched:
             lines.append("not understood: " + ", ".join(self.unmatched))
+        lines.append(f"coverage: {self.coverage:.0%}")
         lines.append(f"outcome: {self.outcome}")
         lines.append(f"explanation: {self.explanation}")
         if self.sql:

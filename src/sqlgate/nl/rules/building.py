@@ -44,14 +44,18 @@ def _needed(plan: Plan) -> list[str]:
         need(m.model)
     for d in plan.dimensions:
         need(d.model)
+    absent = {f.model.lower() for f in plan.filters if f.kind == "absent" and f.model}
     for f in plan.filters:
+        if f.model and f.model.lower() in absent:
+            continue  # read inside the NOT IN subquery
         need(f.model)
         if f.measure is not None and f.measure.model:
             need(f.measure.model)
     if plan.order is not None and plan.order[1] == "field_ref":
         need(plan.order[2][0])
     for model, _ in plan.extra_columns:
-        need(model)
+        if model.lower() not in absent:
+            need(model)
     return needed
 
 
@@ -158,11 +162,21 @@ class _SqlBuilder:
         """WHERE, GROUP BY and HAVING."""
         where: list[exp.Expr] = []
         having: list[exp.Expr] = []
+        absent = {f.model.lower() for f in self.plan.filters if f.kind == "absent" and f.model}
         for f in self.plan.filters:
+            if f.kind == "absent":
+                where.append(self._absent(f))
+                continue
+            if f.model and f.model.lower() in absent:
+                continue
             condition = condition_sql(self.index, f, self.fan_out)
             if condition is None:
                 continue
-            (having if f.kind == "having" else where).append(condition)
+            target = having if f.kind == "having" else where
+            if f.alternative and target:
+                target[-1] = exp.Paren(this=exp.or_(target[-1], condition))  # "... or ..."
+            else:
+                target.append(condition)
         if where:
             select = select.where(exp.and_(*where))
         if self.group and self.plan.measures:
@@ -170,6 +184,43 @@ class _SqlBuilder:
         if having:
             select = select.having(exp.and_(*having))
         return select
+
+    def _absent(self, f: Filter) -> exp.Expr:
+        """``root.key NOT IN (SELECT the key FROM the absent model ...)``: rows of the root
+        with no related row of ``f.model`` (the filters on that model apply inside)."""
+        root, absent = self.plan.root, str(f.model)
+        path = plan_joins(self.index, absent, [root])
+        if path is None or not path.steps or absent.lower() == root.lower():
+            raise CannotAnswer(f"I could not relate {absent} to {root} to find rows without it.")
+        if any(s.right.lower() in {m.lower() for m in path.models} for s in self.joins.steps):
+            raise CannotAnswer(f"The question reads {absent} both inside and outside 'without'.")
+        last = path.steps[-1]
+        ways = [j for j in self.index.joins.get(last.left.lower(), ()) if j.right == last.right]
+        if len(ways) > 1:
+            raise CannotAnswer(f"{last.left} relates to {last.right} in {len(ways)} ways.")
+        if len(last.left_columns) != 1:
+            raise CannotAnswer(f"{absent} is related to {root} by a key of several columns.")
+        inner_key = _col(last.left, last.left_columns[0])
+        inner = exp.Select().select(inner_key).from_(exp.Table(this=_ident(absent)))
+        for step in path.steps[:-1]:
+            on = exp.and_(
+                *(
+                    exp.EQ(this=_col(step.left, lc), expression=_col(step.right, rc))
+                    for lc, rc in zip(step.left_columns, step.right_columns, strict=True)
+                )
+            )
+            inner = inner.join(exp.Table(this=_ident(step.right)), on=on)
+        conditions: list[exp.Expr] = [
+            exp.Not(this=exp.Is(this=inner_key.copy(), expression=exp.Null()))
+        ]
+        for other in self.plan.filters:
+            if other.kind not in ("absent", "having") and (other.model or "") == absent:
+                condition = condition_sql(self.index, other, False)
+                if condition is not None:
+                    conditions.append(condition)
+        inner = inner.where(exp.and_(*conditions))
+        outer_key = _col(last.right, last.right_columns[0])
+        return exp.Not(this=exp.In(this=outer_key, query=exp.Subquery(this=inner)))
 
     def _ordered(self, select: exp.Select) -> exp.Select:
         plan = self.plan
@@ -208,7 +259,7 @@ def measure_sql(index: SemanticIndex, m: Measure, fan_out: bool) -> tuple[exp.Ex
     if m.func == "count_distinct":
         return exp.Count(this=exp.Distinct(expressions=[column])), f"count_distinct_{m.name}"
     func = {"sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}[m.func]
-    return func(this=column), f"{m.func}_{m.name}"
+    return func(this=_as_number(index, m.model, str(m.name), column)), f"{m.func}_{m.name}"
 
 
 def condition_sql(index: SemanticIndex, f: Filter, fan_out: bool) -> exp.Expr | None:
@@ -232,8 +283,11 @@ def condition_sql(index: SemanticIndex, f: Filter, fan_out: bool) -> exp.Expr | 
                 exp.LT(this=column.copy(), expression=exp.Literal.string(f.range.end.isoformat()))
             )
         return exp.and_(*parts) if parts else None
+    if f.kind == "like":
+        pattern = exp.Literal.string(f"%{f.values[0]}%")
+        return exp.Like(this=column, expression=pattern)
     if f.kind == "compare":
-        condition = _compare(column, f.op, f.values)
+        condition = _compare(_as_number(index, f.model, f.name, column), f.op, f.values)
         return exp.Not(this=condition) if f.negated else condition
     # values
     literals = [_literal(v) for v in f.values]
@@ -268,6 +322,18 @@ _RESERVED = _words(
 
 def _col(model: str, name: str) -> exp.Column:
     return exp.Column(this=_ident(name), table=_ident(model))
+
+
+def _as_number(index: SemanticIndex, model: str, name: str, column: exp.Column) -> exp.Expr:
+    """``column``, cast to a number when it is stored as text ("age VARCHAR")."""
+    field = index.get_field(model, name)
+    type_name = getattr(field, "type", None) or ""
+    if _TEXT_TYPE.search(type_name):
+        return exp.Cast(this=column, to=exp.DataType.build("DOUBLE"))
+    return column
+
+
+_TEXT_TYPE = re.compile(r"char|text|string|clob", re.IGNORECASE)
 
 
 def _literal(value: Any) -> exp.Expr:

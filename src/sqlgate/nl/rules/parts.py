@@ -53,6 +53,7 @@ class Filter:
     concept: str | None = None
     measure: Measure | None = None
     words: str = ""
+    alternative: bool = False  # joined to the filter before it by "or"
 
 
 #: (direction "asc"/"desc", what: "measure" / "field" / "field_ref" / "pending", the target)

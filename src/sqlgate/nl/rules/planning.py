@@ -12,6 +12,7 @@ from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import (
     CannotAnswer,
     Dimension,
+    Filter,
     Item,
     Measure,
     Order,
@@ -35,6 +36,7 @@ class _Planner:
     def __init__(self, facts: ModelFacts, r: Reading, items: list[Item]) -> None:
         self.facts = facts
         self.r = r
+        self.items = items
         self.subject = _subject(r, items)
         self.measures = list(r.measures)
         self.dims = list(r.dimensions)
@@ -51,6 +53,8 @@ class _Planner:
         if self.sup is not None:
             self._superlative(self.sup)
         self._ranking()
+        self._argmax()
+        self._rows_of_each()
         self._default_measures()
         # root: the first measure's model, else the subject
         root = self.measures[0].model if self.measures else str(self.subject)
@@ -84,6 +88,38 @@ class _Planner:
         )
 
     # --- what is measured -------------------------------------------------------------------
+
+    def _argmax(self) -> None:
+        """ "which model has the minimum horsepower", "the name of the car with the maximum
+        weight": the row with the extreme value, not the value alone."""
+        r = self.r
+        if len(self.measures) != 1 or self.dims or self.measures[0].func not in ("min", "max"):
+            return
+        m = self.measures[0]
+        named = any(
+            i.chosen is not None and (i.chosen.model, i.chosen.name) == (m.model, m.name)
+            for i in self.items
+            if i.kind == "entry"
+        )
+        if not named:
+            return  # the aggregate found its field by guessing: no extreme row to show
+        filtered = {(f.model, f.name) for f in self.filters}
+        asked = [
+            i
+            for i in r.fields
+            if i.chosen is not None
+            and i.role in (None, "context")
+            and (i.chosen.model, i.chosen.name) != (m.model, m.name)
+            and (i.chosen.model, i.chosen.name) not in filtered
+        ]
+        if not asked and not (r.listing and self.subject):
+            return
+        if self.subject is None:
+            self.subject = asked[0].chosen.model if asked and asked[0].chosen else m.model
+        self.measures = []
+        self.order = ("asc" if m.func == "min" else "desc", "field_ref", (m.model, str(m.name)))
+        self.limit = 1
+        self.sup = None
 
     def _when_first(self) -> None:
         """ "when was the first order placed": MIN/MAX of the time column."""
@@ -172,6 +208,22 @@ class _Planner:
             if self.limit is None:
                 self.limit = 1 if singular_item(first) else None
 
+    def _rows_of_each(self) -> None:
+        """ "the name and grade of each student": a listing of those fields, not a grouping."""
+        r = self.r
+        if self.measures or r.pending_agg is not None or not self.dims:
+            return
+        models = {str(d.model) for d in self.dims if d.kind == "model"}
+        if len(models) != 1 or len(self.dims) != 1:
+            return
+        model = models.pop()
+        asked = [i for i in r.fields if i.chosen is not None and i.role in (None, "context")]
+        if not asked or any(i.chosen is None or i.chosen.model != model for i in asked):
+            return
+        self.dims = []
+        self.subject = model
+        r.listing = True
+
     def _default_measures(self) -> None:
         r, measures, subject = self.r, self.measures, self.subject
         # a lone numeric field: "what was the total invoiced", "what is the total amount"
@@ -205,11 +257,37 @@ class _Planner:
                 if f.measure is not None and f.measure.func == "unit":
                     f.values = [_from_seconds(compared[2], v) for v in f.values]
 
+    def _as_year_numbers(self, f: Filter, root: str) -> bool:
+        """ "before 1980" on a number column of years (``Year``, ``open_year``): a comparison
+        of whole years. False when there is no such column or the range is not whole years."""
+        span = f.range
+        if span is None or any(
+            d is not None and (d.month, d.day) != (1, 1) for d in (span.start, span.end)
+        ):
+            return False
+        for model in self.facts.to_one_models(root):
+            m = self.facts.index.get_model(model)
+            for column in m.columns if m else ():
+                info = self.facts.lexicon.field(model, column.name)
+                if info.kind == "number" and "year" in identifier_words(column.name):
+                    f.kind, f.model, f.name = "compare", model, column.name
+                    if span.start and span.end:
+                        f.op, f.values = "between", [span.start.year, span.end.year - 1]
+                    elif span.start:
+                        f.op, f.values = ">=", [span.start.year]
+                    else:
+                        assert span.end is not None
+                        f.op, f.values = "<", [span.end.year]
+                    return True
+        return False
+
     def _time_columns(self, root: str) -> None:
         """Date ranges and grains need a time column."""
         for f in self.filters:
             if f.kind == "range" and f.name is None:
                 time = time_field_of(self.facts, root, self.r)
+                if time is None and self._as_year_numbers(f, root):
+                    continue
                 if time is None:
                     raise CannotAnswer(f"I found no date column for '{f.words}'.")
                 f.model, f.name = time

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlgate.nl.joins import hops
 from sqlgate.nl.lexicon import Entry
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import (
@@ -22,7 +23,8 @@ from sqlgate.nl.rules.parts import (
     only_connectors,
     singular_next,
 )
-from sqlgate.nl.vocabulary import CONCEPT_WORDS, DURATION_UNITS
+from sqlgate.nl.text import identifier_words
+from sqlgate.nl.vocabulary import CONCEPT_WORDS, DURATION_UNITS, _words
 
 #: A comparison waiting for its number: (operator, concept, the field before it, its item).
 PendingCompare = tuple[str, str | None, Item | None, Item]
@@ -44,6 +46,7 @@ class _RoleReader:
         self.pending_distinct = False
         self.pending_group = False
         self.pending_neg = False
+        self.agg_queue: list[tuple[str, Item]] = []
         self.pending_sort = False
         self.pending_cmp: PendingCompare | None = None
         self.pending_top: str | None = None
@@ -51,33 +54,47 @@ class _RoleReader:
         self.last_significant: Item | None = None
 
     def read(self) -> Reading:
+        either = False  # an "or" since the last filter
         for pos, item in enumerate(self.items):
-            nxt = next_significant(self.items, pos)
-            if item.kind == "kw":
-                self._keyword(item, pos, nxt)
-            elif item.kind == "number":
-                self._number(item, pos, nxt)
-            elif item.kind == "range":
-                self._range(item, nxt)
-            elif item.kind == "grain":
-                self.r.dimensions.append(Dimension("grain", None, grain=item.arg, words=item.text))
-                item.role = "dimension"
-                self.pending_group = False
-                self.last_significant = item
-            elif item.kind != "entry" or item.chosen is None:
-                self._loose_word(item)
-            elif item.chosen.kind == "value":
-                self.last_value = self._value_filter(item, item.chosen, pos)
-                self.pending_neg = False
-                self.pending_group = False  # "albums by Led Zeppelin": a filter, not a grouping
-                self.last_significant = item
-            elif item.chosen.kind == "metric":
-                self._metric(item, item.chosen)
-            elif item.chosen.kind == "model":
-                self._model(item, item.chosen)
-            else:
-                self._field(item, item.chosen)
+            before = len(self.r.filters)
+            self._read_item(item, pos)
+            if item.kw == "conj":
+                either = either or item.text.lower() == "or"
+            if len(self.r.filters) > before:
+                if either and before:
+                    for f in self.r.filters[before:]:
+                        f.alternative = True
+                either = False
         return self.r
+
+    def _read_item(self, item: Item, pos: int) -> None:
+        nxt = next_significant(self.items, pos)
+        if item.kind == "kw":
+            self._keyword(item, pos, nxt)
+        elif item.kind == "number":
+            self._number(item, pos, nxt)
+        elif item.kind == "range":
+            self._range(item, nxt)
+        elif item.kind == "grain":
+            self.r.dimensions.append(Dimension("grain", None, grain=item.arg, words=item.text))
+            item.role = "dimension"
+            self.pending_group = False
+            self.last_significant = item
+        elif item.kind == "quoted" and _like_cue(self.items, pos):
+            self._like(item, pos)
+        elif item.kind != "entry" or item.chosen is None:
+            self._loose_word(item)
+        elif item.chosen.kind == "value":
+            self.last_value = self._value_filter(item, item.chosen, pos)
+            self.pending_neg = False
+            self.pending_group = False  # "albums by Led Zeppelin": a filter, not a grouping
+            self.last_significant = item
+        elif item.chosen.kind == "metric":
+            self._metric(item, item.chosen)
+        elif item.chosen.kind == "model":
+            self._model(item, item.chosen)
+        else:
+            self._field(item, item.chosen)
 
     # --- keywords -----------------------------------------------------------------------------
 
@@ -90,11 +107,15 @@ class _RoleReader:
         if kw == "count":
             self._count(item, nxt)
         elif kw == "agg":
+            if r.pending_agg is not None:
+                self.agg_queue.append(r.pending_agg)  # "the average, minimum and maximum age"
             r.pending_agg = (item.arg, item)
             item.role = "measure"
         elif kw == "distinct":
             self.pending_distinct = True
             item.role = "measure"
+        elif kw == "group" and _passive_by(self.items, pos):
+            item.role = "context"  # "used by any document", "owned by someone": not a grouping
         elif kw == "group":
             self.pending_group = True
             item.role = "dimension"
@@ -131,6 +152,8 @@ class _RoleReader:
     def _count(self, item: Item, nxt: Item | None) -> None:
         self.pending_count = True
         prev = self.last_significant
+        if nxt is None and self.r.subjects and not self.r.measures:
+            prev = self.r.subjects[-1]  # "orders since 2025 count": the count ends the question
         if (
             prev is not None
             and prev.kind == "entry"
@@ -193,6 +216,15 @@ class _RoleReader:
         if self.pending_cmp is not None:
             self._compare(pos, self.pending_cmp, self.pending_neg)
             self.pending_cmp, self.pending_neg = None, False
+        elif (field := self._counted_field(item, pos, nxt)) is not None:
+            # "cars with 4 cylinders", "students in grade 10": the field equals the number
+            f = Filter("compare", field.chosen.model if field.chosen else None, op="=")
+            f.name = field.chosen.name if field.chosen else None
+            f.values, f.words = [item.arg], f"{item.text} {field.text}"
+            self.r.filters.append(f)
+            item.role = field.role = "filter"
+            if field in self.r.fields:
+                self.r.fields.remove(field)
         elif (
             nxt is not None
             and (nxt.kind == "entry" or (nxt.kind == "kw" and nxt.kw in ("sup", "top")))
@@ -201,6 +233,90 @@ class _RoleReader:
             r.limit = int(item.arg)
             item.role = "limit"
         self.last_significant = item
+
+    def _counted_field(self, item: Item, pos: int, nxt: Item | None) -> Item | None:
+        """The number field a bare number gives the value of: the one right after it ("4
+        cylinders") or right before it ("grade 10"); not a key, not for "top"."""
+        last = self.last_significant
+        if last is not None and last.kw == "top":
+            return None
+        candidates = [nxt] if nxt is not None and nxt.first == item.last + 1 else []
+        if last is not None and last.last == item.first - 1:
+            candidates.append(last)
+        for candidate in candidates:
+            chosen = candidate.chosen if candidate.kind == "entry" else None
+            if chosen is None or chosen.kind != "field" or candidate.role not in (None, "context"):
+                continue
+            info = self.facts.lexicon.field(chosen.model, str(chosen.name))
+            if info.kind == "number" and not info.key:
+                return candidate
+        return None
+
+    def _money_sum(self, item: Item) -> None:
+        """ "top 10 customers by (total) revenue", "by spending": ranked by the sum of the
+        amount field nearest to what is ranked (the field just named, else a model's amount)."""
+        r, last = self.r, self.last_significant
+        target: tuple[str, str] | None = None
+        if last is not None and last.role == "dimension" and last.chosen is not None:
+            chosen = last.chosen
+            info = self.facts.lexicon.field(chosen.model, str(chosen.name)) if chosen.name else None
+            if info is not None and info.kind == "number" and not info.key and r.dimensions:
+                r.dimensions.pop()
+                target = (chosen.model, str(chosen.name))
+                last.role = "measure"
+        base = self._base_model()
+        if target is None and base is not None:
+            near = sorted(hops(self.facts.index, base).items(), key=lambda kv: kv[1])
+            for name, cost in near:
+                target = self._money_field(name) if cost <= 22 else None
+                if target is not None:
+                    break  # the amount at most two relationships away
+        if target is None:
+            return
+        m = Measure("sum", target[0], target[1], words=item.text)
+        r.measures.append(m)
+        if self.pending_group or self.pending_top or r.limit is not None:
+            r.order = (r.order[0] if r.order and r.order[0] else "desc", "measure", m)
+            r.by_measure = True
+        self.pending_group = False
+        item.role = "measure"
+        item.kind, item.arg = "concept", "sales"
+
+    def _money_field(self, model: str) -> tuple[str, str] | None:
+        m = self.facts.index.get_model(model)
+        for column in m.columns if m else ():
+            info = self.facts.lexicon.field(m.name, column.name) if m else None
+            words = set(identifier_words(column.name))
+            if info is not None and info.kind == "number" and not info.key and words & _MONEY:
+                return m.name if m else model, column.name
+        return None
+
+    def _like(self, item: Item, pos: int) -> None:
+        """ "a city containing the substring 'West'": the text field named last (or next)
+        contains the quoted text."""
+        before = [i for i in reversed(self.items[:pos]) if self._text_field(i)]
+        after = [i for i in self.items[pos + 1 :] if self._text_field(i)]
+        base = self._base_model()
+        own = [i for i in before if i.chosen is not None and i.chosen.model == base]
+        field = (own or before or after or [None])[0]
+        if field is None or field.chosen is None:
+            return
+        self.r.filters.append(
+            Filter(
+                "like", field.chosen.model, field.chosen.name, values=[item.text], words=item.text
+            )
+        )
+        item.role = field.role = "filter"
+        item.kind = "like"
+        if field in self.r.fields:
+            self.r.fields.remove(field)
+
+    def _text_field(self, item: Item) -> bool:
+        chosen = item.chosen if item.kind == "entry" else None
+        if chosen is None or chosen.kind != "field":
+            return False
+        info = self.facts.lexicon.field(chosen.model, str(chosen.name))
+        return info.kind == "text" and not info.key
 
     def _range(self, item: Item, nxt: Item | None) -> None:
         f = Filter("range", range=item.arg, words=item.text)
@@ -226,6 +342,8 @@ class _RoleReader:
             m = Measure("metric", metric[0], metric[1], words=item.text)
             self.r.measures.append(m)
             item.role = "measure"
+        elif concept == "sales" and not self.r.measures:
+            self._money_sum(item)
         item.role = item.role or "context"
         if item.role == "context":
             item.kind = "concept"
@@ -267,10 +385,31 @@ class _RoleReader:
             r.measures.append(Measure("count", entry.model, words=item.text))
             item.role = "measure"
             self.pending_count = self.pending_distinct = False
+        elif (
+            self.pending_neg
+            and self.last_significant is not None
+            and self.last_significant.kw == "neg"
+            and self._base_model() not in (None, entry.model)
+        ):
+            # "students who do not have a pet", "customers without invoices": no related row
+            r.filters.append(Filter("absent", entry.model, negated=True, words=item.text))
+            item.role = "filter"
+            self.pending_neg = False
         elif item.role is None:
             item.role = "subject"
             r.subjects.append(item)
         self.last_significant = item
+
+    def _base_model(self) -> str | None:
+        """The model the question is about so far: its first subject, or what it counts."""
+        r = self.r
+        if r.subjects and r.subjects[0].chosen is not None:
+            return r.subjects[0].chosen.model
+        counts = [m for m in r.measures if m.func == "count"]
+        if counts:
+            return counts[0].model
+        asked = [i.chosen.model for i in r.fields if i.chosen is not None]
+        return asked[0] if asked else None
 
     def _field(self, item: Item, entry: Entry) -> None:
         r = self.r
@@ -299,12 +438,13 @@ class _RoleReader:
             item.role = "measure"
             self.pending_count = self.pending_distinct = False
         elif r.pending_agg is not None and info.kind in ("number", "time"):
-            func, agg_item = r.pending_agg
-            r.measures.append(
-                Measure(func, entry.model, entry.name, words=f"{agg_item.text} {item.text}")
-            )
+            for func, agg_item in [*self.agg_queue, r.pending_agg]:
+                r.measures.append(
+                    Measure(func, entry.model, entry.name, words=f"{agg_item.text} {item.text}")
+                )
             item.role = "measure"
             r.pending_agg = None
+            self.agg_queue = []
         elif (
             r.superlative is not None
             and self.last_significant is r.superlative[2]
@@ -362,6 +502,15 @@ class _RoleReader:
     def _compared(self, f: Filter, subject_field: Item | None, nxt: Item | None) -> None:
         """What the comparison ``f`` is about: the field before it, a model after it (a count
         per group), or a numeric field after it."""
+        counted = (
+            nxt is not None and nxt.kind == "entry" and nxt.chosen and nxt.chosen.kind == "model"
+        )
+        if subject_field is not None and subject_field.chosen is not None and counted:
+            info = self.facts.lexicon.field(
+                subject_field.chosen.model, str(subject_field.chosen.name)
+            )
+            if info.key or info.kind == "text":
+                subject_field = None  # "cities with more than 2 employees": a count per city
         if subject_field is not None and subject_field.chosen is not None:
             f.model, f.name = subject_field.chosen.model, subject_field.chosen.name
             subject_field.role = "filter"
@@ -403,3 +552,28 @@ class _RoleReader:
         f.negated = negated
         r.filters.append(f)
         return f
+
+
+def _passive_by(items: list[Item], pos: int) -> bool:
+    """ "by" right after a past participle ("used by", "written by", "owned by")."""
+    if items[pos].text.lower() != "by" or pos == 0:
+        return False
+    before = items[pos - 1].text.lower().split()[-1] if items[pos - 1].text else ""
+    return before.endswith(("ed", "en")) or before in _IRREGULAR_PARTICIPLES
+
+
+_IRREGULAR_PARTICIPLES = _words(
+    "made done held led paid sold bought built taught won lost sung run hit set kept sent spent "
+    "told found brought thought caught fought"
+)
+
+
+#: Words before a quoted text that ask for a part of a value, not the whole value.
+LIKE_CUES = _words("substring contain contains containing include includes including letter word")
+
+
+def _like_cue(items: list[Item], pos: int) -> bool:
+    return any(i.text.lower() in LIKE_CUES for i in items[max(0, pos - 3) : pos])
+
+
+_MONEY = _words("amount total price cost revenue sales value paid spent charge fee")

@@ -7,12 +7,14 @@ built passes the SQL guard, semantic and native alike.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from sqlgate.nl.expand import check_native, expand_tree
 from sqlgate.nl.questions import MAX_QUESTION_CHARS
 from sqlgate.nl.rules.answer import RuleAnswer
 from sqlgate.nl.rules.building import build_query
+from sqlgate.nl.rules.coverage import measure_coverage
 from sqlgate.nl.rules.explaining import explain, mappings, nothing_found, summary
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import CannotAnswer, Item, Reading
@@ -76,7 +78,8 @@ class RuleTranslator:
         )
         declined = self._too_little(question, tokens, items, unmatched)
         if declined is not None:
-            return declined
+            score = measure_coverage(tokens, items, None, self.dialect).score
+            return replace(declined, coverage=score)
         try:
             plan = plan_query(self.facts, r, items)
             tree, joins = build_query(self.index, self.dialect, plan)
@@ -87,8 +90,20 @@ class RuleTranslator:
                 f"{exc} " + summary(items, unmatched),
                 items=items,
                 unmatched=unmatched,
+                coverage=measure_coverage(tokens, items, None, self.dialect).score,
             )
         semantic = tree.sql(dialect=self.dialect)
+        coverage = measure_coverage(tokens, items, semantic, self.dialect, self.lexicon)
+        if not coverage.complete:
+            return self._non_sql(
+                question,
+                "unclear",
+                "Part of the question does not map to the semantic model, so no query would "
+                f"answer all of it ({coverage.describe()}). " + summary(items, unmatched),
+                items=items,
+                unmatched=unmatched,
+                coverage=coverage.score,
+            )
         native = expand_tree(tree, self.index, self.dialect).sql(dialect=self.dialect)
         for sql in (semantic, native):
             analysis = analyze(sql, self.dialect)
@@ -106,6 +121,7 @@ class RuleTranslator:
             native_sql=native,
             mappings=mappings(items),
             unmatched=unmatched,
+            coverage=coverage.score,
         )
 
     def _too_little(
@@ -147,6 +163,7 @@ class RuleTranslator:
         *,
         items: list[Item] | None = None,
         unmatched: tuple[str, ...] = (),
+        coverage: float = 0.0,
     ) -> RuleAnswer:
         return RuleAnswer(
             question=question,
@@ -156,6 +173,7 @@ class RuleTranslator:
             mappings=mappings(items or []),
             unmatched=unmatched,
             reason=reason,
+            coverage=coverage,
         )
 
 

@@ -16,7 +16,7 @@ from sqlgate.nl import timeexpr
 from sqlgate.nl.lexicon import MAX_PHRASE, Entry, Lexicon
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import Item
-from sqlgate.nl.text import Token, phrase_key
+from sqlgate.nl.text import Token, phrase_key, stem
 from sqlgate.nl.vocabulary import KEYWORDS, MAX_KEYWORD, STOPWORDS
 
 _VIA_RANK = {"name": 3, "qualified": 3, "value": 3, "boolean": 3, "synonym": 2, "short": 1}
@@ -86,6 +86,10 @@ def _phrase_at(
     lexicon: Lexicon, tokens: list[Token], i: int, taken: dict[int, Item]
 ) -> tuple[int, list[Entry]]:
     for n in range(min(MAX_PHRASE, len(tokens) - i), 0, -1):
+        if n == 1:
+            joined = _joined_at(lexicon, tokens, i, taken)
+            if joined[0]:
+                return joined
         window = tokens[i : i + n]
         if any(j in taken for j in range(i, i + n)) or any(
             t.kind in ("quoted", "op") for t in window
@@ -97,6 +101,19 @@ def _phrase_at(
             continue
         return n, entries
     return 0, []
+
+
+def _joined_at(
+    lexicon: Lexicon, tokens: list[Token], i: int, taken: dict[int, Item]
+) -> tuple[int, list[Entry]]:
+    """Two words written as one in the schema: "high schooler" for ``Highschooler``."""
+    pair = tokens[i : i + 2]
+    if len(pair) < 2 or i + 1 in taken or any(t.kind != "word" for t in pair):
+        return 0, []
+    if any(t.norm in STOPWORDS for t in pair):
+        return 0, []
+    entries = lexicon.phrases.get((stem(pair[0].norm + pair[1].norm),))
+    return (2, entries) if entries else (0, [])
 
 
 def _numeric_next(lexicon: Lexicon, tokens: list[Token], i: int, taken: dict[int, Item]) -> bool:

@@ -1,0 +1,376 @@
+"""Every word accounted for: a check of the built query against the question, before answering.
+
+The translator answers only when its query accounts for the question's content words. Two kinds
+of gap make it decline (``NON_SQL_QUERY``, reason ``unclear``), saying what it understood and
+what it did not:
+
+* a content word that maps to nothing in the model and is not a filler word
+  (:data:`FILLER_WORDS`: "corresponding", "his", "using", ...);
+* a part of the question that mapped, but that the query does not show: a field, model, metric
+  or value missing from the SQL, or a negation, superlative, comparison, aggregate, count or
+  number with nothing in the SQL to carry it. The check reads the built semantic SQL itself, so
+  a clause dropped anywhere on the way is caught.
+
+The answer's ``coverage`` is the share of content words accounted for (1.0 when every one is).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import pairwise
+
+import sqlglot
+from sqlglot import exp
+
+from sqlgate.nl.lexicon import FieldInfo, Lexicon
+from sqlgate.nl.rules.parts import Item
+from sqlgate.nl.rules.roles import LIKE_CUES
+from sqlgate.nl.semantic import SemanticIndex
+from sqlgate.nl.text import Token, identifier_words, stem
+from sqlgate.nl.vocabulary import STOPWORDS, _words
+
+#: Words that add nothing a query could show: pronouns, connectives and verbs of reference.
+FILLER_WORDS = _words(
+    """his her hers him he she its itself themselves whose along together corresponding
+    correspond corresponds respective respectively using use given listed named called
+    someone anyone everyone everything something anything well also too please thanks
+    alphabetically alphabetical order ordered sorted sort names name detail details ids id
+    all total overall only just through among compute calculate determine identify report retrieve
+    dollars dollar euros euro usd eur cents"""
+)
+
+#: Words of a ranking ("the most popular", "the most common"): carried by its ORDER BY.
+RANK_WORDS = _words("popular successful famous")
+
+#: Verbs that only say how two things the question names are related ("teachers who teach
+#: courses", "owners who own dogs"): accounted for by the join between them.
+RELATION_VERBS = _words(
+    """own owns owned owning produce produces produced producing make makes made teach teaches
+    taught teaching play plays played playing write writes wrote written attend attends attended
+    visit visits visited contain contains contained include includes included hold holds held
+    receive receives received pay pays paid win wins won lose loses lost perform performs
+    performed operate operates operated create creates created use uses used enroll enrolled
+    enrolls participate participated participates involve involves involved join joined joins
+    manage manages managed lead leads led serve serves served sing sings sang sung host hosts
+    hosted appear appears appeared do does done go goes went gone support supports supported
+    handle handles handled"""
+)
+
+#: The keyword classes whose meaning must show in the SQL, and what shows it.
+_KW_NODES: dict[str, tuple[type[exp.Expression], ...]] = {
+    "neg": (exp.Not, exp.NEQ),
+    "cmp": (exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between, exp.EQ, exp.NEQ),
+    # "the total count", "amount of bonus": a count word carried by a sum, and back
+    "count": (exp.Count, exp.Sum),
+}
+_AGG_NODES: dict[str, tuple[type[exp.Expression], ...]] = {
+    "sum": (exp.Sum, exp.Count),
+    "avg": (exp.Avg,),
+    "min": (exp.Min, exp.Ordered),
+    "max": (exp.Max, exp.Ordered),
+}
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much of the question the query accounts for, and what it leaves out."""
+
+    score: float
+    unknown: tuple[str, ...]  # content words that map to nothing
+    dropped: tuple[str, ...]  # mapped phrases the query does not show
+
+    @property
+    def complete(self) -> bool:
+        return not self.unknown and not self.dropped
+
+    def describe(self) -> str:
+        parts = []
+        if self.unknown:
+            parts.append("not understood: " + ", ".join(f"'{w}'" for w in self.unknown))
+        if self.dropped:
+            parts.append("understood but not used: " + ", ".join(f"'{w}'" for w in self.dropped))
+        return "; ".join(parts)
+
+
+class _Shown:
+    """What a semantic SQL statement shows: tables, columns, literals, node types."""
+
+    def __init__(self, sql: str, dialect: str, lexicon: Lexicon | None = None) -> None:
+        tree = sqlglot.parse_one(sql, read=dialect)
+        index = lexicon.index if lexicon is not None else None
+        self.suspect = _suspect(tree, lexicon)
+        self.text = sql.lower()
+        self.tables = {t.name.lower() for t in tree.find_all(exp.Table)}
+        self.columns = {c.name.lower() for c in tree.find_all(exp.Column)}
+        self.star_tables = {
+            c.table.lower() for c in tree.find_all(exp.Column) if isinstance(c.this, exp.Star)
+        }
+        self.literals = {
+            str(lit.this).strip().lower() for lit in tree.find_all(exp.Literal) if lit.this
+        }
+        self.tree = tree
+        source = tree.args.get("from_") or tree.args.get("from")
+        first = source.find(exp.Table) if source is not None else None
+        self.root = first.name.lower() if first is not None else ""
+        self.nodes = {type(n) for n in tree.walk()}
+        self.metric = False
+        self.name_stems = _name_stems(self, index)
+        if tree.args.get("distinct"):
+            self.nodes.add(exp.Distinct)
+
+    def carriers(self, kinds: tuple[type[exp.Expression], ...]) -> list[list[exp.Column]]:
+        """The columns inside each node of ``kinds`` (an ORDER BY's alias counts as the
+        expression it names)."""
+        aliases = {a.alias.lower(): a.this for a in self.tree.find_all(exp.Alias)}
+        out = []
+        for node in self.tree.find_all(*kinds):
+            columns = list(node.find_all(exp.Column))
+            for c in list(columns):
+                if not c.table and c.name.lower() in aliases:
+                    columns += list(aliases[c.name.lower()].find_all(exp.Column))
+            out.append(columns)
+        return out
+
+    def has(self, kinds: tuple[type[exp.Expression], ...]) -> bool:
+        return any(k in self.nodes for k in kinds)
+
+
+def _suspect(tree: exp.Expression, lexicon: Lexicon | None) -> list[str]:
+    """Conditions no one means: a number compared with a text or key column ("airlines with
+    at least 10 flights" is a count of flights), one column equal to two values at once."""
+    out: list[str] = []
+    for node in tree.find_all(exp.GT, exp.GTE, exp.LT, exp.LTE):
+        column, other = node.this, node.expression
+        if isinstance(column, exp.Cast):
+            column = column.this
+        if not isinstance(column, exp.Column) or not isinstance(other, exp.Literal):
+            continue
+        info = _field_info(lexicon, column)
+        if other.is_number and info is not None and (info.key or info.kind == "text"):
+            out.append(f"{column.name} compared with {other.this}")
+    for select in tree.find_all(exp.Select):
+        aggregated = any(select.find_all(exp.AggFunc))
+        if aggregated and select.args.get("order") and not select.args.get("group"):
+            out.append("an order on a single aggregated row")
+        group = select.args.get("group")
+        if group is not None and not select.args.get("joins") and lexicon is not None:
+            out += _groups_of_one(group, lexicon)
+    for where in tree.find_all(exp.Where, exp.Having):
+        seen: dict[str, str] = {}
+        for eq in where.find_all(exp.EQ):
+            if isinstance(eq.this, exp.Column) and isinstance(eq.expression, exp.Literal):
+                if isinstance(eq.parent, exp.Or) or eq.find_ancestor(exp.Or):
+                    continue
+                key, value = eq.this.sql().lower(), str(eq.expression.this)
+                if seen.get(key, value) != value:
+                    out.append(f"{eq.this.name} equal to both {seen[key]!r} and {value!r}")
+                seen[key] = value
+    return out
+
+
+def _overall_figures(items: list[Item], shown: _Shown) -> list[str]:
+    """A comparison with an overall figure ("more than the average price") needs a scalar
+    subquery; without one, the figure was dropped."""
+    out = []
+    significant = [i for i in items if not (i.kind == "word" and i.text.lower() in STOPWORDS)]
+    for first, second in pairwise(significant):
+        if first.kw == "cmp" and second.kw in ("agg", "sup") and exp.Subquery not in shown.nodes:
+            out.append(f"{first.text} {second.text}")
+    return out
+
+
+def _groups_of_one(group: exp.Expression, lexicon: Lexicon) -> list[str]:
+    """A grouping by a whole primary key: every group is one row, so nothing is aggregated."""
+    grouped: dict[str, set[str]] = {}
+    for column in group.find_all(exp.Column):
+        grouped.setdefault(column.table.lower(), set()).add(column.name.lower())
+    for table, columns in grouped.items():
+        model = lexicon.index.get_model(table)
+        keys = {k.lower() for k in model.primary_key} if model else set()
+        if keys and keys <= columns:
+            return [f"groups of one {model.name if model else table} each"]
+    return []
+
+
+_CARRIERS: dict[str, tuple[type[exp.Expression], ...]] = {
+    "cmp": (exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between, exp.EQ, exp.NEQ),
+    "sup": (exp.Ordered, exp.AggFunc),
+    "top": (exp.Ordered, exp.AggFunc),
+    "agg": (exp.Ordered, exp.AggFunc),
+}
+
+
+def _misplaced_fields(items: list[Item], shown: _Shown) -> list[str]:
+    """A comparison, superlative or aggregate next to a field ("above age 20", "the largest
+    horsepower") must be about that field: its column inside the node that carries it."""
+    significant = [i for i in items if not (i.kind == "word" and i.text.lower() in STOPWORDS)]
+    out = []
+    for k, item in enumerate(significant):
+        if item.kind != "kw" or item.kw not in _CARRIERS:
+            continue
+        near = significant[k + 1 : k + 2]
+        if item.kw == "cmp" and not _is_field(near[0] if near else None):
+            near = significant[k - 1 : k] if k else []
+        field = near[0] if near and _is_field(near[0]) else None
+        if field is None or field.chosen is None:
+            continue
+        name = str(field.chosen.name).lower()
+        carried = any(
+            c.name.lower() == name for node in shown.carriers(_CARRIERS[str(item.kw)]) for c in node
+        )
+        if not carried:
+            out.append(f"{item.text} {field.text}")
+    return out
+
+
+def _is_field(item: Item | None) -> bool:
+    return (
+        item is not None
+        and item.kind == "entry"
+        and item.chosen is not None
+        and item.chosen.kind == "field"
+    )
+
+
+def _both_values(items: list[Item], shown: _Shown) -> list[str]:
+    """ "documents with paragraph 'Brazil' and 'Ireland'": two values of a column of another
+    model joined by "and" may mean both at once, which one condition cannot say."""
+    values = [i for i in items if i.kind == "entry" and i.chosen and i.chosen.kind == "value"]
+    out = []
+    for first, second in pairwise(values):
+        a, b = first.chosen, second.chosen
+        if a is None or b is None:
+            continue
+        if (a.model, a.name) != (b.model, b.name) or a.model.lower() == shown.root:
+            continue
+        between = [i for i in items if first.last < i.first < second.first]
+        if any(i.kw == "conj" and i.text.lower() == "and" for i in between):
+            out.append(f"{first.text} and {second.text}")
+    return out
+
+
+def _field_info(lexicon: Lexicon | None, column: exp.Column) -> FieldInfo | None:
+    if lexicon is None or not column.table:
+        return None
+    return lexicon.fields.get((column.table.lower(), column.name.lower()))
+
+
+def _name_stems(shown: _Shown, index: SemanticIndex | None) -> set[str]:
+    """The words of the names the query uses: its models, its columns, and every column of a
+    model it lists whole."""
+    names = set(shown.tables) | set(shown.columns)
+    if index is not None:
+        for table in shown.tables | shown.star_tables:
+            for field in index.fields.get(table, {}).values() if table in shown.star_tables else ():
+                names.add(field.name)
+            model = index.get_model(table)
+            if model is not None:
+                names.add(model.name)
+    return {stem(w) for name in names for w in identifier_words(name)}
+
+
+def measure_coverage(
+    tokens: list[Token],
+    items: list[Item],
+    semantic_sql: str | None,
+    dialect: str,
+    lexicon: Lexicon | None = None,
+) -> Coverage:
+    """The coverage of ``items`` by ``semantic_sql`` (``None``: no query, nothing shown); the
+    words of the names the query uses count as accounted for (``lexicon`` adds a listed model's
+    columns, and the field kinds that show a comparison that cannot be meant)."""
+    shown = _Shown(semantic_sql, dialect, lexicon) if semantic_sql else None
+    if shown is not None:
+        # a metric aggregates itself: "total revenue", "how much revenue"
+        shown.metric = any(
+            i.kind == "entry" and i.chosen and i.chosen.kind == "metric" for i in items
+        )
+    accounted: set[int] = set()
+    unknown: list[str] = []
+    dropped: list[str] = []
+    counted = False  # the word after "how many", "number of", "average": what is measured
+    for item in items:
+        span = range(item.first, item.last + 1)
+        if item.kind in ("word", "quoted"):
+            word = item.text.lower()
+            if _word_accounted(word, tokens[item.first], None if counted else shown):
+                accounted.update(span)
+            else:
+                unknown.append(item.text)
+            counted = counted and word in STOPWORDS
+            continue
+        counted = item.kind == "kw" and item.kw in ("count", "agg")
+        if shown is None or _item_shown(item, shown):
+            accounted.update(span)
+        else:
+            dropped.append(item.text)
+    if shown is not None:
+        dropped += shown.suspect
+        dropped += _overall_figures(items, shown)
+        dropped += _misplaced_fields(items, shown)
+        dropped += _both_values(items, shown)
+    content = [k for k, t in enumerate(tokens) if _content(t)]
+    score = sum(1 for k in content if k in accounted) / len(content) if content else 1.0
+    return Coverage(round(score, 2), tuple(unknown), tuple(dropped))
+
+
+def _word_accounted(word: str, token: Token, shown: _Shown | None) -> bool:
+    """An unmapped word that needs nothing of the query, or that the query's shape carries."""
+    if word in STOPWORDS or word in FILLER_WORDS or token.kind == "number":
+        return True
+    if shown is None:
+        return False
+    if stem(word) in shown.name_stems:
+        return True  # "the cars" when the query reads cars_data, "email" in email_address
+    if word in LIKE_CUES:
+        return shown.has((exp.Like,))
+    if word in RELATION_VERBS:
+        return len(shown.tables) > 1
+    return word in RANK_WORDS and shown.has((exp.Order,))
+
+
+def _content(token: Token) -> bool:
+    return token.kind != "number" and token.norm not in STOPWORDS and token.norm not in FILLER_WORDS
+
+
+def _item_shown(item: Item, shown: _Shown) -> bool:
+    if item.kind == "entry":
+        entry = item.chosen
+        if entry is None:
+            return False
+        if entry.kind == "model":
+            return entry.model.lower() in shown.tables
+        if entry.kind == "metric":
+            return str(entry.name).lower() in shown.text
+        if entry.kind == "value":
+            return str(entry.value).strip().lower() in shown.literals or (
+                str(entry.value).lower() in shown.text
+            )
+        name = str(entry.name).lower()
+        words = "_".join(item.text.lower().split())
+        return (
+            name in shown.columns
+            or entry.model.lower() in shown.star_tables
+            or any(words in column for column in shown.columns)
+        )
+    if item.kind == "kw":
+        if item.kw in _KW_NODES:
+            return shown.has(_KW_NODES[item.kw])
+        if item.kw in ("agg", "count") and shown.metric:
+            return True
+        if item.kw == "agg":
+            return shown.has(_AGG_NODES.get(str(item.arg), ()))
+        if item.kw == "conj" and item.text.lower() in ("or", "either"):
+            return shown.has((exp.Or, exp.In))  # "in 2014 or 2015": never read as "and"
+        if item.kw == "list" or item.kw == "distinct":
+            return True  # "different", "distinct": a listing's rows, or keys, already are
+        if item.kw in ("sup", "top"):
+            return shown.has((exp.Order, exp.Min, exp.Max))
+        return True
+    if item.kind == "concept" and item.arg == "sales":
+        return shown.metric or shown.has((exp.Sum,))  # "revenue", "spending": a sum of money
+    if item.kind == "like":
+        return f"%{item.text}%".lower() in shown.literals
+    if item.kind == "number":
+        return item.role is not None or item.text.lower() in shown.literals
+    return True
