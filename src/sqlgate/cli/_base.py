@@ -14,11 +14,14 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import pydantic
+import yaml
 from sqlalchemy import select
 
+from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
 from sqlgate.container import Services
 from sqlgate.errors import NotFound, SqlgateError
+from sqlgate.services import orgs
 from sqlgate.settings import Settings
 from sqlgate.store.models import Organization
 
@@ -141,6 +144,30 @@ def org_id(built: Services, given: str | None) -> str:
     if len(found) > 1:
         raise UsageError(f"several organizations ({slugs}): name one with --org SLUG")
     return str(found[0][0])
+
+
+@contextmanager
+def as_operator(args: argparse.Namespace) -> Iterator[tuple[Services, Principal]]:
+    """The services, and the organization's operator (its longest-standing owner) as whom the
+    command acts; ``--org`` as every other command takes it."""
+    with services(args) as built:
+        yield built, orgs.operator(built.store, org_id(built, args.org))
+
+
+def read_mapping(file: str, what: str) -> dict[str, Any]:
+    """A document kept as a file (``.json``, else YAML) that must hold one mapping: ``what``
+    names it in the errors ("dashboard", "workflow")."""
+    path = Path(file)
+    try:
+        text = path.read_text(encoding="utf-8")
+        body = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except OSError as exc:
+        raise SqlgateError(f"Cannot read {str(path)!r}: {exc.strerror}") from None
+    except (ValueError, yaml.YAMLError) as exc:
+        raise SqlgateError(f"{path.name} is not valid YAML or JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise SqlgateError(f"{path.name} must hold one {what} (a mapping)")
+    return body
 
 
 # --- output ------------------------------------------------------------------------------------

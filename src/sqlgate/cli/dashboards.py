@@ -10,21 +10,16 @@ on the server's data directory as the organization's first owner.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 from sqlgate.auth.principal import Principal
-from sqlgate.cli._base import org_id, services
+from sqlgate.cli._base import as_operator, print_json, read_mapping
 from sqlgate.container import Services
 from sqlgate.errors import NotFound, SqlgateError, ValidationError
 from sqlgate.library.dashboard_store import DashboardInfo
-from sqlgate.services import orgs
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -52,18 +47,6 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         parser.set_defaults(func=func)
 
 
-@contextmanager
-def _services(args: argparse.Namespace) -> Iterator[tuple[Services, Principal]]:
-    """The services, and the organization's operator (its longest-standing owner) as whom the
-    command acts; ``--org`` as every other command takes it."""
-    with services(args) as built:
-        yield built, orgs.operator(built.store, org_id(built, args.org))
-
-
-def _print_json(payload: Any) -> None:
-    print(json.dumps(payload, indent=2, default=str))
-
-
 def portable(info: DashboardInfo) -> dict[str, Any]:
     """A dashboard as a file says it: what ``create -f`` reads back."""
     filters = [{k: v for k, v in f.items() if v is not None} for f in info.filters]
@@ -78,7 +61,7 @@ def portable(info: DashboardInfo) -> dict[str, Any]:
 
 
 def _list(args: argparse.Namespace) -> int:
-    with _services(args) as (services, owner):
+    with as_operator(args) as (services, owner):
         items: list[DashboardInfo] = []
         cursor = None
         while True:
@@ -87,7 +70,7 @@ def _list(args: argparse.Namespace) -> int:
             if (cursor := page.next_cursor) is None:
                 break
     if args.json:
-        _print_json([{"dashboard_id": i.id, "name": i.name, "widgets": len(i.widgets),
+        print_json([{"dashboard_id": i.id, "name": i.name, "widgets": len(i.widgets),
                       "updated_at": i.updated_at} for i in items])  # fmt: skip
         return 0
     for i in items:
@@ -106,30 +89,21 @@ def _show(args: argparse.Namespace) -> int:
         if not sep or not name:
             raise SqlgateError(f"--filter takes NAME=VALUE, not {item!r}")
         given[name] = value
-    with _services(args) as (services, owner):
+    with as_operator(args) as (services, owner):
         shown = services.dashboards.show(owner, args.dashboard_id, given, refresh=args.refresh)
     out = portable(shown.dashboard)
     results = shown.results or {}
     out["widgets"] = [
         {**w, "data": None, **results.get(w["widget_id"], {})} for w in out["widgets"]
     ]
-    _print_json(out)
+    print_json(out)
     return 0
 
 
 def _create(args: argparse.Namespace) -> int:
-    path = Path(args.file)
-    try:
-        text = path.read_text(encoding="utf-8")
-        body = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except OSError as exc:
-        raise SqlgateError(f"Cannot read {str(path)!r}: {exc.strerror}") from None
-    except (ValueError, yaml.YAMLError) as exc:
-        raise SqlgateError(f"{path.name} is not valid YAML or JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise SqlgateError(f"{path.name} must hold one dashboard (a mapping)")
+    body = read_mapping(args.file, "dashboard")
     dashboard_id = body.pop("dashboard_id", None)
-    with _services(args) as (services, owner):
+    with as_operator(args) as (services, owner):
         try:
             info, verb = _deploy(services, owner, dashboard_id, body)
         except ValidationError as exc:
@@ -137,7 +111,7 @@ def _create(args: argparse.Namespace) -> int:
             for problem in exc.details.get("details", []):
                 print(f"  {problem['field']}: {problem['message']}", file=sys.stderr)
             return 2
-    _print_json({verb: True, "dashboard_id": info.id, "name": info.name,
+    print_json({verb: True, "dashboard_id": info.id, "name": info.name,
                  "widgets": [w["widget_id"] for w in info.widgets]})  # fmt: skip
     return 0
 
@@ -157,11 +131,11 @@ def _deploy(
 
 
 def _export(args: argparse.Namespace) -> int:
-    with _services(args) as (services, owner):
+    with as_operator(args) as (services, owner):
         info = services.dashboards.get(owner.org_id, args.dashboard_id)
     doc = portable(info)
     if args.format == "json":
-        _print_json(doc)
+        print_json(doc)
     else:
         print(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100), end="")
     return 0

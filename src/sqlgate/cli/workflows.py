@@ -10,22 +10,15 @@ data directory as the organization's first owner, who becomes the owner of what 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-import yaml
-
 from sqlgate.auth.principal import Principal
-from sqlgate.cli._base import org_id, services
+from sqlgate.cli._base import as_operator, print_json, read_mapping
 from sqlgate.container import Services
 from sqlgate.errors import NotFound, SqlgateError, ValidationError
 from sqlgate.library.workflow_store import RunInfo, WorkflowInfo
-from sqlgate.services import orgs
 
 #: How long ``run`` waits for a run a server's worker took before this process could.
 WAIT_SECONDS = 600
@@ -67,16 +60,6 @@ def _positive(text: str) -> int:
     return int(text)
 
 
-@contextmanager
-def _services(args: argparse.Namespace) -> Iterator[tuple[Services, Principal]]:
-    with services(args) as built:
-        yield built, orgs.operator(built.store, org_id(built, args.org))
-
-
-def _print_json(payload: Any) -> None:
-    print(json.dumps(payload, indent=2, default=str))
-
-
 def portable(info: WorkflowInfo) -> dict[str, Any]:
     """A workflow as a file says it (a webhook's secret only as ``secret_set``)."""
     steps = []
@@ -113,7 +96,7 @@ def run_dict(run: RunInfo) -> dict[str, Any]:
 
 
 def _list(args: argparse.Namespace) -> int:
-    with _services(args) as (built, owner):
+    with as_operator(args) as (built, owner):
         items: list[WorkflowInfo] = []
         cursor = None
         while True:
@@ -122,7 +105,7 @@ def _list(args: argparse.Namespace) -> int:
             if (cursor := page.next_cursor) is None:
                 break
     if args.json:
-        _print_json([portable(i) for i in items])
+        print_json([portable(i) for i in items])
         return 0
     for i in items:
         trigger = i.trigger
@@ -135,29 +118,20 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    with _services(args) as (built, owner):
-        _print_json(portable(built.workflows.get(owner.org_id, args.workflow_id)))
+    with as_operator(args) as (built, owner):
+        print_json(portable(built.workflows.get(owner.org_id, args.workflow_id)))
     return 0
 
 
 def _create(args: argparse.Namespace) -> int:
-    path = Path(args.file)
-    try:
-        text = path.read_text(encoding="utf-8")
-        body = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except OSError as exc:
-        raise SqlgateError(f"Cannot read {str(path)!r}: {exc.strerror}") from None
-    except (ValueError, yaml.YAMLError) as exc:
-        raise SqlgateError(f"{path.name} is not valid YAML or JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise SqlgateError(f"{path.name} must hold one workflow (a mapping)")
+    body = read_mapping(args.file, "workflow")
     workflow_id = body.pop("workflow_id", None)
     for shown_only in ("next_run_at", "owner_id"):
         body.pop(shown_only, None)
     for step in body.get("steps") or []:
         if isinstance(step, dict):
             step.pop("secret_set", None)
-    with _services(args) as (built, owner):
+    with as_operator(args) as (built, owner):
         try:
             info, verb = _deploy(built, owner, workflow_id, body)
         except ValidationError as exc:
@@ -165,7 +139,7 @@ def _create(args: argparse.Namespace) -> int:
                 f"{p['field']}: {p['message']}" for p in exc.details.get("details", [])
             )
             raise SqlgateError(f"{exc.message}: {problems}" if problems else exc.message) from None
-    _print_json(
+    print_json(
         {verb: True, "workflow_id": info.id, "name": info.name, "next_run_at": info.next_run_at}
     )
     return 0
@@ -186,7 +160,7 @@ def _deploy(
 
 
 def _run(args: argparse.Namespace) -> int:
-    with _services(args) as (built, owner):
+    with as_operator(args) as (built, owner):
         run = built.workflows.run(owner, args.workflow_id)
         if built.workflow_engine.run_here(run) is None:  # a server's worker took it
             deadline = time.monotonic() + WAIT_SECONDS
@@ -194,7 +168,7 @@ def _run(args: argparse.Namespace) -> int:
                 time.sleep(0.5)
                 run = built.workflows.get_run(owner.org_id, run.workflow_id, run.id)
         run = built.workflows.get_run(owner.org_id, run.workflow_id, run.id)
-    _print_json(run_dict(run))
+    print_json(run_dict(run))
     if run.status == "failed":
         message = (run.error or {}).get("message", "the run failed")
         print(f"error: {message}", file=sys.stderr)
@@ -203,10 +177,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _runs(args: argparse.Namespace) -> int:
-    with _services(args) as (built, owner):
+    with as_operator(args) as (built, owner):
         page = built.workflows.runs(owner.org_id, args.workflow_id, limit=args.limit, cursor=None)
     if args.json:
-        _print_json([run_dict(r) for r in page.items])
+        print_json([run_dict(r) for r in page.items])
         return 0
     for r in page.items:
         when = r.scheduled_for or r.created_at
