@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import select
 
 from sqlgate.errors import NotFound
+from sqlgate.services.orgs import ActiveMember, active_member
 from sqlgate.store.db import Store
-from sqlgate.store.models import Dashboard, DashboardShare, Member, Organization, new_id
+from sqlgate.store.models import Dashboard, DashboardShare, new_id
 from sqlgate.store.pages import read_page
 
 
@@ -58,14 +59,6 @@ class ShareInfo:
     expires_at: datetime
     revoked_at: datetime | None
     created_at: datetime
-
-
-@dataclass(frozen=True)
-class Sharer:
-    """Who a shared link's queries run as: its creator, as they are today."""
-
-    org_slug: str
-    role: str
 
 
 def _info(row: Dashboard) -> DashboardInfo:
@@ -177,15 +170,6 @@ class DashboardStore:
             session.flush()
             return _share(row)
 
-    def sharer(self, org_id: str, member_id: str) -> Sharer | None:
+    def sharer(self, org_id: str, member_id: str) -> ActiveMember | None:
         """The link creator's organization slug and current role; None once they have left."""
-        query = (
-            select(Organization.slug, Member.role, Member.status)
-            .join(Member, Member.org_id == Organization.id)
-            .where(Organization.id == org_id, Member.id == member_id)
-        )
-        with self._store.session() as session:
-            row = session.execute(query).one_or_none()
-        if row is None or row.status != "active":
-            return None
-        return Sharer(row.slug, row.role)
+        return active_member(self._store, org_id, member_id)

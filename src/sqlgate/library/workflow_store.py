@@ -20,8 +20,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from sqlgate.errors import Conflict, NotFound
+from sqlgate.services.orgs import ActiveMember, active_member
 from sqlgate.store.db import Store
-from sqlgate.store.models import Member, Organization, Workflow, WorkflowRun, new_id
+from sqlgate.store.models import Workflow, WorkflowRun, new_id
 from sqlgate.store.pages import newest_first, split_page
 
 PENDING = ("queued", "running")
@@ -90,14 +91,6 @@ class Firing:
     seen: datetime
     following: datetime | None
     runs: list[tuple[datetime, str, dict[str, Any] | None]]
-
-
-@dataclass(frozen=True)
-class Owner:
-    """Whom a workflow's runs run as: its owner, as they are today."""
-
-    org_slug: str
-    role: str
 
 
 def _info(row: Workflow) -> WorkflowInfo:
@@ -193,18 +186,9 @@ class WorkflowStore:
             raise NotFound(f"Workflow {workflow_id!r} not found")
         return row  # type: ignore[no-any-return]
 
-    def owner(self, org_id: str, member_id: str) -> Owner | None:
+    def owner(self, org_id: str, member_id: str) -> ActiveMember | None:
         """The owner's organization slug and current role; None once they have left."""
-        query = (
-            select(Organization.slug, Member.role, Member.status)
-            .join(Member, Member.org_id == Organization.id)
-            .where(Organization.id == org_id, Member.id == member_id)
-        )
-        with self._store.session() as session:
-            row = session.execute(query).one_or_none()
-        if row is None or row.status != "active":
-            return None
-        return Owner(row.slug, row.role)
+        return active_member(self._store, org_id, member_id)
 
     # --- the scheduler ---------------------------------------------------------------------------
 

@@ -92,6 +92,29 @@ def first_owner_id(store: Store, org_id: str) -> str | None:
         )
 
 
+@dataclass(frozen=True)
+class ActiveMember:
+    """Whom something a member saved runs as (a shared link, a workflow): their organization's
+    slug and their role as it is today."""
+
+    org_slug: str
+    role: str
+
+
+def active_member(store: Store, org_id: str, member_id: str) -> ActiveMember | None:
+    """The member's organization slug and current role; None once they have left."""
+    query = (
+        select(Organization.slug, Member.role, Member.status)
+        .join(Member, Member.org_id == Organization.id)
+        .where(Organization.id == org_id, Member.id == member_id)
+    )
+    with store.session() as session:
+        row = session.execute(query).one_or_none()
+    if row is None or row.status != "active":
+        return None
+    return ActiveMember(row.slug, row.role)
+
+
 def operator(store: Store, org_id: str) -> Principal:
     """The server's operator at the command line, acting as the organization's longest-standing
     owner (so what they ask is saved and logged under a member)."""
