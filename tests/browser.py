@@ -122,7 +122,11 @@ def browser_page() -> Iterator[Page]:
     """A fresh headless Chromium (own profile, no sandbox: tests run as root) and its one tab,
     with the console, log and network domains on."""
     binary = chromium()
-    with tempfile.TemporaryDirectory(prefix="sqlgate-chromium-") as profile:
+    # Chromium's helper processes may still write to the profile after the browser exits; a
+    # leftover file in a temporary directory is no reason to fail the test.
+    with tempfile.TemporaryDirectory(
+        prefix="sqlgate-chromium-", ignore_cleanup_errors=True
+    ) as profile:
         proc = subprocess.Popen(
             [binary, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
              "--disable-extensions", "--disable-background-networking",
