@@ -56,6 +56,9 @@ class ConnectionInfo:
     created_at: datetime
     updated_at: datetime
     password_encrypted: str | None = field(default=None, repr=False)
+    #: Owned by the operator and granted to this organization: it may query it, never see
+    #: where it points or change it.
+    shared: bool = False
 
     @property
     def dialect(self) -> str:

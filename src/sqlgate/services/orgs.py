@@ -13,6 +13,7 @@ from sqlgate.auth.keys import display_prefix, generate_key, hash_key
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import ROLE_SCOPES, Role, Scope, format_scopes
 from sqlgate.errors import Conflict, NotFound, ValidationError
+from sqlgate.services.attributes import Attributes
 from sqlgate.store.db import Store
 from sqlgate.store.models import ApiKey, Member, Organization, new_id
 
@@ -195,3 +196,24 @@ def add_key(
         scopes=sorted(s.value for s in scopes),
         expires_at=expires_at,
     )
+
+
+def attributes_for(store: Store, org_id: str, member_id: str) -> tuple[Attributes, Attributes]:
+    """The organization's attributes (set by the operator) and the member's (set by the org's
+    admins), as stored: ``({"tenant_id": 42, "region": "eu"}, {"team": "sales"})``.
+
+    Values keep their type (str, int, float, bool). An attribute not set is absent, never
+    defaulted; a member who is not (or no longer) in the organization has no attributes. An
+    unknown organization is a NotFound. Read from the store on every call (no cache), so a
+    change is seen at once.
+    """
+    with store.engine.connect() as db:
+        org = db.execute(
+            select(Organization.attributes).where(Organization.id == org_id)
+        ).one_or_none()
+        member = db.execute(
+            select(Member.attributes).where(Member.id == member_id, Member.org_id == org_id)
+        ).one_or_none()
+    if org is None:
+        raise NotFound(f"Organization {org_id!r} not found")
+    return dict(org.attributes or {}), dict(member.attributes or {}) if member else {}
