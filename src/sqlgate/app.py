@@ -18,6 +18,7 @@ from sqlgate.api import (
     jobs,
     keys,
     nl,
+    platform,
     prompt_logs,
     query,
     run_sql,
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jobs,
         dashboards,
         workflows,
+        platform,
     )
     for router in [*(m.router for m in routers), jobs.downloads, dashboards.shared]:
         declare(router)
