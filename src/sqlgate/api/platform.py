@@ -59,7 +59,9 @@ class OrgCreate(RequestModel):
         description="URL name (`/v1/{org}/admin/...`); default: made from the name.",
     )
     owner_email: str | None = Field(
-        default=None, max_length=320, description="The first owner's address."
+        default=None,
+        max_length=320,
+        description="The first owner's address (default `owner@<slug>.localhost`).",
     )
     attributes: dict[str, AttributeIn] | None = _ATTRIBUTES
 
@@ -124,7 +126,7 @@ def create_organization(body: OrgCreate, by: OperatorKey, services: AppServices)
     info, key = services.organizations.create(
         body.name,
         slug=body.slug,
-        owner_email=body.owner_email or "owner@localhost",
+        owner_email=body.owner_email,
         attrs=body.attributes,
         by=by,
     )

@@ -6,6 +6,7 @@ clear text except inside the :class:`ConnectionSpec` handed to an engine when it
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import re
 import time
@@ -230,11 +231,14 @@ class ConnectionService:
             )
 
     def test(self, org_id: str, ref: str, *, actor: Principal | None = None) -> ServerInfo:
-        """Reach the database now: version, round-trip time, and whether it could write."""
+        """Reach the database now: version, round-trip time, and whether it could write (for
+        a shared connection seen from an organization, not which role or privilege)."""
         info = self.get(org_id, ref)
         with self._audited(actor, org_id, "connection.test", info.id):
             try:
-                return self.engine(info).probe()
+                found = self.engine(info).probe()
+                hide = info.shared and org_id != PLATFORM_ORG_ID
+                return dataclasses.replace(found, write_detail=None) if hide else found
             except ConnectionFailed as exc:
                 if info.shared:
                     raise

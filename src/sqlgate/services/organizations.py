@@ -96,18 +96,19 @@ class Organizations:
         name: str,
         *,
         slug: str | None = None,
-        owner_email: str = "owner@localhost",
+        owner_email: str | None = None,
         attrs: Mapping[str, Any] | None = None,
         by: Operator = CLI,
     ) -> tuple[OrgInfo, orgs.IssuedKey]:
         """A new organization, its owner and the owner's key (shown once). A taken slug is a
-        409; bad attributes a 422, and nothing is created."""
+        409; bad attributes a 422, and nothing is created. The owner is ``owner_email``
+        (default ``owner@<slug>.localhost``)."""
         name = _check_name(name)
         slug = _check_slug(slug) if slug is not None else orgs.slugify(name)
         values = attributes.validated(attrs or {})
-        created = orgs.create_organization(
-            self._store, name=name, owner_email=normalize_email(owner_email), slug=slug
-        )
+        # An address under the reserved .localhost domain unless one is given.
+        email = normalize_email(owner_email or f"owner@{slug}.localhost")
+        created = orgs.create_organization(self._store, name=name, owner_email=email, slug=slug)
         assert created.key is not None
         with self._store.session() as session:
             row = session.get(Organization, created.org_id)
