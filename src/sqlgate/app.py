@@ -19,6 +19,7 @@ from sqlgate.api import (
     keys,
     nl,
     platform,
+    platform_connections,
     prompt_logs,
     query,
     run_sql,
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dashboards,
         workflows,
         platform,
+        platform_connections,
     )
     for router in [*(m.router for m in routers), jobs.downloads, dashboards.shared]:
         declare(router)
