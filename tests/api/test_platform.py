@@ -277,3 +277,22 @@ def test_a_suspended_orgs_result_links_pause_and_its_queued_jobs_do_not_run(
     assert view.error_code == "authorization_error"
     env.client.post(f"{BASE}/{org_id}/resume", headers=operator).raise_for_status()
     assert env.client.get(url).status_code == 200
+
+
+def test_a_suspended_orgs_shared_dashboard_links_stop(env: Env, operator: dict[str, str]) -> None:
+    made = _create(env.client, operator, name="Boards Paused")
+    org_id = made["data"]["id"]
+    headers = {"Authorization": f"Bearer {made['owner_key']['api_key']}"}
+    env.org.services.connections.create(org_id, name="own", type="duckdb", database="corpus.duckdb")
+    widget = {"type": "table", "title": "one", "connection_id": "own", "sql": "SELECT 1 AS x",
+              "position": {"x": 0, "y": 0, "w": 4, "h": 3}}  # fmt: skip
+    r = env.client.post("/v1/dashboards", json={"name": "b", "widgets": [widget]}, headers=headers)
+    assert r.status_code == 201, r.text
+    dash = r.json()["data"]["dashboard_id"]
+    share = env.client.post(f"/v1/dashboards/{dash}/shares", json={}, headers=headers)
+    url = share.json()["data"]["url"].removeprefix("http://testserver")
+    assert env.client.get(url).status_code == 200
+    env.client.post(f"{BASE}/{org_id}/suspend", headers=operator).raise_for_status()
+    assert env.client.get(url).status_code == 403
+    env.client.post(f"{BASE}/{org_id}/resume", headers=operator).raise_for_status()
+    assert env.client.get(url).status_code == 200
