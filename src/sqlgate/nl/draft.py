@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from sqlgate.nl.draft_synonyms import column_synonyms, table_synonyms
 from sqlgate.nl.semantic import (
     Column,
     Model,
@@ -77,6 +78,7 @@ def _model(table: SchemaTable, name: str, default_schema: str | None) -> Model:
                 column=None if semantic == column.name else column.name,
                 type=column.type or None,
                 description=column.comment or None,
+                synonyms=column_synonyms(column.name),
             )
         )
     by_physical = {c.physical.lower(): c.name for c in columns}
@@ -87,6 +89,7 @@ def _model(table: SchemaTable, name: str, default_schema: str | None) -> Model:
         table=None if name == table.name else table.name,
         table_schema=table.schema if table.schema and table.schema != default_schema else None,
         description=table.comment or None,
+        synonyms=table_synonyms(table.name, tuple(c.name for c in table.columns)),
         primary_key=primary_key,
         label_columns=_labels(columns, table.name),
         time_column=by_physical[time_column.lower()] if time_column else None,

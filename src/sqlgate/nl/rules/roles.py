@@ -91,6 +91,8 @@ class _RoleReader:
             self.last_significant = item
         elif item.chosen.kind == "metric":
             self._metric(item, item.chosen)
+        elif item.chosen.kind == "model" and _modifier(item, nxt):
+            item.role = "context"  # "car models", "dog owners": says which, is not counted
         elif item.chosen.kind == "model":
             self._model(item, item.chosen)
         else:
@@ -552,6 +554,18 @@ class _RoleReader:
         f.negated = negated
         r.filters.append(f)
         return f
+
+
+def _modifier(item: Item, nxt: Item | None) -> bool:
+    """A singular model name right before another model or field ("car models"): a modifier."""
+    return (
+        nxt is not None
+        and nxt.first == item.last + 1
+        and nxt.kind == "entry"
+        and nxt.chosen is not None
+        and nxt.chosen.kind in ("model", "field")
+        and not item.text.lower().endswith("s")
+    )
 
 
 def _passive_by(items: list[Item], pos: int) -> bool:
