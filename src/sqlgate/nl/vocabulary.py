@@ -54,6 +54,10 @@ _add("cmp", ("=", None), "equal to", "equals", "exactly", "=")
 _add("cmp", ("between", None), "between")
 _add("cmp", (">", "length"), "longer than")
 _add("cmp", ("<", "length"), "shorter than")
+_add("cmp", (">", "age"), "older than")
+_add("cmp", ("<", "age"), "younger than")
+_add("cmp", (">", "weight"), "heavier than")
+_add("cmp", ("<", "weight"), "lighter than")
 _add("cmp", (">", "price"), "more expensive than", "costing more than", "cost more than",
      "costs more than", "priced above", "priced over")  # fmt: skip
 _add("cmp", ("<", "price"), "cheaper than", "costing less than", "cost less than",
@@ -104,6 +108,7 @@ CONCEPT_FIELDS: dict[str, tuple[str, ...]] = {
     "size": ("size", "bytes", "amount", "total", "value"),
     "sales": ("sales", "revenue"),
     "age": ("age",),
+    "weight": ("weight",),
 }
 
 #: Time units after a number ("10 minutes") and their length in seconds.

@@ -287,7 +287,11 @@ def condition_sql(index: SemanticIndex, f: Filter, fan_out: bool) -> exp.Expr | 
         pattern = exp.Literal.string(f"%{f.values[0]}%")
         return exp.Like(this=column, expression=pattern)
     if f.kind == "compare":
-        condition = _compare(_as_number(index, f.model, f.name, column), f.op, f.values)
+        target = _as_number(index, f.model, f.name, column)
+        if f.overall:
+            condition = _compare(target, f.op, [_overall(index, f)])
+        else:
+            condition = _compare(target, f.op, f.values)
         return exp.Not(this=condition) if f.negated else condition
     # values
     literals = [_literal(v) for v in f.values]
@@ -336,7 +340,24 @@ def _as_number(index: SemanticIndex, model: str, name: str, column: exp.Column) 
 _TEXT_TYPE = re.compile(r"char|text|string|clob", re.IGNORECASE)
 
 
+def _overall(index: SemanticIndex, f: Filter) -> exp.Expr:
+    """ "the average age": the aggregate of the field over its whole model, as a subquery."""
+    assert f.model is not None
+    assert f.name is not None
+    assert f.overall is not None
+    if f.overall == "metric" and f.measure is not None and f.measure.name:
+        source = f.measure.model
+        inner = exp.select(_col(source, f.measure.name)).from_(exp.Table(this=_ident(source)))
+        return exp.Subquery(this=inner)
+    column = _as_number(index, f.model, f.name, _col(f.model, f.name))
+    func = {"avg": exp.Avg, "sum": exp.Sum, "min": exp.Min, "max": exp.Max}[f.overall]
+    inner = exp.select(func(this=column)).from_(exp.Table(this=_ident(f.model)))
+    return exp.Subquery(this=inner)
+
+
 def _literal(value: Any) -> exp.Expr:
+    if isinstance(value, exp.Expr):
+        return value
     if isinstance(value, bool):
         return exp.Boolean(this=value)
     if isinstance(value, int | float):

@@ -54,6 +54,7 @@ class Filter:
     measure: Measure | None = None
     words: str = ""
     alternative: bool = False  # joined to the filter before it by "or"
+    overall: str | None = None  # compared with this aggregate of the field over its model
 
 
 #: (direction "asc"/"desc", what: "measure" / "field" / "field_ref" / "pending", the target)

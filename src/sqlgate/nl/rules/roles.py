@@ -13,6 +13,7 @@ from typing import Any
 from sqlgate.nl.joins import hops
 from sqlgate.nl.lexicon import Entry
 from sqlgate.nl.rules.facts import ModelFacts
+from sqlgate.nl.rules.figures import overall_figure, overall_metric
 from sqlgate.nl.rules.parts import (
     Dimension,
     Filter,
@@ -89,6 +90,8 @@ class _RoleReader:
             self.pending_neg = False
             self.pending_group = False  # "albums by Led Zeppelin": a filter, not a grouping
             self.last_significant = item
+        elif item.chosen.kind == "metric" and overall_metric(self, item):
+            pass  # "above the average order value": a comparison with an overall figure
         elif item.chosen.kind == "metric":
             self._metric(item, item.chosen)
         elif item.chosen.kind == "model" and _modifier(item, nxt):
@@ -108,6 +111,8 @@ class _RoleReader:
             r.by_measure = True
         if kw == "count":
             self._count(item, nxt)
+        elif kw == "agg" and overall_figure(self, item, nxt):
+            pass  # "above the average age": a comparison with an overall figure
         elif kw == "agg":
             if r.pending_agg is not None:
                 self.agg_queue.append(r.pending_agg)  # "the average, minimum and maximum age"
