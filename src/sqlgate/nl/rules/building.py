@@ -143,6 +143,9 @@ class _SqlBuilder:
         plan = self.plan
         base = self.index.get_model(plan.root)
         assert base is not None
+        if plan.only_columns:
+            self._asked_columns(base)
+            return
         for column in base.columns:
             self.projections.append(_col(base.name, column.name))
             self.used_names.add(column.name.lower())
@@ -157,6 +160,13 @@ class _SqlBuilder:
                 self.projections.append(
                     exp.alias_(_col(model, name), _ident(self._output(f"{model}_{name}")))
                 )
+
+    def _asked_columns(self, base: Model) -> None:
+        """The fields asked, else the root's key and label: one part of a set question."""
+        asked = self.plan.extra_columns or [(base.name, n) for n in _model_display(base)]
+        for model, name in asked:
+            alias = name if name.lower() not in self.used_names else f"{model}_{name}"
+            self.projections.append(exp.alias_(_col(model, name), _ident(self._output(alias))))
 
     def _conditions(self, select: exp.Select) -> exp.Select:
         """WHERE, GROUP BY and HAVING."""

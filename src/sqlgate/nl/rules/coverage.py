@@ -23,8 +23,8 @@ import sqlglot
 from sqlglot import exp
 
 from sqlgate.nl.lexicon import FieldInfo, Lexicon
+from sqlgate.nl.rules.cues import LIKE_CUES
 from sqlgate.nl.rules.parts import Item
-from sqlgate.nl.rules.roles import LIKE_CUES
 from sqlgate.nl.semantic import SemanticIndex
 from sqlgate.nl.text import Token, identifier_words, stem
 from sqlgate.nl.vocabulary import STOPWORDS, _words
@@ -56,9 +56,16 @@ RELATION_VERBS = _words(
     handle handles handled"""
 )
 
+#: Words of a set question and what shows them ("both A and B" is an INTERSECT).
+_SET_WORDS: dict[str, tuple[type[exp.Expression], ...]] = {
+    "both": (exp.Intersect,),
+    "but": (exp.Except,),
+    "either": (exp.Union, exp.Or, exp.In),
+}
+
 #: The keyword classes whose meaning must show in the SQL, and what shows it.
 _KW_NODES: dict[str, tuple[type[exp.Expression], ...]] = {
-    "neg": (exp.Not, exp.NEQ),
+    "neg": (exp.Not, exp.NEQ, exp.Except),
     "cmp": (exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between, exp.EQ, exp.NEQ),
     # "the total count", "amount of bonus": a count word carried by a sum, and back
     "count": (exp.Count, exp.Sum),
@@ -109,7 +116,9 @@ class _Shown:
             str(lit.this).strip().lower() for lit in tree.find_all(exp.Literal) if lit.this
         }
         self.tree = tree
-        source = tree.args.get("from_") or tree.args.get("from")
+        first_select = tree.find(exp.Select) if isinstance(tree, exp.SetOperation) else tree
+        assert first_select is not None
+        source = first_select.args.get("from_") or first_select.args.get("from")
         first = source.find(exp.Table) if source is not None else None
         self.root = first.name.lower() if first is not None else ""
         self.nodes = {type(n) for n in tree.walk()}
@@ -235,6 +244,8 @@ def _is_field(item: Item | None) -> bool:
 def _both_values(items: list[Item], shown: _Shown) -> list[str]:
     """ "documents with paragraph 'Brazil' and 'Ireland'": two values of a column of another
     model joined by "and" may mean both at once, which one condition cannot say."""
+    if exp.Intersect in shown.nodes:
+        return []  # each value has its own part of the query
     values = [i for i in items if i.kind == "entry" and i.chosen and i.chosen.kind == "value"]
     out = []
     for first, second in pairwise(values):
@@ -322,6 +333,8 @@ def _word_accounted(word: str, token: Token, shown: _Shown | None) -> bool:
         return False
     if stem(word) in shown.name_stems:
         return True  # "the cars" when the query reads cars_data, "email" in email_address
+    if word in _SET_WORDS:
+        return shown.has(_SET_WORDS[word])
     if word in LIKE_CUES:
         return shown.has((exp.Like,))
     if word in RELATION_VERBS:
@@ -361,7 +374,7 @@ def _item_shown(item: Item, shown: _Shown) -> bool:
         if item.kw == "agg":
             return shown.has(_AGG_NODES.get(str(item.arg), ()))
         if item.kw == "conj" and item.text.lower() in ("or", "either"):
-            return shown.has((exp.Or, exp.In))  # "in 2014 or 2015": never read as "and"
+            return shown.has((exp.Or, exp.In, exp.Union))  # "in 2014 or 2015": never "and"
         if item.kw == "list" or item.kw == "distinct":
             return True  # "different", "distinct": a listing's rows, or keys, already are
         if item.kw in ("sup", "top"):

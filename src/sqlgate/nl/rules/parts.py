@@ -55,6 +55,7 @@ class Filter:
     words: str = ""
     alternative: bool = False  # joined to the filter before it by "or"
     overall: str | None = None  # compared with this aggregate of the field over its model
+    joined: str = ""  # how its several values were joined: "and" / "or"
 
 
 #: (direction "asc"/"desc", what: "measure" / "field" / "field_ref" / "pending", the target)
@@ -89,6 +90,7 @@ class Plan:
     listing: bool
     subject: str | None
     extra_columns: list[tuple[str, str]]
+    only_columns: bool = False  # list the fields asked only (a part of a set question)
 
 
 class CannotAnswer(Exception):
@@ -118,6 +120,16 @@ def only_connectors(items: list[Item], last: Filter, pos: int) -> bool:
             continue
         return False
     return False
+
+
+def joiner_before(items: list[Item], pos: int) -> str:
+    """ "or" when an "or" joins the item at ``pos`` to the value before it, else "and"."""
+    for item in reversed(items[:pos]):
+        if item.kind == "entry" and item.chosen and item.chosen.kind == "value":
+            break
+        if item.kw == "conj" and item.text.lower() in ("or", "nor"):
+            return "or"
+    return "and"
 
 
 def singular_next(items: list[Item], pos: int) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlgate.nl.joins import hops
 from sqlgate.nl.lexicon import Entry
+from sqlgate.nl.rules.cues import MONEY, like_cue, modifier, passive_by
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.figures import overall_figure, overall_metric
 from sqlgate.nl.rules.parts import (
@@ -20,12 +21,13 @@ from sqlgate.nl.rules.parts import (
     Item,
     Measure,
     Reading,
+    joiner_before,
     next_significant,
     only_connectors,
     singular_next,
 )
 from sqlgate.nl.text import identifier_words
-from sqlgate.nl.vocabulary import CONCEPT_WORDS, DURATION_UNITS, _words
+from sqlgate.nl.vocabulary import CONCEPT_WORDS, DURATION_UNITS
 
 #: A comparison waiting for its number: (operator, concept, the field before it, its item).
 PendingCompare = tuple[str, str | None, Item | None, Item]
@@ -81,7 +83,7 @@ class _RoleReader:
             item.role = "dimension"
             self.pending_group = False
             self.last_significant = item
-        elif item.kind == "quoted" and _like_cue(self.items, pos):
+        elif item.kind == "quoted" and like_cue(self.items, pos):
             self._like(item, pos)
         elif item.kind != "entry" or item.chosen is None:
             self._loose_word(item)
@@ -94,7 +96,7 @@ class _RoleReader:
             pass  # "above the average order value": a comparison with an overall figure
         elif item.chosen.kind == "metric":
             self._metric(item, item.chosen)
-        elif item.chosen.kind == "model" and _modifier(item, nxt):
+        elif item.chosen.kind == "model" and modifier(item, nxt):
             item.role = "context"  # "car models", "dog owners": says which, is not counted
         elif item.chosen.kind == "model":
             self._model(item, item.chosen)
@@ -121,7 +123,7 @@ class _RoleReader:
         elif kw == "distinct":
             self.pending_distinct = True
             item.role = "measure"
-        elif kw == "group" and _passive_by(self.items, pos):
+        elif kw == "group" and passive_by(self.items, pos):
             item.role = "context"  # "used by any document", "owned by someone": not a grouping
         elif kw == "group":
             self.pending_group = True
@@ -294,7 +296,7 @@ class _RoleReader:
         for column in m.columns if m else ():
             info = self.facts.lexicon.field(m.name, column.name) if m else None
             words = set(identifier_words(column.name))
-            if info is not None and info.kind == "number" and not info.key and words & _MONEY:
+            if info is not None and info.kind == "number" and not info.key and words & MONEY:
                 return m.name if m else model, column.name
         return None
 
@@ -554,45 +556,9 @@ class _RoleReader:
         ):
             last.values.append(value)
             last.words += f", {item.text}"
+            last.joined = last.joined or joiner_before(self.items, pos)
             return last
         f = Filter("values", entry.model, entry.name, values=[value], words=item.text)
         f.negated = negated
         r.filters.append(f)
         return f
-
-
-def _modifier(item: Item, nxt: Item | None) -> bool:
-    """A singular model name right before another model or field ("car models"): a modifier."""
-    return (
-        nxt is not None
-        and nxt.first == item.last + 1
-        and nxt.kind == "entry"
-        and nxt.chosen is not None
-        and nxt.chosen.kind in ("model", "field")
-        and not item.text.lower().endswith("s")
-    )
-
-
-def _passive_by(items: list[Item], pos: int) -> bool:
-    """ "by" right after a past participle ("used by", "written by", "owned by")."""
-    if items[pos].text.lower() != "by" or pos == 0:
-        return False
-    before = items[pos - 1].text.lower().split()[-1] if items[pos - 1].text else ""
-    return before.endswith(("ed", "en")) or before in _IRREGULAR_PARTICIPLES
-
-
-_IRREGULAR_PARTICIPLES = _words(
-    "made done held led paid sold bought built taught won lost sung run hit set kept sent spent "
-    "told found brought thought caught fought"
-)
-
-
-#: Words before a quoted text that ask for a part of a value, not the whole value.
-LIKE_CUES = _words("substring contain contains containing include includes including letter word")
-
-
-def _like_cue(items: list[Item], pos: int) -> bool:
-    return any(i.text.lower() in LIKE_CUES for i in items[max(0, pos - 3) : pos])
-
-
-_MONEY = _words("amount total price cost revenue sales value paid spent charge fee")
