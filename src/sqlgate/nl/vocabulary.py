@@ -49,7 +49,8 @@ _add("cmp", (">", None), "more than", "greater than", "over", "above", "exceedin
 _add("cmp", (">=", None), "at least", ">=", "or more", "no less than")
 _add("cmp", ("<", None), "less than", "fewer than", "under", "below", "<", "lower than",
      "smaller than")  # fmt: skip
-_add("cmp", ("<=", None), "at most", "<=", "or less", "no more than", "up to")
+_add("cmp", ("<=", None), "at most", "<=", "or less", "or fewer", "no more than",
+     "up to")  # fmt: skip
 _add("cmp", ("=", None), "equal to", "equals", "exactly", "=")
 _add("cmp", ("between", None), "between")
 _add("cmp", (">", "length"), "longer than")

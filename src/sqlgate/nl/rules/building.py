@@ -87,7 +87,7 @@ class _SqlBuilder:
             self._listing_columns()
         select = select.select(*self.projections)
         select = self._conditions(select)
-        if plan.listing and self.fan_out:
+        if plan.listing and (self.fan_out or plan.distinct):
             select = select.distinct()
         select = self._ordered(select)
         if plan.limit is not None:

@@ -219,6 +219,8 @@ def _misplaced_fields(items: list[Item], shown: _Shown) -> list[str]:
             continue
         near = significant[k + 1 : k + 2]
         if item.kw == "cmp" and not _is_field(near[0] if near else None):
+            if exp.Having in shown.nodes:
+                continue  # "countries with more than 5 customers": a count per country
             near = significant[k - 1 : k] if k else []
         field = near[0] if near and _is_field(near[0]) else None
         if field is None or field.chosen is None:

@@ -91,6 +91,7 @@ class Plan:
     subject: str | None
     extra_columns: list[tuple[str, str]]
     only_columns: bool = False  # list the fields asked only (a part of a set question)
+    distinct: bool = False  # "the different countries": each listed once
 
 
 class CannotAnswer(Exception):

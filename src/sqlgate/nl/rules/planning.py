@@ -75,7 +75,12 @@ class _Planner:
             for item in r.fields:
                 if item.chosen is not None and item.role is None:
                     columns.append((item.chosen.model, str(item.chosen.name)))
+        distinct = listing and bool(columns) and any(i.kw == "distinct" for i in self.items)
+        if distinct:
+            columns = self._distinct_columns(columns)
         return Plan(
+            distinct=distinct,
+            only_columns=distinct,
             root=root,
             measures=self.measures,
             dimensions=self.dims,
@@ -154,10 +159,53 @@ class _Planner:
         havings = [f for f in self.filters if f.kind == "having"]
         for f in havings:
             assert f.measure is not None
+            filtered = {(g.model, g.name) for g in self.filters}
+            asked = [
+                i
+                for i in self.r.fields
+                if i.chosen is not None
+                and i.role in (None, "context")
+                and i.chosen.name
+                and (i.chosen.model, i.chosen.name) not in filtered
+            ]
+            if asked and not self.dims and self._attributes(asked):
+                # "cities with more than one employee": per city, not per employee
+                for i in asked:
+                    assert i.chosen is not None
+                    self.dims.append(Dimension("field", i.chosen.model, i.chosen.name, i.text))
+                    i.role = "dimension"
             if self.subject and not self.dims:
                 self.dims.append(Dimension("model", self.subject, words=""))
             if not self.measures:
                 self.measures.append(f.measure)
+
+    def _distinct_columns(self, columns: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The columns of "the different X": not a field fixed by a value, and the key of
+        the model too when the question asks for ids ("ids" maps to no field by itself)."""
+        fixed = {
+            (f.model, f.name)
+            for f in self.filters
+            if f.kind == "values" and not f.negated and len(f.values) == 1
+        }
+        kept = [c for c in columns if c not in fixed] or columns
+        if any(i.kind == "word" and i.text.lower() in ("id", "ids") for i in self.items):
+            model = self.facts.index.get_model(kept[0][0])
+            keys = [(model.name, k) for k in model.primary_key] if model else []
+            kept = keys + [c for c in kept if c not in keys]
+        return kept
+
+    def _attributes(self, asked: list[Item]) -> bool:
+        """Whether the fields asked are attributes (a city, a grade), not what names a row
+        (its key or label): groups by those are groups of many rows."""
+        for item in asked:
+            chosen = item.chosen
+            assert chosen is not None
+            model = self.facts.index.get_model(chosen.model)
+            info = self.facts.lexicon.field(chosen.model, str(chosen.name))
+            labels = {n.lower() for n in model.label_columns} if model else set()
+            if info.key or str(chosen.name).lower() in labels:
+                return False
+        return True
 
     def _superlative(self, sup: tuple[str, str | None, Item]) -> None:
         r, facts, subject, measures = self.r, self.facts, self.subject, self.measures

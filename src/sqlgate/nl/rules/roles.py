@@ -151,6 +151,8 @@ class _RoleReader:
             self._top(item, pos, nxt)
         elif kw == "sup":
             self._superlative(item, nxt)
+        elif kw == "cmp" and _or_more(item) and item.role == "filter":
+            pass  # read with the number before it
         elif kw == "cmp":
             self._comparison(item)
         elif kw == "conj":
@@ -211,7 +213,10 @@ class _RoleReader:
             and last.kind == "entry"
             and last.chosen is not None
             and last.chosen.kind == "field"
-            and last.role in (None, "context")
+            and (
+                last.role in (None, "context")
+                or (last.role == "measure" and self._grouped_aggregate())
+            )
         ):
             subject_field = last
         self.pending_cmp = (op, concept, subject_field, item)
@@ -222,6 +227,15 @@ class _RoleReader:
     def _number(self, item: Item, pos: int, nxt: Item | None) -> None:
         r = self.r
         last = self.last_significant
+        if self.pending_cmp is None and nxt is not None and _or_more(nxt):
+            op, concept = nxt.arg  # "2 or more paragraphs": about what follows
+            self.pending_cmp = (op, concept, None, nxt)
+            nxt.role = "filter"
+        if self.pending_cmp is not None and self.pending_cmp[2] is None:
+            named = self._counted_field(item, pos, None)  # "above age 20": about age
+            if named is not None and named is last and self.pending_cmp[3] is not last:
+                op, concept, _, cmp_item = self.pending_cmp
+                self.pending_cmp = (op, concept, named, cmp_item)
         if self.pending_cmp is not None:
             self._compare(pos, self.pending_cmp, self.pending_neg)
             self.pending_cmp, self.pending_neg = None, False
@@ -409,6 +423,16 @@ class _RoleReader:
             r.subjects.append(item)
         self.last_significant = item
 
+    def _grouped_aggregate(self) -> bool:
+        """ "categories with an average price above 100": the last measure is an aggregate
+        of a field and a field to group by was asked before it."""
+        r = self.r
+        return (
+            bool(r.measures)
+            and r.measures[-1].func in ("avg", "sum", "min", "max")
+            and any(i.role in (None, "context") for i in r.fields)
+        )
+
     def _base_model(self) -> str | None:
         """The model the question is about so far: its first subject, or what it counts."""
         r = self.r
@@ -503,7 +527,7 @@ class _RoleReader:
             f.op = op
             f.measure = Measure("unit", "", "seconds")
         nxt = next_significant(items, pos if op != "between" else nxt_pos - 1)
-        if nxt is not None and nxt.kind == "unit":
+        if nxt is not None and (nxt.kind == "unit" or _or_more(nxt)):
             nxt = next_significant(items, items.index(nxt))
         self._compared(f, subject_field, nxt)
         self.r.filters.append(f)
@@ -520,7 +544,9 @@ class _RoleReader:
             )
             if info.key or info.kind == "text":
                 subject_field = None  # "cities with more than 2 employees": a count per city
-        if subject_field is not None and subject_field.chosen is not None:
+        if subject_field is not None and subject_field.role == "measure":
+            f.kind, f.measure = "having", self.r.measures[-1]  # "an average price above 100"
+        elif subject_field is not None and subject_field.chosen is not None:
             f.model, f.name = subject_field.chosen.model, subject_field.chosen.name
             subject_field.role = "filter"
             if subject_field in self.r.fields:
@@ -562,3 +588,7 @@ class _RoleReader:
         f.negated = negated
         r.filters.append(f)
         return f
+
+
+def _or_more(item: Item) -> bool:
+    return item.kw == "cmp" and item.text.lower() in ("or more", "or less", "or fewer")
