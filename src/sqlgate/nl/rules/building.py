@@ -293,6 +293,8 @@ def condition_sql(index: SemanticIndex, f: Filter, fan_out: bool) -> exp.Expr | 
                 exp.LT(this=column.copy(), expression=exp.Literal.string(f.range.end.isoformat()))
             )
         return exp.and_(*parts) if parts else None
+    if f.kind == "winner":
+        return _winner(index, f, column)
     if f.kind == "like":
         pattern = exp.Literal.string(f"%{f.values[0]}%")
         return exp.Like(this=column, expression=pattern)
@@ -363,6 +365,17 @@ def _overall(index: SemanticIndex, f: Filter) -> exp.Expr:
     func = {"avg": exp.Avg, "sum": exp.Sum, "min": exp.Min, "max": exp.Max}[f.overall]
     inner = exp.select(func(this=column)).from_(exp.Table(this=_ident(f.model)))
     return exp.Subquery(this=inner)
+
+
+def _winner(index: SemanticIndex, f: Filter, column: exp.Column) -> exp.Expr:
+    """The row's field equals the extreme of the rows of its own group."""
+    assert f.model is not None
+    assert f.name is not None
+    inner = exp.Table(this=_ident(f.model), alias=exp.TableAlias(this=_ident("winners")))
+    func = exp.Max if f.overall == "max" else exp.Min
+    same = [exp.EQ(this=_col("winners", c), expression=_col(f.model, c)) for c in f.within]
+    query = exp.select(func(this=_col("winners", f.name))).from_(inner).where(exp.and_(*same))
+    return exp.EQ(this=column, expression=exp.Subquery(this=query))
 
 
 def _literal(value: Any) -> exp.Expr:

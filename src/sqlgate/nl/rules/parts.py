@@ -56,6 +56,7 @@ class Filter:
     alternative: bool = False  # joined to the filter before it by "or"
     overall: str | None = None  # compared with this aggregate of the field over its model
     joined: str = ""  # how its several values were joined: "and" / "or"
+    within: tuple[str, ...] = ()  # a winner filter: the columns of its group
 
 
 #: (direction "asc"/"desc", what: "measure" / "field" / "field_ref" / "pending", the target)

@@ -21,6 +21,7 @@ from sqlgate.nl.rules.parts import (
     singular_item,
     singular_subject,
 )
+from sqlgate.nl.rules.winners import winner_filter
 from sqlgate.nl.text import identifier_words
 from sqlgate.nl.vocabulary import CONCEPT_FIELDS
 
@@ -44,12 +45,15 @@ class _Planner:
         self.limit = r.limit
         self.filters = list(r.filters)
         self.sup = r.superlative
+        self.winner_columns: list[tuple[str, str]] = []
 
     def plan(self) -> Plan:
         r = self.r
         self._when_first()
         self._pending_aggregate()
         self._havings()
+        if self.sup is not None and self._winners(self.sup):
+            self.sup = None
         if self.sup is not None:
             self._superlative(self.sup)
         self._ranking()
@@ -75,12 +79,14 @@ class _Planner:
             for item in r.fields:
                 if item.chosen is not None and item.role is None:
                     columns.append((item.chosen.model, str(item.chosen.name)))
+        if self.winner_columns:
+            columns = self.winner_columns
         distinct = listing and bool(columns) and any(i.kw == "distinct" for i in self.items)
         if distinct:
             columns = self._distinct_columns(columns)
         return Plan(
             distinct=distinct,
-            only_columns=distinct,
+            only_columns=distinct or bool(self.winner_columns),
             root=root,
             measures=self.measures,
             dimensions=self.dims,
@@ -178,6 +184,26 @@ class _Planner:
                 self.dims.append(Dimension("model", self.subject, words=""))
             if not self.measures:
                 self.measures.append(f.measure)
+
+    def _winners(self, sup: tuple[str, str | None, Item]) -> bool:
+        """ "the most expensive product in each category": each group's winning rows."""
+        r = self.r
+        if not self.dims or self.measures or r.by_measure or self.limit is not None:
+            return False
+        if self.subject is None:
+            return False
+        ranked = concept_target(self.facts, sup[1], self.subject, r, r.superlative_field)
+        if ranked is None or ranked[0] != "field":
+            return False
+        found = winner_filter(self.facts, self.subject, (ranked[1], ranked[2]), sup[0], self.dims)
+        if found is None:
+            return False
+        f, columns = found
+        self.filters.append(f)
+        self.winner_columns = columns
+        self.dims = []
+        r.listing = True
+        return True
 
     def _distinct_columns(self, columns: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """The columns of "the different X": not a field fixed by a value, and the key of
