@@ -313,7 +313,7 @@ def measure_coverage(
             counted = counted and word in STOPWORDS
             continue
         counted = item.kind == "kw" and item.kw in ("count", "agg")
-        if shown is None or _item_shown(item, shown):
+        if shown is None or _item_shown(item, shown) or _pronouns(tokens, item):
             accounted.update(span)
         else:
             dropped.append(item.text)
@@ -325,6 +325,13 @@ def measure_coverage(
     content = [k for k, t in enumerate(tokens) if _content(t)]
     score = sum(1 for k in content if k in accounted) / len(content) if content else 1.0
     return Coverage(round(score, 2), tuple(unknown), tuple(dropped))
+
+
+def _pronouns(tokens: list[Token], item: Item) -> bool:
+    """The "or" of "his or her"."""
+    before = tokens[item.first - 1].norm if item.first else ""
+    after = tokens[item.last + 1].norm if item.last + 1 < len(tokens) else ""
+    return item.kw == "conj" and before in ("his", "him", "he") and after in ("her", "she")
 
 
 def _word_accounted(word: str, token: Token, shown: _Shown | None) -> bool:

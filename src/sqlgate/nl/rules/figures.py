@@ -72,3 +72,25 @@ def overall_metric(reader: _RoleReader, item: Item) -> bool:
     item.role = "filter"
     reader.last_significant = item
     return True
+
+
+def another_number(reader: _RoleReader, item: Item, pos: int) -> bool:
+    """ "in grade 9 or 10", "aged 32 or 33": a number joined by "or"/"and" to the number of the
+    filter just read is another value of the same field (IN)."""
+    last = reader.last_significant
+    filters = reader.r.filters
+    if last is None or last.kind != "number" or last.role != "filter" or not filters:
+        return False
+    f = filters[-1]
+    if f.kind not in ("compare", "values") or f.op != "=" or f.name is None:
+        return False
+    between = reader.items[reader.items.index(last) + 1 : pos]
+    if not between or any(i.kw != "conj" for i in between):
+        return False
+    f.kind = "values"
+    f.values.append(item.arg)
+    f.words += f" {' '.join(i.text for i in between)} {item.text}"
+    f.joined = f.joined or ("or" if any(i.text.lower() == "or" for i in between) else "and")
+    item.role = "filter"
+    reader.last_significant = item
+    return True

@@ -14,7 +14,7 @@ from sqlgate.nl.joins import hops
 from sqlgate.nl.lexicon import Entry
 from sqlgate.nl.rules.cues import MONEY, like_cue, modifier, passive_by
 from sqlgate.nl.rules.facts import ModelFacts
-from sqlgate.nl.rules.figures import overall_figure, overall_metric
+from sqlgate.nl.rules.figures import another_number, overall_figure, overall_metric
 from sqlgate.nl.rules.parts import (
     Dimension,
     Filter,
@@ -227,6 +227,8 @@ class _RoleReader:
     def _number(self, item: Item, pos: int, nxt: Item | None) -> None:
         r = self.r
         last = self.last_significant
+        if self.pending_cmp is None and another_number(self, item, pos):
+            return
         if self.pending_cmp is None and nxt is not None and _or_more(nxt):
             op, concept = nxt.arg  # "2 or more paragraphs": about what follows
             self.pending_cmp = (op, concept, None, nxt)
