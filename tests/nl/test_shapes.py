@@ -180,6 +180,34 @@ def test_n_or_more_counts_what_follows(nl: RuleTranslator, garden: SQLiteEngine)
     )
 
 
+# --- rows with a related row -------------------------------------------------------------------
+
+
+def test_a_relation_verb_keeps_rows_with_a_related_row(
+    nl: RuleTranslator, garden: SQLiteEngine
+) -> None:
+    answer = answers(
+        nl,
+        garden,
+        "What is the average age of the gardeners who own any plots?",
+        "SELECT AVG(age) FROM gardeners WHERE gardener_id IN (SELECT gardener_id FROM plots)",
+    )
+    assert " IN (SELECT" in (answer.sql or "")
+    answers(
+        nl,
+        garden,
+        "How many gardeners own a plot?",
+        "SELECT COUNT(DISTINCT gardener_id) FROM plots",
+    )
+    right_or_declined(
+        nl,
+        garden,
+        "What is the average area of plots with a harvest below the average weight?",
+        "SELECT AVG(p.area) FROM plots p WHERE p.plot_id IN (SELECT plot_id FROM harvest_data "
+        "WHERE weight < (SELECT AVG(weight) FROM harvest_data))",
+    )
+
+
 # --- the winner in each group --------------------------------------------------------------------
 
 

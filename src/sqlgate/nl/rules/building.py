@@ -230,7 +230,8 @@ class _SqlBuilder:
                     conditions.append(condition)
         inner = inner.where(exp.and_(*conditions))
         outer_key = _col(last.right, last.right_columns[0])
-        return exp.Not(this=exp.In(this=outer_key, query=exp.Subquery(this=inner)))
+        related = exp.In(this=outer_key, query=exp.Subquery(this=inner))
+        return exp.Not(this=related) if f.negated else related
 
     def _ordered(self, select: exp.Select) -> exp.Select:
         plan = self.plan

@@ -23,7 +23,7 @@ import sqlglot
 from sqlglot import exp
 
 from sqlgate.nl.lexicon import FieldInfo, Lexicon
-from sqlgate.nl.rules.cues import LIKE_CUES
+from sqlgate.nl.rules.cues import LIKE_CUES, RELATION_VERBS
 from sqlgate.nl.rules.parts import Item
 from sqlgate.nl.semantic import SemanticIndex
 from sqlgate.nl.text import Token, identifier_words, stem
@@ -41,20 +41,6 @@ FILLER_WORDS = _words(
 
 #: Words of a ranking ("the most popular", "the most common"): carried by its ORDER BY.
 RANK_WORDS = _words("popular successful famous")
-
-#: Verbs that only say how two things the question names are related ("teachers who teach
-#: courses", "owners who own dogs"): accounted for by the join between them.
-RELATION_VERBS = _words(
-    """own owns owned owning produce produces produced producing make makes made teach teaches
-    taught teaching play plays played playing write writes wrote written attend attends attended
-    visit visits visited contain contains contained include includes included hold holds held
-    receive receives received pay pays paid win wins won lose loses lost perform performs
-    performed operate operates operated create creates created use uses used enroll enrolled
-    enrolls participate participated participates involve involves involved join joined joins
-    manage manages managed lead leads led serve serves served sing sings sang sung host hosts
-    hosted appear appears appeared do does done go goes went gone support supports supported
-    handle handles handled"""
-)
 
 #: Words of a set question and what shows them ("both A and B" is an INTERSECT).
 _SET_WORDS: dict[str, tuple[type[exp.Expression], ...]] = {

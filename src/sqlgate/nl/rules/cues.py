@@ -42,3 +42,36 @@ def like_cue(items: list[Item], pos: int) -> bool:
 
 
 MONEY = _words("amount total price cost revenue sales value paid spent charge fee")
+
+
+#: Verbs that only say how two things the question names are related ("teachers who teach
+#: courses", "owners who own dogs"): accounted for by the join between them.
+RELATION_VERBS = _words(
+    """own owns owned owning produce produces produced producing make makes made teach teaches
+    taught teaching play plays played playing write writes wrote written attend attends attended
+    visit visits visited contain contains contained include includes included hold holds held
+    receive receives received pay pays paid win wins won lose loses lost perform performs
+    performed operate operates operated create creates created use uses used enroll enrolled
+    enrolls participate participated participates involve involves involved join joined joins
+    manage manages managed lead leads led serve serves served sing sings sang sung host hosts
+    hosted appear appears appeared do does done go goes went gone support supports supported
+    handle handles handled treat treats treated"""
+)
+
+#: Words between a relation verb and the model it relates to ("went through any treatments").
+_VERB_GAP = _words("a an the any some through ever at least one")
+
+
+def related_by_verb(items: list[Item], pos: int) -> bool:
+    """Whether the model at ``pos`` is the object of a relation verb ("dogs that *received* a
+    treatment", "professionals who *performed* any treatment")."""
+    for item in reversed(items[:pos]):
+        word = item.text.lower()
+        if item.kind == "word" and word in _VERB_GAP:
+            continue
+        return item.kind == "word" and word in RELATION_VERBS
+    return False
+
+
+def or_more(item: Item) -> bool:
+    return item.kw == "cmp" and item.text.lower() in ("or more", "or less", "or fewer")

@@ -20,6 +20,9 @@ def overall_figure(reader: _RoleReader, item: Item, nxt: Item | None) -> bool:
     op, concept, before, cmp_item = pending
     if op == "between":
         return False
+    k = reader.items.index(cmp_item)
+    if concept is None and k and reader.items[k - 1].kind == "concept":
+        concept = str(reader.items[k - 1].arg)  # "a cost below the average"
     f = Filter("compare", op=op, concept=concept, overall=str(item.arg))
     f.negated = reader.pending_neg
     f.words = f"{cmp_item.text} {item.text}"

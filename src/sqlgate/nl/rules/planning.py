@@ -322,6 +322,8 @@ class _Planner:
             if f.kind == "compare" and f.name is None:
                 base = self.subject or root
                 compared = concept_target(facts, f.concept, base, self.r) if f.concept else None
+                if (compared is None or compared[0] == "metric") and f.overall:
+                    raise CannotAnswer(f"I could not tell what '{f.words}' compares.")
                 if compared is None or compared[0] == "metric":
                     default = facts.default_measure(base)
                     compared = ("field", default[0], default[1]) if default else None

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlgate.nl.joins import hops
 from sqlgate.nl.lexicon import Entry
-from sqlgate.nl.rules.cues import MONEY, like_cue, modifier, passive_by
+from sqlgate.nl.rules.cues import MONEY, like_cue, modifier, or_more, passive_by, related_by_verb
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.figures import another_number, overall_figure, overall_metric
 from sqlgate.nl.rules.parts import (
@@ -151,7 +151,7 @@ class _RoleReader:
             self._top(item, pos, nxt)
         elif kw == "sup":
             self._superlative(item, nxt)
-        elif kw == "cmp" and _or_more(item) and item.role == "filter":
+        elif kw == "cmp" and or_more(item) and item.role == "filter":
             pass  # read with the number before it
         elif kw == "cmp":
             self._comparison(item)
@@ -229,7 +229,7 @@ class _RoleReader:
         last = self.last_significant
         if self.pending_cmp is None and another_number(self, item, pos):
             return
-        if self.pending_cmp is None and nxt is not None and _or_more(nxt):
+        if self.pending_cmp is None and nxt is not None and or_more(nxt):
             op, concept = nxt.arg  # "2 or more paragraphs": about what follows
             self.pending_cmp = (op, concept, None, nxt)
             nxt.role = "filter"
@@ -420,6 +420,13 @@ class _RoleReader:
             r.filters.append(Filter("absent", entry.model, negated=True, words=item.text))
             item.role = "filter"
             self.pending_neg = False
+        elif (
+            item.role is None
+            and self._base_model() not in (None, entry.model)
+            and (related_by_verb(self.items, self.items.index(item)))
+        ):  # "dogs that went through a treatment": rows with a related row
+            r.filters.append(Filter("absent", entry.model, negated=False, words=item.text))
+            item.role = "filter"
         elif item.role is None:
             item.role = "subject"
             r.subjects.append(item)
@@ -529,7 +536,7 @@ class _RoleReader:
             f.op = op
             f.measure = Measure("unit", "", "seconds")
         nxt = next_significant(items, pos if op != "between" else nxt_pos - 1)
-        if nxt is not None and (nxt.kind == "unit" or _or_more(nxt)):
+        if nxt is not None and (nxt.kind == "unit" or or_more(nxt)):
             nxt = next_significant(items, items.index(nxt))
         self._compared(f, subject_field, nxt)
         self.r.filters.append(f)
@@ -590,7 +597,3 @@ class _RoleReader:
         f.negated = negated
         r.filters.append(f)
         return f
-
-
-def _or_more(item: Item) -> bool:
-    return item.kw == "cmp" and item.text.lower() in ("or more", "or less", "or fewer")
