@@ -39,6 +39,13 @@ FILLER_WORDS = _words(
     dollars dollar euros euro usd eur cents"""
 )
 
+#: Verbs of an event that a date right after them says when ("produced in 1980").
+EVENT_VERBS = _words(
+    """occurred occur occurs happened happen happens opened open founded established released
+    born launched built started ended published recorded manufactured introduced took taken
+    began begun finished completed issued registered signed"""
+)
+
 #: Words of a ranking ("the most popular", "the most common"): carried by its ORDER BY.
 RANK_WORDS = _words("popular successful famous")
 
@@ -288,11 +295,13 @@ def measure_coverage(
     unknown: list[str] = []
     dropped: list[str] = []
     counted = False  # the word after "how many", "number of", "average": what is measured
-    for item in items:
+    for k, item in enumerate(items):
         span = range(item.first, item.last + 1)
         if item.kind in ("word", "quoted"):
             word = item.text.lower()
-            if _word_accounted(word, tokens[item.first], None if counted else shown):
+            if _word_accounted(word, tokens[item.first], None if counted else shown) or (
+                shown is not None and _event_verb(word, items[k + 1 : k + 2])
+            ):
                 accounted.update(span)
             else:
                 unknown.append(item.text)
@@ -311,6 +320,17 @@ def measure_coverage(
     content = [k for k, t in enumerate(tokens) if _content(t)]
     score = sum(1 for k in content if k in accounted) / len(content) if content else 1.0
     return Coverage(round(score, 2), tuple(unknown), tuple(dropped))
+
+
+def _event_verb(word: str, after: list[Item]) -> bool:
+    """ "cars produced in 1980", "concerts held after 2014": the verb of the date right after
+    it, carried by the date's filter (the date itself must still show)."""
+    return (
+        (word in EVENT_VERBS or word in RELATION_VERBS)
+        and bool(after)
+        and after[0].kind == "range"
+        and after[0].role == "filter"
+    )
 
 
 def _pronouns(tokens: list[Token], item: Item) -> bool:
