@@ -193,12 +193,19 @@ def _numbers_only(values: ValueIndex | None, model: str, name: str) -> bool:
     sampled = values.values.get((model, name)) if values is not None else None
     if not sampled:
         return False
-    try:
-        for value in sampled:
+    numbers = 0
+    for value in sampled:
+        if str(value).strip().lower() in _MISSING:
+            continue  # "null", "n/a": a number not known, not a word
+        try:
             float(value)
-    except ValueError:
-        return False
-    return True
+        except ValueError:
+            return False
+        numbers += 1
+    return numbers > 0
+
+
+_MISSING = frozenset({"", "null", "none", "na", "n/a", "nan", "-"})
 
 
 def _kind(type_name: str, words: list[str], calculated: bool) -> str:

@@ -106,6 +106,8 @@ class _Planner:
         r = self.r
         if len(self.measures) != 1 or self.dims or self.measures[0].func not in ("min", "max"):
             return
+        if any(i.kw == "distinct" for i in self.items):
+            return  # "the maximum X for all the different Y": per Y, not one row
         m = self.measures[0]
         named = any(
             i.chosen is not None and (i.chosen.model, i.chosen.name) == (m.model, m.name)
@@ -131,6 +133,7 @@ class _Planner:
         self.order = ("asc" if m.func == "min" else "desc", "field_ref", (m.model, str(m.name)))
         self.limit = 1
         self.sup = None
+        r.listing = True  # "the horsepower of the car with the largest X": its row, not a sum
 
     def _when_first(self) -> None:
         """ "when was the first order placed": MIN/MAX of the time column."""
