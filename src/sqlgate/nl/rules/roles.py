@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlgate.nl.joins import hops
 from sqlgate.nl.lexicon import Entry
-from sqlgate.nl.rules.cues import MONEY, like_cue, modifier, or_more, passive_by, related_by_verb
+from sqlgate.nl.rules.cues import like_cue, modifier, or_more, passive_by, related_by_verb
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.figures import another_number, overall_figure, overall_metric
+from sqlgate.nl.rules.money import money_sum
 from sqlgate.nl.rules.parts import (
     Dimension,
     Filter,
@@ -26,7 +26,6 @@ from sqlgate.nl.rules.parts import (
     only_connectors,
     singular_next,
 )
-from sqlgate.nl.text import identifier_words
 from sqlgate.nl.vocabulary import CONCEPT_WORDS, DURATION_UNITS
 
 #: A comparison waiting for its number: (operator, concept, the field before it, its item).
@@ -277,45 +276,6 @@ class _RoleReader:
                 return candidate
         return None
 
-    def _money_sum(self, item: Item) -> None:
-        """ "top 10 customers by (total) revenue", "by spending": ranked by the sum of the
-        amount field nearest to what is ranked (the field just named, else a model's amount)."""
-        r, last = self.r, self.last_significant
-        target: tuple[str, str] | None = None
-        if last is not None and last.role == "dimension" and last.chosen is not None:
-            chosen = last.chosen
-            info = self.facts.lexicon.field(chosen.model, str(chosen.name)) if chosen.name else None
-            if info is not None and info.kind == "number" and not info.key and r.dimensions:
-                r.dimensions.pop()
-                target = (chosen.model, str(chosen.name))
-                last.role = "measure"
-        base = self._base_model()
-        if target is None and base is not None:
-            near = sorted(hops(self.facts.index, base).items(), key=lambda kv: kv[1])
-            for name, cost in near:
-                target = self._money_field(name) if cost <= 22 else None
-                if target is not None:
-                    break  # the amount at most two relationships away
-        if target is None:
-            return
-        m = Measure("sum", target[0], target[1], words=item.text)
-        r.measures.append(m)
-        if self.pending_group or self.pending_top or r.limit is not None:
-            r.order = (r.order[0] if r.order and r.order[0] else "desc", "measure", m)
-            r.by_measure = True
-        self.pending_group = False
-        item.role = "measure"
-        item.kind, item.arg = "concept", "sales"
-
-    def _money_field(self, model: str) -> tuple[str, str] | None:
-        m = self.facts.index.get_model(model)
-        for column in m.columns if m else ():
-            info = self.facts.lexicon.field(m.name, column.name) if m else None
-            words = set(identifier_words(column.name))
-            if info is not None and info.kind == "number" and not info.key and words & MONEY:
-                return m.name if m else model, column.name
-        return None
-
     def _like(self, item: Item, pos: int) -> None:
         """ "a city containing the substring 'West'": the text field named last (or next)
         contains the quoted text."""
@@ -368,7 +328,7 @@ class _RoleReader:
             self.r.measures.append(m)
             item.role = "measure"
         elif concept == "sales" and not self.r.measures:
-            self._money_sum(item)
+            money_sum(self, item)
         item.role = item.role or "context"
         if item.role == "context":
             item.kind = "concept"
