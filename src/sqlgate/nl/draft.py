@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from sqlgate.nl.draft_links import implied_foreign_keys
 from sqlgate.nl.draft_synonyms import column_synonyms, table_synonyms
 from sqlgate.nl.semantic import (
     Column,
@@ -60,6 +61,22 @@ def draft_from_schema(schema: DatabaseSchema) -> SemanticModel:
                     {
                         "from": [f"{source.name}.{c}" for c in from_cols],
                         "to": [f"{target.name}.{c}" for c in to_cols],
+                        "type": "many_to_one",
+                    }
+                )
+            )
+    for table, column, target, key in implied_foreign_keys(schema.tables):
+        source, referenced = (
+            by_table[(table.schema, table.name)],
+            by_table[(target.schema, target.name)],
+        )
+        from_col, to_col = _semantic_column(source, column), _semantic_column(referenced, key)
+        if from_col and to_col:
+            relationships.append(
+                Relationship.model_validate(
+                    {
+                        "from": f"{source.name}.{from_col}",
+                        "to": f"{referenced.name}.{to_col}",
                         "type": "many_to_one",
                     }
                 )

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import Item
+from sqlgate.nl.text import identifier_words
 from sqlgate.nl.vocabulary import _words
 
 
@@ -75,3 +77,20 @@ def related_by_verb(items: list[Item], pos: int) -> bool:
 
 def or_more(item: Item) -> bool:
     return item.kw == "cmp" and item.text.lower() in ("or more", "or less", "or fewer")
+
+
+def by_age(facts: ModelFacts, items: list[Item], base: str | None) -> bool:
+    """Whether "oldest" means the highest age: the question names an age field, or the model
+    it is about has an age field and no time column."""
+    for item in items:
+        chosen = item.chosen if item.kind == "entry" else None
+        if chosen is not None and chosen.kind == "field" and _is_age(str(chosen.name)):
+            return True
+    model = facts.index.get_model(base) if base else None
+    if model is None or model.time_column:
+        return False
+    return any(_is_age(c.name) for c in model.columns)
+
+
+def _is_age(name: str) -> bool:
+    return "age" in identifier_words(name)

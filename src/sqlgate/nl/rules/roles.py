@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlgate.nl.lexicon import Entry
-from sqlgate.nl.rules.cues import like_cue, modifier, or_more, passive_by, related_by_verb
+from sqlgate.nl.rules.cues import by_age, like_cue, modifier, or_more, passive_by, related_by_verb
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.figures import another_number, overall_figure, overall_metric
 from sqlgate.nl.rules.money import money_sum
@@ -192,6 +192,8 @@ class _RoleReader:
 
     def _superlative(self, item: Item, nxt: Item | None) -> None:
         r = self.r
+        if item.arg == ("asc", "time") and by_age(self.facts, self.items, self._base_model()):
+            item.arg = ("desc", "age")  # "the oldest dog": the highest age, not the first date
         r.superlative = (item.arg[0], item.arg[1], item)
         item.role = "order"
         if nxt is not None and nxt.kind == "entry" and nxt.chosen:
