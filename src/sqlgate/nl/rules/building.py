@@ -17,6 +17,7 @@ from sqlgate.nl import timeexpr
 from sqlgate.nl.expand import quoted_if_needed
 from sqlgate.nl.joins import JoinPlan, plan_joins
 from sqlgate.nl.rules.parts import CannotAnswer, Filter, Measure, Plan
+from sqlgate.nl.rules.role_joins import settle_roles
 from sqlgate.nl.semantic import Model, SemanticIndex
 from sqlgate.nl.vocabulary import _words
 
@@ -29,6 +30,7 @@ def build_query(index: SemanticIndex, dialect: str, plan: Plan) -> tuple[exp.Sel
     if joins is None:
         names = ", ".join(needed)
         raise CannotAnswer(f"The models {names} are not connected by relationships.")
+    joins = settle_roles(index, joins, plan.words)
     return _SqlBuilder(index, dialect, plan, joins).build(), joins
 
 

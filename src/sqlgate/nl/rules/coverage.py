@@ -25,6 +25,7 @@ from sqlglot import exp
 from sqlgate.nl.lexicon import FieldInfo, Lexicon
 from sqlgate.nl.rules.cues import LIKE_CUES, RELATION_VERBS
 from sqlgate.nl.rules.parts import Item
+from sqlgate.nl.rules.role_joins import direction_shown
 from sqlgate.nl.semantic import SemanticIndex
 from sqlgate.nl.text import Token, identifier_words, stem
 from sqlgate.nl.vocabulary import STOPWORDS, _words
@@ -102,6 +103,7 @@ class _Shown:
         self.text = sql.lower()
         self.tables = {t.name.lower() for t in tree.find_all(exp.Table)}
         self.columns = {c.name.lower() for c in tree.find_all(exp.Column)}
+        self.column_names = {c.name for c in tree.find_all(exp.Column)}
         self.star_tables = {
             c.table.lower() for c in tree.find_all(exp.Column) if isinstance(c.this, exp.Star)
         }
@@ -348,6 +350,8 @@ def _word_accounted(word: str, token: Token, shown: _Shown | None) -> bool:
         return False
     if stem(word) in shown.name_stems:
         return True  # "the cars" when the query reads cars_data, "email" in email_address
+    if direction_shown(word, shown.column_names):
+        return True  # "flights departing from ...": the join on the source column
     if word in _SET_WORDS:
         return shown.has(_SET_WORDS[word])
     if word in LIKE_CUES:

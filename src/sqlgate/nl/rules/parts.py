@@ -93,6 +93,7 @@ class Plan:
     extra_columns: list[tuple[str, str]]
     only_columns: bool = False  # list the fields asked only (a part of a set question)
     distinct: bool = False  # "the different countries": each listed once
+    words: frozenset[str] = frozenset()  # the question's words, lower-case (role joins)
 
 
 class CannotAnswer(Exception):

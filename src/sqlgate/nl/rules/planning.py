@@ -85,6 +85,7 @@ class _Planner:
         if distinct:
             columns = self._distinct_columns(columns)
         return Plan(
+            words=frozenset(w.lower() for i in self.items for w in i.text.split()),
             distinct=distinct,
             only_columns=distinct or bool(self.winner_columns),
             root=root,
