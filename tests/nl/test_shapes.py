@@ -14,8 +14,10 @@ import pytest
 
 from sqlgate.engines.sqlite import SQLiteEngine
 from sqlgate.nl.draft import draft_from_schema
+from sqlgate.nl.draft_notes import draft_document
 from sqlgate.nl.prepare import prepare_embedded
 from sqlgate.nl.rules import RuleTranslator
+from sqlgate.nl.semantic import parse_semantic_model
 from tests.nl.test_coverage import answers, rows
 
 SCHEMA = """
@@ -275,3 +277,12 @@ def test_a_model_name_used_as_a_modifier_is_not_counted(
     right_or_declined(
         nl, garden, "How many gardener plots are there?", "SELECT COUNT(*) FROM plots"
     )
+
+
+def test_the_draft_document_says_what_it_guessed(garden: SQLiteEngine) -> None:
+    schema = garden.schema()
+    text = draft_document(draft_from_schema(schema), schema, "garden")
+    assert "gardeners: label full_name (a person's name)" in text
+    assert "harvest_data: also called harvest" in text
+    assert "num_of_baskets (baskets, number of baskets)" in text
+    assert parse_semantic_model(text).models  # the document is a valid model as it is

@@ -20,7 +20,7 @@ _TABLE_SUFFIXES = _words(
 _TABLE_PREFIXES = _words("tbl tb t")
 #: Words of a column name that say the column counts what the rest names.
 _COUNT_PREFIXES = (("number", "of"), ("num", "of"), ("no", "of"), ("number",), ("num",), ("nbr",))
-_COUNT_SUFFIXES = _words("count number num")
+_COUNT_SUFFIXES = _words("count")
 
 
 def table_synonyms(name: str, columns: tuple[str, ...] = ()) -> list[str]:
