@@ -47,7 +47,7 @@ INSERT INTO volunteers VALUES
     (1, 'Flo Bay', 'Brook'), (2, 'Gus Ivy', 'Dale'), (3, 'Hal Fig', 'Cove');
 INSERT INTO plots VALUES
     (1, 1, 'tomatoes', 30), (2, 1, 'beans', 12), (3, 2, 'tomatoes', 8),
-    (4, 3, 'beans', 25), (5, 3, 'tomatoes', 40), (6, 4, 'leeks', 10);
+    (4, 3, 'beans', 25), (5, 3, 'tomatoes', 40), (6, 4, 'leeks', 10), (7, 1, 'leeks', 5);
 INSERT INTO harvest_data VALUES
     (1, 1, 12.5, 3), (2, 2, 4.0, 1), (3, 5, 20.0, 5), (4, 5, 8.0, 2), (5, 6, 3.5, 1);
 """
@@ -229,6 +229,28 @@ def test_the_winner_in_each_group(nl: RuleTranslator, garden: SQLiteEngine) -> N
         "SELECT g.full_name, p.plot_id FROM plots p JOIN gardeners g "
         "ON g.gardener_id = p.gardener_id WHERE p.area = "
         "(SELECT MAX(area) FROM plots q WHERE q.gardener_id = p.gardener_id)",
+    )
+
+
+# --- rankings -----------------------------------------------------------------------------------
+
+
+def test_the_most_common_value_of_a_field(nl: RuleTranslator, garden: SQLiteEngine) -> None:
+    answers(
+        nl,
+        garden,
+        "What is the most common crop?",
+        "SELECT crop FROM plots GROUP BY crop ORDER BY COUNT(*) DESC LIMIT 1",
+    )
+
+
+def test_a_ranked_row_shows_the_fields_asked(nl: RuleTranslator, garden: SQLiteEngine) -> None:
+    answers(
+        nl,
+        garden,
+        "What are the name and town of the gardener with the most plots?",
+        "SELECT g.full_name, g.town FROM gardeners g JOIN plots p ON p.gardener_id = "
+        "g.gardener_id GROUP BY g.gardener_id ORDER BY COUNT(*) DESC LIMIT 1",
     )
 
 

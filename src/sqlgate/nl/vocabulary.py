@@ -37,6 +37,11 @@ _add("sup", ("asc", "price"), "cheapest", "least expensive")
 _add("sup", ("desc", "time"), "latest", "newest", "most recent", "last")
 _add("sup", ("asc", "time"), "earliest", "oldest", "first")
 _add("sup", ("asc", "age"), "youngest")
+_add("sup", ("desc", "frequency"), "most common", "most frequent", "most commonly",
+     "most frequently", "most often", "the most common", "the most frequent")  # fmt: skip
+_add("sup", ("asc", "frequency"), "least common", "least frequent", "rarest", "least commonly",
+     "the least common", "the rarest")  # fmt: skip
+_add("sup", ("desc", "time"), "most recently")
 _add("sup", ("desc", "sales"), "best selling", "top selling", "best sellers", "bestselling")
 _add("sup", ("asc", "sales"), "worst selling")
 _add("top", "desc", "top", "best")
@@ -99,7 +104,8 @@ CONCEPT_WORDS: dict[str, str] = {
     "cheap": "price", "priced": "price", "pricey": "price",
     "long": "length", "short": "length", "lasting": "length",
     "big": "size", "large": "size", "small": "size", "spent": "sales", "spend": "sales",
-    "spending": "sales", "revenue": "sales", "revenues": "sales", "sales": "sales",
+    "spending": "sales", "money": "sales", "revenue": "sales", "revenues": "sales",
+    "sales": "sales",
 }  # fmt: skip
 
 #: Words each concept looks for in a field's name and synonyms.

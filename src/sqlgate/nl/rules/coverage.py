@@ -212,6 +212,8 @@ def _misplaced_fields(items: list[Item], shown: _Shown) -> list[str]:
     for k, item in enumerate(significant):
         if item.kind != "kw" or item.kw not in _CARRIERS:
             continue
+        if item.kw == "sup" and isinstance(item.arg, tuple) and item.arg[1] == "frequency":
+            continue  # "the most common hometown": grouped by it, ranked by a count
         near = significant[k + 1 : k + 2]
         if item.kw == "cmp" and not _is_field(near[0] if near else None):
             if exp.Having in shown.nodes:

@@ -272,6 +272,12 @@ class _Planner:
             owner = _ranked_subject(r, measures)
             if owner is not None:
                 dims.append(owner)
+                for i in r.fields:  # "the owner id and zip code of the owner who ..."
+                    chosen = i.chosen
+                    same = chosen is not None and chosen.model.lower() == str(owner.model).lower()
+                    if chosen is not None and same and i.role in (None, "context"):
+                        dims.append(Dimension("field", chosen.model, chosen.name, i.text))
+                        i.role = "dimension"
                 if self.order is None or self.order[1] == "pending":
                     order = self.order
                     self.order = (order[0] if order else "desc", "measure", measures[0])

@@ -198,7 +198,15 @@ class _RoleReader:
         item.role = "order"
         if nxt is not None and nxt.kind == "entry" and nxt.chosen:
             chosen = nxt.chosen
-            if chosen.kind == "model" and item.arg[1] is None:
+            if chosen.kind == "field" and item.arg[1] == "frequency":
+                # "the most common hometown": per hometown, ranked by how many rows have it
+                r.dimensions.append(Dimension("field", chosen.model, chosen.name, words=nxt.text))
+                nxt.role = "dimension"
+                m = Measure("count", chosen.model, words=item.text)
+                r.measures.append(m)
+                r.order = (item.arg[0], "measure", m)
+                r.limit = r.limit or 1
+            elif chosen.kind == "model" and item.arg[1] is None:
                 # "the most customers": count them, rank by the count
                 nxt.role = "measure"
                 m = Measure("count", chosen.model, words=nxt.text)
