@@ -254,6 +254,31 @@ def test_a_ranked_row_shows_the_fields_asked(nl: RuleTranslator, garden: SQLiteE
     )
 
 
+def test_a_count_for_each_field_asked_before_it(nl: RuleTranslator, garden: SQLiteEngine):
+    answers(
+        nl,
+        garden,
+        "Show all crops and the number of plots for each.",
+        "SELECT crop, COUNT(*) FROM plots GROUP BY crop",
+    )
+    answers(
+        nl,
+        garden,
+        "What are the names of the gardeners and how many plots does each have?",
+        "SELECT g.full_name, COUNT(*) FROM gardeners g JOIN plots p "
+        "ON p.gardener_id = g.gardener_id GROUP BY g.gardener_id",
+    )
+
+
+def test_the_row_with_an_extreme_named_by_a_concept(nl: RuleTranslator, garden: SQLiteEngine):
+    answers(
+        nl,
+        garden,
+        "What is the town of the youngest gardener?",
+        "SELECT town FROM gardeners ORDER BY age LIMIT 1",
+    )
+
+
 # --- listings -----------------------------------------------------------------------------------
 
 

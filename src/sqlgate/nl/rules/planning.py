@@ -59,6 +59,7 @@ class _Planner:
         self._ranking()
         self._argmax()
         self._rows_of_each()
+        self._counts_per_field()
         self._default_measures()
         # root: the first measure's model, else the subject
         root = self.measures[0].model if self.measures else str(self.subject)
@@ -115,7 +116,14 @@ class _Planner:
             for i in self.items
             if i.kind == "entry"
         )
-        if not named:
+        sup = self.r.superlative
+        by_concept = (
+            sup is not None
+            and sup[1] in ("age", "price", "length", "time")
+            and m.words == sup[2].text
+            and sup[1] in [*identifier_words(str(m.name)), "time"]
+        )  # "the youngest teacher": the field says age itself
+        if not named and not by_concept:
             return  # the aggregate found its field by guessing: no extreme row to show
         filtered = {(f.model, f.name) for f in self.filters}
         asked = [
@@ -291,6 +299,48 @@ class _Planner:
             first.role = "dimension"
             if self.limit is None:
                 self.limit = 1 if singular_item(first) else None
+
+    def _counts_per_field(self) -> None:
+        """ "the template type codes and the number of templates for each": a count per the
+        fields asked before it (per model when they name its rows: key or label)."""
+        r = self.r
+        if not self.measures or self.dims or self.order is not None or self.limit is not None:
+            return
+        if not any(i.kw == "group" for i in self.items):
+            return
+        if any(m.func != "count" for m in self.measures):
+            return
+        asked = [i for i in r.fields if i.chosen is not None and i.role in (None, "context")]
+        counted_at = min(x.first for x in self.items if x.role == "measure")
+        if not asked:
+            # "the names of the gardeners and how many plots each has": per gardener
+            before = [s for s in r.subjects if s.chosen and s.role == "subject"]
+            if before and before[0].first < counted_at and before[0].chosen:
+                self.dims.append(Dimension("model", before[0].chosen.model, words=before[0].text))
+                before[0].role = "dimension"
+            return
+        first = self.measures[0]
+        if all(i.first > counted_at for i in asked):
+            return  # the fields come after what is counted: not its groups
+        if any(self._names_rows(i) for i in asked):
+            model = asked[0].chosen.model if asked[0].chosen else first.model
+            self.dims.append(Dimension("model", model, words=asked[0].text))
+            for i in asked:
+                i.role = "dimension"
+            return
+        for i in asked:
+            assert i.chosen is not None
+            self.dims.append(Dimension("field", i.chosen.model, i.chosen.name, i.text))
+            i.role = "dimension"
+
+    def _names_rows(self, item: Item) -> bool:
+        """Whether the field of ``item`` names its model's rows: its own key or its label."""
+        chosen = item.chosen
+        model = self.facts.index.get_model(chosen.model) if chosen else None
+        if chosen is None or model is None:
+            return False
+        names = {n.lower() for n in [*model.primary_key, *model.label_columns]}
+        return str(chosen.name).lower() in names
 
     def _rows_of_each(self) -> None:
         """ "the name and grade of each student": a listing of those fields, not a grouping."""

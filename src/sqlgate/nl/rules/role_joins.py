@@ -1,9 +1,9 @@
 """Role joins: two relationships between the same models (a flight's source airport and its
 destination airport). A word of the column ("destination", "source") or a cue of direction
 ("from", "departing" / "to", "arriving") in the question chooses one; two that are named both
-decline. With no word for either, the first declared relationship is taken (the usual order
-puts the row's own side first: ``student_id`` before ``friend_id``), and the explanation says
-which columns were joined."""
+decline. With no word for either, the row's own side is taken: the relationship through the
+first column of the table's primary key (``student_id`` of a ``(student_id, friend_id)`` key),
+else the first declared."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def settle_roles(index: SemanticIndex, joins: JoinPlan, words: frozenset[str]) -
         if len(ways) > 1:
             chosen = [j for j in ways if _named(j, words)]
             if not chosen:
-                chosen = ways[:1]
+                chosen = [_own_side(index, ways)]
             if len(chosen) != 1:
                 raise CannotAnswer(
                     f"{step.left} relates to {step.right} in {len(ways)} ways, and the "
@@ -44,6 +44,22 @@ def settle_roles(index: SemanticIndex, joins: JoinPlan, words: frozenset[str]) -
             step = chosen[0]
         steps.append(step)
     return replace(joins, steps=tuple(steps))
+
+
+def _own_side(index: SemanticIndex, ways: list[Join]) -> Join:
+    """With no word for either: the relationship through the first column of the table's
+    primary key (``student_id`` of a ``(student_id, liked_id)`` key), else the first declared."""
+    first = ways[0]
+    table = first.left if first.to_one else first.right
+    model = index.get_model(table)
+    key = [k.lower() for k in model.primary_key] if model else []
+
+    def rank(join: Join) -> int:
+        columns = join.left_columns if join.to_one else join.right_columns
+        spots = [key.index(c.lower()) for c in columns if c.lower() in key]
+        return min(spots) if spots else len(key)
+
+    return min(ways, key=rank)
 
 
 def direction_shown(word: str, columns: set[str]) -> bool:
