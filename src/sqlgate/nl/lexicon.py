@@ -110,6 +110,11 @@ class Lexicon:
                     self.add(phrase_key(synonym), Entry("field", model.name, f.name, via="synonym"))
                 # "InvoiceDate" in Invoice is also "date"; "customer country" is qualified
                 for prefix in model_phrases:
+                    tail = ("of", *prefix)
+                    if len(name_key) > len(tail) and name_key[-len(tail) :] == tail:
+                        # "date" for date_of_treatment in Treatments
+                        short = name_key[: -len(tail)]
+                        self.add(short, Entry("field", model.name, f.name, via="short"))
                     if len(name_key) > len(prefix) and name_key[: len(prefix)] == prefix:
                         self.add(
                             name_key[len(prefix) :], Entry("field", model.name, f.name, via="short")
