@@ -198,6 +198,12 @@ def test_a_relation_verb_keeps_rows_with_a_related_row(
     answers(
         nl,
         garden,
+        "What is the minimum age of gardeners who have plots?",
+        "SELECT MIN(age) FROM gardeners WHERE gardener_id IN (SELECT gardener_id FROM plots)",
+    )
+    answers(
+        nl,
+        garden,
         "How many gardeners own a plot?",
         "SELECT COUNT(DISTINCT gardener_id) FROM plots",
     )

@@ -176,6 +176,9 @@ class _SqlBuilder:
         having: list[exp.Expr] = []
         absent = {f.model.lower() for f in self.plan.filters if f.kind == "absent" and f.model}
         for f in self.plan.filters:
+            joined = {m.lower() for m in self.joins.models}
+            if f.kind == "absent" and not f.negated and str(f.model).lower() in joined:
+                continue  # "students who have likes, and how many": the join keeps only those
             if f.kind == "absent":
                 where.append(self._absent(f))
                 continue
@@ -206,10 +209,8 @@ class _SqlBuilder:
             raise CannotAnswer(f"I could not relate {absent} to {root} to find rows without it.")
         if any(s.right.lower() in {m.lower() for m in path.models} for s in self.joins.steps):
             raise CannotAnswer(f"The question reads {absent} both inside and outside 'without'.")
+        path = settle_roles(self.index, path, self.plan.words)
         last = path.steps[-1]
-        ways = [j for j in self.index.joins.get(last.left.lower(), ()) if j.right == last.right]
-        if len(ways) > 1:
-            raise CannotAnswer(f"{last.left} relates to {last.right} in {len(ways)} ways.")
         if len(last.left_columns) != 1:
             raise CannotAnswer(f"{absent} is related to {root} by a key of several columns.")
         inner_key = _col(last.left, last.left_columns[0])

@@ -66,13 +66,16 @@ _VERB_GAP = _words("a an the any some through ever at least one")
 
 def related_by_verb(items: list[Item], pos: int) -> bool:
     """Whether the model at ``pos`` is the object of a relation verb ("dogs that *received* a
-    treatment", "professionals who *performed* any treatment")."""
+    treatment", "students who *have* friends")."""
     for item in reversed(items[:pos]):
         word = item.text.lower()
         if item.kind == "word" and word in _VERB_GAP:
             continue
-        return item.kind == "word" and word in RELATION_VERBS
+        return item.kind == "word" and (word in RELATION_VERBS or word in _HAVE)
     return False
+
+
+_HAVE = _words("have has had")
 
 
 def or_more(item: Item) -> bool:
