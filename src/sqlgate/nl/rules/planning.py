@@ -401,7 +401,8 @@ class _Planner:
             d is not None and (d.month, d.day) != (1, 1) for d in (span.start, span.end)
         ):
             return False
-        for model in self.facts.to_one_models(root):
+        named = [i.chosen.model for i in self.items if i.kind == "entry" and i.chosen]
+        for model in dict.fromkeys([*self.facts.to_one_models(root), *named]):
             m = self.facts.index.get_model(model)
             for column in m.columns if m else ():
                 info = self.facts.lexicon.field(model, column.name)
