@@ -306,8 +306,9 @@ class _Planner:
         r = self.r
         if not self.measures or self.dims or self.order is not None or self.limit is not None:
             return
-        if not any(i.kw == "group" for i in self.items):
-            return
+        each = any(i.kw == "group" or i.text.lower() in ("they", "their") for i in self.items)
+        if not each:
+            return  # "for each", "per", or "the number of courses they teach"
         if any(m.func != "count" for m in self.measures):
             return
         asked = [i for i in r.fields if i.chosen is not None and i.role in (None, "context")]
