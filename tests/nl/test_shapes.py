@@ -129,6 +129,19 @@ def test_a_value_but_not_another_is_except(nl: RuleTranslator, garden: SQLiteEng
     assert "EXCEPT" in (answer.sql or "")
 
 
+def test_values_of_an_attribute_no_row_uses(nl: RuleTranslator, garden: SQLiteEngine) -> None:
+    # every crop has a plot without a harvest, and every crop has a harvested plot too
+    answer = answers(
+        nl,
+        garden,
+        "Which crops have no harvest?",
+        "SELECT crop FROM plots EXCEPT SELECT p.crop FROM plots p JOIN harvest_data h "
+        "ON h.plot_id = p.plot_id",
+    )
+    assert "EXCEPT" in (answer.sql or "")
+    assert rows(garden, answer.native_sql or "") == []
+
+
 # --- overall figures ----------------------------------------------------------------------------
 
 

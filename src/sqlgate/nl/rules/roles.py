@@ -156,8 +156,8 @@ class _RoleReader:
             self._comparison(item)
         elif kw == "conj":
             item.role = "context"
-        if kw not in ("conj",):
-            self.last_significant = item
+        if kw != "conj" and not (kw == "group" and item.role == "context"):
+            self.last_significant = item  # "not used by any document": the negation still leads
 
     def _count(self, item: Item, nxt: Item | None) -> None:
         self.pending_count = True
@@ -417,9 +417,9 @@ class _RoleReader:
         r = self.r
         if r.subjects and r.subjects[0].chosen is not None:
             return r.subjects[0].chosen.model
-        counts = [m for m in r.measures if m.func == "count"]
+        counts = [m for m in r.measures if m.func == "count"] or r.measures
         if counts:
-            return counts[0].model
+            return counts[0].model  # "the minimum grade of students who have no friends"
         asked = [i.chosen.model for i in r.fields if i.chosen is not None]
         return asked[0] if asked else None
 

@@ -90,6 +90,28 @@ def _values_set(plan: Plan, tokens: list[Token]) -> SetPlan | None:
     return None
 
 
+def absence_set(facts: ModelFacts, plan: Plan) -> SetPlan | None:
+    """ "the template type codes not used by any document": a value of an attribute is absent
+    when no row having it is used, so the attribute's values except those of rows that are
+    (not the rows that are not used, whose values other used rows may share)."""
+    if not plan.listing or plan.measures or plan.dimensions or not plan.extra_columns:
+        return None
+    absent = [f for f in plan.filters if f.kind == "absent" and f.negated]
+    if len(absent) != 1 or plan.order is not None or plan.limit is not None:
+        return None
+    model = facts.index.get_model(plan.root)
+    if model is None:
+        return None
+    names = {n.lower() for n in [*model.primary_key, *model.label_columns]}
+    for table, column in plan.extra_columns:
+        if table.lower() != plan.root.lower() or column.lower() in names:
+            return None
+    every, used = deepcopy(plan), deepcopy(plan)
+    every.filters = [f for f in every.filters if not _is(f, absent[0])]
+    _same(used, absent[0]).negated = False
+    return SetPlan("except", [every, used])
+
+
 def models_set(facts: ModelFacts, r: Reading, items: list[Item]) -> SetPlan | None:
     """Shape three: "which cities have customers or employees" (no filter, no measure)."""
     if r.measures or r.dimensions or r.filters or r.order is not None or r.limit is not None:

@@ -23,7 +23,7 @@ from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import CannotAnswer, Item, Plan, Reading
 from sqlgate.nl.rules.planning import plan_query
 from sqlgate.nl.rules.roles import read_roles
-from sqlgate.nl.rules.sets import combine, models_set, values_set
+from sqlgate.nl.rules.sets import absence_set, combine, models_set, values_set
 from sqlgate.nl.rules.words import find_items, settle
 from sqlgate.nl.semantic import SemanticModel
 from sqlgate.nl.text import Token, tokenize
@@ -133,7 +133,7 @@ class RuleTranslator:
         """The plan and semantic SQL of the reading: one query, or a set question's parts."""
         shaped = models_set(self.facts, r, items)
         plan = shaped.parts[0] if shaped else plan_query(self.facts, r, items)
-        shaped = shaped or values_set(plan, items, tokens)
+        shaped = shaped or values_set(plan, items, tokens) or absence_set(self.facts, plan)
         if shaped is None:
             tree, joins = build_query(self.index, self.dialect, plan)
             return plan, tree, joins
