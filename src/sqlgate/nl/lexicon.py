@@ -102,6 +102,10 @@ class Lexicon:
                 )
                 name_key = tuple(stem(w) for w in words)
                 self.add(name_key, Entry("field", model.name, f.name))
+                if any(w in _ABBREVIATIONS for w in words):
+                    # "flight number" for FlightNo, "quantity" for qty
+                    full = tuple(stem(_ABBREVIATIONS.get(w, w)) for w in words)
+                    self.add(full, Entry("field", model.name, f.name, via="synonym"))
                 self._reordered(name_key, Entry("field", model.name, f.name, via="synonym"))
                 if len(words) == 2 and words[1] in _GENERIC_SUFFIXES and not is_key:
                     # "role" for role_code, "email" for email_address
@@ -231,4 +235,12 @@ def _kind(type_name: str, words: list[str], calculated: bool) -> str:
 _NUMBER_WORDS = {
     "amount", "total", "price", "quantity", "count", "cost", "revenue", "value", "discount",
     "milliseconds", "bytes", "size", "length", "duration", "number", "qty", "weight", "score",
+}  # fmt: skip
+
+
+#: Abbreviations in column names and the word a question uses.
+_ABBREVIATIONS = {
+    "no": "number", "num": "number", "nbr": "number", "qty": "quantity", "amt": "amount",
+    "desc": "description", "addr": "address", "dept": "department", "yr": "year",
+    "dt": "date", "cnt": "count", "pct": "percent", "avg": "average", "tel": "telephone",
 }  # fmt: skip
