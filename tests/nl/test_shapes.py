@@ -118,6 +118,18 @@ def test_both_values_of_one_field_in_two_phrases(nl: RuleTranslator, garden: SQL
     )
 
 
+def test_two_comparisons_no_row_meets_at_once_intersect(
+    nl: RuleTranslator, garden: SQLiteEngine
+) -> None:
+    answers(
+        nl,
+        garden,
+        "Show towns where a gardener above age 40 and a gardener below 30 live.",
+        "SELECT town FROM gardeners WHERE age > 40 INTERSECT SELECT town FROM gardeners "
+        "WHERE age < 30",
+    )
+
+
 def test_a_value_but_not_another_is_except(nl: RuleTranslator, garden: SQLiteEngine) -> None:
     answer = answers(
         nl,
@@ -320,6 +332,16 @@ def test_draft_guesses_synonyms_from_names(garden: SQLiteEngine) -> None:
     assert harvests.synonyms == ["harvest"]
     baskets = next(c for c in harvests.columns if c.name == "num_of_baskets")
     assert baskets.synonyms == ["baskets", "number of baskets"]
+
+
+def test_a_field_of_the_model_named_after_of(nl: RuleTranslator, garden: SQLiteEngine) -> None:
+    # volunteers have a full name too: "of the gardeners" says whose
+    answers(
+        nl,
+        garden,
+        "What is the full name of the gardeners older than 40?",
+        "SELECT full_name FROM gardeners WHERE age > 40",
+    )
 
 
 def test_synonyms_from_names_answer(nl: RuleTranslator, garden: SQLiteEngine) -> None:

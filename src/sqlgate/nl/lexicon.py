@@ -112,26 +112,7 @@ class Lexicon:
                     self.add(name_key[:1], Entry("field", model.name, f.name, via="short"))
                 for synonym in f.synonyms:
                     self.add(phrase_key(synonym), Entry("field", model.name, f.name, via="synonym"))
-                # "InvoiceDate" in Invoice is also "date"; "customer country" is qualified
-                for prefix in model_phrases:
-                    tail = ("of", *prefix)
-                    if len(name_key) > len(tail) and name_key[-len(tail) :] == tail:
-                        # "date" for date_of_treatment in Treatments
-                        short = name_key[: -len(tail)]
-                        self.add(short, Entry("field", model.name, f.name, via="short"))
-                    if len(name_key) > len(prefix) and name_key[: len(prefix)] == prefix:
-                        self.add(
-                            name_key[len(prefix) :], Entry("field", model.name, f.name, via="short")
-                        )
-                    elif name_key[: len(prefix)] != prefix:
-                        self.add(
-                            prefix + name_key, Entry("field", model.name, f.name, via="qualified")
-                        )
-                        for synonym in f.synonyms:
-                            self.add(
-                                prefix + phrase_key(synonym),
-                                Entry("field", model.name, f.name, via="qualified"),
-                            )
+                self._model_words(model.name, f, name_key, model_phrases)
                 if kind == "boolean":
                     self._boolean(model.name, f.name, name_key)
             self._label_phrases(model, model_phrases)
@@ -175,6 +156,32 @@ class Lexicon:
             for variant in (content, content[::-1]):
                 if variant != key and variant not in self.phrases:
                     self.add(variant, entry)
+
+    def _model_words(
+        self,
+        model: str,
+        f: Column | CalculatedField,
+        name_key: tuple[str, ...],
+        model_phrases: list[tuple[str, ...]],
+    ) -> None:
+        """A field's name with its model's words: without them ("date" for InvoiceDate in
+        Invoice, for date_of_treatment in Treatments) and with them ("customer country")."""
+        # "InvoiceDate" in Invoice is also "date"; "customer country" is qualified
+        for prefix in model_phrases:
+            tail = ("of", *prefix)
+            if len(name_key) > len(tail) and name_key[-len(tail) :] == tail:
+                # "date" for date_of_treatment in Treatments
+                short = name_key[: -len(tail)]
+                self.add(short, Entry("field", model, f.name, via="short"))
+            if len(name_key) > len(prefix) and name_key[: len(prefix)] == prefix:
+                self.add(name_key[len(prefix) :], Entry("field", model, f.name, via="short"))
+            elif name_key[: len(prefix)] != prefix:
+                self.add(prefix + name_key, Entry("field", model, f.name, via="qualified"))
+                for synonym in f.synonyms:
+                    self.add(
+                        prefix + phrase_key(synonym),
+                        Entry("field", model, f.name, via="qualified"),
+                    )
 
     def _label_phrases(self, model: Model, model_phrases: list[tuple[str, ...]]) -> None:
         """The model's label column ("the continent name") and key ("the continent id")."""

@@ -352,6 +352,8 @@ def _word_accounted(word: str, token: Token, shown: _Shown | None) -> bool:
         return False
     if stem(word) in shown.name_stems:
         return True  # "the cars" when the query reads cars_data, "email" in email_address
+    if word == "where" and token.start > 0:
+        return shown.has((exp.Where,))  # "countries where singers above 20 are from"
     if direction_shown(word, shown.column_names):
         return True  # "flights departing from ...": the join on the source column
     if word in _SET_WORDS:

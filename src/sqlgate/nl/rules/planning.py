@@ -379,7 +379,13 @@ class _Planner:
     def _compared_fields(self, root: str) -> None:
         """Comparisons without a field: the concept's field or the default measure."""
         facts = self.facts
+        named: Filter | None = None
         for f in self.filters:
+            if f.kind == "compare" and f.name is None and f.concept is None and named:
+                f.model, f.name = named.model, named.name  # "above age 40 and below 30"
+                continue
+            if f.kind == "compare" and f.name is not None and not f.overall:
+                named = f
             if f.kind == "compare" and f.name is None:
                 base = self.subject or root
                 compared = concept_target(facts, f.concept, base, self.r) if f.concept else None

@@ -74,6 +74,16 @@ def _values_set(plan: Plan, tokens: list[Token]) -> SetPlan | None:
         one.filters = [x for x in one.filters if not _is(x, second)]
         other.filters = [x for x in other.filters if not _is(x, first)]
         return SetPlan("intersect", [one, other])
+    compares = [f for f in plan.filters if f.kind == "compare" and not f.overall and f.name]
+    for first, second in pairwise(compares):
+        # "a singer above age 40 and a singer below 30": no one row is both
+        if second.alternative or (first.model, first.name) != (second.model, second.name):
+            continue
+        if _disjoint(first, second):
+            one, other = deepcopy(plan), deepcopy(plan)
+            one.filters = [x for x in one.filters if not _is(x, second)]
+            other.filters = [x for x in other.filters if not _is(x, first)]
+            return SetPlan("intersect", [one, other])
     if "but" not in words:
         return None
     for kept in values:
@@ -171,6 +181,21 @@ def _field_of(facts: ModelFacts, model: str, name: str) -> str | None:
         if identifier_words(column.name) == wanted:
             return column.name
     return None
+
+
+def _disjoint(a: Filter, b: Filter) -> bool:
+    """Whether no value satisfies both comparisons (``> 40`` and ``< 30``)."""
+    if a.negated or b.negated or len(a.values) != 1 or len(b.values) != 1:
+        return False
+    try:
+        x, y = float(a.values[0]), float(b.values[0])
+    except (TypeError, ValueError):
+        return False
+    for low, high in ((a, b), (b, a)):
+        lo, hi = float(low.values[0]), float(high.values[0])
+        if low.op in (">", ">=") and high.op in ("<", "<="):
+            return lo > hi or (lo == hi and (low.op, high.op) != (">=", "<="))
+    return a.op == "=" and b.op == "=" and x != y
 
 
 def _same(plan: Plan, f: Filter) -> Filter:
