@@ -17,7 +17,7 @@ _TABLE_SUFFIXES = _words(
     "data info information details detail list lists record records table tbl entries master"
 )
 #: First words of a table name that say it is a table.
-_TABLE_PREFIXES = _words("tbl tb t")
+_TABLE_PREFIXES = _words("tbl tb t ref lkp lookup dim fact")
 #: Words of a column name that say the column counts what the rest names.
 _COUNT_PREFIXES = (("number", "of"), ("num", "of"), ("no", "of"), ("number",), ("num",), ("nbr",))
 _COUNT_SUFFIXES = _words("count")
@@ -33,13 +33,13 @@ def table_synonyms(name: str, columns: tuple[str, ...] = ()) -> list[str]:
 
 def _table_synonyms(name: str) -> list[str]:
     words = identifier_words(name)
+    found = []
     if len(words) > 1 and words[0] in _TABLE_PREFIXES:
         words = words[1:]
-        if len(words) == 1:
-            return [words[0]]
+        found.append(" ".join(words))  # "template types" for Ref_Template_Types
     if len(words) > 1 and words[-1] in _TABLE_SUFFIXES:
-        return [" ".join(words[:-1])]
-    return []
+        found.append(" ".join(words[:-1]))
+    return found
 
 
 def column_synonyms(name: str) -> list[str]:
