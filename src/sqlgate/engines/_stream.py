@@ -1,4 +1,4 @@
-"""Helpers shared by engines: Arrow batches and pools of sessions."""
+"""Helpers shared by engines: streams of batches or chunks, and pools of sessions."""
 
 from __future__ import annotations
 
@@ -7,13 +7,11 @@ import queue
 from collections.abc import Iterator
 from typing import TypeVar
 
-import pyarrow as pa
-
 T = TypeVar("T")
 
 
-def primed(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """Pull the first batch now, so errors that happen on the first fetch raise at once
+def primed(batches: Iterator[T]) -> Iterator[T]:
+    """Pull the first batch (or chunk) now, so errors that happen on the first fetch raise at once
     (before an HTTP response has started), then hand back an iterator over all batches."""
     try:
         first = next(batches)

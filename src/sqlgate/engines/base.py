@@ -33,6 +33,7 @@ import pyarrow as pa
 
 from sqlgate.engines._runner import Unwinding, within_deadline
 from sqlgate.engines._stream import primed
+from sqlgate.engines.csv_stream import CsvStream, StartedCsv
 from sqlgate.errors import QueryTimeout, ResultTooLarge, SqlgateError
 from sqlgate.vocabulary.columns import Column, sql_type_name
 from sqlgate.vocabulary.schema import Catalog, DatabaseSchema
@@ -315,8 +316,9 @@ class Query:
             return exc
         return self._translate(exc)
 
-    def translating(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        """``batches``, with errors while reading them translated (see :meth:`error`)."""
+    def translating(self, batches: Iterable[T]) -> Iterator[T]:
+        """``batches`` (or chunks), with errors while reading them translated (see
+        :meth:`error`)."""
         try:
             yield from batches
         except BaseException as exc:
@@ -430,6 +432,9 @@ class Engine(ABC):
     #: statement at once may run them on the caller's thread instead, saving the hand-off.
     isolated: ClassVar[bool] = True
 
+    #: Whether the engine writes CSV itself (:meth:`stream_csv`), faster than through Arrow.
+    native_csv: ClassVar[bool] = False
+
     #: For a ``file`` engine: the bytes its database files hold at a fixed offset (offset,
     #: bytes), so a file registered under the wrong type can be named for what it is.
     file_signature: ClassVar[tuple[int, bytes] | None] = None
@@ -502,6 +507,31 @@ class Engine(ABC):
             row_limit=query.row_limit,
             max_bytes=self.max_result_bytes,
         )
+
+    def stream_csv(
+        self, sql: str, params: Mapping[str, Any] | None, *, timeout: float, row_limit: int | None
+    ) -> CsvStream:
+        """Like :meth:`stream`, with the rows as CSV text the engine wrote (only where
+        :attr:`native_csv`): see :class:`~sqlgate.engines.csv_stream.CsvStream`."""
+        query = Query(sql, params, timeout=timeout, row_limit=row_limit)
+        return self._within(query, lambda: self._open_csv(query))
+
+    def _open_csv(self, query: Query) -> CsvStream:
+        try:
+            started = self._start_csv(query)
+            chunks = primed(query.translating(started.chunks))
+        except BaseException as exc:
+            error = query.fail(exc)
+            if error is exc:
+                raise
+            raise error from exc
+        return CsvStream(
+            started.columns, started.schema, chunks, started.counted, query.close, query.row_limit
+        )
+
+    def _start_csv(self, query: Query) -> StartedCsv:
+        """:meth:`_start`, for CSV text (it keeps at most ``query.row_limit`` rows)."""
+        raise NotImplementedError(f"{self.type} does not write CSV itself")
 
     @abstractmethod
     def _start(self, query: Query) -> Started:

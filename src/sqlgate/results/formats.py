@@ -20,6 +20,7 @@ json, ndjson and parquet are data formats and carry values verbatim.
 from __future__ import annotations
 
 import functools
+import io
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -159,6 +160,14 @@ def _utc_text(array: pa.Array) -> pa.Array:
     ten times faster: the writer looks each value up in the time-zone database."""
     naive = array.cast(pa.timestamp(array.type.unit)).cast(pa.string())
     return pc.binary_join_element_wise(naive, pa.scalar("Z"), "")
+
+
+def csv_header(schema: pa.Schema) -> bytes:
+    """The header line of a CSV export of ``schema``: the names quoted and neutralised, as
+    the CSV writer writes them."""
+    sink = io.BytesIO()
+    pa_csv.write_csv(sheet_schema(schema).empty_table(), sink, write_options=_CSV_OPTIONS)
+    return sink.getvalue()
 
 
 def _write_csv(
