@@ -31,10 +31,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 import pyarrow as pa
 
+from sqlgate.engines._rows import plain_rows
 from sqlgate.engines._runner import Unwinding, within_deadline
 from sqlgate.engines._stream import primed
 from sqlgate.engines.csv_stream import CsvStream, StartedCsv
-from sqlgate.errors import QueryTimeout, ResultTooLarge, SqlgateError
+from sqlgate.engines.result import QueryResult, collect, too_large
+from sqlgate.errors import QueryTimeout, SqlgateError
 from sqlgate.vocabulary.columns import Column, sql_type_name
 from sqlgate.vocabulary.schema import Catalog, DatabaseSchema
 
@@ -74,20 +76,6 @@ class ServerInfo:
     #: When the credentials look able to write: the whole advice, in sentences (which privilege
     #: or role attribute, and what to use instead).
     write_detail: str | None = None
-
-
-@dataclass
-class QueryResult:
-    """A bounded result: at most ``row_limit`` rows, and whether more were available."""
-
-    columns: list[Column]
-    table: pa.Table
-    truncated: bool
-    execution_time_ms: float
-
-    @property
-    def row_count(self) -> int:
-        return int(self.table.num_rows)
 
 
 @dataclass
@@ -357,6 +345,9 @@ class Started:
     columns: list[Column]
     schema: pa.Schema
     batches: Iterable[pa.RecordBatch]
+    #: The whole result up to ``row_limit`` + 1 rows, when the engine read it as plain Python
+    #: values (see ``_rows.infer``): a small result is answered from these, without Arrow.
+    rows: list[tuple[Any, ...]] | None = None
 
 
 _DEADLINE_OBSERVER: ContextVar[Callable[[Deadline], None] | None] = ContextVar(
@@ -375,39 +366,24 @@ def observe_deadlines(observer: Callable[[Deadline], None]) -> Iterator[None]:
         _DEADLINE_OBSERVER.reset(token)
 
 
+def _opening(query: Query, step: Callable[[], T]) -> T:
+    """``step()`` of opening ``query``; if it fails, the query ends (its session released) and
+    the error raises as the client should see it."""
+    try:
+        return step()
+    except BaseException as exc:
+        error = query.fail(exc)
+        if error is exc:
+            raise
+        raise error from exc
+
+
 def columns_from_schema(schema: pa.Schema, engine_types: list[str] | None = None) -> list[Column]:
     types = engine_types or [sql_type_name(f.type) for f in schema]
     return [
         Column(name=f.name, type=t, not_null=not f.nullable)
         for f, t in zip(schema, types, strict=True)
     ]
-
-
-def too_large(limit: int, what: str) -> ResultTooLarge:
-    return ResultTooLarge(
-        f"The result is larger than the {limit:,} bytes this server hands back at once "
-        f"({what}); select fewer or narrower columns, or fewer rows",
-        limit_bytes=limit,
-    )
-
-
-def collect(stream: ResultStream, started: float) -> QueryResult:
-    """Drain a stream (already bounded by its row limit) into a QueryResult."""
-    batches = []
-    size = 0
-    for batch in stream:
-        size += batch.nbytes
-        if stream.max_bytes is not None and size > stream.max_bytes:
-            stream.close()
-            raise too_large(stream.max_bytes, f"at least {size:,} bytes")
-        batches.append(batch)
-    table = pa.Table.from_batches(batches, schema=stream.schema)
-    return QueryResult(
-        columns=stream.columns,
-        table=table,
-        truncated=stream.truncated,
-        execution_time_ms=(time.perf_counter() - started) * 1000,
-    )
 
 
 class Engine(ABC):
@@ -491,14 +467,10 @@ class Engine(ABC):
         return self._within(query, lambda: self._open_stream(query))
 
     def _open_stream(self, query: Query) -> ResultStream:
-        try:
-            started = self._start(query)
-            batches = primed(query.translating(started.batches))
-        except BaseException as exc:
-            error = query.fail(exc)
-            if error is exc:
-                raise
-            raise error from exc
+        return self._stream_of(query, _opening(query, lambda: self._start(query)))
+
+    def _stream_of(self, query: Query, started: Started) -> ResultStream:
+        batches = _opening(query, lambda: primed(query.translating(started.batches)))
         return ResultStream(
             columns=started.columns,
             schema=started.schema,
@@ -507,6 +479,24 @@ class Engine(ABC):
             row_limit=query.row_limit,
             max_bytes=self.max_result_bytes,
         )
+
+    def _collect(self, query: Query, started_at: float) -> QueryResult:
+        """The result of ``query``: the engine's plain rows as they are when it read them all
+        (a small result), else collected from its batches."""
+        started = _opening(query, lambda: self._start(query))
+        limit = query.row_limit
+        if started.rows is not None and limit is not None:
+            rows = plain_rows(started.rows[:limit], started.schema, self.max_result_bytes)
+            if rows is not None:
+                query.close()
+                return QueryResult(
+                    started.columns,
+                    truncated=len(started.rows) > limit,
+                    execution_time_ms=(time.perf_counter() - started_at) * 1000,
+                    rows=rows,
+                    schema=started.schema,
+                )
+        return collect(self._stream_of(query, started), started_at)
 
     def stream_csv(
         self, sql: str, params: Mapping[str, Any] | None, *, timeout: float, row_limit: int | None
@@ -517,14 +507,8 @@ class Engine(ABC):
         return self._within(query, lambda: self._open_csv(query))
 
     def _open_csv(self, query: Query) -> CsvStream:
-        try:
-            started = self._start_csv(query)
-            chunks = primed(query.translating(started.chunks))
-        except BaseException as exc:
-            error = query.fail(exc)
-            if error is exc:
-                raise
-            raise error from exc
+        started = _opening(query, lambda: self._start_csv(query))
+        chunks = _opening(query, lambda: primed(query.translating(started.chunks)))
         return CsvStream(
             started.columns, started.schema, chunks, started.counted, query.close, query.row_limit
         )
@@ -551,7 +535,7 @@ class Engine(ABC):
             row_limit=row_limit,
             batch_rows=min(row_limit + 1, BATCH_ROWS),
         )
-        return self._within(query, lambda: collect(self._open_stream(query), started))
+        return self._within(query, lambda: self._collect(query, started))
 
     def _within(self, query: Query, work: Callable[[], T]) -> T:
         if not self.isolated:
