@@ -12,6 +12,8 @@ import random
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from operator import itemgetter
+from types import NoneType
 from typing import Any
 
 import pyarrow as pa
@@ -41,7 +43,8 @@ def infer(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> tuple[pa.Schem
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
     fields, plain = [], type(rows[0]) is tuple if rows else True
     for name, values in zip(names, columns, strict=True):
-        kinds = {type(v) for v in values if v is not None}
+        kinds = set(map(type, values))  # in C: a set comprehension costs 3x more
+        kinds.discard(NoneType)
         arrow = _arrow_type(kinds, values)
         plain = plain and (not kinds or kinds == _PLAIN.get(arrow))
         fields.append(pa.field(name, arrow))
@@ -67,7 +70,7 @@ def plain_rows(
         chars = 0
         for i, field in enumerate(schema):
             if field.type in (pa.string(), pa.binary()):
-                chars += sum(len(row[i]) for row in rows if row[i] is not None)
+                chars += sum(map(len, filter(None, map(itemgetter(i), rows))))
         # At most 4 bytes per character, an offset or 8-byte value and validity per cell.
         if 4 * chars + 9 * len(rows) * len(schema) > max_bytes:
             return None
