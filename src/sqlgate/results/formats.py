@@ -38,6 +38,7 @@ import xlsxwriter
 from sqlgate.errors import SqlgateError
 from sqlgate.results import endings, jsonable
 from sqlgate.results.cells import cell_text, sheet_batch, sheet_schema
+from sqlgate.results.read_ahead import read_ahead
 
 # Excel sheets hold 1,048,576 rows; one is the header. Exports in Excel are cut there (its
 # ``max_rows``); the writer also stops pulling batches once this many data rows are written.
@@ -319,7 +320,8 @@ def _write_parquet(
         # Each write_table call ends a row group, so small cursor batches are gathered first.
         pending: list[pa.RecordBatch] = []
         pending_rows = pending_bytes = 0
-        for batch in _sliced(batches, PARQUET_ROW_GROUP_ROWS):
+        # The engine reads the next batches while a row group is encoded (see read_ahead).
+        for batch in _sliced(read_ahead(batches), PARQUET_ROW_GROUP_ROWS):
             columns = [
                 _parquet_array(c, f.type) for c, f in zip(batch.columns, target, strict=True)
             ]
