@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import itertools
 import queue
-from collections.abc import Iterator
-from typing import TypeVar
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from sqlgate.engines.base import Query
 
 T = TypeVar("T")
 
@@ -18,6 +21,18 @@ def primed(batches: Iterator[T]) -> Iterator[T]:
     except StopIteration:
         return iter(())
     return itertools.chain((first,), batches)
+
+
+def opening(query: Query, step: Callable[[], T]) -> T:
+    """``step()`` of opening ``query``; if it fails, the query ends (its session released) and
+    the error raises as the client should see it."""
+    try:
+        return step()
+    except BaseException as exc:
+        error = query.fail(exc)
+        if error is exc:
+            raise
+        raise error from exc
 
 
 def drained(pool: queue.Queue[T]) -> Iterator[T]:

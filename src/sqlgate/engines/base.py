@@ -33,10 +33,10 @@ import pyarrow as pa
 
 from sqlgate.engines._rows import plain_rows
 from sqlgate.engines._runner import Unwinding, within_deadline
-from sqlgate.engines._stream import primed
+from sqlgate.engines._stream import opening, primed
 from sqlgate.engines.csv_stream import CsvStream, StartedCsv
 from sqlgate.engines.result import QueryResult, collect, too_large
-from sqlgate.errors import QueryTimeout, SqlgateError
+from sqlgate.errors import ConnectionFailed, QueryTimeout, SqlgateError
 from sqlgate.vocabulary.columns import Column, sql_type_name
 from sqlgate.vocabulary.schema import Catalog, DatabaseSchema
 
@@ -44,6 +44,10 @@ if TYPE_CHECKING:
     from sqlgate.settings import Settings
 
 BATCH_ROWS = 65_536
+#: What a concealed connection's failure to connect says instead of the driver's words.
+CONCEALED_FAILURE = (
+    "The shared connection cannot be reached now; the operator of this deployment manages it"
+)
 T = TypeVar("T")
 
 #: Where a connection's database is: a file under a data root; a server reached by host, port,
@@ -366,18 +370,6 @@ def observe_deadlines(observer: Callable[[Deadline], None]) -> Iterator[None]:
         _DEADLINE_OBSERVER.reset(token)
 
 
-def _opening(query: Query, step: Callable[[], T]) -> T:
-    """``step()`` of opening ``query``; if it fails, the query ends (its session released) and
-    the error raises as the client should see it."""
-    try:
-        return step()
-    except BaseException as exc:
-        error = query.fail(exc)
-        if error is exc:
-            raise
-        raise error from exc
-
-
 def columns_from_schema(schema: pa.Schema, engine_types: list[str] | None = None) -> list[Column]:
     types = engine_types or [sql_type_name(f.type) for f in schema]
     return [
@@ -449,6 +441,9 @@ class Engine(ABC):
         self.max_result_bytes: int | None = None
         #: Queries still running past their deadline (an engine that did not stop in time).
         self._unwinding = Unwinding()
+        #: Set for a connection whose users may not see where it points (a shared connection,
+        #: seen from the organizations it is granted to): see ``_concealing``.
+        self.conceal_location = False
 
     def stream(
         self,
@@ -467,10 +462,10 @@ class Engine(ABC):
         return self._within(query, lambda: self._open_stream(query))
 
     def _open_stream(self, query: Query) -> ResultStream:
-        return self._stream_of(query, _opening(query, lambda: self._start(query)))
+        return self._stream_of(query, opening(query, lambda: self._start(query)))
 
     def _stream_of(self, query: Query, started: Started) -> ResultStream:
-        batches = _opening(query, lambda: primed(query.translating(started.batches)))
+        batches = opening(query, lambda: primed(query.translating(started.batches)))
         return ResultStream(
             columns=started.columns,
             schema=started.schema,
@@ -483,7 +478,7 @@ class Engine(ABC):
     def _collect(self, query: Query, started_at: float) -> QueryResult:
         """The result of ``query``: the engine's plain rows as they are when it read them all
         (a small result), else collected from its batches."""
-        started = _opening(query, lambda: self._start(query))
+        started = opening(query, lambda: self._start(query))
         limit = query.row_limit
         if started.rows is not None and limit is not None:
             rows = plain_rows(started.rows[:limit], started.schema, self.max_result_bytes)
@@ -507,8 +502,8 @@ class Engine(ABC):
         return self._within(query, lambda: self._open_csv(query))
 
     def _open_csv(self, query: Query) -> CsvStream:
-        started = _opening(query, lambda: self._start_csv(query))
-        chunks = _opening(query, lambda: primed(query.translating(started.chunks)))
+        started = opening(query, lambda: self._start_csv(query))
+        chunks = opening(query, lambda: primed(query.translating(started.chunks)))
         return CsvStream(
             started.columns, started.schema, chunks, started.counted, query.close, query.row_limit
         )
@@ -538,13 +533,25 @@ class Engine(ABC):
         return self._within(query, lambda: self._collect(query, started))
 
     def _within(self, query: Query, work: Callable[[], T]) -> T:
-        if not self.isolated:
-            return work()
-        return within_deadline(query, work, self._unwinding)
+        with self._concealing():
+            if not self.isolated:
+                return work()
+            return within_deadline(query, work, self._unwinding)
+
+    @contextmanager
+    def _concealing(self) -> Iterator[None]:
+        """With ``conceal_location`` set, a failure to reach the database says only that: the
+        driver's words may name its host, port, file or user."""
+        try:
+            yield
+        except ConnectionFailed:
+            if not self.conceal_location:
+                raise
+            raise ConnectionFailed(CONCEALED_FAILURE) from None
 
     def schema(self, *, refresh: bool = False) -> DatabaseSchema:
         """Schemas, tables, columns and keys this connection exposes; cached until ``refresh``."""
-        with self._catalog_lock:
+        with self._catalog_lock, self._concealing():
             if refresh or self._schema is None:
                 self._schema = self._read_schema()
                 self._catalog = None
