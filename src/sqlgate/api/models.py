@@ -9,7 +9,7 @@ from fastapi import Header, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from sqlgate.engines.base import QueryResult
+from sqlgate.engines.result import QueryResult
 from sqlgate.errors import (
     ERROR_TABLE,
     Conflict,

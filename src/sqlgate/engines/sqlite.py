@@ -9,7 +9,7 @@ from __future__ import annotations
 import queue
 import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 
 from sqlgate.engines._rows import fetch_rows, fetched_batches, infer
@@ -136,7 +136,8 @@ class SQLiteEngine(Engine):
         schema, plain = infer(names, first[0])
         batches = fetched_batches(cursor.fetchmany, first, schema, query.batch_rows)
         whole = first[1] or (query.row_limit is not None and len(first[0]) > query.row_limit)
-        rows = first[0] if plain and whole else None
+        # Plain rows are tuples (infer checks): the driver's own, answered as they are.
+        rows = cast(list[tuple[Any, ...]], first[0]) if plain and whole else None
         return Started(columns_from_schema(schema), schema, batches, rows)
 
     def _read_schema(self) -> DatabaseSchema:

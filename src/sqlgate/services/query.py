@@ -15,8 +15,9 @@ import pyarrow as pa
 
 from sqlgate.auth.concurrency import ConcurrencyLimiter, close_with_request
 from sqlgate.auth.principal import Principal
-from sqlgate.engines.base import Engine, QueryResult, ResultStream
+from sqlgate.engines.base import Engine, ResultStream
 from sqlgate.engines.csv_stream import CsvStream
+from sqlgate.engines.result import QueryResult
 from sqlgate.errors import (
     ParameterError,
     SqlgateError,
@@ -161,11 +162,10 @@ class QueryService:
             request = self._native(principal, run.connection, request)
             engine = self._admit(run.connection, request)
             slot = self._slots.acquire(principal.org_id, principal.org_slug, capped=capped)
-            open_stream = engine.stream
-            if output is not None and output.name == "csv" and engine.native_csv:
-                open_stream = engine.stream_csv
+            native = output is not None and output.name == "csv" and engine.native_csv
+            open_stream = engine.stream_csv if native else engine.stream
             try:
-                stream = open_stream(
+                stream: ResultStream | CsvStream = open_stream(
                     request.sql, request.params, timeout=timeout, row_limit=row_limit
                 )
             except BaseException:
