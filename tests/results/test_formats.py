@@ -36,6 +36,7 @@ from sqlgate.results.formats import (
     OutputFormat,
     get_format,
 )
+from sqlgate.results.read_ahead import READ_AHEAD
 
 # A typical result: numbers, text needing quoting and unicode, booleans, dates, fractional
 # timestamps, exact decimals, negatives, and nulls in every column now and then.
@@ -470,8 +471,10 @@ def test_writers_never_run_more_than_a_batch_ahead(
     reader = con.sql("SELECT i, i::VARCHAR AS s FROM range(1500000) t(i)").to_arrow_reader(150_000)
     batches = Counting(reader)
     chunks = 0
+    # Parquet lets the engine read a few batches ahead while a row group is encoded.
+    ahead = READ_AHEAD + 1 if fmt == "parquet" else 0
     for chunk in get_format(fmt).write(reader.schema, batches):
-        assert batches.pulled <= chunks + 1, "pulled a batch before writing out the previous"
+        assert batches.pulled <= chunks + 1 + ahead, "pulled too far ahead of the writing"
         chunks += bool(chunk)
     assert batches.pulled == 10
     assert chunks >= 10

@@ -25,7 +25,7 @@ from sqlgate.auth.scopes import Scope
 from sqlgate.errors import NotFound
 from sqlgate.jobs.service import JobSpec, idempotency_key
 from sqlgate.results.formats import ASYNC_DEFAULT
-from sqlgate.results.jsonable import dumps, json_rows
+from sqlgate.results.jsonable import dumps
 from sqlgate.services.limits import ADMIN
 from sqlgate.services.query import QueryRequest
 
@@ -114,7 +114,7 @@ async def sql_query(
     result = ran.result
     payload = {
         "execution_time_ms": round(result.execution_time_ms, 3),
-        "result": json_rows(result.table),
+        "result": result.json_rows(),
         "truncated": result.truncated,
         "columns": [{"name": c.name, "type": c.type} for c in result.columns],
     }

@@ -9,7 +9,7 @@ from fastapi import Header, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from sqlgate.engines.base import QueryResult
+from sqlgate.engines.result import QueryResult
 from sqlgate.errors import (
     ERROR_TABLE,
     Conflict,
@@ -26,7 +26,7 @@ from sqlgate.errors import (
 from sqlgate.jobs.model import JobView
 from sqlgate.jobs.service import ChunkLink, JobService
 from sqlgate.results.formats import ASYNC_FORMATS
-from sqlgate.results.jsonable import dumps, json_rows
+from sqlgate.results.jsonable import dumps
 from sqlgate.services.threads import MAX_THREAD_ID
 from sqlgate.vocabulary.columns import Column
 
@@ -106,7 +106,7 @@ class QueryOut(BaseModel):
 def query_out(result: QueryResult) -> dict[str, Any]:
     return {
         "columns": [column_out(c) for c in result.columns],
-        "rows": json_rows(result.table),
+        "rows": result.json_rows(),
         "row_count": result.row_count,
         "truncated": result.truncated,
         "execution_time_ms": round(result.execution_time_ms, 3),

@@ -263,7 +263,7 @@ async def export(
             services.queries.export,
             surface=EXPORT,
             client=client_address(request),
-            max_rows=output.max_rows,
+            output=output,
         ),
         principal,
         connection_id,
@@ -271,9 +271,7 @@ async def export(
     )
     ended: list[bool] = []
     stream.on_close(lambda: ended.append(True))
-    file = await run_in_threadpool(
-        prefetch, stream.written(output.write(stream.schema, stream, stream)), lambda: bool(ended)
-    )
+    file = await run_in_threadpool(prefetch, stream.body(), lambda: bool(ended))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     filename = f"{connection_id}-{stamp}.{output.extension}"
     safe_name = "".join(c if c.isalnum() or c in "-_." else "_" for c in filename)

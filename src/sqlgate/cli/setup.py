@@ -11,6 +11,7 @@ from sqlgate import __version__
 from sqlgate.cli import _workers as workers
 from sqlgate.cli._access_log import log_config as access_log_config
 from sqlgate.cli._base import Adder, UsageError, command, print_json, services, settings
+from sqlgate.cli._memory import return_large_buffers
 from sqlgate.errors import ValidationError
 from sqlgate.services import orgs
 from sqlgate.services.bootstrap import ensure_demo_connection
@@ -22,6 +23,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from sqlgate import tls as https
     from sqlgate.app import create_app
 
+    return_large_buffers()
     configured = settings(args)
     try:
         tls = https.configure(configured)

@@ -1,5 +1,6 @@
 """Rows out of PostgreSQL: ``COPY (SELECT * FROM (<sql>) ...) TO STDOUT (FORMAT csv)``, read by a
-thread into chunks that Arrow parses while the next ones arrive.
+thread into chunks that Arrow parses while the next ones arrive, or that a CSV export sends on
+as they are (:func:`copy_sql` with ``quoted``).
 
 Only a query can stand in that subquery, so DML (``RETURNING`` or in a ``WITH``) never reaches the
 executor, and COPY's CSV is the fastest way to move rows out of the server.
@@ -11,9 +12,10 @@ import os
 import queue
 import selectors
 import socket
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
@@ -38,6 +40,29 @@ _CANCEL_GRACE = 2.0  # s past the deadline before giving up on the server's answ
 _COPY_HEAD = "COPY (SELECT * FROM (\n"
 
 
+def copy_sql(
+    text: str, row_limit: int | None, *, columns: int | None = None, quoted: Sequence[int] = ()
+) -> bytes:
+    """The COPY of ``text``, stopped by the server at ``row_limit`` + 1 rows (one more than the
+    limit tells the reader it was cut).
+
+    With ``columns`` (how many the text was described as returning), they are renamed ``c0``,
+    ``c1``... so that COPY can quote every non-NULL value of exactly the ``quoted`` ones (by
+    index, the string columns) and nothing else: a CSV export sends that on as it is.
+    """
+    limit = "" if row_limit is None else f" LIMIT {row_limit + 1}"
+    alias = options = ""
+    if columns is not None:
+        alias = "(" + ", ".join(f"c{i}" for i in range(columns)) + ")"
+        if quoted:
+            options = ", FORCE_QUOTE (" + ", ".join(f"c{i}" for i in quoted) + ")"
+    # The newlines end any trailing -- comment. The text parsed as exactly one statement,
+    # so it cannot close the parentheses early or add a statement of its own.
+    return (
+        f"{_COPY_HEAD}{text}\n) AS sqlgate_q{alias}{limit}) TO STDOUT (FORMAT csv{options})"
+    ).encode()
+
+
 def copy_batches(
     reader: CopyReader, parser: CsvParser, deadline: Deadline, batch_rows: int
 ) -> Iterator[pa.RecordBatch]:
@@ -54,22 +79,29 @@ class CopyReader:
     is left between statements, never mid-COPY.
     """
 
-    def __init__(self, pg: PGconn, text: str, row_limit: int | None) -> None:
-        # One more row than the limit tells the stream it was truncated; the server stops there.
-        limit = "" if row_limit is None else f" LIMIT {row_limit + 1}"
-        # The newlines end any trailing -- comment. The text parsed as exactly one statement,
-        # so it cannot close the parentheses early or add a statement of its own.
-        self._sql = f"{_COPY_HEAD}{text}\n) AS sqlgate_q{limit}) TO STDOUT (FORMAT csv)".encode()
+    def __init__(self, pg: PGconn, text: str, sql: bytes, keep: int | None = None) -> None:
+        """Run ``sql`` (:func:`copy_sql` of ``text``). With ``keep``, rows past that many are
+        dropped and :attr:`truncated` says so (rows handed on as they are need that; batches
+        are cut by their stream instead)."""
+        self._sql = sql
         self._text_length = len(text)
+        self._keep = sys.maxsize if keep is None else keep
         self._pg = pg
-        self._queue: queue.Queue[bytes | BaseException | None] = queue.Queue(_QUEUED_CHUNKS)
+        self._queue: queue.Queue[tuple[bytes, int] | BaseException | None] = queue.Queue(
+            _QUEUED_CHUNKS
+        )
         self._stopping = threading.Event()
         self._selector = selectors.DefaultSelector()
         self._selector.register(pg.socket, selectors.EVENT_READ)
+        #: Rows in the chunks handed on so far.
+        self.rows = 0
+        #: Whether rows past ``keep`` came (and were dropped); final once the chunks end.
+        self.truncated = False
         self._thread = threading.Thread(target=self._run, name="sqlgate-pg-copy", daemon=True)
         self._thread.start()
 
     def chunks(self, deadline: Deadline) -> Iterator[bytes]:
+        """Chunks of whole CSV rows, as the server wrote them."""
         while True:
             try:
                 item = self._queue.get(timeout=_POLL)
@@ -83,7 +115,9 @@ class CopyReader:
                 raise item
             if deadline.expired:
                 raise deadline.error()
-            yield item
+            chunk, rows = item
+            self.rows += rows
+            yield chunk
 
     def stop(self, cancel: Callable[[], None]) -> bool:
         """End the COPY if it still runs; whether the session is now between statements."""
@@ -135,32 +169,38 @@ class CopyReader:
         buffer = bytearray()
         extend = buffer.extend
         flushed = time.monotonic()
+        left = self._keep  # rows still wanted
+        counted = left  # ``left`` when the buffer was last handed on
         while True:
             size, row = get(1)
             # The hot loop (once per row): only the rows libpq already holds whole. The size
             # check runs once per socket read instead, so a chunk may pass the limit by what
             # one read brought in.
             while size > 0:
-                extend(row)
+                if left:
+                    extend(row)
+                    left -= 1
+                else:  # the server's LIMIT sends one row past the row limit
+                    self.truncated = True
                 size, row = get(1)
             if len(buffer) >= limit:
-                put(bytes(buffer))
+                put((bytes(buffer), counted - left))
                 buffer.clear()
-                flushed = time.monotonic()
+                counted, flushed = left, time.monotonic()
             if size == 0:  # libpq has no whole row buffered: wait for the server
                 timeout = _POLL
                 if buffer:  # a slow query: hand on what there is every so often
                     timeout = flushed + _FLUSH_AFTER - time.monotonic()
                     if timeout <= 0:
-                        put(bytes(buffer))
+                        put((bytes(buffer), counted - left))
                         buffer.clear()
-                        flushed, timeout = time.monotonic(), _POLL
+                        counted, flushed, timeout = left, time.monotonic(), _POLL
                 wait(timeout)
                 consume()
             else:
                 break
         if buffer:
-            put(bytes(buffer))
+            put((bytes(buffer), counted - left))
         if size == -2:
             raise ServerError.of_connection(self._pg)
 
@@ -178,7 +218,7 @@ class CopyReader:
     def _wait(self, timeout: float) -> bool:
         return bool(self._selector.select(timeout))
 
-    def _put(self, item: bytes | BaseException | None) -> None:
+    def _put(self, item: tuple[bytes, int] | BaseException | None) -> None:
         # Once stopping, nobody reads the queue: rows are dropped until the COPY ends.
         while not self._stopping.is_set():
             try:

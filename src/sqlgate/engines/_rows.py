@@ -12,6 +12,8 @@ import random
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from operator import itemgetter
+from types import NoneType
 from typing import Any
 
 import pyarrow as pa
@@ -31,27 +33,63 @@ _DECIMAL_DIGITS = 38  # decimal128
 
 def infer_schema(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> pa.Schema:
     """Each column's Arrow type from its non-null values in ``rows`` (text when unsure)."""
+    return infer(names, rows)[0]
+
+
+def infer(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> tuple[pa.Schema, bool]:
+    """:func:`infer_schema`, and whether ``rows`` are *plain*: every column's values are the
+    Python values Arrow would hand back for its type, which is an integer, float, text, blob
+    or boolean type (so the rows can be answered as they are, see :func:`plain_rows`)."""
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-    return pa.schema(
-        pa.field(name, _arrow_type([v for v in values if v is not None]))
-        for name, values in zip(names, columns, strict=True)
-    )
+    fields, plain = [], type(rows[0]) is tuple if rows else True
+    for name, values in zip(names, columns, strict=True):
+        kinds = set(map(type, values))  # in C: a set comprehension costs 3x more
+        kinds.discard(NoneType)
+        arrow = _arrow_type(kinds, values)
+        plain = plain and (not kinds or kinds == _PLAIN.get(arrow))
+        fields.append(pa.field(name, arrow))
+    return pa.schema(fields), plain
 
 
-def _arrow_type(values: list[Any]) -> pa.DataType:
-    kinds = {type(v) for v in values}
+#: Types whose values come back from Arrow as the Python values that made them.
+_PLAIN = {
+    pa.int64(): {int},
+    pa.float64(): {float},
+    pa.string(): {str},
+    pa.binary(): {bytes},
+    pa.bool_(): {bool},
+}
+
+
+def plain_rows(
+    rows: Sequence[tuple[Any, ...]], schema: pa.Schema, max_bytes: int | None
+) -> list[tuple[Any, ...]] | None:
+    """``rows`` (plain, see :func:`infer`), unless they could be larger in Arrow than
+    ``max_bytes``: then None, and the caller goes through Arrow, which measures exactly."""
+    if max_bytes is not None:
+        chars = 0
+        for i, field in enumerate(schema):
+            if field.type in (pa.string(), pa.binary()):
+                chars += sum(map(len, filter(None, map(itemgetter(i), rows))))
+        # At most 4 bytes per character, an offset or 8-byte value and validity per cell.
+        if 4 * chars + 9 * len(rows) * len(schema) > max_bytes:
+            return None
+    return list(rows)
+
+
+def _arrow_type(kinds: set[type], values: Sequence[Any]) -> pa.DataType:
     if kinds and kinds <= {int, float} and kinds != {int}:
         return pa.float64()
     if kinds and kinds <= _BINARY:
         return pa.binary()
     if len(kinds) != 1:
         return pa.string()
-    kind = kinds.pop()
+    kind = next(iter(kinds))
     if kind is datetime:
-        aware = any(v.tzinfo is not None for v in values)
+        aware = any(v is not None and v.tzinfo is not None for v in values)
         return pa.timestamp("us", tz="UTC" if aware else None)
     if kind is Decimal:
-        return _decimal_type(values)
+        return _decimal_type([v for v in values if v is not None])
     return _SINGLE.get(kind, pa.string())
 
 

@@ -1,25 +1,38 @@
-"""Helpers shared by engines: Arrow batches and pools of sessions."""
+"""Helpers shared by engines: streams of batches or chunks, and pools of sessions."""
 
 from __future__ import annotations
 
 import itertools
 import queue
-from collections.abc import Iterator
-from typing import TypeVar
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, TypeVar
 
-import pyarrow as pa
+if TYPE_CHECKING:
+    from sqlgate.engines.base import Query
 
 T = TypeVar("T")
 
 
-def primed(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """Pull the first batch now, so errors that happen on the first fetch raise at once
+def primed(batches: Iterator[T]) -> Iterator[T]:
+    """Pull the first batch (or chunk) now, so errors that happen on the first fetch raise at once
     (before an HTTP response has started), then hand back an iterator over all batches."""
     try:
         first = next(batches)
     except StopIteration:
         return iter(())
     return itertools.chain((first,), batches)
+
+
+def opening(query: Query, step: Callable[[], T]) -> T:
+    """``step()`` of opening ``query``; if it fails, the query ends (its session released) and
+    the error raises as the client should see it."""
+    try:
+        return step()
+    except BaseException as exc:
+        error = query.fail(exc)
+        if error is exc:
+            raise
+        raise error from exc
 
 
 def drained(pool: queue.Queue[T]) -> Iterator[T]:

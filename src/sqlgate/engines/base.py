@@ -31,9 +31,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 import pyarrow as pa
 
+from sqlgate.engines._rows import plain_rows
 from sqlgate.engines._runner import Unwinding, within_deadline
-from sqlgate.engines._stream import primed
-from sqlgate.errors import ConnectionFailed, QueryTimeout, ResultTooLarge, SqlgateError
+from sqlgate.engines._stream import opening, primed
+from sqlgate.engines.csv_stream import CsvStream, StartedCsv
+from sqlgate.engines.result import QueryResult, collect, too_large
+from sqlgate.errors import ConnectionFailed, QueryTimeout, SqlgateError
 from sqlgate.vocabulary.columns import Column, sql_type_name
 from sqlgate.vocabulary.schema import Catalog, DatabaseSchema
 
@@ -77,20 +80,6 @@ class ServerInfo:
     #: When the credentials look able to write: the whole advice, in sentences (which privilege
     #: or role attribute, and what to use instead).
     write_detail: str | None = None
-
-
-@dataclass
-class QueryResult:
-    """A bounded result: at most ``row_limit`` rows, and whether more were available."""
-
-    columns: list[Column]
-    table: pa.Table
-    truncated: bool
-    execution_time_ms: float
-
-    @property
-    def row_count(self) -> int:
-        return int(self.table.num_rows)
 
 
 @dataclass
@@ -319,8 +308,9 @@ class Query:
             return exc
         return self._translate(exc)
 
-    def translating(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        """``batches``, with errors while reading them translated (see :meth:`error`)."""
+    def translating(self, batches: Iterable[T]) -> Iterator[T]:
+        """``batches`` (or chunks), with errors while reading them translated (see
+        :meth:`error`)."""
         try:
             yield from batches
         except BaseException as exc:
@@ -359,6 +349,9 @@ class Started:
     columns: list[Column]
     schema: pa.Schema
     batches: Iterable[pa.RecordBatch]
+    #: The whole result up to ``row_limit`` + 1 rows, when the engine read it as plain Python
+    #: values (see ``_rows.infer``): a small result is answered from these, without Arrow.
+    rows: list[tuple[Any, ...]] | None = None
 
 
 _DEADLINE_OBSERVER: ContextVar[Callable[[Deadline], None] | None] = ContextVar(
@@ -385,33 +378,6 @@ def columns_from_schema(schema: pa.Schema, engine_types: list[str] | None = None
     ]
 
 
-def too_large(limit: int, what: str) -> ResultTooLarge:
-    return ResultTooLarge(
-        f"The result is larger than the {limit:,} bytes this server hands back at once "
-        f"({what}); select fewer or narrower columns, or fewer rows",
-        limit_bytes=limit,
-    )
-
-
-def collect(stream: ResultStream, started: float) -> QueryResult:
-    """Drain a stream (already bounded by its row limit) into a QueryResult."""
-    batches = []
-    size = 0
-    for batch in stream:
-        size += batch.nbytes
-        if stream.max_bytes is not None and size > stream.max_bytes:
-            stream.close()
-            raise too_large(stream.max_bytes, f"at least {size:,} bytes")
-        batches.append(batch)
-    table = pa.Table.from_batches(batches, schema=stream.schema)
-    return QueryResult(
-        columns=stream.columns,
-        table=table,
-        truncated=stream.truncated,
-        execution_time_ms=(time.perf_counter() - started) * 1000,
-    )
-
-
 class Engine(ABC):
     """A database backend. Subclasses are small and declarative where they can be."""
 
@@ -433,6 +399,9 @@ class Engine(ABC):
     #: deadline (:mod:`sqlgate.engines._runner`). An engine whose interrupt always stops the
     #: statement at once may run them on the caller's thread instead, saving the hand-off.
     isolated: ClassVar[bool] = True
+
+    #: Whether the engine writes CSV itself (:meth:`stream_csv`), faster than through Arrow.
+    native_csv: ClassVar[bool] = False
 
     #: For a ``file`` engine: the bytes its database files hold at a fixed offset (offset,
     #: bytes), so a file registered under the wrong type can be named for what it is.
@@ -493,14 +462,10 @@ class Engine(ABC):
         return self._within(query, lambda: self._open_stream(query))
 
     def _open_stream(self, query: Query) -> ResultStream:
-        try:
-            started = self._start(query)
-            batches = primed(query.translating(started.batches))
-        except BaseException as exc:
-            error = query.fail(exc)
-            if error is exc:
-                raise
-            raise error from exc
+        return self._stream_of(query, opening(query, lambda: self._start(query)))
+
+    def _stream_of(self, query: Query, started: Started) -> ResultStream:
+        batches = opening(query, lambda: primed(query.translating(started.batches)))
         return ResultStream(
             columns=started.columns,
             schema=started.schema,
@@ -509,6 +474,43 @@ class Engine(ABC):
             row_limit=query.row_limit,
             max_bytes=self.max_result_bytes,
         )
+
+    def _collect(self, query: Query, started_at: float) -> QueryResult:
+        """The result of ``query``: the engine's plain rows as they are when it read them all
+        (a small result), else collected from its batches."""
+        started = opening(query, lambda: self._start(query))
+        limit = query.row_limit
+        if started.rows is not None and limit is not None:
+            rows = plain_rows(started.rows[:limit], started.schema, self.max_result_bytes)
+            if rows is not None:
+                query.close()
+                return QueryResult(
+                    started.columns,
+                    truncated=len(started.rows) > limit,
+                    execution_time_ms=(time.perf_counter() - started_at) * 1000,
+                    rows=rows,
+                    schema=started.schema,
+                )
+        return collect(self._stream_of(query, started), started_at)
+
+    def stream_csv(
+        self, sql: str, params: Mapping[str, Any] | None, *, timeout: float, row_limit: int | None
+    ) -> CsvStream:
+        """Like :meth:`stream`, with the rows as CSV text the engine wrote (only where
+        :attr:`native_csv`): see :class:`~sqlgate.engines.csv_stream.CsvStream`."""
+        query = Query(sql, params, timeout=timeout, row_limit=row_limit)
+        return self._within(query, lambda: self._open_csv(query))
+
+    def _open_csv(self, query: Query) -> CsvStream:
+        started = opening(query, lambda: self._start_csv(query))
+        chunks = opening(query, lambda: primed(query.translating(started.chunks)))
+        return CsvStream(
+            started.columns, started.schema, chunks, started.counted, query.close, query.row_limit
+        )
+
+    def _start_csv(self, query: Query) -> StartedCsv:
+        """:meth:`_start`, for CSV text (it keeps at most ``query.row_limit`` rows)."""
+        raise NotImplementedError(f"{self.type} does not write CSV itself")
 
     @abstractmethod
     def _start(self, query: Query) -> Started:
@@ -528,7 +530,7 @@ class Engine(ABC):
             row_limit=row_limit,
             batch_rows=min(row_limit + 1, BATCH_ROWS),
         )
-        return self._within(query, lambda: collect(self._open_stream(query), started))
+        return self._within(query, lambda: self._collect(query, started))
 
     def _within(self, query: Query, work: Callable[[], T]) -> T:
         with self._concealing():

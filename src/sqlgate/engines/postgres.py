@@ -6,7 +6,8 @@ described as returning no rows (SET, DDL, DML without RETURNING...) is refused w
 The text then runs as ``COPY (SELECT * FROM (<sql>) AS q [LIMIT n]) TO STDOUT (FORMAT csv)``:
 only a query can stand in that subquery, so DML (``RETURNING`` or in a ``WITH``) never reaches the
 executor, and COPY's CSV is the fastest way to move rows out. A thread reads the COPY into
-chunks that Arrow parses while the next ones arrive. Afterwards ``ROLLBACK`` and ``DISCARD ALL``
+chunks that Arrow parses while the next ones arrive; a CSV export takes the chunks as they are
+(``stream_csv``), with the string columns quoted. Afterwards ``ROLLBACK`` and ``DISCARD ALL``
 leave the session as it was opened: no setting, advisory lock, prepared statement or temporary
 object survives into the next query.
 
@@ -24,6 +25,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -35,7 +37,7 @@ from sqlglot.errors import TokenError
 from sqlglot.tokenizer_core import TokenType
 
 from sqlgate.engines._params import bind_named, placeholders
-from sqlgate.engines._pg_copy import CopyReader, copy_batches
+from sqlgate.engines._pg_copy import CopyReader, copy_batches, copy_sql
 from sqlgate.engines._pg_errors import ServerError, first_line, translate
 from sqlgate.engines._pg_schema import (
     FOREIGN_KEYS,
@@ -54,6 +56,7 @@ from sqlgate.engines.base import (
     Started,
     columns_from_schema,
 )
+from sqlgate.engines.csv_stream import StartedCsv
 from sqlgate.errors import (
     ConnectionFailed,
     ParameterError,
@@ -61,6 +64,7 @@ from sqlgate.errors import (
     QueryTimeout,
     SqlNotAllowed,
 )
+from sqlgate.vocabulary.columns import Column
 from sqlgate.vocabulary.schema import DatabaseSchema
 
 if TYPE_CHECKING:
@@ -92,6 +96,7 @@ class PostgresEngine(Engine):
     default_port = 5432
     ssl_modes = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
     parameter_style = ":name"
+    native_csv = True
 
     @classmethod
     def from_spec(cls, spec: ConnectionSpec, settings: Settings) -> PostgresEngine:
@@ -249,6 +254,20 @@ class PostgresEngine(Engine):
     # --- queries --------------------------------------------------------------------------
 
     def _start(self, query: Query) -> Started:
+        opened = self._open_copy(query, as_text=False)
+        parser = CsvParser(opened.schema, opened.engine_types)
+        batches = copy_batches(opened.reader, parser, query.deadline, query.batch_rows)
+        return Started(opened.columns, opened.schema, batches)
+
+    def _start_csv(self, query: Query) -> StartedCsv:
+        opened = self._open_copy(query, as_text=True)
+        chunks = opened.reader.chunks(query.deadline)
+        return StartedCsv(opened.columns, opened.schema, chunks, opened.reader)
+
+    def _open_copy(self, query: Query, *, as_text: bool) -> _Copy:
+        """Take a session, hold it for ``query``, describe the statement and start its COPY:
+        for CSV text (``as_text``) with the string columns quoted and the rows past the row
+        limit dropped, else for Arrow to parse."""
         query.start()  # the deadline also covers waiting for a free session (nothing to cancel)
         conn = self._begin(query.timeout)
         source = _Source(query.sql, query.params, conn)
@@ -268,10 +287,13 @@ class PostgresEngine(Engine):
         fields = _describe(conn.pgconn, text)
         schema, engine_types = self._result_schema(conn, fields)
         query.check()
-        reader = CopyReader(conn.pgconn, text, query.row_limit)
-        parser = CsvParser(schema, engine_types)
-        batches = copy_batches(reader, parser, query.deadline, query.batch_rows)
-        return Started(columns_from_schema(schema, engine_types), schema, batches)
+        if as_text:
+            quoted = [i for i, f in enumerate(schema) if pa.types.is_string(f.type)]
+            sql = copy_sql(text, query.row_limit, columns=len(fields), quoted=quoted)
+            reader = CopyReader(conn.pgconn, text, sql, keep=query.row_limit)
+        else:
+            reader = CopyReader(conn.pgconn, text, copy_sql(text, query.row_limit))
+        return _Copy(columns_from_schema(schema, engine_types), schema, engine_types, reader)
 
     def _result_schema(
         self, conn: Conn, fields: list[tuple[str, int, int]]
@@ -429,6 +451,16 @@ def _is_blank(text: str) -> bool:
         return not _TOKENIZE(text)
     except TokenError:
         return False
+
+
+@dataclass
+class _Copy:
+    """A started COPY and the result's columns."""
+
+    columns: list[Column]
+    schema: pa.Schema
+    engine_types: list[str]
+    reader: CopyReader
 
 
 class _Source:

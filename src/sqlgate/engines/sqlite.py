@@ -9,10 +9,10 @@ from __future__ import annotations
 import queue
 import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 
-from sqlgate.engines._rows import fetch_rows, fetched_batches, infer_schema
+from sqlgate.engines._rows import fetch_rows, fetched_batches, infer
 from sqlgate.engines._stream import drained
 from sqlgate.engines.base import Engine, Query, Started, columns_from_schema
 from sqlgate.errors import ConnectionFailed, QueryError, SqlNotAllowed
@@ -133,9 +133,12 @@ class SQLiteEngine(Engine):
         if not names:
             raise SqlNotAllowed("The statement returns no rows", reason="not_read_only")
         first = fetch_rows(cursor.fetchmany, query.batch_rows)
-        schema = infer_schema(names, first[0])
+        schema, plain = infer(names, first[0])
         batches = fetched_batches(cursor.fetchmany, first, schema, query.batch_rows)
-        return Started(columns_from_schema(schema), schema, batches)
+        whole = first[1] or (query.row_limit is not None and len(first[0]) > query.row_limit)
+        # Plain rows are tuples (infer checks): the driver's own, answered as they are.
+        rows = cast(list[tuple[Any, ...]], first[0]) if plain and whole else None
+        return Started(columns_from_schema(schema), schema, batches, rows)
 
     def _read_schema(self) -> DatabaseSchema:
         # A plain connection: the pooled ones' authorizer refuses sqlite_master.

@@ -9,7 +9,7 @@ from functools import partial
 
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
-from sqlgate.engines.base import QueryResult
+from sqlgate.engines.result import QueryResult
 from sqlgate.errors import AuthorizationError, SqlgateError
 from sqlgate.library.saved_queries import SavedInfo, SavedQueries
 from sqlgate.nl.questions import NonSqlQuestion

@@ -12,6 +12,8 @@ durations, UUID → canonical text, lists, structs and maps → JSON text (maps 
 
 from __future__ import annotations
 
+import re
+
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -67,6 +69,23 @@ def _neutralise(array: pa.Array) -> pa.Array | None:
     if not pc.any(risky).as_py():
         return None
     return pc.if_else(risky, pc.utf8_replace_slice(array, start=0, stop=0, replacement="'"), array)
+
+
+# A string cell of CSV text whose string values are all quoted, and nothing else (an engine's own
+# CSV, see sqlgate.engines.csv_stream): its opening quote starts the text or follows a comma or
+# a row's newline. A quote inside a value is doubled, so a lone quote after a comma or newline
+# is always an opening one, and newlines inside values are followed by text, never by it.
+_QUOTED_FORMULA = re.compile(rb'"[=+\-@\t\r]')
+_OPENING_FORMULA = re.compile(rb'(?:^|(?<=[,\n]))"(?=[=+\-@\t\r])')
+
+
+def neutralise_csv(chunk: bytes) -> bytes:
+    """``'`` inserted before every string cell of ``chunk`` (whole rows of CSV in which every
+    string value, and nothing else, is quoted) that a spreadsheet could run as a formula: the
+    cells :func:`neutralise_formulas` changes."""
+    if _QUOTED_FORMULA.search(chunk) is None:  # one fast scan: nearly always the answer
+        return chunk
+    return _OPENING_FORMULA.sub(b"\"'", chunk)
 
 
 def _neutralise_name(name: str) -> str:

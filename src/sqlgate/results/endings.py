@@ -42,8 +42,11 @@ class Limited(Protocol):
     """A source of batches that knows, once iterated, whether it stopped at its row limit
     (an engine's ResultStream)."""
 
-    truncated: bool
-    row_limit: int | None
+    @property
+    def truncated(self) -> bool: ...
+
+    @property
+    def row_limit(self) -> int | None: ...
 
 
 def cut(source: Limited | None, rows: int) -> dict[str, Any] | None:

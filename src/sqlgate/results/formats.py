@@ -20,6 +20,7 @@ json, ndjson and parquet are data formats and carry values verbatim.
 from __future__ import annotations
 
 import functools
+import io
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -37,6 +38,7 @@ import xlsxwriter
 from sqlgate.errors import SqlgateError
 from sqlgate.results import endings, jsonable
 from sqlgate.results.cells import cell_text, sheet_batch, sheet_schema
+from sqlgate.results.read_ahead import read_ahead
 
 # Excel sheets hold 1,048,576 rows; one is the header. Exports in Excel are cut there (its
 # ``max_rows``); the writer also stops pulling batches once this many data rows are written.
@@ -159,6 +161,14 @@ def _utc_text(array: pa.Array) -> pa.Array:
     ten times faster: the writer looks each value up in the time-zone database."""
     naive = array.cast(pa.timestamp(array.type.unit)).cast(pa.string())
     return pc.binary_join_element_wise(naive, pa.scalar("Z"), "")
+
+
+def csv_header(schema: pa.Schema) -> bytes:
+    """The header line of a CSV export of ``schema``: the names quoted and neutralised, as
+    the CSV writer writes them."""
+    sink = io.BytesIO()
+    pa_csv.write_csv(sheet_schema(schema).empty_table(), sink, write_options=_CSV_OPTIONS)
+    return sink.getvalue()
 
 
 def _write_csv(
@@ -310,7 +320,8 @@ def _write_parquet(
         # Each write_table call ends a row group, so small cursor batches are gathered first.
         pending: list[pa.RecordBatch] = []
         pending_rows = pending_bytes = 0
-        for batch in _sliced(batches, PARQUET_ROW_GROUP_ROWS):
+        # The engine reads the next batches while a row group is encoded (see read_ahead).
+        for batch in _sliced(read_ahead(batches), PARQUET_ROW_GROUP_ROWS):
             columns = [
                 _parquet_array(c, f.type) for c, f in zip(batch.columns, target, strict=True)
             ]

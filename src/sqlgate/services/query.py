@@ -5,6 +5,7 @@ guard (parser-level allow-list) -> parameters -> engine (read-only session, dead
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -14,13 +15,17 @@ import pyarrow as pa
 
 from sqlgate.auth.concurrency import ConcurrencyLimiter, close_with_request
 from sqlgate.auth.principal import Principal
-from sqlgate.engines.base import Engine, QueryResult, ResultStream
+from sqlgate.engines.base import Engine, ResultStream
+from sqlgate.engines.csv_stream import CsvStream
+from sqlgate.engines.result import QueryResult
 from sqlgate.errors import (
     ParameterError,
     SqlgateError,
     SqlNotAllowed,
     SqlSyntaxError,
 )
+from sqlgate.results.cells import neutralise_csv
+from sqlgate.results.formats import OutputFormat, csv_header
 from sqlgate.services.audit import AuditLog, AuditRecord
 from sqlgate.services.connections import ConnectionInfo, ConnectionService
 from sqlgate.services.limits import EXPORT, QUERY, Surface
@@ -137,26 +142,30 @@ class QueryService:
         client: str | None = None,
         action: str = "query.export",
         capped: bool = True,
-        max_rows: int | None = None,
+        output: OutputFormat | None = None,
     ) -> Export:
         """Start a query whose rows stream out in batches (bounded memory, any size up to the
         row limit of ``surface``: exports and async jobs each have their own). The audit row is
         written when the export is closed (see :class:`Export`): ``error`` with the error's code
         when it failed part-way (a timeout, a writer's failure), with ``detail.truncated`` when
         it stopped at the row limit. The run holds one of the org's concurrent-query slots until
-        then, unless ``capped`` is false (callers with a cap of their own). ``max_rows`` lowers
-        the row limit to what the output can hold (an Excel sheet)."""
+        then, unless ``capped`` is false (callers with a cap of their own). With ``output``,
+        :meth:`Export.body` writes the export in that format, its row limit lowered to what the
+        format can hold (an Excel sheet), and a CSV export from an engine that writes CSV
+        itself (PostgreSQL) sends the engine's own text on."""
         limits = surface.limits(self._settings)
         row_limit, timeout = limits.apply(request.row_limit, request.timeout)
-        if max_rows is not None:
-            row_limit = min(row_limit, max_rows)
+        if output is not None and output.max_rows is not None:
+            row_limit = min(row_limit, output.max_rows)
         run = self._begin(principal, connection_ref, request, action, client)
         try:
             request = self._native(principal, run.connection, request)
             engine = self._admit(run.connection, request)
             slot = self._slots.acquire(principal.org_id, principal.org_slug, capped=capped)
+            native = output is not None and output.name == "csv" and engine.native_csv
+            open_stream = engine.stream_csv if native else engine.stream
             try:
-                stream = engine.stream(
+                stream: ResultStream | CsvStream = open_stream(
                     request.sql, request.params, timeout=timeout, row_limit=row_limit
                 )
             except BaseException:
@@ -166,7 +175,7 @@ class QueryService:
             run.record(error=_as_error(exc))
             raise
         stream.on_close(slot.release)
-        export = Export(stream, run, row_limit)
+        export = Export(stream, run, row_limit, output)
         close_with_request(export.close)  # client gone mid-stream: close now, not at gc
         return export
 
@@ -296,9 +305,16 @@ class Export:
     rows are read (the engine's), while they are written (:meth:`written`, or a caller's
     :meth:`fail`) makes it an ``error`` row; an unexpected one is ``internal_error``."""
 
-    def __init__(self, stream: ResultStream, run: _AuditedRun, row_limit: int) -> None:
+    def __init__(
+        self,
+        stream: ResultStream | CsvStream,
+        run: _AuditedRun,
+        row_limit: int,
+        output: OutputFormat | None = None,
+    ) -> None:
         self._stream = stream
         self._run = run
+        self._output = output
         self.columns = stream.columns
         self.schema = stream.schema
         self.row_limit: int | None = row_limit
@@ -317,11 +333,24 @@ class Export:
         self._stream.on_close(callback)
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
+        if isinstance(self._stream, CsvStream):
+            raise TypeError("This export is CSV text: read it with body()")
         try:
             yield from self._stream
         except Exception as exc:
             self._run.fail(exc)
             raise
+
+    def body(self) -> Iterator[bytes]:
+        """The export written in the format it was started with; closes the export after.
+        CSV text from the engine goes out as the engine wrote it, after the header, with
+        formula-like string cells neutralised as the CSV writer does."""
+        if self._output is None:
+            raise ValueError("The export was started without an output format")
+        if isinstance(self._stream, CsvStream):
+            chunks = map(neutralise_csv, self._stream)
+            return self.written(itertools.chain((csv_header(self.schema),), chunks))
+        return self.written(self._output.write(self.schema, self, self))
 
     def written(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
         """``chunks`` (a format writing this export) passed on; closes the export after."""
