@@ -27,6 +27,7 @@ from sqlgate.library.workflow_store import WorkflowStore
 from sqlgate.library.workflows import WorkflowService
 from sqlgate.results.signing import LinkSigner
 from sqlgate.results.storage import ResultStore
+from sqlgate.services.access_policies import AccessPolicies
 from sqlgate.services.audit import AuditLog
 from sqlgate.services.audit_query import prune
 from sqlgate.services.connections import ConnectionService
@@ -57,6 +58,7 @@ class Services:
     prompt_logs: PromptLogs
     jobs: JobService
     semantic: SemanticModels
+    policies: AccessPolicies
     saved_queries: SavedQueries
     threads: Threads
     nl: NlService
@@ -83,7 +85,10 @@ class Services:
         connections = ConnectionService(store, settings, engines, box, audit)
         slots = ConcurrencyLimiter(settings)
         semantic = SemanticModels(store, connections, audit)
-        queries = QueryService(settings, connections, audit, slots, rewrite=semantic.native_sql)
+        policies = AccessPolicies(store, connections, audit)
+        queries = QueryService(
+            settings, connections, audit, slots, rewrite=semantic.native_sql, policies=policies
+        )
         prompt_logs = PromptLogs(store)
         saved_queries = SavedQueries(store)
         translators = Translators(settings, connections, semantic)
@@ -135,6 +140,7 @@ class Services:
             team=TeamService(store, audit, invite_ttl=timedelta(hours=settings.invite_ttl_hours)),
             prompt_logs=prompt_logs,
             semantic=semantic,
+            policies=policies,
             saved_queries=saved_queries,
             threads=threads,
             nl=nl,

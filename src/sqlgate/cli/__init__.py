@@ -1,5 +1,5 @@
 """The ``sqlgate`` command: serve, init, keys, team, connections, query, ask, semantic,
-dashboards, workflows, secrets, migrate.
+policy, dashboards, workflows, secrets, migrate.
 
 Every error is one ``error: ...`` line on stderr, with exit status 2 when the command line is
 wrong and 1 for anything else; a closed standard output (``sqlgate ... | head``) ends the
@@ -14,7 +14,17 @@ import sys
 from collections.abc import Sequence
 
 from sqlgate import __version__
-from sqlgate.cli import connections, dashboards, keys, query, semantic, setup, team, workflows
+from sqlgate.cli import (
+    connections,
+    dashboards,
+    keys,
+    policy,
+    query,
+    semantic,
+    setup,
+    team,
+    workflows,
+)
 from sqlgate.cli._base import CliParser, UsageError
 from sqlgate.errors import SqlgateError
 
@@ -32,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="Where state lives (default: $SQLGATE_DATA_DIR or ~/.local/share/sqlgate)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (setup, keys, team, connections, query, semantic, dashboards, workflows):
+    for group in (setup, keys, team, connections, query, semantic, policy, dashboards, workflows):
         group.register(sub, common)
     setup.register_maintenance(sub, common)
     return parser

@@ -1,6 +1,7 @@
 """Running, validating and exporting SQL: the one path every query surface goes through.
 
-guard (parser-level allow-list) -> parameters -> engine (read-only session, deadline) -> audit.
+guard (parser-level allow-list) -> parameters -> access policy (the connection's row and column
+policies for the caller, when one is deployed) -> engine (read-only session, deadline) -> audit.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from sqlgate.errors import (
     SqlNotAllowed,
     SqlSyntaxError,
 )
+from sqlgate.services.access_policies import AccessPolicies
 from sqlgate.services.audit import AuditLog, AuditRecord
 from sqlgate.services.connections import ConnectionInfo, ConnectionService
 from sqlgate.services.limits import EXPORT, QUERY, Surface
+from sqlgate.services.policy_enforcement import Enforcement, scrubbed
 from sqlgate.settings import Settings
 from sqlgate.sql.cache import CACHEABLE_SQL_CHARS, analyze_sql, not_null_cached
 from sqlgate.sql.guard import Analysis, over_limit, refusal
@@ -56,8 +59,10 @@ class QueryService:
         audit: AuditLog,
         slots: ConcurrencyLimiter | None = None,
         rewrite: Rewrite | None = None,
+        policies: AccessPolicies | None = None,
     ) -> None:
         self._settings = settings
+        self._policy = Enforcement(policies)
         self._connections = connections
         self._audit = audit
         self._slots = slots or ConcurrencyLimiter(settings)
@@ -69,20 +74,25 @@ class QueryService:
         code."""
         run = self._begin(principal, connection_ref, QueryRequest(sql), "query.validate", None)
         try:
-            analysis = self._validate(run.connection, sql)
+            analysis = self._validate(principal, run, sql)
         except Exception as exc:
             run.record(error=_as_error(exc))
             raise
         run.record(error=None if analysis.is_valid else refusal(analysis))
         return analysis
 
-    def _validate(self, conn: ConnectionInfo, sql: str) -> Analysis:
+    def _validate(self, principal: Principal, run: _AuditedRun, sql: str) -> Analysis:
+        conn = run.connection
         too_long = over_limit(sql, self._settings.max_sql_chars)
         analysis = too_long or analyze_sql(sql, conn.dialect)
         if not analysis.is_valid or analysis.warning:
             return analysis
         try:
-            catalog = self._connections.engine(conn).catalog()
+            catalog = self._policy.catalog(principal, run, sql)
+            if catalog is None:
+                catalog = self._connections.engine(conn).catalog()
+        except SqlNotAllowed as refused:
+            return self._policy.refused_analysis(analysis, refused)
         except SqlgateError:
             return analysis
         unknown = [t for t in analysis.tables if catalog.columns(t) is None]
@@ -116,6 +126,7 @@ class QueryService:
         try:
             request = self._native(principal, run.connection, request)
             engine = self._admit(run.connection, request)
+            request = self._policy.apply(principal, run, request)
             with self._slots.acquire(principal.org_id, principal.org_slug):
                 result = engine.execute(
                     request.sql, request.params, timeout=timeout, row_limit=row_limit
@@ -123,7 +134,10 @@ class QueryService:
             _mark_not_null(result, request.sql, engine)
         except Exception as exc:  # whatever went wrong, the run has its audit row
             run.record(error=_as_error(exc))
-            raise
+            clean = scrubbed(exc, run.policy)
+            if clean is exc:
+                raise
+            raise clean from None
         run.record(rows=result.row_count, cut_at=row_limit if result.truncated else None)
         return Ran(run.connection, result)
 
@@ -154,6 +168,7 @@ class QueryService:
         try:
             request = self._native(principal, run.connection, request)
             engine = self._admit(run.connection, request)
+            request = self._policy.apply(principal, run, request)
             slot = self._slots.acquire(principal.org_id, principal.org_slug, capped=capped)
             try:
                 stream = engine.stream(
@@ -164,7 +179,10 @@ class QueryService:
                 raise
         except Exception as exc:
             run.record(error=_as_error(exc))
-            raise
+            clean = scrubbed(exc, run.policy)
+            if clean is exc:
+                raise
+            raise clean from None
         stream.on_close(slot.release)
         export = Export(stream, run, row_limit)
         close_with_request(export.close)  # client gone mid-stream: close now, not at gc
@@ -251,6 +269,8 @@ class _AuditedRun:
     started: float = field(default_factory=time.perf_counter)
     failure: SqlgateError | None = None
     recorded: bool = False
+    #: What the access policy did to the query (``detail.access_policy``), if one applied.
+    policy: dict[str, Any] | None = None
 
     def fail(self, exc: BaseException) -> None:
         if self.failure is None:
@@ -285,9 +305,17 @@ class _AuditedRun:
                 row_count=rows,
                 duration_ms=round((time.perf_counter() - self.started) * 1000, 3),
                 client=self.client,
-                detail={"truncated": True, "row_limit": cut_at} if cut_at is not None else None,
+                detail=self._detail(cut_at),
             )
         )
+
+    def _detail(self, cut_at: int | None) -> dict[str, Any] | None:
+        detail: dict[str, Any] = {}
+        if cut_at is not None:
+            detail.update(truncated=True, row_limit=cut_at)
+        if self.policy is not None:
+            detail["access_policy"] = self.policy
+        return detail or None
 
 
 class Export:

@@ -1,0 +1,84 @@
+"""`sqlgate policy deploy|show`: a connection's access policy (docs/access-policies.md)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Literal
+
+from sqlgate.cli._base import command, org_id, print_json, say, services, with_org
+from sqlgate.errors import SqlgateError, ValidationError
+
+
+def cmd_policy_deploy(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise SqlgateError(f"Cannot read {str(path)!r}: {exc.strerror}") from None
+    suffix = path.suffix.lower()
+    fmt: Literal["yaml", "json"] | None = (
+        "yaml" if suffix in (".yaml", ".yml") else "json" if suffix == ".json" else None
+    )
+    with services(args) as built:
+        org = org_id(built, args.org)
+        conn = built.connections.get(org, args.connection)
+        try:
+            deployed = built.policies.deploy(None, conn, text, fmt, client="cli")
+        except ValidationError as exc:
+            problems = [f"{p['path']}: {p['message']}" for p in exc.details.get("errors", [])[1:]]
+            raise SqlgateError("; ".join([exc.message, *problems])) from None
+    shown = {
+        "connection": conn.name,
+        "connection_id": conn.id,
+        "version": deployed.version,
+        "deployed_at": deployed.deployed_at,
+    }
+    if args.json:
+        print_json(shown)
+    else:
+        print(f"deployed version {deployed.version} of the access policy of {conn.name}")
+    return 0
+
+
+def cmd_policy_show(args: argparse.Namespace) -> int:
+    with services(args) as built:
+        org = org_id(built, args.org)
+        conn = built.connections.get(org, args.connection)
+        layers = built.policies.current(None, conn)
+    if not layers:
+        say(f"no access policy is deployed on {conn.name!r}: every query sees all it can read")
+        return 0
+    latest = layers[0]
+    when = f"{latest.deployed_at:%Y-%m-%d %H:%M:%S} UTC"
+    say(f"access policy of {conn.name!r}: version {latest.version}, deployed {when}")
+    print(latest.source, end="" if latest.source.endswith("\n") else "\n")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
+    group = sub.add_parser(
+        "policy", help="Access policies of connections (docs/access-policies.md)"
+    ).add_subparsers(dest="policy_cmd", required=True, metavar="COMMAND")
+    connection = "Connection id or name (default: the organization's default)"
+    deploy = with_org(
+        command(
+            group.add_parser,
+            "deploy",
+            cmd_policy_deploy,
+            "Check an access policy file against the connection and deploy it",
+            common=common,
+        )
+    )
+    deploy.add_argument("file", help="YAML (.yaml, .yml) or JSON (.json) file")
+    deploy.add_argument("--connection", help=connection)
+    show = with_org(
+        command(
+            group.add_parser,
+            "show",
+            cmd_policy_show,
+            "Print the deployed access policy of a connection",
+            common=common,
+        )
+    )
+    show.add_argument("--connection", help=connection)

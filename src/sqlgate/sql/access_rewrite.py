@@ -1,0 +1,207 @@
+"""Enforcing an access policy on one query: qualify, wrap, then check the result independently.
+
+After the guard has accepted a query, :func:`enforce` rewrites it for one caller's
+:class:`~sqlgate.sql.access_bind.EffectivePolicy`:
+
+1. **Qualify.** Every table reference is resolved in the dialect's rules: a one-part name that
+   a CTE in scope defines is that CTE (renamed ``__sg_cN``, keeping the name the query uses as
+   its alias); anything else must be exactly one visible table of sqlgate's catalog of the
+   connection. Table functions, file scans, system catalogs, other catalogs or attached
+   databases, ``ONLY``/sampling/time-travel clauses and names sqlgate reserves are refused.
+2. **Wrap.** Each base table becomes the caller's wrapper subquery (visible columns, masks,
+   row filter), aliased as the query named the table, so joins, outer joins, ``GROUP BY``,
+   windows and predicates only ever see permitted rows and values.
+3. **Verify.** The output is parsed again and, independently of steps 1-2, every table
+   reference must either sit inside a subquery whose text is exactly one of the caller's
+   wrappers, or be a one-part name of a generated CTE (no physical table may carry the
+   reserved prefix). Anything else refuses the query.
+
+Every failure raises :class:`~sqlgate.errors.SqlNotAllowed` with reason ``access_policy``.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from threading import Lock
+
+from sqlglot import exp, parse_one
+from sqlglot.errors import SqlglotError
+
+from sqlgate.errors import SqlNotAllowed
+from sqlgate.sql._tables import _resolve_cte
+from sqlgate.sql.access_bind import EffectivePolicy, Wrapper
+from sqlgate.sql.access_document import RESERVED_PREFIX
+
+REASON = "access_policy"
+_CTE_PREFIX = RESERVED_PREFIX + "_c"
+_TABLE_ARGS = frozenset({"this", "db", "alias"})
+#: What a FROM or JOIN may read besides tables and subqueries: row sources that read nothing.
+_ROW_SOURCES = (exp.Table, exp.Subquery, exp.Unnest, exp.Values, exp.Lateral)
+_CACHE_SIZE = 4096
+
+
+@dataclass(frozen=True)
+class Enforced:
+    """The query as it runs, and what the policy did to it (for the audit row)."""
+
+    sql: str
+    tables: tuple[str, ...]
+    hidden: tuple[str, ...]  # "table.column"
+    masked: tuple[str, ...]
+    policies: tuple[str, ...]  # "table.policy"
+
+
+def refuse(message: str) -> SqlNotAllowed:
+    return SqlNotAllowed(message, reason=REASON)
+
+
+_cache: OrderedDict[tuple[str, str], Enforced] = OrderedDict()
+_cache_lock = Lock()
+
+
+def enforce(sql: str, policy: EffectivePolicy) -> Enforced:
+    """``sql`` rewritten for ``policy`` (see the module docstring), remembered per (text,
+    policy fingerprint): the fingerprint covers the wrappers, so a change of policy version,
+    attributes, role or schema is a new key."""
+    key = (sql, policy.fingerprint)
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit is not None:
+            _cache.move_to_end(key)
+            return hit
+    enforced = _enforce(sql, policy)
+    with _cache_lock:
+        _cache[key] = enforced
+        if len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return enforced
+
+
+def _enforce(sql: str, policy: EffectivePolicy) -> Enforced:
+    """Steps 1-3 of the module docstring. The query's own text is kept: only the spans of
+    table names (and CTE names) are replaced, so everything else (column names of the result,
+    parameters, comments) stays exactly as written; the verifier judges the result."""
+    dialect = policy.dialect
+    try:
+        tree = parse_one(sql, read=dialect)
+    except SqlglotError:
+        raise refuse("The query could not be read for the access policy") from None
+    for node in tree.walk():
+        if isinstance(node, exp.Identifier) and node.name.lower().startswith(RESERVED_PREFIX):
+            raise refuse(f"Names starting with {RESERVED_PREFIX} are reserved")
+    _check_sources(tree)
+    edits: list[tuple[int, int, str]] = []
+    generated: dict[int, str] = {}
+    for number, cte in enumerate(tree.find_all(exp.CTE)):
+        alias = cte.args.get("alias")
+        if not isinstance(alias, exp.TableAlias) or not isinstance(alias.this, exp.Identifier):
+            raise refuse("A CTE without a plain name is not allowed under an access policy")
+        generated[id(cte)] = f"{_CTE_PREFIX}{number}"
+        edits.append((*_span(sql, alias.this), generated[id(cte)]))
+    used: list[Wrapper] = []
+    for table in tree.find_all(exp.Table):
+        _check_plain(table)
+        cte = _resolve_cte(dialect, table)
+        if cte is not None:
+            replacement = generated[id(cte)]
+        else:
+            wrapper = policy.wrapper(table)
+            if wrapper is None:
+                raise refuse(f"Unknown table: {table.sql(dialect=dialect)}")
+            used.append(wrapper)
+            replacement = f"({wrapper.text})"
+        start, end = _span(sql, *table.parts)
+        if table.args.get("alias") is None:
+            replacement += " AS " + sql[slice(*_span(sql, table.this))]
+        edits.append((start, end, replacement))
+    out = _spliced(sql, edits)
+    verify(out, policy, frozenset(generated.values()))
+    return _summary(out, used)
+
+
+def _span(sql: str, *identifiers: exp.Expr) -> tuple[int, int]:
+    """Where ``identifiers`` (consecutive parts of one name) are in ``sql``: [start, end)."""
+    starts = [i.meta.get("start") for i in identifiers]
+    ends = [i.meta.get("end") for i in identifiers]
+    if not identifiers or None in starts or None in ends:
+        raise refuse("The query could not be located for the access policy")
+    start, end = min(starts), max(ends) + 1  # type: ignore[type-var]
+    if not 0 <= start < end <= len(sql):
+        raise refuse("The query could not be located for the access policy")
+    return start, end
+
+
+def _spliced(sql: str, edits: list[tuple[int, int, str]]) -> str:
+    pieces: list[str] = []
+    at = 0
+    for start, end, replacement in sorted(edits):
+        if start < at:
+            raise refuse("The query could not be rewritten for the access policy")
+        pieces += [sql[at:start], replacement]
+        at = end
+    pieces.append(sql[at:])
+    return "".join(pieces)
+
+
+def _check_plain(table: exp.Table) -> None:
+    extra = {k for k, v in table.args.items() if v is not None and v != [] and k not in _TABLE_ARGS}
+    if not isinstance(table.this, exp.Identifier):
+        raise refuse(
+            f"{table.sql()} is not a table; table functions are not allowed under an access policy"
+        )
+    if extra or not isinstance(table.parent, exp.From | exp.Join):
+        raise refuse(f"This use of table {table.name} is not allowed under an access policy")
+
+
+def _check_sources(tree: exp.Expr) -> None:
+    for node in tree.find_all(exp.From, exp.Join):
+        if not isinstance(node.this, _ROW_SOURCES):
+            raise refuse(f"{node.this.sql()} is not allowed as a source under an access policy")
+    for lateral in tree.find_all(exp.Lateral):
+        if not isinstance(lateral.this, exp.Subquery | exp.Unnest):
+            raise refuse("LATERAL over a function is not allowed under an access policy")
+
+
+def verify(sql: str, policy: EffectivePolicy, ctes: frozenset[str]) -> None:
+    """Independently of the rewrite: every table reference in ``sql`` sits inside one of the
+    caller's wrappers, or names a generated CTE. Raises otherwise."""
+    try:
+        tree = parse_one(sql, read=policy.dialect)
+    except SqlglotError:
+        raise refuse("The rewritten query could not be checked") from None
+    verdicts: dict[int, bool] = {}
+    for table in tree.find_all(exp.Table):
+        if _inside_wrapper(table, policy, verdicts):
+            continue
+        plain = isinstance(table.this, exp.Identifier) and not table.args.get("db")
+        if plain and not table.args.get("catalog") and table.name in ctes:
+            continue
+        raise refuse("The query reads a table outside the access policy")
+
+
+def _inside_wrapper(table: exp.Table, policy: EffectivePolicy, verdicts: dict[int, bool]) -> bool:
+    node = table.parent
+    while node is not None:
+        if isinstance(node, exp.Subquery):
+            verdict = verdicts.get(id(node))
+            if verdict is None:
+                body = node.this
+                verdict = body is not None and body.sql(dialect=policy.dialect) in policy.canonical
+                verdicts[id(node)] = verdict
+            if verdict:
+                return True
+        node = node.parent
+    return False
+
+
+def _summary(sql: str, used: list[Wrapper]) -> Enforced:
+    unique = {w.key: w for w in used}
+    wrappers = [unique[k] for k in sorted(unique)]
+    return Enforced(
+        sql=sql,
+        tables=tuple(w.key.display() for w in wrappers),
+        hidden=tuple(f"{w.key.display()}.{c}" for w in wrappers for c in w.hidden),
+        masked=tuple(f"{w.key.display()}.{c}" for w in wrappers for c in w.masked),
+        policies=tuple(f"{w.key.display()}.{p}" for w in wrappers for p in w.policies),
+    )
