@@ -90,6 +90,8 @@ def scrubbed(exc: BaseException, policy: dict[str, Any] | None) -> BaseException
     text) are dropped."""
     if policy is None or not isinstance(exc, SqlgateError):
         return exc
+    if isinstance(exc, SqlNotAllowed) and exc.details.get("reason") == REASON:
+        return exc  # the policy's own refusal: says nothing of the rewritten text
     message = exc.message
     if RESERVED_PREFIX in message:
         first = message.split("\n", 1)[0]

@@ -91,6 +91,7 @@ def _enforce(sql: str, policy: EffectivePolicy) -> Enforced:
         if isinstance(node, exp.Identifier) and node.name.lower().startswith(RESERVED_PREFIX):
             raise refuse(f"Names starting with {RESERVED_PREFIX} are reserved")
     _check_sources(tree)
+    _check_names(tree)
     edits: list[tuple[int, int, str]] = []
     generated: dict[int, str] = {}
     for number, cte in enumerate(tree.find_all(exp.CTE)):
@@ -102,7 +103,7 @@ def _enforce(sql: str, policy: EffectivePolicy) -> Enforced:
     used: list[Wrapper] = []
     for table in tree.find_all(exp.Table):
         _check_plain(table)
-        cte = _resolve_cte(dialect, table)
+        cte = _resolve(dialect, table)
         if cte is not None:
             replacement = generated[id(cte)]
         else:
@@ -118,6 +119,25 @@ def _enforce(sql: str, policy: EffectivePolicy) -> Enforced:
     out = _spliced(sql, edits)
     verify(out, policy, frozenset(generated.values()))
     return _summary(out, used)
+
+
+def _resolve(dialect: str, table: exp.Table) -> exp.CTE | None:
+    """The CTE a one-part name refers to, as the engine resolves it. In SQLite every CTE of a
+    WITH sees every other and itself, RECURSIVE or not (a cycle is an error there)."""
+    if table.args.get("db"):
+        return None
+    if dialect != "sqlite":
+        return _resolve_cte(dialect, table)
+    name = table.name.lower()
+    node = table.parent
+    while node is not None:
+        with_ = node if isinstance(node, exp.With) else node.args.get("with_")
+        if isinstance(with_, exp.With):
+            for cte in with_.expressions:
+                if isinstance(cte, exp.CTE) and cte.alias.lower() == name:
+                    return cte
+        node = node.parent
+    return None
 
 
 def _span(sql: str, *identifiers: exp.Expr) -> tuple[int, int]:
@@ -152,6 +172,18 @@ def _check_plain(table: exp.Table) -> None:
         )
     if extra or not isinstance(table.parent, exp.From | exp.Join):
         raise refuse(f"This use of table {table.name} is not allowed under an access policy")
+
+
+def _check_names(tree: exp.Expr) -> None:
+    """DuckDB and SQLite name an unaliased result column by its text, which would be the
+    rewritten text: such a column that reads a table needs an alias of its own."""
+    for select in tree.find_all(exp.Select):
+        for projection in select.expressions:
+            if not isinstance(projection, exp.Alias) and projection.find(exp.Table):
+                raise refuse(
+                    "Under an access policy, a result column that reads a table (a scalar "
+                    "subquery) needs a name: add AS name"
+                )
 
 
 def _check_sources(tree: exp.Expr) -> None:
