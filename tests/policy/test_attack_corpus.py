@@ -111,7 +111,8 @@ ATTACKS: list[tuple[frozenset[str] | None, str]] = [
     # oracles
     (
         None,
-        "SELECT count(*) FROM orders WHERE 1 / (CASE WHEN customer = 'CANARY' THEN 0 ELSE 1 END) = 1",
+        "SELECT count(*) FROM orders "
+        "WHERE 1 / (CASE WHEN customer = 'CANARY' THEN 0 ELSE 1 END) = 1",
     ),
     (None, "SELECT count(*) FROM orders WHERE amount / (amount - 777001) >= 0"),
     (
