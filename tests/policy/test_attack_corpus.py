@@ -56,11 +56,11 @@ ATTACKS: list[tuple[frozenset[str] | None, str]] = [
     # joins
     (
         None,
-        "SELECT u.name, o.amount FROM users u RIGHT JOIN orders o ON o.org_id = u.org_id ORDER BY 1, 2",
+        "SELECT u.name, o.amount FROM users u RIGHT JOIN orders o ON o.org_id = u.org_id",
     ),
     (
         None,
-        "SELECT u.name, o.amount FROM users u FULL OUTER JOIN orders o ON o.id = u.id ORDER BY 1, 2",
+        "SELECT u.name, o.amount FROM users u FULL OUTER JOIN orders o ON o.id = u.id",
     ),
     (None, "SELECT u.name, o.amount FROM orders o LEFT JOIN users u ON 1 = 1 ORDER BY 1, 2"),
     (None, "SELECT count(*) FROM orders a CROSS JOIN orders b"),
