@@ -19,6 +19,7 @@ from sqlgate.api import (
     jobs,
     keys,
     nl,
+    platform,
     prompt_logs,
     query,
     run_sql,
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jobs,
         dashboards,
         workflows,
+        platform,
     )
     for router in [*(m.router for m in routers), jobs.downloads, dashboards.shared]:
         declare(router)

@@ -135,7 +135,7 @@ def _cases() -> list[Any]:
 
 def assert_clean(text: str) -> None:
     assert CANARY not in text, text
-    assert "__sg" not in text, text
+    assert "__sg_src." not in text and "__sg_c0" not in text, text
     assert B_NUMBER + "0" not in text, text
     assert "hash-" not in text and "@a.test" not in text, text
 

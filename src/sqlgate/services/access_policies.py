@@ -102,7 +102,10 @@ class AccessPolicies:
 
     def effective(self, principal: Principal, conn: ConnectionInfo) -> EffectivePolicy | None:
         """The policy as ``principal`` sees ``conn``; None when none is deployed."""
-        return self.effective_for(self.context(principal), conn)
+        versions = self._versions(conn, principal.org_id)
+        if not versions:
+            return None
+        return self.effective_for(self.context(principal), conn, versions)
 
     def context(self, principal: Principal, member_id: str | None = None) -> PolicyContext:
         member = member_id or principal.member_id
@@ -111,10 +114,20 @@ class AccessPolicies:
             principal.org_id, member, str(principal.role), org_attributes, member_attributes
         )
 
-    def effective_for(self, context: PolicyContext, conn: ConnectionInfo) -> EffectivePolicy | None:
+    def _versions(self, conn: ConnectionInfo, org_id: str) -> dict[str, int]:
+        """The latest version of each layer binding ``org_id`` (one indexed query)."""
         with self._store.engine.connect() as db:
-            rows = db.execute(_LATEST, {"connection_id": conn.id, "org_id": context.org_id}).all()
-        versions = {row.layer: int(row.version) for row in rows}
+            rows = db.execute(_LATEST, {"connection_id": conn.id, "org_id": org_id}).all()
+        return {row.layer: int(row.version) for row in rows}
+
+    def effective_for(
+        self,
+        context: PolicyContext,
+        conn: ConnectionInfo,
+        versions: Mapping[str, int] | None = None,
+    ) -> EffectivePolicy | None:
+        if versions is None:
+            versions = self._versions(conn, context.org_id)
         if not versions:
             return None
         schema = self._connections.engine(conn).schema()
@@ -141,7 +154,7 @@ class AccessPolicies:
         ]
         if base is None:  # only an organization's additions: everything else as before
             base = AccessDocument(conn.dialect, True, {})
-        bound = bind(base, [a for a in additions if a], schema, context, versions)
+        bound = bind(base, [a for a in additions if a], schema, context, dict(versions))
         with self._lock:
             self._bound[key] = bound
             while len(self._bound) > _BOUND_CACHE:

@@ -1,7 +1,7 @@
 """access policies: versioned row and column policies per connection, in layers
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 
 ``access_policies`` holds every deployed version of a connection's access policy: the
 operator's layer (``layer = 'operator'``), which binds every organization reading the
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
