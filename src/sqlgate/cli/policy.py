@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Literal
 
 from sqlgate.cli._base import command, org_id, print_json, say, services, with_org
-from sqlgate.errors import SqlgateError, ValidationError
+from sqlgate.container import Services
+from sqlgate.errors import NotFound, SqlgateError, ValidationError
+from sqlgate.services.connections import ConnectionInfo
 
 
 def cmd_policy_deploy(args: argparse.Namespace) -> int:
@@ -21,8 +23,7 @@ def cmd_policy_deploy(args: argparse.Namespace) -> int:
         "yaml" if suffix in (".yaml", ".yml") else "json" if suffix == ".json" else None
     )
     with services(args) as built:
-        org = org_id(built, args.org)
-        conn = built.connections.get(org, args.connection)
+        conn = _connection(built, args)
         try:
             deployed = built.policies.deploy(None, conn, text, fmt, client="cli")
         except ValidationError as exc:
@@ -43,8 +44,7 @@ def cmd_policy_deploy(args: argparse.Namespace) -> int:
 
 def cmd_policy_show(args: argparse.Namespace) -> int:
     with services(args) as built:
-        org = org_id(built, args.org)
-        conn = built.connections.get(org, args.connection)
+        conn = _connection(built, args)
         layers = built.policies.current(None, conn)
     if not layers:
         say(f"no access policy is deployed on {conn.name!r}: every query sees all it can read")
@@ -56,11 +56,25 @@ def cmd_policy_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _connection(built: Services, args: argparse.Namespace) -> ConnectionInfo:
+    """Without --org, the operator's shared connection of that name if there is one, else the
+    default organization's connection."""
+    if args.org is None and args.connection:
+        try:
+            return built.shared_connections.get(args.connection)
+        except NotFound:
+            pass
+    return built.connections.get(org_id(built, args.org), args.connection)
+
+
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
     group = sub.add_parser(
         "policy", help="Access policies of connections (docs/access-policies.md)"
     ).add_subparsers(dest="policy_cmd", required=True, metavar="COMMAND")
-    connection = "Connection id or name (default: the organization's default)"
+    connection = (
+        "Connection id or name: a shared connection's, or without one, the organization's "
+        "(default: the organization's default connection)"
+    )
     deploy = with_org(
         command(
             group.add_parser,
