@@ -97,6 +97,7 @@ class Services:
         translators = Translators(settings, connections, semantic)
         threads = Threads(store)
         nl = NlService(store, connections, threads, prompt_logs, translators)
+        nl.policies = policies
         limiter = RateLimiter(settings)
         dashboards = DashboardService(
             settings,

@@ -68,6 +68,13 @@ class QueryService:
         self._slots = slots or ConcurrencyLimiter(settings)
         self._rewrite = rewrite
 
+    def policy_key(self, principal: Principal, conn: ConnectionInfo) -> str:
+        """What a cache of this caller's results on ``conn`` must key on: the fingerprint of
+        the access policy as it binds them (versions, role, attributes); "" without one."""
+        policies = self._policy.policies
+        policy = policies.effective(principal, conn) if policies else None
+        return policy.fingerprint if policy else ""
+
     def validate(self, principal: Principal, connection_ref: str | None, sql: str) -> Analysis:
         """Analyse without running. Never raises for bad SQL: the analysis says what is wrong.
         Audited like a run (``query.validate``): ``ok``, or ``rejected`` with the refusal's
