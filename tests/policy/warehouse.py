@@ -139,11 +139,15 @@ def _connect(services: Services, org_id: str, name: str, spec: dict[str, Any]) -
 
 @contextmanager
 def open_warehouse(
-    engine: str, data_dir: Path, shared: dict[str, Any], copy: dict[str, Any]
+    engine: str,
+    data_dir: Path,
+    shared: dict[str, Any],
+    copy: dict[str, Any],
+    **overrides: object,
 ) -> Iterator[Warehouse]:
     """An app whose three organizations reach ``shared`` under :data:`POLICY`; A also reaches
-    ``copy`` (connection specs for ``connections.create``)."""
-    settings = make_settings(data_dir)
+    ``copy`` (connection specs for ``connections.create``). ``overrides``: settings."""
+    settings = make_settings(data_dir, **overrides)
     settings.ensure_data_dir()
     app = create_app(settings)
     services: Services = app.state.services
