@@ -198,4 +198,14 @@ def test_shared_postgresql_connection_never_shows_host_or_user_to_the_org(
         # a superuser login: the organization hears that it could write, not which role
         tested = texts[2].json()["data"]
         assert user not in (tested["warning"] or "")
-        run_json(capsys, data_dir, "connections", "remove", "pgwh", "--shared", "--yes")
+    # The database is gone (dropped, its sessions ended): the failure does not say where it was.
+    for _ in range(2):  # the pooled session is found dead, then a new one is refused
+        failed = api.post("/api/v1/query/pgwh", json={"query": "SELECT 1"}, headers=key)
+        if failed.status_code != 200:
+            break
+    assert failed.status_code == 502, failed.text
+    assert failed.json()["error"]["code"] == "connection_error"
+    assert database not in failed.text and host not in failed.text, failed.text
+    failed = api.post("/v1/connections/pgwh/test", headers=key)
+    assert failed.status_code == 502 and database not in failed.text and host not in failed.text
+    run_json(capsys, data_dir, "connections", "remove", "pgwh", "--shared", "--yes")

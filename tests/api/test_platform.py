@@ -3,6 +3,7 @@ attributes; suspend answers 403 at once; delete removes what the organization sa
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from sqlgate.auth.principal import Principal
+from sqlgate.auth.scopes import Role
+from sqlgate.jobs.service import JobSpec
 from sqlgate.services import operator_keys, orgs
 from sqlgate.store.models import AuditEvent, Connection, Member, new_id
 from tests.conftest import Env, open_env
@@ -234,3 +238,42 @@ def test_audit_shows_the_operators_changes(env: Env, operator: dict[str, str]) -
     events = env.client.get("/v1/audit", headers=headers).json()["data"]
     actions = {e["action"] for e in events}
     assert {"org.create", "org.update"} <= actions
+
+
+def test_a_suspended_orgs_result_links_pause_and_its_queued_jobs_do_not_run(
+    env: Env, operator: dict[str, str]
+) -> None:
+    services = env.org.services
+    made = _create(env.client, operator, name="Jobs Paused")
+    org_id = made["data"]["id"]
+    headers = {"Authorization": f"Bearer {made['owner_key']['api_key']}"}
+    services.connections.create(org_id, name="own", type="duckdb", database="corpus.duckdb")
+    r = env.client.post("/v1/jobs", json={"connection_id": "own", "query": "SELECT 42 AS x"},
+                        headers=headers)  # fmt: skip
+    assert r.status_code in (200, 202), r.text
+    job_id = r.json()["job_id"]
+    deadline = time.monotonic() + 60
+    while (job := env.client.get(f"/v1/jobs/{job_id}?wait=5", headers=headers).json())[
+        "state"
+    ] not in ("succeeded", "failed"):
+        assert time.monotonic() < deadline, job
+    assert job["state"] == "succeeded", job
+    url = job["result"]["chunks"][0]["url"]
+    assert env.client.get(url).status_code == 200
+    env.client.post(f"{BASE}/{org_id}/suspend", headers=operator).raise_for_status()
+    paused = env.client.get(url)
+    assert paused.status_code == 403 and "suspended" in paused.json()["error"]["message"]
+    # A job queued before the suspension is refused when a worker picks it up.
+    principal = Principal(
+        org_id=org_id, org_slug=made["data"]["slug"], member_id=made["owner_key"]["member_id"],
+        role=Role.OWNER, key_id=made["owner_key"]["id"], scopes=frozenset(),
+    )  # fmt: skip
+    queued = services.jobs.submit(principal, "own", JobSpec("SELECT 1 AS one")).job
+    deadline = time.monotonic() + 60
+    while (view := services.jobs.peek(queued.id)) is not None and not view.finished:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert view is not None and view.state.value == "failed"
+    assert view.error_code == "authorization_error"
+    env.client.post(f"{BASE}/{org_id}/resume", headers=operator).raise_for_status()
+    assert env.client.get(url).status_code == 200

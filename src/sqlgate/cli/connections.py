@@ -105,7 +105,7 @@ def cmd_connections_list(args: argparse.Namespace) -> int:
 
 def _list_shared(args: argparse.Namespace) -> int:
     with services(args) as built:
-        found = built.shared_connections.list()
+        found = built.shared_connections.connections()
         grants = built.shared_connections.grants()
     granted: dict[str, list[str]] = {}
     for g in grants:

@@ -36,10 +36,10 @@ import pyarrow as pa
 from sqlalchemy import delete, func, null, select, update
 from sqlalchemy.orm import aliased
 
-from sqlgate.auth.principal import Principal
+from sqlgate.auth.principal import ORG_ACTIVE, Principal
 from sqlgate.auth.scopes import Role
 from sqlgate.engines.base import Deadline, observe_deadlines
-from sqlgate.errors import AuthenticationError, SqlgateError
+from sqlgate.errors import AuthenticationError, AuthorizationError, SqlgateError
 from sqlgate.jobs.model import INTERRUPTED, WORKFLOW_EXPORT, JobState
 from sqlgate.jobs.service import JobService, error_of
 from sqlgate.results.storage import Limits, Manifest, ResultStore
@@ -332,11 +332,11 @@ class JobRunner:
         been revoked since. A workflow's export has no key: its owner, while a member."""
         export = job.action == WORKFLOW_EXPORT
         query = (
-            select(null().label("revoked_at"), Member.role, Organization.slug)
+            select(null().label("revoked_at"), Member.role, Organization.slug, Organization.status)
             .join(Organization, Organization.id == Member.org_id)
             .where(Member.id == job.member_id, Member.status == "active")
             if export
-            else select(ApiKey.revoked_at, Member.role, Organization.slug)
+            else select(ApiKey.revoked_at, Member.role, Organization.slug, Organization.status)
             .join(Member, Member.id == ApiKey.member_id)
             .join(Organization, Organization.id == ApiKey.org_id)
             .where(ApiKey.id == job.key_id)
@@ -348,6 +348,8 @@ class JobRunner:
                 "workflow's owner left" if export else "API key that submitted this job was revoked"
             )
             raise AuthenticationError(f"The {who} before the job ran")
+        if row.status != ORG_ACTIVE:
+            raise AuthorizationError("The organization was suspended before the job ran")
         return Principal(
             org_id=job.org_id,
             org_slug=row.slug,

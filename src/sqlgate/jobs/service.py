@@ -22,9 +22,10 @@ import pyarrow.parquet as pq
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from sqlgate.auth.principal import Principal
+from sqlgate.auth.principal import ORG_ACTIVE, Principal
 from sqlgate.auth.scopes import Scope
 from sqlgate.errors import (
+    AuthorizationError,
     Conflict,
     Gone,
     NotFound,
@@ -45,7 +46,7 @@ from sqlgate.settings import Settings
 from sqlgate.sql.cache import analyze_sql
 from sqlgate.sql.guard import over_limit, refusal
 from sqlgate.store.db import Store
-from sqlgate.store.models import QueryJob, new_id, utcnow
+from sqlgate.store.models import Organization, QueryJob, new_id, utcnow
 
 MAX_IDEMPOTENCY_KEY = 200
 #: Longest a client may wait for a job to finish in one request (``wait``, ``wait_timeout``).
@@ -322,6 +323,12 @@ class JobService:
         job = self.peek(job_id)
         if job is None or job.manifest is None:
             raise Gone("This result is no longer kept")
+        with self._store.session() as session:
+            status = session.scalar(
+                select(Organization.status).where(Organization.id == job.org_id)
+            )
+        if status != ORG_ACTIVE:
+            raise AuthorizationError("This organization is suspended: its result links are paused")
         self._check_retained(job)
         check_fresh(expires)
         chunk = next((c for c in job.manifest.chunks if c.file == file), None)

@@ -57,20 +57,20 @@ def _granted(match: Any) -> Select[Any]:
     )
 
 
-def _by_ref() -> CompoundSelect:
-    ref = bindparam("ref")
+def _by_ref() -> CompoundSelect[Any]:
+    ref: Any = bindparam("ref")
     own = _own(or_(_conn.c.id == ref, _conn.c.name == ref))
     granted = _granted(or_(_grant.c.connection_id == ref, _grant.c.name == ref))
     return union_all(own, granted).order_by("rank").limit(1)
 
 
-def _default() -> CompoundSelect:
+def _default() -> CompoundSelect[Any]:
     own = _own(_conn.c.id == _org.c.default_connection_id)
     granted = _granted(_grant.c.connection_id == _org.c.default_connection_id)
     return union_all(own, granted).order_by("rank").limit(1)
 
 
-def _all() -> CompoundSelect:
+def _all() -> CompoundSelect[Any]:
     return union_all(_own(true()), _granted(true())).order_by("rank", "created_at", "id")
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sqlgate.auth.principal import Principal
-from sqlgate.engines.base import ConnectionSpec, Engine, ServerInfo
+from sqlgate.engines.base import CONCEALED_FAILURE, ConnectionSpec, Engine, ServerInfo
 from sqlgate.engines.registry import (
     CONNECTION_TYPES,
     EngineRegistry,
@@ -213,14 +213,13 @@ class ConnectionService:
         """The open engine for ``info`` (opened on first use, reopened after a change). A
         shared connection that cannot be opened does not say where it points."""
         try:
-            return self._engines.get(info.id, info.updated_at, lambda: self._spec(info))
+            engine = self._engines.get(info.id, info.updated_at, lambda: self._spec(info))
         except ConnectionFailed:
             if not info.shared:
                 raise
-            raise ConnectionFailed(
-                f"The shared connection {info.name!r} cannot be reached now; the operator of "
-                "this deployment manages it"
-            ) from None
+            raise ConnectionFailed(CONCEALED_FAILURE) from None
+        engine.conceal_location = info.shared
+        return engine
 
     def _owned(self, org_id: str, info: ConnectionInfo) -> None:
         """Refuse to change a shared connection from an organization it is granted to."""
@@ -241,7 +240,7 @@ class ConnectionService:
                 return dataclasses.replace(found, write_detail=None) if hide else found
             except ConnectionFailed as exc:
                 if info.shared:
-                    raise
+                    raise ConnectionFailed(CONCEALED_FAILURE) from None
                 wrong_type = _wrong_file_type(info.type, info.database)
                 if wrong_type:
                     raise ConnectionFailed(wrong_type) from exc

@@ -55,7 +55,7 @@ class SharedConnections:
             PLATFORM_ORG_ID, name=name, type=type, trusted_path=True, **fields
         )
 
-    def list(self) -> list[ConnectionInfo]:
+    def connections(self) -> list[ConnectionInfo]:
         return self._connections.list(PLATFORM_ORG_ID)
 
     def get(self, ref: str) -> ConnectionInfo:
