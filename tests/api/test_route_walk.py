@@ -79,6 +79,7 @@ GROUP: dict[tuple[str, str], str] = {
     ("PUT", "/v1/connections/{connection_id}/semantic_model"): "connections_write",
     ("GET", "/v1/connections/{connection_id}/access_policy"): "connections_write",
     ("PUT", "/v1/connections/{connection_id}/access_policy"): "connections_write",
+    ("POST", "/v1/connections/{connection_id}/access_policy/preview"): "connections_write",
     ("GET", "/v1/audit"): "audit",
     ("POST", "/v1/keys"): "keys",
     ("GET", "/v1/keys"): "keys",
@@ -129,6 +130,10 @@ VALID_BODY: dict[tuple[str, str], dict[str, Any]] = {
         "models": [{"name": "users", "columns": [{"name": "id"}]}]
     },
     ("PUT", "/v1/connections/{connection_id}/access_policy"): {"tables": {}},
+    ("POST", "/v1/connections/{connection_id}/access_policy/preview"): {
+        "query": "SELECT 1",
+        "member_id": "mem_x",
+    },
     ("PATCH", "/v1/team/members/{member_id}"): {"role": "viewer"},
     ("PATCH", "/v1/dashboards/{dashboard_id}"): {"name": "stolen"},
     ("PATCH", "/v1/workflows/{workflow_id}"): {"name": "stolen"},

@@ -143,6 +143,36 @@ def test_row_policies_by_role_and_member_attribute(shared: Shared, tmp_path: Pat
         member_email="v@a.test",
     ).api_key
     assert _rows(shared, _headers(key), "SELECT customer FROM orders") == [["bob"]]
+    preview = shared.env.client.post(
+        "/v1/connections/data/access_policy/preview",
+        json={"query": "SELECT customer FROM orders", "member_id": member_id},
+        headers=shared.a,
+    )
+    assert preview.status_code == 200, preview.text
+    assert preview.json()["result"]["rows"] == [["bob"]]
+    applied = preview.json()["access_policy"]
+    assert "'bob'" in applied["sql"]
+    assert sorted(applied["policies"]) == ["main.orders.own", "main.orders.tenant"]
+    refused = shared.env.client.post(
+        "/v1/connections/data/access_policy/preview",
+        json={"query": "SELECT customer FROM orders", "member_id": member_id},
+        headers=_headers(key),
+    )
+    assert refused.status_code == 403, refused.text
+    plain = shared.env.client.post(
+        "/api/v1/query/data", json={"query": "SELECT customer FROM orders"}, headers=_headers(key)
+    )
+    assert "__sg" not in plain.text and "sql" not in plain.json()
+    shared.services.audit.flush()
+    with shared.services.store.session() as session:
+        from sqlalchemy import select
+
+        from sqlgate.store.models import AuditEvent
+
+        audited = session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "access_policy.preview")
+        )
+        assert audited is not None and audited.member_id == member_id
     with shared.services.store.session() as session:
         row = session.get(Member, member_id)
         row.attributes = {}

@@ -10,11 +10,22 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from sqlgate.api.deps import AppServices, client_address, requires
-from sqlgate.api.models import raises
+from sqlgate.api.models import QueryBody, QueryOut, query_out, raises
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
-from sqlgate.errors import ConnectionFailed, PayloadTooLarge, UnsupportedMediaType, ValidationError
+from sqlgate.errors import (
+    ConnectionFailed,
+    NotFound,
+    PayloadTooLarge,
+    QueryError,
+    QueryTimeout,
+    SqlNotAllowed,
+    SqlSyntaxError,
+    UnsupportedMediaType,
+    ValidationError,
+)
 from sqlgate.services.access_policies import OPERATOR, Format, PolicyVersion
+from sqlgate.services.query import QueryRequest
 
 router = APIRouter(
     prefix="/v1/connections/{connection_id}/access_policy",
@@ -134,3 +145,53 @@ async def put_access_policy(
         lambda: services.policies.deploy(principal, conn, body, fmt, client=client_address(request))
     )
     return {"data": _layer(deployed)}
+
+
+class PreviewBody(QueryBody):
+    member_id: str = Field(
+        min_length=1,
+        max_length=40,
+        description="The member to run the query as (same organization).",
+    )
+
+
+class AppliedOut(BaseModel):
+    versions: dict[str, int] = Field(description="Layer (`operator` or the org id) -> version.")
+    sql: str = Field(description="The query as the connection ran it, rewritten by the policy.")
+    tables: list[str] = Field(description="Tables the query read, each through its policy.")
+    policies: list[str] = Field(description="Row policies that applied (`table.policy`).")
+    hidden: list[str] = Field(description="Columns hidden from the member (`table.column`).")
+    masked: list[str] = Field(description="Columns masked for the member (`table.column`).")
+
+
+class PreviewOut(BaseModel):
+    result: QueryOut = Field(description="What the member would get.")
+    access_policy: AppliedOut | None = Field(
+        description="What the policy did; `null` when no policy applies to the connection."
+    )
+
+
+@router.post(
+    "/preview",
+    response_model=PreviewOut,
+    summary="Preview a query as a member",
+    responses=raises(NotFound, SqlNotAllowed, SqlSyntaxError, QueryError, QueryTimeout),
+)
+def preview_access_policy(
+    connection_id: str,
+    body: PreviewBody,
+    principal: Admin,
+    services: AppServices,
+    request: Request,
+) -> dict[str, Any]:
+    """Administrators only: run the query as member `member_id` of the organization sees it
+    under the access policy, with the rewritten SQL and what the policy applied. Audited (action
+    `access_policy.preview`, the member as who, the administrator's key as how)."""
+    ran, applied = services.queries.preview(
+        principal,
+        connection_id,
+        body.member_id,
+        QueryRequest(body.query, body.params, body.row_limit, body.timeout),
+        client=client_address(request),
+    )
+    return {"result": query_out(ran.result), "access_policy": applied}

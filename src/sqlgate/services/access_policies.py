@@ -21,7 +21,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Role
 from sqlgate.errors import AuthorizationError, Conflict, NotFound, SqlNotAllowed, ValidationError
+from sqlgate.services import orgs
 from sqlgate.services.audit import AuditLog, audited
 from sqlgate.services.connections import ConnectionInfo, ConnectionService
 from sqlgate.sql.access_bind import EffectivePolicy, PolicyContext, bind
@@ -197,6 +198,16 @@ class AccessPolicies:
                 raise NotFound(f"Access policy version {version} not found")
             session.expunge(row)
         return row
+
+    def as_member(self, admin: Principal, member_id: str) -> Principal:
+        """For an administrator's preview: ``admin`` acting as ``member_id`` of the same
+        organization (their role today; the admin's key, so the audit row says who asked)."""
+        if admin.role not in _ADMINS:
+            raise AuthorizationError("Only administrators may preview as another member")
+        member = orgs.active_member(self._store, admin.org_id, member_id)
+        if member is None:
+            raise NotFound(f"Member {member_id!r} not found")
+        return replace(admin, member_id=member_id, role=Role(member.role))
 
     def engine_schema(self, conn: ConnectionInfo) -> DatabaseSchema:
         return self._connections.engine(conn).schema()

@@ -17,6 +17,7 @@ from sqlgate.auth.concurrency import ConcurrencyLimiter, close_with_request
 from sqlgate.auth.principal import Principal
 from sqlgate.engines.base import Engine, QueryResult, ResultStream
 from sqlgate.errors import (
+    NotFound,
     ParameterError,
     SqlgateError,
     SqlNotAllowed,
@@ -28,6 +29,7 @@ from sqlgate.services.connections import ConnectionInfo, ConnectionService
 from sqlgate.services.limits import EXPORT, QUERY, Surface
 from sqlgate.services.policy_enforcement import Enforcement, scrubbed
 from sqlgate.settings import Settings
+from sqlgate.sql.access_rewrite import enforce
 from sqlgate.sql.cache import CACHEABLE_SQL_CHARS, analyze_sql, not_null_cached
 from sqlgate.sql.guard import Analysis, over_limit, refusal
 from sqlgate.sql.unknown import unknown_columns
@@ -74,6 +76,39 @@ class QueryService:
         policies = self._policy.policies
         policy = policies.effective(principal, conn) if policies else None
         return policy.fingerprint if policy else ""
+
+    def preview(
+        self,
+        admin: Principal,
+        connection_ref: str | None,
+        member_id: str,
+        request: QueryRequest,
+        *,
+        client: str | None = None,
+    ) -> tuple[Ran, dict[str, Any] | None]:
+        """An administrator runs ``request`` as member ``member_id`` sees it under the access
+        policy (audited as ``access_policy.preview``, with the admin's key): the result, and
+        what the policy did, the rewritten SQL included (None without a policy)."""
+        policies = self._policy.policies
+        if policies is None:
+            raise NotFound("Access policies are not available")
+        member = policies.as_member(admin, member_id)
+        ran = self.execute(
+            member, connection_ref, request, action="access_policy.preview", client=client
+        )
+        policy = policies.effective(member, ran.connection)
+        if policy is None:
+            return ran, None
+        native = self._native(member, ran.connection, request)
+        enforced = enforce(native.sql, policy)
+        return ran, {
+            "versions": dict(policy.versions),
+            "sql": enforced.sql,
+            "tables": list(enforced.tables),
+            "policies": list(enforced.policies),
+            "hidden": list(enforced.hidden),
+            "masked": list(enforced.masked),
+        }
 
     def validate(self, principal: Principal, connection_ref: str | None, sql: str) -> Analysis:
         """Analyse without running. Never raises for bad SQL: the analysis says what is wrong.
