@@ -158,3 +158,15 @@ def test_dashboard_cache_does_not_outlive_a_policy_change(house: Warehouse) -> N
     finally:
         house.attributes[c.org_id] = {}
         house.deploy(POLICY, tenants=(c,))
+
+
+def test_the_semantic_model_draft_shows_visible_tables_and_columns_only(house: Warehouse) -> None:
+    r = house.client.get(
+        f"/v1/connections/{house.a.connection}/semantic_model?format=yaml",
+        headers=house.a.headers(),
+    )
+    assert r.status_code == 200, r.text
+    document = r.json()["data"]["document"]
+    assert "orders" in document and "customer" in document
+    for hidden in ("note", "pw_hash", "secrets"):
+        assert hidden not in document, hidden
