@@ -177,3 +177,26 @@ def test_row_policies_by_role_and_member_attribute(shared: Shared, tmp_path: Pat
         row = session.get(Member, member_id)
         row.attributes = {}
     assert _rows(shared, _headers(key), "SELECT customer FROM orders") == []
+
+
+def test_an_org_condition_never_sees_rows_the_operator_hides(shared: Shared) -> None:
+    """A restrictive condition that would fail on another tenant's row runs only on the rows
+    the operator's policy already admits (its own fenced layer)."""
+    probe = (
+        "tables:\n  orders:\n    rows:\n      - name: probe\n        type: restrictive\n"
+        "        using: \"CASE WHEN customer = 'CANARY' THEN CAST(customer AS INTEGER) "
+        'ELSE 1 END = 1"\n'
+    )
+    put = shared.env.client.put(
+        "/v1/connections/data/access_policy",
+        content=probe,
+        headers={**shared.a, "Content-Type": "application/yaml"},
+    )
+    assert put.status_code == 200, put.text
+    for _ in range(3):
+        assert _rows(shared, shared.a, "SELECT count(*) FROM orders") == [[3]]
+        assert _rows(shared, shared.a, "SELECT id FROM orders WHERE amount > 0 ORDER BY id") == [
+            [1],
+            [2],
+            [3],
+        ]

@@ -97,10 +97,10 @@ def bind(
     wrappers: dict[TableKey, Wrapper] = {}
     for table in schema.tables:
         key = TableKey(table.schema, table.name)
-        policies = [doc.tables[key] for doc in (base, *additions) if key in doc.tables]
         if key not in base.tables and not base.default_allow:
             continue
-        wrapper = _wrapper(key, table, policies, context, dialect)
+        added = [doc.tables[key] for doc in additions if key in doc.tables]
+        wrapper = _wrapper(key, table, base.tables.get(key), added, context, dialect)
         if wrapper is not None:
             wrappers[key] = wrapper
     canonical = frozenset(w.text for w in wrappers.values())
@@ -113,14 +113,17 @@ def bind(
 def _wrapper(
     key: TableKey,
     table: SchemaTable,
-    policies: Sequence[TablePolicy],
+    base: TablePolicy | None,
+    added: Sequence[TablePolicy],
     context: PolicyContext,
     dialect: str,
 ) -> Wrapper | None:
+    """The subquery that replaces ``table``. An organization's additions filter in a fenced
+    layer of their own, above the operator's filter, so their conditions never see a row the
+    operator's policy hides (an erroring condition cannot probe other tenants' rows)."""
+    policies = [p for p in (base, *added) if p is not None]
     hidden = {name for p in policies for name in p.hidden}
-    masks: dict[str, exp.Expr] = {}
-    for policy in policies:
-        masks.update(policy.masks)
+    masks = dict(base.masks) if base is not None else {}
     columns: list[exp.Expr] = []
     for column in table.columns:
         if column.name in hidden:
@@ -128,27 +131,39 @@ def _wrapper(
         name = exp.to_identifier(column.name, quoted=True)
         mask = masks.get(column.name)
         if mask is not None:
-            columns.append(exp.Alias(this=_bound(mask, context) or exp.null(), alias=name))
+            bound = _bound(mask, context, dialect) or exp.null()
+            columns.append(exp.Alias(this=bound, alias=name))
         else:
             columns.append(exp.Column(this=name, table=exp.to_identifier(SOURCE_ALIAS)))
     if not columns:
         return None
-    source = exp.Table(
+    source: exp.Expr = exp.Table(
         this=exp.to_identifier(key.name, quoted=True),
         db=exp.to_identifier(key.schema, quoted=True) if key.schema else None,
         alias=exp.TableAlias(this=exp.to_identifier(SOURCE_ALIAS)),
     )
+    condition, applied = _row_filter([base] if base else [], context, dialect)
+    extra, more = _row_filter(added, context, dialect)
+    if extra is not None:
+        inner = exp.Select(expressions=[exp.Star()]).from_(source, copy=False)
+        if condition is not None:
+            inner = inner.where(condition, copy=False)
+        source = exp.Subquery(
+            this=_fenced(inner, dialect), alias=exp.TableAlias(this=exp.to_identifier(SOURCE_ALIAS))
+        )
+        condition = extra
     select = exp.Select(expressions=columns).from_(source, copy=False)
-    condition, applied = _row_filter(policies, context)
     if condition is not None:
         select = select.where(condition, copy=False)
     select = _fenced(select, dialect)
     masked = tuple(c.name for c in table.columns if c.name in masks and c.name not in hidden)
-    return Wrapper(key, select, select.sql(dialect=dialect), tuple(sorted(hidden)), masked, applied)
+    return Wrapper(
+        key, select, select.sql(dialect=dialect), tuple(sorted(hidden)), masked, applied + more
+    )
 
 
 def _row_filter(
-    policies: Sequence[TablePolicy], context: PolicyContext
+    policies: Sequence[TablePolicy], context: PolicyContext, dialect: str
 ) -> tuple[exp.Expr | None, tuple[str, ...]]:
     """PostgreSQL's rule: (any applicable permissive) AND (every applicable restrictive)."""
     applied: list[str] = []
@@ -161,7 +176,7 @@ def _row_filter(
             if not _applies(row, context):
                 continue
             applied.append(row.name)
-            bound = _bound(row.condition, context) or exp.false()
+            bound = _bound(row.condition, context, dialect) or exp.false()
             (parts if row.restrictive else permissive).append(exp.paren(bound, copy=False))
     if declares_permissive:
         parts.insert(0, exp.paren(exp.or_(*permissive), copy=False) if permissive else exp.false())
@@ -174,7 +189,7 @@ def _applies(row: RowPolicy, context: PolicyContext) -> bool:
     return row.roles is None or context.role in row.roles
 
 
-def _bound(expression: exp.Expr, context: PolicyContext) -> exp.Expr | None:
+def _bound(expression: exp.Expr, context: PolicyContext, dialect: str) -> exp.Expr | None:
     """``expression`` with the caller's attributes as literals; None when one is missing (or
     of a type a literal cannot carry), which the caller turns into FALSE."""
     copy = expression.copy()
@@ -187,19 +202,25 @@ def _bound(expression: exp.Expr, context: PolicyContext) -> exp.Expr | None:
         if isinstance(value, list | tuple):
             if not isinstance(parent, exp.In) or column.arg_key != "expressions":
                 return None
-            literals = [_literal(v) for v in value]
+            literals = [_literal(v, dialect) for v in value]
             if not literals or any(lit is None for lit in literals):
                 return None
             parent.set("expressions", literals)
             continue
-        literal = _literal(value)
+        literal = _literal(value, dialect)
         if literal is None:
             return None
         column.replace(literal)
     return copy
 
 
-def _literal(value: Any) -> exp.Expr | None:
+#: Dialects where a server setting can make a backslash escape a quote inside a string literal
+#: (PostgreSQL's standard_conforming_strings=off, MySQL by default): a string attribute with a
+#: backslash is not bound there (its policy admits no rows) rather than trusted to the setting.
+_BACKSLASH_ESCAPES = frozenset({"postgres", "mysql"})
+
+
+def _literal(value: Any, dialect: str) -> exp.Expr | None:
     if isinstance(value, bool):
         return exp.true() if value else exp.false()
     if isinstance(value, int):
@@ -207,6 +228,8 @@ def _literal(value: Any) -> exp.Expr | None:
     if isinstance(value, float):
         return exp.Literal.number(repr(value)) if math.isfinite(value) else None
     if isinstance(value, str):
+        if "\x00" in value or (dialect in _BACKSLASH_ESCAPES and "\\" in value):
+            return None
         return exp.Literal.string(value)
     return None
 
