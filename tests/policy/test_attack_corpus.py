@@ -244,3 +244,40 @@ def test_policy_change_takes_effect_at_once(house: Warehouse) -> None:
     finally:
         house.attributes[c.org_id] = {}
         house.deploy(POLICY, tenants=(c,))
+
+
+def test_a_filter_only_column_filters_but_never_comes_back(house: Warehouse) -> None:
+    from tests.policy.warehouse import POLICY
+
+    c = house.nobody
+    house.attributes[c.org_id] = {"tenant_id": 1}
+    try:
+        house.deploy(POLICY.replace("note: hide}", "note: hide, org_id: filter}"), tenants=(c,))
+        ok = {
+            "SELECT id FROM orders WHERE org_id = 1 ORDER BY id": [[1], [2], [3]],
+            "SELECT count(*) FROM orders WHERE org_id = 2": [[0]],
+            "SELECT o.id FROM orders o JOIN users u ON u.org_id = o.org_id WHERE o.id = 1": [
+                [1],
+                [1],
+            ],
+        }
+        for sql, rows in ok.items():
+            r = house.run(c, sql)
+            assert r.status_code == 200, (sql, r.text)
+            assert r.json()["rows"] == rows, sql
+        for sql in (
+            "SELECT org_id FROM orders",
+            "SELECT * FROM orders",
+            "SELECT o.* FROM orders o",
+            "SELECT org_id + 0 AS x FROM orders",
+            "SELECT count(*) FROM orders GROUP BY org_id",
+            "SELECT id FROM orders ORDER BY org_id",
+            "SELECT max(org_id) AS m FROM orders",
+            "WITH t AS (SELECT org_id AS x FROM orders) SELECT x FROM t",
+        ):
+            r = house.run(c, sql)
+            assert r.status_code == 422, (sql, r.text)
+            assert r.json()["error"]["reason"] == "access_policy"
+    finally:
+        house.attributes[c.org_id] = {}
+        house.deploy(POLICY, tenants=(c,))

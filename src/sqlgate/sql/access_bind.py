@@ -66,6 +66,7 @@ class Wrapper:
     hidden: tuple[str, ...]
     masked: tuple[str, ...]
     policies: tuple[str, ...]  # row policies that applied to the caller
+    filter_only: frozenset[str] = frozenset()  # visible to predicates, never to results
 
 
 @dataclass(frozen=True, eq=False)
@@ -157,9 +158,9 @@ def _wrapper(
         select = select.where(condition, copy=False)
     select = _fenced(select, dialect)
     masked = tuple(c.name for c in table.columns if c.name in masks and c.name not in hidden)
-    return Wrapper(
-        key, select, select.sql(dialect=dialect), tuple(sorted(hidden)), masked, applied + more
-    )
+    filter_only = frozenset(n for p in policies for n in p.filter_only) - hidden
+    text = select.sql(dialect=dialect)
+    return Wrapper(key, select, text, tuple(sorted(hidden)), masked, applied + more, filter_only)
 
 
 def _row_filter(

@@ -6,7 +6,7 @@ per table, the rows and columns it sees::
     tables:
       orders:
         tenant: {column: org_id, attribute: tenant_id}   # org_id = the org's tenant_id
-        columns: {note: hide, email: {mask: "'***'"}}
+        columns: {note: hide, email: {mask: "'***'"}, org_id: filter}
         rows:
           - {name: eu_only, type: restrictive, roles: [viewer], using: "region = member.region"}
     default: deny        # tables not listed do not exist
@@ -74,7 +74,7 @@ class RowSpec(_Strict):
 
 class TableSpec(_Strict):
     tenant: TenantSpec | None = None
-    columns: dict[str, Literal["hide"] | MaskSpec] = Field(default_factory=dict)
+    columns: dict[str, Literal["hide", "filter"] | MaskSpec] = Field(default_factory=dict)
     rows: list[RowSpec] = Field(default_factory=list)
 
 
@@ -101,6 +101,7 @@ class TablePolicy:
     hidden: frozenset[str]  # catalog column names
     masks: Mapping[str, exp.Expr]  # catalog column name -> expression (already typed)
     rows: tuple[RowPolicy, ...]
+    filter_only: frozenset[str] = frozenset()  # may be filtered on, never selected
 
     @property
     def has_permissive(self) -> bool:
@@ -175,6 +176,7 @@ def _compile_table(
     start = len(problems)
     columns = {c.name.lower(): c for c in table.columns}
     hidden: set[str] = set()
+    filter_only: set[str] = set()
     masks: dict[str, exp.Expr] = {}
     for name, rule in spec.columns.items():
         column = columns.get(name.lower())
@@ -182,6 +184,8 @@ def _compile_table(
             problems.append((f"{path}.columns.{name}", f"no column {name} in {table.name}"))
         elif rule == "hide":
             hidden.add(column.name)
+        elif rule == "filter":
+            filter_only.add(column.name)
         elif isinstance(rule, MaskSpec):
             mask = _expression(f"{path}.columns.{name}.mask", rule.mask, table, dialect, problems)
             if mask is not None:
@@ -199,7 +203,7 @@ def _compile_table(
         problems.append((f"{path}.rows", "row policy names must be unique within a table"))
     if len(problems) > start:
         return None
-    return TablePolicy(key, table, frozenset(hidden), masks, tuple(rows))
+    return TablePolicy(key, table, frozenset(hidden), masks, tuple(rows), frozenset(filter_only))
 
 
 def _tenant(

@@ -1,6 +1,7 @@
 """What an organization's administrators may add to the operator's policy: only narrower rules.
 
-An addition may, on tables the operator's policy shows, hide more columns and add restrictive
+An addition may, on tables the operator's policy shows, hide more columns (or make them
+filter-only) and add restrictive
 row policies (and a tenant rule, which is one). It may not widen anything: no ``default``, no
 permissive policies, no masks (a mask would be computed from the raw column), no ``exists``
 (it would read a mapping table the operator's policy does not filter), and its expressions may

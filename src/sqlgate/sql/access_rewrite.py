@@ -116,6 +116,7 @@ def _enforce(sql: str, policy: EffectivePolicy) -> Enforced:
         if table.args.get("alias") is None:
             replacement += " AS " + sql[slice(*_span(sql, table.this))]
         edits.append((start, end, replacement))
+    _check_filter_only(tree, used)
     out = _spliced(sql, edits)
     verify(out, policy, frozenset(generated.values()))
     return _summary(out, used)
@@ -172,6 +173,40 @@ def _check_plain(table: exp.Table) -> None:
         )
     if extra or not isinstance(table.parent, exp.From | exp.Join):
         raise refuse(f"This use of table {table.name} is not allowed under an access policy")
+
+
+#: Where a filter-only column may appear: inside a condition, never in what a query returns.
+_CONDITIONS = (exp.Where, exp.Having, exp.Join, exp.Qualify)
+
+
+def _check_filter_only(tree: exp.Expr, used: list[Wrapper]) -> None:
+    """Columns a policy lets the caller filter on but not select: refused anywhere but in a
+    WHERE, HAVING, QUALIFY or join condition, and ``*`` is refused while such a table is read
+    (it would select them). Matched by name whatever the qualifier: erring towards refusal."""
+    names = {n.lower() for w in used for n in w.filter_only}
+    if not names:
+        return
+    for star in tree.find_all(exp.Star):
+        holder = star.parent.parent if isinstance(star.parent, exp.Column) else star.parent
+        if not isinstance(holder, exp.Count):
+            raise refuse(
+                "This query reads a table with columns that may be filtered on but not "
+                "selected; name the columns instead of *"
+            )
+    for column in tree.find_all(exp.Column):
+        if column.name.lower() not in names:
+            continue
+        node: exp.Expr | None = column.parent
+        while node is not None and not isinstance(node, _CONDITIONS):
+            if isinstance(node, exp.Select):
+                node = None
+                break
+            node = node.parent
+        if node is None:
+            raise refuse(
+                f"Column {column.name} may be filtered on (WHERE, HAVING, ON) but not selected, "
+                "grouped or ordered by"
+            )
 
 
 def _check_names(tree: exp.Expr) -> None:
