@@ -56,6 +56,18 @@ def cmd_policy_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_policy_rls(args: argparse.Namespace) -> int:
+    with services(args) as built:
+        conn = _connection(built, args)
+        statements, problems = built.policies.native_rls(conn)
+    for problem in problems:
+        say(f"warning: {problem}")
+    say(f"-- run as the tables' owner (or a superuser) in the database of {conn.name!r}")
+    for statement in statements:
+        print(statement + ";")
+    return 0
+
+
 def _connection(built: Services, args: argparse.Namespace) -> ConnectionInfo:
     """Without --org, the operator's shared connection of that name if there is one, else the
     default organization's connection."""
@@ -96,3 +108,13 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         )
     )
     show.add_argument("--connection", help=connection)
+    rls = with_org(
+        command(
+            group.add_parser,
+            "rls",
+            cmd_policy_rls,
+            "Print the PostgreSQL row-level security DDL for a policy with native_rls: true",
+            common=common,
+        )
+    )
+    rls.add_argument("--connection", help=connection)

@@ -255,6 +255,9 @@ class Query:
     ) -> None:
         self.sql = sql
         self.params = params
+        #: Settings for this query's transaction only (PostgreSQL ``SET LOCAL``, which native
+        #: row-level security reads); an engine without ``session_settings`` refuses any.
+        self.settings: Mapping[str, str] | None = None
         self.timeout = timeout
         self.row_limit = row_limit
         self.batch_rows = batch_rows
@@ -433,6 +436,8 @@ class Engine(ABC):
     #: deadline (:mod:`sqlgate.engines._runner`). An engine whose interrupt always stops the
     #: statement at once may run them on the caller's thread instead, saving the hand-off.
     isolated: ClassVar[bool] = True
+    #: Whether a query may carry transaction-local session settings (``Query.settings``).
+    session_settings: ClassVar[bool] = False
 
     #: For a ``file`` engine: the bytes its database files hold at a fixed offset (offset,
     #: bytes), so a file registered under the wrong type can be named for what it is.
@@ -484,15 +489,19 @@ class Engine(ABC):
         timeout: float,
         row_limit: int | None,
         batch_rows: int = BATCH_ROWS,
+        settings: Mapping[str, str] | None = None,
     ) -> ResultStream:
         """Start ``sql`` in a fresh read-only session and return its result stream.
 
         Errors before the first batch (syntax, binding, missing tables, timeouts) raise here.
         """
         query = Query(sql, params, timeout=timeout, row_limit=row_limit, batch_rows=batch_rows)
+        query.settings = settings
         return self._within(query, lambda: self._open_stream(query))
 
     def _open_stream(self, query: Query) -> ResultStream:
+        if query.settings and not self.session_settings:
+            raise SqlgateError(f"{self.summary} cannot carry session settings")
         try:
             started = self._start(query)
             batches = primed(query.translating(started.batches))
@@ -516,7 +525,13 @@ class Engine(ABC):
         stop the server at ``query.row_limit`` + 1 rows (the stream stops at ``row_limit``)."""
 
     def execute(
-        self, sql: str, params: Mapping[str, Any] | None, *, timeout: float, row_limit: int
+        self,
+        sql: str,
+        params: Mapping[str, Any] | None,
+        *,
+        timeout: float,
+        row_limit: int,
+        settings: Mapping[str, str] | None = None,
     ) -> QueryResult:
         """Run ``sql`` and return at most ``row_limit`` rows, fetching one more to report
         truncation."""
@@ -528,6 +543,7 @@ class Engine(ABC):
             row_limit=row_limit,
             batch_rows=min(row_limit + 1, BATCH_ROWS),
         )
+        query.settings = settings
         return self._within(query, lambda: collect(self._open_stream(query), started))
 
     def _within(self, query: Query, work: Callable[[], T]) -> T:

@@ -42,6 +42,7 @@ from sqlgate.sql.access_document import (
     compile_document,
     spec_from_mapping,
 )
+from sqlgate.sql.access_native import postgres_rls
 from sqlgate.sql.access_restrict import addition_problems
 from sqlgate.store.db import Store
 from sqlgate.store.models import AccessPolicyVersion, Connection, new_id, utcnow
@@ -208,6 +209,39 @@ class AccessPolicies:
         if member is None:
             raise NotFound(f"Member {member_id!r} not found")
         return replace(admin, member_id=member_id, role=Role(member.role))
+
+    def native_rls(self, conn: ConnectionInfo) -> tuple[list[str], list[str]]:
+        """The DDL installing the operator's row rules as PostgreSQL row-level security, and
+        what is wrong with the connection's login for that layer to hold (empty: nothing)."""
+        versions = self._versions(conn, OPERATOR)
+        schema = self._connections.engine(conn).schema(refresh=True)
+        base = self._document(conn, OPERATOR, versions.get(OPERATOR), schema)
+        if base is None or not base.native_rls:
+            raise ValidationError(
+                f"The access policy of {conn.name!r} does not ask for native row-level "
+                "security (`native_rls: true`)"
+            )
+        return postgres_rls(base, schema), self._login_problems(conn)
+
+    def _login_problems(self, conn: ConnectionInfo) -> list[str]:
+        sql = (
+            "SELECT r.rolsuper, r.rolbypassrls, "
+            "has_function_privilege('pg_catalog.set_config(text, text, boolean)', 'EXECUTE'), "
+            "(SELECT count(*) FROM pg_catalog.pg_tables t WHERE t.tableowner = current_user) "
+            "FROM pg_catalog.pg_roles r WHERE r.rolname = current_user"
+        )
+        row = self._connections.engine(conn).execute(sql, None, timeout=10, row_limit=1)
+        superuser, bypass, set_config, owned = row.table.to_pylist()[0].values()
+        problems = []
+        if superuser:
+            problems.append("the login is a superuser, which row-level security never binds")
+        if bypass:
+            problems.append("the login has BYPASSRLS")
+        if set_config:
+            problems.append("the login may call set_config (run the REVOKE below as a superuser)")
+        if owned:
+            problems.append(f"the login owns {owned} table(s): use a login that owns none")
+        return problems
 
     def engine_schema(self, conn: ConnectionInfo) -> DatabaseSchema:
         return self._connections.engine(conn).schema()

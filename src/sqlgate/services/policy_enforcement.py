@@ -30,6 +30,7 @@ _POSITION_DETAILS = ("position", "line", "column")
 class Run(Protocol):
     connection: ConnectionInfo
     policy: dict[str, Any] | None
+    settings: dict[str, str] | None
 
 
 class Enforcement:
@@ -45,6 +46,7 @@ class Enforcement:
         if policy is None:
             return request
         run.policy = {"versions": dict(policy.versions)}
+        run.settings = dict(policy.settings) or None
         enforced = enforce(request.sql, policy)
         run.policy.update(
             tables=list(enforced.tables),

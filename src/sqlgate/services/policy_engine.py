@@ -42,4 +42,10 @@ class PolicyBoundEngine:
         self, sql: str, params: Mapping[str, Any] | None, *, timeout: float, row_limit: int
     ) -> QueryResult:
         enforced = enforce(sql, self.policy)
-        return self._engine.execute(enforced.sql, params, timeout=timeout, row_limit=row_limit)
+        return self._engine.execute(
+            enforced.sql,
+            params,
+            timeout=timeout,
+            row_limit=row_limit,
+            settings=dict(self.policy.settings) or None,
+        )

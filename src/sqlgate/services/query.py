@@ -171,7 +171,11 @@ class QueryService:
             request = self._policy.apply(principal, run, request)
             with self._slots.acquire(principal.org_id, principal.org_slug):
                 result = engine.execute(
-                    request.sql, request.params, timeout=timeout, row_limit=row_limit
+                    request.sql,
+                    request.params,
+                    timeout=timeout,
+                    row_limit=row_limit,
+                    settings=run.settings,
                 )
             _mark_not_null(result, request.sql, engine)
         except Exception as exc:  # whatever went wrong, the run has its audit row
@@ -214,7 +218,11 @@ class QueryService:
             slot = self._slots.acquire(principal.org_id, principal.org_slug, capped=capped)
             try:
                 stream = engine.stream(
-                    request.sql, request.params, timeout=timeout, row_limit=row_limit
+                    request.sql,
+                    request.params,
+                    timeout=timeout,
+                    row_limit=row_limit,
+                    settings=run.settings,
                 )
             except BaseException:
                 slot.release()
@@ -313,6 +321,8 @@ class _AuditedRun:
     recorded: bool = False
     #: What the access policy did to the query (``detail.access_policy``), if one applied.
     policy: dict[str, Any] | None = None
+    #: Session settings the policy's native layer reads (PostgreSQL ``SET LOCAL``), if any.
+    settings: dict[str, str] | None = None
 
     def fail(self, exc: BaseException) -> None:
         if self.failure is None:

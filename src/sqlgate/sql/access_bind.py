@@ -34,6 +34,7 @@ from sqlgate.sql.access_document import (
     TablePolicy,
 )
 from sqlgate.sql.access_names import SchemaIndex, TableKey
+from sqlgate.sql.access_native import settings_for
 from sqlgate.vocabulary.schema import DatabaseSchema, SchemaTable
 
 
@@ -79,6 +80,8 @@ class EffectivePolicy:
     versions: Mapping[str, int]  # layer ("operator" or the org id) -> version
     canonical: frozenset[str] = frozenset()
     fingerprint: str = ""
+    #: PostgreSQL ``SET LOCAL`` values for native row-level security (empty without it).
+    settings: Mapping[str, str] = field(default_factory=dict)
 
     def wrapper(self, table: exp.Table) -> Wrapper | None:
         found = self.index.lookup(table)
@@ -105,10 +108,15 @@ def bind(
         if wrapper is not None:
             wrappers[key] = wrapper
     canonical = frozenset(w.text for w in wrappers.values())
+    settings = settings_for(base, context.attribute) if base.native_rls else {}
     digest = hashlib.sha256(dialect.encode())
     for text in sorted(canonical):
         digest.update(b"\0" + text.encode())
-    return EffectivePolicy(dialect, index, wrappers, dict(versions), canonical, digest.hexdigest())
+    for name, value in sorted(settings.items()):
+        digest.update(b"\1" + name.encode() + b"=" + value.encode())
+    return EffectivePolicy(
+        dialect, index, wrappers, dict(versions), canonical, digest.hexdigest(), settings
+    )
 
 
 def _wrapper(

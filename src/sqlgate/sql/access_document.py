@@ -81,6 +81,7 @@ class TableSpec(_Strict):
 class DocumentSpec(_Strict):
     tables: dict[str, TableSpec] = Field(default_factory=dict)
     default: Literal["deny", "allow"] = "deny"
+    native_rls: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,8 @@ class AccessDocument:
     dialect: str
     default_allow: bool
     tables: Mapping[TableKey, TablePolicy]
+    #: Also enforced by PostgreSQL's row-level security (:mod:`sqlgate.sql.access_native`).
+    native_rls: bool = False
 
 
 #: The alias every wrapper gives the physical table (and its mapping tables get ``__sg_m``).
@@ -159,9 +162,22 @@ def compile_document(
         compiled = _compile_table(path, table_spec, key, table, index, dialect, problems)
         if compiled is not None:
             tables[key] = compiled
+    if spec.native_rls:
+        problems += _native_problems(spec, dialect)
     if problems:
         return None, problems
-    return AccessDocument(dialect, spec.default == "allow", tables), []
+    return AccessDocument(dialect, spec.default == "allow", tables, spec.native_rls), []
+
+
+def _native_problems(spec: DocumentSpec, dialect: str) -> list[Problem]:
+    if dialect != "postgres":
+        return [("native_rls", "native row-level security is PostgreSQL's")]
+    return [
+        (f"tables.{name}.rows.{number}.exists", "`exists` rules have no native form")
+        for name, table in spec.tables.items()
+        for number, row in enumerate(table.rows)
+        if row.exists is not None
+    ]
 
 
 def _compile_table(

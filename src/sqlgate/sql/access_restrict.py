@@ -27,8 +27,9 @@ def addition_problems(
     """Why ``spec`` (compiled as ``compiled``) is not a narrowing of ``base`` (None: no
     operator policy, so every table and column is visible)."""
     problems: list[Problem] = []
-    if "default" in spec.model_fields_set:
-        problems.append(("default", "`default` belongs to the operator's policy"))
+    for field in ("default", "native_rls"):
+        if field in spec.model_fields_set:
+            problems.append((field, f"`{field}` belongs to the operator's policy"))
     for name, table in spec.tables.items():
         path = f"tables.{name}"
         for column, rule in table.columns.items():
