@@ -21,7 +21,8 @@ from sqlgate.services.connections import ConnectionInfo
 from sqlgate.sql.access_bind import EffectivePolicy
 from sqlgate.sql.access_document import RESERVED_PREFIX
 from sqlgate.sql.access_rewrite import REASON, enforce
-from sqlgate.sql.guard import Analysis
+from sqlgate.sql.cache import analyze_sql
+from sqlgate.sql.guard import Analysis, refusal
 from sqlgate.vocabulary.schema import Catalog, DatabaseSchema
 
 _POSITION_DETAILS = ("position", "line", "column")
@@ -47,6 +48,7 @@ class Enforcement:
             return request
         run.policy = {"versions": dict(policy.versions)}
         run.settings = dict(policy.settings) or None
+        _guarded(request.sql, policy.dialect)
         enforced = enforce(request.sql, policy)
         run.policy.update(
             tables=list(enforced.tables),
@@ -65,6 +67,7 @@ class Enforcement:
         if policy is None:
             return None
         run.policy = {"versions": dict(policy.versions)}
+        _guarded(sql, policy.dialect)
         enforce(sql, policy)
         schema = self.policies.engine_schema(run.connection)
         return _visible_catalog(schema, policy)
@@ -79,6 +82,14 @@ class Enforcement:
             tables=[],
             columns=[],
         )
+
+
+def _guarded(sql: str, dialect: str) -> None:
+    """Under a policy the guard always applies, even where the operator switched it off
+    (``SQLGATE_SQL_GUARD=false``): its deny-lists stop functions that run SQL text."""
+    analysis = analyze_sql(sql, dialect)
+    if not analysis.is_valid:
+        raise refusal(analysis)
 
 
 @lru_cache(maxsize=256)

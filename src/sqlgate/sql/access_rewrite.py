@@ -91,6 +91,7 @@ def _enforce(sql: str, policy: EffectivePolicy) -> Enforced:
         if isinstance(node, exp.Identifier) and node.name.lower().startswith(RESERVED_PREFIX):
             raise refuse(f"Names starting with {RESERVED_PREFIX} are reserved")
     _check_sources(tree)
+    _check_catalog_probes(tree, dialect)
     _check_names(tree)
     edits: list[tuple[int, int, str]] = []
     generated: dict[int, str] = {}
@@ -207,6 +208,23 @@ def _check_filter_only(tree: exp.Expr, used: list[Wrapper]) -> None:
                 f"Column {column.name} may be filtered on (WHERE, HAVING, ON) but not selected, "
                 "grouped or ordered by"
             )
+
+
+#: Under a policy, what would tell whether a hidden table or column exists: PostgreSQL's
+#: privilege and name-lookup functions, object comments, and casts to its reg* types.
+_CATALOG_PROBES = ("has_", "to_reg", "obj_description", "col_description", "shobj_description")
+
+
+def _check_catalog_probes(tree: exp.Expr, dialect: str) -> None:
+    if dialect != "postgres":
+        return
+    for func in tree.find_all(exp.Func):
+        name = (func.name if isinstance(func, exp.Anonymous) else func.sql_name()).lower()
+        if name.startswith(_CATALOG_PROBES):
+            raise refuse(f"Function {name} is not allowed under an access policy")
+    for cast in tree.find_all(exp.Cast):
+        if cast.to.sql(dialect=dialect).lower().startswith("reg"):
+            raise refuse("Casts to reg* types are not allowed under an access policy")
 
 
 def _check_names(tree: exp.Expr) -> None:
