@@ -101,8 +101,9 @@ class NlService:
         if row is None or row.org_id != principal.org_id:
             raise NotFound(f"Explanation {explanation_id!r} not found")
         conn = self._connections.get(principal.org_id, row.connection_id)
+        policy = self.policies.effective(principal, conn) if self.policies else None
         return self._translators.explain(
-            principal.org_id, conn, row.question, row.text, row.language
+            principal.org_id, conn, row.question, row.text, row.language, policy
         )
 
     # -- the one translation path --------------------------------------------------------

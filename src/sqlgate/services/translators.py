@@ -13,6 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
+from sqlgate.nl.draft import draft_from_schema
 from sqlgate.nl.pipeline import (
     Generation,
     LlmPipeline,
@@ -195,12 +196,18 @@ class Translators:
         question: str,
         reason: str,
         language: str | None,
+        policy: EffectivePolicy | None = None,
     ) -> Iterator[str]:
         """The explanation of a NON_SQL answer: streamed by the LLM when one is configured
-        (falling back to ``reason`` if it fails before the first piece), else ``reason``."""
+        (falling back to ``reason`` if it fails before the first piece), else ``reason``.
+        Under an access ``policy`` the LLM is shown only what the policy shows the caller."""
         if self._config is None:
             return _pieces(reason)
-        model = self._semantic.embedded_for(conn).model
+        if policy is not None:
+            visible = PolicyBoundEngine(self._connections.engine(conn), policy).schema()
+            model = draft_from_schema(visible)
+        else:
+            model = self._semantic.embedded_for(conn).model
         step = explanation_step(model, question, reason, language=language)
         return stream_explanation(
             self._config,
