@@ -28,7 +28,6 @@ from sqlgate.library.workflow_store import WorkflowStore
 from sqlgate.library.workflows import WorkflowService
 from sqlgate.results.signing import LinkSigner
 from sqlgate.results.storage import ResultStore
-from sqlgate.services import orgs
 from sqlgate.services.access_policies import AccessPolicies
 from sqlgate.services.audit import AuditLog
 from sqlgate.services.audit_query import prune
@@ -174,12 +173,8 @@ def _query_path(
 ) -> tuple[SemanticModels, AccessPolicies, QueryService]:
     """The one query path: semantic SQL expanded, access policies (bound to the attributes the
     operator and org admins set) enforced after the guard."""
-
-    def attributes(org_id: str, member_id: str | None) -> tuple[Any, Any]:
-        return orgs.attributes_for(store, org_id, member_id or "")
-
     semantic = SemanticModels(store, connections, audit)
-    policies = AccessPolicies(store, connections, audit, attributes=attributes)
+    policies = AccessPolicies(store, connections, audit)
     queries = QueryService(
         settings, connections, audit, slots, rewrite=semantic.native_sql, policies=policies
     )

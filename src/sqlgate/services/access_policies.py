@@ -45,7 +45,14 @@ from sqlgate.sql.access_document import (
 from sqlgate.sql.access_native import postgres_rls
 from sqlgate.sql.access_restrict import addition_problems
 from sqlgate.store.db import Store
-from sqlgate.store.models import AccessPolicyVersion, Connection, new_id, utcnow
+from sqlgate.store.models import (
+    AccessPolicyVersion,
+    Connection,
+    Member,
+    Organization,
+    new_id,
+    utcnow,
+)
 from sqlgate.vocabulary.schema import DatabaseSchema
 
 Format = Literal["yaml", "json"]
@@ -68,8 +75,13 @@ _LATEST = (
 )
 
 
-def no_attributes(org_id: str, member_id: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
-    return {}, {}
+#: The caller's organization's attributes and their own (none once they left it).
+_ATTRIBUTES = (
+    select(Organization.attributes, Member.attributes)
+    .select_from(Organization)
+    .outerjoin(Member, (Member.id == bindparam("member_id")) & (Member.org_id == Organization.id))
+    .where(Organization.id == bindparam("org_id"))
+)
 
 
 @dataclass(frozen=True)
@@ -89,12 +101,13 @@ class AccessPolicies:
         store: Store,
         connections: ConnectionService,
         audit: AuditLog | None = None,
-        attributes: Attributes = no_attributes,
+        attributes: Attributes | None = None,
     ) -> None:
         self._store = store
         self._connections = connections
         self._audit = audit
-        #: Where callers' attributes come from (the organizations service, once wired).
+        #: Where callers' attributes come from: None reads them from the metadata store (the
+        #: organization's and the member's, in the same round trip as the policy versions).
         self.attributes = attributes
         self._compiled: dict[tuple[str, str, int, int], AccessDocument] = {}
         self._bound: OrderedDict[tuple[Any, ...], EffectivePolicy] = OrderedDict()
@@ -103,18 +116,25 @@ class AccessPolicies:
     # --- the query path -----------------------------------------------------------------------
 
     def effective(self, principal: Principal, conn: ConnectionInfo) -> EffectivePolicy | None:
-        """The policy as ``principal`` sees ``conn``; None when none is deployed."""
-        versions = self._versions(conn, principal.org_id)
-        if not versions:
-            return None
-        return self.effective_for(self.context(principal), conn, versions)
-
-    def context(self, principal: Principal, member_id: str | None = None) -> PolicyContext:
-        member = member_id or principal.member_id
-        org_attributes, member_attributes = self.attributes(principal.org_id, member)
-        return PolicyContext(
-            principal.org_id, member, str(principal.role), org_attributes, member_attributes
-        )
+        """The policy as ``principal`` sees ``conn``; None when none is deployed. Read on every
+        query (one connection to the metadata store: the versions, then the attributes), so a
+        deploy or an attribute change from any process applies to the next query."""
+        org_id, member_id = principal.org_id, principal.member_id
+        with self._store.engine.connect() as db:
+            rows = db.execute(_LATEST, {"connection_id": conn.id, "org_id": org_id}).all()
+            versions = {row.layer: int(row.version) for row in rows}
+            if not versions:
+                return None
+            if self.attributes is None:
+                found = db.execute(_ATTRIBUTES, {"org_id": org_id, "member_id": member_id})
+                row = found.one_or_none()
+                if row is None:
+                    raise NotFound(f"Organization {org_id!r} not found")
+                attributes = (dict(row[0] or {}), dict(row[1] or {}))
+            else:
+                attributes = self.attributes(org_id, member_id)
+        context = PolicyContext(org_id, member_id, str(principal.role), *attributes)
+        return self.effective_for(context, conn, versions)
 
     def _versions(self, conn: ConnectionInfo, org_id: str) -> dict[str, int]:
         """The latest version of each layer binding ``org_id`` (one indexed query)."""
