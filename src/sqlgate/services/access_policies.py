@@ -130,7 +130,10 @@ class AccessPolicies:
                 row = found.one_or_none()
                 if row is None:
                     raise NotFound(f"Organization {org_id!r} not found")
-                attributes = (dict(row[0] or {}), dict(row[1] or {}))
+                attributes: tuple[Mapping[str, Any], Mapping[str, Any]] = (
+                    dict(row[0] or {}),
+                    dict(row[1] or {}),
+                )
             else:
                 attributes = self.attributes(org_id, member_id)
         context = PolicyContext(org_id, member_id, str(principal.role), *attributes)

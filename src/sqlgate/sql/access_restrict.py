@@ -59,13 +59,13 @@ def addition_problems(
         if base_policy is None:
             continue
         closed = {c.lower() for c in base_policy.hidden} | {c.lower() for c in base_policy.masks}
-        for row in policy.rows:
-            for column in row.condition.find_all(exp.Column):
-                if column.table == SOURCE_ALIAS and column.name.lower() in closed:
+        for row_policy in policy.rows:
+            for ref in row_policy.condition.find_all(exp.Column):
+                if ref.table == SOURCE_ALIAS and ref.name.lower() in closed:
                     problems.append(
                         (
                             f"tables.{key.display()}.rows",
-                            f"{row.name} reads {column.name}, which the operator's policy "
+                            f"{row_policy.name} reads {ref.name}, which the operator's policy "
                             "hides or masks",
                         )
                     )

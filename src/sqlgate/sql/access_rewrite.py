@@ -95,12 +95,12 @@ def _enforce(sql: str, policy: EffectivePolicy) -> Enforced:
     _check_names(tree)
     edits: list[tuple[int, int, str]] = []
     generated: dict[int, str] = {}
-    for number, cte in enumerate(tree.find_all(exp.CTE)):
-        alias = cte.args.get("alias")
+    for number, defined in enumerate(tree.find_all(exp.CTE)):
+        alias = defined.args.get("alias")
         if not isinstance(alias, exp.TableAlias) or not isinstance(alias.this, exp.Identifier):
             raise refuse("A CTE without a plain name is not allowed under an access policy")
-        generated[id(cte)] = f"{_CTE_PREFIX}{number}"
-        edits.append((*_span(sql, alias.this), generated[id(cte)]))
+        generated[id(defined)] = f"{_CTE_PREFIX}{number}"
+        edits.append((*_span(sql, alias.this), generated[id(defined)]))
     used: list[Wrapper] = []
     for table in tree.find_all(exp.Table):
         _check_plain(table)
@@ -146,9 +146,10 @@ def _span(sql: str, *identifiers: exp.Expr) -> tuple[int, int]:
     """Where ``identifiers`` (consecutive parts of one name) are in ``sql``: [start, end)."""
     starts = [i.meta.get("start") for i in identifiers]
     ends = [i.meta.get("end") for i in identifiers]
-    if not identifiers or None in starts or None in ends:
+    known = [n for n in [*starts, *ends] if isinstance(n, int)]
+    if not identifiers or len(known) != 2 * len(identifiers):
         raise refuse("The query could not be located for the access policy")
-    start, end = min(starts), max(ends) + 1  # type: ignore[type-var]
+    start, end = min(known[: len(starts)]), max(known[len(starts) :]) + 1
     if not 0 <= start < end <= len(sql):
         raise refuse("The query could not be located for the access policy")
     return start, end
