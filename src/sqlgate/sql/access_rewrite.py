@@ -31,7 +31,7 @@ from sqlglot.errors import SqlglotError
 from sqlgate.errors import SqlNotAllowed
 from sqlgate.sql._tables import _resolve_cte
 from sqlgate.sql.access_bind import EffectivePolicy, Wrapper
-from sqlgate.sql.access_document import RESERVED_PREFIX
+from sqlgate.sql.access_document import RESERVED_PREFIX, SOURCE_ALIAS
 
 REASON = "access_policy"
 _CTE_PREFIX = RESERVED_PREFIX + "_c"
@@ -273,12 +273,24 @@ def _inside_wrapper(table: exp.Table, policy: EffectivePolicy, verdicts: dict[in
             verdict = verdicts.get(id(node))
             if verdict is None:
                 body = node.this
-                verdict = body is not None and body.sql(dialect=policy.dialect) in policy.canonical
+                verdict = (
+                    _looks_like_wrapper(body)
+                    and body.sql(dialect=policy.dialect) in policy.canonical
+                )
                 verdicts[id(node)] = verdict
             if verdict:
                 return True
         node = node.parent
     return False
+
+
+def _looks_like_wrapper(body: exp.Expr | None) -> bool:
+    """A cheap first test before rendering: wrappers read FROM something aliased __sg_src.
+    (Only the comparison of the rendered text decides.)"""
+    if not isinstance(body, exp.Select):
+        return False
+    source = body.args.get("from_")
+    return isinstance(source, exp.From) and source.this.alias == SOURCE_ALIAS
 
 
 def _summary(sql: str, used: list[Wrapper]) -> Enforced:
