@@ -39,6 +39,8 @@ from sqlgate.vocabulary.schema import DatabaseSchema, SchemaTable
 
 #: Qualifiers that name the caller's attributes inside policy expressions.
 ATTRIBUTE_SCOPES = ("org", "member")
+#: Where the rewrite is known to hold (its fence against reordered predicates, name rules).
+SUPPORTED_DIALECTS = frozenset({"duckdb", "sqlite", "postgres"})
 #: Names sqlgate gives its own wrappers and CTEs; refused in user SQL and in catalogs.
 RESERVED_PREFIX = "__sg"
 
@@ -145,6 +147,10 @@ def compile_document(
     """Check ``spec`` against the connection's schema and compile it, or say what is wrong."""
     index = SchemaIndex(schema, dialect)
     problems: list[Problem] = []
+    if dialect not in SUPPORTED_DIALECTS:
+        problems.append(
+            ("", "access policies are enforced on DuckDB, SQLite and PostgreSQL connections only")
+        )
     for table in schema.tables:
         if table.name.lower().startswith(RESERVED_PREFIX):
             problems.append(("", f"table {table.name} uses the reserved prefix {RESERVED_PREFIX}"))
