@@ -144,6 +144,19 @@ def test_shared_sqlite_connection_grant_and_revoke(
     [seen] = run_json(capsys, data_dir, "connections", "list", "--org", "b")
     assert seen["name"] == "dw" and seen["shared"] and seen["database"] is None
 
+    # The operator deploys the shared connection's semantic model; every grant sees it.
+    model = tmp_path / "model.yaml"
+    model.write_text("models:\n  - name: artists\n    table: Artist\n"
+                     "    columns:\n      - name: Name\n")  # fmt: skip
+    deployed = run_json(capsys, data_dir, "semantic", "deploy", str(model), "--shared",
+                        "--connection", "warehouse")  # fmt: skip
+    assert deployed["version"] == 1
+    for org in (a, b):
+        ref = "warehouse" if org is a else "dw"
+        r = api.get(f"/v1/connections/{ref}/semantic_model",
+                    headers={"Authorization": f"Bearer {org['api_key']}"})  # fmt: skip
+        assert r.status_code == 200 and r.json()["data"]["version"] == 1, r.text
+
     code, out, _ = run(capsys, data_dir, "query", "--org", "b", "dw",
                        "SELECT count(*) AS n FROM Artist", "--format", "csv")  # fmt: skip
     assert code == 0 and out.splitlines()[1] == "275"

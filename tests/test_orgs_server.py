@@ -99,3 +99,10 @@ def test_two_orgs_share_one_warehouse_and_a_revoke_applies(
         time.sleep(0.1)
     r = httpx.post(f"{base}/api/v1/query/warehouse", json=body, headers=keys["One"])
     assert r.status_code == 200
+    # Through the operator API the revoke applies at once in the server.
+    operator = _ok(sqlgate("operator-key", "create", data_dir=data_dir)).strip()
+    revoked = httpx.delete(f"{base}/v1/platform/connections/warehouse/grants/one",
+                           headers={"Authorization": f"Bearer {operator}"})  # fmt: skip
+    assert revoked.status_code == 204, revoked.text
+    r = httpx.post(f"{base}/api/v1/query/warehouse", json=body, headers=keys["One"])
+    assert r.status_code == 404, r.text

@@ -20,6 +20,7 @@ from sqlgate.api import (
     keys,
     nl,
     platform,
+    platform_connections,
     prompt_logs,
     query,
     run_sql,
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dashboards,
         workflows,
         platform,
+        platform_connections,
     )
     for router in [*(m.router for m in routers), jobs.downloads, dashboards.shared]:
         declare(router)

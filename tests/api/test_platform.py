@@ -277,3 +277,48 @@ def test_a_suspended_orgs_result_links_pause_and_its_queued_jobs_do_not_run(
     assert view.error_code == "authorization_error"
     env.client.post(f"{BASE}/{org_id}/resume", headers=operator).raise_for_status()
     assert env.client.get(url).status_code == 200
+
+
+def test_a_suspended_orgs_shared_dashboard_links_stop(env: Env, operator: dict[str, str]) -> None:
+    made = _create(env.client, operator, name="Boards Paused")
+    org_id = made["data"]["id"]
+    headers = {"Authorization": f"Bearer {made['owner_key']['api_key']}"}
+    env.org.services.connections.create(org_id, name="own", type="duckdb", database="corpus.duckdb")
+    widget = {"type": "table", "title": "one", "connection_id": "own", "sql": "SELECT 1 AS x",
+              "position": {"x": 0, "y": 0, "w": 4, "h": 3}}  # fmt: skip
+    r = env.client.post("/v1/dashboards", json={"name": "b", "widgets": [widget]}, headers=headers)
+    assert r.status_code == 201, r.text
+    dash = r.json()["data"]["dashboard_id"]
+    share = env.client.post(f"/v1/dashboards/{dash}/shares", json={}, headers=headers)
+    url = share.json()["data"]["url"].removeprefix("http://testserver")
+    assert env.client.get(url).status_code == 200
+    env.client.post(f"{BASE}/{org_id}/suspend", headers=operator).raise_for_status()
+    assert env.client.get(url).status_code == 403
+    env.client.post(f"{BASE}/{org_id}/resume", headers=operator).raise_for_status()
+    assert env.client.get(url).status_code == 200
+
+
+def test_a_suspended_orgs_workflow_runs_fail_saying_why(env: Env, operator: dict[str, str]) -> None:
+    services = env.org.services
+    made = _create(env.client, operator, name="Flows Paused")
+    org_id = made["data"]["id"]
+    headers = {"Authorization": f"Bearer {made['owner_key']['api_key']}"}
+    services.connections.create(org_id, name="own", type="duckdb", database="corpus.duckdb")
+    flow = {"name": "f", "steps": [{"type": "query", "connection_id": "own", "sql": "SELECT 1"}]}
+    r = env.client.post("/v1/workflows", json=flow, headers=headers)
+    assert r.status_code == 201, r.text
+    workflow_id = r.json()["data"]["workflow_id"]
+    env.client.post(f"{BASE}/{org_id}/suspend", headers=operator).raise_for_status()
+    assert env.client.post(f"/v1/workflows/{workflow_id}/run", headers=headers).status_code == 403
+    # A run queued anyway (as the scheduler queues one) fails, saying why.
+    principal = Principal(
+        org_id=org_id, org_slug=made["data"]["slug"], member_id=made["owner_key"]["member_id"],
+        role=Role.OWNER, key_id="scheduler", scopes=frozenset(),
+    )  # fmt: skip
+    run = services.workflows.run(principal, workflow_id)
+    deadline = time.monotonic() + 60
+    while (done := services.workflows.get_run(org_id, workflow_id, run.id)).finished_at is None:
+        assert time.monotonic() < deadline, done
+        time.sleep(0.1)
+    assert done.status == "failed" and done.error is not None
+    assert "suspended" in done.error["message"]

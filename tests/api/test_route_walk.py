@@ -116,6 +116,9 @@ GROUP: dict[tuple[str, str], str] = {
     ("DELETE", "/v1/platform/organizations/{org}"): "platform",
     ("POST", "/v1/platform/organizations/{org}/suspend"): "platform",
     ("POST", "/v1/platform/organizations/{org}/resume"): "platform",
+    ("GET", "/v1/platform/connections"): "platform",
+    ("POST", "/v1/platform/connections/{connection}/grants"): "platform",
+    ("DELETE", "/v1/platform/connections/{connection}/grants/{org}"): "platform",
 }
 
 # Valid bodies, for the cross-organization probe: it must reach the handler's ownership

@@ -182,3 +182,34 @@ def test_removing_a_shared_connection_removes_it_everywhere(world: World) -> Non
     for headers in (world.a, world.b):
         assert client.get("/v1/connections", headers=headers).json()["data"] == []
     assert shared.grants() == []
+
+
+def test_the_operator_api_grants_and_revokes_at_once(world: World) -> None:
+    from sqlgate.services import operator_keys
+
+    client = world.env.client
+    _, secret = operator_keys.create(world.env.org.services.store, "grants")
+    ops = _headers(secret)
+    base = "/v1/platform/connections"
+    [listed] = client.get(base, headers=ops).json()["data"]
+    assert listed["name"] == "warehouse" and [g["name"] for g in listed["grants"]] == ["data"]
+    assert world.path not in client.get(base, headers=ops).text  # a list, not a settings page
+    assert client.get(base, headers=world.a).status_code == 403  # an organization's key
+    body = {"query": "SELECT 1"}
+    assert client.post("/api/v1/query/wh", json=body, headers=world.b).status_code == 404
+    r = client.post(f"{base}/warehouse/grants", json={"org": world.b_org, "name": "wh"},
+                    headers=ops)  # fmt: skip
+    assert r.status_code == 201 and r.json()["data"]["name"] == "wh", r.text
+    assert client.post("/api/v1/query/wh", json=body, headers=world.b).status_code == 200
+    again = client.post(f"{base}/warehouse/grants", json={"org": world.b_org}, headers=ops)
+    assert again.status_code == 409
+    unknown = client.post(f"{base}/nope/grants", json={"org": world.b_org}, headers=ops)
+    assert unknown.status_code == 404
+    bad = client.post(f"{base}/warehouse/grants", json={"org": world.b_org, "name": ""},
+                      headers=ops)  # fmt: skip
+    assert bad.status_code == 422
+    # The query path remembers lookups for a second; a revoke here forgets them at once.
+    assert client.delete(f"{base}/warehouse/grants/{world.b_org}", headers=ops).status_code == 204
+    assert client.post("/api/v1/query/wh", json=body, headers=world.b).status_code == 404
+    assert client.delete(f"{base}/warehouse/grants/{world.b_org}", headers=ops).status_code == 404
+    assert client.post("/api/v1/query/data", json=body, headers=world.a).status_code == 200

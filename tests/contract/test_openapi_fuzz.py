@@ -106,7 +106,23 @@ def _fresh_org(t: Target) -> dict[str, str]:
     return {"org": made.slug}
 
 
+def _fresh_shared(t: Target) -> dict[str, str]:
+    shared = t.services.shared_connections.add(
+        name=t.unique("shared"),
+        type="duckdb",
+        database=str(t.services.settings.data_dir / "databases" / "corpus.duckdb"),
+    )
+    return {"connection": shared.name}
+
+
+def _fresh_grant(t: Target) -> dict[str, str]:
+    ids = {**_fresh_shared(t), **_fresh_org(t)}
+    t.services.shared_connections.grant(ids["connection"], ids["org"])
+    return ids
+
+
 _PLATFORM = "/v1/platform/organizations/{org}"
+_GRANTS = "/v1/platform/connections/{connection}/grants"
 
 # Operations that delete or change what they name get a row of their own for every case.
 FRESH: dict[tuple[str, str], Callable[[Target], dict[str, str]]] = {
@@ -124,6 +140,8 @@ FRESH: dict[tuple[str, str], Callable[[Target], dict[str, str]]] = {
     ("DELETE", _PLATFORM): _fresh_org,
     ("POST", f"{_PLATFORM}/suspend"): _fresh_org,
     ("POST", f"{_PLATFORM}/resume"): _fresh_org,
+    ("POST", _GRANTS): _fresh_shared,
+    ("DELETE", _GRANTS + "/{org}"): _fresh_grant,
 }
 
 

@@ -148,6 +148,20 @@ def org_id(built: Services, given: str | None) -> str:
     return str(found[0][0])
 
 
+def acting_org(built: Services, args: argparse.Namespace) -> str:
+    """The organization a command acts on, or with ``--shared`` the platform organization
+    that holds the operator's shared connections (see :func:`shared_option`)."""
+    if getattr(args, "shared", False):
+        if getattr(args, "org", None):
+            raise UsageError("--shared connections belong to no organization: drop --org")
+        return PLATFORM_ORG_ID
+    return org_id(built, getattr(args, "org", None))
+
+
+def shared_option(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument("--shared", action="store_true", help=help)
+
+
 @contextmanager
 def as_operator(args: argparse.Namespace) -> Iterator[tuple[Services, Principal]]:
     """The services, and the organization's operator (its longest-standing owner) as whom the

@@ -15,6 +15,7 @@ from sqlgate.cli._base import (
     print_table,
     say,
     services,
+    shared_option,
     with_org,
 )
 from sqlgate.engines.registry import CONNECTION_TYPES
@@ -216,11 +217,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     add.add_argument("--ssl-mode", help="TLS mode (e.g. require / required)")
     add.add_argument("--url", help="SQLAlchemy URL, for --type sqlalchemy")
-    _shared_option(add, "Register it as the operator's, to grant to organizations")
+    shared_option(add, "Register it as the operator's, to grant to organizations")
     listing = with_org(
         command(group.add_parser, "list", cmd_connections_list, "List connections", common=common)
     )
-    _shared_option(listing, "List the operator's shared connections and their grants")
+    shared_option(listing, "List the operator's shared connections and their grants")
     remove = with_org(
         command(
             group.add_parser,
@@ -232,7 +233,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     remove.add_argument("connection", metavar="NAME|ID", help="The connection's name or id")
     remove.add_argument("--yes", action="store_true", help="Do not ask for confirmation")
-    _shared_option(remove, "Remove a shared connection (from every organization)")
+    shared_option(remove, "Remove a shared connection (from every organization)")
     grant = command(
         group.add_parser,
         "grant",
@@ -254,7 +255,3 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     revoke.add_argument("connection", metavar="NAME|ID", help="The shared connection")
     revoke.add_argument("--org", required=True, help="Organization id or slug")
-
-
-def _shared_option(parser: argparse.ArgumentParser, help: str) -> None:
-    parser.add_argument("--shared", action="store_true", help=help)

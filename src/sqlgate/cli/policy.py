@@ -6,7 +6,15 @@ import argparse
 from pathlib import Path
 from typing import Literal
 
-from sqlgate.cli._base import command, org_id, print_json, say, services, with_org
+from sqlgate.cli._base import (
+    acting_org,
+    command,
+    print_json,
+    say,
+    services,
+    shared_option,
+    with_org,
+)
 from sqlgate.container import Services
 from sqlgate.errors import NotFound, SqlgateError, ValidationError
 from sqlgate.services.connections import ConnectionInfo
@@ -69,14 +77,14 @@ def cmd_policy_rls(args: argparse.Namespace) -> int:
 
 
 def _connection(built: Services, args: argparse.Namespace) -> ConnectionInfo:
-    """Without --org, the operator's shared connection of that name if there is one, else the
-    default organization's connection."""
-    if args.org is None and args.connection:
+    """With --shared, the operator's shared connection; without --org either, the shared
+    connection of that name if there is one, else the default organization's connection."""
+    if args.org is None and args.connection and not args.shared:
         try:
             return built.shared_connections.get(args.connection)
         except NotFound:
             pass
-    return built.connections.get(org_id(built, args.org), args.connection)
+    return built.connections.get(acting_org(built, args), args.connection)
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
@@ -98,6 +106,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     deploy.add_argument("file", help="YAML (.yaml, .yml) or JSON (.json) file")
     deploy.add_argument("--connection", help=connection)
+    shared_option(deploy, "A shared connection (the operator's; its policy binds every grant)")
     show = with_org(
         command(
             group.add_parser,
@@ -108,6 +117,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         )
     )
     show.add_argument("--connection", help=connection)
+    shared_option(show, "A shared connection (the operator's; its policy binds every grant)")
     rls = with_org(
         command(
             group.add_parser,
@@ -118,3 +128,4 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         )
     )
     rls.add_argument("--connection", help=connection)
+    shared_option(rls, "A shared connection (the operator's; its policy binds every grant)")

@@ -108,12 +108,10 @@ class Organizations:
         values = attributes.validated(attrs or {})
         # An address under the reserved .localhost domain unless one is given.
         email = normalize_email(owner_email or f"owner@{slug}.localhost")
-        created = orgs.create_organization(self._store, name=name, owner_email=email, slug=slug)
+        created = orgs.create_organization(
+            self._store, name=name, owner_email=email, slug=slug, attributes=values
+        )
         assert created.key is not None
-        with self._store.session() as session:
-            row = session.get(Organization, created.org_id)
-            assert row is not None
-            row.attributes = values
         self._record(by, created.org_id, "org.create", {"name": name, "slug": slug})
         return self.get(created.org_id), created.key
 
@@ -183,6 +181,7 @@ class Organizations:
         connections, grants, semantic models, saved queries, threads, prompt logs, dashboards,
         workflows, async jobs and their result files, and its audit history. Shared
         connections granted to it stay (only the grants go)."""
+        self._audit.flush()  # its history still on the way to the store goes with the rest
         with self._store.session() as session:
             row = find(session, ref)
             info = _info(row, 0)

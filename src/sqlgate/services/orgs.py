@@ -70,14 +70,20 @@ def init_organization(store: Store, *, name: str, owner_email: str) -> InitResul
 
 
 def create_organization(
-    store: Store, *, name: str, owner_email: str, slug: str | None = None
+    store: Store,
+    *,
+    name: str,
+    owner_email: str,
+    slug: str | None = None,
+    attributes: Attributes | None = None,
 ) -> InitResult:
-    """A new organization with its owner and an owner key (a taken slug is a 409)."""
+    """A new organization with its owner and an owner key, in one transaction (a taken slug is
+    a 409). ``attributes`` must be checked already (:func:`attributes.validated`)."""
     slug = slug or slugify(name)
     with store.session() as session:
         if session.scalar(select(Organization.id).where(Organization.slug == slug)):
             raise Conflict(f"An organization with slug {slug!r} already exists")
-        org = Organization(id=new_id("org"), name=name, slug=slug)
+        org = Organization(id=new_id("org"), name=name, slug=slug, attributes=attributes or {})
         owner = Member(id=new_id("mem"), org_id=org.id, email=owner_email, role=Role.OWNER)
         session.add(org)
         session.flush()
