@@ -86,6 +86,32 @@ ATTACKS: list[tuple[frozenset[str] | None, str]] = [
     ),
     (None, "SELECT max(amount), min(id), count(DISTINCT org_id), sum(id) FROM orders"),
     (None, "SELECT org_id, count(*) FROM orders GROUP BY org_id HAVING count(*) > 0"),
+    (None, "SELECT o.id, u.name FROM orders o JOIN users u USING (id)"),
+    (None, "SELECT id, name FROM orders NATURAL JOIN users"),
+    (None, "SELECT DISTINCT customer FROM orders"),
+    (None, "SELECT count(*) FILTER (WHERE amount > 15) AS n FROM orders"),
+    (None, "SELECT id FROM orders ORDER BY id LIMIT (SELECT count(*) FROM users)"),
+    (None, "SELECT * FROM (VALUES (1), (7771)) AS v(id) WHERE id IN (SELECT id FROM orders)"),
+    (None, "SELECT * FROM main/**/.orders"),
+    (None, 'SELECT * FROM "ORDERS"'),
+    (
+        frozenset({"postgres", "duckdb"}),
+        "SELECT DISTINCT ON (org_id) id FROM orders ORDER BY org_id, id",
+    ),
+    (
+        frozenset({"postgres", "duckdb"}),
+        "SELECT org_id, count(*) FROM orders GROUP BY GROUPING SETS ((org_id), ())",
+    ),
+    (
+        frozenset({"duckdb"}),
+        "SELECT id FROM orders QUALIFY row_number() OVER (ORDER BY amount DESC) = 1",
+    ),
+    (frozenset({"duckdb"}), "SELECT * FROM orders USING SAMPLE 100%"),
+    (frozenset({"duckdb"}), "SELECT * FROM orders POSITIONAL JOIN users"),
+    (frozenset({"duckdb"}), "PIVOT orders ON customer USING sum(amount)"),
+    (frozenset({"duckdb"}), "SELECT * FROM orders o ASOF JOIN users u ON o.id >= u.id"),
+    (frozenset({"postgres"}), "SELECT * FROM ONLY orders"),
+    (frozenset({"postgres"}), "SELECT * FROM orders TABLESAMPLE BERNOULLI (50)"),
     # smuggled sources
     (frozenset({"duckdb"}), "SELECT * FROM query_table('orders')"),
     (frozenset({"duckdb"}), "SELECT * FROM duckdb_tables()"),
@@ -123,6 +149,16 @@ ATTACKS: list[tuple[frozenset[str] | None, str]] = [
     (
         frozenset({"postgres", "duckdb"}),
         "SELECT count(*) FROM orders WHERE CAST(customer AS INTEGER) > 0",
+    ),
+    (
+        frozenset({"duckdb"}),
+        "SELECT count(*) AS n FROM orders WHERE CASE WHEN customer = 'CANARY' "
+        "THEN error('leak') ELSE true END",
+    ),
+    (
+        frozenset({"sqlite", "duckdb"}),
+        "SELECT count(*) AS n FROM orders WHERE CASE WHEN customer = 'CANARY' "
+        "THEN json_extract('{', '$') ELSE 1 END = 1",
     ),
     (None, "EXPLAIN SELECT * FROM orders"),
     (frozenset({"postgres"}), "EXPLAIN ANALYZE SELECT * FROM orders"),
