@@ -188,6 +188,10 @@ BAD_INPUT: dict[tuple[str, ...], list[tuple[list[str], int]]] = {
         (["/nonexistent/model.yaml"], 1),
         ([str(CHINOOK_SQLITE), "--connection", "chinook"], 1),
     ],
+    ("semantic", "draft"): [
+        (["--connection", "nope"], 1),
+        (["--connection", "chinook", "-o", "/nonexistent/dir/model.yaml"], 1),
+    ],
     ("semantic", "show"): [
         (["--connection", "chinook", "--version", "9"], 1),
         (["--connection", "nope"], 1),

@@ -1,4 +1,4 @@
-"""`sqlgate semantic deploy|show`: a connection's semantic model (docs/nl.md)."""
+"""`sqlgate semantic deploy|show|draft`: a connection's semantic model (docs/nl.md)."""
 
 from __future__ import annotations
 
@@ -75,6 +75,25 @@ def cmd_semantic_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_semantic_draft(args: argparse.Namespace) -> int:
+    with services(args) as built:
+        org = org_id(built, args.org)
+        conn = built.connections.get(org, args.connection)
+        text = built.semantic.draft_document(org, conn)
+    if args.output is None:
+        print(text, end="" if text.endswith("\n") else "\n")
+        return 0
+    path = Path(args.output)
+    if path.exists() and not args.force:
+        raise SqlgateError(f"{str(path)!r} exists; pass --force to replace it")
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise SqlgateError(f"Cannot write {str(path)!r}: {exc.strerror}") from None
+    say(f"wrote the draft semantic model of {conn.name!r} to {path}; edit it, then deploy it")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
     group = sub.add_parser(
         "semantic", help="Semantic models of connections (docs/nl.md)"
@@ -101,6 +120,18 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
             common=common,
         )
     )
+    draft = with_org(
+        command(
+            group.add_parser,
+            "draft",
+            cmd_semantic_draft,
+            "Write the draft derived from the schema as an editable YAML file",
+            common=common,
+        )
+    )
+    draft.add_argument("--connection", help=connection)
+    draft.add_argument("-o", "--output", help="File to write (default: standard output)")
+    draft.add_argument("--force", action="store_true", help="Replace the file if it exists")
     show.add_argument("--connection", help=connection)
     shared_option(show, "Show a shared connection's model")
     show.add_argument("--format", choices=["yaml", "json"], default="yaml")

@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlgate.auth.principal import Principal
 from sqlgate.errors import AuthorizationError, Conflict, NotFound, SqlgateError, ValidationError
 from sqlgate.nl.draft import draft_from_schema, with_schema_types
+from sqlgate.nl.draft_notes import draft_document
 from sqlgate.nl.expand import expand_semantic_sql
 from sqlgate.nl.prepare import prepare_embedded
 from sqlgate.nl.rules import RuleTranslator
@@ -173,6 +174,11 @@ class SemanticModels:
     def draft_of(conn: ConnectionInfo, schema: DatabaseSchema) -> Deployed:
         """The draft derived from ``schema`` (e.g. what an access policy shows a caller)."""
         return Deployed(conn.id, draft_from_schema(schema), None, None)
+
+    def draft_document(self, org_id: str, conn: ConnectionInfo) -> str:
+        """The draft as an editable YAML document, headed by what it guessed."""
+        schema = self._connections.schema(org_id, conn.id)
+        return draft_document(draft_from_schema(schema), schema, conn.name)
 
     def get(self, org_id: str, conn: ConnectionInfo, version: int) -> Deployed:
         with self._store.session() as session:
