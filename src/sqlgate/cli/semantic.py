@@ -77,7 +77,7 @@ def cmd_semantic_show(args: argparse.Namespace) -> int:
 
 def cmd_semantic_draft(args: argparse.Namespace) -> int:
     with services(args) as built:
-        org = org_id(built, args.org)
+        org = acting_org(built, args)
         conn = built.connections.get(org, args.connection)
         text = built.semantic.draft_document(org, conn)
     if args.output is None:
@@ -132,6 +132,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     draft.add_argument("--connection", help=connection)
     draft.add_argument("-o", "--output", help="File to write (default: standard output)")
     draft.add_argument("--force", action="store_true", help="Replace the file if it exists")
+    shared_option(draft, "Draft a shared connection's model (the operator's)")
     show.add_argument("--connection", help=connection)
     shared_option(show, "Show a shared connection's model")
     show.add_argument("--format", choices=["yaml", "json"], default="yaml")
