@@ -197,6 +197,13 @@ BAD_INPUT: dict[tuple[str, ...], list[tuple[list[str], int]]] = {
         (["--connection", "nope"], 1),
         (["--version", "one"], 2),
     ],
+    ("policy", "deploy"): [
+        (["/nonexistent/policy.yaml"], 1),
+        ([str(CHINOOK_SQLITE), "--connection", "chinook"], 1),
+        ([], 2),
+    ],
+    ("policy", "show"): [(["--connection", "nope"], 1)],
+    ("policy", "rls"): [(["--connection", "chinook"], 1), (["--connection", "nope"], 1)],
     ("migrate",): [(["extra"], 2)],
     ("secrets", "rotate"): [(["--org", "x"], 2)],
 }

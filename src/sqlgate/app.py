@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from sqlgate import __version__
 from sqlgate.api import (
+    access_policy,
     admin,
     audit,
     connections,
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         prompt_logs,
         connections,
         semantic,
+        access_policy,
         audit,
         keys,
         team,

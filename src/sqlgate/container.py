@@ -28,6 +28,7 @@ from sqlgate.library.workflow_store import WorkflowStore
 from sqlgate.library.workflows import WorkflowService
 from sqlgate.results.signing import LinkSigner
 from sqlgate.results.storage import ResultStore
+from sqlgate.services.access_policies import AccessPolicies
 from sqlgate.services.audit import AuditLog
 from sqlgate.services.audit_query import prune
 from sqlgate.services.connections import ConnectionService
@@ -60,6 +61,7 @@ class Services:
     prompt_logs: PromptLogs
     jobs: JobService
     semantic: SemanticModels
+    policies: AccessPolicies
     saved_queries: SavedQueries
     threads: Threads
     nl: NlService
@@ -88,13 +90,13 @@ class Services:
         audit = AuditLog(store)
         connections = ConnectionService(store, settings, engines, box, audit)
         slots = ConcurrencyLimiter(settings)
-        semantic = SemanticModels(store, connections, audit)
-        queries = QueryService(settings, connections, audit, slots, rewrite=semantic.native_sql)
+        semantic, policies, queries = _query_path(settings, store, connections, audit, slots)
         prompt_logs = PromptLogs(store)
         saved_queries = SavedQueries(store)
         translators = Translators(settings, connections, semantic)
         threads = Threads(store)
         nl = NlService(store, connections, threads, prompt_logs, translators)
+        nl.policies = policies
         limiter = RateLimiter(settings)
         dashboards = DashboardService(
             settings,
@@ -142,6 +144,7 @@ class Services:
             team=TeamService(store, audit, invite_ttl=timedelta(hours=settings.invite_ttl_hours)),
             prompt_logs=prompt_logs,
             semantic=semantic,
+            policies=policies,
             saved_queries=saved_queries,
             threads=threads,
             nl=nl,
@@ -159,6 +162,23 @@ class Services:
         self.audit.close()
         self.engines.close()
         self.store.close()
+
+
+def _query_path(
+    settings: Settings,
+    store: Store,
+    connections: ConnectionService,
+    audit: AuditLog,
+    slots: ConcurrencyLimiter,
+) -> tuple[SemanticModels, AccessPolicies, QueryService]:
+    """The one query path: semantic SQL expanded, access policies (bound to the attributes the
+    operator and org admins set) enforced after the guard."""
+    semantic = SemanticModels(store, connections, audit)
+    policies = AccessPolicies(store, connections, audit)
+    queries = QueryService(
+        settings, connections, audit, slots, rewrite=semantic.native_sql, policies=policies
+    )
+    return semantic, policies, queries
 
 
 def _access(

@@ -77,6 +77,9 @@ GROUP: dict[tuple[str, str], str] = {
     ("PATCH", "/v1/connections/{connection_id}"): "connections_write",
     ("DELETE", "/v1/connections/{connection_id}"): "connections_write",
     ("PUT", "/v1/connections/{connection_id}/semantic_model"): "connections_write",
+    ("GET", "/v1/connections/{connection_id}/access_policy"): "connections_write",
+    ("PUT", "/v1/connections/{connection_id}/access_policy"): "connections_write",
+    ("POST", "/v1/connections/{connection_id}/access_policy/preview"): "connections_write",
     ("GET", "/v1/audit"): "audit",
     ("POST", "/v1/keys"): "keys",
     ("GET", "/v1/keys"): "keys",
@@ -128,6 +131,11 @@ VALID_BODY: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/v1/connections/{connection_id}"): {"name": "stolen"},
     ("PUT", "/v1/connections/{connection_id}/semantic_model"): {
         "models": [{"name": "users", "columns": [{"name": "id"}]}]
+    },
+    ("PUT", "/v1/connections/{connection_id}/access_policy"): {"tables": {}},
+    ("POST", "/v1/connections/{connection_id}/access_policy/preview"): {
+        "query": "SELECT 1",
+        "member_id": "mem_x",
     },
     ("PATCH", "/v1/team/members/{member_id}"): {"role": "viewer"},
     ("PATCH", "/v1/dashboards/{dashboard_id}"): {"name": "stolen"},

@@ -299,9 +299,11 @@ def connection_schema(
     refresh: Annotated[bool, Query(description="Read it again, not the cached copy.")] = False,
 ) -> dict[str, Any]:
     """Schemas, tables and views, columns (type, nullability, comment), primary and foreign
-    keys. Cached per connection; `?refresh=true` reads it again."""
+    keys. Cached per connection; `?refresh=true` reads it again. Under an access policy, only
+    the tables and columns the policy shows the caller."""
     info = services.connections.get(principal.org_id, connection_id)
-    schema = services.connections.schema(principal.org_id, info.id, refresh=refresh)
+    services.connections.schema(principal.org_id, info.id, refresh=refresh)
+    schema = services.policies.visible_schema(principal, info)
     return {"data": _schema_out(info.id, schema)}
 
 

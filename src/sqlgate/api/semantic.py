@@ -101,8 +101,14 @@ def get_semantic_model(
     ] = None,
 ) -> dict[str, Any]:
     """The latest deployed version, a given `version`, or, with nothing deployed, the draft
-    derived from the connection's schema (`version: null`, `deployed: false`)."""
+    derived from the connection's schema (`version: null`, `deployed: false`). Under an access
+    policy, always the draft derived from the tables and columns the policy shows the caller."""
     conn = services.connections.get(principal.org_id, connection_id)
+    if services.policies.effective(principal, conn) is not None:
+        # Under an access policy: the draft of what the policy shows the caller, as questions
+        # use it (a deployed model may name what the policy hides).
+        visible = services.policies.visible_schema(principal, conn)
+        return {"data": _out(services.semantic.draft_of(conn, visible), format)}
     if version is None:
         deployed = services.semantic.current(principal.org_id, conn)
     else:

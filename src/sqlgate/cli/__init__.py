@@ -1,5 +1,5 @@
 """The ``sqlgate`` command: serve, init, orgs, operator-key, keys, team, connections, query,
-ask, semantic, dashboards, workflows, secrets, migrate.
+ask, semantic, policy, dashboards, workflows, secrets, migrate.
 
 Every error is one ``error: ...`` line on stderr, with exit status 2 when the command line is
 wrong and 1 for anything else; a closed standard output (``sqlgate ... | head``) ends the
@@ -19,6 +19,7 @@ from sqlgate.cli import (
     dashboards,
     keys,
     orgs,
+    policy,
     query,
     semantic,
     setup,
@@ -42,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="Where state lives (default: $SQLGATE_DATA_DIR or ~/.local/share/sqlgate)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    groups = (setup, orgs, keys, team, connections, query, semantic, dashboards, workflows)
+    groups = (setup, orgs, keys, team, connections, query, semantic, policy, dashboards, workflows)
     for group in groups:
         group.register(sub, common)
     setup.register_maintenance(sub, common)

@@ -244,6 +244,9 @@ class Query:
     ) -> None:
         self.sql = sql
         self.params = params
+        #: Settings for this query's transaction only (PostgreSQL ``SET LOCAL``, which native
+        #: row-level security reads); an engine without ``session_settings`` refuses any.
+        self.settings: Mapping[str, str] | None = None
         self.timeout = timeout
         self.row_limit = row_limit
         self.batch_rows = batch_rows
@@ -399,6 +402,8 @@ class Engine(ABC):
     #: deadline (:mod:`sqlgate.engines._runner`). An engine whose interrupt always stops the
     #: statement at once may run them on the caller's thread instead, saving the hand-off.
     isolated: ClassVar[bool] = True
+    #: Whether a query may carry transaction-local session settings (``Query.settings``).
+    session_settings: ClassVar[bool] = False
 
     #: Whether the engine writes CSV itself (:meth:`stream_csv`), faster than through Arrow.
     native_csv: ClassVar[bool] = False
@@ -453,16 +458,23 @@ class Engine(ABC):
         timeout: float,
         row_limit: int | None,
         batch_rows: int = BATCH_ROWS,
+        settings: Mapping[str, str] | None = None,
     ) -> ResultStream:
         """Start ``sql`` in a fresh read-only session and return its result stream.
 
         Errors before the first batch (syntax, binding, missing tables, timeouts) raise here.
         """
         query = Query(sql, params, timeout=timeout, row_limit=row_limit, batch_rows=batch_rows)
+        query.settings = settings
         return self._within(query, lambda: self._open_stream(query))
 
     def _open_stream(self, query: Query) -> ResultStream:
+        self._check_settings(query)
         return self._stream_of(query, opening(query, lambda: self._start(query)))
+
+    def _check_settings(self, query: Query) -> None:
+        if query.settings and not self.session_settings:
+            raise SqlgateError(f"{self.summary} cannot carry session settings")
 
     def _stream_of(self, query: Query, started: Started) -> ResultStream:
         batches = opening(query, lambda: primed(query.translating(started.batches)))
@@ -478,6 +490,7 @@ class Engine(ABC):
     def _collect(self, query: Query, started_at: float) -> QueryResult:
         """The result of ``query``: the engine's plain rows as they are when it read them all
         (a small result), else collected from its batches."""
+        self._check_settings(query)
         started = opening(query, lambda: self._start(query))
         limit = query.row_limit
         if started.rows is not None and limit is not None:
@@ -494,14 +507,22 @@ class Engine(ABC):
         return collect(self._stream_of(query, started), started_at)
 
     def stream_csv(
-        self, sql: str, params: Mapping[str, Any] | None, *, timeout: float, row_limit: int | None
+        self,
+        sql: str,
+        params: Mapping[str, Any] | None,
+        *,
+        timeout: float,
+        row_limit: int | None,
+        settings: Mapping[str, str] | None = None,
     ) -> CsvStream:
         """Like :meth:`stream`, with the rows as CSV text the engine wrote (only where
         :attr:`native_csv`): see :class:`~sqlgate.engines.csv_stream.CsvStream`."""
         query = Query(sql, params, timeout=timeout, row_limit=row_limit)
+        query.settings = settings
         return self._within(query, lambda: self._open_csv(query))
 
     def _open_csv(self, query: Query) -> CsvStream:
+        self._check_settings(query)
         started = opening(query, lambda: self._start_csv(query))
         chunks = opening(query, lambda: primed(query.translating(started.chunks)))
         return CsvStream(
@@ -518,7 +539,13 @@ class Engine(ABC):
         stop the server at ``query.row_limit`` + 1 rows (the stream stops at ``row_limit``)."""
 
     def execute(
-        self, sql: str, params: Mapping[str, Any] | None, *, timeout: float, row_limit: int
+        self,
+        sql: str,
+        params: Mapping[str, Any] | None,
+        *,
+        timeout: float,
+        row_limit: int,
+        settings: Mapping[str, str] | None = None,
     ) -> QueryResult:
         """Run ``sql`` and return at most ``row_limit`` rows, fetching one more to report
         truncation."""
@@ -530,6 +557,7 @@ class Engine(ABC):
             row_limit=row_limit,
             batch_rows=min(row_limit + 1, BATCH_ROWS),
         )
+        query.settings = settings
         return self._within(query, lambda: self._collect(query, started))
 
     def _within(self, query: Query, work: Callable[[], T]) -> T:

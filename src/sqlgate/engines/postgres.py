@@ -97,6 +97,7 @@ class PostgresEngine(Engine):
     ssl_modes = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
     parameter_style = ":name"
     native_csv = True
+    session_settings = True
 
     @classmethod
     def from_spec(cls, spec: ConnectionSpec, settings: Settings) -> PostgresEngine:
@@ -213,18 +214,19 @@ class PostgresEngine(Engine):
         finally:
             self._slots.release()
 
-    def _begin(self, timeout: float) -> Conn:
-        """A session inside a fresh READ ONLY transaction. A pooled session the server dropped
-        meanwhile (restart, idle timeout) is replaced, with the rest of the pool."""
+    def _begin(self, timeout: float, settings: Mapping[str, str] | None = None) -> Conn:
+        """A session inside a fresh READ ONLY transaction (with ``settings`` as ``SET LOCAL``).
+        A pooled session the server dropped meanwhile (restart, idle timeout) is replaced, with
+        the rest of the pool."""
         conn, pooled = self._acquire(timeout)
         try:
-            _run(conn.pgconn, _begin_sql(timeout) + self._limits)
+            _run(conn.pgconn, _begin_sql(timeout) + self._limits + _settings_sql(conn, settings))
         except ServerError as exc:
             self._release(conn, reusable=not exc.lost)
             if not (exc.lost and pooled):
                 raise translate(exc) from None
             self._drain()
-            return self._begin(timeout)
+            return self._begin(timeout, settings)
         return conn
 
     @contextmanager
@@ -269,7 +271,7 @@ class PostgresEngine(Engine):
         for CSV text (``as_text``) with the string columns quoted and the rows past the row
         limit dropped, else for Arrow to parse."""
         query.start()  # the deadline also covers waiting for a free session (nothing to cancel)
-        conn = self._begin(query.timeout)
+        conn = self._begin(query.timeout, query.settings)
         source = _Source(query.sql, query.params, conn)
         reader: CopyReader | None = None
 
@@ -371,6 +373,23 @@ def _begin_sql(timeout: float) -> bytes:
         "SET LOCAL DateStyle = ISO;"
         "SET LOCAL extra_float_digits = 3"
     ).encode()
+
+
+#: Names of the settings a query may carry (``sqlgate.<scope>_<attribute>``).
+_SETTING_NAME = re.compile(r"sqlgate\.[a-z][a-z0-9_]{0,80}\Z")
+
+
+def _settings_sql(conn: Conn, settings: Mapping[str, str] | None) -> bytes:
+    """``SET LOCAL`` of a query's settings, values quoted by libpq (never by hand)."""
+    if not settings:
+        return b""
+    escaping = pq.Escaping(conn.pgconn)
+    text = b""
+    for name, value in settings.items():
+        if not _SETTING_NAME.match(name):
+            raise ValueError(f"Not a sqlgate setting name: {name!r}")
+        text += b";SET LOCAL " + name.encode() + b" = " + escaping.escape_literal(value.encode())
+    return text
 
 
 def _limits_sql(work_mem: str | None, temp_file_limit: str | None) -> bytes:

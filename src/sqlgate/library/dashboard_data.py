@@ -44,14 +44,18 @@ class Source:
     params: dict[str, Any]
     row_limit: int | None
     timeout: float | None
+    #: The caller's access policy on the connection (versions, role, attributes), if any.
+    policy: str = ""
 
     def key(self, principal: Principal) -> str:
         # Everything that changes the rows: the organization, who runs it (row policies may
-        # differ by member), the connection, the SQL, the parameter values and the caps.
+        # differ by member), the access policy as it binds them, the connection, the SQL, the
+        # parameter values and the caps.
         return json.dumps(
             [
                 principal.org_id,
                 principal.member_id,
+                self.policy,
                 self.connection_id,
                 self.sql,
                 sorted(self.params.items()),
@@ -174,6 +178,7 @@ class WidgetRunner:
             for_query(params, declared),
             widget.get("row_limit"),
             widget.get("timeout"),
+            self._queries.policy_key(principal, info),
         )
 
     def _execute(self, principal: Principal, source: Source) -> dict[str, Any]:

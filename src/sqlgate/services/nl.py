@@ -20,6 +20,7 @@ from sqlgate.auth.principal import Principal
 from sqlgate.errors import NotFound, ValidationError
 from sqlgate.nl.pipeline import Generation
 from sqlgate.nl.questions import MAX_QUESTION_CHARS, NonSqlQuestion
+from sqlgate.services.access_policies import AccessPolicies
 from sqlgate.services.connections import ConnectionInfo, ConnectionService
 from sqlgate.services.prompt_logs import PromptLogs
 from sqlgate.services.threads import Thread, Threads, Turn
@@ -60,6 +61,8 @@ class NlService:
         self._threads = threads
         self._prompt_logs = prompt_logs
         self._translators = translators
+        #: Access policies: questions under one see and sample only what it shows the caller.
+        self.policies: AccessPolicies | None = None
 
     # -- generate_sql (seed 001) ---------------------------------------------------------
 
@@ -98,8 +101,9 @@ class NlService:
         if row is None or row.org_id != principal.org_id:
             raise NotFound(f"Explanation {explanation_id!r} not found")
         conn = self._connections.get(principal.org_id, row.connection_id)
+        policy = self.policies.effective(principal, conn) if self.policies else None
         return self._translators.explain(
-            principal.org_id, conn, row.question, row.text, row.language
+            principal.org_id, conn, row.question, row.text, row.language, policy
         )
 
     # -- the one translation path --------------------------------------------------------
@@ -136,7 +140,8 @@ class NlService:
             raise ValidationError(
                 f"question is longer than {MAX_QUESTION_CHARS} characters", field="question"
             )
-        translate = self._translators.for_connection(principal.org_id, conn)
+        policy = self.policies.effective(principal, conn) if self.policies else None
+        translate = self._translators.for_connection(principal.org_id, conn, policy)
         day = datetime.now(UTC).strftime("%Y-%m-%d")
         made = translate(
             question,

@@ -1,6 +1,7 @@
 """Running, validating and exporting SQL: the one path every query surface goes through.
 
-guard (parser-level allow-list) -> parameters -> engine (read-only session, deadline) -> audit.
+guard (parser-level allow-list) -> parameters -> access policy (the connection's row and column
+policies for the caller, when one is deployed) -> engine (read-only session, deadline) -> audit.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlgate.engines.base import Engine, ResultStream
 from sqlgate.engines.csv_stream import CsvStream
 from sqlgate.engines.result import QueryResult
 from sqlgate.errors import (
+    NotFound,
     ParameterError,
     SqlgateError,
     SqlNotAllowed,
@@ -26,10 +28,13 @@ from sqlgate.errors import (
 )
 from sqlgate.results.cells import neutralise_csv
 from sqlgate.results.formats import OutputFormat, csv_header
+from sqlgate.services.access_policies import AccessPolicies
 from sqlgate.services.audit import AuditLog, AuditRecord
 from sqlgate.services.connections import ConnectionInfo, ConnectionService
 from sqlgate.services.limits import EXPORT, QUERY, Surface
+from sqlgate.services.policy_enforcement import Enforcement, scrubbed
 from sqlgate.settings import Settings
+from sqlgate.sql.access_rewrite import enforce
 from sqlgate.sql.cache import CACHEABLE_SQL_CHARS, analyze_sql, not_null_cached
 from sqlgate.sql.guard import Analysis, over_limit, refusal
 from sqlgate.sql.unknown import unknown_columns
@@ -61,12 +66,54 @@ class QueryService:
         audit: AuditLog,
         slots: ConcurrencyLimiter | None = None,
         rewrite: Rewrite | None = None,
+        policies: AccessPolicies | None = None,
     ) -> None:
         self._settings = settings
+        self._policy = Enforcement(policies)
         self._connections = connections
         self._audit = audit
         self._slots = slots or ConcurrencyLimiter(settings)
         self._rewrite = rewrite
+
+    def policy_key(self, principal: Principal, conn: ConnectionInfo) -> str:
+        """What a cache of this caller's results on ``conn`` must key on: the fingerprint of
+        the access policy as it binds them (versions, role, attributes); "" without one."""
+        policies = self._policy.policies
+        policy = policies.effective(principal, conn) if policies else None
+        return policy.fingerprint if policy else ""
+
+    def preview(
+        self,
+        admin: Principal,
+        connection_ref: str | None,
+        member_id: str,
+        request: QueryRequest,
+        *,
+        client: str | None = None,
+    ) -> tuple[Ran, dict[str, Any] | None]:
+        """An administrator runs ``request`` as member ``member_id`` sees it under the access
+        policy (audited as ``access_policy.preview``, with the admin's key): the result, and
+        what the policy did, the rewritten SQL included (None without a policy)."""
+        policies = self._policy.policies
+        if policies is None:
+            raise NotFound("Access policies are not available")
+        member = policies.as_member(admin, member_id)
+        ran = self.execute(
+            member, connection_ref, request, action="access_policy.preview", client=client
+        )
+        policy = policies.effective(member, ran.connection)
+        if policy is None:
+            return ran, None
+        native = self._native(member, ran.connection, request)
+        enforced = enforce(native.sql, policy)
+        return ran, {
+            "versions": dict(policy.versions),
+            "sql": enforced.sql,
+            "tables": list(enforced.tables),
+            "policies": list(enforced.policies),
+            "hidden": list(enforced.hidden),
+            "masked": list(enforced.masked),
+        }
 
     def validate(self, principal: Principal, connection_ref: str | None, sql: str) -> Analysis:
         """Analyse without running. Never raises for bad SQL: the analysis says what is wrong.
@@ -74,20 +121,25 @@ class QueryService:
         code."""
         run = self._begin(principal, connection_ref, QueryRequest(sql), "query.validate", None)
         try:
-            analysis = self._validate(run.connection, sql)
+            analysis = self._validate(principal, run, sql)
         except Exception as exc:
             run.record(error=_as_error(exc))
             raise
         run.record(error=None if analysis.is_valid else refusal(analysis))
         return analysis
 
-    def _validate(self, conn: ConnectionInfo, sql: str) -> Analysis:
+    def _validate(self, principal: Principal, run: _AuditedRun, sql: str) -> Analysis:
+        conn = run.connection
         too_long = over_limit(sql, self._settings.max_sql_chars)
         analysis = too_long or analyze_sql(sql, conn.dialect)
         if not analysis.is_valid or analysis.warning:
             return analysis
         try:
-            catalog = self._connections.engine(conn).catalog()
+            catalog = self._policy.catalog(principal, run, sql)
+            if catalog is None:
+                catalog = self._connections.engine(conn).catalog()
+        except SqlNotAllowed as refused:
+            return self._policy.refused_analysis(analysis, refused)
         except SqlgateError:
             return analysis
         unknown = [t for t in analysis.tables if catalog.columns(t) is None]
@@ -121,14 +173,22 @@ class QueryService:
         try:
             request = self._native(principal, run.connection, request)
             engine = self._admit(run.connection, request)
+            request = self._policy.apply(principal, run, request)
             with self._slots.acquire(principal.org_id, principal.org_slug):
                 result = engine.execute(
-                    request.sql, request.params, timeout=timeout, row_limit=row_limit
+                    request.sql,
+                    request.params,
+                    timeout=timeout,
+                    row_limit=row_limit,
+                    settings=run.settings,
                 )
             _mark_not_null(result, request.sql, engine)
         except Exception as exc:  # whatever went wrong, the run has its audit row
             run.record(error=_as_error(exc))
-            raise
+            clean = scrubbed(exc, run.policy)
+            if clean is exc:
+                raise
+            raise clean from None
         run.record(rows=result.row_count, cut_at=row_limit if result.truncated else None)
         return Ran(run.connection, result)
 
@@ -161,19 +221,27 @@ class QueryService:
         try:
             request = self._native(principal, run.connection, request)
             engine = self._admit(run.connection, request)
+            request = self._policy.apply(principal, run, request)
             slot = self._slots.acquire(principal.org_id, principal.org_slug, capped=capped)
             native = output is not None and output.name == "csv" and engine.native_csv
             open_stream = engine.stream_csv if native else engine.stream
             try:
                 stream: ResultStream | CsvStream = open_stream(
-                    request.sql, request.params, timeout=timeout, row_limit=row_limit
+                    request.sql,
+                    request.params,
+                    timeout=timeout,
+                    row_limit=row_limit,
+                    settings=run.settings,
                 )
             except BaseException:
                 slot.release()
                 raise
         except Exception as exc:
             run.record(error=_as_error(exc))
-            raise
+            clean = scrubbed(exc, run.policy)
+            if clean is exc:
+                raise
+            raise clean from None
         stream.on_close(slot.release)
         export = Export(stream, run, row_limit, output)
         close_with_request(export.close)  # client gone mid-stream: close now, not at gc
@@ -260,6 +328,10 @@ class _AuditedRun:
     started: float = field(default_factory=time.perf_counter)
     failure: SqlgateError | None = None
     recorded: bool = False
+    #: What the access policy did to the query (``detail.access_policy``), if one applied.
+    policy: dict[str, Any] | None = None
+    #: Session settings the policy's native layer reads (PostgreSQL ``SET LOCAL``), if any.
+    settings: dict[str, str] | None = None
 
     def fail(self, exc: BaseException) -> None:
         if self.failure is None:
@@ -294,9 +366,17 @@ class _AuditedRun:
                 row_count=rows,
                 duration_ms=round((time.perf_counter() - self.started) * 1000, 3),
                 client=self.client,
-                detail={"truncated": True, "row_limit": cut_at} if cut_at is not None else None,
+                detail=self._detail(cut_at),
             )
         )
+
+    def _detail(self, cut_at: int | None) -> dict[str, Any] | None:
+        detail: dict[str, Any] = {}
+        if cut_at is not None:
+            detail.update(truncated=True, row_limit=cut_at)
+        if self.policy is not None:
+            detail["access_policy"] = self.policy
+        return detail or None
 
 
 class Export:

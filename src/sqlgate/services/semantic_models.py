@@ -170,6 +170,11 @@ class SemanticModels:
         schema = self._connections.schema(org_id, conn.id)
         return Deployed(conn.id, draft_from_schema(schema), None, None)
 
+    @staticmethod
+    def draft_of(conn: ConnectionInfo, schema: DatabaseSchema) -> Deployed:
+        """The draft derived from ``schema`` (e.g. what an access policy shows a caller)."""
+        return Deployed(conn.id, draft_from_schema(schema), None, None)
+
     def draft_document(self, org_id: str, conn: ConnectionInfo) -> str:
         """The draft as an editable YAML document, headed by what it guessed."""
         schema = self._connections.schema(org_id, conn.id)

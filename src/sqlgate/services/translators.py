@@ -13,6 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
+from sqlgate.nl.draft import draft_from_schema
 from sqlgate.nl.pipeline import (
     Generation,
     LlmPipeline,
@@ -20,6 +21,7 @@ from sqlgate.nl.pipeline import (
     explanation_step,
     stream_explanation,
 )
+from sqlgate.nl.prepare import prepare_embedded
 from sqlgate.nl.prompts import HistoryTurn, PromptRecord, PromptStep
 from sqlgate.nl.providers import (
     ChatMessage,
@@ -29,8 +31,10 @@ from sqlgate.nl.providers import (
 )
 from sqlgate.nl.rules import RuleTranslator
 from sqlgate.services.connections import ConnectionInfo, ConnectionService
+from sqlgate.services.policy_engine import PolicyBoundEngine
 from sqlgate.services.semantic_models import SemanticModels
 from sqlgate.settings import Settings
+from sqlgate.sql.access_bind import EffectivePolicy
 
 OnRecord = Callable[[PromptRecord], None]
 _CACHED_PIPELINES = 32
@@ -116,12 +120,19 @@ class Translators:
         self._provider: ChatProvider | None = provider_from_settings(settings)
         self._pipelines: OrderedDict[tuple[str, object, int | None], LlmPipeline] = OrderedDict()
         self._lock = threading.Lock()
+        self._bound_cache: OrderedDict[tuple[object, ...], Translator] = OrderedDict()
 
     @property
     def uses_llm(self) -> bool:
         return self._provider is not None
 
-    def for_connection(self, org_id: str, conn: ConnectionInfo) -> Translator:
+    def for_connection(
+        self, org_id: str, conn: ConnectionInfo, policy: EffectivePolicy | None = None
+    ) -> Translator:
+        """The translator for ``conn``; under an access ``policy``, one that sees only what the
+        policy shows the caller (see :meth:`_bound`)."""
+        if policy is not None:
+            return self._bound(conn, policy)
         embedded = self._semantic.embedded_for(conn)
         if self._provider is None:
             return EmbeddedTranslator(embedded)
@@ -146,6 +157,38 @@ class Translators:
                     self._pipelines.popitem(last=False)
         return LlmTranslator(pipeline)
 
+    def _bound(self, conn: ConnectionInfo, policy: EffectivePolicy) -> Translator:
+        """Under an access policy: the draft model of the visible schema (a deployed semantic
+        model may name what the policy hides), values sampled and SQL dry-run through the
+        policy. Cached per (connection, its settings, policy fingerprint, schema read)."""
+        engine = PolicyBoundEngine(self._connections.engine(conn), policy)
+        schema = engine.schema()
+        key = ("policy", conn.id, conn.updated_at, policy.fingerprint, schema.read_at)
+        with self._lock:
+            cached = self._bound_cache.get(key)
+            if cached is not None:
+                self._bound_cache.move_to_end(key)
+                return cached
+        embedded = prepare_embedded(engine, conn.dialect)  # type: ignore[arg-type]
+        translator: Translator
+        if self._provider is None:
+            translator = EmbeddedTranslator(embedded)
+        else:
+            pipeline = LlmPipeline(
+                self._provider,
+                engine,  # type: ignore[arg-type]
+                embedded.model,
+                settings=self._settings,
+                dialect=conn.dialect,
+                fallback=embedded_fallback(embedded),
+            )
+            translator = LlmTranslator(pipeline)
+        with self._lock:
+            self._bound_cache[key] = translator
+            while len(self._bound_cache) > _CACHED_PIPELINES:
+                self._bound_cache.popitem(last=False)
+        return translator
+
     def explain(
         self,
         org_id: str,
@@ -153,12 +196,18 @@ class Translators:
         question: str,
         reason: str,
         language: str | None,
+        policy: EffectivePolicy | None = None,
     ) -> Iterator[str]:
         """The explanation of a NON_SQL answer: streamed by the LLM when one is configured
-        (falling back to ``reason`` if it fails before the first piece), else ``reason``."""
+        (falling back to ``reason`` if it fails before the first piece), else ``reason``.
+        Under an access ``policy`` the LLM is shown only what the policy shows the caller."""
         if self._config is None:
             return _pieces(reason)
-        model = self._semantic.embedded_for(conn).model
+        if policy is not None:
+            visible = PolicyBoundEngine(self._connections.engine(conn), policy).schema()
+            model = draft_from_schema(visible)
+        else:
+            model = self._semantic.embedded_for(conn).model
         step = explanation_step(model, question, reason, language=language)
         return stream_explanation(
             self._config,

@@ -438,3 +438,28 @@ class WorkflowRun(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
+
+
+class AccessPolicyVersion(Base):
+    """One deployed version of an access policy on a connection (1, 2, ... per layer).
+
+    ``layer`` is ``operator`` for the policy that binds every organization reading the
+    connection, or an organization's id for the restrictive policies its administrators add
+    for their own members."""
+
+    __tablename__ = "access_policies"
+    __table_args__ = (
+        UniqueConstraint("connection_id", "layer", "version", name="uq_access_policies_version"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    connection_id: Mapped[str] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    layer: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer)
+    format: Mapped[str] = mapped_column(String(10))  # "yaml" or "json", as deployed
+    #: Exactly the text that was deployed (comments and all).
+    source: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Who deployed it: a member of ``org_id`` (null: the operator, from the CLI).
+    org_id: Mapped[str | None] = mapped_column(String(40))
+    member_id: Mapped[str | None] = mapped_column(String(40))
