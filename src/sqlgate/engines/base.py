@@ -374,11 +374,9 @@ def observe_deadlines(observer: Callable[[Deadline], None]) -> Iterator[None]:
 
 
 def columns_from_schema(schema: pa.Schema, engine_types: list[str] | None = None) -> list[Column]:
-    types = engine_types or [sql_type_name(f.type) for f in schema]
-    return [
-        Column(name=f.name, type=t, not_null=not f.nullable)
-        for f, t in zip(schema, types, strict=True)
-    ]
+    fields = list(schema)
+    types = engine_types or [sql_type_name(f.type) for f in fields]
+    return [Column(f.name, t, not f.nullable) for f, t in zip(fields, types, strict=True)]
 
 
 def too_large(limit: int, what: str) -> ResultTooLarge:
