@@ -212,7 +212,7 @@ def run_wrk(
     out = subprocess.run(
         [*argv, url], capture_output=True, text=True, check=True, timeout=duration + 60
     ).stdout
-    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.MULTILINE))
+    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.MULTILINE))
     rps = re.search(r"^Requests/sec:\s+([\d.]+)", out, re.MULTILINE)
     total = re.search(r"^\s+(\d+) requests in", out, re.MULTILINE)
     if not (rps and total and "50" in percentiles and "99" in percentiles):
