@@ -154,9 +154,19 @@ class _Watchdog:
         self._wake = threading.Condition()
         self._counter = itertools.count()
         self._thread: threading.Thread | None = None
+        self._compact_at = _COMPACT_MIN
+
+    def _compact(self) -> None:
+        """Drop the deadlines cancelled before their time (most of them: a query usually ends
+        long before its timeout), which would otherwise stay queued, and alive, until then."""
+        self._heap = [entry for entry in self._heap if entry[2].pending]
+        heapq.heapify(self._heap)
+        self._compact_at = max(_COMPACT_MIN, 2 * len(self._heap))
 
     def schedule(self, deadline: Deadline) -> None:
         with self._wake:
+            if len(self._heap) >= self._compact_at:
+                self._compact()
             heapq.heappush(self._heap, (deadline.at, next(self._counter), deadline))
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
@@ -178,6 +188,8 @@ class _Watchdog:
             deadline.fire()
 
 
+#: Queued deadlines at which the watchdog first drops the cancelled ones.
+_COMPACT_MIN = 1024
 _WATCHDOG = _Watchdog()
 
 
@@ -198,6 +210,11 @@ class Deadline:
         observer = _DEADLINE_OBSERVER.get()
         if observer is not None:
             observer(self)
+
+    @property
+    def pending(self) -> bool:
+        """Neither fired nor cancelled yet."""
+        return self._interrupt is not None
 
     def fire(self) -> None:
         with self._lock:
