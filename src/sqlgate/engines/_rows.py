@@ -33,13 +33,14 @@ def infer_schema(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> pa.Sche
     """Each column's Arrow type from its non-null values in ``rows`` (text when unsure)."""
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
     return pa.schema(
-        pa.field(name, _arrow_type([v for v in values if v is not None]))
-        for name, values in zip(names, columns, strict=True)
+        pa.field(name, _arrow_type(values)) for name, values in zip(names, columns, strict=True)
     )
 
 
-def _arrow_type(values: list[Any]) -> pa.DataType:
-    kinds = {type(v) for v in values}
+def _arrow_type(column: Sequence[Any]) -> pa.DataType:
+    """The type of a column's values (None aside)."""
+    kinds = set(map(type, column))
+    kinds.discard(type(None))
     if kinds and kinds <= {int, float} and kinds != {int}:
         return pa.float64()
     if kinds and kinds <= _BINARY:
@@ -48,10 +49,10 @@ def _arrow_type(values: list[Any]) -> pa.DataType:
         return pa.string()
     kind = kinds.pop()
     if kind is datetime:
-        aware = any(v.tzinfo is not None for v in values)
+        aware = any(v.tzinfo is not None for v in column if v is not None)
         return pa.timestamp("us", tz="UTC" if aware else None)
     if kind is Decimal:
-        return _decimal_type(values)
+        return _decimal_type([v for v in column if v is not None])
     return _SINGLE.get(kind, pa.string())
 
 
