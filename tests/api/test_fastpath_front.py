@@ -1,6 +1,7 @@
 """The execute fast path sits in front of the middleware: it answers only what the middleware
 would let through unchanged, and every other execute request still meets the body size limit,
-the JSON reading of bodies without a JSON content type, and the text checks.
+the JSON reading of bodies without a JSON content type, and the text checks. It also renews a
+key's cached check before it runs out.
 
 Each request is sent with a key the fast path knows (cached); the route's key dependency counts
 the requests that reached the route.
@@ -8,12 +9,16 @@ the requests that reached the route.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 import sqlgate.api.deps as deps
+from sqlgate.store.models import ApiKey
 from tests.conftest import Env, open_env
 
 MAX_BODY = 2048
@@ -109,3 +114,27 @@ def test_a_repeated_key_header_goes_to_the_route(
     )
     assert r.status_code == 200 and r.json()["rows"] == [[4]]
     assert route_calls == [1]
+
+
+def test_a_key_in_steady_use_stays_checked_and_a_revoked_one_stops(
+    tmp_path_factory: pytest.TempPathFactory, route_calls: list[int]
+) -> None:
+    """The key's check is renewed in the background before it runs out, so a key in steady
+    use never falls back to the route; a key revoked in the store (by another process: no
+    cache is told) is refused within the cache time all the same."""
+    ttl = 0.4
+    for env in open_env(tmp_path_factory.mktemp("refresh"), auth_cache_seconds=ttl):
+        headers = env.org.headers()
+        assert env.client.post(PATH, json={"query": "SELECT 1"}, headers=headers).status_code == 200
+        first = len(route_calls)
+        until = time.monotonic() + 5 * ttl
+        while time.monotonic() < until:
+            r = env.client.post(PATH, json={"query": "SELECT 1"}, headers=headers)
+            assert r.status_code == 200
+            time.sleep(ttl / 8)
+        assert len(route_calls) == first  # never expired while in use
+        with env.org.services.store.engine.begin() as db:
+            db.execute(update(ApiKey).values(revoked_at=datetime.now(UTC)))
+        time.sleep(ttl)
+        r = env.client.post(PATH, json={"query": "SELECT 1"}, headers=headers)
+        assert r.status_code == 401 and r.json()["error"]["code"] == "authentication_error"

@@ -114,6 +114,11 @@ class FastExecute:
             await self.app(scope, replayed, send)
             return
         principal, parsed = taken
+        authenticator = self.services.authenticator
+        key = _key(headers)  # type: ignore[arg-type]
+        if key is not None and authenticator.refresh_due(key):
+            # In the background: this request goes on with the still valid check.
+            asyncio.get_running_loop().run_in_executor(_THREADS, authenticator.refresh, key)
         connection_id = _EXECUTE.fullmatch(scope["path"]).group(1)  # type: ignore[union-attr]
         await self._execute(scope, receive, send, connection_id, principal, parsed)
 
