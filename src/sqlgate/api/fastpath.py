@@ -20,8 +20,8 @@ same order, and hands everything else to the full stack, untouched:
   own exception handlers, so the status, body and headers are the route's.
 
 The query itself runs on a thread of a plain thread pool (:data:`MAX_THREADS` threads, as many
-as Starlette's), handed over with the event loop's own executor call: the same isolation from
-the event loop as the route's threadpool, at a fraction of anyio's bookkeeping per request.
+as Starlette's), its future awaited on the event loop: the same isolation from the event loop
+as the route's threadpool, at a fraction of anyio's bookkeeping per request.
 
 The OpenAPI document still comes from the route.
 """
@@ -137,15 +137,16 @@ class FastExecute:
                 await admit(self.services, principal, EXECUTE_SCOPES, EXECUTE_GROUP, "key")
                 client = scope["client"][0] if scope.get("client") else None
                 context = contextvars.copy_context()
-                response = await asyncio.get_running_loop().run_in_executor(
-                    _THREADS,
-                    context.run,
-                    execute_response,
-                    self.services,
-                    principal,
-                    connection_id,
-                    body,
-                    client,
+                response = await asyncio.wrap_future(
+                    _THREADS.submit(
+                        context.run,
+                        execute_response,
+                        self.services,
+                        principal,
+                        connection_id,
+                        body,
+                        client,
+                    )
                 )
             except Exception as exc:
                 response = await _handled(scope, exc)
