@@ -1,4 +1,4 @@
-"""`sqlgate semantic show` and `sqlgate semantic deploy`: draft out, edited model in."""
+"""`sqlgate semantic show|draft` and `sqlgate semantic deploy`: draft out, edited model in."""
 
 from __future__ import annotations
 
@@ -133,3 +133,45 @@ def test_deploy_refuses_a_bad_file_and_lists_every_problem(
         "--data-dir", data_dir,
     )  # fmt: skip
     assert code == 1 and "no semantic model version 1" in err
+
+
+def test_draft_writes_an_editable_file_that_deploys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir = str(tmp_path / "data")
+    monkeypatch.setenv("SQLGATE_DATA_DIR", data_dir)
+    shop = build_shop(tmp_path / "shop.sqlite")
+    assert _run(capsys, "init", "--json", "--data-dir", data_dir)[0] == 0
+    code, out, err = _run(
+        capsys, "connections", "add", "shop", "--type", "sqlite", "--database", str(shop),
+        "--data-dir", data_dir,
+    )  # fmt: skip
+    assert code == 0, err
+    target = tmp_path / "shop.yaml"
+    code, out, err = _run(
+        capsys, "semantic", "draft", "--connection", "shop", "-o", str(target),
+        "--data-dir", data_dir,
+    )  # fmt: skip
+    assert code == 0, err
+    assert out == "" and str(target) in err
+    text = target.read_text()
+    assert text.startswith("# Semantic model draft for connection 'shop'")
+    assert "sqlgate semantic deploy FILE --connection shop" in text
+    assert {m["name"] for m in yaml.safe_load(text)["models"]} == {"customers", "orders"}
+
+    # an existing file is kept unless --force
+    code, out, err = _run(
+        capsys, "semantic", "draft", "--connection", "shop", "-o", str(target),
+        "--data-dir", data_dir,
+    )  # fmt: skip
+    assert code == 1 and "--force" in err
+
+    # without -o it prints; the edited file deploys as it is
+    code, out, err = _run(
+        capsys, "semantic", "draft", "--connection", "shop", "--data-dir", data_dir
+    )
+    assert code == 0 and out == text
+    code, out, err = _run(
+        capsys, "semantic", "deploy", str(target), "--connection", "shop", "--data-dir", data_dir
+    )
+    assert code == 0, err

@@ -17,6 +17,8 @@ from sqlgate.api import (
     jobs,
     keys,
     nl,
+    platform,
+    platform_connections,
     prompt_logs,
     query,
     run_sql,
@@ -93,6 +95,8 @@ def create_app(settings: Settings | None = None) -> fastpath.App:
         jobs,
         dashboards,
         workflows,
+        platform,
+        platform_connections,
     )
     for router in [*(m.router for m in routers), jobs.downloads, dashboards.shared]:
         declare(router)

@@ -13,6 +13,10 @@ from sqlgate.nl.evaluate import load_questions, run, same_results
 from tests.conftest import CHINOOK_SQLITE
 
 FLOOR = 0.85
+#: Categories of question shapes added later (sets, overall figures, HAVING on aggregates,
+#: absence, the row with the extreme value): written before the engine read them.
+NEW_FLOOR = 0.70
+NEW_CATEGORIES = {"set_ops", "overall", "having", "absence", "argmax"}
 
 
 def test_the_set_is_big_enough_and_well_formed() -> None:
@@ -34,7 +38,8 @@ def test_embedded_engine_accuracy_floor() -> None:
     failures = [f"{o.id}: {o.question} -> {o.detail}" for o in outcomes if not o.correct]
     for category, results in by_category.items():
         accuracy = sum(results) / len(results)
-        assert accuracy >= FLOOR, (category, accuracy, failures)
+        floor = NEW_FLOOR if category in NEW_CATEGORIES else FLOOR
+        assert accuracy >= floor, (category, accuracy, failures)
     assert sum(o.correct for o in outcomes) / len(outcomes) >= FLOOR
 
 

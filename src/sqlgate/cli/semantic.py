@@ -1,4 +1,4 @@
-"""`sqlgate semantic deploy|show`: a connection's semantic model (docs/nl.md)."""
+"""`sqlgate semantic deploy|show|draft`: a connection's semantic model (docs/nl.md)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,15 @@ import argparse
 from pathlib import Path
 from typing import Literal
 
-from sqlgate.cli._base import command, org_id, print_json, say, services, with_org
+from sqlgate.cli._base import (
+    acting_org,
+    command,
+    print_json,
+    say,
+    services,
+    shared_option,
+    with_org,
+)
 from sqlgate.errors import SqlgateError, ValidationError
 
 
@@ -21,7 +29,7 @@ def cmd_semantic_deploy(args: argparse.Namespace) -> int:
         "yaml" if suffix in (".yaml", ".yml") else "json" if suffix == ".json" else None
     )
     with services(args) as built:
-        org = org_id(built, args.org)
+        org = acting_org(built, args)
         conn = built.connections.get(org, args.connection)
         try:
             deployed = built.semantic.deploy(None, conn, text, fmt, client="cli")
@@ -49,7 +57,7 @@ def cmd_semantic_deploy(args: argparse.Namespace) -> int:
 
 def cmd_semantic_show(args: argparse.Namespace) -> int:
     with services(args) as built:
-        org = org_id(built, args.org)
+        org = acting_org(built, args)
         conn = built.connections.get(org, args.connection)
         if args.draft:
             shown = built.semantic.draft(org, conn)
@@ -64,6 +72,25 @@ def cmd_semantic_show(args: argparse.Namespace) -> int:
     say(f"semantic model of {conn.name!r}: {about}")
     text = shown.text("json" if args.json else args.format)
     print(text, end="" if text.endswith("\n") else "\n")
+    return 0
+
+
+def cmd_semantic_draft(args: argparse.Namespace) -> int:
+    with services(args) as built:
+        org = org_id(built, args.org)
+        conn = built.connections.get(org, args.connection)
+        text = built.semantic.draft_document(org, conn)
+    if args.output is None:
+        print(text, end="" if text.endswith("\n") else "\n")
+        return 0
+    path = Path(args.output)
+    if path.exists() and not args.force:
+        raise SqlgateError(f"{str(path)!r} exists; pass --force to replace it")
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise SqlgateError(f"Cannot write {str(path)!r}: {exc.strerror}") from None
+    say(f"wrote the draft semantic model of {conn.name!r} to {path}; edit it, then deploy it")
     return 0
 
 
@@ -83,6 +110,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     deploy.add_argument("file", help="YAML (.yaml, .yml) or JSON (.json) file")
     deploy.add_argument("--connection", help=connection)
+    shared_option(deploy, "Deploy to a shared connection (the operator's; every grant sees it)")
     show = with_org(
         command(
             group.add_parser,
@@ -92,7 +120,20 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
             common=common,
         )
     )
+    draft = with_org(
+        command(
+            group.add_parser,
+            "draft",
+            cmd_semantic_draft,
+            "Write the draft derived from the schema as an editable YAML file",
+            common=common,
+        )
+    )
+    draft.add_argument("--connection", help=connection)
+    draft.add_argument("-o", "--output", help="File to write (default: standard output)")
+    draft.add_argument("--force", action="store_true", help="Replace the file if it exists")
     show.add_argument("--connection", help=connection)
+    shared_option(show, "Show a shared connection's model")
     show.add_argument("--format", choices=["yaml", "json"], default="yaml")
     show.add_argument("--version", type=int, help="A deployed version (default: the latest)")
     show.add_argument(

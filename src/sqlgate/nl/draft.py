@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from sqlgate.nl.draft_links import implied_foreign_keys
+from sqlgate.nl.draft_synonyms import column_synonyms, table_synonyms
 from sqlgate.nl.semantic import (
     Column,
     Model,
@@ -63,6 +65,22 @@ def draft_from_schema(schema: DatabaseSchema) -> SemanticModel:
                     }
                 )
             )
+    for table, column, target, key in implied_foreign_keys(schema.tables):
+        source, referenced = (
+            by_table[(table.schema, table.name)],
+            by_table[(target.schema, target.name)],
+        )
+        from_col, to_col = _semantic_column(source, column), _semantic_column(referenced, key)
+        if from_col and to_col:
+            relationships.append(
+                Relationship.model_validate(
+                    {
+                        "from": f"{source.name}.{from_col}",
+                        "to": f"{referenced.name}.{to_col}",
+                        "type": "many_to_one",
+                    }
+                )
+            )
     return SemanticModel(models=models, relationships=relationships)
 
 
@@ -77,6 +95,7 @@ def _model(table: SchemaTable, name: str, default_schema: str | None) -> Model:
                 column=None if semantic == column.name else column.name,
                 type=column.type or None,
                 description=column.comment or None,
+                synonyms=column_synonyms(column.name),
             )
         )
     by_physical = {c.physical.lower(): c.name for c in columns}
@@ -87,6 +106,7 @@ def _model(table: SchemaTable, name: str, default_schema: str | None) -> Model:
         table=None if name == table.name else table.name,
         table_schema=table.schema if table.schema and table.schema != default_schema else None,
         description=table.comment or None,
+        synonyms=table_synonyms(table.name, tuple(c.name for c in table.columns)),
         primary_key=primary_key,
         label_columns=_labels(columns, table.name),
         time_column=by_physical[time_column.lower()] if time_column else None,

@@ -102,27 +102,17 @@ class Lexicon:
                 )
                 name_key = tuple(stem(w) for w in words)
                 self.add(name_key, Entry("field", model.name, f.name))
+                if any(w in _ABBREVIATIONS for w in words):
+                    # "flight number" for FlightNo, "quantity" for qty
+                    full = tuple(stem(_ABBREVIATIONS.get(w, w)) for w in words)
+                    self.add(full, Entry("field", model.name, f.name, via="synonym"))
                 self._reordered(name_key, Entry("field", model.name, f.name, via="synonym"))
                 if len(words) == 2 and words[1] in _GENERIC_SUFFIXES and not is_key:
                     # "role" for role_code, "email" for email_address
                     self.add(name_key[:1], Entry("field", model.name, f.name, via="short"))
                 for synonym in f.synonyms:
                     self.add(phrase_key(synonym), Entry("field", model.name, f.name, via="synonym"))
-                # "InvoiceDate" in Invoice is also "date"; "customer country" is qualified
-                for prefix in model_phrases:
-                    if len(name_key) > len(prefix) and name_key[: len(prefix)] == prefix:
-                        self.add(
-                            name_key[len(prefix) :], Entry("field", model.name, f.name, via="short")
-                        )
-                    elif name_key[: len(prefix)] != prefix:
-                        self.add(
-                            prefix + name_key, Entry("field", model.name, f.name, via="qualified")
-                        )
-                        for synonym in f.synonyms:
-                            self.add(
-                                prefix + phrase_key(synonym),
-                                Entry("field", model.name, f.name, via="qualified"),
-                            )
+                self._model_words(model.name, f, name_key, model_phrases)
                 if kind == "boolean":
                     self._boolean(model.name, f.name, name_key)
             self._label_phrases(model, model_phrases)
@@ -167,6 +157,32 @@ class Lexicon:
                 if variant != key and variant not in self.phrases:
                     self.add(variant, entry)
 
+    def _model_words(
+        self,
+        model: str,
+        f: Column | CalculatedField,
+        name_key: tuple[str, ...],
+        model_phrases: list[tuple[str, ...]],
+    ) -> None:
+        """A field's name with its model's words: without them ("date" for InvoiceDate in
+        Invoice, for date_of_treatment in Treatments) and with them ("customer country")."""
+        # "InvoiceDate" in Invoice is also "date"; "customer country" is qualified
+        for prefix in model_phrases:
+            tail = ("of", *prefix)
+            if len(name_key) > len(tail) and name_key[-len(tail) :] == tail:
+                # "date" for date_of_treatment in Treatments
+                short = name_key[: -len(tail)]
+                self.add(short, Entry("field", model, f.name, via="short"))
+            if len(name_key) > len(prefix) and name_key[: len(prefix)] == prefix:
+                self.add(name_key[len(prefix) :], Entry("field", model, f.name, via="short"))
+            elif name_key[: len(prefix)] != prefix:
+                self.add(prefix + name_key, Entry("field", model, f.name, via="qualified"))
+                for synonym in f.synonyms:
+                    self.add(
+                        prefix + phrase_key(synonym),
+                        Entry("field", model, f.name, via="qualified"),
+                    )
+
     def _label_phrases(self, model: Model, model_phrases: list[tuple[str, ...]]) -> None:
         """The model's label column ("the continent name") and key ("the continent id")."""
         named: list[tuple[str, str]] = []
@@ -193,12 +209,19 @@ def _numbers_only(values: ValueIndex | None, model: str, name: str) -> bool:
     sampled = values.values.get((model, name)) if values is not None else None
     if not sampled:
         return False
-    try:
-        for value in sampled:
+    numbers = 0
+    for value in sampled:
+        if str(value).strip().lower() in _MISSING:
+            continue  # "null", "n/a": a number not known, not a word
+        try:
             float(value)
-    except ValueError:
-        return False
-    return True
+        except ValueError:
+            return False
+        numbers += 1
+    return numbers > 0
+
+
+_MISSING = frozenset({"", "null", "none", "na", "n/a", "nan", "-"})
 
 
 def _kind(type_name: str, words: list[str], calculated: bool) -> str:
@@ -219,4 +242,12 @@ def _kind(type_name: str, words: list[str], calculated: bool) -> str:
 _NUMBER_WORDS = {
     "amount", "total", "price", "quantity", "count", "cost", "revenue", "value", "discount",
     "milliseconds", "bytes", "size", "length", "duration", "number", "qty", "weight", "score",
+}  # fmt: skip
+
+
+#: Abbreviations in column names and the word a question uses.
+_ABBREVIATIONS = {
+    "no": "number", "num": "number", "nbr": "number", "qty": "quantity", "amt": "amount",
+    "desc": "description", "addr": "address", "dept": "department", "yr": "year",
+    "dt": "date", "cnt": "count", "pct": "percent", "avg": "average", "tel": "telephone",
 }  # fmt: skip

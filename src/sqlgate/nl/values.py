@@ -54,8 +54,9 @@ class ValueIndex:
 
 
 def text_columns(model: Model, types: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
-    """``(semantic, physical)`` names of the model's text columns that are not keys."""
-    keys = {k.lower() for k in model.primary_key}
+    """``(semantic, physical)`` names of the model's text columns, a key of several columns
+    left out (a text key of one column is a code people name: "the airport with code 'AKO'")."""
+    keys = {k.lower() for k in model.primary_key} if len(model.primary_key) > 1 else set()
     out = []
     for column in model.columns:
         type_name = column.type or (types or {}).get(column.physical.lower(), "")

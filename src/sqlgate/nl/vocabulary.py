@@ -37,6 +37,11 @@ _add("sup", ("asc", "price"), "cheapest", "least expensive")
 _add("sup", ("desc", "time"), "latest", "newest", "most recent", "last")
 _add("sup", ("asc", "time"), "earliest", "oldest", "first")
 _add("sup", ("asc", "age"), "youngest")
+_add("sup", ("desc", "frequency"), "most common", "most frequent", "most commonly",
+     "most frequently", "most often", "the most common", "the most frequent")  # fmt: skip
+_add("sup", ("asc", "frequency"), "least common", "least frequent", "rarest", "least commonly",
+     "the least common", "the rarest")  # fmt: skip
+_add("sup", ("desc", "time"), "most recently")
 _add("sup", ("desc", "sales"), "best selling", "top selling", "best sellers", "bestselling")
 _add("sup", ("asc", "sales"), "worst selling")
 _add("top", "desc", "top", "best")
@@ -49,11 +54,16 @@ _add("cmp", (">", None), "more than", "greater than", "over", "above", "exceedin
 _add("cmp", (">=", None), "at least", ">=", "or more", "no less than")
 _add("cmp", ("<", None), "less than", "fewer than", "under", "below", "<", "lower than",
      "smaller than")  # fmt: skip
-_add("cmp", ("<=", None), "at most", "<=", "or less", "no more than", "up to")
+_add("cmp", ("<=", None), "at most", "<=", "or less", "or fewer", "no more than",
+     "up to")  # fmt: skip
 _add("cmp", ("=", None), "equal to", "equals", "exactly", "=")
 _add("cmp", ("between", None), "between")
 _add("cmp", (">", "length"), "longer than")
 _add("cmp", ("<", "length"), "shorter than")
+_add("cmp", (">", "age"), "older than")
+_add("cmp", ("<", "age"), "younger than")
+_add("cmp", (">", "weight"), "heavier than")
+_add("cmp", ("<", "weight"), "lighter than")
 _add("cmp", (">", "price"), "more expensive than", "costing more than", "cost more than",
      "costs more than", "priced above", "priced over")  # fmt: skip
 _add("cmp", ("<", "price"), "cheaper than", "costing less than", "cost less than",
@@ -94,7 +104,8 @@ CONCEPT_WORDS: dict[str, str] = {
     "cheap": "price", "priced": "price", "pricey": "price",
     "long": "length", "short": "length", "lasting": "length",
     "big": "size", "large": "size", "small": "size", "spent": "sales", "spend": "sales",
-    "spending": "sales", "revenue": "sales", "revenues": "sales", "sales": "sales",
+    "spending": "sales", "money": "sales", "revenue": "sales", "revenues": "sales",
+    "sales": "sales",
 }  # fmt: skip
 
 #: Words each concept looks for in a field's name and synonyms.
@@ -104,6 +115,7 @@ CONCEPT_FIELDS: dict[str, tuple[str, ...]] = {
     "size": ("size", "bytes", "amount", "total", "value"),
     "sales": ("sales", "revenue"),
     "age": ("age",),
+    "weight": ("weight",),
 }
 
 #: Time units after a number ("10 minutes") and their length in seconds.

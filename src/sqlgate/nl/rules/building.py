@@ -17,6 +17,7 @@ from sqlgate.nl import timeexpr
 from sqlgate.nl.expand import quoted_if_needed
 from sqlgate.nl.joins import JoinPlan, plan_joins
 from sqlgate.nl.rules.parts import CannotAnswer, Filter, Measure, Plan
+from sqlgate.nl.rules.role_joins import settle_roles
 from sqlgate.nl.semantic import Model, SemanticIndex
 from sqlgate.nl.vocabulary import _words
 
@@ -29,6 +30,7 @@ def build_query(index: SemanticIndex, dialect: str, plan: Plan) -> tuple[exp.Sel
     if joins is None:
         names = ", ".join(needed)
         raise CannotAnswer(f"The models {names} are not connected by relationships.")
+    joins = settle_roles(index, joins, plan.words)
     return _SqlBuilder(index, dialect, plan, joins).build(), joins
 
 
@@ -87,7 +89,7 @@ class _SqlBuilder:
             self._listing_columns()
         select = select.select(*self.projections)
         select = self._conditions(select)
-        if plan.listing and self.fan_out:
+        if plan.listing and (self.fan_out or plan.distinct):
             select = select.distinct()
         select = self._ordered(select)
         if plan.limit is not None:
@@ -143,6 +145,9 @@ class _SqlBuilder:
         plan = self.plan
         base = self.index.get_model(plan.root)
         assert base is not None
+        if plan.only_columns:
+            self._asked_columns(base)
+            return
         for column in base.columns:
             self.projections.append(_col(base.name, column.name))
             self.used_names.add(column.name.lower())
@@ -158,12 +163,22 @@ class _SqlBuilder:
                     exp.alias_(_col(model, name), _ident(self._output(f"{model}_{name}")))
                 )
 
+    def _asked_columns(self, base: Model) -> None:
+        """The fields asked, else the root's key and label: one part of a set question."""
+        asked = self.plan.extra_columns or [(base.name, n) for n in _model_display(base)]
+        for model, name in asked:
+            alias = name if name.lower() not in self.used_names else f"{model}_{name}"
+            self.projections.append(exp.alias_(_col(model, name), _ident(self._output(alias))))
+
     def _conditions(self, select: exp.Select) -> exp.Select:
         """WHERE, GROUP BY and HAVING."""
         where: list[exp.Expr] = []
         having: list[exp.Expr] = []
         absent = {f.model.lower() for f in self.plan.filters if f.kind == "absent" and f.model}
         for f in self.plan.filters:
+            joined = {m.lower() for m in self.joins.models}
+            if f.kind == "absent" and not f.negated and str(f.model).lower() in joined:
+                continue  # "students who have likes, and how many": the join keeps only those
             if f.kind == "absent":
                 where.append(self._absent(f))
                 continue
@@ -194,10 +209,8 @@ class _SqlBuilder:
             raise CannotAnswer(f"I could not relate {absent} to {root} to find rows without it.")
         if any(s.right.lower() in {m.lower() for m in path.models} for s in self.joins.steps):
             raise CannotAnswer(f"The question reads {absent} both inside and outside 'without'.")
+        path = settle_roles(self.index, path, self.plan.words)
         last = path.steps[-1]
-        ways = [j for j in self.index.joins.get(last.left.lower(), ()) if j.right == last.right]
-        if len(ways) > 1:
-            raise CannotAnswer(f"{last.left} relates to {last.right} in {len(ways)} ways.")
         if len(last.left_columns) != 1:
             raise CannotAnswer(f"{absent} is related to {root} by a key of several columns.")
         inner_key = _col(last.left, last.left_columns[0])
@@ -220,7 +233,8 @@ class _SqlBuilder:
                     conditions.append(condition)
         inner = inner.where(exp.and_(*conditions))
         outer_key = _col(last.right, last.right_columns[0])
-        return exp.Not(this=exp.In(this=outer_key, query=exp.Subquery(this=inner)))
+        related = exp.In(this=outer_key, query=exp.Subquery(this=inner))
+        return exp.Not(this=related) if f.negated else related
 
     def _ordered(self, select: exp.Select) -> exp.Select:
         plan = self.plan
@@ -283,11 +297,17 @@ def condition_sql(index: SemanticIndex, f: Filter, fan_out: bool) -> exp.Expr | 
                 exp.LT(this=column.copy(), expression=exp.Literal.string(f.range.end.isoformat()))
             )
         return exp.and_(*parts) if parts else None
+    if f.kind == "winner":
+        return _winner(index, f, column)
     if f.kind == "like":
         pattern = exp.Literal.string(f"%{f.values[0]}%")
         return exp.Like(this=column, expression=pattern)
     if f.kind == "compare":
-        condition = _compare(_as_number(index, f.model, f.name, column), f.op, f.values)
+        target = _as_number(index, f.model, f.name, column)
+        if f.overall:
+            condition = _compare(target, f.op, [_overall(index, f)])
+        else:
+            condition = _compare(target, f.op, f.values)
         return exp.Not(this=condition) if f.negated else condition
     # values
     literals = [_literal(v) for v in f.values]
@@ -336,7 +356,35 @@ def _as_number(index: SemanticIndex, model: str, name: str, column: exp.Column) 
 _TEXT_TYPE = re.compile(r"char|text|string|clob", re.IGNORECASE)
 
 
+def _overall(index: SemanticIndex, f: Filter) -> exp.Expr:
+    """ "the average age": the aggregate of the field over its whole model, as a subquery."""
+    assert f.model is not None
+    assert f.name is not None
+    assert f.overall is not None
+    if f.overall == "metric" and f.measure is not None and f.measure.name:
+        source = f.measure.model
+        inner = exp.select(_col(source, f.measure.name)).from_(exp.Table(this=_ident(source)))
+        return exp.Subquery(this=inner)
+    column = _as_number(index, f.model, f.name, _col(f.model, f.name))
+    func = {"avg": exp.Avg, "sum": exp.Sum, "min": exp.Min, "max": exp.Max}[f.overall]
+    inner = exp.select(func(this=column)).from_(exp.Table(this=_ident(f.model)))
+    return exp.Subquery(this=inner)
+
+
+def _winner(index: SemanticIndex, f: Filter, column: exp.Column) -> exp.Expr:
+    """The row's field equals the extreme of the rows of its own group."""
+    assert f.model is not None
+    assert f.name is not None
+    inner = exp.Table(this=_ident(f.model), alias=exp.TableAlias(this=_ident("winners")))
+    func = exp.Max if f.overall == "max" else exp.Min
+    same = [exp.EQ(this=_col("winners", c), expression=_col(f.model, c)) for c in f.within]
+    query = exp.select(func(this=_col("winners", f.name))).from_(inner).where(exp.and_(*same))
+    return exp.EQ(this=column, expression=exp.Subquery(this=query))
+
+
 def _literal(value: Any) -> exp.Expr:
+    if isinstance(value, exp.Expr):
+        return value
     if isinstance(value, bool):
         return exp.Boolean(this=value)
     if isinstance(value, int | float):

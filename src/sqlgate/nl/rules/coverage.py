@@ -23,8 +23,9 @@ import sqlglot
 from sqlglot import exp
 
 from sqlgate.nl.lexicon import FieldInfo, Lexicon
+from sqlgate.nl.rules.cues import LIKE_CUES, RELATION_VERBS
 from sqlgate.nl.rules.parts import Item
-from sqlgate.nl.rules.roles import LIKE_CUES
+from sqlgate.nl.rules.role_joins import direction_shown
 from sqlgate.nl.semantic import SemanticIndex
 from sqlgate.nl.text import Token, identifier_words, stem
 from sqlgate.nl.vocabulary import STOPWORDS, _words
@@ -39,26 +40,26 @@ FILLER_WORDS = _words(
     dollars dollar euros euro usd eur cents"""
 )
 
+#: Verbs of an event that a date right after them says when ("produced in 1980").
+EVENT_VERBS = _words(
+    """occurred occur occurs happened happen happens opened open founded established released
+    born launched built started ended published recorded manufactured introduced took taken
+    began begun finished completed issued registered signed"""
+)
+
 #: Words of a ranking ("the most popular", "the most common"): carried by its ORDER BY.
 RANK_WORDS = _words("popular successful famous")
 
-#: Verbs that only say how two things the question names are related ("teachers who teach
-#: courses", "owners who own dogs"): accounted for by the join between them.
-RELATION_VERBS = _words(
-    """own owns owned owning produce produces produced producing make makes made teach teaches
-    taught teaching play plays played playing write writes wrote written attend attends attended
-    visit visits visited contain contains contained include includes included hold holds held
-    receive receives received pay pays paid win wins won lose loses lost perform performs
-    performed operate operates operated create creates created use uses used enroll enrolled
-    enrolls participate participated participates involve involves involved join joined joins
-    manage manages managed lead leads led serve serves served sing sings sang sung host hosts
-    hosted appear appears appeared do does done go goes went gone support supports supported
-    handle handles handled"""
-)
+#: Words of a set question and what shows them ("both A and B" is an INTERSECT).
+_SET_WORDS: dict[str, tuple[type[exp.Expression], ...]] = {
+    "both": (exp.Intersect,),
+    "but": (exp.Except,),
+    "either": (exp.Union, exp.Or, exp.In),
+}
 
 #: The keyword classes whose meaning must show in the SQL, and what shows it.
 _KW_NODES: dict[str, tuple[type[exp.Expression], ...]] = {
-    "neg": (exp.Not, exp.NEQ),
+    "neg": (exp.Not, exp.NEQ, exp.Except),
     "cmp": (exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between, exp.EQ, exp.NEQ),
     # "the total count", "amount of bonus": a count word carried by a sum, and back
     "count": (exp.Count, exp.Sum),
@@ -102,6 +103,7 @@ class _Shown:
         self.text = sql.lower()
         self.tables = {t.name.lower() for t in tree.find_all(exp.Table)}
         self.columns = {c.name.lower() for c in tree.find_all(exp.Column)}
+        self.column_names = {c.name for c in tree.find_all(exp.Column)}
         self.star_tables = {
             c.table.lower() for c in tree.find_all(exp.Column) if isinstance(c.this, exp.Star)
         }
@@ -109,7 +111,9 @@ class _Shown:
             str(lit.this).strip().lower() for lit in tree.find_all(exp.Literal) if lit.this
         }
         self.tree = tree
-        source = tree.args.get("from_") or tree.args.get("from")
+        first_select = tree.find(exp.Select) if isinstance(tree, exp.SetOperation) else tree
+        assert first_select is not None
+        source = first_select.args.get("from_") or first_select.args.get("from")
         first = source.find(exp.Table) if source is not None else None
         self.root = first.name.lower() if first is not None else ""
         self.nodes = {type(n) for n in tree.walk()}
@@ -208,8 +212,12 @@ def _misplaced_fields(items: list[Item], shown: _Shown) -> list[str]:
     for k, item in enumerate(significant):
         if item.kind != "kw" or item.kw not in _CARRIERS:
             continue
+        if item.kw == "sup" and isinstance(item.arg, tuple) and item.arg[1] == "frequency":
+            continue  # "the most common hometown": grouped by it, ranked by a count
         near = significant[k + 1 : k + 2]
         if item.kw == "cmp" and not _is_field(near[0] if near else None):
+            if exp.Having in shown.nodes:
+                continue  # "countries with more than 5 customers": a count per country
             near = significant[k - 1 : k] if k else []
         field = near[0] if near and _is_field(near[0]) else None
         if field is None or field.chosen is None:
@@ -235,6 +243,8 @@ def _is_field(item: Item | None) -> bool:
 def _both_values(items: list[Item], shown: _Shown) -> list[str]:
     """ "documents with paragraph 'Brazil' and 'Ireland'": two values of a column of another
     model joined by "and" may mean both at once, which one condition cannot say."""
+    if exp.Intersect in shown.nodes:
+        return []  # each value has its own part of the query
     values = [i for i in items if i.kind == "entry" and i.chosen and i.chosen.kind == "value"]
     out = []
     for first, second in pairwise(values):
@@ -289,18 +299,20 @@ def measure_coverage(
     unknown: list[str] = []
     dropped: list[str] = []
     counted = False  # the word after "how many", "number of", "average": what is measured
-    for item in items:
+    for k, item in enumerate(items):
         span = range(item.first, item.last + 1)
         if item.kind in ("word", "quoted"):
             word = item.text.lower()
-            if _word_accounted(word, tokens[item.first], None if counted else shown):
+            if _word_accounted(word, tokens[item.first], None if counted else shown) or (
+                shown is not None and _event_verb(word, items[k + 1 : k + 2])
+            ):
                 accounted.update(span)
             else:
                 unknown.append(item.text)
             counted = counted and word in STOPWORDS
             continue
         counted = item.kind == "kw" and item.kw in ("count", "agg")
-        if shown is None or _item_shown(item, shown):
+        if shown is None or _item_shown(item, shown) or _pronouns(tokens, item):
             accounted.update(span)
         else:
             dropped.append(item.text)
@@ -314,6 +326,24 @@ def measure_coverage(
     return Coverage(round(score, 2), tuple(unknown), tuple(dropped))
 
 
+def _event_verb(word: str, after: list[Item]) -> bool:
+    """ "cars produced in 1980", "concerts held after 2014": the verb of the date right after
+    it, carried by the date's filter (the date itself must still show)."""
+    return (
+        (word in EVENT_VERBS or word in RELATION_VERBS)
+        and bool(after)
+        and after[0].kind == "range"
+        and after[0].role == "filter"
+    )
+
+
+def _pronouns(tokens: list[Token], item: Item) -> bool:
+    """The "or" of "his or her"."""
+    before = tokens[item.first - 1].norm if item.first else ""
+    after = tokens[item.last + 1].norm if item.last + 1 < len(tokens) else ""
+    return item.kw == "conj" and before in ("his", "him", "he") and after in ("her", "she")
+
+
 def _word_accounted(word: str, token: Token, shown: _Shown | None) -> bool:
     """An unmapped word that needs nothing of the query, or that the query's shape carries."""
     if word in STOPWORDS or word in FILLER_WORDS or token.kind == "number":
@@ -322,6 +352,12 @@ def _word_accounted(word: str, token: Token, shown: _Shown | None) -> bool:
         return False
     if stem(word) in shown.name_stems:
         return True  # "the cars" when the query reads cars_data, "email" in email_address
+    if word == "where" and token.start > 0:
+        return shown.has((exp.Where,))  # "countries where singers above 20 are from"
+    if direction_shown(word, shown.column_names):
+        return True  # "flights departing from ...": the join on the source column
+    if word in _SET_WORDS:
+        return shown.has(_SET_WORDS[word])
     if word in LIKE_CUES:
         return shown.has((exp.Like,))
     if word in RELATION_VERBS:
@@ -361,7 +397,7 @@ def _item_shown(item: Item, shown: _Shown) -> bool:
         if item.kw == "agg":
             return shown.has(_AGG_NODES.get(str(item.arg), ()))
         if item.kw == "conj" and item.text.lower() in ("or", "either"):
-            return shown.has((exp.Or, exp.In))  # "in 2014 or 2015": never read as "and"
+            return shown.has((exp.Or, exp.In, exp.Union))  # "in 2014 or 2015": never "and"
         if item.kw == "list" or item.kw == "distinct":
             return True  # "different", "distinct": a listing's rows, or keys, already are
         if item.kw in ("sup", "top"):

@@ -54,6 +54,9 @@ class Filter:
     measure: Measure | None = None
     words: str = ""
     alternative: bool = False  # joined to the filter before it by "or"
+    overall: str | None = None  # compared with this aggregate of the field over its model
+    joined: str = ""  # how its several values were joined: "and" / "or"
+    within: tuple[str, ...] = ()  # a winner filter: the columns of its group
 
 
 #: (direction "asc"/"desc", what: "measure" / "field" / "field_ref" / "pending", the target)
@@ -88,6 +91,9 @@ class Plan:
     listing: bool
     subject: str | None
     extra_columns: list[tuple[str, str]]
+    only_columns: bool = False  # list the fields asked only (a part of a set question)
+    distinct: bool = False  # "the different countries": each listed once
+    words: frozenset[str] = frozenset()  # the question's words, lower-case (role joins)
 
 
 class CannotAnswer(Exception):
@@ -117,6 +123,16 @@ def only_connectors(items: list[Item], last: Filter, pos: int) -> bool:
             continue
         return False
     return False
+
+
+def joiner_before(items: list[Item], pos: int) -> str:
+    """ "or" when an "or" joins the item at ``pos`` to the value before it, else "and"."""
+    for item in reversed(items[:pos]):
+        if item.kind == "entry" and item.chosen and item.chosen.kind == "value":
+            break
+        if item.kw == "conj" and item.text.lower() in ("or", "nor"):
+            return "or"
+    return "and"
 
 
 def singular_next(items: list[Item], pos: int) -> bool:

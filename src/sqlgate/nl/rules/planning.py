@@ -21,6 +21,7 @@ from sqlgate.nl.rules.parts import (
     singular_item,
     singular_subject,
 )
+from sqlgate.nl.rules.winners import winner_filter
 from sqlgate.nl.text import identifier_words
 from sqlgate.nl.vocabulary import CONCEPT_FIELDS
 
@@ -44,17 +45,21 @@ class _Planner:
         self.limit = r.limit
         self.filters = list(r.filters)
         self.sup = r.superlative
+        self.winner_columns: list[tuple[str, str]] = []
 
     def plan(self) -> Plan:
         r = self.r
         self._when_first()
         self._pending_aggregate()
         self._havings()
+        if self.sup is not None and self._winners(self.sup):
+            self.sup = None
         if self.sup is not None:
             self._superlative(self.sup)
         self._ranking()
         self._argmax()
         self._rows_of_each()
+        self._counts_per_field()
         self._default_measures()
         # root: the first measure's model, else the subject
         root = self.measures[0].model if self.measures else str(self.subject)
@@ -75,7 +80,15 @@ class _Planner:
             for item in r.fields:
                 if item.chosen is not None and item.role is None:
                     columns.append((item.chosen.model, str(item.chosen.name)))
+        if self.winner_columns:
+            columns = self.winner_columns
+        distinct = listing and bool(columns) and any(i.kw == "distinct" for i in self.items)
+        if distinct:
+            columns = self._distinct_columns(columns)
         return Plan(
+            words=frozenset(w.lower() for i in self.items for w in i.text.split()),
+            distinct=distinct,
+            only_columns=distinct or bool(self.winner_columns),
             root=root,
             measures=self.measures,
             dimensions=self.dims,
@@ -95,13 +108,22 @@ class _Planner:
         r = self.r
         if len(self.measures) != 1 or self.dims or self.measures[0].func not in ("min", "max"):
             return
+        if any(i.kw == "distinct" for i in self.items):
+            return  # "the maximum X for all the different Y": per Y, not one row
         m = self.measures[0]
         named = any(
             i.chosen is not None and (i.chosen.model, i.chosen.name) == (m.model, m.name)
             for i in self.items
             if i.kind == "entry"
         )
-        if not named:
+        sup = self.r.superlative
+        by_concept = (
+            sup is not None
+            and sup[1] in ("age", "price", "length", "time")
+            and m.words == sup[2].text
+            and sup[1] in [*identifier_words(str(m.name)), "time"]
+        )  # "the youngest teacher": the field says age itself
+        if not named and not by_concept:
             return  # the aggregate found its field by guessing: no extreme row to show
         filtered = {(f.model, f.name) for f in self.filters}
         asked = [
@@ -120,6 +142,7 @@ class _Planner:
         self.order = ("asc" if m.func == "min" else "desc", "field_ref", (m.model, str(m.name)))
         self.limit = 1
         self.sup = None
+        r.listing = True  # "the horsepower of the car with the largest X": its row, not a sum
 
     def _when_first(self) -> None:
         """ "when was the first order placed": MIN/MAX of the time column."""
@@ -154,10 +177,73 @@ class _Planner:
         havings = [f for f in self.filters if f.kind == "having"]
         for f in havings:
             assert f.measure is not None
+            filtered = {(g.model, g.name) for g in self.filters}
+            asked = [
+                i
+                for i in self.r.fields
+                if i.chosen is not None
+                and i.role in (None, "context")
+                and i.chosen.name
+                and (i.chosen.model, i.chosen.name) not in filtered
+            ]
+            if asked and not self.dims and self._attributes(asked):
+                # "cities with more than one employee": per city, not per employee
+                for i in asked:
+                    assert i.chosen is not None
+                    self.dims.append(Dimension("field", i.chosen.model, i.chosen.name, i.text))
+                    i.role = "dimension"
             if self.subject and not self.dims:
                 self.dims.append(Dimension("model", self.subject, words=""))
             if not self.measures:
                 self.measures.append(f.measure)
+
+    def _winners(self, sup: tuple[str, str | None, Item]) -> bool:
+        """ "the most expensive product in each category": each group's winning rows."""
+        r = self.r
+        if not self.dims or self.measures or r.by_measure or self.limit is not None:
+            return False
+        if self.subject is None:
+            return False
+        ranked = concept_target(self.facts, sup[1], self.subject, r, r.superlative_field)
+        if ranked is None or ranked[0] != "field":
+            return False
+        found = winner_filter(self.facts, self.subject, (ranked[1], ranked[2]), sup[0], self.dims)
+        if found is None:
+            return False
+        f, columns = found
+        self.filters.append(f)
+        self.winner_columns = columns
+        self.dims = []
+        r.listing = True
+        return True
+
+    def _distinct_columns(self, columns: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The columns of "the different X": not a field fixed by a value, and the key of
+        the model too when the question asks for ids ("ids" maps to no field by itself)."""
+        fixed = {
+            (f.model, f.name)
+            for f in self.filters
+            if f.kind == "values" and not f.negated and len(f.values) == 1
+        }
+        kept = [c for c in columns if c not in fixed] or columns
+        if any(i.kind == "word" and i.text.lower() in ("id", "ids") for i in self.items):
+            model = self.facts.index.get_model(kept[0][0])
+            keys = [(model.name, k) for k in model.primary_key] if model else []
+            kept = keys + [c for c in kept if c not in keys]
+        return kept
+
+    def _attributes(self, asked: list[Item]) -> bool:
+        """Whether the fields asked are attributes (a city, a grade), not what names a row
+        (its key or label): groups by those are groups of many rows."""
+        for item in asked:
+            chosen = item.chosen
+            assert chosen is not None
+            model = self.facts.index.get_model(chosen.model)
+            info = self.facts.lexicon.field(chosen.model, str(chosen.name))
+            labels = {n.lower() for n in model.label_columns} if model else set()
+            if info.key or str(chosen.name).lower() in labels:
+                return False
+        return True
 
     def _superlative(self, sup: tuple[str, str | None, Item]) -> None:
         r, facts, subject, measures = self.r, self.facts, self.subject, self.measures
@@ -194,6 +280,12 @@ class _Planner:
             owner = _ranked_subject(r, measures)
             if owner is not None:
                 dims.append(owner)
+                for i in r.fields:  # "the owner id and zip code of the owner who ..."
+                    chosen = i.chosen
+                    same = chosen is not None and chosen.model.lower() == str(owner.model).lower()
+                    if chosen is not None and same and i.role in (None, "context"):
+                        dims.append(Dimension("field", chosen.model, chosen.name, i.text))
+                        i.role = "dimension"
                 if self.order is None or self.order[1] == "pending":
                     order = self.order
                     self.order = (order[0] if order else "desc", "measure", measures[0])
@@ -207,6 +299,49 @@ class _Planner:
             first.role = "dimension"
             if self.limit is None:
                 self.limit = 1 if singular_item(first) else None
+
+    def _counts_per_field(self) -> None:
+        """ "the template type codes and the number of templates for each": a count per the
+        fields asked before it (per model when they name its rows: key or label)."""
+        r = self.r
+        if not self.measures or self.dims or self.order is not None or self.limit is not None:
+            return
+        each = any(i.kw == "group" or i.text.lower() in ("they", "their") for i in self.items)
+        if not each:
+            return  # "for each", "per", or "the number of courses they teach"
+        if any(m.func != "count" for m in self.measures):
+            return
+        asked = [i for i in r.fields if i.chosen is not None and i.role in (None, "context")]
+        counted_at = min(x.first for x in self.items if x.role == "measure")
+        if not asked:
+            # "the names of the gardeners and how many plots each has": per gardener
+            before = [s for s in r.subjects if s.chosen and s.role == "subject"]
+            if before and before[0].first < counted_at and before[0].chosen:
+                self.dims.append(Dimension("model", before[0].chosen.model, words=before[0].text))
+                before[0].role = "dimension"
+            return
+        first = self.measures[0]
+        if all(i.first > counted_at for i in asked):
+            return  # the fields come after what is counted: not its groups
+        if any(self._names_rows(i) for i in asked):
+            model = asked[0].chosen.model if asked[0].chosen else first.model
+            self.dims.append(Dimension("model", model, words=asked[0].text))
+            for i in asked:
+                i.role = "dimension"
+            return
+        for i in asked:
+            assert i.chosen is not None
+            self.dims.append(Dimension("field", i.chosen.model, i.chosen.name, i.text))
+            i.role = "dimension"
+
+    def _names_rows(self, item: Item) -> bool:
+        """Whether the field of ``item`` names its model's rows: its own key or its label."""
+        chosen = item.chosen
+        model = self.facts.index.get_model(chosen.model) if chosen else None
+        if chosen is None or model is None:
+            return False
+        names = {n.lower() for n in [*model.primary_key, *model.label_columns]}
+        return str(chosen.name).lower() in names
 
     def _rows_of_each(self) -> None:
         """ "the name and grade of each student": a listing of those fields, not a grouping."""
@@ -244,10 +379,18 @@ class _Planner:
     def _compared_fields(self, root: str) -> None:
         """Comparisons without a field: the concept's field or the default measure."""
         facts = self.facts
+        named: Filter | None = None
         for f in self.filters:
+            if f.kind == "compare" and f.name is None and f.concept is None and named:
+                f.model, f.name = named.model, named.name  # "above age 40 and below 30"
+                continue
+            if f.kind == "compare" and f.name is not None and not f.overall:
+                named = f
             if f.kind == "compare" and f.name is None:
                 base = self.subject or root
                 compared = concept_target(facts, f.concept, base, self.r) if f.concept else None
+                if (compared is None or compared[0] == "metric") and f.overall:
+                    raise CannotAnswer(f"I could not tell what '{f.words}' compares.")
                 if compared is None or compared[0] == "metric":
                     default = facts.default_measure(base)
                     compared = ("field", default[0], default[1]) if default else None
@@ -265,7 +408,8 @@ class _Planner:
             d is not None and (d.month, d.day) != (1, 1) for d in (span.start, span.end)
         ):
             return False
-        for model in self.facts.to_one_models(root):
+        named = [i.chosen.model for i in self.items if i.kind == "entry" and i.chosen]
+        for model in dict.fromkeys([*self.facts.to_one_models(root), *named]):
             m = self.facts.index.get_model(model)
             for column in m.columns if m else ():
                 info = self.facts.lexicon.field(model, column.name)

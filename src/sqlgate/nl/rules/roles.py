@@ -10,21 +10,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlgate.nl.joins import hops
 from sqlgate.nl.lexicon import Entry
+from sqlgate.nl.rules.cues import by_age, like_cue, modifier, or_more, passive_by, related_by_verb
 from sqlgate.nl.rules.facts import ModelFacts
+from sqlgate.nl.rules.figures import another_number, overall_figure, overall_metric
+from sqlgate.nl.rules.money import money_sum
 from sqlgate.nl.rules.parts import (
     Dimension,
     Filter,
     Item,
     Measure,
     Reading,
+    joiner_before,
     next_significant,
     only_connectors,
     singular_next,
 )
-from sqlgate.nl.text import identifier_words
-from sqlgate.nl.vocabulary import CONCEPT_WORDS, DURATION_UNITS, _words
+from sqlgate.nl.vocabulary import CONCEPT_WORDS, DURATION_UNITS
 
 #: A comparison waiting for its number: (operator, concept, the field before it, its item).
 PendingCompare = tuple[str, str | None, Item | None, Item]
@@ -80,7 +82,7 @@ class _RoleReader:
             item.role = "dimension"
             self.pending_group = False
             self.last_significant = item
-        elif item.kind == "quoted" and _like_cue(self.items, pos):
+        elif item.kind == "quoted" and like_cue(self.items, pos):
             self._like(item, pos)
         elif item.kind != "entry" or item.chosen is None:
             self._loose_word(item)
@@ -89,8 +91,12 @@ class _RoleReader:
             self.pending_neg = False
             self.pending_group = False  # "albums by Led Zeppelin": a filter, not a grouping
             self.last_significant = item
+        elif item.chosen.kind == "metric" and overall_metric(self, item):
+            pass  # "above the average order value": a comparison with an overall figure
         elif item.chosen.kind == "metric":
             self._metric(item, item.chosen)
+        elif item.chosen.kind == "model" and modifier(item, nxt):
+            item.role = "context"  # "car models", "dog owners": says which, is not counted
         elif item.chosen.kind == "model":
             self._model(item, item.chosen)
         else:
@@ -106,6 +112,8 @@ class _RoleReader:
             r.by_measure = True
         if kw == "count":
             self._count(item, nxt)
+        elif kw == "agg" and overall_figure(self, item, nxt):
+            pass  # "above the average age": a comparison with an overall figure
         elif kw == "agg":
             if r.pending_agg is not None:
                 self.agg_queue.append(r.pending_agg)  # "the average, minimum and maximum age"
@@ -114,7 +122,7 @@ class _RoleReader:
         elif kw == "distinct":
             self.pending_distinct = True
             item.role = "measure"
-        elif kw == "group" and _passive_by(self.items, pos):
+        elif kw == "group" and passive_by(self.items, pos):
             item.role = "context"  # "used by any document", "owned by someone": not a grouping
         elif kw == "group":
             self.pending_group = True
@@ -142,12 +150,14 @@ class _RoleReader:
             self._top(item, pos, nxt)
         elif kw == "sup":
             self._superlative(item, nxt)
+        elif kw == "cmp" and or_more(item) and item.role == "filter":
+            pass  # read with the number before it
         elif kw == "cmp":
             self._comparison(item)
         elif kw == "conj":
             item.role = "context"
-        if kw not in ("conj",):
-            self.last_significant = item
+        if kw != "conj" and not (kw == "group" and item.role == "context"):
+            self.last_significant = item  # "not used by any document": the negation still leads
 
     def _count(self, item: Item, nxt: Item | None) -> None:
         self.pending_count = True
@@ -182,11 +192,21 @@ class _RoleReader:
 
     def _superlative(self, item: Item, nxt: Item | None) -> None:
         r = self.r
+        if item.arg == ("asc", "time") and by_age(self.facts, self.items, self._base_model()):
+            item.arg = ("desc", "age")  # "the oldest dog": the highest age, not the first date
         r.superlative = (item.arg[0], item.arg[1], item)
         item.role = "order"
         if nxt is not None and nxt.kind == "entry" and nxt.chosen:
             chosen = nxt.chosen
-            if chosen.kind == "model" and item.arg[1] is None:
+            if chosen.kind == "field" and item.arg[1] == "frequency":
+                # "the most common hometown": per hometown, ranked by how many rows have it
+                r.dimensions.append(Dimension("field", chosen.model, chosen.name, words=nxt.text))
+                nxt.role = "dimension"
+                m = Measure("count", chosen.model, words=item.text)
+                r.measures.append(m)
+                r.order = (item.arg[0], "measure", m)
+                r.limit = r.limit or 1
+            elif chosen.kind == "model" and item.arg[1] is None:
                 # "the most customers": count them, rank by the count
                 nxt.role = "measure"
                 m = Measure("count", chosen.model, words=nxt.text)
@@ -202,7 +222,10 @@ class _RoleReader:
             and last.kind == "entry"
             and last.chosen is not None
             and last.chosen.kind == "field"
-            and last.role in (None, "context")
+            and (
+                last.role in (None, "context")
+                or (last.role == "measure" and self._grouped_aggregate())
+            )
         ):
             subject_field = last
         self.pending_cmp = (op, concept, subject_field, item)
@@ -213,6 +236,17 @@ class _RoleReader:
     def _number(self, item: Item, pos: int, nxt: Item | None) -> None:
         r = self.r
         last = self.last_significant
+        if self.pending_cmp is None and another_number(self, item, pos):
+            return
+        if self.pending_cmp is None and nxt is not None and or_more(nxt):
+            op, concept = nxt.arg  # "2 or more paragraphs": about what follows
+            self.pending_cmp = (op, concept, None, nxt)
+            nxt.role = "filter"
+        if self.pending_cmp is not None and self.pending_cmp[2] is None:
+            named = self._counted_field(item, pos, None)  # "above age 20": about age
+            if named is not None and named is last and self.pending_cmp[3] is not last:
+                op, concept, _, cmp_item = self.pending_cmp
+                self.pending_cmp = (op, concept, named, cmp_item)
         if self.pending_cmp is not None:
             self._compare(pos, self.pending_cmp, self.pending_neg)
             self.pending_cmp, self.pending_neg = None, False
@@ -250,45 +284,6 @@ class _RoleReader:
             info = self.facts.lexicon.field(chosen.model, str(chosen.name))
             if info.kind == "number" and not info.key:
                 return candidate
-        return None
-
-    def _money_sum(self, item: Item) -> None:
-        """ "top 10 customers by (total) revenue", "by spending": ranked by the sum of the
-        amount field nearest to what is ranked (the field just named, else a model's amount)."""
-        r, last = self.r, self.last_significant
-        target: tuple[str, str] | None = None
-        if last is not None and last.role == "dimension" and last.chosen is not None:
-            chosen = last.chosen
-            info = self.facts.lexicon.field(chosen.model, str(chosen.name)) if chosen.name else None
-            if info is not None and info.kind == "number" and not info.key and r.dimensions:
-                r.dimensions.pop()
-                target = (chosen.model, str(chosen.name))
-                last.role = "measure"
-        base = self._base_model()
-        if target is None and base is not None:
-            near = sorted(hops(self.facts.index, base).items(), key=lambda kv: kv[1])
-            for name, cost in near:
-                target = self._money_field(name) if cost <= 22 else None
-                if target is not None:
-                    break  # the amount at most two relationships away
-        if target is None:
-            return
-        m = Measure("sum", target[0], target[1], words=item.text)
-        r.measures.append(m)
-        if self.pending_group or self.pending_top or r.limit is not None:
-            r.order = (r.order[0] if r.order and r.order[0] else "desc", "measure", m)
-            r.by_measure = True
-        self.pending_group = False
-        item.role = "measure"
-        item.kind, item.arg = "concept", "sales"
-
-    def _money_field(self, model: str) -> tuple[str, str] | None:
-        m = self.facts.index.get_model(model)
-        for column in m.columns if m else ():
-            info = self.facts.lexicon.field(m.name, column.name) if m else None
-            words = set(identifier_words(column.name))
-            if info is not None and info.kind == "number" and not info.key and words & _MONEY:
-                return m.name if m else model, column.name
         return None
 
     def _like(self, item: Item, pos: int) -> None:
@@ -343,7 +338,7 @@ class _RoleReader:
             self.r.measures.append(m)
             item.role = "measure"
         elif concept == "sales" and not self.r.measures:
-            self._money_sum(item)
+            money_sum(self, item)
         item.role = item.role or "context"
         if item.role == "context":
             item.kind = "concept"
@@ -395,19 +390,36 @@ class _RoleReader:
             r.filters.append(Filter("absent", entry.model, negated=True, words=item.text))
             item.role = "filter"
             self.pending_neg = False
+        elif (
+            item.role is None
+            and self._base_model() not in (None, entry.model)
+            and (related_by_verb(self.items, self.items.index(item)))
+        ):  # "dogs that went through a treatment": rows with a related row
+            r.filters.append(Filter("absent", entry.model, negated=False, words=item.text))
+            item.role = "filter"
         elif item.role is None:
             item.role = "subject"
             r.subjects.append(item)
         self.last_significant = item
+
+    def _grouped_aggregate(self) -> bool:
+        """ "categories with an average price above 100": the last measure is an aggregate
+        of a field and a field to group by was asked before it."""
+        r = self.r
+        return (
+            bool(r.measures)
+            and r.measures[-1].func in ("avg", "sum", "min", "max")
+            and any(i.role in (None, "context") for i in r.fields)
+        )
 
     def _base_model(self) -> str | None:
         """The model the question is about so far: its first subject, or what it counts."""
         r = self.r
         if r.subjects and r.subjects[0].chosen is not None:
             return r.subjects[0].chosen.model
-        counts = [m for m in r.measures if m.func == "count"]
+        counts = [m for m in r.measures if m.func == "count"] or r.measures
         if counts:
-            return counts[0].model
+            return counts[0].model  # "the minimum grade of students who have no friends"
         asked = [i.chosen.model for i in r.fields if i.chosen is not None]
         return asked[0] if asked else None
 
@@ -494,7 +506,7 @@ class _RoleReader:
             f.op = op
             f.measure = Measure("unit", "", "seconds")
         nxt = next_significant(items, pos if op != "between" else nxt_pos - 1)
-        if nxt is not None and nxt.kind == "unit":
+        if nxt is not None and (nxt.kind == "unit" or or_more(nxt)):
             nxt = next_significant(items, items.index(nxt))
         self._compared(f, subject_field, nxt)
         self.r.filters.append(f)
@@ -511,7 +523,9 @@ class _RoleReader:
             )
             if info.key or info.kind == "text":
                 subject_field = None  # "cities with more than 2 employees": a count per city
-        if subject_field is not None and subject_field.chosen is not None:
+        if subject_field is not None and subject_field.role == "measure":
+            f.kind, f.measure = "having", self.r.measures[-1]  # "an average price above 100"
+        elif subject_field is not None and subject_field.chosen is not None:
             f.model, f.name = subject_field.chosen.model, subject_field.chosen.name
             subject_field.role = "filter"
             if subject_field in self.r.fields:
@@ -547,33 +561,9 @@ class _RoleReader:
         ):
             last.values.append(value)
             last.words += f", {item.text}"
+            last.joined = last.joined or joiner_before(self.items, pos)
             return last
         f = Filter("values", entry.model, entry.name, values=[value], words=item.text)
         f.negated = negated
         r.filters.append(f)
         return f
-
-
-def _passive_by(items: list[Item], pos: int) -> bool:
-    """ "by" right after a past participle ("used by", "written by", "owned by")."""
-    if items[pos].text.lower() != "by" or pos == 0:
-        return False
-    before = items[pos - 1].text.lower().split()[-1] if items[pos - 1].text else ""
-    return before.endswith(("ed", "en")) or before in _IRREGULAR_PARTICIPLES
-
-
-_IRREGULAR_PARTICIPLES = _words(
-    "made done held led paid sold bought built taught won lost sung run hit set kept sent spent "
-    "told found brought thought caught fought"
-)
-
-
-#: Words before a quoted text that ask for a part of a value, not the whole value.
-LIKE_CUES = _words("substring contain contains containing include includes including letter word")
-
-
-def _like_cue(items: list[Item], pos: int) -> bool:
-    return any(i.text.lower() in LIKE_CUES for i in items[max(0, pos - 3) : pos])
-
-
-_MONEY = _words("amount total price cost revenue sales value paid spent charge fee")

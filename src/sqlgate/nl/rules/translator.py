@@ -10,16 +10,20 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
+from sqlglot import exp
+
 from sqlgate.nl.expand import check_native, expand_tree
+from sqlgate.nl.joins import JoinPlan
 from sqlgate.nl.questions import MAX_QUESTION_CHARS
 from sqlgate.nl.rules.answer import RuleAnswer
 from sqlgate.nl.rules.building import build_query
 from sqlgate.nl.rules.coverage import measure_coverage
 from sqlgate.nl.rules.explaining import explain, mappings, nothing_found, summary
 from sqlgate.nl.rules.facts import ModelFacts
-from sqlgate.nl.rules.parts import CannotAnswer, Item, Reading
+from sqlgate.nl.rules.parts import CannotAnswer, Item, Plan, Reading
 from sqlgate.nl.rules.planning import plan_query
 from sqlgate.nl.rules.roles import read_roles
+from sqlgate.nl.rules.sets import absence_set, combine, models_set, values_set
 from sqlgate.nl.rules.words import find_items, settle
 from sqlgate.nl.semantic import SemanticModel
 from sqlgate.nl.text import Token, tokenize
@@ -81,8 +85,7 @@ class RuleTranslator:
             score = measure_coverage(tokens, items, None, self.dialect).score
             return replace(declined, coverage=score)
         try:
-            plan = plan_query(self.facts, r, items)
-            tree, joins = build_query(self.index, self.dialect, plan)
+            plan, tree, joins = self._query(r, items, tokens)
         except CannotAnswer as exc:
             return self._non_sql(
                 question,
@@ -123,6 +126,22 @@ class RuleTranslator:
             unmatched=unmatched,
             coverage=coverage.score,
         )
+
+    def _query(
+        self, r: Reading, items: list[Item], tokens: list[Token]
+    ) -> tuple[Plan, exp.Expr, JoinPlan]:
+        """The plan and semantic SQL of the reading: one query, or a set question's parts."""
+        shaped = models_set(self.facts, r, items)
+        plan = shaped.parts[0] if shaped else plan_query(self.facts, r, items)
+        shaped = shaped or values_set(plan, items, tokens) or absence_set(self.facts, plan)
+        if shaped is None:
+            tree, joins = build_query(self.index, self.dialect, plan)
+            return plan, tree, joins
+        built = []
+        for part in shaped.parts:
+            part.only_columns = True
+            built.append(build_query(self.index, self.dialect, part))
+        return plan, combine(shaped.op, [t for t, _ in built]), built[0][1]
 
     def _too_little(
         self, question: str, tokens: list[Token], items: list[Item], unmatched: tuple[str, ...]

@@ -199,8 +199,9 @@ def _choose(facts: ModelFacts, item: Item, items: list[Item], pos: int, named: l
         if e.kind == "field"
     }
     named_lower = [n.lower() for n in named]
+    owner = _owner_after(items, pos)
 
-    def score(entry: Entry) -> tuple[int, int, int, int, int]:
+    def score(entry: Entry) -> tuple[int, int, int, int, int, int]:
         model = entry.model.lower()
         adjacent = int(
             entry.kind == "value" and (model, (entry.name or "").lower()) in nearby_fields
@@ -209,6 +210,21 @@ def _choose(facts: ModelFacts, item: Item, items: list[Item], pos: int, named: l
         distance = min((facts.distance(n, model) for n in named_lower), default=1000)
         via = _VIA_RANK.get(entry.via, 0)
         kind_rank = {"model": 3, "metric": 2, "field": 1, "value": 1}[entry.kind]
-        return (adjacent, in_question, -distance, via, kind_rank)
+        owned = int(entry.kind == "field" and model == owner)  # "the name of the visitor"
+        return (owned, adjacent, in_question, -distance, via, kind_rank)
 
     return max(entries, key=score)
+
+
+def _owner_after(items: list[Item], pos: int) -> str | None:
+    """The model named right after "of" ("the name *of the visitor*"), lower-case."""
+    rest = items[pos + 1 : pos + 5]
+    if not rest or rest[0].text.lower() != "of":
+        return None
+    for item in rest[1:]:
+        if item.kind == "word" and item.text.lower() in ("the", "a", "an", "each", "all", "every"):
+            continue
+        if item.kind == "entry" and item.entries and all(e.kind == "model" for e in item.entries):
+            return item.entries[0].model.lower()
+        return None
+    return None

@@ -1,0 +1,99 @@
+"""Small cues in a question's wording that the role reader looks at: a modifier before a name,
+"by" after a participle, words asking for part of a value, money-named fields."""
+
+from __future__ import annotations
+
+from sqlgate.nl.rules.facts import ModelFacts
+from sqlgate.nl.rules.parts import Item
+from sqlgate.nl.text import identifier_words
+from sqlgate.nl.vocabulary import _words
+
+
+def modifier(item: Item, nxt: Item | None) -> bool:
+    """A singular model name right before another model or field ("car models"): a modifier."""
+    return (
+        nxt is not None
+        and nxt.first == item.last + 1
+        and nxt.kind == "entry"
+        and nxt.chosen is not None
+        and nxt.chosen.kind in ("model", "field")
+        and not item.text.lower().endswith("s")
+    )
+
+
+def passive_by(items: list[Item], pos: int) -> bool:
+    """ "by" right after a past participle ("used by", "written by", "owned by")."""
+    if items[pos].text.lower() != "by" or pos == 0:
+        return False
+    before = items[pos - 1].text.lower().split()[-1] if items[pos - 1].text else ""
+    return before.endswith(("ed", "en")) or before in _IRREGULAR_PARTICIPLES
+
+
+_IRREGULAR_PARTICIPLES = _words(
+    "made done held led paid sold bought built taught won lost sung run hit set kept sent spent "
+    "told found brought thought caught fought"
+)
+
+
+#: Words before a quoted text that ask for a part of a value, not the whole value.
+LIKE_CUES = _words("substring contain contains containing include includes including letter word")
+
+
+def like_cue(items: list[Item], pos: int) -> bool:
+    return any(i.text.lower() in LIKE_CUES for i in items[max(0, pos - 3) : pos])
+
+
+MONEY = _words("amount total price cost revenue sales value paid spent charge fee")
+
+
+#: Verbs that only say how two things the question names are related ("teachers who teach
+#: courses", "owners who own dogs"): accounted for by the join between them.
+RELATION_VERBS = _words(
+    """own owns owned owning produce produces produced producing make makes made teach teaches
+    taught teaching play plays played playing write writes wrote written attend attends attended
+    visit visits visited contain contains contained include includes included hold holds held
+    receive receives received pay pays paid win wins won lose loses lost perform performs
+    performed operate operates operated create creates created use uses used enroll enrolled
+    enrolls participate participated participates involve involves involved join joined joins
+    manage manages managed lead leads led serve serves served sing sings sang sung host hosts
+    hosted appear appears appeared do does done go goes went gone support supports supported
+    handle handles handled treat treats treated"""
+)
+
+#: Words between a relation verb and the model it relates to ("went through any treatments").
+_VERB_GAP = _words("a an the any some through ever at least one")
+
+
+def related_by_verb(items: list[Item], pos: int) -> bool:
+    """Whether the model at ``pos`` is the object of a relation verb ("dogs that *received* a
+    treatment", "students who *have* friends")."""
+    for item in reversed(items[:pos]):
+        word = item.text.lower()
+        if item.kind == "word" and word in _VERB_GAP:
+            continue
+        return item.kind == "word" and (word in RELATION_VERBS or word in _HAVE)
+    return False
+
+
+_HAVE = _words("have has had")
+
+
+def or_more(item: Item) -> bool:
+    return item.kw == "cmp" and item.text.lower() in ("or more", "or less", "or fewer")
+
+
+def by_age(facts: ModelFacts, items: list[Item], base: str | None) -> bool:
+    """Whether "oldest" means the highest age: the question names an age field, or the model
+    it is about has an age field and no time column."""
+    for item in items:
+        chosen = item.chosen if item.kind == "entry" else None
+        if chosen is not None and chosen.kind == "field" and _is_age(str(chosen.name)):
+            return True
+    model = facts.index.get_model(base) if base else None
+    if model is None or model.time_column:
+        return False
+    return any(_is_age(c.name) for c in model.columns)
+
+
+def _is_age(name: str) -> bool:
+    return "age" in identifier_words(name)

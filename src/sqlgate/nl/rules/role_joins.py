@@ -1,0 +1,84 @@
+"""Role joins: two relationships between the same models (a flight's source airport and its
+destination airport). A word of the column ("destination", "source") or a cue of direction
+("from", "departing" / "to", "arriving") in the question chooses one; two that are named both
+decline. With no word for either, the row's own side is taken: the relationship through the
+first column of the table's primary key (``student_id`` of a ``(student_id, friend_id)`` key),
+else the first declared."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sqlgate.nl.joins import JoinPlan
+from sqlgate.nl.rules.parts import CannotAnswer
+from sqlgate.nl.semantic import Join, SemanticIndex
+from sqlgate.nl.text import identifier_words, stem
+from sqlgate.nl.vocabulary import _words
+
+_FROM = _words("from depart departs departed departing departure leave leaves leaving origin")
+_TO = _words("to arrive arrives arrived arriving arrival destination into reach reaching land")
+_FROM_COLUMN = _words("source src origin from departure start departing")
+_TO_COLUMN = _words("dest destination to arrival target end arriving")
+
+
+def settle_roles(index: SemanticIndex, joins: JoinPlan, words: frozenset[str]) -> JoinPlan:
+    """``joins`` with every step between models related in several ways settled by the
+    question's ``words``; raises :class:`CannotAnswer` when they do not settle it."""
+    steps = []
+    for step in joins.steps:
+        ways = [
+            j
+            for j in index.joins.get(step.left.lower(), ())
+            if j.right.lower() == step.right.lower() and j.to_one == step.to_one
+        ]
+        ways = list({(j.left_columns, j.right_columns): j for j in ways}.values())
+        if len(ways) > 1:
+            chosen = [j for j in ways if _named(j, words)]
+            if not chosen:
+                chosen = [_own_side(index, ways)]
+            if len(chosen) != 1:
+                raise CannotAnswer(
+                    f"{step.left} relates to {step.right} in {len(ways)} ways, and the "
+                    "question does not say which."
+                )
+            step = chosen[0]
+        steps.append(step)
+    return replace(joins, steps=tuple(steps))
+
+
+def _own_side(index: SemanticIndex, ways: list[Join]) -> Join:
+    """With no word for either: the relationship through the first column of the table's
+    primary key (``student_id`` of a ``(student_id, liked_id)`` key), else the first declared."""
+    first = ways[0]
+    table = first.left if first.to_one else first.right
+    model = index.get_model(table)
+    key = [k.lower() for k in model.primary_key] if model else []
+
+    def rank(join: Join) -> int:
+        columns = join.left_columns if join.to_one else join.right_columns
+        spots = [key.index(c.lower()) for c in columns if c.lower() in key]
+        return min(spots) if spots else len(key)
+
+    return min(ways, key=rank)
+
+
+def direction_shown(word: str, columns: set[str]) -> bool:
+    """Whether a cue of direction ("departing", "arriving") is carried by a joined column of
+    that role (``SourceAirport``, ``DestAirport``)."""
+    cue = _FROM_COLUMN if word in _FROM else _TO_COLUMN if word in _TO else None
+    return cue is not None and any(set(identifier_words(c)) & cue for c in columns)
+
+
+def _named(join: Join, words: frozenset[str]) -> bool:
+    columns = join.left_columns if join.to_one else join.right_columns
+    own = {w for c in columns for w in identifier_words(c)}
+    other = set(identifier_words(join.right)) | set(identifier_words(join.left)) | {"id"}
+    distinct = {stem(w) for w in own} - {stem(w) for w in other}
+    stems = {stem(w) for w in words}
+    if distinct & stems:
+        return True
+    if own & _FROM_COLUMN:
+        return bool(words & _FROM)
+    if own & _TO_COLUMN:
+        return bool(words & _TO)
+    return False

@@ -1,0 +1,45 @@
+"""The winner in each group: "the most expensive product in each category", "the longest track
+of each genre": the rows whose field equals the extreme of their own group (a correlated
+subquery), listed with the group they win, not one row overall and not a count per group."""
+
+from __future__ import annotations
+
+from sqlgate.nl.rules.facts import ModelFacts
+from sqlgate.nl.rules.parts import Dimension, Filter
+
+
+def winner_filter(
+    facts: ModelFacts,
+    subject: str,
+    field: tuple[str, str],
+    direction: str,
+    dims: list[Dimension],
+) -> tuple[Filter, list[tuple[str, str]]] | None:
+    """The filter that keeps each group's winner and the columns that show the group, or None
+    when a group is not a field of ``subject`` or a model it points to."""
+    if field[0].lower() != subject.lower() or len(dims) != 1:
+        return None
+    d = dims[0]
+    columns: list[tuple[str, str]]
+    if d.kind == "field" and d.model and d.model.lower() == subject.lower() and d.name:
+        within = (d.name,)
+        columns = [(subject, d.name)]
+    elif d.kind == "model" and d.model:
+        joins = [
+            j
+            for j in facts.index.joins.get(subject.lower(), [])
+            if j.to_one and j.right.lower() == d.model.lower()
+        ]
+        target = facts.index.get_model(d.model)
+        if len(joins) != 1 or target is None:
+            return None  # no such relationship, or more than one (roles)
+        within = joins[0].left_columns
+        shown = target.label_columns or target.primary_key
+        columns = [(target.name, c) for c in shown]
+    else:
+        return None
+    f = Filter("winner", subject, field[1], overall="max" if direction == "desc" else "min")
+    f.within = tuple(within)
+    model = facts.index.get_model(subject)
+    labels = (model.label_columns or model.primary_key) if model else []
+    return f, columns + [(subject, c) for c in labels]
