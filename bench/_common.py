@@ -191,6 +191,9 @@ class WrkResult:
     p99_ms: float
     requests: int
     bad: int  # non-2xx responses plus socket errors
+    #: Server CPU (user + system, all its threads and child processes) per request, in ms:
+    #: what a request costs, less swayed than req/s by other work on the machine.
+    cpu_ms: float | None = None
 
 
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
@@ -203,16 +206,54 @@ def _ms(text: str) -> float:
     return float(match.group(1)) * _UNITS_MS[match.group(2)]
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds used so far by process ``pid`` and its descendants (Linux's
+    /proc; None elsewhere, or when a process went away while being read)."""
+    ticks = 0
+    todo = [pid]
+    try:
+        while todo:
+            process = todo.pop()
+            stat = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(stat[11]) + int(stat[12])  # utime, stime
+            for task in Path(f"/proc/{process}/task").iterdir():
+                todo += [int(child) for child in (task / "children").read_text().split()]
+    except (OSError, ValueError, IndexError):
+        return None
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds(pid: int) -> dict[int, float]:
+    """CPU seconds so far of each child process of ``pid`` (with its own descendants)."""
+    children: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            children += [int(child) for child in (task / "children").read_text().split()]
+    except (OSError, ValueError):
+        return {}
+    found = {child: cpu_seconds(child) for child in children}
+    return {child: seconds for child, seconds in found.items() if seconds is not None}
+
+
 def run_wrk(
-    url: str, *, threads: int, connections: int, duration: int, script: Path | None = None
+    url: str,
+    *,
+    threads: int,
+    connections: int,
+    duration: int,
+    script: Path | None = None,
+    pid: int | None = None,
 ) -> WrkResult:
+    """One wrk run; with ``pid`` (the server's), also the server's CPU per request."""
     argv = [tool("wrk"), f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency"]
     if script is not None:
         argv += ["-s", str(script)]
+    cpu_before = cpu_seconds(pid) if pid is not None else None
     out = subprocess.run(
         [*argv, url], capture_output=True, text=True, check=True, timeout=duration + 60
     ).stdout
-    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.MULTILINE))
+    cpu_after = cpu_seconds(pid) if pid is not None else None
+    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.MULTILINE))
     rps = re.search(r"^Requests/sec:\s+([\d.]+)", out, re.MULTILINE)
     total = re.search(r"^\s+(\d+) requests in", out, re.MULTILINE)
     if not (rps and total and "50" in percentiles and "99" in percentiles):
@@ -221,12 +262,17 @@ def run_wrk(
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     if errors:
         bad += sum(int(n) for n in errors.groups())
+    requests = int(total.group(1))
+    cpu_ms = None
+    if cpu_before is not None and cpu_after is not None and requests:
+        cpu_ms = (cpu_after - cpu_before) * 1000 / requests
     return WrkResult(
         rps=float(rps.group(1)),
         p50_ms=_ms(percentiles["50"]),
         p99_ms=_ms(percentiles["99"]),
-        requests=int(total.group(1)),
+        requests=requests,
         bad=bad,
+        cpu_ms=cpu_ms,
     )
 
 

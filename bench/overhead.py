@@ -12,7 +12,10 @@ connection of the same file in the thread pool:
 
 The difference is what sqlgate adds to every query. wrk drives each server in turn (alternating
 which goes first each round); medians of ``--rounds`` rounds, and the throughput ratio
-bare/sqlgate (how many times more CPU a request costs through sqlgate; target under 1.5x).
+bare/sqlgate (target under 1.5x). On Linux it also reads each server's CPU time (all threads)
+around every run: CPU ms per request, and the ratio sqlgate/bare of those, which says how many
+times more CPU a request costs through sqlgate and moves less with other work on the machine
+than requests per second do.
 
     .venv/bin/python bench/overhead.py [--duration 10] [--connections 8] [--rounds 3]
 """
@@ -110,6 +113,7 @@ def main() -> int:
             conn.execute("CREATE TABLE t (x INTEGER)")
         try:
             targets = {}
+            pids = {}
             for name, extra in (("sqlgate", ()), ("sqlgate --no-access-log", ("--no-access-log",))):
                 tag = f"sqlgate{len(targets)}"
                 server, base, key = start_sqlgate(
@@ -117,6 +121,7 @@ def main() -> int:
                     env=HIGH_LIMITS, extra_args=extra,
                 )  # fmt: skip
                 servers.append(server)
+                pids[name] = server.pid
                 targets[name] = (
                     f"{base}/api/v1/query/db",
                     lua_post_script(tmp / f"{tag}.lua", {"query": SQL}, {"X-API-Key": key}),
@@ -124,6 +129,7 @@ def main() -> int:
                 check(targets[name][0], {"X-API-Key": key})
             bare, bare_base = start_bare(db, tmp / "bare.log")
             servers.append(bare)
+            pids["bare"] = bare.pid
             targets["bare"] = (
                 f"{bare_base}/query",
                 lua_post_script(tmp / "bare.lua", {"query": SQL}, {}),
@@ -135,11 +141,14 @@ def main() -> int:
                 order = list(targets) if r % 2 == 0 else list(reversed(targets))
                 for name in order:
                     url, script = targets[name]
-                    res = run_wrk(url, duration=args.duration, script=script, **wrk_opts)
+                    res = run_wrk(
+                        url, duration=args.duration, script=script, pid=pids[name], **wrk_opts
+                    )
                     results.setdefault(name, []).append(res)
                     print(
                         f"round {r + 1} {name:<23} {res.rps:8.0f} req/s  "
-                        f"p50 {res.p50_ms:6.2f} ms  p99 {res.p99_ms:6.2f} ms  bad {res.bad}",
+                        f"p50 {res.p50_ms:6.2f} ms  p99 {res.p99_ms:6.2f} ms  "
+                        f"CPU {_cpu(res.cpu_ms)} ms/req  bad {res.bad}",
                         flush=True,
                     )
         finally:
@@ -151,10 +160,13 @@ def main() -> int:
         rows.append(
             (name, f"{median([x.rps for x in runs]):.0f}",
              f"{median([x.p50_ms for x in runs]):.2f}", f"{median([x.p99_ms for x in runs]):.2f}",
-             f"{1000 / median([x.rps for x in runs]):.3f}", sum(x.bad for x in runs))
+             f"{1000 / median([x.rps for x in runs]):.3f}", _cpu(_median_cpu(runs)),
+             sum(x.bad for x in runs))
         )  # fmt: skip
     print(f"\nMedians of {args.rounds} rounds:")
-    print(table(["server", "req/s", "p50 ms", "p99 ms", "ms per request", "bad"], rows))
+    print(
+        table(["server", "req/s", "p50 ms", "p99 ms", "ms per request", "CPU ms/req", "bad"], rows)
+    )
     bare_runs = results["bare"]
     for name in ("sqlgate", "sqlgate --no-access-log"):
         ratio = median([x.rps for x in bare_runs]) / median([x.rps for x in results[name]])
@@ -164,12 +176,24 @@ def main() -> int:
             f"\nOverhead of {name} (bare req/s / its req/s): {ratio:.2f}x "
             f"(per round {min(paired):.2f}-{max(paired):.2f}x); target < {TARGET_RATIO:g}x: {met}"
         )
+        ours, theirs = _median_cpu(results[name]), _median_cpu(bare_runs)
+        if ours is not None and theirs:
+            print(f"  CPU per request, {name} / bare: {ours / theirs:.2f}x")
     if args.json:
         args.json.write_text(json.dumps({k: [vars(x) for x in v] for k, v in results.items()}))
     bad = sum(x.bad for runs in results.values() for x in runs)
     if bad:
         print(f"\nWARNING: {bad} non-2xx responses or socket errors; the numbers are suspect.")
     return 1 if bad else 0
+
+
+def _median_cpu(runs: list[WrkResult]) -> float | None:
+    values = [x.cpu_ms for x in runs if x.cpu_ms is not None]
+    return median(values) if values else None
+
+
+def _cpu(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from _common import (
     WrkResult,
+    children_cpu_seconds,
     install_signal_handlers,
     lua_post_script,
     machine,
@@ -83,10 +84,13 @@ def main() -> int:
                 order = list(targets) if r % 2 == 0 else list(reversed(targets))
                 for name in order:
                     url, script = targets[name]
+                    server = servers[list(targets).index(name)]
+                    before = children_cpu_seconds(server.pid)
                     res = run_wrk(url, duration=args.duration, script=script, **wrk_opts)
                     results.setdefault(name, []).append(res)
                     print(f"round {r + 1} {name:<14} {res.rps:8.0f} req/s  p50 {res.p50_ms:6.2f} ms"
-                          f"  p99 {res.p99_ms:7.2f} ms  bad {res.bad}", flush=True)  # fmt: skip
+                          f"  p99 {res.p99_ms:7.2f} ms  bad {res.bad}{_split(before, server.pid)}",
+                          flush=True)  # fmt: skip
         finally:
             for server in servers:
                 server.stop()
@@ -102,6 +106,18 @@ def main() -> int:
     print(f"\nScaling (--workers {args.workers} / 1 process): {many / one:.2f}x; "
           f">= {TARGET:g}x: {met}")  # fmt: skip
     return 1 if any(x.bad for runs in results.values() for x in runs) else 0
+
+
+def _split(before: dict[int, float], pid: int) -> str:
+    """How the run's CPU time spread over the worker processes (balance), if there are several.
+    (The multiprocessing resource tracker, a child too, uses next to none.)"""
+    after = children_cpu_seconds(pid)
+    used = sorted((after[c] - before[c] for c in after if c in before), reverse=True)
+    used = [u for u in used if u > 0.05]
+    if len(used) < 2:
+        return ""
+    total = sum(used)
+    return "  CPU per worker " + " / ".join(f"{u / total:.0%}" for u in used)
 
 
 if __name__ == "__main__":

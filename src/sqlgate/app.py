@@ -6,8 +6,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
-
 from sqlgate import __version__
 from sqlgate.api import (
     access_policy,
@@ -15,6 +13,7 @@ from sqlgate.api import (
     audit,
     connections,
     dashboards,
+    fastpath,
     health,
     jobs,
     keys,
@@ -31,7 +30,6 @@ from sqlgate.api import (
 from sqlgate.api.declared import declare, publish
 from sqlgate.api.docs import install as install_docs
 from sqlgate.api.errors import install as install_error_handlers
-from sqlgate.api.fastpath import FastExecute
 from sqlgate.api.middleware import BodySizeLimit, JsonBodies
 from sqlgate.container import Services
 from sqlgate.jobs.runner import JobRunner
@@ -47,7 +45,7 @@ Authenticate every request with `Authorization: Bearer <key>` or `X-API-Key: <ke
 """
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None) -> fastpath.App:
     settings = settings or Settings()
     # sqlglot logs the statement text when it falls back to an opaque Command; SQL may carry
     # secrets, and the audit history is where statements are kept.
@@ -56,7 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     runner = JobRunner(settings, services.store, services.queries, services.jobs)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_app: fastpath.App) -> AsyncIterator[None]:
         install_log_redaction()  # signed result links never reach the access log
         runner.start()  # async query workers of this process (docs/async.md)
         services.workflow_engine.start()  # scheduler and workflow runs (docs/workflows.md)
@@ -67,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             runner.stop()
             services.close()
 
-    app = FastAPI(
+    app = fastpath.App(
         title="sqlgate",
         version=__version__,
         description=DESCRIPTION,
@@ -79,7 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.job_runner = runner
     install_error_handlers(app)
     install_docs(app)
-    app.add_middleware(FastExecute, services=services)  # inside JsonBodies: bodies are JSON
+    # In front of these: execute requests it can answer exactly as the route would.
+    fastpath.install(app, services, settings.max_body_bytes)
     app.add_middleware(JsonBodies)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     routers = (

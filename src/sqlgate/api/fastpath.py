@@ -1,33 +1,44 @@
 """A fast path for the hottest route, ``POST /api/v1/query/{connection_id}`` (execute).
 
-FastAPI's dependency solving (the key headers, the org header, the generator dependency and its
-exit stack) cost more per request than everything else sqlgate does for a small query. This
-pure-ASGI step answers the common case itself with the same steps in the same order, and hands
-everything else to the route, untouched:
+FastAPI's middleware stack and dependency solving (the key headers, the org header, the generator
+dependency and its exit stack) cost more per request than everything else sqlgate does for a
+small query. :class:`App` (the application class) hands an execute request to this pure-ASGI
+step before any of it, and the step answers the common case itself with the same steps in the
+same order, and hands everything else to the full stack, untouched:
 
-* it only takes a request it can answer exactly like the route: a JSON body that parses and
-  validates as the route's body without ``wait_timeout``, a key in ``Authorization: Bearer`` or
-  ``X-API-Key`` whose check is in the key cache, and no ``X-ORG-ID``;
-* the checks up to there have no side effects, so anything else (a missing, unknown or uncached
-  key, a malformed body, the hybrid wait) goes to the route, which answers or refuses it as it
-  always has;
+* it only takes a request it can answer exactly like the route: a body within the size limit
+  that is JSON as the middleware reads it (``application/json``, or no or a form content type,
+  which :class:`~sqlgate.api.middleware.JsonBodies` reads as JSON), UTF-8 text without a lone
+  surrogate, that validates as the route's body without ``wait_timeout``; a key in
+  ``Authorization: Bearer`` or ``X-API-Key`` whose check is in the key cache; no ``X-ORG-ID``;
+  and no OpenTelemetry instrumentation configured (FastAPI's own, which sees every request);
+* the checks up to there have no side effects, so anything else (a body too large, not JSON or
+  not valid text, a missing, unknown or uncached key, the hybrid wait) goes to the full stack
+  with the body it sent, which answers or refuses it as it always has;
 * from there on it runs what the route's dependency and handler run (``deps.admit``, the
   request's closers, ``query.execute_response``), and renders any error with the application's
   own exception handlers, so the status, body and headers are the route's.
+
+The query itself runs on a thread of a plain thread pool (:data:`MAX_THREADS` threads, as many
+as Starlette's), its future awaited on the event loop: the same isolation from the event loop
+as the route's threadpool, at a fraction of anyio's bookkeeping per request.
 
 The OpenAPI document still comes from the route.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import re
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import orjson
+from fastapi import FastAPI
 from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import ValidationError as PydanticValidationError
-from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -39,26 +50,63 @@ from sqlgate.auth.principal import Principal
 from sqlgate.container import Services
 
 _EXECUTE = re.compile(r"/api/v1/query/([^/]+)")
+#: Content types JsonBodies reads as JSON (an absent one, a form) or passes as JSON.
+_JSON_TYPES = frozenset({b"", b"application/json", b"application/x-www-form-urlencoded"})
+#: Threads running fast-path queries at once (Starlette's threadpool has as many).
+MAX_THREADS = 40
+
+_THREADS = ThreadPoolExecutor(max_workers=MAX_THREADS, thread_name_prefix="sqlgate-request")
+
+
+class App(FastAPI):
+    """FastAPI with the execute route's fast path in front of its middleware stack."""
+
+    fast_path: FastExecute | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        fast = self.fast_path
+        if fast is not None and fast.candidate(scope) and not self._instrumented():
+            scope["app"] = self
+            await fast(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+    def _instrumented(self) -> bool:
+        """Whether FastAPI's OpenTelemetry instrumentation would see this request."""
+        telemetry = getattr(self, "_native_telemetry", None)
+        return telemetry is not None and bool(telemetry.enabled())
+
+
+def install(app: App, services: Services, max_body_bytes: int) -> None:
+    """Answer execute requests on ``app`` with the fast path; the rest of the stack (middleware,
+    then the route) gets those it leaves."""
+    app.fast_path = FastExecute(partial(FastAPI.__call__, app), services, max_body_bytes)
 
 
 class FastExecute:
-    def __init__(self, app: ASGIApp, services: Services) -> None:
-        self.app = app
+    def __init__(self, app: ASGIApp, services: Services, max_body_bytes: int) -> None:
+        self.app = app  # the full stack
         self.services = services
+        self.max_body_bytes = max_body_bytes
+
+    @staticmethod
+    def candidate(scope: Scope) -> bool:
+        return (
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and not scope.get("root_path")
+            and _EXECUTE.fullmatch(scope["path"]) is not None
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope["method"] != "POST"
-            or scope.get("root_path")
-            or (match := _EXECUTE.fullmatch(scope["path"])) is None
-        ):
-            await self.app(scope, receive, send)
-            return
-        messages, body = await _read_body(receive)
-        taken = _take(self.services, scope, body)
+        headers = _headers(scope)
+        body: bytes | None = None
+        messages: list[Message] = []
+        if headers is not None and _declared_size(headers) <= self.max_body_bytes:
+            messages, body = await _read_body(receive, self.max_body_bytes)
+        taken = None if headers is None or body is None else _take(self.services, headers, body)
         if taken is None:
-            replay = list(messages)
+            replay = messages
 
             async def replayed() -> Message:
                 return replay.pop(0) if replay else await receive()
@@ -66,7 +114,13 @@ class FastExecute:
             await self.app(scope, replayed, send)
             return
         principal, parsed = taken
-        await self._execute(scope, receive, send, match.group(1), principal, parsed)
+        authenticator = self.services.authenticator
+        key = _key(headers)  # type: ignore[arg-type]
+        if key is not None and authenticator.refresh_due(key):
+            # In the background: this request goes on with the still valid check.
+            asyncio.get_running_loop().run_in_executor(_THREADS, authenticator.refresh, key)
+        connection_id = _EXECUTE.fullmatch(scope["path"]).group(1)  # type: ignore[union-attr]
+        await self._execute(scope, receive, send, connection_id, principal, parsed)
 
     async def _execute(
         self,
@@ -82,40 +136,86 @@ class FastExecute:
             try:
                 await admit(self.services, principal, EXECUTE_SCOPES, EXECUTE_GROUP, "key")
                 client = scope["client"][0] if scope.get("client") else None
-                response = await run_in_threadpool(
-                    execute_response, self.services, principal, connection_id, body, client
+                context = contextvars.copy_context()
+                response = await asyncio.wrap_future(
+                    _THREADS.submit(
+                        context.run,
+                        execute_response,
+                        self.services,
+                        principal,
+                        connection_id,
+                        body,
+                        client,
+                    )
                 )
             except Exception as exc:
                 response = await _handled(scope, exc)
             await response(scope, receive, send)
         finally:
-            await run_closers(closers)
+            if closers:
+                await run_closers(closers)
 
 
-async def _read_body(receive: Receive) -> tuple[list[Message], bytes]:
+#: The headers the fast path reads; a request that repeats one of them goes to the full stack
+#: (its parts do not all read a repeated header the same way).
+_READ = frozenset({b"content-length", b"content-type", b"authorization", b"x-api-key"})
+
+
+def _headers(scope: Scope) -> dict[bytes, bytes] | None:
+    """The request's headers by (lower-case) name; None if one this step reads is repeated."""
+    headers: dict[bytes, bytes] = {}
+    for name, value in scope["headers"]:
+        if name in headers and name in _READ:
+            return None
+        headers[name] = value
+    return headers
+
+
+def _declared_size(headers: dict[bytes, bytes]) -> int:
+    """The Content-Length as BodySizeLimit reads it (0 without one, -1 when malformed: the
+    body is then counted as it comes)."""
+    value = headers.get(b"content-length")
+    if value is None:
+        return 0
+    try:
+        return int(value)
+    except ValueError:
+        return -1
+
+
+async def _read_body(receive: Receive, limit: int) -> tuple[list[Message], bytes | None]:
+    """The messages read and the whole body, or None for the body once it passed ``limit``
+    or the client left (the messages read so far are then handed on)."""
     messages: list[Message] = []
     chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
         messages.append(message)
         if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
+            return messages, None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return messages, None
+        chunks.append(chunk)
         if not message.get("more_body", False):
-            break
-    return messages, b"".join(chunks)
+            return messages, b"".join(chunks)
 
 
-def _take(services: Services, scope: Scope, body: bytes) -> tuple[Principal, ExecuteBody] | None:
+def _take(
+    services: Services, headers: dict[bytes, bytes], body: bytes
+) -> tuple[Principal, ExecuteBody] | None:
     """The key's principal and the parsed body, if this request is one the fast path answers
     exactly like the route; otherwise None (nothing has happened yet)."""
-    headers = Headers(scope=scope)
-    content_type = headers.get("content-type", "")
-    if content_type.split(";")[0].strip().lower() != "application/json" or not body:
+    content_type = headers.get(b"content-type", b"")
+    if content_type.split(b";")[0].strip().lower() not in _JSON_TYPES or not body:
         return None
-    if "x-org-id" in headers:
+    if b"x-org-id" in headers:
         return None
     try:
+        # orjson refuses what JsonBodies refuses (invalid UTF-8, lone surrogates) and what
+        # the route cannot parse: those are left to them, to say why.
         data: Any = orjson.loads(body)
         parsed = ExecuteBody.model_validate(data)
     except (orjson.JSONDecodeError, PydanticValidationError):
@@ -129,13 +229,15 @@ def _take(services: Services, scope: Scope, body: bytes) -> tuple[Principal, Exe
     return principal, parsed
 
 
-def _key(headers: Headers) -> str | None:
+def _key(headers: dict[bytes, bytes]) -> str | None:
     """The key as the route's security dependencies read it: Bearer first, then X-API-Key."""
-    authorization = headers.get("authorization")
-    scheme, credentials = get_authorization_scheme_param(authorization)
-    if authorization and scheme and credentials and scheme.lower() == "bearer":
-        return credentials
-    return headers.get("x-api-key") or None
+    authorization = headers.get(b"authorization")
+    if authorization is not None:
+        scheme, credentials = get_authorization_scheme_param(authorization.decode("latin-1"))
+        if scheme and credentials and scheme.lower() == "bearer":
+            return credentials
+    api_key = headers.get(b"x-api-key")
+    return api_key.decode("latin-1") if api_key else None
 
 
 async def _handled(scope: Scope, exc: Exception) -> Response:

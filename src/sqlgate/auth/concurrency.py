@@ -20,11 +20,11 @@ Settings: ``SQLGATE_ORG_MAX_CONCURRENT_QUERIES`` (default 8; 0 = no cap) and
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import secrets
 import threading
-import weakref
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Protocol
@@ -78,15 +78,23 @@ class Slot:
     (once; later calls do nothing). A slot dropped without release is given back when it is
     garbage collected, so a result stream that is never read cannot keep it forever."""
 
+    __slots__ = ("_release",)
+
     def __init__(self, release: Callable[[], None]) -> None:
-        self._finalizer = weakref.finalize(self, release)
+        self._release: Callable[[], None] | None = release
 
     @property
     def held(self) -> bool:
-        return self._finalizer.alive
+        return self._release is not None
 
     def release(self) -> None:
-        self._finalizer()
+        # Every store's release is idempotent, so two threads racing here do no harm.
+        release, self._release = self._release, None
+        if release is not None:
+            release()
+
+    def __del__(self) -> None:
+        self.release()
 
     def __enter__(self) -> Slot:
         return self
@@ -115,11 +123,12 @@ class SlotStore(Protocol):
 class MemorySlots:
     def __init__(self) -> None:
         self._held: dict[str, set[str]] = {}
+        self._tokens = itertools.count()  # unique in this process, which is all they need
         # Re-entrant: a slot's finalizer may run in a thread that already holds the lock.
         self._lock = threading.RLock()
 
     def try_acquire(self, org_id: str, cap: int) -> str | None:
-        token = secrets.token_hex(8)
+        token = str(next(self._tokens))
         with self._lock:
             held = self._held.setdefault(org_id, set())
             if len(held) >= cap:

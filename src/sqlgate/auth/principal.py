@@ -107,6 +107,7 @@ class Authenticator:
         self._ttl = ttl
         self._cache: dict[str, tuple[float, Principal]] = {}
         self._lock = threading.Lock()
+        self._refreshing: set[str] = set()  # key hashes being checked again (refresh)
 
     def cached(self, key: str) -> Principal | None:
         """The principal for ``key`` if seen within the ttl; no I/O, safe on the event loop."""
@@ -128,6 +129,35 @@ class Authenticator:
                     self._cache.clear()
                 self._cache[hash_key(key)] = (time.monotonic() + ttl, principal)
         return principal
+
+    def refresh_due(self, key: str) -> bool:
+        """Whether the cached check of ``key`` is in the last quarter of its time and no
+        refresh of it has started: the caller may then :meth:`refresh` it off the event loop,
+        so a key in steady use never drops out of the cache (and its requests never queue for
+        the store together when it does)."""
+        if self._ttl <= 0:
+            return False
+        key_hash = hash_key(key)
+        entry = self._cache.get(key_hash)
+        if entry is None or entry[0] - time.monotonic() > self._ttl / 4:
+            return False
+        with self._lock:
+            if key_hash in self._refreshing:
+                return False
+            self._refreshing.add(key_hash)
+        return True
+
+    def refresh(self, key: str) -> None:
+        """Check ``key`` in the store again (blocking I/O): cached anew for the full time if it
+        is still good, forgotten at once if not (the next request is refused as usual)."""
+        key_hash = hash_key(key)
+        try:
+            self.authenticate(key)
+        except Exception:
+            self.forget(key_hash)
+        finally:
+            with self._lock:
+                self._refreshing.discard(key_hash)
 
     def forget(self, key_hash: str | None = None) -> None:
         with self._lock:

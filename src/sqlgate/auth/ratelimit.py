@@ -177,6 +177,11 @@ def _budgets(limits: dict[str, str]) -> dict[str, tuple[str, tuple[RateLimitItem
     return {group: (text, tuple(parse_rate_limit(text))) for group, text in limits.items()}
 
 
+#: Windows and their budgets per (group, identity, org, org slug, per), see RateLimiter._plan.
+_Plan = tuple[list[Window], list[_Budget]]
+#: Plans remembered at most (then forgotten all at once and made again as requests come).
+_PLANS = 10_000
+
 _WHOSE = {
     "key": "this API key's",
     "member": "this member's",
@@ -195,6 +200,7 @@ class RateLimiter:
             self._store = RedisWindows(connect_redis(settings.redis_url))
         else:
             self._store = MemoryWindows()
+        self._plans: dict[tuple[str, str, str | None, str | None, str], _Plan] = {}
         self._key_limits = _budgets(settings.rate_limits)
         self._org_limits = _budgets(settings.org_rate_limits)
         # An organization's own entries replace the every-org ones group by group.
@@ -222,26 +228,12 @@ class RateLimiter:
         """Count one request of ``identity`` (and of ``org_id``, if given) in ``group``."""
         if not self.enabled:
             return
-        budgets: list[tuple[_Budget, str]] = []
-        text, items = _lookup(self._key_limits, group) or ("unlimited", ())
-        if items:
-            budgets.append((_Budget(per, text, items), identity))
-        if org_id is not None:
-            org = self.org_budget(group, org_id, org_slug)
-            if org is not None:
-                budgets.append((org, org_id))
-        if not budgets:
+        plan = self._plans.get((group, identity, org_id, org_slug, per))
+        if plan is None:
+            plan = self._plan(group, identity, org_id, org_slug, per)
+        windows, owners = plan
+        if not windows:
             return
-        # One hash tag per organization keeps a request's windows in one Redis Cluster slot.
-        tag = "{" + (org_id or "-") + "}"
-        windows: list[Window] = []
-        owners: list[_Budget] = []
-        for budget, who in budgets:
-            for item in budget.items:
-                seconds = item.get_expiry()
-                key = f"{self._prefix}:rl:{tag}:{group}:{budget.kind}:{who}:{item.amount}/{seconds}"
-                windows.append(Window(key, item.amount, seconds))
-                owners.append(budget)
         refused, wait = self._store.acquire(windows)
         if refused < 0:
             return
@@ -255,6 +247,34 @@ class RateLimiter:
             group=group,
             limit=budget.text,
         )
+
+    def _plan(
+        self, group: str, identity: str, org_id: str | None, org_slug: str | None, per: str
+    ) -> tuple[list[Window], list[_Budget]]:
+        """The windows a request of ``identity`` in ``group`` counts in, and whose budget each
+        is; the same for every such request (the settings do not change), so remembered."""
+        budgets: list[tuple[_Budget, str]] = []
+        text, items = _lookup(self._key_limits, group) or ("unlimited", ())
+        if items:
+            budgets.append((_Budget(per, text, items), identity))
+        if org_id is not None:
+            org = self.org_budget(group, org_id, org_slug)
+            if org is not None:
+                budgets.append((org, org_id))
+        # One hash tag per organization keeps a request's windows in one Redis Cluster slot.
+        tag = "{" + (org_id or "-") + "}"
+        windows: list[Window] = []
+        owners: list[_Budget] = []
+        for budget, who in budgets:
+            for item in budget.items:
+                seconds = item.get_expiry()
+                key = f"{self._prefix}:rl:{tag}:{group}:{budget.kind}:{who}:{item.amount}/{seconds}"
+                windows.append(Window(key, item.amount, seconds))
+                owners.append(budget)
+        if len(self._plans) >= _PLANS:
+            self._plans.clear()
+        self._plans[(group, identity, org_id, org_slug, per)] = (windows, owners)
+        return windows, owners
 
     def org_budget(self, group: str, org_id: str, org_slug: str | None = None) -> _Budget | None:
         """The organization's budget for ``group`` (None: no organization budget)."""

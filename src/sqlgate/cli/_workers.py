@@ -65,7 +65,7 @@ def _worker(options: dict[str, Any]) -> None:
     except OSError as exc:
         print(f"error: cannot listen on {options['host']}:{options['port']}: {exc}", flush=True)
         sys.exit(_STARTUP_FAILURE)
-    config = uvicorn.Config("sqlgate.app:create_app", factory=True, **options)
+    config = uvicorn.Config("sqlgate.cli._serving:serving_app", factory=True, **options)
     uvicorn.Server(config).run(sockets=[sock])
 
 

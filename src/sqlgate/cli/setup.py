@@ -21,7 +21,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from sqlgate import tls as https
-    from sqlgate.app import create_app
+    from sqlgate.cli._serving import serving_app
 
     return_large_buffers()
     configured = settings(args)
@@ -70,9 +70,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ["SQLGATE_DATA_DIR"] = str(configured.data_dir)
         if workers.balanced():
             return workers.serve(args.workers, common)
-        uvicorn.run("sqlgate.app:create_app", factory=True, workers=args.workers, **common)
+        uvicorn.run(
+            "sqlgate.cli._serving:serving_app", factory=True, workers=args.workers, **common
+        )
     else:
-        uvicorn.run(create_app(configured), **common)
+        uvicorn.run(serving_app(configured), **common)
     return 0
 
 

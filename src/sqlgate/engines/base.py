@@ -16,14 +16,11 @@ dialect → policy table and engines name only their dialect.
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +28,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 import pyarrow as pa
 
+from sqlgate.engines._deadline import Deadline
+from sqlgate.engines._deadline import observe_deadlines as observe_deadlines
 from sqlgate.engines._rows import plain_rows
 from sqlgate.engines._runner import Unwinding, within_deadline
 from sqlgate.engines._stream import opening, primed
@@ -136,81 +135,6 @@ class ResultStream:
             finally:
                 for callback in self._on_close:
                     callback()
-
-
-class _Watchdog:
-    """One thread that fires every pending deadline, instead of a thread per query (starting a
-    thread costs more than a small query)."""
-
-    def __init__(self) -> None:
-        self._heap: list[tuple[float, int, Deadline]] = []
-        self._wake = threading.Condition()
-        self._counter = itertools.count()
-        self._thread: threading.Thread | None = None
-
-    def schedule(self, deadline: Deadline) -> None:
-        with self._wake:
-            heapq.heappush(self._heap, (deadline.at, next(self._counter), deadline))
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._run, name="sqlgate-watchdog", daemon=True
-                )
-                self._thread.start()
-            # Only an earlier deadline changes how long the thread sleeps; waking it for every
-            # query would cost a context switch each.
-            if self._heap[0][2] is deadline:
-                self._wake.notify()
-
-    def _run(self) -> None:
-        while True:
-            with self._wake:
-                while not self._heap or self._heap[0][0] > time.monotonic():
-                    timeout = self._heap[0][0] - time.monotonic() if self._heap else None
-                    self._wake.wait(timeout)
-                _, _, deadline = heapq.heappop(self._heap)
-            deadline.fire()
-
-
-_WATCHDOG = _Watchdog()
-
-
-class Deadline:
-    """Calls ``interrupt`` when ``seconds`` pass, unless cancelled first.
-
-    ``expired`` tells afterwards whether the interrupt fired, so an engine error caused by the
-    interrupt can be reported as a timeout rather than a query error.
-    """
-
-    def __init__(self, seconds: float, interrupt: Callable[[], None]) -> None:
-        self.seconds = seconds
-        self.at = time.monotonic() + seconds
-        self.expired = False
-        self._interrupt: Callable[[], None] | None = interrupt
-        self._lock = threading.Lock()
-        _WATCHDOG.schedule(self)
-        observer = _DEADLINE_OBSERVER.get()
-        if observer is not None:
-            observer(self)
-
-    def fire(self) -> None:
-        with self._lock:
-            interrupt, self._interrupt = self._interrupt, None
-            if interrupt is None:
-                return
-            self.expired = True
-        interrupt()
-
-    def cancel(self) -> None:
-        # Drop the callback at once: the heap keeps this object until its time comes, and the
-        # callback holds the engine session.
-        with self._lock:
-            self._interrupt = None
-
-    def error(self) -> QueryTimeout:
-        return QueryTimeout(
-            f"The query ran longer than its timeout of {self.seconds:g} s and was stopped",
-            timeout=self.seconds,
-        )
 
 
 def _unchanged(exc: BaseException) -> BaseException:
@@ -357,28 +281,10 @@ class Started:
     rows: list[tuple[Any, ...]] | None = None
 
 
-_DEADLINE_OBSERVER: ContextVar[Callable[[Deadline], None] | None] = ContextVar(
-    "sqlgate_deadline_observer", default=None
-)
-
-
-@contextmanager
-def observe_deadlines(observer: Callable[[Deadline], None]) -> Iterator[None]:
-    """Hand ``observer`` every Deadline started in this context (thread), so the caller can
-    stop its query early with ``deadline.fire()``: async jobs cancel on the engine this way."""
-    token = _DEADLINE_OBSERVER.set(observer)
-    try:
-        yield
-    finally:
-        _DEADLINE_OBSERVER.reset(token)
-
-
 def columns_from_schema(schema: pa.Schema, engine_types: list[str] | None = None) -> list[Column]:
-    types = engine_types or [sql_type_name(f.type) for f in schema]
-    return [
-        Column(name=f.name, type=t, not_null=not f.nullable)
-        for f, t in zip(schema, types, strict=True)
-    ]
+    fields = list(schema)
+    types = engine_types or [sql_type_name(f.type) for f in fields]
+    return [Column(f.name, t, not f.nullable) for f, t in zip(fields, types, strict=True)]
 
 
 class Engine(ABC):

@@ -134,12 +134,26 @@ def unique_names(names: Sequence[str]) -> list[str]:
 ArrayLike: TypeAlias = pa.Array | pa.ChunkedArray
 
 
+#: Types whose values ``to_pylist`` gives as they are: no nanoseconds, no maps, no range errors.
+_PLAIN_TYPE_IDS = frozenset(
+    t.id
+    for t in (
+        pa.null(), pa.bool_(), pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(),
+        pa.uint16(), pa.uint32(), pa.uint64(), pa.float16(), pa.float32(), pa.float64(),
+        pa.string(), pa.large_string(), pa.binary(), pa.large_binary(),
+    )
+)  # fmt: skip
+
+
 def python_values(array: ArrayLike) -> list[object]:
     """The values of an Arrow array as natural Python objects (``Decimal``, ``datetime``...).
 
     Temporal values Python cannot hold (DuckDB's ``'infinity'``, years after 9999) make the
     column come back as Arrow's text for this array rather than failing the whole result.
     """
+    if array.type.id in _PLAIN_TYPE_IDS:  # nothing to adjust, nothing that can fail
+        plain: list[object] = array.to_pylist()
+        return plain
     micro_type = _without_nanoseconds(array.type)
     if micro_type is not None:
         array = array.cast(micro_type, safe=False)  # truncate to µs, see module docstring

@@ -55,6 +55,7 @@ class AuditRecord:
 
 
 _COLUMNS = tuple(f.name for f in fields(AuditRecord))
+_INSERT = insert(AuditEvent.__table__)
 _VALUES = attrgetter(*_COLUMNS)
 
 
@@ -130,8 +131,9 @@ class AuditLog:
         if not batch:
             return
         try:
-            with self._store.session() as session:
-                session.execute(insert(AuditEvent), [_row(e) for e in batch])
+            # A Core insert of plain rows (executemany): the ORM's bulk path adds per-row work.
+            with self._store.engine.begin() as db:
+                db.execute(_INSERT, [_row(e) for e in batch])
         except Exception:
             # The audit trail must never take the query path down with it; say so loudly.
             log.exception("could not write %d audit events", len(batch))

@@ -38,6 +38,7 @@ from sqlgate.sql.access_rewrite import enforce
 from sqlgate.sql.cache import CACHEABLE_SQL_CHARS, analyze_sql, not_null_cached
 from sqlgate.sql.guard import Analysis, over_limit, refusal
 from sqlgate.sql.unknown import unknown_columns
+from sqlgate.vocabulary.columns import Column
 
 
 @dataclass(frozen=True)
@@ -469,5 +470,5 @@ def _mark_not_null(result: QueryResult, sql: str, engine: Engine) -> None:
     flags = not_null_cached(sql, engine.dialect, engine.catalog(), names)
     if any(flags):
         result.columns = [
-            replace(c, not_null=flag) for c, flag in zip(result.columns, flags, strict=True)
+            Column(c.name, c.type, flag) for c, flag in zip(result.columns, flags, strict=True)
         ]
