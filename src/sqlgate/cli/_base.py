@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 
 import pydantic
 import yaml
@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
 from sqlgate.container import Services
-from sqlgate.errors import NotFound, SqlgateError
+from sqlgate.errors import NotFound, SqlgateError, ValidationError
 from sqlgate.services import orgs
 from sqlgate.settings import Settings
 from sqlgate.store.models import PLATFORM_ORG_ID, Organization
@@ -184,6 +184,28 @@ def read_mapping(file: str, what: str) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise SqlgateError(f"{path.name} must hold one {what} (a mapping)")
     return body
+
+
+def read_document(file: str) -> tuple[bytes, Literal["yaml", "json"] | None]:
+    """A document to deploy as it is on disk (the service decodes and checks it), and its format
+    by the file's suffix (None: the service tells by the text)."""
+    path = Path(file)
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise SqlgateError(f"Cannot read {str(path)!r}: {exc.strerror}") from None
+    suffix = path.suffix.lower()
+    return text, "yaml" if suffix in (".yaml", ".yml") else "json" if suffix == ".json" else None
+
+
+@contextmanager
+def every_problem() -> Iterator[None]:
+    """A deploy's 422 as one error line naming every problem (the API lists them)."""
+    try:
+        yield
+    except ValidationError as exc:
+        problems = [f"{p['path']}: {p['message']}" for p in exc.details.get("errors", [])[1:]]
+        raise SqlgateError("; ".join([exc.message, *problems])) from None
 
 
 # --- output ------------------------------------------------------------------------------------

@@ -3,40 +3,29 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-from typing import Literal
 
 from sqlgate.cli._base import (
     acting_org,
     command,
+    every_problem,
     print_json,
+    read_document,
     say,
     services,
     shared_option,
     with_org,
 )
 from sqlgate.container import Services
-from sqlgate.errors import NotFound, SqlgateError, ValidationError
+from sqlgate.errors import NotFound
 from sqlgate.services.connections import ConnectionInfo
 
 
 def cmd_policy_deploy(args: argparse.Namespace) -> int:
-    path = Path(args.file)
-    try:
-        text = path.read_bytes()
-    except OSError as exc:
-        raise SqlgateError(f"Cannot read {str(path)!r}: {exc.strerror}") from None
-    suffix = path.suffix.lower()
-    fmt: Literal["yaml", "json"] | None = (
-        "yaml" if suffix in (".yaml", ".yml") else "json" if suffix == ".json" else None
-    )
+    text, fmt = read_document(args.file)
     with services(args) as built:
         conn = _connection(built, args)
-        try:
+        with every_problem():
             deployed = built.policies.deploy(None, conn, text, fmt, client="cli")
-        except ValidationError as exc:
-            problems = [f"{p['path']}: {p['message']}" for p in exc.details.get("errors", [])[1:]]
-            raise SqlgateError("; ".join([exc.message, *problems])) from None
     shown = {
         "connection": conn.name,
         "connection_id": conn.id,

@@ -4,39 +4,28 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Literal
 
 from sqlgate.cli._base import (
     acting_org,
     command,
+    every_problem,
     print_json,
+    read_document,
     say,
     services,
     shared_option,
     with_org,
 )
-from sqlgate.errors import SqlgateError, ValidationError
+from sqlgate.errors import SqlgateError
 
 
 def cmd_semantic_deploy(args: argparse.Namespace) -> int:
-    path = Path(args.file)
-    try:
-        text = path.read_bytes()
-    except OSError as exc:
-        raise SqlgateError(f"Cannot read {str(path)!r}: {exc.strerror}") from None
-    suffix = path.suffix.lower()
-    fmt: Literal["yaml", "json"] | None = (
-        "yaml" if suffix in (".yaml", ".yml") else "json" if suffix == ".json" else None
-    )
+    text, fmt = read_document(args.file)
     with services(args) as built:
         org = acting_org(built, args)
         conn = built.connections.get(org, args.connection)
-        try:
+        with every_problem():
             deployed = built.semantic.deploy(None, conn, text, fmt, client="cli")
-        except ValidationError as exc:
-            # Every problem, on the one error line.
-            problems = [f"{p['path']}: {p['message']}" for p in exc.details.get("errors", [])[1:]]
-            raise SqlgateError("; ".join([exc.message, *problems])) from None
     shown = {
         "connection": conn.name,
         "connection_id": conn.id,

@@ -13,6 +13,29 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+class Closing:
+    """``close()`` and ``on_close()`` of a stream of batches or chunks: the stream sets
+    ``_close`` (releases its engine session), ``_closed`` and ``_on_close``."""
+
+    _close: Callable[[], None]
+    _closed: bool
+    _on_close: list[Callable[[], None]]
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the stream is closed and its engine session released (also
+        when releasing it fails), after those added before it."""
+        self._on_close.append(callback)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            try:
+                self._close()
+            finally:
+                for callback in self._on_close:
+                    callback()
+
+
 def primed(batches: Iterator[T]) -> Iterator[T]:
     """Pull the first batch (or chunk) now, so errors that happen on the first fetch raise at once
     (before an HTTP response has started), then hand back an iterator over all batches."""

@@ -32,7 +32,7 @@ from sqlgate.engines._deadline import Deadline
 from sqlgate.engines._deadline import observe_deadlines as observe_deadlines
 from sqlgate.engines._rows import plain_rows
 from sqlgate.engines._runner import Unwinding, within_deadline
-from sqlgate.engines._stream import opening, primed
+from sqlgate.engines._stream import Closing, opening, primed
 from sqlgate.engines.csv_stream import CsvStream, StartedCsv
 from sqlgate.engines.result import QueryResult, collect, too_large
 from sqlgate.errors import ConnectionFailed, QueryTimeout, SqlgateError
@@ -82,7 +82,7 @@ class ServerInfo:
 
 
 @dataclass
-class ResultStream:
+class ResultStream(Closing):
     """An unbounded-in-size, bounded-in-memory result: batches pulled lazily from the engine.
 
     ``truncated`` becomes true once iteration stops at the row limit with rows still left;
@@ -121,20 +121,6 @@ class ResultStream:
             raise
         finally:
             self.close()
-
-    def on_close(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` once the stream is closed and its engine session released (also
-        when releasing it fails), after those added before it."""
-        self._on_close.append(callback)
-
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            try:
-                self._close()
-            finally:
-                for callback in self._on_close:
-                    callback()
 
 
 def _unchanged(exc: BaseException) -> BaseException:

@@ -14,6 +14,7 @@ from typing import Protocol
 
 import pyarrow as pa
 
+from sqlgate.engines._stream import Closing
 from sqlgate.errors import SqlgateError
 from sqlgate.vocabulary.columns import Column
 
@@ -36,7 +37,7 @@ class StartedCsv:
     counted: Counted
 
 
-class CsvStream:
+class CsvStream(Closing):
     """Chunks of whole CSV rows, pulled lazily from the engine; the same lifecycle as a
     :class:`~sqlgate.engines.base.ResultStream`: ``truncated`` once it stopped at the row limit
     with rows left, ``error`` the SqlgateError that ended it early, and ``close()`` (or reading
@@ -78,17 +79,3 @@ class CsvStream:
             raise
         finally:
             self.close()
-
-    def on_close(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` once the stream is closed and its engine session released (also
-        when releasing it fails), after those added before it."""
-        self._on_close.append(callback)
-
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            try:
-                self._close()
-            finally:
-                for callback in self._on_close:
-                    callback()

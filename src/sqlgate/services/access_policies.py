@@ -23,7 +23,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from sqlalchemy import bindparam, func, select
@@ -35,6 +35,7 @@ from sqlgate.errors import AuthorizationError, Conflict, NotFound, SqlNotAllowed
 from sqlgate.services import orgs
 from sqlgate.services.audit import AuditLog, audited
 from sqlgate.services.connections import ConnectionInfo, ConnectionService
+from sqlgate.services.documents import Format, decode_document, stored_format
 from sqlgate.sql.access_bind import EffectivePolicy, PolicyContext, bind
 from sqlgate.sql.access_document import (
     AccessDocument,
@@ -55,7 +56,6 @@ from sqlgate.store.models import (
 )
 from sqlgate.vocabulary.schema import DatabaseSchema
 
-Format = Literal["yaml", "json"]
 OPERATOR = "operator"
 _MAX_PROBLEMS = 50
 _INSERT_ATTEMPTS = 10
@@ -196,7 +196,7 @@ class AccessPolicies:
         if compiled is not None:
             return compiled
         row = self._row(conn.id, layer, version)
-        spec = _spec(row.source, _format(row.format))
+        spec = _spec(row.source, stored_format(row.format))
         compiled, problems = compile_document(spec, schema, conn.dialect)
         if compiled is None:
             # The connection changed under the policy: refuse every query until redeployed.
@@ -327,7 +327,7 @@ class AccessPolicies:
             target_id=conn.id,
             client=client,
         ) as outcome:
-            source = _decode(text)
+            source = decode_document(text, "The access policy")
             fmt: Format = format or ("json" if source.lstrip().startswith("{") else "yaml")
             spec = _spec(source, fmt)
             self._check(conn, layer, spec)
@@ -457,30 +457,12 @@ def _invalid(problems: list[tuple[str, str]]) -> ValidationError:
     )
 
 
-def _decode(text: str | bytes) -> str:
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise ValidationError("The access policy is not UTF-8 text", path="") from None
-    text = text.removeprefix("\ufeff")
-    if "\x00" in text:
-        raise ValidationError("The access policy may not contain NUL characters", path="")
-    if not text.strip():
-        raise ValidationError("The access policy is empty", path="")
-    return text
-
-
-def _format(value: str) -> Format:
-    return "json" if value == "json" else "yaml"
-
-
 def _version(row: AccessPolicyVersion) -> PolicyVersion:
     return PolicyVersion(
         connection_id=row.connection_id,
         layer=row.layer,
         version=row.version,
-        format=_format(row.format),
+        format=stored_format(row.format),
         source=row.source,
         deployed_at=row.created_at,
         member_id=row.member_id,

@@ -20,7 +20,6 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -36,6 +35,7 @@ from sqlgate.nl.semantic import SemanticModel, parse_semantic_model
 from sqlgate.nl.values import ValueIndex, sample_values
 from sqlgate.services.audit import AuditLog, audited
 from sqlgate.services.connections import ConnectionInfo, ConnectionService
+from sqlgate.services.documents import Format, decode_document, stored_format
 from sqlgate.store.db import Store
 from sqlgate.store.models import (
     PLATFORM_ORG_ID,
@@ -46,7 +46,6 @@ from sqlgate.store.models import (
 )
 from sqlgate.vocabulary.schema import DatabaseSchema, SchemaTable
 
-Format = Literal["yaml", "json"]
 FORMATS: tuple[Format, ...] = ("yaml", "json")
 DEFAULT_CACHE_SIZE = 32
 _MAX_PROBLEMS = 50
@@ -202,7 +201,9 @@ class SemanticModels:
                 .where(t.org_id == _owner(org_id, conn), t.connection_id == conn.id)
                 .order_by(t.version.desc())
             ).all()
-        return [VersionInfo(r.version, r.created_at, _format(r.format), r.member_id) for r in rows]
+        return [
+            VersionInfo(r.version, r.created_at, stored_format(r.format), r.member_id) for r in rows
+        ]
 
     # --- deploying ----------------------------------------------------------------------------
 
@@ -236,7 +237,7 @@ class SemanticModels:
             target_id=conn.id,
             client=client,
         ) as outcome:
-            source = _decode(text)
+            source = decode_document(text, "The semantic model")
             fmt = format or ("json" if source.lstrip().startswith("{") else "yaml")
             if fmt not in FORMATS:
                 raise ValidationError(f"Unknown format {fmt!r}: yaml or json", field="format")
@@ -465,25 +466,6 @@ def _invalid(problems: list[tuple[str, str]]) -> ValidationError:
 # --- rows -------------------------------------------------------------------------------------
 
 
-def _decode(text: str | bytes) -> str:
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise ValidationError("The semantic model is not UTF-8 text", path="") from None
-    else:
-        text = text.removeprefix("\ufeff")
-    if "\x00" in text:
-        raise ValidationError("The semantic model may not contain NUL characters", path="")
-    if not text.strip():
-        raise ValidationError("The semantic model is empty", path="")
-    return text
-
-
-def _format(value: str) -> Format:
-    return "json" if value == "json" else "yaml"
-
-
 def _deployed(row: SemanticModelVersion) -> Deployed:
     return Deployed(
         connection_id=row.connection_id,
@@ -491,6 +473,6 @@ def _deployed(row: SemanticModelVersion) -> Deployed:
         version=row.version,
         deployed_at=row.created_at,
         source=row.source,
-        format=_format(row.format),
+        format=stored_format(row.format),
         member_id=row.member_id,
     )
