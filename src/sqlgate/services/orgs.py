@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from sqlgate.auth.keys import display_prefix, generate_key, hash_key
@@ -101,15 +101,21 @@ class ActiveMember:
     role: str
 
 
-def active_member(store: Store, org_id: str, member_id: str) -> ActiveMember | None:
-    """The member's organization slug and current role; None once they have left."""
+def active_member(
+    store: Store, org_id: str, member_id: str, *, session: Session | Connection | None = None
+) -> ActiveMember | None:
+    """The member's organization slug and current role; None once they have left. Read in
+    ``session`` (or a connection) when given (one transaction with the caller's other reads)."""
     query = (
         select(Organization.slug, Member.role, Member.status)
         .join(Member, Member.org_id == Organization.id)
         .where(Organization.id == org_id, Member.id == member_id)
     )
-    with store.session() as session:
+    if session is not None:
         row = session.execute(query).one_or_none()
+    else:
+        with store.session() as own:
+            row = own.execute(query).one_or_none()
     if row is None or row.status != "active":
         return None
     return ActiveMember(row.slug, row.role)
