@@ -226,6 +226,11 @@ class Settings(BaseSettings):
         "besides public addresses (e.g. `127.0.0.1,10.0.0.0/8,hooks.internal`). Empty: public "
         "addresses only; loopback, private and link-local ranges are refused.",
     )
+    webhook_ca_file: str | None = Field(
+        default=None,
+        description="A CA bundle to check HTTPS webhook receivers' certificates with (default: "
+        "the certifi authorities, as httpx uses).",
+    )
     smtp_url: SecretStr | None = Field(
         default=None,
         description="Where workflow e-mail goes: smtp://[user:password@]host[:587] (STARTTLS), "
@@ -452,6 +457,13 @@ class Settings(BaseSettings):
                     "must be smtp://host[:port] (STARTTLS), smtps://host[:port] (TLS) or "
                     "smtp+plain://host[:port]"
                 )
+        return value
+
+    @field_validator("webhook_ca_file", mode="after")
+    @classmethod
+    def _check_webhook_ca_file(cls, value: str | None) -> str | None:
+        if value is not None and not Path(value).is_file():
+            raise ValueError(f"no such file: {value}")
         return value
 
     @field_validator("rate_limits", mode="after")

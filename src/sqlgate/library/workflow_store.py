@@ -9,7 +9,7 @@ to ``running`` only if it is still ``queued``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -188,6 +188,18 @@ class WorkflowStore:
         with self._store.session() as session:
             session.execute(delete(WorkflowRun).where(WorkflowRun.workflow_id == workflow_id))
             session.delete(self._row(session, org_id, workflow_id))
+
+    def rewrite_documents(self, rewrite: Callable[[dict[str, Any]], dict[str, Any] | None]) -> int:
+        """Pass every workflow's document through ``rewrite`` (None: unchanged), in one
+        transaction; how many changed."""
+        changed = 0
+        with self._store.session() as session:
+            for row in session.scalars(select(Workflow).order_by(Workflow.id)):
+                new = rewrite(dict(row.document or {}))
+                if new is not None:
+                    row.document = new
+                    changed += 1
+        return changed
 
     @staticmethod
     def _row(session: Any, org_id: str, workflow_id: str) -> Workflow:
