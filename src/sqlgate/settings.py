@@ -276,8 +276,8 @@ class Settings(BaseSettings):
     workflow_run_retention_days: int = Field(
         default=90,
         ge=0,
-        description="Workflow runs older than this many days are deleted at start-up; 0 keeps "
-        "them forever.",
+        description="Finished workflow runs older than this many days are deleted at start-up "
+        "and every hour; 0 keeps them forever.",
     )
 
     # --- async queries (jobs, result files, signed links; docs/async.md) -------------------

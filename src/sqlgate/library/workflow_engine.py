@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 MAX_MISSED_RECORDS = 100
 #: Workflows fired in one transaction (the workers start on a chunk as soon as it is written).
 FIRE_CHUNK = 100
+#: Seconds between two prunings of old runs (besides one at start).
+PRUNE_SECONDS = 3600.0
 #: At most this many chunks per look (``FIRE_CHUNK`` times this many workflows due at once).
 MAX_CHUNKS = 1000
 
@@ -81,8 +83,7 @@ class WorkflowEngine:
             return
         self._stopping.clear()
         self.sweep()
-        if self._settings.workflow_run_retention_days:
-            self._store.prune(self._settings.workflow_run_retention_days)
+        self.prune()
         for i in range(self._settings.workflow_workers):
             self._spawn(self._work, f"sqlgate-workflow-{i}")
         self._scheduling = scheduler
@@ -114,7 +115,7 @@ class WorkflowEngine:
     def _schedule(self) -> None:
         interval = self._settings.scheduler_interval
         beat = min(5.0, self._settings.workflow_stale_seconds / 3)
-        last_beat = 0.0
+        last_beat = last_prune = time.monotonic()
         while not self._stopping.is_set():
             delay = interval
             try:
@@ -126,9 +127,18 @@ class WorkflowEngine:
                         running = list(self._running)
                     self._store.heartbeat(self.identity, running)
                     self.sweep()
+                if now - last_prune >= PRUNE_SECONDS:
+                    last_prune = now
+                    self.prune()
             except Exception:  # the store may be down for a moment: try again next time
                 log.exception("workflow scheduler")
             self._stopping.wait(delay)
+
+    def prune(self) -> int:
+        """Delete finished runs older than ``SQLGATE_WORKFLOW_RUN_RETENTION_DAYS`` (at start
+        and every hour); how many."""
+        days = self._settings.workflow_run_retention_days
+        return self._store.prune(days, now=self.clock()) if days else 0
 
     def look(self, interval: float) -> float:
         """One look of the scheduler: fire what is due, wake the workers if any run is queued

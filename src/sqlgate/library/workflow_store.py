@@ -428,8 +428,9 @@ class WorkflowStore:
             )
             return _rowcount(done)
 
-    def prune(self, days: int) -> int:
-        cutoff = datetime.now(UTC) - timedelta(days=days)
+    def prune(self, days: int, *, now: datetime | None = None) -> int:
+        """Delete finished runs created more than ``days`` days before ``now``."""
+        cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
         with self._store.session() as session:
             done = session.execute(
                 delete(WorkflowRun).where(
