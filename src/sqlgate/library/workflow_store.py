@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy import Row, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -103,7 +103,7 @@ class Firing:
     runs: list[tuple[datetime, str, dict[str, Any] | None]]
 
 
-def _info(row: Workflow) -> WorkflowInfo:
+def _info(row: Workflow | Row[Any]) -> WorkflowInfo:
     return WorkflowInfo(
         id=row.id,
         org_id=row.org_id,
@@ -118,7 +118,7 @@ def _info(row: Workflow) -> WorkflowInfo:
     )
 
 
-def _run(row: WorkflowRun) -> RunInfo:
+def _run(row: WorkflowRun | Row[Any]) -> RunInfo:
     return RunInfo(
         id=row.id,
         org_id=row.org_id,
@@ -251,7 +251,7 @@ class WorkflowStore:
         with self._store.session() as session:
             dialect = session.get_bind().dialect
             moved = _move_on(session, dialect, plans)
-            rows = [
+            rows: list[dict[str, Any]] = [
                 {
                     "id": new_id("wfr"),
                     "org_id": plan.workflow.org_id,
