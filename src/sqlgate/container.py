@@ -119,14 +119,8 @@ class Services:
             host_refusal=hosts.literal_refusal,
             email=mailer.configured,
         )
-        steps = StepRunner(
-            queries,
-            saved_queries,
-            jobs,
-            box,
-            WebhookSender(hosts, ca_file=settings.webhook_ca_file),
-            mailer,
-        )
+        sender = WebhookSender(hosts, ca_file=settings.webhook_ca_file)
+        steps = StepRunner(queries, saved_queries, jobs, box, sender, mailer)
         engine = WorkflowEngine(settings, workflow_store, steps, audit)
         workflows.on_queue = engine.wake
         return cls(
