@@ -1,7 +1,7 @@
 """1,000 enabled workflows due at the same second: how late each fires, and the server's CPU
 while nothing is due.
 
-Each round starts one sqlgate process (``--workers`` workflow workers, default 2) on a DuckDB
+Each round starts one sqlgate process (``--workers`` workflow workers, default 4) on a DuckDB
 file, with a fresh metadata store (SQLite in the data directory, or a new PostgreSQL database
 with ``--postgres URL``). While the server has no workflow it measures the process's CPU for
 ``--idle`` seconds (the peer: the same server, nothing scheduled); it then creates
@@ -173,7 +173,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--lead", type=int, default=45, help="Seconds from now to the due time")
     parser.add_argument("--idle", type=float, default=15.0, help="Seconds of each CPU measure")
-    parser.add_argument("--workers", type=int, default=2, help="SQLGATE_WORKFLOW_WORKERS")
+    parser.add_argument("--workers", type=int, default=4, help="SQLGATE_WORKFLOW_WORKERS")
     parser.add_argument("--postgres", help="A PostgreSQL URL: the metadata store goes there")
     args = parser.parse_args()
     install_signal_handlers()

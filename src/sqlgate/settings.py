@@ -245,7 +245,10 @@ class Settings(BaseSettings):
         "system's).",
     )
     workflow_workers: int = Field(
-        default=2, ge=0, description="Threads of each server process that run workflow runs."
+        default=4,
+        ge=0,
+        description="Threads of each server process that run workflow runs (each run's query "
+        "takes one of the organization's concurrent-query slots while it runs).",
     )
     scheduler_interval: float = Field(
         default=1.0,
