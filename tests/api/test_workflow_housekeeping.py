@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from sqlgate.library.workflow_store import WorkflowStore
 from sqlgate.store.models import AuditEvent, WorkflowRun, new_id
 from tests.conftest import Env, open_env
 
@@ -135,3 +136,35 @@ def test_changes_and_runs_leave_audit_rows(tmp_path: Path) -> None:
     assert targets["workflow.run"] == wf_id and targets["workflow.delete"] == wf_id
     [ran] = [d for action, _s, _t, d in seen if action == "workflow.run"]
     assert ran == {"run_id": run["run_id"], "trigger": "manual", "status": "succeeded"}
+
+
+def test_without_update_returning_runs_are_fired_and_claimed_one_by_one(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """A metadata store whose database has no ``UPDATE ... RETURNING`` (MySQL, MariaDB) takes
+    the statement-by-statement way: still one run per scheduled time, each claimed once."""
+    for env in open_env(tmp_path, workflow_workers=0):
+        services = env.org.services
+        engine = services.workflow_engine
+        engine.stop()  # no scheduler thread: this test looks itself
+        monkeypatch.setattr(services.store.engine.dialect, "update_returning", False)
+        body = {
+            "name": "every second",
+            "trigger": {"type": "schedule", "cron": "* * * * * *", "timezone": "UTC"},
+            "steps": [QUERY],
+        }
+        r = env.client.post("/v1/workflows", json=body, headers=_h(env))
+        wf_id = r.json()["data"]["workflow_id"]
+        later = datetime.now(UTC) + timedelta(seconds=3)
+        engine.clock = lambda: later  # noqa: B023 (one env: the loop runs once)
+        assert engine.tick() == 1  # the newest due time queued, the ones before it missed
+        assert engine.tick() == 0
+        store = WorkflowStore(services.store)
+        claimed = store.claim_next(engine.identity)
+        assert claimed is not None and claimed.workflow is not None
+        assert claimed.workflow.id == wf_id and claimed.owner is not None
+        assert store.claim_next("another process") is None
+        assert engine.execute(claimed.run, claimed) == "succeeded"
+        statuses = [r["status"] for r in env.client.get(
+            f"/v1/workflows/{wf_id}/runs", headers=_h(env)).json()["data"]]  # fmt: skip
+        assert statuses.count("succeeded") == 1 and set(statuses) <= {"succeeded", "missed"}
