@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import ipaddress
 import logging
+import os
 import socket
 import ssl
 import threading
@@ -139,6 +140,18 @@ def _hide_webhook_paths() -> None:
         logger.addFilter(_HideWebhookPaths())
 
 
+def _tls_context(ca_file: str | None) -> ssl.SSLContext:
+    """One context for every delivery (building one reads the whole bundle): ``ca_file``, or as
+    httpx chooses by default (``SSL_CERT_FILE``, ``SSL_CERT_DIR``, else certifi's bundle)."""
+    if ca_file:
+        return ssl.create_default_context(cafile=ca_file)
+    if os.environ.get("SSL_CERT_FILE"):
+        return ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
+    if os.environ.get("SSL_CERT_DIR"):
+        return ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 def _certificate_refused(exc: BaseException) -> bool:
     """Whether ``exc`` came from a TLS certificate check that failed."""
     seen: BaseException | None = exc
@@ -194,8 +207,8 @@ class WebhookSender:
         self._sleep = sleep
         self._backoff = backoff
         # Certificates are checked against the URL's host name (never the address connected
-        # to), with the system's authorities or ``ca_file`` (SQLGATE_WEBHOOK_CA_FILE).
-        self._tls = ssl.create_default_context(cafile=ca_file or certifi.where())
+        # to), with ``ca_file`` (SQLGATE_WEBHOOK_CA_FILE) or the authorities httpx would use.
+        self._tls = _tls_context(ca_file)
         _hide_webhook_paths()
 
     def send(
