@@ -229,7 +229,7 @@ class Settings(BaseSettings):
     webhook_ca_file: str | None = Field(
         default=None,
         description="A CA bundle to check HTTPS webhook receivers' certificates with (default: "
-        "the certifi authorities, as httpx uses).",
+        "the bundle httpx would use: SSL_CERT_FILE, SSL_CERT_DIR, else certifi's).",
     )
     smtp_url: SecretStr | None = Field(
         default=None,
