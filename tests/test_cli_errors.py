@@ -120,6 +120,21 @@ def test_several_organizations_need_org(
 BAD_INPUT: dict[tuple[str, ...], list[tuple[list[str], int]]] = {
     ("serve",): [(["--tls-cert", "/nonexistent/cert.pem"], 2), (["--port", "http"], 2)],
     ("init",): [(["--name"], 2)],
+    ("orgs", "create"): [
+        (["--name", "X", "--attr", "x=[1]"], 1),
+        (["--name", "X", "--slug", "Bad Slug"], 1),
+        (["--name", "X", "--attr", "9=1"], 1),
+        ([], 2),
+    ],
+    ("orgs", "list"): [(["extra"], 2)],
+    ("orgs", "show"): [(["nope"], 1), ([], 2)],
+    ("orgs", "update"): [(["nope", "--name", "X"], 1), (["default"], 2)],
+    ("orgs", "suspend"): [(["nope"], 1)],
+    ("orgs", "resume"): [(["nope"], 1), (["default"], 1)],
+    ("orgs", "delete"): [(["nope", "--yes"], 1), (["default"], 2)],
+    ("operator-key", "create"): [(["--name", " "], 1)],
+    ("operator-key", "list"): [(["extra"], 2)],
+    ("operator-key", "revoke"): [(["opk_nope"], 1), ([], 2)],
     ("keys", "create"): [
         (["--scopes", "query:explode"], 2),
         (["--scopes", ","], 2),
@@ -140,7 +155,13 @@ BAD_INPUT: dict[tuple[str, ...], list[tuple[list[str], int]]] = {
         (["z", "--type", "postgresql", "--host=-oProxyCommand=x", "--database", "d"], 1),
     ],
     ("connections", "list"): [(["--org", "nope"], 1)],
-    ("connections", "remove"): [(["nope", "--yes"], 1), (["chinook"], 2)],
+    ("connections", "remove"): [
+        (["nope", "--yes"], 1),
+        (["chinook"], 2),
+        (["chinook", "--shared", "--yes"], 1),
+    ],
+    ("connections", "grant"): [(["nope", "--org", "default"], 1), (["x"], 2)],
+    ("connections", "revoke"): [(["nope", "--org", "default"], 1), (["x"], 2)],
     ("query",): [
         (["chinook", "DROP TABLE Track"], 1),
         (["chinook", "SELEC 1"], 1),

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlgate.auth.keys import display_prefix, generate_key, hash_key
 from sqlgate.auth.principal import Principal, authenticate
 from sqlgate.auth.scopes import Role
+from sqlgate.services import orgs
 from sqlgate.services.threads import Threads
 from sqlgate.store.db import MIGRATIONS, Store
 from tests.services import fresh_pg_database
@@ -91,3 +92,34 @@ def test_upgrading_from_0005_keeps_threads_under_their_ids(store: Store) -> None
     threads = Threads(store)
     thread = threads.open(principal, "con_1", "t-1")  # the same thread, its turn kept
     assert [t.question for t in threads.history(thread)] == ["How many tracks?"]
+
+
+def test_upgrading_from_0008_keeps_orgs_members_and_connections(store: Store) -> None:
+    _upgrade(store, "0008")
+    now = datetime.now(UTC)
+    with store.engine.begin() as db:
+        db.execute(
+            text("INSERT INTO organizations (id, name, slug, created_at) "
+                 "VALUES ('org_1', 'A', 'a', :now)"), {"now": now}
+        )  # fmt: skip
+        db.execute(
+            text("INSERT INTO members (id, org_id, email, role, created_at) "
+                 "VALUES ('mem_1', 'org_1', 'a@a.test', 'owner', :now)"), {"now": now}
+        )  # fmt: skip
+        db.execute(
+            text("INSERT INTO connections (id, org_id, name, type, database, created_at, "
+                 "updated_at) VALUES ('conn_1', 'org_1', 'main', 'sqlite', '/x.db', :now, :now)"),
+            {"now": now},
+        )  # fmt: skip
+        db.execute(
+            text("INSERT INTO semantic_models (id, org_id, connection_id, version, format, "
+                 "source, document, created_at) VALUES ('sm_1', 'org_1', 'conn_1', 1, 'yaml', "
+                 "'x', '{}', :now)"), {"now": now}
+        )  # fmt: skip
+    store.migrate()
+    with store.engine.connect() as db:
+        org = db.execute(text("SELECT status FROM organizations WHERE id = 'org_1'")).one()
+        shared = db.execute(text("SELECT shared FROM connections WHERE id = 'conn_1'")).one()
+        models = db.execute(text("SELECT count(*) FROM semantic_models")).scalar()
+    assert org.status == "active" and not shared.shared and models == 1
+    assert orgs.attributes_for(store, "org_1", "mem_1") == ({}, {})

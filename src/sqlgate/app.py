@@ -18,6 +18,8 @@ from sqlgate.api import (
     jobs,
     keys,
     nl,
+    platform,
+    platform_connections,
     prompt_logs,
     query,
     run_sql,
@@ -95,6 +97,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jobs,
         dashboards,
         workflows,
+        platform,
+        platform_connections,
     )
     for router in [*(m.router for m in routers), jobs.downloads, dashboards.shared]:
         declare(router)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlgate.auth.concurrency import ConcurrencyLimiter
 from sqlgate.auth.principal import Authenticator
@@ -31,10 +32,12 @@ from sqlgate.services.audit import AuditLog
 from sqlgate.services.audit_query import prune
 from sqlgate.services.connections import ConnectionService
 from sqlgate.services.nl import NlService
+from sqlgate.services.organizations import Organizations
 from sqlgate.services.prompt_logs import PromptLogs
 from sqlgate.services.query import QueryService
 from sqlgate.services.secrets import SecretBox
 from sqlgate.services.semantic_models import SemanticModels
+from sqlgate.services.shared_connections import SharedConnections
 from sqlgate.services.team import TeamService
 from sqlgate.services.threads import Threads
 from sqlgate.services.translators import Translators
@@ -65,6 +68,9 @@ class Services:
     workflows: WorkflowService
     #: Started by the server (app.py): the scheduler and the run workers of this process.
     workflow_engine: WorkflowEngine
+    #: The operator's: organizations, and the connections shared with them.
+    organizations: Organizations
+    shared_connections: SharedConnections
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -98,12 +104,13 @@ class Services:
             WidgetRunner(queries, connections, saved_queries, slots),
             admit=lambda principal: limiter.admit(principal, "query"),
         )
+        results = ResultStore(settings.data_dir / "results")
         jobs = JobService(
             settings,
             store,
             connections,
             audit,
-            ResultStore(settings.data_dir / "results"),
+            results,
             LinkSigner(settings.resolved_secret_key()),
         )
         workflow_store = WorkflowStore(store)
@@ -123,6 +130,7 @@ class Services:
         steps = StepRunner(queries, saved_queries, jobs, box, sender, mailer)
         engine = WorkflowEngine(settings, workflow_store, steps, audit)
         workflows.on_queue = engine.wake
+        access = _access(settings, store, audit, connections, engines, results)
         return cls(
             settings=settings,
             store=store,
@@ -130,7 +138,6 @@ class Services:
             audit=audit,
             limiter=limiter,
             slots=slots,
-            authenticator=Authenticator(store, ttl=settings.auth_cache_seconds),
             connections=connections,
             queries=queries,
             team=TeamService(store, audit, invite_ttl=timedelta(hours=settings.invite_ttl_hours)),
@@ -144,6 +151,7 @@ class Services:
             workflows=workflows,
             workflow_engine=engine,
             jobs=jobs,
+            **access,
         )
 
     def close(self) -> None:
@@ -152,3 +160,34 @@ class Services:
         self.audit.close()
         self.engines.close()
         self.store.close()
+
+
+def _access(
+    settings: Settings,
+    store: Store,
+    audit: AuditLog,
+    connections: ConnectionService,
+    engines: EngineRegistry,
+    results: ResultStore,
+) -> dict[str, Any]:
+    """Who gets in, and what the operator manages: organizations (a suspension or deletion
+    forgets remembered keys and connections at once in this process) and shared connections."""
+    authenticator = Authenticator(store, ttl=settings.auth_cache_seconds)
+
+    def access_changed() -> None:
+        authenticator.forget()
+        connections.forget_lookups()
+
+    def org_deleted(_org_id: str, connection_ids: list[str], job_ids: list[str]) -> None:
+        for connection_id in connection_ids:
+            engines.discard(connection_id)
+        for job_id in job_ids:
+            results.delete(job_id)
+
+    return {
+        "authenticator": authenticator,
+        "organizations": Organizations(
+            store, audit, on_access_change=access_changed, on_delete=org_deleted
+        ),
+        "shared_connections": SharedConnections(store, connections, audit),
+    }

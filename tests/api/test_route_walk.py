@@ -26,7 +26,7 @@ from sqlgate.api.declared import PUBLIC
 from sqlgate.auth.principal import authenticate
 from sqlgate.auth.scopes import ROLE_SCOPES, Role, Scope
 from sqlgate.jobs.service import JobSpec
-from sqlgate.services import orgs
+from sqlgate.services import operator_keys, orgs
 from sqlgate.store.models import Member, new_id
 from tests.conftest import Env, open_env
 
@@ -45,6 +45,7 @@ MATRIX: dict[str, set[str]] = {
     "team_read": ALL,
     "team_write": ADMINS,
     "dashboards_share": ADMINS,
+    "platform": set(),  # the operator's key only, never an organization's
 }
 
 # Every authenticated operation and its group. A route added without an entry here fails
@@ -105,6 +106,16 @@ GROUP: dict[tuple[str, str], str] = {
     ("DELETE", "/v1/workflows/{workflow_id}"): "query",
     ("POST", "/v1/workflows/{workflow_id}/run"): "query",
     ("POST", "/v1/workflows/{workflow_id}/runs/{run_id}/cancel"): "query",
+    ("GET", "/v1/platform/organizations"): "platform",
+    ("POST", "/v1/platform/organizations"): "platform",
+    ("GET", "/v1/platform/organizations/{org}"): "platform",
+    ("PATCH", "/v1/platform/organizations/{org}"): "platform",
+    ("DELETE", "/v1/platform/organizations/{org}"): "platform",
+    ("POST", "/v1/platform/organizations/{org}/suspend"): "platform",
+    ("POST", "/v1/platform/organizations/{org}/resume"): "platform",
+    ("GET", "/v1/platform/connections"): "platform",
+    ("POST", "/v1/platform/connections/{connection}/grants"): "platform",
+    ("DELETE", "/v1/platform/connections/{connection}/grants/{org}"): "platform",
 }
 
 # Valid bodies, for the cross-organization probe: it must reach the handler's ownership
@@ -140,6 +151,7 @@ class World:
     role_keys: dict[str, str]
     no_scope_key: str
     other_org_key: str
+    operator_key: str
 
 
 @pytest.fixture(scope="module")
@@ -201,7 +213,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             ).member.id,
             "org": env.org.slug,
         }
-        yield World(env, operations, ids, role_keys, empty.api_key, other.key.api_key)
+        _, operator = operator_keys.create(store, "walk")
+        yield World(env, operations, ids, role_keys, empty.api_key, other.key.api_key, operator)
 
 
 def _authenticated(world: World) -> list[tuple[str, str, dict[str, Any]]]:
@@ -256,6 +269,7 @@ def test_each_stated_scope_is_enough(world: World) -> None:
             single[scope.value] = orgs.add_key(
                 session, world.env.org.id, owner, scope.value, frozenset({scope}), None
             ).api_key
+    single["operator"] = world.operator_key
     for method, path, op in _authenticated(world):
         for scope in op["x-required-scopes"]:
             r = _call(world.env.client, method, path, single[scope])
@@ -278,7 +292,11 @@ def test_permission_matrix(world: World, role: str) -> None:
 
 
 def test_another_organizations_key_finds_nothing(world: World) -> None:
-    scoped = [(m, p, o) for m, p, o in _authenticated(world) if _PARAM.search(p)]
+    scoped = [
+        (m, p, o)
+        for m, p, o in _authenticated(world)
+        if _PARAM.search(p) and GROUP[(m, p)] != "platform"
+    ]
     assert len(scoped) >= 10
     for method, path, _ in scoped:
         r = _call(
@@ -300,3 +318,13 @@ def test_another_organizations_key_finds_nothing(world: World) -> None:
     headers = {"Authorization": f"Bearer {world.env.org.key}"}
     conn = world.env.client.get(f"/v1/connections/{world.ids['connection_id']}", headers=headers)
     assert conn.json()["data"]["name"] == "duck"
+
+
+def test_an_operator_key_opens_nothing_inside_an_organization(world: World) -> None:
+    for method, path, _ in _authenticated(world):
+        r = _call(world.env.client, method, path, world.operator_key, ids=world.ids)
+        if GROUP[(method, path)] == "platform":
+            assert r.status_code not in (401, 403), (method, path, r.text)
+        else:
+            assert r.status_code == 401, (method, path, r.text)
+            assert r.json()["error"]["code"] == "authentication_error"

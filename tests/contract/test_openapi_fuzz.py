@@ -43,7 +43,7 @@ from sqlgate.auth.principal import authenticate  # noqa: E402
 from sqlgate.auth.scopes import Role, Scope  # noqa: E402
 from sqlgate.container import Services  # noqa: E402
 from sqlgate.jobs.service import JobSpec  # noqa: E402
-from sqlgate.services import orgs  # noqa: E402
+from sqlgate.services import operator_keys, orgs  # noqa: E402
 from tests.conftest import open_env  # noqa: E402
 
 CHECKS = [
@@ -66,6 +66,7 @@ class Target:
     owner_id: str
     ids: dict[str, str]  # path parameter -> an id of the throwaway organization
     counter: list[int]
+    operator_key: str = ""
 
     def unique(self, stem: str) -> str:
         self.counter[0] += 1
@@ -119,6 +120,29 @@ def _fresh_run(t: Target) -> dict[str, str]:
     return {"workflow_id": workflow, "run_id": run.id}
 
 
+def _fresh_org(t: Target) -> dict[str, str]:
+    made, _ = t.services.organizations.create(t.unique("doomed"))
+    return {"org": made.slug}
+
+
+def _fresh_shared(t: Target) -> dict[str, str]:
+    shared = t.services.shared_connections.add(
+        name=t.unique("shared"),
+        type="duckdb",
+        database=str(t.services.settings.data_dir / "databases" / "corpus.duckdb"),
+    )
+    return {"connection": shared.name}
+
+
+def _fresh_grant(t: Target) -> dict[str, str]:
+    ids = {**_fresh_shared(t), **_fresh_org(t)}
+    t.services.shared_connections.grant(ids["connection"], ids["org"])
+    return ids
+
+
+_PLATFORM = "/v1/platform/organizations/{org}"
+_GRANTS = "/v1/platform/connections/{connection}/grants"
+
 # Operations that delete or change what they name get a row of their own for every case.
 FRESH: dict[tuple[str, str], Callable[[Target], dict[str, str]]] = {
     ("DELETE", "/v1/keys/{key_id}"): _fresh_key,
@@ -133,6 +157,14 @@ FRESH: dict[tuple[str, str], Callable[[Target], dict[str, str]]] = {
     ("PATCH", "/v1/workflows/{workflow_id}"): _fresh_workflow,
     ("POST", "/v1/workflows/{workflow_id}/run"): _fresh_workflow,
     ("POST", "/v1/workflows/{workflow_id}/runs/{run_id}/cancel"): _fresh_run,
+    # The operator's routes: never the throwaway organization itself.
+    ("GET", _PLATFORM): _fresh_org,
+    ("PATCH", _PLATFORM): _fresh_org,
+    ("DELETE", _PLATFORM): _fresh_org,
+    ("POST", f"{_PLATFORM}/suspend"): _fresh_org,
+    ("POST", f"{_PLATFORM}/resume"): _fresh_org,
+    ("POST", _GRANTS): _fresh_shared,
+    ("DELETE", _GRANTS + "/{org}"): _fresh_grant,
 }
 
 
@@ -167,12 +199,14 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         t.ids.update(_fresh_run(t))  # a workflow and one of its runs
         t.ids["member_id"] = principal.member_id
         t.ids["key_id"] = _fresh_key(t)["key_id"]
+        t.operator_key = operator_keys.create(services.store, "fuzz")[1]
         yield t
 
 
 def _send(t: Target, case: Any) -> Any:
     """The case, sent through the app's own test client (the app's lifespan stays up)."""
-    headers = {"Authorization": f"Bearer {t.key}"}
+    platform = case.operation.path.startswith("/v1/platform/")
+    headers = {"Authorization": f"Bearer {t.operator_key if platform else t.key}"}
     if case.headers and "X-ORG-ID" in case.headers:
         headers["X-ORG-ID"] = t.org_id
     sent = case.as_transport_kwargs(base_url="http://testserver", headers=headers)

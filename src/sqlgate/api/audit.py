@@ -28,7 +28,9 @@ class AuditEventOut(BaseModel):
         description="What happened, e.g. `query.execute`, `query.export`, `sql.run`, "
         "`admin.sql_query`, `connection.create`, `connection.update`, `connection.delete`, "
         "`connection.test`, `key.create`, `key.revoke`, `member.invite`, `member.accept`, "
-        "`member.update`, `member.remove`, `service_account.create`."
+        "`member.update`, `member.attributes`, `member.remove`, `service_account.create`; "
+        "the operator's `org.create`, `org.update`, `org.suspend`, `org.resume`, "
+        "`connection.grant`, `connection.revoke` (client `cli` or `operator:<key id>`)."
     )
     status: str = Field(
         description="`ok`, `error`, or `rejected` (the SQL guard refused the statement)."

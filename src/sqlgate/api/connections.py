@@ -13,14 +13,14 @@ from sqlgate.api.models import RequestModel, raises
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
 from sqlgate.engines.registry import CONNECTION_TYPES
-from sqlgate.errors import Conflict, ConnectionFailed, QueryTimeout
+from sqlgate.errors import AuthorizationError, Conflict, ConnectionFailed, QueryTimeout
 from sqlgate.services.connections import ConnectionInfo
 from sqlgate.vocabulary.schema import DatabaseSchema, SchemaTable
 
 router = APIRouter(
     prefix="/v1/connections",
     tags=["connections"],
-    responses=raises(Conflict, ConnectionFailed, QueryTimeout),
+    responses=raises(Conflict, ConnectionFailed, QueryTimeout, AuthorizationError),
 )
 
 Reader = Annotated[Principal, Depends(requires(Scope.CONNECTIONS_READ))]
@@ -110,6 +110,12 @@ class ConnectionOut(BaseModel):
     is_default: bool = Field(description="Whether run_sql and sql_query use it by default.")
     created_at: datetime = Field(description="When it was registered.")
     updated_at: datetime = Field(description="When it last changed.")
+    shared: bool = Field(
+        default=False,
+        description="Shared with this organization by the operator of the deployment: it can "
+        "be queried, never changed or deleted here, and where it points (database, host, port, "
+        "user, TLS mode) is not shown (null).",
+    )
 
 
 class ConnectionEnvelope(BaseModel):
@@ -172,19 +178,21 @@ class SchemaEnvelope(BaseModel):
 
 
 def _out(info: ConnectionInfo) -> dict[str, Any]:
+    hidden = info.shared  # the operator's: where it points is not the organization's to see
     return {
         "id": info.id,
         "name": info.name,
         "type": info.type,
-        "database": info.database,
-        "host": info.host,
-        "port": info.port,
-        "username": info.username,
-        "ssl_mode": info.ssl_mode,
-        "password_set": info.password_set,
+        "database": None if hidden else info.database,
+        "host": None if hidden else info.host,
+        "port": None if hidden else info.port,
+        "username": None if hidden else info.username,
+        "ssl_mode": None if hidden else info.ssl_mode,
+        "password_set": False if hidden else info.password_set,
         "is_default": info.is_default,
         "created_at": info.created_at,
         "updated_at": info.updated_at,
+        "shared": info.shared,
     }
 
 

@@ -20,6 +20,8 @@ log = logging.getLogger("sqlgate.api")
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <api key>`")
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="`X-API-Key: <api key>`")
+#: The same two ways of sending a key, for routes that take another kind (the operator's).
+bearer_header, api_key_header = _bearer, _api_key
 
 
 async def get_services(request: Request) -> Services:

@@ -37,6 +37,15 @@ class RequestModel(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
 
+#: An attribute value of an organization or a member: its JSON type is kept.
+AttributeIn = bool | int | float | str
+ATTRIBUTES_TEXT = (
+    "Typed values access policies may reference: string, integer, number or boolean, kept "
+    'as sent (`42` is not `"42"`). Names: a letter or `_`, then letters, digits or `_` '
+    "(at most 64). Merged into the current ones; `null` removes one."
+)
+
+
 #: A page cursor (``next_cursor``): URL-safe base64, as the pages encode it.
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"
 

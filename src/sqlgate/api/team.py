@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from sqlgate.api.deps import AppServices, requires
-from sqlgate.api.models import RequestModel, raises
+from sqlgate.api.models import ATTRIBUTES_TEXT, AttributeIn, RequestModel, raises
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Role, Scope
-from sqlgate.errors import AuthenticationError, Conflict, NotFound
+from sqlgate.errors import AuthenticationError, Conflict, NotFound, ValidationError
 from sqlgate.services.team import MemberInfo
 
 router = APIRouter(prefix="/v1/team", tags=["team"], responses=raises(Conflict))
@@ -35,7 +35,14 @@ class MemberInvite(RequestModel):
 
 
 class MemberUpdate(RequestModel):
-    role: RoleName = Field(description=_ROLE_TEXT)
+    """Send `role`, `attributes` or both."""
+
+    role: RoleName | None = Field(default=None, description=_ROLE_TEXT)
+    attributes: dict[str, AttributeIn | None] | None = Field(
+        default=None,
+        description=ATTRIBUTES_TEXT,
+        max_length=100,
+    )
 
 
 class ServiceAccountCreate(RequestModel):
@@ -72,6 +79,10 @@ class MemberOut(BaseModel):
     invited_by: str | None = Field(description="The member who added them, if any.")
     invite_expires_at: datetime | None = Field(
         description="When a pending invitation stops working; null once accepted."
+    )
+    attributes: dict[str, AttributeIn] = Field(
+        description="Typed values access policies may reference, set by the organization's "
+        "admins (`PATCH` with `attributes`)."
     )
 
 
@@ -114,6 +125,7 @@ def _out(info: MemberInfo) -> dict[str, Any]:
         "created_at": info.created_at,
         "invited_by": info.invited_by,
         "invite_expires_at": info.invite_expires_at,
+        "attributes": info.attributes,
     }
 
 
@@ -145,15 +157,26 @@ def get_member(member_id: str, principal: Reader, services: AppServices) -> dict
 
 
 @router.patch(
-    "/members/{member_id}", response_model=MemberEnvelope, summary="Update a member's role"
+    "/members/{member_id}",
+    response_model=MemberEnvelope,
+    summary="Update a member's role or attributes",
 )
 def update_member(
     member_id: str, body: MemberUpdate, principal: Admin, services: AppServices
 ) -> dict[str, Any]:
     """Requires `admin`. Nobody grants a role above their own or changes someone who outranks
     them (403); demoting the last owner is a 409. The member's keys lose the scopes the new
-    role lacks at once."""
-    info = services.team.change_role(principal, principal.org_id, member_id, Role(body.role))
+    role lacks at once. `attributes` are merged into the member's (`null` removes one); they
+    are what access policies read about the member, and only admins set them."""
+    if body.role is None and body.attributes is None:
+        raise ValidationError("Send `role`, `attributes` or both", field="role")
+    info = services.team.update(
+        principal,
+        principal.org_id,
+        member_id,
+        role=Role(body.role) if body.role is not None else None,
+        attrs=body.attributes,
+    )
     services.authenticator.forget()
     return {"data": _out(info)}
 

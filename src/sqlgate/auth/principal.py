@@ -18,6 +18,8 @@ from sqlgate.store.models import ApiKey, Member, Organization
 # Writing `last_used_at` on every request would turn every read into a write; once a minute is
 # precise enough for "when was this key last used".
 _LAST_USED_GRANULARITY = timedelta(minutes=1)
+#: An organization's status that lets its keys in (the other is "suspended").
+ORG_ACTIVE = "active"
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ _KEY_LOOKUP = (
         ApiKey.last_used_at,
         Member.role,
         Organization.slug,
+        Organization.status.label("org_status"),
     )
     .join(Member, Member.id == ApiKey.member_id)
     .join(Organization, Organization.id == ApiKey.org_id)
@@ -71,6 +74,10 @@ def authenticate(store: Store, key: str) -> Principal:
         raise invalid
     if row.expires_at is not None and row.expires_at <= now:
         raise invalid
+    if row.org_status != ORG_ACTIVE:
+        raise AuthorizationError(
+            "This organization is suspended: its API keys answer 403 until the operator resumes it"
+        )
     if row.last_used_at is None or now - row.last_used_at > _LAST_USED_GRANULARITY:
         with store.engine.begin() as db:
             db.execute(update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=now))
@@ -90,8 +97,9 @@ def authenticate(store: Store, key: str) -> Principal:
 class Authenticator:
     """``authenticate`` with a short in-process memory, so most requests skip the store.
 
-    A key revoked or changed in the store stops working in this process within ``ttl`` seconds;
-    ``forget`` makes it immediate for changes made here. ``ttl=0`` turns the memory off.
+    A key revoked or changed in the store (or its organization suspended) stops working in this
+    process within ``ttl`` seconds; ``forget`` makes it immediate for changes made here.
+    ``ttl=0`` turns the memory off.
     """
 
     def __init__(self, store: Store, *, ttl: float) -> None:

@@ -1,5 +1,5 @@
-"""The ``sqlgate`` command: serve, init, keys, team, connections, query, ask, semantic,
-dashboards, workflows, secrets, migrate.
+"""The ``sqlgate`` command: serve, init, orgs, operator-key, keys, team, connections, query,
+ask, semantic, dashboards, workflows, secrets, migrate.
 
 Every error is one ``error: ...`` line on stderr, with exit status 2 when the command line is
 wrong and 1 for anything else; a closed standard output (``sqlgate ... | head``) ends the
@@ -14,7 +14,17 @@ import sys
 from collections.abc import Sequence
 
 from sqlgate import __version__
-from sqlgate.cli import connections, dashboards, keys, query, semantic, setup, team, workflows
+from sqlgate.cli import (
+    connections,
+    dashboards,
+    keys,
+    orgs,
+    query,
+    semantic,
+    setup,
+    team,
+    workflows,
+)
 from sqlgate.cli._base import CliParser, UsageError
 from sqlgate.errors import SqlgateError
 
@@ -32,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="Where state lives (default: $SQLGATE_DATA_DIR or ~/.local/share/sqlgate)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (setup, keys, team, connections, query, semantic, dashboards, workflows):
+    groups = (setup, orgs, keys, team, connections, query, semantic, dashboards, workflows)
+    for group in groups:
         group.register(sub, common)
     setup.register_maintenance(sub, common)
     return parser

@@ -23,7 +23,7 @@ from sqlgate.container import Services
 from sqlgate.errors import NotFound, SqlgateError
 from sqlgate.services import orgs
 from sqlgate.settings import Settings
-from sqlgate.store.models import Organization
+from sqlgate.store.models import PLATFORM_ORG_ID, Organization
 
 Command = Callable[[argparse.Namespace], int]
 #: ``add_parser`` of a group of subcommands.
@@ -131,7 +131,9 @@ def org_id(built: Services, given: str | None) -> str:
     several and no ``--org``, a usage error naming their slugs."""
     with built.store.session() as session:
         found = session.execute(
-            select(Organization.id, Organization.slug).order_by(Organization.created_at)
+            select(Organization.id, Organization.slug)
+            .where(Organization.id != PLATFORM_ORG_ID)
+            .order_by(Organization.created_at)
         ).all()
     slugs = ", ".join(slug for _, slug in found)
     if given:
@@ -144,6 +146,20 @@ def org_id(built: Services, given: str | None) -> str:
     if len(found) > 1:
         raise UsageError(f"several organizations ({slugs}): name one with --org SLUG")
     return str(found[0][0])
+
+
+def acting_org(built: Services, args: argparse.Namespace) -> str:
+    """The organization a command acts on, or with ``--shared`` the platform organization
+    that holds the operator's shared connections (see :func:`shared_option`)."""
+    if getattr(args, "shared", False):
+        if getattr(args, "org", None):
+            raise UsageError("--shared connections belong to no organization: drop --org")
+        return PLATFORM_ORG_ID
+    return org_id(built, getattr(args, "org", None))
+
+
+def shared_option(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument("--shared", action="store_true", help=help)
 
 
 @contextmanager

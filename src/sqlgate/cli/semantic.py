@@ -6,7 +6,15 @@ import argparse
 from pathlib import Path
 from typing import Literal
 
-from sqlgate.cli._base import command, org_id, print_json, say, services, with_org
+from sqlgate.cli._base import (
+    acting_org,
+    command,
+    print_json,
+    say,
+    services,
+    shared_option,
+    with_org,
+)
 from sqlgate.errors import SqlgateError, ValidationError
 
 
@@ -21,7 +29,7 @@ def cmd_semantic_deploy(args: argparse.Namespace) -> int:
         "yaml" if suffix in (".yaml", ".yml") else "json" if suffix == ".json" else None
     )
     with services(args) as built:
-        org = org_id(built, args.org)
+        org = acting_org(built, args)
         conn = built.connections.get(org, args.connection)
         try:
             deployed = built.semantic.deploy(None, conn, text, fmt, client="cli")
@@ -49,7 +57,7 @@ def cmd_semantic_deploy(args: argparse.Namespace) -> int:
 
 def cmd_semantic_show(args: argparse.Namespace) -> int:
     with services(args) as built:
-        org = org_id(built, args.org)
+        org = acting_org(built, args)
         conn = built.connections.get(org, args.connection)
         if args.draft:
             shown = built.semantic.draft(org, conn)
@@ -83,6 +91,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     deploy.add_argument("file", help="YAML (.yaml, .yml) or JSON (.json) file")
     deploy.add_argument("--connection", help=connection)
+    shared_option(deploy, "Deploy to a shared connection (the operator's; every grant sees it)")
     show = with_org(
         command(
             group.add_parser,
@@ -93,6 +102,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         )
     )
     show.add_argument("--connection", help=connection)
+    shared_option(show, "Show a shared connection's model")
     show.add_argument("--format", choices=["yaml", "json"], default="yaml")
     show.add_argument("--version", type=int, help="A deployed version (default: the latest)")
     show.add_argument(

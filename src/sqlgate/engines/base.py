@@ -33,7 +33,7 @@ import pyarrow as pa
 
 from sqlgate.engines._runner import Unwinding, within_deadline
 from sqlgate.engines._stream import primed
-from sqlgate.errors import QueryTimeout, ResultTooLarge, SqlgateError
+from sqlgate.errors import ConnectionFailed, QueryTimeout, ResultTooLarge, SqlgateError
 from sqlgate.vocabulary.columns import Column, sql_type_name
 from sqlgate.vocabulary.schema import Catalog, DatabaseSchema
 
@@ -41,6 +41,10 @@ if TYPE_CHECKING:
     from sqlgate.settings import Settings
 
 BATCH_ROWS = 65_536
+#: What a concealed connection's failure to connect says instead of the driver's words.
+CONCEALED_FAILURE = (
+    "The shared connection cannot be reached now; the operator of this deployment manages it"
+)
 T = TypeVar("T")
 
 #: Where a connection's database is: a file under a data root; a server reached by host, port,
@@ -468,6 +472,9 @@ class Engine(ABC):
         self.max_result_bytes: int | None = None
         #: Queries still running past their deadline (an engine that did not stop in time).
         self._unwinding = Unwinding()
+        #: Set for a connection whose users may not see where it points (a shared connection,
+        #: seen from the organizations it is granted to): see ``_concealing``.
+        self.conceal_location = False
 
     def stream(
         self,
@@ -524,13 +531,25 @@ class Engine(ABC):
         return self._within(query, lambda: collect(self._open_stream(query), started))
 
     def _within(self, query: Query, work: Callable[[], T]) -> T:
-        if not self.isolated:
-            return work()
-        return within_deadline(query, work, self._unwinding)
+        with self._concealing():
+            if not self.isolated:
+                return work()
+            return within_deadline(query, work, self._unwinding)
+
+    @contextmanager
+    def _concealing(self) -> Iterator[None]:
+        """With ``conceal_location`` set, a failure to reach the database says only that: the
+        driver's words may name its host, port, file or user."""
+        try:
+            yield
+        except ConnectionFailed:
+            if not self.conceal_location:
+                raise
+            raise ConnectionFailed(CONCEALED_FAILURE) from None
 
     def schema(self, *, refresh: bool = False) -> DatabaseSchema:
         """Schemas, tables, columns and keys this connection exposes; cached until ``refresh``."""
-        with self._catalog_lock:
+        with self._catalog_lock, self._concealing():
             if refresh or self._schema is None:
                 self._schema = self._read_schema()
                 self._catalog = None

@@ -33,21 +33,19 @@ from datetime import timedelta
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import delete, func, null, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import aliased
 
-from sqlgate.auth.principal import Principal
-from sqlgate.auth.scopes import Role
 from sqlgate.engines.base import Deadline, observe_deadlines
-from sqlgate.errors import AuthenticationError, SqlgateError
-from sqlgate.jobs.model import INTERRUPTED, WORKFLOW_EXPORT, JobState
+from sqlgate.errors import SqlgateError
+from sqlgate.jobs.model import INTERRUPTED, JobState
 from sqlgate.jobs.service import JobService, error_of
 from sqlgate.results.storage import Limits, Manifest, ResultStore
 from sqlgate.services.limits import ASYNC
 from sqlgate.services.query import QueryRequest, QueryService
 from sqlgate.settings import Settings
 from sqlgate.store.db import Store
-from sqlgate.store.models import ApiKey, Member, Organization, QueryJob, utcnow
+from sqlgate.store.models import QueryJob, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -286,7 +284,7 @@ class JobRunner:
 
     def _execute(self, job: QueryJob, control: _Control) -> Manifest:
         settings = self._settings
-        principal = self._principal(job)
+        principal = self._jobs.submitter(job)
         request = QueryRequest(job.sql, job.params, job.row_limit, job.timeout)
         limits = Limits(
             byte_limit=settings.async_byte_limit,
@@ -326,36 +324,6 @@ class JobRunner:
         if stream.truncated and not manifest.truncated:
             manifest.truncated, manifest.truncated_by = True, "row_limit"
         return manifest
-
-    def _principal(self, job: QueryJob) -> Principal:
-        """Who submitted the job, as the query service records them; refused if their key has
-        been revoked since. A workflow's export has no key: its owner, while a member."""
-        export = job.action == WORKFLOW_EXPORT
-        query = (
-            select(null().label("revoked_at"), Member.role, Organization.slug)
-            .join(Organization, Organization.id == Member.org_id)
-            .where(Member.id == job.member_id, Member.status == "active")
-            if export
-            else select(ApiKey.revoked_at, Member.role, Organization.slug)
-            .join(Member, Member.id == ApiKey.member_id)
-            .join(Organization, Organization.id == ApiKey.org_id)
-            .where(ApiKey.id == job.key_id)
-        )
-        with self._store.session() as session:
-            row = session.execute(query).one_or_none()
-        if row is None or row.revoked_at is not None:
-            who = (
-                "workflow's owner left" if export else "API key that submitted this job was revoked"
-            )
-            raise AuthenticationError(f"The {who} before the job ran")
-        return Principal(
-            org_id=job.org_id,
-            org_slug=row.slug,
-            member_id=job.member_id,
-            role=Role(row.role),
-            key_id=job.key_id,
-            scopes=frozenset(),
-        )
 
     def _finish(self, job_id: str, state: JobState, **values: Any) -> bool:
         """Record the outcome, unless the job is no longer ours (then False)."""

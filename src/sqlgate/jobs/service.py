@@ -19,12 +19,14 @@ from typing import Any
 import anyio.to_thread
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import func, select, update
+from sqlalchemy import func, null, select, update
 from sqlalchemy.exc import IntegrityError
 
-from sqlgate.auth.principal import Principal
-from sqlgate.auth.scopes import Scope
+from sqlgate.auth.principal import ORG_ACTIVE, Principal
+from sqlgate.auth.scopes import Role, Scope
 from sqlgate.errors import (
+    AuthenticationError,
+    AuthorizationError,
     Conflict,
     Gone,
     NotFound,
@@ -34,7 +36,7 @@ from sqlgate.errors import (
     SqlSyntaxError,
     ValidationError,
 )
-from sqlgate.jobs.model import JobState, JobView
+from sqlgate.jobs.model import WORKFLOW_EXPORT, JobState, JobView
 from sqlgate.results.formats import ASYNC_DEFAULT, ASYNC_FORMATS
 from sqlgate.results.signing import LinkSigner, check_fresh, check_signed
 from sqlgate.results.storage import ResultStore
@@ -45,7 +47,7 @@ from sqlgate.settings import Settings
 from sqlgate.sql.cache import analyze_sql
 from sqlgate.sql.guard import over_limit, refusal
 from sqlgate.store.db import Store
-from sqlgate.store.models import QueryJob, new_id, utcnow
+from sqlgate.store.models import ApiKey, Member, Organization, QueryJob, new_id, utcnow
 
 MAX_IDEMPOTENCY_KEY = 200
 #: Longest a client may wait for a job to finish in one request (``wait``, ``wait_timeout``).
@@ -313,6 +315,39 @@ class JobService:
             )
         return links
 
+    def submitter(self, job: QueryJob) -> Principal:
+        """Who submitted the job, as the query service records them, when a worker runs it:
+        refused if their key has been revoked since, or their organization suspended. A
+        workflow's export has no key: its owner, while a member."""
+        export = job.action == WORKFLOW_EXPORT
+        query = (
+            select(null().label("revoked_at"), Member.role, Organization.slug, Organization.status)
+            .join(Organization, Organization.id == Member.org_id)
+            .where(Member.id == job.member_id, Member.status == "active")
+            if export
+            else select(ApiKey.revoked_at, Member.role, Organization.slug, Organization.status)
+            .join(Member, Member.id == ApiKey.member_id)
+            .join(Organization, Organization.id == ApiKey.org_id)
+            .where(ApiKey.id == job.key_id)
+        )
+        with self._store.session() as session:
+            row = session.execute(query).one_or_none()
+        if row is None or row.revoked_at is not None:
+            who = (
+                "workflow's owner left" if export else "API key that submitted this job was revoked"
+            )
+            raise AuthenticationError(f"The {who} before the job ran")
+        if row.status != ORG_ACTIVE:
+            raise AuthorizationError("The organization was suspended before the job ran")
+        return Principal(
+            org_id=job.org_id,
+            org_slug=row.slug,
+            member_id=job.member_id,
+            role=Role(row.role),
+            key_id=job.key_id,
+            scopes=frozenset(),
+        )
+
     def download(
         self, job_id: str, file: str, expires: int | None, signature: str | None
     ) -> Download:
@@ -322,6 +357,12 @@ class JobService:
         job = self.peek(job_id)
         if job is None or job.manifest is None:
             raise Gone("This result is no longer kept")
+        with self._store.session() as session:
+            status = session.scalar(
+                select(Organization.status).where(Organization.id == job.org_id)
+            )
+        if status != ORG_ACTIVE:
+            raise AuthorizationError("This organization is suspended: its result links are paused")
         self._check_retained(job)
         check_fresh(expires)
         chunk = next((c for c in job.manifest.chunks if c.file == file), None)

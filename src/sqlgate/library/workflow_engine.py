@@ -305,7 +305,8 @@ class WorkflowEngine:
         if owner is None:
             return None, (
                 f"The workflow's owner ({info.member_id}) is no longer a member of the "
-                "organization; an admin must recreate the workflow"
+                "organization (an admin must recreate the workflow), or the organization is "
+                "suspended"
             )
         role = Role(owner.role)
         if Scope.QUERY_EXECUTE not in ROLE_SCOPES[role]:

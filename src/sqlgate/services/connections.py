@@ -6,6 +6,7 @@ clear text except inside the :class:`ConnectionSpec` handed to an engine when it
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import re
 import time
@@ -15,11 +16,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from sqlgate.auth.principal import Principal
-from sqlgate.engines.base import ConnectionSpec, Engine, ServerInfo
+from sqlgate.engines.base import CONCEALED_FAILURE, ConnectionSpec, Engine, ServerInfo
 from sqlgate.engines.registry import (
     CONNECTION_TYPES,
     EngineRegistry,
@@ -27,12 +29,19 @@ from sqlgate.engines.registry import (
     engine_class,
     split_url,
 )
-from sqlgate.errors import Conflict, ConnectionFailed, NotFound, ValidationError
+from sqlgate.errors import (
+    AuthorizationError,
+    Conflict,
+    ConnectionFailed,
+    NotFound,
+    ValidationError,
+)
+from sqlgate.services import _connection_lookup as lookups
 from sqlgate.services.audit import AuditLog, audited
 from sqlgate.services.secrets import SecretBox
 from sqlgate.settings import Settings
 from sqlgate.store.db import Store
-from sqlgate.store.models import Connection, Organization, new_id, utcnow
+from sqlgate.store.models import PLATFORM_ORG_ID, Connection, Organization, new_id, utcnow
 from sqlgate.vocabulary.schema import DatabaseSchema
 
 # Host names, IPv4 and IPv6 literals; nothing a driver could read as an option.
@@ -56,6 +65,9 @@ class ConnectionInfo:
     created_at: datetime
     updated_at: datetime
     password_encrypted: str | None = field(default=None, repr=False)
+    #: Owned by the operator and granted to this organization: it may query it, never see
+    #: where it points or change it.
+    shared: bool = False
 
     @property
     def dialect(self) -> str:
@@ -77,10 +89,14 @@ class ConnectionFields:
     url: str | None = field(default=None, repr=False)  # sqlalchemy only; may hold a password
 
 
-def _info(row: Connection, default_id: str | None) -> ConnectionInfo:
+def _info(
+    row: Connection, default_id: str | None, granted_name: str | None = None
+) -> ConnectionInfo:
+    """``granted_name``: the name a shared connection has in the organization it is granted
+    to."""
     return ConnectionInfo(
         id=row.id,
-        name=row.name,
+        name=granted_name or row.name,
         type=row.type,
         database=row.database,
         host=row.host,
@@ -92,6 +108,7 @@ def _info(row: Connection, default_id: str | None) -> ConnectionInfo:
         created_at=row.created_at,
         updated_at=row.updated_at,
         password_encrypted=row.password_encrypted,
+        shared=bool(row.shared),
     )
 
 
@@ -111,23 +128,10 @@ def _wrong_file_type(kind: str, path: str | None) -> str | None:
     return None
 
 
-def _lookup_query(by_ref: bool) -> Select[Any]:
-    conn_t, org_t = Connection.__table__, Organization.__table__
-    match = (
-        or_(conn_t.c.id == bindparam("ref"), conn_t.c.name == bindparam("ref"))
-        if by_ref
-        else conn_t.c.id == org_t.c.default_connection_id
-    )
-    return (
-        select(org_t.c.default_connection_id.label("default_id"), conn_t)
-        .select_from(org_t.outerjoin(conn_t, (conn_t.c.org_id == org_t.c.id) & match))
-        .where(org_t.c.id == bindparam("org_id"))
-        .limit(1)
-    )
-
-
-_LOOKUP_BY_REF = _lookup_query(by_ref=True)
-_LOOKUP_DEFAULT = _lookup_query(by_ref=False)
+def _name_free(session: Session, org_id: str, name: str) -> None:
+    """A 409 when ``name`` is taken in the organization (by a connection or a grant)."""
+    if session.execute(lookups.NAMES_TAKEN, {"org_id": org_id, "name": name}).first():
+        raise Conflict(f"A connection named {name!r} already exists", field="name")
 
 
 class ConnectionService:
@@ -158,16 +162,10 @@ class ConnectionService:
     # --- reading ------------------------------------------------------------------------------
 
     def list(self, org_id: str) -> list[ConnectionInfo]:
-        with self._store.session() as session:
-            default_id = session.scalar(
-                select(Organization.default_connection_id).where(Organization.id == org_id)
-            )
-            rows = session.scalars(
-                select(Connection)
-                .where(Connection.org_id == org_id)
-                .order_by(Connection.created_at)
-            ).all()
-        return [_info(r, default_id) for r in rows]
+        """The organization's own connections, then the shared ones granted to it."""
+        with self._store.engine.connect() as db:
+            rows = db.execute(lookups.ALL, {"org_id": org_id}).mappings().all()
+        return [_info(lookups.connection_of(r), r["default_id"], r["granted_name"]) for r in rows]
 
     def get(self, org_id: str, ref: str | None) -> ConnectionInfo:
         """By id or name within ``org_id``; ``None`` means the org's default connection.
@@ -194,9 +192,13 @@ class ConnectionService:
         self._revision += 1
         self._cache.clear()
 
+    def forget_lookups(self) -> None:
+        """Connections or grants changed elsewhere in this process (grants, organizations)."""
+        self._changed()
+
     def _lookup(self, org_id: str, ref: str | None) -> ConnectionInfo:
-        """One Core query built once (see ``_lookup_query``)."""
-        query = _LOOKUP_DEFAULT if ref is None else _LOOKUP_BY_REF
+        """One Core query built once (see :mod:`._connection_lookup`)."""
+        query = lookups.DEFAULT if ref is None else lookups.BY_REF
         with self._store.engine.connect() as db:
             row = db.execute(query, {"org_id": org_id, "ref": ref}).mappings().first()
         if row is None or row["id"] is None:
@@ -205,20 +207,40 @@ class ConnectionService:
                     "This organization has no default connection; name one with `connection_id`"
                 )
             raise NotFound(f"Connection {ref!r} not found")
-        columns = Connection.__table__.c
-        return _info(Connection(**{c.name: row[c.name] for c in columns}), row["default_id"])
+        return _info(lookups.connection_of(row), row["default_id"], row["granted_name"])
 
     def engine(self, info: ConnectionInfo) -> Engine:
-        """The open engine for ``info`` (opened on first use, reopened after a change)."""
-        return self._engines.get(info.id, info.updated_at, lambda: self._spec(info))
+        """The open engine for ``info`` (opened on first use, reopened after a change). A
+        shared connection that cannot be opened does not say where it points."""
+        try:
+            engine = self._engines.get(info.id, info.updated_at, lambda: self._spec(info))
+        except ConnectionFailed:
+            if not info.shared:
+                raise
+            raise ConnectionFailed(CONCEALED_FAILURE) from None
+        engine.conceal_location = info.shared
+        return engine
+
+    def _owned(self, org_id: str, info: ConnectionInfo) -> None:
+        """Refuse to change a shared connection from an organization it is granted to."""
+        if info.shared and org_id != PLATFORM_ORG_ID:
+            raise AuthorizationError(
+                f"Connection {info.name!r} is shared by the operator of this deployment: an "
+                "organization can query it, not change or delete it"
+            )
 
     def test(self, org_id: str, ref: str, *, actor: Principal | None = None) -> ServerInfo:
-        """Reach the database now: version, round-trip time, and whether it could write."""
+        """Reach the database now: version, round-trip time, and whether it could write (for
+        a shared connection seen from an organization, not which role or privilege)."""
         info = self.get(org_id, ref)
         with self._audited(actor, org_id, "connection.test", info.id):
             try:
-                return self.engine(info).probe()
+                found = self.engine(info).probe()
+                hide = info.shared and org_id != PLATFORM_ORG_ID
+                return dataclasses.replace(found, write_detail=None) if hide else found
             except ConnectionFailed as exc:
+                if info.shared:
+                    raise ConnectionFailed(CONCEALED_FAILURE) from None
                 wrong_type = _wrong_file_type(info.type, info.database)
                 if wrong_type:
                     raise ConnectionFailed(wrong_type) from exc
@@ -251,7 +273,13 @@ class ConnectionService:
         fields = ConnectionFields(
             name, type, database, host, port, username, password, ssl_mode, url
         )
-        row = Connection(id=new_id("conn"), org_id=org_id, name=name, type=type)
+        row = Connection(
+            id=new_id("conn"),
+            org_id=org_id,
+            name=name,
+            type=type,
+            shared=org_id == PLATFORM_ORG_ID,
+        )
         with self._audited(actor, org_id, "connection.create", row.id):
             try:
                 return self._create(row, org_id, fields, trusted_path=trusted_path)
@@ -266,6 +294,7 @@ class ConnectionService:
         self._probe(row)
         try:
             with self._store.session() as session:
+                _name_free(session, org_id, name)
                 session.add(row)
                 session.flush()
                 org = session.get(Organization, org_id)
@@ -291,6 +320,7 @@ class ConnectionService:
         sent (a ``password`` of ``None`` removes the stored one). The connection is opened
         with the new settings before anything is saved."""
         current = self.get(org_id, ref)
+        self._owned(org_id, current)
         with self._audited(actor, org_id, "connection.update", current.id):
             try:
                 return self._update(current, org_id, changes, make_default=make_default)
@@ -315,6 +345,8 @@ class ConnectionService:
                 row = session.get(Connection, current.id)
                 if row is None:
                     raise NotFound(f"Connection {ref!r} not found")
+                if changes.get("name") not in (None, row.name):
+                    _name_free(session, org_id, changes["name"])
                 self._change(row, org_id, changes)
                 org = session.get(Organization, org_id)
                 if org is not None and make_default:
@@ -349,6 +381,7 @@ class ConnectionService:
 
     def delete(self, org_id: str, ref: str, *, actor: Principal | None = None) -> None:
         info = self.get(org_id, ref)
+        self._owned(org_id, info)
         with (
             self._audited(actor, org_id, "connection.delete", info.id),
             self._store.session() as session,
@@ -466,7 +499,7 @@ class ConnectionService:
 
     def _sqlalchemy_allowed(self, org_id: str) -> bool:
         allowed = set(self._settings.sqlalchemy_orgs)
-        if "*" in allowed or org_id in allowed:
+        if "*" in allowed or org_id in allowed or org_id == PLATFORM_ORG_ID:
             return True
         with self._store.session() as session:
             slug = session.scalar(select(Organization.slug).where(Organization.id == org_id))

@@ -10,11 +10,12 @@ from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from sqlgate.auth.keys import display_prefix, generate_key, hash_key
-from sqlgate.auth.principal import Principal
+from sqlgate.auth.principal import ORG_ACTIVE, Principal
 from sqlgate.auth.scopes import ROLE_SCOPES, Role, Scope, format_scopes
 from sqlgate.errors import Conflict, NotFound, ValidationError
+from sqlgate.services.attributes import Attributes
 from sqlgate.store.db import Store
-from sqlgate.store.models import ApiKey, Member, Organization, new_id
+from sqlgate.store.models import PLATFORM_ORG_ID, ApiKey, Member, Organization, new_id
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,11 @@ def slugify(name: str) -> str:
 
 def first_organization(store: Store) -> Organization | None:
     with store.session() as session:
-        return session.scalars(select(Organization).order_by(Organization.created_at)).first()
+        return session.scalars(
+            select(Organization)
+            .where(Organization.id != PLATFORM_ORG_ID)
+            .order_by(Organization.created_at)
+        ).first()
 
 
 def init_organization(store: Store, *, name: str, owner_email: str) -> InitResult:
@@ -65,14 +70,20 @@ def init_organization(store: Store, *, name: str, owner_email: str) -> InitResul
 
 
 def create_organization(
-    store: Store, *, name: str, owner_email: str, slug: str | None = None
+    store: Store,
+    *,
+    name: str,
+    owner_email: str,
+    slug: str | None = None,
+    attributes: Attributes | None = None,
 ) -> InitResult:
-    """A new organization with its owner and an owner key (a taken slug is a 409)."""
+    """A new organization with its owner and an owner key, in one transaction (a taken slug is
+    a 409). ``attributes`` must be checked already (:func:`attributes.validated`)."""
     slug = slug or slugify(name)
     with store.session() as session:
         if session.scalar(select(Organization.id).where(Organization.slug == slug)):
             raise Conflict(f"An organization with slug {slug!r} already exists")
-        org = Organization(id=new_id("org"), name=name, slug=slug)
+        org = Organization(id=new_id("org"), name=name, slug=slug, attributes=attributes or {})
         owner = Member(id=new_id("mem"), org_id=org.id, email=owner_email, role=Role.OWNER)
         session.add(org)
         session.flush()
@@ -102,7 +113,7 @@ class ActiveMember:
 
 
 _ACTIVE_MEMBER = (  # built once: a workflow's every run asks it
-    select(Organization.slug, Member.role, Member.status)
+    select(Organization.slug, Organization.status.label("org_status"), Member.role, Member.status)
     .join(Member, Member.org_id == Organization.id)
     .where(Organization.id == bindparam("b_org"), Member.id == bindparam("b_member"))
 )
@@ -111,15 +122,16 @@ _ACTIVE_MEMBER = (  # built once: a workflow's every run asks it
 def active_member(
     store: Store, org_id: str, member_id: str, *, session: Session | Connection | None = None
 ) -> ActiveMember | None:
-    """The member's organization slug and current role; None once they have left. Read in
-    ``session`` (or a connection) when given (one transaction with the caller's other reads)."""
+    """The member's organization slug and current role; None once they have left, or while
+    their organization is suspended. Read in ``session`` (or a connection) when given (one
+    transaction with the caller's other reads)."""
     params = {"b_org": org_id, "b_member": member_id}
     if session is not None:
         row = session.execute(_ACTIVE_MEMBER, params).one_or_none()
     else:
         with store.session() as own:
             row = own.execute(_ACTIVE_MEMBER, params).one_or_none()
-    if row is None or row.status != "active":
+    if row is None or row.status != "active" or row.org_status != ORG_ACTIVE:
         return None
     return ActiveMember(row.slug, row.role)
 
@@ -204,3 +216,24 @@ def add_key(
         scopes=sorted(s.value for s in scopes),
         expires_at=expires_at,
     )
+
+
+def attributes_for(store: Store, org_id: str, member_id: str) -> tuple[Attributes, Attributes]:
+    """The organization's attributes (set by the operator) and the member's (set by the org's
+    admins), as stored: ``({"tenant_id": 42, "region": "eu"}, {"team": "sales"})``.
+
+    Values keep their type (str, int, float, bool). An attribute not set is absent, never
+    defaulted; a member who is not (or no longer) in the organization has no attributes. An
+    unknown organization is a NotFound. Read from the store on every call (no cache), so a
+    change is seen at once.
+    """
+    with store.engine.connect() as db:
+        org = db.execute(
+            select(Organization.attributes).where(Organization.id == org_id)
+        ).one_or_none()
+        member = db.execute(
+            select(Member.attributes).where(Member.id == member_id, Member.org_id == org_id)
+        ).one_or_none()
+    if org is None:
+        raise NotFound(f"Organization {org_id!r} not found")
+    return dict(org.attributes or {}), dict(member.attributes or {}) if member else {}

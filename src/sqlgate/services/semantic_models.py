@@ -26,7 +26,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from sqlgate.auth.principal import Principal
-from sqlgate.errors import Conflict, NotFound, SqlgateError, ValidationError
+from sqlgate.errors import AuthorizationError, Conflict, NotFound, SqlgateError, ValidationError
 from sqlgate.nl.draft import draft_from_schema, with_schema_types
 from sqlgate.nl.expand import expand_semantic_sql
 from sqlgate.nl.prepare import prepare_embedded
@@ -36,7 +36,13 @@ from sqlgate.nl.values import ValueIndex, sample_values
 from sqlgate.services.audit import AuditLog, audited
 from sqlgate.services.connections import ConnectionInfo, ConnectionService
 from sqlgate.store.db import Store
-from sqlgate.store.models import Connection, SemanticModelVersion, new_id, utcnow
+from sqlgate.store.models import (
+    PLATFORM_ORG_ID,
+    Connection,
+    SemanticModelVersion,
+    new_id,
+    utcnow,
+)
 from sqlgate.vocabulary.schema import DatabaseSchema, SchemaTable
 
 Format = Literal["yaml", "json"]
@@ -45,6 +51,12 @@ DEFAULT_CACHE_SIZE = 32
 _MAX_PROBLEMS = 50
 #: Concurrent deploys race for the next version number; each round has a winner.
 _INSERT_ATTEMPTS = 10
+
+
+def _owner(org_id: str, conn: ConnectionInfo) -> str:
+    """Whose models describe ``conn``: a shared connection's are the operator's, the same in
+    every organization it is granted to."""
+    return PLATFORM_ORG_ID if conn.shared else org_id
 
 
 #: How long a process reuses its answer to "which model is deployed" before asking again.
@@ -145,7 +157,7 @@ class SemanticModels:
             return session.scalars(
                 select(SemanticModelVersion)
                 .where(
-                    SemanticModelVersion.org_id == org_id,
+                    SemanticModelVersion.org_id == _owner(org_id, conn),
                     SemanticModelVersion.connection_id == conn.id,
                 )
                 .order_by(SemanticModelVersion.version.desc())
@@ -161,7 +173,7 @@ class SemanticModels:
         with self._store.session() as session:
             row = session.scalars(
                 select(SemanticModelVersion).where(
-                    SemanticModelVersion.org_id == org_id,
+                    SemanticModelVersion.org_id == _owner(org_id, conn),
                     SemanticModelVersion.connection_id == conn.id,
                     SemanticModelVersion.version == version,
                 )
@@ -176,7 +188,7 @@ class SemanticModels:
         with self._store.session() as session:
             rows = session.execute(
                 select(t.version, t.created_at, t.format, t.member_id)
-                .where(t.org_id == org_id, t.connection_id == conn.id)
+                .where(t.org_id == _owner(org_id, conn), t.connection_id == conn.id)
                 .order_by(t.version.desc())
             ).all()
         return [VersionInfo(r.version, r.created_at, _format(r.format), r.member_id) for r in rows]
@@ -197,6 +209,11 @@ class SemanticModels:
         ``principal`` is None for the CLI. Nothing is written unless every check passes."""
         with self._store.session() as session:
             org_id = session.scalar(select(Connection.org_id).where(Connection.id == conn.id))
+        if principal is not None and conn.shared and org_id == PLATFORM_ORG_ID:
+            raise AuthorizationError(
+                f"Connection {conn.name!r} is shared by the operator of this deployment, who "
+                "deploys its semantic model; an organization cannot replace it"
+            )
         if org_id is None or (principal is not None and principal.org_id != org_id):
             raise NotFound(f"Connection {conn.name!r} not found")
         with audited(

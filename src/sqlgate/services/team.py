@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,7 +33,8 @@ from sqlgate.errors import (
     NotFound,
     ValidationError,
 )
-from sqlgate.services import orgs
+from sqlgate.services import attributes, orgs
+from sqlgate.services.attributes import Attributes
 from sqlgate.services.audit import AuditLog, AuditRecord, change
 from sqlgate.store.db import Store
 from sqlgate.store.models import ApiKey, Member, new_id
@@ -68,6 +69,8 @@ class MemberInfo:
     created_at: datetime
     invited_by: str | None
     invite_expires_at: datetime | None
+    #: Typed values access policies may reference, set by the organization's admins.
+    attributes: Attributes = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,7 @@ def _info(row: Member) -> MemberInfo:
         created_at=row.created_at,
         invited_by=row.invited_by,
         invite_expires_at=row.invite_expires_at if row.status == INVITED else None,
+        attributes=dict(row.attributes or {}),
     )
 
 
@@ -258,6 +262,41 @@ class TeamService:
         if before != role:
             self._record(
                 actor, org_id, "member.update", member_id, {"role": role, "previous_role": before}
+            )
+        return info
+
+    def update(
+        self,
+        actor: Principal | None,
+        org_id: str,
+        member_id: str,
+        *,
+        role: Role | None = None,
+        attrs: dict[str, Any] | None = None,
+    ) -> MemberInfo:
+        """Change a member's role and/or attributes (a JSON merge patch: ``null`` removes one)
+        in one transaction; bad attributes are a 422 and nothing changes."""
+        if role is not None:
+            self._may_grant(actor, role)
+        with self._store.session() as session:
+            row = self._member(session, org_id, member_id)
+            before = Role(row.role)
+            self._may_manage(actor, row)
+            if attrs is not None:
+                row.attributes = attributes.merged(row.attributes, attrs)
+            if role is not None:
+                if before == Role.OWNER and role != Role.OWNER:
+                    self._keep_an_owner(session, org_id, row)
+                row.role = role.value
+            session.flush()
+            info = _info(row)
+        if role is not None and before != role:
+            self._record(
+                actor, org_id, "member.update", member_id, {"role": role, "previous_role": before}
+            )
+        if attrs is not None:
+            self._record(
+                actor, org_id, "member.attributes", member_id, {"attributes": sorted(attrs)}
             )
         return info
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -56,6 +58,11 @@ class Organization(Base):
     slug: Mapped[str] = mapped_column(String(100), unique=True)
     default_connection_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: "active", or "suspended" by the operator: its keys, shared links and workflows stop.
+    status: Mapped[str] = mapped_column(String(20), default="active", server_default="active")
+    #: Typed values (string, int, float, bool) set by the operator, e.g. ``{"tenant_id": 42}``;
+    #: access policies reference them. Never taken from a request.
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)
 
 
 class Member(Base):
@@ -76,6 +83,8 @@ class Member(Base):
     invite_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     invite_expires_at: Mapped[datetime | None] = mapped_column()
     invited_by: Mapped[str | None] = mapped_column(String(40))
+    #: Typed values (string, int, float, bool) set by the org's admins through the team API.
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)
 
 
 class ApiKey(Base):
@@ -110,6 +119,47 @@ class Connection(Base):
     ssl_mode: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    #: Owned by the operator (kept under the platform organization, ``PLATFORM_ORG_ID``) and
+    #: shown to the organizations it is granted to (:class:`ConnectionGrant`), never changed
+    #: by them.
+    shared: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+#: The organization row that holds the operator's shared connections. It has no members and no
+#: keys, and no listing of organizations shows it. Ids of real organizations are ``org_`` and
+#: hex digits, so this one is never generated.
+PLATFORM_ORG_ID = "org_platform"
+
+
+class ConnectionGrant(Base):
+    """A shared connection made visible in one organization, under ``name`` there."""
+
+    __tablename__ = "connection_grants"
+    __table_args__ = (
+        UniqueConstraint("org_id", "name", name="uq_connection_grants_name"),
+        UniqueConstraint("connection_id", "org_id", name="uq_connection_grants_org"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    connection_id: Mapped[str] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OperatorKey(Base):
+    """A key for the operator's API (``/v1/platform``): separate from every organization's
+    keys, stored as a hash, shown once."""
+
+    __tablename__ = "operator_keys"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(40))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    last_used_at: Mapped[datetime | None] = mapped_column()
 
 
 class AuditEvent(Base):
