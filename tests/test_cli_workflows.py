@@ -60,6 +60,7 @@ def test_create_run_and_read_the_history(
         code, out, err = _run(capsys, "workflows", "show", wf_id, *d)
         shown = json.loads(out)
         assert shown["steps"][2]["secret_set"] is True and "from-the-file" not in out
+        assert shown["steps"][2]["url_set"] is True and hook.url not in out  # write-only
 
         code, out, err = _run(capsys, "workflows", "run", wf_id, *d)
         assert code == 0, err
@@ -69,7 +70,8 @@ def test_create_run_and_read_the_history(
         assert got.signed_with("from-the-file")
         assert got.json["result"]["rows"] == [[1297]]  # Chinook's rock tracks
 
-        # the same file with its workflow_id replaces it: now the condition is false
+        # the same file with its workflow_id replaces it (its webhook keeps its URL and
+        # secret): now the condition is false
         shown["steps"][1]["value"] = 5000
         (tmp_path / "again.json").write_text(json.dumps(shown))
         code, out, err = _run(capsys, "workflows", "create", "-f", str(tmp_path / "again.json"), *d)

@@ -11,7 +11,7 @@ from sqlgate.cli import main
 from sqlgate.container import Services
 from sqlgate.errors import ConnectionFailed
 from sqlgate.services.secrets import SecretBox
-from sqlgate.store.models import Connection
+from sqlgate.store.models import Connection, Workflow
 from tests.conftest import make_settings
 
 
@@ -66,6 +66,22 @@ def test_cli_rotate_re_encrypts_stored_passwords(
                     password_encrypted=old_box.encrypt("pw-1"),
                 )
             )
+            hook = {
+                "type": "webhook",
+                "url_enc": old_box.encrypt("https://hooks.example.com/T0/B0/X"),
+                "url_origin": "https://hooks.example.com",
+                "secret_enc": old_box.encrypt("whsec"),
+            }
+            session.add(
+                Workflow(
+                    id="wf_x",
+                    org_id=init.org_id,
+                    member_id="mem_x",
+                    name="w",
+                    enabled=False,
+                    document={"trigger": {"type": "manual"}, "steps": [hook]},
+                )
+            )
     finally:
         services.close()
     monkeypatch.setenv("SQLGATE_SECRET_KEY", "new-key")
@@ -75,5 +91,10 @@ def test_cli_rotate_re_encrypts_stored_passwords(
     try:
         [token] = _stored_tokens(services)
         assert SecretBox("new-key").decrypt(token) == "pw-1"
+        with services.store.session() as session:  # workflow webhooks' URLs and secrets too
+            [hook] = session.get(Workflow, "wf_x").document["steps"]  # type: ignore[union-attr]
+        new_box = SecretBox("new-key")
+        assert new_box.decrypt(hook["url_enc"]) == "https://hooks.example.com/T0/B0/X"
+        assert new_box.decrypt(hook["secret_enc"]) == "whsec"
     finally:
         services.close()

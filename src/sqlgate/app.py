@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None) -> fastpath.App:
     async def lifespan(_app: fastpath.App) -> AsyncIterator[None]:
         install_log_redaction()  # signed result links never reach the access log
         runner.start()  # async query workers of this process (docs/async.md)
+        services.workflows.seal_secrets()  # a webhook URL stored in plain text gets encrypted
         services.workflow_engine.start()  # scheduler and workflow runs (docs/workflows.md)
         try:
             yield

@@ -128,7 +128,8 @@ class Services:
             host_refusal=hosts.literal_refusal,
             email=mailer.configured,
         )
-        steps = StepRunner(queries, saved_queries, jobs, box, WebhookSender(hosts), mailer)
+        sender = WebhookSender(hosts, ca_file=settings.webhook_ca_file)
+        steps = StepRunner(queries, saved_queries, jobs, box, sender, mailer)
         engine = WorkflowEngine(settings, workflow_store, steps, audit)
         workflows.on_queue = engine.wake
         access = _access(settings, store, audit, connections, engines, results)

@@ -226,6 +226,11 @@ class Settings(BaseSettings):
         "besides public addresses (e.g. `127.0.0.1,10.0.0.0/8,hooks.internal`). Empty: public "
         "addresses only; loopback, private and link-local ranges are refused.",
     )
+    webhook_ca_file: str | None = Field(
+        default=None,
+        description="A CA bundle to check HTTPS webhook receivers' certificates with (default: "
+        "the bundle httpx would use: SSL_CERT_FILE, SSL_CERT_DIR, else certifi's).",
+    )
     smtp_url: SecretStr | None = Field(
         default=None,
         description="Where workflow e-mail goes: smtp://[user:password@]host[:587] (STARTTLS), "
@@ -240,7 +245,10 @@ class Settings(BaseSettings):
         "system's).",
     )
     workflow_workers: int = Field(
-        default=2, ge=0, description="Threads of each server process that run workflow runs."
+        default=4,
+        ge=0,
+        description="Threads of each server process that run workflow runs (each run's query "
+        "takes one of the organization's concurrent-query slots while it runs).",
     )
     scheduler_interval: float = Field(
         default=1.0,
@@ -271,8 +279,8 @@ class Settings(BaseSettings):
     workflow_run_retention_days: int = Field(
         default=90,
         ge=0,
-        description="Workflow runs older than this many days are deleted at start-up; 0 keeps "
-        "them forever.",
+        description="Finished workflow runs older than this many days are deleted at start-up "
+        "and every hour; 0 keeps them forever.",
     )
 
     # --- async queries (jobs, result files, signed links; docs/async.md) -------------------
@@ -452,6 +460,13 @@ class Settings(BaseSettings):
                     "must be smtp://host[:port] (STARTTLS), smtps://host[:port] (TLS) or "
                     "smtp+plain://host[:port]"
                 )
+        return value
+
+    @field_validator("webhook_ca_file", mode="after")
+    @classmethod
+    def _check_webhook_ca_file(cls, value: str | None) -> str | None:
+        if value is not None and not Path(value).is_file():
+            raise ValueError(f"no such file: {value}")
         return value
 
     @field_validator("rate_limits", mode="after")

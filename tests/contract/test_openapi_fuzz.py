@@ -101,6 +101,25 @@ def _fresh_share(t: Target) -> dict[str, str]:
     return {"dashboard_id": dashboard, "share_id": share.share.id}
 
 
+def _fresh_workflow(t: Target) -> dict[str, str]:
+    principal = authenticate(t.services.store, t.key)
+    made = t.services.workflows.create(
+        principal,
+        {
+            "name": t.unique("doomed"),
+            "steps": [{"type": "query", "connection_id": "duck", "sql": "SELECT 1 AS one"}],
+        },
+    )
+    return {"workflow_id": made.id}
+
+
+def _fresh_run(t: Target) -> dict[str, str]:
+    workflow = _fresh_workflow(t)["workflow_id"]
+    principal = authenticate(t.services.store, t.key)
+    run = t.services.workflows.run(principal, workflow)
+    return {"workflow_id": workflow, "run_id": run.id}
+
+
 def _fresh_org(t: Target) -> dict[str, str]:
     made, _ = t.services.organizations.create(t.unique("doomed"))
     return {"org": made.slug}
@@ -134,6 +153,10 @@ FRESH: dict[tuple[str, str], Callable[[Target], dict[str, str]]] = {
     ("DELETE", "/v1/dashboards/{dashboard_id}"): _fresh_dashboard,
     ("PATCH", "/v1/dashboards/{dashboard_id}"): _fresh_dashboard,
     ("DELETE", "/v1/dashboards/{dashboard_id}/shares/{share_id}"): _fresh_share,
+    ("DELETE", "/v1/workflows/{workflow_id}"): _fresh_workflow,
+    ("PATCH", "/v1/workflows/{workflow_id}"): _fresh_workflow,
+    ("POST", "/v1/workflows/{workflow_id}/run"): _fresh_workflow,
+    ("POST", "/v1/workflows/{workflow_id}/runs/{run_id}/cancel"): _fresh_run,
     # The operator's routes: never the throwaway organization itself.
     ("GET", _PLATFORM): _fresh_org,
     ("PATCH", _PLATFORM): _fresh_org,
@@ -173,6 +196,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
             counter=[0],
         )
         t.ids.update(_fresh_share(t))
+        t.ids.update(_fresh_run(t))  # a workflow and one of its runs
         t.ids["member_id"] = principal.member_id
         t.ids["key_id"] = _fresh_key(t)["key_id"]
         t.operator_key = operator_keys.create(services.store, "fuzz")[1]

@@ -20,6 +20,7 @@ from sqlgate.errors import (
     RateLimitExceeded,
     ValidationError,
 )
+from sqlgate.library.workflow_spec import shown_step
 from sqlgate.library.workflow_store import RunInfo, WorkflowInfo
 from sqlgate.results.jsonable import dumps
 
@@ -72,7 +73,9 @@ class WorkflowOut(BaseModel):
         description="`{type: manual}` or `{type: schedule, cron, timezone}`."
     )
     steps: list[dict[str, Any]] = Field(
-        description="The ordered steps; a webhook's secret shows only as `secret_set`."
+        description="The ordered steps. A webhook's `url` and `secret` are write-only (a chat "
+        "webhook's URL is its credential): it shows `url_origin` (scheme, host and port), "
+        "`url_set` and `secret_set` instead."
     )
     next_run_at: str | None = Field(description="The next scheduled time (UTC); null if none.")
     owner_id: str = Field(description="The member whose role and scopes its runs use.")
@@ -122,14 +125,6 @@ def _json(payload: Any, status: int = 200) -> Response:
     return Response(dumps(payload), status_code=status, media_type="application/json")
 
 
-def _step(step: dict[str, Any]) -> dict[str, Any]:
-    if step.get("type") != "webhook":
-        return step
-    out = {k: v for k, v in step.items() if k != "secret_enc"}
-    out["secret_set"] = bool(step.get("secret_enc"))
-    return out
-
-
 def _workflow(info: WorkflowInfo) -> dict[str, Any]:
     return {
         "workflow_id": info.id,
@@ -137,7 +132,7 @@ def _workflow(info: WorkflowInfo) -> dict[str, Any]:
         "description": info.description,
         "enabled": info.enabled,
         "trigger": info.trigger,
-        "steps": [_step(s) for s in info.steps],
+        "steps": [shown_step(s) for s in info.steps],
         "next_run_at": info.next_run_at,
         "owner_id": info.member_id,
         "created_at": info.created_at,
@@ -195,7 +190,8 @@ def update_workflow(
     workflow_id: WorkflowId, body: WorkflowBody, principal: Editor, services: AppServices
 ) -> Response:
     """Change any of `name`, `description`, `enabled`, `trigger`, `steps` (the whole list; a
-    webhook step keeps its secret when it names the same URL and sends none)."""
+    webhook step that sends no `url` keeps the URL of the webhook step at its position, and one
+    that sends no `secret` keeps the secret when its URL is the same)."""
     info = services.workflows.update(principal, workflow_id, body)
     return _json({"data": _workflow(info)})
 

@@ -146,10 +146,22 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_secrets_rotate(args: argparse.Namespace) -> int:
     with services(args) as built:
         rotated, unchanged = built.connections.rotate_secrets()
+        hooks, hooks_unchanged = built.workflows.seal_secrets(rotate=True)
     if args.json:
-        print_json({"rotated": rotated, "unchanged": unchanged})
+        print_json(
+            {
+                "rotated": rotated,
+                "unchanged": unchanged,
+                "webhooks_rotated": hooks,
+                "webhooks_unchanged": hooks_unchanged,
+            }
+        )
     else:
         print(f"re-encrypted {rotated} password(s) with the current key; {unchanged} already were")
+        print(
+            f"re-encrypted the URL and secret of {hooks} workflow webhook step(s); "
+            f"{hooks_unchanged} already were"
+        )
     return 0
 
 

@@ -18,6 +18,7 @@ from sqlgate.auth.principal import Principal
 from sqlgate.cli._base import as_operator, print_json, read_mapping
 from sqlgate.container import Services
 from sqlgate.errors import NotFound, SqlgateError, ValidationError
+from sqlgate.library.workflow_spec import shown_step
 from sqlgate.library.workflow_store import RunInfo, WorkflowInfo
 
 #: How long ``run`` waits for a run a server's worker took before this process could.
@@ -61,13 +62,9 @@ def _positive(text: str) -> int:
 
 
 def portable(info: WorkflowInfo) -> dict[str, Any]:
-    """A workflow as a file says it (a webhook's secret only as ``secret_set``)."""
-    steps = []
-    for step in info.steps:
-        if step.get("type") == "webhook":
-            shown = {k: v for k, v in step.items() if k != "secret_enc"}
-            step = {**shown, "secret_set": bool(step.get("secret_enc"))}
-        steps.append(step)
+    """A workflow as a file says it (a webhook's URL and secret only as ``url_origin``,
+    ``url_set`` and ``secret_set``: the file, given back with its ``workflow_id``, keeps them)."""
+    steps = [shown_step(step) for step in info.steps]
     return {
         "workflow_id": info.id,
         "name": info.name,
@@ -130,7 +127,8 @@ def _create(args: argparse.Namespace) -> int:
         body.pop(shown_only, None)
     for step in body.get("steps") or []:
         if isinstance(step, dict):
-            step.pop("secret_set", None)
+            for shown in ("secret_set", "url_set", "url_origin"):
+                step.pop(shown, None)
     with as_operator(args) as (built, owner):
         try:
             info, verb = _deploy(built, owner, workflow_id, body)

@@ -15,17 +15,23 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import logging
+import os
 import socket
+import ssl
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import certifi
 import httpx
 
 from sqlgate import __version__
 from sqlgate.errors import AuthorizationError
+from sqlgate.library.workflow_spec import url_origin
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -110,9 +116,74 @@ class HostPolicy:
         return bool((mapped or addr).is_global) and not addr.is_multicast
 
 
+_sending = threading.local()  # set while this thread sends a webhook
+
+
+class _HideWebhookPaths(logging.Filter):
+    """httpx logs every request's URL (at INFO): a webhook's is logged without its path and
+    query, which may be its credential."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(_sending, "active", False) and isinstance(record.args, tuple):
+            record.args = tuple(
+                f"{a.scheme}://{a.netloc.decode('ascii', 'replace')}/..."
+                if isinstance(a, httpx.URL)
+                else a
+                for a in record.args
+            )
+        return True
+
+
+def _hide_webhook_paths() -> None:
+    logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _HideWebhookPaths) for f in logger.filters):
+        logger.addFilter(_HideWebhookPaths())
+
+
+def _tls_context(ca_file: str | None) -> ssl.SSLContext:
+    """One context for every delivery (building one reads the whole bundle): ``ca_file``, or as
+    httpx chooses by default (``SSL_CERT_FILE``, ``SSL_CERT_DIR``, else certifi's bundle)."""
+    if ca_file:
+        return ssl.create_default_context(cafile=ca_file)
+    if os.environ.get("SSL_CERT_FILE"):
+        return ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
+    if os.environ.get("SSL_CERT_DIR"):
+        return ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def _certificate_refused(exc: BaseException) -> bool:
+    """Whether ``exc`` came from a TLS certificate check that failed."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return "CERTIFICATE_VERIFY_FAILED" in str(exc)
+
+
+def _describe(exc: BaseException, host: str) -> str:
+    if _certificate_refused(exc):
+        return (
+            f"TLS certificate check failed: the receiver's certificate is not valid for {host} "
+            f"or not signed by a trusted authority (a private one: SQLGATE_WEBHOOK_CA_FILE): "
+            f"{exc}"
+        )
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _without_path(text: str, parts: Any) -> str:
+    """``text`` (an error) without the URL's path and query, which may be its credential."""
+    for secret in (parts.query, parts.path):
+        if len(secret) > 1:
+            text = text.replace(secret, "/...")
+    return text
+
+
 @dataclass
 class Delivery:
-    """What one delivery did: each attempt's status (or network error) and time."""
+    """What one delivery did: each attempt's status (or network error) and time. ``url`` is
+    the URL's origin only (scheme, host, port): the rest may be a credential."""
 
     delivery_id: str
     url: str
@@ -130,10 +201,15 @@ class WebhookSender:
         *,
         sleep: Callable[[float], None] = time.sleep,
         backoff: float = BACKOFF_SECONDS,
+        ca_file: str | None = None,
     ) -> None:
         self._policy = policy
         self._sleep = sleep
         self._backoff = backoff
+        # Certificates are checked against the URL's host name (never the address connected
+        # to), with ``ca_file`` (SQLGATE_WEBHOOK_CA_FILE) or the authorities httpx would use.
+        self._tls = _tls_context(ca_file)
+        _hide_webhook_paths()
 
     def send(
         self,
@@ -147,7 +223,7 @@ class WebhookSender:
     ) -> Delivery:
         """POST ``payload``; retried with backoff on 5xx, 429 and network errors. Raises
         DeliveryFailed (with the attempts in ``delivery``) when no attempt succeeded."""
-        delivery = Delivery(delivery_id, url)
+        delivery = Delivery(delivery_id, url_origin(url))
         parts = urlsplit(url)
         host = parts.hostname or ""
         port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -161,8 +237,10 @@ class WebhookSender:
                 record.update(self._post(parts, address, payload, delivery_id, secret, timeout))
             except DeliveryFailed as exc:
                 record["error"] = exc.message
-            except httpx.HTTPError as exc:
-                record["error"] = f"{type(exc).__name__}: {exc}"[:RESPONSE_CHARS]
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                record["error"] = _without_path(_describe(exc, host), parts)[:RESPONSE_CHARS]
+                if _certificate_refused(exc):
+                    record["tls_verified"] = False
             record["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
             delivery.attempts.append(record)
             status = record.get("status_code")
@@ -171,6 +249,8 @@ class WebhookSender:
                 return delivery
             if status is not None and status < 500 and status != 429:
                 break  # the receiver refused it: another try would be refused too
+            if record.get("tls_verified") is False:
+                break  # the same certificate would be refused again
         last = delivery.attempts[-1]
         why = f"HTTP {last['status_code']}" if "status_code" in last else last.get("error")
         raise DeliveryFailed(
@@ -178,8 +258,8 @@ class WebhookSender:
             delivery=delivery.as_dict(),
         )
 
-    @staticmethod
     def _post(
+        self,
         parts: Any,
         address: str,
         payload: bytes,
@@ -206,6 +286,10 @@ class WebhookSender:
         headers["Host"] = parts.netloc
         if parts.scheme == "https":
             extensions["sni_hostname"] = parts.hostname
-        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
-            response = client.post(target, content=payload, headers=headers, extensions=extensions)
+        _sending.active = True
+        try:
+            with httpx.Client(timeout=timeout, follow_redirects=False, verify=self._tls) as c:
+                response = c.post(target, content=payload, headers=headers, extensions=extensions)
+        finally:
+            _sending.active = False
         return {"status_code": response.status_code, "body": response.text[:RESPONSE_CHARS]}

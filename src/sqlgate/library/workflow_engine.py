@@ -17,6 +17,7 @@ import os
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,13 +26,26 @@ from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import ROLE_SCOPES, Role, Scope
 from sqlgate.library.workflow_spec import next_time
 from sqlgate.library.workflow_steps import Context, StepRunner
-from sqlgate.library.workflow_store import Firing, RunInfo, WorkflowInfo, WorkflowStore
+from sqlgate.library.workflow_store import (
+    Claimed,
+    Firing,
+    RunInfo,
+    WorkflowInfo,
+    WorkflowStore,
+)
 from sqlgate.services.audit import AuditLog, AuditRecord
+from sqlgate.services.orgs import ActiveMember
 from sqlgate.settings import Settings
 
 log = logging.getLogger(__name__)
 #: At most this many missed times of one workflow are recorded one by one after downtime.
 MAX_MISSED_RECORDS = 100
+#: Workflows fired in one transaction (the workers start on a chunk as soon as it is written).
+FIRE_CHUNK = 100
+#: Seconds between two prunings of old runs (besides one at start).
+PRUNE_SECONDS = 3600.0
+#: At most this many chunks per look (``FIRE_CHUNK`` times this many workflows due at once).
+MAX_CHUNKS = 1000
 
 
 def _now() -> datetime:
@@ -57,6 +71,8 @@ class WorkflowEngine:
         self._wake = threading.Condition()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._signal = 0  # counts wake-ups, so a worker about to wait misses none
+        self._scheduling = False
         self._running: set[str] = set()
         self._lock = threading.Lock()
 
@@ -67,10 +83,10 @@ class WorkflowEngine:
             return
         self._stopping.clear()
         self.sweep()
-        if self._settings.workflow_run_retention_days:
-            self._store.prune(self._settings.workflow_run_retention_days)
+        self.prune()
         for i in range(self._settings.workflow_workers):
             self._spawn(self._work, f"sqlgate-workflow-{i}")
+        self._scheduling = scheduler
         if scheduler:
             self._spawn(self._schedule, "sqlgate-scheduler")
 
@@ -88,6 +104,7 @@ class WorkflowEngine:
 
     def wake(self, everyone: bool = False) -> None:
         with self._wake:
+            self._signal += 1
             if everyone:
                 self._wake.notify_all()
             else:
@@ -98,39 +115,79 @@ class WorkflowEngine:
     def _schedule(self) -> None:
         interval = self._settings.scheduler_interval
         beat = min(5.0, self._settings.workflow_stale_seconds / 3)
-        last_beat = 0.0
+        last_beat = last_prune = time.monotonic()
         while not self._stopping.is_set():
+            delay = interval
             try:
-                if self.tick():
-                    self.wake(everyone=True)
-                now = self.clock().timestamp()
+                delay = self.look(interval)
+                now = time.monotonic()
                 if now - last_beat >= beat:
                     last_beat = now
                     with self._lock:
                         running = list(self._running)
                     self._store.heartbeat(self.identity, running)
                     self.sweep()
+                if now - last_prune >= PRUNE_SECONDS:
+                    last_prune = now
+                    self.prune()
             except Exception:  # the store may be down for a moment: try again next time
                 log.exception("workflow scheduler")
-            self._stopping.wait(interval)
+            self._stopping.wait(delay)
+
+    def prune(self) -> int:
+        """Delete finished runs older than ``SQLGATE_WORKFLOW_RUN_RETENTION_DAYS`` (at start
+        and every hour); how many."""
+        days = self._settings.workflow_run_retention_days
+        return self._store.prune(days, now=self.clock()) if days else 0
+
+    def look(self, interval: float) -> float:
+        """One look of the scheduler: fire what is due, wake the workers if any run is queued
+        (also one another process queued); the seconds to sleep before the next look, which is
+        the soonest scheduled time when that comes before ``interval`` is up, so a time fires
+        when it comes rather than up to ``interval`` later. While nothing is due a look is one
+        small query."""
+        soonest, queued = self._store.pulse()
+        if soonest is not None and soonest <= self.clock():
+            self.tick()
+            soonest, queued = self._store.pulse()
+        if queued:
+            self.wake(everyone=True)
+        if soonest is None:
+            return interval
+        delay = (soonest - self.clock()).total_seconds()
+        return interval if delay <= 0 else min(interval, delay)
 
     def sweep(self) -> int:
         """Runs whose process stopped reporting, or is known gone (it ran on this machine and
         its pid is no longer alive), become ``interrupted``."""
+        running = self._store.running()
+        if not running:
+            return 0
         cutoff = self.clock() - timedelta(seconds=self._settings.workflow_stale_seconds)
         dead = [
             run_id
-            for run_id, runner in self._store.running()
+            for run_id, runner in running
             if runner != self.identity and _process_gone(runner)
         ]
         return self._store.interrupt_stale(cutoff, dead)
 
     def tick(self) -> int:
         """Fire what is due now: the newest due time of each workflow runs if it is within the
-        grace period; older ones are recorded as ``missed``. Returns how many runs this process
-        queued."""
-        now = self.clock()
-        return self._store.fire([self._plan(info, now) for info in self._store.due(now)])
+        grace period; older ones are recorded as ``missed``. Workflows are fired
+        ``FIRE_CHUNK`` at a time, each chunk one transaction, and the workers wake after each,
+        so the first runs start while later ones are still being written. Returns how many
+        runs this process queued."""
+        queued = 0
+        for _ in range(MAX_CHUNKS):
+            now = self.clock()
+            due = self._store.due(now, limit=FIRE_CHUNK)
+            fired = self._store.fire([self._plan(info, now) for info in due])
+            if fired:
+                self.wake(everyone=True)
+            queued += fired
+            if len(due) < FIRE_CHUNK:
+                break
+        return queued
 
     def _plan(self, info: WorkflowInfo, now: datetime) -> Firing:
         seen = info.next_run_at
@@ -156,20 +213,27 @@ class WorkflowEngine:
     # --- the workers -----------------------------------------------------------------------------
 
     def _work(self) -> None:
+        # Woken by the scheduler and by a manual run; a worker polls by itself only when this
+        # process has no scheduler.
+        idle = 30.0 if self._scheduling else max(self._settings.scheduler_interval, 1.0)
         while not self._stopping.is_set():
+            with self._wake:
+                signal = self._signal
             try:
-                run = self._store.claim_queued(self.identity)
+                claimed = self._store.claim_next(self.identity)
             except Exception:
                 log.exception("workflow worker")
-                run = None
-            if run is None:
+                claimed = None
+            if claimed is None:
                 with self._wake:
-                    self._wake.wait(timeout=max(self._settings.scheduler_interval, 1.0))
+                    if self._signal == signal and not self._stopping.is_set():
+                        self._wake.wait(timeout=idle)
                 continue
+            run = claimed.run
             with self._lock:
                 self._running.add(run.id)
             try:
-                self.execute(run)
+                self.execute(run, claimed)
             except Exception:
                 log.exception("workflow run %s", run.id)
                 self._finish(run, "failed", {"code": "internal_error", "message": "internal error"})
@@ -198,12 +262,18 @@ class WorkflowEngine:
             stop.set()
             thread.join()
 
-    def execute(self, run: RunInfo) -> str:
-        """Run a claimed run's steps as the workflow's owner; its final status."""
-        info = self._store.find(run.workflow_id)
+    def execute(self, run: RunInfo, claimed: Claimed | None = None) -> str:
+        """Run a claimed run's steps as the workflow's owner; its final status. ``claimed``
+        brings the workflow and its owner as read when the run was taken (else they are read
+        now)."""
+        if claimed is None:
+            info = self._store.find(run.workflow_id)
+            owner = None if info is None else self._store.owner(info.org_id, info.member_id)
+        else:
+            info, owner = claimed.workflow, claimed.owner
         if info is None:
             return self._finish(run, "canceled", {"code": "not_found", "message": "deleted"})
-        principal, refusal = self._owner(info)
+        principal, refusal = self._owner(info, owner)
         if principal is None:
             return self._finish(run, "failed", {"code": "authorization_error", "message": refusal})
         ctx = Context(info, run, principal)
@@ -230,8 +300,8 @@ class WorkflowEngine:
                 break
         return self._finish(run, status, error, records)
 
-    def _owner(self, info: WorkflowInfo) -> tuple[Principal | None, str]:
-        owner = self._store.owner(info.org_id, info.member_id)
+    @staticmethod
+    def _owner(info: WorkflowInfo, owner: ActiveMember | None) -> tuple[Principal | None, str]:
         if owner is None:
             return None, (
                 f"The workflow's owner ({info.member_id}) is no longer a member of the "

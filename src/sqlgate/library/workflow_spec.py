@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
@@ -84,9 +84,10 @@ def validate(
     email: bool = True,
 ) -> dict[str, Any]:
     """The workflow ``body`` describes (for a PATCH, ``current`` merged with it), as stored:
-    ``{"name", "description", "enabled", "document": {"trigger", "steps"}}``. Webhook secrets
-    stay in plain text here (``secret``); the service encrypts them. Raises one
-    ValidationError listing every problem."""
+    ``{"name", "description", "enabled", "document": {"trigger", "steps"}}``. Webhook URLs
+    and secrets stay in plain text here (``url``, ``secret``; ``current`` brings its webhooks'
+    URLs decrypted); the service encrypts them. Raises one ValidationError listing every
+    problem."""
     problems = _Problems()
     if not isinstance(body, dict):
         problems.add("body", "must be a JSON object")
@@ -189,7 +190,7 @@ def _steps(
         elif kind == "webhook":
             old = current[i] if i < len(current) else {}
             out.append(_webhook(problems, path, step, old))
-            host = urlsplit(str(step.get("url"))).hostname
+            host = (_url_parts(out[-1]["url"]) or urlsplit("")).hostname
             if host and (why := host_refusal(host)) is not None:
                 problems.add(f"{path}.url", why)
         elif kind == "email":
@@ -303,8 +304,10 @@ def _compare(
 def _webhook(
     problems: _Problems, path: str, step: dict[str, Any], old: dict[str, Any]
 ) -> dict[str, Any]:
-    url = step.get("url")
-    parts = urlsplit(url) if isinstance(url, str) and len(url) <= 2000 else None
+    was = old if old.get("type") == "webhook" else {}
+    # Write-only like the secret: a PATCH that sends no url keeps the step's current one.
+    url = step.get("url") if "url" in step or not was.get("url") else was["url"]
+    parts = _url_parts(url)
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         problems.add(f"{path}.url", "required: an http:// or https:// URL")
     elif parts.username or parts.password:
@@ -316,8 +319,8 @@ def _webhook(
             problems.add(f"{path}.secret", "must be a string of 1 to 500 characters, or null")
         elif secret is not None:
             out["secret"] = secret
-    elif old.get("type") == "webhook" and old.get("url") == url and old.get("secret_enc"):
-        out["secret_enc"] = old["secret_enc"]  # kept: a PATCH need not send it again
+    elif was.get("url") == url and was.get("secret_enc"):
+        out["secret_enc"] = was["secret_enc"]  # kept: a PATCH need not send it again
     fmt = step.get("format", "json")
     if fmt not in WEBHOOK_FORMATS:
         problems.add(f"{path}.format", 'must be "json" or "slack"')
@@ -331,6 +334,42 @@ def _webhook(
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= top:
             problems.add(f"{path}.{key}", f"must be a whole number from {low} to {top}")
         out[key] = value
+    return out
+
+
+def _url_parts(url: Any) -> SplitResult | None:
+    """``url`` split, or None if it is not a string of at most 2000 characters that splits
+    (an unclosed ``[``, a port that is not a number)."""
+    if not isinstance(url, str) or len(url) > 2000:
+        return None
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a bad port)
+    except ValueError:
+        return None
+    return parts
+
+
+def url_origin(url: str) -> str:
+    """What a webhook URL shows to readers: its scheme, host and port, never its path or query
+    (a chat webhook's path is its credential)."""
+    parts = _url_parts(url)
+    if parts is None or not parts.hostname:
+        return ""
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+
+
+def shown_step(step: dict[str, Any]) -> dict[str, Any]:
+    """A stored step as every reader sees it: a webhook's URL and secret are write-only, so
+    it shows ``url_origin`` (scheme, host and port), ``url_set`` and ``secret_set`` instead."""
+    if step.get("type") != "webhook":
+        return step
+    hidden = ("url", "url_enc", "secret_enc", "url_origin")
+    out = {k: v for k, v in step.items() if k not in hidden}
+    out["url_origin"] = step.get("url_origin") or url_origin(str(step.get("url") or ""))
+    out["url_set"] = bool(step.get("url_enc") or step.get("url"))
+    out["secret_set"] = bool(step.get("secret_enc"))
     return out
 
 

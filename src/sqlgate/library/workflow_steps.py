@@ -194,10 +194,11 @@ class StepRunner:
         return holds(step, ctx.result)
 
     def _webhook(self, ctx: Context, index: int, step: dict[str, Any]) -> dict[str, Any]:
-        secret = self._box.decrypt(step["secret_enc"]) if step.get("secret_enc") else None
+        secret = self._decrypt(step["secret_enc"]) if step.get("secret_enc") else None
+        url = self._decrypt(step["url_enc"]) if step.get("url_enc") else step["url"]
         body = dumps(payload(ctx, step))
         delivery = self._sender.send(
-            step["url"],
+            url,
             body,
             delivery_id=f"{ctx.run.id}.{index}",
             secret=secret,
@@ -205,6 +206,17 @@ class StepRunner:
             retries=int(step.get("retries", 3)),
         )
         return delivery.as_dict()
+
+    def _decrypt(self, token: str) -> str:
+        try:
+            return self._box.decrypt(token)
+        except SqlgateError:
+            raise StepFailed(
+                "secret_error",
+                "The webhook's stored URL or secret cannot be decrypted with the configured "
+                "secret keys; list the key it was written with in SQLGATE_PREVIOUS_SECRET_KEYS, "
+                "or send the url and secret again",
+            ) from None
 
     def _email(self, ctx: Context, index: int, step: dict[str, Any]) -> dict[str, Any]:
         summary = payload(ctx, {"format": "slack"})["text"]

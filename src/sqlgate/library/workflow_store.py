@@ -9,12 +9,12 @@ to ``running`` only if it is still ``queued``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Row, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -83,6 +83,16 @@ class Page:
 
 
 @dataclass(frozen=True)
+class Claimed:
+    """A run a worker took, with its workflow (None: deleted meanwhile) and the workflow's
+    owner as they are now (None: no longer a member)."""
+
+    run: RunInfo
+    workflow: WorkflowInfo | None
+    owner: ActiveMember | None
+
+
+@dataclass(frozen=True)
 class Firing:
     """What the scheduler writes for one due workflow: ``next_run_at`` from ``seen`` to
     ``following``, and runs ``(scheduled_for, status, error)``."""
@@ -93,7 +103,7 @@ class Firing:
     runs: list[tuple[datetime, str, dict[str, Any] | None]]
 
 
-def _info(row: Workflow) -> WorkflowInfo:
+def _info(row: Workflow | Row[Any]) -> WorkflowInfo:
     return WorkflowInfo(
         id=row.id,
         org_id=row.org_id,
@@ -108,7 +118,7 @@ def _info(row: Workflow) -> WorkflowInfo:
     )
 
 
-def _run(row: WorkflowRun) -> RunInfo:
+def _run(row: WorkflowRun | Row[Any]) -> RunInfo:
     return RunInfo(
         id=row.id,
         org_id=row.org_id,
@@ -179,6 +189,18 @@ class WorkflowStore:
             session.execute(delete(WorkflowRun).where(WorkflowRun.workflow_id == workflow_id))
             session.delete(self._row(session, org_id, workflow_id))
 
+    def rewrite_documents(self, rewrite: Callable[[dict[str, Any]], dict[str, Any] | None]) -> int:
+        """Pass every workflow's document through ``rewrite`` (None: unchanged), in one
+        transaction; how many changed."""
+        changed = 0
+        with self._store.session() as session:
+            for row in session.scalars(select(Workflow).order_by(Workflow.id)):
+                new = rewrite(dict(row.document or {}))
+                if new is not None:
+                    row.document = new
+                    changed += 1
+        return changed
+
     @staticmethod
     def _row(session: Any, org_id: str, workflow_id: str) -> Workflow:
         row = session.get(Workflow, workflow_id)
@@ -202,40 +224,52 @@ class WorkflowStore:
         with self._store.session() as session:
             return [_info(r) for r in session.scalars(query)]
 
+    def pulse(self) -> tuple[datetime | None, bool]:
+        """What the scheduler looks at while nothing is due, in one round trip: the soonest
+        scheduled time of an enabled workflow, and whether any run is queued."""
+        soonest = (
+            select(Workflow.next_run_at)
+            .where(Workflow.next_run_at.is_not(None), Workflow.enabled.is_(True))
+            .order_by(Workflow.next_run_at)
+            .limit(1)
+            .scalar_subquery()
+        )
+        queued = select(WorkflowRun.id).where(WorkflowRun.status == "queued").limit(1)
+        with self._store.session() as session:
+            row = session.execute(select(soonest, queued.exists())).one()
+        return row[0], bool(row[1])
+
     def fire(self, plans: list[Firing]) -> int:
         """In one transaction, for each plan: move the workflow's ``next_run_at`` on (unless
         another process already did: then nothing of the plan is written) and insert its runs,
-        skipping a time already claimed. Returns how many ``queued`` runs were inserted."""
-        queued = 0
+        skipping a time already claimed. Returns how many ``queued`` runs were inserted.
+
+        Workflows due at the same time move in one conditional ``UPDATE ... RETURNING`` and
+        their runs go in one multi-row ``INSERT ... ON CONFLICT DO NOTHING`` (PostgreSQL,
+        SQLite); other databases take them one by one."""
         now = datetime.now(UTC)
-        workflows: Any = Workflow.__table__
-        runs: Any = WorkflowRun.__table__
         with self._store.session() as session:
-            dialect = session.get_bind().dialect.name
-            for plan in plans:
-                moved = session.execute(
-                    update(workflows)
-                    .where(workflows.c.id == plan.workflow.id, workflows.c.next_run_at == plan.seen)
-                    .values(next_run_at=plan.following)
-                )
-                if not _rowcount(moved):
-                    continue  # another process fired it
-                for when, status, error in plan.runs:
-                    row = {
-                        "id": new_id("wfr"),
-                        "org_id": plan.workflow.org_id,
-                        "workflow_id": plan.workflow.id,
-                        "trigger": "schedule",
-                        "status": status,
-                        "scheduled_for": when,
-                        "steps": [],
-                        "error": error,
-                        "created_at": datetime.now(UTC),
-                        "finished_at": None if status == "queued" else now,
-                    }
-                    if _insert_once(session, dialect, runs, row) and status == "queued":
-                        queued += 1
-        return queued
+            dialect = session.get_bind().dialect
+            moved = _move_on(session, dialect, plans)
+            rows: list[dict[str, Any]] = [
+                {
+                    "id": new_id("wfr"),
+                    "org_id": plan.workflow.org_id,
+                    "workflow_id": plan.workflow.id,
+                    "trigger": "schedule",
+                    "member_id": None,
+                    "status": status,
+                    "scheduled_for": when,
+                    "steps": [],
+                    "error": error,
+                    "created_at": now,
+                    "finished_at": None if status == "queued" else now,
+                }
+                for plan in plans
+                if plan.workflow.id in moved
+                for when, status, error in plan.runs
+            ]
+            return _insert_runs(session, dialect.name, rows)
 
     # --- runs ------------------------------------------------------------------------------------
 
@@ -304,8 +338,26 @@ class WorkflowStore:
             )
         return run
 
-    def claim_queued(self, runner: str) -> RunInfo | None:
-        """Take the oldest queued run for ``runner``, if any is left to take."""
+    def claim_next(self, runner: str) -> Claimed | None:
+        """Take the oldest queued run for ``runner``, with its workflow and its owner as they
+        are now, in one transaction; None when no run is left to take.
+
+        One ``UPDATE ... WHERE id = (oldest queued [FOR UPDATE SKIP LOCKED]) RETURNING`` where
+        the database has it (PostgreSQL, SQLite), so several workers and processes never wait
+        for one another nor take the same run."""
+        if not self._store.engine.dialect.update_returning:
+            run = self._claim_queued(runner)
+            if run is None:
+                return None
+            with self._store.engine.begin() as conn:
+                return _claimed(self._store, conn, run)
+        with self._store.engine.begin() as conn:
+            params = {"b_runner": runner, "b_now": datetime.now(UTC)}
+            row = conn.execute(_CLAIM_OLDEST, params).one_or_none()
+            return None if row is None else _claimed(self._store, conn, _run(row))
+
+    def _claim_queued(self, runner: str) -> RunInfo | None:
+        """:meth:`claim_next` on a database without ``UPDATE ... RETURNING``."""
         candidates = (
             select(WorkflowRun.id)
             .where(WorkflowRun.status == "queued")
@@ -334,19 +386,11 @@ class WorkflowStore:
             return None if row is None else _run(row)
 
     def save_run(self, run_id: str, runner: str, **values: Any) -> bool:
-        """Write a running run's progress; False when it is no longer this runner's (it was
-        declared interrupted or canceled meanwhile)."""
+        """Write a running run's progress (columns by name); False when it is no longer this
+        runner's (it was declared interrupted or canceled meanwhile)."""
         values.setdefault("heartbeat_at", datetime.now(UTC))
-        with self._store.session() as session:
-            done = session.execute(
-                update(WorkflowRun)
-                .where(
-                    WorkflowRun.id == run_id,
-                    WorkflowRun.runner == runner,
-                    WorkflowRun.status == "running",
-                )
-                .values(**values)
-            )
+        with self._store.engine.begin() as conn:
+            done = conn.execute(_SAVE_RUN, {"b_id": run_id, "b_runner": runner, **values})
             return _rowcount(done) > 0
 
     def heartbeat(self, runner: str, run_ids: list[str]) -> None:
@@ -384,8 +428,9 @@ class WorkflowStore:
             )
             return _rowcount(done)
 
-    def prune(self, days: int) -> int:
-        cutoff = datetime.now(UTC) - timedelta(days=days)
+    def prune(self, days: int, *, now: datetime | None = None) -> int:
+        """Delete finished runs created more than ``days`` days before ``now``."""
+        cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
         with self._store.session() as session:
             done = session.execute(
                 delete(WorkflowRun).where(
@@ -395,16 +440,96 @@ class WorkflowStore:
             return _rowcount(done)
 
 
-def _insert_once(session: Any, dialect: str, table: Any, row: dict[str, Any]) -> bool:
-    """Insert ``row`` unless its (workflow, scheduled time) is already there; whether it was."""
-    if dialect in ("postgresql", "sqlite"):
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        statement = (
-            insert(table)
-            .values(**row)
-            .on_conflict_do_nothing(index_elements=["workflow_id", "scheduled_for"])
+_RUNS: Any = WorkflowRun.__table__
+_WORKFLOWS: Any = Workflow.__table__
+# Built once: what a worker says for every run (its SET columns come from the parameters).
+_CLAIM_OLDEST = (
+    update(_RUNS)
+    .where(
+        _RUNS.c.id
+        == select(_RUNS.c.id)
+        .where(_RUNS.c.status == "queued")
+        .order_by(_RUNS.c.created_at, _RUNS.c.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery(),
+        _RUNS.c.status == "queued",
+    )
+    .values(
+        status="running",
+        runner=bindparam("b_runner"),
+        started_at=bindparam("b_now"),
+        heartbeat_at=bindparam("b_now"),
+    )
+    .returning(*_RUNS.c)
+)
+_SAVE_RUN = update(_RUNS).where(
+    _RUNS.c.id == bindparam("b_id"),
+    _RUNS.c.runner == bindparam("b_runner"),
+    _RUNS.c.status == "running",
+)
+_WORKFLOW = select(_WORKFLOWS).where(_WORKFLOWS.c.id == bindparam("b_id"))
+
+
+def _claimed(store: Store, conn: Any, run: RunInfo) -> Claimed:
+    row = conn.execute(_WORKFLOW, {"b_id": run.workflow_id}).one_or_none()
+    if row is None:
+        return Claimed(run, None, None)
+    owner = active_member(store, row.org_id, row.member_id, session=conn)
+    return Claimed(run, _info(row), owner)
+
+
+def _move_on(session: Any, dialect: Any, plans: list[Firing]) -> set[str]:
+    """Move each plan's workflow from ``seen`` to ``following``, if it is still at ``seen``;
+    the ids of the workflows moved (by this process, so it inserts their runs)."""
+    table: Any = Workflow.__table__
+    moved: set[str] = set()
+    if not dialect.update_returning:
+        for plan in plans:
+            done = session.execute(
+                update(table)
+                .where(table.c.id == plan.workflow.id, table.c.next_run_at == plan.seen)
+                .values(next_run_at=plan.following)
+            )
+            if _rowcount(done):
+                moved.add(plan.workflow.id)
+        return moved
+    groups: dict[tuple[datetime, datetime | None], list[str]] = {}
+    for plan in plans:  # one statement for every workflow due at the same time
+        groups.setdefault((plan.seen, plan.following), []).append(plan.workflow.id)
+    for (seen, following), ids in groups.items():
+        done = session.execute(
+            update(table)
+            .where(table.c.id.in_(ids), table.c.next_run_at == seen)
+            .values(next_run_at=following)
+            .returning(table.c.id)
         )
-        return _rowcount(session.execute(statement)) > 0
+        moved.update(done.scalars())
+    return moved
+
+
+def _insert_runs(session: Any, dialect: str, rows: list[dict[str, Any]]) -> int:
+    """Insert the runs, skipping a (workflow, scheduled time) already there; how many
+    ``queued`` ones were inserted."""
+    table: Any = WorkflowRun.__table__
+    if not rows:
+        return 0
+    if dialect not in ("postgresql", "sqlite"):
+        return sum(
+            1 for row in rows if _insert_once(session, table, row) and row["status"] == "queued"
+        )
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(table)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["workflow_id", "scheduled_for"])
+        .returning(table.c.status)
+    )
+    return sum(1 for status in session.execute(statement).scalars() if status == "queued")
+
+
+def _insert_once(session: Any, table: Any, row: dict[str, Any]) -> bool:
+    """Insert ``row`` unless its (workflow, scheduled time) is already there; whether it was."""
     try:
         with session.begin_nested():
             session.execute(table.insert().values(**row))

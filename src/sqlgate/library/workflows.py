@@ -2,8 +2,9 @@
 :mod:`sqlgate.library.workflow_spec`), run them by hand, read their run history. Scheduled
 runs come from :mod:`sqlgate.library.workflow_engine`, which also runs every queued run.
 
-Webhook secrets are write-only: encrypted with the connection passwords' key before they are
-stored, and shown only as ``secret_set``.
+Webhook URLs and secrets are write-only (a chat webhook's URL is its credential): encrypted with
+the connection passwords' key before they are stored, and shown only as ``url_origin`` (scheme,
+host and port), ``url_set`` and ``secret_set``.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from typing import Any
 
 from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
-from sqlgate.errors import AuthorizationError, RateLimitExceeded, ValidationError
+from sqlgate.errors import AuthorizationError, RateLimitExceeded, SqlgateError, ValidationError
 from sqlgate.library.dashboard_spec import Lookups
-from sqlgate.library.workflow_spec import next_time, validate
+from sqlgate.library.workflow_spec import next_time, url_origin, validate
 from sqlgate.library.workflow_store import Page, RunInfo, WorkflowInfo, WorkflowStore
 from sqlgate.services.audit import AuditLog, audited
 from sqlgate.services.secrets import SecretBox
@@ -80,7 +81,7 @@ class WorkflowService:
             fields = validate(
                 body,
                 self._lookups(org_id),
-                current=current.stored(),
+                current=self._readable(current.stored()),
                 host_refusal=self._host_refusal,
                 email=self._email,
             )
@@ -131,14 +132,65 @@ class WorkflowService:
             raise AuthorizationError("Only its owner or an admin may change a workflow")
 
     def _stored(self, fields: dict[str, Any]) -> dict[str, Any]:
-        """Secrets encrypted, and the next scheduled time computed."""
-        steps = []
-        for step in fields["document"]["steps"]:
-            if "secret" in step:
-                secret = step["secret"]
-                step = {k: v for k, v in step.items() if k != "secret"}
-                step["secret_enc"] = self._box.encrypt(secret)
-            steps.append(step)
-        document = {**fields["document"], "steps": steps}
+        """Webhook URLs and secrets encrypted, and the next scheduled time computed."""
+        document = {
+            **fields["document"],
+            "steps": [self._seal(s) for s in fields["document"]["steps"]],
+        }
         due = next_time(document["trigger"], datetime.now(UTC)) if fields["enabled"] else None
         return {**fields, "document": document, "next_run_at": due}
+
+    def _seal(self, step: dict[str, Any]) -> dict[str, Any]:
+        """A webhook step as stored: ``url_enc`` and ``url_origin`` for its ``url``,
+        ``secret_enc`` for its ``secret``."""
+        if step.get("type") != "webhook":
+            return step
+        out = {k: v for k, v in step.items() if k not in ("url", "secret")}
+        if step.get("url"):
+            out["url_enc"] = self._box.encrypt(step["url"])
+            out["url_origin"] = url_origin(step["url"])
+        if step.get("secret"):
+            out["secret_enc"] = self._box.encrypt(step["secret"])
+        return out
+
+    def _readable(self, stored: dict[str, Any]) -> dict[str, Any]:
+        """A stored workflow with its webhooks' URLs decrypted (in memory, to compare a
+        PATCH with), as :func:`validate` takes ``current``."""
+        steps = []
+        for step in stored["document"].get("steps") or []:
+            if step.get("type") == "webhook" and step.get("url_enc"):
+                try:
+                    step = {**step, "url": self._box.decrypt(step["url_enc"])}
+                except SqlgateError:  # written with a key no longer configured: send it again
+                    step = {k: v for k, v in step.items() if k != "url_enc"}
+            steps.append(step)
+        return {**stored, "document": {**stored["document"], "steps": steps}}
+
+    def seal_secrets(self, *, rotate: bool = False) -> tuple[int, int]:
+        """Encrypt any webhook URL still stored in plain text (written before URLs were
+        encrypted) and, with ``rotate``, re-encrypt every webhook URL and secret with the
+        current key: ``(rewritten, unchanged)`` webhook steps."""
+        counts = [0, 0]
+
+        def rewrite(document: dict[str, Any]) -> dict[str, Any] | None:
+            steps, changed = [], False
+            for step in document.get("steps") or []:
+                if step.get("type") == "webhook":
+                    new = self._reseal(step, rotate)
+                    counts[new is step] += 1
+                    changed |= new is not step
+                    step = new
+                steps.append(step)
+            return {**document, "steps": steps} if changed else None
+
+        self._store.rewrite_documents(rewrite)
+        return counts[0], counts[1]
+
+    def _reseal(self, step: dict[str, Any], rotate: bool) -> dict[str, Any]:
+        out = dict(step)
+        if out.get("url"):
+            out = self._seal(out)  # plain: encrypt it (a secret is always encrypted)
+        for key in ("url_enc", "secret_enc"):
+            if rotate and out.get(key) and not self._box.is_current(out[key]):
+                out[key] = self._box.rotate(out[key])
+        return step if out == step else out

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from sqlgate.auth.keys import display_prefix, generate_key, hash_key
@@ -112,18 +112,25 @@ class ActiveMember:
     role: str
 
 
-def active_member(store: Store, org_id: str, member_id: str) -> ActiveMember | None:
+_ACTIVE_MEMBER = (  # built once: a workflow's every run asks it
+    select(Organization.slug, Organization.status.label("org_status"), Member.role, Member.status)
+    .join(Member, Member.org_id == Organization.id)
+    .where(Organization.id == bindparam("b_org"), Member.id == bindparam("b_member"))
+)
+
+
+def active_member(
+    store: Store, org_id: str, member_id: str, *, session: Session | Connection | None = None
+) -> ActiveMember | None:
     """The member's organization slug and current role; None once they have left, or while
-    their organization is suspended."""
-    query = (
-        select(
-            Organization.slug, Organization.status.label("org_status"), Member.role, Member.status
-        )
-        .join(Member, Member.org_id == Organization.id)
-        .where(Organization.id == org_id, Member.id == member_id)
-    )
-    with store.session() as session:
-        row = session.execute(query).one_or_none()
+    their organization is suspended. Read in ``session`` (or a connection) when given (one
+    transaction with the caller's other reads)."""
+    params = {"b_org": org_id, "b_member": member_id}
+    if session is not None:
+        row = session.execute(_ACTIVE_MEMBER, params).one_or_none()
+    else:
+        with store.session() as own:
+            row = own.execute(_ACTIVE_MEMBER, params).one_or_none()
     if row is None or row.status != "active" or row.org_status != ORG_ACTIVE:
         return None
     return ActiveMember(row.slug, row.role)
