@@ -115,23 +115,9 @@ class Services:
             results,
             LinkSigner(settings.resolved_secret_key()),
         )
-        workflow_store = WorkflowStore(store)
-        hosts = HostPolicy.parse(settings.webhook_hosts)
-        smtp_url = settings.smtp_url.get_secret_value() if settings.smtp_url else None
-        mailer = Mailer(smtp_url, settings.smtp_from, ca_file=settings.smtp_ca_file)
-        workflows = WorkflowService(
-            settings,
-            workflow_store,
-            box,
-            dashboards.lookups,
-            audit,
-            host_refusal=hosts.literal_refusal,
-            email=mailer.configured,
+        workflows, engine = _workflows(
+            settings, store, box, dashboards, audit, queries, saved_queries, jobs
         )
-        sender = WebhookSender(hosts, ca_file=settings.webhook_ca_file)
-        steps = StepRunner(queries, saved_queries, jobs, box, sender, mailer)
-        engine = WorkflowEngine(settings, workflow_store, steps, audit)
-        workflows.on_queue = engine.wake
         access = _access(settings, store, audit, connections, engines, results)
         return cls(
             settings=settings,
@@ -163,6 +149,37 @@ class Services:
         self.audit.close()
         self.engines.close()
         self.store.close()
+
+
+def _workflows(
+    settings: Settings,
+    store: Store,
+    box: SecretBox,
+    dashboards: DashboardService,
+    audit: AuditLog,
+    queries: QueryService,
+    saved_queries: SavedQueries,
+    jobs: JobService,
+) -> tuple[WorkflowService, WorkflowEngine]:
+    """Workflows and the engine that schedules and runs them, with their outbound senders."""
+    workflow_store = WorkflowStore(store)
+    hosts = HostPolicy.parse(settings.webhook_hosts)
+    smtp_url = settings.smtp_url.get_secret_value() if settings.smtp_url else None
+    mailer = Mailer(smtp_url, settings.smtp_from, ca_file=settings.smtp_ca_file)
+    workflows = WorkflowService(
+        settings,
+        workflow_store,
+        box,
+        dashboards.lookups,
+        audit,
+        host_refusal=hosts.literal_refusal,
+        email=mailer.configured,
+    )
+    sender = WebhookSender(hosts, ca_file=settings.webhook_ca_file)
+    steps = StepRunner(queries, saved_queries, jobs, box, sender, mailer)
+    engine = WorkflowEngine(settings, workflow_store, steps, audit)
+    workflows.on_queue = engine.wake
+    return workflows, engine
 
 
 def _query_path(
