@@ -109,6 +109,11 @@ class FakeLLM:
 
     # --- scripting ------------------------------------------------------------------------
 
+    def clear(self) -> None:
+        """Drop replies still queued (a test the server timed out on leaves its own)."""
+        with self._lock:
+            self._replies.clear()
+
     def queue(self, *replies: Reply) -> None:
         with self._lock:
             self._replies.extend(replies)
