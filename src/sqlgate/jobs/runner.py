@@ -51,6 +51,10 @@ log = logging.getLogger(__name__)
 
 _PROGRESS_SECONDS = 1.0
 _HOUSEKEEPING_SECONDS = 0.5
+#: The housekeeper's pause while this process runs no job (a claim wakes it at once).
+_IDLE_HOUSEKEEPING_SECONDS = 5.0
+#: Longest sleep of an idle worker that is not the one polling (a safety net: it is woken).
+_IDLE_WORKER_SECONDS = 60.0
 _RETENTION_SECONDS = 60.0
 _CANDIDATES = 16
 
@@ -126,6 +130,9 @@ class JobRunner:
         self._running: dict[str, _Control] = {}
         self._lock = threading.Lock()
         self._wake = threading.Condition()
+        self._signal = 0  # counts wake-ups, so a worker about to wait misses none
+        self._poller: int | None = None  # the idle worker that polls the store
+        self._claimed = threading.Event()  # wakes the housekeeper when a job starts here
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -157,6 +164,7 @@ class JobRunner:
             controls = list(self._running.values())
         for control in controls:
             control.stop(shutdown=True)
+        self._claimed.set()
         self.wake(everyone=True)
         until = time.monotonic() + timeout
         for thread in self._threads:
@@ -167,6 +175,7 @@ class JobRunner:
 
     def wake(self, everyone: bool = False) -> None:
         with self._wake:
+            self._signal += 1
             if everyone:
                 self._wake.notify_all()
             else:
@@ -181,18 +190,37 @@ class JobRunner:
     # --- workers --------------------------------------------------------------------------
 
     def _work(self) -> None:
+        # One idle worker at a time (the poller) looks at the store every async_poll_seconds,
+        # for jobs another process queued or a cap freed there; the others sleep until a job
+        # is submitted here or a worker takes one (then another looks for the next).
+        me = threading.get_ident()
         while not self._stopping.is_set():
+            with self._wake:
+                signal = self._signal
             try:
                 job = self._claim()
             except Exception:
                 log.exception("could not claim an async job")
                 job = None
             if job is None:
-                with self._wake:
-                    if not self._stopping.is_set():
-                        self._wake.wait(self._settings.async_poll_seconds)
+                self._idle(me, signal)
                 continue
+            self._claimed.set()
+            with self._wake:
+                if self._poller == me:
+                    self._poller = None
+                self._signal += 1
+                self._wake.notify()
             self._run(job)
+
+    def _idle(self, me: int, signal: int) -> None:
+        with self._wake:
+            if self._signal != signal or self._stopping.is_set():
+                return  # woken while claiming: look again
+            if self._poller is None:
+                self._poller = me
+            poll = self._poller == me
+            self._wake.wait(self._settings.async_poll_seconds if poll else _IDLE_WORKER_SECONDS)
 
     def _claim(self) -> QueryJob | None:
         """Take the oldest queued job this process may run (org caps), or None."""
@@ -378,7 +406,19 @@ class JobRunner:
         retention_every = min(
             _RETENTION_SECONDS, self._settings.async_result_retention_hours * 3600 / 2
         )
-        while not self._stopping.wait(_HOUSEKEEPING_SECONDS):
+        # Cancels made in another process must reach a running job soon; while none runs
+        # here there is nothing to deliver and the chores below are due less often.
+        idle_pause = max(
+            _HOUSEKEEPING_SECONDS,
+            min(
+                _IDLE_HOUSEKEEPING_SECONDS, self._settings.async_stale_seconds / 4, retention_every
+            ),
+        )
+        while not self._stopping.is_set():
+            self._claimed.wait(_HOUSEKEEPING_SECONDS if self._local_ids() else idle_pause)
+            self._claimed.clear()
+            if self._stopping.is_set():
+                return
             now = time.monotonic()
             try:
                 self._deliver_cancels()
