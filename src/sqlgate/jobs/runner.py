@@ -38,6 +38,7 @@ from sqlalchemy.orm import aliased
 
 from sqlgate.engines.base import Deadline, observe_deadlines
 from sqlgate.errors import SqlgateError
+from sqlgate.jobs.idle_workers import IdleWorkers
 from sqlgate.jobs.model import INTERRUPTED, JobState
 from sqlgate.jobs.service import JobService, error_of
 from sqlgate.results.storage import Limits, Manifest, ResultStore
@@ -53,8 +54,6 @@ _PROGRESS_SECONDS = 1.0
 _HOUSEKEEPING_SECONDS = 0.5
 #: The housekeeper's pause while this process runs no job (a claim wakes it at once).
 _IDLE_HOUSEKEEPING_SECONDS = 5.0
-#: Longest sleep of an idle worker that is not the one polling (a safety net: it is woken).
-_IDLE_WORKER_SECONDS = 60.0
 _RETENTION_SECONDS = 60.0
 _CANDIDATES = 16
 
@@ -129,9 +128,7 @@ class JobRunner:
         self.identity = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._running: dict[str, _Control] = {}
         self._lock = threading.Lock()
-        self._wake = threading.Condition()
-        self._signal = 0  # counts wake-ups, so a worker about to wait misses none
-        self._poller: int | None = None  # the idle worker that polls the store
+        self._idle = IdleWorkers(settings.async_poll_seconds)
         self._claimed = threading.Event()  # wakes the housekeeper when a job starts here
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -174,12 +171,7 @@ class JobRunner:
         self._jobs.on_cancel = lambda _job_id: None
 
     def wake(self, everyone: bool = False) -> None:
-        with self._wake:
-            self._signal += 1
-            if everyone:
-                self._wake.notify_all()
-            else:
-                self._wake.notify()
+        self._idle.wake(everyone)
 
     def cancel_local(self, job_id: str) -> None:
         with self._lock:
@@ -190,37 +182,19 @@ class JobRunner:
     # --- workers --------------------------------------------------------------------------
 
     def _work(self) -> None:
-        # One idle worker at a time (the poller) looks at the store every async_poll_seconds,
-        # for jobs another process queued or a cap freed there; the others sleep until a job
-        # is submitted here or a worker takes one (then another looks for the next).
-        me = threading.get_ident()
         while not self._stopping.is_set():
-            with self._wake:
-                signal = self._signal
+            mark = self._idle.mark()
             try:
                 job = self._claim()
             except Exception:
                 log.exception("could not claim an async job")
                 job = None
             if job is None:
-                self._idle(me, signal)
+                self._idle.sleep(mark, self._stopping)  # see jobs/idle_workers.py
                 continue
             self._claimed.set()
-            with self._wake:
-                if self._poller == me:
-                    self._poller = None
-                self._signal += 1
-                self._wake.notify()
+            self._idle.took_job()
             self._run(job)
-
-    def _idle(self, me: int, signal: int) -> None:
-        with self._wake:
-            if self._signal != signal or self._stopping.is_set():
-                return  # woken while claiming: look again
-            if self._poller is None:
-                self._poller = me
-            poll = self._poller == me
-            self._wake.wait(self._settings.async_poll_seconds if poll else _IDLE_WORKER_SECONDS)
 
     def _claim(self) -> QueryJob | None:
         """Take the oldest queued job this process may run (org caps), or None."""
