@@ -1,6 +1,7 @@
 """Workflows through real `sqlgate serve` processes: a seconds-level schedule firing on time,
-a manual run answered at once, a process killed mid-run (the run ends `interrupted` at the next
-start), and two processes sharing a PostgreSQL store firing each scheduled time exactly once."""
+a created or enabled workflow firing its first time on time, a manual run answered at once, a
+process killed mid-run (the run ends `interrupted` at the next start), and two processes sharing
+a PostgreSQL store firing each scheduled time exactly once."""
 
 from __future__ import annotations
 
@@ -159,6 +160,30 @@ def test_a_seconds_schedule_fires_on_time_and_a_manual_run_answers_at_once(tmp_p
         assert run["steps"][1]["result"] is True
         manual = [d for d in hook.deliveries() if d.json["run_id"] == run_id]
         assert len(manual) == 1
+
+
+def test_a_created_or_enabled_workflow_fires_its_first_time_on_time(tmp_path: Path) -> None:
+    # The scheduler's own looks are 30 s apart: only the wake-up a create or an enable gives
+    # it can make the first time (within a second) fire on time.
+    key = _setup(tmp_path, {})
+    env = {**FAST, "SQLGATE_SCHEDULER_INTERVAL": "30"}
+    with _server(tmp_path, env) as (_proc, base), webhook_receiver() as hook:
+        api = Api(base, key)
+        time.sleep(1)  # the scheduler has looked (nothing scheduled) and sleeps
+        created = time.time()
+        wf = api.create(_flow(hook, "* * * * * *"))
+        first = _wait(lambda: hook.deliveries(), 5, "the first time did not fire")[0]
+        when = datetime.fromisoformat(first.json["scheduled_for"]).timestamp()
+        assert when - created <= 1.5 and 0 <= first.at - when < 1.5, (created, when, first.at)
+        path = f"/v1/workflows/{wf['workflow_id']}"
+        assert api("PATCH", path, json={"enabled": False}).status_code == 200
+        time.sleep(2)  # a run under way when disabled may still deliver
+        count = len(hook.deliveries())
+        enabled = time.time()
+        assert api("PATCH", path, json={"enabled": True}).status_code == 200
+        later = _wait(lambda: hook.deliveries()[count:], 5, "no fire after enabling")[0]
+        when = datetime.fromisoformat(later.json["scheduled_for"]).timestamp()
+        assert when - enabled <= 1.5 and 0 <= later.at - when < 1.5, (enabled, when, later.at)
 
 
 def test_a_killed_server_leaves_the_run_interrupted_at_the_next_start(tmp_path: Path) -> None:

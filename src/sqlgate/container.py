@@ -179,6 +179,7 @@ def _workflows(
     steps = StepRunner(queries, saved_queries, jobs, box, sender, mailer)
     engine = WorkflowEngine(settings, workflow_store, steps, audit)
     workflows.on_queue = engine.wake
+    workflows.on_schedule = engine.reschedule
     return workflows, engine
 
 

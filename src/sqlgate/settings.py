@@ -327,7 +327,10 @@ class Settings(BaseSettings):
         "(its process died).",
     )
     async_poll_seconds: float = Field(
-        default=1.0, gt=0, description="How often idle job workers look for queued jobs."
+        default=1.0,
+        gt=0,
+        description="How often an idle server process looks for jobs queued by another process "
+        "(one idle worker looks; a job submitted to this process wakes a worker at once).",
     )
 
     # --- LLM provider for natural language to SQL (docs/llm.md); unset: embedded engine ----

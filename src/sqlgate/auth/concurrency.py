@@ -269,6 +269,10 @@ class RedisSlots:
         import redis
 
         while not self._stop.wait(self._lease / 3):
+            with self._lock:
+                if not self._held:  # nothing to renew: the next acquire starts a new thread
+                    self._thread = None
+                    return
             try:
                 self.renew()
             except redis.RedisError:

@@ -2,7 +2,8 @@
 
 uvicorn's access log writes and flushes one line per request: a system call on the event loop
 for every response. This handler writes each line into the stream's buffer and a small thread
-flushes it every ``INTERVAL`` seconds (and at exit), so a burst of requests costs one write.
+flushes it ``INTERVAL`` seconds after the first line since the last flush (and at exit); it
+sleeps while no request comes, so a burst of requests costs one write.
 A line reaches the terminal or file at most ``INTERVAL`` seconds late.
 
 Its formatter writes uvicorn's line, the same text, without copying each log record twice and
@@ -15,6 +16,7 @@ import copy
 import http
 import logging
 import threading
+import time
 from types import SimpleNamespace
 from typing import Any, TextIO
 
@@ -27,28 +29,31 @@ INTERVAL = 0.05
 class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def __init__(self, stream: TextIO | None = None) -> None:
         super().__init__(stream)
-        self._dirty = False
+        self._dirty = threading.Event()  # set by the first line after a flush
         thread = threading.Thread(target=self._flusher, name="sqlgate-access-log", daemon=True)
         thread.start()
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
             self.stream.write(self.format(record) + self.terminator)
-            self._dirty = True
+            if not self._dirty.is_set():
+                self._dirty.set()
         except RecursionError:
             raise
         except Exception:
             self.handleError(record)
 
     def _flusher(self) -> None:
-        stop = threading.Event()
-        while not stop.wait(INTERVAL):
-            if self._dirty:
-                self._dirty = False
-                try:
-                    self.flush()
-                except Exception:  # a closed stream at exit: nothing left to do
-                    return
+        # Sleeps until a line is written (no wake-ups while no request comes), then lets
+        # INTERVAL's worth of lines gather and flushes them with one write.
+        while True:
+            self._dirty.wait()
+            time.sleep(INTERVAL)
+            self._dirty.clear()  # a line written after this sets it again: the next flush
+            try:
+                self.flush()
+            except Exception:  # a closed stream at exit: nothing left to do
+                return
 
 
 class AccessFormatter(UvicornAccessFormatter):

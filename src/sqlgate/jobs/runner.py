@@ -38,6 +38,7 @@ from sqlalchemy.orm import aliased
 
 from sqlgate.engines.base import Deadline, observe_deadlines
 from sqlgate.errors import SqlgateError
+from sqlgate.jobs.idle_workers import IdleWorkers
 from sqlgate.jobs.model import INTERRUPTED, JobState
 from sqlgate.jobs.service import JobService, error_of
 from sqlgate.results.storage import Limits, Manifest, ResultStore
@@ -51,6 +52,8 @@ log = logging.getLogger(__name__)
 
 _PROGRESS_SECONDS = 1.0
 _HOUSEKEEPING_SECONDS = 0.5
+#: The housekeeper's pause while this process runs no job (a claim wakes it at once).
+_IDLE_HOUSEKEEPING_SECONDS = 5.0
 _RETENTION_SECONDS = 60.0
 _CANDIDATES = 16
 
@@ -125,7 +128,8 @@ class JobRunner:
         self.identity = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._running: dict[str, _Control] = {}
         self._lock = threading.Lock()
-        self._wake = threading.Condition()
+        self._idle = IdleWorkers(settings.async_poll_seconds)
+        self._claimed = threading.Event()  # wakes the housekeeper when a job starts here
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -157,6 +161,7 @@ class JobRunner:
             controls = list(self._running.values())
         for control in controls:
             control.stop(shutdown=True)
+        self._claimed.set()
         self.wake(everyone=True)
         until = time.monotonic() + timeout
         for thread in self._threads:
@@ -166,11 +171,7 @@ class JobRunner:
         self._jobs.on_cancel = lambda _job_id: None
 
     def wake(self, everyone: bool = False) -> None:
-        with self._wake:
-            if everyone:
-                self._wake.notify_all()
-            else:
-                self._wake.notify()
+        self._idle.wake(everyone)
 
     def cancel_local(self, job_id: str) -> None:
         with self._lock:
@@ -182,16 +183,17 @@ class JobRunner:
 
     def _work(self) -> None:
         while not self._stopping.is_set():
+            mark = self._idle.mark()
             try:
                 job = self._claim()
             except Exception:
                 log.exception("could not claim an async job")
                 job = None
             if job is None:
-                with self._wake:
-                    if not self._stopping.is_set():
-                        self._wake.wait(self._settings.async_poll_seconds)
+                self._idle.sleep(mark, self._stopping)  # see jobs/idle_workers.py
                 continue
+            self._claimed.set()
+            self._idle.took_job()
             self._run(job)
 
     def _claim(self) -> QueryJob | None:
@@ -378,7 +380,19 @@ class JobRunner:
         retention_every = min(
             _RETENTION_SECONDS, self._settings.async_result_retention_hours * 3600 / 2
         )
-        while not self._stopping.wait(_HOUSEKEEPING_SECONDS):
+        # Cancels made in another process must reach a running job soon; while none runs
+        # here there is nothing to deliver and the chores below are due less often.
+        idle_pause = max(
+            _HOUSEKEEPING_SECONDS,
+            min(
+                _IDLE_HOUSEKEEPING_SECONDS, self._settings.async_stale_seconds / 4, retention_every
+            ),
+        )
+        while not self._stopping.is_set():
+            self._claimed.wait(_HOUSEKEEPING_SECONDS if self._local_ids() else idle_pause)
+            self._claimed.clear()
+            if self._stopping.is_set():
+                return
             now = time.monotonic()
             try:
                 self._deliver_cancels()

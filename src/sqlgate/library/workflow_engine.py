@@ -70,6 +70,7 @@ class WorkflowEngine:
         self.identity = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._wake = threading.Condition()
         self._stopping = threading.Event()
+        self._nudged = threading.Event()  # a schedule changed here: the scheduler looks now
         self._threads: list[threading.Thread] = []
         self._signal = 0  # counts wake-ups, so a worker about to wait misses none
         self._scheduling = False
@@ -84,9 +85,10 @@ class WorkflowEngine:
         self._stopping.clear()
         self.sweep()
         self.prune()
+        # Set before the workers start: they read it to choose how long to sleep while idle.
+        self._scheduling = scheduler
         for i in range(self._settings.workflow_workers):
             self._spawn(self._work, f"sqlgate-workflow-{i}")
-        self._scheduling = scheduler
         if scheduler:
             self._spawn(self._schedule, "sqlgate-scheduler")
 
@@ -97,6 +99,7 @@ class WorkflowEngine:
 
     def stop(self, timeout: float = 15.0) -> None:
         self._stopping.set()
+        self._nudged.set()
         self.wake(everyone=True)
         for thread in self._threads:
             thread.join(timeout)
@@ -109,6 +112,11 @@ class WorkflowEngine:
                 self._wake.notify_all()
             else:
                 self._wake.notify()
+
+    def reschedule(self) -> None:
+        """A workflow was created, enabled or changed in this process: the scheduler looks at
+        once, so a time sooner than its next look fires when it comes."""
+        self._nudged.set()
 
     # --- the scheduler ---------------------------------------------------------------------------
 
@@ -132,7 +140,8 @@ class WorkflowEngine:
                     self.prune()
             except Exception:  # the store may be down for a moment: try again next time
                 log.exception("workflow scheduler")
-            self._stopping.wait(delay)
+            self._nudged.wait(delay)
+            self._nudged.clear()
 
     def prune(self) -> int:
         """Delete finished runs older than ``SQLGATE_WORKFLOW_RUN_RETENTION_DAYS`` (at start

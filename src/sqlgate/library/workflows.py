@@ -44,6 +44,8 @@ class WorkflowService:
         self._audit = audit
         #: Called when a run is queued (the engine's workers wake up).
         self.on_queue: Callable[[], None] = lambda: None
+        #: Called when a workflow's next scheduled time was set (the scheduler looks again).
+        self.on_schedule: Callable[[], None] = lambda: None
 
     def create(self, principal: Principal, body: Any) -> WorkflowInfo:
         org_id = principal.org_id
@@ -64,6 +66,8 @@ class WorkflowService:
                 )
             info = self._store.create(org_id, principal.member_id, fields)
             detail["workflow_id"] = info.id
+        if info.next_run_at is not None:
+            self.on_schedule()
         return info
 
     def page(self, org_id: str, *, limit: int, cursor: str | None) -> Page:
@@ -85,7 +89,10 @@ class WorkflowService:
                 host_refusal=self._host_refusal,
                 email=self._email,
             )
-            return self._store.replace(org_id, workflow_id, self._stored(fields))
+            info = self._store.replace(org_id, workflow_id, self._stored(fields))
+        if info.next_run_at is not None:
+            self.on_schedule()
+        return info
 
     def delete(self, principal: Principal, workflow_id: str) -> None:
         """Its owner, or an admin, deletes a workflow (and its run history)."""
