@@ -30,9 +30,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-import pyarrow as pa
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import aliased
 
@@ -40,6 +39,7 @@ from sqlgate.engines.base import Deadline, observe_deadlines
 from sqlgate.errors import SqlgateError
 from sqlgate.jobs.model import INTERRUPTED, JobState
 from sqlgate.jobs.service import JobService, error_of
+from sqlgate.results.formats import get_format
 from sqlgate.results.storage import Limits, Manifest, ResultStore
 from sqlgate.services.limits import ASYNC
 from sqlgate.services.query import QueryRequest, QueryService
@@ -49,6 +49,7 @@ from sqlgate.store.models import QueryJob, utcnow
 
 log = logging.getLogger(__name__)
 
+_T = TypeVar("_T")
 _PROGRESS_SECONDS = 1.0
 _HOUSEKEEPING_SECONDS = 0.5
 _RETENTION_SECONDS = 60.0
@@ -102,7 +103,7 @@ class _Control:
         if self.shutting_down:
             raise _ShuttingDown
 
-    def watch(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    def watch(self, batches: Iterable[_T]) -> Iterator[_T]:
         for batch in batches:
             self.check()
             yield batch
@@ -302,18 +303,29 @@ class JobRunner:
                 action=job.action,
                 surface=ASYNC,
                 capped=False,  # jobs have their own per-org cap (async_org_concurrency)
+                output=get_format(job.format),
             )
             try:
                 control.check()
-                manifest = self._results.write(
-                    job.id,
-                    job.format,
-                    stream.columns,
-                    stream.schema,
-                    control.watch(stream),
-                    limits,
-                    progress,
-                )
+                if stream.text:  # CSV the engine wrote (PostgreSQL): its text, as it is
+                    manifest = self._results.write_text(
+                        job.id,
+                        stream.columns,
+                        stream.header(),
+                        control.watch(stream.text_chunks()),
+                        limits,
+                        progress,
+                    )
+                else:
+                    manifest = self._results.write(
+                        job.id,
+                        job.format,
+                        stream.columns,
+                        stream.schema,
+                        control.watch(stream),
+                        limits,
+                        progress,
+                    )
             except (_Canceled, _ShuttingDown):
                 raise
             except Exception as exc:  # a write that failed: the query's audit row says so
