@@ -98,6 +98,19 @@ def test_results_near_the_size_cap_are_measured_through_arrow(engine: MySQLEngin
         engine.max_result_bytes = None
 
 
+def test_the_size_cap_counts_wide_decimals(engine: MySQLEngine) -> None:
+    """Three DECIMAL(40,10) values take 32 bytes each in Arrow: over a cap of 80 bytes,
+    whichever way the rows would have been answered."""
+    engine.max_result_bytes = 80
+    try:
+        with pytest.raises(ResultTooLarge):
+            engine.execute("SELECT big FROM t", None, timeout=10, row_limit=10)
+        engine.max_result_bytes = 10_000
+        assert engine.execute("SELECT big FROM t", None, timeout=10, row_limit=10)._rows
+    finally:
+        engine.max_result_bytes = None
+
+
 def test_a_large_result_and_an_export_still_stream(engine: MySQLEngine) -> None:
     sql = "SELECT a.id * 10 + b.id AS n FROM t a, t b, t c ORDER BY n"
     result = engine.execute(sql, None, timeout=10, row_limit=5)

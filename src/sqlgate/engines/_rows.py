@@ -112,10 +112,18 @@ def plain_rows(
         for i, field in enumerate(schema):
             if field.type in (pa.string(), pa.binary()):
                 chars += sum(map(len, filter(None, map(itemgetter(i), rows))))
-        # At most 4 bytes per character, an offset or 8-byte value and validity per cell.
-        if 4 * chars + 9 * len(rows) * len(schema) > max_bytes:
+        # At most 4 bytes per character, an offset or value (8 bytes, or a decimal's 16 or
+        # 32) and validity per cell.
+        if 4 * chars + len(rows) * sum(map(_cell_bytes, schema.types)) > max_bytes:
             return None
     return list(rows)
+
+
+def _cell_bytes(t: pa.DataType) -> int:
+    try:
+        return max(t.bit_width // 8, 8) + 1
+    except ValueError:  # variable width: an offset (its bytes are counted apart)
+        return 9
 
 
 def _arrow_type(kinds: set[type], values: Sequence[Any]) -> pa.DataType:
