@@ -129,3 +129,27 @@ def test_through_http_with_the_guard_off_both_layers_hold(native: Native) -> Non
         house.a, "SELECT set_config('sqlgate.org_tenant_id', '2', true) AS s FROM orders"
     )
     assert probe.status_code in (400, 422) and CANARY not in probe.text
+
+
+def _csv_job(native: Native, who: Any, sql: str) -> str:
+    house = native.house
+    body = {"connection_id": who.connection, "query": sql, "format": "csv"}
+    r = house.client.post("/v1/jobs", json=body, headers=who.headers())
+    assert r.status_code == 202, r.text
+    job_id = r.json()["job_id"]
+    for _ in range(30):
+        job = house.client.get(f"/v1/jobs/{job_id}?wait=5", headers=who.headers()).json()
+        if job["state"] in ("succeeded", "failed", "canceled"):
+            break
+    assert job["state"] == "succeeded", job
+    return b"".join(house.client.get(c["url"]).content for c in job["result"]["chunks"]).decode()
+
+
+def test_a_csv_job_holds_both_layers(native: Native) -> None:
+    """An async CSV job sends PostgreSQL's own COPY text, in a session carrying the caller's
+    settings: the native rules hold there too."""
+    house = native.house
+    text = _csv_job(native, house.a, "SELECT customer FROM orders ORDER BY id")
+    assert text == '"customer"\n"alice"\n"bob"\n"carol"\n'
+    assert CANARY not in text
+    assert _csv_job(native, house.nobody, "SELECT customer FROM orders") == '"customer"\n'

@@ -90,11 +90,18 @@ def cmd_query(args: argparse.Namespace) -> int:
             )
             _table(ran.result.table, ran.result.truncated)
             return 0
+        output = get_format(fmt)
         stream = built.queries.export(
-            operator, args.connection, request, surface=STREAMED, client="cli"
+            operator,
+            args.connection,
+            request,
+            surface=STREAMED,
+            client="cli",
+            # CSV: PostgreSQL's own text when the engine writes it (the other formats as before)
+            output=output if fmt == "csv" else None,
         )
         try:
-            _write(get_format(fmt).write(stream.schema, stream), fmt)
+            _write(stream.body() if stream.text else output.write(stream.schema, stream), fmt)
         finally:
             stream.close()
         if stream.truncated:

@@ -61,6 +61,47 @@ _PLAIN = {
 }
 
 
+#: The same, for engines that know each column's type before the rows (MySQL): the Python
+#: values a column holds when Arrow would hand them back unchanged.
+_PLAIN_KNOWN = {
+    **_PLAIN,
+    pa.int16(): {int},
+    pa.int32(): {int},
+    pa.uint64(): {int},
+}
+
+
+def plain_values(rows: Sequence[tuple[Any, ...]], schema: pa.Schema) -> bool:
+    """Whether ``rows`` (tuples) hold, in each column of ``schema``, only NULLs and the Python
+    values Arrow would hand back for that column's type as they are: integers, floats, text,
+    blobs and booleans of their own types, and decimals written with the column's scale."""
+    if not rows:
+        return True
+    if type(rows[0]) is not tuple:
+        return False
+    for field, values in zip(schema, zip(*rows, strict=True), strict=True):
+        kinds = set(map(type, values))
+        kinds.discard(NoneType)
+        if not kinds:
+            continue
+        if pa.types.is_decimal(field.type):
+            if kinds != {Decimal} or not _scaled(values, field.type):
+                return False
+        elif not kinds <= _PLAIN_KNOWN.get(field.type, set()):
+            return False
+    return True
+
+
+def _scaled(values: Sequence[Decimal | None], t: pa.DataType) -> bool:
+    """Every decimal has exactly ``t``'s scale and fits its precision (as Arrow's own)."""
+    for value in values:
+        if value is not None:
+            shape = value.as_tuple()
+            if shape.exponent != -t.scale or len(shape.digits) > t.precision:
+                return False
+    return True
+
+
 def plain_rows(
     rows: Sequence[tuple[Any, ...]], schema: pa.Schema, max_bytes: int | None
 ) -> list[tuple[Any, ...]] | None:
@@ -71,10 +112,18 @@ def plain_rows(
         for i, field in enumerate(schema):
             if field.type in (pa.string(), pa.binary()):
                 chars += sum(map(len, filter(None, map(itemgetter(i), rows))))
-        # At most 4 bytes per character, an offset or 8-byte value and validity per cell.
-        if 4 * chars + 9 * len(rows) * len(schema) > max_bytes:
+        # At most 4 bytes per character, an offset or value (8 bytes, or a decimal's 16 or
+        # 32) and validity per cell.
+        if 4 * chars + len(rows) * sum(map(_cell_bytes, schema.types)) > max_bytes:
             return None
     return list(rows)
+
+
+def _cell_bytes(t: pa.DataType) -> int:
+    try:
+        return max(t.bit_width // 8, 8) + 1
+    except ValueError:  # variable width: an offset (its bytes are counted apart)
+        return 9
 
 
 def _arrow_type(kinds: set[type], values: Sequence[Any]) -> pa.DataType:

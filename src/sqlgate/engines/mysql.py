@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pyarrow as pa
 import pymysql
@@ -44,7 +44,7 @@ from sqlgate.engines._mysql_statement import (
 )
 from sqlgate.engines._mysql_types import ArrowPlan, arrow_plan
 from sqlgate.engines._params import bind_named
-from sqlgate.engines._rows import fetch_rows
+from sqlgate.engines._rows import fetch_rows, plain_values
 from sqlgate.engines._stream import drained
 from sqlgate.engines.base import Deadline, Engine, Query, ServerInfo, Started
 from sqlgate.errors import (
@@ -245,7 +245,15 @@ class MySQLEngine(Engine):
             raise SqlNotAllowed("The statement returns no rows", reason="not_read_only")
         # PyMySQL keeps the column flags and character sets only on its result's fields.
         plan = arrow_plan(cursor._result.fields, nullable_all=has_rollup(query.sql))
-        return Started(plan.columns, plan.schema, _batches(query, cursor, plan))
+        first = fetch_rows(cursor.fetchmany, query.batch_rows)
+        query.check()  # SLEEP() and BENCHMARK() return normally when killed
+        rows, ended = first
+        whole = ended or (query.row_limit is not None and len(rows) > query.row_limit)
+        # The whole result, as plain values: the driver's rows are the answer (no Arrow).
+        plain = None
+        if whole and plain_values(rows, plan.schema):
+            plain = cast(list[tuple[Any, ...]], rows)
+        return Started(plan.columns, plan.schema, _batches(query, cursor, plan, first), plain)
 
     def _admin(self, *queries: str, timeout: float = 30.0) -> list[tuple[tuple[Any, ...], ...]]:
         """The engine's own small queries (introspection, grants), read-only and reset after."""
@@ -320,15 +328,19 @@ class _Lease:
         ).start()
 
 
-def _batches(query: Query, cursor: Any, plan: ArrowPlan) -> Iterator[pa.RecordBatch]:
+def _batches(
+    query: Query, cursor: Any, plan: ArrowPlan, first: tuple[list[Any], bool]
+) -> Iterator[pa.RecordBatch]:
+    """Batches of the ``first`` rows read, then of the rest."""
+    rows, ended = first
     while True:
-        rows, ended = fetch_rows(cursor.fetchmany, query.batch_rows)
-        query.check()  # SLEEP() and BENCHMARK() return normally when killed
         if not rows:
             return
         yield plan.batch(rows)
         if ended:
             return
+        rows, ended = fetch_rows(cursor.fetchmany, query.batch_rows)
+        query.check()  # SLEEP() and BENCHMARK() return normally when killed
 
 
 # --- connection helpers ------------------------------------------------------------------------

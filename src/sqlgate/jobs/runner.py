@@ -30,9 +30,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-import pyarrow as pa
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import aliased
 
@@ -41,6 +40,7 @@ from sqlgate.errors import SqlgateError
 from sqlgate.jobs.idle_workers import IdleWorkers
 from sqlgate.jobs.model import INTERRUPTED, JobState
 from sqlgate.jobs.service import JobService, error_of
+from sqlgate.results.formats import get_format
 from sqlgate.results.storage import Limits, Manifest, ResultStore
 from sqlgate.services.limits import ASYNC
 from sqlgate.services.query import QueryRequest, QueryService
@@ -50,6 +50,7 @@ from sqlgate.store.models import QueryJob, utcnow
 
 log = logging.getLogger(__name__)
 
+_T = TypeVar("_T")
 _PROGRESS_SECONDS = 1.0
 _HOUSEKEEPING_SECONDS = 0.5
 #: The housekeeper's pause while this process runs no job (a claim wakes it at once).
@@ -105,7 +106,7 @@ class _Control:
         if self.shutting_down:
             raise _ShuttingDown
 
-    def watch(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    def watch(self, batches: Iterable[_T]) -> Iterator[_T]:
         for batch in batches:
             self.check()
             yield batch
@@ -304,18 +305,29 @@ class JobRunner:
                 action=job.action,
                 surface=ASYNC,
                 capped=False,  # jobs have their own per-org cap (async_org_concurrency)
+                output=get_format(job.format),
             )
             try:
                 control.check()
-                manifest = self._results.write(
-                    job.id,
-                    job.format,
-                    stream.columns,
-                    stream.schema,
-                    control.watch(stream),
-                    limits,
-                    progress,
-                )
+                if stream.text:  # CSV the engine wrote (PostgreSQL): its text, as it is
+                    manifest = self._results.write_text(
+                        job.id,
+                        stream.columns,
+                        stream.header(),
+                        control.watch(stream.text_chunks()),
+                        limits,
+                        progress,
+                    )
+                else:
+                    manifest = self._results.write(
+                        job.id,
+                        job.format,
+                        stream.columns,
+                        stream.schema,
+                        control.watch(stream),
+                        limits,
+                        progress,
+                    )
             except (_Canceled, _ShuttingDown):
                 raise
             except Exception as exc:  # a write that failed: the query's audit row says so

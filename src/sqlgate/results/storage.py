@@ -104,6 +104,54 @@ class _Source:
         return batch
 
 
+class _TextSource:
+    """Chunks of CSV rows with one chunk of look-ahead, split at row ends when asked for
+    fewer rows than a chunk holds."""
+
+    def __init__(self, chunks: Iterable[tuple[bytes, int]]) -> None:
+        self._it = iter(chunks)
+        self._ahead: tuple[bytes, int] | None = None
+        self.done = False
+
+    def peek(self) -> tuple[bytes, int] | None:
+        while self._ahead is None and not self.done:
+            try:
+                chunk = next(self._it)
+            except StopIteration:
+                self.done = True
+                break
+            if chunk[1]:
+                self._ahead = chunk
+        return self._ahead
+
+    def take(self, max_rows: int) -> tuple[bytes, int] | None:
+        chunk = self.peek()
+        if chunk is None:
+            return None
+        data, rows = chunk
+        if rows > max_rows:
+            end = rows_end(data, max_rows)
+            self._ahead = (data[end:], rows - max_rows)
+            return data[:end], max_rows
+        self._ahead = None
+        return chunk
+
+
+def rows_end(data: bytes, rows: int) -> int:
+    """Where the first ``rows`` rows of ``data`` (whole CSV rows, ``\n`` after each, quotes
+    only around values and doubled inside them) end: a row ends at a newline with an even
+    number of quotes before it."""
+    position = quotes = 0
+    for _ in range(rows):
+        while True:
+            newline = data.index(b"\n", position)
+            quotes += data.count(b'"', position, newline)
+            position = newline + 1
+            if quotes % 2 == 0:
+                break
+    return position
+
+
 class ResultStore:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -200,6 +248,61 @@ class ResultStore:
         manifest.row_count += rows
         manifest.byte_count += written
         return Chunk(name, rows, written)
+
+    def write_text(
+        self,
+        job_id: str,
+        columns: list[Column],
+        header: bytes,
+        chunks: Iterable[tuple[bytes, int]],
+        limits: Limits,
+        progress: Progress,
+    ) -> Manifest:
+        """Like :meth:`write` in CSV, from CSV text the engine wrote: ``chunks`` of whole rows
+        (each with how many it holds), in which only quotes enclose values. Each file gets
+        ``header`` and at most ``chunk_rows`` rows; a new file starts, and the byte limit is
+        checked, between chunks, as :meth:`write` does between batches."""
+        output = get_format("csv")
+        directory = self.job_dir(job_id)
+        directory.mkdir(parents=True, exist_ok=True)
+        manifest = Manifest(
+            format=output.name,
+            media_type=output.media_type,
+            columns=[{"name": c.name, "type": c.type} for c in columns],
+        )
+        source = _TextSource(chunks)
+        while True:
+            name = f"part-{len(manifest.chunks):05d}.{output.name}"
+            rows = written = 0
+            temporary = directory / f".{name}.tmp"
+            with temporary.open("wb") as fh:
+                fh.write(header)
+                written = len(header)
+                while rows < limits.chunk_rows and written < limits.chunk_bytes:
+                    if manifest.byte_count + written >= limits.byte_limit:
+                        break
+                    taken = source.take(limits.chunk_rows - rows)
+                    if taken is None:
+                        break
+                    fh.write(taken[0])
+                    rows, written = rows + taken[1], written + len(taken[0])
+                    progress(manifest.row_count + rows, manifest.byte_count + written)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(temporary, directory / name)
+            manifest.row_count += rows
+            manifest.byte_count += written
+            manifest.chunks.append(Chunk(name, rows, written))
+            progress(manifest.row_count, manifest.byte_count)
+            if manifest.byte_count >= limits.byte_limit:
+                if source.peek() is not None:
+                    manifest.truncated, manifest.truncated_by = True, "byte_limit"
+                break
+            if source.peek() is None:
+                break
+        _write_atomically(directory / MANIFEST, json.dumps(manifest.to_dict()).encode())
+        _sync_dir(directory)
+        return manifest
 
     def read_manifest(self, job_id: str) -> Manifest | None:
         try:

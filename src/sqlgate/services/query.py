@@ -422,6 +422,32 @@ class Export:
             self._run.fail(exc)
             raise
 
+    @property
+    def text(self) -> bool:
+        """Whether the rows come as CSV text the engine wrote (read them with :meth:`body`
+        or :meth:`text_chunks`), not as batches."""
+        return isinstance(self._stream, CsvStream)
+
+    def header(self) -> bytes:
+        """The CSV header line of this export, as the CSV writer writes it."""
+        return csv_header(self.schema)
+
+    def text_chunks(self) -> Iterator[tuple[bytes, int]]:
+        """The engine's CSV text without a header, in chunks of whole rows, each with how many
+        rows it holds; formula-like string cells neutralised as the CSV writer does. An error
+        while they are read makes the audit row an ``error`` one."""
+        if not isinstance(self._stream, CsvStream):
+            raise TypeError("This export is batches: iterate it")
+        stream = self._stream
+        before = 0  # the engine may have read the first chunk (and counted it) already
+        try:
+            for chunk in stream:
+                rows, before = stream.rows - before, stream.rows
+                yield neutralise_csv(chunk), rows
+        except Exception as exc:
+            self._run.fail(exc)
+            raise
+
     def body(self) -> Iterator[bytes]:
         """The export written in the format it was started with; closes the export after.
         CSV text from the engine goes out as the engine wrote it, after the header, with
@@ -430,7 +456,7 @@ class Export:
             raise ValueError("The export was started without an output format")
         if isinstance(self._stream, CsvStream):
             chunks = map(neutralise_csv, self._stream)
-            return self.written(itertools.chain((csv_header(self.schema),), chunks))
+            return self.written(itertools.chain((self.header(),), chunks))
         return self.written(self._output.write(self.schema, self, self))
 
     def written(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
