@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlglot import exp
+from sqlglot import exp, parse_one
 
 from sqlgate.sql.access_document import (
     ATTRIBUTE_SCOPES,
@@ -83,9 +83,24 @@ class EffectivePolicy:
     #: PostgreSQL ``SET LOCAL`` values for native row-level security (empty without it).
     settings: Mapping[str, str] = field(default_factory=dict)
 
+    #: Each wrapper's text as sqlglot parses it, filled on first use (read-only once there).
+    _parsed: dict[TableKey, exp.Expr] = field(default_factory=dict, repr=False)
+
     def wrapper(self, table: exp.Table) -> Wrapper | None:
         found = self.index.lookup(table)
         return self.wrappers.get(found[0]) if found else None
+
+    def canonical_tree(self, key: TableKey) -> exp.Expr | None:
+        """The parse of the text of ``key``'s wrapper (None: no wrapper), parsed once per
+        binding: what the verifier compares the subqueries of a rewritten query against."""
+        tree = self._parsed.get(key)
+        if tree is None:
+            wrapper = self.wrappers.get(key)
+            if wrapper is None:
+                return None
+            tree = parse_one(wrapper.text, read=self.dialect)
+            self._parsed.setdefault(key, tree)
+        return tree
 
 
 def bind(

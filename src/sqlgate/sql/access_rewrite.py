@@ -11,10 +11,15 @@ After the guard has accepted a query, :func:`enforce` rewrites it for one caller
 2. **Wrap.** Each base table becomes the caller's wrapper subquery (visible columns, masks,
    row filter), aliased as the query named the table, so joins, outer joins, ``GROUP BY``,
    windows and predicates only ever see permitted rows and values.
-3. **Verify.** The output is parsed again and, independently of steps 1-2, every table
-   reference must either sit inside a subquery whose text is exactly one of the caller's
-   wrappers, or be a one-part name of a generated CTE (no physical table may carry the
-   reserved prefix). Anything else refuses the query.
+3. **Verify.** The output text is parsed again (a fresh parse, nothing reused from steps 1-2)
+   and, independently of steps 1-2, every table reference must either sit inside a subquery
+   that is exactly one of the caller's wrappers (node for node the parse of a wrapper's text:
+   what rendering it and comparing texts would decide, without rendering), or be a one-part
+   name of a generated CTE (no physical table may carry the reserved prefix). Anything else
+   refuses the query.
+
+Step 1 reads the tree the guard parsed from the same text (a private copy) when it is at hand
+(:func:`~sqlgate.sql.cache.parsed_query`), rather than parsing the text again.
 
 Every failure raises :class:`~sqlgate.errors.SqlNotAllowed` with reason ``access_policy``.
 """
@@ -32,6 +37,8 @@ from sqlgate.errors import SqlNotAllowed
 from sqlgate.sql._tables import _resolve_cte
 from sqlgate.sql.access_bind import EffectivePolicy, Wrapper
 from sqlgate.sql.access_document import RESERVED_PREFIX, SOURCE_ALIAS
+from sqlgate.sql.access_names import TableKey
+from sqlgate.sql.cache import parsed_query
 
 REASON = "access_policy"
 _CTE_PREFIX = RESERVED_PREFIX + "_c"
@@ -84,7 +91,7 @@ def _enforce(sql: str, policy: EffectivePolicy) -> Enforced:
     parameters, comments) stays exactly as written; the verifier judges the result."""
     dialect = policy.dialect
     try:
-        tree = parse_one(sql, read=dialect)
+        tree = parsed_query(sql, dialect)  # the guard's tree (a copy) when it is at hand
     except SqlglotError:
         raise refuse("The query could not be read for the access policy") from None
     for node in tree.walk():
@@ -272,16 +279,61 @@ def _inside_wrapper(table: exp.Table, policy: EffectivePolicy, verdicts: dict[in
         if isinstance(node, exp.Subquery):
             verdict = verdicts.get(id(node))
             if verdict is None:
-                body = node.this
-                verdict = (
-                    _looks_like_wrapper(body)
-                    and body.sql(dialect=policy.dialect) in policy.canonical
-                )
+                verdict = _is_wrapper(node.this, policy)
                 verdicts[id(node)] = verdict
             if verdict:
                 return True
         node = node.parent
     return False
+
+
+def _is_wrapper(body: exp.Expr | None, policy: EffectivePolicy) -> bool:
+    """Whether ``body`` (parsed from the rewritten text) is, node for node, the parse of one of
+    the caller's wrapper texts: the same tree renders the same text, so this is the text
+    comparison without rendering. The candidates are the wrappers of the tables it reads."""
+    if body is None or not _looks_like_wrapper(body):
+        return False
+    seen: set[TableKey] = set()
+    for table in body.find_all(exp.Table):
+        found = policy.index.lookup(table)
+        if found is None or found[0] in seen:
+            continue
+        seen.add(found[0])
+        canonical = policy.canonical_tree(found[0])
+        if canonical is not None and same_tree(body, canonical):
+            return True
+    return False
+
+
+def same_tree(a: exp.Expr, b: exp.Expr) -> bool:
+    """Exact structural equality: the same node types, the same arguments (names compared
+    case-sensitively, quoting included) and the same comments. (sqlglot's own ``==`` compares
+    hashes that ignore the case of names, which is not enough here.)"""
+    stack: list[tuple[object, object]] = [(a, b)]
+    while stack:
+        x, y = stack.pop()
+        if type(x) is not type(y):
+            return False
+        if isinstance(x, exp.Expr):
+            assert isinstance(y, exp.Expr)
+            if (x.comments or None) != (y.comments or None):
+                return False
+            xs, ys = _present(x), _present(y)
+            if xs.keys() != ys.keys():
+                return False
+            stack.extend((v, ys[k]) for k, v in xs.items())
+        elif isinstance(x, list):
+            assert isinstance(y, list)
+            if len(x) != len(y):
+                return False
+            stack.extend(zip(x, y, strict=True))
+        elif x != y:
+            return False
+    return True
+
+
+def _present(node: exp.Expr) -> dict[str, object]:
+    return {k: v for k, v in node.args.items() if v is not None and not (type(v) is list and not v)}
 
 
 def _looks_like_wrapper(body: exp.Expr | None) -> bool:
