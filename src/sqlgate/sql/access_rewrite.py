@@ -94,22 +94,25 @@ def _enforce(sql: str, policy: EffectivePolicy) -> Enforced:
         tree = parsed_query(sql, dialect)  # the guard's tree (a copy) when it is at hand
     except SqlglotError:
         raise refuse("The query could not be read for the access policy") from None
-    for node in tree.walk():
+    nodes = list(tree.walk())  # breadth first, as find_all: one walk for every check below
+    for node in nodes:
         if isinstance(node, exp.Identifier) and node.name.lower().startswith(RESERVED_PREFIX):
             raise refuse(f"Names starting with {RESERVED_PREFIX} are reserved")
-    _check_sources(tree)
-    _check_catalog_probes(tree, dialect)
-    _check_names(tree)
+    tables = [node for node in nodes if isinstance(node, exp.Table)]
+    _check_sources(nodes)
+    _check_catalog_probes(nodes, dialect)
+    _check_names(tables)
     edits: list[tuple[int, int, str]] = []
     generated: dict[int, str] = {}
-    for number, defined in enumerate(tree.find_all(exp.CTE)):
+    ctes = (node for node in nodes if isinstance(node, exp.CTE))
+    for number, defined in enumerate(ctes):
         alias = defined.args.get("alias")
         if not isinstance(alias, exp.TableAlias) or not isinstance(alias.this, exp.Identifier):
             raise refuse("A CTE without a plain name is not allowed under an access policy")
         generated[id(defined)] = f"{_CTE_PREFIX}{number}"
         edits.append((*_span(sql, alias.this), generated[id(defined)]))
     used: list[Wrapper] = []
-    for table in tree.find_all(exp.Table):
+    for table in tables:
         _check_plain(table)
         cte = _resolve(dialect, table)
         if cte is not None:
@@ -124,7 +127,7 @@ def _enforce(sql: str, policy: EffectivePolicy) -> Enforced:
         if table.args.get("alias") is None:
             replacement += " AS " + sql[slice(*_span(sql, table.this))]
         edits.append((start, end, replacement))
-    _check_filter_only(tree, used)
+    _check_filter_only(nodes, used)
     out = _spliced(sql, edits)
     verify(out, policy, frozenset(generated.values()))
     return _summary(out, used)
@@ -188,21 +191,21 @@ def _check_plain(table: exp.Table) -> None:
 _CONDITIONS = (exp.Where, exp.Having, exp.Join, exp.Qualify)
 
 
-def _check_filter_only(tree: exp.Expr, used: list[Wrapper]) -> None:
+def _check_filter_only(nodes: list[exp.Expr], used: list[Wrapper]) -> None:
     """Columns a policy lets the caller filter on but not select: refused anywhere but in a
     WHERE, HAVING, QUALIFY or join condition, and ``*`` is refused while such a table is read
     (it would select them). Matched by name whatever the qualifier: erring towards refusal."""
     names = {n.lower() for w in used for n in w.filter_only}
     if not names:
         return
-    for star in tree.find_all(exp.Star):
+    for star in (node for node in nodes if isinstance(node, exp.Star)):
         holder = star.parent.parent if isinstance(star.parent, exp.Column) else star.parent
         if not isinstance(holder, exp.Count):
             raise refuse(
                 "This query reads a table with columns that may be filtered on but not "
                 "selected; name the columns instead of *"
             )
-    for column in tree.find_all(exp.Column):
+    for column in (node for node in nodes if isinstance(node, exp.Column)):
         if column.name.lower() not in names:
             continue
         node: exp.Expr | None = column.parent
@@ -223,35 +226,43 @@ def _check_filter_only(tree: exp.Expr, used: list[Wrapper]) -> None:
 _CATALOG_PROBES = ("has_", "to_reg", "obj_description", "col_description", "shobj_description")
 
 
-def _check_catalog_probes(tree: exp.Expr, dialect: str) -> None:
+def _check_catalog_probes(nodes: list[exp.Expr], dialect: str) -> None:
     if dialect != "postgres":
         return
-    for func in tree.find_all(exp.Func):
+    for func in (node for node in nodes if isinstance(node, exp.Func)):
         name = (func.name if isinstance(func, exp.Anonymous) else func.sql_name()).lower()
         if name.startswith(_CATALOG_PROBES):
             raise refuse(f"Function {name} is not allowed under an access policy")
-    for cast in tree.find_all(exp.Cast):
+    for cast in (node for node in nodes if isinstance(node, exp.Cast)):
         if cast.to.sql(dialect=dialect).lower().startswith("reg"):
             raise refuse("Casts to reg* types are not allowed under an access policy")
 
 
-def _check_names(tree: exp.Expr) -> None:
+def _check_names(tables: list[exp.Table]) -> None:
     """DuckDB and SQLite name an unaliased result column by its text, which would be the
-    rewritten text: such a column that reads a table needs an alias of its own."""
-    for select in tree.find_all(exp.Select):
-        for projection in select.expressions:
-            if not isinstance(projection, exp.Alias) and projection.find(exp.Table):
+    rewritten text: such a column that reads a table needs an alias of its own. (Climbing from
+    each table: is it, or is one of its ancestors, a projection of a SELECT without AS?)"""
+    for table in tables:
+        node: exp.Expr | None = table
+        while node is not None:
+            parent = node.parent
+            if (
+                isinstance(parent, exp.Select)
+                and node.arg_key == "expressions"
+                and not isinstance(node, exp.Alias)
+            ):
                 raise refuse(
                     "Under an access policy, a result column that reads a table (a scalar "
                     "subquery) needs a name: add AS name"
                 )
+            node = parent
 
 
-def _check_sources(tree: exp.Expr) -> None:
-    for node in tree.find_all(exp.From, exp.Join):
-        if not isinstance(node.this, _ROW_SOURCES):
+def _check_sources(nodes: list[exp.Expr]) -> None:
+    for node in nodes:
+        if isinstance(node, exp.From | exp.Join) and not isinstance(node.this, _ROW_SOURCES):
             raise refuse(f"{node.this.sql()} is not allowed as a source under an access policy")
-    for lateral in tree.find_all(exp.Lateral):
+    for lateral in (node for node in nodes if isinstance(node, exp.Lateral)):
         if not isinstance(lateral.this, exp.Subquery | exp.Unnest):
             raise refuse("LATERAL over a function is not allowed under an access policy")
 
@@ -318,10 +329,12 @@ def same_tree(a: exp.Expr, b: exp.Expr) -> bool:
             assert isinstance(y, exp.Expr)
             if (x.comments or None) != (y.comments or None):
                 return False
-            xs, ys = _present(x), _present(y)
-            if xs.keys() != ys.keys():
-                return False
-            stack.extend((v, ys[k]) for k, v in xs.items())
+            xa, ya = x.args, y.args
+            if xa.keys() != ya.keys():  # both parsed by one parser: usually the same keys
+                xa, ya = _present(x), _present(y)
+                if xa.keys() != ya.keys():
+                    return False
+            stack.extend((v, ya[k]) for k, v in xa.items())
         elif isinstance(x, list):
             assert isinstance(y, list)
             if len(x) != len(y):
