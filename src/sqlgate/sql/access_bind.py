@@ -22,6 +22,7 @@ import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from sqlglot import exp, parse_one
@@ -83,24 +84,25 @@ class EffectivePolicy:
     #: PostgreSQL ``SET LOCAL`` values for native row-level security (empty without it).
     settings: Mapping[str, str] = field(default_factory=dict)
 
-    #: Each wrapper's text as sqlglot parses it, filled on first use (read-only once there).
-    _parsed: dict[TableKey, exp.Expr] = field(default_factory=dict, repr=False)
-
     def wrapper(self, table: exp.Table) -> Wrapper | None:
         found = self.index.lookup(table)
         return self.wrappers.get(found[0]) if found else None
 
     def canonical_tree(self, key: TableKey) -> exp.Expr | None:
-        """The parse of the text of ``key``'s wrapper (None: no wrapper), parsed once per
-        binding: what the verifier compares the subqueries of a rewritten query against."""
-        tree = self._parsed.get(key)
-        if tree is None:
-            wrapper = self.wrappers.get(key)
-            if wrapper is None:
-                return None
-            tree = parse_one(wrapper.text, read=self.dialect)
-            self._parsed.setdefault(key, tree)
-        return tree
+        """The parse of the text of ``key``'s wrapper (None: no wrapper): what the verifier
+        compares the subqueries of a rewritten query against. Read-only."""
+        wrapper = self.wrappers.get(key)
+        return None if wrapper is None else _parsed_wrapper(wrapper.text, self.dialect)
+
+
+#: Parsed wrapper texts kept. Callers with the same attributes share texts (and trees).
+_PARSED_WRAPPERS = 512
+
+
+@lru_cache(maxsize=_PARSED_WRAPPERS)
+def _parsed_wrapper(text: str, dialect: str) -> exp.Expr:
+    # Shared between callers and threads: never changed after parsing.
+    return parse_one(text, read=dialect)
 
 
 def bind(
