@@ -84,3 +84,12 @@ def test_reading_the_guards_tree_rewrites_exactly_as_a_fresh_parse() -> None:
     lent = access_rewrite._enforce(sql + " ", policy)
     assert lent.sql == fresh.sql + " "
     assert lent.tables == fresh.tables == ("main.orders",)
+
+
+def test_kept_trees_stay_within_their_memory_bound() -> None:
+    texts = [f"SELECT {n} AS x{n}{' ' * 3000}" for n in range(60)]  # 180,000 characters in all
+    for text in texts:
+        assert cache.analyze_sql(text, "duckdb").is_valid
+    assert sum(len(sql) for sql, _ in cache._trees) <= cache._TREE_CHARS
+    oldest = cache.parsed_query(texts[0], "duckdb")  # forgotten: parsed again, the same tree
+    assert oldest.sql() == "SELECT 0 AS x0"

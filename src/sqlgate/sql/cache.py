@@ -24,11 +24,15 @@ from sqlgate.vocabulary.schema import Catalog
 
 #: Longer texts are analysed every time: few repeat, and each would pin a large key in memory.
 CACHEABLE_SQL_CHARS = 8192
-#: Parsed trees kept: a tree weighs far more than a verdict, and is wanted right after.
+#: Parsed trees kept: a tree weighs far more than a verdict (about 300 bytes per character of
+#: SQL: 2.6 MB for 8 KB), and is wanted right after, so few are kept, bounded by their texts'
+#: total length (about 20 MB at most) as well as by count.
 _TREES = 256
+_TREE_CHARS = 65_536
 
 _trees: OrderedDict[tuple[str, str], exp.Expr] = OrderedDict()
 _trees_lock = Lock()
+_tree_chars = 0
 
 
 @lru_cache(maxsize=2048)
@@ -65,18 +69,25 @@ def parsed_query(sql: str, dialect: str) -> exp.Expr:
 
 def forget_trees() -> None:
     """Drop the kept trees (benchmarks measuring a text never seen before)."""
+    global _tree_chars
     with _trees_lock:
         _trees.clear()
+        _tree_chars = 0
 
 
 def _keep(sql: str, dialect: str, tree: exp.Expr) -> None:
+    global _tree_chars
     if len(sql) > CACHEABLE_SQL_CHARS:
         return
+    key = (sql, dialect)
     with _trees_lock:
-        _trees[(sql, dialect)] = tree
-        _trees.move_to_end((sql, dialect))
-        while len(_trees) > _TREES:
-            _trees.popitem(last=False)
+        if key not in _trees:
+            _tree_chars += len(sql)
+        _trees[key] = tree
+        _trees.move_to_end(key)
+        while len(_trees) > _TREES or _tree_chars > _TREE_CHARS:
+            (old, _dialect), _tree = _trees.popitem(last=False)
+            _tree_chars -= len(old)
 
 
 @lru_cache(maxsize=2048)
