@@ -22,9 +22,10 @@ import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from sqlglot import exp
+from sqlglot import exp, parse_one
 
 from sqlgate.sql.access_document import (
     ATTRIBUTE_SCOPES,
@@ -86,6 +87,22 @@ class EffectivePolicy:
     def wrapper(self, table: exp.Table) -> Wrapper | None:
         found = self.index.lookup(table)
         return self.wrappers.get(found[0]) if found else None
+
+    def canonical_tree(self, key: TableKey) -> exp.Expr | None:
+        """The parse of the text of ``key``'s wrapper (None: no wrapper): what the verifier
+        compares the subqueries of a rewritten query against. Read-only."""
+        wrapper = self.wrappers.get(key)
+        return None if wrapper is None else _parsed_wrapper(wrapper.text, self.dialect)
+
+
+#: Parsed wrapper texts kept. Callers with the same attributes share texts (and trees).
+_PARSED_WRAPPERS = 512
+
+
+@lru_cache(maxsize=_PARSED_WRAPPERS)
+def _parsed_wrapper(text: str, dialect: str) -> exp.Expr:
+    # Shared between callers and threads: never changed after parsing.
+    return parse_one(text, read=dialect)
 
 
 def bind(

@@ -11,10 +11,15 @@ After the guard has accepted a query, :func:`enforce` rewrites it for one caller
 2. **Wrap.** Each base table becomes the caller's wrapper subquery (visible columns, masks,
    row filter), aliased as the query named the table, so joins, outer joins, ``GROUP BY``,
    windows and predicates only ever see permitted rows and values.
-3. **Verify.** The output is parsed again and, independently of steps 1-2, every table
-   reference must either sit inside a subquery whose text is exactly one of the caller's
-   wrappers, or be a one-part name of a generated CTE (no physical table may carry the
-   reserved prefix). Anything else refuses the query.
+3. **Verify.** The output text is parsed again (a fresh parse, nothing reused from steps 1-2)
+   and, independently of steps 1-2, every table reference must either sit inside a subquery
+   that is exactly one of the caller's wrappers (node for node the parse of a wrapper's text:
+   what rendering it and comparing texts would decide, without rendering), or be a one-part
+   name of a generated CTE (no physical table may carry the reserved prefix). Anything else
+   refuses the query.
+
+Step 1 reads the tree the guard parsed from the same text (a private copy) when it is at hand
+(:func:`~sqlgate.sql.cache.parsed_query`), rather than parsing the text again.
 
 Every failure raises :class:`~sqlgate.errors.SqlNotAllowed` with reason ``access_policy``.
 """
@@ -32,6 +37,8 @@ from sqlgate.errors import SqlNotAllowed
 from sqlgate.sql._tables import _resolve_cte
 from sqlgate.sql.access_bind import EffectivePolicy, Wrapper
 from sqlgate.sql.access_document import RESERVED_PREFIX, SOURCE_ALIAS
+from sqlgate.sql.access_names import TableKey
+from sqlgate.sql.cache import parsed_query
 
 REASON = "access_policy"
 _CTE_PREFIX = RESERVED_PREFIX + "_c"
@@ -84,25 +91,28 @@ def _enforce(sql: str, policy: EffectivePolicy) -> Enforced:
     parameters, comments) stays exactly as written; the verifier judges the result."""
     dialect = policy.dialect
     try:
-        tree = parse_one(sql, read=dialect)
+        tree = parsed_query(sql, dialect)  # the guard's tree (a copy) when it is at hand
     except SqlglotError:
         raise refuse("The query could not be read for the access policy") from None
-    for node in tree.walk():
+    nodes = list(tree.walk())  # breadth first, as find_all: one walk for every check below
+    for node in nodes:
         if isinstance(node, exp.Identifier) and node.name.lower().startswith(RESERVED_PREFIX):
             raise refuse(f"Names starting with {RESERVED_PREFIX} are reserved")
-    _check_sources(tree)
-    _check_catalog_probes(tree, dialect)
-    _check_names(tree)
+    tables = [node for node in nodes if isinstance(node, exp.Table)]
+    _check_sources(nodes)
+    _check_catalog_probes(nodes, dialect)
+    _check_names(tables)
     edits: list[tuple[int, int, str]] = []
     generated: dict[int, str] = {}
-    for number, defined in enumerate(tree.find_all(exp.CTE)):
+    ctes = (node for node in nodes if isinstance(node, exp.CTE))
+    for number, defined in enumerate(ctes):
         alias = defined.args.get("alias")
         if not isinstance(alias, exp.TableAlias) or not isinstance(alias.this, exp.Identifier):
             raise refuse("A CTE without a plain name is not allowed under an access policy")
         generated[id(defined)] = f"{_CTE_PREFIX}{number}"
         edits.append((*_span(sql, alias.this), generated[id(defined)]))
     used: list[Wrapper] = []
-    for table in tree.find_all(exp.Table):
+    for table in tables:
         _check_plain(table)
         cte = _resolve(dialect, table)
         if cte is not None:
@@ -117,7 +127,7 @@ def _enforce(sql: str, policy: EffectivePolicy) -> Enforced:
         if table.args.get("alias") is None:
             replacement += " AS " + sql[slice(*_span(sql, table.this))]
         edits.append((start, end, replacement))
-    _check_filter_only(tree, used)
+    _check_filter_only(nodes, used)
     out = _spliced(sql, edits)
     verify(out, policy, frozenset(generated.values()))
     return _summary(out, used)
@@ -181,21 +191,21 @@ def _check_plain(table: exp.Table) -> None:
 _CONDITIONS = (exp.Where, exp.Having, exp.Join, exp.Qualify)
 
 
-def _check_filter_only(tree: exp.Expr, used: list[Wrapper]) -> None:
+def _check_filter_only(nodes: list[exp.Expr], used: list[Wrapper]) -> None:
     """Columns a policy lets the caller filter on but not select: refused anywhere but in a
     WHERE, HAVING, QUALIFY or join condition, and ``*`` is refused while such a table is read
     (it would select them). Matched by name whatever the qualifier: erring towards refusal."""
     names = {n.lower() for w in used for n in w.filter_only}
     if not names:
         return
-    for star in tree.find_all(exp.Star):
+    for star in (node for node in nodes if isinstance(node, exp.Star)):
         holder = star.parent.parent if isinstance(star.parent, exp.Column) else star.parent
         if not isinstance(holder, exp.Count):
             raise refuse(
                 "This query reads a table with columns that may be filtered on but not "
                 "selected; name the columns instead of *"
             )
-    for column in tree.find_all(exp.Column):
+    for column in (node for node in nodes if isinstance(node, exp.Column)):
         if column.name.lower() not in names:
             continue
         node: exp.Expr | None = column.parent
@@ -216,35 +226,43 @@ def _check_filter_only(tree: exp.Expr, used: list[Wrapper]) -> None:
 _CATALOG_PROBES = ("has_", "to_reg", "obj_description", "col_description", "shobj_description")
 
 
-def _check_catalog_probes(tree: exp.Expr, dialect: str) -> None:
+def _check_catalog_probes(nodes: list[exp.Expr], dialect: str) -> None:
     if dialect != "postgres":
         return
-    for func in tree.find_all(exp.Func):
+    for func in (node for node in nodes if isinstance(node, exp.Func)):
         name = (func.name if isinstance(func, exp.Anonymous) else func.sql_name()).lower()
         if name.startswith(_CATALOG_PROBES):
             raise refuse(f"Function {name} is not allowed under an access policy")
-    for cast in tree.find_all(exp.Cast):
+    for cast in (node for node in nodes if isinstance(node, exp.Cast)):
         if cast.to.sql(dialect=dialect).lower().startswith("reg"):
             raise refuse("Casts to reg* types are not allowed under an access policy")
 
 
-def _check_names(tree: exp.Expr) -> None:
+def _check_names(tables: list[exp.Table]) -> None:
     """DuckDB and SQLite name an unaliased result column by its text, which would be the
-    rewritten text: such a column that reads a table needs an alias of its own."""
-    for select in tree.find_all(exp.Select):
-        for projection in select.expressions:
-            if not isinstance(projection, exp.Alias) and projection.find(exp.Table):
+    rewritten text: such a column that reads a table needs an alias of its own. (Climbing from
+    each table: is it, or is one of its ancestors, a projection of a SELECT without AS?)"""
+    for table in tables:
+        node: exp.Expr | None = table
+        while node is not None:
+            parent = node.parent
+            if (
+                isinstance(parent, exp.Select)
+                and node.arg_key == "expressions"
+                and not isinstance(node, exp.Alias)
+            ):
                 raise refuse(
                     "Under an access policy, a result column that reads a table (a scalar "
                     "subquery) needs a name: add AS name"
                 )
+            node = parent
 
 
-def _check_sources(tree: exp.Expr) -> None:
-    for node in tree.find_all(exp.From, exp.Join):
-        if not isinstance(node.this, _ROW_SOURCES):
+def _check_sources(nodes: list[exp.Expr]) -> None:
+    for node in nodes:
+        if isinstance(node, exp.From | exp.Join) and not isinstance(node.this, _ROW_SOURCES):
             raise refuse(f"{node.this.sql()} is not allowed as a source under an access policy")
-    for lateral in tree.find_all(exp.Lateral):
+    for lateral in (node for node in nodes if isinstance(node, exp.Lateral)):
         if not isinstance(lateral.this, exp.Subquery | exp.Unnest):
             raise refuse("LATERAL over a function is not allowed under an access policy")
 
@@ -272,16 +290,63 @@ def _inside_wrapper(table: exp.Table, policy: EffectivePolicy, verdicts: dict[in
         if isinstance(node, exp.Subquery):
             verdict = verdicts.get(id(node))
             if verdict is None:
-                body = node.this
-                verdict = (
-                    _looks_like_wrapper(body)
-                    and body.sql(dialect=policy.dialect) in policy.canonical
-                )
+                verdict = _is_wrapper(node.this, policy)
                 verdicts[id(node)] = verdict
             if verdict:
                 return True
         node = node.parent
     return False
+
+
+def _is_wrapper(body: exp.Expr | None, policy: EffectivePolicy) -> bool:
+    """Whether ``body`` (parsed from the rewritten text) is, node for node, the parse of one of
+    the caller's wrapper texts: the same tree renders the same text, so this is the text
+    comparison without rendering. The candidates are the wrappers of the tables it reads."""
+    if body is None or not _looks_like_wrapper(body):
+        return False
+    seen: set[TableKey] = set()
+    for table in body.find_all(exp.Table):
+        found = policy.index.lookup(table)
+        if found is None or found[0] in seen:
+            continue
+        seen.add(found[0])
+        canonical = policy.canonical_tree(found[0])
+        if canonical is not None and same_tree(body, canonical):
+            return True
+    return False
+
+
+def same_tree(a: exp.Expr, b: exp.Expr) -> bool:
+    """Exact structural equality: the same node types, the same arguments (names compared
+    case-sensitively, quoting included) and the same comments. (sqlglot's own ``==`` compares
+    hashes that ignore the case of names, which is not enough here.)"""
+    stack: list[tuple[object, object]] = [(a, b)]
+    while stack:
+        x, y = stack.pop()
+        if type(x) is not type(y):
+            return False
+        if isinstance(x, exp.Expr):
+            assert isinstance(y, exp.Expr)
+            if (x.comments or None) != (y.comments or None):
+                return False
+            xa, ya = x.args, y.args
+            if xa.keys() != ya.keys():  # both parsed by one parser: usually the same keys
+                xa, ya = _present(x), _present(y)
+                if xa.keys() != ya.keys():
+                    return False
+            stack.extend((v, ya[k]) for k, v in xa.items())
+        elif isinstance(x, list):
+            assert isinstance(y, list)
+            if len(x) != len(y):
+                return False
+            stack.extend(zip(x, y, strict=True))
+        elif x != y:
+            return False
+    return True
+
+
+def _present(node: exp.Expr) -> dict[str, object]:
+    return {k: v for k, v in node.args.items() if v is not None and not (type(v) is list and not v)}
 
 
 def _looks_like_wrapper(body: exp.Expr | None) -> bool:

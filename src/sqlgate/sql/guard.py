@@ -59,6 +59,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
 from sqlgate.errors import SqlgateError, SqlNotAllowed, SqlSyntaxError
@@ -136,6 +137,12 @@ def analyze(sql: str, dialect: str) -> Analysis:
 
     Raises ValueError only for an unsupported dialect (a programming error, not a client error).
     """
+    return analyze_tree(sql, dialect)[0]
+
+
+def analyze_tree(sql: str, dialect: str) -> tuple[Analysis, exp.Expr | None]:
+    """:func:`analyze`, and the statement it parsed when it accepted ``sql`` (None when it
+    refused it). Callers that read the tree further must treat it as read-only."""
     policy = _policy(dialect)
     query_type: str | None = None
     try:
@@ -151,25 +158,30 @@ def analyze(sql: str, dialect: str) -> Analysis:
         for check in _AFTER_WALK:
             check(walk)
     except Refused as refused:
-        line, column = line_and_column(sql, refused.position)
-        return Analysis(
-            is_valid=False,
-            query_type=refused.query_type or query_type,
-            tables=[],
-            columns=[],
-            parameters=[],
-            error=refused.message,
-            reason=refused.reason,
-            position=refused.position,
-            line=line,
-            column=column,
-        )
-    return Analysis(
+        return _refused(sql, refused, query_type), None
+    analysis = Analysis(
         is_valid=True,
         query_type=query_type,
         tables=sorted(walk.tables),
         columns=sorted(walk.columns),
         parameters=_references.ordered_parameters(walk),
+    )
+    return analysis, statement
+
+
+def _refused(sql: str, refused: Refused, query_type: str | None) -> Analysis:
+    line, column = line_and_column(sql, refused.position)
+    return Analysis(
+        is_valid=False,
+        query_type=refused.query_type or query_type,
+        tables=[],
+        columns=[],
+        parameters=[],
+        error=refused.message,
+        reason=refused.reason,
+        position=refused.position,
+        line=line,
+        column=column,
     )
 
 
