@@ -19,11 +19,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import secrets
-import socket
 import threading
 import time
 from collections import Counter
@@ -43,6 +39,7 @@ from sqlgate.jobs.service import JobService, error_of
 from sqlgate.results.formats import get_format
 from sqlgate.results.storage import Limits, Manifest, ResultStore
 from sqlgate.services.limits import ASYNC
+from sqlgate.services.process_identity import is_gone, new_identity
 from sqlgate.services.query import QueryRequest, QueryService
 from sqlgate.settings import Settings
 from sqlgate.store.db import Store
@@ -126,7 +123,7 @@ class JobRunner:
         self._queries = queries
         self._jobs = jobs
         self._results: ResultStore = jobs.results
-        self.identity = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.identity = new_identity()
         self._running: dict[str, _Control] = {}
         self._lock = threading.Lock()
         self._idle = IdleWorkers(settings.async_poll_seconds)
@@ -454,7 +451,7 @@ class JobRunner:
             rows = session.execute(
                 select(QueryJob.id, QueryJob.runner).where(QueryJob.state == JobState.RUNNING.value)
             ).all()
-        failed = [job_id for job_id, runner in rows if runner and _runner_dead(runner)]
+        failed = [job_id for job_id, runner in rows if runner and is_gone(runner)]
         for job_id, runner in rows:
             if job_id in failed:
                 self._fail_interrupted(job_id, runner)
@@ -570,25 +567,3 @@ class _ProgressWriter:
 
 def _rowcount(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-def _runner_dead(runner: str) -> bool:
-    """Whether the process named by ``runner`` (``host:pid:token``) is known to be gone: it
-    ran on this host and its pid is no longer alive (or is now ours)."""
-    host, _, rest = runner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    # A zombie (killed, not yet reaped by its parent) is dead too.
-    with contextlib.suppress(OSError, IndexError), open(f"/proc/{pid}/stat") as fh:
-        return fh.read().rsplit(")", 1)[-1].split()[0] == "Z"
-    return False

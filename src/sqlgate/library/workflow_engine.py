@@ -13,9 +13,6 @@ so tests can step through time without waiting for it.
 from __future__ import annotations
 
 import logging
-import os
-import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -35,6 +32,7 @@ from sqlgate.library.workflow_store import (
 )
 from sqlgate.services.audit import AuditLog, AuditRecord
 from sqlgate.services.orgs import ActiveMember
+from sqlgate.services.process_identity import is_gone, new_identity
 from sqlgate.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -67,7 +65,7 @@ class WorkflowEngine:
         self._steps = steps
         self._audit = audit
         self.clock = clock
-        self.identity = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.identity = new_identity()
         self._wake = threading.Condition()
         self._stopping = threading.Event()
         self._nudged = threading.Event()  # a schedule changed here: the scheduler looks now
@@ -173,11 +171,7 @@ class WorkflowEngine:
         if not running:
             return 0
         cutoff = self.clock() - timedelta(seconds=self._settings.workflow_stale_seconds)
-        dead = [
-            run_id
-            for run_id, runner in running
-            if runner != self.identity and _process_gone(runner)
-        ]
+        dead = [run_id for run_id, runner in running if runner != self.identity and is_gone(runner)]
         return self._store.interrupt_stale(cutoff, dead)
 
     def tick(self) -> int:
@@ -358,26 +352,3 @@ class WorkflowEngine:
                 )
             )
         return status
-
-
-def _process_gone(runner: str) -> bool:
-    """Whether the process named by ``runner`` (``host:pid:token``) ran on this machine and is
-    no longer alive (a pid now ours belonged to an earlier process: its token differs)."""
-    host, _, rest = runner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    try:  # a zombie (killed, not yet reaped) is gone too
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[-1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return False
