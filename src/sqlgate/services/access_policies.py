@@ -35,7 +35,12 @@ from sqlgate.errors import AuthorizationError, Conflict, NotFound, SqlNotAllowed
 from sqlgate.services import orgs
 from sqlgate.services.audit import AuditLog, audited
 from sqlgate.services.connections import ConnectionInfo, ConnectionService
-from sqlgate.services.documents import Format, decode_document, stored_format
+from sqlgate.services.documents import (
+    Format,
+    decode_document,
+    invalid_document,
+    stored_format,
+)
 from sqlgate.sql.access_bind import EffectivePolicy, PolicyContext, bind
 from sqlgate.sql.access_document import (
     AccessDocument,
@@ -57,7 +62,6 @@ from sqlgate.store.models import (
 from sqlgate.vocabulary.schema import DatabaseSchema
 
 OPERATOR = "operator"
-_MAX_PROBLEMS = 50
 _INSERT_ATTEMPTS = 10
 _BOUND_CACHE = 1024
 _ADMINS = frozenset({Role.OWNER, Role.ADMIN})
@@ -344,7 +348,7 @@ class AccessPolicies:
             base = self._document(conn, OPERATOR, versions.get(OPERATOR), schema)
             problems = addition_problems(spec, compiled, base)
         if problems:
-            raise _invalid(problems)
+            raise invalid_document("access policy", problems)
 
     def _latest_operator(self, conn: ConnectionInfo) -> list[PolicyVersion]:
         return [v for v in self.current(None, conn) if v.layer == OPERATOR]
@@ -442,19 +446,8 @@ def _spec(source: str, fmt: Format) -> DocumentSpec:
         raise ValidationError(f"The access policy is not valid {fmt.upper()}: {exc}") from None
     spec, problems = spec_from_mapping(data)
     if spec is None:
-        raise _invalid(problems)
+        raise invalid_document("access policy", problems)
     return spec
-
-
-def _invalid(problems: list[tuple[str, str]]) -> ValidationError:
-    path, message = problems[0]
-    more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
-    where = f"{path}: " if path else ""
-    return ValidationError(
-        f"Invalid access policy: {where}{message}{more}",
-        path=path,
-        errors=[{"path": p, "message": m} for p, m in problems[:_MAX_PROBLEMS]],
-    )
 
 
 def _version(row: AccessPolicyVersion) -> PolicyVersion:

@@ -9,6 +9,9 @@ from sqlgate.errors import ValidationError
 
 Format = Literal["yaml", "json"]
 
+#: The most problems one 422 lists (the message counts the rest).
+MAX_PROBLEMS = 50
+
 
 def decode_document(text: str | bytes, what: str) -> str:
     """``text`` as a string: UTF-8 without a byte-order mark, no NUL, not blank. ``what`` names
@@ -29,3 +32,16 @@ def decode_document(text: str | bytes, what: str) -> str:
 def stored_format(value: str) -> Format:
     """The format of a stored version's source."""
     return "json" if value == "json" else "yaml"
+
+
+def invalid_document(what: str, problems: list[tuple[str, str]]) -> ValidationError:
+    """The 422 for a document with ``problems`` (path, message): the first in the message, up
+    to :data:`MAX_PROBLEMS` in ``errors``. ``what``: "semantic model", "access policy"."""
+    path, message = problems[0]
+    more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+    where = f"{path}: " if path else ""
+    return ValidationError(
+        f"Invalid {what}: {where}{message}{more}",
+        path=path,
+        errors=[{"path": p, "message": m} for p, m in problems[:MAX_PROBLEMS]],
+    )

@@ -35,7 +35,12 @@ from sqlgate.nl.semantic import SemanticModel, parse_semantic_model
 from sqlgate.nl.values import ValueIndex, sample_values
 from sqlgate.services.audit import AuditLog, audited
 from sqlgate.services.connections import ConnectionInfo, ConnectionService
-from sqlgate.services.documents import Format, decode_document, stored_format
+from sqlgate.services.documents import (
+    Format,
+    decode_document,
+    invalid_document,
+    stored_format,
+)
 from sqlgate.store.db import Store
 from sqlgate.store.models import (
     PLATFORM_ORG_ID,
@@ -48,7 +53,6 @@ from sqlgate.vocabulary.schema import DatabaseSchema, SchemaTable
 
 FORMATS: tuple[Format, ...] = ("yaml", "json")
 DEFAULT_CACHE_SIZE = 32
-_MAX_PROBLEMS = 50
 #: Concurrent deploys race for the next version number; each round has a winner.
 _INSERT_ATTEMPTS = 10
 
@@ -257,7 +261,7 @@ class SemanticModels:
             schema = self._connections.schema(org_id, conn.id, refresh=True)
             problems = schema_problems(model, schema, conn.name)
         if problems:
-            raise _invalid(problems)
+            raise invalid_document("semantic model", problems)
 
     def _insert(
         self,
@@ -451,16 +455,6 @@ def _suggest(name: str, choices: list[str]) -> str:
     by_lower = {c.lower(): c for c in choices}
     close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)
     return f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
-
-
-def _invalid(problems: list[tuple[str, str]]) -> ValidationError:
-    path, message = problems[0]
-    more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
-    return ValidationError(
-        f"Invalid semantic model: {path}: {message}{more}",
-        path=path,
-        errors=[{"path": p, "message": m} for p, m in problems[:_MAX_PROBLEMS]],
-    )
 
 
 # --- rows -------------------------------------------------------------------------------------
