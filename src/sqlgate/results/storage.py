@@ -186,6 +186,31 @@ class ResultStore:
         :meth:`delete` removes.
         """
         output = get_format(format_name)
+        source = _Source(batches)
+        return self._write_all(
+            job_id,
+            output,
+            columns,
+            source.peek,
+            lambda directory, index, manifest: self._write_chunk(
+                directory, index, output, schema, source, manifest, limits, progress
+            ),
+            limits,
+            progress,
+        )
+
+    def _write_all(
+        self,
+        job_id: str,
+        output: OutputFormat,
+        columns: list[Column],
+        remaining: Callable[[], object | None],
+        write_chunk: Callable[[Path, int, Manifest], Chunk],
+        limits: Limits,
+        progress: Progress,
+    ) -> Manifest:
+        """Chunk files from ``write_chunk`` (which adds its rows and bytes to the manifest) until
+        ``remaining()`` is None or the byte limit is reached, then the manifest."""
         directory = self.job_dir(job_id)
         directory.mkdir(parents=True, exist_ok=True)
         manifest = Manifest(
@@ -193,19 +218,14 @@ class ResultStore:
             media_type=output.media_type,
             columns=[{"name": c.name, "type": c.type} for c in columns],
         )
-        source = _Source(batches)
         while True:
-            index = len(manifest.chunks)
-            chunk = self._write_chunk(
-                directory, index, output, schema, source, manifest, limits, progress
-            )
-            manifest.chunks.append(chunk)
+            manifest.chunks.append(write_chunk(directory, len(manifest.chunks), manifest))
             progress(manifest.row_count, manifest.byte_count)
             if manifest.byte_count >= limits.byte_limit:
-                if source.peek() is not None:
+                if remaining() is not None:
                     manifest.truncated, manifest.truncated_by = True, "byte_limit"
                 break
-            if source.peek() is None:
+            if remaining() is None:
                 break
         _write_atomically(directory / MANIFEST, json.dumps(manifest.to_dict()).encode())
         _sync_dir(directory)
@@ -262,47 +282,18 @@ class ResultStore:
         (each with how many it holds), in which only quotes enclose values. Each file gets
         ``header`` and at most ``chunk_rows`` rows; a new file starts, and the byte limit is
         checked, between chunks, as :meth:`write` does between batches."""
-        output = get_format("csv")
-        directory = self.job_dir(job_id)
-        directory.mkdir(parents=True, exist_ok=True)
-        manifest = Manifest(
-            format=output.name,
-            media_type=output.media_type,
-            columns=[{"name": c.name, "type": c.type} for c in columns],
-        )
         source = _TextSource(chunks)
-        while True:
-            name = f"part-{len(manifest.chunks):05d}.{output.name}"
-            rows = written = 0
-            temporary = directory / f".{name}.tmp"
-            with temporary.open("wb") as fh:
-                fh.write(header)
-                written = len(header)
-                while rows < limits.chunk_rows and written < limits.chunk_bytes:
-                    if manifest.byte_count + written >= limits.byte_limit:
-                        break
-                    taken = source.take(limits.chunk_rows - rows)
-                    if taken is None:
-                        break
-                    fh.write(taken[0])
-                    rows, written = rows + taken[1], written + len(taken[0])
-                    progress(manifest.row_count + rows, manifest.byte_count + written)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(temporary, directory / name)
-            manifest.row_count += rows
-            manifest.byte_count += written
-            manifest.chunks.append(Chunk(name, rows, written))
-            progress(manifest.row_count, manifest.byte_count)
-            if manifest.byte_count >= limits.byte_limit:
-                if source.peek() is not None:
-                    manifest.truncated, manifest.truncated_by = True, "byte_limit"
-                break
-            if source.peek() is None:
-                break
-        _write_atomically(directory / MANIFEST, json.dumps(manifest.to_dict()).encode())
-        _sync_dir(directory)
-        return manifest
+        return self._write_all(
+            job_id,
+            get_format("csv"),
+            columns,
+            source.peek,
+            lambda directory, index, manifest: _write_text_chunk(
+                directory, f"part-{index:05d}.csv", header, source, manifest, limits, progress
+            ),
+            limits,
+            progress,
+        )
 
     def read_manifest(self, job_id: str) -> Manifest | None:
         try:
@@ -355,3 +346,36 @@ def _sync_dir(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def _write_text_chunk(
+    directory: Path,
+    name: str,
+    header: bytes,
+    source: _TextSource,
+    manifest: Manifest,
+    limits: Limits,
+    progress: Progress,
+) -> Chunk:
+    """One CSV file of :meth:`ResultStore.write_text`: ``header`` and whole rows from
+    ``source``, within the chunk's rows and bytes and the result's byte limit."""
+    rows = 0
+    temporary = directory / f".{name}.tmp"
+    with temporary.open("wb") as fh:
+        fh.write(header)
+        written = len(header)
+        while rows < limits.chunk_rows and written < limits.chunk_bytes:
+            if manifest.byte_count + written >= limits.byte_limit:
+                break
+            taken = source.take(limits.chunk_rows - rows)
+            if taken is None:
+                break
+            fh.write(taken[0])
+            rows, written = rows + taken[1], written + len(taken[0])
+            progress(manifest.row_count + rows, manifest.byte_count + written)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(temporary, directory / name)
+    manifest.row_count += rows
+    manifest.byte_count += written
+    return Chunk(name, rows, written)
