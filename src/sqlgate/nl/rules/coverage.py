@@ -103,6 +103,10 @@ class _Shown:
         self.text = sql.lower()
         self.tables = {t.name.lower() for t in tree.find_all(exp.Table)}
         self.columns = {c.name.lower() for c in tree.find_all(exp.Column)}
+        self.qualified = {
+            (c.table.lower(), c.name.lower()) for c in tree.find_all(exp.Column) if c.table
+        }
+        self.bare = {c.name.lower() for c in tree.find_all(exp.Column) if not c.table}
         self.column_names = {c.name for c in tree.find_all(exp.Column)}
         self.star_tables = {
             c.table.lower() for c in tree.find_all(exp.Column) if isinstance(c.this, exp.Star)
@@ -159,6 +163,8 @@ def _suspect(tree: exp.Expression, lexicon: Lexicon | None) -> list[str]:
         group = select.args.get("group")
         if group is not None and not select.args.get("joins") and lexicon is not None:
             out += _groups_of_one(group, lexicon)
+        if group is not None:
+            out += _counts_of_own_key(select, group)
     for where in tree.find_all(exp.Where, exp.Having):
         seen: dict[str, str] = {}
         for eq in where.find_all(exp.EQ):
@@ -180,6 +186,20 @@ def _overall_figures(items: list[Item], shown: _Shown) -> list[str]:
     for first, second in pairwise(significant):
         if first.kw == "cmp" and second.kw in ("agg", "sup") and exp.Subquery not in shown.nodes:
             out.append(f"{first.text} {second.text}")
+    return out
+
+
+def _counts_of_own_key(select: exp.Select, group: exp.Expression) -> list[str]:
+    """ "how many countries have more than 2 makers" read as a count per country: a distinct
+    count of a column the rows are grouped by is 1 in every group, never what was asked."""
+    grouped = {c.sql().lower() for c in group.find_all(exp.Column)}
+    out = []
+    for count in select.find_all(exp.Count):
+        inner = count.this
+        if isinstance(inner, exp.Distinct) and len(inner.expressions) == 1:
+            column = inner.expressions[0]
+            if isinstance(column, exp.Column) and column.sql().lower() in grouped:
+                out.append(f"a count of {column.name} in groups of one {column.name} each")
     return out
 
 
@@ -385,7 +405,8 @@ def _item_shown(item: Item, shown: _Shown) -> bool:
         name = str(entry.name).lower()
         words = "_".join(item.text.lower().split())
         return (
-            name in shown.columns
+            (entry.model.lower(), name) in shown.qualified
+            or name in shown.bare
             or entry.model.lower() in shown.star_tables
             or any(words in column for column in shown.columns)
         )

@@ -76,6 +76,13 @@ class ModelFacts:
                 return metric.model, metric.name
         return None
 
+    def referenced(self, model: str, field: str) -> str | None:
+        """The model that ``model.field`` is a foreign key to (a to-one join on it alone)."""
+        for join in self.index.joins.get(model.lower(), ()):
+            if join.to_one and [c.lower() for c in join.left_columns] == [field.lower()]:
+                return join.right
+        return None
+
     def to_one_models(self, model: str) -> list[str]:
         """``model`` and the models reachable from it by to-one steps, nearest first."""
         out = [model]

@@ -145,7 +145,16 @@ def singular_item(item: Item) -> bool:
     return bool(word) and not word.endswith("s")
 
 
-def singular_subject(r: Reading) -> bool:
+#: Verbs that agree with one subject: "which of the countries *has* the most makers".
+SINGULAR_VERBS = frozenset({"has", "is", "was", "does", "produces", "owns", "gets", "makes"})
+
+
+def singular_subject(r: Reading, items: list[Item] | None = None) -> bool:
     for item in r.subjects + r.fields:
-        return singular_item(item)
+        return singular_item(item) or _singular_verb_after(item, items or [])
     return False
+
+
+def _singular_verb_after(subject: Item, items: list[Item]) -> bool:
+    after = [i for i in items if i.first > subject.last][:1]
+    return bool(after) and after[0].kind == "word" and after[0].text.lower() in SINGULAR_VERBS

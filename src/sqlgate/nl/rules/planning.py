@@ -261,7 +261,7 @@ class _Planner:
             elif ranked is not None:
                 self.order = (direction, "field_ref", (ranked[1], ranked[2]))
                 if self.limit is None:
-                    self.limit = 1 if singular_subject(r) else None
+                    self.limit = 1 if singular_subject(r, self.items) else None
         else:
             ranked = concept_target(facts, concept, subject, r, r.superlative_field)
             if ranked is not None and ranked[0] == "metric":
@@ -289,7 +289,7 @@ class _Planner:
                 if self.order is None or self.order[1] == "pending":
                     order = self.order
                     self.order = (order[0] if order else "desc", "measure", measures[0])
-                if self.limit is None and singular_subject(r):
+                if self.limit is None and singular_subject(r, self.items):
                     self.limit = 1
         # "which country has the most customers": the field named after which/what
         if measures and not dims and self.order is not None and r.fields:

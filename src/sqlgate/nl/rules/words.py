@@ -188,7 +188,7 @@ def _value_ok(
 
 
 def _choose(facts: ModelFacts, item: Item, items: list[Item], pos: int, named: list[str]) -> Entry:
-    entries = item.entries
+    entries = _entities_over_keys(facts, item.entries)
     if len(entries) == 1:
         return entries[0]
     nearby_fields = {
@@ -214,6 +214,24 @@ def _choose(facts: ModelFacts, item: Item, items: list[Item], pos: int, named: l
         return (owned, adjacent, in_question, -distance, via, kind_rank)
 
     return max(entries, key=score)
+
+
+def _entities_over_keys(facts: ModelFacts, entries: list[Entry]) -> list[Entry]:
+    """ "car makers in each continent": a word naming both a model and another model's foreign
+    key to it means the model (its rows, shown by their label), not the key's raw values."""
+    models = {e.model.lower() for e in entries if e.kind == "model"}
+    if not models:
+        return entries
+    kept = [
+        e
+        for e in entries
+        if not (
+            e.kind == "field"
+            and e.name
+            and (facts.referenced(e.model, e.name) or "").lower() in models
+        )
+    ]
+    return kept or entries
 
 
 def _owner_after(items: list[Item], pos: int) -> str | None:

@@ -1,0 +1,148 @@
+"""Classes of confidently wrong answers, on a small schema of our own with a draft model only.
+
+Each test is one general rule about English questions and schemas: a word that names a model and
+another model's foreign key to it, a field of one model shown by a same-named column of another,
+a plural subject with a singular verb, a count of what each group already is, numbers of a
+range read as a limit, a label grouped without its key, the fields of a related model listed
+from its parent. The answer is the right rows, or an honest ``NON_SQL_QUERY``; the SQL the engine
+writes is valid on every dialect it targets.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from sqlgate.engines.sqlite import SQLiteEngine
+from sqlgate.nl.prepare import prepare_embedded
+from sqlgate.nl.rules import RuleTranslator
+from sqlgate.nl.rules.coverage import measure_coverage
+from sqlgate.nl.rules.words import find_items, settle
+from sqlgate.nl.text import tokenize
+from sqlgate.sql.guard import analyze
+from tests.nl.test_coverage import answers, rows
+
+SCHEMA = """
+CREATE TABLE regions (region_id INTEGER PRIMARY KEY, region_name TEXT);
+CREATE TABLE depots (
+    depot_id INTEGER PRIMARY KEY,
+    name TEXT,
+    region INTEGER REFERENCES regions (region_id),
+    opened INTEGER
+);
+CREATE TABLE drivers (driver_id INTEGER PRIMARY KEY, name TEXT, age INTEGER);
+CREATE TABLE vans (
+    van_id INTEGER PRIMARY KEY,
+    depot_id INTEGER REFERENCES depots (depot_id),
+    driver_id INTEGER REFERENCES drivers (driver_id),
+    plate TEXT,
+    payload INTEGER
+);
+CREATE TABLE trips (
+    trip_id INTEGER PRIMARY KEY,
+    van_id INTEGER REFERENCES vans (van_id),
+    distance INTEGER
+);
+INSERT INTO regions VALUES (1, 'North'), (2, 'South'), (3, 'East');
+INSERT INTO depots VALUES
+    (1, 'Harbour', 1, 1990), (2, 'Airport', 1, 2001), (3, 'Mill', 2, 2010), (4, 'Quay', 3, 2015);
+INSERT INTO drivers VALUES (1, 'Sam', 30), (2, 'Sam', 41), (3, 'Kim', 25);
+INSERT INTO vans VALUES
+    (1, 1, 1, 'AB-1', 900), (2, 1, 2, 'AB-2', 1200), (3, 2, 2, 'CD-3', 800),
+    (4, 3, 3, 'EF-4', 1500), (5, 3, 1, 'EF-5', 700), (6, 3, 3, 'EF-6', 1100);
+INSERT INTO trips VALUES
+    (1, 1, 10), (2, 1, 20), (3, 2, 5), (4, 4, 50), (5, 4, 40), (6, 5, 10), (7, 6, 30);
+"""
+
+DIALECTS = ("sqlite", "duckdb", "postgres", "mysql")
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteEngine]:
+    path: Path = tmp_path_factory.mktemp("fleet") / "fleet.sqlite"
+    with sqlite3.connect(path) as con:
+        con.executescript(SCHEMA)
+    engine = SQLiteEngine(path)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="module")
+def nl(fleet: SQLiteEngine) -> RuleTranslator:
+    return prepare_embedded(fleet, "sqlite")  # the draft model, as a new connection gets
+
+
+def valid_everywhere(nl: RuleTranslator, question: str) -> None:
+    """The question gets SQL the guard accepts on every dialect the engine targets."""
+    for dialect in DIALECTS:
+        answer = RuleTranslator(nl.model, dialect).ask(question)
+        assert answer.is_sql, (dialect, answer.explanation)
+        for sql in (answer.sql, answer.native_sql):
+            assert analyze(sql or "", dialect).is_valid, (dialect, sql)
+
+
+def declines(nl: RuleTranslator, question: str) -> None:
+    answer = nl.ask(question)
+    assert not answer.is_sql, answer.native_sql
+    assert answer.reason in ("unclear", "unsupported")
+
+
+# --- a word naming a model and a foreign key to it -----------------------------------------------
+
+
+def test_a_group_named_like_a_model_is_that_models_rows(nl: RuleTranslator, fleet: SQLiteEngine):
+    # "region" names the regions model and depots.region, a key to it: per region, by its name
+    answer = answers(
+        nl,
+        fleet,
+        "How many depots are there in each region? List the region name and the count.",
+        "SELECT r.region_name, COUNT(*) FROM depots d JOIN regions r "
+        "ON d.region = r.region_id GROUP BY r.region_id",
+    )
+    assert "regions" in (answer.sql or "")
+    valid_everywhere(nl, "How many depots are there in each region?")
+
+
+# --- a field shown only by a column of the same name in another model ---------------------------
+
+
+def test_a_field_must_show_as_its_own_models_column(nl: RuleTranslator) -> None:
+    # drivers.name is not shown by depots.name: a column of the same name in another model
+    question = "List the names of drivers"
+    tokens = tokenize(question)
+    items = find_items(nl.lexicon, tokens, date(2024, 1, 1))
+    settle(nl.facts, items, tokens)
+    wrong = "SELECT depots.name FROM drivers JOIN vans ON vans.driver_id = drivers.driver_id "
+    wrong += "JOIN depots ON vans.depot_id = depots.depot_id"
+    assert not measure_coverage(tokens, items, wrong, "sqlite", nl.lexicon).complete
+    right = "SELECT drivers.name FROM drivers"
+    assert measure_coverage(tokens, items, right, "sqlite", nl.lexicon).complete
+
+
+# --- how many rows a ranking keeps ---------------------------------------------------------------
+
+
+def test_a_plural_subject_with_a_singular_verb_is_one_winner(
+    nl: RuleTranslator, fleet: SQLiteEngine
+) -> None:
+    answer = answers(
+        nl,
+        fleet,
+        "Which of the depots has the most vans? List the depot name.",
+        "SELECT d.name FROM depots d JOIN vans v ON v.depot_id = d.depot_id "
+        "GROUP BY d.depot_id ORDER BY COUNT(*) DESC LIMIT 1",
+    )
+    assert len(rows(fleet, answer.native_sql or "")) == 1
+
+
+def test_a_count_of_what_each_group_is_declines(nl: RuleTranslator) -> None:
+    # a count per depot of the depots themselves is 1 everywhere, never "how many depots"
+    answer = nl.ask("How many depots has more than 2 vans?")
+    if answer.is_sql:
+        assert "GROUP BY" not in (answer.native_sql or "").upper().split("FROM (")[0]
+    else:
+        assert answer.reason in ("unclear", "unsupported")
