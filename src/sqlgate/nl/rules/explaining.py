@@ -23,9 +23,12 @@ def explain(plan: Plan, joins: JoinPlan, unmatched: tuple[str, ...]) -> str:
                 for d in plan.dimensions
             )
         )  # fmt: skip
-    conditions = [_describe_filter(f) for f in plan.filters if f.model or f.kind == "having"]
-    if conditions:
-        parts.append("where " + " and ".join(conditions))
+    described = [f for f in plan.filters if f.model or f.kind == "having"]
+    if described:
+        text = _describe_filter(described[0])
+        for f in described[1:]:
+            text += (" or " if f.alternative else " and ") + _describe_filter(f)
+        parts.append("where " + text)
     if plan.order is not None:
         what = (
             _describe_measure(plan.order[2]) if plan.order[1] == "measure"
@@ -82,7 +85,12 @@ def _describe_filter(f: Filter) -> str:
     if f.kind == "range" and f.range is not None:
         return f"{f.model}.{f.name} {f.range.describe()}"
     if f.kind == "having" and f.measure is not None:
-        return f"{_describe_measure(f.measure)} {f.op} {f.values[0]:g}"
+        values = " and ".join(f"{v:g}" for v in f.values)
+        return f"{_describe_measure(f.measure)} {f.op} {values}"
+    if f.kind == "absent":
+        return f"{'no' if f.negated else 'some'} {f.model} row is related"
+    if f.kind == "compare" and f.overall:
+        return f"{f.model}.{f.name} {f.op} the {f.overall} of {f.model}.{f.name}"
     if f.kind == "compare":
         values = " and ".join(f"{v:g}" for v in f.values)
         text = f"{f.model}.{f.name} {f.op} {values}"

@@ -295,6 +295,8 @@ class _Planner:
         if measures and not dims and self.order is not None and r.fields:
             first = r.fields[0]
             assert first.chosen is not None
+            if self._names_rows(first):  # "the name of the student with the most likes":
+                dims.append(Dimension("model", first.chosen.model, words=""))  # per student
             dims.append(Dimension("field", first.chosen.model, first.chosen.name, words=first.text))
             first.role = "dimension"
             if self.limit is None:

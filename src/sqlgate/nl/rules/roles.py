@@ -236,6 +236,9 @@ class _RoleReader:
     def _number(self, item: Item, pos: int, nxt: Item | None) -> None:
         r = self.r
         last = self.last_significant
+        if item.role == "filter" and self.pending_cmp is None:
+            self.last_significant = item
+            return  # the second bound of "between one and two": read with the first
         if self.pending_cmp is None and another_number(self, item, pos):
             return
         if self.pending_cmp is None and nxt is not None and or_more(nxt):
