@@ -27,12 +27,15 @@ from sqlgate.sql.guard import analyze
 from tests.nl.test_coverage import answers, rows
 
 SCHEMA = """
-CREATE TABLE regions (region_id INTEGER PRIMARY KEY, name TEXT);
+CREATE TABLE regions (
+    region_id INTEGER PRIMARY KEY, name TEXT, code TEXT, description TEXT, notes TEXT
+);
 CREATE TABLE depots (
     depot_id INTEGER PRIMARY KEY,
     depot_name TEXT,
     region INTEGER REFERENCES regions (region_id),
-    opened INTEGER
+    opened INTEGER,
+    notes TEXT
 );
 CREATE TABLE staff (staff_id INTEGER PRIMARY KEY, name TEXT, age INTEGER);
 CREATE TABLE vans (
@@ -40,21 +43,24 @@ CREATE TABLE vans (
     depot_id INTEGER REFERENCES depots (depot_id),
     driver_id INTEGER REFERENCES staff (staff_id),
     plate TEXT,
-    payload INTEGER
+    payload INTEGER,
+    description TEXT
 );
 CREATE TABLE trips (
     trip_id INTEGER PRIMARY KEY,
     van_id INTEGER REFERENCES vans (van_id),
     distance INTEGER
 );
-INSERT INTO regions VALUES (1, 'North'), (2, 'South'), (3, 'East');
+INSERT INTO regions VALUES
+    (1, 'North', 'N', 'cold', 'a'), (2, 'South', 'S', 'warm', 'b'), (3, 'East', 'E', 'dry', 'c');
 INSERT INTO depots VALUES
-    (1, 'Harbour', 1, 1990), (2, 'Airport', 1, 2001), (3, 'Mill', 2, 2010), (4, 'Quay', 3, 2015);
+    (1, 'Harbour', 1, 1990, 'x'), (2, 'Airport', 1, 2001, 'y'), (3, 'Mill', 2, 2010, 'x'),
+    (4, 'Quay', 3, 2015, 'z');
 INSERT INTO staff VALUES (1, 'Sam', 30), (2, 'Sam', 41), (3, 'Kim', 25);
 INSERT INTO vans VALUES
-    (1, 1, 1, 'AB-1', 900), (2, 1, 2, 'AB-2', 1200), (3, 2, 2, 'CD-3', 800),
-    (4, 3, 3, 'EF-4', 1500), (5, 3, 1, 'EF-5', 700), (6, 3, 3, 'EF-6', 1100),
-    (7, 3, 3, 'EF-7', 1000);
+    (1, 1, 1, 'AB-1', 900, 'red'), (2, 1, 2, 'AB-2', 1200, 'red'), (3, 2, 2, 'CD-3', 800, 'blue'),
+    (4, 3, 3, 'EF-4', 1500, 'red'), (5, 3, 1, 'EF-5', 700, 'white'),
+    (6, 3, 3, 'EF-6', 1100, 'red'), (7, 3, 3, 'EF-7', 1000, 'blue');
 INSERT INTO trips VALUES
     (1, 1, 10), (2, 1, 20), (3, 2, 5), (4, 4, 50), (5, 4, 40), (6, 5, 10), (7, 6, 30);
 """
@@ -183,3 +189,24 @@ def test_the_explanation_says_or_where_the_query_does(
         "SELECT COUNT(*) FROM vans WHERE payload > 1400 OR payload < 750",
     )
     assert " or " in answer.explanation and " and " not in answer.explanation
+
+
+# --- which model a field word is of --------------------------------------------------------------
+
+
+def test_a_field_is_of_the_model_its_sibling_fields_are_of(
+    nl: RuleTranslator, fleet: SQLiteEngine
+) -> None:
+    # depots and regions both have notes: the ones listed with the region codes
+    answer = answers(
+        nl, fleet, "Show all region codes and notes.", "SELECT code, notes FROM regions"
+    )
+    assert "depots" not in (answer.sql or "")
+
+
+def test_a_field_for_a_model_may_be_of_what_it_belongs_to(nl: RuleTranslator) -> None:
+    # depots have no description; a depot has one region (with one), and many vans (each with
+    # their own): "the descriptions for depots" are never the vans', even when vans are named
+    answer = nl.ask("Return the different descriptions for depots that have vans.")
+    mapped = {m.words: m.target for m in answer.mappings}
+    assert mapped.get("descriptions") == "regions.description"

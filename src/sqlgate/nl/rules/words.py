@@ -200,8 +200,10 @@ def _choose(facts: ModelFacts, item: Item, items: list[Item], pos: int, named: l
     }
     named_lower = [n.lower() for n in named]
     owner = _owner_after(items, pos)
+    owners = [m.lower() for m in facts.to_one_models(owner)] if owner else []
+    beside = _fields_beside(items, item)
 
-    def score(entry: Entry) -> tuple[int, int, int, int, int, int]:
+    def score(entry: Entry) -> tuple[int, ...]:
         model = entry.model.lower()
         adjacent = int(
             entry.kind == "value" and (model, (entry.name or "").lower()) in nearby_fields
@@ -210,8 +212,15 @@ def _choose(facts: ModelFacts, item: Item, items: list[Item], pos: int, named: l
         distance = min((facts.distance(n, model) for n in named_lower), default=1000)
         via = _VIA_RANK.get(entry.via, 0)
         kind_rank = {"model": 3, "metric": 2, "field": 1, "value": 1}[entry.kind]
-        owned = int(entry.kind == "field" and model == owner)  # "the name of the visitor"
-        return (owned, adjacent, in_question, -distance, via, kind_rank)
+        # "the name of the visitor"; "the descriptions of templates": of their type
+        owned = 0
+        if entry.kind == "field" and model in owners:
+            owned = 2 if model == owner else 1
+        # "template type codes and descriptions": of the model the other fields are of
+        near = 1000
+        if entry.kind == "field" and not facts.lexicon.field(entry.model, str(entry.name)).key:
+            near = min((facts.distance(n, model) for n in beside), default=1000)
+        return (owned, adjacent, in_question, -distance, via, kind_rank, -near)
 
     return max(entries, key=score)
 
@@ -234,10 +243,21 @@ def _entities_over_keys(facts: ModelFacts, entries: list[Entry]) -> list[Entry]:
     return kept or entries
 
 
+def _fields_beside(items: list[Item], item: Item) -> list[str]:
+    """The models the other fields the question names may be of."""
+    out = []
+    for other in items:
+        if other is item or other.kind != "entry" or not other.entries:
+            continue
+        if all(e.kind == "field" for e in other.entries):
+            out += [e.model.lower() for e in other.entries]
+    return out
+
+
 def _owner_after(items: list[Item], pos: int) -> str | None:
-    """The model named right after "of" ("the name *of the visitor*"), lower-case."""
+    """The model named right after "of" or "for" ("the name *of the visitor*"), lower-case."""
     rest = items[pos + 1 : pos + 5]
-    if not rest or rest[0].text.lower() != "of":
+    if not rest or rest[0].text.lower() not in ("of", "for"):
         return None
     for item in rest[1:]:
         if item.kind == "word" and item.text.lower() in ("the", "a", "an", "each", "all", "every"):
