@@ -30,12 +30,14 @@ SCHEMA = """
 CREATE TABLE regions (
     region_id INTEGER PRIMARY KEY, name TEXT, code TEXT, description TEXT, notes TEXT
 );
+CREATE TABLE owners (owner_id INTEGER PRIMARY KEY, FullName TEXT);
 CREATE TABLE depots (
     depot_id INTEGER PRIMARY KEY,
     depot_name TEXT,
     region INTEGER REFERENCES regions (region_id),
     opened INTEGER,
-    notes TEXT
+    notes TEXT,
+    owner_id INTEGER REFERENCES owners (owner_id)
 );
 CREATE TABLE staff (staff_id INTEGER PRIMARY KEY, name TEXT, age INTEGER);
 CREATE TABLE vans (
@@ -54,8 +56,9 @@ CREATE TABLE trips (
 INSERT INTO regions VALUES
     (1, 'North', 'N', 'cold', 'a'), (2, 'South', 'S', 'warm', 'b'), (3, 'East', 'E', 'dry', 'c');
 INSERT INTO depots VALUES
-    (1, 'Harbour', 1, 1990, 'x'), (2, 'Airport', 1, 2001, 'y'), (3, 'Mill', 2, 2010, 'x'),
-    (4, 'Quay', 3, 2015, 'z');
+    (1, 'Harbour', 1, 1990, 'x', 1), (2, 'Airport', 1, 2001, 'y', 1), (3, 'Mill', 2, 2010, 'x', 2),
+    (4, 'Quay', 3, 2015, 'z', 2);
+INSERT INTO owners VALUES (1, 'Port Trust'), (2, 'City Council'), (3, 'Rail Co');
 INSERT INTO staff VALUES (1, 'Sam', 30), (2, 'Sam', 41), (3, 'Kim', 25);
 INSERT INTO vans VALUES
     (1, 1, 1, 'AB-1', 900, 'red'), (2, 1, 2, 'AB-2', 1200, 'red'), (3, 2, 2, 'CD-3', 800, 'blue'),
@@ -210,3 +213,24 @@ def test_a_field_for_a_model_may_be_of_what_it_belongs_to(nl: RuleTranslator) ->
     answer = nl.ask("Return the different descriptions for depots that have vans.")
     mapped = {m.words: m.target for m in answer.mappings}
     assert mapped.get("descriptions") == "regions.description"
+
+
+def test_the_name_of_a_model_is_its_label(nl: RuleTranslator, fleet: SQLiteEngine) -> None:
+    # owners' label is FullName: "the name of the owners" is never regions.name or staff.name
+    answers(
+        nl,
+        fleet,
+        "What is the name of the different owners?",
+        "SELECT DISTINCT FullName FROM owners",
+    )
+
+
+def test_the_word_after_which_says_how_many_rows(nl: RuleTranslator, fleet: SQLiteEngine) -> None:
+    # "the red vans" is plural, but "which plate has" asks for one
+    answer = answers(
+        nl,
+        fleet,
+        "For the red vans, which plate has the largest payload?",
+        "SELECT plate FROM vans WHERE description = 'red' ORDER BY payload DESC LIMIT 1",
+    )
+    assert len(rows(fleet, answer.native_sql or "")) == 1

@@ -150,8 +150,14 @@ SINGULAR_VERBS = frozenset({"has", "is", "was", "does", "produces", "owns", "get
 
 
 def singular_subject(r: Reading, items: list[Item] | None = None) -> bool:
+    """Whether one row is asked for: by the word after "which" ("for the cars with 4
+    cylinders, which model has ..."), else by the first subject or field."""
+    items = items or []
+    asked = [nxt for k, nxt in enumerate(items[1:]) if items[k].text.lower() in ("which", "what")]
+    if asked and asked[0].kind == "entry":
+        return singular_item(asked[0]) or _singular_verb_after(asked[0], items)
     for item in r.subjects + r.fields:
-        return singular_item(item) or _singular_verb_after(item, items or [])
+        return singular_item(item) or _singular_verb_after(item, items)
     return False
 
 

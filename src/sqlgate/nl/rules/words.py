@@ -188,7 +188,7 @@ def _value_ok(
 
 
 def _choose(facts: ModelFacts, item: Item, items: list[Item], pos: int, named: list[str]) -> Entry:
-    entries = _entities_over_keys(facts, item.entries)
+    entries = _entities_over_keys(facts, _label_of_owner(facts, item, items, pos))
     if len(entries) == 1:
         return entries[0]
     nearby_fields = {
@@ -243,6 +243,20 @@ def _entities_over_keys(facts: ModelFacts, entries: list[Entry]) -> list[Entry]:
     return kept or entries
 
 
+def _label_of_owner(facts: ModelFacts, item: Item, items: list[Item], pos: int) -> list[Entry]:
+    """ "the name of the car makers": the label of the model named after "of", even when its
+    column is not called "name" (``FullName``), rather than another model's name column."""
+    if item.text.lower() not in ("name", "names"):
+        return item.entries
+    owner = _owner_after(items, pos)
+    model = facts.index.get_model(owner) if owner else None
+    if model is None or not model.label_columns:
+        return item.entries
+    if any(e.model.lower() == model.name.lower() for e in item.entries):
+        return item.entries
+    return [*item.entries, Entry("field", model.name, model.label_columns[0], via="short")]
+
+
 def _fields_beside(items: list[Item], item: Item) -> list[str]:
     """The models the other fields the question names may be of."""
     out = []
@@ -262,6 +276,8 @@ def _owner_after(items: list[Item], pos: int) -> str | None:
     for item in rest[1:]:
         if item.kind == "word" and item.text.lower() in ("the", "a", "an", "each", "all", "every"):
             continue
+        if item.kind == "kw" and item.kw == "distinct":
+            continue  # "the name of the different car makers"
         if item.kind == "entry" and item.entries and all(e.kind == "model" for e in item.entries):
             return item.entries[0].model.lower()
         return None
