@@ -65,7 +65,7 @@ INSERT INTO vans VALUES
     (4, 3, 3, 'EF-4', 1500, 'red'), (5, 3, 1, 'EF-5', 700, 'white'),
     (6, 3, 3, 'EF-6', 1100, 'red'), (7, 3, 3, 'EF-7', 1000, 'blue');
 INSERT INTO trips VALUES
-    (1, 1, 10), (2, 1, 20), (3, 2, 5), (4, 4, 50), (5, 4, 40), (6, 5, 10), (7, 6, 30);
+    (8, 1, 10), (1, 1, 10), (2, 1, 20), (3, 2, 5), (4, 4, 50), (5, 4, 40), (6, 5, 10), (7, 6, 30);
 """
 
 DIALECTS = ("sqlite", "duckdb", "postgres", "mysql")
@@ -130,6 +130,14 @@ def test_a_field_must_show_as_its_own_models_column(nl: RuleTranslator) -> None:
     assert not measure_coverage(tokens, items, wrong, "sqlite", nl.lexicon).complete
     right = "SELECT staff.name FROM staff"
     assert measure_coverage(tokens, items, right, "sqlite", nl.lexicon).complete
+    # nor by a column of another model whose name contains it (depots.depot_name)
+    question = "List the name of staff"
+    tokens = tokenize(question)
+    items = find_items(nl.lexicon, tokens, date(2024, 1, 1))
+    settle(nl.facts, items, tokens)
+    assert [i.chosen.part for i in items if i.chosen and i.text == "name"] == ["staff.name"]
+    wrong = "SELECT depots.depot_name FROM staff, depots"
+    assert not measure_coverage(tokens, items, wrong, "sqlite", nl.lexicon).complete
 
 
 # --- how many rows a ranking keeps ---------------------------------------------------------------
@@ -234,3 +242,16 @@ def test_the_word_after_which_says_how_many_rows(nl: RuleTranslator, fleet: SQLi
         "SELECT plate FROM vans WHERE description = 'red' ORDER BY payload DESC LIMIT 1",
     )
     assert len(rows(fleet, answer.native_sql or "")) == 1
+
+
+def test_fields_of_a_child_are_listed_once_per_child_row(
+    nl: RuleTranslator, fleet: SQLiteEngine
+) -> None:
+    # van AB-1 made two trips of 10 and one of 20: three rows, not the van's row made distinct
+    answer = answers(
+        nl,
+        fleet,
+        "Show all trip distances for the van with plate 'AB-1'.",
+        "SELECT t.distance FROM trips t JOIN vans v ON t.van_id = v.van_id WHERE v.plate = 'AB-1'",
+    )
+    assert "DISTINCT" not in (answer.sql or "")

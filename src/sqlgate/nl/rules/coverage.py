@@ -402,13 +402,14 @@ def _item_shown(item: Item, shown: _Shown) -> bool:
             return str(entry.value).strip().lower() in shown.literals or (
                 str(entry.value).lower() in shown.text
             )
-        name = str(entry.name).lower()
+        name, model = str(entry.name).lower(), entry.model.lower()
         words = "_".join(item.text.lower().split())
         return (
-            (entry.model.lower(), name) in shown.qualified
+            (model, name) in shown.qualified
             or name in shown.bare
-            or entry.model.lower() in shown.star_tables
-            or any(words in column for column in shown.columns)
+            or model in shown.star_tables
+            or any(words in column for table, column in shown.qualified if table == model)
+            or any(words in column for column in shown.bare)
         )
     if item.kind == "kw":
         if item.kw in _KW_NODES:

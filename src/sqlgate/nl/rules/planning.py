@@ -82,6 +82,8 @@ class _Planner:
                     columns.append((item.chosen.model, str(item.chosen.name)))
         if self.winner_columns:
             columns = self.winner_columns
+        if listing and not self.winner_columns:
+            root = self._rows_asked(root, columns)
         distinct = listing and bool(columns) and any(i.kw == "distinct" for i in self.items)
         if distinct:
             columns = self._distinct_columns(columns)
@@ -96,9 +98,30 @@ class _Planner:
             order=order,
             limit=self.limit,
             listing=listing,
-            subject=self.subject,
+            subject=root if listing else self.subject,
             extra_columns=columns,
         )
+
+    def _rows_asked(self, root: str, columns: list[tuple[str, str]]) -> str:
+        """ "the paragraph texts for the document 'Reviews'": every field asked is of a model
+        that belongs to the root (to-one), so the rows listed are that model's, each once,
+        not the root's rows repeated (and made distinct) once per paragraph."""
+        fixed = {
+            (f.model, f.name)
+            for f in self.filters
+            if f.kind == "values" and not f.negated and len(f.values) == 1
+        }
+        columns = [c for c in columns if c not in fixed]  # "the document with the name 'X'"
+        models = {m.lower() for m, _ in columns}
+        if len(models) != 1 or root.lower() in models:
+            return root
+        model = columns[0][0]
+        if any(
+            (self.facts.referenced(m, name) or "").lower() == root.lower() for m, name in columns
+        ):
+            return root  # "the type code of the template type ...": the root's own key
+        ups = [m.lower() for m in self.facts.to_one_models(model)]
+        return model if root.lower() in ups else root
 
     # --- what is measured -------------------------------------------------------------------
 
