@@ -53,6 +53,9 @@ CREATE TABLE trips (
     van_id INTEGER REFERENCES vans (van_id),
     distance INTEGER
 );
+CREATE TABLE transfers (transfer_id INTEGER PRIMARY KEY, source_code TEXT, dest_code TEXT);
+INSERT INTO transfers VALUES (1, 'HB', 'ML'), (2, 'HB', 'AP'), (3, 'ML', 'HB'), (4, 'AP', 'ML'),
+    (5, 'AP', 'ML');
 INSERT INTO regions VALUES
     (1, 'North', 'N', 'cold', 'a'), (2, 'South', 'S', 'warm', 'b'), (3, 'East', 'E', 'dry', 'c');
 INSERT INTO depots VALUES
@@ -255,3 +258,20 @@ def test_fields_of_a_child_are_listed_once_per_child_row(
         "SELECT t.distance FROM trips t JOIN vans v ON t.van_id = v.van_id WHERE v.plate = 'AB-1'",
     )
     assert "DISTINCT" not in (answer.sql or "")
+
+
+def test_a_value_of_two_role_columns_takes_the_direction_asked(
+    nl: RuleTranslator, fleet: SQLiteEngine
+) -> None:
+    answers(
+        nl,
+        fleet,
+        "Count the number of transfers into ML.",
+        "SELECT COUNT(*) FROM transfers WHERE dest_code = 'ML'",
+    )
+    answers(
+        nl,
+        fleet,
+        "How many transfers depart from ML?",
+        "SELECT COUNT(*) FROM transfers WHERE source_code = 'ML'",
+    )

@@ -82,3 +82,16 @@ def _named(join: Join, words: frozenset[str]) -> bool:
     if own & _TO_COLUMN:
         return bool(words & _TO)
     return False
+
+
+def direction_cue(word: str) -> str | None:
+    """ "from" / "to" for a word of direction ("departing", "into"), else None."""
+    return "from" if word in _FROM else "to" if word in _TO else None
+
+
+def column_direction(name: str) -> str | None:
+    """ "from" / "to" for a column named for a direction (``SourceAirport``, ``dest``)."""
+    words = set(identifier_words(name))
+    if words & _FROM_COLUMN:
+        return "from"
+    return "to" if words & _TO_COLUMN else None

@@ -16,6 +16,7 @@ from sqlgate.nl import timeexpr
 from sqlgate.nl.lexicon import MAX_PHRASE, Entry, Lexicon
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import Item
+from sqlgate.nl.rules.role_joins import column_direction, direction_cue
 from sqlgate.nl.text import Token, phrase_key, stem
 from sqlgate.nl.vocabulary import KEYWORDS, MAX_KEYWORD, STOPWORDS
 
@@ -199,6 +200,7 @@ def _choose(facts: ModelFacts, item: Item, items: list[Item], pos: int, named: l
         if e.kind == "field"
     }
     named_lower = [n.lower() for n in named]
+    entries = _with_direction(entries, _direction_before(items, pos))
     owner = _owner_after(items, pos)
     owners = [m.lower() for m in facts.to_one_models(owner)] if owner else []
     beside = _fields_beside(items, item)
@@ -241,6 +243,36 @@ def _entities_over_keys(facts: ModelFacts, entries: list[Entry]) -> list[Entry]:
         )
     ]
     return kept or entries
+
+
+def _with_direction(entries: list[Entry], cue: str | None) -> list[Entry]:
+    """ "flights into ATO": a value found in a model's source and destination columns is the
+    one of the direction the question gives (the others of that model are dropped)."""
+    if cue is None:
+        return entries
+    ways: dict[str, set[str | None]] = {}
+    for e in entries:
+        if e.kind == "value":
+            ways.setdefault(e.model.lower(), set()).add(column_direction(str(e.name)))
+    kept = [
+        e
+        for e in entries
+        if not (
+            e.kind == "value"
+            and {"from", "to"} <= ways.get(e.model.lower(), set())
+            and column_direction(str(e.name)) != cue
+        )
+    ]
+    return kept or entries
+
+
+def _direction_before(items: list[Item], pos: int) -> str | None:
+    """The direction a word right before the item gives ("from 'APG'", "departing from")."""
+    for other in reversed(items[max(0, pos - 2) : pos]):
+        cue = direction_cue(other.text.lower()) if other.kind in ("word", "kw") else None
+        if cue is not None:
+            return cue
+    return None
 
 
 def _label_of_owner(facts: ModelFacts, item: Item, items: list[Item], pos: int) -> list[Entry]:
