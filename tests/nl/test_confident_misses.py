@@ -275,3 +275,15 @@ def test_a_value_of_two_role_columns_takes_the_direction_asked(
         "How many transfers depart from ML?",
         "SELECT COUNT(*) FROM transfers WHERE source_code = 'ML'",
     )
+
+
+def test_an_aggregate_for_different_values_is_one_per_value(
+    nl: RuleTranslator, fleet: SQLiteEngine
+) -> None:
+    # "for different descriptions": per description, not how many descriptions there are
+    answers(
+        nl,
+        fleet,
+        "What is the maximum payload for different descriptions?",
+        "SELECT description, MAX(payload) FROM vans GROUP BY description",
+    )

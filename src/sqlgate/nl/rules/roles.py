@@ -119,6 +119,9 @@ class _RoleReader:
                 self.agg_queue.append(r.pending_agg)  # "the average, minimum and maximum age"
             r.pending_agg = (item.arg, item)
             item.role = "measure"
+        elif kw == "distinct" and self._per_different(pos, nxt):
+            self.pending_group = True  # "the maximum accelerate for different cylinders"
+            item.role = "dimension"
         elif kw == "distinct":
             self.pending_distinct = True
             item.role = "measure"
@@ -158,6 +161,21 @@ class _RoleReader:
             item.role = "context"
         if kw != "conj" and not (kw == "group" and item.role == "context"):
             self.last_significant = item  # "not used by any document": the negation still leads
+
+    def _per_different(self, pos: int, nxt: Item | None) -> bool:
+        """ "for different X" after an aggregate: one figure per X, not a count of them (the
+        "number of" in "for different number of cylinders" names the field, a count itself)."""
+        before = self.items[pos - 1].text.lower() if pos else ""
+        if before not in ("for", "across") or (self.r.pending_agg is None and not self.r.measures):
+            return False
+        if nxt is not None and nxt.kw == "count":
+            after = next_significant(self.items, self.items.index(nxt))
+            if after is None or after.kind != "entry" or after.chosen is None:
+                return False
+            if after.chosen.kind != "field":
+                return False
+            nxt.kw, nxt.role = "words", "dimension"
+        return True
 
     def _count(self, item: Item, nxt: Item | None) -> None:
         self.pending_count = True
