@@ -30,7 +30,7 @@ SCHEMA = """
 CREATE TABLE regions (
     region_id INTEGER PRIMARY KEY, name TEXT, code TEXT, description TEXT, notes TEXT
 );
-CREATE TABLE owners (owner_id INTEGER PRIMARY KEY, FullName TEXT);
+CREATE TABLE owners (owner_id INTEGER PRIMARY KEY, FullName TEXT, town TEXT);
 CREATE TABLE depots (
     depot_id INTEGER PRIMARY KEY,
     depot_name TEXT,
@@ -39,7 +39,7 @@ CREATE TABLE depots (
     notes TEXT,
     owner_id INTEGER REFERENCES owners (owner_id)
 );
-CREATE TABLE staff (staff_id INTEGER PRIMARY KEY, name TEXT, age INTEGER);
+CREATE TABLE staff (staff_id INTEGER PRIMARY KEY, name TEXT, age INTEGER, town TEXT);
 CREATE TABLE vans (
     van_id INTEGER PRIMARY KEY,
     depot_id INTEGER REFERENCES depots (depot_id),
@@ -51,7 +51,8 @@ CREATE TABLE vans (
 CREATE TABLE trips (
     trip_id INTEGER PRIMARY KEY,
     van_id INTEGER REFERENCES vans (van_id),
-    distance INTEGER
+    distance INTEGER,
+    trip_year INTEGER
 );
 CREATE TABLE transfers (transfer_id INTEGER PRIMARY KEY, source_code TEXT, dest_code TEXT);
 INSERT INTO transfers VALUES (1, 'HB', 'ML'), (2, 'HB', 'AP'), (3, 'ML', 'HB'), (4, 'AP', 'ML'),
@@ -61,14 +62,16 @@ INSERT INTO regions VALUES
 INSERT INTO depots VALUES
     (1, 'Harbour', 1, 1990, 'x', 1), (2, 'Airport', 1, 2001, 'y', 1), (3, 'Mill', 2, 2010, 'x', 2),
     (4, 'Quay', 3, 2015, 'z', 2);
-INSERT INTO owners VALUES (1, 'Port Trust'), (2, 'City Council'), (3, 'Rail Co');
-INSERT INTO staff VALUES (1, 'Sam', 30), (2, 'Sam', 41), (3, 'Kim', 25);
+INSERT INTO owners VALUES
+    (1, 'Port Trust', 'Hull'), (2, 'City Council', 'York'), (3, 'Rail Co', 'Leeds');
+INSERT INTO staff VALUES (1, 'Sam', 30, 'Hull'), (2, 'Sam', 41, 'Leeds'), (3, 'Kim', 25, 'Hull');
 INSERT INTO vans VALUES
     (1, 1, 1, 'AB-1', 900, 'red'), (2, 1, 2, 'AB-2', 1200, 'red'), (3, 2, 2, 'CD-3', 800, 'blue'),
     (4, 3, 3, 'EF-4', 1500, 'red'), (5, 3, 1, 'EF-5', 700, 'white'),
     (6, 3, 3, 'EF-6', 1100, 'red'), (7, 3, 3, 'EF-7', 1000, 'blue');
 INSERT INTO trips VALUES
-    (8, 1, 10), (1, 1, 10), (2, 1, 20), (3, 2, 5), (4, 4, 50), (5, 4, 40), (6, 5, 10), (7, 6, 30);
+    (8, 1, 10, 2022), (1, 1, 10, 2023), (2, 1, 20, 2023), (3, 2, 5, 2022), (4, 4, 50, 2022),
+    (5, 4, 40, 2022), (6, 5, 10, 2023), (7, 6, 30, 2023);
 """
 
 DIALECTS = ("sqlite", "duckdb", "postgres", "mysql")
@@ -287,3 +290,46 @@ def test_an_aggregate_for_different_values_is_one_per_value(
         "What is the maximum payload for different descriptions?",
         "SELECT description, MAX(payload) FROM vans GROUP BY description",
     )
+
+
+# --- set questions -------------------------------------------------------------------------------
+
+
+def test_where_both_of_two_models_is_an_intersect(nl: RuleTranslator, fleet: SQLiteEngine) -> None:
+    answer = answers(
+        nl,
+        fleet,
+        "Find the towns where both owners and staff live.",
+        "SELECT town FROM owners INTERSECT SELECT town FROM staff",
+    )
+    assert "INTERSECT" in (answer.sql or "")
+    valid_everywhere(nl, "Find the towns where both owners and staff live.")
+
+
+def test_both_of_two_years_of_related_rows_is_an_intersect(
+    nl: RuleTranslator, fleet: SQLiteEngine
+) -> None:
+    # van AB-1 made trips in 2022 and in 2023; no other van did
+    question = "What are the plates of the vans that made trips in both 2022 and 2023?"
+    answer = answers(
+        nl,
+        fleet,
+        question,
+        "SELECT v.plate FROM vans v JOIN trips t ON t.van_id = v.van_id WHERE t.trip_year = 2022 "
+        "INTERSECT SELECT v.plate FROM vans v JOIN trips t ON t.van_id = v.van_id "
+        "WHERE t.trip_year = 2023",
+    )
+    assert rows(fleet, answer.native_sql or "") == [("AB-1",)]
+    valid_everywhere(nl, question)
+
+
+def test_rows_of_two_years_are_never_an_intersect(nl: RuleTranslator, fleet: SQLiteEngine):
+    # no trip is of both years: "the trips in 2022 and 2023" are the trips of either
+    answer = nl.ask("List the trips in 2022 and 2023.")
+    assert "INTERSECT" not in (answer.sql or "")
+    if answer.is_sql:
+        assert len(rows(fleet, answer.native_sql or "")) == 8
+    # counted, the two years are never required of one row at once
+    answer = nl.ask("How many trips in 2022 and 2023?")
+    if answer.is_sql:
+        assert rows(fleet, answer.native_sql or "") == [(8,)]

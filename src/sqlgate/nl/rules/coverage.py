@@ -175,6 +175,28 @@ def _suspect(tree: exp.Expression, lexicon: Lexicon | None) -> list[str]:
                 if seen.get(key, value) != value:
                     out.append(f"{eq.this.name} equal to both {seen[key]!r} and {value!r}")
                 seen[key] = value
+        out += _two_periods(where)
+    return out
+
+
+def _two_periods(where: exp.Expression) -> list[str]:
+    """ "how many trips in 2022 and 2023" read as one row in both years: two ranges of one
+    column that do not overlap, both required, hold for no row."""
+    spans: dict[str, tuple[float, float]] = {}
+    out = []
+    for between in where.find_all(exp.Between):
+        if between.find_ancestor(exp.Or, exp.Subquery) is not None:
+            continue
+        low, high = between.args.get("low"), between.args.get("high")
+        if not (isinstance(low, exp.Literal) and isinstance(high, exp.Literal)):
+            continue
+        if not (low.is_number and high.is_number):
+            continue
+        key = between.this.sql().lower()
+        span = (float(low.this), float(high.this))
+        seen = spans.setdefault(key, span)
+        if span[1] < seen[0] or seen[1] < span[0]:
+            out.append(f"{key} in two periods at once")
     return out
 
 
@@ -324,7 +346,7 @@ def measure_coverage(
         if item.kind in ("word", "quoted"):
             word = item.text.lower()
             if _word_accounted(word, tokens[item.first], None if counted else shown) or (
-                shown is not None and _event_verb(word, items[k + 1 : k + 2])
+                shown is not None and _event_verb(word, _significant_after(items, k))
             ):
                 accounted.update(span)
             else:
@@ -357,6 +379,16 @@ def _event_verb(word: str, after: list[Item]) -> bool:
     )
 
 
+def _significant_after(items: list[Item], k: int) -> list[Item]:
+    """The item after ``k``, past stopwords and the "both" / "either" of a set question."""
+    for item in items[k + 1 :]:
+        word = item.text.lower()
+        if item.kind == "word" and (word in STOPWORDS or word in ("both", "either")):
+            continue
+        return [item]
+    return []
+
+
 def _pronouns(tokens: list[Token], item: Item) -> bool:
     """The "or" of "his or her"."""
     before = tokens[item.first - 1].norm if item.first else ""
@@ -373,7 +405,8 @@ def _word_accounted(word: str, token: Token, shown: _Shown | None) -> bool:
     if stem(word) in shown.name_stems:
         return True  # "the cars" when the query reads cars_data, "email" in email_address
     if word == "where" and token.start > 0:
-        return shown.has((exp.Where,))  # "countries where singers above 20 are from"
+        # "countries where singers above 20 are from", "states where both A and B live"
+        return shown.has((exp.Where, exp.Intersect, exp.Union, exp.Except))
     if direction_shown(word, shown.column_names):
         return True  # "flights departing from ...": the join on the source column
     if word in _SET_WORDS:

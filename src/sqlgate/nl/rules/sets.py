@@ -39,8 +39,15 @@ def values_set(plan: Plan, items: list[Item], tokens: list[Token]) -> SetPlan | 
     """Shapes one and two, from the ordinary plan of the question; the field that tells the
     parts apart is not listed (each part has its own value)."""
     shaped = _values_set(plan, tokens)
-    for part in shaped.parts if shaped else ():
-        split = {(f.model, f.name) for f in part.filters if f.kind == "values"}
+    if shaped is None:
+        return None
+    # "the stadiums with concerts in the years of both 2014 and 2015": not the years
+    split = {(f.model, f.name) for f in plan.filters if f.kind == "values"}
+    for part in shaped.parts:
+        split |= {
+            (f.model, f.name) for f in plan.filters if not any(_is(f, g) for g in part.filters)
+        }
+    for part in shaped.parts:
         columns = [c for c in part.extra_columns if c not in split]
         part.extra_columns = list(dict.fromkeys(columns))
     return shaped
@@ -78,6 +85,11 @@ def _values_set(plan: Plan, tokens: list[Token]) -> SetPlan | None:
     for first, second in pairwise(compares):
         # "a singer above age 40 and a singer below 30": no one row is both
         if second.alternative or (first.model, first.name) != (second.model, second.name):
+            continue
+        periods = first.op == second.op == "between"
+        if periods and "both" not in words and str(first.model).lower() == plan.root.lower():
+            if _disjoint(first, second):
+                second.alternative = True  # "concerts in 2014 and 2015": of either year
             continue
         if _disjoint(first, second):
             one, other = deepcopy(plan), deepcopy(plan)
@@ -185,11 +197,17 @@ def _field_of(facts: ModelFacts, model: str, name: str) -> str | None:
 
 def _disjoint(a: Filter, b: Filter) -> bool:
     """Whether no value satisfies both comparisons (``> 40`` and ``< 30``)."""
-    if a.negated or b.negated or len(a.values) != 1 or len(b.values) != 1:
+    if a.negated or b.negated or not a.values or len(a.values) != len(b.values):
         return False
     try:
         x, y = float(a.values[0]), float(b.values[0])
     except (TypeError, ValueError):
+        return False
+    if a.op == b.op == "between" and len(a.values) == len(b.values) == 2:
+        # "in both 2014 and 2015": two periods that do not overlap
+        (a0, a1), (b0, b1) = (sorted(float(v) for v in f.values) for f in (a, b))
+        return a1 < b0 or b1 < a0
+    if len(a.values) != 1:
         return False
     for low, high in ((a, b), (b, a)):
         lo, hi = float(low.values[0]), float(high.values[0])
