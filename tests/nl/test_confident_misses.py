@@ -333,3 +333,18 @@ def test_rows_of_two_years_are_never_an_intersect(nl: RuleTranslator, fleet: SQL
     answer = nl.ask("How many trips in 2022 and 2023?")
     if answer.is_sql:
         assert rows(fleet, answer.native_sql or "") == [(8,)]
+
+
+def test_the_fields_of_a_list_are_of_the_model_after_of(
+    nl: RuleTranslator, fleet: SQLiteEngine
+) -> None:
+    # "id" and "names" are both of the regions (region_id, name), not depots.depot_id/_name
+    answer = answers(
+        nl,
+        fleet,
+        "What are the id and names of the regions with more than 1 depot?",
+        "SELECT r.region_id, r.name FROM regions r JOIN depots d ON d.region = r.region_id "
+        "GROUP BY r.region_id HAVING COUNT(*) > 1",
+    )
+    mapped = {m.words: m.target for m in answer.mappings}
+    assert mapped["id"] == "regions.region_id" and mapped["names"] == "regions.name"

@@ -277,16 +277,20 @@ def _direction_before(items: list[Item], pos: int) -> str | None:
 
 def _label_of_owner(facts: ModelFacts, item: Item, items: list[Item], pos: int) -> list[Entry]:
     """ "the name of the car makers": the label of the model named after "of", even when its
-    column is not called "name" (``FullName``), rather than another model's name column."""
-    if item.text.lower() not in ("name", "names"):
+    column is not called "name" (``FullName``), rather than another model's name column; and
+    "the id of the countries": its key (``CountryId``), not another model's ``Id``."""
+    word = item.text.lower()
+    if word not in ("name", "names", "id", "ids"):
         return item.entries
     owner = _owner_after(items, pos)
     model = facts.index.get_model(owner) if owner else None
-    if model is None or not model.label_columns:
+    if model is None or any(e.model.lower() == model.name.lower() for e in item.entries):
         return item.entries
-    if any(e.model.lower() == model.name.lower() for e in item.entries):
+    # "the ids of the countries": their key, when it is one column (``CountryId``)
+    names = model.label_columns if word.startswith("name") else model.primary_key
+    if (len(names) != 1 and not word.startswith("name")) or not names:
         return item.entries
-    return [*item.entries, Entry("field", model.name, model.label_columns[0], via="short")]
+    return [*item.entries, Entry("field", model.name, names[0], via="short")]
 
 
 def _fields_beside(items: list[Item], item: Item) -> list[str]:
@@ -300,9 +304,22 @@ def _fields_beside(items: list[Item], item: Item) -> list[str]:
     return out
 
 
+def _listed_with(item: Item) -> bool:
+    """An "and", a comma or a field: the rest of a list of fields ("id, name and age")."""
+    if item.kind == "kw" and item.kw == "conj" and item.text.lower() == "and":
+        return True
+    if item.kind == "word" and item.text in (",",):
+        return True
+    return item.kind == "entry" and all(e.kind == "field" for e in item.entries)
+
+
 def _owner_after(items: list[Item], pos: int) -> str | None:
-    """The model named right after "of" or "for" ("the name *of the visitor*"), lower-case."""
-    rest = items[pos + 1 : pos + 5]
+    """The model named right after "of" or "for" ("the name *of the visitor*"), lower-case;
+    past the other fields of a list ("the id and names *of the countries*")."""
+    start = pos + 1
+    while start < min(len(items), pos + 7) and _listed_with(items[start]):
+        start += 1
+    rest = items[start : start + 4]
     if not rest or rest[0].text.lower() not in ("of", "for"):
         return None
     for item in rest[1:]:
@@ -310,7 +327,8 @@ def _owner_after(items: list[Item], pos: int) -> str | None:
             continue
         if item.kind == "kw" and item.kw == "distinct":
             continue  # "the name of the different car makers"
-        if item.kind == "entry" and item.entries and all(e.kind == "model" for e in item.entries):
-            return item.entries[0].model.lower()
+        models = [e.model.lower() for e in item.entries if e.kind == "model"]
+        if item.kind == "entry" and models:
+            return models[0]  # "of the regions" (a model, or a key to it in another)
         return None
     return None
