@@ -64,6 +64,12 @@ INSERT INTO depots VALUES
     (4, 'Quay', 3, 2015, 'z', 2);
 INSERT INTO owners VALUES
     (1, 'Port Trust', 'Hull'), (2, 'City Council', 'York'), (3, 'Rail Co', 'Leeds');
+CREATE TABLE trusts (
+    staff_id INTEGER REFERENCES staff (staff_id),
+    trusted_id INTEGER REFERENCES staff (staff_id),
+    PRIMARY KEY (staff_id, trusted_id)
+);
+INSERT INTO trusts VALUES (1, 3), (2, 3), (3, 1);
 INSERT INTO staff VALUES (1, 'Sam', 30, 'Hull'), (2, 'Sam', 41, 'Leeds'), (3, 'Kim', 25, 'Hull');
 INSERT INTO vans VALUES
     (1, 1, 1, 'AB-1', 900, 'red'), (2, 1, 2, 'AB-2', 1200, 'red'), (3, 2, 2, 'CD-3', 800, 'blue'),
@@ -348,3 +354,27 @@ def test_the_fields_of_a_list_are_of_the_model_after_of(
     )
     mapped = {m.words: m.target for m in answer.mappings}
     assert mapped["id"] == "regions.region_id" and mapped["names"] == "regions.name"
+
+
+def test_a_passive_verb_takes_the_other_side_of_a_relation(
+    nl: RuleTranslator, fleet: SQLiteEngine
+) -> None:
+    # staff 1 and 2 trust staff 3, who trusts staff 1: trusted are 1 and 3, trusting 1, 2, 3
+    answer = answers(
+        nl,
+        fleet,
+        "What are the names of staff who are trusted?",
+        "SELECT name FROM staff WHERE staff_id IN (SELECT trusted_id FROM trusts)",
+    )
+    assert len(rows(fleet, answer.native_sql or "")) == 2
+
+
+def test_both_of_two_relations_is_two_related_rows(nl: RuleTranslator, fleet: SQLiteEngine):
+    # drivers of a van who are also trusted: staff 1 (vans 1, 5) and 3 (vans 4, 6, 7)
+    answers(
+        nl,
+        fleet,
+        "What are the names of staff who both have vans and are trusted?",
+        "SELECT name FROM staff WHERE staff_id IN (SELECT driver_id FROM vans) "
+        "AND staff_id IN (SELECT trusted_id FROM trusts)",
+    )

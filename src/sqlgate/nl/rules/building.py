@@ -209,7 +209,7 @@ class _SqlBuilder:
             raise CannotAnswer(f"I could not relate {absent} to {root} to find rows without it.")
         if any(s.right.lower() in {m.lower() for m in path.models} for s in self.joins.steps):
             raise CannotAnswer(f"The question reads {absent} both inside and outside 'without'.")
-        path = settle_roles(self.index, path, self.plan.words)
+        path = settle_roles(self.index, path, self.plan.words, passive=f.passive)
         last = path.steps[-1]
         if len(last.left_columns) != 1:
             raise CannotAnswer(f"{absent} is related to {root} by a key of several columns.")

@@ -409,6 +409,8 @@ def _word_accounted(word: str, token: Token, shown: _Shown | None) -> bool:
         return shown.has((exp.Where, exp.Intersect, exp.Union, exp.Except))
     if direction_shown(word, shown.column_names):
         return True  # "flights departing from ...": the join on the source column
+    if word == "both" and len(list(shown.tree.find_all(exp.In))) >= 2:
+        return True  # "students who both have friends and are liked": two related rows
     if word in _SET_WORDS:
         return shown.has(_SET_WORDS[word])
     if word in LIKE_CUES:

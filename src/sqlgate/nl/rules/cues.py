@@ -67,15 +67,28 @@ _VERB_GAP = _words("a an the any some through ever at least one")
 def related_by_verb(items: list[Item], pos: int) -> bool:
     """Whether the model at ``pos`` is the object of a relation verb ("dogs that *received* a
     treatment", "students who *have* friends")."""
+    passive = items[pos].text.lower().endswith("ed")
     for item in reversed(items[:pos]):
         word = item.text.lower()
         if item.kind == "word" and word in _VERB_GAP:
             continue
+        if word.split()[-1:] and word.split()[-1] in _BE and passive:
+            return True  # "students who are liked": a row of the relation the verb names
         return item.kind == "word" and (word in RELATION_VERBS or word in _HAVE)
     return False
 
 
+def passive_verb(items: list[Item], pos: int) -> bool:
+    """Whether the model at ``pos`` is named by a participle after "is"/"are" ("who are
+    *liked*"): the question's rows are the relation's object, not its subject."""
+    before = [i for i in items[:pos] if not (i.kind == "word" and i.text.lower() in _VERB_GAP)]
+    last = before[-1] if before else None
+    words = last.text.lower().split() if last is not None else []
+    return bool(words) and words[-1] in _BE and items[pos].text.lower().endswith("ed")
+
+
 _HAVE = _words("have has had")
+_BE = _words("is are was were been be")
 
 
 def or_more(item: Item) -> bool:

@@ -57,6 +57,7 @@ class Filter:
     overall: str | None = None  # compared with this aggregate of the field over its model
     joined: str = ""  # how its several values were joined: "and" / "or"
     within: tuple[str, ...] = ()  # a winner filter: the columns of its group
+    passive: bool = False  # "students who are liked": the related row's other side
 
 
 #: (direction "asc"/"desc", what: "measure" / "field" / "field_ref" / "pending", the target)

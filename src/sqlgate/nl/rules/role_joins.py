@@ -21,9 +21,13 @@ _FROM_COLUMN = _words("source src origin from departure start departing")
 _TO_COLUMN = _words("dest destination to arrival target end arriving")
 
 
-def settle_roles(index: SemanticIndex, joins: JoinPlan, words: frozenset[str]) -> JoinPlan:
+def settle_roles(
+    index: SemanticIndex, joins: JoinPlan, words: frozenset[str], *, passive: bool = False
+) -> JoinPlan:
     """``joins`` with every step between models related in several ways settled by the
-    question's ``words``; raises :class:`CannotAnswer` when they do not settle it."""
+    question's ``words``; raises :class:`CannotAnswer` when they do not settle it. With no
+    word for either, a ``passive`` reading ("students who are liked") takes the other side
+    than the row's own."""
     steps = []
     for step in joins.steps:
         ways = [
@@ -35,7 +39,8 @@ def settle_roles(index: SemanticIndex, joins: JoinPlan, words: frozenset[str]) -
         if len(ways) > 1:
             chosen = [j for j in ways if _named(j, words)]
             if not chosen:
-                chosen = [_own_side(index, ways)]
+                own = _own_side(index, ways)
+                chosen = [j for j in ways if j is not own] if passive else [own]
             if len(chosen) != 1:
                 raise CannotAnswer(
                     f"{step.left} relates to {step.right} in {len(ways)} ways, and the "

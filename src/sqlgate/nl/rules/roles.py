@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlgate.nl.lexicon import Entry
+from sqlgate.nl.rules import cues
 from sqlgate.nl.rules.cues import by_age, like_cue, modifier, or_more, passive_by, related_by_verb
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.figures import another_number, overall_figure, overall_metric
@@ -416,7 +417,9 @@ class _RoleReader:
             and self._base_model() not in (None, entry.model)
             and (related_by_verb(self.items, self.items.index(item)))
         ):  # "dogs that went through a treatment": rows with a related row
-            r.filters.append(Filter("absent", entry.model, negated=False, words=item.text))
+            passive = cues.passive_verb(self.items, self.items.index(item))
+            f = Filter("absent", entry.model, negated=False, words=item.text, passive=passive)
+            r.filters.append(f)
             item.role = "filter"
         elif item.role is None:
             item.role = "subject"
