@@ -378,3 +378,23 @@ def test_both_of_two_relations_is_two_related_rows(nl: RuleTranslator, fleet: SQ
         "SELECT name FROM staff WHERE staff_id IN (SELECT driver_id FROM vans) "
         "AND staff_id IN (SELECT trusted_id FROM trusts)",
     )
+
+
+def test_but_not_of_one_row_is_and_not(nl: RuleTranslator, fleet: SQLiteEngine) -> None:
+    answers(
+        nl,
+        fleet,
+        "Which staff live in Hull but are not named Kim?",
+        "SELECT name FROM staff WHERE town = 'Hull' AND name <> 'Kim'",
+    )
+    # across a join, "but no" is a set difference: the depots with red vans except those
+    # with blue ones, never the red vans that are not blue
+    answer = answers(
+        nl,
+        fleet,
+        "Which depots have red vans but no blue vans?",
+        "SELECT d.depot_name FROM depots d JOIN vans v ON v.depot_id = d.depot_id "
+        "WHERE v.description = 'red' EXCEPT SELECT d.depot_name FROM depots d "
+        "JOIN vans v ON v.depot_id = d.depot_id WHERE v.description = 'blue'",
+    )
+    assert "EXCEPT" in (answer.sql or "")

@@ -409,6 +409,8 @@ def _word_accounted(word: str, token: Token, shown: _Shown | None) -> bool:
         return shown.has((exp.Where, exp.Intersect, exp.Union, exp.Except))
     if direction_shown(word, shown.column_names):
         return True  # "flights departing from ...": the join on the source column
+    if word == "but" and _negated_on_root(shown):
+        return True  # "customers from Brazil but not from Rio": one row, both conditions
     if word == "both" and len(list(shown.tree.find_all(exp.In))) >= 2:
         return True  # "students who both have friends and are liked": two related rows
     if word in _SET_WORDS:
@@ -418,6 +420,18 @@ def _word_accounted(word: str, token: Token, shown: _Shown | None) -> bool:
     if word in RELATION_VERBS:
         return len(shown.tables) > 1
     return word in RANK_WORDS and shown.has((exp.Order,))
+
+
+def _negated_on_root(shown: _Shown) -> bool:
+    """Whether a single query negates a condition on its root's own columns only: "A but not
+    B" of one row (across a join, "but no" is a set difference, shown by EXCEPT)."""
+    if isinstance(shown.tree, exp.SetOperation) or shown.tree.find(exp.Subquery):
+        return False
+    where = shown.tree.args.get("where")
+    negations = list(where.find_all(exp.Not, exp.NEQ)) if where is not None else []
+    return bool(negations) and all(
+        c.table.lower() == shown.root for n in negations for c in n.find_all(exp.Column)
+    )
 
 
 def _content(token: Token) -> bool:
