@@ -398,3 +398,18 @@ def test_but_not_of_one_row_is_and_not(nl: RuleTranslator, fleet: SQLiteEngine) 
         "JOIN vans v ON v.depot_id = d.depot_id WHERE v.description = 'blue'",
     )
     assert "EXCEPT" in (answer.sql or "")
+
+
+def test_either_of_two_numbers_of_a_field(nl: RuleTranslator, fleet: SQLiteEngine) -> None:
+    answers(
+        nl,
+        fleet,
+        "Show the name of staff whose age is either 30 or 41.",
+        "SELECT name FROM staff WHERE age = 30 OR age = 41",
+    )
+    answers(
+        nl,
+        fleet,
+        "How many vans have payload either 900 or 1200?",
+        "SELECT COUNT(*) FROM vans WHERE payload IN (900, 1200)",
+    )

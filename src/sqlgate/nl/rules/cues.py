@@ -87,6 +87,14 @@ def passive_verb(items: list[Item], pos: int) -> bool:
     return bool(words) and words[-1] in _BE and items[pos].text.lower().endswith("ed")
 
 
+def next_to_value(items: list[Item], field: Item, value: Item) -> bool:
+    """Whether ``value`` comes right after ``field``, or after words that only say it is its
+    value ("age is 30", "age either 30 or 41", "grade equal to 10")."""
+    between = [i for i in items if field.last < i.first < value.first]
+    return all(i.kind == "word" and i.text.lower() in _VALUE_GAP for i in between)
+
+
+_VALUE_GAP = _words("is are was were either equal to exactly")
 _HAVE = _words("have has had")
 _BE = _words("is are was were been be")
 

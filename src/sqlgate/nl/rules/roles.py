@@ -297,8 +297,8 @@ class _RoleReader:
         if last is not None and last.kw == "top":
             return None
         candidates = [nxt] if nxt is not None and nxt.first == item.last + 1 else []
-        if last is not None and last.last == item.first - 1:
-            candidates.append(last)
+        if last is not None and cues.next_to_value(self.items, last, item):
+            candidates.append(last)  # "grade 10", "age is either 30 or 41"
         for candidate in candidates:
             chosen = candidate.chosen if candidate.kind == "entry" else None
             if chosen is None or chosen.kind != "field" or candidate.role not in (None, "context"):
