@@ -46,7 +46,8 @@ CREATE TABLE vans (
     driver_id INTEGER REFERENCES staff (staff_id),
     plate TEXT,
     payload INTEGER,
-    description TEXT
+    description TEXT,
+    make TEXT DEFAULT 'Ford'
 );
 CREATE TABLE trips (
     trip_id INTEGER PRIMARY KEY,
@@ -71,7 +72,7 @@ CREATE TABLE trusts (
 );
 INSERT INTO trusts VALUES (1, 3), (2, 3), (3, 1);
 INSERT INTO staff VALUES (1, 'Sam', 30, 'Hull'), (2, 'Sam', 41, 'Leeds'), (3, 'Kim', 25, 'Hull');
-INSERT INTO vans VALUES
+INSERT INTO vans (van_id, depot_id, driver_id, plate, payload, description) VALUES
     (1, 1, 1, 'AB-1', 900, 'red'), (2, 1, 2, 'AB-2', 1200, 'red'), (3, 2, 2, 'CD-3', 800, 'blue'),
     (4, 3, 3, 'EF-4', 1500, 'red'), (5, 3, 1, 'EF-5', 700, 'white'),
     (6, 3, 3, 'EF-6', 1100, 'red'), (7, 3, 3, 'EF-7', 1000, 'blue');
@@ -413,3 +414,16 @@ def test_either_of_two_numbers_of_a_field(nl: RuleTranslator, fleet: SQLiteEngin
         "How many vans have payload either 900 or 1200?",
         "SELECT COUNT(*) FROM vans WHERE payload IN (900, 1200)",
     )
+
+
+def test_a_common_word_used_as_a_noun_names_its_field(
+    nl: RuleTranslator, fleet: SQLiteEngine
+) -> None:
+    # "make" is a word questions use as a verb; "the make of" is the vans' make column
+    answer = answers(
+        nl,
+        fleet,
+        "What is the make of the van with plate 'AB-1'?",
+        "SELECT make FROM vans WHERE plate = 'AB-1'",
+    )
+    assert ("make", "vans.make") in {(m.words, m.target) for m in answer.mappings}

@@ -98,10 +98,18 @@ def _phrase_at(
             continue
         key = tuple(t.stem for t in window)
         entries = lexicon.phrases.get(key)
-        if not entries or all(t.norm in STOPWORDS for t in window):
+        if not entries or (all(t.norm in STOPWORDS for t in window) and not _noun_at(tokens, i, n)):
             continue
         return n, entries
     return 0, []
+
+
+def _noun_at(tokens: list[Token], i: int, n: int) -> bool:
+    """ "the make of the car": a common word used as a noun, after a determiner and before
+    "of", names a field called so (``Make``)."""
+    before = tokens[i - 1].norm if i else ""
+    after = tokens[i + n].norm if i + n < len(tokens) else ""
+    return n == 1 and before in ("the", "a", "an", "its", "their") and after in ("of", "and", "")
 
 
 def _joined_at(
