@@ -64,7 +64,7 @@ INSERT INTO depots VALUES
     (1, 'Harbour', 1, 1990, 'x', 1), (2, 'Airport', 1, 2001, 'y', 1), (3, 'Mill', 2, 2010, 'x', 2),
     (4, 'Quay', 3, 2015, 'z', 2);
 INSERT INTO owners VALUES
-    (1, 'Port Trust', 'Hull'), (2, 'City Council', 'York'), (3, 'Rail Co', 'Leeds');
+    (1, 'Port Trust', 'Hull'), (2, 'City Council', 'North'), (3, 'Rail Co', 'Leeds');
 CREATE TABLE trusts (
     staff_id INTEGER REFERENCES staff (staff_id),
     trusted_id INTEGER REFERENCES staff (staff_id),
@@ -427,3 +427,19 @@ def test_a_common_word_used_as_a_noun_names_its_field(
         "SELECT make FROM vans WHERE plate = 'AB-1'",
     )
     assert ("make", "vans.make") in {(m.words, m.target) for m in answer.mappings}
+
+
+def test_a_or_b_but_not_c_is_a_union_except(nl: RuleTranslator, fleet: SQLiteEngine) -> None:
+    # towns of owners (Hull, North, Leeds) or staff (Hull, Leeds), but not a region's name
+    # (North): Hull and Leeds
+    question = "Which towns are used for owners or staff but are not used as region names?"
+    answer = answers(
+        nl,
+        fleet,
+        question,
+        "SELECT town FROM owners UNION SELECT town FROM staff EXCEPT SELECT name FROM regions",
+    )
+    assert "UNION" in (answer.sql or "") and "EXCEPT" in (answer.sql or "")
+    assert "except regions.name" in answer.explanation
+    assert sorted(rows(fleet, answer.native_sql or "")) == [("Hull",), ("Leeds",)]
+    valid_everywhere(nl, question)

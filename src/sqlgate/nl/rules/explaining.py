@@ -10,6 +10,9 @@ from sqlgate.nl.semantic import SemanticModel
 
 
 def explain(plan: Plan, joins: JoinPlan, unmatched: tuple[str, ...]) -> str:
+    if plan.combined:
+        text = f"List the rows of {plan.combined}."
+        return text + (" Words not used: " + ", ".join(unmatched) + "." if unmatched else "")
     parts = []
     if plan.listing:
         parts.append(f"List rows of {plan.root}")

@@ -95,6 +95,7 @@ class Plan:
     only_columns: bool = False  # list the fields asked only (a part of a set question)
     distinct: bool = False  # "the different countries": each listed once
     words: frozenset[str] = frozenset()  # the question's words, lower-case (role joins)
+    combined: str = ""  # a set question: how its parts' rows are combined
 
 
 class CannotAnswer(Exception):

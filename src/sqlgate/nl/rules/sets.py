@@ -19,7 +19,7 @@ Ordered or limited plans, and plans that aggregate, are left to the ordinary pat
 from __future__ import annotations
 
 from copy import deepcopy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 
 from sqlglot import exp
@@ -143,6 +143,8 @@ def models_set(facts: ModelFacts, r: Reading, items: list[Item]) -> SetPlan | No
     if len(models) != 2 or not asked:
         return None
     first, second = models
+    excluded = _but_not(facts, items, second, asked)
+    asked = [i for i in asked if i is not excluded]
     between = [i for i in items if first.last < i.first < second.first]
     joiners = {i.text.lower() for i in between if i.kw == "conj"}
     if len(between) != 1 or joiners not in ({"and"}, {"or"}):
@@ -170,10 +172,51 @@ def models_set(facts: ModelFacts, r: Reading, items: list[Item]) -> SetPlan | No
         )
     for i in asked:
         i.role = "context"
-    return SetPlan("intersect" if joiners == {"and"} else "union", parts)
+    op = "intersect" if joiners == {"and"} else "union"
+    if excluded is not None and excluded.chosen is not None:
+        # "first names used for professionals or owners but not as dog names"
+        model, name = excluded.chosen.model, str(excluded.chosen.name)
+        parts.append(replace(parts[0], root=model, subject=model, extra_columns=[(model, name)]))
+        excluded.role = "context"
+        op += "-except"
+    return SetPlan(op, parts)
+
+
+def _but_not(facts: ModelFacts, items: list[Item], after: Item, asked: list[Item]) -> Item | None:
+    """The field after "but not" that the values of the one field asked are taken from
+    ("... but are not used as dog names"), when it holds the same kind of values."""
+    later = [i for i in asked if i.first > after.last]
+    if len(later) != 1 or len(asked) != 2 or later[0] is asked[0]:
+        return None
+    between = [i for i in items if after.last < i.first < later[0].first]
+    words = {i.text.lower() for i in between}
+    if "but" not in words or not any(i.kw == "neg" for i in between):
+        return None
+    kinds = set()
+    for i in asked:
+        assert i.chosen is not None
+        kinds.add(facts.lexicon.field(i.chosen.model, str(i.chosen.name)).kind)
+    return later[0] if len(kinds) == 1 else None
+
+
+def describe_set(shaped: SetPlan) -> str:
+    """ "the rows of A, intersected with the rows of B": what a set question's query does."""
+    words = {"intersect": "intersected with", "union": "together with", "except": "except"}
+    names = []
+    for part in shaped.parts:
+        shown = ", ".join(f"{m}.{c}" for m, c in part.extra_columns) or part.root
+        conditions = [f.words for f in part.filters if f.words]
+        names.append(shown + (f" ({'; '.join(conditions)})" if conditions else ""))
+    op, _, last = shaped.op.partition("-")
+    text = f" {words[op]} ".join(names[: len(names) - bool(last)])
+    return f"{text} {words[last]} {names[-1]}" if last else text
 
 
 def combine(op: str, trees: list[exp.Select]) -> exp.Expr:
+    """The parts joined by ``op``; "union-except" unites all parts but the last, then takes
+    the last away."""
+    if op.endswith("-except"):
+        return exp.except_(combine(op.split("-")[0], trees[:-1]), trees[-1], distinct=True)
     out: exp.Expr = trees[0]
     for tree in trees[1:]:
         if op == "intersect":

@@ -23,7 +23,7 @@ from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import CannotAnswer, Item, Plan, Reading
 from sqlgate.nl.rules.planning import plan_query
 from sqlgate.nl.rules.roles import read_roles
-from sqlgate.nl.rules.sets import absence_set, combine, models_set, values_set
+from sqlgate.nl.rules.sets import absence_set, combine, describe_set, models_set, values_set
 from sqlgate.nl.rules.words import find_items, settle
 from sqlgate.nl.semantic import SemanticModel
 from sqlgate.nl.text import Token, tokenize
@@ -141,6 +141,7 @@ class RuleTranslator:
         for part in shaped.parts:
             part.only_columns = True
             built.append(build_query(self.index, self.dialect, part))
+        plan.combined = describe_set(shaped)
         return plan, combine(shaped.op, [t for t, _ in built]), built[0][1]
 
     def _too_little(
