@@ -443,3 +443,29 @@ def test_a_or_b_but_not_c_is_a_union_except(nl: RuleTranslator, fleet: SQLiteEng
     assert "except regions.name" in answer.explanation
     assert sorted(rows(fleet, answer.native_sql or "")) == [("Hull",), ("Leeds",)]
     valid_everywhere(nl, question)
+
+
+def test_or_before_related_rows_is_never_and(nl: RuleTranslator, fleet: SQLiteEngine) -> None:
+    # owner 3 lives in Leeds and has no depot; owners 1 and 2 have depots: all three
+    answer = answers(
+        nl,
+        fleet,
+        "Which owners live in Leeds or have depots?",
+        "SELECT FullName FROM owners WHERE town = 'Leeds' "
+        "OR owner_id IN (SELECT owner_id FROM depots)",
+    )
+    assert len(rows(fleet, answer.native_sql or "")) == 3
+
+
+def test_a_value_or_a_count_of_related_rows(nl: RuleTranslator, fleet: SQLiteEngine) -> None:
+    # a HAVING cannot say "or": Airport (notes 'y') and Mill (4 vans)
+    question = "Which depots have notes 'y' or have more than 2 vans?"
+    answer = answers(
+        nl,
+        fleet,
+        question,
+        "SELECT depot_name FROM depots WHERE notes = 'y' OR depot_id IN "
+        "(SELECT depot_id FROM vans GROUP BY depot_id HAVING COUNT(*) > 2)",
+    )
+    assert "the number of vans > 2" in answer.explanation
+    valid_everywhere(nl, question)

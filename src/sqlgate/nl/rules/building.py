@@ -48,7 +48,7 @@ def _needed(plan: Plan) -> list[str]:
         need(d.model)
     absent = {f.model.lower() for f in plan.filters if f.kind == "absent" and f.model}
     for f in plan.filters:
-        if f.model and f.model.lower() in absent:
+        if (f.model and f.model.lower() in absent) or f.kind == "counted":
             continue  # read inside the NOT IN subquery
         need(f.model)
         if f.measure is not None and f.measure.model:
@@ -179,12 +179,18 @@ class _SqlBuilder:
             joined = {m.lower() for m in self.joins.models}
             if f.kind == "absent" and not f.negated and str(f.model).lower() in joined:
                 continue  # "students who have likes, and how many": the join keeps only those
+            if f.kind == "absent" and f.alternative and where:
+                where[-1] = exp.Paren(this=exp.or_(where[-1], self._absent(f)))
+                continue
             if f.kind == "absent":
                 where.append(self._absent(f))
                 continue
             if f.model and f.model.lower() in absent:
                 continue
-            condition = condition_sql(self.index, f, self.fan_out)
+            if f.kind == "counted":
+                condition: exp.Expr | None = self._counted(f)
+            else:
+                condition = condition_sql(self.index, f, self.fan_out)
             if condition is None:
                 continue
             target = having if f.kind == "having" else where
@@ -203,10 +209,38 @@ class _SqlBuilder:
     def _absent(self, f: Filter) -> exp.Expr:
         """``root.key NOT IN (SELECT the key FROM the absent model ...)``: rows of the root
         with no related row of ``f.model`` (the filters on that model apply inside)."""
+        inner, inner_key, outer_key = self._related(f, "to find rows without it")
+        conditions: list[exp.Expr] = [
+            exp.Not(this=exp.Is(this=inner_key.copy(), expression=exp.Null()))
+        ]
+        for other in self.plan.filters:
+            if other.kind not in ("absent", "having", "counted") and (other.model or "") == str(
+                f.model
+            ):
+                condition = condition_sql(self.index, other, False)
+                if condition is not None:
+                    conditions.append(condition)
+        inner = inner.where(exp.and_(*conditions))
+        related = exp.In(this=outer_key, query=exp.Subquery(this=inner))
+        return exp.Not(this=related) if f.negated else related
+
+    def _counted(self, f: Filter) -> exp.Expr:
+        """``root.key IN (SELECT the key FROM the model GROUP BY it HAVING COUNT(*) > n)``:
+        "the depots with notes 'y' *or* more than 2 vans", where a HAVING cannot say "or"."""
+        assert f.measure is not None
+        inner, inner_key, outer_key = self._related(f, "to count its rows")
+        fan_out = len(inner.args.get("joins") or []) > 0
+        count, _ = measure_sql(self.index, f.measure, fan_out)
+        inner = inner.group_by(inner_key.copy()).having(_compare(count, f.op, f.values))
+        return exp.In(this=outer_key, query=exp.Subquery(this=inner))
+
+    def _related(self, f: Filter, purpose: str) -> tuple[exp.Select, exp.Column, exp.Column]:
+        """The keys of the root that rows of ``f.model`` relate to: the inner SELECT (joins
+        only), its key column, and the root's column it matches."""
         root, absent = self.plan.root, str(f.model)
         path = plan_joins(self.index, absent, [root])
         if path is None or not path.steps or absent.lower() == root.lower():
-            raise CannotAnswer(f"I could not relate {absent} to {root} to find rows without it.")
+            raise CannotAnswer(f"I could not relate {absent} to {root} {purpose}.")
         if any(s.right.lower() in {m.lower() for m in path.models} for s in self.joins.steps):
             raise CannotAnswer(f"The question reads {absent} both inside and outside 'without'.")
         path = settle_roles(self.index, path, self.plan.words, passive=f.passive)
@@ -223,18 +257,7 @@ class _SqlBuilder:
                 )
             )
             inner = inner.join(exp.Table(this=_ident(step.right)), on=on)
-        conditions: list[exp.Expr] = [
-            exp.Not(this=exp.Is(this=inner_key.copy(), expression=exp.Null()))
-        ]
-        for other in self.plan.filters:
-            if other.kind not in ("absent", "having") and (other.model or "") == absent:
-                condition = condition_sql(self.index, other, False)
-                if condition is not None:
-                    conditions.append(condition)
-        inner = inner.where(exp.and_(*conditions))
-        outer_key = _col(last.right, last.right_columns[0])
-        related = exp.In(this=outer_key, query=exp.Subquery(this=inner))
-        return exp.Not(this=related) if f.negated else related
+        return inner, inner_key, _col(last.right, last.right_columns[0])
 
     def _ordered(self, select: exp.Select) -> exp.Select:
         plan = self.plan

@@ -468,7 +468,9 @@ def _item_shown(item: Item, shown: _Shown) -> bool:
         if item.kw == "agg":
             return shown.has(_AGG_NODES.get(str(item.arg), ()))
         if item.kw == "conj" and item.text.lower() in ("or", "either"):
-            return shown.has((exp.Or, exp.In, exp.Union))  # "in 2014 or 2015": never "and"
+            # "in 2014 or 2015": never "and" (an IN of a list, not of a subquery)
+            listed = any(len(n.expressions) > 1 for n in shown.tree.find_all(exp.In))
+            return listed or shown.has((exp.Or, exp.Union))
         if item.kw == "list" or item.kw == "distinct":
             return True  # "different", "distinct": a listing's rows, or keys, already are
         if item.kw in ("sup", "top"):

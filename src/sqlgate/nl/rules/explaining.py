@@ -87,7 +87,7 @@ def _describe_measure(m: Measure) -> str:
 def _describe_filter(f: Filter) -> str:
     if f.kind == "range" and f.range is not None:
         return f"{f.model}.{f.name} {f.range.describe()}"
-    if f.kind == "having" and f.measure is not None:
+    if f.kind in ("having", "counted") and f.measure is not None:
         values = " and ".join(f"{v:g}" for v in f.values)
         return f"{_describe_measure(f.measure)} {f.op} {values}"
     if f.kind == "absent":

@@ -198,8 +198,14 @@ class _Planner:
     def _havings(self) -> None:
         """Havings group by the subject."""
         havings = [f for f in self.filters if f.kind == "having"]
+        ored = any(f.alternative for f in self.filters) and len(havings) < len(self.filters)
         for f in havings:
             assert f.measure is not None
+            if ored and self.subject and not self.measures and f.measure.func == "count":
+                # "depots with notes 'y' or more than 2 vans": a condition on each depot
+                f.kind, f.model = "counted", f.measure.model
+                self._counted_subsumes(f)
+                continue
             filtered = {(g.model, g.name) for g in self.filters}
             asked = [
                 i
@@ -219,6 +225,14 @@ class _Planner:
                 self.dims.append(Dimension("model", self.subject, words=""))
             if not self.measures:
                 self.measures.append(f.measure)
+
+    def _counted_subsumes(self, f: Filter) -> None:
+        """ "have done treatment on more than 2 treatments": having related rows is said by
+        the count already, and so is the "or" before it."""
+        for g in list(self.filters):
+            if g.kind == "absent" and not g.negated and g.model == f.model:
+                f.alternative = f.alternative or g.alternative
+                self.filters.remove(g)
 
     def _winners(self, sup: tuple[str, str | None, Item]) -> bool:
         """ "the most expensive product in each category": each group's winning rows."""
