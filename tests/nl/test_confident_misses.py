@@ -99,10 +99,14 @@ def nl(fleet: SQLiteEngine) -> RuleTranslator:
     return prepare_embedded(fleet, "sqlite")  # the draft model, as a new connection gets
 
 
-def valid_everywhere(nl: RuleTranslator, question: str) -> None:
-    """The question gets SQL the guard accepts on every dialect the engine targets."""
+def valid_everywhere(nl: RuleTranslator, question: str, engine: SQLiteEngine | None = None):
+    """The question gets SQL the guard accepts on every dialect the engine targets (with the
+    engine's sampled values when it names one)."""
     for dialect in DIALECTS:
-        answer = RuleTranslator(nl.model, dialect).ask(question)
+        translator = (
+            prepare_embedded(engine, dialect) if engine else RuleTranslator(nl.model, dialect)
+        )
+        answer = translator.ask(question)
         assert answer.is_sql, (dialect, answer.explanation)
         for sql in (answer.sql, answer.native_sql):
             assert analyze(sql or "", dialect).is_valid, (dialect, sql)
@@ -468,4 +472,4 @@ def test_a_value_or_a_count_of_related_rows(nl: RuleTranslator, fleet: SQLiteEng
         "(SELECT depot_id FROM vans GROUP BY depot_id HAVING COUNT(*) > 2)",
     )
     assert "the number of vans > 2" in answer.explanation
-    valid_everywhere(nl, question)
+    valid_everywhere(nl, question, fleet)
