@@ -65,6 +65,13 @@ INSERT INTO depots VALUES
     (4, 'Quay', 3, 2015, 'z', 2);
 INSERT INTO owners VALUES
     (1, 'Port Trust', 'Hull'), (2, 'City Council', 'North'), (3, 'Rail Co', 'Leeds');
+CREATE TABLE services (
+    service_id INTEGER PRIMARY KEY,
+    van_id INTEGER REFERENCES vans (van_id),
+    service_date DATE
+);
+INSERT INTO services VALUES
+    (1, 1, '2022-03-01'), (2, 1, '2023-05-02'), (3, 2, '2022-07-09'), (4, 4, '2023-01-20');
 CREATE TABLE trusts (
     staff_id INTEGER REFERENCES staff (staff_id),
     trusted_id INTEGER REFERENCES staff (staff_id),
@@ -473,3 +480,36 @@ def test_a_value_or_a_count_of_related_rows(nl: RuleTranslator, fleet: SQLiteEng
     )
     assert "the number of vans > 2" in answer.explanation
     valid_everywhere(nl, question, fleet)
+
+
+def test_a_date_of_related_rows_is_theirs(nl: RuleTranslator, fleet: SQLiteEngine) -> None:
+    # vans have no date: "in 2023" is the services' date, and "both" years intersect
+    answer = answers(
+        nl,
+        fleet,
+        "Which vans have services in both 2022 and 2023?",
+        "SELECT van_id FROM vans WHERE van_id IN (SELECT van_id FROM services "
+        "WHERE service_date LIKE '2022%') AND van_id IN (SELECT van_id FROM services "
+        "WHERE service_date LIKE '2023%')",
+    )
+    assert rows(fleet, answer.native_sql or "") == [(1,)]
+    # counted, the services of either year
+    answers(
+        nl,
+        fleet,
+        "How many services were made in 2022 and 2023?",
+        "SELECT COUNT(*) FROM services",
+    )
+
+
+def test_a_field_of_one_model_but_not_of_another_is_except(
+    nl: RuleTranslator, fleet: SQLiteEngine
+) -> None:
+    # towns of owners (Hull, North, Leeds) except towns of staff (Hull, Leeds)
+    answer = answers(
+        nl,
+        fleet,
+        "Which towns have owners but no staff?",
+        "SELECT town FROM owners EXCEPT SELECT town FROM staff",
+    )
+    assert rows(fleet, answer.native_sql or "") == [("North",)]

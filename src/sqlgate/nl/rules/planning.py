@@ -21,6 +21,12 @@ from sqlgate.nl.rules.parts import (
     singular_item,
     singular_subject,
 )
+from sqlgate.nl.rules.reshaping import (
+    counted_subsumes,
+    periods_of_either,
+    related_time,
+    rows_asked,
+)
 from sqlgate.nl.rules.winners import winner_filter
 from sqlgate.nl.text import identifier_words
 from sqlgate.nl.vocabulary import CONCEPT_FIELDS
@@ -67,6 +73,7 @@ class _Planner:
             root = str(self.subject)
         self._compared_fields(root)
         self._time_columns(root)
+        periods_of_either(self.items, self.filters, root)
         order = self.order
         if order is not None and order[1] == "field" and isinstance(order[2], Item):
             chosen = order[2].chosen
@@ -83,7 +90,7 @@ class _Planner:
         if self.winner_columns:
             columns = self.winner_columns
         if listing and not self.winner_columns:
-            root = self._rows_asked(root, columns)
+            root = rows_asked(self.facts, self.filters, root, columns)
         distinct = listing and bool(columns) and any(i.kw == "distinct" for i in self.items)
         if distinct:
             columns = self._distinct_columns(columns)
@@ -101,27 +108,6 @@ class _Planner:
             subject=root if listing else self.subject,
             extra_columns=columns,
         )
-
-    def _rows_asked(self, root: str, columns: list[tuple[str, str]]) -> str:
-        """ "the paragraph texts for the document 'Reviews'": every field asked is of a model
-        that belongs to the root (to-one), so the rows listed are that model's, each once,
-        not the root's rows repeated (and made distinct) once per paragraph."""
-        fixed = {
-            (f.model, f.name)
-            for f in self.filters
-            if f.kind == "values" and not f.negated and len(f.values) == 1
-        }
-        columns = [c for c in columns if c not in fixed]  # "the document with the name 'X'"
-        models = {m.lower() for m, _ in columns}
-        if len(models) != 1 or root.lower() in models:
-            return root
-        model = columns[0][0]
-        if any(
-            (self.facts.referenced(m, name) or "").lower() == root.lower() for m, name in columns
-        ):
-            return root  # "the type code of the template type ...": the root's own key
-        ups = [m.lower() for m in self.facts.to_one_models(model)]
-        return model if root.lower() in ups else root
 
     # --- what is measured -------------------------------------------------------------------
 
@@ -204,7 +190,7 @@ class _Planner:
             if ored and self.subject and not self.measures and f.measure.func == "count":
                 # "depots with notes 'y' or more than 2 vans": a condition on each depot
                 f.kind, f.model = "counted", f.measure.model
-                self._counted_subsumes(f)
+                counted_subsumes(self.filters, f)
                 continue
             filtered = {(g.model, g.name) for g in self.filters}
             asked = [
@@ -225,14 +211,6 @@ class _Planner:
                 self.dims.append(Dimension("model", self.subject, words=""))
             if not self.measures:
                 self.measures.append(f.measure)
-
-    def _counted_subsumes(self, f: Filter) -> None:
-        """ "have done treatment on more than 2 treatments": having related rows is said by
-        the count already, and so is the "or" before it."""
-        for g in list(self.filters):
-            if g.kind == "absent" and not g.negated and g.model == f.model:
-                f.alternative = f.alternative or g.alternative
-                self.filters.remove(g)
 
     def _winners(self, sup: tuple[str, str | None, Item]) -> bool:
         """ "the most expensive product in each category": each group's winning rows."""
@@ -468,7 +446,8 @@ class _Planner:
         """Date ranges and grains need a time column."""
         for f in self.filters:
             if f.kind == "range" and f.name is None:
-                time = time_field_of(self.facts, root, self.r)
+                time = related_time(self.facts, self.r, self.filters, root)
+                time = time or time_field_of(self.facts, root, self.r)
                 if time is None and self._as_year_numbers(f, root):
                     continue
                 if time is None:

@@ -88,10 +88,20 @@ def _values_set(plan: Plan, tokens: list[Token]) -> SetPlan | None:
             continue
         periods = first.op == second.op == "between"
         if periods and "both" not in words and str(first.model).lower() == plan.root.lower():
-            if _disjoint(first, second):
-                second.alternative = True  # "concerts in 2014 and 2015": of either year
-            continue
+            continue  # "concerts in 2014 and 2015": of either year (see the planner)
         if _disjoint(first, second):
+            one, other = deepcopy(plan), deepcopy(plan)
+            one.filters = [x for x in one.filters if not _is(x, second)]
+            other.filters = [x for x in other.filters if not _is(x, first)]
+            return SetPlan("intersect", [one, other])
+    ranges = [f for f in plan.filters if f.kind == "range" and f.name and not f.negated]
+    for first, second in pairwise(ranges):
+        # "customers with invoices in both 2009 and 2010": two periods no one row is in
+        if second.alternative or (first.model, first.name) != (second.model, second.name):
+            continue
+        if "both" not in words and str(first.model).lower() == plan.root.lower():
+            continue
+        if periods_apart(first, second):
             one, other = deepcopy(plan), deepcopy(plan)
             one.filters = [x for x in one.filters if not _is(x, second)]
             other.filters = [x for x in other.filters if not _is(x, first)]
@@ -136,8 +146,10 @@ def absence_set(facts: ModelFacts, plan: Plan) -> SetPlan | None:
 
 def models_set(facts: ModelFacts, r: Reading, items: list[Item]) -> SetPlan | None:
     """Shape three: "which cities have customers or employees" (no filter, no measure)."""
-    if r.measures or r.dimensions or r.filters or r.order is not None or r.limit is not None:
+    if r.measures or r.dimensions or r.order is not None or r.limit is not None:
         return None
+    if r.filters:
+        return _models_except(facts, r, items)
     models = [i for i in r.subjects if i.chosen is not None]
     asked = [i for i in r.fields if i.chosen is not None and i.role in (None, "context")]
     if len(models) != 2 or not asked:
@@ -180,6 +192,43 @@ def models_set(facts: ModelFacts, r: Reading, items: list[Item]) -> SetPlan | No
         excluded.role = "context"
         op += "-except"
     return SetPlan(op, parts)
+
+
+def _models_except(facts: ModelFacts, r: Reading, items: list[Item]) -> SetPlan | None:
+    """ "which countries have customers but no employees": the field of the one model except
+    the same field of the other (not the rows of one related to none of the other)."""
+    absent = r.filters[0]
+    words = {i.text.lower() for i in items}
+    if len(r.filters) != 1 or absent.kind != "absent" or not absent.negated or "but" not in words:
+        return None
+    models = [i for i in r.subjects if i.chosen is not None and i.chosen.kind == "model"]
+    asked = [i for i in r.fields if i.chosen is not None and i.role in (None, "context")]
+    if len(models) != 1 or not asked or models[0].chosen is None:
+        return None
+    parts = []
+    for model in (models[0].chosen.model, str(absent.model)):
+        columns = [_field_of(facts, model, str(i.chosen.name)) for i in asked if i.chosen]
+        if any(c is None for c in columns):
+            return None
+        parts.append(_listing(model, [(model, c) for c in columns if c]))
+    for i in asked:
+        i.role = "context"
+    return SetPlan("except", parts)
+
+
+def _listing(model: str, columns: list[tuple[str, str]]) -> Plan:
+    return Plan(
+        root=model,
+        measures=[],
+        dimensions=[],
+        filters=[],
+        order=None,
+        limit=None,
+        listing=True,
+        subject=model,
+        extra_columns=columns,
+        only_columns=True,
+    )
 
 
 def _but_not(facts: ModelFacts, items: list[Item], after: Item, asked: list[Item]) -> Item | None:
@@ -236,6 +285,16 @@ def _field_of(facts: ModelFacts, model: str, name: str) -> str | None:
         if identifier_words(column.name) == wanted:
             return column.name
     return None
+
+
+def periods_apart(a: Filter, b: Filter) -> bool:
+    """Whether two date ranges, or two "between" ranges of numbers, do not overlap."""
+    if a.range is not None and b.range is not None:
+        (s1, e1), (s2, e2) = (a.range.start, a.range.end), (b.range.start, b.range.end)
+        if None in (s1, e1, s2, e2):
+            return False
+        return bool(e1 <= s2 or e2 <= s1)  # type: ignore[operator]
+    return a.op == b.op == "between" and _disjoint(a, b)
 
 
 def _disjoint(a: Filter, b: Filter) -> bool:

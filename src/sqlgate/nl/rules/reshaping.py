@@ -1,0 +1,78 @@
+"""Adjustments the planner makes to a plan once its parts are known: which model's rows are
+listed, which model's date a period is of, and when two conditions mean "either" rather than
+"both" (:mod:`sqlgate.nl.rules.planning` calls these)."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+from sqlgate.nl.rules.facts import ModelFacts
+from sqlgate.nl.rules.parts import Filter, Item, Reading
+from sqlgate.nl.rules.sets import periods_apart
+
+
+def rows_asked(
+    facts: ModelFacts, filters: list[Filter], root: str, columns: list[tuple[str, str]]
+) -> str:
+    """ "the paragraph texts for the document 'Reviews'": every field asked is of a model
+    that belongs to the root (to-one), so the rows listed are that model's, each once,
+    not the root's rows repeated (and made distinct) once per paragraph."""
+    fixed = {
+        (f.model, f.name)
+        for f in filters
+        if f.kind == "values" and not f.negated and len(f.values) == 1
+    }
+    columns = [c for c in columns if c not in fixed]  # "the document with the name 'X'"
+    models = {m.lower() for m, _ in columns}
+    if len(models) != 1 or root.lower() in models:
+        return root
+    model = columns[0][0]
+    if any((facts.referenced(m, name) or "").lower() == root.lower() for m, name in columns):
+        return root  # "the type code of the template type ...": the root's own key
+    ups = [m.lower() for m in facts.to_one_models(model)]
+    return model if root.lower() in ups else root
+
+
+def related_time(
+    facts: ModelFacts, r: Reading, filters: list[Filter], root: str
+) -> tuple[str, str] | None:
+    """ "customers with invoices in 2009": the date of the related rows the question names,
+    when the root has no date of its own (not a date of a model it points to)."""
+    model = facts.index.get_model(root)
+    own = model is not None and any(
+        facts.lexicon.field(model.name, c.name).kind == "time" for c in model.columns
+    )
+    if own or any(
+        i.chosen is not None
+        and i.chosen.kind == "field"
+        and i.role in ("filter", None)
+        and facts.lexicon.field(i.chosen.model, str(i.chosen.name)).kind == "time"
+        for i in r.fields
+    ):
+        return None
+    for f in filters:
+        m = facts.index.get_model(str(f.model)) if f.kind == "absent" and not f.negated else None
+        if m is not None and m.time_column:
+            return m.name, m.time_column
+    return None
+
+
+def periods_of_either(items: list[Item], filters: list[Filter], root: str) -> None:
+    """ "how many invoices in 2009 and 2010": the root's rows of either period (one row is
+    never in both), unless the question says "both"."""
+    if any(i.text.lower() == "both" for i in items):
+        return
+    periods = [f for f in filters if f.kind in ("range", "compare") and not f.negated]
+    for first, second in pairwise(periods):
+        same = (first.model, first.name) == (second.model, second.name)
+        if same and str(first.model).lower() == root.lower() and periods_apart(first, second):
+            second.alternative = True
+
+
+def counted_subsumes(filters: list[Filter], f: Filter) -> None:
+    """ "have done treatment on more than 2 treatments": having related rows is said by the
+    count already, and so is the "or" before it."""
+    for g in list(filters):
+        if g.kind == "absent" and not g.negated and g.model == f.model:
+            f.alternative = f.alternative or g.alternative
+            filters.remove(g)
