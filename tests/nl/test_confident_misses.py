@@ -493,6 +493,10 @@ def test_a_date_of_related_rows_is_theirs(nl: RuleTranslator, fleet: SQLiteEngin
         "WHERE service_date LIKE '2023%')",
     )
     assert rows(fleet, answer.native_sql or "") == [(1,)]
+    # the vans with services in 2022 and 2023 are never read as services in both at once
+    answer = nl.ask("How many vans have services in 2022 and 2023?")
+    if answer.is_sql:
+        assert rows(fleet, answer.native_sql or "") != [(0,)]
     # counted, the services of either year
     answers(
         nl,

@@ -180,24 +180,33 @@ def _suspect(tree: exp.Expression, lexicon: Lexicon | None) -> list[str]:
 
 
 def _two_periods(where: exp.Expression) -> list[str]:
-    """ "how many trips in 2022 and 2023" read as one row in both years: two ranges of one
-    column that do not overlap, both required, hold for no row."""
-    spans: dict[str, tuple[float, float]] = {}
+    """ "how many trips in 2022 and 2023" read as one row in both years: bounds of one column,
+    all required, that no value meets ("2022 <= x < 2023 and 2023 <= x < 2024")."""
+    lows: dict[str, list[tuple[object, bool]]] = {}
+    highs: dict[str, list[tuple[object, bool]]] = {}
+    for node in where.find_all(exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between):
+        if node.find_ancestor(exp.Or, exp.Where) is not where:
+            continue  # under an "or", or in a subquery of its own
+        key = node.this.sql().lower()
+        if isinstance(node, exp.Between):
+            bounds = [(node.args.get("low"), lows, False), (node.args.get("high"), highs, False)]
+        else:
+            low = isinstance(node, exp.GT | exp.GTE)
+            strict = isinstance(node, exp.GT | exp.LT)
+            bounds = [(node.expression, lows if low else highs, strict)]
+        for literal, side, strict in bounds:
+            if isinstance(literal, exp.Literal):
+                value = float(literal.this) if literal.is_number else literal.this
+                side.setdefault(key, []).append((value, strict))
     out = []
-    for between in where.find_all(exp.Between):
-        if between.find_ancestor(exp.Or, exp.Subquery) is not None:
-            continue
-        low, high = between.args.get("low"), between.args.get("high")
-        if not (isinstance(low, exp.Literal) and isinstance(high, exp.Literal)):
-            continue
-        if not (low.is_number and high.is_number):
-            continue
-        key = between.this.sql().lower()
-        span = (float(low.this), float(high.this))
-        seen = spans.setdefault(key, span)
-        if span[1] < seen[0] or seen[1] < span[0]:
-            out.append(f"{key} in two periods at once")
-    return out
+    for key in lows.keys() & highs.keys():
+        for low, low_strict in lows[key]:
+            for high, high_strict in highs[key]:
+                if type(low) is not type(high):
+                    continue
+                if low > high or (low == high and (low_strict or high_strict)):  # type: ignore[operator]
+                    out.append(f"{key} in two ranges at once")
+    return out[:1]
 
 
 def _overall_figures(items: list[Item], shown: _Shown) -> list[str]:
