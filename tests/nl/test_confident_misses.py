@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -517,3 +518,22 @@ def test_a_field_of_one_model_but_not_of_another_is_except(
         "SELECT town FROM owners EXCEPT SELECT town FROM staff",
     )
     assert rows(fleet, answer.native_sql or "") == [("North",)]
+
+
+def test_two_comparisons_of_one_count(nl: RuleTranslator, fleet: SQLiteEngine) -> None:
+    # "more than 1 and fewer than 4 vans": both bounds are of the count of vans (Harbour, 2)
+    answer = answers(
+        nl,
+        fleet,
+        "Which depots have more than 1 and fewer than 4 vans?",
+        "SELECT d.depot_name FROM depots d JOIN vans v ON v.depot_id = d.depot_id "
+        "GROUP BY d.depot_id HAVING COUNT(*) > 1 AND COUNT(*) < 4",
+    )
+    assert "opened" not in (answer.sql or "")
+
+
+def test_a_comparison_before_and_is_not_a_count_of_what_follows(demo_engine: Any) -> None:
+    # "priced above 500 and products ...": a price, never "more than 500 products"
+    nl = prepare_embedded(demo_engine, "duckdb")
+    answer = nl.ask("Which categories have products priced above 500 and products priced below 10?")
+    assert "HAVING" not in (answer.sql or "")

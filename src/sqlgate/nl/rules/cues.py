@@ -94,6 +94,23 @@ def next_to_value(items: list[Item], field: Item, value: Item) -> bool:
     return all(i.kind == "word" and i.text.lower() in _VALUE_GAP for i in between)
 
 
+def conj_between(items: list[Item], first: Item, second: Item) -> bool:
+    """Whether an "and" / "or" stands between two items: they are of two clauses."""
+    return any(first.last < i.first < second.first and i.kw == "conj" for i in items)
+
+
+def shared_count(items: list[Item], nxt: Item) -> Item | None:
+    """The model counted by a comparison right after "and" ("fewer than 4 *vans*"), for the
+    comparison before it to share; else None."""
+    at = items.index(nxt)
+    rest = [i for i in items[at : at + 3] if not (i.kind == "word" and i.text.lower() == "than")]
+    if len(rest) >= 3 and rest[0].kw == "cmp" and rest[1].kind == "number":
+        model = rest[2]
+        if model.kind == "entry" and model.chosen is not None and model.chosen.kind == "model":
+            return model
+    return None
+
+
 _VALUE_GAP = _words("is are was were either equal to exactly")
 _HAVE = _words("have has had")
 _BE = _words("is are was were been be")

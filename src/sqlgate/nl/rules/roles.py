@@ -532,6 +532,10 @@ class _RoleReader:
         nxt = next_significant(items, pos if op != "between" else nxt_pos - 1)
         if nxt is not None and (nxt.kind == "unit" or or_more(nxt)):
             nxt = next_significant(items, items.index(nxt))
+        if nxt is not None and cues.conj_between(items, items[nxt_pos - 1], nxt):
+            # "priced above 500 and products ...": the next clause, not a count; "more than 1
+            # and fewer than 4 vans": the count the next comparison is of
+            nxt = cues.shared_count(items, nxt)
         self._compared(f, subject_field, nxt)
         self.r.filters.append(f)
 
