@@ -31,7 +31,9 @@ SCHEMA = """
 CREATE TABLE regions (
     region_id INTEGER PRIMARY KEY, name TEXT, code TEXT, description TEXT, notes TEXT
 );
-CREATE TABLE owners (owner_id INTEGER PRIMARY KEY, FullName TEXT, town TEXT);
+CREATE TABLE owners (
+    owner_id INTEGER PRIMARY KEY, FullName TEXT, town TEXT, joined DATE, birth_date DATE
+);
 CREATE TABLE depots (
     depot_id INTEGER PRIMARY KEY,
     depot_name TEXT,
@@ -65,7 +67,9 @@ INSERT INTO depots VALUES
     (1, 'Harbour', 1, 1990, 'x', 1), (2, 'Airport', 1, 2001, 'y', 1), (3, 'Mill', 2, 2010, 'x', 2),
     (4, 'Quay', 3, 2015, 'z', 2);
 INSERT INTO owners VALUES
-    (1, 'Port Trust', 'Hull'), (2, 'City Council', 'North'), (3, 'Rail Co', 'Leeds');
+    (1, 'Port Trust', 'Hull', '2001-01-01', '1970-05-01'),
+    (2, 'City Council', 'North', '2010-01-01', '1950-05-01'),
+    (3, 'Rail Co', 'Leeds', '2005-01-01', '1990-05-01');
 CREATE TABLE services (
     service_id INTEGER PRIMARY KEY,
     van_id INTEGER REFERENCES vans (van_id),
@@ -537,3 +541,31 @@ def test_a_comparison_before_and_is_not_a_count_of_what_follows(demo_engine: Any
     nl = prepare_embedded(demo_engine, "duckdb")
     answer = nl.ask("Which categories have products priced above 500 and products priced below 10?")
     assert "HAVING" not in (answer.sql or "")
+
+
+def test_the_oldest_of_people_with_a_birth_date(nl: RuleTranslator, fleet: SQLiteEngine) -> None:
+    # owners have a join date and a birth date: the oldest was born first (City Council), it
+    # did not join first (Port Trust); "who" asks for the owner, not a date
+    answer = answers(
+        nl,
+        fleet,
+        "Who is the oldest owner?",
+        "SELECT FullName FROM owners ORDER BY birth_date LIMIT 1",
+    )
+    assert len(rows(fleet, answer.native_sql or "")) == 1
+    answers(
+        nl,
+        fleet,
+        "What is the name of the youngest owner?",
+        "SELECT FullName FROM owners ORDER BY birth_date DESC LIMIT 1",
+    )
+
+
+def test_a_year_is_of_the_rows_asked_before_a_date_they_point_to(
+    nl: RuleTranslator, fleet: SQLiteEngine
+) -> None:
+    # trips have a year column; the owners of their vans' depots have a join date
+    answer = answers(
+        nl, fleet, "How many trips in 2022?", "SELECT COUNT(*) FROM trips WHERE trip_year = 2022"
+    )
+    assert "joined" not in (answer.sql or "")

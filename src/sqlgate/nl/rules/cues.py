@@ -133,5 +133,27 @@ def by_age(facts: ModelFacts, items: list[Item], base: str | None) -> bool:
     return any(_is_age(c.name) for c in model.columns)
 
 
+def by_birth(
+    facts: ModelFacts, item: Item, base: str | None, nxt: Item | None
+) -> tuple[tuple[str, str | None], tuple[str, str] | None]:
+    """ "the oldest employee" of a model with a birth date and no age: the earliest birth
+    date (not the first hire date), "the youngest" the latest. Returns the superlative's
+    (direction, concept) and the field it ranks by (None: unchanged)."""
+    word = item.text.lower().split()[-1]
+    if base is None and nxt is not None and nxt.chosen is not None and nxt.chosen.kind == "model":
+        base = nxt.chosen.model  # "who is the oldest *employee*"
+    model = facts.index.get_model(base) if base else None
+    if word not in ("oldest", "youngest", "eldest") or model is None:
+        return item.arg, None
+    if any(_is_age(c.name) for c in model.columns):
+        return item.arg, None
+    for column in model.columns:
+        words = set(identifier_words(column.name))
+        if words & {"birth", "born", "dob", "birthday", "birthdate"}:
+            direction = "desc" if word == "youngest" else "asc"
+            return (direction, "time"), (model.name, column.name)
+    return item.arg, None
+
+
 def _is_age(name: str) -> bool:
     return "age" in identifier_words(name)

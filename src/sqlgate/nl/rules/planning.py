@@ -55,6 +55,8 @@ class _Planner:
 
     def plan(self) -> Plan:
         r = self.r
+        if self.items and self.items[0].text.lower() in ("who", "whom"):
+            r.listing = True  # "who is the oldest employee": a person, not a date
         self._when_first()
         self._pending_aggregate()
         self._havings()
@@ -417,7 +419,18 @@ class _Planner:
                 if f.measure is not None and f.measure.func == "unit":
                     f.values = [_from_seconds(compared[2], v) for v in f.values]
 
-    def _as_year_numbers(self, f: Filter, root: str) -> bool:
+    def _own_or_related_years(self, f: Filter, root: str) -> bool:
+        """A number column of years of the root, or of the related rows the question names,
+        when the root has no date of its own: before the date of a model it points to."""
+        model = self.facts.index.get_model(root)
+        if model is None or any(
+            self.facts.lexicon.field(model.name, c.name).kind == "time" for c in model.columns
+        ):
+            return False
+        related = [str(g.model) for g in self.filters if g.kind == "absent" and not g.negated]
+        return self._as_year_numbers(f, root, [root, *related])
+
+    def _as_year_numbers(self, f: Filter, root: str, only: list[str] | None = None) -> bool:
         """ "before 1980" on a number column of years (``Year``, ``open_year``): a comparison
         of whole years. False when there is no such column or the range is not whole years."""
         span = f.range
@@ -426,7 +439,7 @@ class _Planner:
         ):
             return False
         named = [i.chosen.model for i in self.items if i.kind == "entry" and i.chosen]
-        for model in dict.fromkeys([*self.facts.to_one_models(root), *named]):
+        for model in only or dict.fromkeys([*self.facts.to_one_models(root), *named]):
             m = self.facts.index.get_model(model)
             for column in m.columns if m else ():
                 info = self.facts.lexicon.field(model, column.name)
@@ -447,6 +460,8 @@ class _Planner:
         for f in self.filters:
             if f.kind == "range" and f.name is None:
                 time = related_time(self.facts, self.r, self.filters, root)
+                if time is None and self._own_or_related_years(f, root):
+                    continue  # "the trips in 2022", "vans with trips in 2022": their years
                 time = time or time_field_of(self.facts, root, self.r)
                 if time is None and self._as_year_numbers(f, root):
                     continue

@@ -213,6 +213,7 @@ class _RoleReader:
         r = self.r
         if item.arg == ("asc", "time") and by_age(self.facts, self.items, self._base_model()):
             item.arg = ("desc", "age")  # "the oldest dog": the highest age, not the first date
+        item.arg, r.superlative_field = cues.by_birth(self.facts, item, self._base_model(), nxt)
         r.superlative = (item.arg[0], item.arg[1], item)
         item.role = "order"
         if nxt is not None and nxt.kind == "entry" and nxt.chosen:

@@ -333,8 +333,8 @@ def _owner_after(items: list[Item], pos: int) -> str | None:
     for item in rest[1:]:
         if item.kind == "word" and item.text.lower() in ("the", "a", "an", "each", "all", "every"):
             continue
-        if item.kind == "kw" and item.kw == "distinct":
-            continue  # "the name of the different car makers"
+        if item.kind == "kw" and item.kw in ("distinct", "sup"):
+            continue  # "the name of the different car makers", "of the oldest employee"
         models = [e.model.lower() for e in item.entries if e.kind == "model"]
         if item.kind == "entry" and models:
             return models[0]  # "of the regions" (a model, or a key to it in another)
