@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlglot
 
 from sqlgate.engines.sqlite import SQLiteEngine
 from sqlgate.nl.prepare import prepare_embedded
@@ -185,13 +186,27 @@ def test_a_plural_subject_with_a_singular_verb_is_one_winner(
     assert len(rows(fleet, answer.native_sql or "")) == 1
 
 
-def test_a_count_of_what_each_group_is_declines(nl: RuleTranslator) -> None:
-    # a count per depot of the depots themselves is 1 everywhere, never "how many depots"
-    answer = nl.ask("How many depots has more than 2 vans?")
-    if answer.is_sql:
-        assert "GROUP BY" not in (answer.native_sql or "").upper().split("FROM (")[0]
-    else:
-        assert answer.reason in ("unclear", "unsupported")
+def test_how_many_rows_have_more_than_n_related_rows(
+    nl: RuleTranslator, fleet: SQLiteEngine
+) -> None:
+    # a count per depot of the depots themselves is 1 everywhere, never "how many depots":
+    # the depots that have more than 1 van, counted (Harbour and Mill)
+    answer = answers(
+        nl,
+        fleet,
+        "How many depots has more than 1 vans?",
+        "SELECT COUNT(*) FROM (SELECT depot_id FROM vans GROUP BY depot_id HAVING COUNT(*) > 1)",
+    )
+    assert rows(fleet, answer.native_sql or "") == [(2,)]
+    valid_everywhere(nl, "How many depots have more than 1 van?")
+
+
+def test_a_distinct_count_of_the_grouped_column_declines() -> None:
+    from sqlgate.nl.rules.coverage import _counts_of_own_key
+
+    sql = "SELECT a.id, COUNT(DISTINCT a.id) FROM a JOIN b ON a.id = b.a_id GROUP BY a.id"
+    select = sqlglot.parse_one(sql)
+    assert _counts_of_own_key(select, select.args["group"])
 
 
 def test_the_bounds_of_a_range_are_not_a_limit(nl: RuleTranslator, fleet: SQLiteEngine) -> None:

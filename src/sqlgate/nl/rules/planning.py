@@ -189,7 +189,15 @@ class _Planner:
         ored = any(f.alternative for f in self.filters) and len(havings) < len(self.filters)
         for f in havings:
             assert f.measure is not None
-            if ored and self.subject and not self.measures and f.measure.func == "count":
+            counts_subject = bool(self.measures) and all(
+                m.func == "count" and m.model == self.subject for m in self.measures
+            )  # "how many countries have more than 2 car makers": the countries that do
+            if (
+                f.measure.func == "count"
+                and self.subject
+                and f.measure.model != self.subject
+                and ((ored and not self.measures) or (counts_subject and not self.dims))
+            ):
                 # "depots with notes 'y' or more than 2 vans": a condition on each depot
                 f.kind, f.model = "counted", f.measure.model
                 counted_subsumes(self.filters, f)
