@@ -33,7 +33,7 @@ CREATE TABLE regions (
     region_id INTEGER PRIMARY KEY, name TEXT, code TEXT, description TEXT, notes TEXT
 );
 CREATE TABLE owners (
-    owner_id INTEGER PRIMARY KEY, FullName TEXT, town TEXT, joined DATE, birth_date DATE
+    owner_id INTEGER PRIMARY KEY, title TEXT, town TEXT, joined DATE, birth_date DATE
 );
 CREATE TABLE depots (
     depot_id INTEGER PRIMARY KEY,
@@ -51,7 +51,7 @@ CREATE TABLE vans (
     plate TEXT,
     payload INTEGER,
     description TEXT,
-    make TEXT DEFAULT 'Ford'
+    kind TEXT DEFAULT 'box'
 );
 CREATE TABLE trips (
     trip_id INTEGER PRIMARY KEY,
@@ -268,12 +268,12 @@ def test_a_field_for_a_model_may_be_of_what_it_belongs_to(nl: RuleTranslator) ->
 
 
 def test_the_name_of_a_model_is_its_label(nl: RuleTranslator, fleet: SQLiteEngine) -> None:
-    # owners' label is FullName: "the name of the owners" is never regions.name or staff.name
+    # owners' label is title: "the name of the owners" is never regions.name or staff.name
     answers(
         nl,
         fleet,
         "What is the name of the different owners?",
-        "SELECT DISTINCT FullName FROM owners",
+        "SELECT DISTINCT title FROM owners",
     )
 
 
@@ -450,14 +450,14 @@ def test_either_of_two_numbers_of_a_field(nl: RuleTranslator, fleet: SQLiteEngin
 def test_a_common_word_used_as_a_noun_names_its_field(
     nl: RuleTranslator, fleet: SQLiteEngine
 ) -> None:
-    # "make" is a word questions use as a verb; "the make of" is the vans' make column
+    # "kind" is a word questions use in passing; "the kind of" is the vans' kind column
     answer = answers(
         nl,
         fleet,
-        "What is the make of the van with plate 'AB-1'?",
-        "SELECT make FROM vans WHERE plate = 'AB-1'",
+        "What is the kind of the van with plate 'AB-1'?",
+        "SELECT kind FROM vans WHERE plate = 'AB-1'",
     )
-    assert ("make", "vans.make") in {(m.words, m.target) for m in answer.mappings}
+    assert ("kind", "vans.kind") in {(m.words, m.target) for m in answer.mappings}
 
 
 def test_a_or_b_but_not_c_is_a_union_except(nl: RuleTranslator, fleet: SQLiteEngine) -> None:
@@ -482,7 +482,7 @@ def test_or_before_related_rows_is_never_and(nl: RuleTranslator, fleet: SQLiteEn
         nl,
         fleet,
         "Which owners live in Leeds or have depots?",
-        "SELECT FullName FROM owners WHERE town = 'Leeds' "
+        "SELECT title FROM owners WHERE town = 'Leeds' "
         "OR owner_id IN (SELECT owner_id FROM depots)",
     )
     assert len(rows(fleet, answer.native_sql or "")) == 3
@@ -565,14 +565,14 @@ def test_the_oldest_of_people_with_a_birth_date(nl: RuleTranslator, fleet: SQLit
         nl,
         fleet,
         "Who is the oldest owner?",
-        "SELECT FullName FROM owners ORDER BY birth_date LIMIT 1",
+        "SELECT title FROM owners ORDER BY birth_date LIMIT 1",
     )
     assert len(rows(fleet, answer.native_sql or "")) == 1
     answers(
         nl,
         fleet,
         "What is the name of the youngest owner?",
-        "SELECT FullName FROM owners ORDER BY birth_date DESC LIMIT 1",
+        "SELECT title FROM owners ORDER BY birth_date DESC LIMIT 1",
     )
 
 

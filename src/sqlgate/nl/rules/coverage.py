@@ -414,14 +414,14 @@ def _word_accounted(word: str, token: Token, shown: _Shown | None) -> bool:
     if stem(word) in shown.name_stems:
         return True  # "the cars" when the query reads cars_data, "email" in email_address
     if word == "where" and token.start > 0:
-        # "countries where singers above 20 are from", "states where both A and B live"
+        # "countries where customers above 20 live", "towns where both A and B live"
         return shown.has((exp.Where, exp.Intersect, exp.Union, exp.Except))
     if direction_shown(word, shown.column_names):
         return True  # "flights departing from ...": the join on the source column
     if word == "but" and _negated_on_root(shown):
         return True  # "customers from Brazil but not from Rio": one row, both conditions
     if word == "both" and len(list(shown.tree.find_all(exp.In))) >= 2:
-        return True  # "students who both have friends and are liked": two related rows
+        return True  # "staff who both have vans and are trusted": two related rows
     if word in _SET_WORDS:
         return shown.has(_SET_WORDS[word])
     if word in LIKE_CUES:

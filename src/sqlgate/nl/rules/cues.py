@@ -73,14 +73,14 @@ def related_by_verb(items: list[Item], pos: int) -> bool:
         if item.kind == "word" and word in _VERB_GAP:
             continue
         if word.split()[-1:] and word.split()[-1] in _BE and passive:
-            return True  # "students who are liked": a row of the relation the verb names
+            return True  # "staff who are trusted": a row of the relation the verb names
         return item.kind == "word" and (word in RELATION_VERBS or word in _HAVE)
     return False
 
 
 def passive_verb(items: list[Item], pos: int) -> bool:
     """Whether the model at ``pos`` is named by a participle after "is"/"are" ("who are
-    *liked*"): the question's rows are the relation's object, not its subject."""
+    *trusted*"): the question's rows are the relation's object, not its subject."""
     before = [i for i in items[:pos] if not (i.kind == "word" and i.text.lower() in _VERB_GAP)]
     last = before[-1] if before else None
     words = last.text.lower().split() if last is not None else []

@@ -57,7 +57,7 @@ class Filter:
     overall: str | None = None  # compared with this aggregate of the field over its model
     joined: str = ""  # how its several values were joined: "and" / "or"
     within: tuple[str, ...] = ()  # a winner filter: the columns of its group
-    passive: bool = False  # "students who are liked": the related row's other side
+    passive: bool = False  # "staff who are trusted": the related row's other side
 
 
 #: (direction "asc"/"desc", what: "measure" / "field" / "field_ref" / "pending", the target)
@@ -147,13 +147,13 @@ def singular_item(item: Item) -> bool:
     return bool(word) and not word.endswith("s")
 
 
-#: Verbs that agree with one subject: "which of the countries *has* the most makers".
+#: Verbs that agree with one subject: "which of the depots *has* the most vans".
 SINGULAR_VERBS = frozenset({"has", "is", "was", "does", "produces", "owns", "gets", "makes"})
 
 
 def singular_subject(r: Reading, items: list[Item] | None = None) -> bool:
-    """Whether one row is asked for: by the word after "which" ("for the cars with 4
-    cylinders, which model has ..."), else by the first subject or field."""
+    """Whether one row is asked for: by the word after "which" ("for the red vans, which
+    plate has ..."), else by the first subject or field."""
     items = items or []
     asked = [nxt for k, nxt in enumerate(items[1:]) if items[k].text.lower() in ("which", "what")]
     if asked and asked[0].kind == "entry":

@@ -191,7 +191,7 @@ class _Planner:
             assert f.measure is not None
             counts_subject = bool(self.measures) and all(
                 m.func == "count" and m.model == self.subject for m in self.measures
-            )  # "how many countries have more than 2 car makers": the countries that do
+            )  # "how many depots have more than 2 vans": the depots that do
             if (
                 f.measure.func == "count"
                 and self.subject
@@ -320,8 +320,8 @@ class _Planner:
         if measures and not dims and self.order is not None and r.fields:
             first = r.fields[0]
             assert first.chosen is not None
-            if self._names_rows(first):  # "the name of the student with the most likes":
-                dims.append(Dimension("model", first.chosen.model, words=""))  # per student
+            if self._names_rows(first):  # "the name of the driver with the most vans": per
+                dims.append(Dimension("model", first.chosen.model, words=""))  # driver
             dims.append(Dimension("field", first.chosen.model, first.chosen.name, words=first.text))
             first.role = "dimension"
             if self.limit is None:

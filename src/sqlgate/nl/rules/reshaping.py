@@ -14,21 +14,21 @@ from sqlgate.nl.rules.sets import periods_apart
 def rows_asked(
     facts: ModelFacts, filters: list[Filter], root: str, columns: list[tuple[str, str]]
 ) -> str:
-    """ "the paragraph texts for the document 'Reviews'": every field asked is of a model
+    """ "the trip distances for the van with plate 'AB-1'": every field asked is of a model
     that belongs to the root (to-one), so the rows listed are that model's, each once,
-    not the root's rows repeated (and made distinct) once per paragraph."""
+    not the root's rows repeated (and made distinct) once per trip."""
     fixed = {
         (f.model, f.name)
         for f in filters
         if f.kind == "values" and not f.negated and len(f.values) == 1
     }
-    columns = [c for c in columns if c not in fixed]  # "the document with the name 'X'"
+    columns = [c for c in columns if c not in fixed]  # "the van with the plate 'X'"
     models = {m.lower() for m, _ in columns}
     if len(models) != 1 or root.lower() in models:
         return root
     model = columns[0][0]
     if any((facts.referenced(m, name) or "").lower() == root.lower() for m, name in columns):
-        return root  # "the type code of the template type ...": the root's own key
+        return root  # "the region code of the region ...": the root's own key
     ups = [m.lower() for m in facts.to_one_models(model)]
     return model if root.lower() in ups else root
 
@@ -70,7 +70,7 @@ def periods_of_either(items: list[Item], filters: list[Filter], root: str) -> No
 
 
 def counted_subsumes(filters: list[Filter], f: Filter) -> None:
-    """ "have done treatment on more than 2 treatments": having related rows is said by the
+    """ "have made trips, more than 2 trips": having related rows is said by the
     count already, and so is the "or" before it."""
     for g in list(filters):
         if g.kind == "absent" and not g.negated and g.model == f.model:

@@ -26,7 +26,7 @@ def settle_roles(
 ) -> JoinPlan:
     """``joins`` with every step between models related in several ways settled by the
     question's ``words``; raises :class:`CannotAnswer` when they do not settle it. With no
-    word for either, a ``passive`` reading ("students who are liked") takes the other side
+    word for either, a ``passive`` reading ("staff who are trusted") takes the other side
     than the row's own."""
     steps = []
     for step in joins.steps:

@@ -121,7 +121,7 @@ class _RoleReader:
             r.pending_agg = (item.arg, item)
             item.role = "measure"
         elif kw == "distinct" and self._per_different(pos, nxt):
-            self.pending_group = True  # "the maximum accelerate for different cylinders"
+            self.pending_group = True  # "the maximum payload for different descriptions"
             item.role = "dimension"
         elif kw == "distinct":
             self.pending_distinct = True
@@ -165,7 +165,7 @@ class _RoleReader:
 
     def _per_different(self, pos: int, nxt: Item | None) -> bool:
         """ "for different X" after an aggregate: one figure per X, not a count of them (the
-        "number of" in "for different number of cylinders" names the field, a count itself)."""
+        "number of" in "for different number of axles" names the field, a count itself)."""
         before = self.items[pos - 1].text.lower() if pos else ""
         if before not in ("for", "across") or (self.r.pending_agg is None and not self.r.measures):
             return False

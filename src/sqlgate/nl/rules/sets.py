@@ -41,7 +41,7 @@ def values_set(plan: Plan, items: list[Item], tokens: list[Token]) -> SetPlan | 
     shaped = _values_set(plan, tokens)
     if shaped is None:
         return None
-    # "the stadiums with concerts in the years of both 2014 and 2015": not the years
+    # "the vans with trips in the years of both 2022 and 2023": not the years
     split = {(f.model, f.name) for f in plan.filters if f.kind == "values"}
     for part in shaped.parts:
         split |= {
@@ -88,7 +88,7 @@ def _values_set(plan: Plan, tokens: list[Token]) -> SetPlan | None:
             continue
         periods = first.op == second.op == "between"
         if periods and "both" not in words and str(first.model).lower() == plan.root.lower():
-            continue  # "concerts in 2014 and 2015": of either year (see the planner)
+            continue  # "trips in 2022 and 2023": of either year (see the planner)
         if _disjoint(first, second):
             one, other = deepcopy(plan), deepcopy(plan)
             one.filters = [x for x in one.filters if not _is(x, second)]
@@ -186,7 +186,7 @@ def models_set(facts: ModelFacts, r: Reading, items: list[Item]) -> SetPlan | No
         i.role = "context"
     op = "intersect" if joiners == {"and"} else "union"
     if excluded is not None and excluded.chosen is not None:
-        # "first names used for professionals or owners but not as dog names"
+        # "towns used for owners or staff but not as region names"
         model, name = excluded.chosen.model, str(excluded.chosen.name)
         parts.append(replace(parts[0], root=model, subject=model, extra_columns=[(model, name)]))
         excluded.role = "context"
@@ -233,7 +233,7 @@ def _listing(model: str, columns: list[tuple[str, str]]) -> Plan:
 
 def _but_not(facts: ModelFacts, items: list[Item], after: Item, asked: list[Item]) -> Item | None:
     """The field after "but not" that the values of the one field asked are taken from
-    ("... but are not used as dog names"), when it holds the same kind of values."""
+    ("... but are not used as region names"), when it holds the same kind of values."""
     later = [i for i in asked if i.first > after.last]
     if len(later) != 1 or len(asked) != 2 or later[0] is asked[0]:
         return None

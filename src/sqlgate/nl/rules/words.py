@@ -105,8 +105,8 @@ def _phrase_at(
 
 
 def _noun_at(tokens: list[Token], i: int, n: int) -> bool:
-    """ "the make of the car": a common word used as a noun, after a determiner and before
-    "of", names a field called so (``Make``)."""
+    """ "the kind of the van": a common word used as a noun, after a determiner and before
+    "of", names a field called so (``kind``)."""
     before = tokens[i - 1].norm if i else ""
     after = tokens[i + n].norm if i + n < len(tokens) else ""
     return n == 1 and before in ("the", "a", "an", "its", "their") and after in ("of", "and", "")
@@ -222,11 +222,11 @@ def _choose(facts: ModelFacts, item: Item, items: list[Item], pos: int, named: l
         distance = min((facts.distance(n, model) for n in named_lower), default=1000)
         via = _VIA_RANK.get(entry.via, 0)
         kind_rank = {"model": 3, "metric": 2, "field": 1, "value": 1}[entry.kind]
-        # "the name of the visitor"; "the descriptions of templates": of their type
+        # "the name of the visitor"; "the descriptions for depots": of their region
         owned = 0
         if entry.kind == "field" and model in owners:
             owned = 2 if model == owner else 1
-        # "template type codes and descriptions": of the model the other fields are of
+        # "region codes and notes": of the model the other fields are of
         near = 1000
         if entry.kind == "field" and not facts.lexicon.field(entry.model, str(entry.name)).key:
             near = min((facts.distance(n, model) for n in beside), default=1000)
@@ -236,7 +236,7 @@ def _choose(facts: ModelFacts, item: Item, items: list[Item], pos: int, named: l
 
 
 def _entities_over_keys(facts: ModelFacts, entries: list[Entry]) -> list[Entry]:
-    """ "car makers in each continent": a word naming both a model and another model's foreign
+    """ "depots in each region": a word naming both a model and another model's foreign
     key to it means the model (its rows, shown by their label), not the key's raw values."""
     models = {e.model.lower() for e in entries if e.kind == "model"}
     if not models:
@@ -254,7 +254,7 @@ def _entities_over_keys(facts: ModelFacts, entries: list[Entry]) -> list[Entry]:
 
 
 def _with_direction(entries: list[Entry], cue: str | None) -> list[Entry]:
-    """ "flights into ATO": a value found in a model's source and destination columns is the
+    """ "transfers into ML": a value found in a model's source and destination columns is the
     one of the direction the question gives (the others of that model are dropped)."""
     if cue is None:
         return entries
@@ -275,7 +275,7 @@ def _with_direction(entries: list[Entry], cue: str | None) -> list[Entry]:
 
 
 def _direction_before(items: list[Item], pos: int) -> str | None:
-    """The direction a word right before the item gives ("from 'APG'", "departing from")."""
+    """The direction a word right before the item gives ("from 'ML'", "departing from")."""
     for other in reversed(items[max(0, pos - 2) : pos]):
         cue = direction_cue(other.text.lower()) if other.kind in ("word", "kw") else None
         if cue is not None:
@@ -284,9 +284,9 @@ def _direction_before(items: list[Item], pos: int) -> str | None:
 
 
 def _label_of_owner(facts: ModelFacts, item: Item, items: list[Item], pos: int) -> list[Entry]:
-    """ "the name of the car makers": the label of the model named after "of", even when its
-    column is not called "name" (``FullName``), rather than another model's name column; and
-    "the id of the countries": its key (``CountryId``), not another model's ``Id``."""
+    """ "the name of the owners": the label of the model named after "of", even when its
+    column is not called "name" (``title``), rather than another model's name column; and
+    "the id of the regions": its key (``region_id``), not another model's id."""
     word = item.text.lower()
     if word not in ("name", "names", "id", "ids"):
         return item.entries
@@ -294,7 +294,7 @@ def _label_of_owner(facts: ModelFacts, item: Item, items: list[Item], pos: int) 
     model = facts.index.get_model(owner) if owner else None
     if model is None or any(e.model.lower() == model.name.lower() for e in item.entries):
         return item.entries
-    # "the ids of the countries": their key, when it is one column (``CountryId``)
+    # "the ids of the regions": their key, when it is one column (``region_id``)
     names = model.label_columns if word.startswith("name") else model.primary_key
     if (len(names) != 1 and not word.startswith("name")) or not names:
         return item.entries
@@ -334,7 +334,7 @@ def _owner_after(items: list[Item], pos: int) -> str | None:
         if item.kind == "word" and item.text.lower() in ("the", "a", "an", "each", "all", "every"):
             continue
         if item.kind == "kw" and item.kw in ("distinct", "sup"):
-            continue  # "the name of the different car makers", "of the oldest employee"
+            continue  # "the name of the different owners", "of the oldest employee"
         models = [e.model.lower() for e in item.entries if e.kind == "model"]
         if item.kind == "entry" and models:
             return models[0]  # "of the regions" (a model, or a key to it in another)
