@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from sqlgate.nl.semantic import CalculatedField, Column, Model, SemanticIndex
+from sqlgate.nl.spelling import acronym, lemma
 from sqlgate.nl.text import identifier_words, phrase_key, stem
 from sqlgate.nl.values import ValueIndex
 
@@ -61,7 +62,12 @@ class Lexicon:
         self.index = index
         self.phrases: dict[tuple[str, ...], list[Entry]] = defaultdict(list)
         self.fields: dict[tuple[str, str], FieldInfo] = {}
+        #: the words of the model's names and synonyms, and their dictionary forms
+        self.words: set[str] = set()
+        #: one-word field names that read as initials ("mpg"), by those initials
+        self.acronyms: dict[str, list[Entry]] = defaultdict(list)
         self._build(values)
+        self.words |= {lemma(w) for w in self.words}
 
     def add(self, key: tuple[str, ...], entry: Entry) -> None:
         if not key or len(key) > MAX_PHRASE:
@@ -80,6 +86,7 @@ class Lexicon:
                 model_phrases.append(tuple(stem(w) for w in identifier_words(model.table)))
             for key in model_phrases:
                 self.add(key, Entry("model", model.name, via="name"))
+            self._known(model.name, model.table or "", *model.synonyms)
             keys = {k.lower() for k in model.primary_key}
             fk_columns = {
                 c.lower() for j in index.joins[model.name.lower()] for c in j.left_columns
@@ -102,6 +109,11 @@ class Lexicon:
                 )
                 name_key = tuple(stem(w) for w in words)
                 self.add(name_key, Entry("field", model.name, f.name))
+                self._known(f.name, *f.synonyms)
+                if len(words) == 1 and acronym(words[0]):
+                    self.acronyms[words[0]].append(
+                        Entry("field", model.name, f.name, via="synonym")
+                    )
                 if any(w in _ABBREVIATIONS for w in words):
                     # "flight number" for FlightNo, "quantity" for qty
                     full = tuple(stem(_ABBREVIATIONS.get(w, w)) for w in words)
@@ -136,6 +148,10 @@ class Lexicon:
                                 "value", model_name, column, value, via="value", exact_case=value
                             ),
                         )
+
+    def _known(self, *names: str) -> None:
+        for name in names:
+            self.words.update(w for part in name.split() for w in identifier_words(part))
 
     def _boolean(self, model: str, name: str, key: tuple[str, ...]) -> None:
         self.add(key, Entry("value", model, name, "true", via="boolean"))

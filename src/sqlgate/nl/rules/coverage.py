@@ -27,8 +27,8 @@ from sqlgate.nl.rules.cues import LIKE_CUES, RELATION_VERBS
 from sqlgate.nl.rules.parts import Item
 from sqlgate.nl.rules.role_joins import direction_shown
 from sqlgate.nl.semantic import SemanticIndex
-from sqlgate.nl.text import Token, identifier_words, stem
-from sqlgate.nl.vocabulary import STOPWORDS, _words
+from sqlgate.nl.text import NUMBER_WORDS, Token, identifier_words, stem
+from sqlgate.nl.vocabulary import KEYWORDS, STOPWORDS, _words
 
 #: Words that add nothing a query could show: pronouns, connectives and verbs of reference.
 FILLER_WORDS = _words(
@@ -49,6 +49,18 @@ EVENT_VERBS = _words(
 
 #: Words of a ranking ("the most popular", "the most common"): carried by its ORDER BY.
 RANK_WORDS = _words("popular successful famous")
+
+#: Words a question uses that are no model's: what a slip of typing is read as (with the model's).
+QUESTION_WORDS = frozenset(
+    {w for phrase in KEYWORDS for w in phrase}
+    | STOPWORDS
+    | FILLER_WORDS
+    | EVENT_VERBS
+    | RELATION_VERBS
+    | LIKE_CUES
+    | RANK_WORDS
+    | set(NUMBER_WORDS)
+)
 
 #: Words of a set question and what shows them ("both A and B" is an INTERSECT).
 _SET_WORDS: dict[str, tuple[type[exp.Expression], ...]] = {

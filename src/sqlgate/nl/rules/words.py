@@ -16,9 +16,11 @@ from sqlgate.nl import timeexpr
 from sqlgate.nl.lexicon import MAX_PHRASE, Entry, Lexicon
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import Item
+from sqlgate.nl.spelling import initials, lemma
 from sqlgate.nl.text import Token, phrase_key, stem
 from sqlgate.nl.vocabulary import KEYWORDS, MAX_KEYWORD, STOPWORDS
 
+_MIN_LEMMA = 4
 _VIA_RANK = {"name": 3, "qualified": 3, "value": 3, "boolean": 3, "synonym": 2, "short": 1}
 
 
@@ -96,11 +98,25 @@ def _phrase_at(
         ):
             continue
         key = tuple(t.stem for t in window)
-        entries = lexicon.phrases.get(key)
+        entries = lexicon.phrases.get(key) or _other_form(lexicon, window)
         if not entries or all(t.norm in STOPWORDS for t in window):
             continue
         return n, entries
     return 0, []
+
+
+def _other_form(lexicon: Lexicon, window: list[Token]) -> list[Entry]:
+    """A phrase the model names in another form: a one-word name in another inflection ("aged"
+    for ``age``), a one-word name spelled out from its initials ("miles per gallon" for ``mpg``)."""
+    if any(t.kind != "word" for t in window):
+        return []
+    if len(window) == 1:
+        if len(window[0].norm) < _MIN_LEMMA:
+            return []  # "ids", "its": too short to tell
+        other = stem(lemma(window[0].norm))
+        return lexicon.phrases.get((other,), []) if other != window[0].stem else []
+    spelled = initials([t.norm for t in window])
+    return lexicon.acronyms.get(spelled, []) if spelled else []
 
 
 def _joined_at(
@@ -198,10 +214,20 @@ def _choose(facts: ModelFacts, item: Item, items: list[Item], pos: int, named: l
         for e in other.entries
         if e.kind == "field"
     }
+    # "the name and tonnage": a field only one model has, next to it, names the model
+    siblings = {
+        other.entries[0].model.lower()
+        for other in items[max(0, pos - 2) : pos + 3]
+        if all(e.kind == "field" for e in entries)
+        and other is not item
+        and other.kind == "entry"
+        and len(other.entries) == 1
+        and other.entries[0].kind == "field"
+    }
     named_lower = [n.lower() for n in named]
     owner = _owner_after(items, pos)
 
-    def score(entry: Entry) -> tuple[int, int, int, int, int, int]:
+    def score(entry: Entry) -> tuple[int, int, int, int, int, int, int]:
         model = entry.model.lower()
         adjacent = int(
             entry.kind == "value" and (model, (entry.name or "").lower()) in nearby_fields
@@ -211,7 +237,12 @@ def _choose(facts: ModelFacts, item: Item, items: list[Item], pos: int, named: l
         via = _VIA_RANK.get(entry.via, 0)
         kind_rank = {"model": 3, "metric": 2, "field": 1, "value": 1}[entry.kind]
         owned = int(entry.kind == "field" and model == owner)  # "the name of the visitor"
-        return (owned, adjacent, in_question, -distance, via, kind_rank)
+        sibling = int(
+            entry.kind == "field"
+            and model in siblings
+            and not facts.lexicon.field(entry.model, str(entry.name)).key
+        )
+        return (owned, sibling, adjacent, in_question, -distance, via, kind_rank)
 
     return max(entries, key=score)
 

@@ -1,0 +1,118 @@
+"""Words a question writes differently from the schema: other inflections, typing slips, a name
+spelled out from its initials, and a name several models share.
+
+A small garage of our own (SQLite, draft model only): each rule is checked on the rows it gives,
+and on a question it must still decline.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sqlgate.engines.sqlite import SQLiteEngine
+from sqlgate.nl.prepare import prepare_embedded
+from sqlgate.nl.rules import RuleTranslator
+from sqlgate.nl.spelling import acronym, initials, lemma
+
+SCHEMA = """
+CREATE TABLE workshops (workshop_id INTEGER PRIMARY KEY, name TEXT, city TEXT);
+CREATE TABLE mechanics (
+    mechanic_id INTEGER PRIMARY KEY, name TEXT, age INTEGER, hourly_rate REAL,
+    workshop_id INTEGER REFERENCES workshops (workshop_id)
+);
+CREATE TABLE vehicles (vehicle_id INTEGER PRIMARY KEY, plate TEXT, mpg REAL, cylinders INTEGER);
+CREATE TABLE repairs (
+    repair_id INTEGER PRIMARY KEY,
+    vehicle_id INTEGER REFERENCES vehicles (vehicle_id),
+    mechanic_id INTEGER REFERENCES mechanics (mechanic_id),
+    cost REAL, repair_date DATE
+);
+INSERT INTO workshops VALUES (1, 'North Garage', 'Leeds'), (2, 'South Garage', 'Bath');
+INSERT INTO mechanics VALUES
+    (1, 'Rosa', 32, 40.0, 1), (2, 'Omar', 45, 55.5, 1), (3, 'Li', 33, 38.0, 2),
+    (4, 'Ines', 51, 60.0, 2);
+INSERT INTO vehicles VALUES
+    (1, 'AB12', 31.5, 4), (2, 'CD34', 18.0, 8), (3, 'EF56', 27.0, 4), (4, 'GH78', 22.5, 6);
+INSERT INTO repairs VALUES
+    (1, 1, 1, 120.0, '2024-01-03'), (2, 2, 1, 300.0, '2024-02-11'),
+    (3, 2, 3, 80.0, '2024-03-05'), (4, 4, 2, 150.0, '2024-03-20');
+"""
+
+
+@pytest.fixture(scope="module")
+def garage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteEngine]:
+    path: Path = tmp_path_factory.mktemp("garage") / "garage.sqlite"
+    with sqlite3.connect(path) as con:
+        con.executescript(SCHEMA)
+    engine = SQLiteEngine(path)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="module")
+def nl(garage: SQLiteEngine) -> RuleTranslator:
+    return prepare_embedded(garage, "sqlite")  # the draft model, as a new connection gets
+
+
+def rows(engine: SQLiteEngine, question: str, nl: RuleTranslator) -> list[tuple[Any, ...]]:
+    answer = nl.ask(question)
+    assert answer.is_sql, answer.explanation
+    table = engine.execute(answer.native_sql or "", None, timeout=10, row_limit=100).table
+    columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
+    return [tuple(r) for r in zip(*columns, strict=True)]
+
+
+def test_dictionary_forms() -> None:
+    assert lemma("aged") == "age"
+    assert lemma("built") == "build"
+    assert lemma("Vehicles") == "vehicle"
+
+
+def test_a_typing_slip_is_read_as_the_one_word_it_is_close_to(
+    nl: RuleTranslator, garage: SQLiteEngine
+) -> None:
+    assert rows(garage, "How many vehicels are there?", nl) == [(4,)]  # two letters swapped
+    assert rows(garage, "How many mechanis are there?", nl) == [(4,)]  # a letter missing
+    assert rows(garage, "What is the avrage cost of repairs?", nl) == [(162.5,)]
+
+
+def test_an_english_word_or_a_proper_noun_is_not_a_slip(nl: RuleTranslator) -> None:
+    # "bicycles" is a word of its own, one letter from nothing the garage knows: no guess
+    assert not nl.ask("How many bicycles are there?").is_sql
+    # a capitalised word inside the sentence is a name, not a slip
+    answer = nl.ask("How many repairs did Vehicels do?")
+    assert not answer.is_sql and "Vehicels" in answer.explanation
+
+
+def test_another_inflection_of_a_one_word_name(nl: RuleTranslator, garage: SQLiteEngine) -> None:
+    got = rows(garage, "Show the names of mechanics aged 45.", nl)
+    assert [r for r in got if "Omar" in r] == got and len(got) == 1
+
+
+def test_initials_of_a_column_name_spelled_out(nl: RuleTranslator, garage: SQLiteEngine) -> None:
+    assert rows(garage, "What is the average miles per gallon of the vehicles?", nl) == [(24.75,)]
+    got = rows(garage, "What is the average miles per gallon of vehicles with 4 cylinders?", nl)
+    assert got == [(29.25,)]
+
+
+def test_what_reads_as_initials() -> None:
+    assert acronym("mpg") and acronym("gdp")
+    assert not acronym("age") and not acronym("id") and not acronym("plate")
+    assert initials(["miles", "per", "gallon"]) == "mpg"
+    assert initials(["of", "the", "garage"]) is None  # starts with a little word
+    assert initials(["cost", "of", "the", "repair"]) is None  # two little words inside
+
+
+def test_a_shared_name_goes_to_the_model_of_the_field_beside_it(
+    nl: RuleTranslator, garage: SQLiteEngine
+) -> None:
+    # workshops and mechanics both have a name; only mechanics have an hourly rate
+    answer = nl.ask("List the name and hourly rate.")
+    assert answer.is_sql and "workshops" not in (answer.sql or "")
+    answer = nl.ask("List the name and city.")
+    assert answer.is_sql and "mechanics" not in (answer.sql or "")
