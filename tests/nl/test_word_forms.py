@@ -1,5 +1,5 @@
 """Words a question writes differently from the schema: other inflections, typing slips, a name
-spelled out from its initials, and a name several models share.
+spelled out from its initials, a name several models share, and verbs that only relate things.
 
 A small garage of our own (SQLite, draft model only): each rule is checked on the rows it gives,
 and on a question it must still decline.
@@ -32,6 +32,12 @@ CREATE TABLE repairs (
     mechanic_id INTEGER REFERENCES mechanics (mechanic_id),
     cost REAL, repair_date DATE
 );
+CREATE TABLE transfers (
+    transfer_id INTEGER PRIMARY KEY,
+    vehicle_id INTEGER REFERENCES vehicles (vehicle_id),
+    from_workshop INTEGER REFERENCES workshops (workshop_id),
+    to_workshop INTEGER REFERENCES workshops (workshop_id)
+);
 INSERT INTO workshops VALUES (1, 'North Garage', 'Leeds'), (2, 'South Garage', 'Bath');
 INSERT INTO mechanics VALUES
     (1, 'Rosa', 32, 40.0, 1), (2, 'Omar', 45, 55.5, 1), (3, 'Li', 33, 38.0, 2),
@@ -41,6 +47,7 @@ INSERT INTO vehicles VALUES
 INSERT INTO repairs VALUES
     (1, 1, 1, 120.0, '2024-01-03'), (2, 2, 1, 300.0, '2024-02-11'),
     (3, 2, 3, 80.0, '2024-03-05'), (4, 4, 2, 150.0, '2024-03-20');
+INSERT INTO transfers VALUES (1, 1, 1, 2), (2, 2, 1, 2), (3, 3, 2, 1);
 """
 
 
@@ -116,3 +123,40 @@ def test_a_shared_name_goes_to_the_model_of_the_field_beside_it(
     assert answer.is_sql and "workshops" not in (answer.sql or "")
     answer = nl.ask("List the name and city.")
     assert answer.is_sql and "mechanics" not in (answer.sql or "")
+
+
+def test_a_relation_verb_between_two_joined_models(
+    nl: RuleTranslator, garage: SQLiteEngine
+) -> None:
+    # "run" says only that workshops and mechanics are related: the query's join carries it
+    got = rows(garage, "Which workshops run with no mechanics?", nl)
+    assert got == []  # both workshops have mechanics
+    # a verb that says more than "related" is not accounted for by the join
+    answer = nl.ask("Which mechanics abandoned vehicles with 8 cylinders?")
+    assert not answer.is_sql and "abandoned" in answer.explanation
+
+
+def test_the_event_of_a_date_filter_further_on(nl: RuleTranslator, garage: SQLiteEngine) -> None:
+    question = "How many repairs were performed with a cost above 100 in 2024?"
+    assert rows(garage, question, nl) == [(3,)]
+    answer = nl.ask("How many repairs with a cost above 100 were abandoned in 2024?")
+    assert not answer.is_sql and "abandoned" in answer.explanation
+
+
+def test_the_most_recent_picks_a_row(nl: RuleTranslator, garage: SQLiteEngine) -> None:
+    assert [r[3] for r in rows(garage, "Show the cost of the most recently done repair.", nl)] == [
+        150.0
+    ]
+    assert [r[3] for r in rows(garage, "What is the cost of the most recent repair?", nl)] == [
+        150.0
+    ]
+    # a total beside the latest date is not the cost of the latest repair
+    assert not nl.ask("How much did the most recent repair cost?").is_sql
+
+
+def test_a_direction_verb_in_any_inflection_picks_its_side(
+    nl: RuleTranslator, garage: SQLiteEngine
+) -> None:
+    # two ways from transfers to workshops: "landed" is the arriving side, "departed" the other
+    assert rows(garage, "How many transfers landed in Bath?", nl) == [(2,)]
+    assert rows(garage, "How many transfers departed from Bath?", nl) == [(1,)]

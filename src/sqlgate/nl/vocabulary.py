@@ -41,7 +41,8 @@ _add("sup", ("desc", "frequency"), "most common", "most frequent", "most commonl
      "most frequently", "most often", "the most common", "the most frequent")  # fmt: skip
 _add("sup", ("asc", "frequency"), "least common", "least frequent", "rarest", "least commonly",
      "the least common", "the rarest")  # fmt: skip
-_add("sup", ("desc", "time"), "most recently")
+_add("sup", ("desc", "time"), "most recently", "the most recent", "the most recently")
+_add("sup", ("asc", "time"), "least recent", "least recently", "the least recent")
 _add("sup", ("desc", "sales"), "best selling", "top selling", "best sellers", "bestselling")
 _add("sup", ("asc", "sales"), "worst selling")
 _add("top", "desc", "top", "best")

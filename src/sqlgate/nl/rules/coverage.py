@@ -16,6 +16,7 @@ The answer's ``coverage`` is the share of content words accounted for (1.0 when 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -23,9 +24,9 @@ import sqlglot
 from sqlglot import exp
 
 from sqlgate.nl.lexicon import FieldInfo, Lexicon
-from sqlgate.nl.rules.cues import LIKE_CUES, RELATION_VERBS
+from sqlgate.nl.rules.cues import IRREGULAR_PARTICIPLES, LIKE_CUES, RELATION_VERBS
 from sqlgate.nl.rules.parts import Item
-from sqlgate.nl.rules.role_joins import direction_shown
+from sqlgate.nl.rules.role_joins import direction, direction_shown
 from sqlgate.nl.semantic import SemanticIndex
 from sqlgate.nl.text import NUMBER_WORDS, Token, identifier_words, stem
 from sqlgate.nl.vocabulary import KEYWORDS, STOPWORDS, _words
@@ -316,7 +317,7 @@ def measure_coverage(
         if item.kind in ("word", "quoted"):
             word = item.text.lower()
             if _word_accounted(word, tokens[item.first], None if counted else shown) or (
-                shown is not None and _event_verb(word, items[k + 1 : k + 2])
+                shown is not None and _verb_accounted(word, items, k, shown)
             ):
                 accounted.update(span)
             else:
@@ -338,15 +339,64 @@ def measure_coverage(
     return Coverage(round(score, 2), tuple(unknown), tuple(dropped))
 
 
-def _event_verb(word: str, after: list[Item]) -> bool:
-    """ "cars produced in 1980", "concerts held after 2014": the verb of the date right after
-    it, carried by the date's filter (the date itself must still show)."""
-    return (
-        (word in EVENT_VERBS or word in RELATION_VERBS)
-        and bool(after)
-        and after[0].kind == "range"
-        and after[0].role == "filter"
-    )
+def _verb_accounted(word: str, items: list[Item], k: int, shown: _Shown) -> bool:
+    """A verb the query carries without a word of its own:
+
+    * the event of a date filter: right before it ("cars produced in 1980"), or after the thing
+      it dates, with the date later on ("the car produced with 8 cylinders in 1974");
+    * the event of a time superlative right before it ("the most recently performed treatment"),
+      carried by the ranking on time;
+    * the relation between the two models it stands between ("shops *run* with no employees",
+      "airlines *serving* these airports"), carried by the query joining them.
+    """
+    if not verb_form(word) or direction(word):
+        return False  # "departing", "landing": carried by the joined column of its side
+    after = items[k + 1 : k + 2]
+    if after and after[0].kind == "range" and after[0].role == "filter":
+        return True
+    before = items[k - 1] if k else None
+    if before is not None and before.kind == "kw" and before.kw == "sup":
+        return isinstance(before.arg, tuple) and before.arg[1] == "time" and shown.has((exp.Order,))
+    subject = _side(reversed(items[:k]), models_only=True)
+    if subject is not None and any(i.kind == "range" and i.role == "filter" for i in items[k:]):
+        return True
+    return _relates(items, k, shown)
+
+
+def verb_form(word: str) -> bool:
+    """Whether ``word`` is a verb of an event or of a relation that adds nothing else.
+
+    Not any verb: "mechanics who *abandoned* vehicles" says more than that mechanics and
+    vehicles are related, and declines. A verb that names the relation itself ("repaired" for
+    ``repairs``, "caused" for ``caused_by_ship_id``) is accounted for by that name.
+    """
+    return word in EVENT_VERBS or word in RELATION_VERBS or word in IRREGULAR_PARTICIPLES
+
+
+def _relates(items: list[Item], k: int, shown: _Shown) -> bool:
+    """Whether the verb at ``k`` stands between two different models the query joins."""
+    if len(shown.tables) < 2:
+        return False
+    sides = (_side(reversed(items[:k])), _side(items[k + 1 :]))
+    if None in sides or sides[0] == sides[1]:
+        return False
+    return all(str(side).lower() in shown.tables for side in sides)
+
+
+def _side(items: Iterable[Item], *, models_only: bool = False) -> str | None:
+    """The model of the nearest mapped phrase, over little words and question keywords
+    (``models_only``: when that phrase names the model itself)."""
+    for item in items:
+        if item.kind == "entry" and item.chosen is not None:
+            if models_only and item.chosen.kind != "model":
+                return None
+            return item.chosen.model
+        if item.kind in ("kw", "number") or (
+            item.kind == "word" and item.text.lower() in STOPWORDS
+        ):
+            continue
+        return None
+    return None
 
 
 def _pronouns(tokens: list[Token], item: Item) -> bool:
@@ -375,6 +425,20 @@ def _word_accounted(word: str, token: Token, shown: _Shown | None) -> bool:
     if word in RELATION_VERBS:
         return len(shown.tables) > 1
     return word in RANK_WORDS and shown.has((exp.Order,))
+
+
+def _extreme_beside_figures(shown: _Shown) -> bool:
+    """ "How much does the most recent treatment cost": a MIN or MAX beside another aggregate of
+    the same ungrouped row is a figure of its own; "the most recent" picked no row."""
+    for select in shown.tree.find_all(exp.Select):
+        if select.args.get("group"):
+            continue
+        funcs = [e.unalias() for e in select.expressions]
+        extremes = [f for f in funcs if isinstance(f, (exp.Min, exp.Max))]
+        others = [f for f in funcs if isinstance(f, exp.AggFunc) and f not in extremes]
+        if extremes and others:
+            return True
+    return False
 
 
 def _content(token: Token) -> bool:
@@ -413,7 +477,10 @@ def _item_shown(item: Item, shown: _Shown) -> bool:
         if item.kw == "list" or item.kw == "distinct":
             return True  # "different", "distinct": a listing's rows, or keys, already are
         if item.kw in ("sup", "top"):
-            return shown.has((exp.Order, exp.Min, exp.Max))
+            latest = isinstance(item.arg, tuple) and item.arg[1] == "time"
+            return shown.has((exp.Order,)) or (
+                shown.has((exp.Min, exp.Max)) and not (latest and _extreme_beside_figures(shown))
+            )
         return True
     if item.kind == "concept" and item.arg == "sales":
         return shown.metric or shown.has((exp.Sum,))  # "revenue", "spending": a sum of money
