@@ -38,6 +38,8 @@ CREATE TABLE transfers (
     from_workshop INTEGER REFERENCES workshops (workshop_id),
     to_workshop INTEGER REFERENCES workshops (workshop_id)
 );
+CREATE TABLE trips (trip_id INTEGER PRIMARY KEY, origin_city TEXT, destination_city TEXT);
+INSERT INTO trips VALUES (1, 'Leeds', 'Bath'), (2, 'Leeds', 'York'), (3, 'Bath', 'Leeds');
 INSERT INTO workshops VALUES (1, 'North Garage', 'Leeds'), (2, 'South Garage', 'Bath');
 INSERT INTO mechanics VALUES
     (1, 'Rosa', 32, 40.0, 1), (2, 'Omar', 45, 55.5, 1), (3, 'Li', 33, 38.0, 2),
@@ -160,3 +162,12 @@ def test_a_direction_verb_in_any_inflection_picks_its_side(
     # two ways from transfers to workshops: "landed" is the arriving side, "departed" the other
     assert rows(garage, "How many transfers landed in Bath?", nl) == [(2,)]
     assert rows(garage, "How many transfers departed from Bath?", nl) == [(1,)]
+
+
+def test_a_value_of_two_columns_goes_to_the_side_a_word_names(
+    nl: RuleTranslator, garage: SQLiteEngine
+) -> None:
+    # 'Leeds' is both an origin and a destination city: the word before it says which
+    assert rows(garage, "How many trips into Leeds?", nl) == [(1,)]
+    assert rows(garage, "How many trips have destination Leeds?", nl) == [(1,)]
+    assert rows(garage, "How many trips leave from Leeds?", nl) == [(2,)]
