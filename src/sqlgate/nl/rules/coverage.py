@@ -16,7 +16,6 @@ The answer's ``coverage`` is the share of content words accounted for (1.0 when 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -24,9 +23,10 @@ import sqlglot
 from sqlglot import exp
 
 from sqlgate.nl.lexicon import FieldInfo, Lexicon
-from sqlgate.nl.rules.cues import IRREGULAR_PARTICIPLES, LIKE_CUES, RELATION_VERBS
+from sqlgate.nl.rules.cues import LIKE_CUES, RELATION_VERBS
 from sqlgate.nl.rules.parts import Item
-from sqlgate.nl.rules.role_joins import direction, direction_shown
+from sqlgate.nl.rules.role_joins import direction_shown
+from sqlgate.nl.rules.wording import EVENT_VERBS, verb_accounted, word_in_shape
 from sqlgate.nl.semantic import SemanticIndex
 from sqlgate.nl.text import NUMBER_WORDS, Token, identifier_words, stem
 from sqlgate.nl.vocabulary import KEYWORDS, STOPWORDS, _words
@@ -39,13 +39,6 @@ FILLER_WORDS = _words(
     alphabetically alphabetical order ordered sorted sort names name detail details ids id
     all total overall only just through among compute calculate determine identify report retrieve
     dollars dollar euros euro usd eur cents"""
-)
-
-#: Verbs of an event that a date right after them says when ("produced in 1980").
-EVENT_VERBS = _words(
-    """occurred occur occurs happened happen happens opened open founded established released
-    born launched built started ended published recorded manufactured introduced took taken
-    began begun finished completed issued registered signed"""
 )
 
 #: Words of a ranking ("the most popular", "the most common"): carried by its ORDER BY.
@@ -317,7 +310,8 @@ def measure_coverage(
         if item.kind in ("word", "quoted"):
             word = item.text.lower()
             if _word_accounted(word, tokens[item.first], None if counted else shown) or (
-                shown is not None and _verb_accounted(word, items, k, shown)
+                shown is not None
+                and (verb_accounted(word, items, k, shown) or word_in_shape(word, items, k, shown))
             ):
                 accounted.update(span)
             else:
@@ -337,66 +331,6 @@ def measure_coverage(
     content = [k for k, t in enumerate(tokens) if _content(t)]
     score = sum(1 for k in content if k in accounted) / len(content) if content else 1.0
     return Coverage(round(score, 2), tuple(unknown), tuple(dropped))
-
-
-def _verb_accounted(word: str, items: list[Item], k: int, shown: _Shown) -> bool:
-    """A verb the query carries without a word of its own:
-
-    * the event of a date filter: right before it ("cars produced in 1980"), or after the thing
-      it dates, with the date later on ("the car produced with 8 cylinders in 1974");
-    * the event of a time superlative right before it ("the most recently performed treatment"),
-      carried by the ranking on time;
-    * the relation between the two models it stands between ("shops *run* with no employees",
-      "airlines *serving* these airports"), carried by the query joining them.
-    """
-    if not verb_form(word) or direction(word):
-        return False  # "departing", "landing": carried by the joined column of its side
-    after = items[k + 1 : k + 2]
-    if after and after[0].kind == "range" and after[0].role == "filter":
-        return True
-    before = items[k - 1] if k else None
-    if before is not None and before.kind == "kw" and before.kw == "sup":
-        return isinstance(before.arg, tuple) and before.arg[1] == "time" and shown.has((exp.Order,))
-    subject = _side(reversed(items[:k]), models_only=True)
-    if subject is not None and any(i.kind == "range" and i.role == "filter" for i in items[k:]):
-        return True
-    return _relates(items, k, shown)
-
-
-def verb_form(word: str) -> bool:
-    """Whether ``word`` is a verb of an event or of a relation that adds nothing else.
-
-    Not any verb: "mechanics who *abandoned* vehicles" says more than that mechanics and
-    vehicles are related, and declines. A verb that names the relation itself ("repaired" for
-    ``repairs``, "caused" for ``caused_by_ship_id``) is accounted for by that name.
-    """
-    return word in EVENT_VERBS or word in RELATION_VERBS or word in IRREGULAR_PARTICIPLES
-
-
-def _relates(items: list[Item], k: int, shown: _Shown) -> bool:
-    """Whether the verb at ``k`` stands between two different models the query joins."""
-    if len(shown.tables) < 2:
-        return False
-    sides = (_side(reversed(items[:k])), _side(items[k + 1 :]))
-    if None in sides or sides[0] == sides[1]:
-        return False
-    return all(str(side).lower() in shown.tables for side in sides)
-
-
-def _side(items: Iterable[Item], *, models_only: bool = False) -> str | None:
-    """The model of the nearest mapped phrase, over little words and question keywords
-    (``models_only``: when that phrase names the model itself)."""
-    for item in items:
-        if item.kind == "entry" and item.chosen is not None:
-            if models_only and item.chosen.kind != "model":
-                return None
-            return item.chosen.model
-        if item.kind in ("kw", "number") or (
-            item.kind == "word" and item.text.lower() in STOPWORDS
-        ):
-            continue
-        return None
-    return None
 
 
 def _pronouns(tokens: list[Token], item: Item) -> bool:

@@ -1,0 +1,128 @@
+"""Words the shape of a query carries without a name of their own: verbs that only relate or
+date what the question names, and nouns that only point back at something it names.
+
+Read by :mod:`sqlgate.nl.rules.coverage` for a word that maps to nothing in the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+from sqlglot import exp
+
+from sqlgate.nl.rules.cues import IRREGULAR_PARTICIPLES, RELATION_VERBS
+from sqlgate.nl.rules.parts import Item
+from sqlgate.nl.rules.role_joins import direction
+from sqlgate.nl.vocabulary import STOPWORDS, _words
+
+
+class Shown(Protocol):
+    """What a query shows (:class:`sqlgate.nl.rules.coverage._Shown`)."""
+
+    tables: set[str]
+    tree: exp.Expression
+
+    def has(self, kinds: tuple[type[exp.Expression], ...]) -> bool: ...
+
+
+#: Verbs of an event that a date right after them says when ("produced in 1980").
+EVENT_VERBS = _words(
+    """occurred occur occurs happened happen happens opened open founded established released
+    born launched built started ended published recorded manufactured introduced took taken
+    began begun finished completed issued registered signed"""
+)
+
+
+def verb_accounted(word: str, items: list[Item], k: int, shown: Shown) -> bool:
+    """A verb the query carries without a word of its own:
+
+    * the event of a date filter: right before it ("cars produced in 1980"), or after the thing
+      it dates, with the date later on ("the car produced with 8 cylinders in 1974");
+    * the event of a time superlative right before it ("the most recently performed treatment"),
+      carried by the ranking on time;
+    * the relation between the two models it stands between ("shops *run* with no employees",
+      "airlines *serving* these airports"), carried by the query joining them.
+    """
+    if not verb_form(word) or direction(word):
+        return False  # "departing", "landing": carried by the joined column of its side
+    after = items[k + 1 : k + 2]
+    if after and after[0].kind == "range" and after[0].role == "filter":
+        return True
+    before = items[k - 1] if k else None
+    if before is not None and before.kind == "kw" and before.kw == "sup":
+        return isinstance(before.arg, tuple) and before.arg[1] == "time" and shown.has((exp.Order,))
+    subject = _side(reversed(items[:k]), models_only=True)
+    if subject is not None and any(i.kind == "range" and i.role == "filter" for i in items[k:]):
+        return True
+    return _relates(items, k, shown)
+
+
+def verb_form(word: str) -> bool:
+    """Whether ``word`` is a verb of an event or of a relation that adds nothing else.
+
+    Not any verb: "mechanics who *abandoned* vehicles" says more than that mechanics and
+    vehicles are related, and declines. A verb that names the relation itself ("repaired" for
+    ``repairs``, "caused" for ``caused_by_ship_id``) is accounted for by that name.
+    """
+    return word in EVENT_VERBS or word in RELATION_VERBS or word in IRREGULAR_PARTICIPLES
+
+
+def _relates(items: list[Item], k: int, shown: Shown) -> bool:
+    """Whether the verb at ``k`` stands between two different models the query joins."""
+    if len(shown.tables) < 2:
+        return False
+    sides = (_side(reversed(items[:k])), _side(items[k + 1 :]))
+    if None in sides or sides[0] == sides[1]:
+        return False
+    return all(str(side).lower() in shown.tables for side in sides)
+
+
+def _side(items: Iterable[Item], *, models_only: bool = False) -> str | None:
+    """The model of the nearest mapped phrase, over little words and question keywords
+    (``models_only``: when that phrase names the model itself)."""
+    for item in items:
+        if item.kind == "entry" and item.chosen is not None:
+            if models_only and item.chosen.kind != "model":
+                return None
+            return item.chosen.model
+        if item.kind in ("kw", "number") or (
+            item.kind == "word" and item.text.lower() in STOPWORDS
+        ):
+            continue
+        return None
+    return None
+
+
+#: Nouns that only point at the rows of the thing named right before them ("the death events",
+#: "staff members", "loan records").
+_HEAD_NOUNS = _words("record records entry entries event events row rows member members")
+#: Nouns of a count: "the number", "how many times".
+_COUNT_NOUNS = _words("number numbers times")
+#: Nouns of rows of several columns: "pairs of first name and dog name".
+_TUPLE_NOUNS = _words("pair pairs combination combinations")
+#: Verbs that, followed by "up", only link a thing to what it became ("ended up being").
+_END_UP = _words("end ends ended ending")
+
+
+def word_in_shape(word: str, items: list[Item], k: int, shown: Shown) -> bool:
+    """An unmapped word the query's shape carries: a head noun after the thing it points at, a
+    noun of a count with a count, "pairs" of columns, "where" of a set question, "ended up"."""
+    if word in _HEAD_NOUNS:
+        before = items[k - 1] if k else None
+        return (
+            before is not None
+            and before.kind == "entry"
+            and before.chosen is not None
+            and before.chosen.model.lower() in shown.tables
+        )
+    if word in _COUNT_NOUNS:
+        return shown.has((exp.Count,))
+    if word in _TUPLE_NOUNS:
+        select = shown.tree.find(exp.Select)
+        return select is not None and len(select.expressions) > 1
+    if word == "where":
+        return shown.has((exp.Intersect, exp.Except))  # "states where both A and B live"
+    if word in _END_UP:
+        return k + 1 < len(items) and items[k + 1].text.lower() == "up"
+    return False
