@@ -42,6 +42,12 @@ CREATE TABLE trips (trip_id INTEGER PRIMARY KEY, origin_city TEXT, destination_c
 INSERT INTO trips VALUES (1, 'Leeds', 'Bath'), (2, 'Leeds', 'York'), (3, 'Bath', 'Leeds');
 CREATE TABLE suppliers (supplier_id INTEGER PRIMARY KEY, company TEXT, city TEXT);
 INSERT INTO suppliers VALUES (1, 'Bolt Ltd', 'Leeds'), (2, 'Nut Co', 'York');
+CREATE TABLE Carpooler (ID INTEGER PRIMARY KEY, name TEXT, seats INTEGER);
+CREATE TABLE Buddy (
+    carpooler_id INTEGER REFERENCES Carpooler (ID), buddy_id INTEGER REFERENCES Carpooler (ID)
+);
+INSERT INTO Carpooler VALUES (1, 'Ann', 3), (2, 'Ben', 4), (3, 'Cy', 2);
+INSERT INTO Buddy VALUES (1, 2), (1, 3), (2, 1);
 INSERT INTO workshops VALUES (1, 'North Garage', 'Leeds'), (2, 'South Garage', 'Bath');
 INSERT INTO mechanics VALUES
     (1, 'Rosa', 32, 40.0, 1), (2, 'Omar', 45, 55.5, 1), (3, 'Li', 33, 38.0, 2),
@@ -206,3 +212,17 @@ def test_where_of_a_set_question_and_ended_up(nl: RuleTranslator, garage: SQLite
     ]
     assert rows(garage, "How many vehicles ended up with 8 cylinders?", nl) == [(1,)]
     assert not nl.ask("How many vehicles ended with 8 cylinders?").is_sql
+
+
+def test_a_person_named_by_what_they_do(nl: RuleTranslator, garage: SQLiteEngine) -> None:
+    # ``Carpooler`` is a person of the car pool: "car pool members", "car pool member"
+    assert rows(garage, "How many car pool members are there?", nl) == [(3,)]
+    question = "How many buddies does the car pool member Ann have?"
+    assert rows(garage, question, nl) == [(2,)]
+    assert not nl.ask("How many car pool are there?").is_sql
+
+
+def test_a_field_of_one_of_two_roles_declines(nl: RuleTranslator) -> None:
+    # a buddy row names two car poolers: "the names of buddies" is the other one's name
+    answer = nl.ask("Return the names of buddies of the car pool member Ann.")
+    assert not answer.is_sql and "names of buddy" in answer.explanation

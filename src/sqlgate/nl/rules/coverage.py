@@ -26,7 +26,7 @@ from sqlgate.nl.lexicon import FieldInfo, Lexicon
 from sqlgate.nl.rules.cues import LIKE_CUES, RELATION_VERBS
 from sqlgate.nl.rules.parts import Item
 from sqlgate.nl.rules.role_joins import direction_shown
-from sqlgate.nl.rules.wording import EVENT_VERBS, verb_accounted, word_in_shape
+from sqlgate.nl.rules.wording import EVENT_VERBS, role_fields, verb_accounted, word_in_shape
 from sqlgate.nl.semantic import SemanticIndex
 from sqlgate.nl.text import NUMBER_WORDS, Token, identifier_words, stem
 from sqlgate.nl.vocabulary import KEYWORDS, STOPWORDS, _words
@@ -328,6 +328,8 @@ def measure_coverage(
         dropped += _overall_figures(items, shown)
         dropped += _misplaced_fields(items, shown)
         dropped += _both_values(items, shown)
+        if lexicon is not None:
+            dropped += role_fields(items, shown, lexicon.index)
     content = [k for k, t in enumerate(tokens) if _content(t)]
     score = sum(1 for k in content if k in accounted) / len(content) if content else 1.0
     return Coverage(round(score, 2), tuple(unknown), tuple(dropped))

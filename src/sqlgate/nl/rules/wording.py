@@ -14,6 +14,7 @@ from sqlglot import exp
 from sqlgate.nl.rules.cues import IRREGULAR_PARTICIPLES, RELATION_VERBS
 from sqlgate.nl.rules.parts import Item
 from sqlgate.nl.rules.role_joins import direction
+from sqlgate.nl.semantic import SemanticIndex
 from sqlgate.nl.vocabulary import STOPWORDS, _words
 
 
@@ -126,3 +127,36 @@ def word_in_shape(word: str, items: list[Item], k: int, shown: Shown) -> bool:
     if word in _END_UP:
         return k + 1 < len(items) and items[k + 1].text.lower() == "up"
     return False
+
+
+def role_fields(items: list[Item], shown: Shown, index: SemanticIndex) -> list[str]:
+    """ "the names of the friends of Kyle": a field of model A asked for "of" a model B that
+    reaches A by two relationships (a friend row names two high schoolers) belongs to one of
+    those roles; a query that reads A only once answers for one role, maybe the other."""
+    out = []
+    for pos, item in enumerate(items):
+        chosen = item.chosen if item.kind == "entry" else None
+        if chosen is None or chosen.kind != "field":
+            continue
+        owner = _model_after_of(items[pos + 1 : pos + 5])
+        field_model = chosen.model.lower()
+        if owner is None or owner == field_model:
+            continue
+        roles = [j for j in index.joins.get(owner, []) if j.right.lower() == field_model]
+        reads = [t for t in shown.tree.find_all(exp.Table) if t.name.lower() == field_model]
+        if len(roles) > 1 and len(reads) < 2:
+            out.append(f"{item.text} of {owner}")
+    return out
+
+
+def _model_after_of(rest: list[Item]) -> str | None:
+    """The model named right after "of" ("of the friends"), lower-case."""
+    if not rest or rest[0].text.lower() != "of":
+        return None
+    for item in rest[1:]:
+        if item.kind == "word" and item.text.lower() in ("the", "a", "an", "each", "all", "every"):
+            continue
+        if item.kind == "entry" and item.chosen is not None and item.chosen.kind == "model":
+            return item.chosen.model.lower()
+        return None
+    return None

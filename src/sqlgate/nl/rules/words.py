@@ -19,7 +19,7 @@ from sqlgate.nl.rules.parts import Item
 from sqlgate.nl.rules.role_joins import column_side, direction
 from sqlgate.nl.spelling import initials, lemma
 from sqlgate.nl.text import Token, phrase_key, stem
-from sqlgate.nl.vocabulary import KEYWORDS, MAX_KEYWORD, STOPWORDS
+from sqlgate.nl.vocabulary import KEYWORDS, MAX_KEYWORD, STOPWORDS, _words
 
 _MIN_LEMMA = 4
 _VIA_RANK = {"name": 3, "qualified": 3, "value": 3, "boolean": 3, "synonym": 2, "short": 1}
@@ -123,7 +123,12 @@ def _other_form(lexicon: Lexicon, window: list[Token]) -> list[Entry]:
 def _joined_at(
     lexicon: Lexicon, tokens: list[Token], i: int, taken: dict[int, Item]
 ) -> tuple[int, list[Entry]]:
-    """Two words written as one in the schema: "high schooler" for ``Highschooler``."""
+    """Two words written as one in the schema: "high schooler" for ``Highschooler``; and a
+    person named by what they do, before a noun for a person: "high school students" for
+    ``Highschooler``, "football players" for ``footballer``."""
+    agent = _agent_at(lexicon, tokens, i, taken)
+    if agent[0]:
+        return agent
     pair = tokens[i : i + 2]
     if len(pair) < 2 or i + 1 in taken or any(t.kind != "word" for t in pair):
         return 0, []
@@ -131,6 +136,29 @@ def _joined_at(
         return 0, []
     entries = lexicon.phrases.get((stem(pair[0].norm + pair[1].norm),))
     return (2, entries) if entries else (0, [])
+
+
+def _agent_at(
+    lexicon: Lexicon, tokens: list[Token], i: int, taken: dict[int, Item]
+) -> tuple[int, list[Entry]]:
+    for n in (3, 2):
+        window = tokens[i : i + n]
+        if len(window) < n or any(j in taken for j in range(i, i + n)):
+            continue
+        if any(t.kind != "word" or t.norm in STOPWORDS for t in window):
+            continue
+        if window[-1].norm not in _PERSON_NOUNS:
+            continue
+        entries = lexicon.phrases.get((stem("".join(t.norm for t in window[:-1]) + "er"),))
+        if entries:
+            return n, entries
+    return 0, []
+
+
+#: Nouns for a person, that an agent noun of the schema stands for with what the person does.
+_PERSON_NOUNS = _words(
+    "student students person people member members player players worker workers resident residents"
+)
 
 
 def _numeric_next(lexicon: Lexicon, tokens: list[Token], i: int, taken: dict[int, Item]) -> bool:
