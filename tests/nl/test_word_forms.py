@@ -226,3 +226,10 @@ def test_a_field_of_one_of_two_roles_declines(nl: RuleTranslator) -> None:
     # a buddy row names two car poolers: "the names of buddies" is the other one's name
     answer = nl.ask("Return the names of buddies of the car pool member Ann.")
     assert not answer.is_sql and "names of buddy" in answer.explanation
+
+
+def test_later_and_earlier_than(nl: RuleTranslator, garage: SQLiteEngine) -> None:
+    assert len(rows(garage, "Show repairs later than 2024-02-11.", nl)) == 2
+    assert len(rows(garage, "Show repairs earlier than March 2024.", nl)) == 2
+    assert rows(garage, "How many repairs were done later than 2023?", nl) == [(4,)]
+    assert len(rows(garage, "Show the vehicles with cylinders later than 4.", nl)) == 2

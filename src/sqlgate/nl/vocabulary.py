@@ -51,10 +51,10 @@ _add("distinct", None, "different", "distinct", "unique")
 _add("group", None, "by", "per", "for each", "each", "for every", "every", "in each",
      "across", "grouped by", "broken down by", "split by", "breakdown by")  # fmt: skip
 _add("cmp", (">", None), "more than", "greater than", "over", "above", "exceeding", ">",
-     "higher than", "bigger than", "larger than", "in excess of")  # fmt: skip
+     "higher than", "bigger than", "larger than", "in excess of", "later than")  # fmt: skip
 _add("cmp", (">=", None), "at least", ">=", "or more", "no less than")
 _add("cmp", ("<", None), "less than", "fewer than", "under", "below", "<", "lower than",
-     "smaller than")  # fmt: skip
+     "smaller than", "earlier than")  # fmt: skip
 _add("cmp", ("<=", None), "at most", "<=", "or less", "or fewer", "no more than",
      "up to")  # fmt: skip
 _add("cmp", ("=", None), "equal to", "equals", "exactly", "=")
