@@ -68,11 +68,21 @@ def _fix(
         return None  # a proper noun: a name, a place, a value not sampled
     if word in known or english(word) or has_key(token.stem):
         return None
-    found = process.extract(word, known, scorer=OSA.distance, score_cutoff=1, limit=4)
-    choices = {choice for choice, _, _ in found if len(choice) >= MIN_TYPO - 1}
-    if len({stem(c) for c in choices}) != 1:
-        return None  # none, or several words as close: no guess
-    return min(choices)
+    return _closest(word, known)
+
+
+def _closest(word: str, known: Collection[str]) -> str | None:
+    """The one known word one slip from ``word`` (or from its stem or singular, the ending kept:
+    "trakcs" → "tracks", "invocies" → "invoices"), if there is exactly one."""
+    singular = word[:-1] if word.endswith("s") else word
+    for form in dict.fromkeys((word, stem(word), singular)):
+        found = process.extract(form, known, scorer=OSA.distance, score_cutoff=1, limit=4)
+        choices = {choice for choice, _, _ in found if len(choice) >= MIN_TYPO - 1}
+        if len({stem(c) for c in choices}) > 1:
+            return None  # several words as close: no guess
+        if choices:
+            return min(choices) + word[len(form) :]
+    return None
 
 
 def acronym(word: str) -> bool:
