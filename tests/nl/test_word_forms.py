@@ -97,6 +97,7 @@ def test_a_typing_slip_is_read_as_the_one_word_it_is_close_to(
     assert rows(garage, "How many mechanis are there?", nl) == [(4,)]  # a letter missing
     assert rows(garage, "How many vehilces are there?", nl) == [(4,)]  # in the plural
     assert rows(garage, "How many repiars are there?", nl) == [(4,)]
+    assert rows(garage, "What is the avvverage cost of repairs?", nl) == [(162.5,)]  # tripled
     assert rows(garage, "What is the avrage cost of repairs?", nl) == [(162.5,)]
 
 

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection
 from dataclasses import replace
 from functools import lru_cache
@@ -25,6 +26,7 @@ from sqlgate.nl.text import Token, stem
 #: Shortest word :func:`respell` corrects: shorter ones have too many neighbours.
 MIN_TYPO = 5
 _VOWELS = frozenset("aeiouy")
+_TRIPLED = re.compile(r"([a-z])\1\1+")
 #: Little words an expansion of initials may have inside ("miles per gallon").
 _INNER = frozenset({"per", "of", "and", "to", "in", "on", "for", "the", "a"})
 
@@ -66,9 +68,12 @@ def _fix(
         return None
     if position and token.text[:1].isupper():
         return None  # a proper noun: a name, a place, a value not sampled
+    tripled = _TRIPLED.sub(r"\1\1", word)  # no English word has a letter three times in a row
+    if tripled != word and (tripled in known or english(tripled)):
+        return tripled
     if word in known or english(word) or has_key(token.stem):
         return None
-    return _closest(word, known)
+    return _closest(tripled, known)
 
 
 def _closest(word: str, known: Collection[str]) -> str | None:
