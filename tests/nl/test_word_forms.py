@@ -48,6 +48,8 @@ CREATE TABLE Buddy (
 );
 INSERT INTO Carpooler VALUES (1, 'Ann', 3), (2, 'Ben', 4), (3, 'Cy', 2);
 INSERT INTO Buddy VALUES (1, 2), (1, 3), (2, 1);
+CREATE TABLE policies (policy_id INTEGER PRIMARY KEY, maint_cost REAL);
+INSERT INTO policies VALUES (1, 100.0), (2, 250.0);
 INSERT INTO workshops VALUES (1, 'North Garage', 'Leeds'), (2, 'South Garage', 'Bath');
 INSERT INTO mechanics VALUES
     (1, 'Rosa', 32, 40.0, 1), (2, 'Omar', 45, 55.5, 1), (3, 'Li', 33, 38.0, 2),
@@ -236,3 +238,8 @@ def test_later_and_earlier_than(nl: RuleTranslator, garage: SQLiteEngine) -> Non
     assert len(rows(garage, "Show repairs earlier than March 2024.", nl)) == 2
     assert rows(garage, "How many repairs were done later than 2023?", nl) == [(4,)]
     assert len(rows(garage, "Show the vehicles with cylinders later than 4.", nl)) == 2
+
+
+def test_a_word_a_column_name_shortens(nl: RuleTranslator, garage: SQLiteEngine) -> None:
+    # ``maint_cost``: "maint" is no English word, and "maintenance" starts with it
+    assert rows(garage, "What is the total maintenance cost of the policies?", nl) == [(350.0,)]

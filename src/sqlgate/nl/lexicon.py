@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from sqlgate.nl.semantic import CalculatedField, Column, Model, SemanticIndex
-from sqlgate.nl.spelling import acronym, lemma
+from sqlgate.nl.spelling import acronym, english, lemma
 from sqlgate.nl.text import identifier_words, phrase_key, stem
 from sqlgate.nl.values import ValueIndex
 
@@ -68,6 +68,13 @@ class Lexicon:
         self.acronyms: dict[str, list[Entry]] = defaultdict(list)
         self._build(values)
         self.words |= {lemma(w) for w in self.words}
+        #: words of names that are no English word and may shorten one ("dest", "abbrev")
+        self._cut = sorted(
+            (w for w in self.words if len(w) >= 3 and w.isalpha() and not english(w)),
+            key=len,
+            reverse=True,
+        )
+        self._shortened: dict[str, str | None] = {}
 
     def add(self, key: tuple[str, ...], entry: Entry) -> None:
         if not key or len(key) > MAX_PHRASE:
@@ -148,6 +155,19 @@ class Lexicon:
                                 "value", model_name, column, value, via="value", exact_case=value
                             ),
                         )
+
+    def shortened(self, word: str) -> str | None:
+        """The stem of the name word that ``word`` is a shortening of ("dest" for "destination",
+        "abbrev" for "abbreviation"): an English word that starts with a name word which is no
+        English word, at least two letters longer; ``None`` when there is none."""
+        if word not in self._shortened:
+            found = None
+            if len(word) >= 5 and english(word) and word not in self.words:
+                found = next(
+                    (w for w in self._cut if word.startswith(w) and len(word) > len(w) + 1), None
+                )
+            self._shortened[word] = stem(found) if found else None
+        return self._shortened[word]
 
     def _known(self, *names: str) -> None:
         for name in names:

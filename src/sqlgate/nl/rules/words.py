@@ -107,10 +107,14 @@ def _phrase_at(
 
 
 def _other_form(lexicon: Lexicon, window: list[Token]) -> list[Entry]:
-    """A phrase the model names in another form: a one-word name in another inflection ("aged"
-    for ``age``), a one-word name spelled out from its initials ("miles per gallon" for ``mpg``)."""
+    """A phrase the model names in another form: with a word the name shortens ("destination
+    airport" for ``DestAirport``), a one-word name in another inflection ("aged" for ``age``), a
+    one-word name spelled out from its initials ("miles per gallon" for ``mpg``)."""
     if any(t.kind != "word" for t in window):
         return []
+    short = tuple(lexicon.shortened(t.norm) or t.stem for t in window)
+    if short != tuple(t.stem for t in window) and short in lexicon.phrases:
+        return lexicon.phrases[short]  # "destination airport" for DestAirport
     if len(window) == 1:
         if len(window[0].norm) < _MIN_LEMMA:
             return []  # "ids", "its": too short to tell
