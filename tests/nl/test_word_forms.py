@@ -48,8 +48,8 @@ CREATE TABLE Buddy (
 );
 INSERT INTO Carpooler VALUES (1, 'Ann', 3), (2, 'Ben', 4), (3, 'Cy', 2);
 INSERT INTO Buddy VALUES (1, 2), (1, 3), (2, 1);
-CREATE TABLE policies (policy_id INTEGER PRIMARY KEY, maint_cost REAL);
-INSERT INTO policies VALUES (1, 100.0), (2, 250.0);
+CREATE TABLE policies (policy_id INTEGER PRIMARY KEY, maint_cost REAL, date_renewed DATE);
+INSERT INTO policies VALUES (1, 100.0, '2024-05-01'), (2, 250.0, '2024-06-01');
 INSERT INTO workshops VALUES (1, 'North Garage', 'Leeds'), (2, 'South Garage', 'Bath');
 INSERT INTO mechanics VALUES
     (1, 'Rosa', 32, 40.0, 1), (2, 'Omar', 45, 55.5, 1), (3, 'Li', 33, 38.0, 2),
@@ -243,3 +243,13 @@ def test_later_and_earlier_than(nl: RuleTranslator, garage: SQLiteEngine) -> Non
 def test_a_word_a_column_name_shortens(nl: RuleTranslator, garage: SQLiteEngine) -> None:
     # ``maint_cost``: "maint" is no English word, and "maintenance" starts with it
     assert rows(garage, "What is the total maintenance cost of the policies?", nl) == [(350.0,)]
+
+
+def test_a_participle_in_a_name_asked_as_a_noun(nl: RuleTranslator, garage: SQLiteEngine) -> None:
+    # ``date_renewed``: "renewal date", "date of renewal"
+    for question in (
+        "List the renewal date of the policies.",
+        "Show the date of renewal of policies.",
+    ):
+        answer = nl.ask(question)
+        assert answer.is_sql and "date_renewed" in (answer.sql or ""), answer.explanation

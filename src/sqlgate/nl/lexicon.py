@@ -126,6 +126,10 @@ class Lexicon:
                     full = tuple(stem(_ABBREVIATIONS.get(w, w)) for w in words)
                     self.add(full, Entry("field", model.name, f.name, via="synonym"))
                 self._reordered(name_key, Entry("field", model.name, f.name, via="synonym"))
+                for nominal in _nominals(words):
+                    # "arrival date", "date of departure" for date_arrived, date_departed
+                    self.add(nominal, Entry("field", model.name, f.name, via="synonym"))
+                    self._reordered(nominal, Entry("field", model.name, f.name, via="synonym"))
                 if len(words) == 2 and words[1] in _GENERIC_SUFFIXES and not is_key:
                     # "role" for role_code, "email" for email_address
                     self.add(name_key[:1], Entry("field", model.name, f.name, via="short"))
@@ -185,11 +189,13 @@ class Lexicon:
         self.add(("non", *key), Entry("value", model, name, "false", via="boolean"))
 
     def _reordered(self, key: tuple[str, ...], entry: Entry) -> None:
-        """A two-word name the other way round, without its little words: "membership level"
-        for ``Level_of_membership``, "arrival date" for ``date_arrived``."""
+        """A two-word name the other way round, without its little words or with "of":
+        "membership level" for ``Level_of_membership``, "date of renewal" for a renewal date."""
         content = tuple(w for w in key if w not in _LITTLE_WORDS)
         if len(content) == 2:
-            for variant in (content, content[::-1]):
+            first, second = content
+            # and "date of renewal" for a "renewal date"
+            for variant in (content, content[::-1], (second, "of", first), (first, "of", second)):
                 if variant != key and variant not in self.phrases:
                     self.add(variant, entry)
 
@@ -238,6 +244,24 @@ class Lexicon:
 
 _GENERIC_SUFFIXES = frozenset({"code", "address", "number", "text", "value"})
 _LITTLE_WORDS = frozenset({"of", "the", "a", "an", "for", "in", "on", "by", "to", "and"})
+
+
+#: Endings that make a noun of a verb: arrive → arrival, depart → departure, pay → payment.
+_NOMINAL = ("al", "ure", "ion", "tion", "ment", "ance", "ence")
+
+
+def _nominals(words: list[str]) -> list[tuple[str, ...]]:
+    """The name's key with a past participle in it made a noun ("arrival" for "arrived")."""
+    out = []
+    for k, word in enumerate(words):
+        if not (word.endswith("ed") and len(word) > 4):
+            continue
+        base = stem(lemma(word))
+        key = [stem(w) for w in words]
+        for ending in _NOMINAL:
+            key[k] = stem(base + ending)
+            out.append(tuple(key))
+    return out
 
 
 def _numbers_only(values: ValueIndex | None, model: str, name: str) -> bool:
