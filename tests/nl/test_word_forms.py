@@ -197,8 +197,14 @@ def test_the_number_is_a_count(nl: RuleTranslator, garage: SQLiteEngine) -> None
     question = "How many repairs does each mechanic have? List the mechanic name and the number."
     got = rows(garage, question, nl)
     assert sorted((r[1], r[2]) for r in got) == [("Li", 1), ("Omar", 1), ("Rosa", 2)]
+    question = "Show the names of mechanics who have repairs, and numbers of repairs for each."
+    assert sorted((r[1], r[-1]) for r in rows(garage, question, nl)) == [
+        ("Li", 1),
+        ("Omar", 1),
+        ("Rosa", 2),
+    ]
     # numbers that are no count are not understood
-    assert not nl.ask("List the numbers of the vehicles.").is_sql
+    assert not nl.ask("List the vehicle numbers.").is_sql
 
 
 def test_pairs_of_two_columns(nl: RuleTranslator, garage: SQLiteEngine) -> None:

@@ -20,7 +20,7 @@ def _add(cls: str, arg: Any, *phrases: str) -> None:
 
 
 _add("count", None, "how many", "number of", "count of", "count", "total number of", "num of",
-     "amount of", "counts")  # fmt: skip
+     "amount of", "counts", "numbers of")  # fmt: skip
 _add("agg", "sum", "sum of", "sum", "total", "how much", "overall", "combined")
 _add("agg", "avg", "average", "avg", "mean", "typical", "average of")
 _add("agg", "min", "minimum", "min")
