@@ -23,7 +23,7 @@ SCHEMA = """
 CREATE TABLE workshops (workshop_id INTEGER PRIMARY KEY, name TEXT, city TEXT);
 CREATE TABLE mechanics (
     mechanic_id INTEGER PRIMARY KEY, name TEXT, age INTEGER, hourly_rate REAL,
-    workshop_id INTEGER REFERENCES workshops (workshop_id)
+    workshop_id INTEGER REFERENCES workshops (workshop_id), birth_date DATE, hire_date DATE
 );
 CREATE TABLE vehicles (vehicle_id INTEGER PRIMARY KEY, plate TEXT, mpg REAL, cylinders INTEGER);
 CREATE TABLE repairs (
@@ -52,8 +52,10 @@ CREATE TABLE policies (policy_id INTEGER PRIMARY KEY, maint_cost REAL, date_rene
 INSERT INTO policies VALUES (1, 100.0, '2024-05-01'), (2, 250.0, '2024-06-01');
 INSERT INTO workshops VALUES (1, 'North Garage', 'Leeds'), (2, 'South Garage', 'Bath');
 INSERT INTO mechanics VALUES
-    (1, 'Rosa', 32, 40.0, 1), (2, 'Omar', 45, 55.5, 1), (3, 'Li', 33, 38.0, 2),
-    (4, 'Ines', 51, 60.0, 2);
+    (1, 'Rosa', 32, 40.0, 1, '1992-04-02', '2015-03-01'),
+    (2, 'Omar', 45, 55.5, 1, '1979-08-19', '2001-06-15'),
+    (3, 'Li', 33, 38.0, 2, '1991-01-30', '2015-09-01'),
+    (4, 'Ines', 51, 60.0, 2, '1973-11-11', '1999-02-01');
 INSERT INTO vehicles VALUES
     (1, 'AB12', 31.5, 4), (2, 'CD34', 18.0, 8), (3, 'EF56', 27.0, 4), (4, 'GH78', 22.5, 6);
 INSERT INTO repairs VALUES
@@ -259,3 +261,15 @@ def test_a_participle_in_a_name_asked_as_a_noun(nl: RuleTranslator, garage: SQLi
     ):
         answer = nl.ask(question)
         assert answer.is_sql and "date_renewed" in (answer.sql or ""), answer.explanation
+
+
+def test_an_event_verb_names_the_date_it_is_dated_by(
+    nl: RuleTranslator, garage: SQLiteEngine
+) -> None:
+    assert rows(garage, "How many mechanics were hired in 2015?", nl) == [(2,)]
+    # mechanics have two dates: "born" is not carried by a filter on the other one
+    answer = nl.ask("How many mechanics were born in 2015?")
+    assert not answer.is_sql or "birth_date" in (answer.sql or "")
+    # nor by a date of another model
+    answer = nl.ask("Which vehicles were born in 2024?")
+    assert not answer.is_sql and "born" in answer.explanation

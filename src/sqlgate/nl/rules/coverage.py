@@ -274,7 +274,7 @@ def _field_info(lexicon: Lexicon | None, column: exp.Column) -> FieldInfo | None
 def _name_stems(shown: _Shown, index: SemanticIndex | None) -> set[str]:
     """The words of the names the query uses: its models, its columns, and every column of a
     model it lists whole."""
-    names = set(shown.tables) | set(shown.columns)
+    names = set(shown.tables) | set(shown.column_names)  # case kept: HireDate is two words
     if index is not None:
         for table in shown.tables | shown.star_tables:
             for field in index.fields.get(table, {}).values() if table in shown.star_tables else ():
@@ -311,7 +311,10 @@ def measure_coverage(
             word = item.text.lower()
             if _word_accounted(word, tokens[item.first], None if counted else shown) or (
                 shown is not None
-                and (verb_accounted(word, items, k, shown) or word_in_shape(word, items, k, shown))
+                and (
+                    (lexicon is not None and verb_accounted(word, items, k, shown, lexicon))
+                    or word_in_shape(word, items, k, shown)
+                )
             ):
                 accounted.update(span)
             else:

@@ -11,10 +11,13 @@ from typing import Protocol
 
 from sqlglot import exp
 
+from sqlgate.nl.lexicon import Lexicon
 from sqlgate.nl.rules.cues import IRREGULAR_PARTICIPLES, RELATION_VERBS
 from sqlgate.nl.rules.parts import Item
 from sqlgate.nl.rules.role_joins import direction
 from sqlgate.nl.semantic import SemanticIndex
+from sqlgate.nl.spelling import lemma
+from sqlgate.nl.text import identifier_words, stem
 from sqlgate.nl.vocabulary import STOPWORDS, _words
 
 
@@ -35,7 +38,7 @@ EVENT_VERBS = _words(
 )
 
 
-def verb_accounted(word: str, items: list[Item], k: int, shown: Shown) -> bool:
+def verb_accounted(word: str, items: list[Item], k: int, shown: Shown, lexicon: Lexicon) -> bool:
     """A verb the query carries without a word of its own:
 
     * the event of a date filter: right before it ("cars produced in 1980"), or after the thing
@@ -49,14 +52,43 @@ def verb_accounted(word: str, items: list[Item], k: int, shown: Shown) -> bool:
         return False  # "departing", "landing": carried by the joined column of its side
     after = items[k + 1 : k + 2]
     if after and after[0].kind == "range" and after[0].role == "filter":
-        return True
+        return _dated(word, _side(reversed(items[:k])), shown, _FILTERS, lexicon)
     before = items[k - 1] if k else None
     if before is not None and before.kind == "kw" and before.kw == "sup":
-        return isinstance(before.arg, tuple) and before.arg[1] == "time" and shown.has((exp.Order,))
+        latest = isinstance(before.arg, tuple) and before.arg[1] == "time"
+        return latest and _dated(word, _side(items[k + 1 :]), shown, (exp.Ordered,), lexicon)
     subject = _side(reversed(items[:k]), models_only=True)
     if subject is not None and any(i.kind == "range" and i.role == "filter" for i in items[k:]):
-        return True
+        return _dated(word, subject, shown, _FILTERS, lexicon)
     return _relates(items, k, shown)
+
+
+_FILTERS = (exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between, exp.EQ)
+
+
+def _dated(
+    word: str,
+    subject: str | None,
+    shown: Shown,
+    kinds: tuple[type[exp.Expression], ...],
+    lexicon: Lexicon,
+) -> bool:
+    """Whether a date filter or order of the query dates what the verb is about: a column of
+    its subject's model, or one named for the verb ("hired" for ``HireDate``). "Customers born
+    in 1980" is not carried by a filter on their support rep's hire date."""
+    verb = stem(lemma(word))
+    own = subject.lower() if subject is not None else None
+    # a model with two dates (born, hired) needs the verb to name the one filtered
+    dates = [f for (m, _), f in lexicon.fields.items() if m == own and f.kind == "time"]
+    for node in shown.tree.find_all(*kinds):
+        if kinds is _FILTERS and node.find_ancestor(exp.Where, exp.Having) is None:
+            continue  # a join's condition dates nothing
+        for column in node.find_all(exp.Column):
+            if verb in {stem(w) for w in identifier_words(column.name)}:
+                return True
+            if own is not None and column.table.lower() == own and len(dates) < 2:
+                return True
+    return False
 
 
 def verb_form(word: str) -> bool:
