@@ -273,3 +273,30 @@ def test_an_event_verb_names_the_date_it_is_dated_by(
     # nor by a date of another model
     answer = nl.ask("Which vehicles were born in 2024?")
     assert not answer.is_sql and "born" in answer.explanation
+
+
+@pytest.fixture(scope="module")
+def kennel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RuleTranslator]:
+    path: Path = tmp_path_factory.mktemp("kennel") / "kennel.sqlite"
+    with sqlite3.connect(path) as con:
+        con.executescript(
+            """
+            CREATE TABLE keepers (keeper_id INTEGER PRIMARY KEY, first_name TEXT);
+            CREATE TABLE pets (
+                pet_id INTEGER PRIMARY KEY,
+                keeper_id INTEGER REFERENCES keepers (keeper_id),
+                name TEXT
+            );
+            INSERT INTO keepers VALUES (1, 'Ann'), (2, 'Bo');
+            INSERT INTO pets VALUES (1, 1, 'Rex'), (2, 1, 'Tom'), (3, 2, 'Kit');
+            """
+        )
+    engine = SQLiteEngine(path)
+    yield prepare_embedded(engine, "sqlite")
+    engine.close()
+
+
+def test_a_field_is_shown_by_its_own_models_column(kennel: RuleTranslator) -> None:
+    # "name" is the pets' name: keepers.first_name does not show it
+    answer = kennel.ask("What are each keeper's first name and their pets's name?")
+    assert not answer.is_sql or "pets.name" in (answer.sql or "")

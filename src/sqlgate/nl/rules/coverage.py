@@ -110,6 +110,7 @@ class _Shown:
         self.tables = {t.name.lower() for t in tree.find_all(exp.Table)}
         self.columns = {c.name.lower() for c in tree.find_all(exp.Column)}
         self.column_names = {c.name for c in tree.find_all(exp.Column)}
+        self.qualified = {(c.table.lower(), c.name.lower()) for c in tree.find_all(exp.Column)}
         self.star_tables = {
             c.table.lower() for c in tree.find_all(exp.Column) if isinstance(c.this, exp.Star)
         }
@@ -397,12 +398,14 @@ def _item_shown(item: Item, shown: _Shown) -> bool:
             return str(entry.value).strip().lower() in shown.literals or (
                 str(entry.value).lower() in shown.text
             )
-        name = str(entry.name).lower()
+        name, model = str(entry.name).lower(), entry.model.lower()
         words = "_".join(item.text.lower().split())
+        # the column of that model: "their dogs's name" is not shown by Owners.first_name
         return (
-            name in shown.columns
-            or entry.model.lower() in shown.star_tables
-            or any(words in column for column in shown.columns)
+            (model, name) in shown.qualified
+            or ("", name) in shown.qualified
+            or model in shown.star_tables
+            or any(t in (model, "") and words in c for t, c in shown.qualified)
         )
     if item.kind == "kw":
         if item.kw in _KW_NODES:
