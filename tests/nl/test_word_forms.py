@@ -17,7 +17,9 @@ import pytest
 from sqlgate.engines.sqlite import SQLiteEngine
 from sqlgate.nl.prepare import prepare_embedded
 from sqlgate.nl.rules import RuleTranslator
+from sqlgate.nl.rules.coverage import measure_coverage
 from sqlgate.nl.spelling import acronym, initials, lemma
+from sqlgate.nl.text import tokenize
 
 SCHEMA = """
 CREATE TABLE workshops (workshop_id INTEGER PRIMARY KEY, name TEXT, city TEXT);
@@ -300,3 +302,11 @@ def test_a_field_is_shown_by_its_own_models_column(kennel: RuleTranslator) -> No
     # "name" is the pets' name: keepers.first_name does not show it
     answer = kennel.ask("What are each keeper's first name and their pets's name?")
     assert not answer.is_sql or "pets.name" in (answer.sql or "")
+
+
+def test_a_count_of_the_grouped_key_in_its_own_group_is_suspect() -> None:
+    sql = "SELECT c.id, COUNT(DISTINCT c.id) AS n FROM c JOIN m ON m.c_id = c.id GROUP BY c.id"
+    coverage = measure_coverage(tokenize("How many countries"), [], sql, "sqlite")
+    assert any("within its own group" in d for d in coverage.dropped)
+    sql = "SELECT c.id, COUNT(DISTINCT m.id) AS n FROM c JOIN m ON m.c_id = c.id GROUP BY c.id"
+    assert measure_coverage(tokenize("How many"), [], sql, "sqlite").complete

@@ -166,6 +166,8 @@ def _suspect(tree: exp.Expression, lexicon: Lexicon | None) -> list[str]:
         group = select.args.get("group")
         if group is not None and not select.args.get("joins") and lexicon is not None:
             out += _groups_of_one(group, lexicon)
+        if group is not None:
+            out += _counts_of_the_group(select, group)
     for where in tree.find_all(exp.Where, exp.Having):
         seen: dict[str, str] = {}
         for eq in where.find_all(exp.EQ):
@@ -187,6 +189,22 @@ def _overall_figures(items: list[Item], shown: _Shown) -> list[str]:
     for first, second in pairwise(significant):
         if first.kw == "cmp" and second.kw in ("agg", "sup") and exp.Subquery not in shown.nodes:
             out.append(f"{first.text} {second.text}")
+    return out
+
+
+def _counts_of_the_group(select: exp.Select, group: exp.Expression) -> list[str]:
+    """ "How many countries have more than 2 car makers" read as a count of distinct countries
+    in each country's group: always 1, a count no one means."""
+    grouped = {c.sql().lower() for c in group.find_all(exp.Column)}
+    out = []
+    for count in select.find_all(exp.Count):
+        if count.find_ancestor(exp.Select) is not select or not isinstance(
+            count.this, exp.Distinct
+        ):
+            continue
+        counted = [c.sql().lower() for c in count.this.find_all(exp.Column)]
+        if counted and all(c in grouped for c in counted):
+            out.append(f"a count of distinct {count.this.sql()} within its own group")
     return out
 
 
