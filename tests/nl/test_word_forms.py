@@ -207,6 +207,15 @@ def test_the_number_is_a_count(nl: RuleTranslator, garage: SQLiteEngine) -> None
         ("Omar", 1),
         ("Rosa", 2),
     ]
+    question = "How many times does each mechanic appear in repairs?"
+    assert sorted((r[1], r[-1]) for r in rows(garage, question, nl)) == [
+        ("Li", 1),
+        ("Omar", 1),
+        ("Rosa", 2),
+    ]
+    # "how many times" counts occurrences, not distinct vehicles: no answer rather than that
+    answer = nl.ask("How many times did Rosa repair vehicles?")
+    assert not answer.is_sql or "DISTINCT" not in (answer.sql or "")
     # numbers that are no count are not understood
     assert not nl.ask("List the vehicle numbers.").is_sql
 

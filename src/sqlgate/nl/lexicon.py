@@ -70,7 +70,7 @@ class Lexicon:
         self.words |= {lemma(w) for w in self.words}
         #: words of names that are no English word and may shorten one ("dest", "abbrev")
         self._cut = sorted(
-            (w for w in self.words if len(w) >= 3 and w.isalpha() and not english(w)),
+            (w for w in self.words if len(w) >= 4 and w.isalpha() and not english(w)),
             key=len,
             reverse=True,
         )

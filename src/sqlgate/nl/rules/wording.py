@@ -132,6 +132,7 @@ def _side(items: Iterable[Item], *, models_only: bool = False) -> str | None:
 _HEAD_NOUNS = _words("record records entry entries event events row rows member members")
 #: Nouns of a count: "the number", "how many times".
 _COUNT_NOUNS = _words("number numbers times")
+_RANKS = frozenset({"count", "sup", "top"})
 #: Nouns of rows of several columns: "pairs of first name and dog name".
 _TUPLE_NOUNS = _words("pair pairs combination combinations")
 #: Verbs that, followed by "up", only link a thing to what it became ("ended up being").
@@ -150,6 +151,15 @@ def word_in_shape(word: str, items: list[Item], k: int, shown: Shown) -> bool:
             and before.chosen.model.lower() in shown.tables
         )
     if word in _COUNT_NOUNS:
+        before = items[k - 1] if k else None
+        if word == "times":
+            # "how many times", "the most times", "3 times" (not "their times"): a count of
+            # occurrences, every row, not of distinct things
+            ranked = before is not None and (before.kind == "number" or before.kw in _RANKS)
+            rows = [
+                c for c in shown.tree.find_all(exp.Count) if not isinstance(c.this, exp.Distinct)
+            ]
+            return ranked and bool(rows)
         return shown.has((exp.Count,))
     if word in _TUPLE_NOUNS:
         select = shown.tree.find(exp.Select)
