@@ -195,6 +195,8 @@ def test_nouns_that_point_back_at_what_the_question_names(
     assert sorted(r[3] for r in got) == [80.0, 120.0, 150.0, 300.0]
     # "entries" of nothing named: nothing to point at
     assert not nl.ask("How many entries are there?").is_sql
+    # "workshop members" are people of a workshop, not its rows
+    assert not nl.ask("How many workshop members are there?").is_sql
 
 
 def test_the_number_is_a_count(nl: RuleTranslator, garage: SQLiteEngine) -> None:

@@ -144,12 +144,11 @@ def word_in_shape(word: str, items: list[Item], k: int, shown: Shown) -> bool:
     noun of a count with a count, "pairs" of columns, "where" of a set question, "ended up"."""
     if word in _HEAD_NOUNS:
         before = items[k - 1] if k else None
-        return (
-            before is not None
-            and before.kind == "entry"
-            and before.chosen is not None
-            and before.chosen.model.lower() in shown.tables
-        )
+        if before is None or before.kind != "entry" or before.chosen is None:
+            return False
+        if word.startswith("member") and before.chosen.kind == "model":
+            return False  # "club members" are the people of a club, not its rows
+        return before.chosen.model.lower() in shown.tables
     if word in _COUNT_NOUNS:
         before = items[k - 1] if k else None
         if word == "times":
