@@ -230,6 +230,7 @@ def test_pairs_of_two_columns(nl: RuleTranslator, garage: SQLiteEngine) -> None:
         ("Omar", "North Garage"),
         ("Rosa", "North Garage"),
     ]
+    assert not nl.ask("List pairs of mechanics.").is_sql  # two mechanics side by side: no
 
 
 def test_where_of_a_set_question_and_ended_up(nl: RuleTranslator, garage: SQLiteEngine) -> None:

@@ -161,8 +161,10 @@ def word_in_shape(word: str, items: list[Item], k: int, shown: Shown) -> bool:
             return ranked and bool(rows)
         return shown.has((exp.Count,))
     if word in _TUPLE_NOUNS:
+        # "pairs of A and B": the rows of A and B side by side ("pairs of owners" is no such)
+        joined = any(i.kw == "conj" and i.text.lower() == "and" for i in items[k + 1 : k + 8])
         select = shown.tree.find(exp.Select)
-        return select is not None and len(select.expressions) > 1
+        return joined and select is not None and len(select.expressions) > 1
     if word == "where":
         return shown.has((exp.Intersect, exp.Except))  # "states where both A and B live"
     if word in _END_UP:
