@@ -322,3 +322,10 @@ def test_a_count_of_the_grouped_key_in_its_own_group_is_suspect() -> None:
     assert any("within its own group" in d for d in coverage.dropped)
     sql = "SELECT c.id, COUNT(DISTINCT m.id) AS n FROM c JOIN m ON m.c_id = c.id GROUP BY c.id"
     assert measure_coverage(tokenize("How many"), [], sql, "sqlite").complete
+
+
+def test_where_from_asks_for_the_place_column(nl: RuleTranslator, garage: SQLiteEngine) -> None:
+    for question in ("Where is the supplier Bolt Ltd from?", "Where is Bolt Ltd from?"):
+        assert [r[-1] for r in rows(garage, question, nl)] == ["Leeds"]
+    # mechanics have no column that says where they are from
+    assert not nl.ask("Where are the mechanics from?").is_sql

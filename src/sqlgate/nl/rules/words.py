@@ -18,7 +18,7 @@ from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import Item
 from sqlgate.nl.rules.role_joins import column_side, direction
 from sqlgate.nl.spelling import initials, lemma
-from sqlgate.nl.text import Token, phrase_key, stem
+from sqlgate.nl.text import Token, identifier_words, phrase_key, stem
 from sqlgate.nl.vocabulary import KEYWORDS, MAX_KEYWORD, STOPWORDS, _words
 
 _MIN_LEMMA = 4
@@ -209,6 +209,31 @@ def settle(facts: ModelFacts, items: list[Item], tokens: list[Token]) -> None:
                 continue
             item.entries = accepted
         item.chosen = _choose(facts, item, items, pos, named)
+    _where_from(facts, items, tokens)
+
+
+#: Words of a column that holds where someone or something is from.
+_PLACE_WORDS = _words("hometown city country nation state town origin birthplace region")
+
+
+def _where_from(facts: ModelFacts, items: list[Item], tokens: list[Token]) -> None:
+    """ "Where is the youngest teacher from?": the question asks for the one column of the
+    thing it names that says where it is from (a hometown, a city, a country)."""
+    if not items or items[0].kind != "word" or items[0].text.lower() != "where":
+        return
+    if tokens[-1].norm != "from" and not (len(tokens) > 1 and tokens[-2].norm == "from"):
+        return
+    named = [i.chosen for i in items if i.chosen is not None]
+    subject = next((e.model for e in named if e.kind == "model"), None) or next(
+        (e.model for e in named if e.kind == "value"), None
+    )  # "Where is the supplier Bolt Ltd from?", "Where is Bolt Ltd from?"
+    model = facts.index.get_model(subject) if subject else None
+    if model is None:
+        return
+    places = [c.name for c in model.columns if set(identifier_words(c.name)) & _PLACE_WORDS]
+    if len(places) == 1:
+        entry = Entry("field", model.name, places[0], via="synonym")
+        items[0].kind, items[0].entries, items[0].chosen = "entry", [entry], entry
 
 
 def _value_ok(
