@@ -25,7 +25,7 @@ class Shown(Protocol):
     """What a query shows (:class:`sqlgate.nl.rules.coverage._Shown`)."""
 
     tables: set[str]
-    tree: exp.Expression
+    tree: exp.Expr
 
     def has(self, kinds: tuple[type[exp.Expression], ...]) -> bool: ...
 
