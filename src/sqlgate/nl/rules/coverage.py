@@ -109,8 +109,11 @@ class _Shown:
         self.text = sql.lower()
         self.tables = {t.name.lower() for t in tree.find_all(exp.Table)}
         self.columns = {c.name.lower() for c in tree.find_all(exp.Column)}
+        self.qualified = {
+            (c.table.lower(), c.name.lower()) for c in tree.find_all(exp.Column) if c.table
+        }
+        self.bare = {c.name.lower() for c in tree.find_all(exp.Column) if not c.table}
         self.column_names = {c.name for c in tree.find_all(exp.Column)}
-        self.qualified = {(c.table.lower(), c.name.lower()) for c in tree.find_all(exp.Column)}
         self.star_tables = {
             c.table.lower() for c in tree.find_all(exp.Column) if isinstance(c.this, exp.Star)
         }
@@ -167,7 +170,7 @@ def _suspect(tree: exp.Expression, lexicon: Lexicon | None) -> list[str]:
         if group is not None and not select.args.get("joins") and lexicon is not None:
             out += _groups_of_one(group, lexicon)
         if group is not None:
-            out += _counts_of_the_group(select, group)
+            out += _counts_of_own_key(select, group)
     for where in tree.find_all(exp.Where, exp.Having):
         seen: dict[str, str] = {}
         for eq in where.find_all(exp.EQ):
@@ -192,19 +195,17 @@ def _overall_figures(items: list[Item], shown: _Shown) -> list[str]:
     return out
 
 
-def _counts_of_the_group(select: exp.Select, group: exp.Expression) -> list[str]:
-    """ "How many countries have more than 2 car makers" read as a count of distinct countries
-    in each country's group: always 1, a count no one means."""
+def _counts_of_own_key(select: exp.Select, group: exp.Expression) -> list[str]:
+    """ "how many countries have more than 2 makers" read as a count per country: a distinct
+    count of a column the rows are grouped by is 1 in every group, never what was asked."""
     grouped = {c.sql().lower() for c in group.find_all(exp.Column)}
     out = []
     for count in select.find_all(exp.Count):
-        if count.find_ancestor(exp.Select) is not select or not isinstance(
-            count.this, exp.Distinct
-        ):
-            continue
-        counted = [c.sql().lower() for c in count.this.find_all(exp.Column)]
-        if counted and all(c in grouped for c in counted):
-            out.append(f"a count of distinct {count.this.sql()} within its own group")
+        inner = count.this
+        if isinstance(inner, exp.Distinct) and len(inner.expressions) == 1:
+            column = inner.expressions[0]
+            if isinstance(column, exp.Column) and column.sql().lower() in grouped:
+                out.append(f"a count of {column.name} in groups of one {column.name} each")
     return out
 
 
@@ -373,7 +374,8 @@ def _word_accounted(word: str, token: Token, shown: _Shown | None) -> bool:
     if stem(word) in shown.name_stems:
         return True  # "the cars" when the query reads cars_data, "email" in email_address
     if word == "where" and token.start > 0:
-        return shown.has((exp.Where,))  # "countries where singers above 20 are from"
+        # "countries where singers above 20 are from", "states where both A and B live"
+        return shown.has((exp.Where, exp.Intersect, exp.Union, exp.Except))
     if direction_shown(word, shown.column_names):
         return True  # "flights departing from ...": the join on the source column
     if word in _SET_WORDS:
@@ -418,12 +420,12 @@ def _item_shown(item: Item, shown: _Shown) -> bool:
             )
         name, model = str(entry.name).lower(), entry.model.lower()
         words = "_".join(item.text.lower().split())
-        # the column of that model: "their dogs's name" is not shown by Owners.first_name
         return (
             (model, name) in shown.qualified
-            or ("", name) in shown.qualified
+            or name in shown.bare
             or model in shown.star_tables
-            or any(t in (model, "") and words in c for t, c in shown.qualified)
+            or any(words in column for table, column in shown.qualified if table == model)
+            or any(words in column for column in shown.bare)
         )
     if item.kind == "kw":
         if item.kw in _KW_NODES:

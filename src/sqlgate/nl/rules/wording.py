@@ -141,7 +141,7 @@ _END_UP = _words("end ends ended ending")
 
 def word_in_shape(word: str, items: list[Item], k: int, shown: Shown) -> bool:
     """An unmapped word the query's shape carries: a head noun after the thing it points at, a
-    noun of a count with a count, "pairs" of columns, "where" of a set question, "ended up"."""
+    noun of a count with a count, "pairs" of columns, "ended up"."""
     if word in _HEAD_NOUNS:
         before = items[k - 1] if k else None
         if before is None or before.kind != "entry" or before.chosen is None:
@@ -165,8 +165,6 @@ def word_in_shape(word: str, items: list[Item], k: int, shown: Shown) -> bool:
         joined = any(i.kw == "conj" and i.text.lower() == "and" for i in items[k + 1 : k + 8])
         select = shown.tree.find(exp.Select)
         return joined and select is not None and len(select.expressions) > 1
-    if word == "where":
-        return shown.has((exp.Intersect, exp.Except))  # "states where both A and B live"
     if word in _END_UP:
         return k + 1 < len(items) and items[k + 1].text.lower() == "up"
     return False
