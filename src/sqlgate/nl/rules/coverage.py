@@ -26,7 +26,13 @@ from sqlgate.nl.lexicon import FieldInfo, Lexicon
 from sqlgate.nl.rules.cues import LIKE_CUES, RELATION_VERBS
 from sqlgate.nl.rules.parts import Item
 from sqlgate.nl.rules.role_joins import direction_shown
-from sqlgate.nl.rules.wording import EVENT_VERBS, role_fields, verb_accounted, word_in_shape
+from sqlgate.nl.rules.wording import (
+    EVENT_VERBS,
+    extreme_beside_figures,
+    role_fields,
+    verb_accounted,
+    word_in_shape,
+)
 from sqlgate.nl.semantic import SemanticIndex
 from sqlgate.nl.text import NUMBER_WORDS, Token, identifier_words, stem
 from sqlgate.nl.vocabulary import KEYWORDS, STOPWORDS, _words
@@ -387,20 +393,6 @@ def _word_accounted(word: str, token: Token, shown: _Shown | None) -> bool:
     return word in RANK_WORDS and shown.has((exp.Order,))
 
 
-def _extreme_beside_figures(shown: _Shown) -> bool:
-    """ "How much does the most recent treatment cost": a MIN or MAX beside another aggregate of
-    the same ungrouped row is a figure of its own; "the most recent" picked no row."""
-    for select in shown.tree.find_all(exp.Select):
-        if select.args.get("group"):
-            continue
-        funcs = [e.unalias() for e in select.expressions]
-        extremes = [f for f in funcs if isinstance(f, (exp.Min, exp.Max))]
-        others = [f for f in funcs if isinstance(f, exp.AggFunc) and f not in extremes]
-        if extremes and others:
-            return True
-    return False
-
-
 def _content(token: Token) -> bool:
     return token.kind != "number" and token.norm not in STOPWORDS and token.norm not in FILLER_WORDS
 
@@ -441,7 +433,7 @@ def _item_shown(item: Item, shown: _Shown) -> bool:
         if item.kw in ("sup", "top"):
             latest = isinstance(item.arg, tuple) and item.arg[1] == "time"
             return shown.has((exp.Order,)) or (
-                shown.has((exp.Min, exp.Max)) and not (latest and _extreme_beside_figures(shown))
+                shown.has((exp.Min, exp.Max)) and not (latest and extreme_beside_figures(shown))
             )
         return True
     if item.kind == "concept" and item.arg == "sales":

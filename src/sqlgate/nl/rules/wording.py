@@ -50,7 +50,7 @@ def verb_accounted(word: str, items: list[Item], k: int, shown: Shown, lexicon: 
     """
     if not verb_form(word) or direction(word):
         return False  # "departing", "landing": carried by the joined column of its side
-    after = items[k + 1 : k + 2]
+    after = _significant_after(items, k)
     if after and after[0].kind == "range" and after[0].role == "filter":
         return _dated(word, _side(reversed(items[:k])), shown, _FILTERS, lexicon)
     before = items[k - 1] if k else None
@@ -64,6 +64,16 @@ def verb_accounted(word: str, items: list[Item], k: int, shown: Shown, lexicon: 
 
 
 _FILTERS = (exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between, exp.EQ)
+
+
+def _significant_after(items: list[Item], k: int) -> list[Item]:
+    """The item after ``k``, past stopwords and the "both" / "either" of a set question."""
+    for item in items[k + 1 :]:
+        word = item.text.lower()
+        if item.kind == "word" and (word in STOPWORDS or word in ("both", "either")):
+            continue
+        return [item]
+    return []
 
 
 def _dated(
@@ -201,3 +211,17 @@ def _model_after_of(rest: list[Item]) -> str | None:
             return item.chosen.model.lower()
         return None
     return None
+
+
+def extreme_beside_figures(shown: Shown) -> bool:
+    """ "How much does the most recent treatment cost": a MIN or MAX beside another aggregate of
+    the same ungrouped row is a figure of its own; "the most recent" picked no row."""
+    for select in shown.tree.find_all(exp.Select):
+        if select.args.get("group"):
+            continue
+        funcs = [e.unalias() for e in select.expressions]
+        extremes = [f for f in funcs if isinstance(f, (exp.Min, exp.Max))]
+        others = [f for f in funcs if isinstance(f, exp.AggFunc) and f not in extremes]
+        if extremes and others:
+            return True
+    return False
