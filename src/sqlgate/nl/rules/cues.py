@@ -26,10 +26,10 @@ def passive_by(items: list[Item], pos: int) -> bool:
     if items[pos].text.lower() != "by" or pos == 0:
         return False
     before = items[pos - 1].text.lower().split()[-1] if items[pos - 1].text else ""
-    return before.endswith(("ed", "en")) or before in IRREGULAR_PARTICIPLES
+    return before.endswith(("ed", "en")) or before in _IRREGULAR_PARTICIPLES
 
 
-IRREGULAR_PARTICIPLES = _words(
+_IRREGULAR_PARTICIPLES = _words(
     "made done held led paid sold bought built taught won lost sung run hit set kept sent spent "
     "told found brought thought caught fought"
 )

@@ -12,7 +12,7 @@ from typing import Protocol
 from sqlglot import exp
 
 from sqlgate.nl.lexicon import Lexicon
-from sqlgate.nl.rules.cues import IRREGULAR_PARTICIPLES, RELATION_VERBS
+from sqlgate.nl.rules.cues import _IRREGULAR_PARTICIPLES, RELATION_VERBS
 from sqlgate.nl.rules.parts import Item
 from sqlgate.nl.rules.role_joins import direction
 from sqlgate.nl.semantic import SemanticIndex
@@ -108,7 +108,7 @@ def verb_form(word: str) -> bool:
     vehicles are related, and declines. A verb that names the relation itself ("repaired" for
     ``repairs``, "caused" for ``caused_by_ship_id``) is accounted for by that name.
     """
-    return word in EVENT_VERBS or word in RELATION_VERBS or word in IRREGULAR_PARTICIPLES
+    return word in EVENT_VERBS or word in RELATION_VERBS or word in _IRREGULAR_PARTICIPLES
 
 
 def _relates(items: list[Item], k: int, shown: Shown) -> bool:
