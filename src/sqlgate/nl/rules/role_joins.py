@@ -71,16 +71,6 @@ def direction_shown(word: str, columns: set[str]) -> bool:
     return cue is not None and any(set(identifier_words(c)) & cue for c in columns)
 
 
-def column_side(name: str) -> str | None:
-    """ "from" or "to" for a column named for one side of a trip (``SourceAirport``)."""
-    words = set(identifier_words(name))
-    if words & _FROM_COLUMN:
-        return "from"
-    if words & _TO_COLUMN:
-        return "to"
-    return None
-
-
 def direction(word: str) -> str | None:
     """ "from" or "to" for a cue of direction in any inflection ("landing", "departed")."""
     for form in (word, lemma(word)):

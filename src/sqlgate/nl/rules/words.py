@@ -16,7 +16,6 @@ from sqlgate.nl import timeexpr
 from sqlgate.nl.lexicon import MAX_PHRASE, Entry, Lexicon
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import Item
-from sqlgate.nl.rules.role_joins import column_side, direction
 from sqlgate.nl.spelling import initials, lemma
 from sqlgate.nl.text import Token, identifier_words, phrase_key, stem
 from sqlgate.nl.vocabulary import KEYWORDS, MAX_KEYWORD, STOPWORDS, _words
@@ -284,17 +283,6 @@ def _choose(facts: ModelFacts, item: Item, items: list[Item], pos: int, named: l
     }
     named_lower = [n.lower() for n in named]
     owner = _owner_after(items, pos)
-    # "flights into ATO", "destination ATO": the column of the side a word before it names
-    sides = {direction(i.text.lower()) for i in items[max(0, pos - 2) : pos] if i.kind == "word"}
-    # "Airport 'ASY'", "ASY Airport": the model named right beside a value is the value's own
-    beside = {
-        other.entries[0].model.lower()
-        for other in items[max(0, pos - 1) : pos + 2]
-        if other is not item
-        and other.kind == "entry"
-        and other.entries
-        and all(e.kind == "model" for e in other.entries)
-    }
 
     def score(entry: Entry) -> tuple[int, ...]:
         model = entry.model.lower()
@@ -311,9 +299,7 @@ def _choose(facts: ModelFacts, item: Item, items: list[Item], pos: int, named: l
             and model in siblings
             and not facts.lexicon.field(entry.model, str(entry.name)).key
         )
-        side = int(entry.kind != "model" and column_side(str(entry.name)) in sides - {None})
-        own = int(entry.kind == "value" and model in beside)
-        return (owned, own, sibling, adjacent, in_question, -distance, side, via, kind_rank)
+        return (owned, sibling, adjacent, in_question, -distance, via, kind_rank)
 
     return max(entries, key=score)
 
