@@ -40,8 +40,6 @@ CREATE TABLE transfers (
     from_workshop INTEGER REFERENCES workshops (workshop_id),
     to_workshop INTEGER REFERENCES workshops (workshop_id)
 );
-CREATE TABLE trips (trip_id INTEGER PRIMARY KEY, origin_city TEXT, destination_city TEXT);
-INSERT INTO trips VALUES (1, 'Leeds', 'Bath'), (2, 'Leeds', 'York'), (3, 'Bath', 'Leeds');
 CREATE TABLE suppliers (supplier_id INTEGER PRIMARY KEY, company TEXT, city TEXT);
 INSERT INTO suppliers VALUES (1, 'Bolt Ltd', 'Leeds'), (2, 'Nut Co', 'York');
 CREATE TABLE Carpooler (ID INTEGER PRIMARY KEY, name TEXT, seats INTEGER);
