@@ -26,9 +26,16 @@ from sqlgate.nl.lexicon import FieldInfo, Lexicon
 from sqlgate.nl.rules.cues import LIKE_CUES, RELATION_VERBS
 from sqlgate.nl.rules.parts import Item
 from sqlgate.nl.rules.role_joins import direction_shown
+from sqlgate.nl.rules.wording import (
+    EVENT_VERBS,
+    extreme_beside_figures,
+    role_fields,
+    verb_accounted,
+    word_in_shape,
+)
 from sqlgate.nl.semantic import SemanticIndex
-from sqlgate.nl.text import Token, identifier_words, stem
-from sqlgate.nl.vocabulary import STOPWORDS, _words
+from sqlgate.nl.text import NUMBER_WORDS, Token, identifier_words, stem
+from sqlgate.nl.vocabulary import KEYWORDS, STOPWORDS, _words
 
 #: Words that add nothing a query could show: pronouns, connectives and verbs of reference.
 FILLER_WORDS = _words(
@@ -40,15 +47,20 @@ FILLER_WORDS = _words(
     dollars dollar euros euro usd eur cents"""
 )
 
-#: Verbs of an event that a date right after them says when ("produced in 1980").
-EVENT_VERBS = _words(
-    """occurred occur occurs happened happen happens opened open founded established released
-    born launched built started ended published recorded manufactured introduced took taken
-    began begun finished completed issued registered signed"""
-)
-
 #: Words of a ranking ("the most popular", "the most common"): carried by its ORDER BY.
 RANK_WORDS = _words("popular successful famous")
+
+#: Words a question uses that are no model's: what a slip of typing is read as (with the model's).
+QUESTION_WORDS = frozenset(
+    {w for phrase in KEYWORDS for w in phrase}
+    | STOPWORDS
+    | FILLER_WORDS
+    | EVENT_VERBS
+    | RELATION_VERBS
+    | LIKE_CUES
+    | RANK_WORDS
+    | set(NUMBER_WORDS)
+)
 
 #: Words of a set question and what shows them ("both A and B" is an INTERSECT).
 _SET_WORDS: dict[str, tuple[type[exp.Expression], ...]] = {
@@ -103,6 +115,10 @@ class _Shown:
         self.text = sql.lower()
         self.tables = {t.name.lower() for t in tree.find_all(exp.Table)}
         self.columns = {c.name.lower() for c in tree.find_all(exp.Column)}
+        self.qualified = {
+            (c.table.lower(), c.name.lower()) for c in tree.find_all(exp.Column) if c.table
+        }
+        self.bare = {c.name.lower() for c in tree.find_all(exp.Column) if not c.table}
         self.column_names = {c.name for c in tree.find_all(exp.Column)}
         self.star_tables = {
             c.table.lower() for c in tree.find_all(exp.Column) if isinstance(c.this, exp.Star)
@@ -159,6 +175,8 @@ def _suspect(tree: exp.Expression, lexicon: Lexicon | None) -> list[str]:
         group = select.args.get("group")
         if group is not None and not select.args.get("joins") and lexicon is not None:
             out += _groups_of_one(group, lexicon)
+        if group is not None:
+            out += _counts_of_own_key(select, group)
     for where in tree.find_all(exp.Where, exp.Having):
         seen: dict[str, str] = {}
         for eq in where.find_all(exp.EQ):
@@ -180,6 +198,20 @@ def _overall_figures(items: list[Item], shown: _Shown) -> list[str]:
     for first, second in pairwise(significant):
         if first.kw == "cmp" and second.kw in ("agg", "sup") and exp.Subquery not in shown.nodes:
             out.append(f"{first.text} {second.text}")
+    return out
+
+
+def _counts_of_own_key(select: exp.Select, group: exp.Expression) -> list[str]:
+    """ "how many countries have more than 2 makers" read as a count per country: a distinct
+    count of a column the rows are grouped by is 1 in every group, never what was asked."""
+    grouped = {c.sql().lower() for c in group.find_all(exp.Column)}
+    out = []
+    for count in select.find_all(exp.Count):
+        inner = count.this
+        if isinstance(inner, exp.Distinct) and len(inner.expressions) == 1:
+            column = inner.expressions[0]
+            if isinstance(column, exp.Column) and column.sql().lower() in grouped:
+                out.append(f"a count of {column.name} in groups of one {column.name} each")
     return out
 
 
@@ -268,7 +300,7 @@ def _field_info(lexicon: Lexicon | None, column: exp.Column) -> FieldInfo | None
 def _name_stems(shown: _Shown, index: SemanticIndex | None) -> set[str]:
     """The words of the names the query uses: its models, its columns, and every column of a
     model it lists whole."""
-    names = set(shown.tables) | set(shown.columns)
+    names = set(shown.tables) | set(shown.column_names)  # case kept: HireDate is two words
     if index is not None:
         for table in shown.tables | shown.star_tables:
             for field in index.fields.get(table, {}).values() if table in shown.star_tables else ():
@@ -304,7 +336,11 @@ def measure_coverage(
         if item.kind in ("word", "quoted"):
             word = item.text.lower()
             if _word_accounted(word, tokens[item.first], None if counted else shown) or (
-                shown is not None and _event_verb(word, items[k + 1 : k + 2])
+                shown is not None
+                and (
+                    (lexicon is not None and verb_accounted(word, items, k, shown, lexicon))
+                    or word_in_shape(word, items, k, shown)
+                )
             ):
                 accounted.update(span)
             else:
@@ -321,20 +357,11 @@ def measure_coverage(
         dropped += _overall_figures(items, shown)
         dropped += _misplaced_fields(items, shown)
         dropped += _both_values(items, shown)
+        if lexicon is not None:
+            dropped += role_fields(items, shown, lexicon.index)
     content = [k for k, t in enumerate(tokens) if _content(t)]
     score = sum(1 for k in content if k in accounted) / len(content) if content else 1.0
     return Coverage(round(score, 2), tuple(unknown), tuple(dropped))
-
-
-def _event_verb(word: str, after: list[Item]) -> bool:
-    """ "cars produced in 1980", "concerts held after 2014": the verb of the date right after
-    it, carried by the date's filter (the date itself must still show)."""
-    return (
-        (word in EVENT_VERBS or word in RELATION_VERBS)
-        and bool(after)
-        and after[0].kind == "range"
-        and after[0].role == "filter"
-    )
 
 
 def _pronouns(tokens: list[Token], item: Item) -> bool:
@@ -353,7 +380,8 @@ def _word_accounted(word: str, token: Token, shown: _Shown | None) -> bool:
     if stem(word) in shown.name_stems:
         return True  # "the cars" when the query reads cars_data, "email" in email_address
     if word == "where" and token.start > 0:
-        return shown.has((exp.Where,))  # "countries where singers above 20 are from"
+        # "countries where singers above 20 are from", "states where both A and B live"
+        return shown.has((exp.Where, exp.Intersect, exp.Union, exp.Except))
     if direction_shown(word, shown.column_names):
         return True  # "flights departing from ...": the join on the source column
     if word in _SET_WORDS:
@@ -382,12 +410,14 @@ def _item_shown(item: Item, shown: _Shown) -> bool:
             return str(entry.value).strip().lower() in shown.literals or (
                 str(entry.value).lower() in shown.text
             )
-        name = str(entry.name).lower()
+        name, model = str(entry.name).lower(), entry.model.lower()
         words = "_".join(item.text.lower().split())
         return (
-            name in shown.columns
-            or entry.model.lower() in shown.star_tables
-            or any(words in column for column in shown.columns)
+            (model, name) in shown.qualified
+            or name in shown.bare
+            or model in shown.star_tables
+            or any(words in column for table, column in shown.qualified if table == model)
+            or any(words in column for column in shown.bare)
         )
     if item.kind == "kw":
         if item.kw in _KW_NODES:
@@ -401,7 +431,10 @@ def _item_shown(item: Item, shown: _Shown) -> bool:
         if item.kw == "list" or item.kw == "distinct":
             return True  # "different", "distinct": a listing's rows, or keys, already are
         if item.kw in ("sup", "top"):
-            return shown.has((exp.Order, exp.Min, exp.Max))
+            latest = isinstance(item.arg, tuple) and item.arg[1] == "time"
+            return shown.has((exp.Order,)) or (
+                shown.has((exp.Min, exp.Max)) and not (latest and extreme_beside_figures(shown))
+            )
         return True
     if item.kind == "concept" and item.arg == "sales":
         return shown.metric or shown.has((exp.Sum,))  # "revenue", "spending": a sum of money

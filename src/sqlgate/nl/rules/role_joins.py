@@ -12,6 +12,7 @@ from dataclasses import replace
 from sqlgate.nl.joins import JoinPlan
 from sqlgate.nl.rules.parts import CannotAnswer
 from sqlgate.nl.semantic import Join, SemanticIndex
+from sqlgate.nl.spelling import lemma
 from sqlgate.nl.text import identifier_words, stem
 from sqlgate.nl.vocabulary import _words
 
@@ -65,8 +66,19 @@ def _own_side(index: SemanticIndex, ways: list[Join]) -> Join:
 def direction_shown(word: str, columns: set[str]) -> bool:
     """Whether a cue of direction ("departing", "arriving") is carried by a joined column of
     that role (``SourceAirport``, ``DestAirport``)."""
-    cue = _FROM_COLUMN if word in _FROM else _TO_COLUMN if word in _TO else None
+    side = direction(word)
+    cue = _FROM_COLUMN if side == "from" else _TO_COLUMN if side == "to" else None
     return cue is not None and any(set(identifier_words(c)) & cue for c in columns)
+
+
+def direction(word: str) -> str | None:
+    """ "from" or "to" for a cue of direction in any inflection ("landing", "departed")."""
+    for form in (word, lemma(word)):
+        if form in _FROM:
+            return "from"
+        if form in _TO:
+            return "to"
+    return None
 
 
 def _named(join: Join, words: frozenset[str]) -> bool:
@@ -77,8 +89,9 @@ def _named(join: Join, words: frozenset[str]) -> bool:
     stems = {stem(w) for w in words}
     if distinct & stems:
         return True
+    sides = {direction(w) for w in words}
     if own & _FROM_COLUMN:
-        return bool(words & _FROM)
+        return "from" in sides
     if own & _TO_COLUMN:
-        return bool(words & _TO)
+        return "to" in sides
     return False
