@@ -250,7 +250,7 @@ class _SqlBuilder:
             if target is not None:
                 select = select.order_by(exp.Ordered(this=target, desc=direction))
         elif self.group and plan.measures:
-            if any(d.kind == "grain" for d in plan.dimensions):
+            if any(d.grain for d in plan.dimensions):  # periods in time order
                 select = select.order_by(*(exp.column(_ident(a)) for a in self.dimension_aliases))
             elif plan.measures:
                 first = self.measure_aliases[id(plan.measures[0])]

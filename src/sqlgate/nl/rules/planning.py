@@ -8,6 +8,7 @@ less than 10") and the date column of a date range or a time grain.
 
 from __future__ import annotations
 
+from sqlgate.nl.rules.entities import entity_of, own_columns, referenced_model
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import (
     CannotAnswer,
@@ -49,6 +50,7 @@ class _Planner:
 
     def plan(self) -> Plan:
         r = self.r
+        self._entity_dimensions()
         self._when_first()
         self._pending_aggregate()
         self._havings()
@@ -61,6 +63,8 @@ class _Planner:
         self._rows_of_each()
         self._counts_per_field()
         self._default_measures()
+        if len(self.dims) == 1 and self.dims[0].kind == "model" and self.dims[0].model:
+            own_columns(self.facts, self.dims[0].model, r.fields)  # "its id and name"
         # root: the first measure's model, else the subject
         root = self.measures[0].model if self.measures else str(self.subject)
         if self.measures and self.measures[0].func == "unit":
@@ -101,6 +105,17 @@ class _Planner:
         )
 
     # --- what is measured -------------------------------------------------------------------
+
+    def _entity_dimensions(self) -> None:
+        """ "for each continent", "continent" naming the column of countries that points to
+        continents: the groups are continents, shown by their key and label."""
+        measured = {m.model.lower() for m in self.measures}
+        for k, d in enumerate(self.dims):
+            if d.kind != "field" or d.model is None or d.name is None:
+                continue
+            entity = referenced_model(self.facts, d.model, d.name)
+            if entity is not None and entity.lower() not in measured:
+                self.dims[k] = Dimension("model", entity, words=d.words)
 
     def _argmax(self) -> None:
         """ "which model has the minimum horsepower", "the name of the car with the maximum
@@ -186,6 +201,11 @@ class _Planner:
                 and i.chosen.name
                 and (i.chosen.model, i.chosen.name) not in filtered
             ]
+            entity = entity_of(self.facts, asked[0], f.measure.model) if asked else None
+            if entity is not None and not self.dims:
+                # "airlines with at least 10 flights", "airlines" naming flights.airline
+                self.dims.append(Dimension("model", entity, words=asked[0].text))
+                asked[0].role = "dimension"
             if asked and not self.dims and self._attributes(asked):
                 # "cities with more than one employee": per city, not per employee
                 for i in asked:
@@ -408,22 +428,30 @@ class _Planner:
             d is not None and (d.month, d.day) != (1, 1) for d in (span.start, span.end)
         ):
             return False
+        found = self._year_column(root)
+        if found is None:
+            return False
+        f.kind, f.model, f.name = "compare", found[0], found[1]
+        if span.start and span.end:
+            f.op, f.values = "between", [span.start.year, span.end.year - 1]
+        elif span.start:
+            f.op, f.values = ">=", [span.start.year]
+        else:
+            assert span.end is not None
+            f.op, f.values = "<", [span.end.year]
+        return True
+
+    def _year_column(self, root: str) -> tuple[str, str] | None:
+        """A number column of years (``Year``, ``open_year``) of the root, a model it points
+        to or a model the question names."""
         named = [i.chosen.model for i in self.items if i.kind == "entry" and i.chosen]
         for model in dict.fromkeys([*self.facts.to_one_models(root), *named]):
             m = self.facts.index.get_model(model)
             for column in m.columns if m else ():
                 info = self.facts.lexicon.field(model, column.name)
                 if info.kind == "number" and "year" in identifier_words(column.name):
-                    f.kind, f.model, f.name = "compare", model, column.name
-                    if span.start and span.end:
-                        f.op, f.values = "between", [span.start.year, span.end.year - 1]
-                    elif span.start:
-                        f.op, f.values = ">=", [span.start.year]
-                    else:
-                        assert span.end is not None
-                        f.op, f.values = "<", [span.end.year]
-                    return True
-        return False
+                    return model, column.name
+        return None
 
     def _time_columns(self, root: str) -> None:
         """Date ranges and grains need a time column."""
@@ -438,6 +466,10 @@ class _Planner:
         for d in self.dims:
             if d.kind == "grain":
                 time = time_field_of(self.facts, root, self.r)
+                year = self._year_column(root) if time is None and d.grain == "year" else None
+                if year is not None:  # "each year" over a number column of years
+                    d.kind, (d.model, d.name) = "field", year
+                    continue
                 if time is None:
                     raise CannotAnswer(f"I found no date column to group '{d.words}' by.")
                 d.model, d.name = time

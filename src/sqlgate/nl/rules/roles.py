@@ -236,6 +236,9 @@ class _RoleReader:
     def _number(self, item: Item, pos: int, nxt: Item | None) -> None:
         r = self.r
         last = self.last_significant
+        if self.pending_group and item.text.lower() == "one":
+            item.role, self.pending_group = "context", False  # "in each one": the groups named
+            return
         if self.pending_cmp is None and another_number(self, item, pos):
             return
         if self.pending_cmp is None and nxt is not None and or_more(nxt):

@@ -1,0 +1,117 @@
+"""Questions whose parts are each understood and must be put into one query, on a small brewing
+schema of our own with a draft model only: the groups a question names through a column that
+points to another model, the label and key asked for the grouped rows ("its id and name"), a
+number column of years grouped "each year", and the other shapes of the same kind below. Every
+answer runs on SQLite and compares rows with hand-written SQL; the same questions must also
+translate, and pass the SQL guard, on every other dialect the engine targets.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sqlgate.engines.sqlite import SQLiteEngine
+from sqlgate.nl.prepare import prepare_embedded
+from sqlgate.nl.rules import RuleTranslator
+from sqlgate.sql.guard import analyze
+from tests.nl.test_coverage import answers
+
+SCHEMA = """
+CREATE TABLE regions (region_code INTEGER PRIMARY KEY, region TEXT);
+CREATE TABLE nations (
+    nation_id INTEGER PRIMARY KEY, nation_name TEXT, region INTEGER REFERENCES regions (region_code)
+);
+CREATE TABLE brewers (
+    brewer_id INTEGER PRIMARY KEY, brewer_name TEXT, nation INTEGER REFERENCES nations (nation_id)
+);
+CREATE TABLE beers (
+    beer_id INTEGER PRIMARY KEY,
+    brewer INTEGER REFERENCES brewers (brewer_id),
+    label TEXT,
+    strength REAL,
+    year INTEGER
+);
+INSERT INTO regions VALUES (1, 'north'), (2, 'south'), (3, 'east');
+INSERT INTO nations VALUES
+    (1, 'Avalon', 1), (2, 'Borduria', 1), (3, 'Carpania', 2), (4, 'Dorne', 3);
+INSERT INTO brewers VALUES
+    (1, 'Hopworks', 1), (2, 'Maltings', 1), (3, 'Yeasty', 2), (4, 'Barley Co', 3);
+INSERT INTO beers VALUES
+    (1, 1, 'Pale', 4.5, 2019), (2, 1, 'Stout', 6.0, 2020), (3, 1, 'Porter', 5.5, 2020),
+    (4, 2, 'Lager', 4.0, 2019), (5, 2, 'Bock', 7.0, 2021), (6, 3, 'Ale', 5.0, 2021);
+"""
+
+OTHER_DIALECTS = ("duckdb", "postgres", "mysql")
+
+
+@pytest.fixture(scope="module")
+def brewing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteEngine]:
+    path: Path = tmp_path_factory.mktemp("brewing") / "brewing.sqlite"
+    with sqlite3.connect(path) as con:
+        con.executescript(SCHEMA)
+    engine = SQLiteEngine(path)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="module")
+def nl(brewing: SQLiteEngine) -> RuleTranslator:
+    return prepare_embedded(brewing, "sqlite")  # the draft model, as a new connection gets
+
+
+def on_every_dialect(nl: RuleTranslator, question: str) -> None:
+    """The question also translates on the other dialects, and its SQL passes the guard."""
+    for dialect in OTHER_DIALECTS:
+        other = RuleTranslator(nl.model, dialect)  # no values are needed here
+        answer = other.ask(question)
+        assert answer.is_sql, (dialect, answer.explanation)
+        assert analyze(answer.native_sql or "", dialect).is_valid, (dialect, answer.native_sql)
+
+
+CASES = [
+    # the groups are the rows a column points to
+    (
+        "Which brewers have at least 2 beers?",
+        "SELECT b.brewer_name FROM brewers b JOIN beers r ON r.brewer = b.brewer_id "
+        "GROUP BY b.brewer_id HAVING COUNT(*) >= 2",
+    ),
+    (
+        "What are the nations having at least one brewer? List name and id.",
+        "SELECT n.nation_name, n.nation_id FROM nations n JOIN brewers b ON b.nation = n.nation_id "
+        "GROUP BY n.nation_id",
+    ),
+    # "its id, name": the grouped model's key and label
+    (
+        "For each region, list its id, name, and how many nations it has.",
+        "SELECT g.region_code, g.region, COUNT(*) FROM regions g "
+        "JOIN nations n ON n.region = g.region_code GROUP BY g.region_code",
+    ),
+    (
+        "What is the name of each region and how many brewers are there in each one?",
+        "SELECT g.region, COUNT(*) FROM regions g JOIN nations n ON n.region = g.region_code "
+        "JOIN brewers b ON b.nation = n.nation_id GROUP BY g.region_code",
+    ),
+    # "each year" over a number column of years
+    (
+        "What is the average strength of beers each year?",
+        "SELECT year, AVG(strength) FROM beers GROUP BY year",
+    ),
+]
+
+
+@pytest.mark.parametrize(("question", "gold"), CASES)
+def test_parts_put_into_one_query(
+    nl: RuleTranslator, brewing: SQLiteEngine, question: str, gold: str
+) -> None:
+    answers(nl, brewing, question, gold)
+    on_every_dialect(nl, question)
+
+
+def test_periods_of_a_year_column_come_in_time_order(nl: RuleTranslator) -> None:
+    answer = nl.ask("How many beers per year?")
+    assert answer.is_sql, answer.explanation
+    assert 'ORDER BY "year"' in (answer.sql or "")
