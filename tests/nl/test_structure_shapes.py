@@ -100,6 +100,15 @@ CASES = [
         "What is the average strength of beers each year?",
         "SELECT year, AVG(strength) FROM beers GROUP BY year",
     ),
+    # each row of one model, with fields of related models
+    (
+        "List the strength of each beer, together with the brewer name of the brewer who made it.",
+        "SELECT r.strength, b.brewer_name FROM beers r JOIN brewers b ON r.brewer = b.brewer_id",
+    ),
+    (
+        "What are each brewer's brewer name and the label of their beers?",
+        "SELECT b.brewer_name, r.label FROM brewers b JOIN beers r ON r.brewer = b.brewer_id",
+    ),
 ]
 
 
@@ -115,3 +124,9 @@ def test_periods_of_a_year_column_come_in_time_order(nl: RuleTranslator) -> None
     answer = nl.ask("How many beers per year?")
     assert answer.is_sql, answer.explanation
     assert 'ORDER BY "year"' in (answer.sql or "")
+
+
+def test_many_related_rows_of_each_row_need_a_word_that_refers_back(nl: RuleTranslator) -> None:
+    """ "the strength of each brewer": a brewer has many beers, and nothing says they are its
+    beers' strengths; declined rather than guessed."""
+    assert not nl.ask("What are the strength and nation name of each brewer?").is_sql

@@ -9,15 +9,18 @@
 
 from __future__ import annotations
 
+from sqlgate.nl.joins import plan_joins
 from sqlgate.nl.lexicon import Entry
 from sqlgate.nl.rules.facts import ModelFacts
-from sqlgate.nl.rules.parts import Item
+from sqlgate.nl.rules.parts import Dimension, Item, Measure, Reading
 from sqlgate.nl.vocabulary import _words
 
 #: Bare words that ask for what names a row to a person: its label column.
 NAME_WORDS = _words("name names")
 #: Bare words that ask for a row's key.
 ID_WORDS = _words("id ids")
+#: Words that refer back to the rows listed ("each owner and their dogs").
+BACK_REFERENCES = _words("they their them his her its")
 
 
 def referenced_model(facts: ModelFacts, model: str, field: str) -> str | None:
@@ -68,3 +71,56 @@ def own_columns(facts: ModelFacts, model: str, items: list[Item]) -> list[Item]:
         item.chosen = Entry("field", m.name, column, via="name")
         changed.append(item)
     return changed
+
+
+def entity_dimensions(facts: ModelFacts, dims: list[Dimension], measures: list[Measure]) -> None:
+    """ "for each continent", "continent" naming the column of countries that points to
+    continents: the groups are continents, shown by their key and label."""
+    measured = {m.model.lower() for m in measures}
+    for k, d in enumerate(dims):
+        if d.kind != "field" or d.model is None or d.name is None:
+            continue
+        entity = referenced_model(facts, d.model, d.name)
+        if entity is not None and entity.lower() not in measured:
+            dims[k] = Dimension("model", entity, words=d.words)
+
+
+def rows_of_each(
+    facts: ModelFacts, r: Reading, dims: list[Dimension], items: list[Item]
+) -> tuple[str, list[tuple[str, str]]] | None:
+    """ "the name and grade of each student", "the date of each treatment and the name of the
+    vet who gave it": a listing of each row of the one model grouped by, with the fields asked
+    (of it or of related models), not a grouping. Rows of a model each listed row has many of
+    ("the label of their beers") only with a word that refers back to the listed rows. The
+    model listed and the key and label of each other model the question names, or None."""
+    models = {str(d.model) for d in dims if d.kind == "model"}
+    if len(models) != 1 or len(dims) != 1:
+        return None
+    model = models.pop()
+    asked = [i for i in r.fields if i.chosen is not None and i.role in (None, "context")]
+    if not asked:
+        return None
+    to_one = {m.lower() for m in facts.to_one_models(model)}
+    named = [i.chosen.model.lower() for i in [*asked, *r.subjects] if i.chosen is not None]
+    referred = any(i.kind == "word" and i.text.lower() in BACK_REFERENCES for i in items)
+    if not referred and any(m not in to_one for m in named):
+        return None  # "the strength of each brewer": which of its many beers?
+    more: list[tuple[str, str]] = []
+    between: set[str] = set()  # "the description of the treatment they performed": a way there
+    for i in asked:
+        path = plan_joins(facts.index, model, [i.chosen.model]) if i.chosen else None
+        between |= {m.lower() for m in path.models} if path is not None else set()
+    for item in r.subjects:
+        chosen = item.chosen
+        if chosen is None or item.role != "subject" or chosen.model.lower() == model.lower():
+            continue
+        other = facts.index.get_model(chosen.model)
+        if other is None or other.name.lower() in between:
+            continue  # "the first name of the vet": its field says enough
+        shown = [
+            *other.primary_key,
+            *[c for c in other.label_columns if c not in other.primary_key],
+        ]
+        more += [(other.name, c) for c in shown]
+        item.role = "context"
+    return model, more

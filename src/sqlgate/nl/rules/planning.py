@@ -8,7 +8,7 @@ less than 10") and the date column of a date range or a time grain.
 
 from __future__ import annotations
 
-from sqlgate.nl.rules.entities import entity_of, own_columns, referenced_model
+from sqlgate.nl.rules.entities import entity_dimensions, entity_of, own_columns, rows_of_each
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import (
     CannotAnswer,
@@ -47,10 +47,11 @@ class _Planner:
         self.filters = list(r.filters)
         self.sup = r.superlative
         self.winner_columns: list[tuple[str, str]] = []
+        self.more_columns: list[tuple[str, str]] = []  # the rows of other models asked
 
     def plan(self) -> Plan:
         r = self.r
-        self._entity_dimensions()
+        entity_dimensions(self.facts, self.dims, self.measures)
         self._when_first()
         self._pending_aggregate()
         self._havings()
@@ -84,6 +85,7 @@ class _Planner:
             for item in r.fields:
                 if item.chosen is not None and item.role is None:
                     columns.append((item.chosen.model, str(item.chosen.name)))
+        columns += [c for c in self.more_columns if c not in columns]
         if self.winner_columns:
             columns = self.winner_columns
         distinct = listing and bool(columns) and any(i.kw == "distinct" for i in self.items)
@@ -105,17 +107,6 @@ class _Planner:
         )
 
     # --- what is measured -------------------------------------------------------------------
-
-    def _entity_dimensions(self) -> None:
-        """ "for each continent", "continent" naming the column of countries that points to
-        continents: the groups are continents, shown by their key and label."""
-        measured = {m.model.lower() for m in self.measures}
-        for k, d in enumerate(self.dims):
-            if d.kind != "field" or d.model is None or d.name is None:
-                continue
-            entity = referenced_model(self.facts, d.model, d.name)
-            if entity is not None and entity.lower() not in measured:
-                self.dims[k] = Dimension("model", entity, words=d.words)
 
     def _argmax(self) -> None:
         """ "which model has the minimum horsepower", "the name of the car with the maximum
@@ -365,19 +356,13 @@ class _Planner:
 
     def _rows_of_each(self) -> None:
         """ "the name and grade of each student": a listing of those fields, not a grouping."""
-        r = self.r
-        if self.measures or r.pending_agg is not None or not self.dims:
+        if self.measures or self.r.pending_agg is not None:
             return
-        models = {str(d.model) for d in self.dims if d.kind == "model"}
-        if len(models) != 1 or len(self.dims) != 1:
-            return
-        model = models.pop()
-        asked = [i for i in r.fields if i.chosen is not None and i.role in (None, "context")]
-        if not asked or any(i.chosen is None or i.chosen.model != model for i in asked):
-            return
-        self.dims = []
-        self.subject = model
-        r.listing = True
+        found = rows_of_each(self.facts, self.r, self.dims, self.items)
+        if found is not None:
+            self.subject, self.more_columns = found
+            self.dims = []
+            self.r.listing = True
 
     def _default_measures(self) -> None:
         r, measures, subject = self.r, self.measures, self.subject
