@@ -43,6 +43,15 @@ INSERT INTO brewers VALUES
 INSERT INTO beers VALUES
     (1, 1, 'Pale', 4.5, 2019), (2, 1, 'Stout', 6.0, 2020), (3, 1, 'Porter', 5.5, 2020),
     (4, 2, 'Lager', 4.0, 2019), (5, 2, 'Bock', 7.0, 2021), (6, 3, 'Ale', 5.0, 2021);
+CREATE TABLE judges (judge_id INTEGER PRIMARY KEY, judge_name TEXT);
+CREATE TABLE tastings (
+    tasting_id INTEGER PRIMARY KEY,
+    judge_id INTEGER REFERENCES judges (judge_id),
+    beer_id INTEGER REFERENCES beers (beer_id),
+    score INTEGER
+);
+INSERT INTO judges VALUES (1, 'Ann'), (2, 'Bob'), (3, 'Cid');
+INSERT INTO tastings VALUES (1, 1, 1, 7), (2, 1, 5, 9), (3, 2, 2, 6), (4, 3, 99, 5);
 """
 
 OTHER_DIALECTS = ("duckdb", "postgres", "mysql")
@@ -108,6 +117,17 @@ CASES = [
     (
         "What are each brewer's brewer name and the label of their beers?",
         "SELECT b.brewer_name, r.label FROM brewers b JOIN beers r ON r.brewer = b.brewer_id",
+    ),
+    # the models beyond a "without" are read inside it, with their filters
+    (
+        "How many judges did not do any tasting of beers?",
+        "SELECT COUNT(*) FROM judges WHERE judge_id NOT IN "
+        "(SELECT t.judge_id FROM tastings t JOIN beers b ON t.beer_id = b.beer_id)",
+    ),
+    (
+        "Find the names of the judges who did not do any tasting of beers from after 2020.",
+        "SELECT judge_name FROM judges WHERE judge_id NOT IN (SELECT t.judge_id FROM tastings t "
+        "JOIN beers b ON t.beer_id = b.beer_id WHERE b.year > 2020)",
     ),
 ]
 

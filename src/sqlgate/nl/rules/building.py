@@ -46,7 +46,7 @@ def _needed(plan: Plan) -> list[str]:
         need(m.model)
     for d in plan.dimensions:
         need(d.model)
-    absent = {f.model.lower() for f in plan.filters if f.kind == "absent" and f.model}
+    absent = _read_inside(plan)
     for f in plan.filters:
         if f.model and f.model.lower() in absent:
             continue  # read inside the NOT IN subquery
@@ -59,6 +59,15 @@ def _needed(plan: Plan) -> list[str]:
         if model.lower() not in absent:
             need(model)
     return needed
+
+
+def _read_inside(plan: Plan) -> set[str]:
+    """The models read inside a "without" subquery: its model and those beyond it."""
+    inside: set[str] = set()
+    for f in plan.filters:
+        if f.kind == "absent" and f.model:
+            inside |= {m.lower() for m in (f.model, *f.inside)}
+    return inside
 
 
 class _SqlBuilder:
@@ -151,7 +160,10 @@ class _SqlBuilder:
         for column in base.columns:
             self.projections.append(_col(base.name, column.name))
             self.used_names.add(column.name.lower())
+        inside = _read_inside(plan)
         for model, name in plan.extra_columns:
+            if model.lower() in inside:
+                raise CannotAnswer(f"The question reads {model} both inside and outside 'without'.")
             if model.lower() != base.name.lower():
                 self.projections.append(
                     exp.alias_(_col(model, name), _ident(self._output(f"{model}_{name}")))
@@ -174,7 +186,7 @@ class _SqlBuilder:
         """WHERE, GROUP BY and HAVING."""
         where: list[exp.Expr] = []
         having: list[exp.Expr] = []
-        absent = {f.model.lower() for f in self.plan.filters if f.kind == "absent" and f.model}
+        absent = _read_inside(self.plan)
         for f in self.plan.filters:
             joined = {m.lower() for m in self.joins.models}
             if f.kind == "absent" and not f.negated and str(f.model).lower() in joined:
@@ -223,11 +235,15 @@ class _SqlBuilder:
                 )
             )
             inner = inner.join(exp.Table(this=_ident(step.right)), on=on)
+        inner = self._beyond(inner, f, path)
         conditions: list[exp.Expr] = [
             exp.Not(this=exp.Is(this=inner_key.copy(), expression=exp.Null()))
         ]
         for other in self.plan.filters:
-            if other.kind not in ("absent", "having") and (other.model or "") == absent:
+            if other.kind not in ("absent", "having") and (other.model or "") in (
+                absent,
+                *f.inside,
+            ):
                 condition = condition_sql(self.index, other, False)
                 if condition is not None:
                     conditions.append(condition)
@@ -235,6 +251,26 @@ class _SqlBuilder:
         outer_key = _col(last.right, last.right_columns[0])
         related = exp.In(this=outer_key, query=exp.Subquery(this=inner))
         return exp.Not(this=related) if f.negated else related
+
+    def _beyond(self, inner: exp.Select, f: Filter, path: JoinPlan) -> exp.Select:
+        """The joins, inside the subquery of ``f``, to the models read beyond its model."""
+        joined = {m.lower() for m in path.models[:-1]}
+        for model in f.inside:
+            extra = plan_joins(self.index, str(f.model), [model])
+            if extra is None:
+                raise CannotAnswer(f"I could not relate {model} to {f.model}.")
+            for step in extra.steps:
+                if step.right.lower() in joined:
+                    continue
+                on = exp.and_(
+                    *(
+                        exp.EQ(this=_col(step.left, lc), expression=_col(step.right, rc))
+                        for lc, rc in zip(step.left_columns, step.right_columns, strict=True)
+                    )
+                )
+                inner = inner.join(exp.Table(this=_ident(step.right)), on=on)
+                joined.add(step.right.lower())
+        return inner
 
     def _ordered(self, select: exp.Select) -> exp.Select:
         plan = self.plan

@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlgate.nl.joins import plan_joins
 from sqlgate.nl.lexicon import Entry
 from sqlgate.nl.rules.facts import ModelFacts
-from sqlgate.nl.rules.parts import Dimension, Item, Measure, Reading
+from sqlgate.nl.rules.parts import Dimension, Filter, Item, Measure, Reading
 from sqlgate.nl.vocabulary import _words
 
 #: Bare words that ask for what names a row to a person: its label column.
@@ -48,9 +48,12 @@ def entity_of(facts: ModelFacts, item: Item, counted: str | None) -> str | None:
     return target
 
 
-def own_columns(facts: ModelFacts, model: str, items: list[Item]) -> list[Item]:
-    """Point the bare "name" and "id" words asked (no role yet) at ``model``'s label and key;
-    the items changed."""
+def own_columns(
+    facts: ModelFacts, model: str, items: list[Item], *, candidates: bool = False
+) -> list[Item]:
+    """Point the bare "name" and "id" words asked (no role yet) at ``model``'s label and key
+    (with ``candidates``, only when the word could mean that column already); the items
+    changed."""
     m = facts.index.get_model(model)
     if m is None:
         return []
@@ -67,6 +70,9 @@ def own_columns(facts: ModelFacts, model: str, items: list[Item]) -> list[Item]:
         elif word in ID_WORDS and len(m.primary_key) == 1:
             column = m.primary_key[0]
         else:
+            continue
+        known = {(e.model.lower(), str(e.name).lower()) for e in item.entries}
+        if candidates and (m.name.lower(), column.lower()) not in known:
             continue
         item.chosen = Entry("field", m.name, column, via="name")
         changed.append(item)
@@ -124,3 +130,33 @@ def rows_of_each(
         more += [(other.name, c) for c in shown]
         item.role = "context"
     return model, more
+
+
+def beyond_absent(facts: ModelFacts, root: str, filters: list[Filter], r: Reading) -> None:
+    """ "professionals who did not operate any treatment on dogs", "visitors who did not visit
+    any museum opened after 2010": the models reached from the root only through the model of
+    the one "without" filter, and the filters on them, are read inside that filter (not when
+    a field of them is asked: "documents that use templates with the code BK, and the code")."""
+    absent = [f for f in filters if f.kind == "absent" and f.model]
+    if len(absent) != 1:
+        return
+    f = absent[0]
+    assert f.model is not None
+
+    def beyond(model: str) -> bool:
+        if model.lower() in (root.lower(), str(f.model).lower()):
+            return False
+        path = plan_joins(facts.index, root, [model])
+        return path is not None and str(f.model).lower() in {m.lower() for m in path.models}
+
+    asked = [i.chosen.model for i in r.fields if i.chosen and i.role in (None, "context")]
+    if any(m.lower() == str(f.model).lower() or beyond(m) for m in asked):
+        return
+    inside = [g.model for g in filters if g is not f and g.model and beyond(g.model)]
+    for item in r.subjects:
+        chosen = item.chosen
+        if chosen is not None and item.role == "subject" and beyond(chosen.model):
+            inside.append(chosen.model)
+            item.role = "filter"
+    if inside and not any(g.kind in ("having", "absent") for g in filters if g.model in inside):
+        f.inside = tuple(dict.fromkeys(str(m) for m in inside))

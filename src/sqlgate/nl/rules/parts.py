@@ -57,6 +57,7 @@ class Filter:
     overall: str | None = None  # compared with this aggregate of the field over its model
     joined: str = ""  # how its several values were joined: "and" / "or"
     within: tuple[str, ...] = ()  # a winner filter: the columns of its group
+    inside: tuple[str, ...] = ()  # an absent filter: models read inside it, beyond its model
 
 
 #: (direction "asc"/"desc", what: "measure" / "field" / "field_ref" / "pending", the target)

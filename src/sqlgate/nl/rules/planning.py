@@ -8,7 +8,13 @@ less than 10") and the date column of a date range or a time grain.
 
 from __future__ import annotations
 
-from sqlgate.nl.rules.entities import entity_dimensions, entity_of, own_columns, rows_of_each
+from sqlgate.nl.rules.entities import (
+    beyond_absent,
+    entity_dimensions,
+    entity_of,
+    own_columns,
+    rows_of_each,
+)
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import (
     CannotAnswer,
@@ -81,6 +87,8 @@ class _Planner:
             order = (order[0], "measure", self.measures[0]) if self.measures else None
         listing = not self.measures
         columns: list[tuple[str, str]] = []
+        if listing and self.subject:  # "list the professional's id and role"
+            own_columns(self.facts, self.subject, r.fields, candidates=True)
         if listing:
             for item in r.fields:
                 if item.chosen is not None and item.role is None:
@@ -88,6 +96,7 @@ class _Planner:
         columns += [c for c in self.more_columns if c not in columns]
         if self.winner_columns:
             columns = self.winner_columns
+        beyond_absent(self.facts, root, self.filters, r)
         distinct = listing and bool(columns) and any(i.kw == "distinct" for i in self.items)
         if distinct:
             columns = self._distinct_columns(columns)
