@@ -51,7 +51,7 @@ CREATE TABLE tastings (
     score INTEGER
 );
 INSERT INTO judges VALUES (1, 'Ann'), (2, 'Bob'), (3, 'Cid');
-INSERT INTO tastings VALUES (1, 1, 1, 7), (2, 1, 5, 9), (3, 2, 2, 6), (4, 3, 99, 5);
+INSERT INTO tastings VALUES (1, 1, 1, 7), (2, 1, 5, 9), (3, 2, 2, 6), (4, 3, 99, 5), (5, 2, 5, 8);
 """
 
 OTHER_DIALECTS = ("duckdb", "postgres", "mysql")
@@ -128,6 +128,22 @@ CASES = [
         "Find the names of the judges who did not do any tasting of beers from after 2020.",
         "SELECT judge_name FROM judges WHERE judge_id NOT IN (SELECT t.judge_id FROM tastings t "
         "JOIN beers b ON t.beer_id = b.beer_id WHERE b.year > 2020)",
+    ),
+    # the group with the most rows, shown by the fields asked of it
+    (
+        "Which of the nations has the most brewers? List the nation name.",
+        "SELECT n.nation_name FROM nations n JOIN brewers b ON b.nation = n.nation_id "
+        "GROUP BY n.nation_id ORDER BY COUNT(*) DESC LIMIT 1",
+    ),
+    (
+        "What are the label and strength of the beer with the most tastings?",
+        "SELECT b.label, b.strength FROM beers b JOIN tastings t ON t.beer_id = b.beer_id "
+        "GROUP BY b.beer_id ORDER BY COUNT(*) DESC LIMIT 1",
+    ),
+    (
+        "Show the name and strength of all beers and the number of tastings for each beer.",
+        "SELECT b.label, b.strength, COUNT(*) FROM beers b "
+        "JOIN tastings t ON t.beer_id = b.beer_id GROUP BY b.beer_id",
     ),
 ]
 

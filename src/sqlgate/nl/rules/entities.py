@@ -91,6 +91,45 @@ def entity_dimensions(facts: ModelFacts, dims: list[Dimension], measures: list[M
             dims[k] = Dimension("model", entity, words=d.words)
 
 
+def group_fields(facts: ModelFacts, dims: list[Dimension], fields: list[Item]) -> None:
+    """ "the name and theme of each concert and the number of singers": the other fields asked
+    of the one model grouped by are shown with each group (its key keeps the groups)."""
+    models = [d.model for d in dims if d.kind == "model" and d.model]
+    if len(models) != 1 or len(dims) != 1:
+        return
+    model = facts.index.get_model(models[0])
+    if model is None or not model.primary_key:
+        return
+    shown = {c.lower() for c in [*model.primary_key, *model.label_columns]}
+    for item in fields:
+        chosen = item.chosen
+        if chosen is None or chosen.kind != "field" or item.role not in (None, "context"):
+            continue
+        if chosen.model.lower() == model.name.lower() and str(chosen.name).lower() not in shown:
+            dims.append(Dimension("field", model.name, chosen.name, words=item.text))
+            item.role = "dimension"
+
+
+def distinct_dimensions(facts: ModelFacts, dims: list[Dimension]) -> list[Dimension]:
+    """``dims`` without a field that another dimension already shows: the same field twice,
+    or the key or label of a model grouped by."""
+    shown: set[tuple[str, str]] = set()
+    for d in dims:
+        model = facts.index.get_model(str(d.model)) if d.kind == "model" else None
+        if model is not None:
+            shown |= {(model.name.lower(), c.lower()) for c in model.primary_key}
+            shown |= {(model.name.lower(), c.lower()) for c in model.label_columns}
+    out: list[Dimension] = []
+    for d in dims:
+        if d.kind == "field" and d.model and d.name:
+            key = (d.model.lower(), d.name.lower())
+            if key in shown:
+                continue
+            shown.add(key)
+        out.append(d)
+    return out
+
+
 def rows_of_each(
     facts: ModelFacts, r: Reading, dims: list[Dimension], items: list[Item]
 ) -> tuple[str, list[tuple[str, str]]] | None:

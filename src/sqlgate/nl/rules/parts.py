@@ -150,3 +150,13 @@ def singular_subject(r: Reading) -> bool:
     for item in r.subjects + r.fields:
         return singular_item(item)
     return False
+
+
+#: Verbs that agree with one subject ("which of the countries has the most makers").
+SINGULAR_VERBS = frozenset({"has", "is", "was", "does"})
+
+
+def singular_verb(items: list[Item], item: Item) -> bool:
+    """Whether the word right after ``item`` is a verb in the singular."""
+    after = [i for i in items if i.first == item.last + 1]
+    return bool(after) and after[0].kind == "word" and after[0].text.lower() in SINGULAR_VERBS

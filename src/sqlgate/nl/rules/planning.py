@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from sqlgate.nl.rules.entities import (
     beyond_absent,
+    distinct_dimensions,
     entity_dimensions,
     entity_of,
+    group_fields,
     own_columns,
     rows_of_each,
 )
@@ -27,6 +29,7 @@ from sqlgate.nl.rules.parts import (
     Reading,
     singular_item,
     singular_subject,
+    singular_verb,
 )
 from sqlgate.nl.rules.winners import winner_filter
 from sqlgate.nl.text import identifier_words
@@ -69,9 +72,13 @@ class _Planner:
         self._argmax()
         self._rows_of_each()
         self._counts_per_field()
+        entity_dimensions(self.facts, self.dims, self.measures)
+        group_fields(self.facts, self.dims, r.fields)
         self._default_measures()
-        if len(self.dims) == 1 and self.dims[0].kind == "model" and self.dims[0].model:
-            own_columns(self.facts, self.dims[0].model, r.fields)  # "its id and name"
+        grouped = [d.model for d in self.dims if d.kind == "model" and d.model]
+        if len(grouped) == 1:
+            own_columns(self.facts, grouped[0], r.fields)  # "its id and name"
+        self.dims = distinct_dimensions(self.facts, self.dims)
         # root: the first measure's model, else the subject
         root = self.measures[0].model if self.measures else str(self.subject)
         if self.measures and self.measures[0].func == "unit":
@@ -237,6 +244,11 @@ class _Planner:
         r.listing = True
         return True
 
+    def _one_asked(self) -> bool:
+        """Whether one row is asked for: "which customer", "which of the countries has"."""
+        first = [*self.r.subjects, *self.r.fields][:1]
+        return singular_subject(self.r) or bool(first and singular_verb(self.items, first[0]))
+
     def _distinct_columns(self, columns: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """The columns of "the different X": not a field fixed by a value, and the key of
         the model too when the question asks for ids ("ids" maps to no field by itself)."""
@@ -309,16 +321,19 @@ class _Planner:
                 if self.order is None or self.order[1] == "pending":
                     order = self.order
                     self.order = (order[0] if order else "desc", "measure", measures[0])
-                if self.limit is None and singular_subject(r):
+                if self.limit is None and self._one_asked():
                     self.limit = 1
         # "which country has the most customers": the field named after which/what
         if measures and not dims and self.order is not None and r.fields:
             first = r.fields[0]
             assert first.chosen is not None
-            dims.append(Dimension("field", first.chosen.model, first.chosen.name, words=first.text))
-            first.role = "dimension"
+            for i in r.fields:  # "the abbreviation and country of the airline with ..."
+                same = i.chosen is not None and i.chosen.model == first.chosen.model
+                if i is first or (same and i.role in (None, "context") and i.chosen):
+                    dims.append(Dimension("field", i.chosen.model, i.chosen.name, words=i.text))
+                    i.role = "dimension"
             if self.limit is None:
-                self.limit = 1 if singular_item(first) else None
+                self.limit = 1 if singular_item(first) or singular_verb(self.items, first) else None
 
     def _counts_per_field(self) -> None:
         """ "the template type codes and the number of templates for each": a count per the
