@@ -145,6 +145,8 @@ CASES = [
         "SELECT b.label, b.strength, COUNT(*) FROM beers b "
         "JOIN tastings t ON t.beer_id = b.beer_id GROUP BY b.beer_id",
     ),
+    # "each X and its Y": the rows, not a count per X
+    ("List each judge name and its judge id.", "SELECT judge_name, judge_id FROM judges"),
 ]
 
 
@@ -166,3 +168,18 @@ def test_many_related_rows_of_each_row_need_a_word_that_refers_back(nl: RuleTran
     """ "the strength of each brewer": a brewer has many beers, and nothing says they are its
     beers' strengths; declined rather than guessed."""
     assert not nl.ask("What are the strength and nation name of each brewer?").is_sql
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Sort the beer labels by their strength in descending order.",
+        "Order the brewers by brewer name, and return the brewer name of each brewer.",
+    ],
+)
+def test_sort_x_by_y_orders_by_y(nl: RuleTranslator, brewing: SQLiteEngine, question: str):
+    answer = nl.ask(question)
+    assert answer.is_sql, answer.explanation
+    assert "GROUP BY" not in (answer.sql or "")
+    assert "ORDER BY" in (answer.sql or "")
+    on_every_dialect(nl, question)

@@ -29,6 +29,16 @@ def passive_by(items: list[Item], pos: int) -> bool:
     return before.endswith(("ed", "en")) or before in _IRREGULAR_PARTICIPLES
 
 
+def sort_by(items: list[Item], pos: int) -> bool:
+    """The "by" of "sort the employees by their age": what follows orders, not groups."""
+    if items[pos].text.lower() != "by":
+        return False
+    return any(i.kind == "word" and i.text.lower() in SORT_VERBS for i in items[:pos])
+
+
+#: Verbs that ask for an order, their "by" naming the field ("sort X by Y").
+SORT_VERBS = _words("sort sorted order ordered rank ranked arrange arranged")
+
 _IRREGULAR_PARTICIPLES = _words(
     "made done held led paid sold bought built taught won lost sung run hit set kept sent spent "
     "told found brought thought caught fought"

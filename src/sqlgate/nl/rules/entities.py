@@ -137,14 +137,18 @@ def rows_of_each(
     vet who gave it": a listing of each row of the one model grouped by, with the fields asked
     (of it or of related models), not a grouping. Rows of a model each listed row has many of
     ("the label of their beers") only with a word that refers back to the listed rows. The
-    model listed and the key and label of each other model the question names, or None."""
-    models = {str(d.model) for d in dims if d.kind == "model"}
-    if len(models) != 1 or len(dims) != 1:
+    model listed and the key and label of each other model the question names, or None.
+    "Each charge type and its amount": a field and the fields of the same rows."""
+    if len(dims) != 1 or dims[0].kind not in ("model", "field") or not dims[0].model:
         return None
-    model = models.pop()
+    model, field = str(dims[0].model), dims[0].name
     asked = [i for i in r.fields if i.chosen is not None and i.role in (None, "context")]
     if not asked:
         return None
+    if field is not None:
+        same = all(i.chosen and i.chosen.model.lower() == model.lower() for i in asked)
+        referred = any(i.kind == "word" and i.text.lower() in BACK_REFERENCES for i in items)
+        return (model, [(model, field)]) if same and referred else None
     to_one = {m.lower() for m in facts.to_one_models(model)}
     named = [i.chosen.model.lower() for i in [*asked, *r.subjects] if i.chosen is not None]
     referred = any(i.kind == "word" and i.text.lower() in BACK_REFERENCES for i in items)

@@ -11,7 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from sqlgate.nl.lexicon import Entry
-from sqlgate.nl.rules.cues import by_age, like_cue, modifier, or_more, passive_by, related_by_verb
+from sqlgate.nl.rules.cues import (
+    by_age,
+    like_cue,
+    modifier,
+    or_more,
+    passive_by,
+    related_by_verb,
+    sort_by,
+)
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.figures import another_number, overall_figure, overall_metric
 from sqlgate.nl.rules.money import money_sum
@@ -122,6 +130,9 @@ class _RoleReader:
         elif kw == "distinct":
             self.pending_distinct = True
             item.role = "measure"
+        elif kw == "group" and sort_by(self.items, pos) and r.order is None:
+            self.pending_sort = True  # "sort the shops by number of products"
+            item.role = "order"
         elif kw == "group" and passive_by(self.items, pos):
             item.role = "context"  # "used by any document", "owned by someone": not a grouping
         elif kw == "group":
