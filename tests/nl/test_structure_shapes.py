@@ -147,6 +147,16 @@ CASES = [
     ),
     # "each X and its Y": the rows, not a count per X
     ("List each judge name and its judge id.", "SELECT judge_name, judge_id FROM judges"),
+    # the row with an extreme value, its answer on a related model; "which X has": one row
+    (
+        "What is the brewer name of the beer with the smallest amount of strength?",
+        "SELECT b.brewer_name FROM beers r JOIN brewers b ON r.brewer = b.brewer_id "
+        "ORDER BY r.strength LIMIT 1",
+    ),
+    (
+        "For the beers of 2019, which label has the largest strength?",
+        "SELECT label FROM beers WHERE year = 2019 ORDER BY strength DESC LIMIT 1",
+    ),
 ]
 
 

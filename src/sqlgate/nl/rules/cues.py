@@ -29,6 +29,19 @@ def passive_by(items: list[Item], pos: int) -> bool:
     return before.endswith(("ed", "en")) or before in _IRREGULAR_PARTICIPLES
 
 
+def amount_of(item: Item, last: Item | None, nxt: Item | None) -> bool:
+    """ "the smallest amount of horsepower": the superlative's field, not a count or a sum."""
+    return (
+        item.text.lower().startswith("amount")
+        and last is not None
+        and last.kw == "sup"
+        and nxt is not None
+        and nxt.kind == "entry"
+        and nxt.chosen is not None
+        and nxt.chosen.kind == "field"
+    )
+
+
 def sort_by(items: list[Item], pos: int) -> bool:
     """The "by" of "sort the employees by their age": what follows orders, not groups."""
     if items[pos].text.lower() != "by":

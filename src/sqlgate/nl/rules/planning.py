@@ -27,6 +27,7 @@ from sqlgate.nl.rules.parts import (
     Order,
     Plan,
     Reading,
+    next_significant,
     singular_item,
     singular_subject,
     singular_verb,
@@ -246,6 +247,11 @@ class _Planner:
 
     def _one_asked(self) -> bool:
         """Whether one row is asked for: "which customer", "which of the countries has"."""
+        for k, item in enumerate(self.items):  # "which model has the largest horsepower"
+            if item.kw == "list" and item.text.lower() in ("which", "what"):
+                asked = next_significant(self.items, k)
+                if asked is not None and asked.kind == "entry" and singular_item(asked):
+                    return True
         first = [*self.r.subjects, *self.r.fields][:1]
         return singular_subject(self.r) or bool(first and singular_verb(self.items, first[0]))
 
@@ -293,7 +299,7 @@ class _Planner:
             elif ranked is not None:
                 self.order = (direction, "field_ref", (ranked[1], ranked[2]))
                 if self.limit is None:
-                    self.limit = 1 if singular_subject(r) else None
+                    self.limit = 1 if self._one_asked() else None
         else:
             ranked = concept_target(facts, concept, subject, r, r.superlative_field)
             if ranked is not None and ranked[0] == "metric":

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlgate.nl.lexicon import Entry
 from sqlgate.nl.rules.cues import (
+    amount_of,
     by_age,
     like_cue,
     modifier,
@@ -118,6 +119,9 @@ class _RoleReader:
         if kw in ("count", "agg") and self.pending_group:
             self.pending_group = False  # "by number of orders": ranks, does not group
             r.by_measure = True
+        if kw == "count" and amount_of(item, self.last_significant, nxt):
+            item.kw, item.role = "amount", "context"  # "the smallest amount of horsepower"
+            return
         if kw == "count":
             self._count(item, nxt)
         elif kw == "agg" and overall_figure(self, item, nxt):
