@@ -18,6 +18,7 @@ from sqlgate.nl.expand import quoted_if_needed
 from sqlgate.nl.joins import JoinPlan, plan_joins
 from sqlgate.nl.rules.parts import CannotAnswer, Filter, Measure, Plan
 from sqlgate.nl.rules.role_joins import settle_roles
+from sqlgate.nl.rules.role_values import via_alias
 from sqlgate.nl.semantic import Model, SemanticIndex
 from sqlgate.nl.vocabulary import _words
 
@@ -48,8 +49,8 @@ def _needed(plan: Plan) -> list[str]:
         need(d.model)
     absent = _read_inside(plan)
     for f in plan.filters:
-        if f.model and f.model.lower() in absent:
-            continue  # read inside the NOT IN subquery
+        if (f.model and f.model.lower() in absent) or f.via:
+            continue  # read inside the NOT IN subquery, or joined once per role
         need(f.model)
         if f.measure is not None and f.measure.model:
             need(f.measure.model)
@@ -124,6 +125,15 @@ class _SqlBuilder:
                 )
             )
             select = select.join(exp.Table(this=_ident(step.right)), on=on)
+        for via, model in dict.fromkeys((f.via, str(f.model)) for f in self.plan.filters if f.via):
+            target = self.index.get_model(model)
+            assert target is not None
+            alias = via_alias(model, via)
+            on = exp.EQ(
+                this=_col(self.joins.root, via[0]), expression=_col(alias, target.primary_key[0])
+            )
+            table = exp.Table(this=_ident(model), alias=exp.TableAlias(this=_ident(alias)))
+            select = select.join(table, on=on)
         return select
 
     def _grouped(self, expr: exp.Expr, alias: str) -> None:
@@ -199,6 +209,10 @@ class _SqlBuilder:
             condition = condition_sql(self.index, f, self.fan_out)
             if condition is None:
                 continue
+            if f.via:  # the model's alias for this role
+                alias = via_alias(str(f.model), f.via)
+                for column in condition.find_all(exp.Column):
+                    column.set("table", _ident(alias))
             target = having if f.kind == "having" else where
             if f.alternative and target:
                 target[-1] = exp.Paren(this=exp.or_(target[-1], condition))  # "... or ..."

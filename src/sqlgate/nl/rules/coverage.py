@@ -135,6 +135,10 @@ class _Shown:
             out.append(columns)
         return out
 
+    def joined_twice(self, model: str) -> bool:
+        """Whether the query reads ``model`` under two aliases (once per role)."""
+        return sum(1 for t in self.tree.find_all(exp.Table) if t.name.lower() == model.lower()) > 1
+
     def has(self, kinds: tuple[type[exp.Expression], ...]) -> bool:
         return any(k in self.nodes for k in kinds)
 
@@ -253,6 +257,8 @@ def _both_values(items: list[Item], shown: _Shown) -> list[str]:
             continue
         if (a.model, a.name) != (b.model, b.name) or a.model.lower() == shown.root:
             continue
+        if shown.joined_twice(a.model):
+            continue  # "from Aberdeen to Ashley": each value through its own relationship
         between = [i for i in items if first.last < i.first < second.first]
         if any(i.kw == "conj" and i.text.lower() == "and" for i in between):
             out.append(f"{first.text} and {second.text}")

@@ -58,6 +58,7 @@ class Filter:
     joined: str = ""  # how its several values were joined: "and" / "or"
     within: tuple[str, ...] = ()  # a winner filter: the columns of its group
     inside: tuple[str, ...] = ()  # an absent filter: models read inside it, beyond its model
+    via: tuple[str, ...] = ()  # the root's columns of the relationship the value is matched by
 
 
 #: (direction "asc"/"desc", what: "measure" / "field" / "field_ref" / "pending", the target)

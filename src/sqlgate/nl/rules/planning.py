@@ -32,7 +32,9 @@ from sqlgate.nl.rules.parts import (
     singular_subject,
     singular_verb,
 )
+from sqlgate.nl.rules.role_values import split_by_role
 from sqlgate.nl.rules.winners import winner_filter
+from sqlgate.nl.rules.years import as_year_numbers, year_column
 from sqlgate.nl.text import identifier_words
 from sqlgate.nl.vocabulary import CONCEPT_FIELDS
 
@@ -105,6 +107,9 @@ class _Planner:
         if self.winner_columns:
             columns = self.winner_columns
         beyond_absent(self.facts, root, self.filters, r)
+        used = {str(m).lower() for m in [*(d.model for d in self.dims), *(c[0] for c in columns)]}
+        used |= {m.model.lower() for m in self.measures}
+        self.filters = split_by_role(self.facts, root, self.filters, self.items, used)
         distinct = listing and bool(columns) and any(i.kw == "distinct" for i in self.items)
         if distinct:
             columns = self._distinct_columns(columns)
@@ -435,45 +440,12 @@ class _Planner:
                 if f.measure is not None and f.measure.func == "unit":
                     f.values = [_from_seconds(compared[2], v) for v in f.values]
 
-    def _as_year_numbers(self, f: Filter, root: str) -> bool:
-        """ "before 1980" on a number column of years (``Year``, ``open_year``): a comparison
-        of whole years. False when there is no such column or the range is not whole years."""
-        span = f.range
-        if span is None or any(
-            d is not None and (d.month, d.day) != (1, 1) for d in (span.start, span.end)
-        ):
-            return False
-        found = self._year_column(root)
-        if found is None:
-            return False
-        f.kind, f.model, f.name = "compare", found[0], found[1]
-        if span.start and span.end:
-            f.op, f.values = "between", [span.start.year, span.end.year - 1]
-        elif span.start:
-            f.op, f.values = ">=", [span.start.year]
-        else:
-            assert span.end is not None
-            f.op, f.values = "<", [span.end.year]
-        return True
-
-    def _year_column(self, root: str) -> tuple[str, str] | None:
-        """A number column of years (``Year``, ``open_year``) of the root, a model it points
-        to or a model the question names."""
-        named = [i.chosen.model for i in self.items if i.kind == "entry" and i.chosen]
-        for model in dict.fromkeys([*self.facts.to_one_models(root), *named]):
-            m = self.facts.index.get_model(model)
-            for column in m.columns if m else ():
-                info = self.facts.lexicon.field(model, column.name)
-                if info.kind == "number" and "year" in identifier_words(column.name):
-                    return model, column.name
-        return None
-
     def _time_columns(self, root: str) -> None:
         """Date ranges and grains need a time column."""
         for f in self.filters:
             if f.kind == "range" and f.name is None:
                 time = time_field_of(self.facts, root, self.r)
-                if time is None and self._as_year_numbers(f, root):
+                if time is None and as_year_numbers(self.facts, f, root, self.items):
                     continue
                 if time is None:
                     raise CannotAnswer(f"I found no date column for '{f.words}'.")
@@ -481,7 +453,11 @@ class _Planner:
         for d in self.dims:
             if d.kind == "grain":
                 time = time_field_of(self.facts, root, self.r)
-                year = self._year_column(root) if time is None and d.grain == "year" else None
+                year = (
+                    year_column(self.facts, root, self.items)
+                    if time is None and d.grain == "year"
+                    else None
+                )
                 if year is not None:  # "each year" over a number column of years
                     d.kind, (d.model, d.name) = "field", year
                     continue
