@@ -50,10 +50,12 @@ CREATE TABLE tastings (
     tasting_id INTEGER PRIMARY KEY,
     judge_id INTEGER REFERENCES judges (judge_id),
     beer_id INTEGER REFERENCES beers (beer_id),
-    score INTEGER
+    score INTEGER,
+    cost REAL
 );
 INSERT INTO judges VALUES (1, 'Ann'), (2, 'Bob'), (3, 'Cid');
-INSERT INTO tastings VALUES (1, 1, 1, 7), (2, 1, 5, 9), (3, 2, 2, 6), (4, 3, 99, 5), (5, 2, 5, 8);
+INSERT INTO tastings VALUES
+    (1, 1, 1, 7, 20), (2, 1, 5, 9, 30), (3, 2, 2, 6, 5), (4, 3, 99, 5, 40), (5, 2, 5, 8, 25);
 CREATE TABLE depots (depot_id INTEGER PRIMARY KEY, town TEXT);
 CREATE TABLE shipments (
     shipment_id INTEGER PRIMARY KEY,
@@ -185,6 +187,19 @@ CASES = [
     (
         "List the crates of shipments from Avon to Brent.",
         "SELECT crates FROM shipments WHERE source_depot = 1 AND dest_depot = 2",
+    ),
+    # a comparison of the related rows a verb names; a measure over the rows of the related
+    # row with an extreme value
+    (
+        "Which judges have done a tasting that costs less than the average? "
+        "Give me their judge names.",
+        "SELECT judge_name FROM judges WHERE judge_id IN (SELECT judge_id FROM tastings "
+        "WHERE cost < (SELECT AVG(cost) FROM tastings))",
+    ),
+    (
+        "How many tastings were done for the beer with the highest strength?",
+        "SELECT COUNT(*) FROM tastings WHERE beer_id = "
+        "(SELECT beer_id FROM beers ORDER BY strength DESC LIMIT 1)",
     ),
 ]
 

@@ -33,7 +33,7 @@ from sqlgate.nl.rules.parts import (
     singular_verb,
 )
 from sqlgate.nl.rules.role_values import split_by_role
-from sqlgate.nl.rules.winners import winner_filter
+from sqlgate.nl.rules.winners import extreme_of_related, winner_filter
 from sqlgate.nl.rules.years import as_year_numbers, year_column
 from sqlgate.nl.text import identifier_words
 from sqlgate.nl.vocabulary import CONCEPT_FIELDS
@@ -68,6 +68,8 @@ class _Planner:
         self._pending_aggregate()
         self._havings()
         if self.sup is not None and self._winners(self.sup):
+            self.sup = None
+        if self.sup is not None and self._extreme_related(self.sup):
             self.sup = None
         if self.sup is not None:
             self._superlative(self.sup)
@@ -260,6 +262,17 @@ class _Planner:
         first = [*self.r.subjects, *self.r.fields][:1]
         return singular_subject(self.r) or bool(first and singular_verb(self.items, first[0]))
 
+    def _extreme_related(self, sup: tuple[str, str | None, Item]) -> bool:
+        """A measure over the rows of the related row with the extreme value."""
+        if len(self.measures) != 1 or self.dims or self.limit is not None:
+            return False
+        named = self.r.superlative_field
+        m = self.measures[0]
+        f = extreme_of_related(self.facts, m.model, named, sup[0], sup[2].text)
+        if f is not None:
+            self.filters.append(f)
+        return f is not None
+
     def _distinct_columns(self, columns: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """The columns of "the different X": not a field fixed by a value, and the key of
         the model too when the question asks for ids ("ids" maps to no field by itself)."""
@@ -429,6 +442,11 @@ class _Planner:
             if f.kind == "compare" and f.name is None:
                 base = self.subject or root
                 compared = concept_target(facts, f.concept, base, self.r) if f.concept else None
+                related = [g.model for g in self.filters if g.kind == "absent" and g.model]
+                if compared is None and f.concept and len(related) == 1:
+                    # "professionals who operated a treatment that costs less than ...": the
+                    # rows related by the verb are what is compared
+                    compared = concept_target(facts, f.concept, related[0], self.r)
                 if (compared is None or compared[0] == "metric") and f.overall:
                     raise CannotAnswer(f"I could not tell what '{f.words}' compares.")
                 if compared is None or compared[0] == "metric":
