@@ -201,6 +201,29 @@ CASES = [
         "SELECT COUNT(*) FROM tastings WHERE beer_id = "
         "(SELECT beer_id FROM beers ORDER BY strength DESC LIMIT 1)",
     ),
+    # a count for each of "the different X"; a figure "for all the different X"; "across
+    # all": one figure; "the largest number of": the most
+    (
+        "What are the different scores, and how many tastings correspond to each?",
+        "SELECT score, COUNT(*) FROM tastings GROUP BY score",
+    ),
+    (
+        "What is the maximum strength for all the different years?",
+        "SELECT year, MAX(strength) FROM beers GROUP BY year",
+    ),
+    (
+        "What are the minimum and maximum strength across all the beers?",
+        "SELECT MIN(strength), MAX(strength) FROM beers",
+    ),
+    (
+        "What is the brewer name of the brewer that made the largest number of beers?",
+        "SELECT b.brewer_name FROM brewers b JOIN beers r ON r.brewer = b.brewer_id "
+        "GROUP BY b.brewer_id ORDER BY COUNT(*) DESC LIMIT 1",
+    ),
+    (
+        "What is the maximum cost for all the different scores?",
+        "SELECT score, MAX(cost) FROM tastings GROUP BY score",
+    ),
 ]
 
 
@@ -256,3 +279,10 @@ def test_the_duckdb_translations_run_and_give_as_many_rows(
         got = con.execute(answer.native_sql or "").fetchall()
         want = brewing.execute(gold, None, timeout=10, row_limit=100).table.num_rows
         assert len(got) == want, (question, answer.native_sql)
+
+
+def test_an_aggregate_of_a_concept_no_field_means_declines(nl: RuleTranslator) -> None:
+    """ "the maximum cost of beers": no field of beers (or of what they point to) is a cost;
+    never the aggregate of another number."""
+    answer = nl.ask("What is the maximum cost of beers?")
+    assert not answer.is_sql, answer.sql

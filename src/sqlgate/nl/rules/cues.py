@@ -42,6 +42,12 @@ def amount_of(item: Item, last: Item | None, nxt: Item | None) -> bool:
     )
 
 
+def over_all(items: list[Item], pos: int) -> bool:
+    """The "across" of "across all the shops": over every row, not per row."""
+    after = items[pos + 1 : pos + 2]
+    return items[pos].text.lower() == "across" and bool(after) and after[0].text.lower() == "all"
+
+
 def sort_by(items: list[Item], pos: int) -> bool:
     """The "by" of "sort the employees by their age": what follows orders, not groups."""
     if items[pos].text.lower() != "by":

@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlgate.nl.joins import plan_joins
 from sqlgate.nl.lexicon import Entry
 from sqlgate.nl.rules.facts import ModelFacts
-from sqlgate.nl.rules.parts import Dimension, Filter, Item, Measure, Reading
+from sqlgate.nl.rules.parts import Dimension, Filter, Item, Measure, Reading, next_significant
 from sqlgate.nl.vocabulary import _words
 
 #: Bare words that ask for what names a row to a person: its label column.
@@ -128,6 +128,22 @@ def distinct_dimensions(facts: ModelFacts, dims: list[Dimension]) -> list[Dimens
             shown.add(key)
         out.append(d)
     return out
+
+
+def per_different(items: list[Item], fields: list[Item], dims: list[Dimension]) -> None:
+    """ "the maximum accelerate for all the different cylinders": a figure per value of the
+    field after "for ... different"."""
+    for k, item in enumerate(items):
+        if item.kw != "distinct" or dims:
+            continue
+        lead = [i.text.lower() for i in items[max(0, k - 3) : k] if i.kind == "word"]
+        field = next_significant(items, k)
+        if "for" not in lead or field is None or field not in fields or field.role is not None:
+            continue
+        chosen = field.chosen
+        if chosen is not None and chosen.kind == "field":
+            dims.append(Dimension("field", chosen.model, chosen.name, words=field.text))
+            field.role = "dimension"
 
 
 def rows_of_each(

@@ -80,6 +80,7 @@ class Reading:
     listing: bool = False
     when: bool = False
     pending_agg: tuple[str, Item] | None = None
+    agg_concept: Item | None = None  # "the maximum cost": a concept word right after it
 
 
 @dataclass

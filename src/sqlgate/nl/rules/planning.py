@@ -15,6 +15,7 @@ from sqlgate.nl.rules.entities import (
     entity_of,
     group_fields,
     own_columns,
+    per_different,
     rows_of_each,
 )
 from sqlgate.nl.rules.facts import ModelFacts
@@ -77,6 +78,8 @@ class _Planner:
         self._argmax()
         self._rows_of_each()
         self._counts_per_field()
+        if self.measures and self.order is None and self.limit is None:
+            per_different(self.items, r.fields, self.dims)
         entity_dimensions(self.facts, self.dims, self.measures)
         group_fields(self.facts, self.dims, r.fields)
         self._default_measures()
@@ -194,7 +197,16 @@ class _Planner:
         r = self.r
         if r.pending_agg is not None and not self.measures:
             func, agg_item = r.pending_agg
-            target = numeric_mention(self.facts, r, self.subject)
+            after = next_significant(self.items, self.items.index(agg_item))
+            concepts = [after] if after is not None and after.kind == "concept" else []
+            concepts = [c for c in concepts if c.arg != "sales"]
+            target = None if concepts else numeric_mention(self.facts, r, self.subject)
+            if concepts and self.subject:
+                # "the maximum cost": the field the concept names, never another one
+                found = concept_target(self.facts, str(concepts[0].arg), self.subject, r)
+                if found is None or found[0] != "field":
+                    raise CannotAnswer(f"I could not tell which field '{concepts[0].text}' is.")
+                target = found[1], found[2]
             if target is not None:
                 self.measures.append(Measure(func, target[0], target[1], agg_item.text))
             elif self.subject and self.facts.default_measure(self.subject):
@@ -371,7 +383,9 @@ class _Planner:
         if any(m.func != "count" for m in self.measures):
             return
         asked = [i for i in r.fields if i.chosen is not None and i.role in (None, "context")]
-        counted_at = min(x.first for x in self.items if x.role == "measure")
+        counted_at = min(
+            x.first for x in self.items if x.role == "measure" and x.kw != "distinct"
+        )  # "the different codes, and how many templates": the count, not "different"
         if not asked:
             # "the names of the gardeners and how many plots each has": per gardener
             before = [s for s in r.subjects if s.chosen and s.role == "subject"]

@@ -17,6 +17,7 @@ from sqlgate.nl.rules.cues import (
     like_cue,
     modifier,
     or_more,
+    over_all,
     passive_by,
     related_by_verb,
     sort_by,
@@ -137,6 +138,8 @@ class _RoleReader:
         elif kw == "group" and sort_by(self.items, pos) and r.order is None:
             self.pending_sort = True  # "sort the shops by number of products"
             item.role = "order"
+        elif kw == "group" and over_all(self.items, pos):
+            item.role = "context"  # "across all the shops": one figure over all of them
         elif kw == "group" and passive_by(self.items, pos):
             item.role = "context"  # "used by any document", "owned by someone": not a grouping
         elif kw == "group":
@@ -209,6 +212,8 @@ class _RoleReader:
         r = self.r
         if item.arg == ("asc", "time") and by_age(self.facts, self.items, self._base_model()):
             item.arg = ("desc", "age")  # "the oldest dog": the highest age, not the first date
+        if nxt is not None and nxt.kw == "count":
+            item.arg = (item.arg[0], None)  # "the largest number of employees": the most
         r.superlative = (item.arg[0], item.arg[1], item)
         item.role = "order"
         if nxt is not None and nxt.kind == "entry" and nxt.chosen:
@@ -357,6 +362,8 @@ class _RoleReader:
             item.role = "measure"
         elif concept == "sales" and not self.r.measures:
             money_sum(self, item)
+        elif self.r.pending_agg is not None and self.last_significant is self.r.pending_agg[1]:
+            self.r.agg_concept = item  # "the maximum cost": the plan finds the field it means
         item.role = item.role or "context"
         if item.role == "context":
             item.kind = "concept"
@@ -467,7 +474,7 @@ class _RoleReader:
                 )
             item.role = "measure"
             self.pending_count = self.pending_distinct = False
-        elif r.pending_agg is not None and info.kind in ("number", "time"):
+        elif r.pending_agg is not None and info.kind in ("number", "time") and not r.agg_concept:
             for func, agg_item in [*self.agg_queue, r.pending_agg]:
                 r.measures.append(
                     Measure(func, entry.model, entry.name, words=f"{agg_item.text} {item.text}")
