@@ -53,9 +53,10 @@ CREATE TABLE tastings (
     score INTEGER,
     cost REAL
 );
-INSERT INTO judges VALUES (1, 'Ann'), (2, 'Bob'), (3, 'Cid');
+INSERT INTO judges VALUES (1, 'Ann'), (2, 'Bob'), (3, 'Cid'), (4, 'Ann');
 INSERT INTO tastings VALUES
-    (1, 1, 1, 7, 20), (2, 1, 5, 9, 30), (3, 2, 2, 6, 5), (4, 3, 99, 5, 40), (5, 2, 5, 8, 25);
+    (1, 1, 1, 7, 20), (2, 1, 5, 9, 30), (3, 2, 2, 6, 5), (4, 3, 99, 5, 40), (5, 2, 5, 8, 25),
+    (6, 4, 3, 6, 10), (7, 2, 5, 7, 15), (8, 4, 6, 5, 12);
 CREATE TABLE depots (depot_id INTEGER PRIMARY KEY, town TEXT);
 CREATE TABLE shipments (
     shipment_id INTEGER PRIMARY KEY,
@@ -223,6 +224,12 @@ CASES = [
     (
         "What is the maximum cost for all the different scores?",
         "SELECT score, MAX(cost) FROM tastings GROUP BY score",
+    ),
+    # ranked by a count of other rows: per row named (two judges share a name), not per name
+    (
+        "Give the judge name with the most tastings.",
+        "SELECT j.judge_name FROM judges j JOIN tastings t ON t.judge_id = j.judge_id "
+        "GROUP BY j.judge_id ORDER BY COUNT(*) DESC LIMIT 1",
     ),
 ]
 

@@ -363,6 +363,10 @@ class _Planner:
         if measures and not dims and self.order is not None and r.fields:
             first = r.fields[0]
             assert first.chosen is not None
+            counted = {m.model.lower() for m in measures}
+            if self._names_rows(first) and first.chosen.model.lower() not in counted:
+                # "the name of the student with the most likes": per student, not per name
+                dims.append(Dimension("model", first.chosen.model, words=first.text))
             for i in r.fields:  # "the abbreviation and country of the airline with ..."
                 same = i.chosen is not None and i.chosen.model == first.chosen.model
                 if i is first or (same and i.role in (None, "context") and i.chosen):
