@@ -231,6 +231,15 @@ CASES = [
         "SELECT j.judge_name FROM judges j JOIN tastings t ON t.judge_id = j.judge_id "
         "GROUP BY j.judge_id ORDER BY COUNT(*) DESC LIMIT 1",
     ),
+    # "1 to 2 beers", "between one and two beers": a range of counts, not a limit
+    (
+        "Which brewers have 2 to 3 beers?",
+        "SELECT brewer FROM beers GROUP BY brewer HAVING COUNT(*) BETWEEN 2 AND 3",
+    ),
+    (
+        "Give the names of brewers that have between one and two beers.",
+        "SELECT brewer FROM beers GROUP BY brewer HAVING COUNT(*) BETWEEN 1 AND 2",
+    ),
 ]
 
 

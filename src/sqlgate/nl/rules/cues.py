@@ -126,3 +126,22 @@ def by_age(facts: ModelFacts, items: list[Item], base: str | None) -> bool:
 
 def _is_age(name: str) -> bool:
     return "age" in identifier_words(name)
+
+
+def text_field(facts: ModelFacts, item: Item) -> bool:
+    """Whether ``item`` names a text field that is not a key."""
+    chosen = item.chosen if item.kind == "entry" else None
+    if chosen is None or chosen.kind != "field":
+        return False
+    info = facts.lexicon.field(chosen.model, str(chosen.name))
+    return info.kind == "text" and not info.key
+
+
+def time_item(facts: ModelFacts, item: Item | None) -> Item | None:
+    """``item`` if it names a date or time field not used otherwise ("signed up")."""
+    if item is None or item.kind != "entry" or item.chosen is None:
+        return None
+    if item.chosen.kind != "field" or item.role not in (None, "context"):
+        return None
+    info = facts.lexicon.field(item.chosen.model, str(item.chosen.name))
+    return item if info.kind == "time" else None

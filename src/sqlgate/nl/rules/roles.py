@@ -21,9 +21,16 @@ from sqlgate.nl.rules.cues import (
     passive_by,
     related_by_verb,
     sort_by,
+    text_field,
+    time_item,
 )
 from sqlgate.nl.rules.facts import ModelFacts
-from sqlgate.nl.rules.figures import another_number, overall_figure, overall_metric
+from sqlgate.nl.rules.figures import (
+    another_number,
+    number_to_number,
+    overall_figure,
+    overall_metric,
+)
 from sqlgate.nl.rules.money import money_sum
 from sqlgate.nl.rules.parts import (
     Dimension,
@@ -256,6 +263,10 @@ class _RoleReader:
     def _number(self, item: Item, pos: int, nxt: Item | None) -> None:
         r = self.r
         last = self.last_significant
+        if item.role == "filter":
+            return  # the second number of "between 1 and 2", read with the first
+        if self.pending_cmp is None:
+            number_to_number(self, item, pos)  # "1 to 2 paragraphs"
         if self.pending_group and item.text.lower() == "one":
             item.role, self.pending_group = "context", False  # "in each one": the groups named
             return
@@ -312,8 +323,8 @@ class _RoleReader:
     def _like(self, item: Item, pos: int) -> None:
         """ "a city containing the substring 'West'": the text field named last (or next)
         contains the quoted text."""
-        before = [i for i in reversed(self.items[:pos]) if self._text_field(i)]
-        after = [i for i in self.items[pos + 1 :] if self._text_field(i)]
+        before = [i for i in reversed(self.items[:pos]) if text_field(self.facts, i)]
+        after = [i for i in self.items[pos + 1 :] if text_field(self.facts, i)]
         base = self._base_model()
         own = [i for i in before if i.chosen is not None and i.chosen.model == base]
         field = (own or before or after or [None])[0]
@@ -329,16 +340,9 @@ class _RoleReader:
         if field in self.r.fields:
             self.r.fields.remove(field)
 
-    def _text_field(self, item: Item) -> bool:
-        chosen = item.chosen if item.kind == "entry" else None
-        if chosen is None or chosen.kind != "field":
-            return False
-        info = self.facts.lexicon.field(chosen.model, str(chosen.name))
-        return info.kind == "text" and not info.key
-
     def _range(self, item: Item, nxt: Item | None) -> None:
         f = Filter("range", range=item.arg, words=item.text)
-        near = self._time_item(self.last_significant) or self._time_item(nxt)
+        near = time_item(self.facts, self.last_significant) or time_item(self.facts, nxt)
         if near is not None and near.chosen is not None:
             f.model, f.name = near.chosen.model, near.chosen.name
             near.role = "filter"
@@ -371,15 +375,6 @@ class _RoleReader:
             # "which products cost less than 10": the next comparison uses it
             if self.pending_cmp is None:
                 self.last_significant = item
-
-    def _time_item(self, item: Item | None) -> Item | None:
-        """``item`` if it names a date or time field not used otherwise ("signed up")."""
-        if item is None or item.kind != "entry" or item.chosen is None:
-            return None
-        if item.chosen.kind != "field" or item.role not in (None, "context"):
-            return None
-        info = self.facts.lexicon.field(item.chosen.model, str(item.chosen.name))
-        return item if info.kind == "time" else None
 
     # --- model parts --------------------------------------------------------------------------
 
