@@ -240,6 +240,12 @@ CASES = [
         "Give the names of brewers that have between one and two beers.",
         "SELECT brewer FROM beers GROUP BY brewer HAVING COUNT(*) BETWEEN 1 AND 2",
     ),
+    # a comparison of the total of related rows' field: HAVING on the sum
+    (
+        "What are the brewer names of the brewers that made more than 10 points strength in total?",
+        "SELECT b.brewer_name FROM brewers b JOIN beers r ON r.brewer = b.brewer_id "
+        "GROUP BY b.brewer_id HAVING SUM(r.strength) > 10",
+    ),
 ]
 
 

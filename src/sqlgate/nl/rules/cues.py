@@ -145,3 +145,17 @@ def time_item(facts: ModelFacts, item: Item | None) -> Item | None:
         return None
     info = facts.lexicon.field(item.chosen.model, str(item.chosen.name))
     return item if info.kind == "time" else None
+
+
+def counted_noun(items: list[Item], item: Item) -> bool:
+    """A word that maps to nothing between a number and the numeric field it is a figure of
+    ("more than 10 people killed")."""
+    if item.kind != "word":
+        return False
+    after = items[items.index(item) + 1 : items.index(item) + 2]
+    return (
+        bool(after)
+        and after[0].kind == "entry"
+        and bool(after[0].chosen)
+        and (after[0].chosen is not None and after[0].chosen.kind == "field")
+    )

@@ -146,6 +146,25 @@ def per_different(items: list[Item], fields: list[Item], dims: list[Dimension]) 
             field.role = "dimension"
 
 
+def total_having(facts: ModelFacts, r: Reading, subject: str | None, filters: list[Filter]) -> None:
+    """ "battles that led to more than 10 people killed in total": a comparison of a field of
+    rows each subject row has many of, with "total" after it, is the sum per subject row."""
+    if r.pending_agg is None or r.pending_agg[0] != "sum" or r.measures or subject is None:
+        return
+    compares = [f for f in filters if f.kind == "compare" and f.name and not f.overall]
+    if len(compares) != 1 or compares[0].model is None:
+        return
+    f = compares[0]
+    assert f.model is not None
+    if f.model.lower() in {m.lower() for m in facts.to_one_models(subject)}:
+        return  # one value per subject row: an ordinary comparison
+    if plan_joins(facts.index, subject, [f.model]) is None:
+        return
+    f.kind, f.measure = "having", Measure("sum", f.model, f.name, words=r.pending_agg[1].text)
+    r.pending_agg[1].role = "filter"
+    r.pending_agg = None
+
+
 def rows_of_each(
     facts: ModelFacts, r: Reading, dims: list[Dimension], items: list[Item]
 ) -> tuple[str, list[tuple[str, str]]] | None:

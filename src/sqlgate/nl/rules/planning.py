@@ -17,6 +17,7 @@ from sqlgate.nl.rules.entities import (
     own_columns,
     per_different,
     rows_of_each,
+    total_having,
 )
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import (
@@ -66,6 +67,7 @@ class _Planner:
         r = self.r
         entity_dimensions(self.facts, self.dims, self.measures)
         self._when_first()
+        total_having(self.facts, self.r, self.subject, self.filters)
         self._pending_aggregate()
         self._havings()
         if self.sup is not None and self._winners(self.sup):

@@ -14,6 +14,7 @@ from sqlgate.nl.lexicon import Entry
 from sqlgate.nl.rules.cues import (
     amount_of,
     by_age,
+    counted_noun,
     like_cue,
     modifier,
     or_more,
@@ -526,6 +527,8 @@ class _RoleReader:
             f.op = op
             f.measure = Measure("unit", "", "seconds")
         nxt = next_significant(items, pos if op != "between" else nxt_pos - 1)
+        if nxt is not None and counted_noun(items, nxt):
+            nxt.kind, nxt.role = "unit", "filter"  # "10 people killed": the figure of killed
         if nxt is not None and (nxt.kind == "unit" or or_more(nxt)):
             nxt = next_significant(items, items.index(nxt))
         self._compared(f, subject_field, nxt)
