@@ -246,6 +246,11 @@ CASES = [
         "SELECT b.brewer_name FROM brewers b JOIN beers r ON r.brewer = b.brewer_id "
         "GROUP BY b.brewer_id HAVING SUM(r.strength) > 10",
     ),
+    # "brewers" naming the column of beers that points to brewers, beside "no beers": brewers
+    (
+        "What are the names of the brewers with no beers?",
+        "SELECT brewer_name FROM brewers WHERE brewer_id NOT IN (SELECT brewer FROM beers)",
+    ),
 ]
 
 

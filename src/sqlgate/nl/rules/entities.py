@@ -48,6 +48,25 @@ def entity_of(facts: ModelFacts, item: Item, counted: str | None) -> str | None:
     return target
 
 
+def absent_entity(facts: ModelFacts, r: Reading, filters: list[Filter]) -> str | None:
+    """ "the names of the countries with no car makers", "countries" naming the column of car
+    makers that points to countries: the rows asked are countries, not car makers. The model
+    the asked word stands for (now the first subject), or None."""
+    absent = {f.model.lower() for f in filters if f.kind == "absent" and f.model}
+    for item in r.fields:
+        chosen = item.chosen
+        if chosen is None or item.role is not None or chosen.model.lower() not in absent:
+            continue
+        target = entity_of(facts, item, None)
+        if target is not None and target.lower() not in absent:
+            item.chosen = Entry("model", target, via="name")
+            item.role = "subject"
+            r.fields.remove(item)
+            r.subjects.insert(0, item)
+            return target
+    return None
+
+
 def own_columns(
     facts: ModelFacts, model: str, items: list[Item], *, candidates: bool = False
 ) -> list[Item]:

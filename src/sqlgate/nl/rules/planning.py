@@ -9,6 +9,7 @@ less than 10") and the date column of a date range or a time grain.
 from __future__ import annotations
 
 from sqlgate.nl.rules.entities import (
+    absent_entity,
     beyond_absent,
     distinct_dimensions,
     entity_dimensions,
@@ -66,6 +67,7 @@ class _Planner:
     def plan(self) -> Plan:
         r = self.r
         entity_dimensions(self.facts, self.dims, self.measures)
+        self.subject = absent_entity(self.facts, r, self.filters) or self.subject
         self._when_first()
         total_having(self.facts, self.r, self.subject, self.filters)
         self._pending_aggregate()
