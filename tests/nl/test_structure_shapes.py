@@ -272,6 +272,8 @@ def test_many_related_rows_of_each_row_need_a_word_that_refers_back(nl: RuleTran
     """ "the strength of each brewer": a brewer has many beers, and nothing says they are its
     beers' strengths; declined rather than guessed."""
     assert not nl.ask("What are the strength and nation name of each brewer?").is_sql
+    # "the strength of their beers" may mean a total: a number of many rows is not listed
+    assert not nl.ask("What are each brewer's brewer name and the strength of their beers?").is_sql
 
 
 @pytest.mark.parametrize(

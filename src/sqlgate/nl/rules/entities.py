@@ -208,6 +208,11 @@ def rows_of_each(
     referred = any(i.kind == "word" and i.text.lower() in BACK_REFERENCES for i in items)
     if not referred and any(m not in to_one for m in named):
         return None  # "the strength of each brewer": which of its many beers?
+    for i in asked:
+        chosen = i.chosen
+        many = chosen is not None and chosen.model.lower() not in to_one
+        if many and chosen and facts.lexicon.field(chosen.model, str(chosen.name)).kind == "number":
+            return None  # "the total of their invoices": a sum, perhaps, not each one
     more: list[tuple[str, str]] = []
     between: set[str] = set()  # "the description of the treatment they performed": a way there
     for i in asked:

@@ -372,9 +372,11 @@ class _Planner:
                 # "the name of the student with the most likes": per student, not per name
                 dims.append(Dimension("model", first.chosen.model, words=first.text))
             for i in r.fields:  # "the abbreviation and country of the airline with ..."
-                same = i.chosen is not None and i.chosen.model == first.chosen.model
-                if i is first or (same and i.role in (None, "context") and i.chosen):
-                    dims.append(Dimension("field", i.chosen.model, i.chosen.name, words=i.text))
+                chosen = i.chosen
+                if chosen is None or chosen.model != first.chosen.model:
+                    continue
+                if i is first or i.role in (None, "context"):
+                    dims.append(Dimension("field", chosen.model, chosen.name, words=i.text))
                     i.role = "dimension"
             if self.limit is None:
                 self.limit = 1 if singular_item(first) or singular_verb(self.items, first) else None
