@@ -281,6 +281,8 @@ def test_many_related_rows_of_each_row_need_a_word_that_refers_back(nl: RuleTran
     [
         "Sort the beer labels by their strength in descending order.",
         "Order the brewers by brewer name, and return the brewer name of each brewer.",
+        "List the labels of beers in descending order of strength.",
+        "List the judge names in ascending order.",
     ],
 )
 def test_sort_x_by_y_orders_by_y(nl: RuleTranslator, values: ValueIndex, question: str):
@@ -314,4 +316,10 @@ def test_an_aggregate_of_a_concept_no_field_means_declines(nl: RuleTranslator) -
     """ "the maximum cost of beers": no field of beers (or of what they point to) is a cost;
     never the aggregate of another number."""
     answer = nl.ask("What is the maximum cost of beers?")
+    assert not answer.is_sql, answer.sql
+
+
+def test_an_order_is_never_dropped(nl: RuleTranslator) -> None:
+    """ "sort the beers by their price": no field is a price; declined, not listed unordered."""
+    answer = nl.ask("Sort the beers by their price in descending order.")
     assert not answer.is_sql, answer.sql

@@ -404,6 +404,8 @@ def _item_shown(item: Item, shown: _Shown) -> bool:
             return shown.has(_AGG_NODES.get(str(item.arg), ()))
         if item.kw == "conj" and item.text.lower() in ("or", "either"):
             return shown.has((exp.Or, exp.In, exp.Union))  # "in 2014 or 2015": never "and"
+        if item.kw in ("sort", "dir"):
+            return shown.has((exp.Order,))  # "in descending order": never dropped
         if item.kw == "list" or item.kw == "distinct":
             return True  # "different", "distinct": a listing's rows, or keys, already are
         if item.kw in ("sup", "top"):

@@ -102,6 +102,8 @@ class _Planner:
             chosen = order[2].chosen
             assert chosen is not None
             order = (order[0] or "asc", "field_ref", (chosen.model, str(chosen.name)))
+        if order is not None and order[1] == "pending" and not self.measures:
+            order = self._concept_order(order[0], root)  # "sort the products by their price"
         if order is not None and order[1] == "pending":
             order = (order[0], "measure", self.measures[0]) if self.measures else None
         listing = not self.measures
@@ -267,6 +269,20 @@ class _Planner:
         self.dims = []
         r.listing = True
         return True
+
+    def _concept_order(self, direction: str, root: str) -> Order | None:
+        """The order a concept word gives ("by price": the price field), else the first field
+        asked ("the names in ascending order"), else None."""
+        concepts = [i for i in self.items if i.kind == "concept"]
+        asked = [i.chosen for i in self.r.fields if i.chosen and i.role in (None, "context")]
+        if not concepts and asked:
+            return (direction or "asc", "field_ref", (asked[0].model, str(asked[0].name)))
+        if not concepts:
+            return None
+        found = concept_target(self.facts, str(concepts[0].arg), self.subject or root, self.r)
+        if found is None or found[0] != "field":
+            raise CannotAnswer(f"I could not tell which field '{concepts[0].text}' orders by.")
+        return (direction or "asc", "field_ref", (found[1], found[2]))
 
     def _one_asked(self) -> bool:
         """Whether one row is asked for: "which customer", "which of the countries has"."""

@@ -166,6 +166,8 @@ class _RoleReader:
             else:
                 r.order = (direction, "pending", None)
             item.role = "order"
+            field_next = nxt is not None and nxt.chosen is not None and nxt.chosen.kind == "field"
+            self.pending_sort = self.pending_sort or (r.order[1] == "pending" and field_next)
         elif kw == "list":
             r.listing = True
             item.role = "context"
