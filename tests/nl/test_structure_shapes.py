@@ -148,6 +148,11 @@ CASES = [
         "SELECT judge_name FROM judges WHERE judge_id NOT IN (SELECT t.judge_id FROM tastings t "
         "JOIN beers b ON t.beer_id = b.beer_id WHERE b.year > 2020)",
     ),
+    (
+        "How many judges did not do any tasting of beers with label Stout?",
+        "SELECT COUNT(*) FROM judges WHERE judge_id NOT IN (SELECT t.judge_id FROM tastings t "
+        "JOIN beers b ON t.beer_id = b.beer_id WHERE b.label = 'Stout')",
+    ),
     # the group with the most rows, shown by the fields asked of it
     (
         "Which of the nations has the most brewers? List the nation name.",

@@ -234,14 +234,17 @@ def rows_of_each(
     return model, more
 
 
-def beyond_absent(facts: ModelFacts, root: str, filters: list[Filter], r: Reading) -> None:
+def beyond_absent(
+    facts: ModelFacts, root: str, filters: list[Filter], r: Reading
+) -> list[tuple[str, str]]:
     """ "professionals who did not operate any treatment on dogs", "visitors who did not visit
     any museum opened after 2010": the models reached from the root only through the model of
     the one "without" filter, and the filters on them, are read inside that filter (not when
-    a field of them is asked: "documents that use templates with the code BK, and the code")."""
+    a field of them is asked: "documents that use templates with the code BK, and the code").
+    The fields read inside that only named a value's column ("in category Books"): not listed."""
     absent = [f for f in filters if f.kind == "absent" and f.model]
     if len(absent) != 1:
-        return
+        return []
     f = absent[0]
     assert f.model is not None
 
@@ -251,14 +254,24 @@ def beyond_absent(facts: ModelFacts, root: str, filters: list[Filter], r: Readin
         path = plan_joins(facts.index, root, [model])
         return path is not None and str(f.model).lower() in {m.lower() for m in path.models}
 
-    asked = [i.chosen.model for i in r.fields if i.chosen and i.role in (None, "context")]
+    valued = {(str(g.model).lower(), str(g.name).lower()) for g in filters if g.kind == "values"}
+    asked = [
+        i.chosen.model
+        for i in r.fields
+        if i.chosen
+        and i.role in (None, "context")
+        and (i.chosen.model.lower(), str(i.chosen.name).lower()) not in valued
+    ]  # not "category" of "in category Books": it names the value's column
     if any(m.lower() == str(f.model).lower() or beyond(m) for m in asked):
-        return
+        return []
     inside = [g.model for g in filters if g is not f and g.model and beyond(g.model)]
     for item in r.subjects:
         chosen = item.chosen
         if chosen is not None and item.role == "subject" and beyond(chosen.model):
             inside.append(chosen.model)
             item.role = "filter"
-    if inside and not any(g.kind in ("having", "absent") for g in filters if g.model in inside):
-        f.inside = tuple(dict.fromkeys(str(m) for m in inside))
+    if not inside or any(g.kind in ("having", "absent") for g in filters if g.model in inside):
+        return []
+    f.inside = tuple(dict.fromkeys(str(m) for m in inside))
+    names = [i.chosen for i in r.fields if i.chosen and i.role in (None, "context")]
+    return [(c.model, str(c.name)) for c in names if c.model in (f.model, *f.inside)]

@@ -117,7 +117,8 @@ class _Planner:
         columns += [c for c in self.more_columns if c not in columns]
         if self.winner_columns:
             columns = self.winner_columns
-        beyond_absent(self.facts, root, self.filters, r)
+        inside = beyond_absent(self.facts, root, self.filters, r)
+        columns = [c for c in columns if c not in inside]
         used = {str(m).lower() for m in [*(d.model for d in self.dims), *(c[0] for c in columns)]}
         used |= {m.model.lower() for m in self.measures}
         self.filters = split_by_role(self.facts, root, self.filters, self.items, used)
