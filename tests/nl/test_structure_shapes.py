@@ -137,6 +137,11 @@ CASES = [
         "What are each brewer's brewer name and the label of their beers?",
         "SELECT b.brewer_name, r.label FROM brewers b JOIN beers r ON r.brewer = b.brewer_id",
     ),
+    (
+        "List the judge name of each judge and the label of the beers they tasted.",
+        "SELECT DISTINCT j.judge_name, b.label FROM judges j "
+        "JOIN tastings t ON t.judge_id = j.judge_id JOIN beers b ON b.beer_id = t.beer_id",
+    ),
     # the models beyond a "without" are read inside it, with their filters
     (
         "How many judges did not do any tasting of beers?",
@@ -279,6 +284,9 @@ def test_many_related_rows_of_each_row_need_a_word_that_refers_back(nl: RuleTran
     assert not nl.ask("What are the strength and nation name of each brewer?").is_sql
     # "the strength of their beers" may mean a total: a number of many rows is not listed
     assert not nl.ask("What are each brewer's brewer name and the strength of their beers?").is_sql
+    # rows far away along many relationships: not guessed
+    question = "List the judge name of each judge and the nation name of the beers they tasted."
+    assert not nl.ask(question).is_sql
 
 
 @pytest.mark.parametrize(
