@@ -64,8 +64,9 @@ CREATE TABLE shipments (
     dest_depot INTEGER REFERENCES depots (depot_id),
     crates INTEGER
 );
-INSERT INTO depots VALUES (1, 'Avon'), (2, 'Brent'), (3, 'Corby');
-INSERT INTO shipments VALUES (1, 1, 2, 10), (2, 1, 2, 5), (3, 2, 1, 7), (4, 1, 3, 2), (5, 3, 2, 9);
+INSERT INTO depots VALUES (1, 'Avon'), (2, 'Brent'), (3, 'Corby'), (4, 'Dover'), (5, 'Ely');
+INSERT INTO shipments VALUES
+    (1, 1, 2, 10), (2, 1, 2, 5), (3, 2, 1, 7), (4, 1, 3, 2), (5, 3, 2, 9), (6, 1, 5, 3);
 """
 
 OTHER_DIALECTS = ("duckdb", "postgres", "mysql")
@@ -198,6 +199,15 @@ CASES = [
     (
         "List the crates of shipments from Avon to Brent.",
         "SELECT crates FROM shipments WHERE source_depot = 1 AND dest_depot = 2",
+    ),
+    (
+        "Which depots do not have departing or arriving shipments?",
+        "SELECT town FROM depots WHERE depot_id NOT IN (SELECT source_depot FROM shipments) "
+        "AND depot_id NOT IN (SELECT dest_depot FROM shipments)",
+    ),
+    (
+        "Which depots do not have departing shipments?",
+        "SELECT town FROM depots WHERE depot_id NOT IN (SELECT source_depot FROM shipments)",
     ),
     # a comparison of the related rows a verb names; a measure over the rows of the related
     # row with an extreme value

@@ -17,7 +17,7 @@ from sqlgate.nl import timeexpr
 from sqlgate.nl.expand import quoted_if_needed
 from sqlgate.nl.joins import JoinPlan, plan_joins
 from sqlgate.nl.rules.parts import CannotAnswer, Filter, Measure, Plan
-from sqlgate.nl.rules.role_joins import settle_roles
+from sqlgate.nl.rules.role_joins import both_roles, settle_roles
 from sqlgate.nl.rules.role_values import via_alias
 from sqlgate.nl.semantic import Model, SemanticIndex
 from sqlgate.nl.vocabulary import _words
@@ -228,17 +228,32 @@ class _SqlBuilder:
 
     def _absent(self, f: Filter) -> exp.Expr:
         """``root.key NOT IN (SELECT the key FROM the absent model ...)``: rows of the root
-        with no related row of ``f.model`` (the filters on that model apply inside)."""
+        with no related row of ``f.model`` (the filters on that model apply inside). Related
+        in two ways and both named ("airports without departing or arriving flights"): one
+        subquery per way, none matching (or, for rows with some, either)."""
         root, absent = self.plan.root, str(f.model)
         path = plan_joins(self.index, absent, [root])
         if path is None or not path.steps or absent.lower() == root.lower():
             raise CannotAnswer(f"I could not relate {absent} to {root} to find rows without it.")
         if any(s.right.lower() in {m.lower() for m in path.models} for s in self.joins.steps):
             raise CannotAnswer(f"The question reads {absent} both inside and outside 'without'.")
-        path = settle_roles(self.index, path, self.plan.words)
+        try:
+            paths = [settle_roles(self.index, path, self.plan.words)]
+        except CannotAnswer:
+            paths = both_roles(self.index, path, self.plan.words)
+        related = [self._related_in(f, p) for p in paths]
+        if f.negated:
+            return exp.and_(*(exp.Not(this=r) for r in related))
+        return related[0] if len(related) == 1 else exp.Paren(this=exp.or_(*related))
+
+    def _related_in(self, f: Filter, path: JoinPlan) -> exp.Expr:
+        """``root.key IN (SELECT the key FROM the related model ... along path)``."""
+        absent = str(f.model)
         last = path.steps[-1]
         if len(last.left_columns) != 1:
-            raise CannotAnswer(f"{absent} is related to {root} by a key of several columns.")
+            raise CannotAnswer(
+                f"{absent} is related to {self.plan.root} by a key of several columns."
+            )
         inner_key = _col(last.left, last.left_columns[0])
         inner = exp.Select().select(inner_key).from_(exp.Table(this=_ident(absent)))
         for step in path.steps[:-1]:
@@ -263,8 +278,7 @@ class _SqlBuilder:
                     conditions.append(condition)
         inner = inner.where(exp.and_(*conditions))
         outer_key = _col(last.right, last.right_columns[0])
-        related = exp.In(this=outer_key, query=exp.Subquery(this=inner))
-        return exp.Not(this=related) if f.negated else related
+        return exp.In(this=outer_key, query=exp.Subquery(this=inner))
 
     def _beyond(self, inner: exp.Select, f: Filter, path: JoinPlan) -> exp.Select:
         """The joins, inside the subquery of ``f``, to the models read beyond its model."""
