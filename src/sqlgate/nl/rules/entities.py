@@ -208,8 +208,8 @@ def rows_of_each(
     referred = any(i.kind == "word" and i.text.lower() in BACK_REFERENCES for i in items)
     if not referred and any(m not in to_one for m in named):
         return None  # "the strength of each brewer": which of its many beers?
-    for other in {m for m in named if m not in to_one}:
-        path = plan_joins(facts.index, model, [other])
+    for far in {m for m in named if m not in to_one}:
+        path = plan_joins(facts.index, model, [far])
         if path is None or len(path.steps) > 2:
             return None  # "the customers they support" is near; tracks they sold are not
     for i in asked:
