@@ -22,7 +22,6 @@ from sqlgate.nl.rules.cues import (
     passive_by,
     related_by_verb,
     sort_by,
-    text_field,
     time_item,
 )
 from sqlgate.nl.rules.facts import ModelFacts
@@ -32,6 +31,7 @@ from sqlgate.nl.rules.figures import (
     overall_figure,
     overall_metric,
 )
+from sqlgate.nl.rules.like import read_like
 from sqlgate.nl.rules.money import money_sum
 from sqlgate.nl.rules.parts import (
     Dimension,
@@ -101,7 +101,7 @@ class _RoleReader:
             self.pending_group = False
             self.last_significant = item
         elif item.kind == "quoted" and like_cue(self.items, pos):
-            self._like(item, pos)
+            read_like(self, item, pos)
         elif item.kind != "entry" or item.chosen is None:
             self._loose_word(item)
         elif item.chosen.kind == "value":
@@ -322,26 +322,6 @@ class _RoleReader:
             if info.kind == "number" and not info.key:
                 return candidate
         return None
-
-    def _like(self, item: Item, pos: int) -> None:
-        """ "a city containing the substring 'West'": the text field named last (or next)
-        contains the quoted text."""
-        before = [i for i in reversed(self.items[:pos]) if text_field(self.facts, i)]
-        after = [i for i in self.items[pos + 1 :] if text_field(self.facts, i)]
-        base = self._base_model()
-        own = [i for i in before if i.chosen is not None and i.chosen.model == base]
-        field = (own or before or after or [None])[0]
-        if field is None or field.chosen is None:
-            return
-        self.r.filters.append(
-            Filter(
-                "like", field.chosen.model, field.chosen.name, values=[item.text], words=item.text
-            )
-        )
-        item.role = field.role = "filter"
-        item.kind = "like"
-        if field in self.r.fields:
-            self.r.fields.remove(field)
 
     def _range(self, item: Item, nxt: Item | None) -> None:
         f = Filter("range", range=item.arg, words=item.text)
