@@ -209,6 +209,17 @@ CASES = [
         "Which depots do not have departing shipments?",
         "SELECT town FROM depots WHERE depot_id NOT IN (SELECT source_depot FROM shipments)",
     ),
+    # "used by any judge": the rows some related row points to (the verb's agent after "by")
+    (
+        "What are the distinct labels of the beers ever used by any judge?",
+        "SELECT DISTINCT b.label FROM beers b JOIN tastings t ON t.beer_id = b.beer_id "
+        "JOIN judges j ON j.judge_id = t.judge_id",
+    ),
+    (
+        "What is the label of the beer used by the judge with the judge name Bob?",
+        "SELECT DISTINCT b.label FROM beers b JOIN tastings t ON t.beer_id = b.beer_id "
+        "JOIN judges j ON j.judge_id = t.judge_id WHERE j.judge_name = 'Bob'",
+    ),
     # a comparison of the related rows a verb names; a measure over the rows of the related
     # row with an extreme value
     (

@@ -98,8 +98,8 @@ def related_by_verb(items: list[Item], pos: int) -> bool:
     treatment", "students who *have* friends")."""
     for item in reversed(items[:pos]):
         word = item.text.lower()
-        if item.kind == "word" and word in _VERB_GAP:
-            continue
+        if (item.kind == "word" and word in _VERB_GAP) or (item.kw == "group" and word == "by"):
+            continue  # "templates used *by* any document": the agent of the verb
         return item.kind == "word" and (word in RELATION_VERBS or word in _HAVE)
     return False
 

@@ -274,8 +274,7 @@ def beyond_absent(
         if chosen is not None and item.role == "subject" and beyond(chosen.model):
             inside.append(chosen.model)
             item.role = "filter"
-    if not inside or any(g.kind in ("having", "absent") for g in filters if g.model in inside):
-        return []
-    f.inside = tuple(dict.fromkeys(str(m) for m in inside))
+    if inside and not any(g.kind in ("having", "absent") for g in filters if g.model in inside):
+        f.inside = tuple(dict.fromkeys(str(m) for m in inside))
     names = [i.chosen for i in r.fields if i.chosen and i.role in (None, "context")]
     return [(c.model, str(c.name)) for c in names if c.model in (f.model, *f.inside)]
