@@ -398,3 +398,18 @@ def test_the_mysql_translations_run_and_give_as_many_rows(
             cursor.execute(answer.native_sql or "")
             want = brewing.execute(gold, None, timeout=10, row_limit=100).table.num_rows
             assert len(cursor.fetchall()) == want, (question, answer.native_sql)
+
+
+def test_the_row_ranked_is_the_one_before_with(nl: RuleTranslator, brewing: SQLiteEngine) -> None:
+    """ "the brewer of the beer with the most tastings": the beer is ranked, not the brewer;
+    answered with the beer's brewer, or declined."""
+    question = "What is the brewer name of the brewer of the beer with the most tastings?"
+    if nl.ask(question).is_sql:
+        answers(
+            nl,
+            brewing,
+            question,
+            "SELECT b.brewer_name FROM brewers b JOIN beers r ON r.brewer = b.brewer_id "
+            "WHERE r.beer_id = (SELECT beer_id FROM tastings GROUP BY beer_id "
+            "ORDER BY COUNT(*) DESC LIMIT 1)",
+        )

@@ -229,7 +229,7 @@ class _SqlBuilder:
     def _absent(self, f: Filter) -> exp.Expr:
         """``root.key NOT IN (SELECT the key FROM the absent model ...)``: rows of the root
         with no related row of ``f.model`` (the filters on that model apply inside). Related
-        in two ways and both named ("airports without departing or arriving flights"): one
+        in two ways and both named ("depots without departing or arriving shipments"): one
         subquery per way, none matching (or, for rows with some, either)."""
         root, absent = self.plan.root, str(f.model)
         path = plan_joins(self.index, absent, [root])

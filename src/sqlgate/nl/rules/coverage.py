@@ -258,7 +258,7 @@ def _both_values(items: list[Item], shown: _Shown) -> list[str]:
         if (a.model, a.name) != (b.model, b.name) or a.model.lower() == shown.root:
             continue
         if shown.joined_twice(a.model):
-            continue  # "from Aberdeen to Ashley": each value through its own relationship
+            continue  # "from Avon to Brent": each value through its own relationship
         between = [i for i in items if first.last < i.first < second.first]
         if any(i.kw == "conj" and i.text.lower() == "and" for i in between):
             out.append(f"{first.text} and {second.text}")

@@ -30,7 +30,7 @@ def passive_by(items: list[Item], pos: int) -> bool:
 
 
 def amount_of(item: Item, last: Item | None, nxt: Item | None) -> bool:
-    """ "the smallest amount of horsepower": the superlative's field, not a count or a sum."""
+    """ "the smallest amount of strength": the superlative's field, not a count or a sum."""
     return (
         item.text.lower().startswith("amount")
         and last is not None
@@ -43,13 +43,13 @@ def amount_of(item: Item, last: Item | None, nxt: Item | None) -> bool:
 
 
 def over_all(items: list[Item], pos: int) -> bool:
-    """The "across" of "across all the shops": over every row, not per row."""
+    """The "across" of "across all the products": over every row, not per row."""
     after = items[pos + 1 : pos + 2]
     return items[pos].text.lower() == "across" and bool(after) and after[0].text.lower() == "all"
 
 
 def sort_by(items: list[Item], pos: int) -> bool:
-    """The "by" of "sort the employees by their age": what follows orders, not groups."""
+    """The "by" of "sort the tracks by their length": what follows orders, not groups."""
     if items[pos].text.lower() != "by":
         return False
     return any(i.kind == "word" and i.text.lower() in SORT_VERBS for i in items[:pos])
@@ -99,7 +99,7 @@ def related_by_verb(items: list[Item], pos: int) -> bool:
     for item in reversed(items[:pos]):
         word = item.text.lower()
         if (item.kind == "word" and word in _VERB_GAP) or (item.kw == "group" and word == "by"):
-            continue  # "templates used *by* any document": the agent of the verb
+            continue  # "beers used *by* any judge": the agent of the verb
         return item.kind == "word" and (word in RELATION_VERBS or word in _HAVE)
     return False
 
@@ -149,7 +149,7 @@ def time_item(facts: ModelFacts, item: Item | None) -> Item | None:
 
 def counted_noun(items: list[Item], item: Item) -> bool:
     """A word that maps to nothing between a number and the numeric field it is a figure of
-    ("more than 10 people killed")."""
+    ("more than 10 people injured")."""
     if item.kind != "word":
         return False
     after = items[items.index(item) + 1 : items.index(item) + 2]

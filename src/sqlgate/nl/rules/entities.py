@@ -1,8 +1,8 @@
 """Which rows a question groups or lists, when it names them indirectly.
 
-* A field that points to another model stands for that model's rows: in "airlines with at least
-  10 flights", where "airlines" names the ``airline`` column of ``flights`` (a reference to
-  ``airlines``), the groups are airlines, not flights.
+* A field that points to another model stands for that model's rows: in "brewers with at least
+  2 beers", where "brewers" names the ``brewer`` column of ``beers`` (a reference to
+  ``brewers``), the groups are brewers, not beers.
 * "Its name", "their ids", "list name and id" ask for the label and the key of the rows the
   query groups or lists, whatever model the bare word "name" or "id" matched first.
 """
@@ -19,7 +19,7 @@ from sqlgate.nl.vocabulary import _words
 NAME_WORDS = _words("name names")
 #: Bare words that ask for a row's key.
 ID_WORDS = _words("id ids")
-#: Words that refer back to the rows listed ("each owner and their dogs").
+#: Words that refer back to the rows listed ("each customer and their orders").
 BACK_REFERENCES = _words("they their them his her its")
 
 
@@ -38,7 +38,7 @@ def referenced_model(facts: ModelFacts, model: str, field: str) -> str | None:
 
 def entity_of(facts: ModelFacts, item: Item, counted: str | None) -> str | None:
     """The model whose rows the field ``item`` stands for: the model its column points to,
-    when that is not the model ``counted`` ("airlines with 10 flights": airlines)."""
+    when that is not the model ``counted`` ("brewers with 2 beers": brewers)."""
     chosen = item.chosen
     if chosen is None or chosen.kind != "field" or chosen.name is None:
         return None
@@ -49,9 +49,9 @@ def entity_of(facts: ModelFacts, item: Item, counted: str | None) -> str | None:
 
 
 def absent_entity(facts: ModelFacts, r: Reading, filters: list[Filter]) -> str | None:
-    """ "the names of the countries with no car makers", "countries" naming the column of car
-    makers that points to countries: the rows asked are countries, not car makers. The model
-    the asked word stands for (now the first subject), or None."""
+    """ "the names of the nations with no brewers", "nations" naming the column of brewers that
+    points to nations: the rows asked are nations, not brewers. The model the asked word stands
+    for (now the first subject), or None."""
     absent = {f.model.lower() for f in filters if f.kind == "absent" and f.model}
     for item in r.fields:
         chosen = item.chosen
@@ -99,8 +99,8 @@ def own_columns(
 
 
 def entity_dimensions(facts: ModelFacts, dims: list[Dimension], measures: list[Measure]) -> None:
-    """ "for each continent", "continent" naming the column of countries that points to
-    continents: the groups are continents, shown by their key and label."""
+    """ "for each region", "region" naming the column of nations that points to regions: the
+    groups are regions, shown by their key and label."""
     measured = {m.model.lower() for m in measures}
     for k, d in enumerate(dims):
         if d.kind != "field" or d.model is None or d.name is None:
@@ -111,7 +111,7 @@ def entity_dimensions(facts: ModelFacts, dims: list[Dimension], measures: list[M
 
 
 def group_fields(facts: ModelFacts, dims: list[Dimension], fields: list[Item]) -> None:
-    """ "the name and theme of each concert and the number of singers": the other fields asked
+    """ "the title and year of each album and the number of tracks": the other fields asked
     of the one model grouped by are shown with each group (its key keeps the groups)."""
     models = [d.model for d in dims if d.kind == "model" and d.model]
     if len(models) != 1 or len(dims) != 1:
@@ -150,7 +150,7 @@ def distinct_dimensions(facts: ModelFacts, dims: list[Dimension]) -> list[Dimens
 
 
 def per_different(items: list[Item], fields: list[Item], dims: list[Dimension]) -> None:
-    """ "the maximum accelerate for all the different cylinders": a figure per value of the
+    """ "the maximum strength for all the different years": a figure per value of the
     field after "for ... different"."""
     for k, item in enumerate(items):
         if item.kw != "distinct" or dims:
@@ -166,7 +166,7 @@ def per_different(items: list[Item], fields: list[Item], dims: list[Dimension]) 
 
 
 def total_having(facts: ModelFacts, r: Reading, subject: str | None, filters: list[Filter]) -> None:
-    """ "battles that led to more than 10 people killed in total": a comparison of a field of
+    """ "regions that had more than 10 people injured in total": a comparison of a field of
     rows each subject row has many of, with "total" after it, is the sum per subject row."""
     if r.pending_agg is None or r.pending_agg[0] != "sum" or r.measures or subject is None:
         return
@@ -187,12 +187,12 @@ def total_having(facts: ModelFacts, r: Reading, subject: str | None, filters: li
 def rows_of_each(
     facts: ModelFacts, r: Reading, dims: list[Dimension], items: list[Item]
 ) -> tuple[str, list[tuple[str, str]]] | None:
-    """ "the name and grade of each student", "the date of each treatment and the name of the
-    vet who gave it": a listing of each row of the one model grouped by, with the fields asked
-    (of it or of related models), not a grouping. Rows of a model each listed row has many of
+    """ "the name and grade of each student", "the date of each order and the name of the
+    customer who placed it": a listing of each row of the one model grouped by, with the fields
+    asked (of it or of related models), not a grouping. Rows of a model each listed row has many of
     ("the label of their beers") only with a word that refers back to the listed rows. The
     model listed and the key and label of each other model the question names, or None.
-    "Each charge type and its amount": a field and the fields of the same rows."""
+    "Each product name and its price": a field and the fields of the same rows."""
     if len(dims) != 1 or dims[0].kind not in ("model", "field") or not dims[0].model:
         return None
     model, field = str(dims[0].model), dims[0].name
@@ -218,7 +218,7 @@ def rows_of_each(
         if many and chosen and facts.lexicon.field(chosen.model, str(chosen.name)).kind == "number":
             return None  # "the total of their invoices": a sum, perhaps, not each one
     more: list[tuple[str, str]] = []
-    between: set[str] = set()  # "the description of the treatment they performed": a way there
+    between: set[str] = set()  # "the label of the beers they tasted": a way there
     for i in asked:
         path = plan_joins(facts.index, model, [i.chosen.model]) if i.chosen else None
         between |= {m.lower() for m in path.models} if path is not None else set()
@@ -228,7 +228,7 @@ def rows_of_each(
             continue
         other = facts.index.get_model(chosen.model)
         if other is None or other.name.lower() in between:
-            continue  # "the first name of the vet": its field says enough
+            continue  # "the name of the customer": its field says enough
         shown = [
             *other.primary_key,
             *[c for c in other.label_columns if c not in other.primary_key],
@@ -241,10 +241,10 @@ def rows_of_each(
 def beyond_absent(
     facts: ModelFacts, root: str, filters: list[Filter], r: Reading
 ) -> list[tuple[str, str]]:
-    """ "professionals who did not operate any treatment on dogs", "visitors who did not visit
-    any museum opened after 2010": the models reached from the root only through the model of
+    """ "judges who did not do any tasting of beers", "customers who did not place any order of
+    products in category Books": the models reached from the root only through the model of
     the one "without" filter, and the filters on them, are read inside that filter (not when
-    a field of them is asked: "documents that use templates with the code BK, and the code").
+    a field of them is asked: "beers used by judges of the region north, and the region").
     The fields read inside that only named a value's column ("in category Books"): not listed."""
     absent = [f for f in filters if f.kind == "absent" and f.model]
     if len(absent) != 1:

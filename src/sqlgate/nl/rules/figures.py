@@ -100,7 +100,7 @@ def another_number(reader: _RoleReader, item: Item, pos: int) -> bool:
 
 
 def number_to_number(reader: _RoleReader, item: Item, pos: int) -> None:
-    """ "documents with 1 to 2 paragraphs": a number, "to" and a number before what they
+    """ "customers with 2 to 4 orders": a number, "to" and a number before what they
     count or measure compare like "between 1 and 2"."""
     items = reader.items
     after = items[pos + 1 : pos + 4]

@@ -108,7 +108,7 @@ class _Planner:
             order = (order[0], "measure", self.measures[0]) if self.measures else None
         listing = not self.measures
         columns: list[tuple[str, str]] = []
-        if listing and self.subject:  # "list the professional's id and role"
+        if listing and self.subject:  # "list the customer's id and email"
             own_columns(self.facts, self.subject, r.fields, candidates=True)
         if listing:
             for item in r.fields:
@@ -237,7 +237,7 @@ class _Planner:
             ]
             entity = entity_of(self.facts, asked[0], f.measure.model) if asked else None
             if entity is not None and not self.dims:
-                # "airlines with at least 10 flights", "airlines" naming flights.airline
+                # "brewers with at least 2 beers", "brewers" naming beers.brewer
                 self.dims.append(Dimension("model", entity, words=asked[0].text))
                 asked[0].role = "dimension"
             if asked and not self.dims and self._attributes(asked):
@@ -286,8 +286,8 @@ class _Planner:
         return (direction or "asc", "field_ref", (found[1], found[2]))
 
     def _one_asked(self) -> bool:
-        """Whether one row is asked for: "which customer", "which of the countries has"."""
-        for k, item in enumerate(self.items):  # "which model has the largest horsepower"
+        """Whether one row is asked for: "which customer", "which of the genres has"."""
+        for k, item in enumerate(self.items):  # "which beer has the largest strength"
             if item.kw == "list" and item.text.lower() in ("which", "what"):
                 asked = next_significant(self.items, k)
                 if asked is not None and asked.kind == "entry" and singular_item(asked):
@@ -366,7 +366,7 @@ class _Planner:
             self.order = (order[0] if order and order[0] else "desc", "measure", measures[-1])
         # "top 10 customers by number of orders": the subject is what is ranked
         if measures and not dims and (self.limit is not None or self.order is not None):
-            owner = _ranked_subject(r, measures)
+            owner = _ranked_subject(r, measures, self.items)
             if owner is not None:
                 dims.append(owner)
                 for i in r.fields:  # "the owner id and zip code of the owner who ..."
@@ -388,7 +388,7 @@ class _Planner:
             if self._names_rows(first) and first.chosen.model.lower() not in counted:
                 # "the name of the student with the most likes": per student, not per name
                 dims.append(Dimension("model", first.chosen.model, words=first.text))
-            for i in r.fields:  # "the abbreviation and country of the airline with ..."
+            for i in r.fields:  # "the title and year of the album with ..."
                 chosen = i.chosen
                 if chosen is None or chosen.model != first.chosen.model:
                     continue
@@ -412,7 +412,7 @@ class _Planner:
         asked = [i for i in r.fields if i.chosen is not None and i.role in (None, "context")]
         counted_at = min(
             x.first for x in self.items if x.role == "measure" and x.kw != "distinct"
-        )  # "the different codes, and how many templates": the count, not "different"
+        )  # "the different categories, and how many products": the count
         if not asked:
             # "the names of the gardeners and how many plots each has": per gardener
             before = [s for s in r.subjects if s.chosen and s.role == "subject"]
@@ -485,7 +485,7 @@ class _Planner:
                 compared = concept_target(facts, f.concept, base, self.r) if f.concept else None
                 related = [g.model for g in self.filters if g.kind == "absent" and g.model]
                 if compared is None and f.concept and len(related) == 1:
-                    # "professionals who operated a treatment that costs less than ...": the
+                    # "judges who did a tasting that costs less than the average": the
                     # rows related by the verb are what is compared
                     compared = concept_target(facts, f.concept, related[0], self.r)
                 if (compared is None or compared[0] == "metric") and f.overall:
@@ -537,8 +537,15 @@ def _subject(r: Reading, items: list[Item]) -> str | None:
     return subject
 
 
-def _ranked_subject(r: Reading, measures: list[Measure]) -> Dimension | None:
-    for item in r.subjects:
+def _ranked_subject(r: Reading, measures: list[Measure], items: list[Item]) -> Dimension | None:
+    """The model ranked: the subject right before "with" ("the artist of the *album* with the
+    most tracks"), else the first subject not counted."""
+    followed = [
+        s
+        for s in r.subjects
+        if any(i.first == s.last + 1 and i.text.lower() == "with" for i in items)
+    ]
+    for item in [*followed, *r.subjects]:
         chosen = item.chosen
         if chosen is None or item.role != "subject":
             continue

@@ -48,7 +48,7 @@ def settle_roles(index: SemanticIndex, joins: JoinPlan, words: frozenset[str]) -
 
 def both_roles(index: SemanticIndex, joins: JoinPlan, words: frozenset[str]) -> list[JoinPlan]:
     """The two ways of ``joins``, one per direction, when the question names both ("departing
-    or arriving flights"); raises :class:`CannotAnswer` when it does not."""
+    or arriving shipments"); raises :class:`CannotAnswer` when it does not."""
     if not words & _FROM or not words & _TO:
         raise CannotAnswer("The question relates the same models in two ways without saying which.")
     one = settle_roles(index, joins, words - _TO)

@@ -1,7 +1,7 @@
-"""Two values of a model the root relates to in two ways, each with its own direction: "flights
-from Aberdeen to Ashley", "flights that depart from City 'Aberdeen' and have destination City
-'Ashley'". Each value is matched through its own relationship (the source airport's city, the
-destination airport's city), so the query joins the model twice, once per role.
+"""Two values of a model the root relates to in two ways, each with its own direction: "shipments
+from Avon to Brent", "shipments that depart from town 'Avon' and have destination town 'Brent'".
+Each value is matched through its own relationship (the source depot's town, the destination
+depot's town), so the query joins the model twice, once per role.
 
 The direction of a value is the last cue before it (after the value before it): "from",
 "departing" or "source" for one role, "to", "arriving" or "destination" for the other

@@ -129,7 +129,7 @@ class _RoleReader:
             self.pending_group = False  # "by number of orders": ranks, does not group
             r.by_measure = True
         if kw == "count" and amount_of(item, self.last_significant, nxt):
-            item.kw, item.role = "amount", "context"  # "the smallest amount of horsepower"
+            item.kw, item.role = "amount", "context"  # "the smallest amount of strength"
             return
         if kw == "count":
             self._count(item, nxt)
@@ -144,10 +144,10 @@ class _RoleReader:
             self.pending_distinct = True
             item.role = "measure"
         elif kw == "group" and sort_by(self.items, pos) and r.order is None:
-            self.pending_sort = True  # "sort the shops by number of products"
+            self.pending_sort = True  # "sort the tracks by their length"
             item.role = "order"
         elif kw == "group" and over_all(self.items, pos):
-            item.role = "context"  # "across all the shops": one figure over all of them
+            item.role = "context"  # "across all the products": one figure over all
         elif kw == "group" and passive_by(self.items, pos):
             item.role = "context"  # "used by any document", "owned by someone": not a grouping
         elif kw == "group":
@@ -223,7 +223,7 @@ class _RoleReader:
         if item.arg == ("asc", "time") and by_age(self.facts, self.items, self._base_model()):
             item.arg = ("desc", "age")  # "the oldest dog": the highest age, not the first date
         if nxt is not None and nxt.kw == "count":
-            item.arg = (item.arg[0], None)  # "the largest number of employees": the most
+            item.arg = (item.arg[0], None)  # "the largest number of orders": the most
         r.superlative = (item.arg[0], item.arg[1], item)
         item.role = "order"
         if nxt is not None and nxt.kind == "entry" and nxt.chosen:
@@ -269,7 +269,7 @@ class _RoleReader:
         if item.role == "filter":
             return  # the second number of "between 1 and 2", read with the first
         if self.pending_cmp is None:
-            number_to_number(self, item, pos)  # "1 to 2 paragraphs"
+            number_to_number(self, item, pos)  # "2 to 4 orders"
         if self.pending_group and item.text.lower() == "one":
             item.role, self.pending_group = "context", False  # "in each one": the groups named
             return
@@ -510,7 +510,7 @@ class _RoleReader:
             f.measure = Measure("unit", "", "seconds")
         nxt = next_significant(items, pos if op != "between" else nxt_pos - 1)
         if nxt is not None and counted_noun(items, nxt):
-            nxt.kind, nxt.role = "unit", "filter"  # "10 people killed": the figure of killed
+            nxt.kind, nxt.role = "unit", "filter"  # "10 people injured": the figure of injured
         if nxt is not None and (nxt.kind == "unit" or or_more(nxt)):
             nxt = next_significant(items, items.index(nxt))
         self._compared(f, subject_field, nxt)

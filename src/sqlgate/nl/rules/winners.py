@@ -52,7 +52,7 @@ def extreme_of_related(
     direction: str,
     words: str,
 ) -> Filter | None:
-    """ "the number of concerts in the stadium with the highest capacity": the rows measured
+    """ "the number of tastings of the beer with the highest strength": the rows measured
     (of ``measured``) are those whose related row (``named``'s model, one per measured row)
     has the extreme value of the ``named`` field; None when that field is of the measured
     model itself or of a model it does not point to."""
