@@ -178,6 +178,12 @@ CASES = [
         "SELECT b.label, b.strength, COUNT(*) FROM beers b "
         "JOIN tastings t ON t.beer_id = b.beer_id GROUP BY b.beer_id",
     ),
+    # "and the number": the count the question asked for
+    (
+        "How many tastings does each judge do? List judge name, id and the number.",
+        "SELECT j.judge_name, j.judge_id, COUNT(*) FROM judges j "
+        "JOIN tastings t ON t.judge_id = j.judge_id GROUP BY j.judge_id",
+    ),
     # "each X and its Y": the rows, not a count per X
     ("List each judge name and its judge id.", "SELECT judge_name, judge_id FROM judges"),
     # the row with an extreme value, its answer on a related model; "which X has": one row

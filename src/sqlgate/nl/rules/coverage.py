@@ -368,6 +368,8 @@ def _word_accounted(word: str, token: Token, shown: _Shown | None) -> bool:
         return shown.has((exp.Like,))
     if word in RELATION_VERBS:
         return len(shown.tables) > 1
+    if word in ("number", "count"):
+        return shown.has((exp.Count,))  # "list the name, id and the number": the count shown
     return word in RANK_WORDS and shown.has((exp.Order,))
 
 
