@@ -229,6 +229,12 @@ CASES = [
         "SELECT DISTINCT b.label FROM beers b JOIN tastings t ON t.beer_id = b.beer_id "
         "JOIN judges j ON j.judge_id = t.judge_id WHERE j.judge_name = 'Bob'",
     ),
+    # "how many beers do all judges use": the beers some judge relates to
+    (
+        "How many different beers do all judges use?",
+        "SELECT COUNT(DISTINCT t.beer_id) FROM tastings t JOIN beers b ON b.beer_id = t.beer_id "
+        "JOIN judges j ON j.judge_id = t.judge_id",
+    ),
     # a comparison of the related rows a verb names; a measure over the rows of the related
     # row with an extreme value
     (

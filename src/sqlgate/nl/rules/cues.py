@@ -105,6 +105,21 @@ def related_by_verb(items: list[Item], pos: int) -> bool:
 
 
 _HAVE = _words("have has had")
+_DO = _words("do does did")
+
+
+def subject_of_verb(items: list[Item], pos: int) -> bool:
+    """Whether the model at ``pos`` is the subject of a relation verb after it, in a question
+    ("how many templates *do* all documents *use*"): the rows asked are those it relates to."""
+    after = items[pos + 1 : pos + 2]
+    if not after or after[0].kind != "word" or after[0].text.lower() not in RELATION_VERBS:
+        return False
+    for item in reversed(items[:pos]):
+        word = item.text.lower()
+        if item.kind == "word" and (word in _VERB_GAP or word == "all"):
+            continue
+        return item.kind == "word" and word in _DO
+    return False
 
 
 def or_more(item: Item) -> bool:

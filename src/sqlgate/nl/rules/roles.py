@@ -22,6 +22,7 @@ from sqlgate.nl.rules.cues import (
     passive_by,
     related_by_verb,
     sort_by,
+    subject_of_verb,
     time_item,
 )
 from sqlgate.nl.rules.facts import ModelFacts
@@ -396,7 +397,10 @@ class _RoleReader:
         elif (
             item.role is None
             and self._base_model() not in (None, entry.model)
-            and (related_by_verb(self.items, self.items.index(item)))
+            and (
+                related_by_verb(self.items, self.items.index(item))
+                or subject_of_verb(self.items, self.items.index(item))
+            )
         ):  # "dogs that went through a treatment": rows with a related row
             r.filters.append(Filter("absent", entry.model, negated=False, words=item.text))
             item.role = "filter"
