@@ -151,6 +151,10 @@ class _Shown:
             out.append(columns)
         return out
 
+    def joined_twice(self, model: str) -> bool:
+        """Whether the query reads ``model`` under two aliases (once per role)."""
+        return sum(1 for t in self.tree.find_all(exp.Table) if t.name.lower() == model.lower()) > 1
+
     def has(self, kinds: tuple[type[exp.Expression], ...]) -> bool:
         return any(k in self.nodes for k in kinds)
 
@@ -285,6 +289,8 @@ def _both_values(items: list[Item], shown: _Shown) -> list[str]:
             continue
         if (a.model, a.name) != (b.model, b.name) or a.model.lower() == shown.root:
             continue
+        if shown.joined_twice(a.model):
+            continue  # "from Avon to Brent": each value through its own relationship
         between = [i for i in items if first.last < i.first < second.first]
         if any(i.kw == "conj" and i.text.lower() == "and" for i in between):
             out.append(f"{first.text} and {second.text}")
@@ -390,6 +396,8 @@ def _word_accounted(word: str, token: Token, shown: _Shown | None) -> bool:
         return shown.has((exp.Like,))
     if word in RELATION_VERBS:
         return len(shown.tables) > 1
+    if word in ("number", "count"):
+        return shown.has((exp.Count,))  # "list the name, id and the number": the count shown
     return word in RANK_WORDS and shown.has((exp.Order,))
 
 
@@ -428,6 +436,8 @@ def _item_shown(item: Item, shown: _Shown) -> bool:
             return shown.has(_AGG_NODES.get(str(item.arg), ()))
         if item.kw == "conj" and item.text.lower() in ("or", "either"):
             return shown.has((exp.Or, exp.In, exp.Union))  # "in 2014 or 2015": never "and"
+        if item.kw in ("sort", "dir"):
+            return shown.has((exp.Order,))  # "in descending order": never dropped
         if item.kw == "list" or item.kw == "distinct":
             return True  # "different", "distinct": a listing's rows, or keys, already are
         if item.kw in ("sup", "top"):

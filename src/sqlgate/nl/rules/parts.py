@@ -57,6 +57,8 @@ class Filter:
     overall: str | None = None  # compared with this aggregate of the field over its model
     joined: str = ""  # how its several values were joined: "and" / "or"
     within: tuple[str, ...] = ()  # a winner filter: the columns of its group
+    inside: tuple[str, ...] = ()  # an absent filter: models read inside it, beyond its model
+    via: tuple[str, ...] = ()  # the root's columns of the relationship the value is matched by
 
 
 #: (direction "asc"/"desc", what: "measure" / "field" / "field_ref" / "pending", the target)
@@ -78,6 +80,7 @@ class Reading:
     listing: bool = False
     when: bool = False
     pending_agg: tuple[str, Item] | None = None
+    agg_concept: Item | None = None  # "the maximum cost": a concept word right after it
 
 
 @dataclass
@@ -149,3 +152,13 @@ def singular_subject(r: Reading) -> bool:
     for item in r.subjects + r.fields:
         return singular_item(item)
     return False
+
+
+#: Verbs that agree with one subject ("which of the countries has the most makers").
+SINGULAR_VERBS = frozenset({"has", "is", "was", "does"})
+
+
+def singular_verb(items: list[Item], item: Item) -> bool:
+    """Whether the word right after ``item`` is a verb in the singular."""
+    after = [i for i in items if i.first == item.last + 1]
+    return bool(after) and after[0].kind == "word" and after[0].text.lower() in SINGULAR_VERBS

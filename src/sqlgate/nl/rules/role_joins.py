@@ -47,6 +47,18 @@ def settle_roles(index: SemanticIndex, joins: JoinPlan, words: frozenset[str]) -
     return replace(joins, steps=tuple(steps))
 
 
+def both_roles(index: SemanticIndex, joins: JoinPlan, words: frozenset[str]) -> list[JoinPlan]:
+    """The two ways of ``joins``, one per direction, when the question names both ("departing
+    or arriving shipments"); raises :class:`CannotAnswer` when it does not."""
+    if not words & _FROM or not words & _TO:
+        raise CannotAnswer("The question relates the same models in two ways without saying which.")
+    one = settle_roles(index, joins, words - _TO)
+    other = settle_roles(index, joins, words - _FROM)
+    if one.steps == other.steps:
+        raise CannotAnswer("The question relates the same models in two ways without saying which.")
+    return [one, other]
+
+
 def _own_side(index: SemanticIndex, ways: list[Join]) -> Join:
     """With no word for either: the relationship through the first column of the table's
     primary key (``student_id`` of a ``(student_id, liked_id)`` key), else the first declared."""
