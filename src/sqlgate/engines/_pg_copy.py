@@ -28,8 +28,8 @@ from sqlgate.engines._pg_errors import ServerError
 if TYPE_CHECKING:
     from psycopg.pq.abc import PGconn, PGresult
 
+    from sqlgate.engines._deadline import Deadline
     from sqlgate.engines._pg_types import CsvParser
-    from sqlgate.engines.base import Deadline
 
 _CHUNK_BYTES = 4 << 20  # COPY rows handed to Arrow at a time
 _QUEUED_CHUNKS = 4  # read ahead of the consumer: bounds memory per stream

@@ -19,7 +19,7 @@ from sqlgate.errors import ConnectionFailed, QueryError, SqlgateError, SqlNotAll
 if TYPE_CHECKING:
     from psycopg.pq.abc import PGconn, PGresult
 
-    from sqlgate.engines.base import Deadline
+    from sqlgate.engines._deadline import Deadline
 
 QUERY_CANCELED = "57014"  # statement_timeout, or our cancel request
 _REFUSED = frozenset({"25006", "42501"})  # read_only_sql_transaction, insufficient_privilege

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
-    from sqlgate.engines.base import Query
+    from sqlgate.engines.query import Query
 
 T = TypeVar("T")
 

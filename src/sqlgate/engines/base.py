@@ -28,21 +28,22 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 import pyarrow as pa
 
-from sqlgate.engines._deadline import Deadline
+from sqlgate.engines._deadline import Deadline as Deadline
 from sqlgate.engines._deadline import observe_deadlines as observe_deadlines
 from sqlgate.engines._rows import plain_rows
 from sqlgate.engines._runner import Unwinding, within_deadline
-from sqlgate.engines._stream import Closing, opening, primed
+from sqlgate.engines._stream import opening, primed
 from sqlgate.engines.csv_stream import CsvStream, StartedCsv
-from sqlgate.engines.result import QueryResult, collect, too_large
-from sqlgate.errors import ConnectionFailed, QueryTimeout, SqlgateError
+from sqlgate.engines.query import BATCH_ROWS as BATCH_ROWS
+from sqlgate.engines.query import Query as Query
+from sqlgate.engines.result import QueryResult, ResultStream, collect
+from sqlgate.errors import ConnectionFailed, SqlgateError
 from sqlgate.vocabulary.columns import Column, sql_type_name
 from sqlgate.vocabulary.schema import Catalog, DatabaseSchema
 
 if TYPE_CHECKING:
     from sqlgate.settings import Settings
 
-BATCH_ROWS = 65_536
 #: What a concealed connection's failure to connect says instead of the driver's words.
 CONCEALED_FAILURE = (
     "The shared connection cannot be reached now; the operator of this deployment manages it"
@@ -79,179 +80,6 @@ class ServerInfo:
     #: When the credentials look able to write: the whole advice, in sentences (which privilege
     #: or role attribute, and what to use instead).
     write_detail: str | None = None
-
-
-@dataclass
-class ResultStream(Closing):
-    """An unbounded-in-size, bounded-in-memory result: batches pulled lazily from the engine.
-
-    ``truncated`` becomes true once iteration stops at the row limit with rows still left;
-    ``error`` holds the SqlgateError that ended it early (a timeout mid-stream), if one did.
-    Always ``close()`` it (or iterate to the end); closing releases the engine session.
-    """
-
-    columns: list[Column]
-    schema: pa.Schema
-    _batches: Iterator[pa.RecordBatch]
-    _close: Callable[[], None]
-    row_limit: int | None = None
-    #: The largest batch (or, collected, the largest result) in bytes; None for no cap.
-    max_bytes: int | None = None
-    truncated: bool = False
-    rows: int = 0
-    error: SqlgateError | None = None
-    _closed: bool = field(default=False, repr=False)
-    _on_close: list[Callable[[], None]] = field(default_factory=list, repr=False)
-
-    def __iter__(self) -> Iterator[pa.RecordBatch]:
-        try:
-            for batch in self._batches:
-                if self.row_limit is not None and self.rows + batch.num_rows > self.row_limit:
-                    batch = batch.slice(0, self.row_limit - self.rows)
-                    self.truncated = True
-                if batch.num_rows:
-                    if self.max_bytes is not None and batch.nbytes > self.max_bytes:
-                        raise too_large(self.max_bytes, f"{batch.num_rows:,} rows")
-                    self.rows += batch.num_rows
-                    yield batch
-                if self.truncated:
-                    break
-        except SqlgateError as exc:
-            self.error = exc
-            raise
-        finally:
-            self.close()
-
-
-def _unchanged(exc: BaseException) -> BaseException:
-    return exc
-
-
-class Query:
-    """One query (its SQL, parameters and limits), and the scaffolding around it that every
-    engine needs, kept in one place.
-
-    The deadline starts when the engine holds a session and says, with :meth:`hold`, how to
-    interrupt the statement (called on the watchdog thread: it must not block), how to give the
-    session back and how the driver's errors read as domain errors; an engine that wants the
-    wait for a session counted too calls :meth:`start` first. From then on:
-
-    * once the deadline fired, any error is the timeout (the interrupt caused it);
-    * the session is released once, when the stream closes or the query fails, and only after
-      the deadline is cancelled, so ``deadline.expired`` is final when the release looks at it;
-    * ``failed`` tells the release that an error ended the query (SQLite then closes the
-      connection instead of pooling it).
-    """
-
-    def __init__(
-        self,
-        sql: str = "",
-        params: Mapping[str, Any] | None = None,
-        *,
-        timeout: float,
-        row_limit: int | None = None,
-        batch_rows: int = BATCH_ROWS,
-    ) -> None:
-        self.sql = sql
-        self.params = params
-        #: Settings for this query's transaction only (PostgreSQL ``SET LOCAL``, which native
-        #: row-level security reads); an engine without ``session_settings`` refuses any.
-        self.settings: Mapping[str, str] | None = None
-        self.timeout = timeout
-        self.row_limit = row_limit
-        self.batch_rows = batch_rows
-        self.failed = False
-        self._interrupt: Callable[[], None] | None = None
-        self._release: Callable[[], None] | None = None
-        self._translate: Callable[[BaseException], BaseException] = _unchanged
-        self._deadline: Deadline | None = None
-        self._starting = threading.Lock()
-
-    @property
-    def deadline(self) -> Deadline:
-        if self._deadline is None:
-            raise RuntimeError("The query's deadline has not started")
-        return self._deadline
-
-    def start(self) -> None:
-        """Start the deadline now (once)."""
-        with self._starting:
-            if self._deadline is None:
-                self._deadline = Deadline(self.timeout, self._fire)
-
-    def abandon(self) -> QueryTimeout:
-        """The caller stops waiting (the engine did not stop in time): the deadline fires if
-        it has not, the session will be closed rather than reused, and the caller gets the
-        timeout."""
-        self.failed = True
-        self.start()
-        self.deadline.fire()
-        return self.deadline.error()
-
-    def hold(
-        self,
-        *,
-        interrupt: Callable[[], None],
-        release: Callable[[], None],
-        translate: Callable[[BaseException], BaseException],
-    ) -> None:
-        """The session this query now runs on; the timeout if the deadline already passed
-        while it was being taken."""
-        self._interrupt, self._release, self._translate = interrupt, release, translate
-        self.start()
-        self.check()
-
-    def check(self) -> None:
-        """The timeout, if the deadline fired: some drivers return normally from an
-        interrupted statement (a killed MySQL ``SLEEP()``), and that result is not an answer."""
-        if self._deadline is not None and self._deadline.expired:
-            raise self._deadline.error()
-
-    def _fire(self) -> None:
-        interrupt = self._interrupt
-        if interrupt is not None:
-            interrupt()
-
-    def error(self, exc: BaseException) -> BaseException:
-        """What ``exc`` means to the client."""
-        deadline = self._deadline
-        if deadline is not None and deadline.expired and not isinstance(exc, QueryTimeout):
-            return deadline.error()
-        if isinstance(exc, SqlgateError):
-            return exc
-        return self._translate(exc)
-
-    def translating(self, batches: Iterable[T]) -> Iterator[T]:
-        """``batches`` (or chunks), with errors while reading them translated (see
-        :meth:`error`)."""
-        try:
-            yield from batches
-        except BaseException as exc:
-            self.failed = True
-            if not isinstance(exc, Exception):
-                raise
-            error = self.error(exc)
-            if error is exc:
-                raise
-            raise error from exc
-
-    def fail(self, exc: BaseException) -> BaseException:
-        """End the query after ``exc``: the session is released, and the error to raise is
-        returned (translated while the session is still held)."""
-        self.failed = True
-        if self._deadline is not None:
-            self._deadline.cancel()
-        try:
-            return self.error(exc)
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()  # after this, ``expired`` is final
-        release, self._release = self._release, None
-        if release is not None:
-            release()
 
 
 @dataclass

@@ -12,17 +12,17 @@ A result is held one of two ways, chosen by what the engine handed over:
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, cast
 
 import pyarrow as pa
 
 from sqlgate.engines._rows import to_batch
-from sqlgate.errors import ResultTooLarge
+from sqlgate.engines._stream import Closing
+from sqlgate.errors import ResultTooLarge, SqlgateError
 from sqlgate.results.jsonable import json_rows
 from sqlgate.vocabulary.columns import Column
-
-if TYPE_CHECKING:
-    from sqlgate.engines.base import ResultStream
 
 
 class QueryResult:
@@ -96,3 +96,45 @@ def collect(stream: ResultStream, started: float) -> QueryResult:
         truncated=stream.truncated,
         execution_time_ms=(time.perf_counter() - started) * 1000,
     )
+
+
+@dataclass
+class ResultStream(Closing):
+    """An unbounded-in-size, bounded-in-memory result: batches pulled lazily from the engine.
+
+    ``truncated`` becomes true once iteration stops at the row limit with rows still left;
+    ``error`` holds the SqlgateError that ended it early (a timeout mid-stream), if one did.
+    Always ``close()`` it (or iterate to the end); closing releases the engine session.
+    """
+
+    columns: list[Column]
+    schema: pa.Schema
+    _batches: Iterator[pa.RecordBatch]
+    _close: Callable[[], None]
+    row_limit: int | None = None
+    #: The largest batch (or, collected, the largest result) in bytes; None for no cap.
+    max_bytes: int | None = None
+    truncated: bool = False
+    rows: int = 0
+    error: SqlgateError | None = None
+    _closed: bool = field(default=False, repr=False)
+    _on_close: list[Callable[[], None]] = field(default_factory=list, repr=False)
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        try:
+            for batch in self._batches:
+                if self.row_limit is not None and self.rows + batch.num_rows > self.row_limit:
+                    batch = batch.slice(0, self.row_limit - self.rows)
+                    self.truncated = True
+                if batch.num_rows:
+                    if self.max_bytes is not None and batch.nbytes > self.max_bytes:
+                        raise too_large(self.max_bytes, f"{batch.num_rows:,} rows")
+                    self.rows += batch.num_rows
+                    yield batch
+                if self.truncated:
+                    break
+        except SqlgateError as exc:
+            self.error = exc
+            raise
+        finally:
+            self.close()

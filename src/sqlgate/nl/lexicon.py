@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from sqlgate.nl.semantic import CalculatedField, Column, Model, SemanticIndex
+from sqlgate.nl.spelling import acronym, english, lemma
 from sqlgate.nl.text import identifier_words, phrase_key, stem
 from sqlgate.nl.values import ValueIndex
 
@@ -61,7 +62,19 @@ class Lexicon:
         self.index = index
         self.phrases: dict[tuple[str, ...], list[Entry]] = defaultdict(list)
         self.fields: dict[tuple[str, str], FieldInfo] = {}
+        #: the words of the model's names and synonyms, and their dictionary forms
+        self.words: set[str] = set()
+        #: one-word field names that read as initials ("mpg"), by those initials
+        self.acronyms: dict[str, list[Entry]] = defaultdict(list)
         self._build(values)
+        self.words |= {lemma(w) for w in self.words}
+        #: words of names that are no English word and may shorten one ("dest", "abbrev")
+        self._cut = sorted(
+            (w for w in self.words if len(w) >= 4 and w.isalpha() and not english(w)),
+            key=len,
+            reverse=True,
+        )
+        self._shortened: dict[str, str | None] = {}
 
     def add(self, key: tuple[str, ...], entry: Entry) -> None:
         if not key or len(key) > MAX_PHRASE:
@@ -80,6 +93,7 @@ class Lexicon:
                 model_phrases.append(tuple(stem(w) for w in identifier_words(model.table)))
             for key in model_phrases:
                 self.add(key, Entry("model", model.name, via="name"))
+            self._known(model.name, model.table or "", *model.synonyms)
             keys = {k.lower() for k in model.primary_key}
             fk_columns = {
                 c.lower() for j in index.joins[model.name.lower()] for c in j.left_columns
@@ -102,11 +116,20 @@ class Lexicon:
                 )
                 name_key = tuple(stem(w) for w in words)
                 self.add(name_key, Entry("field", model.name, f.name))
+                self._known(f.name, *f.synonyms)
+                if len(words) == 1 and acronym(words[0]):
+                    self.acronyms[words[0]].append(
+                        Entry("field", model.name, f.name, via="synonym")
+                    )
                 if any(w in _ABBREVIATIONS for w in words):
                     # "flight number" for FlightNo, "quantity" for qty
                     full = tuple(stem(_ABBREVIATIONS.get(w, w)) for w in words)
                     self.add(full, Entry("field", model.name, f.name, via="synonym"))
                 self._reordered(name_key, Entry("field", model.name, f.name, via="synonym"))
+                for nominal in _nominals(words):
+                    # "arrival date", "date of departure" for date_arrived, date_departed
+                    self.add(nominal, Entry("field", model.name, f.name, via="synonym"))
+                    self._reordered(nominal, Entry("field", model.name, f.name, via="synonym"))
                 if len(words) == 2 and words[1] in _GENERIC_SUFFIXES and not is_key:
                     # "role" for role_code, "email" for email_address
                     self.add(name_key[:1], Entry("field", model.name, f.name, via="short"))
@@ -137,6 +160,23 @@ class Lexicon:
                             ),
                         )
 
+    def shortened(self, word: str) -> str | None:
+        """The stem of the name word that ``word`` is a shortening of ("dest" for "destination",
+        "abbrev" for "abbreviation"): an English word that starts with a name word which is no
+        English word, at least two letters longer; ``None`` when there is none."""
+        if word not in self._shortened:
+            found = None
+            if len(word) >= 5 and english(word) and word not in self.words:
+                found = next(
+                    (w for w in self._cut if word.startswith(w) and len(word) > len(w) + 1), None
+                )
+            self._shortened[word] = stem(found) if found else None
+        return self._shortened[word]
+
+    def _known(self, *names: str) -> None:
+        for name in names:
+            self.words.update(w for part in name.split() for w in identifier_words(part))
+
     def _boolean(self, model: str, name: str, key: tuple[str, ...]) -> None:
         self.add(key, Entry("value", model, name, "true", via="boolean"))
         if len(key) == 1:
@@ -149,11 +189,13 @@ class Lexicon:
         self.add(("non", *key), Entry("value", model, name, "false", via="boolean"))
 
     def _reordered(self, key: tuple[str, ...], entry: Entry) -> None:
-        """A two-word name the other way round, without its little words: "membership level"
-        for ``Level_of_membership``, "arrival date" for ``date_arrived``."""
+        """A two-word name the other way round, without its little words or with "of":
+        "membership level" for ``Level_of_membership``, "date of renewal" for a renewal date."""
         content = tuple(w for w in key if w not in _LITTLE_WORDS)
         if len(content) == 2:
-            for variant in (content, content[::-1]):
+            first, second = content
+            # and "date of renewal" for a "renewal date"
+            for variant in (content, content[::-1], (second, "of", first), (first, "of", second)):
                 if variant != key and variant not in self.phrases:
                     self.add(variant, entry)
 
@@ -202,6 +244,24 @@ class Lexicon:
 
 _GENERIC_SUFFIXES = frozenset({"code", "address", "number", "text", "value"})
 _LITTLE_WORDS = frozenset({"of", "the", "a", "an", "for", "in", "on", "by", "to", "and"})
+
+
+#: Endings that make a noun of a verb: arrive → arrival, depart → departure, pay → payment.
+_NOMINAL = ("al", "ure", "ion", "tion", "ment", "ance", "ence")
+
+
+def _nominals(words: list[str]) -> list[tuple[str, ...]]:
+    """The name's key with a past participle in it made a noun ("arrival" for "arrived")."""
+    out = []
+    for k, word in enumerate(words):
+        if not (word.endswith("ed") and len(word) > 4):
+            continue
+        base = stem(lemma(word))
+        key = [stem(w) for w in words]
+        for ending in _NOMINAL:
+            key[k] = stem(base + ending)
+            out.append(tuple(key))
+    return out
 
 
 def _numbers_only(values: ValueIndex | None, model: str, name: str) -> bool:

@@ -170,6 +170,15 @@ def _at(tokens: list[Token], i: int, today: date) -> TimeHit | None:
             if word == "after":
                 return TimeHit(i, last, DateRange(end, None, text))
             return TimeHit(i, last, DateRange(start, None, text))
+    if word in ("later", "earlier") and _norm(tokens, i + 1) == "than":
+        # "later than 2010", "earlier than March 2024": after the period, before its start
+        point = _point(tokens, i + 2, today, compared=True)
+        if point is not None:
+            start, end, last = point
+            text = _text(tokens, i, last)
+            if word == "later":
+                return TimeHit(i, last, DateRange(end, None, text))
+            return TimeHit(i, last, DateRange(None, start, text))
     first = i + 1 if word in ("in", "during", "for", "of", "on") else i
     point = _point(tokens, first, today)
     if point is not None:
@@ -178,9 +187,11 @@ def _at(tokens: list[Token], i: int, today: date) -> TimeHit | None:
     return None
 
 
-def _point(tokens: list[Token], i: int, today: date) -> tuple[date, date, int] | None:
+def _point(
+    tokens: list[Token], i: int, today: date, *, compared: bool = False
+) -> tuple[date, date, int] | None:
     """A year, month (+ year), quarter (+ year) or ISO date at token ``i``: start, end and
-    the last token used."""
+    the last token used (``compared``: a year right after "than" too, "later than 2010")."""
     if i >= len(tokens):
         return None
     token = tokens[i]
@@ -192,7 +203,8 @@ def _point(tokens: list[Token], i: int, today: date) -> tuple[date, date, int] |
         return day, day + timedelta(days=1), i
     year = _year(token)
     if year is not None:
-        if i > 0 and tokens[i - 1].norm in ("top", "than", "over", "under", "above", "below"):
+        after = tokens[i - 1].norm if i > 0 else ""
+        if not compared and after in ("top", "than", "over", "under", "above", "below"):
             return None
         return date(year, 1, 1), date(year + 1, 1, 1), i
     word = token.norm

@@ -20,7 +20,7 @@ def _add(cls: str, arg: Any, *phrases: str) -> None:
 
 
 _add("count", None, "how many", "number of", "count of", "count", "total number of", "num of",
-     "amount of", "counts")  # fmt: skip
+     "amount of", "counts", "numbers of")  # fmt: skip
 _add("agg", "sum", "sum of", "sum", "total", "how much", "overall", "combined")
 _add("agg", "avg", "average", "avg", "mean", "typical", "average of")
 _add("agg", "min", "minimum", "min")
@@ -41,7 +41,8 @@ _add("sup", ("desc", "frequency"), "most common", "most frequent", "most commonl
      "most frequently", "most often", "the most common", "the most frequent")  # fmt: skip
 _add("sup", ("asc", "frequency"), "least common", "least frequent", "rarest", "least commonly",
      "the least common", "the rarest")  # fmt: skip
-_add("sup", ("desc", "time"), "most recently")
+_add("sup", ("desc", "time"), "most recently", "the most recent", "the most recently")
+_add("sup", ("asc", "time"), "least recent", "least recently", "the least recent")
 _add("sup", ("desc", "sales"), "best selling", "top selling", "best sellers", "bestselling")
 _add("sup", ("asc", "sales"), "worst selling")
 _add("top", "desc", "top", "best")
@@ -50,10 +51,10 @@ _add("distinct", None, "different", "distinct", "unique")
 _add("group", None, "by", "per", "for each", "each", "for every", "every", "in each",
      "across", "grouped by", "broken down by", "split by", "breakdown by")  # fmt: skip
 _add("cmp", (">", None), "more than", "greater than", "over", "above", "exceeding", ">",
-     "higher than", "bigger than", "larger than", "in excess of")  # fmt: skip
+     "higher than", "bigger than", "larger than", "in excess of", "later than")  # fmt: skip
 _add("cmp", (">=", None), "at least", ">=", "or more", "no less than")
 _add("cmp", ("<", None), "less than", "fewer than", "under", "below", "<", "lower than",
-     "smaller than")  # fmt: skip
+     "smaller than", "earlier than")  # fmt: skip
 _add("cmp", ("<=", None), "at most", "<=", "or less", "or fewer", "no more than",
      "up to")  # fmt: skip
 _add("cmp", ("=", None), "equal to", "equals", "exactly", "=")

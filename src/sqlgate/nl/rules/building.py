@@ -17,7 +17,8 @@ from sqlgate.nl import timeexpr
 from sqlgate.nl.expand import quoted_if_needed
 from sqlgate.nl.joins import JoinPlan, plan_joins
 from sqlgate.nl.rules.parts import CannotAnswer, Filter, Measure, Plan
-from sqlgate.nl.rules.role_joins import settle_roles
+from sqlgate.nl.rules.role_joins import both_roles, settle_roles
+from sqlgate.nl.rules.role_values import via_alias
 from sqlgate.nl.semantic import Model, SemanticIndex
 from sqlgate.nl.vocabulary import _words
 
@@ -46,10 +47,10 @@ def _needed(plan: Plan) -> list[str]:
         need(m.model)
     for d in plan.dimensions:
         need(d.model)
-    absent = {f.model.lower() for f in plan.filters if f.kind == "absent" and f.model}
+    absent = _read_inside(plan)
     for f in plan.filters:
-        if (f.model and f.model.lower() in absent) or f.kind == "counted":
-            continue  # read inside the NOT IN subquery
+        if (f.model and f.model.lower() in absent) or f.via or f.kind == "counted":
+            continue  # read inside the NOT IN subquery, or joined once per role
         need(f.model)
         if f.measure is not None and f.measure.model:
             need(f.measure.model)
@@ -59,6 +60,15 @@ def _needed(plan: Plan) -> list[str]:
         if model.lower() not in absent:
             need(model)
     return needed
+
+
+def _read_inside(plan: Plan) -> set[str]:
+    """The models read inside a "without" subquery: its model and those beyond it."""
+    inside: set[str] = set()
+    for f in plan.filters:
+        if f.kind == "absent" and f.model:
+            inside |= {m.lower() for m in (f.model, *f.inside)}
+    return inside
 
 
 class _SqlBuilder:
@@ -115,6 +125,15 @@ class _SqlBuilder:
                 )
             )
             select = select.join(exp.Table(this=_ident(step.right)), on=on)
+        for via, model in dict.fromkeys((f.via, str(f.model)) for f in self.plan.filters if f.via):
+            target = self.index.get_model(model)
+            assert target is not None
+            alias = via_alias(model, via)
+            on = exp.EQ(
+                this=_col(self.joins.root, via[0]), expression=_col(alias, target.primary_key[0])
+            )
+            table = exp.Table(this=_ident(model), alias=exp.TableAlias(this=_ident(alias)))
+            select = select.join(table, on=on)
         return select
 
     def _grouped(self, expr: exp.Expr, alias: str) -> None:
@@ -151,7 +170,10 @@ class _SqlBuilder:
         for column in base.columns:
             self.projections.append(_col(base.name, column.name))
             self.used_names.add(column.name.lower())
+        inside = _read_inside(plan)
         for model, name in plan.extra_columns:
+            if model.lower() in inside:
+                raise CannotAnswer(f"The question reads {model} both inside and outside 'without'.")
             if model.lower() != base.name.lower():
                 self.projections.append(
                     exp.alias_(_col(model, name), _ident(self._output(f"{model}_{name}")))
@@ -174,7 +196,7 @@ class _SqlBuilder:
         """WHERE, GROUP BY and HAVING."""
         where: list[exp.Expr] = []
         having: list[exp.Expr] = []
-        absent = {f.model.lower() for f in self.plan.filters if f.kind == "absent" and f.model}
+        absent = _read_inside(self.plan)
         for f in self.plan.filters:
             joined = {m.lower() for m in self.joins.models}
             if f.kind == "absent" and not f.negated and str(f.model).lower() in joined:
@@ -193,6 +215,10 @@ class _SqlBuilder:
                 condition = condition_sql(self.index, f, self.fan_out)
             if condition is None:
                 continue
+            if f.via:  # the model's alias for this role
+                alias = via_alias(str(f.model), f.via)
+                for column in condition.find_all(exp.Column):
+                    column.set("table", _ident(alias))
             target = having if f.kind == "having" else where
             if f.alternative and target:
                 target[-1] = exp.Paren(this=exp.or_(target[-1], condition))  # "... or ..."
@@ -208,45 +234,59 @@ class _SqlBuilder:
 
     def _absent(self, f: Filter) -> exp.Expr:
         """``root.key NOT IN (SELECT the key FROM the absent model ...)``: rows of the root
-        with no related row of ``f.model`` (the filters on that model apply inside)."""
-        inner, inner_key, outer_key = self._related(f, "to find rows without it")
-        conditions: list[exp.Expr] = [
-            exp.Not(this=exp.Is(this=inner_key.copy(), expression=exp.Null()))
-        ]
-        for other in self.plan.filters:
-            if other.kind not in ("absent", "having", "counted") and (other.model or "") == str(
-                f.model
-            ):
-                condition = condition_sql(self.index, other, False)
-                if condition is not None:
-                    conditions.append(condition)
-        inner = inner.where(exp.and_(*conditions))
-        related = exp.In(this=outer_key, query=exp.Subquery(this=inner))
-        return exp.Not(this=related) if f.negated else related
+        with no related row of ``f.model`` (the filters on that model apply inside). Related
+        in two ways and both named ("depots without departing or arriving shipments"): one
+        subquery per way, none matching (or, for rows with some, either)."""
+        root, absent = self.plan.root, str(f.model)
+        path = plan_joins(self.index, absent, [root])
+        if path is None or not path.steps or absent.lower() == root.lower():
+            raise CannotAnswer(f"I could not relate {absent} to {root} to find rows without it.")
+        if any(s.right.lower() in {m.lower() for m in path.models} for s in self.joins.steps):
+            raise CannotAnswer(f"The question reads {absent} both inside and outside 'without'.")
+        try:
+            paths = [settle_roles(self.index, path, self.plan.words, passive=f.passive)]
+        except CannotAnswer:
+            paths = both_roles(self.index, path, self.plan.words)
+        related = [self._related_in(f, p) for p in paths]
+        if f.negated:
+            return exp.and_(*(exp.Not(this=r) for r in related))
+        return related[0] if len(related) == 1 else exp.Paren(this=exp.or_(*related))
 
     def _counted(self, f: Filter) -> exp.Expr:
         """``root.key IN (SELECT the key FROM the model GROUP BY it HAVING COUNT(*) > n)``:
         "the depots with notes 'y' *or* more than 2 vans", where a HAVING cannot say "or"."""
         assert f.measure is not None
-        inner, inner_key, outer_key = self._related(f, "to count its rows")
-        fan_out = len(inner.args.get("joins") or []) > 0
-        count, _ = measure_sql(self.index, f.measure, fan_out)
-        inner = inner.group_by(inner_key.copy()).having(_compare(count, f.op, f.values))
-        return exp.In(this=outer_key, query=exp.Subquery(this=inner))
-
-    def _related(self, f: Filter, purpose: str) -> tuple[exp.Select, exp.Column, exp.Column]:
-        """The keys of the root that rows of ``f.model`` relate to: the inner SELECT (joins
-        only), its key column, and the root's column it matches."""
-        root, absent = self.plan.root, str(f.model)
-        path = plan_joins(self.index, absent, [root])
-        if path is None or not path.steps or absent.lower() == root.lower():
-            raise CannotAnswer(f"I could not relate {absent} to {root} {purpose}.")
-        if any(s.right.lower() in {m.lower() for m in path.models} for s in self.joins.steps):
-            raise CannotAnswer(f"The question reads {absent} both inside and outside 'without'.")
+        root, model = self.plan.root, str(f.model)
+        path = plan_joins(self.index, model, [root])
+        if path is None or not path.steps or model.lower() == root.lower():
+            raise CannotAnswer(f"I could not relate {model} to {root} to count its rows.")
         path = settle_roles(self.index, path, self.plan.words, passive=f.passive)
         last = path.steps[-1]
         if len(last.left_columns) != 1:
-            raise CannotAnswer(f"{absent} is related to {root} by a key of several columns.")
+            raise CannotAnswer(f"{model} is related to {root} by a key of several columns.")
+        inner_key = _col(last.left, last.left_columns[0])
+        inner = exp.Select().select(inner_key).from_(exp.Table(this=_ident(model)))
+        for step in path.steps[:-1]:
+            on = exp.and_(
+                *(
+                    exp.EQ(this=_col(step.left, lc), expression=_col(step.right, rc))
+                    for lc, rc in zip(step.left_columns, step.right_columns, strict=True)
+                )
+            )
+            inner = inner.join(exp.Table(this=_ident(step.right)), on=on)
+        count, _ = measure_sql(self.index, f.measure, len(path.steps) > 1)
+        inner = inner.group_by(inner_key.copy()).having(_compare(count, f.op, f.values))
+        outer_key = _col(last.right, last.right_columns[0])
+        return exp.In(this=outer_key, query=exp.Subquery(this=inner))
+
+    def _related_in(self, f: Filter, path: JoinPlan) -> exp.Expr:
+        """``root.key IN (SELECT the key FROM the related model ... along path)``."""
+        absent = str(f.model)
+        last = path.steps[-1]
+        if len(last.left_columns) != 1:
+            raise CannotAnswer(
+                f"{absent} is related to {self.plan.root} by a key of several columns."
+            )
         inner_key = _col(last.left, last.left_columns[0])
         inner = exp.Select().select(inner_key).from_(exp.Table(this=_ident(absent)))
         for step in path.steps[:-1]:
@@ -257,7 +297,41 @@ class _SqlBuilder:
                 )
             )
             inner = inner.join(exp.Table(this=_ident(step.right)), on=on)
-        return inner, inner_key, _col(last.right, last.right_columns[0])
+        inner = self._beyond(inner, f, path)
+        conditions: list[exp.Expr] = [
+            exp.Not(this=exp.Is(this=inner_key.copy(), expression=exp.Null()))
+        ]
+        for other in self.plan.filters:
+            if other.kind not in ("absent", "having", "counted") and (other.model or "") in (
+                absent,
+                *f.inside,
+            ):
+                condition = condition_sql(self.index, other, False)
+                if condition is not None:
+                    conditions.append(condition)
+        inner = inner.where(exp.and_(*conditions))
+        outer_key = _col(last.right, last.right_columns[0])
+        return exp.In(this=outer_key, query=exp.Subquery(this=inner))
+
+    def _beyond(self, inner: exp.Select, f: Filter, path: JoinPlan) -> exp.Select:
+        """The joins, inside the subquery of ``f``, to the models read beyond its model."""
+        joined = {m.lower() for m in path.models[:-1]}
+        for model in f.inside:
+            extra = plan_joins(self.index, str(f.model), [model])
+            if extra is None:
+                raise CannotAnswer(f"I could not relate {model} to {f.model}.")
+            for step in extra.steps:
+                if step.right.lower() in joined:
+                    continue
+                on = exp.and_(
+                    *(
+                        exp.EQ(this=_col(step.left, lc), expression=_col(step.right, rc))
+                        for lc, rc in zip(step.left_columns, step.right_columns, strict=True)
+                    )
+                )
+                inner = inner.join(exp.Table(this=_ident(step.right)), on=on)
+                joined.add(step.right.lower())
+        return inner
 
     def _ordered(self, select: exp.Select) -> exp.Select:
         plan = self.plan
@@ -273,7 +347,7 @@ class _SqlBuilder:
             if target is not None:
                 select = select.order_by(exp.Ordered(this=target, desc=direction))
         elif self.group and plan.measures:
-            if any(d.kind == "grain" for d in plan.dimensions):
+            if any(d.grain for d in plan.dimensions):  # periods in time order
                 select = select.order_by(*(exp.column(_ident(a)) for a in self.dimension_aliases))
             elif plan.measures:
                 first = self.measure_aliases[id(plan.measures[0])]

@@ -26,9 +26,16 @@ from sqlgate.nl.lexicon import FieldInfo, Lexicon
 from sqlgate.nl.rules.cues import LIKE_CUES, RELATION_VERBS
 from sqlgate.nl.rules.parts import Item
 from sqlgate.nl.rules.role_joins import direction_shown
+from sqlgate.nl.rules.wording import (
+    EVENT_VERBS,
+    extreme_beside_figures,
+    role_fields,
+    verb_accounted,
+    word_in_shape,
+)
 from sqlgate.nl.semantic import SemanticIndex
-from sqlgate.nl.text import Token, identifier_words, stem
-from sqlgate.nl.vocabulary import STOPWORDS, _words
+from sqlgate.nl.text import NUMBER_WORDS, Token, identifier_words, stem
+from sqlgate.nl.vocabulary import KEYWORDS, STOPWORDS, _words
 
 #: Words that add nothing a query could show: pronouns, connectives and verbs of reference.
 FILLER_WORDS = _words(
@@ -40,15 +47,20 @@ FILLER_WORDS = _words(
     dollars dollar euros euro usd eur cents"""
 )
 
-#: Verbs of an event that a date right after them says when ("produced in 1980").
-EVENT_VERBS = _words(
-    """occurred occur occurs happened happen happens opened open founded established released
-    born launched built started ended published recorded manufactured introduced took taken
-    began begun finished completed issued registered signed"""
-)
-
 #: Words of a ranking ("the most popular", "the most common"): carried by its ORDER BY.
 RANK_WORDS = _words("popular successful famous")
+
+#: Words a question uses that are no model's: what a slip of typing is read as (with the model's).
+QUESTION_WORDS = frozenset(
+    {w for phrase in KEYWORDS for w in phrase}
+    | STOPWORDS
+    | FILLER_WORDS
+    | EVENT_VERBS
+    | RELATION_VERBS
+    | LIKE_CUES
+    | RANK_WORDS
+    | set(NUMBER_WORDS)
+)
 
 #: Words of a set question and what shows them ("both A and B" is an INTERSECT).
 _SET_WORDS: dict[str, tuple[type[exp.Expression], ...]] = {
@@ -138,6 +150,10 @@ class _Shown:
                     columns += list(aliases[c.name.lower()].find_all(exp.Column))
             out.append(columns)
         return out
+
+    def joined_twice(self, model: str) -> bool:
+        """Whether the query reads ``model`` under two aliases (once per role)."""
+        return sum(1 for t in self.tree.find_all(exp.Table) if t.name.lower() == model.lower()) > 1
 
     def has(self, kinds: tuple[type[exp.Expression], ...]) -> bool:
         return any(k in self.nodes for k in kinds)
@@ -304,6 +320,8 @@ def _both_values(items: list[Item], shown: _Shown) -> list[str]:
             continue
         if (a.model, a.name) != (b.model, b.name) or a.model.lower() == shown.root:
             continue
+        if shown.joined_twice(a.model):
+            continue  # "from Avon to Brent": each value through its own relationship
         between = [i for i in items if first.last < i.first < second.first]
         if any(i.kw == "conj" and i.text.lower() == "and" for i in between):
             out.append(f"{first.text} and {second.text}")
@@ -319,7 +337,7 @@ def _field_info(lexicon: Lexicon | None, column: exp.Column) -> FieldInfo | None
 def _name_stems(shown: _Shown, index: SemanticIndex | None) -> set[str]:
     """The words of the names the query uses: its models, its columns, and every column of a
     model it lists whole."""
-    names = set(shown.tables) | set(shown.columns)
+    names = set(shown.tables) | set(shown.column_names)  # case kept: HireDate is two words
     if index is not None:
         for table in shown.tables | shown.star_tables:
             for field in index.fields.get(table, {}).values() if table in shown.star_tables else ():
@@ -355,7 +373,11 @@ def measure_coverage(
         if item.kind in ("word", "quoted"):
             word = item.text.lower()
             if _word_accounted(word, tokens[item.first], None if counted else shown) or (
-                shown is not None and _event_verb(word, _significant_after(items, k))
+                shown is not None
+                and (
+                    (lexicon is not None and verb_accounted(word, items, k, shown, lexicon))
+                    or word_in_shape(word, items, k, shown)
+                )
             ):
                 accounted.update(span)
             else:
@@ -372,30 +394,11 @@ def measure_coverage(
         dropped += _overall_figures(items, shown)
         dropped += _misplaced_fields(items, shown)
         dropped += _both_values(items, shown)
+        if lexicon is not None:
+            dropped += role_fields(items, shown, lexicon.index)
     content = [k for k, t in enumerate(tokens) if _content(t)]
     score = sum(1 for k in content if k in accounted) / len(content) if content else 1.0
     return Coverage(round(score, 2), tuple(unknown), tuple(dropped))
-
-
-def _event_verb(word: str, after: list[Item]) -> bool:
-    """ "cars produced in 1980", "concerts held after 2014": the verb of the date right after
-    it, carried by the date's filter (the date itself must still show)."""
-    return (
-        (word in EVENT_VERBS or word in RELATION_VERBS)
-        and bool(after)
-        and after[0].kind == "range"
-        and after[0].role == "filter"
-    )
-
-
-def _significant_after(items: list[Item], k: int) -> list[Item]:
-    """The item after ``k``, past stopwords and the "both" / "either" of a set question."""
-    for item in items[k + 1 :]:
-        word = item.text.lower()
-        if item.kind == "word" and (word in STOPWORDS or word in ("both", "either")):
-            continue
-        return [item]
-    return []
 
 
 def _pronouns(tokens: list[Token], item: Item) -> bool:
@@ -428,6 +431,8 @@ def _word_accounted(word: str, token: Token, shown: _Shown | None) -> bool:
         return shown.has((exp.Like,))
     if word in RELATION_VERBS:
         return len(shown.tables) > 1
+    if word in ("number", "count"):
+        return shown.has((exp.Count,))  # "list the name, id and the number": the count shown
     return word in RANK_WORDS and shown.has((exp.Order,))
 
 
@@ -478,12 +483,20 @@ def _item_shown(item: Item, shown: _Shown) -> bool:
             return shown.has(_AGG_NODES.get(str(item.arg), ()))
         if item.kw == "conj" and item.text.lower() in ("or", "either"):
             # "in 2014 or 2015": never "and" (an IN of a list, not of a subquery)
-            listed = any(len(n.expressions) > 1 for n in shown.tree.find_all(exp.In))
-            return listed or shown.has((exp.Or, exp.Union))
+            ins = list(shown.tree.find_all(exp.In))
+            listed = any(len(n.expressions) > 1 for n in ins)
+            # "without departing or arriving shipments": neither, one NOT IN per alternative
+            neither = sum(1 for n in ins if isinstance(n.parent, exp.Not)) > 1
+            return listed or neither or shown.has((exp.Or, exp.Union))
+        if item.kw in ("sort", "dir"):
+            return shown.has((exp.Order,))  # "in descending order": never dropped
         if item.kw == "list" or item.kw == "distinct":
             return True  # "different", "distinct": a listing's rows, or keys, already are
         if item.kw in ("sup", "top"):
-            return shown.has((exp.Order, exp.Min, exp.Max))
+            latest = isinstance(item.arg, tuple) and item.arg[1] == "time"
+            return shown.has((exp.Order,)) or (
+                shown.has((exp.Min, exp.Max)) and not (latest and extreme_beside_figures(shown))
+            )
         return True
     if item.kind == "concept" and item.arg == "sales":
         return shown.metric or shown.has((exp.Sum,))  # "revenue", "spending": a sum of money

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from sqlgate.nl.rules.facts import ModelFacts
-from sqlgate.nl.rules.parts import Item
+from sqlgate.nl.rules.parts import Item, Reading, next_significant
 from sqlgate.nl.text import identifier_words
 from sqlgate.nl.vocabulary import _words
 
@@ -28,6 +28,35 @@ def passive_by(items: list[Item], pos: int) -> bool:
     before = items[pos - 1].text.lower().split()[-1] if items[pos - 1].text else ""
     return before.endswith(("ed", "en")) or before in _IRREGULAR_PARTICIPLES
 
+
+def amount_of(item: Item, last: Item | None, nxt: Item | None) -> bool:
+    """ "the smallest amount of strength": the superlative's field, not a count or a sum."""
+    return (
+        item.text.lower().startswith("amount")
+        and last is not None
+        and last.kw == "sup"
+        and nxt is not None
+        and nxt.kind == "entry"
+        and nxt.chosen is not None
+        and nxt.chosen.kind == "field"
+    )
+
+
+def over_all(items: list[Item], pos: int) -> bool:
+    """The "across" of "across all the products": over every row, not per row."""
+    after = items[pos + 1 : pos + 2]
+    return items[pos].text.lower() == "across" and bool(after) and after[0].text.lower() == "all"
+
+
+def sort_by(items: list[Item], pos: int) -> bool:
+    """The "by" of "sort the tracks by their length": what follows orders, not groups."""
+    if items[pos].text.lower() != "by":
+        return False
+    return any(i.kind == "word" and i.text.lower() in SORT_VERBS for i in items[:pos])
+
+
+#: Verbs that ask for an order, their "by" naming the field ("sort X by Y").
+SORT_VERBS = _words("sort sorted order ordered rank ranked arrange arranged")
 
 _IRREGULAR_PARTICIPLES = _words(
     "made done held led paid sold bought built taught won lost sung run hit set kept sent spent "
@@ -70,8 +99,8 @@ def related_by_verb(items: list[Item], pos: int) -> bool:
     passive = items[pos].text.lower().endswith("ed")
     for item in reversed(items[:pos]):
         word = item.text.lower()
-        if item.kind == "word" and word in _VERB_GAP:
-            continue
+        if (item.kind == "word" and word in _VERB_GAP) or (item.kw == "group" and word == "by"):
+            continue  # "beers used *by* any judge": the agent of the verb
         if word.split()[-1:] and word.split()[-1] in _BE and passive:
             return True  # "staff who are trusted": a row of the relation the verb names
         return item.kind == "word" and (word in RELATION_VERBS or word in _HAVE)
@@ -114,6 +143,21 @@ def shared_count(items: list[Item], nxt: Item) -> Item | None:
 _VALUE_GAP = _words("is are was were either equal to exactly")
 _HAVE = _words("have has had")
 _BE = _words("is are was were been be")
+_DO = _words("do does did")
+
+
+def subject_of_verb(items: list[Item], pos: int) -> bool:
+    """Whether the model at ``pos`` is the subject of a relation verb after it, in a question
+    ("how many templates *do* all documents *use*"): the rows asked are those it relates to."""
+    after = items[pos + 1 : pos + 2]
+    if not after or after[0].kind != "word" or after[0].text.lower() not in RELATION_VERBS:
+        return False
+    for item in reversed(items[:pos]):
+        word = item.text.lower()
+        if item.kind == "word" and (word in _VERB_GAP or word == "all"):
+            continue
+        return item.kind == "word" and word in _DO
+    return False
 
 
 def or_more(item: Item) -> bool:
@@ -157,3 +201,52 @@ def by_birth(
 
 def _is_age(name: str) -> bool:
     return "age" in identifier_words(name)
+
+
+def text_field(facts: ModelFacts, item: Item) -> bool:
+    """Whether ``item`` names a text field that is not a key."""
+    chosen = item.chosen if item.kind == "entry" else None
+    if chosen is None or chosen.kind != "field":
+        return False
+    info = facts.lexicon.field(chosen.model, str(chosen.name))
+    return info.kind == "text" and not info.key
+
+
+def time_item(facts: ModelFacts, item: Item | None) -> Item | None:
+    """``item`` if it names a date or time field not used otherwise ("signed up")."""
+    if item is None or item.kind != "entry" or item.chosen is None:
+        return None
+    if item.chosen.kind != "field" or item.role not in (None, "context"):
+        return None
+    info = facts.lexicon.field(item.chosen.model, str(item.chosen.name))
+    return item if info.kind == "time" else None
+
+
+def counted_noun(items: list[Item], item: Item) -> bool:
+    """A word that maps to nothing between a number and the numeric field it is a figure of
+    ("more than 10 people injured")."""
+    if item.kind != "word":
+        return False
+    after = items[items.index(item) + 1 : items.index(item) + 2]
+    return (
+        bool(after)
+        and after[0].kind == "entry"
+        and bool(after[0].chosen)
+        and (after[0].chosen is not None and after[0].chosen.kind == "field")
+    )
+
+
+def per_different(r: Reading, items: list[Item], pos: int, nxt: Item | None) -> bool:
+    """ "for different X" after an aggregate: one figure per X, not a count of them (the
+    "number of" in "for different number of axles" names the field, a count itself)."""
+    before = items[pos - 1].text.lower() if pos else ""
+    if before not in ("for", "across") or (r.pending_agg is None and not r.measures):
+        return False
+    if nxt is not None and nxt.kw == "count":
+        after = next_significant(items, items.index(nxt))
+        if after is None or after.kind != "entry" or after.chosen is None:
+            return False
+        if after.chosen.kind != "field":
+            return False
+        nxt.kw, nxt.role = "words", "dimension"
+    return True

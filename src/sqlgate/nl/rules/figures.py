@@ -97,3 +97,17 @@ def another_number(reader: _RoleReader, item: Item, pos: int) -> bool:
     item.role = "filter"
     reader.last_significant = item
     return True
+
+
+def number_to_number(reader: _RoleReader, item: Item, pos: int) -> None:
+    """ "customers with 2 to 4 orders": a number, "to" and a number before what they
+    count or measure compare like "between 1 and 2"."""
+    items = reader.items
+    after = items[pos + 1 : pos + 4]
+    if (
+        len(after) == 3
+        and after[0].text.lower() == "to"
+        and after[1].kind == "number"
+        and after[2].kind == "entry"
+    ):
+        reader.pending_cmp = ("between", None, None, item)

@@ -57,6 +57,8 @@ class Filter:
     overall: str | None = None  # compared with this aggregate of the field over its model
     joined: str = ""  # how its several values were joined: "and" / "or"
     within: tuple[str, ...] = ()  # a winner filter: the columns of its group
+    inside: tuple[str, ...] = ()  # an absent filter: models read inside it, beyond its model
+    via: tuple[str, ...] = ()  # the root's columns of the relationship the value is matched by
     passive: bool = False  # "staff who are trusted": the related row's other side
 
 
@@ -79,6 +81,7 @@ class Reading:
     listing: bool = False
     when: bool = False
     pending_agg: tuple[str, Item] | None = None
+    agg_concept: Item | None = None  # "the maximum cost": a concept word right after it
 
 
 @dataclass
@@ -147,22 +150,17 @@ def singular_item(item: Item) -> bool:
     return bool(word) and not word.endswith("s")
 
 
-#: Verbs that agree with one subject: "which of the depots *has* the most vans".
-SINGULAR_VERBS = frozenset({"has", "is", "was", "does", "produces", "owns", "gets", "makes"})
-
-
-def singular_subject(r: Reading, items: list[Item] | None = None) -> bool:
-    """Whether one row is asked for: by the word after "which" ("for the red vans, which
-    plate has ..."), else by the first subject or field."""
-    items = items or []
-    asked = [nxt for k, nxt in enumerate(items[1:]) if items[k].text.lower() in ("which", "what")]
-    if asked and asked[0].kind == "entry":
-        return singular_item(asked[0]) or _singular_verb_after(asked[0], items)
+def singular_subject(r: Reading) -> bool:
     for item in r.subjects + r.fields:
-        return singular_item(item) or _singular_verb_after(item, items)
+        return singular_item(item)
     return False
 
 
-def _singular_verb_after(subject: Item, items: list[Item]) -> bool:
-    after = [i for i in items if i.first > subject.last][:1]
+#: Verbs that agree with one subject ("which of the countries has the most makers").
+SINGULAR_VERBS = frozenset({"has", "is", "was", "does"})
+
+
+def singular_verb(items: list[Item], item: Item) -> bool:
+    """Whether the word right after ``item`` is a verb in the singular."""
+    after = [i for i in items if i.first == item.last + 1]
     return bool(after) and after[0].kind == "word" and after[0].text.lower() in SINGULAR_VERBS

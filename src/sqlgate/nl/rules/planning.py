@@ -8,6 +8,18 @@ less than 10") and the date column of a date range or a time grain.
 
 from __future__ import annotations
 
+from sqlgate.nl.rules.entities import (
+    absent_entity,
+    beyond_absent,
+    distinct_dimensions,
+    entity_dimensions,
+    entity_of,
+    group_fields,
+    own_columns,
+    per_different,
+    rows_of_each,
+    total_having,
+)
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import (
     CannotAnswer,
@@ -18,8 +30,10 @@ from sqlgate.nl.rules.parts import (
     Order,
     Plan,
     Reading,
+    next_significant,
     singular_item,
     singular_subject,
+    singular_verb,
 )
 from sqlgate.nl.rules.reshaping import (
     counted_subsumes,
@@ -27,9 +41,11 @@ from sqlgate.nl.rules.reshaping import (
     related_time,
     rows_asked,
 )
-from sqlgate.nl.rules.winners import winner_filter
+from sqlgate.nl.rules.role_values import split_by_role
+from sqlgate.nl.rules.targets import _from_seconds, concept_target, numeric_mention, time_field_of
+from sqlgate.nl.rules.winners import extreme_of_related, winner_filter
+from sqlgate.nl.rules.years import as_year_numbers, year_column
 from sqlgate.nl.text import identifier_words
-from sqlgate.nl.vocabulary import CONCEPT_FIELDS
 
 
 def plan_query(facts: ModelFacts, r: Reading, items: list[Item]) -> Plan:
@@ -52,15 +68,21 @@ class _Planner:
         self.filters = list(r.filters)
         self.sup = r.superlative
         self.winner_columns: list[tuple[str, str]] = []
+        self.more_columns: list[tuple[str, str]] = []  # the rows of other models asked
 
     def plan(self) -> Plan:
         r = self.r
         if self.items and self.items[0].text.lower() in ("who", "whom"):
             r.listing = True  # "who is the oldest employee": a person, not a date
+        entity_dimensions(self.facts, self.dims, self.measures)
+        self.subject = absent_entity(self.facts, r, self.filters) or self.subject
         self._when_first()
+        total_having(self.facts, self.r, self.subject, self.filters)
         self._pending_aggregate()
         self._havings()
         if self.sup is not None and self._winners(self.sup):
+            self.sup = None
+        if self.sup is not None and self._extreme_related(self.sup):
             self.sup = None
         if self.sup is not None:
             self._superlative(self.sup)
@@ -68,7 +90,15 @@ class _Planner:
         self._argmax()
         self._rows_of_each()
         self._counts_per_field()
+        if self.measures and self.order is None and self.limit is None:
+            per_different(self.items, r.fields, self.dims)
+        entity_dimensions(self.facts, self.dims, self.measures)
+        group_fields(self.facts, self.dims, r.fields)
         self._default_measures()
+        grouped = [d.model for d in self.dims if d.kind == "model" and d.model]
+        if len(grouped) == 1:
+            own_columns(self.facts, grouped[0], r.fields)  # "its id and name"
+        self.dims = distinct_dimensions(self.facts, self.dims)
         # root: the first measure's model, else the subject
         root = self.measures[0].model if self.measures else str(self.subject)
         if self.measures and self.measures[0].func == "unit":
@@ -81,18 +111,28 @@ class _Planner:
             chosen = order[2].chosen
             assert chosen is not None
             order = (order[0] or "asc", "field_ref", (chosen.model, str(chosen.name)))
+        if order is not None and order[1] == "pending" and not self.measures:
+            order = self._concept_order(order[0], root)  # "sort the products by their price"
         if order is not None and order[1] == "pending":
             order = (order[0], "measure", self.measures[0]) if self.measures else None
         listing = not self.measures
         columns: list[tuple[str, str]] = []
+        if listing and self.subject:  # "list the customer's id and email"
+            own_columns(self.facts, self.subject, r.fields, candidates=True)
         if listing:
             for item in r.fields:
                 if item.chosen is not None and item.role is None:
                     columns.append((item.chosen.model, str(item.chosen.name)))
+        columns += [c for c in self.more_columns if c not in columns]
         if self.winner_columns:
             columns = self.winner_columns
         if listing and not self.winner_columns:
             root = rows_asked(self.facts, self.filters, root, columns)
+        inside = beyond_absent(self.facts, root, self.filters, r)
+        columns = [c for c in columns if c not in inside]
+        used = {str(m).lower() for m in [*(d.model for d in self.dims), *(c[0] for c in columns)]}
+        used |= {m.model.lower() for m in self.measures}
+        self.filters = split_by_role(self.facts, root, self.filters, self.items, used)
         distinct = listing and bool(columns) and any(i.kw == "distinct" for i in self.items)
         if distinct:
             columns = self._distinct_columns(columns)
@@ -175,7 +215,16 @@ class _Planner:
         r = self.r
         if r.pending_agg is not None and not self.measures:
             func, agg_item = r.pending_agg
-            target = numeric_mention(self.facts, r, self.subject)
+            after = next_significant(self.items, self.items.index(agg_item))
+            concepts = [after] if after is not None and after.kind == "concept" else []
+            concepts = [c for c in concepts if c.arg != "sales"]
+            target = None if concepts else numeric_mention(self.facts, r, self.subject)
+            if concepts and self.subject:
+                # "the maximum cost": the field the concept names, never another one
+                found = concept_target(self.facts, str(concepts[0].arg), self.subject, r)
+                if found is None or found[0] != "field":
+                    raise CannotAnswer(f"I could not tell which field '{concepts[0].text}' is.")
+                target = found[1], found[2]
             if target is not None:
                 self.measures.append(Measure(func, target[0], target[1], agg_item.text))
             elif self.subject and self.facts.default_measure(self.subject):
@@ -187,6 +236,11 @@ class _Planner:
         """Havings group by the subject."""
         havings = [f for f in self.filters if f.kind == "having"]
         ored = any(f.alternative for f in self.filters) and len(havings) < len(self.filters)
+        if ored and self.subject:  # the other conditions must be on each row itself
+            own = {m.lower() for m in self.facts.to_one_models(self.subject)}
+            ored = all(
+                g.kind in ("having", "absent") or str(g.model).lower() in own for g in self.filters
+            )
         for f in havings:
             assert f.measure is not None
             counts_subject = bool(self.measures) and all(
@@ -211,6 +265,11 @@ class _Planner:
                 and i.chosen.name
                 and (i.chosen.model, i.chosen.name) not in filtered
             ]
+            entity = entity_of(self.facts, asked[0], f.measure.model) if asked else None
+            if entity is not None and not self.dims:
+                # "brewers with at least 2 beers", "brewers" naming beers.brewer
+                self.dims.append(Dimension("model", entity, words=asked[0].text))
+                asked[0].role = "dimension"
             if asked and not self.dims and self._attributes(asked):
                 # "cities with more than one employee": per city, not per employee
                 for i in asked:
@@ -241,6 +300,41 @@ class _Planner:
         self.dims = []
         r.listing = True
         return True
+
+    def _concept_order(self, direction: str, root: str) -> Order | None:
+        """The order a concept word gives ("by price": the price field), else the first field
+        asked ("the names in ascending order"), else None."""
+        concepts = [i for i in self.items if i.kind == "concept"]
+        asked = [i.chosen for i in self.r.fields if i.chosen and i.role in (None, "context")]
+        if not concepts and asked:
+            return (direction or "asc", "field_ref", (asked[0].model, str(asked[0].name)))
+        if not concepts:
+            return None
+        found = concept_target(self.facts, str(concepts[0].arg), self.subject or root, self.r)
+        if found is None or found[0] != "field":
+            raise CannotAnswer(f"I could not tell which field '{concepts[0].text}' orders by.")
+        return (direction or "asc", "field_ref", (found[1], found[2]))
+
+    def _one_asked(self) -> bool:
+        """Whether one row is asked for: "which customer", "which of the genres has"."""
+        for k, item in enumerate(self.items):  # "which beer has the largest strength"
+            if item.kw == "list" and item.text.lower() in ("which", "what"):
+                asked = next_significant(self.items, k)
+                if asked is not None and asked.kind == "entry" and singular_item(asked):
+                    return True
+        first = [*self.r.subjects, *self.r.fields][:1]
+        return singular_subject(self.r) or bool(first and singular_verb(self.items, first[0]))
+
+    def _extreme_related(self, sup: tuple[str, str | None, Item]) -> bool:
+        """A measure over the rows of the related row with the extreme value."""
+        if len(self.measures) != 1 or self.dims or self.limit is not None:
+            return False
+        named = self.r.superlative_field
+        m = self.measures[0]
+        f = extreme_of_related(self.facts, m.model, named, sup[0], sup[2].text)
+        if f is not None:
+            self.filters.append(f)
+        return f is not None
 
     def _distinct_columns(self, columns: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """The columns of "the different X": not a field fixed by a value, and the key of
@@ -286,7 +380,7 @@ class _Planner:
             elif ranked is not None:
                 self.order = (direction, "field_ref", (ranked[1], ranked[2]))
                 if self.limit is None:
-                    self.limit = 1 if singular_subject(r, self.items) else None
+                    self.limit = 1 if self._one_asked() else None
         else:
             ranked = concept_target(facts, concept, subject, r, r.superlative_field)
             if ranked is not None and ranked[0] == "metric":
@@ -302,7 +396,7 @@ class _Planner:
             self.order = (order[0] if order and order[0] else "desc", "measure", measures[-1])
         # "top 10 customers by number of orders": the subject is what is ranked
         if measures and not dims and (self.limit is not None or self.order is not None):
-            owner = _ranked_subject(r, measures)
+            owner = _ranked_subject(r, measures, self.items)
             if owner is not None:
                 dims.append(owner)
                 for i in r.fields:  # "the owner id and zip code of the owner who ..."
@@ -314,18 +408,25 @@ class _Planner:
                 if self.order is None or self.order[1] == "pending":
                     order = self.order
                     self.order = (order[0] if order else "desc", "measure", measures[0])
-                if self.limit is None and singular_subject(r, self.items):
+                if self.limit is None and self._one_asked():
                     self.limit = 1
         # "which country has the most customers": the field named after which/what
         if measures and not dims and self.order is not None and r.fields:
             first = r.fields[0]
             assert first.chosen is not None
-            if self._names_rows(first):  # "the name of the driver with the most vans": per
-                dims.append(Dimension("model", first.chosen.model, words=""))  # driver
-            dims.append(Dimension("field", first.chosen.model, first.chosen.name, words=first.text))
-            first.role = "dimension"
+            counted = {m.model.lower() for m in measures}
+            if self._names_rows(first) and first.chosen.model.lower() not in counted:
+                # "the name of the student with the most likes": per student, not per name
+                dims.append(Dimension("model", first.chosen.model, words=first.text))
+            for i in r.fields:  # "the title and year of the album with ..."
+                chosen = i.chosen
+                if chosen is None or chosen.model != first.chosen.model:
+                    continue
+                if i is first or i.role in (None, "context"):
+                    dims.append(Dimension("field", chosen.model, chosen.name, words=i.text))
+                    i.role = "dimension"
             if self.limit is None:
-                self.limit = 1 if singular_item(first) else None
+                self.limit = 1 if singular_item(first) or singular_verb(self.items, first) else None
 
     def _counts_per_field(self) -> None:
         """ "the template type codes and the number of templates for each": a count per the
@@ -339,7 +440,9 @@ class _Planner:
         if any(m.func != "count" for m in self.measures):
             return
         asked = [i for i in r.fields if i.chosen is not None and i.role in (None, "context")]
-        counted_at = min(x.first for x in self.items if x.role == "measure")
+        counted_at = min(
+            x.first for x in self.items if x.role == "measure" and x.kw != "distinct"
+        )  # "the different categories, and how many products": the count
         if not asked:
             # "the names of the gardeners and how many plots each has": per gardener
             before = [s for s in r.subjects if s.chosen and s.role == "subject"]
@@ -372,19 +475,13 @@ class _Planner:
 
     def _rows_of_each(self) -> None:
         """ "the name and grade of each student": a listing of those fields, not a grouping."""
-        r = self.r
-        if self.measures or r.pending_agg is not None or not self.dims:
+        if self.measures or self.r.pending_agg is not None:
             return
-        models = {str(d.model) for d in self.dims if d.kind == "model"}
-        if len(models) != 1 or len(self.dims) != 1:
-            return
-        model = models.pop()
-        asked = [i for i in r.fields if i.chosen is not None and i.role in (None, "context")]
-        if not asked or any(i.chosen is None or i.chosen.model != model for i in asked):
-            return
-        self.dims = []
-        self.subject = model
-        r.listing = True
+        found = rows_of_each(self.facts, self.r, self.dims, self.items)
+        if found is not None:
+            self.subject, self.more_columns = found
+            self.dims = []
+            self.r.listing = True
 
     def _default_measures(self) -> None:
         r, measures, subject = self.r, self.measures, self.subject
@@ -416,6 +513,11 @@ class _Planner:
             if f.kind == "compare" and f.name is None:
                 base = self.subject or root
                 compared = concept_target(facts, f.concept, base, self.r) if f.concept else None
+                related = [g.model for g in self.filters if g.kind == "absent" and g.model]
+                if compared is None and f.concept and len(related) == 1:
+                    # "judges who did a tasting that costs less than the average": the
+                    # rows related by the verb are what is compared
+                    compared = concept_target(facts, f.concept, related[0], self.r)
                 if (compared is None or compared[0] == "metric") and f.overall:
                     raise CannotAnswer(f"I could not tell what '{f.words}' compares.")
                 if compared is None or compared[0] == "metric":
@@ -436,32 +538,7 @@ class _Planner:
         ):
             return False
         related = [str(g.model) for g in self.filters if g.kind == "absent" and not g.negated]
-        return self._as_year_numbers(f, root, [root, *related])
-
-    def _as_year_numbers(self, f: Filter, root: str, only: list[str] | None = None) -> bool:
-        """ "before 1980" on a number column of years (``Year``, ``open_year``): a comparison
-        of whole years. False when there is no such column or the range is not whole years."""
-        span = f.range
-        if span is None or any(
-            d is not None and (d.month, d.day) != (1, 1) for d in (span.start, span.end)
-        ):
-            return False
-        named = [i.chosen.model for i in self.items if i.kind == "entry" and i.chosen]
-        for model in only or dict.fromkeys([*self.facts.to_one_models(root), *named]):
-            m = self.facts.index.get_model(model)
-            for column in m.columns if m else ():
-                info = self.facts.lexicon.field(model, column.name)
-                if info.kind == "number" and "year" in identifier_words(column.name):
-                    f.kind, f.model, f.name = "compare", model, column.name
-                    if span.start and span.end:
-                        f.op, f.values = "between", [span.start.year, span.end.year - 1]
-                    elif span.start:
-                        f.op, f.values = ">=", [span.start.year]
-                    else:
-                        assert span.end is not None
-                        f.op, f.values = "<", [span.end.year]
-                    return True
-        return False
+        return as_year_numbers(self.facts, f, root, self.items, only=[root, *related])
 
     def _time_columns(self, root: str) -> None:
         """Date ranges and grains need a time column."""
@@ -471,7 +548,7 @@ class _Planner:
                 if time is None and self._own_or_related_years(f, root):
                     continue  # "the trips in 2022", "vans with trips in 2022": their years
                 time = time or time_field_of(self.facts, root, self.r)
-                if time is None and self._as_year_numbers(f, root):
+                if time is None and as_year_numbers(self.facts, f, root, self.items):
                     continue
                 if time is None:
                     raise CannotAnswer(f"I found no date column for '{f.words}'.")
@@ -479,6 +556,14 @@ class _Planner:
         for d in self.dims:
             if d.kind == "grain":
                 time = time_field_of(self.facts, root, self.r)
+                year = (
+                    year_column(self.facts, root, self.items)
+                    if time is None and d.grain == "year"
+                    else None
+                )
+                if year is not None:  # "each year" over a number column of years
+                    d.kind, (d.model, d.name) = "field", year
+                    continue
                 if time is None:
                     raise CannotAnswer(f"I found no date column to group '{d.words}' by.")
                 d.model, d.name = time
@@ -496,8 +581,15 @@ def _subject(r: Reading, items: list[Item]) -> str | None:
     return subject
 
 
-def _ranked_subject(r: Reading, measures: list[Measure]) -> Dimension | None:
-    for item in r.subjects:
+def _ranked_subject(r: Reading, measures: list[Measure], items: list[Item]) -> Dimension | None:
+    """The model ranked: the subject right before "with" ("the artist of the *album* with the
+    most tracks"), else the first subject not counted."""
+    followed = [
+        s
+        for s in r.subjects
+        if any(i.first == s.last + 1 and i.text.lower() == "with" for i in items)
+    ]
+    for item in [*followed, *r.subjects]:
         chosen = item.chosen
         if chosen is None or item.role != "subject":
             continue
@@ -506,84 +598,3 @@ def _ranked_subject(r: Reading, measures: list[Measure]) -> Dimension | None:
         item.role = "dimension"
         return Dimension("model", chosen.model, words=item.text)
     return None
-
-
-def numeric_mention(facts: ModelFacts, r: Reading, subject: str | None) -> tuple[str, str] | None:
-    for item in r.fields:
-        chosen = item.chosen
-        if chosen is None or item.role not in (None, "context"):
-            continue
-        info = facts.lexicon.field(chosen.model, str(chosen.name))
-        if info.kind == "number" and not info.key:
-            item.role = "measure"
-            return chosen.model, str(chosen.name)
-    return None
-
-
-def concept_target(
-    facts: ModelFacts,
-    concept: str | None,
-    model: str | None,
-    r: Reading,
-    named: tuple[str, str] | None = None,
-) -> tuple[str, str, str] | None:
-    """("field", model, field) or ("metric", model, metric) that a concept word means;
-    ``named`` is a field the question put right after the superlative."""
-    if named is not None:
-        return ("field", named[0], named[1])
-    if model is None:
-        return None
-    if concept is None:
-        numeric = numeric_mention(facts, r, model)
-        if numeric:
-            return ("field", numeric[0], numeric[1])
-        default = facts.default_measure(model)
-        return ("field", default[0], default[1]) if default else None
-    if concept == "time":
-        time = time_field_of(facts, model, r)
-        return ("field", time[0], time[1]) if time else None
-    if concept == "sales":
-        metric = facts.metric_for("sales", model)
-        if metric:
-            return ("metric", metric[0], metric[1])
-    for candidate in facts.nearby_models(model):
-        found = facts.field_with_words(candidate, CONCEPT_FIELDS.get(concept, (concept,)))
-        if found:
-            return ("field", candidate, found)
-    if concept == "size":
-        default = facts.default_measure(model)
-        return ("field", default[0], default[1]) if default else None
-    return None
-
-
-def time_field_of(facts: ModelFacts, model: str, r: Reading) -> tuple[str, str] | None:
-    for item in r.fields:
-        chosen = item.chosen
-        if (
-            chosen is not None
-            and facts.lexicon.field(chosen.model, str(chosen.name)).kind == "time"
-        ):
-            item.role = item.role or "filter"
-            return chosen.model, str(chosen.name)
-    for candidate in facts.to_one_models(model):
-        m = facts.index.get_model(candidate)
-        assert m is not None
-        if m.time_column:
-            return m.name, m.time_column
-    m = facts.index.get_model(model)
-    if m is not None:
-        for f in m.columns:
-            if facts.lexicon.field(m.name, f.name).kind == "time":
-                return m.name, f.name
-    return None
-
-
-def _from_seconds(name: str, seconds: float) -> float:
-    words = identifier_words(name)
-    if "milliseconds" in words or "ms" in words:
-        return seconds * 1000
-    if "minutes" in words:
-        return seconds / 60
-    if "hours" in words:
-        return seconds / 3600
-    return seconds

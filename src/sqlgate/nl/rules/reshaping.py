@@ -17,12 +17,8 @@ def rows_asked(
     """ "the trip distances for the van with plate 'AB-1'": every field asked is of a model
     that belongs to the root (to-one), so the rows listed are that model's, each once,
     not the root's rows repeated (and made distinct) once per trip."""
-    fixed = {
-        (f.model, f.name)
-        for f in filters
-        if f.kind == "values" and not f.negated and len(f.values) == 1
-    }
-    columns = [c for c in columns if c not in fixed]  # "the van with the plate 'X'"
+    named = {(f.model, f.name) for f in filters if f.kind == "values" and not f.negated}
+    columns = [c for c in columns if c not in named]  # "the van with the plate 'X'"
     models = {m.lower() for m, _ in columns}
     if len(models) != 1 or root.lower() in models:
         return root

@@ -12,6 +12,7 @@ from dataclasses import replace
 from sqlgate.nl.joins import JoinPlan
 from sqlgate.nl.rules.parts import CannotAnswer
 from sqlgate.nl.semantic import Join, SemanticIndex
+from sqlgate.nl.spelling import lemma
 from sqlgate.nl.text import identifier_words, stem
 from sqlgate.nl.vocabulary import _words
 
@@ -51,6 +52,18 @@ def settle_roles(
     return replace(joins, steps=tuple(steps))
 
 
+def both_roles(index: SemanticIndex, joins: JoinPlan, words: frozenset[str]) -> list[JoinPlan]:
+    """The two ways of ``joins``, one per direction, when the question names both ("departing
+    or arriving shipments"); raises :class:`CannotAnswer` when it does not."""
+    if not words & _FROM or not words & _TO:
+        raise CannotAnswer("The question relates the same models in two ways without saying which.")
+    one = settle_roles(index, joins, words - _TO)
+    other = settle_roles(index, joins, words - _FROM)
+    if one.steps == other.steps:
+        raise CannotAnswer("The question relates the same models in two ways without saying which.")
+    return [one, other]
+
+
 def _own_side(index: SemanticIndex, ways: list[Join]) -> Join:
     """With no word for either: the relationship through the first column of the table's
     primary key (``student_id`` of a ``(student_id, liked_id)`` key), else the first declared."""
@@ -70,8 +83,19 @@ def _own_side(index: SemanticIndex, ways: list[Join]) -> Join:
 def direction_shown(word: str, columns: set[str]) -> bool:
     """Whether a cue of direction ("departing", "arriving") is carried by a joined column of
     that role (``SourceAirport``, ``DestAirport``)."""
-    cue = _FROM_COLUMN if word in _FROM else _TO_COLUMN if word in _TO else None
+    side = direction(word)
+    cue = _FROM_COLUMN if side == "from" else _TO_COLUMN if side == "to" else None
     return cue is not None and any(set(identifier_words(c)) & cue for c in columns)
+
+
+def direction(word: str) -> str | None:
+    """ "from" or "to" for a cue of direction in any inflection ("landing", "departed")."""
+    for form in (word, lemma(word)):
+        if form in _FROM:
+            return "from"
+        if form in _TO:
+            return "to"
+    return None
 
 
 def _named(join: Join, words: frozenset[str]) -> bool:
@@ -82,10 +106,11 @@ def _named(join: Join, words: frozenset[str]) -> bool:
     stems = {stem(w) for w in words}
     if distinct & stems:
         return True
+    sides = {direction(w) for w in words}
     if own & _FROM_COLUMN:
-        return bool(words & _FROM)
+        return "from" in sides
     if own & _TO_COLUMN:
-        return bool(words & _TO)
+        return "to" in sides
     return False
 
 

@@ -12,9 +12,28 @@ from typing import Any
 
 from sqlgate.nl.lexicon import Entry
 from sqlgate.nl.rules import cues
-from sqlgate.nl.rules.cues import by_age, like_cue, modifier, or_more, passive_by, related_by_verb
+from sqlgate.nl.rules.cues import (
+    amount_of,
+    by_age,
+    counted_noun,
+    like_cue,
+    modifier,
+    or_more,
+    over_all,
+    passive_by,
+    related_by_verb,
+    sort_by,
+    subject_of_verb,
+    time_item,
+)
 from sqlgate.nl.rules.facts import ModelFacts
-from sqlgate.nl.rules.figures import another_number, overall_figure, overall_metric
+from sqlgate.nl.rules.figures import (
+    another_number,
+    number_to_number,
+    overall_figure,
+    overall_metric,
+)
+from sqlgate.nl.rules.like import read_like
 from sqlgate.nl.rules.money import money_sum
 from sqlgate.nl.rules.parts import (
     Dimension,
@@ -84,7 +103,7 @@ class _RoleReader:
             self.pending_group = False
             self.last_significant = item
         elif item.kind == "quoted" and like_cue(self.items, pos):
-            self._like(item, pos)
+            read_like(self, item, pos)
         elif item.kind != "entry" or item.chosen is None:
             self._loose_word(item)
         elif item.chosen.kind == "value":
@@ -111,6 +130,9 @@ class _RoleReader:
         if kw in ("count", "agg") and self.pending_group:
             self.pending_group = False  # "by number of orders": ranks, does not group
             r.by_measure = True
+        if kw == "count" and amount_of(item, self.last_significant, nxt):
+            item.kw, item.role = "amount", "context"  # "the smallest amount of strength"
+            return
         if kw == "count":
             self._count(item, nxt)
         elif kw == "agg" and overall_figure(self, item, nxt):
@@ -120,12 +142,17 @@ class _RoleReader:
                 self.agg_queue.append(r.pending_agg)  # "the average, minimum and maximum age"
             r.pending_agg = (item.arg, item)
             item.role = "measure"
-        elif kw == "distinct" and self._per_different(pos, nxt):
+        elif kw == "distinct" and cues.per_different(self.r, self.items, pos, nxt):
             self.pending_group = True  # "the maximum payload for different descriptions"
             item.role = "dimension"
         elif kw == "distinct":
             self.pending_distinct = True
             item.role = "measure"
+        elif kw == "group" and sort_by(self.items, pos) and r.order is None:
+            self.pending_sort = True  # "sort the tracks by their length"
+            item.role = "order"
+        elif kw == "group" and over_all(self.items, pos):
+            item.role = "context"  # "across all the products": one figure over all
         elif kw == "group" and passive_by(self.items, pos):
             item.role = "context"  # "used by any document", "owned by someone": not a grouping
         elif kw == "group":
@@ -144,6 +171,8 @@ class _RoleReader:
             else:
                 r.order = (direction, "pending", None)
             item.role = "order"
+            field_next = nxt is not None and nxt.chosen is not None and nxt.chosen.kind == "field"
+            self.pending_sort = self.pending_sort or (r.order[1] == "pending" and field_next)
         elif kw == "list":
             r.listing = True
             item.role = "context"
@@ -162,21 +191,6 @@ class _RoleReader:
             item.role = "context"
         if kw != "conj" and not (kw == "group" and item.role == "context"):
             self.last_significant = item  # "not used by any document": the negation still leads
-
-    def _per_different(self, pos: int, nxt: Item | None) -> bool:
-        """ "for different X" after an aggregate: one figure per X, not a count of them (the
-        "number of" in "for different number of axles" names the field, a count itself)."""
-        before = self.items[pos - 1].text.lower() if pos else ""
-        if before not in ("for", "across") or (self.r.pending_agg is None and not self.r.measures):
-            return False
-        if nxt is not None and nxt.kw == "count":
-            after = next_significant(self.items, self.items.index(nxt))
-            if after is None or after.kind != "entry" or after.chosen is None:
-                return False
-            if after.chosen.kind != "field":
-                return False
-            nxt.kw, nxt.role = "words", "dimension"
-        return True
 
     def _count(self, item: Item, nxt: Item | None) -> None:
         self.pending_count = True
@@ -213,6 +227,8 @@ class _RoleReader:
         r = self.r
         if item.arg == ("asc", "time") and by_age(self.facts, self.items, self._base_model()):
             item.arg = ("desc", "age")  # "the oldest dog": the highest age, not the first date
+        if nxt is not None and nxt.kw == "count":
+            item.arg = (item.arg[0], None)  # "the largest number of orders": the most
         item.arg, r.superlative_field = cues.by_birth(self.facts, item, self._base_model(), nxt)
         r.superlative = (item.arg[0], item.arg[1], item)
         item.role = "order"
@@ -256,9 +272,13 @@ class _RoleReader:
     def _number(self, item: Item, pos: int, nxt: Item | None) -> None:
         r = self.r
         last = self.last_significant
-        if item.role == "filter" and self.pending_cmp is None:
-            self.last_significant = item
-            return  # the second bound of "between one and two": read with the first
+        if item.role == "filter":
+            return  # the second number of "between 1 and 2", read with the first
+        if self.pending_cmp is None:
+            number_to_number(self, item, pos)  # "2 to 4 orders"
+        if self.pending_group and item.text.lower() == "one":
+            item.role, self.pending_group = "context", False  # "in each one": the groups named
+            return
         if self.pending_cmp is None and another_number(self, item, pos):
             return
         if self.pending_cmp is None and nxt is not None and or_more(nxt):
@@ -309,36 +329,9 @@ class _RoleReader:
                 return candidate
         return None
 
-    def _like(self, item: Item, pos: int) -> None:
-        """ "a city containing the substring 'West'": the text field named last (or next)
-        contains the quoted text."""
-        before = [i for i in reversed(self.items[:pos]) if self._text_field(i)]
-        after = [i for i in self.items[pos + 1 :] if self._text_field(i)]
-        base = self._base_model()
-        own = [i for i in before if i.chosen is not None and i.chosen.model == base]
-        field = (own or before or after or [None])[0]
-        if field is None or field.chosen is None:
-            return
-        self.r.filters.append(
-            Filter(
-                "like", field.chosen.model, field.chosen.name, values=[item.text], words=item.text
-            )
-        )
-        item.role = field.role = "filter"
-        item.kind = "like"
-        if field in self.r.fields:
-            self.r.fields.remove(field)
-
-    def _text_field(self, item: Item) -> bool:
-        chosen = item.chosen if item.kind == "entry" else None
-        if chosen is None or chosen.kind != "field":
-            return False
-        info = self.facts.lexicon.field(chosen.model, str(chosen.name))
-        return info.kind == "text" and not info.key
-
     def _range(self, item: Item, nxt: Item | None) -> None:
         f = Filter("range", range=item.arg, words=item.text)
-        near = self._time_item(self.last_significant) or self._time_item(nxt)
+        near = time_item(self.facts, self.last_significant) or time_item(self.facts, nxt)
         if near is not None and near.chosen is not None:
             f.model, f.name = near.chosen.model, near.chosen.name
             near.role = "filter"
@@ -362,6 +355,8 @@ class _RoleReader:
             item.role = "measure"
         elif concept == "sales" and not self.r.measures:
             money_sum(self, item)
+        elif self.r.pending_agg is not None and self.last_significant is self.r.pending_agg[1]:
+            self.r.agg_concept = item  # "the maximum cost": the plan finds the field it means
         item.role = item.role or "context"
         if item.role == "context":
             item.kind = "concept"
@@ -369,15 +364,6 @@ class _RoleReader:
             # "which products cost less than 10": the next comparison uses it
             if self.pending_cmp is None:
                 self.last_significant = item
-
-    def _time_item(self, item: Item | None) -> Item | None:
-        """``item`` if it names a date or time field not used otherwise ("signed up")."""
-        if item is None or item.kind != "entry" or item.chosen is None:
-            return None
-        if item.chosen.kind != "field" or item.role not in (None, "context"):
-            return None
-        info = self.facts.lexicon.field(item.chosen.model, str(item.chosen.name))
-        return item if info.kind == "time" else None
 
     # --- model parts --------------------------------------------------------------------------
 
@@ -416,7 +402,10 @@ class _RoleReader:
         elif (
             item.role is None
             and self._base_model() not in (None, entry.model)
-            and (related_by_verb(self.items, self.items.index(item)))
+            and (
+                related_by_verb(self.items, self.items.index(item))
+                or subject_of_verb(self.items, self.items.index(item))
+            )
         ):  # "dogs that went through a treatment": rows with a related row
             passive = cues.passive_verb(self.items, self.items.index(item))
             f = Filter("absent", entry.model, negated=False, words=item.text, passive=passive)
@@ -474,7 +463,7 @@ class _RoleReader:
                 )
             item.role = "measure"
             self.pending_count = self.pending_distinct = False
-        elif r.pending_agg is not None and info.kind in ("number", "time"):
+        elif r.pending_agg is not None and info.kind in ("number", "time") and not r.agg_concept:
             for func, agg_item in [*self.agg_queue, r.pending_agg]:
                 r.measures.append(
                     Measure(func, entry.model, entry.name, words=f"{agg_item.text} {item.text}")
@@ -531,6 +520,8 @@ class _RoleReader:
             f.op = op
             f.measure = Measure("unit", "", "seconds")
         nxt = next_significant(items, pos if op != "between" else nxt_pos - 1)
+        if nxt is not None and counted_noun(items, nxt):
+            nxt.kind, nxt.role = "unit", "filter"  # "10 people injured": the figure of injured
         if nxt is not None and (nxt.kind == "unit" or or_more(nxt)):
             nxt = next_significant(items, items.index(nxt))
         if nxt is not None and cues.conj_between(items, items[nxt_pos - 1], nxt):

@@ -73,8 +73,8 @@ def _values_set(plan: Plan, tokens: list[Token]) -> SetPlan | None:
         # "both enterprise customers and consumer customers": two filters on one field
         if first.negated or second.negated or second.alternative:
             continue
-        if (first.model, first.name) != (second.model, second.name):
-            continue
+        if (first.model, first.name) != (second.model, second.name) or first.via != second.via:
+            continue  # "from Avon to Brent": one row, each value in its own role
         if "both" not in words and str(first.model).lower() == plan.root.lower():
             continue
         one, other = deepcopy(plan), deepcopy(plan)

@@ -17,7 +17,7 @@ from sqlgate.nl.joins import JoinPlan
 from sqlgate.nl.questions import MAX_QUESTION_CHARS
 from sqlgate.nl.rules.answer import RuleAnswer
 from sqlgate.nl.rules.building import build_query
-from sqlgate.nl.rules.coverage import measure_coverage
+from sqlgate.nl.rules.coverage import QUESTION_WORDS, measure_coverage
 from sqlgate.nl.rules.explaining import explain, mappings, nothing_found, summary
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import CannotAnswer, Item, Plan, Reading
@@ -26,6 +26,7 @@ from sqlgate.nl.rules.roles import read_roles
 from sqlgate.nl.rules.sets import absence_set, combine, describe_set, models_set, values_set
 from sqlgate.nl.rules.words import find_items, settle
 from sqlgate.nl.semantic import SemanticModel
+from sqlgate.nl.spelling import respell
 from sqlgate.nl.text import Token, tokenize
 from sqlgate.nl.values import ValueIndex
 from sqlgate.nl.vocabulary import STOPWORDS, WRITE_VERBS, _words
@@ -49,6 +50,7 @@ class RuleTranslator:
         self.dialect = dialect
         self.index = self.facts.index
         self.lexicon = self.facts.lexicon
+        self.known = frozenset(self.lexicon.words | QUESTION_WORDS)
 
     def ask(self, question: str, *, today: date | None = None) -> RuleAnswer:
         """Translate one question; ``today`` anchors "last month" (default: today's date)."""
@@ -56,7 +58,7 @@ class RuleTranslator:
         question = question.strip()
         if len(question) > MAX_QUESTION_CHARS:
             return self._non_sql(question, "too_long", "The question is too long to translate.")
-        tokens = tokenize(question)
+        tokens = respell(tokenize(question), self.known, self._one_word)
         if not tokens:
             return self._non_sql(question, "no_match", "The question has no words to translate.")
         verb = _write_verb(tokens)
@@ -71,6 +73,9 @@ class RuleTranslator:
         settle(self.facts, items, tokens)
         reading = read_roles(self.facts, items)
         return self._answer(question, tokens, items, reading)
+
+    def _one_word(self, stem: str) -> bool:
+        return (stem,) in self.lexicon.phrases
 
     def _answer(
         self, question: str, tokens: list[Token], items: list[Item], r: Reading

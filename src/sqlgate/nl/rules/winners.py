@@ -43,3 +43,22 @@ def winner_filter(
     model = facts.index.get_model(subject)
     labels = (model.label_columns or model.primary_key) if model else []
     return f, columns + [(subject, c) for c in labels]
+
+
+def extreme_of_related(
+    facts: ModelFacts,
+    measured: str,
+    named: tuple[str, str] | None,
+    direction: str,
+    words: str,
+) -> Filter | None:
+    """ "the number of tastings of the beer with the highest strength": the rows measured
+    (of ``measured``) are those whose related row (``named``'s model, one per measured row)
+    has the extreme value of the ``named`` field; None when that field is of the measured
+    model itself or of a model it does not point to."""
+    if named is None or named[0].lower() == measured.lower():
+        return None
+    if named[0].lower() not in {m.lower() for m in facts.to_one_models(measured)}:
+        return None
+    overall = "max" if direction == "desc" else "min"
+    return Filter("compare", named[0], named[1], op="=", overall=overall, words=words)

@@ -17,9 +17,11 @@ from sqlgate.nl.lexicon import MAX_PHRASE, Entry, Lexicon
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import Item
 from sqlgate.nl.rules.role_joins import column_direction, direction_cue
-from sqlgate.nl.text import Token, phrase_key, stem
-from sqlgate.nl.vocabulary import KEYWORDS, MAX_KEYWORD, STOPWORDS
+from sqlgate.nl.spelling import initials, lemma
+from sqlgate.nl.text import Token, identifier_words, phrase_key, stem
+from sqlgate.nl.vocabulary import KEYWORDS, MAX_KEYWORD, STOPWORDS, _words
 
+_MIN_LEMMA = 4
 _VIA_RANK = {"name": 3, "qualified": 3, "value": 3, "boolean": 3, "synonym": 2, "short": 1}
 
 
@@ -97,7 +99,7 @@ def _phrase_at(
         ):
             continue
         key = tuple(t.stem for t in window)
-        entries = lexicon.phrases.get(key)
+        entries = lexicon.phrases.get(key) or _other_form(lexicon, window)
         if not entries or (all(t.norm in STOPWORDS for t in window) and not _noun_at(tokens, i, n)):
             continue
         return n, entries
@@ -112,10 +114,33 @@ def _noun_at(tokens: list[Token], i: int, n: int) -> bool:
     return n == 1 and before in ("the", "a", "an", "its", "their") and after in ("of", "and", "")
 
 
+def _other_form(lexicon: Lexicon, window: list[Token]) -> list[Entry]:
+    """A phrase the model names in another form: with a word the name shortens ("destination
+    airport" for ``DestAirport``), a one-word name in another inflection ("aged" for ``age``), a
+    one-word name spelled out from its initials ("miles per gallon" for ``mpg``)."""
+    if any(t.kind != "word" for t in window):
+        return []
+    short = tuple(lexicon.shortened(t.norm) or t.stem for t in window)
+    if short != tuple(t.stem for t in window) and short in lexicon.phrases:
+        return lexicon.phrases[short]  # "destination airport" for DestAirport
+    if len(window) == 1:
+        if len(window[0].norm) < _MIN_LEMMA:
+            return []  # "ids", "its": too short to tell
+        other = stem(lemma(window[0].norm))
+        return lexicon.phrases.get((other,), []) if other != window[0].stem else []
+    spelled = initials([t.norm for t in window])
+    return lexicon.acronyms.get(spelled, []) if spelled else []
+
+
 def _joined_at(
     lexicon: Lexicon, tokens: list[Token], i: int, taken: dict[int, Item]
 ) -> tuple[int, list[Entry]]:
-    """Two words written as one in the schema: "high schooler" for ``Highschooler``."""
+    """Two words written as one in the schema: "high schooler" for ``Highschooler``; and a
+    person named by what they do, before a noun for a person: "high school students" for
+    ``Highschooler``, "football players" for ``footballer``."""
+    agent = _agent_at(lexicon, tokens, i, taken)
+    if agent[0]:
+        return agent
     pair = tokens[i : i + 2]
     if len(pair) < 2 or i + 1 in taken or any(t.kind != "word" for t in pair):
         return 0, []
@@ -123,6 +148,29 @@ def _joined_at(
         return 0, []
     entries = lexicon.phrases.get((stem(pair[0].norm + pair[1].norm),))
     return (2, entries) if entries else (0, [])
+
+
+def _agent_at(
+    lexicon: Lexicon, tokens: list[Token], i: int, taken: dict[int, Item]
+) -> tuple[int, list[Entry]]:
+    for n in (3, 2):
+        window = tokens[i : i + n]
+        if len(window) < n or any(j in taken for j in range(i, i + n)):
+            continue
+        if any(t.kind != "word" or t.norm in STOPWORDS for t in window):
+            continue
+        if window[-1].norm not in _PERSON_NOUNS:
+            continue
+        entries = lexicon.phrases.get((stem("".join(t.norm for t in window[:-1]) + "er"),))
+        if entries:
+            return n, entries
+    return 0, []
+
+
+#: Nouns for a person, that an agent noun of the schema stands for with what the person does.
+_PERSON_NOUNS = _words(
+    "student students person people member members player players worker workers resident residents"
+)
 
 
 def _numeric_next(lexicon: Lexicon, tokens: list[Token], i: int, taken: dict[int, Item]) -> bool:
@@ -169,6 +217,31 @@ def settle(facts: ModelFacts, items: list[Item], tokens: list[Token]) -> None:
                 continue
             item.entries = accepted
         item.chosen = _choose(facts, item, items, pos, named)
+    _where_from(facts, items, tokens)
+
+
+#: Words of a column that holds where someone or something is from.
+_PLACE_WORDS = _words("hometown city country nation state town origin birthplace region")
+
+
+def _where_from(facts: ModelFacts, items: list[Item], tokens: list[Token]) -> None:
+    """ "Where is the youngest teacher from?": the question asks for the one column of the
+    thing it names that says where it is from (a hometown, a city, a country)."""
+    if not items or items[0].kind != "word" or items[0].text.lower() != "where":
+        return
+    if tokens[-1].norm != "from" and not (len(tokens) > 1 and tokens[-2].norm == "from"):
+        return
+    named = [i.chosen for i in items if i.chosen is not None]
+    subject = next((e.model for e in named if e.kind == "model"), None) or next(
+        (e.model for e in named if e.kind == "value"), None
+    )  # "Where is the supplier Bolt Ltd from?", "Where is Bolt Ltd from?"
+    model = facts.index.get_model(subject) if subject else None
+    if model is None:
+        return
+    places = [c.name for c in model.columns if set(identifier_words(c.name)) & _PLACE_WORDS]
+    if len(places) == 1:
+        entry = Entry("field", model.name, places[0], via="synonym")
+        items[0].kind, items[0].entries, items[0].chosen = "entry", [entry], entry
 
 
 def _value_ok(
@@ -207,6 +280,16 @@ def _choose(facts: ModelFacts, item: Item, items: list[Item], pos: int, named: l
         for e in other.entries
         if e.kind == "field"
     }
+    # "the name and tonnage": a field only one model has, next to it, names the model
+    siblings = {
+        other.entries[0].model.lower()
+        for other in items[max(0, pos - 2) : pos + 3]
+        if all(e.kind == "field" for e in entries)
+        and other is not item
+        and other.kind == "entry"
+        and len(other.entries) == 1
+        and other.entries[0].kind == "field"
+    }
     named_lower = [n.lower() for n in named]
     entries = _with_direction(entries, _direction_before(items, pos))
     owner = _owner_after(items, pos)
@@ -226,11 +309,16 @@ def _choose(facts: ModelFacts, item: Item, items: list[Item], pos: int, named: l
         owned = 0
         if entry.kind == "field" and model in owners:
             owned = 2 if model == owner else 1
+        sibling = int(
+            entry.kind == "field"
+            and model in siblings
+            and not facts.lexicon.field(entry.model, str(entry.name)).key
+        )
         # "region codes and notes": of the model the other fields are of
         near = 1000
         if entry.kind == "field" and not facts.lexicon.field(entry.model, str(entry.name)).key:
             near = min((facts.distance(n, model) for n in beside), default=1000)
-        return (owned, adjacent, in_question, -distance, via, kind_rank, -near)
+        return (owned, sibling, adjacent, in_question, -distance, via, kind_rank, -near)
 
     return max(entries, key=score)
 

@@ -1,0 +1,280 @@
+"""Which rows a question groups or lists, when it names them indirectly.
+
+* A field that points to another model stands for that model's rows: in "brewers with at least
+  2 beers", where "brewers" names the ``brewer`` column of ``beers`` (a reference to
+  ``brewers``), the groups are brewers, not beers.
+* "Its name", "their ids", "list name and id" ask for the label and the key of the rows the
+  query groups or lists, whatever model the bare word "name" or "id" matched first.
+"""
+
+from __future__ import annotations
+
+from sqlgate.nl.joins import plan_joins
+from sqlgate.nl.lexicon import Entry
+from sqlgate.nl.rules.facts import ModelFacts
+from sqlgate.nl.rules.parts import Dimension, Filter, Item, Measure, Reading, next_significant
+from sqlgate.nl.vocabulary import _words
+
+#: Bare words that ask for what names a row to a person: its label column.
+NAME_WORDS = _words("name names")
+#: Bare words that ask for a row's key.
+ID_WORDS = _words("id ids")
+#: Words that refer back to the rows listed ("each customer and their orders").
+BACK_REFERENCES = _words("they their them his her its")
+
+
+def referenced_model(facts: ModelFacts, model: str, field: str) -> str | None:
+    """The model that ``model.field`` points to by a relationship of one column, if any."""
+    for join in facts.index.joins.get(model.lower(), ()):
+        if (
+            join.to_one
+            and len(join.left_columns) == 1
+            and join.left_columns[0].lower() == field.lower()
+            and join.right.lower() != model.lower()
+        ):
+            return join.right
+    return None
+
+
+def entity_of(facts: ModelFacts, item: Item, counted: str | None) -> str | None:
+    """The model whose rows the field ``item`` stands for: the model its column points to,
+    when that is not the model ``counted`` ("brewers with 2 beers": brewers)."""
+    chosen = item.chosen
+    if chosen is None or chosen.kind != "field" or chosen.name is None:
+        return None
+    target = referenced_model(facts, chosen.model, str(chosen.name))
+    if target is None or (counted is not None and target.lower() == counted.lower()):
+        return None
+    return target
+
+
+def absent_entity(facts: ModelFacts, r: Reading, filters: list[Filter]) -> str | None:
+    """ "the names of the nations with no brewers", "nations" naming the column of brewers that
+    points to nations: the rows asked are nations, not brewers. The model the asked word stands
+    for (now the first subject), or None."""
+    absent = {f.model.lower() for f in filters if f.kind == "absent" and f.model}
+    for item in r.fields:
+        chosen = item.chosen
+        if chosen is None or item.role is not None or chosen.model.lower() not in absent:
+            continue
+        target = entity_of(facts, item, None)
+        if target is not None and target.lower() not in absent:
+            item.chosen = Entry("model", target, via="name")
+            item.role = "subject"
+            r.fields.remove(item)
+            r.subjects.insert(0, item)
+            return target
+    return None
+
+
+def own_columns(
+    facts: ModelFacts, model: str, items: list[Item], *, candidates: bool = False
+) -> list[Item]:
+    """Point the bare "name" and "id" words asked (no role yet) at ``model``'s label and key
+    (with ``candidates``, only when the word could mean that column already); the items
+    changed."""
+    m = facts.index.get_model(model)
+    if m is None:
+        return []
+    changed = []
+    for item in items:
+        chosen = item.chosen
+        if item.kind != "entry" or chosen is None or chosen.kind != "field":
+            continue
+        if item.role not in (None, "context") or chosen.model.lower() == m.name.lower():
+            continue
+        word = item.text.lower()
+        if word in NAME_WORDS and m.label_columns:
+            column = m.label_columns[0]
+        elif word in ID_WORDS and len(m.primary_key) == 1:
+            column = m.primary_key[0]
+        else:
+            continue
+        known = {(e.model.lower(), str(e.name).lower()) for e in item.entries}
+        if candidates and (m.name.lower(), column.lower()) not in known:
+            continue
+        item.chosen = Entry("field", m.name, column, via="name")
+        changed.append(item)
+    return changed
+
+
+def entity_dimensions(facts: ModelFacts, dims: list[Dimension], measures: list[Measure]) -> None:
+    """ "for each region", "region" naming the column of nations that points to regions: the
+    groups are regions, shown by their key and label."""
+    measured = {m.model.lower() for m in measures}
+    for k, d in enumerate(dims):
+        if d.kind != "field" or d.model is None or d.name is None:
+            continue
+        entity = referenced_model(facts, d.model, d.name)
+        if entity is not None and entity.lower() not in measured:
+            dims[k] = Dimension("model", entity, words=d.words)
+
+
+def group_fields(facts: ModelFacts, dims: list[Dimension], fields: list[Item]) -> None:
+    """ "the title and year of each album and the number of tracks": the other fields asked
+    of the one model grouped by are shown with each group (its key keeps the groups)."""
+    models = [d.model for d in dims if d.kind == "model" and d.model]
+    if len(models) != 1 or len(dims) != 1:
+        return
+    model = facts.index.get_model(models[0])
+    if model is None or not model.primary_key:
+        return
+    shown = {c.lower() for c in [*model.primary_key, *model.label_columns]}
+    for item in fields:
+        chosen = item.chosen
+        if chosen is None or chosen.kind != "field" or item.role not in (None, "context"):
+            continue
+        if chosen.model.lower() == model.name.lower() and str(chosen.name).lower() not in shown:
+            dims.append(Dimension("field", model.name, chosen.name, words=item.text))
+            item.role = "dimension"
+
+
+def distinct_dimensions(facts: ModelFacts, dims: list[Dimension]) -> list[Dimension]:
+    """``dims`` without a field that another dimension already shows: the same field twice,
+    or the key or label of a model grouped by."""
+    shown: set[tuple[str, str]] = set()
+    for d in dims:
+        model = facts.index.get_model(str(d.model)) if d.kind == "model" else None
+        if model is not None:
+            shown |= {(model.name.lower(), c.lower()) for c in model.primary_key}
+            shown |= {(model.name.lower(), c.lower()) for c in model.label_columns}
+    out: list[Dimension] = []
+    for d in dims:
+        if d.kind == "field" and d.model and d.name:
+            key = (d.model.lower(), d.name.lower())
+            if key in shown:
+                continue
+            shown.add(key)
+        out.append(d)
+    return out
+
+
+def per_different(items: list[Item], fields: list[Item], dims: list[Dimension]) -> None:
+    """ "the maximum strength for all the different years": a figure per value of the
+    field after "for ... different"."""
+    for k, item in enumerate(items):
+        if item.kw != "distinct" or dims:
+            continue
+        lead = [i.text.lower() for i in items[max(0, k - 3) : k] if i.kind == "word"]
+        field = next_significant(items, k)
+        if "for" not in lead or field is None or field not in fields or field.role is not None:
+            continue
+        chosen = field.chosen
+        if chosen is not None and chosen.kind == "field":
+            dims.append(Dimension("field", chosen.model, chosen.name, words=field.text))
+            field.role = "dimension"
+
+
+def total_having(facts: ModelFacts, r: Reading, subject: str | None, filters: list[Filter]) -> None:
+    """ "regions that had more than 10 people injured in total": a comparison of a field of
+    rows each subject row has many of, with "total" after it, is the sum per subject row."""
+    if r.pending_agg is None or r.pending_agg[0] != "sum" or r.measures or subject is None:
+        return
+    compares = [f for f in filters if f.kind == "compare" and f.name and not f.overall]
+    if len(compares) != 1 or compares[0].model is None:
+        return
+    f = compares[0]
+    assert f.model is not None
+    if f.model.lower() in {m.lower() for m in facts.to_one_models(subject)}:
+        return  # one value per subject row: an ordinary comparison
+    if plan_joins(facts.index, subject, [f.model]) is None:
+        return
+    f.kind, f.measure = "having", Measure("sum", f.model, f.name, words=r.pending_agg[1].text)
+    r.pending_agg[1].role = "filter"
+    r.pending_agg = None
+
+
+def rows_of_each(
+    facts: ModelFacts, r: Reading, dims: list[Dimension], items: list[Item]
+) -> tuple[str, list[tuple[str, str]]] | None:
+    """ "the name and grade of each student", "the date of each order and the name of the
+    customer who placed it": a listing of each row of the one model grouped by, with the fields
+    asked (of it or of related models), not a grouping. Rows of a model each listed row has many of
+    ("the label of their beers") only with a word that refers back to the listed rows. The
+    model listed and the key and label of each other model the question names, or None.
+    "Each product name and its price": a field and the fields of the same rows."""
+    if len(dims) != 1 or dims[0].kind not in ("model", "field") or not dims[0].model:
+        return None
+    model, field = str(dims[0].model), dims[0].name
+    asked = [i for i in r.fields if i.chosen is not None and i.role in (None, "context")]
+    if not asked:
+        return None
+    if field is not None:
+        same = all(i.chosen and i.chosen.model.lower() == model.lower() for i in asked)
+        referred = any(i.kind == "word" and i.text.lower() in BACK_REFERENCES for i in items)
+        return (model, [(model, field)]) if same and referred else None
+    to_one = {m.lower() for m in facts.to_one_models(model)}
+    named = [i.chosen.model.lower() for i in [*asked, *r.subjects] if i.chosen is not None]
+    referred = any(i.kind == "word" and i.text.lower() in BACK_REFERENCES for i in items)
+    if not referred and any(m not in to_one for m in named):
+        return None  # "the strength of each brewer": which of its many beers?
+    for far in {m for m in named if m not in to_one}:
+        path = plan_joins(facts.index, model, [far])
+        if path is None or len(path.steps) > 2:
+            return None  # "the customers they support" is near; tracks they sold are not
+    for i in asked:
+        chosen = i.chosen
+        many = chosen is not None and chosen.model.lower() not in to_one
+        if many and chosen and facts.lexicon.field(chosen.model, str(chosen.name)).kind == "number":
+            return None  # "the total of their invoices": a sum, perhaps, not each one
+    more: list[tuple[str, str]] = []
+    between: set[str] = set()  # "the label of the beers they tasted": a way there
+    for i in asked:
+        path = plan_joins(facts.index, model, [i.chosen.model]) if i.chosen else None
+        between |= {m.lower() for m in path.models} if path is not None else set()
+    for item in r.subjects:
+        chosen = item.chosen
+        if chosen is None or item.role != "subject" or chosen.model.lower() == model.lower():
+            continue
+        other = facts.index.get_model(chosen.model)
+        if other is None or other.name.lower() in between:
+            continue  # "the name of the customer": its field says enough
+        shown = [
+            *other.primary_key,
+            *[c for c in other.label_columns if c not in other.primary_key],
+        ]
+        more += [(other.name, c) for c in shown]
+        item.role = "context"
+    return model, more
+
+
+def beyond_absent(
+    facts: ModelFacts, root: str, filters: list[Filter], r: Reading
+) -> list[tuple[str, str]]:
+    """ "judges who did not do any tasting of beers", "customers who did not place any order of
+    products in category Books": the models reached from the root only through the model of
+    the one "without" filter, and the filters on them, are read inside that filter (not when
+    a field of them is asked: "beers used by judges of the region north, and the region").
+    The fields read inside that only named a value's column ("in category Books"): not listed."""
+    absent = [f for f in filters if f.kind == "absent" and f.model]
+    if len(absent) != 1:
+        return []
+    f = absent[0]
+    assert f.model is not None
+
+    def beyond(model: str) -> bool:
+        if model.lower() in (root.lower(), str(f.model).lower()):
+            return False
+        path = plan_joins(facts.index, root, [model])
+        return path is not None and str(f.model).lower() in {m.lower() for m in path.models}
+
+    valued = {(str(g.model).lower(), str(g.name).lower()) for g in filters if g.kind == "values"}
+    asked = [
+        i.chosen.model
+        for i in r.fields
+        if i.chosen
+        and i.role in (None, "context")
+        and (i.chosen.model.lower(), str(i.chosen.name).lower()) not in valued
+    ]  # not "category" of "in category Books": it names the value's column
+    if any(m.lower() == str(f.model).lower() or beyond(m) for m in asked):
+        return []
+    inside = [g.model for g in filters if g is not f and g.model and beyond(g.model)]
+    for item in r.subjects:
+        chosen = item.chosen
+        if chosen is not None and item.role == "subject" and beyond(chosen.model):
+            inside.append(chosen.model)
+            item.role = "filter"
+    if inside and not any(g.kind in ("having", "absent") for g in filters if g.model in inside):
+        f.inside = tuple(dict.fromkeys(str(m) for m in inside))
+    names = [i.chosen for i in r.fields if i.chosen and i.role in (None, "context")]
+    return [(c.model, str(c.name)) for c in names if c.model in (f.model, *f.inside)]

@@ -1,0 +1,91 @@
+"""What a word points at when it names no field itself: the number a bare aggregate or
+comparison is about, the field a concept word means ("cost", "long", "old"), the time column of
+a model, and seconds in a column's own unit."""
+
+from __future__ import annotations
+
+from sqlgate.nl.rules.facts import ModelFacts
+from sqlgate.nl.rules.parts import Reading
+from sqlgate.nl.text import identifier_words
+from sqlgate.nl.vocabulary import CONCEPT_FIELDS
+
+
+def numeric_mention(facts: ModelFacts, r: Reading, subject: str | None) -> tuple[str, str] | None:
+    for item in r.fields:
+        chosen = item.chosen
+        if chosen is None or item.role not in (None, "context"):
+            continue
+        info = facts.lexicon.field(chosen.model, str(chosen.name))
+        if info.kind == "number" and not info.key:
+            item.role = "measure"
+            return chosen.model, str(chosen.name)
+    return None
+
+
+def concept_target(
+    facts: ModelFacts,
+    concept: str | None,
+    model: str | None,
+    r: Reading,
+    named: tuple[str, str] | None = None,
+) -> tuple[str, str, str] | None:
+    """("field", model, field) or ("metric", model, metric) that a concept word means;
+    ``named`` is a field the question put right after the superlative."""
+    if named is not None:
+        return ("field", named[0], named[1])
+    if model is None:
+        return None
+    if concept is None:
+        numeric = numeric_mention(facts, r, model)
+        if numeric:
+            return ("field", numeric[0], numeric[1])
+        default = facts.default_measure(model)
+        return ("field", default[0], default[1]) if default else None
+    if concept == "time":
+        time = time_field_of(facts, model, r)
+        return ("field", time[0], time[1]) if time else None
+    if concept == "sales":
+        metric = facts.metric_for("sales", model)
+        if metric:
+            return ("metric", metric[0], metric[1])
+    for candidate in facts.nearby_models(model):
+        found = facts.field_with_words(candidate, CONCEPT_FIELDS.get(concept, (concept,)))
+        if found:
+            return ("field", candidate, found)
+    if concept == "size":
+        default = facts.default_measure(model)
+        return ("field", default[0], default[1]) if default else None
+    return None
+
+
+def time_field_of(facts: ModelFacts, model: str, r: Reading) -> tuple[str, str] | None:
+    for item in r.fields:
+        chosen = item.chosen
+        if (
+            chosen is not None
+            and facts.lexicon.field(chosen.model, str(chosen.name)).kind == "time"
+        ):
+            item.role = item.role or "filter"
+            return chosen.model, str(chosen.name)
+    for candidate in facts.to_one_models(model):
+        m = facts.index.get_model(candidate)
+        assert m is not None
+        if m.time_column:
+            return m.name, m.time_column
+    m = facts.index.get_model(model)
+    if m is not None:
+        for f in m.columns:
+            if facts.lexicon.field(m.name, f.name).kind == "time":
+                return m.name, f.name
+    return None
+
+
+def _from_seconds(name: str, seconds: float) -> float:
+    words = identifier_words(name)
+    if "milliseconds" in words or "ms" in words:
+        return seconds * 1000
+    if "minutes" in words:
+        return seconds / 60
+    if "hours" in words:
+        return seconds / 3600
+    return seconds

@@ -1,0 +1,47 @@
+"""Years stored as plain numbers (``Year``, ``open_year``): "before 1980" compares whole years,
+"each year" groups by the number, where no date column could."""
+
+from __future__ import annotations
+
+from sqlgate.nl.rules.facts import ModelFacts
+from sqlgate.nl.rules.parts import Filter, Item
+from sqlgate.nl.text import identifier_words
+
+
+def year_column(
+    facts: ModelFacts, root: str, items: list[Item], only: list[str] | None = None
+) -> tuple[str, str] | None:
+    """A number column of years of the root, a model it points to or a model the question
+    names (``only`` these models, when given)."""
+    named = [i.chosen.model for i in items if i.kind == "entry" and i.chosen]
+    for model in only or dict.fromkeys([*facts.to_one_models(root), *named]):
+        m = facts.index.get_model(model)
+        for column in m.columns if m else ():
+            info = facts.lexicon.field(model, column.name)
+            if info.kind == "number" and "year" in identifier_words(column.name):
+                return model, column.name
+    return None
+
+
+def as_year_numbers(
+    facts: ModelFacts, f: Filter, root: str, items: list[Item], only: list[str] | None = None
+) -> bool:
+    """ "before 1980" on a number column of years: ``f`` becomes a comparison of whole years.
+    False when there is no such column or the range is not whole years."""
+    span = f.range
+    if span is None or any(
+        d is not None and (d.month, d.day) != (1, 1) for d in (span.start, span.end)
+    ):
+        return False
+    found = year_column(facts, root, items, only)
+    if found is None:
+        return False
+    f.kind, f.model, f.name = "compare", found[0], found[1]
+    if span.start and span.end:
+        f.op, f.values = "between", [span.start.year, span.end.year - 1]
+    elif span.start:
+        f.op, f.values = ">=", [span.start.year]
+    else:
+        assert span.end is not None
+        f.op, f.values = "<", [span.end.year]
+    return True
