@@ -458,6 +458,13 @@ def test_a_common_word_used_as_a_noun_names_its_field(
         "SELECT kind FROM vans WHERE plate = 'AB-1'",
     )
     assert ("kind", "vans.kind") in {(m.words, m.target) for m in answer.mappings}
+    answer = answers(
+        nl,
+        fleet,
+        "What is the largest payload of the red vans and what kind is it?",
+        "SELECT kind FROM vans WHERE description = 'red' ORDER BY payload DESC LIMIT 1",
+    )
+    assert ("kind", "vans.kind") in {(m.words, m.target) for m in answer.mappings}
 
 
 def test_a_or_b_but_not_c_is_a_union_except(nl: RuleTranslator, fleet: SQLiteEngine) -> None:

@@ -111,6 +111,8 @@ def _noun_at(tokens: list[Token], i: int, n: int) -> bool:
     "of", names a field called so (``kind``)."""
     before = tokens[i - 1].norm if i else ""
     after = tokens[i + n].norm if i + n < len(tokens) else ""
+    if before in ("what", "which"):  # "what make is it"
+        return n == 1 and after in ("is", "was", "are", "were")
     return n == 1 and before in ("the", "a", "an", "its", "their") and after in ("of", "and", "")
 
 
