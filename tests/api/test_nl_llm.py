@@ -31,7 +31,9 @@ def lenv(tmp_path_factory: pytest.TempPathFactory, llm: StreamingFakeLLM) -> Ite
         tmp_path_factory.mktemp("nl-llm"),
         llm_base_url=llm.base_url,
         llm_model="fake",
-        llm_timeout=4,
+        # Long enough for the scripted replies on a loaded CI machine; the timeout test waits
+        # past it on purpose.
+        llm_timeout=8,
         llm_max_retries=0,
     )
 
@@ -115,7 +117,7 @@ def test_non_sql_intent_streams_an_llm_explanation(lenv: Env, llm: StreamingFake
 def test_a_provider_timeout_falls_back_to_the_embedded_engine(
     lenv: Env, llm: StreamingFakeLLM
 ) -> None:
-    llm.delay(7.0, _intent("How many tracks are there?"))  # past llm_timeout (4 s)
+    llm.delay(10.0, _intent("How many tracks are there?"))  # past llm_timeout (8 s)
     r = _generate(lenv, question="How many tracks are there?", returnSqlDialect=True)
     assert r.status_code == 200, r.text
     run = lenv.client.post(
