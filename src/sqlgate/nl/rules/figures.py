@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 from sqlgate.nl.rules.parts import Filter, Item, Measure
 
 if TYPE_CHECKING:
-    from sqlgate.nl.rules.roles import _RoleReader
+    from sqlgate.nl.rules.reader_state import ReaderState
 
 
-def overall_figure(reader: _RoleReader, item: Item, nxt: Item | None) -> bool:
+def overall_figure(reader: ReaderState, item: Item, nxt: Item | None) -> bool:
     """Read the aggregate ``item`` right after a comparison as the figure it compares with;
     False (nothing read) when it does not follow a comparison."""
     pending = reader.pending_cmp
@@ -43,7 +43,7 @@ def overall_figure(reader: _RoleReader, item: Item, nxt: Item | None) -> bool:
     return True
 
 
-def _numeric_field(reader: _RoleReader, item: Item | None) -> bool:
+def _numeric_field(reader: ReaderState, item: Item | None) -> bool:
     if item is None or item.kind != "entry" or item.chosen is None:
         return False
     if item.chosen.kind != "field" or item.role not in (None, "context", "filter"):
@@ -52,7 +52,7 @@ def _numeric_field(reader: _RoleReader, item: Item | None) -> bool:
     return info.kind == "number" and not info.key
 
 
-def overall_metric(reader: _RoleReader, item: Item) -> bool:
+def overall_metric(reader: ReaderState, item: Item) -> bool:
     """ "an amount above the average order value" where that is a metric: the field compared
     with the metric over its whole model; False when the metric does not follow a comparison."""
     pending = reader.pending_cmp
@@ -77,7 +77,7 @@ def overall_metric(reader: _RoleReader, item: Item) -> bool:
     return True
 
 
-def another_number(reader: _RoleReader, item: Item, pos: int) -> bool:
+def another_number(reader: ReaderState, item: Item, pos: int) -> bool:
     """ "in grade 9 or 10", "aged 32 or 33": a number joined by "or"/"and" to the number of the
     filter just read is another value of the same field (IN)."""
     last = reader.last_significant
@@ -99,7 +99,7 @@ def another_number(reader: _RoleReader, item: Item, pos: int) -> bool:
     return True
 
 
-def number_to_number(reader: _RoleReader, item: Item, pos: int) -> None:
+def number_to_number(reader: ReaderState, item: Item, pos: int) -> None:
     """ "customers with 2 to 4 orders": a number, "to" and a number before what they
     count or measure compare like "between 1 and 2"."""
     items = reader.items

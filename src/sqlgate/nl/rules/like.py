@@ -9,10 +9,10 @@ from sqlgate.nl.rules.cues import text_field
 from sqlgate.nl.rules.parts import Filter, Item
 
 if TYPE_CHECKING:
-    from sqlgate.nl.rules.roles import _RoleReader
+    from sqlgate.nl.rules.reader_state import ReaderState
 
 
-def read_like(reader: _RoleReader, item: Item, pos: int) -> None:
+def read_like(reader: ReaderState, item: Item, pos: int) -> None:
     """The filter of the quoted ``item`` after a cue of a part ("containing"): the text field
     of the question's own model named before it, else any before it, else the next one."""
     before = [i for i in reversed(reader.items[:pos]) if text_field(reader.facts, i)]

@@ -11,10 +11,10 @@ from sqlgate.nl.rules.parts import Item, Measure
 from sqlgate.nl.text import identifier_words
 
 if TYPE_CHECKING:
-    from sqlgate.nl.rules.roles import _RoleReader
+    from sqlgate.nl.rules.reader_state import ReaderState
 
 
-def money_sum(self: _RoleReader, item: Item) -> None:
+def money_sum(self: ReaderState, item: Item) -> None:
     """ "top 10 customers by (total) revenue", "by spending": ranked by the sum of the
     amount field nearest to what is ranked (the field just named, else a model's amount)."""
     r, last = self.r, self.last_significant
@@ -45,7 +45,7 @@ def money_sum(self: _RoleReader, item: Item) -> None:
     item.kind, item.arg = "concept", "sales"
 
 
-def _money_field(self: _RoleReader, model: str) -> tuple[str, str] | None:
+def _money_field(self: ReaderState, model: str) -> tuple[str, str] | None:
     m = self.facts.index.get_model(model)
     for column in m.columns if m else ():
         info = self.facts.lexicon.field(m.name, column.name) if m else None

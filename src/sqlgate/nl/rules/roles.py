@@ -46,10 +46,8 @@ from sqlgate.nl.rules.parts import (
     only_connectors,
     singular_next,
 )
+from sqlgate.nl.rules.reader_state import PendingCompare
 from sqlgate.nl.vocabulary import CONCEPT_WORDS, DURATION_UNITS
-
-#: A comparison waiting for its number: (operator, concept, the field before it, its item).
-PendingCompare = tuple[str, str | None, Item | None, Item]
 
 
 def read_roles(facts: ModelFacts, items: list[Item]) -> Reading:
