@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from datetime import date
 from importlib import resources
@@ -19,6 +20,19 @@ from tests.conftest import CHINOOK_SQLITE
 
 EVAL = resources.files("sqlgate.nl") / "eval"
 TODAY = date(2025, 12, 31)
+
+
+def sqlite_engine(
+    tmp_path_factory: pytest.TempPathFactory, name: str, script: str
+) -> Iterator[SQLiteEngine]:
+    """A SQLite engine on a new file that ``script`` built (a made-up schema and its rows), for
+    a fixture to ``yield from``; closed after."""
+    path = tmp_path_factory.mktemp(name) / f"{name}.sqlite"
+    with sqlite3.connect(path) as con:
+        con.executescript(script)
+    engine = SQLiteEngine(path)
+    yield engine
+    engine.close()
 
 
 def eval_model(name: str, dialect: str) -> SemanticModel:

@@ -10,10 +10,8 @@ writes is valid on every dialect it targets.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +24,7 @@ from sqlgate.nl.rules.coverage import measure_coverage
 from sqlgate.nl.rules.words import find_items, settle
 from sqlgate.nl.text import tokenize
 from sqlgate.sql.guard import analyze
+from tests.nl.conftest import sqlite_engine
 from tests.nl.test_coverage import answers, rows
 
 SCHEMA = """
@@ -99,12 +98,7 @@ DIALECTS = ("sqlite", "duckdb", "postgres", "mysql")
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteEngine]:
-    path: Path = tmp_path_factory.mktemp("fleet") / "fleet.sqlite"
-    with sqlite3.connect(path) as con:
-        con.executescript(SCHEMA)
-    engine = SQLiteEngine(path)
-    yield engine
-    engine.close()
+    yield from sqlite_engine(tmp_path_factory, "fleet", SCHEMA)
 
 
 @pytest.fixture(scope="module")

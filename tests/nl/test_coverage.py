@@ -9,10 +9,8 @@ must decline instead of being dropped.
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +18,7 @@ import pytest
 from sqlgate.engines.sqlite import SQLiteEngine
 from sqlgate.nl.prepare import prepare_embedded
 from sqlgate.nl.rules import RuleAnswer, RuleTranslator
+from tests.nl.conftest import sqlite_engine
 
 SCHEMA = """
 CREATE TABLE members (
@@ -56,12 +55,7 @@ INSERT INTO Storeroom VALUES (1, 'A', 'north'), (2, 'B', 'north'), (3, 'C', 'sou
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteEngine]:
-    path: Path = tmp_path_factory.mktemp("library") / "library.sqlite"
-    with sqlite3.connect(path) as con:
-        con.executescript(SCHEMA)
-    engine = SQLiteEngine(path)
-    yield engine
-    engine.close()
+    yield from sqlite_engine(tmp_path_factory, "library", SCHEMA)
 
 
 @pytest.fixture(scope="module")

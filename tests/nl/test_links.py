@@ -4,9 +4,7 @@ declare (an integer column named like a table), and two relationships between th
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -14,6 +12,7 @@ from sqlgate.engines.sqlite import SQLiteEngine
 from sqlgate.nl.draft import draft_from_schema
 from sqlgate.nl.prepare import prepare_embedded
 from sqlgate.nl.rules import RuleTranslator
+from tests.nl.conftest import sqlite_engine
 from tests.nl.test_coverage import answers
 
 SCHEMA = """
@@ -35,12 +34,7 @@ INSERT INTO rides VALUES
 
 @pytest.fixture(scope="module")
 def bikes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteEngine]:
-    path: Path = tmp_path_factory.mktemp("bikes") / "bikes.sqlite"
-    with sqlite3.connect(path) as con:
-        con.executescript(SCHEMA)
-    engine = SQLiteEngine(path)
-    yield engine
-    engine.close()
+    yield from sqlite_engine(tmp_path_factory, "bikes", SCHEMA)
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,7 @@ benchmarks; every answer is checked by running it, and what the engine cannot re
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -18,6 +16,7 @@ from sqlgate.nl.draft_notes import draft_document
 from sqlgate.nl.prepare import prepare_embedded
 from sqlgate.nl.rules import RuleTranslator
 from sqlgate.nl.semantic import parse_semantic_model
+from tests.nl.conftest import sqlite_engine
 from tests.nl.test_coverage import answers, rows
 
 SCHEMA = """
@@ -55,12 +54,7 @@ INSERT INTO harvest_data VALUES
 
 @pytest.fixture(scope="module")
 def garden(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteEngine]:
-    path: Path = tmp_path_factory.mktemp("garden") / "garden.sqlite"
-    with sqlite3.connect(path) as con:
-        con.executescript(SCHEMA)
-    engine = SQLiteEngine(path)
-    yield engine
-    engine.close()
+    yield from sqlite_engine(tmp_path_factory, "garden", SCHEMA)
 
 
 @pytest.fixture(scope="module")

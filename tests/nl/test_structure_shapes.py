@@ -10,9 +10,7 @@ MySQL translations run on those servers with as many rows.
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -22,6 +20,7 @@ from sqlgate.nl.rules import RuleTranslator
 from sqlgate.nl.values import ValueIndex
 from sqlgate.sql.guard import analyze
 from tests.mysql_services import fresh_mysql_database
+from tests.nl.conftest import sqlite_engine
 from tests.nl.test_coverage import answers
 from tests.services import fresh_pg_database
 
@@ -77,12 +76,7 @@ OTHER_DIALECTS = ("duckdb", "postgres", "mysql")
 
 @pytest.fixture(scope="module")
 def brewing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteEngine]:
-    path: Path = tmp_path_factory.mktemp("brewing") / "brewing.sqlite"
-    with sqlite3.connect(path) as con:
-        con.executescript(SCHEMA)
-    engine = SQLiteEngine(path)
-    yield engine
-    engine.close()
+    yield from sqlite_engine(tmp_path_factory, "brewing", SCHEMA)
 
 
 @pytest.fixture(scope="module")

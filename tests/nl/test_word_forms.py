@@ -20,6 +20,7 @@ from sqlgate.nl.rules import RuleTranslator
 from sqlgate.nl.rules.coverage import measure_coverage
 from sqlgate.nl.spelling import acronym, initials, lemma
 from sqlgate.nl.text import tokenize
+from tests.nl.conftest import sqlite_engine
 
 SCHEMA = """
 CREATE TABLE workshops (workshop_id INTEGER PRIMARY KEY, name TEXT, city TEXT);
@@ -67,12 +68,7 @@ INSERT INTO transfers VALUES (1, 1, 1, 2), (2, 2, 1, 2), (3, 3, 2, 1);
 
 @pytest.fixture(scope="module")
 def garage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteEngine]:
-    path: Path = tmp_path_factory.mktemp("garage") / "garage.sqlite"
-    with sqlite3.connect(path) as con:
-        con.executescript(SCHEMA)
-    engine = SQLiteEngine(path)
-    yield engine
-    engine.close()
+    yield from sqlite_engine(tmp_path_factory, "garage", SCHEMA)
 
 
 @pytest.fixture(scope="module")
