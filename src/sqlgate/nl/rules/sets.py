@@ -168,20 +168,7 @@ def models_set(facts: ModelFacts, r: Reading, items: list[Item]) -> SetPlan | No
         columns = [_field_of(facts, model, str(i.chosen.name)) for i in asked if i.chosen]
         if any(c is None for c in columns):
             return None
-        parts.append(
-            Plan(
-                root=model,
-                measures=[],
-                dimensions=[],
-                filters=[],
-                order=None,
-                limit=None,
-                listing=True,
-                subject=model,
-                extra_columns=[(model, c) for c in columns if c],
-                only_columns=True,
-            )
-        )
+        parts.append(_listing(model, [(model, c) for c in columns if c]))
     for i in asked:
         i.role = "context"
     op = "intersect" if joiners == {"and"} else "union"
