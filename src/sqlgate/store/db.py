@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, Select, create_engine, event, make_url
+from sqlalchemy import Engine, Insert, Select, Table, create_engine, event, insert, make_url
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -31,6 +33,7 @@ class Store:
         #: A SQLite store's connections for :meth:`rows`, most recently used last.
         self._readers: list[Any] = []
         self._closed = False
+        self._inserts: dict[tuple[str, tuple[str, ...]], _InsertPlan] = {}
         # A SQLite file (a memory database is one per connection: the pool's only).
         self._own_readers = isinstance(self.engine.pool, QueuePool) and url.startswith("sqlite")
 
@@ -82,6 +85,41 @@ class Store:
             self._readers.append(conn)
         return found
 
+    def insert_many(
+        self, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+    ) -> None:
+        """Insert ``rows`` (values in the order of ``columns``) into ``table`` in one
+        transaction. On a SQLite store the DBAPI's ``executemany`` takes the statement Core
+        compiles and the values Core's bind processors make of them (the same rows, without
+        Core's per-row parameter handling); elsewhere Core inserts them."""
+        statement = insert(table)
+        if not self._own_readers:
+            keyed = [dict(zip(columns, row, strict=True)) for row in rows]
+            if keyed:
+                with self.engine.begin() as db:
+                    db.execute(statement, keyed)
+            return
+        key = (table.name, tuple(columns))
+        plan = self._inserts.get(key)
+        if plan is None:
+            plan = self._inserts[key] = _InsertPlan(statement, columns, self.engine.dialect)
+        values = plan.values(rows)
+        if not values:
+            return
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            try:
+                cursor.executemany(plan.sql, values)
+            finally:
+                cursor.close()
+            raw.commit()
+        except BaseException:
+            raw.rollback()
+            raise
+        finally:
+            raw.close()
+
     def _reader(self) -> Any:
         """A DBAPI connection of a SQLite store opened as the pool opens them (its pragmas
         run), then detached from the pool: :meth:`rows` keeps it."""
@@ -102,6 +140,36 @@ class Store:
         while self._readers:
             self._readers.pop().close()
         self.engine.dispose()
+
+
+class _InsertPlan:
+    """An insert of given columns as Core compiles it for a dialect, and each column's bind
+    processor (what Core makes of a value: JSON text, a datetime's text)."""
+
+    def __init__(self, statement: Insert, columns: Sequence[str], dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=list(columns))
+        assert isinstance(compiled, SQLCompiler)
+        assert compiled.positiontup is not None
+        self.sql = compiled.string
+        position = {name: i for i, name in enumerate(columns)}
+        order = [position[name] for name in compiled.positiontup]
+        pick = itemgetter(*order)
+        self._ordered = pick if len(order) > 1 else lambda row: (pick(row),)
+        table = statement.table
+        processors = [
+            table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            for name in compiled.positiontup
+        ]
+        self._processed = [(i, p) for i, p in enumerate(processors) if p is not None]
+
+    def values(self, rows: Iterable[Sequence[Any]]) -> list[Sequence[Any]]:
+        out = []
+        for row in rows:
+            values = list(self._ordered(row))
+            for i, process in self._processed:
+                values[i] = process(values[i])
+            out.append(values)
+        return out
 
 
 def _make_engine(url: str) -> Engine:
