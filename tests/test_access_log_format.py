@@ -35,3 +35,34 @@ def test_serve_uses_it() -> None:
     config = log_config()
     assert config["formatters"]["access"]["()"].endswith("_access_log.AccessFormatter")
     assert config["formatters"]["access"]["fmt"] == FMT
+
+
+def test_access_logger_writes_the_same_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``sqlgate serve``'s ``uvicorn.access`` skips finding the caller's frame: the line is
+    the same, and its filters (link signatures redacted) still apply."""
+    from sqlgate.cli._access_log import AccessLogger, use_access_logger
+    from sqlgate.results.signing import RedactSignatures
+
+    logger = logging.getLogger("uvicorn.access")
+    monkeypatch.setattr(logger, "__class__", logging.Logger)
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(self.format(record))
+
+    handler = Keep()
+    handler.setFormatter(AccessFormatter(fmt=FMT, use_colors=False))
+    monkeypatch.setattr(logger, "handlers", [handler])
+    monkeypatch.setattr(logger, "filters", [RedactSignatures()])
+    monkeypatch.setattr(logger, "propagate", False)
+    logger.setLevel(logging.INFO)
+    args = ("203.0.113.9:51000", "GET", "/v1/files/x?signature=abc&e=1", "1.1", 200)
+    logger.info('%s - "%s %s HTTP/%s" %d', *args)
+    use_access_logger()
+    assert type(logger) is AccessLogger
+    logger.info('%s - "%s %s HTTP/%s" %d', *args)
+    assert lines[0] == lines[1]
+    assert lines[1] == (
+        'INFO:     203.0.113.9:51000 - "GET /v1/files/x?signature=[redacted]&e=1 HTTP/1.1" 200 OK'
+    )

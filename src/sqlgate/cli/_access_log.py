@@ -24,6 +24,8 @@ from uvicorn.logging import AccessFormatter as UvicornAccessFormatter
 from uvicorn.logging import ColourizedFormatter, ansi_style
 
 INTERVAL = 0.05
+#: uvicorn's access line, which :class:`AccessFormatter` writes without the generic formatting.
+_UVICORN_FMT = '%(levelprefix)s %(client_addr)s - "%(request_line)s" %(status_code)s'
 
 
 class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -66,6 +68,10 @@ class AccessFormatter(UvicornAccessFormatter):
         levelname = record.levelname
         separator = " " * (8 - len(levelname))
         request_line = f"{method} {full_path} HTTP/{http_version}"
+        if not self.use_colors and self._fmt == _UVICORN_FMT:
+            # uvicorn's own line, spelled out: no mapping of the record's attributes to build.
+            status = self._status(int(status_code))  # type: ignore[call-overload]
+            return f'{levelname}:{separator} {client_addr} - "{request_line}" {status}'
         if self.use_colors:
             levelname = self.color_level_name(levelname, record.levelno)
             request_line = ansi_style(request_line, bold=True)
@@ -90,6 +96,24 @@ class AccessFormatter(UvicornAccessFormatter):
                 phrase = ""
             text = self._phrases[code] = f"{code} {phrase}"
         return text
+
+
+class AccessLogger(logging.Logger):
+    """The ``uvicorn.access`` logger of ``sqlgate serve``: its records do not name the line
+    that logged them (the access line does not show it, and finding it walks the stack for
+    every response)."""
+
+    def findCaller(
+        self, stack_info: bool = False, stacklevel: int = 1
+    ) -> tuple[str, int, str, str | None]:
+        return "(unknown file)", 0, "(unknown function)", None
+
+
+def use_access_logger() -> None:
+    """Make ``uvicorn.access`` an :class:`AccessLogger` (its handlers, level and filters stay)."""
+    logger = logging.getLogger("uvicorn.access")
+    if type(logger) is logging.Logger:
+        logger.__class__ = AccessLogger
 
 
 def log_config() -> dict[str, Any]:

@@ -28,7 +28,9 @@ YOUNG = 20_000
 def serving_app(settings: Settings | None = None) -> FastAPI:
     """``create_app(settings)``, then the GC tuned for serving (see the module docstring)."""
     from sqlgate.app import create_app
+    from sqlgate.cli._access_log import use_access_logger
 
+    use_access_logger()
     app = create_app(settings)
     gc.collect()  # what startup left behind, once, before freezing the rest
     gc.freeze()

@@ -41,14 +41,39 @@ def infer(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> tuple[pa.Schem
     Python values Arrow would hand back for its type, which is an integer, float, text, blob
     or boolean type (so the rows can be answered as they are, see :func:`plain_rows`)."""
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-    fields, plain = [], type(rows[0]) is tuple if rows else True
-    for name, values in zip(names, columns, strict=True):
+    tuples = type(rows[0]) is tuple if rows else True
+    kinds_of = []
+    for values in columns:
         kinds = set(map(type, values))  # in C: a set comprehension costs 3x more
         kinds.discard(NoneType)
-        arrow = _arrow_type(kinds, values)
+        kinds_of.append(frozenset(kinds))
+    # The answer follows from the names and the kinds of values alone, but for timestamps
+    # (time zones) and decimals (their digits): those are looked at each time.
+    key = (tuple(names), tuple(kinds_of), tuples)
+    cacheable = not any(_BY_VALUE & kinds for kinds in kinds_of)
+    if cacheable:
+        hit = _INFERRED.get(key)
+        if hit is not None:
+            return hit
+    fields, plain = [], tuples
+    for name, values, kinds in zip(names, columns, kinds_of, strict=True):
+        arrow = _arrow_type(set(kinds), values)
         plain = plain and (not kinds or kinds == _PLAIN.get(arrow))
         fields.append(pa.field(name, arrow))
-    return pa.schema(fields), plain
+    inferred = pa.schema(fields), plain
+    if cacheable:
+        if len(_INFERRED) >= _INFERRED_MAX:
+            _INFERRED.clear()
+        _INFERRED[key] = inferred
+    return inferred
+
+
+#: Value types whose Arrow type depends on the values, not on the type alone.
+_BY_VALUE = frozenset({datetime, Decimal})
+#: infer's answers by (names, each column's value types, whether rows are tuples): the same
+#: query shape every time for most callers, and a schema built once instead of per query.
+_INFERRED: dict[tuple[Any, ...], tuple[pa.Schema, bool]] = {}
+_INFERRED_MAX = 512
 
 
 #: Types whose values come back from Arrow as the Python values that made them.
@@ -108,15 +133,32 @@ def plain_rows(
     """``rows`` (plain, see :func:`infer`), unless they could be larger in Arrow than
     ``max_bytes``: then None, and the caller goes through Arrow, which measures exactly."""
     if max_bytes is not None:
+        sized, per_row = _measures(schema)
         chars = 0
-        for i, field in enumerate(schema):
-            if field.type in (pa.string(), pa.binary()):
-                chars += sum(map(len, filter(None, map(itemgetter(i), rows))))
+        for i in sized:
+            chars += sum(map(len, filter(None, map(itemgetter(i), rows))))
         # At most 4 bytes per character, an offset or value (8 bytes, or a decimal's 16 or
         # 32) and validity per cell.
-        if 4 * chars + len(rows) * sum(map(_cell_bytes, schema.types)) > max_bytes:
+        if 4 * chars + len(rows) * per_row > max_bytes:
             return None
     return list(rows)
+
+
+def _measures(schema: pa.Schema) -> tuple[list[int], int]:
+    """The text and blob columns of ``schema``, and the bytes a row's cells take besides."""
+    hit = _MEASURES.get(id(schema))
+    if hit is not None and hit[0] is schema:  # the schema itself is kept: its id is its own
+        return hit[1], hit[2]
+    text = (pa.string(), pa.binary())
+    sized = [i for i, field in enumerate(schema) if field.type in text]
+    per_row = sum(map(_cell_bytes, schema.types))
+    if len(_MEASURES) >= _INFERRED_MAX:
+        _MEASURES.clear()
+    _MEASURES[id(schema)] = (schema, sized, per_row)
+    return sized, per_row
+
+
+_MEASURES: dict[int, tuple[pa.Schema, list[int], int]] = {}
 
 
 def _cell_bytes(t: pa.DataType) -> int:

@@ -96,9 +96,23 @@ class Started:
 
 
 def columns_from_schema(schema: pa.Schema, engine_types: list[str] | None = None) -> list[Column]:
+    if not engine_types:
+        hit = _COLUMNS.get(id(schema))
+        if hit is not None and hit[0] is schema:  # the schema is kept: its id is its own
+            return list(hit[1])
     fields = list(schema)
     types = engine_types or [sql_type_name(f.type) for f in fields]
-    return [Column(f.name, t, not f.nullable) for f, t in zip(fields, types, strict=True)]
+    columns = [Column(f.name, t, not f.nullable) for f, t in zip(fields, types, strict=True)]
+    if not engine_types:
+        if len(_COLUMNS) >= _COLUMNS_MAX:
+            _COLUMNS.clear()
+        _COLUMNS[id(schema)] = (schema, tuple(columns))
+    return columns
+
+
+#: The columns of recent schemas (a schema infer remembers comes back as the same object).
+_COLUMNS: dict[int, tuple[pa.Schema, tuple[Column, ...]]] = {}
+_COLUMNS_MAX = 512
 
 
 class Engine(ABC):
@@ -281,10 +295,14 @@ class Engine(ABC):
         return self._within(query, lambda: self._collect(query, started))
 
     def _within(self, query: Query, work: Callable[[], T]) -> T:
-        with self._concealing():
+        try:  # what _concealing does, without a generator per query
             if not self.isolated:
                 return work()
             return within_deadline(query, work, self._unwinding)
+        except ConnectionFailed:
+            if not self.conceal_location:
+                raise
+            raise ConnectionFailed(CONCEALED_FAILURE) from None
 
     @contextmanager
     def _concealing(self) -> Iterator[None]:
@@ -308,6 +326,9 @@ class Engine(ABC):
     def catalog(self, *, refresh: bool = False) -> Catalog:
         """Tables and columns by name, for the guard's warnings and ``notNull``; derived from
         (and cached with) :meth:`schema`."""
+        catalog = self._catalog
+        if catalog is not None and not refresh:
+            return catalog  # derived from the current schema (a refresh clears it first)
         schema = self.schema(refresh=refresh)
         with self._catalog_lock:
             if self._catalog is None or self._schema is not schema:

@@ -92,10 +92,14 @@ class RedactSignatures(logging.Filter):
     """Replace link signatures in log records (uvicorn's access log prints full paths)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and record.args:
-            record.args = tuple(
-                redact(a) if isinstance(a, str) and "signature=" in a else a for a in record.args
-            )
+        args = record.args
+        if isinstance(args, tuple) and args:
+            for a in args:  # one look at each argument: most lines have nothing to redact
+                if isinstance(a, str) and "signature=" in a:
+                    record.args = tuple(
+                        redact(a) if isinstance(a, str) and "signature=" in a else a for a in args
+                    )
+                    break
         if isinstance(record.msg, str) and "signature=" in record.msg:
             record.msg = redact(record.msg)
         return True

@@ -124,11 +124,10 @@ class AccessPolicies:
         query (one connection to the metadata store: the versions, then the attributes), so a
         deploy or an attribute change from any process applies to the next query."""
         org_id, member_id = principal.org_id, principal.member_id
+        versions = self._versions(conn, org_id)
+        if not versions:
+            return None
         with self._store.engine.connect() as db:
-            rows = db.execute(_LATEST, {"connection_id": conn.id, "org_id": org_id}).all()
-            versions = {row.layer: int(row.version) for row in rows}
-            if not versions:
-                return None
             if self.attributes is None:
                 found = db.execute(_ATTRIBUTES, {"org_id": org_id, "member_id": member_id})
                 row = found.one_or_none()
@@ -144,10 +143,10 @@ class AccessPolicies:
         return self.effective_for(context, conn, versions)
 
     def _versions(self, conn: ConnectionInfo, org_id: str) -> dict[str, int]:
-        """The latest version of each layer binding ``org_id`` (one indexed query)."""
-        with self._store.engine.connect() as db:
-            rows = db.execute(_LATEST, {"connection_id": conn.id, "org_id": org_id}).all()
-        return {row.layer: int(row.version) for row in rows}
+        """The latest version of each layer binding ``org_id`` (one indexed query, on every
+        query: run without Core's execution machinery, see ``Store.rows``)."""
+        rows = self._store.rows(_LATEST, {"connection_id": conn.id, "org_id": org_id})
+        return {layer: int(version) for layer, version in rows}
 
     def effective_for(
         self,

@@ -23,8 +23,6 @@ from datetime import datetime
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert
-
 from sqlgate.errors import SqlgateError
 from sqlgate.store.db import Store
 from sqlgate.store.models import AuditEvent, utcnow
@@ -55,12 +53,8 @@ class AuditRecord:
 
 
 _COLUMNS = tuple(f.name for f in fields(AuditRecord))
-_INSERT = insert(AuditEvent.__table__)
+_TABLE = AuditEvent.__table__
 _VALUES = attrgetter(*_COLUMNS)
-
-
-def _row(event: AuditRecord) -> dict[str, Any]:
-    return dict(zip(_COLUMNS, _VALUES(event), strict=True))
 
 
 class AuditLog:
@@ -131,9 +125,9 @@ class AuditLog:
         if not batch:
             return
         try:
-            # A Core insert of plain rows (executemany): the ORM's bulk path adds per-row work.
-            with self._store.engine.begin() as db:
-                db.execute(_INSERT, [_row(e) for e in batch])
+            # Plain rows in one executemany: the ORM's bulk path (and Core's per-row parameter
+            # handling, on SQLite) add per-row work.
+            self._store.insert_many(_TABLE, _COLUMNS, map(_VALUES, batch))
         except Exception:
             # The audit trail must never take the query path down with it; say so loudly.
             log.exception("could not write %d audit events", len(batch))
