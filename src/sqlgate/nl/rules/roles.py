@@ -26,6 +26,7 @@ from sqlgate.nl.rules.cues import (
     subject_of_verb,
     time_item,
 )
+from sqlgate.nl.rules.entities import counted_rows
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.figures import (
     another_number,
@@ -534,9 +535,8 @@ class _RoleReader:
     def _compared(self, f: Filter, subject_field: Item | None, nxt: Item | None) -> None:
         """What the comparison ``f`` is about: the field before it, a model after it (a count
         per group), or a numeric field after it."""
-        counted = (
-            nxt is not None and nxt.kind == "entry" and nxt.chosen and nxt.chosen.kind == "model"
-        )
+        rows = counted_rows(self.facts, nxt)
+        counted = rows is not None
         if subject_field is not None and subject_field.chosen is not None and counted:
             info = self.facts.lexicon.field(
                 subject_field.chosen.model, str(subject_field.chosen.name)
@@ -550,11 +550,12 @@ class _RoleReader:
             subject_field.role = "filter"
             if subject_field in self.r.fields:
                 self.r.fields.remove(subject_field)
-        elif nxt is not None and nxt.kind == "entry" and nxt.chosen and nxt.chosen.kind == "model":
+        elif nxt is not None and rows is not None:
             # "more than 40 orders": a count per group
             f.kind = "having"
-            f.measure = Measure("count", nxt.chosen.model, words=nxt.text)
+            f.measure = Measure("count", rows, words=nxt.text)
             nxt.role = "filter"
+            nxt.chosen = Entry("model", rows, via="name")  # each one a row of that model
         elif nxt is not None and nxt.kind == "entry" and nxt.chosen and nxt.chosen.kind == "field":
             info = self.facts.lexicon.field(nxt.chosen.model, str(nxt.chosen.name))
             if info.kind == "number":

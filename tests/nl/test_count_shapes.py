@@ -1,0 +1,143 @@
+"""Counts of related rows per row, on a small shipbuilding schema of our own with a draft model
+only, whose names share a prefix ("ship_builders", "ship_names", "ships_data") and whose words
+name columns as often as tables: "builders" is the ``builder`` column of ``ship_builders``,
+"classes" the label of ``class_list`` and the column of ``ship_names`` that points to it. Every
+answer runs on SQLite and compares rows with hand-written SQL; the same questions also translate
+and pass the SQL guard on the other dialects the engine targets.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sqlgate.engines.sqlite import SQLiteEngine
+from sqlgate.nl.prepare import prepare_embedded, sample_values
+from sqlgate.nl.rules import RuleTranslator
+from sqlgate.nl.values import ValueIndex
+from sqlgate.sql.guard import analyze
+from tests.nl.test_coverage import answers
+
+SCHEMA = """
+CREATE TABLE ship_yards (yard_id INTEGER PRIMARY KEY, yard_name TEXT);
+CREATE TABLE ship_builders (
+    builder_id INTEGER PRIMARY KEY, builder TEXT, full_name TEXT,
+    yard INTEGER REFERENCES ship_yards (yard_id)
+);
+CREATE TABLE class_list (
+    class_id INTEGER PRIMARY KEY, builder INTEGER REFERENCES ship_builders (builder_id),
+    class TEXT UNIQUE
+);
+CREATE TABLE ship_names (
+    name_id INTEGER PRIMARY KEY, class TEXT REFERENCES class_list (class), title TEXT
+);
+CREATE TABLE ships_data (
+    id INTEGER PRIMARY KEY REFERENCES ship_names (name_id), tonnage INTEGER, launched INTEGER
+);
+INSERT INTO ship_yards VALUES (1, 'Northport'), (2, 'Southbay');
+INSERT INTO ship_builders VALUES
+    (1, 'hw', 'Harland Works', 1), (2, 'bv', 'Bay Vessels', 1), (3, 'ks', 'Keel Shipwrights', 2),
+    (4, 'om', 'Oar Makers', 2);
+INSERT INTO class_list VALUES
+    (1, 1, 'clipper'), (2, 1, 'frigate'), (3, 1, 'sloop'), (4, 2, 'barge'), (5, 2, 'ketch'),
+    (6, 3, 'brig'), (7, 4, 'dory');
+INSERT INTO ship_names VALUES
+    (1, 'clipper', 'Swift'), (2, 'clipper', 'Arrow'), (3, 'frigate', 'Bold'), (4, 'barge', 'Slow'),
+    (5, 'barge', 'Steady'), (6, 'barge', 'Calm'), (7, 'ketch', 'Gull'), (8, 'brig', 'Hawk'),
+    (9, 'sloop', 'Wren');
+INSERT INTO ships_data VALUES
+    (1, 300, 1801), (2, 280, 1803), (3, 900, 1810), (4, 150, 1820), (5, 160, 1821), (6, 170, 1822),
+    (7, 90, 1830), (8, 400, 1840), (9, 120, 1850);
+"""
+
+OTHER_DIALECTS = ("duckdb", "postgres", "mysql")
+
+
+@pytest.fixture(scope="module")
+def yards(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteEngine]:
+    path: Path = tmp_path_factory.mktemp("yards") / "yards.sqlite"
+    with sqlite3.connect(path) as con:
+        con.executescript(SCHEMA)
+    engine = SQLiteEngine(path)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="module")
+def nl(yards: SQLiteEngine) -> RuleTranslator:
+    return prepare_embedded(yards, "sqlite")  # the draft model, as a new connection gets
+
+
+@pytest.fixture(scope="module")
+def values(yards: SQLiteEngine, nl: RuleTranslator) -> ValueIndex:
+    return sample_values(yards, nl.model, "sqlite")
+
+
+CASES = [
+    # "more than 2 classes": "classes" the label of class_list, each one a row of it; "builders"
+    # the column ship_builders is named after, standing for its rows
+    (
+        "Which builders have more than 2 classes?",
+        "SELECT b.builder FROM ship_builders b JOIN class_list c ON c.builder = b.builder_id "
+        "GROUP BY b.builder_id HAVING COUNT(*) > 2",
+    ),
+    (
+        "What are the names and ids of all builders with more than 1 classes?",
+        "SELECT b.full_name, b.builder_id FROM ship_builders b "
+        "JOIN class_list c ON c.builder = b.builder_id GROUP BY b.builder_id HAVING COUNT(*) > 1",
+    ),
+    # "each builder": each row of ship_builders, shown with the id and full name asked
+    (
+        "What is the number of classes made by each builder and what is the id and full name "
+        "of each builder?",
+        "SELECT COUNT(*), b.full_name, b.builder_id FROM class_list c "
+        "JOIN ship_builders b ON c.builder = b.builder_id GROUP BY b.builder_id",
+    ),
+    # "ship classes": "ship" begins several models' names and names none alone; "how many
+    # classes" counts the rows of class_list, not the ship names that refer to them
+    ("How many ship classes are there?", "SELECT COUNT(*) FROM class_list"),
+    (
+        "How many ship classes are built in Northport?",
+        "SELECT COUNT(*) FROM class_list c JOIN ship_builders b ON c.builder = b.builder_id "
+        "JOIN ship_yards y ON b.yard = y.yard_id WHERE y.yard_name = 'Northport'",
+    ),
+    ("How many ships are there?", "SELECT COUNT(*) FROM ships_data"),
+    # two counts of different related models: each counted apart, so neither multiplies the
+    # other (hw has 3 classes and 4 ship names: a joined COUNT(*) would see 4 and 4)
+    (
+        "What are the ids and builders of all ship builders that make at least 2 classes and "
+        "more than 2 ship names?",
+        "SELECT builder_id, builder FROM ship_builders WHERE builder_id IN "
+        "(SELECT builder FROM class_list GROUP BY builder HAVING COUNT(*) >= 2) "
+        "AND builder_id IN (SELECT c.builder FROM ship_names n JOIN class_list c "
+        "ON n.class = c.class GROUP BY c.builder HAVING COUNT(*) > 2)",
+    ),
+    (
+        "Which ship builders make at least 3 classes and at least 4 ship names?",
+        "SELECT full_name FROM ship_builders WHERE builder_id IN "
+        "(SELECT builder FROM class_list GROUP BY builder HAVING COUNT(*) >= 3) "
+        "AND builder_id IN (SELECT c.builder FROM ship_names n JOIN class_list c "
+        "ON n.class = c.class GROUP BY c.builder HAVING COUNT(*) >= 4)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("question", "gold"), CASES)
+def test_counts_of_related_rows(
+    nl: RuleTranslator, yards: SQLiteEngine, values: ValueIndex, question: str, gold: str
+) -> None:
+    answers(nl, yards, question, gold)
+    for dialect in OTHER_DIALECTS:
+        answer = RuleTranslator(nl.model, dialect, values).ask(question)
+        assert answer.is_sql, (dialect, answer.explanation)
+        assert analyze(answer.native_sql or "", dialect).is_valid, (dialect, answer.native_sql)
+
+
+def test_a_field_that_is_not_a_label_is_not_counted_as_rows(nl: RuleTranslator) -> None:
+    """ "more than 200 tonnage": a number column is compared, never counted as rows."""
+    answer = nl.ask("Which ships have more than 200 tonnage?")
+    assert answer.is_sql, answer.explanation
+    assert "COUNT" not in (answer.sql or "").upper()
