@@ -105,6 +105,12 @@ CASES = [
         "JOIN ship_yards y ON b.yard = y.yard_id WHERE y.yard_name = 'Northport'",
     ),
     ("How many ships are there?", "SELECT COUNT(*) FROM ships_data"),
+    # "the builder with ...": one row of ship_builders, not its builder column
+    (
+        "How many ship classes were made by the builder with full name Harland Works?",
+        "SELECT COUNT(*) FROM class_list c JOIN ship_builders b ON c.builder = b.builder_id "
+        "WHERE b.full_name = 'Harland Works'",
+    ),
     # two counts of different related models: each counted apart, so neither multiplies the
     # other (hw has 3 classes and 4 ship names: a joined COUNT(*) would see 4 and 4)
     (

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlgate.nl import timeexpr
 from sqlgate.nl.lexicon import MAX_PHRASE, Entry, Lexicon
+from sqlgate.nl.rules.entities import named_after
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import Item
 from sqlgate.nl.rules.role_joins import column_direction, direction_cue
@@ -224,6 +225,16 @@ def settle(facts: ModelFacts, items: list[Item], tokens: list[Token]) -> None:
             nxt.first, nxt.text, item.kind = item.first, f"{item.text} {nxt.text}", "prefix"
             continue
         item.chosen = _choose(facts, item, items, pos, named)
+        nxt = items[pos + 1] if pos + 1 < len(items) else None
+        chosen = item.chosen
+        if (
+            chosen.kind == "field"
+            and nxt is not None
+            and nxt.text.lower() == "with"
+            and item.text.lower() == str(chosen.name).lower()
+            and named_after(chosen.model, str(chosen.name))
+        ):
+            item.chosen = Entry("model", chosen.model)  # "the maker with ...": one of its rows
     items[:] = [i for i in items if i.kind != "prefix"]
     _where_from(facts, items, tokens)
 
