@@ -96,6 +96,12 @@ CASES = [
         "SELECT COUNT(*), b.full_name, b.builder_id FROM class_list c "
         "JOIN ship_builders b ON c.builder = b.builder_id GROUP BY b.builder_id",
     ),
+    # "list the count and ...": the count asked already, not a count of what follows
+    (
+        "How many classes are made by each builder? Only list the count and the builder full name.",
+        "SELECT COUNT(*), b.full_name FROM class_list c "
+        "JOIN ship_builders b ON c.builder = b.builder_id GROUP BY b.builder_id",
+    ),
     # "ship classes": "ship" begins several models' names and names none alone; "how many
     # classes" counts the rows of class_list, not the ship names that refer to them
     ("How many ship classes are there?", "SELECT COUNT(*) FROM class_list"),

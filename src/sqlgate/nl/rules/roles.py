@@ -134,7 +134,10 @@ class _RoleReader:
         if kw == "count" and amount_of(item, self.last_significant, nxt):
             item.kw, item.role = "amount", "context"  # "the smallest amount of strength"
             return
-        if kw == "count":
+        after = self.items[pos + 1] if pos + 1 < len(self.items) else None
+        if kw == "count" and r.measures and after is not None and after.text.lower() == "and":
+            item.role = "measure"  # "list the count and the name": the count asked already
+        elif kw == "count":
             self._count(item, nxt)
         elif kw == "agg" and overall_figure(self, item, nxt):
             pass  # "above the average age": a comparison with an overall figure
