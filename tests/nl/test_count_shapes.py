@@ -96,6 +96,20 @@ CASES = [
         "SELECT COUNT(*), b.full_name, b.builder_id FROM class_list c "
         "JOIN ship_builders b ON c.builder = b.builder_id GROUP BY b.builder_id",
     ),
+    # the grouping named twice ("each yard ... of each yard") is one; "its id and name" are
+    # the grouped model's key and label
+    (
+        "How many ship names does each yard have, and what is the id and name of each yard?",
+        "SELECT COUNT(*), y.yard_id, y.yard_name FROM ship_names n "
+        "JOIN class_list c ON n.class = c.class JOIN ship_builders b ON c.builder = b.builder_id "
+        "JOIN ship_yards y ON b.yard = y.yard_id GROUP BY y.yard_id",
+    ),
+    (
+        "What is the number of ship classes made by each builder and what is the id and full "
+        "name of each builder?",
+        "SELECT COUNT(*), b.builder_id, b.full_name FROM class_list c "
+        "JOIN ship_builders b ON c.builder = b.builder_id GROUP BY b.builder_id",
+    ),
     # "list the count and ...": the count asked already, not a count of what follows
     (
         "How many classes are made by each builder? Only list the count and the builder full name.",

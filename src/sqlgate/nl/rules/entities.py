@@ -217,6 +217,8 @@ def distinct_dimensions(facts: ModelFacts, dims: list[Dimension]) -> list[Dimens
             shown |= {(model.name.lower(), c.lower()) for c in model.label_columns}
     out: list[Dimension] = []
     for d in dims:
+        if d.kind == "model" and any(o.kind == "model" and o.model == d.model for o in out):
+            continue  # "each maker ... of each maker": one grouping
         if d.kind == "field" and d.model and d.name:
             key = (d.model.lower(), d.name.lower())
             if key in shown:

@@ -98,7 +98,7 @@ class _Planner:
         group_fields(self.facts, self.dims, r.fields)
         self._default_measures()
         grouped = [d.model for d in self.dims if d.kind == "model" and d.model]
-        if len(grouped) == 1:
+        if len({g.lower() for g in grouped}) == 1:
             own_columns(self.facts, grouped[0], r.fields)  # "its id and name"
         self.dims = distinct_dimensions(self.facts, self.dims)
         # root: the first measure's model, else the subject
