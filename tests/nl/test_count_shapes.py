@@ -35,7 +35,7 @@ CREATE TABLE ship_names (
     name_id INTEGER PRIMARY KEY, class TEXT REFERENCES class_list (class), title TEXT
 );
 CREATE TABLE ships_data (
-    id INTEGER PRIMARY KEY REFERENCES ship_names (name_id), tonnage INTEGER, launched INTEGER
+    id INTEGER PRIMARY KEY REFERENCES ship_names (name_id), tonnage INTEGER, year INTEGER
 );
 INSERT INTO ship_yards VALUES (1, 'Northport'), (2, 'Southbay');
 INSERT INTO ship_builders VALUES
@@ -49,8 +49,8 @@ INSERT INTO ship_names VALUES
     (5, 'barge', 'Steady'), (6, 'barge', 'Calm'), (7, 'ketch', 'Gull'), (8, 'brig', 'Hawk'),
     (9, 'sloop', 'Wren');
 INSERT INTO ships_data VALUES
-    (1, 300, 1801), (2, 280, 1803), (3, 900, 1810), (4, 150, 1820), (5, 160, 1821), (6, 170, 1822),
-    (7, 90, 1830), (8, 400, 1840), (9, 120, 1850);
+    (1, 300, 2001), (2, 280, 2003), (3, 900, 2010), (4, 150, 2020), (5, 160, 2021), (6, 170, 2022),
+    (7, 90, 2030), (8, 400, 2040), (9, 120, 2050);
 """
 
 OTHER_DIALECTS = ("duckdb", "postgres", "mysql")
@@ -130,6 +130,15 @@ CASES = [
         "How many ship classes were made by the builder with full name Harland Works?",
         "SELECT COUNT(*) FROM class_list c JOIN ship_builders b ON c.builder = b.builder_id "
         "WHERE b.full_name = 'Harland Works'",
+    ),
+    # "in 2021 or after": one period open on one side, not an alternative
+    (
+        "How many ships are from year 2021 or after?",
+        "SELECT COUNT(*) FROM ships_data WHERE year >= 2021",
+    ),
+    (
+        "Show the tonnage of ships of year 2021 or earlier.",
+        "SELECT tonnage FROM ships_data WHERE year <= 2021",
     ),
     # two counts of different related models: each counted apart, so neither multiplies the
     # other (hw has 3 classes and 4 ship names: a joined COUNT(*) would see 4 and 4)

@@ -47,6 +47,7 @@ from sqlgate.nl.rules.parts import (
     only_connectors,
     singular_next,
 )
+from sqlgate.nl.rules.years import open_range
 from sqlgate.nl.vocabulary import CONCEPT_WORDS, DURATION_UNITS
 
 #: A comparison waiting for its number: (operator, concept, the field before it, its item).
@@ -334,6 +335,7 @@ class _RoleReader:
         return None
 
     def _range(self, item: Item, nxt: Item | None) -> None:
+        open_range(self.items, item)  # "in 2014 or after": from 2014 on
         f = Filter("range", range=item.arg, words=item.text)
         near = time_item(self.facts, self.last_significant) or time_item(self.facts, nxt)
         if near is not None and near.chosen is not None:
