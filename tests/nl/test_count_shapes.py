@@ -22,7 +22,7 @@ from sqlgate.sql.guard import analyze
 from tests.nl.test_coverage import answers
 
 SCHEMA = """
-CREATE TABLE ship_yards (yard_id INTEGER PRIMARY KEY, yard_name TEXT);
+CREATE TABLE ship_yards (yard_id INTEGER PRIMARY KEY, yard_name TEXT, num_of_docks INTEGER);
 CREATE TABLE ship_builders (
     builder_id INTEGER PRIMARY KEY, builder TEXT, full_name TEXT,
     yard INTEGER REFERENCES ship_yards (yard_id)
@@ -37,7 +37,7 @@ CREATE TABLE ship_names (
 CREATE TABLE ships_data (
     id INTEGER PRIMARY KEY REFERENCES ship_names (name_id), tonnage INTEGER, year INTEGER
 );
-INSERT INTO ship_yards VALUES (1, 'Northport'), (2, 'Southbay');
+INSERT INTO ship_yards VALUES (1, 'Northport', 4), (2, 'Southbay', 2);
 INSERT INTO ship_builders VALUES
     (1, 'hw', 'Harland Works', 1), (2, 'bv', 'Bay Vessels', 1), (3, 'ks', 'Keel Shipwrights', 2),
     (4, 'om', 'Oar Makers', 2);
@@ -130,6 +130,15 @@ CASES = [
         "How many ship classes were made by the builder with full name Harland Works?",
         "SELECT COUNT(*) FROM class_list c JOIN ship_builders b ON c.builder = b.builder_id "
         "WHERE b.full_name = 'Harland Works'",
+    ),
+    # "docks number": the end of the name of num_of_docks, not a count of yards
+    (
+        "What is the docks number of the yard named Northport?",
+        "SELECT num_of_docks FROM ship_yards WHERE yard_name = 'Northport'",
+    ),
+    (
+        "What are the yard id and docks number of the yard named Southbay?",
+        "SELECT yard_id, num_of_docks FROM ship_yards WHERE yard_name = 'Southbay'",
     ),
     # "in 2021 or after": one period open on one side, not an alternative
     (

@@ -18,6 +18,7 @@ from sqlgate.nl.rules.cues import (
     counted_noun,
     like_cue,
     modifier,
+    number_named,
     or_more,
     over_all,
     passive_by,
@@ -132,7 +133,9 @@ class _RoleReader:
         if kw in ("count", "agg") and self.pending_group:
             self.pending_group = False  # "by number of orders": ranks, does not group
             r.by_measure = True
-        if kw == "count" and amount_of(item, self.last_significant, nxt):
+        if kw == "count" and (
+            amount_of(item, self.last_significant, nxt) or number_named(self.items, pos)
+        ):
             item.kw, item.role = "amount", "context"  # "the smallest amount of strength"
             return
         after = self.items[pos + 1] if pos + 1 < len(self.items) else None
