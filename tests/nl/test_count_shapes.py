@@ -35,7 +35,7 @@ CREATE TABLE ship_names (
     name_id INTEGER PRIMARY KEY, class TEXT REFERENCES class_list (class), title TEXT
 );
 CREATE TABLE ships_data (
-    id INTEGER PRIMARY KEY REFERENCES ship_names (name_id), tonnage INTEGER, year INTEGER
+    id INTEGER PRIMARY KEY REFERENCES ship_names (name_id), tonnage INTEGER, year INTEGER, rig TEXT
 );
 INSERT INTO ship_yards VALUES (1, 'Northport', 4), (2, 'Southbay', 2);
 INSERT INTO ship_builders VALUES
@@ -49,8 +49,9 @@ INSERT INTO ship_names VALUES
     (5, 'barge', 'Steady'), (6, 'barge', 'Calm'), (7, 'ketch', 'Gull'), (8, 'brig', 'Hawk'),
     (9, 'sloop', 'Wren');
 INSERT INTO ships_data VALUES
-    (1, 300, 2001), (2, 280, 2003), (3, 900, 2010), (4, 150, 2020), (5, 160, 2021), (6, 170, 2022),
-    (7, 90, 2030), (8, 400, 2040), (9, 120, 2050);
+    (1, 300, 2001, 'square'), (2, 280, 2003, 'square'), (3, 900, 2010, 'lateen'),
+    (4, 150, 2020, 'fore'), (5, 160, 2021, 'fore'), (6, 170, 2022, 'square'),
+    (7, 90, 2030, 'lateen'), (8, 400, 2040, 'fore'), (9, 120, 2050, 'square');
 """
 
 OTHER_DIALECTS = ("duckdb", "postgres", "mysql")
@@ -139,6 +140,11 @@ CASES = [
     (
         "What are the yard id and docks number of the yard named Southbay?",
         "SELECT yard_id, num_of_docks FROM ship_yards WHERE yard_name = 'Southbay'",
+    ),
+    # "what is the tonnage and rig": the rows' fields, not a total of the number asked
+    (
+        "What is the tonnage and rig of the ships with tonnage above 200?",
+        "SELECT tonnage, rig FROM ships_data WHERE tonnage > 200",
     ),
     # "in 2021 or after": one period open on one side, not an alternative
     (

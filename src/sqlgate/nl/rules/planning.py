@@ -484,7 +484,7 @@ class _Planner:
         r, measures, subject = self.r, self.measures, self.subject
         # a lone numeric field: "what was the total invoiced", "what is the total amount"
         if not measures and not r.listing:
-            numeric = numeric_mention(self.facts, r, subject)
+            numeric = numeric_mention(self.facts, r, subject, lone=True)
             if numeric is not None:
                 measures.append(Measure("sum", numeric[0], numeric[1]))
         if not measures and self.dims:
