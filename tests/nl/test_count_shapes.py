@@ -37,6 +37,14 @@ CREATE TABLE ship_names (
 CREATE TABLE ships_data (
     id INTEGER PRIMARY KEY REFERENCES ship_names (name_id), tonnage INTEGER, year INTEGER, rig TEXT
 );
+CREATE TABLE harbours (harbour_id INTEGER PRIMARY KEY, town TEXT);
+CREATE TABLE voyages (
+    voyage_id INTEGER PRIMARY KEY,
+    source_harbour INTEGER REFERENCES harbours (harbour_id),
+    dest_harbour INTEGER REFERENCES harbours (harbour_id)
+);
+INSERT INTO harbours VALUES (1, 'Avon'), (2, 'Brent'), (3, 'Corby');
+INSERT INTO voyages VALUES (1, 1, 2), (2, 1, 2), (3, 2, 1), (4, 1, 3), (5, 3, 2);
 INSERT INTO ship_yards VALUES (1, 'Northport', 4), (2, 'Southbay', 2);
 INSERT INTO ship_builders VALUES
     (1, 'hw', 'Harland Works', 1), (2, 'bv', 'Bay Vessels', 1), (3, 'ks', 'Keel Shipwrights', 2),
@@ -154,6 +162,11 @@ CASES = [
     (
         "Show the tonnage of ships of year 2021 or earlier.",
         "SELECT tonnage FROM ships_data WHERE year <= 2021",
+    ),
+    # a field named before each value of a role join ("from town 'Avon'"): read on its alias
+    (
+        "How many voyages depart from town 'Avon' and arrive in town 'Brent'?",
+        "SELECT COUNT(*) FROM voyages WHERE source_harbour = 1 AND dest_harbour = 2",
     ),
     # two counts of different related models: each counted apart, so neither multiplies the
     # other (hw has 3 classes and 4 ship names: a joined COUNT(*) would see 4 and 4)
