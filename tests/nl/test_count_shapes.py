@@ -48,7 +48,7 @@ INSERT INTO voyages VALUES (1, 1, 2), (2, 1, 2), (3, 2, 1), (4, 1, 3), (5, 3, 2)
 INSERT INTO ship_yards VALUES (1, 'Northport', 4), (2, 'Southbay', 2);
 INSERT INTO ship_builders VALUES
     (1, 'hw', 'Harland Works', 1), (2, 'bv', 'Bay Vessels', 1), (3, 'ks', 'Keel Shipwrights', 2),
-    (4, 'om', 'Oar Makers', 2);
+    (4, 'om', 'Oar Wrights', 2);
 INSERT INTO class_list VALUES
     (1, 1, 'clipper'), (2, 1, 'frigate'), (3, 1, 'sloop'), (4, 2, 'barge'), (5, 2, 'ketch'),
     (6, 3, 'brig'), (7, 4, 'dory');

@@ -43,8 +43,8 @@ def amount_of(item: Item, last: Item | None, nxt: Item | None) -> bool:
 
 
 def number_named(items: list[Item], pos: int) -> bool:
-    """ "the staff number of the museum": the word "number" ends the name of the field right
-    before it (``num_of_staff``), not a count of what follows."""
+    """ "the docks number of the yard": the word "number" ends the name of the field right
+    before it (``num_of_docks``), not a count of what follows."""
     before = items[pos - 1] if pos else None
     chosen = before.chosen if before is not None and before.kind == "entry" else None
     if chosen is None or chosen.kind != "field" or not items[pos].text.lower().startswith("number"):

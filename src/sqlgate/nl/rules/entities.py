@@ -39,7 +39,7 @@ def referenced_model(facts: ModelFacts, model: str, field: str) -> str | None:
 
 def counted_rows(facts: ModelFacts, item: Item | None) -> str | None:
     """The model whose rows "more than 3 <item>" counts: the model ``item`` names, or the model
-    whose label column it names ("makers with more than 3 titles", "titles" the label of
+    whose label column it names ("builders with more than 3 classes", "classes" the label of
     ``titles`` or a column pointing to it): each title is one row of that model."""
     if item is None or item.kind != "entry" or item.chosen is None:
         return None
@@ -71,8 +71,8 @@ def rows_named(
     facts: ModelFacts, items: list[Item], others: list[str | None]
 ) -> tuple[str | None, list[Item]]:
     """The model of the item among ``items`` whose field is the one its model is named after
-    ("the names of the makers with 3 titles", "makers" naming the ``maker`` column of
-    ``car_makers``, a plural word): it stands for that model's rows, when they are not the rows
+    ("the names of the builders with 3 classes", "builders" naming the ``builder`` column of
+    ``ship_builders``, a plural word): it stands for that model's rows, when they are not the rows
     counted nor a subject named already (``others``). That item is pointed at its model and
     put first."""
     known = {str(m).lower() for m in others if m}
@@ -101,8 +101,8 @@ def names_rows(facts: ModelFacts, item: Item) -> bool:
 
 
 def named_after(model: str, column: str) -> bool:
-    """Whether ``column`` is the one word its model is named after (``maker`` of
-    ``car_makers``): the column most often holds a short name of each row."""
+    """Whether ``column`` is the one word its model is named after (``builder`` of
+    ``ship_builders``): the column most often holds a short name of each row."""
     head = identifier_words(model)[-1:]
     words = identifier_words(column)
     return len(head) == len(words) == 1 and stem(words[0]) == stem(head[0])
@@ -179,7 +179,7 @@ def entity_dimensions(facts: ModelFacts, dims: list[Dimension], measures: list[M
             continue
         entity = referenced_model(facts, d.model, d.name)
         if entity is None and named_after(d.model, d.name) and d.model.lower() not in measured:
-            # "each maker", the maker column of car_makers: each of its rows, with that column
+            # "each builder", the builder column of ship_builders: each of its rows, with it
             if not any(e.kind == "model" and e.model == d.model for e in dims):
                 dims.insert(k, Dimension("model", d.model, words=d.words))
             continue
@@ -218,7 +218,7 @@ def distinct_dimensions(facts: ModelFacts, dims: list[Dimension]) -> list[Dimens
     out: list[Dimension] = []
     for d in dims:
         if d.kind == "model" and any(o.kind == "model" and o.model == d.model for o in out):
-            continue  # "each maker ... of each maker": one grouping
+            continue  # "each yard ... of each yard": one grouping
         if d.kind == "field" and d.model and d.name:
             key = (d.model.lower(), d.name.lower())
             if key in shown:

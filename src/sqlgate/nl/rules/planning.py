@@ -243,7 +243,7 @@ class _Planner:
             ored = all(
                 g.kind in ("having", "absent") or str(g.model).lower() in own for g in self.filters
             )
-        # "makers with 2 models and 3 cars": one condition per related model, counted apart
+        # "builders with 2 classes and 3 ships": one condition per related model, counted apart
         apart = len({str(f.measure.model) for f in havings if f.measure}) > 1 and not self.measures
         for f in havings:
             assert f.measure is not None
@@ -270,7 +270,7 @@ class _Planner:
                 and (i.chosen.model, i.chosen.name) not in filtered
             ]
             entity = entity_of(self.facts, asked[0], f.measure.model) if asked else None
-            if entity is None and not self.dims:  # "makers" naming the maker column
+            if entity is None and not self.dims:  # "builders" naming the builder column
                 entity, asked = rows_named(self.facts, asked, [f.measure.model, self.subject])
             if entity is not None and not self.dims:
                 # "brewers with at least 2 beers", "brewers" naming beers.brewer

@@ -338,7 +338,7 @@ class _RoleReader:
         return None
 
     def _range(self, item: Item, nxt: Item | None) -> None:
-        open_range(self.items, item)  # "in 2014 or after": from 2014 on
+        open_range(self.items, item)  # "in 2021 or after": from 2021 on
         f = Filter("range", range=item.arg, words=item.text)
         near = time_item(self.facts, self.last_significant) or time_item(self.facts, nxt)
         if near is not None and near.chosen is not None:

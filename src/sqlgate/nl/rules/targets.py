@@ -14,7 +14,7 @@ def numeric_mention(
     facts: ModelFacts, r: Reading, subject: str | None, *, lone: bool = False
 ) -> tuple[str, str] | None:
     """The number field asked; with ``lone``, only when no field of another kind is asked with
-    it ("the version number and type code of the template": the rows, not a total)."""
+    it ("the tonnage and rig of the ships": the rows, not a total)."""
     asked = [i.chosen for i in r.fields if i.chosen is not None and i.role in (None, "context")]
     if lone and any(
         e.kind == "field" and facts.lexicon.field(e.model, str(e.name)).kind != "number"

@@ -220,7 +220,7 @@ def settle(facts: ModelFacts, items: list[Item], tokens: list[Token]) -> None:
                 continue
             item.entries = accepted
         if _shared_prefix(facts, item, items, pos):
-            # "car models" when car_makers, car_names: one phrase, what kind of model
+            # "ship classes" beside ship_builders, ship_names: one phrase, which classes
             nxt = items[pos + 1]
             nxt.first, nxt.text, item.kind = item.first, f"{item.text} {nxt.text}", "prefix"
             continue
@@ -234,15 +234,15 @@ def settle(facts: ModelFacts, items: list[Item], tokens: list[Token]) -> None:
             and item.text.lower() == str(chosen.name).lower()
             and named_after(chosen.model, str(chosen.name))
         ):
-            item.chosen = Entry("model", chosen.model)  # "the maker with ...": one of its rows
+            item.chosen = Entry("model", chosen.model)  # "the builder with ...": one of its rows
     items[:] = [i for i in items if i.kind != "prefix"]
     _where_from(facts, items, tokens)
 
 
 def _shared_prefix(facts: ModelFacts, item: Item, items: list[Item], pos: int) -> bool:
     """A single word naming a model, right before another model's or field's name, that begins
-    the names of several models ("car models" where the models are car_makers, car_names and
-    cars_data): it qualifies the next word, as the schema's names do."""
+    the names of several models ("ship classes" where the models are ship_builders, ship_names
+    and ships_data): it qualifies the next word, as the schema's names do."""
     nxt = items[pos + 1] if pos + 1 < len(items) else None
     if nxt is None or nxt.kind != "entry" or nxt.first != item.last + 1 or item.first != item.last:
         return False
@@ -307,7 +307,7 @@ def _choose(facts: ModelFacts, item: Item, items: list[Item], pos: int, named: l
     entries = _entities_over_keys(facts, _label_of_owner(facts, item, items, pos))
     before = next((i for i in reversed(items[:pos]) if i.kind != "prefix"), None)
     if before is not None and (before.kw == "count" or before.kind == "number"):
-        entries = _originals(facts, entries)  # "how many models": rows, not references to them
+        entries = _originals(facts, entries)  # "how many classes": rows, not references to them
     if len(entries) == 1:
         return entries[0]
     nearby_fields = {
@@ -361,7 +361,7 @@ def _choose(facts: ModelFacts, item: Item, items: list[Item], pos: int, named: l
 
 
 def _originals(facts: ModelFacts, entries: list[Entry]) -> list[Entry]:
-    """ "models" naming both model_list.model and car_names.model, a reference to it: the
+    """ "classes" naming both class_list.class and ship_names.class, a reference to it: the
     column referred to, whose rows the word names."""
     fields = {(e.model.lower(), str(e.name).lower()) for e in entries if e.kind == "field"}
 

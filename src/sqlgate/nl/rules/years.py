@@ -48,13 +48,13 @@ def as_year_numbers(
     return True
 
 
-#: Words after "or" that open a period on one side: "2014 or after", "2010 or earlier".
+#: Words after "or" that open a period on one side: "2021 or after", "2010 or earlier".
 _LATER = ("after", "later", "since", "onwards")
 _EARLIER = ("before", "earlier", "prior")
 
 
 def open_range(items: list[Item], item: Item) -> None:
-    """ "in 2014 or after": the period of ``item`` and everything after it (or before it, for
+    """ "in 2021 or after": the period of ``item`` and everything after it (or before it, for
     "or earlier"); the "or" is read with the period, not as an alternative."""
     pos = items.index(item)
     if pos + 2 >= len(items) or not isinstance(item.arg, timeexpr.DateRange):
