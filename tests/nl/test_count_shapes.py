@@ -168,6 +168,13 @@ CASES = [
         "How many voyages depart from town 'Avon' and arrive in town 'Brent'?",
         "SELECT COUNT(*) FROM voyages WHERE source_harbour = 1 AND dest_harbour = 2",
     ),
+    # a count "or" a value of other related rows: each alternative its own IN subquery
+    (
+        "Which ship yards have more than 1 ship builders or make the class 'dory'?",
+        "SELECT yard_name FROM ship_yards WHERE yard_id IN (SELECT yard FROM ship_builders "
+        "GROUP BY yard HAVING COUNT(*) > 1) OR yard_id IN (SELECT b.yard FROM class_list c "
+        "JOIN ship_builders b ON c.builder = b.builder_id WHERE c.class = 'dory')",
+    ),
     # two counts of different related models: each counted apart, so neither multiplies the
     # other (hw has 3 classes and 4 ship names: a joined COUNT(*) would see 4 and 4)
     (
@@ -204,3 +211,14 @@ def test_a_field_that_is_not_a_label_is_not_counted_as_rows(nl: RuleTranslator) 
     answer = nl.ask("Which ships have more than 200 tonnage?")
     assert answer.is_sql, answer.explanation
     assert "COUNT" not in (answer.sql or "").upper()
+
+
+def test_a_count_or_a_value_of_the_same_rows_is_never_joined(nl: RuleTranslator) -> None:
+    """ "more than 2 classes or the class 'brig'": one builder per matching class row would
+    repeat builders; declined rather than joined."""
+    question = (
+        "What are the full names of the ship builders which have more than 2 classes or make "
+        "the class 'brig'?"
+    )
+    answer = nl.ask(question)
+    assert not answer.is_sql or "JOIN" not in (answer.sql or "").split("WHERE")[0], answer.sql

@@ -40,6 +40,7 @@ from sqlgate.nl.rules.parts import (
 from sqlgate.nl.rules.reshaping import (
     counted_subsumes,
     periods_of_either,
+    presence_of_values,
     related_time,
     rows_asked,
 )
@@ -239,7 +240,8 @@ class _Planner:
         havings = [f for f in self.filters if f.kind == "having"]
         ored = any(f.alternative for f in self.filters) and len(havings) < len(self.filters)
         if ored and self.subject:  # the other conditions must be on each row itself
-            own = {m.lower() for m in self.facts.to_one_models(self.subject)}
+            own = presence_of_values(self.facts, self.subject, self.filters, havings)
+            own |= {m.lower() for m in self.facts.to_one_models(self.subject)}
             ored = all(
                 g.kind in ("having", "absent") or str(g.model).lower() in own for g in self.filters
             )
