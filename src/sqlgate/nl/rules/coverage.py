@@ -115,8 +115,12 @@ class _Shown:
         self.text = sql.lower()
         self.tables = {t.name.lower() for t in tree.find_all(exp.Table)}
         self.columns = {c.name.lower() for c in tree.find_all(exp.Column)}
+        # a role's alias ("harbours_source_harbour") reads the table it names
+        named = {t.alias_or_name.lower(): t.name.lower() for t in tree.find_all(exp.Table)}
         self.qualified = {
-            (c.table.lower(), c.name.lower()) for c in tree.find_all(exp.Column) if c.table
+            (named.get(c.table.lower(), c.table.lower()), c.name.lower())
+            for c in tree.find_all(exp.Column)
+            if c.table
         }
         self.bare = {c.name.lower() for c in tree.find_all(exp.Column) if not c.table}
         self.column_names = {c.name for c in tree.find_all(exp.Column)}

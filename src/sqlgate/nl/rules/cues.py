@@ -42,6 +42,16 @@ def amount_of(item: Item, last: Item | None, nxt: Item | None) -> bool:
     )
 
 
+def number_named(items: list[Item], pos: int) -> bool:
+    """ "the docks number of the yard": the word "number" ends the name of the field right
+    before it (``num_of_docks``), not a count of what follows."""
+    before = items[pos - 1] if pos else None
+    chosen = before.chosen if before is not None and before.kind == "entry" else None
+    if chosen is None or chosen.kind != "field" or not items[pos].text.lower().startswith("number"):
+        return False
+    return bool({"num", "number", "no", "nr"} & set(identifier_words(str(chosen.name))))
+
+
 def over_all(items: list[Item], pos: int) -> bool:
     """The "across" of "across all the products": over every row, not per row."""
     after = items[pos + 1 : pos + 2]

@@ -13,6 +13,7 @@ from sqlgate.nl.joins import plan_joins
 from sqlgate.nl.lexicon import Entry
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import Dimension, Filter, Item, Measure, Reading, next_significant
+from sqlgate.nl.text import identifier_words, stem
 from sqlgate.nl.vocabulary import _words
 
 #: Bare words that ask for what names a row to a person: its label column.
@@ -34,6 +35,77 @@ def referenced_model(facts: ModelFacts, model: str, field: str) -> str | None:
         ):
             return join.right
     return None
+
+
+def counted_rows(facts: ModelFacts, item: Item | None) -> str | None:
+    """The model whose rows "more than 3 <item>" counts: the model ``item`` names, or the model
+    whose label column it names ("builders with more than 3 classes", "classes" the label of
+    ``titles`` or a column pointing to it): each title is one row of that model."""
+    if item is None or item.kind != "entry" or item.chosen is None:
+        return None
+    chosen = item.chosen
+    if chosen.kind == "model":
+        return str(chosen.model)
+    if chosen.kind != "field" or chosen.name is None:
+        return None
+    name = str(chosen.name).lower()
+    target = referenced_model(facts, chosen.model, name)
+    for model in (target, chosen.model):
+        m = facts.index.get_model(model) if model else None
+        if m is None or len(m.label_columns) != 1:
+            continue
+        label = m.label_columns[0].lower()
+        if model == chosen.model and label == name:
+            return str(m.name)
+        if model == target and any(
+            join.right.lower() == model.lower()
+            and [c.lower() for c in join.right_columns] == [label]
+            for join in facts.index.joins.get(chosen.model.lower(), ())
+            if [c.lower() for c in join.left_columns] == [name]
+        ):
+            return str(m.name)
+    return None
+
+
+def rows_named(
+    facts: ModelFacts, items: list[Item], others: list[str | None]
+) -> tuple[str | None, list[Item]]:
+    """The model of the item among ``items`` whose field is the one its model is named after
+    ("the names of the builders with 3 classes", "builders" naming the ``builder`` column of
+    ``ship_builders``, a plural word): it stands for that model's rows, when they are not the rows
+    counted nor a subject named already (``others``). That item is pointed at its model and
+    put first."""
+    known = {str(m).lower() for m in others if m}
+    for item in items:
+        chosen = item.chosen
+        if chosen is None or chosen.kind != "field" or chosen.name is None:
+            continue
+        if chosen.model.lower() in known:
+            continue
+        said = item.text.lower()
+        column = str(chosen.name).lower()
+        if named_after(chosen.model, column) and stem(said) == stem(column) and said != column:
+            item.chosen = Entry("model", chosen.model, via="name")  # the plural of the column
+            return chosen.model, [item, *(i for i in items if i is not item)]
+    return None, items
+
+
+def names_rows(facts: ModelFacts, item: Item) -> bool:
+    """Whether the field of ``item`` names its model's rows: its own key or its label."""
+    chosen = item.chosen
+    model = facts.index.get_model(chosen.model) if chosen else None
+    if chosen is None or model is None:
+        return False
+    names = {n.lower() for n in [*model.primary_key, *model.label_columns]}
+    return str(chosen.name).lower() in names
+
+
+def named_after(model: str, column: str) -> bool:
+    """Whether ``column`` is the one word its model is named after (``builder`` of
+    ``ship_builders``): the column most often holds a short name of each row."""
+    head = identifier_words(model)[-1:]
+    words = identifier_words(column)
+    return len(head) == len(words) == 1 and stem(words[0]) == stem(head[0])
 
 
 def entity_of(facts: ModelFacts, item: Item, counted: str | None) -> str | None:
@@ -106,6 +178,11 @@ def entity_dimensions(facts: ModelFacts, dims: list[Dimension], measures: list[M
         if d.kind != "field" or d.model is None or d.name is None:
             continue
         entity = referenced_model(facts, d.model, d.name)
+        if entity is None and named_after(d.model, d.name) and d.model.lower() not in measured:
+            # "each builder", the builder column of ship_builders: each of its rows, with it
+            if not any(e.kind == "model" and e.model == d.model for e in dims):
+                dims.insert(k, Dimension("model", d.model, words=d.words))
+            continue
         if entity is not None and entity.lower() not in measured:
             dims[k] = Dimension("model", entity, words=d.words)
 
@@ -140,6 +217,8 @@ def distinct_dimensions(facts: ModelFacts, dims: list[Dimension]) -> list[Dimens
             shown |= {(model.name.lower(), c.lower()) for c in model.label_columns}
     out: list[Dimension] = []
     for d in dims:
+        if d.kind == "model" and any(o.kind == "model" and o.model == d.model for o in out):
+            continue  # "each yard ... of each yard": one grouping
         if d.kind == "field" and d.model and d.name:
             key = (d.model.lower(), d.name.lower())
             if key in shown:

@@ -15,8 +15,10 @@ from sqlgate.nl.rules.entities import (
     entity_dimensions,
     entity_of,
     group_fields,
+    names_rows,
     own_columns,
     per_different,
+    rows_named,
     rows_of_each,
     total_having,
 )
@@ -38,6 +40,7 @@ from sqlgate.nl.rules.parts import (
 from sqlgate.nl.rules.reshaping import (
     counted_subsumes,
     periods_of_either,
+    presence_of_values,
     related_time,
     rows_asked,
 )
@@ -96,7 +99,7 @@ class _Planner:
         group_fields(self.facts, self.dims, r.fields)
         self._default_measures()
         grouped = [d.model for d in self.dims if d.kind == "model" and d.model]
-        if len(grouped) == 1:
+        if len({g.lower() for g in grouped}) == 1:
             own_columns(self.facts, grouped[0], r.fields)  # "its id and name"
         self.dims = distinct_dimensions(self.facts, self.dims)
         # root: the first measure's model, else the subject
@@ -237,10 +240,13 @@ class _Planner:
         havings = [f for f in self.filters if f.kind == "having"]
         ored = any(f.alternative for f in self.filters) and len(havings) < len(self.filters)
         if ored and self.subject:  # the other conditions must be on each row itself
-            own = {m.lower() for m in self.facts.to_one_models(self.subject)}
+            own = presence_of_values(self.facts, self.subject, self.filters, havings)
+            own |= {m.lower() for m in self.facts.to_one_models(self.subject)}
             ored = all(
                 g.kind in ("having", "absent") or str(g.model).lower() in own for g in self.filters
             )
+        # "builders with 2 classes and 3 ships": one condition per related model, counted apart
+        apart = len({str(f.measure.model) for f in havings if f.measure}) > 1 and not self.measures
         for f in havings:
             assert f.measure is not None
             counts_subject = bool(self.measures) and all(
@@ -250,7 +256,7 @@ class _Planner:
                 f.measure.func == "count"
                 and self.subject
                 and f.measure.model != self.subject
-                and ((ored and not self.measures) or (counts_subject and not self.dims))
+                and ((ored and not self.measures) or (counts_subject and not self.dims) or apart)
             ):
                 # "depots with notes 'y' or more than 2 vans": a condition on each depot
                 f.kind, f.model = "counted", f.measure.model
@@ -266,6 +272,8 @@ class _Planner:
                 and (i.chosen.model, i.chosen.name) not in filtered
             ]
             entity = entity_of(self.facts, asked[0], f.measure.model) if asked else None
+            if entity is None and not self.dims:  # "builders" naming the builder column
+                entity, asked = rows_named(self.facts, asked, [f.measure.model, self.subject])
             if entity is not None and not self.dims:
                 # "brewers with at least 2 beers", "brewers" naming beers.brewer
                 self.dims.append(Dimension("model", entity, words=asked[0].text))
@@ -415,7 +423,7 @@ class _Planner:
             first = r.fields[0]
             assert first.chosen is not None
             counted = {m.model.lower() for m in measures}
-            if self._names_rows(first) and first.chosen.model.lower() not in counted:
+            if names_rows(self.facts, first) and first.chosen.model.lower() not in counted:
                 # "the name of the student with the most likes": per student, not per name
                 dims.append(Dimension("model", first.chosen.model, words=first.text))
             for i in r.fields:  # "the title and year of the album with ..."
@@ -453,7 +461,7 @@ class _Planner:
         first = self.measures[0]
         if all(i.first > counted_at for i in asked):
             return  # the fields come after what is counted: not its groups
-        if any(self._names_rows(i) for i in asked):
+        if any(names_rows(self.facts, i) for i in asked):
             model = asked[0].chosen.model if asked[0].chosen else first.model
             self.dims.append(Dimension("model", model, words=asked[0].text))
             for i in asked:
@@ -463,15 +471,6 @@ class _Planner:
             assert i.chosen is not None
             self.dims.append(Dimension("field", i.chosen.model, i.chosen.name, i.text))
             i.role = "dimension"
-
-    def _names_rows(self, item: Item) -> bool:
-        """Whether the field of ``item`` names its model's rows: its own key or its label."""
-        chosen = item.chosen
-        model = self.facts.index.get_model(chosen.model) if chosen else None
-        if chosen is None or model is None:
-            return False
-        names = {n.lower() for n in [*model.primary_key, *model.label_columns]}
-        return str(chosen.name).lower() in names
 
     def _rows_of_each(self) -> None:
         """ "the name and grade of each student": a listing of those fields, not a grouping."""
@@ -487,7 +486,7 @@ class _Planner:
         r, measures, subject = self.r, self.measures, self.subject
         # a lone numeric field: "what was the total invoiced", "what is the total amount"
         if not measures and not r.listing:
-            numeric = numeric_mention(self.facts, r, subject)
+            numeric = numeric_mention(self.facts, r, subject, lone=True)
             if numeric is not None:
                 measures.append(Measure("sum", numeric[0], numeric[1]))
         if not measures and self.dims:

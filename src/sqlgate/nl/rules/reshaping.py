@@ -68,7 +68,30 @@ def periods_of_either(items: list[Item], filters: list[Filter], root: str) -> No
 def counted_subsumes(filters: list[Filter], f: Filter) -> None:
     """ "have made trips, more than 2 trips": having related rows is said by the
     count already, and so is the "or" before it."""
+    valued = {h.model for h in filters if h.kind == "values"}  # "or make the class 'X'"
     for g in list(filters):
-        if g.kind == "absent" and not g.negated and g.model == f.model:
+        if g.kind == "absent" and not g.negated and g.model == f.model and g.model not in valued:
             f.alternative = f.alternative or g.alternative
             filters.remove(g)
+
+
+def presence_of_values(
+    facts: ModelFacts, subject: str, filters: list[Filter], havings: list[Filter]
+) -> set[str]:
+    """ "yards with more than 3 builders or that make the class 'X'": a value of a related
+    model's many rows, in an "or" with a count, is a presence of such rows (``key IN`` a
+    subquery that reads the value), so that each alternative is a condition on the row. The
+    models now read inside those subqueries."""
+    inside: set[str] = set()
+    if not havings:
+        return inside
+    own = {m.lower() for m in facts.to_one_models(subject)}
+    for g in list(filters):
+        if g.kind != "values" or g.negated or not g.model or g.model.lower() in own:
+            continue
+        inside.add(g.model.lower())
+        if any(h.kind == "absent" and h.model == g.model for h in filters):
+            continue
+        presence = Filter("absent", g.model, words=g.words, alternative=g.alternative)
+        filters.insert(filters.index(g), presence)
+    return inside

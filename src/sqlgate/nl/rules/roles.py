@@ -18,6 +18,7 @@ from sqlgate.nl.rules.cues import (
     counted_noun,
     like_cue,
     modifier,
+    number_named,
     or_more,
     over_all,
     passive_by,
@@ -26,6 +27,7 @@ from sqlgate.nl.rules.cues import (
     subject_of_verb,
     time_item,
 )
+from sqlgate.nl.rules.entities import counted_rows
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.figures import (
     another_number,
@@ -47,6 +49,7 @@ from sqlgate.nl.rules.parts import (
     singular_next,
 )
 from sqlgate.nl.rules.reader_state import PendingCompare
+from sqlgate.nl.rules.years import open_range
 from sqlgate.nl.vocabulary import CONCEPT_WORDS, DURATION_UNITS
 
 
@@ -128,10 +131,15 @@ class _RoleReader:
         if kw in ("count", "agg") and self.pending_group:
             self.pending_group = False  # "by number of orders": ranks, does not group
             r.by_measure = True
-        if kw == "count" and amount_of(item, self.last_significant, nxt):
+        if kw == "count" and (
+            amount_of(item, self.last_significant, nxt) or number_named(self.items, pos)
+        ):
             item.kw, item.role = "amount", "context"  # "the smallest amount of strength"
             return
-        if kw == "count":
+        after = self.items[pos + 1] if pos + 1 < len(self.items) else None
+        if kw == "count" and r.measures and after is not None and after.text.lower() == "and":
+            item.role = "measure"  # "list the count and the name": the count asked already
+        elif kw == "count":
             self._count(item, nxt)
         elif kw == "agg" and overall_figure(self, item, nxt):
             pass  # "above the average age": a comparison with an overall figure
@@ -328,6 +336,7 @@ class _RoleReader:
         return None
 
     def _range(self, item: Item, nxt: Item | None) -> None:
+        open_range(self.items, item)  # "in 2021 or after": from 2021 on
         f = Filter("range", range=item.arg, words=item.text)
         near = time_item(self.facts, self.last_significant) or time_item(self.facts, nxt)
         if near is not None and near.chosen is not None:
@@ -532,9 +541,8 @@ class _RoleReader:
     def _compared(self, f: Filter, subject_field: Item | None, nxt: Item | None) -> None:
         """What the comparison ``f`` is about: the field before it, a model after it (a count
         per group), or a numeric field after it."""
-        counted = (
-            nxt is not None and nxt.kind == "entry" and nxt.chosen and nxt.chosen.kind == "model"
-        )
+        rows = counted_rows(self.facts, nxt)
+        counted = rows is not None
         if subject_field is not None and subject_field.chosen is not None and counted:
             info = self.facts.lexicon.field(
                 subject_field.chosen.model, str(subject_field.chosen.name)
@@ -548,11 +556,12 @@ class _RoleReader:
             subject_field.role = "filter"
             if subject_field in self.r.fields:
                 self.r.fields.remove(subject_field)
-        elif nxt is not None and nxt.kind == "entry" and nxt.chosen and nxt.chosen.kind == "model":
+        elif nxt is not None and rows is not None:
             # "more than 40 orders": a count per group
             f.kind = "having"
-            f.measure = Measure("count", nxt.chosen.model, words=nxt.text)
+            f.measure = Measure("count", rows, words=nxt.text)
             nxt.role = "filter"
+            nxt.chosen = Entry("model", rows, via="name")  # each one a row of that model
         elif nxt is not None and nxt.kind == "entry" and nxt.chosen and nxt.chosen.kind == "field":
             info = self.facts.lexicon.field(nxt.chosen.model, str(nxt.chosen.name))
             if info.kind == "number":

@@ -10,7 +10,17 @@ from sqlgate.nl.text import identifier_words
 from sqlgate.nl.vocabulary import CONCEPT_FIELDS
 
 
-def numeric_mention(facts: ModelFacts, r: Reading, subject: str | None) -> tuple[str, str] | None:
+def numeric_mention(
+    facts: ModelFacts, r: Reading, subject: str | None, *, lone: bool = False
+) -> tuple[str, str] | None:
+    """The number field asked; with ``lone``, only when no field of another kind is asked with
+    it ("the tonnage and rig of the ships": the rows, not a total)."""
+    asked = [i.chosen for i in r.fields if i.chosen is not None and i.role in (None, "context")]
+    if lone and any(
+        e.kind == "field" and facts.lexicon.field(e.model, str(e.name)).kind != "number"
+        for e in asked
+    ):
+        return None
     for item in r.fields:
         chosen = item.chosen
         if chosen is None or item.role not in (None, "context"):

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlgate.nl import timeexpr
 from sqlgate.nl.lexicon import MAX_PHRASE, Entry, Lexicon
+from sqlgate.nl.rules.entities import named_after
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import Item
 from sqlgate.nl.rules.role_joins import column_direction, direction_cue
@@ -218,8 +219,39 @@ def settle(facts: ModelFacts, items: list[Item], tokens: list[Token]) -> None:
                 item.kind = "word"
                 continue
             item.entries = accepted
+        if _shared_prefix(facts, item, items, pos):
+            # "ship classes" beside ship_builders, ship_names: one phrase, which classes
+            nxt = items[pos + 1]
+            nxt.first, nxt.text, item.kind = item.first, f"{item.text} {nxt.text}", "prefix"
+            continue
         item.chosen = _choose(facts, item, items, pos, named)
+        nxt = items[pos + 1] if pos + 1 < len(items) else None
+        chosen = item.chosen
+        if (
+            chosen.kind == "field"
+            and nxt is not None
+            and nxt.text.lower() == "with"
+            and item.text.lower() == str(chosen.name).lower()
+            and named_after(chosen.model, str(chosen.name))
+        ):
+            item.chosen = Entry("model", chosen.model)  # "the builder with ...": one of its rows
+    items[:] = [i for i in items if i.kind != "prefix"]
     _where_from(facts, items, tokens)
+
+
+def _shared_prefix(facts: ModelFacts, item: Item, items: list[Item], pos: int) -> bool:
+    """A single word naming a model, right before another model's or field's name, that begins
+    the names of several models ("ship classes" where the models are ship_builders, ship_names
+    and ships_data): it qualifies the next word, as the schema's names do."""
+    nxt = items[pos + 1] if pos + 1 < len(items) else None
+    if nxt is None or nxt.kind != "entry" or nxt.first != item.last + 1 or item.first != item.last:
+        return False
+    if not all(e.kind == "model" for e in item.entries):
+        return False
+    said = stem(item.text.lower())
+    names = [identifier_words(m.name) for m in facts.index.model.models]
+    sharing = [ws for ws in names if ws and stem(ws[0]) == said]
+    return len(sharing) >= 2 and all(len(ws) > 1 for ws in sharing)  # none is the word alone
 
 
 #: Words of a column that holds where someone or something is from.
@@ -273,6 +305,9 @@ def _value_ok(
 
 def _choose(facts: ModelFacts, item: Item, items: list[Item], pos: int, named: list[str]) -> Entry:
     entries = _entities_over_keys(facts, _label_of_owner(facts, item, items, pos))
+    before = next((i for i in reversed(items[:pos]) if i.kind != "prefix"), None)
+    if before is not None and (before.kw == "count" or before.kind == "number"):
+        entries = _originals(facts, entries)  # "how many classes": rows, not references to them
     if len(entries) == 1:
         return entries[0]
     nearby_fields = {
@@ -323,6 +358,22 @@ def _choose(facts: ModelFacts, item: Item, items: list[Item], pos: int, named: l
         return (owned, sibling, adjacent, in_question, -distance, via, kind_rank, -near)
 
     return max(entries, key=score)
+
+
+def _originals(facts: ModelFacts, entries: list[Entry]) -> list[Entry]:
+    """ "classes" naming both class_list.class and ship_names.class, a reference to it: the
+    column referred to, whose rows the word names."""
+    fields = {(e.model.lower(), str(e.name).lower()) for e in entries if e.kind == "field"}
+
+    def copy(e: Entry) -> bool:
+        return e.kind == "field" and any(
+            (j.right.lower(), j.right_columns[0].lower()) in fields
+            for j in facts.index.joins.get(e.model.lower(), ())
+            if j.to_one and [c.lower() for c in j.left_columns] == [str(e.name).lower()]
+        )
+
+    kept = [e for e in entries if not copy(e)]
+    return kept or entries
 
 
 def _entities_over_keys(facts: ModelFacts, entries: list[Entry]) -> list[Entry]:

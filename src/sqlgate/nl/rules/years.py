@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from sqlgate.nl import timeexpr
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import Filter, Item
 from sqlgate.nl.text import identifier_words
@@ -45,3 +46,29 @@ def as_year_numbers(
         assert span.end is not None
         f.op, f.values = "<", [span.end.year]
     return True
+
+
+#: Words after "or" that open a period on one side: "2021 or after", "2010 or earlier".
+_LATER = ("after", "later", "since", "onwards")
+_EARLIER = ("before", "earlier", "prior")
+
+
+def open_range(items: list[Item], item: Item) -> None:
+    """ "in 2021 or after": the period of ``item`` and everything after it (or before it, for
+    "or earlier"); the "or" is read with the period, not as an alternative."""
+    pos = items.index(item)
+    if pos + 2 >= len(items) or not isinstance(item.arg, timeexpr.DateRange):
+        return
+    conj, side = items[pos + 1], items[pos + 2]
+    if conj.kw != "conj" or conj.text.lower() != "or" or side.kind != "word":
+        return
+    span, word = item.arg, side.text.lower()
+    if word in _LATER:
+        item.arg = timeexpr.DateRange(span.start, None, f"{span.text} or {word}")
+    elif word in _EARLIER:
+        item.arg = timeexpr.DateRange(None, span.end, f"{span.text} or {word}")
+    else:
+        return
+    conj.kind, conj.kw, conj.role = "word", None, "context"
+    side.kind, side.kw, side.role = "kw", "span", "context"  # read with the period
+    item.text = f"{item.text} or {side.text}"
