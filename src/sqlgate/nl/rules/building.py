@@ -16,6 +16,7 @@ from sqlglot import exp
 from sqlgate.nl import timeexpr
 from sqlgate.nl.expand import quoted_if_needed
 from sqlgate.nl.joins import JoinPlan, plan_joins
+from sqlgate.nl.rules.negation import negations_as_absence
 from sqlgate.nl.rules.parts import CannotAnswer, Filter, Measure, Plan
 from sqlgate.nl.rules.role_joins import both_roles, settle_roles
 from sqlgate.nl.rules.role_values import via_alias
@@ -26,6 +27,7 @@ from sqlgate.nl.vocabulary import _words
 def build_query(index: SemanticIndex, dialect: str, plan: Plan) -> tuple[exp.Select, JoinPlan]:
     """The semantic SQL of ``plan`` and the joins it took; raises :class:`CannotAnswer` when
     the models it needs are not connected."""
+    plan = negations_as_absence(index, plan)
     needed = _needed(plan)
     joins = plan_joins(index, plan.root, [n for n in needed if n.lower() != plan.root.lower()])
     if joins is None:

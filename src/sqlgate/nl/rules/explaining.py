@@ -27,10 +27,12 @@ def explain(plan: Plan, joins: JoinPlan, unmatched: tuple[str, ...]) -> str:
             )
         )  # fmt: skip
     described = [f for f in plan.filters if f.model or f.kind == "having"]
+    inside = _inside_absence(described)
+    described = [f for f in described if id(f) not in inside]
     if described:
-        text = _describe_filter(described[0])
+        text = _describe_filter(described[0], inside)
         for f in described[1:]:
-            text += (" or " if f.alternative else " and ") + _describe_filter(f)
+            text += (" or " if f.alternative else " and ") + _describe_filter(f, inside)
         parts.append("where " + text)
     if plan.order is not None:
         what = (
@@ -84,14 +86,27 @@ def _describe_measure(m: Measure) -> str:
     return f"the {word} {m.model}.{m.name}"
 
 
-def _describe_filter(f: Filter) -> str:
+def _inside_absence(filters: list[Filter]) -> dict[int, Filter]:
+    """The value filters read inside a "no related row" subquery (on its model), by id."""
+    absent = {str(f.model).lower() for f in filters if f.kind == "absent" and not f.inside}
+    return {
+        id(f): f
+        for f in filters
+        if f.kind in ("values", "compare") and str(f.model).lower() in absent
+    }
+
+
+def _describe_filter(f: Filter, inside: dict[int, Filter] | None = None) -> str:
     if f.kind == "range" and f.range is not None:
         return f"{f.model}.{f.name} {f.range.describe()}"
     if f.kind in ("having", "counted") and f.measure is not None:
         values = " and ".join(f"{v:g}" for v in f.values)
         return f"{_describe_measure(f.measure)} {f.op} {values}"
     if f.kind == "absent":
-        return f"{'no' if f.negated else 'some'} {f.model} row is related"
+        mine = [g for g in (inside or {}).values() if str(g.model).lower() == str(f.model).lower()]
+        where = " and ".join(_describe_filter(g) for g in mine)
+        with_ = f" with {where}" if where else ""
+        return f"{'no' if f.negated else 'some'} {f.model} row{with_} is related"
     if f.kind == "compare" and f.overall:
         return f"{f.model}.{f.name} {f.op} the {f.overall} of {f.model}.{f.name}"
     if f.kind == "compare":

@@ -20,6 +20,7 @@ from sqlgate.nl.rules.building import build_query
 from sqlgate.nl.rules.coverage import QUESTION_WORDS, measure_coverage
 from sqlgate.nl.rules.explaining import explain, mappings, nothing_found, summary
 from sqlgate.nl.rules.facts import ModelFacts
+from sqlgate.nl.rules.negation import negations_as_absence
 from sqlgate.nl.rules.parts import CannotAnswer, Item, Plan, Reading
 from sqlgate.nl.rules.planning import plan_query
 from sqlgate.nl.rules.roles import read_roles
@@ -140,6 +141,7 @@ class RuleTranslator:
         plan = shaped.parts[0] if shaped else plan_query(self.facts, r, items)
         shaped = shaped or values_set(plan, items, tokens) or absence_set(self.facts, plan)
         if shaped is None:
+            plan = negations_as_absence(self.index, plan)  # explained as it is built
             tree, joins = build_query(self.index, self.dialect, plan)
             return plan, tree, joins
         built = []
