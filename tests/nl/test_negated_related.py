@@ -28,7 +28,8 @@ CREATE TABLE member_tools (
 INSERT INTO members VALUES
     (1, 'Ada', 30, 'joiner'), (2, 'Ben', 41, 'mason'), (3, 'Cy', 25, 'joiner'),
     (4, 'Dee', 52, 'smith');
-INSERT INTO tools VALUES (1, 'hammer', 1.2), (2, 'saw', 0.8), (3, 'hammer', 2.0), (4, 'chisel', 0.3);
+INSERT INTO tools VALUES
+    (1, 'hammer', 1.2), (2, 'saw', 0.8), (3, 'hammer', 2.0), (4, 'chisel', 0.3);
 -- Ada: hammer and saw; Ben: saw only; Cy: hammer only; Dee: nothing.
 INSERT INTO member_tools VALUES (1, 1), (1, 2), (2, 2), (3, 3);
 """

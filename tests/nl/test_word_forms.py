@@ -147,10 +147,11 @@ def test_the_event_of_a_date_filter_further_on(nl: RuleTranslator, garage: SQLit
 
 
 def test_the_most_recent_picks_a_row(nl: RuleTranslator, garage: SQLiteEngine) -> None:
-    assert [r[3] for r in rows(garage, "Show the cost of the most recently done repair.", nl)] == [
+    # the cost asked comes first, then the date the rows are ranked by
+    assert [r[0] for r in rows(garage, "Show the cost of the most recently done repair.", nl)] == [
         150.0
     ]
-    assert [r[3] for r in rows(garage, "What is the cost of the most recent repair?", nl)] == [
+    assert [r[0] for r in rows(garage, "What is the cost of the most recent repair?", nl)] == [
         150.0
     ]
     # a total beside the latest date is not the cost of the latest repair
@@ -169,7 +170,7 @@ def test_nouns_that_point_back_at_what_the_question_names(
     nl: RuleTranslator, garage: SQLiteEngine
 ) -> None:
     got = rows(garage, "What are the costs of the repair entries?", nl)
-    assert sorted(r[3] for r in got) == [80.0, 120.0, 150.0, 300.0]
+    assert sorted(r[0] for r in got) == [80.0, 120.0, 150.0, 300.0]
     # "entries" of nothing named: nothing to point at
     assert not nl.ask("How many entries are there?").is_sql
     # "workshop members" are people of a workshop, not its rows
@@ -201,7 +202,7 @@ def test_the_number_is_a_count(nl: RuleTranslator, garage: SQLiteEngine) -> None
 
 def test_pairs_of_two_columns(nl: RuleTranslator, garage: SQLiteEngine) -> None:
     got = rows(garage, "List pairs of mechanic name and workshop name.", nl)
-    assert sorted((r[1], r[-1]) for r in got) == [
+    assert sorted((r[0], r[-1]) for r in got) == [
         ("Ines", "South Garage"),
         ("Li", "South Garage"),
         ("Omar", "North Garage"),

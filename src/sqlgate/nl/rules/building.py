@@ -21,6 +21,7 @@ from sqlgate.nl.rules.parts import CannotAnswer, Filter, Measure, Plan
 from sqlgate.nl.rules.role_joins import both_roles, settle_roles
 from sqlgate.nl.rules.role_values import via_alias
 from sqlgate.nl.semantic import Model, SemanticIndex
+from sqlgate.nl.text import identifier_words, stem
 from sqlgate.nl.vocabulary import _words
 
 
@@ -62,6 +63,32 @@ def _needed(plan: Plan) -> list[str]:
         if model.lower() not in absent:
             need(model)
     return needed
+
+
+#: Words that ask for every field of the rows listed, or for ones no column is named after.
+_ALL_COLUMNS_WORDS = frozenset(
+    ["detail", "details", "information", "info", "everything", "columns"]
+)
+_NAME_WORDS = frozenset(("name", "names"))
+_ID_WORDS = frozenset(("id", "ids"))
+
+
+def _columns_worded(model: Model, words: frozenset[str]) -> list[str]:
+    """The model's columns a word of the question names, beyond the model's own name and
+    the bare "name" and "id" ("the cell phone of ...": ``home_phone`` too, "the release
+    years of ...": ``song_release_year``), so no word goes unshown."""
+    said = {stem(w) for w in words}
+    own = {stem(w) for w in identifier_words(model.name)} | {"name", "id"}
+    out = []
+    for column in model.columns:
+        named = {stem(w) for w in identifier_words(column.name)} - own
+        if named & said:
+            out.append(column.name)
+    return out
+
+
+def _label_set(model: Model) -> set[str]:
+    return {c.lower() for c in model.label_columns}
 
 
 def _read_inside(plan: Plan) -> set[str]:
@@ -169,9 +196,9 @@ class _SqlBuilder:
         if plan.only_columns:
             self._asked_columns(base)
             return
-        for column in base.columns:
-            self.projections.append(_col(base.name, column.name))
-            self.used_names.add(column.name.lower())
+        for name in self._root_columns(base):
+            self.projections.append(_col(base.name, name))
+            self.used_names.add(name.lower())
         inside = _read_inside(plan)
         for model, name in plan.extra_columns:
             if model.lower() in inside:
@@ -186,6 +213,34 @@ class _SqlBuilder:
                 self.projections.append(
                     exp.alias_(_col(model, name), _ident(self._output(f"{model}_{name}")))
                 )
+
+    def _root_columns(self, base: Model) -> list[str]:
+        """The root's fields the question names ("the first name and age of members who ..."),
+        with the column it is sorted by, and its key when rows are made distinct (two members
+        of one name stay two rows); every column when none is named, or when a distinct list
+        has no key to keep its rows apart."""
+        plan, root = self.plan, base.name.lower()
+        fixed = {  # "the airline with abbreviation 'X'": a field fixed by a value is not asked
+            str(f.name).lower()
+            for f in plan.filters
+            if f.kind == "values" and not f.negated and len(f.values) == 1
+            if str(f.model).lower() == root
+        }
+        asked = [n for m, n in plan.extra_columns if m.lower() == root and n.lower() not in fixed]
+        if plan.order is not None and plan.order[1] == "field_ref":
+            model, name = plan.order[2]
+            if model.lower() == root and asked:
+                asked.append(name)
+        key = list(base.primary_key)
+        if not asked or (self.fan_out and not key) or plan.words & _ALL_COLUMNS_WORDS:
+            return [c.name for c in base.columns]
+        asked += _columns_worded(base, plan.words)  # "cell phone": shown, mapped or not
+        lower = {n.lower() for n in asked}
+        if base.label_columns and plan.words & _NAME_WORDS and not lower & _label_set(base):
+            asked = [base.label_columns[0], *asked]  # "the names and ages": "names" unmapped
+        if self.fan_out or plan.distinct or plan.words & _ID_WORDS:
+            asked = [*key, *asked]  # one row per row listed; or "the ids and ..." unmapped
+        return list(dict.fromkeys(asked))
 
     def _asked_columns(self, base: Model) -> None:
         """The fields asked, else the root's key and label: one part of a set question."""

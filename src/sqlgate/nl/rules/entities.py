@@ -120,6 +120,39 @@ def entity_of(facts: ModelFacts, item: Item, counted: str | None) -> str | None:
     return target
 
 
+_BEFORE_OWNER = frozenset(["of", "for", "the", "a", "an", "all", "every", "each"])
+
+
+def ids_asked(facts: ModelFacts, items: list[Item], root: str) -> list[tuple[str, str]]:
+    """ "the ids of the members who ...": the key of the rows listed, when it is one column
+    (the bare word "ids" maps to no field by itself); nothing when already asked or when the
+    ids are of other rows."""
+    model = facts.index.get_model(root)
+    if model is None or len(model.primary_key) != 1:
+        return []
+    for k, item in enumerate(items):
+        if item.kind != "word" or item.text.lower() not in ("id", "ids"):
+            continue
+        after = k + 1  # past the rest of a list of fields ("the ids and names of ...")
+        while after < len(items) and _in_list(items[after]):
+            after += 1
+        if after >= len(items) or items[after].text.lower() not in ("of", "for"):
+            continue
+        rest = [i for i in items[after:] if i.text.lower() not in _BEFORE_OWNER]
+        owner = rest[0].chosen if rest and rest[0].kind == "entry" else None
+        if owner is not None and owner.kind == "model" and owner.model.lower() == root.lower():
+            return [(model.name, model.primary_key[0])]
+    return []
+
+
+def _in_list(item: Item) -> bool:
+    """An "and", a comma, a field or a bare "name": the rest of a list of fields asked."""
+    text = item.text.lower()
+    if text in ("and", ",") or text in NAME_WORDS:
+        return True
+    return item.kind == "entry" and all(e.kind == "field" for e in item.entries)
+
+
 def absent_entity(facts: ModelFacts, r: Reading, filters: list[Filter]) -> str | None:
     """ "the names of the nations with no brewers", "nations" naming the column of brewers that
     points to nations: the rows asked are nations, not brewers. The model the asked word stands

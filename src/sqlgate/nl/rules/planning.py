@@ -42,7 +42,7 @@ from sqlgate.nl.rules.reshaping import (
     periods_of_either,
     presence_of_values,
     related_time,
-    rows_asked,
+    rows_and_ids,
 )
 from sqlgate.nl.rules.role_values import split_by_role
 from sqlgate.nl.rules.targets import _from_seconds, concept_target, numeric_mention, time_field_of
@@ -130,7 +130,7 @@ class _Planner:
         if self.winner_columns:
             columns = self.winner_columns
         if listing and not self.winner_columns:
-            root = rows_asked(self.facts, self.filters, root, columns)
+            root, columns = rows_and_ids(self.facts, self.filters, self.items, root, columns)
         inside = beyond_absent(self.facts, root, self.filters, r)
         columns = [c for c in columns if c not in inside]
         used = {str(m).lower() for m in [*(d.model for d in self.dims), *(c[0] for c in columns)]}

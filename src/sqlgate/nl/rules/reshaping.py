@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from itertools import pairwise
 
+from sqlgate.nl.rules.entities import ids_asked
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import Filter, Item, Reading
 from sqlgate.nl.rules.sets import periods_apart
@@ -27,6 +28,19 @@ def rows_asked(
         return root  # "the region code of the region ...": the root's own key
     ups = [m.lower() for m in facts.to_one_models(model)]
     return model if root.lower() in ups else root
+
+
+def rows_and_ids(
+    facts: ModelFacts,
+    filters: list[Filter],
+    items: list[Item],
+    root: str,
+    columns: list[tuple[str, str]],
+) -> tuple[str, list[tuple[str, str]]]:
+    """The model whose rows are listed (:func:`rows_asked`) and the fields shown of them,
+    with their key first when the question asks for "the ids of" those rows."""
+    root = rows_asked(facts, filters, root, columns)
+    return root, ids_asked(facts, items, root) + columns
 
 
 def related_time(
