@@ -88,6 +88,12 @@ CASES = [
         ["nickname", "age"],
         "SELECT nickname, age FROM volunteers ORDER BY age",
     ),
+    # a field fixed by a value is how the rows are picked, not what is asked: the whole row
+    (
+        "Which volunteer has nickname 'Rue'?",
+        ["volunteer_id", "nickname", "age", "district"],
+        "SELECT * FROM volunteers WHERE nickname = 'Rue'",
+    ),
     # "the details": every column
     (
         "Show the details of volunteers older than 30.",

@@ -75,8 +75,8 @@ _ID_WORDS = frozenset(("id", "ids"))
 
 def _columns_worded(model: Model, words: frozenset[str]) -> list[str]:
     """The model's columns a word of the question names, beyond the model's own name and
-    the bare "name" and "id" ("the cell phone of ...": ``home_phone`` too, "the release
-    years of ...": ``song_release_year``), so no word goes unshown."""
+    the bare "name" and "id" ("the nickname and mobile of ...": ``mobile_number`` too, even
+    when "mobile" was read as another column), so no word of the question goes unshown."""
     said = {stem(w) for w in words}
     own = {stem(w) for w in identifier_words(model.name)} | {"name", "id"}
     out = []
@@ -220,7 +220,7 @@ class _SqlBuilder:
         of one name stay two rows); every column when none is named, or when a distinct list
         has no key to keep its rows apart."""
         plan, root = self.plan, base.name.lower()
-        fixed = {  # "the airline with abbreviation 'X'": a field fixed by a value is not asked
+        fixed = {  # "the shop with code 'X'": a field fixed by a value is not asked
             str(f.name).lower()
             for f in plan.filters
             if f.kind == "values" and not f.negated and len(f.values) == 1
@@ -234,7 +234,7 @@ class _SqlBuilder:
         key = list(base.primary_key)
         if not asked or (self.fan_out and not key) or plan.words & _ALL_COLUMNS_WORDS:
             return [c.name for c in base.columns]
-        asked += _columns_worded(base, plan.words)  # "cell phone": shown, mapped or not
+        asked += _columns_worded(base, plan.words)  # a column a word names: shown, mapped or not
         lower = {n.lower() for n in asked}
         if base.label_columns and plan.words & _NAME_WORDS and not lower & _label_set(base):
             asked = [base.label_columns[0], *asked]  # "the names and ages": "names" unmapped
