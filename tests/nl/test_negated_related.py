@@ -64,6 +64,8 @@ def test_not_having_a_value_of_related_rows_means_none_of_them(
     # Ben and Dee; not Ada, who has a saw besides her hammer
     answer = answers(nl, workshop, question, NO_HAMMER)
     assert "NOT" in (answer.native_sql or "").upper()
+    table = workshop.execute(answer.native_sql or "", None, timeout=10, row_limit=10).table
+    assert table.column_names == ["first_name", "age"]  # the fields asked, not every column
 
 
 def test_a_negated_value_beside_other_reads_of_the_same_rows_declines(nl: RuleTranslator) -> None:
