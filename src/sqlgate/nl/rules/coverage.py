@@ -461,6 +461,8 @@ def _item_shown(item: Item, shown: _Shown) -> bool:
         entry = item.chosen
         if entry is None:
             return False
+        if entry.kind == "model" and item.role == "ranked_group":
+            return shown.has((exp.Group,))  # "the rarest coat": the groups the rows make
         if entry.kind == "model":
             return entry.model.lower() in shown.tables
         if entry.kind == "metric":
