@@ -38,8 +38,16 @@ CREATE TABLE vet_visits (
     visit_id INTEGER PRIMARY KEY,
     horse_id INTEGER REFERENCES horses (horse_id),
     visit_date TIMESTAMP,
-    visit_cost REAL
+    visit_cost REAL,
+    cost_of_care REAL
 );
+CREATE TABLE ponies (
+    pony_id INTEGER PRIMARY KEY,
+    rider_id INTEGER REFERENCES riders (rider_id),
+    pony_name TEXT,
+    age VARCHAR(3)
+);
+INSERT INTO ponies VALUES (1, 1, 'Pip', '10'), (2, 2, 'Taffy', '9'), (3, 3, 'Moss', '12');
 INSERT INTO coats VALUES ('BAY', 'Bay'), ('GRY', 'Grey'), ('CHS', 'Chestnut'), ('PNT', 'Pinto');
 INSERT INTO riders VALUES
     (1, 'Ann', 'Lee', 'Avon'), (2, 'Bob', 'Ray', 'Brent'), (3, 'Cid', 'Moe', 'Corby');
@@ -47,9 +55,9 @@ INSERT INTO horses VALUES
     (1, 1, 'BAY', 'Arrow', 7, 500), (2, 1, 'BAY', 'Blaze', 4, 450), (3, 2, 'GRY', 'Comet', 2, 400),
     (4, 3, 'BAY', 'Dash', 9, 520), (5, 3, 'CHS', 'Ember', 5, 480), (6, 2, 'CHS', 'Flint', 6, 470);
 INSERT INTO vet_visits VALUES
-    (1, 1, '2024-01-05 10:00:00', 80), (2, 3, '2024-03-09 10:00:00', 120),
-    (3, 4, '2023-11-30 10:00:00', 60), (4, 2, '2024-05-20 10:00:00', 95),
-    (5, 5, '2024-02-14 10:00:00', 70)
+    (1, 1, '2024-01-05 10:00:00', 80, 8), (2, 3, '2024-03-09 10:00:00', 120, 12),
+    (3, 4, '2023-11-30 10:00:00', 60, 6), (4, 2, '2024-05-20 10:00:00', 95, 9),
+    (5, 5, '2024-02-14 10:00:00', 70, 7), (6, 3, '2024-04-01 10:00:00', 50, 5)
 """
 
 OTHER_DIALECTS = ("duckdb", "postgres", "mysql")
@@ -86,6 +94,11 @@ CASES = [
         "What is the visit cost of the latest vet visit?",
         "SELECT visit_cost FROM vet_visits ORDER BY visit_date DESC LIMIT 1",
     ),
+    # "the care cost" names a field: the figure asked of the latest row, not what is ranked
+    (
+        "How much does the most recent care cost?",
+        "SELECT cost_of_care FROM vet_visits ORDER BY visit_date DESC LIMIT 1",
+    ),
     # the row the extreme row points to, shown by the fields asked of it
     (
         "What is the first name of the rider of the youngest horse?",
@@ -115,6 +128,12 @@ CASES = [
         "List the names of horses of the most common coat.",
         f"SELECT horse_name FROM horses WHERE coat_code = {RAREST.format('DESC')}",
     ),
+    # fields of the rows' related rows, listed beside them
+    (
+        "List the names of the horses of the rarest coat and the visit dates of them.",
+        "SELECT h.horse_name, v.visit_date FROM horses h JOIN vet_visits v "
+        f"ON v.horse_id = h.horse_id WHERE h.coat_code = {RAREST.format('ASC')}",
+    ),
     (
         "How many horses are of the rarest coat?",
         f"SELECT COUNT(*) FROM horses WHERE coat_code = {RAREST.format('ASC')}",
@@ -134,6 +153,22 @@ def test_many_rows_per_ranked_row_are_not_guessed(nl: RuleTranslator) -> None:
     """ "the horses of the oldest rider": a rider has many horses, and nothing here ranks
     riders; declined rather than one horse or all of them."""
     declines(nl, "What are the names of the horses of the oldest rider?")
+
+
+def test_a_number_stored_as_text_is_not_ranked_as_text(
+    nl: RuleTranslator, stable: SQLiteEngine
+) -> None:
+    """ "the youngest pony" with ages stored as text: '10' sorts before '9'; the right rider,
+    or declined, never the rider of the text-first age."""
+    question = "What is the first name of the rider of the youngest pony?"
+    if nl.ask(question).is_sql:
+        answers(
+            nl,
+            stable,
+            question,
+            "SELECT r.first_name FROM riders r JOIN ponies p ON p.rider_id = r.rider_id "
+            "ORDER BY CAST(p.age AS REAL) LIMIT 1",
+        )
 
 
 def _statements() -> list[str]:

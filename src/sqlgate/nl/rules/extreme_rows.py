@@ -12,8 +12,19 @@ question is left to the other steps, which decline what they cannot read.
 
 from __future__ import annotations
 
+import re
+
 from sqlgate.nl.rules.facts import ModelFacts
-from sqlgate.nl.rules.parts import Filter, Item, Measure, Order, Reading, next_significant
+from sqlgate.nl.rules.parts import (
+    FIGURE,
+    RANKED_GROUP,
+    Filter,
+    Item,
+    Measure,
+    Order,
+    Reading,
+    next_significant,
+)
 from sqlgate.nl.rules.targets import concept_target
 
 #: Concepts a superlative ranks a named row by: a field of that row ("youngest": its age).
@@ -40,13 +51,16 @@ def extreme_row(
     None when the question is not of that shape. ``measures`` may hold only the figure of
     "how much does the most recent visit cost" (a field of the row, not a total)."""
     direction, concept, _ = sup
-    named = ranked_row(items, sup)
+    named = ranked_row(items, sup) or _costed_row(items, sup, measures)
     if named is None or concept not in _ROW_CONCEPTS or named.chosen is None:
         return None
     model = named.chosen.model
-    ranked = concept_target(facts, concept, model, r, r.superlative_field)
+    field = r.superlative_field if named.chosen.kind == "model" else None
+    ranked = concept_target(facts, concept, model, r, field)
     if ranked is None or ranked[0] != "field" or ranked[1].lower() != model.lower():
         return None
+    if concept != "time" and _stored_as_text(facts, ranked[1], ranked[2]):
+        return None  # "age VARCHAR": ordered as text, '10' before '9'; not guessed
     reach = {m.lower() for m in facts.to_one_models(model)}
     columns: list[tuple[str, str]] = []
     for m in measures:
@@ -69,6 +83,26 @@ def extreme_row(
         return None  # "the youngest horse" alone: read by the other steps
     sup[2].role = "order"
     return (direction, "field_ref", (ranked[1], ranked[2])), columns
+
+
+def _stored_as_text(facts: ModelFacts, model: str, name: str) -> bool:
+    field = facts.index.get_field(model, name)
+    return bool(re.search(r"char|text|string|clob", getattr(field, "type", None) or "", re.I))
+
+
+def _costed_row(
+    items: list[Item], sup: tuple[str, str | None, Item], measures: list[Measure]
+) -> Item | None:
+    """ "how much does the most recent visit cost" with "visit cost" a field: the field's row
+    is ranked (the field is the figure asked, not what is ranked)."""
+    nxt = next_significant(items, items.index(sup[2]))
+    if nxt is None or nxt.kind != "entry" or nxt.chosen is None or nxt.chosen.kind != "field":
+        return None
+    same = [m for m in measures if (m.model, m.name) == (nxt.chosen.model, str(nxt.chosen.name))]
+    if not (same and len(measures) == 1 and _how_much(items)):
+        return None
+    nxt.arg = FIGURE
+    return nxt
 
 
 def _how_much(items: list[Item]) -> bool:
@@ -97,9 +131,9 @@ def rarest_group(
         i.chosen.model for i in [*r.subjects, *r.fields] if i.chosen is not None
     ]
     rows = [m for m in rows if m.lower() != target]
-    if not rows or len({m.lower() for m in rows}) != 1:
+    if not rows or (measures and len({m.lower() for m in rows}) != 1):
         return None
-    model = rows[0]
+    model = rows[0]  # the rows named first; fields of others are listed beside them
     pointing = [
         j
         for j in facts.index.joins.get(model.lower(), ())
@@ -107,6 +141,6 @@ def rarest_group(
     ]
     if len(pointing) != 1 or len(pointing[0].left_columns) != 1:
         return None
-    named.role = "ranked_group"
+    named.role, named.arg = "filter", RANKED_GROUP
     words = f"{sup[2].text} {named.text}"
     return Filter("rarest", model, pointing[0].left_columns[0], op=direction, words=words)
