@@ -154,8 +154,9 @@ def test_the_most_recent_picks_a_row(nl: RuleTranslator, garage: SQLiteEngine) -
     assert [r[0] for r in rows(garage, "What is the cost of the most recent repair?", nl)] == [
         150.0
     ]
-    # a total beside the latest date is not the cost of the latest repair
-    assert not nl.ask("How much did the most recent repair cost?").is_sql
+    # "how much did it cost": the latest repair's cost, never a total beside the latest date
+    got = rows(garage, "How much did the most recent repair cost?", nl)
+    assert [r[3] for r in got] == [150.0]
 
 
 def test_a_direction_verb_in_any_inflection_picks_its_side(

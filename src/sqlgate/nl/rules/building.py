@@ -453,6 +453,8 @@ def condition_sql(index: SemanticIndex, f: Filter, fan_out: bool) -> exp.Expr | 
         return exp.and_(*parts) if parts else None
     if f.kind == "winner":
         return _winner(index, f, column)
+    if f.kind == "rarest":
+        return _rarest(f, column)
     if f.kind == "like":
         pattern = exp.Literal.string(f"%{f.values[0]}%")
         return exp.Like(this=column, expression=pattern)
@@ -533,6 +535,24 @@ def _winner(index: SemanticIndex, f: Filter, column: exp.Column) -> exp.Expr:
     func = exp.Max if f.overall == "max" else exp.Min
     same = [exp.EQ(this=_col("winners", c), expression=_col(f.model, c)) for c in f.within]
     query = exp.select(func(this=_col("winners", f.name))).from_(inner).where(exp.and_(*same))
+    return exp.EQ(this=column, expression=exp.Subquery(this=query))
+
+
+def _rarest(f: Filter, column: exp.Column) -> exp.Expr:
+    """The row's field equals the value the fewest (``op`` asc) or most rows of its model
+    have; rows without a value are no group."""
+    assert f.model is not None
+    assert f.name is not None
+    inner = exp.Table(this=_ident(f.model), alias=exp.TableAlias(this=_ident("ranked_groups")))
+    grouped = _col("ranked_groups", f.name)
+    query = (
+        exp.select(grouped.copy())
+        .from_(inner)
+        .where(exp.Not(this=exp.Is(this=grouped.copy(), expression=exp.Null())))
+        .group_by(grouped.copy())
+        .order_by(exp.Ordered(this=exp.Count(this=exp.Star()), desc=f.op == "desc"))
+        .limit(1)
+    )
     return exp.EQ(this=column, expression=exp.Subquery(this=query))
 
 

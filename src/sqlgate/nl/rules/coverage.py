@@ -24,7 +24,7 @@ from sqlglot import exp
 
 from sqlgate.nl.lexicon import FieldInfo, Lexicon
 from sqlgate.nl.rules.cues import LIKE_CUES, RELATION_VERBS
-from sqlgate.nl.rules.parts import Item
+from sqlgate.nl.rules.parts import FIGURE, RANKED_GROUP, Item
 from sqlgate.nl.rules.role_joins import direction_shown
 from sqlgate.nl.rules.wording import (
     EVENT_VERBS,
@@ -291,8 +291,8 @@ def _misplaced_fields(items: list[Item], shown: _Shown) -> list[str]:
                 continue  # "countries with more than 5 customers": a count per country
             near = significant[k - 1 : k] if k else []
         field = near[0] if near and _is_field(near[0]) else None
-        if field is None or field.chosen is None:
-            continue
+        if field is None or field.chosen is None or field.arg == FIGURE:
+            continue  # "how much does the latest visit cost": the row's figure, not ranked
         name = str(field.chosen.name).lower()
         carried = any(
             c.name.lower() == name for node in shown.carriers(_CARRIERS[str(item.kw)]) for c in node
@@ -461,6 +461,8 @@ def _item_shown(item: Item, shown: _Shown) -> bool:
         entry = item.chosen
         if entry is None:
             return False
+        if entry.kind == "model" and item.arg == RANKED_GROUP:
+            return shown.has((exp.Group,))  # "the rarest coat": the groups the rows make
         if entry.kind == "model":
             return entry.model.lower() in shown.tables
         if entry.kind == "metric":

@@ -390,3 +390,34 @@ def beyond_absent(
         f.inside = tuple(dict.fromkeys(str(m) for m in inside))
     names = [i.chosen for i in r.fields if i.chosen and i.role in (None, "context")]
     return [(c.model, str(c.name)) for c in names if c.model in (f.model, *f.inside)]
+
+
+def ranked_subject(r: Reading, measures: list[Measure], items: list[Item]) -> Dimension | None:
+    """The model ranked: the subject right before "with" ("the artist of the *album* with the
+    most tracks"), else the first subject not counted."""
+    followed = [
+        s
+        for s in r.subjects
+        if any(i.first == s.last + 1 and i.text.lower() == "with" for i in items)
+    ]
+    for item in [*followed, *r.subjects]:
+        chosen = item.chosen
+        if chosen is None or item.role != "subject":
+            continue
+        if any(m.model.lower() == chosen.model.lower() and m.func == "count" for m in measures):
+            continue
+        item.role = "dimension"
+        return Dimension("model", chosen.model, words=item.text)
+    return None
+
+
+def first_subject(r: Reading, items: list[Item]) -> str | None:
+    subject = r.subjects[0].chosen.model if r.subjects and r.subjects[0].chosen else None
+    if subject is None:
+        named = [
+            i.chosen.model
+            for i in items
+            if i.kind == "entry" and i.chosen and i.chosen.kind in ("model", "field")
+        ]
+        subject = named[0] if named else None
+    return subject

@@ -62,6 +62,11 @@ class Filter:
     passive: bool = False  # "staff who are trusted": the related row's other side
 
 
+#: Marks (in ``Item.arg``) an entry a superlative ranks by other means than its own column: "the
+#: rarest *coat*" (the groups of the column pointing to it), "the most recent *visit cost*"
+#: (the figure asked of the row with the latest date).
+RANKED_GROUP, FIGURE = "ranked group", "figure"
+
 #: (direction "asc"/"desc", what: "measure" / "field" / "field_ref" / "pending", the target)
 Order = tuple[str, str, Any]
 

@@ -14,14 +14,17 @@ from sqlgate.nl.rules.entities import (
     distinct_dimensions,
     entity_dimensions,
     entity_of,
+    first_subject,
     group_fields,
     names_rows,
     own_columns,
     per_different,
+    ranked_subject,
     rows_named,
     rows_of_each,
     total_having,
 )
+from sqlgate.nl.rules.extreme_rows import extreme_row, rarest_group
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import (
     CannotAnswer,
@@ -63,7 +66,7 @@ class _Planner:
         self.facts = facts
         self.r = r
         self.items = items
-        self.subject = _subject(r, items)
+        self.subject = first_subject(r, items)
         self.measures = list(r.measures)
         self.dims = list(r.dimensions)
         self.order: Order | None = r.order
@@ -83,9 +86,7 @@ class _Planner:
         total_having(self.facts, self.r, self.subject, self.filters)
         self._pending_aggregate()
         self._havings()
-        if self.sup is not None and self._winners(self.sup):
-            self.sup = None
-        if self.sup is not None and self._extreme_related(self.sup):
+        if self.sup is not None and self._read_apart(self.sup):
             self.sup = None
         if self.sup is not None:
             self._superlative(self.sup)
@@ -289,6 +290,10 @@ class _Planner:
             if not self.measures:
                 self.measures.append(f.measure)
 
+    def _read_apart(self, sup: tuple[str, str | None, Item]) -> bool:
+        """The superlative read into winners, a related row's extreme, or one ranked row."""
+        return self._winners(sup) or self._extreme_related(sup) or self._extreme_row(sup)
+
     def _winners(self, sup: tuple[str, str | None, Item]) -> bool:
         """ "the most expensive product in each category": each group's winning rows."""
         r = self.r
@@ -343,6 +348,22 @@ class _Planner:
         if f is not None:
             self.filters.append(f)
         return f is not None
+
+    def _extreme_row(self, sup: tuple[str, str | None, Item]) -> bool:
+        """ "the fee of the latest visit", "the horses of the rarest coat" (extreme_rows)."""
+        if self.dims or self.limit is not None:
+            return False
+        rarest = rarest_group(self.facts, self.r, self.items, sup, self.measures)
+        if rarest is not None:
+            self.filters.append(rarest)
+            self.subject, self.r.listing = rarest.model, not self.measures
+            return True
+        found = extreme_row(self.facts, self.r, self.items, sup, self.measures)
+        if found is None:
+            return False
+        self.order, self.more_columns = found
+        self.measures, self.limit, self.r.listing = [], 1, True
+        return True
 
     def _distinct_columns(self, columns: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """The columns of "the different X": not a field fixed by a value, and the key of
@@ -404,7 +425,7 @@ class _Planner:
             self.order = (order[0] if order and order[0] else "desc", "measure", measures[-1])
         # "top 10 customers by number of orders": the subject is what is ranked
         if measures and not dims and (self.limit is not None or self.order is not None):
-            owner = _ranked_subject(r, measures, self.items)
+            owner = ranked_subject(r, measures, self.items)
             if owner is not None:
                 dims.append(owner)
                 for i in r.fields:  # "the owner id and zip code of the owner who ..."
@@ -566,34 +587,3 @@ class _Planner:
                 if time is None:
                     raise CannotAnswer(f"I found no date column to group '{d.words}' by.")
                 d.model, d.name = time
-
-
-def _subject(r: Reading, items: list[Item]) -> str | None:
-    subject = r.subjects[0].chosen.model if r.subjects and r.subjects[0].chosen else None
-    if subject is None:
-        named = [
-            i.chosen.model
-            for i in items
-            if i.kind == "entry" and i.chosen and i.chosen.kind in ("model", "field")
-        ]
-        subject = named[0] if named else None
-    return subject
-
-
-def _ranked_subject(r: Reading, measures: list[Measure], items: list[Item]) -> Dimension | None:
-    """The model ranked: the subject right before "with" ("the artist of the *album* with the
-    most tracks"), else the first subject not counted."""
-    followed = [
-        s
-        for s in r.subjects
-        if any(i.first == s.last + 1 and i.text.lower() == "with" for i in items)
-    ]
-    for item in [*followed, *r.subjects]:
-        chosen = item.chosen
-        if chosen is None or item.role != "subject":
-            continue
-        if any(m.model.lower() == chosen.model.lower() and m.func == "count" for m in measures):
-            continue
-        item.role = "dimension"
-        return Dimension("model", chosen.model, words=item.text)
-    return None
