@@ -156,7 +156,7 @@ def test_the_most_recent_picks_a_row(nl: RuleTranslator, garage: SQLiteEngine) -
     ]
     # "how much did it cost": the latest repair's cost, never a total beside the latest date
     got = rows(garage, "How much did the most recent repair cost?", nl)
-    assert [r[3] for r in got] == [150.0]
+    assert [r[0] for r in got] == [150.0]
 
 
 def test_a_direction_verb_in_any_inflection_picks_its_side(
