@@ -318,42 +318,15 @@ class _SqlBuilder:
         if path is None or not path.steps or model.lower() == root.lower():
             raise CannotAnswer(f"I could not relate {model} to {root} to count its rows.")
         path = settle_roles(self.index, path, self.plan.words, passive=f.passive)
-        last = path.steps[-1]
-        if len(last.left_columns) != 1:
-            raise CannotAnswer(f"{model} is related to {root} by a key of several columns.")
-        inner_key = _col(last.left, last.left_columns[0])
-        inner = exp.Select().select(inner_key).from_(exp.Table(this=_ident(model)))
-        for step in path.steps[:-1]:
-            on = exp.and_(
-                *(
-                    exp.EQ(this=_col(step.left, lc), expression=_col(step.right, rc))
-                    for lc, rc in zip(step.left_columns, step.right_columns, strict=True)
-                )
-            )
-            inner = inner.join(exp.Table(this=_ident(step.right)), on=on)
+        inner, inner_key, outer_key = _keys_along(model, root, path)
         count, _ = measure_sql(self.index, f.measure, len(path.steps) > 1)
         inner = inner.group_by(inner_key.copy()).having(_compare(count, f.op, f.values))
-        outer_key = _col(last.right, last.right_columns[0])
         return exp.In(this=outer_key, query=exp.Subquery(this=inner))
 
     def _related_in(self, f: Filter, path: JoinPlan) -> exp.Expr:
         """``root.key IN (SELECT the key FROM the related model ... along path)``."""
         absent = str(f.model)
-        last = path.steps[-1]
-        if len(last.left_columns) != 1:
-            raise CannotAnswer(
-                f"{absent} is related to {self.plan.root} by a key of several columns."
-            )
-        inner_key = _col(last.left, last.left_columns[0])
-        inner = exp.Select().select(inner_key).from_(exp.Table(this=_ident(absent)))
-        for step in path.steps[:-1]:
-            on = exp.and_(
-                *(
-                    exp.EQ(this=_col(step.left, lc), expression=_col(step.right, rc))
-                    for lc, rc in zip(step.left_columns, step.right_columns, strict=True)
-                )
-            )
-            inner = inner.join(exp.Table(this=_ident(step.right)), on=on)
+        inner, inner_key, outer_key = _keys_along(absent, self.plan.root, path)
         inner = self._beyond(inner, f, path)
         conditions: list[exp.Expr] = [
             exp.Not(this=exp.Is(this=inner_key.copy(), expression=exp.Null()))
@@ -367,7 +340,6 @@ class _SqlBuilder:
                 if condition is not None:
                     conditions.append(condition)
         inner = inner.where(exp.and_(*conditions))
-        outer_key = _col(last.right, last.right_columns[0])
         return exp.In(this=outer_key, query=exp.Subquery(this=inner))
 
     def _beyond(self, inner: exp.Select, f: Filter, path: JoinPlan) -> exp.Select:
@@ -410,6 +382,25 @@ class _SqlBuilder:
                 first = self.measure_aliases[id(plan.measures[0])]
                 select = select.order_by(exp.Ordered(this=exp.column(_ident(first)), desc=True))
         return select
+
+
+def _keys_along(model: str, root: str, path: JoinPlan) -> tuple[exp.Select, exp.Column, exp.Column]:
+    """``SELECT <the key that leads to root> FROM model JOIN ...`` along ``path`` (from
+    ``model`` to ``root``), that key, and the root's column it matches."""
+    last = path.steps[-1]
+    if len(last.left_columns) != 1:
+        raise CannotAnswer(f"{model} is related to {root} by a key of several columns.")
+    inner_key = _col(last.left, last.left_columns[0])
+    inner = exp.Select().select(inner_key).from_(exp.Table(this=_ident(model)))
+    for step in path.steps[:-1]:
+        on = exp.and_(
+            *(
+                exp.EQ(this=_col(step.left, lc), expression=_col(step.right, rc))
+                for lc, rc in zip(step.left_columns, step.right_columns, strict=True)
+            )
+        )
+        inner = inner.join(exp.Table(this=_ident(step.right)), on=on)
+    return inner, inner_key, _col(last.right, last.right_columns[0])
 
 
 def measure_sql(index: SemanticIndex, m: Measure, fan_out: bool) -> tuple[exp.Expr, str]:
