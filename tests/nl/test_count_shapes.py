@@ -8,9 +8,7 @@ and pass the SQL guard on the other dialects the engine targets.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -19,6 +17,7 @@ from sqlgate.nl.prepare import prepare_embedded, sample_values
 from sqlgate.nl.rules import RuleTranslator
 from sqlgate.nl.values import ValueIndex
 from sqlgate.sql.guard import analyze
+from tests.nl.conftest import sqlite_engine
 from tests.nl.test_coverage import answers
 
 SCHEMA = """
@@ -67,12 +66,7 @@ OTHER_DIALECTS = ("duckdb", "postgres", "mysql")
 
 @pytest.fixture(scope="module")
 def yards(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteEngine]:
-    path: Path = tmp_path_factory.mktemp("yards") / "yards.sqlite"
-    with sqlite3.connect(path) as con:
-        con.executescript(SCHEMA)
-    engine = SQLiteEngine(path)
-    yield engine
-    engine.close()
+    yield from sqlite_engine(tmp_path_factory, "yards", SCHEMA)
 
 
 @pytest.fixture(scope="module")
