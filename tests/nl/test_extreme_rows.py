@@ -155,6 +155,27 @@ def test_many_rows_per_ranked_row_are_not_guessed(nl: RuleTranslator) -> None:
     declines(nl, "What are the names of the horses of the oldest rider?")
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What are the visit dates of the vet visits of the youngest horse?",
+        "What is the visit date of the vet visit of the youngest horse?",
+    ],
+)
+def test_rows_of_the_extreme_row_they_belong_to_are_all_of_its_rows(
+    nl: RuleTranslator, stable: SQLiteEngine, values: ValueIndex, question: str
+) -> None:
+    """The youngest horse (Comet) has two visits: both, not one of them (ordered and cut) nor
+    every horse's visits (ordered only)."""
+    gold = (
+        "SELECT v.visit_date FROM vet_visits v JOIN horses h ON h.horse_id = v.horse_id "
+        "WHERE h.age = (SELECT MIN(age) FROM horses)"
+    )
+    answer = answers(nl, stable, question, gold)
+    assert "LIMIT" not in (answer.native_sql or "").upper()
+    on_every_dialect(nl, question, values)
+
+
 def test_a_number_stored_as_text_is_not_ranked_as_text(
     nl: RuleTranslator, stable: SQLiteEngine
 ) -> None:

@@ -21,6 +21,7 @@ from sqlgate.nl.rules.coverage import QUESTION_WORDS, measure_coverage
 from sqlgate.nl.rules.explaining import explain, mappings, nothing_found, summary
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.negation import negations_as_absence
+from sqlgate.nl.rules.parent_extremes import extremes_of_parents
 from sqlgate.nl.rules.parts import CannotAnswer, Item, Plan, Reading
 from sqlgate.nl.rules.planning import plan_query
 from sqlgate.nl.rules.roles import read_roles
@@ -142,6 +143,7 @@ class RuleTranslator:
         shaped = shaped or values_set(plan, items, tokens) or absence_set(self.facts, plan)
         if shaped is None:
             plan = negations_as_absence(self.index, plan)  # explained as it is built
+            plan = extremes_of_parents(self.index, plan)
             tree, joins = build_query(self.index, self.dialect, plan)
             return plan, tree, joins
         built = []
