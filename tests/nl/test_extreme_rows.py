@@ -176,6 +176,12 @@ def test_rows_of_the_extreme_row_they_belong_to_are_all_of_its_rows(
     on_every_dialect(nl, question, values)
 
 
+def test_a_concept_word_no_column_shows_is_not_dropped(nl: RuleTranslator) -> None:
+    """ "the cost of the most recent vet visit": two columns could be the cost, and neither is
+    chosen; declined, never the latest visit date read as the answer."""
+    declines(nl, "What is the cost of the most recent vet visit?", "cost")
+
+
 def test_a_number_stored_as_text_is_not_ranked_as_text(
     nl: RuleTranslator, stable: SQLiteEngine
 ) -> None:

@@ -35,7 +35,7 @@ from sqlgate.nl.rules.wording import (
 )
 from sqlgate.nl.semantic import SemanticIndex
 from sqlgate.nl.text import NUMBER_WORDS, Token, identifier_words, stem
-from sqlgate.nl.vocabulary import KEYWORDS, STOPWORDS, _words
+from sqlgate.nl.vocabulary import CONCEPT_FIELDS, KEYWORDS, STOPWORDS, _words
 
 #: Words that add nothing a query could show: pronouns, connectives and verbs of reference.
 FILLER_WORDS = _words(
@@ -352,6 +352,10 @@ def _name_stems(shown: _Shown, index: SemanticIndex | None) -> set[str]:
     return {stem(w) for name in names for w in identifier_words(name)}
 
 
+#: Column words that also hold an amount of money ("charge_amount" for "the most expensive").
+_MONEY_COLUMNS = {"price": ("amount", "fee", "charge", "paid", "payment", "fare")}
+
+
 def measure_coverage(
     tokens: list[Token],
     items: list[Item],
@@ -506,6 +510,11 @@ def _item_shown(item: Item, shown: _Shown) -> bool:
         return True
     if item.kind == "concept" and item.arg == "sales":
         return shown.metric or shown.has((exp.Sum,))  # "revenue", "spending": a sum of money
+    if item.kind == "concept" and item.arg in CONCEPT_FIELDS:
+        # "the cost of the latest visit": a column of that kind is read (or a metric), never
+        # only the date the rows are ranked by
+        words = CONCEPT_FIELDS[str(item.arg)] + _MONEY_COLUMNS.get(str(item.arg), ())
+        return shown.metric or any(w in c for c in shown.columns for w in words)
     if item.kind == "like":
         return f"%{item.text}%".lower() in shown.literals
     if item.kind == "number":
