@@ -495,12 +495,13 @@ def _as_number(index: SemanticIndex, model: str, name: str, column: exp.Column) 
     """``column``, cast to a number when it is stored as text ("age VARCHAR")."""
     field = index.get_field(model, name)
     type_name = getattr(field, "type", None) or ""
-    if _TEXT_TYPE.search(type_name):
+    if TEXT_TYPE.search(type_name):
         return exp.Cast(this=column, to=exp.DataType.build("DOUBLE"))
     return column
 
 
-_TEXT_TYPE = re.compile(r"char|text|string|clob", re.IGNORECASE)
+#: Column types that hold text (a number or date stored as text is cast to compare it).
+TEXT_TYPE = re.compile(r"char|text|string|clob", re.IGNORECASE)
 
 
 def _overall(index: SemanticIndex, f: Filter) -> exp.Expr:

@@ -9,14 +9,12 @@ parent's field equals its extreme over all the parent's rows (ties keep all thei
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from sqlgate.nl.joins import plan_joins
+from sqlgate.nl.rules.building import TEXT_TYPE
 from sqlgate.nl.rules.parts import Filter, Plan
 from sqlgate.nl.semantic import SemanticIndex
-
-_TEXT_TYPE = re.compile(r"char|text|string|clob", re.IGNORECASE)
 
 
 def extremes_of_parents(index: SemanticIndex, plan: Plan) -> Plan:
@@ -31,7 +29,7 @@ def extremes_of_parents(index: SemanticIndex, plan: Plan) -> Plan:
     if str(model).lower() == plan.root.lower():
         return plan
     field = index.get_field(model, name)
-    if field is None or _TEXT_TYPE.search(getattr(field, "type", None) or ""):
+    if field is None or TEXT_TYPE.search(getattr(field, "type", None) or ""):
         return plan  # a number or date stored as text: left as it was read
     path = plan_joins(index, plan.root, [model])
     if path is None or not path.steps or path.fans_out:
