@@ -132,10 +132,12 @@ def _time_column(columns: tuple[SchemaColumn, ...]) -> str | None:
 
 def _labels(columns: list[Column], table: str = "") -> list[str]:
     lower = {c.name.lower(): c.name for c in columns}
+    first_last = [n for n in lower if n.replace("_", "") in ("firstname", "lastname")]
     for wanted in _LABEL_NAMES:
+        if wanted == "title" and len(first_last) == 2:
+            break  # a person's job title is not what names them
         if wanted in lower:
             return [lower[wanted]]
-    first_last = [n for n in lower if n.replace("_", "") in ("firstname", "lastname")]
     if len(first_last) == 2:
         return sorted((lower[n] for n in first_last), key=lambda n: "last" in n.lower())
     for name, original in lower.items():

@@ -154,12 +154,20 @@ class _SqlBuilder:
                 )
             )
             select = select.join(exp.Table(this=_ident(step.right)), on=on)
-        for via, model in dict.fromkeys((f.via, str(f.model)) for f in self.plan.filters if f.via):
+        ways = dict.fromkeys((f.via, str(f.model), f.back) for f in self.plan.filters if f.via)
+        for via, model, back in ways:
             target = self.index.get_model(model)
+            root = self.index.get_model(self.joins.root)
             assert target is not None
-            alias = via_alias(model, via)
-            on = exp.EQ(
-                this=_col(self.joins.root, via[0]), expression=_col(alias, target.primary_key[0])
+            assert root is not None
+            alias = via_alias(model, via, back)
+            on = (
+                exp.EQ(this=_col(alias, via[0]), expression=_col(root.name, root.primary_key[0]))
+                if back  # "Jane's manager": the row Jane's column points to is the root's
+                else exp.EQ(
+                    this=_col(self.joins.root, via[0]),
+                    expression=_col(alias, target.primary_key[0]),
+                )
             )
             table = exp.Table(this=_ident(model), alias=exp.TableAlias(this=_ident(alias)))
             select = select.join(table, on=on)
@@ -223,7 +231,7 @@ class _SqlBuilder:
         fixed = {  # "the shop with code 'X'": a field fixed by a value is not asked
             str(f.name).lower()
             for f in plan.filters
-            if f.kind == "values" and not f.negated and len(f.values) == 1
+            if f.kind == "values" and not f.negated and len(f.values) == 1 and not f.via
             if str(f.model).lower() == root
         }
         asked = [n for m, n in plan.extra_columns if m.lower() == root and n.lower() not in fixed]
@@ -273,7 +281,7 @@ class _SqlBuilder:
             if condition is None:
                 continue
             if f.via:  # the model's alias for this role
-                alias = via_alias(str(f.model), f.via)
+                alias = via_alias(str(f.model), f.via, f.back)
                 for column in condition.find_all(exp.Column):
                     column.set("table", _ident(alias))
             target = having if f.kind == "having" else where

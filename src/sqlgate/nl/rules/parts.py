@@ -59,6 +59,7 @@ class Filter:
     within: tuple[str, ...] = ()  # a winner filter: the columns of its group
     inside: tuple[str, ...] = ()  # an absent filter: models read inside it, beyond its model
     via: tuple[str, ...] = ()  # the root's columns of the relationship the value is matched by
+    back: bool = False  # via: matched on the rows whose ``via`` points to the root's row
     passive: bool = False  # "staff who are trusted": the related row's other side
 
 

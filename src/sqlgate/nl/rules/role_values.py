@@ -92,6 +92,7 @@ def _last_cue(between: list[Item]) -> str | None:
     return cue
 
 
-def via_alias(model: str, via: tuple[str, ...]) -> str:
-    """The alias of ``model`` joined through the root's column ``via``."""
-    return f"{model}_{via[0]}".lower()
+def via_alias(model: str, via: tuple[str, ...], back: bool = False) -> str:
+    """The alias of ``model`` joined through the root's column ``via`` (``back``: through its
+    own column ``via`` pointing to the root's key)."""
+    return f"{model}_{via[0]}{'_of' if back else ''}".lower()

@@ -18,6 +18,7 @@ from sqlgate.nl.questions import MAX_QUESTION_CHARS
 from sqlgate.nl.rules.answer import RuleAnswer
 from sqlgate.nl.rules.building import build_query
 from sqlgate.nl.rules.coverage import QUESTION_WORDS, measure_coverage
+from sqlgate.nl.rules.derived import Answered, Derivation, cue_mapping, derive, find_derivation
 from sqlgate.nl.rules.explaining import explain, mappings, nothing_found, summary
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.negation import negations_as_absence
@@ -25,6 +26,7 @@ from sqlgate.nl.rules.parent_extremes import extremes_of_parents
 from sqlgate.nl.rules.parts import CannotAnswer, Item, Plan, Reading
 from sqlgate.nl.rules.planning import plan_query
 from sqlgate.nl.rules.roles import read_roles
+from sqlgate.nl.rules.self_references import self_references
 from sqlgate.nl.rules.sets import absence_set, combine, describe_set, models_set, values_set
 from sqlgate.nl.rules.words import find_items, settle
 from sqlgate.nl.semantic import SemanticModel
@@ -60,9 +62,17 @@ class RuleTranslator:
         question = question.strip()
         if len(question) > MAX_QUESTION_CHARS:
             return self._non_sql(question, "too_long", "The question is too long to translate.")
+        derivation = find_derivation(question, self.known)
+        if derivation is not None:
+            return self._derived(question, derivation, today)
+        return self._translate(question, today)[0]
+
+    def _translate(self, question: str, today: date) -> tuple[RuleAnswer, Plan | None]:
         tokens = respell(tokenize(question), self.known, self._one_word)
         if not tokens:
-            return self._non_sql(question, "no_match", "The question has no words to translate.")
+            return self._non_sql(
+                question, "no_match", "The question has no words to translate."
+            ), None
         verb = _write_verb(tokens)
         if verb:
             return self._non_sql(
@@ -70,18 +80,55 @@ class RuleTranslator:
                 "write_request",
                 f"The question asks to {verb} data. Queries here are read-only: they can count, "
                 "list and summarise data, never change it.",
-            )
+            ), None
         items = find_items(self.lexicon, tokens, today)
         settle(self.facts, items, tokens)
         reading = read_roles(self.facts, items)
         return self._answer(question, tokens, items, reading)
+
+    def _derived(self, question: str, d: Derivation, today: date) -> RuleAnswer:
+        """A running total, a change, a share or an average per group: the inner question
+        answered as usual, its SQL wrapped (:mod:`sqlgate.nl.rules.derived`)."""
+        inner, plan = self._translate(d.inner, today)
+        if d.kind == "share" and plan is not None and not plan.measures:
+            inner, plan = self._translate(f"number of {d.inner}", today)  # "share of orders"
+        if not inner.is_sql or plan is None:
+            return replace(inner, question=question)
+        base = None
+        if d.base is not None:
+            base_answer, base_plan = self._translate(d.base, today)
+            if not base_answer.is_sql or base_plan is None:
+                return replace(base_answer, question=question)
+            base = Answered(base_answer, base_plan)
+        try:
+            semantic, native, explanation = derive(d, Answered(inner, plan), base, self.dialect)
+        except CannotAnswer as exc:
+            return self._non_sql(
+                question, "unsupported", f"{exc} Understood: {inner.explanation}",
+                coverage=inner.coverage,
+            )  # fmt: skip
+        for sql in (semantic, native):
+            analysis = analyze(sql, self.dialect)
+            if not analysis.is_valid:  # pragma: no cover - a bug in the wrapping, not user input
+                return self._non_sql(
+                    question, "unsupported", f"The generated SQL was refused: {analysis.error}"
+                )
+        check_native(native, self.dialect)
+        return replace(
+            inner,
+            question=question,
+            explanation=explanation,
+            sql=semantic,
+            native_sql=native,
+            mappings=(cue_mapping(d), *inner.mappings),
+        )
 
     def _one_word(self, stem: str) -> bool:
         return (stem,) in self.lexicon.phrases
 
     def _answer(
         self, question: str, tokens: list[Token], items: list[Item], r: Reading
-    ) -> RuleAnswer:
+    ) -> tuple[RuleAnswer, Plan | None]:
         unmatched = tuple(
             i.text
             for i in items
@@ -90,11 +137,11 @@ class RuleTranslator:
         declined = self._too_little(question, tokens, items, unmatched)
         if declined is not None:
             score = measure_coverage(tokens, items, None, self.dialect).score
-            return replace(declined, coverage=score)
+            return replace(declined, coverage=score), None
         try:
             plan, tree, joins = self._query(r, items, tokens)
         except CannotAnswer as exc:
-            return self._non_sql(
+            declined = self._non_sql(
                 question,
                 "unsupported",
                 f"{exc} " + summary(items, unmatched),
@@ -102,10 +149,11 @@ class RuleTranslator:
                 unmatched=unmatched,
                 coverage=measure_coverage(tokens, items, None, self.dialect).score,
             )
+            return declined, None
         semantic = tree.sql(dialect=self.dialect)
         coverage = measure_coverage(tokens, items, semantic, self.dialect, self.lexicon)
         if not coverage.complete:
-            return self._non_sql(
+            declined = self._non_sql(
                 question,
                 "unclear",
                 "Part of the question does not map to the semantic model, so no query would "
@@ -114,15 +162,15 @@ class RuleTranslator:
                 unmatched=unmatched,
                 coverage=coverage.score,
             )
+            return declined, None
         native = expand_tree(tree, self.index, self.dialect).sql(dialect=self.dialect)
         for sql in (semantic, native):
             analysis = analyze(sql, self.dialect)
             if not analysis.is_valid:  # pragma: no cover - a bug in the builder, not user input
-                return self._non_sql(
-                    question, "unsupported", f"The generated SQL was refused: {analysis.error}"
-                )
+                refused = f"The generated SQL was refused: {analysis.error}"
+                return self._non_sql(question, "unsupported", refused), None
         check_native(native, self.dialect)
-        return RuleAnswer(
+        answer = RuleAnswer(
             question=question,
             outcome="sql",
             dialect=self.dialect,
@@ -133,6 +181,7 @@ class RuleTranslator:
             unmatched=unmatched,
             coverage=coverage.score,
         )
+        return answer, plan
 
     def _query(
         self, r: Reading, items: list[Item], tokens: list[Token]
@@ -144,6 +193,7 @@ class RuleTranslator:
         if shaped is None:
             plan = negations_as_absence(self.index, plan)  # explained as it is built
             plan = extremes_of_parents(self.index, plan)
+            plan = self_references(self.index, plan, items)
             tree, joins = build_query(self.index, self.dialect, plan)
             return plan, tree, joins
         built = []

@@ -108,12 +108,15 @@ def _phrase_at(
 
 
 def _noun_at(tokens: list[Token], i: int, n: int) -> bool:
-    """ "the kind of the van": a common word used as a noun, after a determiner and before
-    "of", names a field called so (``kind``)."""
+    """ "the kind of the van", "loaves by kind": a common word used as a noun, after a
+    determiner and before "of" or after a word that groups, names a field called so
+    (``kind``)."""
     before = tokens[i - 1].norm if i else ""
     after = tokens[i + n].norm if i + n < len(tokens) else ""
     if before in ("what", "which"):  # "what make is it"
         return n == 1 and after in ("is", "was", "are", "were")
+    if before in ("by", "per", "each", "every"):  # "loaves by kind": the groups of a field
+        return n == 1 and after in ("and", "", "in", "for", "from", "with", "by", "of")
     return n == 1 and before in ("the", "a", "an", "its", "their") and after in ("of", "and", "")
 
 
@@ -332,6 +335,15 @@ def _choose(facts: ModelFacts, item: Item, items: list[Item], pos: int, named: l
     owner = _owner_after(items, pos)
     owners = [m.lower() for m in facts.to_one_models(owner)] if owner else []
     beside = _fields_beside(items, item)
+    # "Michael Mitchell": two values side by side (a first and a last name) are of one model
+    # that has both, not of two models that each have one
+    pair = {
+        e.model.lower()
+        for other in items
+        if other.kind == "entry" and (other.first == item.last + 1 or other.last + 1 == item.first)
+        for e in other.entries
+        if e.kind == "value" and e.name != item.entries[0].name
+    }
 
     def score(entry: Entry) -> tuple[int, ...]:
         model = entry.model.lower()
@@ -355,7 +367,8 @@ def _choose(facts: ModelFacts, item: Item, items: list[Item], pos: int, named: l
         near = 1000
         if entry.kind == "field" and not facts.lexicon.field(entry.model, str(entry.name)).key:
             near = min((facts.distance(n, model) for n in beside), default=1000)
-        return (owned, sibling, adjacent, in_question, -distance, via, kind_rank, -near)
+        paired = int(entry.kind == "value" and model in pair)
+        return (owned, sibling, paired, adjacent, in_question, -distance, via, kind_rank, -near)
 
     return max(entries, key=score)
 
