@@ -585,3 +585,25 @@ def test_a_year_is_of_the_rows_asked_before_a_date_they_point_to(
         nl, fleet, "How many trips in 2022?", "SELECT COUNT(*) FROM trips WHERE trip_year = 2022"
     )
     assert "joined" not in (answer.sql or "")
+
+
+def test_what_is_the_extreme_row_is_the_row_not_the_figure(
+    nl: RuleTranslator, fleet: SQLiteEngine
+) -> None:
+    """ "what is the heaviest van" asks for a van, as "which van is the heaviest" does; "what is
+    the highest payload" asks for the figure."""
+    answers(
+        nl,
+        fleet,
+        "What is the van with the largest payload?",
+        "SELECT van_id, plate FROM vans ORDER BY payload DESC LIMIT 1",
+    )
+    answers(
+        nl,
+        fleet,
+        "What is the van having the smallest payload?",
+        "SELECT van_id, plate FROM vans ORDER BY payload LIMIT 1",
+    )
+    answer = nl.ask("What is the highest payload?")
+    assert answer.is_sql, answer.explanation
+    assert "MAX(" in (answer.native_sql or "").upper(), answer.native_sql

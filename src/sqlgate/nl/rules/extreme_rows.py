@@ -144,3 +144,42 @@ def rarest_group(
     named.role, named.arg = "filter", RANKED_GROUP
     words = f"{sup[2].text} {named.text}"
     return Filter("rarest", model, pointing[0].left_columns[0], op=direction, words=words)
+
+
+def ranks_a_model(items: list[Item], sup: Item) -> bool:
+    """Whether the superlative is said of a model's rows ("the most expensive *product*", "the
+    longest *track*", "the *van* with the largest payload"), not of a field ("the highest
+    *price*"): the word after it names a model, or the words before it are a model and "with".
+    Only when nothing else is asked first ("what is the cost of the most recent visit" asks a
+    field of that row)."""
+    pos = next((k for k, i in enumerate(items) if i is sup), None)
+    if pos is None:
+        return False
+    if _model_with(items, pos):
+        return True  # "what is the van with the largest payload"
+    if not _only_asking(items[:pos]):
+        return False
+    after = next_significant(items, pos)
+    if after is not None and after.kind == "concept" and after.first == sup.last + 1:
+        sup, after = after, next_significant(items, items.index(after))  # "most expensive"
+    if after is None or after.kind != "entry" or after.chosen is None:
+        return False
+    return after.chosen.kind == "model" and after.first == sup.last + 1
+
+
+def _model_with(items: list[Item], pos: int) -> bool:
+    """Whether "<model> with" comes right before the superlative at ``pos``."""
+    before = [i for i in items[:pos] if not (i.kind == "word" and i.text.lower() == "the")]
+    if len(before) < 2 or before[-1].text.lower() not in ("with", "having"):
+        return False
+    owner = before[-2]
+    is_model = owner.kind == "entry" and owner.chosen is not None and owner.chosen.kind == "model"
+    return is_model and _only_asking(before[:-2])
+
+
+def _only_asking(items: list[Item]) -> bool:
+    """ "what is the", "which was": nothing asked yet but the row."""
+    return all(i.kind == "word" and i.text.lower() in _ASKING for i in items)
+
+
+_ASKING = frozenset({"what", "which", "is", "was", "the", "a"})

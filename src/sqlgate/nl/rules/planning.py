@@ -24,7 +24,7 @@ from sqlgate.nl.rules.entities import (
     rows_of_each,
     total_having,
 )
-from sqlgate.nl.rules.extreme_rows import extreme_row, rarest_group
+from sqlgate.nl.rules.extreme_rows import extreme_row, ranks_a_model, rarest_group
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import (
     CannotAnswer,
@@ -88,6 +88,8 @@ class _Planner:
         self._havings()
         if self.sup is not None and self._read_apart(self.sup):
             self.sup = None
+        if self.sup is not None and not r.listing and ranks_a_model(self.items, self.sup[2]):
+            r.listing = True  # "what is the most expensive product": a product, not a price
         if self.sup is not None:
             self._superlative(self.sup)
         self._ranking()
