@@ -82,3 +82,24 @@ def test_the_lexicon_can_be_turned_off(nl: RuleTranslator, monkeypatch: pytest.M
     monkeypatch.setenv("SQLGATE_NL_WORDNET", "off")
     answer = nl.ask("How many shoemakers are there?")
     assert not answer.is_sql and "shoemakers" in answer.explanation
+
+
+PORTS = """
+CREATE TABLE regions (region_id INTEGER PRIMARY KEY, region TEXT);
+CREATE TABLE ports (
+    port_id INTEGER PRIMARY KEY, name TEXT, region_id INTEGER REFERENCES regions (region_id)
+);
+INSERT INTO regions VALUES (1, 'asia'), (2, 'africa');
+INSERT INTO ports VALUES (1, 'Harbour One', 1), (2, 'Harbour Two', 1), (3, 'Harbour Three', 2);
+"""
+
+
+@pytest.fixture(scope="module")
+def harbours(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteEngine]:
+    yield from sqlite_engine(tmp_path_factory, "harbours", PORTS)
+
+
+def test_a_place_adjective_reaches_a_value_stored_in_lower_case(harbours: SQLiteEngine) -> None:
+    # 'asia' is stored in lower case and no other word names regions: "Asian" still finds it
+    nl = prepare_embedded(harbours, "sqlite")
+    assert rows(harbours, "How many Asian ports are there?", nl) == [(2,)]

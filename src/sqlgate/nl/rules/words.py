@@ -288,7 +288,7 @@ def _value_ok(
     tokens: list[Token],
     lowercase_question: bool,
 ) -> bool:
-    if entry.via == "boolean" or item.last > item.first or lowercase_question:
+    if entry.via in ("boolean", "lexicon") or item.last > item.first or lowercase_question:
         return True
     token = tokens[item.first]
     if token.kind == "quoted":
