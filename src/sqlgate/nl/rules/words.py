@@ -17,6 +17,7 @@ from sqlgate.nl.lexicon import MAX_PHRASE, Entry, Lexicon
 from sqlgate.nl.rules.entities import named_after
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import Item
+from sqlgate.nl.rules.related_words import related_entries
 from sqlgate.nl.rules.role_joins import column_direction, direction_cue
 from sqlgate.nl.spelling import initials, lemma
 from sqlgate.nl.text import Token, identifier_words, phrase_key, stem
@@ -133,7 +134,8 @@ def _other_form(lexicon: Lexicon, window: list[Token]) -> list[Entry]:
         if len(window[0].norm) < _MIN_LEMMA:
             return []  # "ids", "its": too short to tell
         other = stem(lemma(window[0].norm))
-        return lexicon.phrases.get((other,), []) if other != window[0].stem else []
+        entries = lexicon.phrases.get((other,), []) if other != window[0].stem else []
+        return entries or related_entries(lexicon, window[0])  # "stores" for shop
     spelled = initials([t.norm for t in window])
     return lexicon.acronyms.get(spelled, []) if spelled else []
 
@@ -289,7 +291,7 @@ def _value_ok(
     tokens: list[Token],
     lowercase_question: bool,
 ) -> bool:
-    if entry.via == "boolean" or item.last > item.first or lowercase_question:
+    if entry.via in ("boolean", "lexicon") or item.last > item.first or lowercase_question:
         return True
     token = tokens[item.first]
     if token.kind == "quoted":

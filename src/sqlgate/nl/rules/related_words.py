@@ -1,0 +1,74 @@
+"""A question word the model names with another word of the same meaning or stem (WordNet).
+
+The last resort of step 1 (:mod:`sqlgate.nl.rules.words`), for one word that no name, synonym,
+sampled value or other form of them reaches: the words :func:`sqlgate.nl.wordnet.related` relates
+to it — synonyms of its most common senses ("shoemakers" for a ``cobblers`` table),
+derivationally related forms ("religious" for a ``religion`` column) and pertainyms
+("Norwegian" for the value 'Norway') — are looked up in the model's vocabulary. Only what the
+model has is found; when the related words reach more than one thing, the word stays unknown
+(and the question declines) rather than pick one. The entries found are marked ``via="lexicon"``,
+ranked below every name, synonym and value of the model's own. A number field is never reached
+this way (:func:`_named`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sqlgate.nl import wordnet
+from sqlgate.nl.lexicon import Entry, Lexicon
+from sqlgate.nl.spelling import lemma
+from sqlgate.nl.text import Token, phrase_key
+from sqlgate.nl.vocabulary import KEYWORDS, STOPWORDS
+
+#: Shortest word looked up: shorter ones ("ids", "age") have too many senses to trust.
+MIN_WORD = 4
+
+
+def related_entries(lexicon: Lexicon, token: Token) -> list[Entry]:
+    """What the model names with a word WordNet relates to ``token``, if that is one thing.
+
+    Only a noun or an adjective is looked up ("shoemakers", "Italian"), in its senses as one: a
+    verb ("mended", "owns") relates or dates what the question names, and the rules that read verbs
+    (:mod:`sqlgate.nl.rules.wording`) account for it or decline; a word the question vocabulary
+    knows ("listed", "total") keeps its meaning there."""
+    word = token.norm
+    if (
+        token.kind != "word"
+        or len(word) < MIN_WORD
+        or not word.isalpha()
+        or word in STOPWORDS
+        or (word,) in KEYWORDS
+        or word in _question_words()
+        or (word.endswith(("ed", "ing")) and lemma(word) != word)
+        or not wordnet.enabled()
+    ):
+        return []
+    found: dict[frozenset[str], list[Entry]] = {}
+    for other, _how in sorted(wordnet.related(word, ("n", "a"))):
+        key = phrase_key(other)
+        if not key or key == (token.stem,):
+            continue
+        entries = [e for e in lexicon.phrases.get(key, ()) if _named(lexicon, e)]
+        if entries:
+            found.setdefault(frozenset(e.part for e in entries), entries)
+    if len(found) != 1:
+        return []  # nothing, or several things: no guess
+    (entries,) = found.values()
+    return [replace(e, via="lexicon") for e in entries]
+
+
+def _named(lexicon: Lexicon, entry: Entry) -> bool:
+    """Whether a related word may stand for ``entry``: a model, a value, a field of text or
+    dates, never a figure. A figure's name says exactly what it measures, and a word of a
+    related sense may measure something else: ``wages`` per hour are no yearly "salary"; a
+    tasting's ``cost`` is no beer's "price". The question declines instead."""
+    if entry.kind != "field" or entry.name is None:
+        return entry.kind in ("model", "value")
+    return lexicon.field(entry.model, entry.name).kind != "number"
+
+
+def _question_words() -> frozenset[str]:
+    from sqlgate.nl.rules.coverage import QUESTION_WORDS  # coverage reads the items words.py makes
+
+    return QUESTION_WORDS
