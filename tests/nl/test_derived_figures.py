@@ -220,3 +220,21 @@ def test_a_field_named_by_a_common_word_groups_after_by(nl: RuleTranslator) -> N
         answer = nl.ask(question, today=TODAY)
         assert answer.is_sql, answer.explanation
         assert "GROUP BY loaves.kind" in (answer.native_sql or ""), (question, answer.native_sql)
+
+
+def test_percentage_of_a_figure_with_a_condition(
+    chinook_nl: RuleTranslator, chinook_engine: SQLiteEngine
+) -> None:
+    """ "what percentage of sales came from customers in Brazil": the figure with the condition
+    over the figure without it, not a count of rows."""
+    gold = (
+        "SELECT 100.0 * sum(CASE WHEN c.Country = 'Brazil' THEN l.UnitPrice * l.Quantity END) "
+        "/ sum(l.UnitPrice * l.Quantity) FROM InvoiceLine l JOIN Invoice v USING (InvoiceId) "
+        "JOIN Customer c USING (CustomerId)"
+    )
+    answer = chinook_nl.ask("What percentage of sales came from customers in Brazil?")
+    assert answer.is_sql, answer.explanation
+    assert "COUNT(" not in (answer.native_sql or "").upper(), answer.native_sql
+    got = chinook_engine.execute(answer.native_sql or "", None, timeout=10, row_limit=5).table
+    want = chinook_engine.execute(gold, None, timeout=10, row_limit=5).table
+    assert round(got.column(0)[0].as_py(), 6) == round(want.column(0)[0].as_py(), 6)

@@ -49,6 +49,7 @@ _SHARE_VERBS = re.compile(
     re.IGNORECASE,
 )
 _CONDITION_VERB = re.compile(r"\b(?:are|were|is|was|have|has|had)\b", re.IGNORECASE)
+_FIGURE_VERB = re.compile(r"\b(?:comes?|came|goes|went)\b", re.IGNORECASE)
 _PER_GROUP = re.compile(
     r"^\s*(?:(?:what|which)\s+(?:is|was)\s+)?(?:the\s+)?(?:average|mean)\s+(?:number|count)\s+"
     r"of\s+(?P<rows>.+?)\s+(?:per|for\s+each|for\s+every|in\s+each|of\s+each|each)\s+"
@@ -77,6 +78,7 @@ class Derivation:
     inner: str  # the question whose answer the figure is derived from
     cue: str  # the words that name the derivation, as said
     base: str | None = None  # share_of_rows, per_group: the question that counts the whole
+    otherwise: Derivation | None = None  # another reading, tried when this one declines
 
 
 def find_derivation(question: str, known: frozenset[str]) -> Derivation | None:
@@ -157,11 +159,22 @@ def _share(match: re.Match[str]) -> Derivation:
         text = re.sub(r"\b(?:each|per|every)\b", "by", text, flags=re.IGNORECASE)
         text = re.sub(r"\b(?:of\s+|by\s+)+by\b", "by", text, flags=re.IGNORECASE)
         return Derivation("share", _tidy(text), cue)
-    verb = _CONDITION_VERB.search(rest)
+    verb = _CONDITION_VERB.search(rest) or _FIGURE_VERB.search(rest)
     if verb is None:
         return Derivation("share_of_rows", f"how many {rest}", cue, base=None)
-    subject = rest[: verb.start()].strip()
-    return Derivation("share_of_rows", f"how many {rest}", cue, base=f"how many {subject}")
+    subject, condition = rest[: verb.start()].strip(), rest[verb.end() :].strip()
+    # "what percentage of revenue comes from the mobile channel": a figure, not rows
+    figure = _FIGURE_VERB.search(rest)
+    otherwise = None
+    if figure is not None:
+        said, where = rest[: figure.start()].strip(), rest[figure.end() :].strip()
+        otherwise = Derivation("share_of_rows", f"{said} {where}", cue, base=said)
+    elif condition:
+        otherwise = Derivation("share_of_rows", f"{subject} {condition}", cue, base=subject)
+    rows = Derivation(
+        "share_of_rows", f"how many {rest}", cue, base=f"how many {subject}", otherwise=otherwise
+    )
+    return rows
 
 
 def _per_group(question: str) -> Derivation:
@@ -271,9 +284,17 @@ def _shares(inner: Answered, dialect: str) -> tuple[str, str, str]:
 def _share_of_rows(inner: Answered, base: Answered, dialect: str) -> tuple[str, str, str]:
     part, whole = inner.plan, base.plan
     for plan in (part, whole):
-        if plan.dimensions or len(plan.measures) != 1 or plan.measures[0].func != "count":
-            raise CannotAnswer("A percentage of rows compares two counts of the same rows.")
-    if part.root.lower() != whole.root.lower() or whole.filters or not part.filters:
+        if plan.dimensions or len(plan.measures) != 1:
+            raise CannotAnswer("A percentage compares one figure, with a condition and without.")
+    mine, all_of = part.measures[0], whole.measures[0]
+    same = (mine.func, mine.model.lower(), mine.name) == (
+        all_of.func,
+        all_of.model.lower(),
+        all_of.name,
+    )
+    if not same or part.root.lower() != whole.root.lower():
+        raise CannotAnswer("A percentage compares one figure, with a condition and without.")
+    if whole.filters or not part.filters:
         raise CannotAnswer("I could not tell which rows the percentage is taken of.")
 
     def ratio(a: str, b: str) -> str:
@@ -281,10 +302,10 @@ def _share_of_rows(inner: Answered, base: Answered, dialect: str) -> tuple[str, 
             this=exp.Mul(this=exp.Literal.number("100.0"), expression=_scalar(a, dialect)),
             expression=exp.Nullif(this=_scalar(b, dialect), expression=exp.Literal.number(0)),
         )
-        return exp.select(exp.alias_(share, "percent_of_rows")).sql(dialect=dialect)
+        return exp.select(exp.alias_(share, "percent")).sql(dialect=dialect)
 
     explanation = (
-        f"The percentage of {whole.root} rows that match, in percent: "
+        f"The share that matches, in percent: "
         f"{inner.answer.explanation} Out of: {base.answer.explanation}"
     )
     return (

@@ -88,7 +88,15 @@ class RuleTranslator:
 
     def _derived(self, question: str, d: Derivation, today: date) -> RuleAnswer:
         """A running total, a change, a share or an average per group: the inner question
-        answered as usual, its SQL wrapped (:mod:`sqlgate.nl.rules.derived`)."""
+        answered as usual, its SQL wrapped (:mod:`sqlgate.nl.rules.derived`); the derivation's
+        other reading when the first declines."""
+        answer = self._derived_once(question, d, today)
+        if not answer.is_sql and d.otherwise is not None:
+            other = self._derived_once(question, d.otherwise, today)
+            return other if other.is_sql else answer
+        return answer
+
+    def _derived_once(self, question: str, d: Derivation, today: date) -> RuleAnswer:
         inner, plan = self._translate(d.inner, today)
         if d.kind == "share" and plan is not None and not plan.measures:
             inner, plan = self._translate(f"number of {d.inner}", today)  # "share of orders"
