@@ -11,7 +11,8 @@ same order, and hands everything else to the full stack, untouched:
   which :class:`~sqlgate.api.middleware.JsonBodies` reads as JSON), UTF-8 text without a lone
   surrogate, that validates as the route's body without ``wait_timeout``; a key in
   ``Authorization: Bearer`` or ``X-API-Key`` whose check is in the key cache; no ``X-ORG-ID``;
-  and no OpenTelemetry instrumentation configured (FastAPI's own, which sees every request);
+  and no OpenTelemetry instrumentation configured (FastAPI's own, which sees every request;
+  asked once a second);
 * the checks up to there have no side effects, so anything else (a body too large, not JSON or
   not valid text, a missing, unknown or uncached key, the hybrid wait) goes to the full stack
   with the body it sent, which answers or refuses it as it always has;
@@ -34,6 +35,7 @@ import contextvars
 import queue
 import re
 import threading
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
@@ -57,6 +59,8 @@ _EXECUTE = re.compile(r"/api/v1/query/([^/]+)")
 _JSON_TYPES = frozenset({b"", b"application/json", b"application/x-www-form-urlencoded"})
 #: Threads running fast-path queries at once (Starlette's threadpool has as many).
 MAX_THREADS = 40
+#: Seconds for which the answer to "is OpenTelemetry configured for FastAPI?" is reused.
+TELEMETRY_RECHECK = 1.0
 
 T = TypeVar("T")
 
@@ -129,6 +133,8 @@ class App(FastAPI):
     """FastAPI with the execute route's fast path in front of its middleware stack."""
 
     fast_path: FastExecute | None = None
+    #: Whether FastAPI's OpenTelemetry instrumentation is on, and until when that answer holds.
+    _instrumented_until: tuple[bool, float] = (False, -1.0)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         fast = self.fast_path
@@ -139,9 +145,20 @@ class App(FastAPI):
         await super().__call__(scope, receive, send)
 
     def _instrumented(self) -> bool:
-        """Whether FastAPI's OpenTelemetry instrumentation would see this request."""
+        """Whether FastAPI's OpenTelemetry instrumentation would see this request.
+
+        Asked again at most every :data:`TELEMETRY_RECHECK` seconds: the question reads three
+        environment variables and three global providers (about 6 us), and a provider is
+        configured once, normally before the server starts (``opentelemetry-instrument``);
+        one configured while the server runs sees execute requests within that time."""
+        known, until = self._instrumented_until
+        now = time.monotonic()
+        if now < until:
+            return known
         telemetry = getattr(self, "_native_telemetry", None)
-        return telemetry is not None and bool(telemetry.enabled())
+        known = telemetry is not None and bool(telemetry.enabled())
+        self._instrumented_until = (known, now + TELEMETRY_RECHECK)
+        return known
 
 
 def install(app: App, services: Services, max_body_bytes: int) -> None:

@@ -1,6 +1,9 @@
-"""The fast path's thread pool (api/fastpath.py ``Threads``): a call runs off the event loop in
-the caller's context, its result or its error comes back to the awaiting task, a call cancelled
-before it started does not run, and no more threads start than allowed."""
+"""Parts of the execute fast path (api/fastpath.py).
+
+Its thread pool (``Threads``): a call runs off the event loop in the caller's context, its
+result or its error comes back to the awaiting task, a call cancelled before it started does
+not run, and no more threads start than allowed. Its OpenTelemetry check: asked again once a
+second."""
 
 from __future__ import annotations
 
@@ -59,3 +62,29 @@ def test_a_cancelled_call_does_not_run_and_threads_are_capped() -> None:
         assert 99 not in ran and late.cancelled()
 
     asyncio.run(main())
+
+
+def test_telemetry_is_asked_again_once_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whether FastAPI's OpenTelemetry instrumentation is on is reused for a second, then
+    asked again: a provider configured while the server runs is seen."""
+    from sqlgate.api import fastpath
+
+    class Telemetry:
+        on = False
+        asked = 0
+
+        def enabled(self) -> bool:
+            self.asked += 1
+            return self.on
+
+    app = fastpath.App()
+    telemetry = Telemetry()
+    monkeypatch.setattr(app, "_native_telemetry", telemetry)
+    clock = [1000.0]
+    monkeypatch.setattr(fastpath.time, "monotonic", lambda: clock[0])
+    assert app._instrumented() is False
+    telemetry.on = True
+    clock[0] += fastpath.TELEMETRY_RECHECK / 2
+    assert app._instrumented() is False and telemetry.asked == 1
+    clock[0] += fastpath.TELEMETRY_RECHECK
+    assert app._instrumented() is True and telemetry.asked == 2
