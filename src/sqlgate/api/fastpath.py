@@ -11,7 +11,8 @@ same order, and hands everything else to the full stack, untouched:
   which :class:`~sqlgate.api.middleware.JsonBodies` reads as JSON), UTF-8 text without a lone
   surrogate, that validates as the route's body without ``wait_timeout``; a key in
   ``Authorization: Bearer`` or ``X-API-Key`` whose check is in the key cache; no ``X-ORG-ID``;
-  and no OpenTelemetry instrumentation configured (FastAPI's own, which sees every request);
+  and no OpenTelemetry instrumentation configured (FastAPI's own, which sees every request;
+  asked once a second);
 * the checks up to there have no side effects, so anything else (a body too large, not JSON or
   not valid text, a missing, unknown or uncached key, the hybrid wait) goes to the full stack
   with the body it sent, which answers or refuses it as it always has;
@@ -19,9 +20,10 @@ same order, and hands everything else to the full stack, untouched:
   request's closers, ``query.execute_response``), and renders any error with the application's
   own exception handlers, so the status, body and headers are the route's.
 
-The query itself runs on a thread of a plain thread pool (:data:`MAX_THREADS` threads, as many
-as Starlette's), its future awaited on the event loop: the same isolation from the event loop
-as the route's threadpool, at a fraction of anyio's bookkeeping per request.
+The query itself runs on a thread of a small pool of its own (:class:`Threads`, at most
+:data:`MAX_THREADS` threads, as many as Starlette's), its future awaited on the event loop: the
+same isolation from the event loop as the route's threadpool, at a fraction of anyio's (and
+``concurrent.futures``') bookkeeping per request.
 
 The OpenAPI document still comes from the route.
 """
@@ -30,10 +32,13 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import queue
 import re
-from concurrent.futures import ThreadPoolExecutor
+import threading
+import time
+from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from fastapi import FastAPI
@@ -54,14 +59,82 @@ _EXECUTE = re.compile(r"/api/v1/query/([^/]+)")
 _JSON_TYPES = frozenset({b"", b"application/json", b"application/x-www-form-urlencoded"})
 #: Threads running fast-path queries at once (Starlette's threadpool has as many).
 MAX_THREADS = 40
+#: Seconds for which the answer to "is OpenTelemetry configured for FastAPI?" is reused.
+TELEMETRY_RECHECK = 1.0
 
-_THREADS = ThreadPoolExecutor(max_workers=MAX_THREADS, thread_name_prefix="sqlgate-request")
+T = TypeVar("T")
+
+
+class Threads:
+    """A pool of up to ``max_threads`` threads that runs a call in a copy of the caller's
+    context and hands its result to an asyncio future, with one lock-free queue and one wake-up
+    of the loop per call: what ``loop.run_in_executor`` on a ``ThreadPoolExecutor`` does with a
+    second future, its condition and the callbacks that tie the two together.
+
+    Threads start as calls find none idle, and stay (daemon threads, as Starlette's are not
+    waited for either: a request in flight is, by the server, before it stops). A call whose
+    future was cancelled before a thread took it is not run.
+    """
+
+    def __init__(self, max_threads: int, name: str) -> None:
+        self._max = max_threads
+        self._name = name
+        self._calls: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._idle = threading.Semaphore(0)  # one release per thread waiting for a call
+        self._lock = threading.Lock()
+        self._started = 0
+
+    def run(self, function: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """``function(*args)`` on a pool thread, in a copy of this context; its future."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._calls.put((future, loop, contextvars.copy_context(), function, args))
+        if not self._idle.acquire(blocking=False):
+            self._start()
+        return future
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._started >= self._max:
+                return  # the call waits for the next thread to finish its own
+            self._started += 1
+            number = self._started
+        threading.Thread(target=self._work, name=f"{self._name}_{number}", daemon=True).start()
+
+    def _work(self) -> None:
+        take, idle = self._calls.get, self._idle
+        while True:
+            future, loop, context, function, args = take()
+            if not future.cancelled():
+                try:
+                    result = context.run(function, *args)
+                except BaseException as exc:  # handed to the awaiting task
+                    loop.call_soon_threadsafe(_fail, future, exc)
+                else:
+                    loop.call_soon_threadsafe(_succeed, future, result)
+            del future, loop, context, function, args
+            idle.release()
+
+
+def _succeed(future: asyncio.Future[Any], result: Any) -> None:
+    if not future.cancelled():
+        future.set_result(result)
+
+
+def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
+    if not future.cancelled():
+        future.set_exception(exc)
+
+
+_THREADS = Threads(MAX_THREADS, "sqlgate-request")
 
 
 class App(FastAPI):
     """FastAPI with the execute route's fast path in front of its middleware stack."""
 
     fast_path: FastExecute | None = None
+    #: Whether FastAPI's OpenTelemetry instrumentation is on, and until when that answer holds.
+    _instrumented_until: tuple[bool, float] = (False, -1.0)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         fast = self.fast_path
@@ -72,9 +145,20 @@ class App(FastAPI):
         await super().__call__(scope, receive, send)
 
     def _instrumented(self) -> bool:
-        """Whether FastAPI's OpenTelemetry instrumentation would see this request."""
+        """Whether FastAPI's OpenTelemetry instrumentation would see this request.
+
+        Asked again at most every :data:`TELEMETRY_RECHECK` seconds: the question reads three
+        environment variables and three global providers (about 6 us), and a provider is
+        configured once, normally before the server starts (``opentelemetry-instrument``);
+        one configured while the server runs sees execute requests within that time."""
+        known, until = self._instrumented_until
+        now = time.monotonic()
+        if now < until:
+            return known
         telemetry = getattr(self, "_native_telemetry", None)
-        return telemetry is not None and bool(telemetry.enabled())
+        known = telemetry is not None and bool(telemetry.enabled())
+        self._instrumented_until = (known, now + TELEMETRY_RECHECK)
+        return known
 
 
 def install(app: App, services: Services, max_body_bytes: int) -> None:
@@ -118,7 +202,7 @@ class FastExecute:
         key = _key(headers)  # type: ignore[arg-type]
         if key is not None and authenticator.refresh_due(key):
             # In the background: this request goes on with the still valid check.
-            asyncio.get_running_loop().run_in_executor(_THREADS, authenticator.refresh, key)
+            _THREADS.run(authenticator.refresh, key)
         connection_id = _EXECUTE.fullmatch(scope["path"]).group(1)  # type: ignore[union-attr]
         await self._execute(scope, receive, send, connection_id, principal, parsed)
 
@@ -136,17 +220,8 @@ class FastExecute:
             try:
                 await admit(self.services, principal, EXECUTE_SCOPES, EXECUTE_GROUP, "key")
                 client = scope["client"][0] if scope.get("client") else None
-                context = contextvars.copy_context()
-                response = await asyncio.wrap_future(
-                    _THREADS.submit(
-                        context.run,
-                        execute_response,
-                        self.services,
-                        principal,
-                        connection_id,
-                        body,
-                        client,
-                    )
+                response = await _THREADS.run(
+                    execute_response, self.services, principal, connection_id, body, client
                 )
             except Exception as exc:
                 response = await _handled(scope, exc)

@@ -1,9 +1,10 @@
 """A cheaper access log for ``sqlgate serve``: the same lines, flushed in the background.
 
 uvicorn's access log writes and flushes one line per request: a system call on the event loop
-for every response. This handler writes each line into the stream's buffer and a small thread
-flushes it ``INTERVAL`` seconds after the first line since the last flush (and at exit); it
-sleeps while no request comes, so a burst of requests costs one write.
+for every response. This handler keeps each line in a list and a small thread writes and
+flushes what gathered ``INTERVAL`` seconds after the first line since the last flush (and at
+exit); it sleeps while no request comes, so a burst of requests costs one write, whether or not
+the stream has a buffer of its own (an unbuffered stdout, ``PYTHONUNBUFFERED``, has none).
 A line reaches the terminal or file at most ``INTERVAL`` seconds late.
 
 Its formatter writes uvicorn's line, the same text, without copying each log record twice and
@@ -24,6 +25,9 @@ from uvicorn.logging import AccessFormatter as UvicornAccessFormatter
 from uvicorn.logging import ColourizedFormatter, ansi_style
 
 INTERVAL = 0.05
+#: Lines held at most; past this many (a stream that does not keep up) the request's own
+#: line is written at once with those held.
+MAX_HELD = 10_000
 #: uvicorn's access line, which :class:`AccessFormatter` writes without the generic formatting.
 _UVICORN_FMT = '%(levelprefix)s %(client_addr)s - "%(request_line)s" %(status_code)s'
 
@@ -31,23 +35,58 @@ _UVICORN_FMT = '%(levelprefix)s %(client_addr)s - "%(request_line)s" %(status_co
 class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def __init__(self, stream: TextIO | None = None) -> None:
         super().__init__(stream)
+        # Lines formatted but not yet written. The handler keeps them itself rather than
+        # relying on the stream's buffer, which an unbuffered stdout (PYTHONUNBUFFERED, as
+        # container images often set) does not have: it would write each line at once.
+        self._lines: list[str] = []
+        self._writing = threading.Lock()  # one flush at a time, in order
         self._dirty = threading.Event()  # set by the first line after a flush
         thread = threading.Thread(target=self._flusher, name="sqlgate-access-log", daemon=True)
         thread.start()
 
     def emit(self, record: logging.LogRecord) -> None:
+        # Called under the handler's lock (Handler.handle), as flush takes the lines.
         try:
-            self.stream.write(self.format(record) + self.terminator)
-            if not self._dirty.is_set():
+            lines = self._lines
+            lines.append(self.format(record) + self.terminator)
+            if len(lines) >= MAX_HELD:
+                # The stream does not keep up: write here, on the caller, as a plain
+                # StreamHandler would, rather than hold ever more lines.
+                self._lines = []
+                self.stream.write("".join(lines))
+            elif not self._dirty.is_set():
                 self._dirty.set()
         except RecursionError:
             raise
         except Exception:
             self.handleError(record)
 
+    def flush(self) -> None:
+        """Write the lines held so far and flush the stream (on the flusher thread, and at
+        exit)."""
+        # The handler's lock, then the writing lock (logging.shutdown holds the first when it
+        # calls this): the lines are taken in order and written in that order, while emit
+        # waits only for the taking, not for the stream.
+        self.acquire()
+        try:
+            lines, self._lines = self._lines, []
+            self._writing.acquire()
+        finally:
+            self.release()
+        try:
+            stream = self.stream
+            if stream is None:
+                return
+            if lines:
+                stream.write("".join(lines))
+            if hasattr(stream, "flush"):
+                stream.flush()
+        finally:
+            self._writing.release()
+
     def _flusher(self) -> None:
         # Sleeps until a line is written (no wake-ups while no request comes), then lets
-        # INTERVAL's worth of lines gather and flushes them with one write.
+        # INTERVAL's worth of lines gather and writes them with one system call.
         while True:
             self._dirty.wait()
             time.sleep(INTERVAL)

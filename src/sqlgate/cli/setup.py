@@ -12,6 +12,7 @@ from sqlgate.cli import _workers as workers
 from sqlgate.cli._access_log import log_config as access_log_config
 from sqlgate.cli._base import Adder, UsageError, command, print_json, services, settings
 from sqlgate.cli._memory import return_large_buffers
+from sqlgate.cli._transport import HTTP_PROTOCOL
 from sqlgate.errors import ValidationError
 from sqlgate.services import orgs
 from sqlgate.services.bootstrap import ensure_demo_connection
@@ -63,6 +64,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "log_level": args.log_level,
         "access_log": configured.access_log,
         "log_config": access_log_config(),
+        "http": HTTP_PROTOCOL,
         **https.server_options(configured, tls),
     }
     if args.workers > 1:
