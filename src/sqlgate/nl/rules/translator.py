@@ -21,6 +21,7 @@ from sqlgate.nl.rules.coverage import QUESTION_WORDS, measure_coverage
 from sqlgate.nl.rules.explaining import explain, mappings, nothing_found, summary
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.negation import negations_as_absence
+from sqlgate.nl.rules.orderings import fields_named_again
 from sqlgate.nl.rules.parent_extremes import extremes_of_parents
 from sqlgate.nl.rules.parts import CannotAnswer, Item, Plan, Reading
 from sqlgate.nl.rules.planning import plan_query
@@ -73,6 +74,7 @@ class RuleTranslator:
             )
         items = find_items(self.lexicon, tokens, today)
         settle(self.facts, items, tokens)
+        fields_named_again(items)
         reading = read_roles(self.facts, items)
         return self._answer(question, tokens, items, reading)
 
