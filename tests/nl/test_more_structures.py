@@ -39,6 +39,18 @@ CREATE TABLE trees (
 INSERT INTO trees VALUES
     (1, 1, 'Gala', 4.0, 30), (2, 1, 'Fuji', 6.5, 42), (3, 3, 'Gala', 3.0, 25),
     (4, 3, 'Pink', 7.0, 20), (5, 4, 'Fuji', 5.0, 50), (6, 2, 'Gala', 2.5, 15);
+CREATE TABLE partners (
+    grower_id INTEGER REFERENCES growers (grower_id),
+    partner_id INTEGER REFERENCES growers (grower_id),
+    PRIMARY KEY (grower_id, partner_id)
+);
+INSERT INTO partners VALUES (1, 2), (1, 3), (2, 1), (3, 4), (4, 5);
+CREATE TABLE watering (
+    watering_id INTEGER PRIMARY KEY,
+    grower INTEGER REFERENCES growers (grower_id),
+    tree INTEGER REFERENCES trees (tree_id)
+);
+INSERT INTO watering VALUES (1, 1, 2), (2, 1, 2), (3, 1, 4), (4, 2, 4), (5, 2, 4), (6, 3, 1);
 """
 
 OTHER_DIALECTS = ("duckdb", "postgres", "mysql")
@@ -92,6 +104,44 @@ CASES = [
         "SELECT grower_name FROM growers ORDER BY age",
         True,
     ),
+    # how many times something was done: the rows of the model the verb names
+    (
+        "What are the names of the growers who watered some trees more than once?",
+        "SELECT g.grower_name FROM growers g JOIN watering i ON i.grower = g.grower_id "
+        "GROUP BY g.grower_id HAVING COUNT(*) > 1",
+        False,
+    ),
+    (
+        "Which growers watered at least 3 times? List their names.",
+        "SELECT g.grower_name FROM growers g JOIN watering i ON i.grower = g.grower_id "
+        "GROUP BY g.grower_id HAVING COUNT(*) >= 3",
+        False,
+    ),
+    (
+        "What are the id and variety of the tree watered the most times?",
+        "SELECT t.tree_id, t.variety FROM trees t JOIN watering i ON i.tree = t.tree_id "
+        "GROUP BY t.tree_id ORDER BY COUNT(*) DESC LIMIT 1",
+        False,
+    ),
+    # rows paired with rows of their own model through a link with two relationships to it
+    (
+        "Show the names of Ada's partners.",
+        "SELECT g.grower_name FROM partners p JOIN growers g ON p.partner_id = g.grower_id "
+        "WHERE p.grower_id = 1",
+        False,
+    ),
+    (
+        "Return the names of the partners of the grower Cal.",
+        "SELECT g.grower_name FROM partners p JOIN growers g ON p.partner_id = g.grower_id "
+        "WHERE p.grower_id = 3",
+        False,
+    ),
+    (
+        "What are the names and ages of partners of Dov?",
+        "SELECT g.grower_name, g.age FROM partners p JOIN growers g ON p.partner_id = g.grower_id "
+        "WHERE p.grower_id = 4",
+        False,
+    ),
 ]
 
 
@@ -116,6 +166,19 @@ def test_a_word_named_again_must_name_one_field(nl: RuleTranslator) -> None:
     """ "sorted by the size" where no field named before ends in "size": never another order
     (the first field asked, say), declined."""
     answer = nl.ask("List the names of growers whose age is above 30, sorted by the size.")
+    assert not answer.is_sql, answer.sql
+
+
+def test_paired_rows_say_the_link_they_follow(nl: RuleTranslator) -> None:
+    answer = nl.ask("Show the names of Ada's partners.")
+    assert answer.is_sql, answer.explanation
+    assert "partners.partner_id" in answer.explanation
+    assert "grower_name = 'Ada'" in answer.explanation
+
+
+def test_times_need_a_verb_that_names_rows(nl: RuleTranslator) -> None:
+    """ "more than once" with no verb naming a model before it: not a count of anything."""
+    answer = nl.ask("Find the names of growers older than 40 more than once.")
     assert not answer.is_sql, answer.sql
 
 

@@ -109,6 +109,8 @@ def _describe_filter(f: Filter, inside: dict[int, Filter] | None = None) -> str:
         return f"{'no' if f.negated else 'some'} {f.model} row{with_} is related"
     if f.kind == "compare" and f.overall:
         return f"{f.model}.{f.name} {f.op} the {f.overall} of {f.model}.{f.name}"
+    if f.kind == "paired":
+        return f"the row is {f.model}.{f.name} of a {f.model} row of the one where {f.words}"
     if f.kind == "rarest":
         fewest = "fewest" if f.op == "asc" else "most"
         return f"{f.model}.{f.name} = the value the {fewest} {f.model} rows have"

@@ -22,11 +22,13 @@ from sqlgate.nl.rules.explaining import explain, mappings, nothing_found, summar
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.negation import negations_as_absence
 from sqlgate.nl.rules.orderings import fields_named_again
+from sqlgate.nl.rules.pairs import paired_rows
 from sqlgate.nl.rules.parent_extremes import extremes_of_parents
 from sqlgate.nl.rules.parts import CannotAnswer, Item, Plan, Reading
 from sqlgate.nl.rules.planning import plan_query
 from sqlgate.nl.rules.roles import read_roles
 from sqlgate.nl.rules.sets import absence_set, combine, describe_set, models_set, values_set
+from sqlgate.nl.rules.times import times_as_rows
 from sqlgate.nl.rules.words import find_items, settle
 from sqlgate.nl.semantic import SemanticModel
 from sqlgate.nl.spelling import respell
@@ -75,6 +77,7 @@ class RuleTranslator:
         items = find_items(self.lexicon, tokens, today)
         settle(self.facts, items, tokens)
         fields_named_again(items)
+        times_as_rows(self.facts, items)
         reading = read_roles(self.facts, items)
         return self._answer(question, tokens, items, reading)
 
@@ -140,6 +143,9 @@ class RuleTranslator:
         self, r: Reading, items: list[Item], tokens: list[Token]
     ) -> tuple[Plan, exp.Expr, JoinPlan]:
         """The plan and semantic SQL of the reading: one query, or a set question's parts."""
+        paired = paired_rows(self.facts, r, items)
+        if paired is not None:
+            return paired  # "Kyle's friends": rows of the same model through a link
         shaped = models_set(self.facts, r, items)
         plan = shaped.parts[0] if shaped else plan_query(self.facts, r, items)
         shaped = shaped or values_set(plan, items, tokens) or absence_set(self.facts, plan)
