@@ -25,20 +25,25 @@ from tests.services import fresh_pg_database
 
 SCHEMA = """
 CREATE TABLE growers (
-    grower_id INTEGER PRIMARY KEY, grower_name TEXT, orchard_size INTEGER, age INTEGER
+    grower_id INTEGER PRIMARY KEY, grower_name TEXT, orchard_size INTEGER, age INTEGER,
+    hives INTEGER
 );
 INSERT INTO growers VALUES
-    (1, 'Ada', 5, 61), (2, 'Bea', 2, 35), (3, 'Cal', 8, 47), (4, 'Dov', 3, 52), (5, 'Eli', 1, 29);
+    (1, 'Ada', 5, 61, 4), (2, 'Bea', 2, 35, 1), (3, 'Cal', 8, 47, 6), (4, 'Dov', 3, 52, 2),
+    (5, 'Eli', 1, 29, 3);
 CREATE TABLE trees (
     tree_id INTEGER PRIMARY KEY,
     grower INTEGER REFERENCES growers (grower_id),
     variety TEXT,
     height REAL,
-    girth REAL
+    girth REAL,
+    weight REAL,
+    tag_number TEXT
 );
 INSERT INTO trees VALUES
-    (1, 1, 'Gala', 4.0, 30), (2, 1, 'Fuji', 6.5, 42), (3, 3, 'Gala', 3.0, 25),
-    (4, 3, 'Pink', 7.0, 20), (5, 4, 'Fuji', 5.0, 50), (6, 2, 'Gala', 2.5, 15);
+    (1, 1, 'Gala', 4.0, 30, 90, '3'), (2, 1, 'Fuji', 6.5, 42, 150, '12'),
+    (3, 3, 'Gala', 3.0, 25, 70, '7'), (4, 3, 'Pink', 7.0, 20, 160, 'none'),
+    (5, 4, 'Fuji', 5.0, 50, 120, '5'), (6, 2, 'Gala', 2.5, 15, 40, '9');
 CREATE TABLE partners (
     grower_id INTEGER REFERENCES growers (grower_id),
     partner_id INTEGER REFERENCES growers (grower_id),
@@ -123,6 +128,62 @@ CASES = [
         "GROUP BY t.tree_id ORDER BY COUNT(*) DESC LIMIT 1",
         False,
     ),
+    # a verb of a concept right before a comparison says what is compared
+    (
+        "What are the different varieties of trees weighing more than 100?",
+        "SELECT DISTINCT variety FROM trees WHERE weight > 100",
+        False,
+    ),
+    (
+        "How many trees of Ada weigh less than 100?",
+        "SELECT COUNT(*) FROM trees t JOIN growers g ON t.grower = g.grower_id "
+        "WHERE t.weight < 100 AND g.grower_name = 'Ada'",
+        False,
+    ),
+    (
+        "List the heights of the trees that weigh at least 120.",
+        "SELECT height FROM trees WHERE weight >= 120",
+        False,
+    ),
+    # "how many <number field> does the <row> with the <superlative> have": that row's figure
+    (
+        "How many hives does the grower with the largest orchard size have?",
+        "SELECT hives FROM growers ORDER BY orchard_size DESC LIMIT 1",
+        False,
+    ),
+    (
+        "How many hives did the grower with the lowest age have?",
+        "SELECT hives FROM growers ORDER BY age LIMIT 1",
+        False,
+    ),
+    # a comparative split around the field it compares
+    (
+        "List the varieties of trees with a greater height than 5.",
+        "SELECT variety FROM trees WHERE height > 5",
+        False,
+    ),
+    (
+        "Which trees have more girth than the average? List their ids.",
+        "SELECT tree_id FROM trees WHERE girth > (SELECT AVG(girth) FROM trees)",
+        False,
+    ),
+    (
+        "How many trees have a smaller height than the maximum height of all trees?",
+        "SELECT COUNT(*) FROM trees WHERE height < (SELECT MAX(height) FROM trees)",
+        False,
+    ),
+    # a comparison with the row another field ranks first
+    (
+        "How many trees have a greater height than the tree with the largest girth?",
+        "SELECT COUNT(*) FROM trees WHERE height > "
+        "(SELECT height FROM trees ORDER BY girth DESC LIMIT 1)",
+        False,
+    ),
+    (
+        "List the varieties of trees with a larger girth than the one with the lowest height.",
+        "SELECT variety FROM trees WHERE girth > (SELECT girth FROM trees ORDER BY height LIMIT 1)",
+        False,
+    ),
     # rows paired with rows of their own model through a link with two relationships to it
     (
         "Show the names of Ada's partners.",
@@ -174,6 +235,34 @@ def test_paired_rows_say_the_link_they_follow(nl: RuleTranslator) -> None:
     assert answer.is_sql, answer.explanation
     assert "partners.partner_id" in answer.explanation
     assert "grower_name = 'Ada'" in answer.explanation
+
+
+def test_how_many_of_each_row_is_not_one_row(nl: RuleTranslator) -> None:
+    """Without a superlative, "how many hives does each grower have" is never one row."""
+    answer = nl.ask("How many hives does each grower have?")
+    assert "LIMIT" not in (answer.sql or "")
+
+
+def test_a_figure_of_filtered_rows_is_not_read_as_of_all_rows(nl: RuleTranslator) -> None:
+    """ "than the average girth of all trees of Ada": the average of Ada's trees, which a
+    filter on the outer rows would not give; declined."""
+    question = (
+        "List the varieties of trees with more girth than the average girth of all trees of Ada."
+    )
+    assert not nl.ask(question).is_sql
+
+
+def test_a_row_ranked_by_text_is_not_picked(nl: RuleTranslator) -> None:
+    """A number stored as text may hold words ('none'): the one row it ranks first is not a
+    reliable row to compare with; declined, saying why."""
+    answer = nl.ask(
+        "How many trees have a greater height than the tree with the largest tag number?"
+    )
+    assert not answer.is_sql, answer.sql
+    assert "stored as text" in answer.explanation
+    # "than one": still the number one when no row follows
+    answer = nl.ask("How many trees have a height greater than one?")
+    assert answer.is_sql and "> 1" in (answer.sql or ""), answer.explanation
 
 
 def test_times_need_a_verb_that_names_rows(nl: RuleTranslator) -> None:

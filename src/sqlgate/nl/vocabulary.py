@@ -115,7 +115,8 @@ CONCEPT_WORDS: dict[str, str] = {
     "long": "length", "short": "length", "lasting": "length",
     "big": "size", "large": "size", "small": "size", "spent": "sales", "spend": "sales",
     "spending": "sales", "money": "sales", "revenue": "sales", "revenues": "sales",
-    "sales": "sales",
+    "sales": "sales", "weigh": "weight", "weighs": "weight", "weighed": "weight",
+    "weighing": "weight", "weighted": "weight",
 }  # fmt: skip
 
 #: Words each concept looks for in a field's name and synonyms.

@@ -509,6 +509,8 @@ def _overall(index: SemanticIndex, f: Filter) -> exp.Expr:
     assert f.model is not None
     assert f.name is not None
     assert f.overall is not None
+    if f.overall.startswith("row_") and f.measure is not None and f.measure.name:
+        return _row_figure(index, f, f.measure.model, f.measure.name)
     if f.overall == "metric" and f.measure is not None and f.measure.name:
         source = f.measure.model
         inner = exp.select(_col(source, f.measure.name)).from_(exp.Table(this=_ident(source)))
@@ -516,6 +518,22 @@ def _overall(index: SemanticIndex, f: Filter) -> exp.Expr:
     column = _as_number(index, f.model, f.name, _col(f.model, f.name))
     func = {"avg": exp.Avg, "sum": exp.Sum, "min": exp.Min, "max": exp.Max}[f.overall]
     inner = exp.select(func(this=column)).from_(exp.Table(this=_ident(f.model)))
+    return exp.Subquery(this=inner)
+
+
+def _row_figure(index: SemanticIndex, f: Filter, model: str, ranked: str) -> exp.Expr:
+    """ "than the car with the largest horsepower": the field of the row ranked first."""
+    assert f.model is not None
+    assert f.name is not None
+    field = index.get_field(model, ranked)
+    if TEXT_TYPE.search(getattr(field, "type", None) or ""):
+        raise CannotAnswer(
+            f"{model}.{ranked} is stored as text; picking the one row it ranks first to compare "
+            "with is not reliable (text may hold values that are not numbers)."
+        )
+    ordered = exp.Ordered(this=_col(model, ranked), desc=f.overall == "row_desc", nulls_first=False)
+    column = _as_number(index, f.model, f.name, _col(f.model, f.name))
+    inner = exp.select(column).from_(exp.Table(this=_ident(model))).order_by(ordered).limit(1)
     return exp.Subquery(this=inner)
 
 

@@ -32,6 +32,7 @@ def fields_named_again(items: list[Item]) -> None:
         if len(earlier) != 1:
             continue
         (named,) = earlier.values()
+        assert named.chosen is not None
         item.kind, item.entries, item.chosen = "entry", [named.chosen], named.chosen
 
 

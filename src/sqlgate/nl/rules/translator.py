@@ -17,6 +17,7 @@ from sqlgate.nl.joins import JoinPlan
 from sqlgate.nl.questions import MAX_QUESTION_CHARS
 from sqlgate.nl.rules.answer import RuleAnswer
 from sqlgate.nl.rules.building import build_query
+from sqlgate.nl.rules.comparatives import comparatives_joined
 from sqlgate.nl.rules.coverage import QUESTION_WORDS, measure_coverage
 from sqlgate.nl.rules.explaining import explain, mappings, nothing_found, summary
 from sqlgate.nl.rules.facts import ModelFacts
@@ -27,6 +28,8 @@ from sqlgate.nl.rules.parent_extremes import extremes_of_parents
 from sqlgate.nl.rules.parts import CannotAnswer, Item, Plan, Reading
 from sqlgate.nl.rules.planning import plan_query
 from sqlgate.nl.rules.roles import read_roles
+from sqlgate.nl.rules.row_compare import compared_with_a_row
+from sqlgate.nl.rules.row_figures import how_many_of_one_row
 from sqlgate.nl.rules.sets import absence_set, combine, describe_set, models_set, values_set
 from sqlgate.nl.rules.times import times_as_rows
 from sqlgate.nl.rules.words import find_items, settle
@@ -66,6 +69,7 @@ class RuleTranslator:
         tokens = respell(tokenize(question), self.known, self._one_word)
         if not tokens:
             return self._non_sql(question, "no_match", "The question has no words to translate.")
+        tokens = comparatives_joined(self.lexicon, tokens)  # "more staff than": "staff more than"
         verb = _write_verb(tokens)
         if verb:
             return self._non_sql(
@@ -78,7 +82,9 @@ class RuleTranslator:
         settle(self.facts, items, tokens)
         fields_named_again(items)
         times_as_rows(self.facts, items)
+        how_many_of_one_row(self.facts, items)
         reading = read_roles(self.facts, items)
+        compared_with_a_row(self.facts, reading, items)
         return self._answer(question, tokens, items, reading)
 
     def _one_word(self, stem: str) -> bool:
