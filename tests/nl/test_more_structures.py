@@ -50,6 +50,14 @@ CREATE TABLE partners (
     PRIMARY KEY (grower_id, partner_id)
 );
 INSERT INTO partners VALUES (1, 2), (1, 3), (2, 1), (3, 4), (4, 5);
+CREATE TABLE pickers (
+    picker_id INTEGER PRIMARY KEY,
+    picker_name TEXT,
+    wage REAL,
+    mentor_id INTEGER REFERENCES pickers (picker_id)
+);
+INSERT INTO pickers VALUES
+    (1, 'Hal', 20, NULL), (2, 'Ivo', 15, 1), (3, 'Jon', 12, 1), (4, 'Kit', 11, 2);
 CREATE TABLE watering (
     watering_id INTEGER PRIMARY KEY,
     grower INTEGER REFERENCES growers (grower_id),
@@ -184,6 +192,37 @@ CASES = [
         "SELECT variety FROM trees WHERE girth > (SELECT girth FROM trees ORDER BY height LIMIT 1)",
         False,
     ),
+    # rows related through a column that points back to their own model ("mentor_id")
+    (
+        "What is the name of Ivo's mentor?",
+        "SELECT m.picker_name FROM pickers p JOIN pickers m ON p.mentor_id = m.picker_id "
+        "WHERE p.picker_name = 'Ivo'",
+        False,
+    ),
+    (
+        "What is the picker name of the mentor of Kit?",
+        "SELECT m.picker_name FROM pickers p JOIN pickers m ON p.mentor_id = m.picker_id "
+        "WHERE p.picker_name = 'Kit'",
+        False,
+    ),
+    (
+        "List the names of the pickers whose mentor is Hal.",
+        "SELECT p.picker_name FROM pickers p JOIN pickers m ON p.mentor_id = m.picker_id "
+        "WHERE m.picker_name = 'Hal'",
+        False,
+    ),
+    (
+        "What are the names and wages of pickers whose mentor is Ivo?",
+        "SELECT p.picker_name, p.wage FROM pickers p JOIN pickers m ON p.mentor_id = m.picker_id "
+        "WHERE m.picker_name = 'Ivo'",
+        False,
+    ),
+    (
+        "How many pickers have mentor Hal?",
+        "SELECT COUNT(*) FROM pickers p JOIN pickers m ON p.mentor_id = m.picker_id "
+        "WHERE m.picker_name = 'Hal'",
+        False,
+    ),
     # rows paired with rows of their own model through a link with two relationships to it
     (
         "Show the names of Ada's partners.",
@@ -263,6 +302,14 @@ def test_a_row_ranked_by_text_is_not_picked(nl: RuleTranslator) -> None:
     # "than one": still the number one when no row follows
     answer = nl.ask("How many trees have a height greater than one?")
     assert answer.is_sql and "> 1" in (answer.sql or ""), answer.explanation
+
+
+def test_a_role_beside_values_not_read_declines(nl: RuleTranslator) -> None:
+    """Without the role, "the mentors of Hal and Ivo" would list Hal's and Ivo's own rows; the
+    question is declined instead, naming the role."""
+    answer = nl.ask("List the wages of the mentor of Hal or Ivo.")
+    assert not answer.is_sql, answer.sql
+    assert "mentor" in answer.explanation
 
 
 def test_times_need_a_verb_that_names_rows(nl: RuleTranslator) -> None:

@@ -115,6 +115,8 @@ def _describe_filter(f: Filter, inside: dict[int, Filter] | None = None) -> str:
         return f"{f.model}.{f.name} {f.op} the {f.overall} of {f.model}.{f.name}"
     if f.kind == "paired":
         return f"the row is {f.model}.{f.name} of a {f.model} row of the one where {f.words}"
+    if f.kind == "self_ref":
+        return f.words
     if f.kind == "rarest":
         fewest = "fewest" if f.op == "asc" else "most"
         return f"{f.model}.{f.name} = the value the {fewest} {f.model} rows have"

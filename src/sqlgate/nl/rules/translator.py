@@ -30,6 +30,7 @@ from sqlgate.nl.rules.planning import plan_query
 from sqlgate.nl.rules.roles import read_roles
 from sqlgate.nl.rules.row_compare import compared_with_a_row
 from sqlgate.nl.rules.row_figures import how_many_of_one_row
+from sqlgate.nl.rules.self_refs import self_referenced
 from sqlgate.nl.rules.sets import absence_set, combine, describe_set, models_set, values_set
 from sqlgate.nl.rules.times import times_as_rows
 from sqlgate.nl.rules.words import find_items, settle
@@ -113,6 +114,8 @@ class RuleTranslator:
                 unmatched=unmatched,
                 coverage=measure_coverage(tokens, items, None, self.dialect).score,
             )
+        left = {i.text for i in items if i.kind in ("word", "quoted")}
+        unmatched = tuple(u for u in unmatched if u in left)  # a shape took up the word
         semantic = tree.sql(dialect=self.dialect)
         coverage = measure_coverage(tokens, items, semantic, self.dialect, self.lexicon)
         if not coverage.complete:
@@ -152,6 +155,9 @@ class RuleTranslator:
         paired = paired_rows(self.facts, r, items)
         if paired is not None:
             return paired  # "Kyle's friends": rows of the same model through a link
+        related = self_referenced(self.facts, r, items)
+        if related is not None:
+            return related  # "Bob's manager": through a column pointing back to the model
         shaped = models_set(self.facts, r, items)
         plan = shaped.parts[0] if shaped else plan_query(self.facts, r, items)
         shaped = shaped or values_set(plan, items, tokens) or absence_set(self.facts, plan)
