@@ -50,6 +50,15 @@ CREATE TABLE partners (
     PRIMARY KEY (grower_id, partner_id)
 );
 INSERT INTO partners VALUES (1, 2), (1, 3), (2, 1), (3, 4), (4, 5);
+CREATE TABLE sales (
+    sale_id INTEGER PRIMARY KEY,
+    grower INTEGER REFERENCES growers (grower_id),
+    sold_on DATE,
+    amount REAL
+);
+INSERT INTO sales VALUES
+    (1, 1, '2024-01-05', 10), (2, 2, '2024-01-20', 5), (3, 1, '2024-02-11', 7),
+    (4, 3, '2024-04-02', 3), (5, 3, '2024-04-28', 8), (6, 4, '2024-05-15', 2);
 CREATE TABLE pickers (
     picker_id INTEGER PRIMARY KEY,
     picker_name TEXT,
@@ -223,6 +232,19 @@ CASES = [
         "WHERE m.picker_name = 'Hal'",
         False,
     ),
+    # a running total: each period's figure and the sum of the figures up to it
+    (
+        "What is the running total of the sale amount by month?",
+        "SELECT SUM(amount), SUM(SUM(amount)) OVER (ORDER BY strftime('%Y-%m', sold_on)) "
+        "FROM sales GROUP BY strftime('%Y-%m', sold_on)",
+        False,
+    ),
+    (
+        "Show the cumulative number of sales per month.",
+        "SELECT COUNT(*), SUM(COUNT(*)) OVER (ORDER BY strftime('%Y-%m', sold_on)) "
+        "FROM sales GROUP BY strftime('%Y-%m', sold_on)",
+        False,
+    ),
     # rows paired with rows of their own model through a link with two relationships to it
     (
         "Show the names of Ada's partners.",
@@ -310,6 +332,14 @@ def test_a_role_beside_values_not_read_declines(nl: RuleTranslator) -> None:
     answer = nl.ask("List the wages of the mentor of Hal or Ivo.")
     assert not answer.is_sql, answer.sql
     assert "mentor" in answer.explanation
+
+
+def test_a_running_total_needs_periods(nl: RuleTranslator) -> None:
+    """ "the running total of amount per grower": no time order to add up in; declined, saying
+    what a running total needs."""
+    answer = nl.ask("What is the running total of the amount of sales per grower?")
+    assert not answer.is_sql, answer.sql
+    assert "time period" in answer.explanation
 
 
 def test_times_need_a_verb_that_names_rows(nl: RuleTranslator) -> None:

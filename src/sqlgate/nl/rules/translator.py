@@ -30,6 +30,7 @@ from sqlgate.nl.rules.planning import plan_query
 from sqlgate.nl.rules.roles import read_roles
 from sqlgate.nl.rules.row_compare import compared_with_a_row
 from sqlgate.nl.rules.row_figures import how_many_of_one_row
+from sqlgate.nl.rules.running import asks_running, running_total, running_words
 from sqlgate.nl.rules.self_refs import self_referenced
 from sqlgate.nl.rules.sets import absence_set, combine, describe_set, models_set, values_set
 from sqlgate.nl.rules.times import times_as_rows
@@ -84,6 +85,7 @@ class RuleTranslator:
         fields_named_again(items)
         times_as_rows(self.facts, items)
         how_many_of_one_row(self.facts, items)
+        running_words(items)
         reading = read_roles(self.facts, items)
         compared_with_a_row(self.facts, reading, items)
         return self._answer(question, tokens, items, reading)
@@ -165,6 +167,8 @@ class RuleTranslator:
             plan = negations_as_absence(self.index, plan)  # explained as it is built
             plan = extremes_of_parents(self.index, plan)
             tree, joins = build_query(self.index, self.dialect, plan)
+            if asks_running(items):
+                tree = running_total(plan, tree)  # "the running total of revenue by month"
             return plan, tree, joins
         built = []
         for part in shaped.parts:
