@@ -245,6 +245,19 @@ CASES = [
         "FROM sales GROUP BY strftime('%Y-%m', sold_on)",
         False,
     ),
+    # a change from the previous period (with rows: April follows February here)
+    (
+        "What is the month over month change in the sale amount?",
+        "SELECT SUM(amount), SUM(amount) - LAG(SUM(amount)) OVER "
+        "(ORDER BY strftime('%Y-%m', sold_on)) FROM sales GROUP BY strftime('%Y-%m', sold_on)",
+        False,
+    ),
+    (
+        "Show the change in the number of sales by month.",
+        "SELECT COUNT(*), COUNT(*) - LAG(COUNT(*)) OVER (ORDER BY strftime('%Y-%m', sold_on)) "
+        "FROM sales GROUP BY strftime('%Y-%m', sold_on)",
+        False,
+    ),
     # rows paired with rows of their own model through a link with two relationships to it
     (
         "Show the names of Ada's partners.",

@@ -167,8 +167,11 @@ class RuleTranslator:
             plan = negations_as_absence(self.index, plan)  # explained as it is built
             plan = extremes_of_parents(self.index, plan)
             tree, joins = build_query(self.index, self.dialect, plan)
-            if asks_running(items):
-                tree = running_total(plan, tree)  # "the running total of revenue by month"
+            cue = asks_running(items)
+            if cue == "both":
+                raise CannotAnswer("The question asks for a running total and a change at once.")
+            if cue is not None:
+                tree = running_total(plan, tree, cue)  # "the running total of revenue by month"
             return plan, tree, joins
         built = []
         for part in shaped.parts:
