@@ -522,7 +522,7 @@ def _overall(index: SemanticIndex, f: Filter) -> exp.Expr:
 
 
 def _row_figure(index: SemanticIndex, f: Filter, model: str, ranked: str) -> exp.Expr:
-    """ "than the car with the largest horsepower": the field of the row ranked first."""
+    """ "than the tree with the largest girth": the field of the row ranked first."""
     assert f.model is not None
     assert f.name is not None
     field = index.get_field(model, ranked)

@@ -1,8 +1,8 @@
-"""A comparative split around the field it compares: "a larger acceleration than 10", "more
-staff than the average" say the field between the comparative and "than". The words are put in
-the order the reader knows ("acceleration larger than 10", "staff more than the average"): the
+"""A comparative split around the field it compares: "a greater height than 5", "more
+girth than the average" say the field between the comparative and "than". The words are put in
+the order the reader knows ("height greater than 5", "girth more than the average"): the
 field first, then the comparison. Only when the words between name a number field of the model,
-so "more cars than" (a count of rows) is left as it is."""
+so "more trees than" (a count of rows) is left as it is."""
 
 from __future__ import annotations
 

@@ -45,7 +45,7 @@ def overall_figure(reader: ReaderState, item: Item, nxt: Item | None) -> bool:
 
 
 def _scoped(items: list[Item], pos: int) -> bool:
-    """ "than the minimum staff of all museums opened after 2010": conditions after the rows
+    """ "than the average girth of all trees planted after 2010": conditions after the rows
     the figure is of would be the figure's own (a subquery's filter), which is not read; the
     comparison is left unread (and the question declined) rather than filtering the wrong rows."""
     rows = None

@@ -1,4 +1,4 @@
-"""Orders named the way people say them: "sorted by the level" after "membership level" (the
+"""Orders named the way people say them: "sorted by the size" after "orchard size" (the
 field named before, by its last word), and the direction as a span ("from high to low", "from
 oldest to youngest"; the spans themselves are keywords of :mod:`sqlgate.nl.vocabulary`)."""
 
@@ -13,7 +13,7 @@ _DETERMINERS = frozenset({"the", "their", "its", "his", "her"})
 
 
 def fields_named_again(items: list[Item]) -> None:
-    """ "whose membership level is above 4, sorted by the level": a lone word right after a
+    """ "whose orchard size is above 4, sorted by the size": a lone word right after a
     sort cue that is the last word of exactly one field named earlier is that field again.
     Rewrites the word's item into an entry of that field; nothing else changes."""
     for pos, item in enumerate(items):

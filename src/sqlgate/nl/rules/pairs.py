@@ -1,12 +1,12 @@
-"""Rows paired with rows of their own model through a link model: "the names of Kyle's friends",
-"the friends of the student Kyle" where the link (``friends``) has two relationships to the
+"""Rows paired with rows of their own model through a link model: "the names of Ada's partners",
+"the partners of the grower Ada" where the link (``partners``) has two relationships to the
 students. The row named by a value is on the link's own side (the first column of its primary
 key, as :mod:`.role_joins` takes it); the rows asked are on the other side:
 
     SELECT p.name FROM p JOIN link ON link.other_id = p.id
-    WHERE link.own_id IN (SELECT p.id FROM p WHERE p.name = 'Kyle')
+    WHERE link.own_id IN (SELECT p.id FROM p WHERE p.name = 'Ada')
 
-Only when the value sits right beside the link's word ("Kyle's friends", "friends of Kyle"), the
+Only when the value sits right beside the link's word ("Ada's partners", "partners of Ada"), the
 question lists fields of the paired model and says nothing else; any other question is left to
 the other readings."""
 
@@ -22,7 +22,7 @@ from sqlgate.nl.rules.role_joins import _own_side
 from sqlgate.nl.semantic import Join
 from sqlgate.nl.vocabulary import STOPWORDS
 
-#: Words allowed between the link's word and the value: "friends of the student Kyle".
+#: Words allowed between the link's word and the value: "partners of the grower Ada".
 _BETWEEN = frozenset({"of", "the", "a", "an", "s", "'s"})
 
 
@@ -153,7 +153,7 @@ def _two_ways(facts: ModelFacts, link: str) -> tuple[str, Join, Join] | None:
 
 
 def _beside(items: list[Item], link: Item, value: Item) -> bool:
-    """ "Kyle's friends" or "friends of (the student) Kyle": only small words, and the paired
+    """ "Ada's partners" or "partners of (the grower) Ada": only small words, and the paired
     model's own name, between the value and the link's word."""
     a, b = sorted((items.index(link), items.index(value)))
     for i in items[a + 1 : b]:

@@ -1,8 +1,8 @@
-"""A comparison with one row picked by another field: "cars with a larger acceleration than the
-car with the largest horsepower" compares each row's field with that field of the row ranked
+"""A comparison with one row picked by another field: "trees with a greater height than the
+tree with the largest girth" compares each row's field with that field of the row ranked
 first by the other:
 
-    WHERE accelerate > (SELECT accelerate FROM cars ORDER BY horsepower DESC LIMIT 1)
+    WHERE height > (SELECT height FROM trees ORDER BY girth DESC LIMIT 1)
 
 Read after the roles (:func:`compared_with_a_row`), when a comparison was left without its
 number and what follows it is "the <model> (or "the one") with the <superlative> <field>" of the
@@ -51,7 +51,7 @@ def compared_with_a_row(facts: ModelFacts, r: Reading, items: list[Item]) -> Non
 
 
 def _before(items: list[Item], k: int) -> Item | None:
-    """The field right before the comparison ("acceleration larger than")."""
+    """The field right before the comparison ("height greater than")."""
     if k == 0:
         return None
     item = items[k - 1]
@@ -80,7 +80,7 @@ def _row_picked(items: list[Item], k: int) -> tuple[Item, Item, list[Item]] | No
         return None
     after = rest[4:]
     if any(not (i.kind == "word" and i.text.lower() in STOPWORDS) for i in after):
-        return None  # "... with the largest horsepower in 1970": more than one ranked row
+        return None  # "... with the largest girth in 2020": more than one ranked row
     return sup, ranked, [row] if row.kind == "entry" else []
 
 

@@ -1,13 +1,13 @@
-"""The figure of one row, asked with "how many": "how many cylinders does the car with the least
-acceleration have" asks for the ``cylinders`` of that one car, not a sum. Read as "what
-cylinders does ... have": the row with the extreme value, its field listed."""
+"""The figure of one row, asked with "how many": "how many hives does the grower with the largest
+orchard have" asks for the ``hives`` of that one grower, not a sum. Read as "what hives
+does ... have": the row with the extreme value, its field listed."""
 
 from __future__ import annotations
 
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import Item
 
-#: Verbs in the singular before the one row: "does the car", "did the ship".
+#: Verbs in the singular before the one row: "does the grower", "did the boat".
 _ONE = frozenset({"does", "did"})
 
 
@@ -29,5 +29,5 @@ def how_many_of_one_row(facts: ModelFacts, items: list[Item]) -> None:
         if not words or words[0] not in _ONE or words[-1] != "have" or rest[-1].text != words[-1]:
             continue
         if not any(i.kind == "kw" and i.kw == "sup" for i in rest):
-            continue  # "how many seats does each plane have": a figure per row, not one row
+            continue  # "how many hives does each grower have": a figure per row, not one row
         item.kw = "list"

@@ -1,8 +1,8 @@
-"""How many times something was done, said with "times" or "once": "visitors who visited a museum
-more than once", "the museum visited the most times". The rows counted are those of the model the
-verb before it names (``visited``: the ``visit`` rows), as if the question said "more than 1 visit"
-or "the most visits"; the object of the verb between them ("a museum") is what each of those rows
-is of, not counted apart."""
+"""How many times something was done, said with "times" or "once": "growers who watered a tree
+more than once", "the tree watered the most times". The rows counted are those of the model the
+verb before it names (``watered``: the ``watering`` rows), as if the question said "more than 1
+watering" or "the most waterings"; the object of the verb between them ("a tree") is what each
+of those rows is of, not counted apart."""
 
 from __future__ import annotations
 
@@ -56,8 +56,8 @@ def _previous(items: list[Item], pos: int) -> Item | None:
 
 
 def _event(facts: ModelFacts, items: list[Item], pos: int) -> Item | None:
-    """The model named by the nearest verb before ``pos`` ("visited"), when all that stands
-    between them is what its rows point to ("a museum") and the comparison or superlative;
+    """The model named by the nearest verb before ``pos`` ("watered"), when all that stands
+    between them is what its rows point to ("a tree") and the comparison or superlative;
     those models are marked as what each row is of."""
     for k in range(pos - 1, -1, -1):
         item = items[k]
@@ -79,5 +79,5 @@ def _event(facts: ModelFacts, items: list[Item], pos: int) -> Item | None:
     if any(i.chosen is None or i.chosen.model.lower() not in pointed for i in objects):
         return None
     for i in objects:
-        i.kind, i.role = "unit", "filter"  # "a museum": what each visit is of
+        i.kind, i.role = "unit", "filter"  # "a tree": what each watering is of
     return Item("entry", item.first, item.last, item.text, [chosen], chosen=chosen)

@@ -71,7 +71,7 @@ class RuleTranslator:
         tokens = respell(tokenize(question), self.known, self._one_word)
         if not tokens:
             return self._non_sql(question, "no_match", "The question has no words to translate.")
-        tokens = comparatives_joined(self.lexicon, tokens)  # "more staff than": "staff more than"
+        tokens = comparatives_joined(self.lexicon, tokens)  # "more girth than": "girth more than"
         verb = _write_verb(tokens)
         if verb:
             return self._non_sql(
@@ -156,7 +156,7 @@ class RuleTranslator:
         """The plan and semantic SQL of the reading: one query, or a set question's parts."""
         paired = paired_rows(self.facts, r, items)
         if paired is not None:
-            return paired  # "Kyle's friends": rows of the same model through a link
+            return paired  # "Ada's partners": rows of the same model through a link
         related = self_referenced(self.facts, r, items)
         if related is not None:
             return related  # "Bob's manager": through a column pointing back to the model
