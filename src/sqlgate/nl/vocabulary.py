@@ -73,9 +73,18 @@ _add("neg", None, "not", "no", "except", "excluding", "other than", "without", "
      "isn't", "aren't", "wasn't", "weren't", "never")  # fmt: skip
 _add("list", None, "list", "show", "show me", "display", "give me", "find", "which", "what are",
      "who are", "return")  # fmt: skip
-_add("sort", None, "sorted by", "order by", "ordered by", "sort by", "ranked by", "rank by")
+_add("sort", None, "sorted by", "order by", "ordered by", "sort by", "ranked by", "rank by",
+     "order the results by", "sort the results by", "order results by",
+     "sort results by")  # fmt: skip
 _add("dir", "asc", "ascending", "asc", "in ascending order")
 _add("dir", "desc", "descending", "desc", "in descending order")
+# the direction as a span: "from high to low" is descending, "from low to high" ascending
+_SPANS = (("high", "low"), ("highest", "lowest"), ("large", "small"), ("largest", "smallest"),
+          ("big", "small"), ("biggest", "smallest"), ("most", "least"), ("more", "less"),
+          ("old", "young"), ("oldest", "youngest"), ("new", "old"), ("newest", "oldest"),
+          ("latest", "earliest"))  # fmt: skip
+_add("dir", "desc", *(f"from {a} to {b}" for a, b in _SPANS))
+_add("dir", "asc", *(f"from {b} to {a}" for a, b in _SPANS))
 _add("when", None, "when", "what date", "which date", "what day")
 _add("conj", None, "and", "or", "nor", "as well as", "plus")
 
@@ -106,7 +115,8 @@ CONCEPT_WORDS: dict[str, str] = {
     "long": "length", "short": "length", "lasting": "length",
     "big": "size", "large": "size", "small": "size", "spent": "sales", "spend": "sales",
     "spending": "sales", "money": "sales", "revenue": "sales", "revenues": "sales",
-    "sales": "sales",
+    "sales": "sales", "weigh": "weight", "weighs": "weight", "weighed": "weight",
+    "weighing": "weight", "weighted": "weight",
 }  # fmt: skip
 
 #: Words each concept looks for in a field's name and synonyms.

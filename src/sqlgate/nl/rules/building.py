@@ -9,20 +9,21 @@ columns get unique, readable aliases. The caller expands the tree into native SQ
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from sqlglot import exp
 
 from sqlgate.nl import timeexpr
-from sqlgate.nl.expand import quoted_if_needed
 from sqlgate.nl.joins import JoinPlan, plan_joins
 from sqlgate.nl.rules.negation import negations_as_absence
 from sqlgate.nl.rules.parts import CannotAnswer, Filter, Measure, Plan
 from sqlgate.nl.rules.role_joins import both_roles, settle_roles
 from sqlgate.nl.rules.role_values import via_alias
+from sqlgate.nl.rules.sql_terms import column as _col
+from sqlgate.nl.rules.sql_terms import compare as _compare
+from sqlgate.nl.rules.sql_terms import ident as _ident
+from sqlgate.nl.rules.sql_terms import literal as _literal
 from sqlgate.nl.semantic import Model, SemanticIndex
 from sqlgate.nl.text import identifier_words, stem
-from sqlgate.nl.vocabulary import _words
 
 
 def build_query(index: SemanticIndex, dialect: str, plan: Plan) -> tuple[exp.Select, JoinPlan]:
@@ -481,24 +482,6 @@ def condition_sql(index: SemanticIndex, f: Filter, fan_out: bool) -> exp.Expr | 
 # --- SQL pieces ---------------------------------------------------------------------------------
 
 
-def _ident(name: str) -> exp.Identifier:
-    return (
-        quoted_if_needed(name)
-        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name)
-        else (exp.to_identifier(name, quoted=name.upper() in _RESERVED))
-    )
-
-
-_RESERVED = _words(
-    "ORDER GROUP SELECT FROM WHERE TABLE USER YEAR MONTH DAY WEEK QUARTER LIMIT OFFSET KEY "
-    "DESC ASC BY TO AS ON IN IS NOT NULL AND OR CASE END ALL ANY"
-)
-
-
-def _col(model: str, name: str) -> exp.Column:
-    return exp.Column(this=_ident(name), table=_ident(model))
-
-
 def _as_number(index: SemanticIndex, model: str, name: str, column: exp.Column) -> exp.Expr:
     """``column``, cast to a number when it is stored as text ("age VARCHAR")."""
     field = index.get_field(model, name)
@@ -517,6 +500,8 @@ def _overall(index: SemanticIndex, f: Filter) -> exp.Expr:
     assert f.model is not None
     assert f.name is not None
     assert f.overall is not None
+    if f.overall.startswith("row_") and f.measure is not None and f.measure.name:
+        return _row_figure(index, f, f.measure.model, f.measure.name)
     if f.overall == "metric" and f.measure is not None and f.measure.name:
         source = f.measure.model
         inner = exp.select(_col(source, f.measure.name)).from_(exp.Table(this=_ident(source)))
@@ -524,6 +509,22 @@ def _overall(index: SemanticIndex, f: Filter) -> exp.Expr:
     column = _as_number(index, f.model, f.name, _col(f.model, f.name))
     func = {"avg": exp.Avg, "sum": exp.Sum, "min": exp.Min, "max": exp.Max}[f.overall]
     inner = exp.select(func(this=column)).from_(exp.Table(this=_ident(f.model)))
+    return exp.Subquery(this=inner)
+
+
+def _row_figure(index: SemanticIndex, f: Filter, model: str, ranked: str) -> exp.Expr:
+    """ "than the tree with the largest girth": the field of the row ranked first."""
+    assert f.model is not None
+    assert f.name is not None
+    field = index.get_field(model, ranked)
+    if TEXT_TYPE.search(getattr(field, "type", None) or ""):
+        raise CannotAnswer(
+            f"{model}.{ranked} is stored as text; picking the one row it ranks first to compare "
+            "with is not reliable (text may hold values that are not numbers)."
+        )
+    ordered = exp.Ordered(this=_col(model, ranked), desc=f.overall == "row_desc", nulls_first=False)
+    column = _as_number(index, f.model, f.name, _col(f.model, f.name))
+    inner = exp.select(column).from_(exp.Table(this=_ident(model))).order_by(ordered).limit(1)
     return exp.Subquery(this=inner)
 
 
@@ -554,28 +555,6 @@ def _rarest(f: Filter, column: exp.Column) -> exp.Expr:
         .limit(1)
     )
     return exp.EQ(this=column, expression=exp.Subquery(this=query))
-
-
-def _literal(value: Any) -> exp.Expr:
-    if isinstance(value, exp.Expr):
-        return value
-    if isinstance(value, bool):
-        return exp.Boolean(this=value)
-    if isinstance(value, int | float):
-        number = int(value) if float(value).is_integer() else value
-        return exp.Literal.number(number)
-    return exp.Literal.string(str(value))
-
-
-def _compare(column: exp.Expr, op: str, values: list[Any]) -> exp.Expr:
-    if op == "between" and len(values) >= 2:
-        low, high = sorted(values[:2])
-        return exp.Between(this=column, low=_literal(low), high=_literal(high))
-    value = _literal(values[0])
-    cls = {">": exp.GT, ">=": exp.GTE, "<": exp.LT, "<=": exp.LTE, "=": exp.EQ, "between": exp.GTE}[
-        op
-    ]
-    return cls(this=column, expression=value)
 
 
 def _model_display(model: Model) -> list[str]:

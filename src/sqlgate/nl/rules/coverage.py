@@ -177,7 +177,10 @@ def _suspect(tree: exp.Expression, lexicon: Lexicon | None) -> list[str]:
         if other.is_number and info is not None and (info.key or info.kind == "text"):
             out.append(f"{column.name} compared with {other.this}")
     for select in tree.find_all(exp.Select):
-        aggregated = any(select.find_all(exp.AggFunc))
+        aggregated = any(
+            a.find_ancestor(exp.Select) is select and a.find_ancestor(exp.Window) is None
+            for a in select.find_all(exp.AggFunc)
+        )  # its own aggregates: not a subquery's, not a window's (a running total)
         if aggregated and select.args.get("order") and not select.args.get("group"):
             out.append("an order on a single aggregated row")
         group = select.args.get("group")

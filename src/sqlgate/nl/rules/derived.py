@@ -37,6 +37,7 @@ _CHANGE_WORDS = re.compile(
     r"^\s*how\s+(?:did|does|has|have)\b|\b(?:change|difference)\s+(?:in|of)\b|\bchanged?\b",
     re.IGNORECASE,
 )
+_CHANGE_IN = re.compile(r"\b(?:the\s+)?(?:changes?|growth|difference)\s+(?:in|of)\b", re.IGNORECASE)
 _SHARE = re.compile(
     r"^\s*(?:(?:what|which)\s+)?(?:(?:is|was|are|were)\s+)?(?:the\s+)?"
     r"(percentage|percent|share|proportion)\s+of\s+(?P<rest>.+)$",
@@ -128,7 +129,7 @@ def _change(question: str) -> Derivation | None:
             cues.append(match.group(0))
         text = pattern.sub(" ", text)
     if not grains:
-        return None
+        return _change_by_period(question)
     if len(set(grains)) != 1:
         return None
     grain = grains[0]
@@ -141,6 +142,14 @@ def _change(question: str) -> Derivation | None:
     if stated is None:
         inner = f"{inner} by {grain}"
     return Derivation("change", inner, " ".join([*words, *cues]).strip())
+
+
+def _change_by_period(question: str) -> Derivation | None:
+    """ "the change in the number of sales by month": a change, by the period said."""
+    match = _CHANGE_IN.search(question)
+    if match is None or _grain_said(question) is None:
+        return None
+    return Derivation("change", _tidy(_cut(question, match)), match.group(0).strip())
 
 
 def _grain_said(text: str) -> str | None:
@@ -229,10 +238,12 @@ def _series(d: Derivation, inner: Answered, dialect: str) -> tuple[str, str, str
     what = "running total" if d.kind == "running" else "change from the previous period"
     plan = inner.plan
     _one_measure(plan, what)
-    grains = [x for x in plan.dimensions if x.kind == "grain"]
+    grains = [x for x in plan.dimensions if x.kind == "grain" or _year_column(x.name)]
     if len(plan.dimensions) != 1 or len(grains) != 1:
-        raise CannotAnswer(f"A {what} needs one figure per period (say 'by month', 'by year').")
-    grain = str(grains[0].grain)
+        raise CannotAnswer(
+            f"A {what} needs one figure per time period (say 'by month', 'by year')."
+        )
+    grain = str(grains[0].grain or "year")
 
     def wrap(sql: str) -> str:
         body, period, figure = _inner_columns(sql, dialect)
@@ -255,6 +266,11 @@ def _series(d: Derivation, inner: Answered, dialect: str) -> tuple[str, str, str
         else f"The change from the previous {grain} of this: {inner.answer.explanation}"
     )
     return wrap(str(inner.answer.sql)), wrap(str(inner.answer.native_sql)), explanation
+
+
+def _year_column(name: str | None) -> bool:
+    """A column of year numbers ("sale_year") orders periods as a grain does."""
+    return name is not None and "year" in name.lower()
 
 
 def _shares(inner: Answered, dialect: str) -> tuple[str, str, str]:

@@ -107,8 +107,16 @@ def _describe_filter(f: Filter, inside: dict[int, Filter] | None = None) -> str:
         where = " and ".join(_describe_filter(g) for g in mine)
         with_ = f" with {where}" if where else ""
         return f"{'no' if f.negated else 'some'} {f.model} row{with_} is related"
+    if f.kind == "compare" and f.overall and f.overall.startswith("row_") and f.measure:
+        first = "highest" if f.overall == "row_desc" else "lowest"
+        ranked = f"{f.measure.model}.{f.measure.name}"
+        return f"{f.model}.{f.name} {f.op} that of the row with the {first} {ranked}"
     if f.kind == "compare" and f.overall:
         return f"{f.model}.{f.name} {f.op} the {f.overall} of {f.model}.{f.name}"
+    if f.kind == "paired":
+        return f"the row is {f.model}.{f.name} of a {f.model} row of the one where {f.words}"
+    if f.kind == "self_ref":
+        return f.words
     if f.kind == "rarest":
         fewest = "fewest" if f.op == "asc" else "most"
         return f"{f.model}.{f.name} = the value the {fewest} {f.model} rows have"

@@ -270,6 +270,10 @@ class _RoleReader:
             )
         ):
             subject_field = last
+        if concept is None and last is not None and last.kind == "concept":
+            k = self.items.index(item)
+            if k and self.items[k - 1] is last:  # "trees weighing more than 100": their weight
+                concept, last.role = str(last.arg), "filter"
         self.pending_cmp = (op, concept, subject_field, item)
         item.role = "filter"
 

@@ -17,17 +17,24 @@ from sqlgate.nl.joins import JoinPlan
 from sqlgate.nl.questions import MAX_QUESTION_CHARS
 from sqlgate.nl.rules.answer import RuleAnswer
 from sqlgate.nl.rules.building import build_query
+from sqlgate.nl.rules.comparatives import comparatives_joined
 from sqlgate.nl.rules.coverage import QUESTION_WORDS, measure_coverage
 from sqlgate.nl.rules.derived import Answered, Derivation, cue_mapping, derive, find_derivation
 from sqlgate.nl.rules.explaining import explain, mappings, nothing_found, summary
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.negation import negations_as_absence
+from sqlgate.nl.rules.orderings import fields_named_again
+from sqlgate.nl.rules.pairs import paired_rows
 from sqlgate.nl.rules.parent_extremes import extremes_of_parents
 from sqlgate.nl.rules.parts import CannotAnswer, Item, Plan, Reading
 from sqlgate.nl.rules.planning import plan_query
 from sqlgate.nl.rules.roles import read_roles
+from sqlgate.nl.rules.row_compare import compared_with_a_row
+from sqlgate.nl.rules.row_figures import how_many_of_one_row
 from sqlgate.nl.rules.self_references import self_references
+from sqlgate.nl.rules.self_refs import self_referenced
 from sqlgate.nl.rules.sets import absence_set, combine, describe_set, models_set, values_set
+from sqlgate.nl.rules.times import times_as_rows
 from sqlgate.nl.rules.words import find_items, settle
 from sqlgate.nl.semantic import SemanticModel
 from sqlgate.nl.spelling import respell
@@ -73,6 +80,7 @@ class RuleTranslator:
             return self._non_sql(
                 question, "no_match", "The question has no words to translate."
             ), None
+        tokens = comparatives_joined(self.lexicon, tokens)  # "more girth than": "girth more than"
         verb = _write_verb(tokens)
         if verb:
             return self._non_sql(
@@ -83,7 +91,11 @@ class RuleTranslator:
             ), None
         items = find_items(self.lexicon, tokens, today)
         settle(self.facts, items, tokens)
+        fields_named_again(items)
+        times_as_rows(self.facts, items)
+        how_many_of_one_row(self.facts, items)
         reading = read_roles(self.facts, items)
+        compared_with_a_row(self.facts, reading, items)
         return self._answer(question, tokens, items, reading)
 
     def _derived(self, question: str, d: Derivation, today: date) -> RuleAnswer:
@@ -158,6 +170,8 @@ class RuleTranslator:
                 coverage=measure_coverage(tokens, items, None, self.dialect).score,
             )
             return declined, None
+        left = {i.text for i in items if i.kind in ("word", "quoted")}
+        unmatched = tuple(u for u in unmatched if u in left)  # a shape took up the word
         semantic = tree.sql(dialect=self.dialect)
         coverage = measure_coverage(tokens, items, semantic, self.dialect, self.lexicon)
         if not coverage.complete:
@@ -195,6 +209,12 @@ class RuleTranslator:
         self, r: Reading, items: list[Item], tokens: list[Token]
     ) -> tuple[Plan, exp.Expr, JoinPlan]:
         """The plan and semantic SQL of the reading: one query, or a set question's parts."""
+        paired = paired_rows(self.facts, r, items)
+        if paired is not None:
+            return paired  # "Ada's partners": rows of the same model through a link
+        related = self_referenced(self.facts, r, items)
+        if related is not None:
+            return related  # "Bob's manager": through a column pointing back to the model
         shaped = models_set(self.facts, r, items)
         plan = shaped.parts[0] if shaped else plan_query(self.facts, r, items)
         shaped = shaped or values_set(plan, items, tokens) or absence_set(self.facts, plan)
