@@ -15,8 +15,10 @@ temporary data dir and the database registered as a ``postgresql`` connection th
 * psql:    ``psql -c "\\copy (SELECT * FROM bench_rows) TO 'file' CSV HEADER"``, the whole process
   timed (start-up included; about 10 ms).
 
-Both files must have ``rows + 1`` lines. Target: sqlgate's median within 1.2x of psql's, with a
-bounded server RSS.
+CPU seconds are reported beside the times (less swayed by other work on a shared machine):
+sqlgate's server during the export plus curl's, psql's whole process; the PostgreSQL server's
+own work, the same COPY for both, is in neither. Both files must have ``rows + 1`` lines.
+Target: sqlgate's median within 1.2x of psql's, with a bounded server RSS.
 
     .venv/bin/python bench/export_pg_vs_psql.py [--runs 5] [--rows 1000000]
 """
@@ -34,6 +36,7 @@ from pathlib import Path
 import httpx
 import psycopg
 from _common import (
+    cpu_seconds,
     finish,
     install_signal_handlers,
     machine,
@@ -43,7 +46,7 @@ from _common import (
     table,
     versions,
 )
-from export_vs_copy import MB, Exporter, RssSampler, count_lines
+from export_vs_copy import MB, Exporter, RssSampler, children_cpu, count_lines
 
 TARGET_RATIO = 1.2
 SQL = "SELECT * FROM bench_rows"
@@ -132,6 +135,7 @@ def main() -> int:
 
     failures: list[str] = []
     times: dict[str, list[float]] = {"sqlgate": [], "psql": []}
+    cpus: dict[str, list[float]] = {"sqlgate": [], "psql": []}
     peaks: list[int] = []
     sizes: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="sqlgate-bench-", dir=args.tmp) as tmp_name:
@@ -156,6 +160,7 @@ def main() -> int:
             for run in range(args.runs):
                 order = ["sqlgate", "psql"] if run % 2 == 0 else ["psql", "sqlgate"]
                 for side in order:
+                    cpu_before = children_cpu(), cpu_seconds(server.pid) or 0.0
                     if side == "sqlgate" and args.job:
                         with RssSampler(server.pid, 0.05) as rss:
                             seconds, lines, size = job_export(base, key)
@@ -168,6 +173,10 @@ def main() -> int:
                         peaks.append(rss.peak)
                     else:
                         seconds = psql_copy(args, out)
+                    cpu = children_cpu() - cpu_before[0]
+                    if side == "sqlgate":
+                        cpu += (cpu_seconds(server.pid) or 0.0) - cpu_before[1]
+                    cpus[side].append(cpu)
                     if not (side == "sqlgate" and args.job):
                         lines, size = count_lines(out), out.stat().st_size
                     sizes[side] = size
@@ -175,25 +184,27 @@ def main() -> int:
                         failures.append(f"{side} CSV has {lines:,} lines, not {args.rows + 1:,}")
                     times[side].append(seconds)
                     print(f"run {run + 1} {side:<8} {seconds:6.3f}s  {lines:,} lines  "
-                          f"{sizes[side] / MB:.1f} MB", flush=True)  # fmt: skip
+                          f"{sizes[side] / MB:.1f} MB  CPU {cpu:.2f}s", flush=True)  # fmt: skip
                     out.unlink()
         finally:
             server.stop()
 
     rows = [
         (side, f"{median(t):.3f}", f"{min(t):.3f}", f"{max(t):.3f}",
-         f"{args.rows / median(t) / 1e6:.2f}", f"{sizes[side] / MB:.1f}")
+         f"{args.rows / median(t) / 1e6:.2f}", f"{sizes[side] / MB:.1f}",
+         f"{median(cpus[side]):.2f}")
         for side, t in times.items()
     ]  # fmt: skip
     what = "an async CSV job" if args.job else "the CSV export route"
     print(f"\nsqlgate side: {what}")
     print(f"{args.rows:,} rows to CSV, medians of {args.runs} runs:")
-    print(table(["", "median s", "min s", "max s", "M rows/s", "file MB"], rows))
+    print(table(["", "median s", "min s", "max s", "M rows/s", "file MB", "CPU s"], rows))
     ratio = median(times["sqlgate"]) / median(times["psql"])
     met = "yes" if ratio <= TARGET_RATIO else "NO"
     print(f"\nsqlgate / psql time ratio: {ratio:.2f}x (target <= {TARGET_RATIO:g}x: {met})")
     print(f"server peak RSS while exporting: {max(peaks) / MB:.0f} MB")
-    return finish({"times": times, "ratio": ratio, "peaks": peaks}, args.json, failures)
+    report = {"times": times, "cpus": cpus, "ratio": ratio, "peaks": peaks}
+    return finish(report, args.json, failures)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,10 @@ sqlgate: POST /api/v1/query/big/export?format=..., streamed to a file by curl (c
 (children included) every 50 ms. DuckDB: ``COPY (same query) TO 'file' (HEADER | FORMAT
 parquet)`` in a separate Python process (``duckdb`` module, the file opened read-only, same
 thread count as sqlgate's engine; timed inside that process: connect + COPY). Every file's rows
-are counted. Targets: each case's median within 1.2x of COPY's, peak server RSS under 400 MB.
+are counted. CPU seconds are reported beside the times, being less swayed by other work on a
+shared machine: sqlgate's are the server's during the export plus curl's, COPY's its whole
+process's (Python's start-up and the ``duckdb`` import included, about 0.1-0.2 s). Targets:
+each case's median within 1.2x of COPY's, peak server RSS under 400 MB.
 
     .venv/bin/python bench/export_vs_copy.py [--runs 3] [--rows 5000000]
 """
@@ -23,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import resource
 import shutil
 import subprocess
 import sys
@@ -37,6 +41,7 @@ import httpx
 import psutil
 import pyarrow.parquet as pq
 from _common import (
+    cpu_seconds,
     finish,
     install_signal_handlers,
     machine,
@@ -161,6 +166,12 @@ class Exporter:
         return time.perf_counter() - started
 
 
+def children_cpu() -> float:
+    """User + system CPU seconds of this script's finished child processes (curl, COPY's)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def duckdb_copy(database: Path, sql: str, dest: Path, options: str, threads: int) -> float:
     out = subprocess.run(
         [sys.executable, "-c", _COPY_SCRIPT, str(database), sql, str(dest), options, str(threads)],
@@ -218,6 +229,7 @@ def main() -> int:
             rss_before = RssSampler(server.pid, args.interval).rss()
             for label, fmt, sql, expected in cases:
                 times: dict[str, list[float]] = {"sqlgate": [], "duckdb": []}
+                cpus: dict[str, list[float]] = {"sqlgate": [], "duckdb": []}
                 sizes: dict[str, int] = {}
                 peaks = []
                 options = "HEADER" if fmt == "csv" else "FORMAT parquet"
@@ -225,31 +237,40 @@ def main() -> int:
                 for run in range(args.runs):
                     order = ["sqlgate", "duckdb"] if run % 2 == 0 else ["duckdb", "sqlgate"]
                     for side in order:
+                        cpu_before = children_cpu(), cpu_seconds(server.pid) or 0.0
                         if side == "sqlgate":
                             with RssSampler(server.pid, args.interval) as rss:
                                 seconds = exporter.export(sql, fmt, out)
                             peaks.append(rss.peak)
                         else:
                             seconds = duckdb_copy(database, sql, out, options, args.threads)
+                        cpu = children_cpu() - cpu_before[0]
+                        if side == "sqlgate":  # the server's too (the client's is curl's)
+                            cpu += (cpu_seconds(server.pid) or 0.0) - cpu_before[1]
+                        cpus[side].append(cpu)
                         got = rows_in(out, fmt)
                         sizes[side] = out.stat().st_size
                         if got != expected:
                             failures.append(f"{label}: {side} wrote {got:,} rows, not {expected:,}")
                         times[side].append(seconds)
                         print(f"{label} run {run + 1} {side:<8} {seconds:6.3f}s  {got:,} rows  "
-                              f"{sizes[side] / MB:.1f} MB", flush=True)  # fmt: skip
+                              f"{sizes[side] / MB:.1f} MB  CPU {cpu:.2f}s", flush=True)  # fmt: skip
                         out.unlink()
                 ours, theirs = median(times["sqlgate"]), median(times["duckdb"])
                 ratio = ours / theirs
                 peak = max(peak, *peaks)
                 if ratio > TARGET_RATIO:
                     failures.append(f"{label}: {ratio:.2f}x COPY (target <= {TARGET_RATIO:g}x)")
-                report[label] = {"times": times, "sizes": sizes, "ratio": ratio, "peaks": peaks}
+                cpu_ratio = median(cpus["sqlgate"]) / median(cpus["duckdb"])
+                report[label] = {"times": times, "cpus": cpus, "sizes": sizes, "ratio": ratio,
+                                 "cpu_ratio": cpu_ratio, "peaks": peaks}  # fmt: skip
                 summary.append(
                     (label, f"{ours:.3f}", f"{theirs:.3f}", f"{ratio:.2f}x",
                      f"{min(times['sqlgate']):.3f}-{max(times['sqlgate']):.3f}",
                      f"{min(times['duckdb']):.3f}-{max(times['duckdb']):.3f}",
                      f"{sizes['sqlgate'] / MB:.0f} / {sizes['duckdb'] / MB:.0f}",
+                     f"{median(cpus['sqlgate']):.2f} / {median(cpus['duckdb']):.2f} "
+                     f"({cpu_ratio:.2f}x)",
                      f"{max(peaks) / MB:.0f}")
                 )  # fmt: skip
         finally:
@@ -258,7 +279,8 @@ def main() -> int:
     print(f"\nmedians of {args.runs} rounds; server RSS before the cases: "
           f"{rss_before / MB:.0f} MB")  # fmt: skip
     print(table(["case", "sqlgate s", "COPY s", "ratio", "sqlgate range", "COPY range",
-                 "file MB (sqlgate / COPY)", "peak RSS MB"], summary))  # fmt: skip
+                 "file MB (sqlgate / COPY)", "CPU s (sqlgate / COPY)", "peak RSS MB"],
+                summary))  # fmt: skip
     met_peak = "yes" if peak < TARGET_PEAK_MB * MB else "NO"
     if peak >= TARGET_PEAK_MB * MB:
         failures.append(f"peak RSS {peak / MB:.0f} MB (target < {TARGET_PEAK_MB} MB)")

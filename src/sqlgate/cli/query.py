@@ -119,7 +119,7 @@ def _table(table: pa.Table, truncated: bool) -> None:
         )
 
 
-def _write(chunks: Iterable[bytes], fmt: str) -> None:
+def _write(chunks: Iterable[bytes | memoryview], fmt: str) -> None:
     sys.stdout.flush()
     out = sys.stdout.buffer
     iterator = iter(chunks)

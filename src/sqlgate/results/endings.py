@@ -76,22 +76,22 @@ class Prefetched:
     iterating yields the whole body either way.
     """
 
-    head: list[bytes]
-    rest: Iterator[bytes]
+    head: list[bytes | memoryview]
+    rest: Iterator[bytes | memoryview]
     ended: bool
 
-    def __iter__(self) -> Iterator[bytes]:
+    def __iter__(self) -> Iterator[bytes | memoryview]:
         yield from self.head
         self.head = []
         yield from self.rest
 
 
 def prefetch(
-    body: Iterator[bytes], ended: Callable[[], bool], max_bytes: int = PREFETCH_BYTES
+    body: Iterator[bytes | memoryview], ended: Callable[[], bool], max_bytes: int = PREFETCH_BYTES
 ) -> Prefetched:
     """Pull chunks of ``body`` until its source has ``ended``, the body ends, or ``max_bytes``
     are held. Errors raise here, while the caller can still answer with an error status."""
-    head: list[bytes] = []
+    head: list[bytes | memoryview] = []
     held = 0
     for chunk in body:
         head.append(chunk)

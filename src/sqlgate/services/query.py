@@ -448,7 +448,7 @@ class Export:
             self._run.fail(exc)
             raise
 
-    def body(self) -> Iterator[bytes]:
+    def body(self) -> Iterator[bytes | memoryview]:
         """The export written in the format it was started with; closes the export after.
         CSV text from the engine goes out as the engine wrote it, after the header, with
         formula-like string cells neutralised as the CSV writer does."""
@@ -459,7 +459,7 @@ class Export:
             return self.written(itertools.chain((self.header(),), chunks))
         return self.written(self._output.write(self.schema, self, self))
 
-    def written(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+    def written(self, chunks: Iterable[bytes | memoryview]) -> Iterator[bytes | memoryview]:
         """``chunks`` (a format writing this export) passed on; closes the export after."""
         try:
             yield from chunks
