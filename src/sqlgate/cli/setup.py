@@ -63,6 +63,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "log_level": args.log_level,
         "access_log": configured.access_log,
         "log_config": access_log_config(),
+        # uvicorn's httptools protocol, each response's head sent with its body (cli/_http.py).
+        "http": "sqlgate.cli._http:HttpProtocol",
         **https.server_options(configured, tls),
     }
     if args.workers > 1:
