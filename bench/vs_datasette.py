@@ -12,7 +12,9 @@ with their default access logging. One wrk load (same threads, connections, dura
 Both answer with the rows as JSON arrays plus column names, the closest like-for-like pair.
 Before measuring, both are checked to return the same rows. After a warm-up, every
 (query, server) pair is run ``--rounds`` times, alternating which server goes first, and the
-medians across rounds are reported with sqlgate/Datasette throughput ratios (target: >= 2x).
+medians across rounds are reported with sqlgate/Datasette throughput ratios (target: >= 2x),
+and each server's CPU time per request (user + system, all its threads), which a busy machine
+sways less than requests per second.
 
     .venv/bin/python bench/vs_datasette.py [--duration 10] [--connections 8] [--rounds 3]
 """
@@ -129,6 +131,7 @@ def main() -> int:
             datasette.wait_ready(f"{ds_base}/-/versions.json")
 
             sqlgate_url = f"{sqlgate_base}/api/v1/query/chinook"
+            pids = {"sqlgate": sqlgate.pid, "datasette": datasette.pid}
             targets: dict[str, dict[str, tuple[str, Path | None]]] = {}
             checks = []
             with httpx.Client(timeout=30) as client:
@@ -158,15 +161,18 @@ def main() -> int:
                     order = list(pair) if r % 2 == 0 else list(reversed(pair))
                     for name in order:
                         url, script = pair[name]
-                        res = run_wrk(url, duration=args.duration, script=script, **wrk_opts)
+                        res = run_wrk(
+                            url, duration=args.duration, script=script, pid=pids[name], **wrk_opts
+                        )
                         results.setdefault((label, name), []).append(res)
                         raw_rows.append(
                             (r + 1, label, name, f"{res.rps:.0f}", f"{res.p50_ms:.2f}",
-                             f"{res.p99_ms:.2f}", res.requests, res.bad)
+                             f"{res.p99_ms:.2f}", _cpu(res.cpu_ms), res.requests, res.bad)
                         )  # fmt: skip
                         print(
                             f"round {r + 1} {label:>9} {name:<9} {res.rps:8.0f} req/s  "
-                            f"p50 {res.p50_ms:7.2f} ms  p99 {res.p99_ms:7.2f} ms  bad {res.bad}",
+                            f"p50 {res.p50_ms:7.2f} ms  p99 {res.p99_ms:7.2f} ms  "
+                            f"CPU {_cpu(res.cpu_ms)} ms/req  bad {res.bad}",
                             flush=True,
                         )
         finally:
@@ -174,19 +180,22 @@ def main() -> int:
                 server.stop()
 
     print("\nAll runs:")
-    print(table(["round", "query", "server", "req/s", "p50 ms", "p99 ms", "requests", "bad"],
-                raw_rows))  # fmt: skip
+    print(table(["round", "query", "server", "req/s", "p50 ms", "p99 ms", "CPU ms/req",
+                 "requests", "bad"], raw_rows))  # fmt: skip
 
     summary = []
     ratios = []
     for label in QUERIES:
-        med = {}
+        med: dict[str, float] = {}
+        cpu: dict[str, float | None] = {}
         for name in ("sqlgate", "datasette"):
             runs = results[(label, name)]
             med[name] = median([x.rps for x in runs])
+            cpu[name] = _median_cpu(runs)
             summary.append(
                 (label, name, f"{med[name]:.0f}", f"{median([x.p50_ms for x in runs]):.2f}",
-                 f"{median([x.p99_ms for x in runs]):.2f}", sum(x.bad for x in runs))
+                 f"{median([x.p99_ms for x in runs]):.2f}", _cpu(cpu[name]),
+                 sum(x.bad for x in runs))
             )  # fmt: skip
         ratio = med["sqlgate"] / med["datasette"]
         # Each round runs the two servers back to back, so a round's ratio sees similar noise.
@@ -195,13 +204,20 @@ def main() -> int:
             for a, b in zip(results[(label, "sqlgate")], results[(label, "datasette")], strict=True)
         ]
         met = "yes" if ratio >= TARGET_RATIO else "NO"
+        ours, theirs = cpu["sqlgate"], cpu["datasette"]
+        cpu_ratio = f"{theirs / ours:.2f}x" if ours and theirs else "n/a"
         ratios.append((label, f"{med['sqlgate']:.0f}", f"{med['datasette']:.0f}",
-                       f"{ratio:.2f}x", f"{min(paired):.2f}-{max(paired):.2f}x",
+                       f"{ratio:.2f}x", f"{min(paired):.2f}-{max(paired):.2f}x", cpu_ratio,
                        f">= {TARGET_RATIO:g}x: {met}"))  # fmt: skip
     print(f"\nMedians of {args.rounds} rounds:")
-    print(table(["query", "server", "req/s", "p50 ms", "p99 ms", "bad responses"], summary))
-    print("\nThroughput ratio (sqlgate / Datasette, median req/s):")
-    headers = ["query", "sqlgate req/s", "Datasette req/s", "ratio", "per-round range", "target"]
+    print(
+        table(["query", "server", "req/s", "p50 ms", "p99 ms", "CPU ms/req", "bad responses"],
+              summary)
+    )  # fmt: skip
+    print("\nThroughput ratio (sqlgate / Datasette, median req/s; and Datasette's server CPU per")
+    print("request / sqlgate's, steadier than req/s on a busy machine):")
+    headers = ["query", "sqlgate req/s", "Datasette req/s", "ratio", "per-round range",
+               "CPU ratio", "target"]  # fmt: skip
     print(table(headers, ratios))
 
     bad = sum(x.bad for runs in results.values() for x in runs)
@@ -218,6 +234,15 @@ def main() -> int:
             )
         )
     return 1 if bad else 0
+
+
+def _cpu(ms: float | None) -> str:
+    return "n/a" if ms is None else f"{ms:.3f}"
+
+
+def _median_cpu(runs: list[WrkResult]) -> float | None:
+    known = [x.cpu_ms for x in runs if x.cpu_ms is not None]
+    return median(known) if known else None
 
 
 if __name__ == "__main__":
