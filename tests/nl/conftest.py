@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import date
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,8 @@ from sqlgate.engines.sqlite import SQLiteEngine
 from sqlgate.nl.prepare import prepare_embedded
 from sqlgate.nl.rules import RuleTranslator
 from sqlgate.nl.semantic import SemanticModel, parse_semantic_model
+from sqlgate.nl.values import ValueIndex
+from sqlgate.sql.guard import analyze
 from tests.conftest import CHINOOK_SQLITE
 
 EVAL = resources.files("sqlgate.nl") / "eval"
@@ -33,6 +36,27 @@ def sqlite_engine(
     engine = SQLiteEngine(path)
     yield engine
     engine.close()
+
+
+#: The dialects the engine targets besides SQLite, on which the tests' questions must translate.
+OTHER_DIALECTS = ("duckdb", "postgres", "mysql")
+
+
+def on_every_dialect(nl: RuleTranslator, question: str, values: ValueIndex) -> None:
+    """The question also translates on the other dialects, and its SQL passes the guard."""
+    for dialect in OTHER_DIALECTS:
+        answer = RuleTranslator(nl.model, dialect, values).ask(question)
+        assert answer.is_sql, (dialect, answer.explanation)
+        assert analyze(answer.native_sql or "", dialect).is_valid, (dialect, answer.native_sql)
+
+
+def asked_rows(engine: SQLiteEngine, question: str, nl: RuleTranslator) -> list[tuple[Any, ...]]:
+    """The rows of the answer to ``question`` (which must be SQL)."""
+    answer = nl.ask(question)
+    assert answer.is_sql, answer.explanation
+    table = engine.execute(answer.native_sql or "", None, timeout=10, row_limit=100).table
+    columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
+    return [tuple(r) for r in zip(*columns, strict=True)]
 
 
 def eval_model(name: str, dialect: str) -> SemanticModel:

@@ -17,9 +17,8 @@ from sqlgate.engines.sqlite import SQLiteEngine
 from sqlgate.nl.prepare import prepare_embedded, sample_values
 from sqlgate.nl.rules import RuleTranslator
 from sqlgate.nl.values import ValueIndex
-from sqlgate.sql.guard import analyze
 from tests.mysql_services import fresh_mysql_database
-from tests.nl.conftest import sqlite_engine
+from tests.nl.conftest import on_every_dialect, sqlite_engine
 from tests.nl.test_coverage import answers, rows
 from tests.services import fresh_pg_database
 
@@ -75,8 +74,6 @@ CREATE TABLE watering (
 INSERT INTO watering VALUES (1, 1, 2), (2, 1, 2), (3, 1, 4), (4, 2, 4), (5, 2, 4), (6, 3, 1);
 """
 
-OTHER_DIALECTS = ("duckdb", "postgres", "mysql")
-
 
 @pytest.fixture(scope="module")
 def orchard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteEngine]:
@@ -91,13 +88,6 @@ def nl(orchard: SQLiteEngine) -> RuleTranslator:
 @pytest.fixture(scope="module")
 def values(orchard: SQLiteEngine, nl: RuleTranslator) -> ValueIndex:
     return sample_values(orchard, nl.model, "sqlite")
-
-
-def on_every_dialect(nl: RuleTranslator, question: str, values: ValueIndex) -> None:
-    for dialect in OTHER_DIALECTS:
-        answer = RuleTranslator(nl.model, dialect, values).ask(question)
-        assert answer.is_sql, (dialect, answer.explanation)
-        assert analyze(answer.native_sql or "", dialect).is_valid, (dialect, answer.native_sql)
 
 
 #: (question, gold SQL, whether the gold's first column must come in the same order)

@@ -8,7 +8,6 @@ A small cobblers' guild of our own (SQLite, draft model only).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -16,6 +15,7 @@ from sqlgate.engines.sqlite import SQLiteEngine
 from sqlgate.nl import wordnet
 from sqlgate.nl.prepare import prepare_embedded
 from sqlgate.nl.rules import RuleTranslator
+from tests.nl.conftest import asked_rows as rows
 from tests.nl.conftest import sqlite_engine
 
 SCHEMA = """
@@ -38,14 +38,6 @@ def guild(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteEngine]:
 @pytest.fixture(scope="module")
 def nl(guild: SQLiteEngine) -> RuleTranslator:
     return prepare_embedded(guild, "sqlite")
-
-
-def rows(engine: SQLiteEngine, question: str, nl: RuleTranslator) -> list[tuple[Any, ...]]:
-    answer = nl.ask(question)
-    assert answer.is_sql, answer.explanation
-    table = engine.execute(answer.native_sql or "", None, timeout=10, row_limit=100).table
-    columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
-    return [tuple(r) for r in zip(*columns, strict=True)]
 
 
 def test_the_data_files_are_installed() -> None:

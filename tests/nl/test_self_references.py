@@ -13,8 +13,7 @@ import pytest
 from sqlgate.engines.sqlite import SQLiteEngine
 from sqlgate.nl.prepare import prepare_embedded, sample_values
 from sqlgate.nl.rules import RuleTranslator
-from sqlgate.sql.guard import analyze
-from tests.nl.conftest import sqlite_engine
+from tests.nl.conftest import on_every_dialect, sqlite_engine
 from tests.nl.test_coverage import answers
 
 SCHEMA = """
@@ -64,10 +63,7 @@ def test_rows_related_to_rows_of_their_own_table(
 ) -> None:
     answers(nl, crew, question, gold)
     values = sample_values(crew, nl.model, "sqlite")
-    for dialect in ("duckdb", "postgres", "mysql"):
-        answer = RuleTranslator(nl.model, dialect, values).ask(question)
-        assert answer.is_sql, (dialect, answer.explanation)
-        assert analyze(answer.native_sql or "", dialect).is_valid, (dialect, answer.native_sql)
+    on_every_dialect(nl, question, values)
 
 
 def test_the_named_row_is_never_the_row_listed(nl: RuleTranslator) -> None:

@@ -18,9 +18,8 @@ from sqlgate.engines.sqlite import SQLiteEngine
 from sqlgate.nl.prepare import prepare_embedded, sample_values
 from sqlgate.nl.rules import RuleTranslator
 from sqlgate.nl.values import ValueIndex
-from sqlgate.sql.guard import analyze
 from tests.mysql_services import fresh_mysql_database
-from tests.nl.conftest import sqlite_engine
+from tests.nl.conftest import on_every_dialect, sqlite_engine
 from tests.nl.test_coverage import answers
 from tests.services import fresh_pg_database
 
@@ -71,8 +70,6 @@ INSERT INTO shipments VALUES
     (1, 1, 2, 10), (2, 1, 2, 5), (3, 2, 1, 7), (4, 1, 3, 2), (5, 3, 2, 9), (6, 1, 5, 3);
 """
 
-OTHER_DIALECTS = ("duckdb", "postgres", "mysql")
-
 
 @pytest.fixture(scope="module")
 def brewing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteEngine]:
@@ -87,15 +84,6 @@ def nl(brewing: SQLiteEngine) -> RuleTranslator:
 @pytest.fixture(scope="module")
 def values(brewing: SQLiteEngine, nl: RuleTranslator) -> ValueIndex:
     return sample_values(brewing, nl.model, "sqlite")
-
-
-def on_every_dialect(nl: RuleTranslator, question: str, values: ValueIndex) -> None:
-    """The question also translates on the other dialects, and its SQL passes the guard."""
-    for dialect in OTHER_DIALECTS:
-        other = RuleTranslator(nl.model, dialect, values)
-        answer = other.ask(question)
-        assert answer.is_sql, (dialect, answer.explanation)
-        assert analyze(answer.native_sql or "", dialect).is_valid, (dialect, answer.native_sql)
 
 
 CASES = [

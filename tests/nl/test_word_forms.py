@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -20,6 +19,7 @@ from sqlgate.nl.rules import RuleTranslator
 from sqlgate.nl.rules.coverage import measure_coverage
 from sqlgate.nl.spelling import acronym, initials, lemma
 from sqlgate.nl.text import tokenize
+from tests.nl.conftest import asked_rows as rows
 from tests.nl.conftest import sqlite_engine
 
 SCHEMA = """
@@ -74,14 +74,6 @@ def garage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteEngine]:
 @pytest.fixture(scope="module")
 def nl(garage: SQLiteEngine) -> RuleTranslator:
     return prepare_embedded(garage, "sqlite")  # the draft model, as a new connection gets
-
-
-def rows(engine: SQLiteEngine, question: str, nl: RuleTranslator) -> list[tuple[Any, ...]]:
-    answer = nl.ask(question)
-    assert answer.is_sql, answer.explanation
-    table = engine.execute(answer.native_sql or "", None, timeout=10, row_limit=100).table
-    columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
-    return [tuple(r) for r in zip(*columns, strict=True)]
 
 
 def test_dictionary_forms() -> None:
