@@ -180,10 +180,9 @@ def _share(match: re.Match[str]) -> Derivation:
         otherwise = Derivation("share_of_rows", f"{said} {where}", cue, base=said)
     elif condition:
         otherwise = Derivation("share_of_rows", f"{subject} {condition}", cue, base=subject)
-    rows = Derivation(
+    return Derivation(
         "share_of_rows", f"how many {rest}", cue, base=f"how many {subject}", otherwise=otherwise
     )
-    return rows
 
 
 def _per_group(question: str) -> Derivation:

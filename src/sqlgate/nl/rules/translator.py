@@ -127,13 +127,9 @@ class RuleTranslator:
                 question, "unsupported", f"{exc} Understood: {inner.explanation}",
                 coverage=inner.coverage,
             )  # fmt: skip
-        for sql in (semantic, native):
-            analysis = analyze(sql, self.dialect)
-            if not analysis.is_valid:  # pragma: no cover - a bug in the wrapping, not user input
-                return self._non_sql(
-                    question, "unsupported", f"The generated SQL was refused: {analysis.error}"
-                )
-        check_native(native, self.dialect)
+        refused = self._refused(question, semantic, native)
+        if refused is not None:  # pragma: no cover - a bug in the wrapping, not user input
+            return refused
         return replace(
             inner,
             question=question,
@@ -142,6 +138,17 @@ class RuleTranslator:
             native_sql=native,
             mappings=(cue_mapping(d), *inner.mappings),
         )
+
+    def _refused(self, question: str, semantic: str, native: str) -> RuleAnswer | None:
+        """The answer when the SQL built does not pass the guard (a bug, never user input);
+        None when both forms pass, and the native form checks out for the dialect."""
+        for sql in (semantic, native):
+            analysis = analyze(sql, self.dialect)
+            if not analysis.is_valid:
+                reason = f"The generated SQL was refused: {analysis.error}"
+                return self._non_sql(question, "unsupported", reason)
+        check_native(native, self.dialect)
+        return None
 
     def _one_word(self, stem: str) -> bool:
         return (stem,) in self.lexicon.phrases
@@ -186,12 +193,9 @@ class RuleTranslator:
             )
             return declined, None
         native = expand_tree(tree, self.index, self.dialect).sql(dialect=self.dialect)
-        for sql in (semantic, native):
-            analysis = analyze(sql, self.dialect)
-            if not analysis.is_valid:  # pragma: no cover - a bug in the builder, not user input
-                refused = f"The generated SQL was refused: {analysis.error}"
-                return self._non_sql(question, "unsupported", refused), None
-        check_native(native, self.dialect)
+        refused = self._refused(question, semantic, native)
+        if refused is not None:  # pragma: no cover - a bug in the builder, not user input
+            return refused, None
         answer = RuleAnswer(
             question=question,
             outcome="sql",
