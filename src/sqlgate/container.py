@@ -193,7 +193,9 @@ def _query_path(
     """The one query path: semantic SQL expanded, access policies (bound to the attributes the
     operator and org admins set) enforced after the guard."""
     semantic = SemanticModels(store, connections, audit)
-    policies = AccessPolicies(store, connections, audit)
+    policies = AccessPolicies(
+        store, connections, audit, cache_seconds=settings.connection_cache_seconds
+    )
     queries = QueryService(
         settings, connections, audit, slots, rewrite=semantic.native_sql, policies=policies
     )

@@ -141,8 +141,9 @@ class Settings(BaseSettings):
     connection_cache_seconds: float = Field(
         default=1.0,
         ge=0,
-        description="How long a server process may reuse a connection lookup. A change made "
-        "in the same process applies at once; one made by another process (the CLI, another "
+        description="How long a server process may reuse a connection lookup (and the "
+        "connection's latest access-policy versions). A change made in the same process "
+        "applies at once; one made by another process (the CLI, another "
         "worker) within this time. 0 turns it off.",
     )
     # --- rate limits and the concurrent-query cap (README "Rate limits") -------------------

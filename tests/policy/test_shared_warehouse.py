@@ -5,6 +5,7 @@ policies, never wider ones; grants, attributes and policies take effect at once.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,3 +201,27 @@ def test_an_org_condition_never_sees_rows_the_operator_hides(shared: Shared) -> 
             [2],
             [3],
         ]
+
+
+def test_a_deploy_from_another_process_applies_within_the_cache_time(shared: Shared) -> None:
+    """The server remembers a connection's latest policy versions as it remembers connection
+    lookups (``SQLGATE_CONNECTION_CACHE_SECONDS``, 1 s by default): a deploy made elsewhere (the
+    CLI while the server runs, another worker) binds its queries within that time."""
+    from sqlgate.services.access_policies import AccessPolicies
+
+    services = shared.services
+    assert services.settings.connection_cache_seconds == 1.0
+    assert _rows(shared, shared.a, "SELECT count(*) FROM orders") == [[3]]
+    elsewhere = AccessPolicies(services.store, services.connections)  # another process's
+    narrower = POLICY.replace(
+        "    columns: {note: hide}\n",
+        "    columns: {note: hide}\n"
+        "    rows:\n      - {name: small, type: restrictive, using: 'amount < 25'}\n",
+        1,
+    )
+    assert narrower != POLICY
+    elsewhere.deploy(None, services.shared_connections.get("warehouse"), narrower, "yaml")
+    deadline = time.monotonic() + 1.0 + 2.0  # the cache time, and slack for a busy machine
+    while _rows(shared, shared.a, "SELECT count(*) FROM orders") != [[2]]:
+        assert time.monotonic() < deadline, "the deploy made elsewhere never applied"
+        time.sleep(0.05)

@@ -8,9 +8,10 @@ not theirs to change). Each deploy is checked against the connection's schema in
 (:mod:`sqlgate.sql.access_document`) and stored as the next version of its layer; nothing is
 written unless every check passes.
 
-On every query, :meth:`AccessPolicies.effective` reads the latest version of each layer (one
-indexed query, so a deploy from any process takes effect at once), compiles each version once
-per schema read, and binds it to the caller's role and attributes
+On every query, :meth:`AccessPolicies.effective` takes the latest version of each layer (one
+indexed query, remembered for ``cache_seconds`` as connection lookups are: a deploy through this
+process applies to the next query at once, one from another process within that time),
+compiles each version once per schema read, and binds it to the caller's role and attributes
 (:mod:`sqlgate.sql.access_bind`), remembered per (versions, schema read, caller). With nothing
 deployed it returns None and the query path behaves as it always has.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -106,6 +108,7 @@ class AccessPolicies:
         connections: ConnectionService,
         audit: AuditLog | None = None,
         attributes: Attributes | None = None,
+        cache_seconds: float = 0.0,
     ) -> None:
         self._store = store
         self._connections = connections
@@ -116,6 +119,10 @@ class AccessPolicies:
         self._compiled: dict[tuple[str, str, int, int], AccessDocument] = {}
         self._bound: OrderedDict[tuple[Any, ...], EffectivePolicy] = OrderedDict()
         self._lock = threading.Lock()
+        #: (connection id, org id) -> (until when, latest version of each layer): see _versions.
+        self._cache_seconds = cache_seconds
+        self._latest: dict[tuple[str, str], tuple[float, dict[str, int]]] = {}
+        self._revision = 0
 
     # --- the query path -----------------------------------------------------------------------
 
@@ -143,10 +150,33 @@ class AccessPolicies:
         return self.effective_for(context, conn, versions)
 
     def _versions(self, conn: ConnectionInfo, org_id: str) -> dict[str, int]:
-        """The latest version of each layer binding ``org_id`` (one indexed query, on every
-        query: run without Core's execution machinery, see ``Store.rows``)."""
+        """The latest version of each layer binding ``org_id`` (not to be changed by callers).
+
+        One indexed query (run without Core's execution machinery, see ``Store.rows``), on
+        every query's path: remembered for ``cache_seconds``, as connection lookups are. A
+        deploy through this object forgets them all at once; one from another process (the
+        CLI, another worker) is seen within that time. A look-up that raced a deploy is not
+        stored. (Under load the store's other writers, the audit log's above all, leave the
+        query's pages to be read again each time: it cost a third of a ``SELECT 1``.)"""
+        ttl = self._cache_seconds
+        key = (conn.id, org_id)
+        if ttl > 0:
+            entry = self._latest.get(key)
+            if entry is not None and entry[0] > time.monotonic():
+                return entry[1]
+        revision = self._revision
         rows = self._store.rows(_LATEST, {"connection_id": conn.id, "org_id": org_id})
-        return {layer: int(version) for layer, version in rows}
+        versions = {layer: int(version) for layer, version in rows}
+        if ttl > 0 and revision == self._revision:
+            if len(self._latest) > 10_000:
+                self._latest.clear()
+            self._latest[key] = (time.monotonic() + ttl, versions)
+        return versions
+
+    def _deployed(self) -> None:
+        """A version was stored: no remembered look-up may be used again."""
+        self._revision += 1
+        self._latest.clear()
 
     def effective_for(
         self,
@@ -383,6 +413,7 @@ class AccessPolicies:
                     session.add(row)
                     session.flush()
                     deployed = _version(row)
+                self._deployed()
             except IntegrityError:
                 with self._store.session() as session:
                     if session.get(Connection, conn.id) is None:
