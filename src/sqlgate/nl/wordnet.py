@@ -83,6 +83,14 @@ class _Files:
         count = int(fields[2])
         return tuple(int(o) for o in fields[6 + pointers : 6 + pointers + count])
 
+    def tagged(self, lemma: str, pos: str) -> int:
+        """How many of ``lemma``'s senses as ``pos`` were seen in WordNet's tagged corpus."""
+        line = _search(self.index[pos], lemma.encode())
+        if line is None:
+            return 0
+        fields = line.split()
+        return int(fields[5 + int(fields[3])])
+
     def synset(self, pos: str, offset: int) -> Synset:
         line = _search(self.data["a" if pos == "s" else pos], b"%08d" % offset)
         if line is None:
@@ -182,6 +190,29 @@ def base_forms(word: str, pos: str) -> tuple[str, ...]:
         if candidate and candidate not in found and files.offsets(candidate, pos):
             found.append(candidate)
     return tuple(found)
+
+
+def tagged(lemma: str, pos: str) -> int:
+    """How many of ``lemma``'s senses as ``pos`` were seen in WordNet's tagged corpus."""
+    files = _files()
+    return files.tagged(lemma.lower().replace(" ", "_"), pos) if files is not None else 0
+
+
+@lru_cache(maxsize=4096)
+def usual_part(word: str) -> str | None:
+    """The part of speech ("n" or "v") ``word`` is more often used as, by how many of its senses
+    were seen in a tagged corpus ("visits": a noun; "teach": a verb, though a pirate's name);
+    ``None`` when it is neither, or never seen as either."""
+    files = _files()
+    if files is None:
+        return None
+    counts = {
+        pos: max((files.tagged(lemma, pos) for lemma in base_forms(word, pos)), default=0)
+        for pos in ("n", "v")
+    }
+    if not any(counts.values()):
+        return None
+    return "n" if counts["n"] >= counts["v"] else "v"
 
 
 @lru_cache(maxsize=4096)

@@ -26,6 +26,7 @@ from sqlgate.nl.lexicon import FieldInfo, Lexicon
 from sqlgate.nl.rules.cues import LIKE_CUES, RELATION_VERBS
 from sqlgate.nl.rules.parts import FIGURE, RANKED_GROUP, Item
 from sqlgate.nl.rules.role_joins import direction_shown
+from sqlgate.nl.rules.verb_links import verb_shown
 from sqlgate.nl.rules.wording import (
     EVENT_VERBS,
     extreme_beside_figures,
@@ -427,6 +428,8 @@ def _word_accounted(word: str, token: Token, shown: _Shown | None) -> bool:
         return False
     if stem(word) in shown.name_stems:
         return True  # "the cars" when the query reads cars_data, "email" in email_address
+    if verb_shown(word, shown.name_stems):
+        return True  # "the courses they teach" when the query reads teacher
     if word == "where" and token.start > 0:
         # "countries where customers above 20 live", "towns where both A and B live"
         return shown.has((exp.Where, exp.Intersect, exp.Union, exp.Except))

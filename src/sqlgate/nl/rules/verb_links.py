@@ -1,0 +1,177 @@
+"""A verb of the question linked to the schema name that comes from it (WordNet, morphology).
+
+"*Who taught* the most lessons?" and "the people who *teach* Algebra" ask about a ``teacher``
+table, though no name of the schema is the verb. The words a verb form stands for
+(:func:`verb_stems`) are its dictionary forms, the synonyms of its most common senses, the nouns
+WordNet derives from it ("teacher", "arrangement", "visitor") and the nouns its ending makes
+("scheduler", "enrollee"); a word more often used as a noun ("awards", "plays") is read as one.
+
+Two uses, both only of what the model has:
+
+* the one who does it (:func:`verb_entries`, :func:`settle_verbs`): when the question names no
+  one else doing it ("Who taught ...", "people who teach ...") and the words reach exactly one
+  one-word name of a model or a text field, the verb (or the person noun before it) names that;
+  two candidates, or none, link nothing;
+* the coverage check (:func:`verb_shown`): a verb is carried by a query that reads a name one
+  of its words is part of ("the courses they *teach*" by a query reading ``teacher``,
+  "*arranged*" by one reading ``course_arrange``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from sqlgate.nl import wordnet
+from sqlgate.nl.lexicon import Entry, Lexicon
+from sqlgate.nl.rules.parts import Item
+from sqlgate.nl.text import Token, stem
+from sqlgate.nl.vocabulary import KEYWORDS, STOPWORDS, _words
+
+#: Shortest verb form looked up ("owns", "used"); shorter ones have too many senses.
+MIN_VERB = 4
+#: Endings that make a noun of a verb: the one who does it, and the act or its result.
+_NOUN_ENDINGS = ("er", "r", "or", "ee", "ment", "ion", "ation", "al", "ance", "ence")
+#: Verbs that do not relate anything of their own ("have", "be", "get", "give", "show").
+_LIGHT = _words(
+    """have has had having be is are was were been being get gets got gotten give gives gave
+    given show shows showed shown list lists listed find finds found tell tells told return
+    returns returned sort sorts sorted order ordered count counts counted name names named
+    call called want wants need needs know known see seen take taken took make made come came
+    go went gone use used say said"""
+)
+
+
+def verb_stems(word: str) -> frozenset[str]:
+    """The stems ``word`` stands for read as a verb ("taught" → teach, teacher, teaching,
+    instruct, ...); empty when WordNet knows no verb of that form, or when the word is short, a
+    light verb or a question keyword, or the lexicon is off."""
+    return _verb_stems(word.lower()) if wordnet.enabled() else frozenset()
+
+
+@lru_cache(maxsize=4096)
+def _verb_stems(word: str) -> frozenset[str]:
+    if (
+        len(word) < MIN_VERB
+        or not word.isalpha()
+        or word in STOPWORDS
+        or word in _LIGHT
+        or (word,) in KEYWORDS
+    ):
+        return frozenset()
+    lemmas = wordnet.base_forms(word, "v")
+    if not lemmas or _noun(word):
+        return frozenset()
+    out = {stem(word)}
+    for lemma in lemmas:
+        if lemma in _LIGHT:
+            return frozenset()
+        out.add(stem(lemma))
+        out.update(stem(lemma + ending) for ending in _NOUN_ENDINGS)
+        if lemma.endswith("e"):
+            out.update(stem(lemma[:-1] + ending) for ending in _NOUN_ENDINGS)
+        for other, how in wordnet.related(lemma, ("v",)):
+            if " " not in other and how in ("synonym", "derived") and other not in _LIGHT:
+                out.add(stem(other))
+    return frozenset(s for s in out if len(s) >= 3)
+
+
+def _noun(word: str) -> bool:
+    """ "awards", "plays", "lives": as likely a plural noun as a verb, read as the noun; "teach"
+    is a verb, though WordNet has a pirate of that name. A past participle is always a verb."""
+    if word.endswith("ed"):
+        return False
+    if word.endswith("s") and _tagged_noun(word):
+        return True
+    return wordnet.usual_part(word) == "n"
+
+
+def _tagged_noun(word: str) -> bool:
+    return any(wordnet.tagged(n, "n") for n in wordnet.base_forms(word, "n"))
+
+
+def verb_entries(lexicon: Lexicon, token: Token) -> list[Entry]:
+    """What the model names with a word a verb comes from ("taught" → a ``teacher`` model), if
+    that is one thing; marked ``via="verb"``."""
+    if token.kind != "word":
+        return []
+    stems = verb_stems(token.norm)
+    if not stems:
+        return []
+    found: dict[str, Entry] = {}
+    for key in sorted(stems):
+        for entry in lexicon.phrases.get((key,), ()):
+            if entry.kind == "model" or (entry.kind == "field" and _text(lexicon, entry)):
+                found.setdefault(entry.part, Entry(entry.kind, entry.model, entry.name, via="verb"))
+    if len(found) != 1:
+        return []  # nothing, or several things: no guess
+    return list(found.values())
+
+
+def _text(lexicon: Lexicon, entry: Entry) -> bool:
+    info = lexicon.fields.get((entry.model.lower(), str(entry.name).lower()))
+    return info is not None and info.kind in ("text", "time") and not info.key
+
+
+def verb_shown(word: str, name_stems: set[str]) -> bool:
+    """Whether a verb is carried by a query that reads a name it comes from: "the courses they
+    *teach*" by a query reading ``teacher``, "*arranged*" by one reading ``course_arrange``."""
+    stems = verb_stems(word)
+    return bool(stems and stems & name_stems)
+
+
+#: Nouns for a person that a verb after "who" or "that" says which: "the people who teach".
+_PERSON_NOUNS = _words("people person persons individuals individual someone ones those")
+
+
+def settle_verbs(items: list[Item]) -> None:
+    """The verbs linked to a model or field (:func:`verb_entries`) among the items: a link
+    stands for the one who does what the verb says, so it stays only where the question names
+    no one else doing it ("*who taught* the most lessons"); "the people who teach": the person
+    noun names the model, and the verb is a word again. Otherwise the verb is a word again, that
+    the rules reading verbs, or the query's reading of the name, carry ("teachers who *taught*
+    Poetry")."""
+    for pos, item in enumerate(items):
+        if not _linked(item):
+            continue
+        entry = item.entries[0]
+        person = _person_before(items, pos)
+        if person is not None and person.text.lower() != "who" and entry.kind == "model":
+            person.kind, person.entries = "entry", [entry]
+            _unlink(item)
+        elif (
+            person is None
+            or person.text.lower() != "who"
+            or any(_names(other, entry) for other in items if other is not item)
+        ):
+            _unlink(item)
+
+
+def _person_before(items: list[Item], pos: int) -> Item | None:
+    """ "people who teach", "people teach": the person noun right before the verb."""
+    k = pos - 1
+    if k >= 0 and items[k].kind == "word" and items[k].text.lower() in ("who", "that"):
+        if k == 0 and items[k].text.lower() == "who":
+            return items[k]  # "Who taught ...?"
+        k -= 1
+    person = items[k] if k >= 0 else None
+    if person is None or person.kind != "word" or person.text.lower() not in _PERSON_NOUNS:
+        return None
+    return person
+
+
+def _linked(item: Item) -> bool:
+    return (
+        item.kind == "entry" and bool(item.entries) and all(e.via == "verb" for e in item.entries)
+    )
+
+
+def _names(item: Item, entry: Entry) -> bool:
+    if item.kind != "entry" or _linked(item):
+        return False
+    if entry.kind == "model":
+        return any(e.kind == "model" and e.model == entry.model for e in item.entries)
+    return any(e.model == entry.model and e.name == entry.name for e in item.entries)
+
+
+def _unlink(item: Item) -> None:
+    item.kind, item.entries = "word", []
