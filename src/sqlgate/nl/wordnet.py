@@ -246,3 +246,53 @@ def related(
                         out.setdefault(other, how)
     out.pop(word.lower(), None)
     return tuple((w.replace("_", " "), how) for w, how in out.items())
+
+
+@lru_cache(maxsize=4096)
+def kin(word: str, steps: int = 2, senses: int = TOP_SENSES) -> tuple[str, ...]:
+    """The nouns at most ``steps`` links above or below ``word``'s first ``senses`` senses in
+    WordNet's hierarchy ("pupil" and "scholar" for "students", "educator" for "teachers"):
+    only up, or only down. Lower case, a space between the words of a phrase."""
+    files = _files()
+    if files is None or not word.isascii():
+        return ()
+    out: dict[str, None] = {}
+    for lemma in base_forms(word, "n"):
+        for offset in files.offsets(lemma, "n")[:senses]:
+            for symbols in (("@", "@i"), ("~", "~i")):
+                layer = [offset]
+                for _ in range(steps):
+                    layer = [
+                        target
+                        for at in layer
+                        for symbol, pos, target, _s, _g in files.synset("n", at).pointers
+                        if symbol in symbols and pos == "n"
+                    ]
+                    for at in layer:
+                        out.update(dict.fromkeys(files.synset("n", at).words))
+    out.pop(word.lower(), None)
+    return tuple(w.replace("_", " ") for w in out)
+
+
+@lru_cache(maxsize=4096)
+def person(word: str) -> bool:
+    """Whether ``word``'s most common sense as a noun is a kind of person ("students",
+    "clients"), by its hypernyms."""
+    files = _files()
+    if files is None:
+        return False
+    for lemma in base_forms(word, "n"):
+        offsets = files.offsets(lemma, "n")[:1]
+        seen: set[int] = set()
+        while offsets:
+            at = offsets[0]
+            offsets = offsets[1:]
+            if at in seen:
+                continue
+            seen.add(at)
+            synset = files.synset("n", at)
+            if "person" in synset.words:
+                return True
+            offsets += tuple(t for s, p, t, _a, _b in synset.pointers if s in ("@", "@i"))
+        return False
+    return False

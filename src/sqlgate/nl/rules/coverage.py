@@ -244,6 +244,21 @@ def _overall_figures(items: list[Item], shown: _Shown) -> list[str]:
     return out
 
 
+def _counts_unshown(items: list[Item], shown: _Shown) -> list[str]:
+    """ "grades that have at least 4 pupils": a comparison with a number of things a model
+    names is a count of its rows; a query counting nothing compared something else."""
+    if shown.has((exp.Count,)):
+        return []
+    significant = [i for i in items if not (i.kind == "word" and i.text.lower() in STOPWORDS)]
+    out = []
+    for first, second, third in zip(significant, significant[1:], significant[2:], strict=False):
+        if first.kw != "cmp" or second.kind != "number" or third.kind != "entry":
+            continue
+        if third.chosen is not None and third.chosen.kind == "model":
+            out.append(f"{first.text} {second.text} {third.text}")
+    return out
+
+
 def _counts_of_own_key(select: exp.Select, group: exp.Expression) -> list[str]:
     """ "how many countries have more than 2 makers" read as a count per country: a distinct
     count of a column the rows are grouped by is 1 in every group, never what was asked."""
@@ -404,6 +419,7 @@ def measure_coverage(
     if shown is not None:
         dropped += shown.suspect
         dropped += _overall_figures(items, shown)
+        dropped += _counts_unshown(items, shown)
         dropped += _misplaced_fields(items, shown)
         dropped += _both_values(items, shown)
         if lexicon is not None:

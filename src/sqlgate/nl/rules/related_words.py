@@ -18,7 +18,7 @@ from dataclasses import replace
 from sqlgate.nl import wordnet
 from sqlgate.nl.lexicon import Entry, Lexicon
 from sqlgate.nl.spelling import lemma
-from sqlgate.nl.text import Token, phrase_key
+from sqlgate.nl.text import Token, identifier_words, phrase_key, stem
 from sqlgate.nl.vocabulary import KEYWORDS, STOPWORDS
 
 #: Shortest word looked up: shorter ones ("ids", "age") have too many senses to trust.
@@ -72,3 +72,59 @@ def _question_words() -> frozenset[str]:
     from sqlgate.nl.rules.coverage import QUESTION_WORDS  # coverage reads the items words.py makes
 
     return QUESTION_WORDS
+
+
+#: The most general nouns for a person: a table named so is no more a pupil than a pilot.
+_ANYONE = frozenset({"person", "individual", "someone", "somebody", "mortal", "soul", "people"})
+
+
+def person_entries(lexicon: Lexicon, token: Token) -> list[Entry]:
+    """The one model a noun for a person names, though no name of the model is that noun:
+
+    * a model named with a noun one link above or below it in WordNet's hierarchy
+      ("pupils" for a ``student`` table, "tutors" or "educators" for ``teacher``);
+    * the model the schema's foreign keys named for the noun all refer to ("students" for the
+      ``learner`` table that ``friendship.student_id`` refers to), when none refers to its own
+      model (``employee.manager_id``: a manager is one employee among others).
+
+    When the two ways, or one of them, reach more than one model, nothing is linked."""
+    word = token.norm
+    if (
+        token.kind != "word"
+        or len(word) < MIN_WORD
+        or not word.isalpha()
+        or word in STOPWORDS
+        or word in _question_words()
+        or not wordnet.enabled()
+        or not wordnet.person(word)
+    ):
+        return []
+    models: set[str] = set()
+    for other in wordnet.kin(word, steps=1):
+        if other in _ANYONE:
+            continue
+        key = phrase_key(other)
+        models |= {e.model for e in lexicon.phrases.get(key, ()) if e.kind == "model"}
+    models |= _referred_as(lexicon, {token.stem, *(stem(b) for b in wordnet.base_forms(word, "n"))})
+    if len(models) != 1:
+        return []
+    return [Entry("model", models.pop(), via="lexicon")]
+
+
+def _referred_as(lexicon: Lexicon, stems: set[str]) -> set[str]:
+    """The models that foreign key columns named ``<stem>_id`` (or ``<stem>``) refer to; empty
+    when one of them refers to its own model."""
+    found: set[str] = set()
+    for joins in lexicon.index.joins.values():
+        for join in joins:
+            if not join.to_one or len(join.left_columns) != 1:
+                continue
+            words = identifier_words(join.left_columns[0])
+            if words and words[-1] == "id":
+                words = words[:-1]
+            if len(words) != 1 or stem(words[0]) not in stems:
+                continue
+            if join.left.lower() == join.right.lower():
+                return set()
+            found.add(join.right)
+    return found
