@@ -19,14 +19,18 @@ from tests.nl.conftest import asked_rows as rows
 from tests.nl.conftest import sqlite_engine
 
 BAKERY = """
-CREATE TABLE baker (baker_id INTEGER PRIMARY KEY, full_name TEXT, city TEXT);
+CREATE TABLE baker (
+    baker_id INTEGER PRIMARY KEY, full_name TEXT, city TEXT, birth_date DATE, hire_date DATE
+);
 CREATE TABLE loaf (loaf_id INTEGER PRIMARY KEY, kind TEXT, price REAL);
 CREATE TABLE shift (
     shift_id INTEGER PRIMARY KEY, baker_id INTEGER REFERENCES baker (baker_id),
     loaf_id INTEGER REFERENCES loaf (loaf_id), day TEXT
 );
 INSERT INTO baker VALUES
-    (1, 'Ada Flour', 'Leeds'), (2, 'Bo Crust', 'York'), (3, 'Cy Dough', 'Leeds');
+    (1, 'Ada Flour', 'Leeds', '1990-02-01', '2020-05-01'),
+    (2, 'Bo Crust', 'York', '1985-07-01', '2018-01-15'),
+    (3, 'Cy Dough', 'Leeds', '1990-09-09', '2021-03-01');
 INSERT INTO loaf VALUES (1, 'rye', 3.5), (2, 'spelt', 4.0), (3, 'sourdough', 5.0);
 INSERT INTO shift VALUES (1, 1, 1, 'Mon'), (2, 1, 2, 'Tue'), (3, 2, 3, 'Wed'), (4, 1, 3, 'Thu');
 """
@@ -100,3 +104,17 @@ def test_verb_links_turn_off_with_the_lexicon(
     monkeypatch.setenv("SQLGATE_NL_WORDNET", "off")
     answer = nl.ask("Who baked the most loaves?")
     assert not answer.is_sql and "baked" in answer.explanation
+
+
+def test_a_verb_dates_by_a_column_named_with_its_synonym(
+    nl: RuleTranslator, bakery: SQLiteEngine
+) -> None:
+    # "employed": its synonym "hire" names hire_date, the column the year filters
+    got = rows(bakery, "Which bakers were employed in 2020?", nl)
+    assert [r for r in got if "Ada Flour" in r] == got and len(got) == 1
+
+
+def test_a_verb_not_naming_the_date_filtered_declines(nl: RuleTranslator) -> None:
+    # two dates: "born" is not carried by a filter on the hire date
+    answer = nl.ask("Which bakers were born in 1990?")
+    assert not answer.is_sql and "born" in answer.explanation

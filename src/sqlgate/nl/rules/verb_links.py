@@ -24,7 +24,7 @@ from functools import lru_cache
 from sqlgate.nl import wordnet
 from sqlgate.nl.lexicon import Entry, Lexicon
 from sqlgate.nl.rules.parts import Item
-from sqlgate.nl.text import Token, stem
+from sqlgate.nl.text import Token, identifier_words, stem
 from sqlgate.nl.vocabulary import KEYWORDS, STOPWORDS, _words
 
 #: Shortest verb form looked up ("owns", "used"); shorter ones have too many senses.
@@ -112,11 +112,18 @@ def _text(lexicon: Lexicon, entry: Entry) -> bool:
     return info is not None and info.kind in ("text", "time") and not info.key
 
 
-def verb_shown(word: str, name_stems: set[str]) -> bool:
-    """Whether a verb is carried by a query that reads a name it comes from: "the courses they
-    *teach*" by a query reading ``teacher``, "*arranged*" by one reading ``course_arrange``."""
+def verb_shown(word: str, tables: set[str]) -> bool:
+    """Whether a verb is carried by a query that reads a table named for it: "the courses they
+    *teach*" by a query reading ``teacher``, "*arranged*" by one reading ``course_arrange``.
+    Only tables: a column listed with the others ("born" and a ``birth_date`` shown beside the
+    ``hire_date`` filtered) carries nothing."""
     stems = verb_stems(word)
-    return bool(stems and stems & name_stems)
+    return bool(stems) and any(stems & _table_stems(t) for t in tables)
+
+
+@lru_cache(maxsize=4096)
+def _table_stems(name: str) -> frozenset[str]:
+    return frozenset(stem(w) for w in identifier_words(name))
 
 
 #: Nouns for a person that a verb after "who" or "that" says which: "the people who teach".
