@@ -85,3 +85,41 @@ def test_a_number_of_people_is_a_count(nl: RuleTranslator) -> None:
     # not "age >= 2": a count of campers of each age, which this reading does not build
     answer = nl.ask("Show me all ages that have at least 2 students.")
     assert not answer.is_sql or "COUNT" in (answer.native_sql or "").upper()
+
+
+SHOP = """
+CREATE TABLE clerk (clerk_id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT);
+CREATE TABLE shop (shop_id INTEGER PRIMARY KEY, title TEXT);
+CREATE TABLE rota (
+    staff_id INTEGER REFERENCES clerk (clerk_id), shop_id INTEGER REFERENCES shop (shop_id)
+);
+INSERT INTO clerk VALUES (1, 'Ann', 'Lee'), (2, 'Bob', 'Ray'), (3, 'Cai', 'Oto');
+INSERT INTO shop VALUES (1, 'North'), (2, 'South');
+INSERT INTO rota VALUES (1, 1), (2, 1), (2, 2);
+"""
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteEngine]:
+    yield from sqlite_engine(tmp_path_factory, "shop", SHOP)
+
+
+def test_people_are_the_one_table_with_first_and_last_names(shop: SQLiteEngine) -> None:
+    nl = prepare_embedded(shop, "sqlite")
+    assert rows(shop, "How many people are there?", nl) == [(3,)]
+
+
+def test_a_body_of_staff_is_the_table_its_keys_refer_to(shop: SQLiteEngine) -> None:
+    nl = prepare_embedded(shop, "sqlite")
+    assert rows(shop, "How many staff are there?", nl) == [(3,)]
+
+
+def test_people_with_two_tables_of_names_decline(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    script = (
+        SHOP + "CREATE TABLE buyer (buyer_id INTEGER PRIMARY KEY, forename TEXT, surname TEXT);"
+    )
+    for engine in sqlite_engine(tmp_path_factory, "shop2", script):
+        answer = prepare_embedded(engine, "sqlite").ask("How many people are there?")
+        assert not answer.is_sql and "people" in answer.explanation

@@ -277,7 +277,7 @@ def kin(word: str, steps: int = 2, senses: int = TOP_SENSES) -> tuple[str, ...]:
 @lru_cache(maxsize=4096)
 def person(word: str) -> bool:
     """Whether ``word``'s most common sense as a noun is a kind of person ("students",
-    "clients"), by its hypernyms."""
+    "clients") or of a body of people at work ("staff"), by its hypernyms."""
     files = _files()
     if files is None:
         return False
@@ -291,7 +291,7 @@ def person(word: str) -> bool:
                 continue
             seen.add(at)
             synset = files.synset("n", at)
-            if "person" in synset.words:
+            if "person" in synset.words or "personnel" in synset.words:
                 return True
             offsets += tuple(t for s, p, t, _a, _b in synset.pointers if s in ("@", "@i"))
         return False

@@ -75,7 +75,23 @@ def _question_words() -> frozenset[str]:
 
 
 #: The most general nouns for a person: a table named so is no more a pupil than a pilot.
-_ANYONE = frozenset({"person", "individual", "someone", "somebody", "mortal", "soul", "people"})
+_ANYONE = frozenset(
+    {"person", "persons", "individual", "individuals", "someone", "somebody", "mortal", "soul",
+     "people"}
+)  # fmt: skip
+#: Words of a column of a person's first name, and of a last name.
+_FIRST = (("first", "name"), ("given", "name"), ("forename",), ("fname",), ("first",))
+_LAST = (("last", "name"), ("family", "name"), ("surname",), ("lname",), ("last",))
+
+
+def _named_people(lexicon: Lexicon) -> list[str]:
+    """The models with a first-name and a last-name column."""
+    out = []
+    for model in lexicon.index.model.models:
+        names = {tuple(identifier_words(c.name)) for c in model.columns}
+        if names & set(_FIRST) and names & set(_LAST):
+            out.append(model.name)
+    return out
 
 
 def person_entries(lexicon: Lexicon, token: Token) -> list[Entry]:
@@ -96,8 +112,13 @@ def person_entries(lexicon: Lexicon, token: Token) -> list[Entry]:
         or word in STOPWORDS
         or word in _question_words()
         or not wordnet.enabled()
-        or not wordnet.person(word)
     ):
+        return []
+    if word in _ANYONE:
+        # "people", "persons": the one table of people, with a first and a last name
+        named = _named_people(lexicon)
+        return [Entry("model", named[0], via="lexicon")] if len(named) == 1 else []
+    if not wordnet.person(word):
         return []
     models: set[str] = set()
     for other in wordnet.kin(word, steps=1):

@@ -161,9 +161,11 @@ def _person_before(items: list[Item], pos: int) -> Item | None:
             return items[k]  # "Who taught ...?"
         k -= 1
     person = items[k] if k >= 0 else None
-    if person is None or person.kind != "word" or person.text.lower() not in _PERSON_NOUNS:
+    if person is None or person.text.lower() not in _PERSON_NOUNS:
         return None
-    return person
+    if person.kind == "entry" and all(e.via == "lexicon" for e in person.entries):
+        return person  # "people" read as the one table of people: the verb says which
+    return person if person.kind == "word" else None
 
 
 def _linked(item: Item) -> bool:
