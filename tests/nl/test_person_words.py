@@ -1,5 +1,6 @@
 """Nouns for a person no name of the schema is: a table named with a more specific or more
-general noun (WordNet's hierarchy), or the table the foreign keys named for the noun refer to.
+general noun (WordNet's hierarchy), or the table the foreign keys named for the noun refer to;
+and nouns for things, a table named with a more specific noun.
 Two tables fitting, or a key referring to its own table (one row among others), decline; and a
 count of such people compared with a number is never read as a comparison of another column.
 
@@ -123,3 +124,30 @@ def test_people_with_two_tables_of_names_decline(
     for engine in sqlite_engine(tmp_path_factory, "shop2", script):
         answer = prepare_embedded(engine, "sqlite").ask("How many people are there?")
         assert not answer.is_sql and "people" in answer.explanation
+
+
+PASTRY = """
+CREATE TABLE tart (tart_id INTEGER PRIMARY KEY, filling TEXT);
+CREATE TABLE pie (pie_id INTEGER PRIMARY KEY, filling TEXT);
+CREATE TABLE loaf (loaf_id INTEGER PRIMARY KEY, grain TEXT);
+INSERT INTO tart VALUES (1, 'lemon');
+INSERT INTO pie VALUES (1, 'apple'), (2, 'cherry');
+INSERT INTO loaf VALUES (1, 'rye'), (2, 'spelt'), (3, 'wheat');
+"""
+
+
+@pytest.fixture(scope="module")
+def pastry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteEngine]:
+    yield from sqlite_engine(tmp_path_factory, "pastry", PASTRY)
+
+
+def test_a_thing_names_the_one_table_of_a_kind_of_it(pastry: SQLiteEngine) -> None:
+    # a loaf is a kind of bread (one step more specific)
+    nl = prepare_embedded(pastry, "sqlite")
+    assert rows(pastry, "How many breads are there?", nl) == [(3,)]
+
+
+def test_a_thing_with_two_tables_of_its_kinds_declines(pastry: SQLiteEngine) -> None:
+    # a tart and a pie are both pastries: no guess
+    answer = prepare_embedded(pastry, "sqlite").ask("How many pastries are there?")
+    assert not answer.is_sql and "pastries" in answer.explanation

@@ -249,17 +249,18 @@ def related(
 
 
 @lru_cache(maxsize=4096)
-def kin(word: str, steps: int = 2, senses: int = TOP_SENSES) -> tuple[str, ...]:
-    """The nouns at most ``steps`` links above or below ``word``'s first ``senses`` senses in
-    WordNet's hierarchy ("pupil" and "scholar" for "students", "educator" for "teachers"):
-    only up, or only down. Lower case, a space between the words of a phrase."""
+def kin(word: str, steps: int = 2, senses: int = TOP_SENSES, up: bool = True) -> tuple[str, ...]:
+    """The nouns at most ``steps`` links above (unless not ``up``) or below ``word``'s first
+    ``senses`` senses in WordNet's hierarchy ("enrollee" and "collegian" for "students",
+    "educator" for "teachers"): only up, or only down. Lower case, a space between the words of
+    a phrase."""
     files = _files()
     if files is None or not word.isascii():
         return ()
     out: dict[str, None] = {}
     for lemma in base_forms(word, "n"):
         for offset in files.offsets(lemma, "n")[:senses]:
-            for symbols in (("@", "@i"), ("~", "~i")):
+            for symbols in (("@", "@i"), ("~", "~i")) if up else (("~", "~i"),):
                 layer = [offset]
                 for _ in range(steps):
                     layer = [

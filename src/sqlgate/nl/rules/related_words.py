@@ -9,6 +9,10 @@ model has is found; when the related words reach more than one thing, the word s
 (and the question declines) rather than pick one. The entries found are marked ``via="lexicon"``,
 ranked below every name, synonym and value of the model's own. A number field is never reached
 this way (:func:`_named`).
+
+After them (:func:`kin_entries`), a noun may name the one table of a kind of it ("breads" for a
+``loaf`` table), and a noun for people the one table of a kind one step more general, or the
+table its foreign keys refer to ("students" for the table ``bunk.student_id`` refers to).
 """
 
 from __future__ import annotations
@@ -94,14 +98,16 @@ def _named_people(lexicon: Lexicon) -> list[str]:
     return out
 
 
-def person_entries(lexicon: Lexicon, token: Token) -> list[Entry]:
-    """The one model a noun for a person names, though no name of the model is that noun:
+def kin_entries(lexicon: Lexicon, token: Token) -> list[Entry]:
+    """The one model a noun names, though no name of the model is that noun:
 
-    * a model named with a noun one link above or below it in WordNet's hierarchy
-      ("pupils" for a ``student`` table, "tutors" or "educators" for ``teacher``);
-    * the model the schema's foreign keys named for the noun all refer to ("students" for the
-      ``learner`` table that ``friendship.student_id`` refers to), when none refers to its own
-      model (``employee.manager_id``: a manager is one employee among others).
+    * a model named with a noun one link below it in WordNet's hierarchy, a kind of it
+      ("breads" for a ``loaf`` table, "teachers" for ``tutor``), or, for a noun for people, one
+      link above it ("educators" for ``tutor``);
+    * for a noun for people, the model the foreign keys named for it all refer to ("students"
+      for the ``learner`` table that ``friendship.student_id`` refers to), when none refers to
+      its own model (``employee.manager_id``: a manager is one employee among others);
+    * for "people" or "persons", the one model with a first-name and a last-name column.
 
     When the two ways, or one of them, reach more than one model, nothing is linked."""
     word = token.norm
@@ -118,15 +124,17 @@ def person_entries(lexicon: Lexicon, token: Token) -> list[Entry]:
         # "people", "persons": the one table of people, with a first and a last name
         named = _named_people(lexicon)
         return [Entry("model", named[0], via="lexicon")] if len(named) == 1 else []
-    if not wordnet.person(word):
-        return []
+    people = wordnet.person(word)
     models: set[str] = set()
-    for other in wordnet.kin(word, steps=1):
+    for other in wordnet.kin(word, steps=1, up=people):
         if other in _ANYONE:
             continue
         key = phrase_key(other)
         models |= {e.model for e in lexicon.phrases.get(key, ()) if e.kind == "model"}
-    models |= _referred_as(lexicon, {token.stem, *(stem(b) for b in wordnet.base_forms(word, "n"))})
+    if people:
+        models |= _referred_as(
+            lexicon, {token.stem, *(stem(b) for b in wordnet.base_forms(word, "n"))}
+        )
     if len(models) != 1:
         return []
     return [Entry("model", models.pop(), via="lexicon")]

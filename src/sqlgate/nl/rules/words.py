@@ -17,7 +17,7 @@ from sqlgate.nl.lexicon import MAX_PHRASE, Entry, Lexicon
 from sqlgate.nl.rules.entities import named_after
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import Item
-from sqlgate.nl.rules.related_words import person_entries, related_entries
+from sqlgate.nl.rules.related_words import kin_entries, related_entries
 from sqlgate.nl.rules.role_joins import column_direction, direction_cue
 from sqlgate.nl.rules.verb_links import settle_verbs, verb_entries
 from sqlgate.nl.spelling import initials, lemma
@@ -142,7 +142,7 @@ def _other_form(lexicon: Lexicon, window: list[Token]) -> list[Entry]:
             entries
             or related_entries(lexicon, window[0])
             or verb_entries(lexicon, window[0])
-            or person_entries(lexicon, window[0])  # "students" for a pupil table
+            or kin_entries(lexicon, window[0])  # "students" for a table of learners
         )
     spelled = initials([t.norm for t in window])
     return lexicon.acronyms.get(spelled, []) if spelled else []
