@@ -118,3 +118,44 @@ def test_a_verb_not_naming_the_date_filtered_declines(nl: RuleTranslator) -> Non
     # two dates: "born" is not carried by a filter on the hire date
     answer = nl.ask("Which bakers were born in 1990?")
     assert not answer.is_sql and "born" in answer.explanation
+
+
+PICTURES = """
+CREATE TABLE picture (
+    picture_id INTEGER PRIMARY KEY, title TEXT, director TEXT, writer TEXT, year INTEGER
+);
+INSERT INTO picture VALUES
+    (1, 'Dawn', 'Ada Lee', 'Bo Ray', 2001), (2, 'Dusk', 'Cy Moe', 'Bo Ray', 2005),
+    (3, 'Noon', 'Ada Lee', 'Di Fox', 2010), (4, 'Dust', 'Cy Moe', 'Ada Lee', 2012);
+"""
+
+
+@pytest.fixture(scope="module")
+def pictures(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteEngine]:
+    yield from sqlite_engine(tmp_path_factory, "pictures", PICTURES)
+
+
+def _titles(got: list[tuple[object, ...]]) -> set[object]:
+    return {v for row in got for v in row if v in ("Dawn", "Dusk", "Noon", "Dust")}
+
+
+def test_a_verb_picks_the_column_of_a_value_named_for_it(pictures: SQLiteEngine) -> None:
+    # 'Ada Lee' directed two pictures and wrote one: the verb says which column
+    nl = prepare_embedded(pictures, "sqlite")
+    assert _titles(rows(pictures, "Which pictures were written by Ada Lee?", nl)) == {"Dust"}
+    assert _titles(rows(pictures, "Which pictures were directed by Ada Lee?", nl)) == {
+        "Dawn",
+        "Noon",
+    }
+    assert rows(pictures, "How many pictures did Ada Lee direct?", nl) == [(2,)]
+
+
+def test_a_verb_not_naming_the_column_filtered_declines(pictures: SQLiteEngine) -> None:
+    # Bo Ray only wrote: "directed" is not carried by a filter on the writer
+    nl = prepare_embedded(pictures, "sqlite")
+    for question in (
+        "Which pictures were directed by Bo Ray?",
+        "Which pictures were produced by Ada Lee?",
+    ):
+        answer = nl.ask(question)
+        assert not answer.is_sql, (question, answer.native_sql)

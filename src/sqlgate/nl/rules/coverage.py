@@ -444,7 +444,7 @@ def _word_accounted(word: str, token: Token, shown: _Shown | None) -> bool:
         return False
     if stem(word) in shown.name_stems:
         return True  # "the cars" when the query reads cars_data, "email" in email_address
-    if verb_shown(word, shown.tables):
+    if verb_shown(word, shown.tables, shown.tree):
         return True  # "the courses they teach" when the query reads teacher
     if word == "where" and token.start > 0:
         # "countries where customers above 20 live", "towns where both A and B live"

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from sqlglot import exp
+
 from sqlgate.nl import wordnet
 from sqlgate.nl.lexicon import Entry, Lexicon
 from sqlgate.nl.rules.parts import Item
@@ -112,13 +114,21 @@ def _text(lexicon: Lexicon, entry: Entry) -> bool:
     return info is not None and info.kind in ("text", "time") and not info.key
 
 
-def verb_shown(word: str, tables: set[str]) -> bool:
-    """Whether a verb is carried by a query that reads a table named for it: "the courses they
-    *teach*" by a query reading ``teacher``, "*arranged*" by one reading ``course_arrange``.
-    Only tables: a column listed with the others ("born" and a ``birth_date`` shown beside the
-    ``hire_date`` filtered) carries nothing."""
+def verb_shown(word: str, tables: set[str], tree: exp.Expression) -> bool:
+    """Whether a verb is carried by a query that reads a table named for it, or filters or
+    groups by a column named for it: "the courses they *teach*" by a query reading ``teacher``,
+    "*arranged*" by one reading ``course_arrange``, "films *directed* by Ada Lee" by a filter on
+    ``director``. Not a column only listed with the others ("born" and a ``birth_date`` shown
+    beside the ``hire_date`` filtered carry nothing)."""
     stems = verb_stems(word)
-    return bool(stems) and any(stems & _table_stems(t) for t in tables)
+    if not stems:
+        return False
+    if any(stems & _table_stems(t) for t in tables):
+        return True
+    for clause in tree.find_all(exp.Where, exp.Having, exp.Group):
+        if any(stems & _table_stems(c.name) for c in clause.find_all(exp.Column)):
+            return True
+    return False
 
 
 @lru_cache(maxsize=4096)
@@ -136,7 +146,8 @@ def settle_verbs(items: list[Item]) -> None:
     no one else doing it ("*who taught* the most lessons"); "the people who teach": the person
     noun names the model, and the verb is a word again. Otherwise the verb is a word again, that
     the rules reading verbs, or the query's reading of the name, carry ("teachers who *taught*
-    Poetry")."""
+    Poetry"); a value right after it, of several columns, is the one of the column named for it
+    ("written by Ada Lee": the ``writer``)."""
     for pos, item in enumerate(items):
         if not _linked(item):
             continue
@@ -151,6 +162,27 @@ def settle_verbs(items: list[Item]) -> None:
             or any(_names(other, entry) for other in items if other is not item)
         ):
             _unlink(item)
+    for pos, item in enumerate(items):
+        if item.kind == "word":
+            _agent_value(items, pos)
+
+
+def _agent_value(items: list[Item], pos: int) -> None:
+    """ "films *written by* Ada Lee", where Ada Lee is both a ``director`` and a ``writer``: the
+    value of the column named for the verb."""
+    rest = items[pos + 1 : pos + 3]
+    if rest and rest[0].kind in ("word", "kw") and rest[0].text.lower() == "by":
+        rest = rest[1:]
+    # after it ("written by Ada Lee"), or right before it ("did Ada Lee write")
+    for value in (*rest[:1], *items[max(0, pos - 1) : pos]):
+        if value.kind != "entry" or len(value.entries) < 2:
+            continue
+        if any(e.kind != "value" for e in value.entries):
+            continue
+        stems = verb_stems(items[pos].text)
+        kept = [e for e in value.entries if stems & _table_stems(str(e.name))]
+        if kept and len({(e.model, e.name) for e in kept}) == 1:
+            value.entries = kept
 
 
 def _person_before(items: list[Item], pos: int) -> Item | None:
