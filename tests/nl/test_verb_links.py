@@ -114,10 +114,21 @@ def test_a_verb_dates_by_a_column_named_with_its_synonym(
     assert [r for r in got if "Ada Flour" in r] == got and len(got) == 1
 
 
-def test_a_verb_not_naming_the_date_filtered_declines(nl: RuleTranslator) -> None:
-    # two dates: "born" is not carried by a filter on the hire date
-    answer = nl.ask("Which bakers were born in 1990?")
-    assert not answer.is_sql and "born" in answer.explanation
+def test_a_verb_before_a_date_picks_the_date_named_for_it(
+    nl: RuleTranslator, bakery: SQLiteEngine
+) -> None:
+    # dates are read on hire_date by default; "born" names birth_date
+    got = rows(bakery, "Which bakers were born in 1990?", nl)
+    assert sorted(r for row in got for r in row if r in ("Ada Flour", "Bo Crust", "Cy Dough")) == [
+        "Ada Flour",
+        "Cy Dough",
+    ]
+
+
+def test_a_verb_naming_no_date_filtered_declines(nl: RuleTranslator) -> None:
+    # no date of a wedding: the hire date filtered does not carry "married"
+    answer = nl.ask("Which bakers were married in 2020?")
+    assert not answer.is_sql and "married" in answer.explanation
 
 
 PICTURES = """

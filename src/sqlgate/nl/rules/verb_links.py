@@ -50,6 +50,13 @@ def verb_stems(word: str) -> frozenset[str]:
     return _verb_stems(word.lower()) if wordnet.enabled() else frozenset()
 
 
+#: The dictionary forms of the light verbs ("found" of "founded" is none: it founds).
+_LIGHT_LEMMAS = _words(
+    "have be get give show list find tell return sort order count name call want need know see "
+    "take make come go use say"
+)
+
+
 @lru_cache(maxsize=4096)
 def _verb_stems(word: str) -> frozenset[str]:
     if (
@@ -65,7 +72,7 @@ def _verb_stems(word: str) -> frozenset[str]:
         return frozenset()
     out = {stem(word)}
     for lemma in lemmas:
-        if lemma in _LIGHT:
+        if lemma in _LIGHT_LEMMAS:
             return frozenset()
         out.add(stem(lemma))
         out.update(stem(lemma + ending) for ending in _NOUN_ENDINGS)
@@ -140,7 +147,7 @@ def _table_stems(name: str) -> frozenset[str]:
 _PERSON_NOUNS = _words("people person persons individuals individual someone ones those")
 
 
-def settle_verbs(items: list[Item]) -> None:
+def settle_verbs(items: list[Item], lexicon: Lexicon) -> None:
     """The verbs linked to a model or field (:func:`verb_entries`) among the items: a link
     stands for the one who does what the verb says, so it stays only where the question names
     no one else doing it ("*who taught* the most lessons"); "the people who teach": the person
@@ -165,6 +172,7 @@ def settle_verbs(items: list[Item]) -> None:
     for pos, item in enumerate(items):
         if item.kind == "word":
             _agent_value(items, pos)
+            _dated_by(items, pos, lexicon)
 
 
 def _agent_value(items: list[Item], pos: int) -> None:
@@ -183,6 +191,37 @@ def _agent_value(items: list[Item], pos: int) -> None:
         kept = [e for e in value.entries if stems & _table_stems(str(e.name))]
         if kept and len({(e.model, e.name) for e in kept}) == 1:
             value.entries = kept
+
+
+#: Words of a column name that say when, beside what happened ("birth" of ``birth_date``).
+_WHEN = _words("date time day year timestamp at on")
+
+
+def _dated_by(items: list[Item], pos: int, lexicon: Lexicon) -> None:
+    """ "tutors *born* in 1990": a verb right before a date names the date column of the models
+    the question names that is named for it (``birth_date``), when that is not the column their
+    dates are read on anyway (``hire_date``); the verb then names that column."""
+    after = next((i for i in items[pos + 1 :] if i.text.lower() not in STOPWORDS), None)
+    if after is None or after.kind != "range":
+        return
+    stems = verb_stems(items[pos].text)
+    named = {e.model.lower() for i in items if i.kind == "entry" for e in i.entries}
+    if not stems or not named:
+        return
+    found = []
+    for (model, _), info in lexicon.fields.items():
+        if model not in named or info.kind != "time" or info.key:
+            continue
+        words = {stem(w) for w in identifier_words(info.name) if w not in _WHEN}
+        if words & stems:
+            found.append(info)
+    if len(found) != 1:
+        return
+    model = lexicon.index.get_model(found[0].model)
+    if model is None or (model.time_column or "").lower() == found[0].name.lower():
+        return
+    entry = Entry("field", found[0].model, found[0].name, via="verb")
+    items[pos].kind, items[pos].entries = "entry", [entry]
 
 
 def _person_before(items: list[Item], pos: int) -> Item | None:

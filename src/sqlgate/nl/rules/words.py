@@ -51,7 +51,7 @@ def find_items(lexicon: Lexicon, tokens: list[Token], today: date) -> list[Item]
         item = _match_at(lexicon, tokens, i, taken)
         items.append(item)
         i = item.last + 1
-    settle_verbs(items)
+    settle_verbs(items, lexicon)
     return items
 
 
