@@ -151,3 +151,31 @@ def test_a_thing_with_two_tables_of_its_kinds_declines(pastry: SQLiteEngine) -> 
     # a tart and a pie are both pastries: no guess
     answer = prepare_embedded(pastry, "sqlite").ask("How many pastries are there?")
     assert not answer.is_sql and "pastries" in answer.explanation
+
+
+GALLERY = """
+CREATE TABLE painter (painter_id INTEGER PRIMARY KEY, name TEXT, age INTEGER);
+CREATE TABLE canvas (
+    canvas_id INTEGER PRIMARY KEY, painter_id INTEGER REFERENCES painter, title TEXT
+);
+INSERT INTO painter VALUES (1, 'Ines', 40), (2, 'Jon', 52);
+INSERT INTO canvas VALUES (1, 1, 'Sea'), (2, 1, 'Sky'), (3, 2, 'Hill');
+"""
+
+
+def test_people_are_the_one_table_named_for_people(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # no first and last names: the one table named with a noun for people (a painter)
+    for engine in sqlite_engine(tmp_path_factory, "gallery", GALLERY):
+        nl = prepare_embedded(engine, "sqlite")
+        assert rows(engine, "How many people are there?", nl) == [(2,)]
+
+
+def test_people_with_two_tables_named_for_people_decline(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    script = GALLERY + "CREATE TABLE buyer (buyer_id INTEGER PRIMARY KEY, name TEXT);"
+    for engine in sqlite_engine(tmp_path_factory, "gallery2", script):
+        answer = prepare_embedded(engine, "sqlite").ask("How many people are there?")
+        assert not answer.is_sql and "people" in answer.explanation

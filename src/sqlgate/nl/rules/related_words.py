@@ -89,11 +89,18 @@ _LAST = (("last", "name"), ("family", "name"), ("surname",), ("lname",), ("last"
 
 
 def _named_people(lexicon: Lexicon) -> list[str]:
-    """The models with a first-name and a last-name column."""
+    """The models with a first-name and a last-name column; without any, the models named with
+    a noun for people ("singer", "staff_member")."""
     out = []
     for model in lexicon.index.model.models:
         names = {tuple(identifier_words(c.name)) for c in model.columns}
         if names & set(_FIRST) and names & set(_LAST):
+            out.append(model.name)
+    if out:
+        return out
+    for model in lexicon.index.model.models:
+        words = identifier_words(model.name)
+        if words and len(words[-1]) >= MIN_WORD and wordnet.person(words[-1]):
             out.append(model.name)
     return out
 
@@ -107,7 +114,8 @@ def kin_entries(lexicon: Lexicon, token: Token) -> list[Entry]:
     * for a noun for people, the model the foreign keys named for it all refer to ("students"
       for the ``learner`` table that ``friendship.student_id`` refers to), when none refers to
       its own model (``employee.manager_id``: a manager is one employee among others);
-    * for "people" or "persons", the one model with a first-name and a last-name column.
+    * for "people" or "persons", the one model with a first-name and a last-name column, or
+      without any, the one model named with a noun for people.
 
     When the two ways, or one of them, reach more than one model, nothing is linked."""
     word = token.norm
