@@ -12,7 +12,10 @@ they were seen in a tagged corpus, which :data:`TOP_SENSES` relies on.
 
 :func:`related` gives, for one question word, the words WordNet relates to its most common
 senses: synonyms ("cobbler" for "shoemakers"), derivationally related forms ("religion" for
-"religious") and pertainyms ("music" for "musical").
+"religious", "teacher" for the verb "taught") and pertainyms ("music" for "musical").
+:func:`kin` gives the nouns a link above or below a noun in the hierarchy ("tutor" for
+"teachers"), :func:`person` whether a noun is for people, and :func:`usual_part` whether a word
+is more often a noun or a verb (by the senses seen in WordNet's tagged corpus).
 Without the data files :func:`available` is false and :func:`related` gives nothing;
 ``SQLGATE_NL_WORDNET=off`` turns the look-ups off (:func:`enabled`).
 """
