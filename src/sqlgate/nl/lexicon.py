@@ -67,6 +67,7 @@ class Lexicon:
         #: one-word field names that read as initials ("mpg"), by those initials
         self.acronyms: dict[str, list[Entry]] = defaultdict(list)
         self._build(values)
+        self._labelled_things()
         self.words |= {lemma(w) for w in self.words}
         #: words of names that are no English word and may shorten one ("dest", "abbrev")
         self._cut = sorted(
@@ -159,6 +160,27 @@ class Lexicon:
                                 "value", model_name, column, value, via="value", exact_case=value
                             ),
                         )
+
+    def _labelled_things(self) -> None:
+        """ "the song" for a ``song_name`` column: a thing a model's rows hold only by its name
+        or title, when no other name is that word and only one column is so named."""
+        found: dict[str, list[FieldInfo]] = defaultdict(list)
+        for info in self.fields.values():
+            words = identifier_words(info.name)
+            if len(words) == 2 and words[1] in ("name", "title") and not info.key:
+                found[stem(words[0])].append(info)
+        for word, infos in found.items():
+            if len(infos) == 1 and (word,) not in self.phrases:
+                self.add((word,), Entry("field", infos[0].model, infos[0].name, via="short"))
+        # "the release year of the song" for ``song_release_year``
+        for info in list(self.fields.values()):
+            key = tuple(stem(w) for w in identifier_words(info.name))
+            if len(key) < 3 or info.key or (key[0],) not in self.phrases:
+                continue
+            entry = Entry("field", info.model, info.name, via="synonym")
+            for variant in ((*key[1:], "of", key[0]), (*key[1:], "of", "the", key[0])):
+                if variant not in self.phrases:
+                    self.add(variant, entry)
 
     def shortened(self, word: str) -> str | None:
         """The stem of the name word that ``word`` is a shortening of ("dest" for "destination",

@@ -12,7 +12,10 @@ they were seen in a tagged corpus, which :data:`TOP_SENSES` relies on.
 
 :func:`related` gives, for one question word, the words WordNet relates to its most common
 senses: synonyms ("cobbler" for "shoemakers"), derivationally related forms ("religion" for
-"religious") and pertainyms ("music" for "musical").
+"religious", "teacher" for the verb "taught") and pertainyms ("music" for "musical").
+:func:`kin` gives the nouns a link above or below a noun in the hierarchy ("tutor" for
+"teachers"), :func:`person` whether a noun is for people, and :func:`usual_part` whether a word
+is more often a noun or a verb (by the senses seen in WordNet's tagged corpus).
 Without the data files :func:`available` is false and :func:`related` gives nothing;
 ``SQLGATE_NL_WORDNET=off`` turns the look-ups off (:func:`enabled`).
 """
@@ -82,6 +85,14 @@ class _Files:
         pointers = int(fields[3])
         count = int(fields[2])
         return tuple(int(o) for o in fields[6 + pointers : 6 + pointers + count])
+
+    def tagged(self, lemma: str, pos: str) -> int:
+        """How many of ``lemma``'s senses as ``pos`` were seen in WordNet's tagged corpus."""
+        line = _search(self.index[pos], lemma.encode())
+        if line is None:
+            return 0
+        fields = line.split()
+        return int(fields[5 + int(fields[3])])
 
     def synset(self, pos: str, offset: int) -> Synset:
         line = _search(self.data["a" if pos == "s" else pos], b"%08d" % offset)
@@ -184,6 +195,29 @@ def base_forms(word: str, pos: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+def tagged(lemma: str, pos: str) -> int:
+    """How many of ``lemma``'s senses as ``pos`` were seen in WordNet's tagged corpus."""
+    files = _files()
+    return files.tagged(lemma.lower().replace(" ", "_"), pos) if files is not None else 0
+
+
+@lru_cache(maxsize=4096)
+def usual_part(word: str) -> str | None:
+    """The part of speech ("n" or "v") ``word`` is more often used as, by how many of its senses
+    were seen in a tagged corpus ("visits": a noun; "teach": a verb, though a pirate's name);
+    ``None`` when it is neither, or never seen as either."""
+    files = _files()
+    if files is None:
+        return None
+    counts = {
+        pos: max((files.tagged(lemma, pos) for lemma in base_forms(word, pos)), default=0)
+        for pos in ("n", "v")
+    }
+    if not any(counts.values()):
+        return None
+    return "n" if counts["n"] >= counts["v"] else "v"
+
+
 @lru_cache(maxsize=4096)
 def related(
     word: str, parts: tuple[str, ...] = ("n", "v", "a", "r"), senses: int = TOP_SENSES
@@ -215,3 +249,54 @@ def related(
                         out.setdefault(other, how)
     out.pop(word.lower(), None)
     return tuple((w.replace("_", " "), how) for w, how in out.items())
+
+
+@lru_cache(maxsize=4096)
+def kin(word: str, steps: int = 2, senses: int = TOP_SENSES, up: bool = True) -> tuple[str, ...]:
+    """The nouns at most ``steps`` links above (unless not ``up``) or below ``word``'s first
+    ``senses`` senses in WordNet's hierarchy ("enrollee" and "collegian" for "students",
+    "educator" for "teachers"): only up, or only down. Lower case, a space between the words of
+    a phrase."""
+    files = _files()
+    if files is None or not word.isascii():
+        return ()
+    out: dict[str, None] = {}
+    for lemma in base_forms(word, "n"):
+        for offset in files.offsets(lemma, "n")[:senses]:
+            for symbols in (("@", "@i"), ("~", "~i")) if up else (("~", "~i"),):
+                layer = [offset]
+                for _ in range(steps):
+                    layer = [
+                        target
+                        for at in layer
+                        for symbol, pos, target, _s, _g in files.synset("n", at).pointers
+                        if symbol in symbols and pos == "n"
+                    ]
+                    for at in layer:
+                        out.update(dict.fromkeys(files.synset("n", at).words))
+    out.pop(word.lower(), None)
+    return tuple(w.replace("_", " ") for w in out)
+
+
+@lru_cache(maxsize=4096)
+def person(word: str) -> bool:
+    """Whether ``word``'s most common sense as a noun is a kind of person ("students",
+    "clients") or of a body of people at work ("staff"), by its hypernyms."""
+    files = _files()
+    if files is None:
+        return False
+    for lemma in base_forms(word, "n"):
+        offsets = files.offsets(lemma, "n")[:1]
+        seen: set[int] = set()
+        while offsets:
+            at = offsets[0]
+            offsets = offsets[1:]
+            if at in seen:
+                continue
+            seen.add(at)
+            synset = files.synset("n", at)
+            if "person" in synset.words or "personnel" in synset.words:
+                return True
+            offsets += tuple(t for s, p, t, _a, _b in synset.pointers if s in ("@", "@i"))
+        return False
+    return False

@@ -26,6 +26,7 @@ from sqlgate.nl.lexicon import FieldInfo, Lexicon
 from sqlgate.nl.rules.cues import LIKE_CUES, RELATION_VERBS
 from sqlgate.nl.rules.parts import FIGURE, RANKED_GROUP, Item
 from sqlgate.nl.rules.role_joins import direction_shown
+from sqlgate.nl.rules.verb_links import verb_shown
 from sqlgate.nl.rules.wording import (
     EVENT_VERBS,
     extreme_beside_figures,
@@ -243,6 +244,21 @@ def _overall_figures(items: list[Item], shown: _Shown) -> list[str]:
     return out
 
 
+def _counts_unshown(items: list[Item], shown: _Shown) -> list[str]:
+    """ "grades that have at least 4 pupils": a comparison with a number of things a model
+    names is a count of its rows; a query counting nothing compared something else."""
+    if shown.has((exp.Count,)):
+        return []
+    significant = [i for i in items if not (i.kind == "word" and i.text.lower() in STOPWORDS)]
+    out = []
+    for first, second, third in zip(significant, significant[1:], significant[2:], strict=False):
+        if first.kw != "cmp" or second.kind != "number" or third.kind != "entry":
+            continue
+        if third.chosen is not None and third.chosen.kind == "model":
+            out.append(f"{first.text} {second.text} {third.text}")
+    return out
+
+
 def _counts_of_own_key(select: exp.Select, group: exp.Expression) -> list[str]:
     """ "how many countries have more than 2 makers" read as a count per country: a distinct
     count of a column the rows are grouped by is 1 in every group, never what was asked."""
@@ -403,6 +419,7 @@ def measure_coverage(
     if shown is not None:
         dropped += shown.suspect
         dropped += _overall_figures(items, shown)
+        dropped += _counts_unshown(items, shown)
         dropped += _misplaced_fields(items, shown)
         dropped += _both_values(items, shown)
         if lexicon is not None:
@@ -427,6 +444,8 @@ def _word_accounted(word: str, token: Token, shown: _Shown | None) -> bool:
         return False
     if stem(word) in shown.name_stems:
         return True  # "the cars" when the query reads cars_data, "email" in email_address
+    if verb_shown(word, shown.tables, shown.tree):
+        return True  # "the courses they teach" when the query reads teacher
     if word == "where" and token.start > 0:
         # "countries where customers above 20 live", "towns where both A and B live"
         return shown.has((exp.Where, exp.Intersect, exp.Union, exp.Except))

@@ -9,6 +9,10 @@ model has is found; when the related words reach more than one thing, the word s
 (and the question declines) rather than pick one. The entries found are marked ``via="lexicon"``,
 ranked below every name, synonym and value of the model's own. A number field is never reached
 this way (:func:`_named`).
+
+After them (:func:`kin_entries`), a noun may name the one table of a kind of it ("breads" for a
+``loaf`` table), and a noun for people the one table of a kind one step more general, or the
+table its foreign keys refer to ("students" for the table ``bunk.student_id`` refers to).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from dataclasses import replace
 from sqlgate.nl import wordnet
 from sqlgate.nl.lexicon import Entry, Lexicon
 from sqlgate.nl.spelling import lemma
-from sqlgate.nl.text import Token, phrase_key
+from sqlgate.nl.text import Token, identifier_words, phrase_key, stem
 from sqlgate.nl.vocabulary import KEYWORDS, STOPWORDS
 
 #: Shortest word looked up: shorter ones ("ids", "age") have too many senses to trust.
@@ -72,3 +76,92 @@ def _question_words() -> frozenset[str]:
     from sqlgate.nl.rules.coverage import QUESTION_WORDS  # coverage reads the items words.py makes
 
     return QUESTION_WORDS
+
+
+#: The most general nouns for a person: a table named so is no more a pupil than a pilot.
+_ANYONE = frozenset(
+    {"person", "persons", "individual", "individuals", "someone", "somebody", "mortal", "soul",
+     "people"}
+)  # fmt: skip
+#: Words of a column of a person's first name, and of a last name.
+_FIRST = (("first", "name"), ("given", "name"), ("forename",), ("fname",), ("first",))
+_LAST = (("last", "name"), ("family", "name"), ("surname",), ("lname",), ("last",))
+
+
+def _named_people(lexicon: Lexicon) -> list[str]:
+    """The models with a first-name and a last-name column; without any, the models named with
+    a noun for people ("singer", "staff_member")."""
+    out = []
+    for model in lexicon.index.model.models:
+        names = {tuple(identifier_words(c.name)) for c in model.columns}
+        if names & set(_FIRST) and names & set(_LAST):
+            out.append(model.name)
+    if out:
+        return out
+    for model in lexicon.index.model.models:
+        words = identifier_words(model.name)
+        if words and len(words[-1]) >= MIN_WORD and wordnet.person(words[-1]):
+            out.append(model.name)
+    return out
+
+
+def kin_entries(lexicon: Lexicon, token: Token) -> list[Entry]:
+    """The one model a noun names, though no name of the model is that noun:
+
+    * a model named with a noun one link below it in WordNet's hierarchy, a kind of it
+      ("breads" for a ``loaf`` table, "teachers" for ``tutor``), or, for a noun for people, one
+      link above it ("educators" for ``tutor``);
+    * for a noun for people, the model the foreign keys named for it all refer to ("students"
+      for the ``learner`` table that ``friendship.student_id`` refers to), when none refers to
+      its own model (``employee.manager_id``: a manager is one employee among others);
+    * for "people" or "persons", the one model with a first-name and a last-name column, or
+      without any, the one model named with a noun for people.
+
+    When the two ways, or one of them, reach more than one model, nothing is linked."""
+    word = token.norm
+    if (
+        token.kind != "word"
+        or len(word) < MIN_WORD
+        or not word.isalpha()
+        or word in STOPWORDS
+        or word in _question_words()
+        or not wordnet.enabled()
+    ):
+        return []
+    if word in _ANYONE:
+        # "people", "persons": the one table of people, with a first and a last name
+        named = _named_people(lexicon)
+        return [Entry("model", named[0], via="lexicon")] if len(named) == 1 else []
+    people = wordnet.person(word)
+    models: set[str] = set()
+    for other in wordnet.kin(word, steps=1, up=people):
+        if other in _ANYONE:
+            continue
+        key = phrase_key(other)
+        models |= {e.model for e in lexicon.phrases.get(key, ()) if e.kind == "model"}
+    if people:
+        models |= _referred_as(
+            lexicon, {token.stem, *(stem(b) for b in wordnet.base_forms(word, "n"))}
+        )
+    if len(models) != 1:
+        return []
+    return [Entry("model", models.pop(), via="lexicon")]
+
+
+def _referred_as(lexicon: Lexicon, stems: set[str]) -> set[str]:
+    """The models that foreign key columns named ``<stem>_id`` (or ``<stem>``) refer to; empty
+    when one of them refers to its own model."""
+    found: set[str] = set()
+    for joins in lexicon.index.joins.values():
+        for join in joins:
+            if not join.to_one or len(join.left_columns) != 1:
+                continue
+            words = identifier_words(join.left_columns[0])
+            if words and words[-1] == "id":
+                words = words[:-1]
+            if len(words) != 1 or stem(words[0]) not in stems:
+                continue
+            if join.left.lower() == join.right.lower():
+                return set()
+            found.add(join.right)
+    return found

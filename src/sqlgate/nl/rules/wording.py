@@ -15,6 +15,7 @@ from sqlgate.nl.lexicon import Lexicon
 from sqlgate.nl.rules.cues import _IRREGULAR_PARTICIPLES, RELATION_VERBS
 from sqlgate.nl.rules.parts import Item
 from sqlgate.nl.rules.role_joins import direction
+from sqlgate.nl.rules.verb_links import verb_stems
 from sqlgate.nl.semantic import SemanticIndex
 from sqlgate.nl.spelling import lemma
 from sqlgate.nl.text import identifier_words, stem
@@ -48,9 +49,13 @@ def verb_accounted(word: str, items: list[Item], k: int, shown: Shown, lexicon: 
     * the relation between the two models it stands between ("shops *run* with no employees",
       "airlines *serving* these airports"), carried by the query joining them.
     """
-    if not verb_form(word) or direction(word):
+    if direction(word):
         return False  # "departing", "landing": carried by the joined column of its side
     after = _significant_after(items, k)
+    if not verb_form(word):
+        # "employed in 2010": a date filter on a column named with a word of the verb (hire)
+        dated = after and after[0].kind == "range" and after[0].role == "filter"
+        return bool(dated and verb_stems(word)) and _dated(word, None, shown, _FILTERS, lexicon)
     if after and after[0].kind == "range" and after[0].role == "filter":
         return _dated(word, _side(reversed(items[:k])), shown, _FILTERS, lexicon)
     before = items[k - 1] if k else None
@@ -86,7 +91,7 @@ def _dated(
     """Whether a date filter or order of the query dates what the verb is about: a column of
     its subject's model, or one named for the verb ("hired" for ``HireDate``). "Customers born
     in 1980" is not carried by a filter on their support rep's hire date."""
-    verb = stem(lemma(word))
+    verbs = {stem(lemma(word))} | verb_stems(word)  # "employed": its synonym "hire" too
     own = subject.lower() if subject is not None else None
     # a model with two dates (born, hired) needs the verb to name the one filtered
     dates = [f for (m, _), f in lexicon.fields.items() if m == own and f.kind == "time"]
@@ -94,7 +99,7 @@ def _dated(
         if kinds is _FILTERS and node.find_ancestor(exp.Where, exp.Having) is None:
             continue  # a join's condition dates nothing
         for column in node.find_all(exp.Column):
-            if verb in {stem(w) for w in identifier_words(column.name)}:
+            if verbs & {stem(w) for w in identifier_words(column.name)}:
                 return True
             if own is not None and column.table.lower() == own and len(dates) < 2:
                 return True

@@ -17,8 +17,9 @@ from sqlgate.nl.lexicon import MAX_PHRASE, Entry, Lexicon
 from sqlgate.nl.rules.entities import named_after
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import Item
-from sqlgate.nl.rules.related_words import related_entries
+from sqlgate.nl.rules.related_words import kin_entries, related_entries
 from sqlgate.nl.rules.role_joins import column_direction, direction_cue
+from sqlgate.nl.rules.verb_links import settle_verbs, verb_entries
 from sqlgate.nl.spelling import initials, lemma
 from sqlgate.nl.text import Token, identifier_words, phrase_key, stem
 from sqlgate.nl.vocabulary import KEYWORDS, MAX_KEYWORD, STOPWORDS, _words
@@ -50,6 +51,7 @@ def find_items(lexicon: Lexicon, tokens: list[Token], today: date) -> list[Item]
         item = _match_at(lexicon, tokens, i, taken)
         items.append(item)
         i = item.last + 1
+    settle_verbs(items, lexicon)
     return items
 
 
@@ -135,7 +137,13 @@ def _other_form(lexicon: Lexicon, window: list[Token]) -> list[Entry]:
             return []  # "ids", "its": too short to tell
         other = stem(lemma(window[0].norm))
         entries = lexicon.phrases.get((other,), []) if other != window[0].stem else []
-        return entries or related_entries(lexicon, window[0])  # "stores" for shop
+        # "stores" for shop; "taught" for a teacher table
+        return (
+            entries
+            or related_entries(lexicon, window[0])
+            or verb_entries(lexicon, window[0])
+            or kin_entries(lexicon, window[0])  # "students" for a table of learners
+        )
     spelled = initials([t.norm for t in window])
     return lexicon.acronyms.get(spelled, []) if spelled else []
 
