@@ -38,14 +38,9 @@ def related_entries(lexicon: Lexicon, token: Token) -> list[Entry]:
     knows ("listed", "total") keeps its meaning there."""
     word = token.norm
     if (
-        token.kind != "word"
-        or len(word) < MIN_WORD
-        or not word.isalpha()
-        or word in STOPWORDS
+        not _looked_up(token)
         or (word,) in KEYWORDS
-        or word in _question_words()
         or (word.endswith(("ed", "ing")) and lemma(word) != word)
-        or not wordnet.enabled()
     ):
         return []
     found: dict[frozenset[str], list[Entry]] = {}
@@ -119,14 +114,7 @@ def kin_entries(lexicon: Lexicon, token: Token) -> list[Entry]:
 
     When the two ways, or one of them, reach more than one model, nothing is linked."""
     word = token.norm
-    if (
-        token.kind != "word"
-        or len(word) < MIN_WORD
-        or not word.isalpha()
-        or word in STOPWORDS
-        or word in _question_words()
-        or not wordnet.enabled()
-    ):
+    if not _looked_up(token):
         return []
     if word in _ANYONE:
         # "people", "persons": the one table of people, with a first and a last name
@@ -165,3 +153,17 @@ def _referred_as(lexicon: Lexicon, stems: set[str]) -> set[str]:
                 return set()
             found.add(join.right)
     return found
+
+
+def _looked_up(token: Token) -> bool:
+    """Whether ``token`` is a word WordNet may be asked about: long enough, letters only, not
+    a stop word or a word the question vocabulary reads, with WordNet on."""
+    word = token.norm
+    return (
+        token.kind == "word"
+        and len(word) >= MIN_WORD
+        and word.isalpha()
+        and word not in STOPWORDS
+        and word not in _question_words()
+        and wordnet.enabled()
+    )
