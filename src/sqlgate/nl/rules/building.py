@@ -500,6 +500,8 @@ def _overall(index: SemanticIndex, f: Filter) -> exp.Expr:
     assert f.model is not None
     assert f.name is not None
     assert f.overall is not None
+    if f.figure is not None:  # "than the average age of bakers in Leeds": of some rows only
+        return exp.Subquery(this=f.figure.copy())
     if f.overall.startswith("row_") and f.measure is not None and f.measure.name:
         return _row_figure(index, f, f.measure.model, f.measure.name)
     if f.overall == "metric" and f.measure is not None and f.measure.name:

@@ -18,19 +18,23 @@ from sqlgate.nl.questions import MAX_QUESTION_CHARS
 from sqlgate.nl.rules.answer import RuleAnswer
 from sqlgate.nl.rules.building import build_query
 from sqlgate.nl.rules.comparatives import comparatives_joined
+from sqlgate.nl.rules.compared_rows import compared_of_rows_named
 from sqlgate.nl.rules.coverage import QUESTION_WORDS, measure_coverage
 from sqlgate.nl.rules.derived import Answered, Derivation, cue_mapping, derive, find_derivation
+from sqlgate.nl.rules.except_rows import except_rows_named_again
 from sqlgate.nl.rules.explaining import explain, mappings, nothing_found, summary
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.negation import negations_as_absence
 from sqlgate.nl.rules.orderings import fields_named_again
 from sqlgate.nl.rules.pairs import paired_rows
 from sqlgate.nl.rules.parent_extremes import extremes_of_parents
-from sqlgate.nl.rules.parts import CannotAnswer, Item, Plan, Reading
+from sqlgate.nl.rules.parts import CannotAnswer, Item, Measure, Plan, Reading
 from sqlgate.nl.rules.planning import plan_query
+from sqlgate.nl.rules.related_periods import periods_of_related_rows
 from sqlgate.nl.rules.roles import read_roles
 from sqlgate.nl.rules.row_compare import compared_with_a_row
 from sqlgate.nl.rules.row_figures import how_many_of_one_row
+from sqlgate.nl.rules.scoped_figures import Figure, answer_scoped, attach_figure
 from sqlgate.nl.rules.self_references import self_references
 from sqlgate.nl.rules.self_refs import self_referenced
 from sqlgate.nl.rules.sets import absence_set, combine, describe_set, models_set, values_set
@@ -48,6 +52,10 @@ _LEAD_WORDS = _words(
     "please can could would you i want to let us lets let's go ahead and now just kindly need "
     "we should"
 )
+
+
+#: Marks a part of a question answered in parts (:mod:`.scoped_figures`): not split again.
+_NO_SCOPE = Figure(Measure("", ""), exp.select("1"), "")
 
 
 class RuleTranslator:
@@ -74,7 +82,9 @@ class RuleTranslator:
             return self._derived(question, derivation, today)
         return self._translate(question, today)[0]
 
-    def _translate(self, question: str, today: date) -> tuple[RuleAnswer, Plan | None]:
+    def _translate(
+        self, question: str, today: date, figure: Figure | None = None
+    ) -> tuple[RuleAnswer, Plan | None]:
         tokens = respell(tokenize(question), self.known, self._one_word)
         if not tokens:
             return self._non_sql(
@@ -94,9 +104,19 @@ class RuleTranslator:
         fields_named_again(items)
         times_as_rows(self.facts, items)
         how_many_of_one_row(self.facts, items)
+        except_rows_named_again(items)
         reading = read_roles(self.facts, items)
         compared_with_a_row(self.facts, reading, items)
-        return self._answer(question, tokens, items, reading)
+        compared_of_rows_named(self.facts, reading, items)
+        periods_of_related_rows(self.facts, reading, items)
+        if reading.figure_scope is not None and figure is None:
+            # "than the average age of bakers in Leeds": the figure of some rows, on its own
+            def translate(text: str, fig: Figure | None) -> tuple[RuleAnswer, Plan | None]:
+                return self._translate(text, today, fig or _NO_SCOPE)
+
+            scoped = answer_scoped(question, tokens, reading.figure_scope, translate, self.dialect)
+            return scoped, None
+        return self._answer(question, tokens, items, reading, figure)
 
     def _derived(self, question: str, d: Derivation, today: date) -> RuleAnswer:
         """A running total, a change, a share or an average per group: the inner question
@@ -154,7 +174,12 @@ class RuleTranslator:
         return (stem,) in self.lexicon.phrases
 
     def _answer(
-        self, question: str, tokens: list[Token], items: list[Item], r: Reading
+        self,
+        question: str,
+        tokens: list[Token],
+        items: list[Item],
+        r: Reading,
+        figure: Figure | None = None,
     ) -> tuple[RuleAnswer, Plan | None]:
         unmatched = tuple(
             i.text
@@ -166,7 +191,7 @@ class RuleTranslator:
             score = measure_coverage(tokens, items, None, self.dialect).score
             return replace(declined, coverage=score), None
         try:
-            plan, tree, joins = self._query(r, items, tokens)
+            plan, tree, joins = self._query(r, items, tokens, figure)
         except CannotAnswer as exc:
             declined = self._non_sql(
                 question,
@@ -210,9 +235,14 @@ class RuleTranslator:
         return answer, plan
 
     def _query(
-        self, r: Reading, items: list[Item], tokens: list[Token]
+        self, r: Reading, items: list[Item], tokens: list[Token], figure: Figure | None = None
     ) -> tuple[Plan, exp.Expr, JoinPlan]:
         """The plan and semantic SQL of the reading: one query, or a set question's parts."""
+        if figure is not None and figure is not _NO_SCOPE:
+            plan = plan_query(self.facts, r, items)
+            attach_figure(plan, figure)  # the comparison with a figure of some rows only
+            tree, joins = build_query(self.index, self.dialect, plan)
+            return plan, tree, joins
         paired = paired_rows(self.facts, r, items)
         if paired is not None:
             return paired  # "Ada's partners": rows of the same model through a link
