@@ -2,10 +2,10 @@
 schema of our own with a draft model only: a comparison with a figure of some rows only ("more
 staff than the average staff of bakeries in York"), a comparison said of the related rows named
 right before it ("the most bakers older than 30"), a period of the related rows ("bakeries with
-no order in 2021") and the rows named again after "except" ("all bakeries except bakeries having
-an order"). Every answer runs on SQLite and compares rows with hand-written SQL; the same
-questions translate and pass the SQL guard on DuckDB, PostgreSQL and MySQL, and run there with
-as many rows.
+no order in 2021"), the rows named again after "except" ("all bakeries except bakeries having an
+order") and sort keys after the first ("by age descending and then by name"). Every answer runs
+on SQLite and compares rows with hand-written SQL; the same questions translate and pass the SQL
+guard on DuckDB, PostgreSQL and MySQL, and run there with as many rows.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ CREATE TABLE bakers (
 );
 INSERT INTO bakers VALUES
     (1, 'Ann', 1, 30, 11), (2, 'Ben', 1, 45, 14), (3, 'Cy', 2, 22, 9), (4, 'Di', 3, 51, 16),
-    (5, 'Ed', 3, 38, 12), (6, 'Flo', 3, 27, 10), (7, 'Gus', 5, 60, 20);
+    (5, 'Ed', 3, 38, 12), (6, 'Flo', 3, 27, 10), (7, 'Gus', 5, 60, 20), (8, 'Abe', 4, 30, 11);
 CREATE TABLE orders (
     order_id INTEGER PRIMARY KEY,
     bakery INTEGER REFERENCES bakeries (bakery_id),
@@ -151,6 +151,27 @@ CASES = [
         "WHERE delivered_on >= '2023-01-01' AND delivered_on < '2024-01-01')",
         False,
     ),
+    # sort keys after the first, each with its own direction
+    (
+        "List the bakers sorted by age descending and then by name.",
+        "SELECT baker_name FROM bakers ORDER BY age DESC, baker_name",
+        True,
+    ),
+    (
+        "Sort the bakers by age in descending order and by name in ascending order.",
+        "SELECT baker_name FROM bakers ORDER BY age DESC, baker_name",
+        True,
+    ),
+    (
+        "List the bakery names and towns ordered by town and name.",
+        "SELECT bakery_name, town FROM bakeries ORDER BY town, bakery_name",
+        True,
+    ),
+    (
+        "List the names of bakers ordered by age and then by wage descending.",
+        "SELECT baker_name FROM bakers ORDER BY age, wage DESC",
+        True,
+    ),
     # the rows named again after "except"
     (
         "Show the names of all bakeries except bakeries having an order in 2021.",
@@ -217,6 +238,19 @@ def test_a_figure_per_group_is_not_one_figure(nl: RuleTranslator) -> None:
 
 def test_a_figure_of_another_field_declines(nl: RuleTranslator) -> None:
     declines(nl, "Find the names of bakers whose wage is above the average age of bakers in Leeds.")
+
+
+def test_the_keys_after_the_first_say_their_order(nl: RuleTranslator) -> None:
+    answer = nl.ask("List the bakers sorted by age descending and then by name.")
+    assert answer.is_sql, answer.explanation
+    assert "then by bakers.baker_name, lowest first" in answer.explanation
+
+
+def test_a_later_key_the_rows_are_not_grouped_by_declines(nl: RuleTranslator) -> None:
+    """Counted per bakery, the bakers' names are no key to order the groups by."""
+    declines(
+        nl, "Show the bakery names sorted by number of bakers from most to least, then by name."
+    )
 
 
 def _load(execute, schema: str) -> None:

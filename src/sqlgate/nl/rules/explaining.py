@@ -36,6 +36,10 @@ def explain(plan: Plan, joins: JoinPlan, unmatched: tuple[str, ...]) -> str:
         )  # fmt: skip
         word = "highest" if plan.order[0] == "desc" else "lowest"
         parts.append(f"ordered by {what}, {word} first")
+        for model, name, direction in plan.then_by:
+            parts.append(
+                f"then by {model}.{name}, {'highest' if direction == 'desc' else 'lowest'} first"
+            )
     if plan.limit is not None:
         parts.append(f"keeping the first {plan.limit}")
     text = ", ".join(parts) + "."

@@ -93,6 +93,7 @@ class Reading:
     #: "than the average age of bakers in Leeds": the figure is of some rows only; token indexes
     #: of its aggregate word, of where its rows are named, and of where they end (or None)
     figure_scope: tuple[int, int, int | None] | None = None
+    sort_keys: list[tuple[str, str, str]] = field(default_factory=list)  # after the first key
 
 
 @dataclass
@@ -110,6 +111,7 @@ class Plan:
     distinct: bool = False  # "the different countries": each listed once
     words: frozenset[str] = frozenset()  # the question's words, lower-case (role joins)
     combined: str = ""  # a set question: how its parts' rows are combined
+    then_by: list[tuple[str, str, str]] = field(default_factory=list)  # sort keys after the first
 
 
 class CannotAnswer(Exception):

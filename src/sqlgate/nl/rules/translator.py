@@ -38,6 +38,7 @@ from sqlgate.nl.rules.scoped_figures import Figure, answer_scoped, attach_figure
 from sqlgate.nl.rules.self_references import self_references
 from sqlgate.nl.rules.self_refs import self_referenced
 from sqlgate.nl.rules.sets import absence_set, combine, describe_set, models_set, values_set
+from sqlgate.nl.rules.sort_keys import add_sort_keys, later_sort_keys, read_as_sort_keys
 from sqlgate.nl.rules.times import times_as_rows
 from sqlgate.nl.rules.words import find_items, settle
 from sqlgate.nl.semantic import SemanticModel
@@ -105,7 +106,10 @@ class RuleTranslator:
         times_as_rows(self.facts, items)
         how_many_of_one_row(self.facts, items)
         except_rows_named_again(items)
-        reading = read_roles(self.facts, items)
+        hidden, sort_keys = later_sort_keys(items)  # "... and then by name": not for the roles
+        reading = read_roles(self.facts, [i for i in items if all(i is not h for h in hidden)])
+        read_as_sort_keys(hidden)
+        reading.sort_keys = sort_keys
         compared_with_a_row(self.facts, reading, items)
         compared_of_rows_named(self.facts, reading, items)
         periods_of_related_rows(self.facts, reading, items)
@@ -238,6 +242,17 @@ class RuleTranslator:
         self, r: Reading, items: list[Item], tokens: list[Token], figure: Figure | None = None
     ) -> tuple[Plan, exp.Expr, JoinPlan]:
         """The plan and semantic SQL of the reading: one query, or a set question's parts."""
+        plan, tree, joins = self._one_query(r, items, tokens, figure)
+        if r.sort_keys:  # "... and then by name": the keys after the first
+            if plan.combined:
+                raise CannotAnswer("I cannot order the rows of a set question by several keys.")
+            plan.then_by = r.sort_keys
+            tree = add_sort_keys(tree, plan, r.sort_keys)
+        return plan, tree, joins
+
+    def _one_query(
+        self, r: Reading, items: list[Item], tokens: list[Token], figure: Figure | None
+    ) -> tuple[Plan, exp.Expr, JoinPlan]:
         if figure is not None and figure is not _NO_SCOPE:
             plan = plan_query(self.facts, r, items)
             attach_figure(plan, figure)  # the comparison with a figure of some rows only
