@@ -3,9 +3,10 @@ schema of our own with a draft model only: a comparison with a figure of some ro
 staff than the average staff of bakeries in York"), a comparison said of the related rows named
 right before it ("the most bakers older than 30"), a period of the related rows ("bakeries with
 no order in 2021"), the rows named again after "except" ("all bakeries except bakeries having an
-order") and sort keys after the first ("by age descending and then by name"). Every answer runs
-on SQLite and compares rows with hand-written SQL; the same questions translate and pass the SQL
-guard on DuckDB, PostgreSQL and MySQL, and run there with as many rows.
+order"), sort keys after the first ("by age descending and then by name") and an order by a count
+of related rows ("sorted by the number of orders"). Every answer runs on SQLite and compares rows
+with hand-written SQL; the same questions translate and pass the SQL guard on DuckDB, PostgreSQL
+and MySQL, and run there with as many rows.
 """
 
 from __future__ import annotations
@@ -170,6 +171,19 @@ CASES = [
     (
         "List the names of bakers ordered by age and then by wage descending.",
         "SELECT baker_name FROM bakers ORDER BY age, wage DESC",
+        True,
+    ),
+    # ordered by a count of related rows: ascending unless a direction is said
+    (
+        "Sort the bakeries by the number of orders.",
+        "SELECT b.bakery_name FROM bakeries b JOIN orders o ON o.bakery = b.bakery_id "
+        "GROUP BY b.bakery_id ORDER BY COUNT(*)",
+        True,
+    ),
+    (
+        "List the bakery names ordered by the number of orders in descending order.",
+        "SELECT b.bakery_name FROM bakeries b JOIN orders o ON o.bakery = b.bakery_id "
+        "GROUP BY b.bakery_id ORDER BY COUNT(*) DESC",
         True,
     ),
     # the rows named again after "except"
