@@ -1,12 +1,12 @@
 """Question structures with a condition inside another part of the question, on a small bakery
 schema of our own with a draft model only: a comparison with a figure of some rows only ("more
 staff than the average staff of bakeries in York"), a comparison said of the related rows named
-right before it ("the most bakers older than 30"), a period of the related rows ("bakeries with
-no order in 2021"), the rows named again after "except" ("all bakeries except bakeries having an
-order"), sort keys after the first ("by age descending and then by name") and an order by a count
-of related rows ("sorted by the number of orders"). Every answer runs on SQLite and compares rows
-with hand-written SQL; the same questions translate and pass the SQL guard on DuckDB, PostgreSQL
-and MySQL, and run there with as many rows.
+right before it ("the most bakers older than 30"), periods of the related rows ("bakeries with no
+order in 2021", "orders in 2021 and also in 2022"), the rows named again after "except" ("all
+bakeries except bakeries having an order"), sort keys after the first ("by age descending and
+then by name") and an order by a count of related rows ("sorted by the number of orders"). Every
+answer runs on SQLite and compares rows with hand-written SQL; the same questions translate and
+pass the SQL guard on DuckDB, PostgreSQL and MySQL, and run there with as many rows.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ CREATE TABLE deliveries (
 );
 INSERT INTO deliveries VALUES
     (1, 1, '2023-02-01', 5), (2, 2, '2022-11-20', 3), (3, 4, '2023-06-30', 8),
-    (4, 5, '2021-01-15', 2);
+    (4, 5, '2021-01-15', 2), (5, 1, '2022-05-05', 1);
 """
 
 
@@ -185,6 +185,34 @@ CASES = [
         "SELECT b.bakery_name FROM bakeries b JOIN orders o ON o.bakery = b.bakery_id "
         "GROUP BY b.bakery_id ORDER BY COUNT(*) DESC",
         True,
+    ),
+    # several periods of the related rows: rows with both (INTERSECT), or with either
+    (
+        "Which bakeries have orders in 2021 and also in 2022?",
+        "SELECT bakery_name FROM bakeries WHERE bakery_id IN "
+        "(SELECT bakery FROM orders WHERE ordered_year = 2021) AND bakery_id IN "
+        "(SELECT bakery FROM orders WHERE ordered_year = 2022)",
+        False,
+    ),
+    (
+        "Which bakeries have an order in 2021 and an order in 2022?",
+        "SELECT bakery_name FROM bakeries WHERE bakery_id IN "
+        "(SELECT bakery FROM orders WHERE ordered_year = 2021) AND bakery_id IN "
+        "(SELECT bakery FROM orders WHERE ordered_year = 2022)",
+        False,
+    ),
+    (
+        "Which bakeries have orders in 2020 or 2022?",
+        "SELECT bakery_name FROM bakeries WHERE bakery_id IN "
+        "(SELECT bakery FROM orders WHERE ordered_year IN (2020, 2022))",
+        False,
+    ),
+    (
+        "Which bakeries have deliveries in both 2022 and 2023?",
+        "SELECT bakery_name FROM bakeries WHERE bakery_id IN (SELECT bakery FROM deliveries "
+        "WHERE delivered_on LIKE '2022%') AND bakery_id IN (SELECT bakery FROM deliveries "
+        "WHERE delivered_on LIKE '2023%')",
+        False,
     ),
     # the rows named again after "except"
     (

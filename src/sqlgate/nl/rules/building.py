@@ -346,7 +346,9 @@ class _SqlBuilder:
                 *f.inside,
             ):
                 condition = condition_sql(self.index, other, False)
-                if condition is not None:
+                if condition is not None and other.alternative and len(conditions) > 1:
+                    conditions[-1] = exp.Paren(this=exp.or_(conditions[-1], condition))
+                elif condition is not None:
                     conditions.append(condition)
         inner = inner.where(exp.and_(*conditions))
         return exp.In(this=outer_key, query=exp.Subquery(this=inner))

@@ -5,10 +5,13 @@ date or year of the bakeries themselves.
 
 Read after the roles (:func:`periods_of_related_rows`): a period whose column is still open,
 right after a model the question reads as related rows ("with", "have", "no"), takes that
-model's date column, else its number column of years. Two periods on such rows ("orders in 2021
-and also in 2022") are left to the planner: one subquery cannot say both."""
+model's date column, else its number column of years. Several periods joined by "and" ("orders
+in 2021 and also in 2022", "in 2021 or 2022") all take it: the set questions then ask for rows
+with both; with either, they are alternatives inside the subquery."""
 
 from __future__ import annotations
+
+from itertools import pairwise
 
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import Filter, Item, Reading
@@ -17,33 +20,64 @@ from sqlgate.nl.vocabulary import STOPWORDS
 
 
 def periods_of_related_rows(facts: ModelFacts, r: Reading, items: list[Item]) -> None:
-    """Settle the column of the one open period that follows related rows (see above)."""
-    periods = [f for f in r.filters if f.kind == "range" and f.name is None]
-    if len(periods) != 1 or len([f for f in r.filters if f.kind == "range"]) != 1:
+    """Settle the column of the open periods that follow related rows (see above)."""
+    ranges = [f for f in r.filters if f.kind == "range"]
+    if not ranges or any(f.name is not None for f in ranges):
         return
-    f = periods[0]
-    at = [k for k, i in enumerate(items) if i.kind == "range" and i.text == f.words]
-    if len(at) != 1:
+    at = [
+        [k for k, i in enumerate(items) if i.kind == "range" and i.text == f.words] for f in ranges
+    ]
+    if any(len(k) != 1 for k in at):
         return
-    before = at[0] - 1
-    while before >= 0 and items[before].kind == "word" and items[before].text.lower() in STOPWORDS:
+    positions = [k[0] for k in at]
+    before = positions[0] - 1
+    while before >= 0 and items[before].kind == "word" and _filler(items[before]):
         before -= 1
     chosen = items[before].chosen if before >= 0 and items[before].kind == "entry" else None
     related = {str(g.model).lower() for g in r.filters if g.kind == "absent"}
     if chosen is None or chosen.model.lower() not in related:
         return
-    if chosen.kind == "field" and items[before].role is None:
-        _named_column(facts, f, items, items[before])  # "a concert in year 2014"
+    again: list[Item] = []  # "an order in 2021 and an order in 2022": the same rows again
+    for f, (a, b) in zip(ranges[1:], pairwise(positions), strict=True):
+        joiner = _joiner(items[a + 1 : b], chosen.model, again)
+        if joiner is None or (joiner == "or") != f.alternative:
+            return  # periods apart, or joined otherwise than the filters say
+    if chosen.kind == "field" and items[before].role is None and not again:
+        for f in ranges:
+            _named_column(facts, f, items, items[before])  # "a concert in year 2014"
         return
-    if chosen.kind != "model":
-        return
-    model = facts.index.get_model(chosen.model)
+    model = facts.index.get_model(chosen.model) if chosen.kind == "model" else None
     if model is None:
         return
-    if model.time_column:
-        f.model, f.name = model.name, model.time_column
-        return
-    as_year_numbers(facts, f, model.name, items, only=[model.name])
+    for item in again:
+        item.role = "filter"
+        if item in r.subjects:
+            r.subjects.remove(item)
+    for f in ranges:  # "orders in 2021 and also in 2022": both of the orders
+        if model.time_column:
+            f.model, f.name = model.name, model.time_column
+        else:
+            as_year_numbers(facts, f, model.name, items, only=[model.name])
+
+
+def _joiner(between: list[Item], model: str, again: list[Item]) -> str | None:
+    """ "and" / "or" when only that conjunction, filler words and the related rows named again
+    (added to ``again``) join two periods, else None."""
+    said = {i.text.lower() for i in between if i.kw == "conj"}
+    if len(said) != 1 or said - {"and", "or"}:
+        return None
+    for i in between:
+        if i.kind == "entry" and i.chosen is not None and i.chosen.kind == "model":
+            if i.chosen.model != model or i.role not in ("subject", None):
+                return None
+            again.append(i)
+        elif i.kw != "conj" and not (i.kind == "word" and _filler(i)):
+            return None
+    return said.pop()
+
+
+def _filler(item: Item) -> bool:
+    return item.text.lower() in STOPWORDS or item.text.lower() in ("also", "both", "either")
 
 
 def _named_column(facts: ModelFacts, f: Filter, items: list[Item], named: Item) -> None:
