@@ -2,11 +2,12 @@
 schema of our own with a draft model only: a comparison with a figure of some rows only ("more
 staff than the average staff of bakeries in York"), a comparison said of the related rows named
 right before it ("the most bakers older than 30"), periods of the related rows ("bakeries with no
-order in 2021", "orders in 2021 and also in 2022"), the rows named again after "except" ("all
-bakeries except bakeries having an order"), sort keys after the first ("by age descending and
-then by name") and an order by a count of related rows ("sorted by the number of orders"). Every
-answer runs on SQLite and compares rows with hand-written SQL; the same questions translate and
-pass the SQL guard on DuckDB, PostgreSQL and MySQL, and run there with as many rows.
+order in 2021", "orders in 2021 and also in 2022"), two kinds of related rows ("both bakers and
+orders", "bakers but no orders"), the rows named again after "except" ("all bakeries except
+bakeries having an order"), sort keys after the first ("by age descending and then by name") and
+an order by a count of related rows ("sorted by the number of orders"). Every answer runs on
+SQLite and compares rows with hand-written SQL; the same questions translate and pass the SQL
+guard on DuckDB, PostgreSQL and MySQL, and run there with as many rows.
 """
 
 from __future__ import annotations
@@ -214,6 +215,50 @@ CASES = [
         "WHERE delivered_on LIKE '2023%')",
         False,
     ),
+    # two kinds of related rows: both, either, or one but not the other
+    (
+        "Which bakeries have both bakers and orders?",
+        "SELECT bakery_name FROM bakeries WHERE bakery_id IN (SELECT bakery FROM bakers) "
+        "AND bakery_id IN (SELECT bakery FROM orders)",
+        False,
+    ),
+    (
+        "How many bakeries have both bakers and orders?",
+        "SELECT COUNT(*) FROM bakeries WHERE bakery_id IN (SELECT bakery FROM bakers) "
+        "AND bakery_id IN (SELECT bakery FROM orders)",
+        False,
+    ),
+    (
+        "Which bakeries have bakers or orders?",
+        "SELECT bakery_name FROM bakeries WHERE bakery_id IN (SELECT bakery FROM bakers) "
+        "OR bakery_id IN (SELECT bakery FROM orders)",
+        False,
+    ),
+    (
+        "Which bakeries have bakers but do not have orders?",
+        "SELECT bakery_name FROM bakeries WHERE bakery_id IN (SELECT bakery FROM bakers) "
+        "AND bakery_id NOT IN (SELECT bakery FROM orders)",
+        False,
+    ),
+    (
+        "Which bakeries have both a baker older than 50 and an order in 2021?",
+        "SELECT bakery_name FROM bakeries WHERE bakery_id IN (SELECT bakery FROM bakers "
+        "WHERE age > 50) AND bakery_id IN (SELECT bakery FROM orders WHERE ordered_year = 2021)",
+        False,
+    ),
+    (
+        "Which bakeries have a baker older than 50 or an order in 2022?",
+        "SELECT bakery_name FROM bakeries WHERE bakery_id IN (SELECT bakery FROM bakers "
+        "WHERE age > 50) OR bakery_id IN (SELECT bakery FROM orders WHERE ordered_year = 2022)",
+        False,
+    ),
+    (
+        "Which bakeries have a baker older than 50 but no order in 2021?",
+        "SELECT bakery_name FROM bakeries WHERE bakery_id IN (SELECT bakery FROM bakers "
+        "WHERE age > 50) AND bakery_id NOT IN (SELECT bakery FROM orders "
+        "WHERE ordered_year = 2021)",
+        False,
+    ),
     # the rows named again after "except"
     (
         "Show the names of all bakeries except bakeries having an order in 2021.",
@@ -280,6 +325,11 @@ def test_a_figure_per_group_is_not_one_figure(nl: RuleTranslator) -> None:
 
 def test_a_figure_of_another_field_declines(nl: RuleTranslator) -> None:
     declines(nl, "Find the names of bakers whose wage is above the average age of bakers in Leeds.")
+
+
+def test_a_second_kind_of_rows_asked_for_is_not_a_condition(nl: RuleTranslator) -> None:
+    """ "and what are their orders" asks for the orders: never bakeries that have orders."""
+    declines(nl, "Which bakeries have bakers and what are their orders?")
 
 
 def test_the_keys_after_the_first_say_their_order(nl: RuleTranslator) -> None:

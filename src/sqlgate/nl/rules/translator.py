@@ -30,6 +30,7 @@ from sqlgate.nl.rules.pairs import paired_rows
 from sqlgate.nl.rules.parent_extremes import extremes_of_parents
 from sqlgate.nl.rules.parts import CannotAnswer, Item, Measure, Plan, Reading
 from sqlgate.nl.rules.planning import plan_query
+from sqlgate.nl.rules.related_pairs import second_related_rows
 from sqlgate.nl.rules.related_periods import periods_of_related_rows
 from sqlgate.nl.rules.roles import read_roles
 from sqlgate.nl.rules.row_compare import compared_with_a_row
@@ -112,6 +113,7 @@ class RuleTranslator:
         reading.sort_keys = sort_keys
         compared_with_a_row(self.facts, reading, items)
         compared_of_rows_named(self.facts, reading, items)
+        second_related_rows(reading, items)
         periods_of_related_rows(self.facts, reading, items)
         if reading.figure_scope is not None and figure is None:
             # "than the average age of bakers in Leeds": the figure of some rows, on its own
