@@ -4,10 +4,11 @@ staff than the average staff of bakeries in York"), a comparison said of the rel
 right before it ("the most bakers older than 30"), periods of the related rows ("bakeries with no
 order in 2021", "orders in 2021 and also in 2022"), two kinds of related rows ("both bakers and
 orders", "bakers but no orders"), the rows named again after "except" ("all bakeries except
-bakeries having an order"), sort keys after the first ("by age descending and then by name") and
-an order by a count of related rows ("sorted by the number of orders"). Every answer runs on
-SQLite and compares rows with hand-written SQL; the same questions translate and pass the SQL
-guard on DuckDB, PostgreSQL and MySQL, and run there with as many rows.
+bakeries having an order"), sort keys after the first ("by age descending and then by name"), an
+order by a count of related rows ("sorted by the number of orders") and a superlative that heads
+the question ("what is the highest wage of bakers at each bakery": a figure, not a row). Every
+answer runs on SQLite and compares rows with hand-written SQL; the same questions translate and
+pass the SQL guard on DuckDB, PostgreSQL and MySQL, and run there with as many rows.
 """
 
 from __future__ import annotations
@@ -257,6 +258,35 @@ CASES = [
         "SELECT bakery_name FROM bakeries WHERE bakery_id IN (SELECT bakery FROM bakers "
         "WHERE age > 50) AND bakery_id NOT IN (SELECT bakery FROM orders "
         "WHERE ordered_year = 2021)",
+        False,
+    ),
+    # a superlative heading the question names a figure, per group or over all rows
+    (
+        "What is the highest wage of bakers at each bakery?",
+        "SELECT b.bakery_name, MAX(k.wage) FROM bakers k JOIN bakeries b "
+        "ON k.bakery = b.bakery_id GROUP BY b.bakery_id",
+        False,
+    ),
+    (
+        "What is the highest and lowest wage of bakers at each bakery?",
+        "SELECT b.bakery_name, MAX(k.wage), MIN(k.wage) FROM bakers k JOIN bakeries b "
+        "ON k.bakery = b.bakery_id GROUP BY b.bakery_id",
+        False,
+    ),
+    (
+        "What are the highest and lowest wages of bakers?",
+        "SELECT MAX(wage), MIN(wage) FROM bakers",
+        False,
+    ),
+    (
+        "Show the highest and lowest staff of bakeries in each town.",
+        "SELECT town, MAX(staff), MIN(staff) FROM bakeries GROUP BY town",
+        False,
+    ),
+    (
+        "Which baker has the highest wage in each bakery?",
+        "SELECT k.baker_name FROM bakers k WHERE k.wage = "
+        "(SELECT MAX(w.wage) FROM bakers w WHERE w.bakery = k.bakery)",
         False,
     ),
     # the rows named again after "except"

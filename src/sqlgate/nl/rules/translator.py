@@ -24,6 +24,7 @@ from sqlgate.nl.rules.derived import Answered, Derivation, cue_mapping, derive, 
 from sqlgate.nl.rules.except_rows import except_rows_named_again
 from sqlgate.nl.rules.explaining import explain, mappings, nothing_found, summary
 from sqlgate.nl.rules.facts import ModelFacts
+from sqlgate.nl.rules.head_figures import superlatives_as_figures
 from sqlgate.nl.rules.negation import negations_as_absence
 from sqlgate.nl.rules.orderings import fields_named_again
 from sqlgate.nl.rules.pairs import paired_rows
@@ -107,6 +108,7 @@ class RuleTranslator:
         times_as_rows(self.facts, items)
         how_many_of_one_row(self.facts, items)
         except_rows_named_again(items)
+        superlatives_as_figures(self.facts, items)  # "what is the highest wage": MAX(wage)
         hidden, sort_keys = later_sort_keys(items)  # "... and then by name": not for the roles
         reading = read_roles(self.facts, [i for i in items if all(i is not h for h in hidden)])
         read_as_sort_keys(hidden)
