@@ -1,8 +1,9 @@
 """Question structures with a condition inside another part of the question, on a small bakery
 schema of our own with a draft model only: a comparison with a figure of some rows only ("more
 staff than the average staff of bakeries in York"), a comparison said of the related rows named
-right before it ("the most bakers older than 30"), periods of the related rows ("bakeries with no
-order in 2021", "orders in 2021 and also in 2022"), two kinds of related rows ("both bakers and
+right before it ("the most bakers older than 30", "how many bakeries have more than 1 baker older
+than 30"), periods of the related rows ("bakeries with no order in 2021", "orders in 2021 and
+also in 2022"), two kinds of related rows ("both bakers and
 orders", "bakers but no orders"), the rows named again after "except" ("all bakeries except
 bakeries having an order"), sort keys after the first ("by age descending and then by name"), an
 order by a count of related rows ("sorted by the number of orders") and a superlative that heads
@@ -127,6 +128,25 @@ CASES = [
         "List the bakeries with bakers older than 40.",
         "SELECT DISTINCT b.bakery_name FROM bakeries b JOIN bakers k ON k.bakery = b.bakery_id "
         "WHERE k.age > 40",
+        False,
+    ),
+    # a count of related rows with a condition of their own: the rows counted are those
+    (
+        "How many bakeries have more than 1 baker older than 30?",
+        "SELECT COUNT(*) FROM bakeries WHERE bakery_id IN (SELECT bakery FROM bakers "
+        "WHERE age > 30 GROUP BY bakery HAVING COUNT(*) > 1)",
+        False,
+    ),
+    (
+        "How many bakeries have at least 3 orders after 2020?",
+        "SELECT COUNT(*) FROM bakeries WHERE bakery_id IN (SELECT bakery FROM orders "
+        "WHERE ordered_year > 2020 GROUP BY bakery HAVING COUNT(*) >= 3)",
+        False,
+    ),
+    (
+        "Which bakeries have at least 2 orders after 2020?",
+        "SELECT b.bakery_name FROM bakeries b JOIN orders o ON o.bakery = b.bakery_id "
+        "WHERE o.ordered_year > 2020 GROUP BY b.bakery_id HAVING COUNT(*) >= 2",
         False,
     ),
     # a period of the related rows, read inside the subquery that finds them

@@ -93,12 +93,17 @@ def _label_set(model: Model) -> set[str]:
 
 
 def _read_inside(plan: Plan) -> set[str]:
-    """The models read inside a "without" subquery: its model and those beyond it."""
+    """The models read inside a "without" subquery (its model and those beyond it), or inside
+    the subquery that counts related rows ("more than 1 baker older than 30") when nothing else
+    reads them."""
     inside: set[str] = set()
     for f in plan.filters:
         if f.kind == "absent" and f.model:
             inside |= {m.lower() for m in (f.model, *f.inside)}
-    return inside
+    outside = {m.model.lower() for m in plan.measures} | {m.lower() for m, _ in plan.extra_columns}
+    outside |= {d.model.lower() for d in plan.dimensions if d.model}
+    counted = {str(f.model).lower() for f in plan.filters if f.kind == "counted" and f.model}
+    return inside | (counted - outside)
 
 
 class _SqlBuilder:
@@ -273,7 +278,7 @@ class _SqlBuilder:
             if f.kind == "absent":
                 where.append(self._absent(f))
                 continue
-            if f.model and f.model.lower() in absent:
+            if f.model and f.model.lower() in absent and f.kind != "counted":
                 continue
             if f.kind == "counted":
                 condition: exp.Expr | None = self._counted(f)
@@ -329,6 +334,13 @@ class _SqlBuilder:
         path = settle_roles(self.index, path, self.plan.words, passive=f.passive)
         inner, inner_key, outer_key = _keys_along(model, root, path)
         count, _ = measure_sql(self.index, f.measure, len(path.steps) > 1)
+        own = [  # "more than 1 baker older than 30": the rows counted are those
+            condition_sql(self.index, g, False)
+            for g in self.plan.filters
+            if g.kind in ("values", "compare", "range") and str(g.model).lower() == model.lower()
+        ]
+        if model.lower() in _read_inside(self.plan) and any(c is not None for c in own):
+            inner = inner.where(exp.and_(*(c for c in own if c is not None)))
         inner = inner.group_by(inner_key.copy()).having(_compare(count, f.op, f.values))
         return exp.In(this=outer_key, query=exp.Subquery(this=inner))
 

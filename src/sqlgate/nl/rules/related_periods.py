@@ -35,6 +35,9 @@ def periods_of_related_rows(facts: ModelFacts, r: Reading, items: list[Item]) ->
         before -= 1
     chosen = items[before].chosen if before >= 0 and items[before].kind == "entry" else None
     related = {str(g.model).lower() for g in r.filters if g.kind == "absent"}
+    related |= {  # "at least 2 orders in 2021": the orders counted
+        g.measure.model.lower() for g in r.filters if g.kind == "having" and g.measure
+    }
     if chosen is None or chosen.model.lower() not in related:
         return
     again: list[Item] = []  # "an order in 2021 and an order in 2022": the same rows again
