@@ -2,14 +2,15 @@
 schema of our own with a draft model only: a comparison with a figure of some rows only ("more
 staff than the average staff of bakeries in York"), a comparison said of the related rows named
 right before it ("the most bakers older than 30", "how many bakeries have more than 1 baker older
-than 30"), periods of the related rows ("bakeries with no order in 2021", "orders in 2021 and
-also in 2022"), two kinds of related rows ("both bakers and
-orders", "bakers but no orders"), the rows named again after "except" ("all bakeries except
-bakeries having an order"), sort keys after the first ("by age descending and then by name"), an
-order by a count of related rows ("sorted by the number of orders") and a superlative that heads
-the question ("what is the highest wage of bakers at each bakery": a figure, not a row). Every
-answer runs on SQLite and compares rows with hand-written SQL; the same questions translate and
-pass the SQL guard on DuckDB, PostgreSQL and MySQL, and run there with as many rows.
+than 30"), the row with the most related rows in each group ("for each town, which bakery has the
+most bakers"), periods of the related rows ("bakeries with no order in 2021", "orders in 2021 and
+also in 2022"), two kinds of related rows ("both bakers and orders", "bakers but no orders"), the
+rows named again after "except" ("all bakeries except bakeries having an order"), sort keys after
+the first ("by age descending and then by name"), an order by a count of related rows ("sorted by
+the number of orders") and a superlative that heads the question ("what is the highest wage of
+bakers at each bakery": a figure, not a row). Every answer runs on SQLite and compares rows with
+hand-written SQL; the same questions translate and pass the SQL guard on DuckDB, PostgreSQL and
+MySQL, and run there with as many rows.
 """
 
 from __future__ import annotations
@@ -309,6 +310,23 @@ CASES = [
         "(SELECT MAX(w.wage) FROM bakers w WHERE w.bakery = k.bakery)",
         False,
     ),
+    # the row with the most (fewest) related rows in each group; ties keep every winner
+    (
+        "For each town, which bakery has the most bakers?",
+        "SELECT b.bakery_name, b.town FROM bakeries b JOIN bakers k ON k.bakery = b.bakery_id "
+        "GROUP BY b.bakery_id HAVING COUNT(*) = (SELECT MAX(n) FROM (SELECT COUNT(*) AS n, "
+        "b2.town AS t FROM bakeries b2 JOIN bakers k2 ON k2.bakery = b2.bakery_id "
+        "GROUP BY b2.bakery_id) WHERE t = b.town)",
+        False,
+    ),
+    (
+        "In each town, what is the name of the bakery with the fewest orders?",
+        "SELECT b.bakery_name, b.town FROM bakeries b JOIN orders o ON o.bakery = b.bakery_id "
+        "GROUP BY b.bakery_id HAVING COUNT(*) = (SELECT MIN(n) FROM (SELECT COUNT(*) AS n, "
+        "b2.town AS t FROM bakeries b2 JOIN orders o2 ON o2.bakery = b2.bakery_id "
+        "GROUP BY b2.bakery_id) WHERE t = b.town)",
+        False,
+    ),
     # the rows named again after "except"
     (
         "Show the names of all bakeries except bakeries having an order in 2021.",
@@ -380,6 +398,12 @@ def test_a_figure_of_another_field_declines(nl: RuleTranslator) -> None:
 def test_a_second_kind_of_rows_asked_for_is_not_a_condition(nl: RuleTranslator) -> None:
     """ "and what are their orders" asks for the orders: never bakeries that have orders."""
     declines(nl, "Which bakeries have bakers and what are their orders?")
+
+
+def test_winners_in_groups_say_so(nl: RuleTranslator) -> None:
+    answer = nl.ask("For each town, which bakery has the most bakers?")
+    assert answer.is_sql, answer.explanation
+    assert "the bakeries with the most bakers in each town" in answer.explanation
 
 
 def test_the_keys_after_the_first_say_their_order(nl: RuleTranslator) -> None:

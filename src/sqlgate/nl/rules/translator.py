@@ -24,6 +24,7 @@ from sqlgate.nl.rules.derived import Answered, Derivation, cue_mapping, derive, 
 from sqlgate.nl.rules.except_rows import except_rows_named_again
 from sqlgate.nl.rules.explaining import explain, mappings, nothing_found, summary
 from sqlgate.nl.rules.facts import ModelFacts
+from sqlgate.nl.rules.group_winners import count_winners, rank_in_groups
 from sqlgate.nl.rules.head_figures import superlatives_as_figures
 from sqlgate.nl.rules.negation import negations_as_absence
 from sqlgate.nl.rules.orderings import fields_named_again
@@ -270,6 +271,10 @@ class RuleTranslator:
             return related  # "Bob's manager": through a column pointing back to the model
         shaped = models_set(self.facts, r, items)
         plan = shaped.parts[0] if shaped else plan_query(self.facts, r, items)
+        winners = None if shaped else count_winners(self.facts, r, plan)
+        if winners is not None:  # "for each town, which bakery has the most bakers"
+            tree, joins = build_query(self.index, self.dialect, winners)
+            return winners, rank_in_groups(tree, winners), joins
         shaped = shaped or values_set(plan, items, tokens) or absence_set(self.facts, plan)
         if shaped is None:
             plan = negations_as_absence(self.index, plan)  # explained as it is built
