@@ -3,7 +3,8 @@ schema of our own with a draft model only: a comparison with a figure of some ro
 staff than the average staff of bakeries in York"), a comparison said of the related rows named
 right before it ("the most bakers older than 30", "how many bakeries have more than 1 baker older
 than 30"), the row with the most related rows in each group ("for each town, which bakery has the
-most bakers"), periods of the related rows ("bakeries with no order in 2021", "orders in 2021 and
+most bakers"), rows of the related row a count ranks first ("bakers at the bakery with the most
+orders"), periods of the related rows ("bakeries with no order in 2021", "orders in 2021 and
 also in 2022"), two kinds of related rows ("both bakers and orders", "bakers but no orders"), the
 rows named again after "except" ("all bakeries except bakeries having an order"), sort keys after
 the first ("by age descending and then by name"), an order by a count of related rows ("sorted by
@@ -325,6 +326,25 @@ CASES = [
         "GROUP BY b.bakery_id HAVING COUNT(*) = (SELECT MIN(n) FROM (SELECT COUNT(*) AS n, "
         "b2.town AS t FROM bakeries b2 JOIN orders o2 ON o2.bakery = b2.bakery_id "
         "GROUP BY b2.bakery_id) WHERE t = b.town)",
+        False,
+    ),
+    # rows of the one related row a count ranks first
+    (
+        "What is the average wage of bakers at the bakery with the most orders?",
+        "SELECT AVG(wage) FROM bakers WHERE bakery = (SELECT bakery FROM orders "
+        "GROUP BY bakery ORDER BY COUNT(*) DESC LIMIT 1)",
+        False,
+    ),
+    (
+        "What are the names of bakers at the bakery with the most orders?",
+        "SELECT baker_name FROM bakers WHERE bakery = (SELECT bakery FROM orders "
+        "GROUP BY bakery ORDER BY COUNT(*) DESC LIMIT 1)",
+        False,
+    ),
+    (
+        "How many bakers work at the bakery with the fewest orders?",
+        "SELECT COUNT(*) FROM bakers WHERE bakery = (SELECT bakery FROM orders "
+        "GROUP BY bakery ORDER BY COUNT(*) LIMIT 1)",
         False,
     ),
     # the rows named again after "except"

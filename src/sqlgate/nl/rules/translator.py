@@ -32,6 +32,7 @@ from sqlgate.nl.rules.pairs import paired_rows
 from sqlgate.nl.rules.parent_extremes import extremes_of_parents
 from sqlgate.nl.rules.parts import CannotAnswer, Item, Measure, Plan, Reading
 from sqlgate.nl.rules.planning import plan_query
+from sqlgate.nl.rules.ranked_related import ranked_related_row, ranked_row_filter
 from sqlgate.nl.rules.related_pairs import second_related_rows
 from sqlgate.nl.rules.related_periods import periods_of_related_rows
 from sqlgate.nl.rules.roles import read_roles
@@ -111,9 +112,13 @@ class RuleTranslator:
         except_rows_named_again(items)
         superlatives_as_figures(self.facts, items)  # "what is the highest wage": MAX(wage)
         hidden, sort_keys = later_sort_keys(items)  # "... and then by name": not for the roles
+        ranked = ranked_related_row(self.facts, items)  # "at the bakery with the most orders"
+        hidden += list(ranked.said) if ranked else []
         reading = read_roles(self.facts, [i for i in items if all(i is not h for h in hidden)])
         read_as_sort_keys(hidden)
         reading.sort_keys = sort_keys
+        if ranked is not None:
+            reading.filters.append(ranked_row_filter(ranked))
         compared_with_a_row(self.facts, reading, items)
         compared_of_rows_named(self.facts, reading, items)
         second_related_rows(reading, items)

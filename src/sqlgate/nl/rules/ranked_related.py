@@ -1,0 +1,96 @@
+"""Rows of the one related row another count ranks first: "the average wage of bakers at the
+bakery with the most orders", "the names of bakers at the bakery with the fewest orders".
+
+The rows asked for (bakers) are those of the bakery ranked first by its count of orders; the
+ordinary reading counted orders per bakery instead, and listed every bakery. Read before the
+roles (:func:`ranked_related_row`): "<rows> with the most|fewest <counted rows>", where the
+counted rows and the rows asked for, named before, each point to that model, is kept from the
+roles, and becomes the condition (:func:`ranked_row_filter`)
+
+    bakeries.bakery_id = (SELECT orders.bakery FROM orders GROUP BY orders.bakery
+                          ORDER BY COUNT(*) DESC LIMIT 1)
+
+(one row, as "the bakery with the most orders" lists one)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from sqlgate.nl.rules.facts import ModelFacts
+from sqlgate.nl.rules.parts import Filter, Item
+
+_COUNT_WORDS = frozenset({"most", "the most", "fewest", "the fewest", "least", "the least"})
+
+
+@dataclass(frozen=True)
+class RankedRow:
+    """The model ranked (its key), the rows counted (their column pointing to it), the order."""
+
+    model: str
+    key: str
+    counted: str
+    column: str
+    desc: bool
+    words: str
+    said: tuple[Item, ...]
+
+
+def ranked_related_row(facts: ModelFacts, items: list[Item]) -> RankedRow | None:
+    """The pattern above, or None."""
+    for k, item in enumerate(items[:-3]):
+        ranked = _model(item)
+        if ranked is None or items[k + 1].text.lower() != "with":
+            continue
+        j = k + 2
+        if items[j].kind == "word" and items[j].text.lower() == "the":
+            j += 1
+        if j + 1 >= len(items) or items[j].kw != "sup" or items[j].text.lower() not in _COUNT_WORDS:
+            continue
+        counted = _model(items[j + 1])
+        if counted is None or counted.lower() == ranked.lower():
+            continue
+        asked = [i.chosen.model for i in items[:k] if i.kind == "entry" and i.chosen is not None]
+        asked_models = {a.lower() for a in asked} - {ranked.lower()}
+        if not asked_models or not all(_points_to(facts, a, ranked) for a in asked_models):
+            continue
+        column = _points_to(facts, counted, ranked)
+        model = facts.index.get_model(ranked)
+        if column is None or model is None or len(model.primary_key) != 1:
+            continue
+        said = tuple(items[k + 1 : j + 2])
+        desc = items[j].arg[0] == "desc"
+        words = " ".join(i.text for i in (item, *said))
+        return RankedRow(model.name, model.primary_key[0], counted, column, desc, words, said)
+    return None
+
+
+def ranked_row_filter(row: RankedRow) -> Filter:
+    """The condition that keeps the rows of the related row ranked first."""
+    column = exp.column(exp.to_identifier(row.column), table=exp.to_identifier(row.counted))
+    query = (
+        exp.select(column.copy())
+        .from_(exp.Table(this=exp.to_identifier(row.counted)))
+        .group_by(column.copy())
+        .order_by(exp.Ordered(this=exp.Count(this=exp.Star()), desc=row.desc))
+        .limit(1)
+    )
+    f = Filter("compare", row.model, row.key, op="=", overall="ranked", words=row.words)
+    f.figure = query
+    return f
+
+
+def _model(item: Item) -> str | None:
+    chosen = item.chosen if item.kind == "entry" else None
+    return chosen.model if chosen is not None and chosen.kind == "model" else None
+
+
+def _points_to(facts: ModelFacts, model: str, target: str) -> str | None:
+    """The column of ``model`` that points to ``target`` (one relationship), else None."""
+    joins = [
+        j
+        for j in facts.index.joins.get(model.lower(), [])
+        if j.to_one and j.right.lower() == target.lower() and len(j.left_columns) == 1
+    ]
+    return joins[0].left_columns[0] if len(joins) == 1 else None
