@@ -328,6 +328,20 @@ CASES = [
         "GROUP BY b2.bakery_id) WHERE t = b.town)",
         False,
     ),
+    # the winners' own fields asked, shown with them
+    (
+        "Show the name and age of the oldest baker at each bakery.",
+        "SELECT k.baker_name, k.age FROM bakers k WHERE k.age = "
+        "(SELECT MAX(w.age) FROM bakers w WHERE w.bakery = k.bakery)",
+        False,
+    ),
+    # grouped rows sorted by the field they sum: by the sum
+    (
+        "What is the total of orders for each bakery, sorted by the total?",
+        "SELECT b.bakery_name, SUM(o.total) FROM orders o JOIN bakeries b "
+        "ON o.bakery = b.bakery_id GROUP BY b.bakery_id ORDER BY SUM(o.total)",
+        True,
+    ),
     # rows of the one related row a count ranks first
     (
         "What is the average wage of bakers at the bakery with the most orders?",

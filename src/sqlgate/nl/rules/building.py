@@ -385,6 +385,18 @@ class _SqlBuilder:
                 joined.add(step.right.lower())
         return inner
 
+    def _grouped_order(self, model: str, name: str) -> exp.Expr:
+        """The field the rows are ordered by; of grouped rows, the figure of it asked ("the
+        total of orders per bakery, sorted by the total"), never one row's value of it."""
+        column = _col(model, name)
+        if not (self.group and self.plan.measures) or column in self.group:
+            return column
+        for m in self.plan.measures:
+            same = (m.model.lower(), str(m.name).lower()) == (model.lower(), name.lower())
+            if same and id(m) in self.measure_aliases:
+                return exp.column(_ident(self.measure_aliases[id(m)]))
+        raise CannotAnswer(f"The rows are grouped, so they cannot be ordered by {model}.{name}.")
+
     def _ordered(self, select: exp.Select) -> exp.Select:
         plan = self.plan
         order = plan.order
@@ -393,7 +405,7 @@ class _SqlBuilder:
             if order[1] == "measure" and id(order[2]) in self.measure_aliases:
                 target: exp.Expr = exp.column(_ident(self.measure_aliases[id(order[2])]))
             elif order[1] == "field_ref":
-                target = _col(order[2][0], order[2][1])
+                target = self._grouped_order(order[2][0], order[2][1])
             else:
                 target = None  # type: ignore[assignment]
             if target is not None:

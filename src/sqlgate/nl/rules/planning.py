@@ -49,7 +49,7 @@ from sqlgate.nl.rules.reshaping import (
 )
 from sqlgate.nl.rules.role_values import split_by_role
 from sqlgate.nl.rules.targets import _from_seconds, concept_target, numeric_mention, time_field_of
-from sqlgate.nl.rules.winners import extreme_of_related, winner_filter
+from sqlgate.nl.rules.winners import asked_of_winners, extreme_of_related, winner_filter
 from sqlgate.nl.rules.years import as_year_numbers, year_column
 from sqlgate.nl.text import identifier_words
 
@@ -310,6 +310,7 @@ class _Planner:
         if found is None:
             return False
         f, columns = found
+        asked_of_winners(r, self.subject, columns)  # "the name and age of the oldest baker"
         self.filters.append(f)
         self.winner_columns = columns
         self.dims = []
