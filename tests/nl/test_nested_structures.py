@@ -1,17 +1,17 @@
 """Question structures with a condition inside another part of the question, on a small bakery
 schema of our own with a draft model only: a comparison with a figure of some rows only ("more
-staff than the average staff of bakeries in York"), a comparison said of the related rows named
-right before it ("the most bakers older than 30", "how many bakeries have more than 1 baker older
-than 30"), the row with the most related rows in each group ("for each town, which bakery has the
-most bakers"), rows of the related row a count ranks first ("bakers at the bakery with the most
-orders"), periods of the related rows ("bakeries with no order in 2021", "orders in 2021 and
-also in 2022"), two kinds of related rows ("both bakers and orders", "bakers but no orders"), the
-rows named again after "except" ("all bakeries except bakeries having an order"), sort keys after
-the first ("by age descending and then by name"), an order by a count of related rows ("sorted by
-the number of orders") and a superlative that heads the question ("what is the highest wage of
-bakers at each bakery": a figure, not a row). Every answer runs on SQLite and compares rows with
-hand-written SQL; the same questions translate and pass the SQL guard on DuckDB, PostgreSQL and
-MySQL, and run there with as many rows.
+staff than the average staff of bakeries in York", "older than every baker at Crumb"), a comparison
+said of the related rows named right before it ("the most bakers older than 30", "how many bakeries
+have more than 1 baker older than 30"), the row with the most related rows in each group ("for each
+town, which bakery has the most bakers"), rows of the related row a count ranks first ("bakers at
+the bakery with the most orders"), periods of the related rows ("bakeries with no order in 2021",
+"orders in 2021 and also in 2022"), two kinds of related rows ("both bakers and orders", "bakers
+but no orders"), the rows named again after "except" ("all bakeries except bakeries having an
+order"), sort keys after the first ("by age descending and then by name"), an order by a count of
+related rows ("sorted by the number of orders") and a superlative that heads the question ("what is
+the highest wage of bakers at each bakery": a figure, not a row). Every answer runs on SQLite and
+compares rows with hand-written SQL; the same questions translate and pass the SQL guard on DuckDB,
+PostgreSQL and MySQL, and run there with as many rows.
 """
 
 from __future__ import annotations
@@ -118,6 +118,31 @@ CASES = [
         "SELECT bakery_name FROM bakeries "
         "WHERE staff > (SELECT AVG(staff) FROM bakeries WHERE town = 'York') ORDER BY bakery_name",
         True,
+    ),
+    # a comparison with every one of some rows: with their maximum (minimum)
+    (
+        "Which bakers are older than every baker at Crumb?",
+        "SELECT baker_name FROM bakers WHERE age > (SELECT MAX(k.age) FROM bakers k "
+        "JOIN bakeries b ON k.bakery = b.bakery_id WHERE b.bakery_name = 'Crumb')",
+        False,
+    ),
+    (
+        "Find bakers whose wage is higher than that of every baker at Rise.",
+        "SELECT baker_name FROM bakers WHERE wage > (SELECT MAX(k.wage) FROM bakers k "
+        "JOIN bakeries b ON k.bakery = b.bakery_id WHERE b.bakery_name = 'Rise')",
+        False,
+    ),
+    (
+        "Which bakers are younger than all bakers at Knead?",
+        "SELECT baker_name FROM bakers WHERE age < (SELECT MIN(k.age) FROM bakers k "
+        "JOIN bakeries b ON k.bakery = b.bakery_id WHERE b.bakery_name = 'Knead')",
+        False,
+    ),
+    (
+        "Find the bakeries with more staff than every bakery in Leeds.",
+        "SELECT bakery_name FROM bakeries "
+        "WHERE staff > (SELECT MAX(staff) FROM bakeries WHERE town = 'Leeds')",
+        False,
     ),
     # a comparison said of the related rows named right before it
     (

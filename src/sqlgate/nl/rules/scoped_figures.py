@@ -83,6 +83,14 @@ def answer_scoped(
     stop = tokens[end].start if end is not None else len(question)
     inner_text = question[tokens[first].start : stop].strip()
     outer_text = (question[: tokens[cut].start] + " " + question[stop:]).strip()
+    return answer_in_parts(question, outer_text, inner_text, translate, dialect)
+
+
+def answer_in_parts(
+    question: str, outer_text: str, inner_text: str, translate: Translate, dialect: str
+) -> RuleAnswer:
+    """``question`` answered as its figure (``inner_text``) and the rest (``outer_text``, whose
+    comparison takes the figure's query)."""
     inner, plan = translate(inner_text, None)
     if not inner.is_sql or plan is None:
         why = f"The figure '{inner_text}' could not be answered on its own: {inner.explanation}"

@@ -21,6 +21,7 @@ from sqlgate.nl.rules.comparatives import comparatives_joined
 from sqlgate.nl.rules.compared_rows import compared_of_rows_named
 from sqlgate.nl.rules.coverage import QUESTION_WORDS, measure_coverage
 from sqlgate.nl.rules.derived import Answered, Derivation, cue_mapping, derive, find_derivation
+from sqlgate.nl.rules.every_rows import compared_with_every
 from sqlgate.nl.rules.except_rows import except_rows_named_again
 from sqlgate.nl.rules.explaining import explain, mappings, nothing_found, summary
 from sqlgate.nl.rules.facts import ModelFacts
@@ -38,7 +39,12 @@ from sqlgate.nl.rules.related_periods import periods_of_related_rows
 from sqlgate.nl.rules.roles import read_roles
 from sqlgate.nl.rules.row_compare import compared_with_a_row
 from sqlgate.nl.rules.row_figures import how_many_of_one_row
-from sqlgate.nl.rules.scoped_figures import Figure, answer_scoped, attach_figure
+from sqlgate.nl.rules.scoped_figures import (
+    Figure,
+    answer_in_parts,
+    answer_scoped,
+    attach_figure,
+)
 from sqlgate.nl.rules.self_references import self_references
 from sqlgate.nl.rules.self_refs import self_referenced
 from sqlgate.nl.rules.sets import absence_set, combine, describe_set, models_set, values_set
@@ -109,6 +115,13 @@ class RuleTranslator:
         fields_named_again(items)
         times_as_rows(self.facts, items)
         how_many_of_one_row(self.facts, items)
+        every = compared_with_every(self.facts, items, tokens, question) if not figure else None
+        if every is not None:  # "older than every baker at Crumb": than their maximum age
+
+            def parts(text: str, fig: Figure | None) -> tuple[RuleAnswer, Plan | None]:
+                return self._translate(text, today, fig or _NO_SCOPE)
+
+            return answer_in_parts(question, *every, parts, self.dialect), None
         except_rows_named_again(items)
         superlatives_as_figures(self.facts, items)  # "what is the highest wage": MAX(wage)
         hidden, sort_keys = later_sort_keys(items)  # "... and then by name": not for the roles
