@@ -35,6 +35,14 @@ def superlatives_as_figures(facts: ModelFacts, items: list[Item]) -> None:
         k += 1
     if not run or k >= len(items) or not _number_field(facts, items[k]):
         return
+    after = items[k + 1] if k + 1 < len(items) else None
+    if (
+        after is not None
+        and after.kind == "entry"
+        and after.chosen
+        and after.chosen.kind == "model"
+    ):
+        return  # "the largest capacity depot": the depot, ranked
     for item in run:
         item.kw, item.arg = "agg", "max" if item.arg[0] == "desc" else "min"
 
