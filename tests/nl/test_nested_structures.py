@@ -465,6 +465,12 @@ def test_winners_in_groups_say_so(nl: RuleTranslator) -> None:
     assert "the bakeries with the most bakers in each town" in answer.explanation
 
 
+def test_a_bare_comparison_beside_another_number_declines(nl: RuleTranslator) -> None:
+    """ "a total of orders above 40" may be each order's total or their sum; never a number of
+    the bakeries (their opening year) compared with 40."""
+    declines(nl, "Which bakeries have a total of orders above 40?", "above 40")
+
+
 def test_the_keys_after_the_first_say_their_order(nl: RuleTranslator) -> None:
     answer = nl.ask("List the bakers sorted by age descending and then by name.")
     assert answer.is_sql, answer.explanation

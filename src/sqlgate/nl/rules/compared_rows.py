@@ -46,3 +46,17 @@ def _comparison_at(items: list[Item], words: str) -> int | None:
         and said == f"{item.text} {items[k + 1].text}".lower()
     ]
     return found[0] if len(found) == 1 else None
+
+
+def other_number_named(facts: ModelFacts, items: list[Item], base: str) -> bool:
+    """Whether the question names a number field of another model than ``base`` that nothing
+    reads ("bakeries with a total of orders above 40"): a bare comparison may be about it, so
+    it is not taken for ``base``'s default number."""
+    for item in items:
+        chosen = item.chosen if item.kind == "entry" else None
+        if chosen is None or chosen.kind != "field" or item.role is not None:
+            continue
+        info = facts.lexicon.field(chosen.model, str(chosen.name))
+        if chosen.model.lower() != base.lower() and info.kind == "number" and not info.key:
+            return True
+    return False

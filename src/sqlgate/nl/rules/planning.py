@@ -8,6 +8,7 @@ less than 10") and the date column of a date range or a time grain.
 
 from __future__ import annotations
 
+from sqlgate.nl.rules.compared_rows import other_number_named
 from sqlgate.nl.rules.entities import (
     absent_entity,
     beyond_absent,
@@ -541,7 +542,8 @@ class _Planner:
                     # "judges who did a tasting that costs less than the average": the
                     # rows related by the verb are what is compared
                     compared = concept_target(facts, f.concept, related[0], self.r)
-                if (compared is None or compared[0] == "metric") and f.overall:
+                guess = compared is None or compared[0] == "metric"
+                if guess and (f.overall or other_number_named(facts, self.items, base)):
                     raise CannotAnswer(f"I could not tell what '{f.words}' compares.")
                 if compared is None or compared[0] == "metric":
                     default = facts.default_measure(base)
