@@ -176,6 +176,19 @@ CASES = [
         "WHERE o.ordered_year > 2020 GROUP BY b.bakery_id HAVING COUNT(*) >= 2",
         False,
     ),
+    # fewer than n related rows: rows with none are among them
+    (
+        "Which bakeries have fewer than 2 orders?",
+        "SELECT bakery_name FROM bakeries WHERE bakery_id NOT IN "
+        "(SELECT bakery FROM orders GROUP BY bakery HAVING COUNT(*) >= 2)",
+        False,
+    ),
+    (
+        "How many bakeries have at most 1 baker older than 30?",
+        "SELECT COUNT(*) FROM bakeries WHERE bakery_id NOT IN "
+        "(SELECT bakery FROM bakers WHERE age > 30 GROUP BY bakery HAVING COUNT(*) > 1)",
+        False,
+    ),
     # a period of the related rows, read inside the subquery that finds them
     (
         "Show the names of bakeries that have no order in 2021.",

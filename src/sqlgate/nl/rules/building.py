@@ -14,6 +14,7 @@ from sqlglot import exp
 
 from sqlgate.nl import timeexpr
 from sqlgate.nl.joins import JoinPlan, plan_joins
+from sqlgate.nl.rules.group_subqueries import rarest_sql, winner_sql
 from sqlgate.nl.rules.negation import negations_as_absence
 from sqlgate.nl.rules.parts import CannotAnswer, Filter, Measure, Plan
 from sqlgate.nl.rules.role_joins import both_roles, settle_roles
@@ -334,15 +335,23 @@ class _SqlBuilder:
         path = settle_roles(self.index, path, self.plan.words, passive=f.passive)
         inner, inner_key, outer_key = _keys_along(model, root, path)
         count, _ = measure_sql(self.index, f.measure, len(path.steps) > 1)
+        inside = model.lower() in _read_inside(self.plan)
         own = [  # "more than 1 baker older than 30": the rows counted are those
             condition_sql(self.index, g, False)
             for g in self.plan.filters
-            if g.kind in ("values", "compare", "range") and str(g.model).lower() == model.lower()
+            if inside
+            and g.kind in ("values", "compare", "range")
+            and str(g.model).lower() == model.lower()
         ]
-        if model.lower() in _read_inside(self.plan) and any(c is not None for c in own):
+        fewer = f.op in ("<", "<=")  # "fewer than 2 vans": not among those with 2 or more
+        if fewer:
+            own.append(exp.Not(this=exp.Is(this=inner_key.copy(), expression=exp.Null())))
+        if any(c is not None for c in own):
             inner = inner.where(exp.and_(*(c for c in own if c is not None)))
-        inner = inner.group_by(inner_key.copy()).having(_compare(count, f.op, f.values))
-        return exp.In(this=outer_key, query=exp.Subquery(this=inner))
+        op = {"<": ">=", "<=": ">"}.get(f.op, f.op)
+        inner = inner.group_by(inner_key.copy()).having(_compare(count, op, f.values))
+        found = exp.In(this=outer_key, query=exp.Subquery(this=inner))
+        return exp.Not(this=found) if fewer else found
 
     def _related_in(self, f: Filter, path: JoinPlan) -> exp.Expr:
         """``root.key IN (SELECT the key FROM the related model ... along path)``."""
@@ -478,9 +487,9 @@ def condition_sql(index: SemanticIndex, f: Filter, fan_out: bool) -> exp.Expr | 
             )
         return exp.and_(*parts) if parts else None
     if f.kind == "winner":
-        return _winner(index, f, column)
+        return winner_sql(f, column)
     if f.kind == "rarest":
-        return _rarest(f, column)
+        return rarest_sql(f, column)
     if f.kind == "like":
         pattern = exp.Literal.string(f"%{f.values[0]}%")
         return exp.Like(this=column, expression=pattern)
@@ -554,35 +563,6 @@ def _row_figure(index: SemanticIndex, f: Filter, model: str, ranked: str) -> exp
     column = _as_number(index, f.model, f.name, _col(f.model, f.name))
     inner = exp.select(column).from_(exp.Table(this=_ident(model))).order_by(ordered).limit(1)
     return exp.Subquery(this=inner)
-
-
-def _winner(index: SemanticIndex, f: Filter, column: exp.Column) -> exp.Expr:
-    """The row's field equals the extreme of the rows of its own group."""
-    assert f.model is not None
-    assert f.name is not None
-    inner = exp.Table(this=_ident(f.model), alias=exp.TableAlias(this=_ident("winners")))
-    func = exp.Max if f.overall == "max" else exp.Min
-    same = [exp.EQ(this=_col("winners", c), expression=_col(f.model, c)) for c in f.within]
-    query = exp.select(func(this=_col("winners", f.name))).from_(inner).where(exp.and_(*same))
-    return exp.EQ(this=column, expression=exp.Subquery(this=query))
-
-
-def _rarest(f: Filter, column: exp.Column) -> exp.Expr:
-    """The row's field equals the value the fewest (``op`` asc) or most rows of its model
-    have; rows without a value are no group."""
-    assert f.model is not None
-    assert f.name is not None
-    inner = exp.Table(this=_ident(f.model), alias=exp.TableAlias(this=_ident("ranked_groups")))
-    grouped = _col("ranked_groups", f.name)
-    query = (
-        exp.select(grouped.copy())
-        .from_(inner)
-        .where(exp.Not(this=exp.Is(this=grouped.copy(), expression=exp.Null())))
-        .group_by(grouped.copy())
-        .order_by(exp.Ordered(this=exp.Count(this=exp.Star()), desc=f.op == "desc"))
-        .limit(1)
-    )
-    return exp.EQ(this=column, expression=exp.Subquery(this=query))
 
 
 def _model_display(model: Model) -> list[str]:

@@ -260,7 +260,12 @@ class _Planner:
                 f.measure.func == "count"
                 and self.subject
                 and f.measure.model != self.subject
-                and ((ored and not self.measures) or (counts_subject and not self.dims) or apart)
+                and (
+                    (ored and not self.measures)
+                    or (counts_subject and not self.dims)
+                    or apart
+                    or (f.op in ("<", "<=") and not self.dims)  # rows with none count too
+                )
             ):
                 # "depots with notes 'y' or more than 2 vans": a condition on each depot
                 f.kind, f.model = "counted", f.measure.model
