@@ -399,6 +399,12 @@ CASES = [
         "GROUP BY bakery ORDER BY COUNT(*) LIMIT 1)",
         False,
     ),
+    (
+        "Which bakeries have a baker older than 50 or a baker younger than 25?",
+        "SELECT bakery_name FROM bakeries WHERE bakery_id IN (SELECT bakery FROM bakers "
+        "WHERE age > 50 OR age < 25)",
+        False,
+    ),
     # the rows named again after "except"
     (
         "Show the names of all bakeries except bakeries having an order in 2021.",
@@ -482,6 +488,12 @@ def test_a_bare_comparison_beside_another_number_declines(nl: RuleTranslator) ->
     """ "a total of orders above 40" may be each order's total or their sum; never a number of
     the bakeries (their opening year) compared with 40."""
     declines(nl, "Which bakeries have a total of orders above 40?", "above 40")
+
+
+def test_the_same_rows_with_and_without_a_condition_decline(nl: RuleTranslator) -> None:
+    """ "bakers older than 40 but no bakers younger than 30": one subquery per kind of rows
+    cannot say it; declined rather than a set of the two readings."""
+    declines(nl, "Which bakeries have bakers older than 40 but no bakers younger than 30?", "but")
 
 
 def test_the_keys_after_the_first_say_their_order(nl: RuleTranslator) -> None:

@@ -46,7 +46,8 @@ def second_related_rows(r: Reading, items: list[Item]) -> None:
         while aux < len(items) and items[aux].text.lower() in ("do", "does", "did"):
             aux += 1  # "but do not have orders"
         if aux < len(items) and items[aux].kw == "neg" and item.text.lower() == "but":
-            _as_joiner(item)  # "bakers but no orders": the roles read the negated rows
+            if _other_rows_negated(r, items, aux, absent):
+                _as_joiner(item)  # "bakers but no orders": the roles read the negated rows
             continue
         chosen = nxt.chosen if nxt is not None and nxt.kind == "entry" else None
         if nxt is None or chosen is None or chosen.kind != "model" or nxt.role != "subject":
@@ -85,6 +86,19 @@ def _both(r: Reading, items: list[Item], base: str) -> None:
         nxt.role = "filter"
         r.subjects = [s for s in r.subjects if s is not nxt]
         return
+
+
+def _other_rows_negated(r: Reading, items: list[Item], neg: int, absent: set[str]) -> bool:
+    """Whether the rows negated after "but no" are a kind of their own: "vans built before 2016
+    but no vans built after 2019" names the same rows twice, which one subquery each does not
+    say (left unread, so declined)."""
+    after = [i for i in items[neg + 1 :] if i.kind == "entry" and i.chosen is not None]
+    if not after or after[0].chosen is None or after[0].chosen.kind != "model":
+        return False
+    model = after[0].chosen.model
+    negated = [f for f in r.filters if f.kind == "absent" and f.negated and f.model == model]
+    others = [f for f in r.filters if f.kind == "absent" and not f.negated and f.model == model]
+    return bool(negated) and not others and model in absent
 
 
 def _related_before(items: list[Item], k: int, absent: set[str]) -> bool:
