@@ -509,6 +509,54 @@ def test_a_later_key_the_rows_are_not_grouped_by_declines(nl: RuleTranslator) ->
     )
 
 
+#: Rows related through a link table: members and clubs.
+CLUB_SCHEMA = """
+CREATE TABLE clubs (club_id INTEGER PRIMARY KEY, club_name TEXT, region TEXT, founded INTEGER);
+INSERT INTO clubs VALUES
+    (1, 'Hawks', 'East', 1990), (2, 'Owls', 'East', 2005), (3, 'Bears', 'West', 1980),
+    (4, 'Lynx', 'West', 2015);
+CREATE TABLE members (member_id INTEGER PRIMARY KEY, member_name TEXT, age INTEGER);
+INSERT INTO members VALUES
+    (1, 'Ivy', 21), (2, 'Jay', 34), (3, 'Kai', 19), (4, 'Lea', 45), (5, 'Moe', 28);
+CREATE TABLE memberships (
+    member_id INTEGER REFERENCES members (member_id),
+    club_id INTEGER REFERENCES clubs (club_id),
+    joined_year INTEGER,
+    PRIMARY KEY (member_id, club_id)
+);
+INSERT INTO memberships VALUES
+    (1, 1, 2019), (2, 1, 2020), (3, 2, 2021), (4, 3, 2018), (5, 3, 2022), (1, 3, 2020);
+"""
+
+CLUB_CASES = [
+    (
+        "For each region, which club has the most members?",
+        "SELECT club_name FROM clubs WHERE club_id IN (1, 3)",  # East: Hawks 2, West: Bears 3
+    ),
+    (
+        "What is the average age of members of the club with the most members?",
+        "SELECT AVG(m.age) FROM members m JOIN memberships s ON s.member_id = m.member_id "
+        "WHERE s.club_id = 3",
+    ),
+    (
+        "How many clubs have fewer than 2 members?",
+        "SELECT COUNT(*) FROM clubs WHERE club_id IN (2, 4)",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def club(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteEngine]:
+    yield from sqlite_engine(tmp_path_factory, "club", CLUB_SCHEMA)
+
+
+@pytest.mark.parametrize(("question", "gold"), CLUB_CASES)
+def test_structures_through_a_link_table(club: SQLiteEngine, question: str, gold: str) -> None:
+    nl = prepare_embedded(club, "sqlite")
+    answers(nl, club, question, gold)
+    on_every_dialect(nl, question, sample_values(club, nl.model, "sqlite"))
+
+
 def _load(execute, schema: str) -> None:
     for statement in schema.split(";"):
         if statement.strip():

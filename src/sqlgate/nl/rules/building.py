@@ -447,6 +447,9 @@ def _keys_along(model: str, root: str, path: JoinPlan) -> tuple[exp.Select, exp.
     return inner, inner_key, _col(last.right, last.right_columns[0])
 
 
+keys_along = _keys_along  # for the subqueries other modules build
+
+
 def measure_sql(index: SemanticIndex, m: Measure, fan_out: bool) -> tuple[exp.Expr, str]:
     """The expression of measure ``m`` and the name its output column is made from."""
     if m.func == "count":

@@ -11,7 +11,8 @@ rows asked for ("which bakery") are counted each, with their group, and ranked w
     WHERE group_rank = 1
 
 (:func:`rank_in_groups`); ties keep every row ranked first. Only when the rows asked for are
-one model the counted rows point to, and the group a field of it or of a model it points to."""
+one model the counted rows are related to, and the group a field of it or of a model it points
+to."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from dataclasses import replace
 
 from sqlglot import exp
 
+from sqlgate.nl.joins import plan_joins
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import CannotAnswer, Dimension, Plan, Reading
 
@@ -39,8 +41,8 @@ def count_winners(facts: ModelFacts, r: Reading, plan: Plan) -> Plan | None:
         return None
     if group.kind != "field" or not group.model or not group.name:
         return None
-    if subject.lower() not in {m.lower() for m in facts.to_one_models(counted.model)}:
-        return None
+    if plan_joins(facts.index, counted.model, [subject]) is None:
+        return None  # counted through a link table too: "which club has the most members"
     if group.model.lower() not in {m.lower() for m in facts.to_one_models(subject)}:
         return None
     asked = [i for i in r.subjects if i.chosen is not None and i.chosen.model == subject]

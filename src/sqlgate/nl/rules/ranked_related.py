@@ -4,13 +4,14 @@ bakery with the most orders", "the names of bakers at the bakery with the fewest
 The rows asked for (bakers) are those of the bakery ranked first by its count of orders; the
 ordinary reading counted orders per bakery instead, and listed every bakery. Read before the
 roles (:func:`ranked_related_row`): "<rows> with the most|fewest <counted rows>", where the
-counted rows and the rows asked for, named before, each point to that model, is kept from the
+counted rows and the rows asked for, named before, are each related to that model, is kept from the
 roles, and becomes the condition (:func:`ranked_row_filter`)
 
     bakeries.bakery_id = (SELECT orders.bakery FROM orders GROUP BY orders.bakery
                           ORDER BY COUNT(*) DESC LIMIT 1)
 
-(one row, as "the bakery with the most orders" lists one)."""
+(one row, as "the bakery with the most orders" lists one; through a link table when the rows
+are related through one, "the members of the club with the most members")."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
+from sqlgate.nl.joins import JoinPlan, plan_joins
+from sqlgate.nl.rules.building import keys_along
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import Filter, Item
 
@@ -26,12 +29,12 @@ _COUNT_WORDS = frozenset({"most", "the most", "fewest", "the fewest", "least", "
 
 @dataclass(frozen=True)
 class RankedRow:
-    """The model ranked (its key), the rows counted (their column pointing to it), the order."""
+    """The model ranked (its key), the rows counted (and their way to it), the order."""
 
     model: str
     key: str
     counted: str
-    column: str
+    path: JoinPlan
     desc: bool
     words: str
     said: tuple[Item, ...]
@@ -53,26 +56,26 @@ def ranked_related_row(facts: ModelFacts, items: list[Item]) -> RankedRow | None
             continue
         asked = [i.chosen.model for i in items[:k] if i.kind == "entry" and i.chosen is not None]
         asked_models = {a.lower() for a in asked} - {ranked.lower()}
-        if not asked_models or not all(_points_to(facts, a, ranked) for a in asked_models):
+        if not asked_models or not all(_related(facts, a, ranked) for a in asked_models):
             continue
-        column = _points_to(facts, counted, ranked)
-        model = facts.index.get_model(ranked)
-        if column is None or model is None or len(model.primary_key) != 1:
+        path = plan_joins(facts.index, counted, [ranked])
+        last = path.steps[-1] if path is not None and path.steps else None
+        if path is None or last is None or last.right.lower() != ranked.lower():
+            continue
+        if len(last.left_columns) != 1 or len(last.right_columns) != 1:
             continue
         said = tuple(items[k + 1 : j + 2])
         desc = items[j].arg[0] == "desc"
         words = " ".join(i.text for i in (item, *said))
-        return RankedRow(model.name, model.primary_key[0], counted, column, desc, words, said)
+        return RankedRow(last.right, last.right_columns[0], counted, path, desc, words, said)
     return None
 
 
 def ranked_row_filter(row: RankedRow) -> Filter:
     """The condition that keeps the rows of the related row ranked first."""
-    column = exp.column(exp.to_identifier(row.column), table=exp.to_identifier(row.counted))
+    inner, key, _ = keys_along(row.counted, row.model, row.path)
     query = (
-        exp.select(column.copy())
-        .from_(exp.Table(this=exp.to_identifier(row.counted)))
-        .group_by(column.copy())
+        inner.group_by(key.copy())
         .order_by(exp.Ordered(this=exp.Count(this=exp.Star()), desc=row.desc))
         .limit(1)
     )
@@ -86,11 +89,5 @@ def _model(item: Item) -> str | None:
     return chosen.model if chosen is not None and chosen.kind == "model" else None
 
 
-def _points_to(facts: ModelFacts, model: str, target: str) -> str | None:
-    """The column of ``model`` that points to ``target`` (one relationship), else None."""
-    joins = [
-        j
-        for j in facts.index.joins.get(model.lower(), [])
-        if j.to_one and j.right.lower() == target.lower() and len(j.left_columns) == 1
-    ]
-    return joins[0].left_columns[0] if len(joins) == 1 else None
+def _related(facts: ModelFacts, model: str, target: str) -> bool:
+    return plan_joins(facts.index, model, [target]) is not None
