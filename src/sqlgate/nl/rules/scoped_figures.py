@@ -140,7 +140,7 @@ def _one_figure(plan: Plan) -> Measure | None:
     if len(plan.measures) != 1 or plan.dimensions or plan.order or plan.limit or plan.combined:
         return None
     measure = plan.measures[0]
-    if measure.func not in _FIGURES or not measure.name or plan.listing:
+    if measure.func not in _FIGURES or not measure.name or plan.listing or plan.extra_columns:
         return None
     return measure
 
