@@ -189,6 +189,21 @@ CASES = [
         "(SELECT bakery FROM bakers WHERE age > 30 GROUP BY bakery HAVING COUNT(*) > 1)",
         False,
     ),
+    # two counts of related rows joined by "or"
+    (
+        "Which bakeries have more than 1 baker or more than 2 orders?",
+        "SELECT bakery_name FROM bakeries WHERE bakery_id IN (SELECT bakery FROM bakers "
+        "GROUP BY bakery HAVING COUNT(*) > 1) OR bakery_id IN (SELECT bakery FROM orders "
+        "GROUP BY bakery HAVING COUNT(*) > 2)",
+        False,
+    ),
+    (
+        "Which bakeries have fewer than 2 bakers or more than 1 order?",
+        "SELECT bakery_name FROM bakeries WHERE bakery_id NOT IN (SELECT bakery FROM bakers "
+        "GROUP BY bakery HAVING COUNT(*) >= 2) OR bakery_id IN (SELECT bakery FROM orders "
+        "GROUP BY bakery HAVING COUNT(*) > 1)",
+        False,
+    ),
     # a period of the related rows, read inside the subquery that finds them
     (
         "Show the names of bakeries that have no order in 2021.",

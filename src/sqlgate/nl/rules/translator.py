@@ -28,6 +28,7 @@ from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.group_winners import count_winners, rank_in_groups
 from sqlgate.nl.rules.head_figures import superlatives_as_figures
 from sqlgate.nl.rules.negation import negations_as_absence
+from sqlgate.nl.rules.or_comparisons import or_then_comparison
 from sqlgate.nl.rules.orderings import fields_named_again
 from sqlgate.nl.rules.pairs import paired_rows
 from sqlgate.nl.rules.parent_extremes import extremes_of_parents
@@ -110,7 +111,7 @@ class RuleTranslator:
                 f"The question asks to {verb} data. Queries here are read-only: they can count, "
                 "list and summarise data, never change it.",
             ), None
-        items = find_items(self.lexicon, tokens, today)
+        items = or_then_comparison(find_items(self.lexicon, tokens, today))  # "... or more than 2"
         settle(self.facts, items, tokens)
         fields_named_again(items)
         times_as_rows(self.facts, items)
