@@ -189,6 +189,25 @@ CASES = [
         "(SELECT bakery FROM bakers WHERE age > 30 GROUP BY bakery HAVING COUNT(*) > 1)",
         False,
     ),
+    # one figure of the rows in the groups a count keeps
+    (
+        "How many bakers work at bakeries in towns with more than 1 bakery?",
+        "SELECT COUNT(*) FROM bakers k JOIN bakeries b ON k.bakery = b.bakery_id WHERE b.town IN "
+        "(SELECT town FROM bakeries GROUP BY town HAVING COUNT(*) > 1)",
+        False,
+    ),
+    (
+        "What is the average wage of bakers at bakeries in towns with more than 1 bakery?",
+        "SELECT AVG(k.wage) FROM bakers k JOIN bakeries b ON k.bakery = b.bakery_id WHERE b.town "
+        "IN (SELECT town FROM bakeries GROUP BY town HAVING COUNT(*) > 1)",
+        False,
+    ),
+    (
+        "How many bakers are there in each town with more than 1 bakery?",
+        "SELECT b.town, COUNT(*) FROM bakers k JOIN bakeries b ON k.bakery = b.bakery_id "
+        "GROUP BY b.town HAVING COUNT(DISTINCT b.bakery_id) > 1",
+        False,
+    ),
     # two counts of related rows joined by "or"
     (
         "Which bakeries have more than 1 baker or more than 2 orders?",

@@ -125,6 +125,8 @@ def _describe_filter(f: Filter, inside: dict[int, Filter] | None = None) -> str:
         return f"{f.model}.{f.name} {f.op} that of the row with the {first} {ranked}"
     if f.kind == "compare" and f.overall == "ranked":
         return f"{f.model}.{f.name} is that of the {f.words}"
+    if f.kind == "compare" and f.overall == "groups":
+        return f"{f.model}.{f.name} is one with {f.words}"
     if f.kind == "compare" and f.overall:
         scope = f" over the rows where {f.scope}" if f.scope else ""
         return f"{f.model}.{f.name} {f.op} the {f.overall} of {f.model}.{f.name}{scope}"

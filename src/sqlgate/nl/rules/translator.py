@@ -25,6 +25,7 @@ from sqlgate.nl.rules.every_rows import compared_with_every
 from sqlgate.nl.rules.except_rows import except_rows_named_again
 from sqlgate.nl.rules.explaining import explain, mappings, nothing_found, summary
 from sqlgate.nl.rules.facts import ModelFacts
+from sqlgate.nl.rules.group_counts import groups_with_counts
 from sqlgate.nl.rules.group_winners import count_winners, rank_in_groups
 from sqlgate.nl.rules.head_figures import superlatives_as_figures
 from sqlgate.nl.rules.negation import negations_as_absence
@@ -291,6 +292,7 @@ class RuleTranslator:
         shaped = models_set(self.facts, r, items)
         plan = shaped.parts[0] if shaped else plan_query(self.facts, r, items)
         winners = None if shaped else count_winners(self.facts, r, plan)
+        plan = (None if shaped else groups_with_counts(plan, items)) or plan  # "in towns with ..."
         if winners is not None:  # "for each town, which bakery has the most bakers"
             tree, joins = build_query(self.index, self.dialect, winners)
             return winners, rank_in_groups(tree, winners), joins
