@@ -498,6 +498,7 @@ def condition_sql(index: SemanticIndex, f: Filter, fan_out: bool) -> exp.Expr | 
         return exp.Like(this=column, expression=pattern)
     if f.kind == "compare":
         target = _as_number(index, f.model, f.name, column)
+        condition: exp.Expr
         if f.overall and f.op == "in" and f.figure is not None:  # the groups a subquery keeps
             condition = exp.In(this=column, query=exp.Subquery(this=f.figure.copy()))
         elif f.overall:
