@@ -208,6 +208,11 @@ CASES = [
         "GROUP BY b.town HAVING COUNT(DISTINCT b.bakery_id) > 1",
         False,
     ),
+    (
+        "How many towns have more than 1 bakery?",
+        "SELECT COUNT(*) FROM (SELECT town FROM bakeries GROUP BY town HAVING COUNT(*) > 1)",
+        False,
+    ),
     # two counts of related rows joined by "or"
     (
         "Which bakeries have more than 1 baker or more than 2 orders?",

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from sqlglot import exp
 
-from sqlgate.nl.rules.parts import Filter, Item, Plan
+from sqlgate.nl.rules.parts import Dimension, Filter, Item, Plan
 from sqlgate.nl.rules.sql_terms import column, compare
 
 
@@ -22,21 +22,27 @@ def groups_with_counts(plan: Plan, items: list[Item]) -> Plan | None:
     """The plan with the grouping made a condition (see above), or None."""
     if len(plan.measures) != 1 or len(plan.dimensions) != 1:
         return None
-    group = plan.dimensions[0]
+    group, measured = plan.dimensions[0], plan.measures[0]
+    kinds = measured.func == "count_distinct" and measured.name and group.kind == "model"
+    if kinds and str(group.model).lower() == measured.model.lower():
+        # "how many towns have more than 1 bakery": the towns kept, counted
+        group = Dimension("field", measured.model, measured.name, words=measured.words)
     havings = [f for f in plan.filters if f.kind == "having" and f.measure is not None]
     if len(havings) != 1 or group.kind != "field" or not group.model or not group.name:
         return None
     having = havings[0]
     assert having.measure is not None
     rows = having.measure.model
-    if having.measure.func != "count" or rows.lower() == plan.measures[0].model.lower():
+    if having.measure.func != "count" or group.model.lower() != rows.lower():
         return None
-    if group.model.lower() != rows.lower() or plan.order is not None or plan.limit is not None:
+    if rows.lower() == measured.model.lower() and not kinds:
+        return None  # "towns with more than 1 bakery" per town: the ordinary HAVING
+    if plan.order is not None or plan.limit is not None:
         return None
     first = next((i for i in items if i.kind != "word"), None)
     if first is None or first.kw not in ("count", "agg"):
         return None  # "how many ...", "the average wage of ...": one figure asked
-    if any(i.kw in ("group", "distinct") for i in items):
+    if any(i.kw == "group" for i in items):
         return None
     grouped = column(group.model, group.name)
     query = (
