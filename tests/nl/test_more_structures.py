@@ -307,13 +307,20 @@ def test_how_many_of_each_row_is_not_one_row(nl: RuleTranslator) -> None:
     assert "LIMIT" not in (answer.sql or "")
 
 
-def test_a_figure_of_filtered_rows_is_not_read_as_of_all_rows(nl: RuleTranslator) -> None:
-    """ "than the average girth of all trees of Ada": the average of Ada's trees, which a
-    filter on the outer rows would not give; declined."""
+def test_a_figure_of_filtered_rows_is_of_those_rows(
+    nl: RuleTranslator, orchard: SQLiteEngine
+) -> None:
+    """ "than the average girth of all trees of Ada": the average of Ada's trees (36), never of
+    every tree (a filter on the outer rows would list Ada's trees above the overall average)."""
     question = (
         "List the varieties of trees with more girth than the average girth of all trees of Ada."
     )
-    assert not nl.ask(question).is_sql
+    gold = (
+        "SELECT variety FROM trees WHERE girth > (SELECT AVG(t.girth) FROM trees t "
+        "JOIN growers g ON t.grower = g.grower_id WHERE g.grower_name = 'Ada')"
+    )
+    answer = answers(nl, orchard, question, gold)
+    assert "Ada" in answer.explanation
 
 
 def test_a_row_ranked_by_text_is_not_picked(nl: RuleTranslator) -> None:

@@ -14,6 +14,7 @@ from sqlglot import exp
 
 from sqlgate.nl import timeexpr
 from sqlgate.nl.joins import JoinPlan, plan_joins
+from sqlgate.nl.rules.group_subqueries import rarest_sql, winner_sql
 from sqlgate.nl.rules.negation import negations_as_absence
 from sqlgate.nl.rules.parts import CannotAnswer, Filter, Measure, Plan
 from sqlgate.nl.rules.role_joins import both_roles, settle_roles
@@ -93,12 +94,17 @@ def _label_set(model: Model) -> set[str]:
 
 
 def _read_inside(plan: Plan) -> set[str]:
-    """The models read inside a "without" subquery: its model and those beyond it."""
+    """The models read inside a "without" subquery (its model and those beyond it), or inside
+    the subquery that counts related rows ("more than 1 baker older than 30") when nothing else
+    reads them."""
     inside: set[str] = set()
     for f in plan.filters:
         if f.kind == "absent" and f.model:
             inside |= {m.lower() for m in (f.model, *f.inside)}
-    return inside
+    outside = {m.model.lower() for m in plan.measures} | {m.lower() for m, _ in plan.extra_columns}
+    outside |= {d.model.lower() for d in plan.dimensions if d.model}
+    counted = {str(f.model).lower() for f in plan.filters if f.kind == "counted" and f.model}
+    return inside | (counted - outside)
 
 
 class _SqlBuilder:
@@ -273,7 +279,7 @@ class _SqlBuilder:
             if f.kind == "absent":
                 where.append(self._absent(f))
                 continue
-            if f.model and f.model.lower() in absent:
+            if f.model and f.model.lower() in absent and f.kind != "counted":
                 continue
             if f.kind == "counted":
                 condition: exp.Expr | None = self._counted(f)
@@ -329,8 +335,23 @@ class _SqlBuilder:
         path = settle_roles(self.index, path, self.plan.words, passive=f.passive)
         inner, inner_key, outer_key = _keys_along(model, root, path)
         count, _ = measure_sql(self.index, f.measure, len(path.steps) > 1)
-        inner = inner.group_by(inner_key.copy()).having(_compare(count, f.op, f.values))
-        return exp.In(this=outer_key, query=exp.Subquery(this=inner))
+        inside = model.lower() in _read_inside(self.plan)
+        own = [  # "more than 1 baker older than 30": the rows counted are those
+            condition_sql(self.index, g, False)
+            for g in self.plan.filters
+            if inside
+            and g.kind in ("values", "compare", "range")
+            and str(g.model).lower() == model.lower()
+        ]
+        fewer = f.op in ("<", "<=")  # "fewer than 2 vans": not among those with 2 or more
+        if fewer:
+            own.append(exp.Not(this=exp.Is(this=inner_key.copy(), expression=exp.Null())))
+        if any(c is not None for c in own):
+            inner = inner.where(exp.and_(*(c for c in own if c is not None)))
+        op = {"<": ">=", "<=": ">"}.get(f.op, f.op)
+        inner = inner.group_by(inner_key.copy()).having(_compare(count, op, f.values))
+        found = exp.In(this=outer_key, query=exp.Subquery(this=inner))
+        return exp.Not(this=found) if fewer else found
 
     def _related_in(self, f: Filter, path: JoinPlan) -> exp.Expr:
         """``root.key IN (SELECT the key FROM the related model ... along path)``."""
@@ -346,7 +367,9 @@ class _SqlBuilder:
                 *f.inside,
             ):
                 condition = condition_sql(self.index, other, False)
-                if condition is not None:
+                if condition is not None and other.alternative and len(conditions) > 1:
+                    conditions[-1] = exp.Paren(this=exp.or_(conditions[-1], condition))
+                elif condition is not None:
                     conditions.append(condition)
         inner = inner.where(exp.and_(*conditions))
         return exp.In(this=outer_key, query=exp.Subquery(this=inner))
@@ -371,6 +394,18 @@ class _SqlBuilder:
                 joined.add(step.right.lower())
         return inner
 
+    def _grouped_order(self, model: str, name: str) -> exp.Expr:
+        """The field the rows are ordered by; of grouped rows, the figure of it asked ("the
+        total of orders per bakery, sorted by the total"), never one row's value of it."""
+        column = _col(model, name)
+        if not (self.group and self.plan.measures) or column in self.group:
+            return column
+        for m in self.plan.measures:
+            same = (m.model.lower(), str(m.name).lower()) == (model.lower(), name.lower())
+            if same and id(m) in self.measure_aliases:
+                return exp.column(_ident(self.measure_aliases[id(m)]))
+        raise CannotAnswer(f"The rows are grouped, so they cannot be ordered by {model}.{name}.")
+
     def _ordered(self, select: exp.Select) -> exp.Select:
         plan = self.plan
         order = plan.order
@@ -379,7 +414,7 @@ class _SqlBuilder:
             if order[1] == "measure" and id(order[2]) in self.measure_aliases:
                 target: exp.Expr = exp.column(_ident(self.measure_aliases[id(order[2])]))
             elif order[1] == "field_ref":
-                target = _col(order[2][0], order[2][1])
+                target = self._grouped_order(order[2][0], order[2][1])
             else:
                 target = None  # type: ignore[assignment]
             if target is not None:
@@ -410,6 +445,9 @@ def _keys_along(model: str, root: str, path: JoinPlan) -> tuple[exp.Select, exp.
         )
         inner = inner.join(exp.Table(this=_ident(step.right)), on=on)
     return inner, inner_key, _col(last.right, last.right_columns[0])
+
+
+keys_along = _keys_along  # for the subqueries other modules build
 
 
 def measure_sql(index: SemanticIndex, m: Measure, fan_out: bool) -> tuple[exp.Expr, str]:
@@ -452,15 +490,18 @@ def condition_sql(index: SemanticIndex, f: Filter, fan_out: bool) -> exp.Expr | 
             )
         return exp.and_(*parts) if parts else None
     if f.kind == "winner":
-        return _winner(index, f, column)
+        return winner_sql(f, column)
     if f.kind == "rarest":
-        return _rarest(f, column)
+        return rarest_sql(f, column)
     if f.kind == "like":
         pattern = exp.Literal.string(f"%{f.values[0]}%")
         return exp.Like(this=column, expression=pattern)
     if f.kind == "compare":
         target = _as_number(index, f.model, f.name, column)
-        if f.overall:
+        condition: exp.Expr
+        if f.overall and f.op == "in" and f.figure is not None:  # the groups a subquery keeps
+            condition = exp.In(this=column, query=exp.Subquery(this=f.figure.copy()))
+        elif f.overall:
             condition = _compare(target, f.op, [_overall(index, f)])
         else:
             condition = _compare(target, f.op, f.values)
@@ -500,6 +541,8 @@ def _overall(index: SemanticIndex, f: Filter) -> exp.Expr:
     assert f.model is not None
     assert f.name is not None
     assert f.overall is not None
+    if f.figure is not None:  # "than the average age of bakers in Leeds": of some rows only
+        return exp.Subquery(this=f.figure.copy())
     if f.overall.startswith("row_") and f.measure is not None and f.measure.name:
         return _row_figure(index, f, f.measure.model, f.measure.name)
     if f.overall == "metric" and f.measure is not None and f.measure.name:
@@ -526,35 +569,6 @@ def _row_figure(index: SemanticIndex, f: Filter, model: str, ranked: str) -> exp
     column = _as_number(index, f.model, f.name, _col(f.model, f.name))
     inner = exp.select(column).from_(exp.Table(this=_ident(model))).order_by(ordered).limit(1)
     return exp.Subquery(this=inner)
-
-
-def _winner(index: SemanticIndex, f: Filter, column: exp.Column) -> exp.Expr:
-    """The row's field equals the extreme of the rows of its own group."""
-    assert f.model is not None
-    assert f.name is not None
-    inner = exp.Table(this=_ident(f.model), alias=exp.TableAlias(this=_ident("winners")))
-    func = exp.Max if f.overall == "max" else exp.Min
-    same = [exp.EQ(this=_col("winners", c), expression=_col(f.model, c)) for c in f.within]
-    query = exp.select(func(this=_col("winners", f.name))).from_(inner).where(exp.and_(*same))
-    return exp.EQ(this=column, expression=exp.Subquery(this=query))
-
-
-def _rarest(f: Filter, column: exp.Column) -> exp.Expr:
-    """The row's field equals the value the fewest (``op`` asc) or most rows of its model
-    have; rows without a value are no group."""
-    assert f.model is not None
-    assert f.name is not None
-    inner = exp.Table(this=_ident(f.model), alias=exp.TableAlias(this=_ident("ranked_groups")))
-    grouped = _col("ranked_groups", f.name)
-    query = (
-        exp.select(grouped.copy())
-        .from_(inner)
-        .where(exp.Not(this=exp.Is(this=grouped.copy(), expression=exp.Null())))
-        .group_by(grouped.copy())
-        .order_by(exp.Ordered(this=exp.Count(this=exp.Star()), desc=f.op == "desc"))
-        .limit(1)
-    )
-    return exp.EQ(this=column, expression=exp.Subquery(this=query))
 
 
 def _model_display(model: Model) -> list[str]:

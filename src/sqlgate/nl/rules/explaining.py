@@ -26,14 +26,9 @@ def explain(plan: Plan, joins: JoinPlan, unmatched: tuple[str, ...]) -> str:
                 for d in plan.dimensions
             )
         )  # fmt: skip
-    described = [f for f in plan.filters if f.model or f.kind == "having"]
-    inside = _inside_absence(described)
-    described = [f for f in described if id(f) not in inside]
-    if described:
-        text = _describe_filter(described[0], inside)
-        for f in described[1:]:
-            text += (" or " if f.alternative else " and ") + _describe_filter(f, inside)
-        parts.append("where " + text)
+    where = describe_filters(plan.filters)
+    if where:
+        parts.append("where " + where)
     if plan.order is not None:
         what = (
             _describe_measure(plan.order[2]) if plan.order[1] == "measure"
@@ -41,6 +36,10 @@ def explain(plan: Plan, joins: JoinPlan, unmatched: tuple[str, ...]) -> str:
         )  # fmt: skip
         word = "highest" if plan.order[0] == "desc" else "lowest"
         parts.append(f"ordered by {what}, {word} first")
+        for model, name, direction in plan.then_by:
+            parts.append(
+                f"then by {model}.{name}, {'highest' if direction == 'desc' else 'lowest'} first"
+            )
     if plan.limit is not None:
         parts.append(f"keeping the first {plan.limit}")
     text = ", ".join(parts) + "."
@@ -50,6 +49,19 @@ def explain(plan: Plan, joins: JoinPlan, unmatched: tuple[str, ...]) -> str:
             text += " Counts are of distinct keys, since a join can repeat rows."
     if unmatched:
         text += " Words not used: " + ", ".join(unmatched) + "."
+    return text
+
+
+def describe_filters(filters: list[Filter]) -> str:
+    """The filters, said as conditions joined by "and"/"or"; "" when there are none."""
+    described = [f for f in filters if f.model or f.kind == "having"]
+    inside = _inside_absence(described)
+    described = [f for f in described if id(f) not in inside]
+    if not described:
+        return ""
+    text = _describe_filter(described[0], inside)
+    for f in described[1:]:
+        text += (" or " if f.alternative else " and ") + _describe_filter(f, inside)
     return text
 
 
@@ -111,8 +123,13 @@ def _describe_filter(f: Filter, inside: dict[int, Filter] | None = None) -> str:
         first = "highest" if f.overall == "row_desc" else "lowest"
         ranked = f"{f.measure.model}.{f.measure.name}"
         return f"{f.model}.{f.name} {f.op} that of the row with the {first} {ranked}"
+    if f.kind == "compare" and f.overall == "ranked":
+        return f"{f.model}.{f.name} is that of the {f.words}"
+    if f.kind == "compare" and f.overall == "groups":
+        return f"{f.model}.{f.name} is one with {f.words}"
     if f.kind == "compare" and f.overall:
-        return f"{f.model}.{f.name} {f.op} the {f.overall} of {f.model}.{f.name}"
+        scope = f" over the rows where {f.scope}" if f.scope else ""
+        return f"{f.model}.{f.name} {f.op} the {f.overall} of {f.model}.{f.name}{scope}"
     if f.kind == "paired":
         return f"the row is {f.model}.{f.name} of a {f.model} row of the one where {f.words}"
     if f.kind == "self_ref":

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sqlgate.nl.rules.parts import Filter, Item, Measure
-from sqlgate.nl.vocabulary import STOPWORDS
+from sqlgate.nl.rules.scoped_figures import figure_scope
 
 if TYPE_CHECKING:
     from sqlgate.nl.rules.reader_state import ReaderState
@@ -19,7 +19,14 @@ def overall_figure(reader: ReaderState, item: Item, nxt: Item | None) -> bool:
     if pending is None or reader.last_significant is not pending[3]:
         return False
     op, concept, before, cmp_item = pending
-    if op == "between" or _scoped(reader.items, reader.items.index(item)):
+    if op == "between":
+        return False
+    scope = figure_scope(reader.items, reader.items.index(item))
+    if scope is not None:
+        # "than the average girth of trees planted after 2010": the conditions after the rows
+        # are the figure's own; left unread here, the figure is answered on its own
+        # (:mod:`.scoped_figures`)
+        reader.r.figure_scope = reader.r.figure_scope or scope
         return False
     k = reader.items.index(cmp_item)
     if concept is None and k and reader.items[k - 1].kind == "concept":
@@ -42,24 +49,6 @@ def overall_figure(reader: ReaderState, item: Item, nxt: Item | None) -> bool:
     reader.pending_cmp, reader.pending_neg = None, False
     item.role = "filter"
     return True
-
-
-def _scoped(items: list[Item], pos: int) -> bool:
-    """ "than the average girth of all trees planted after 2010": conditions after the rows
-    the figure is of would be the figure's own (a subquery's filter), which is not read; the
-    comparison is left unread (and the question declined) rather than filtering the wrong rows."""
-    rows = None
-    for k in range(pos + 1, min(pos + 6, len(items))):
-        item = items[k]
-        if item.kind == "entry" and item.chosen is not None and item.chosen.kind == "model":
-            rows = k
-            break
-    if rows is None or items[rows - 1].text.lower() not in ("all", "every", "the"):
-        return False
-    return any(
-        i.kind not in ("word", "kw") or (i.kind == "word" and i.text.lower() not in STOPWORDS)
-        for i in items[rows + 1 :]
-    )
 
 
 def _numeric_field(reader: ReaderState, item: Item | None) -> bool:

@@ -61,6 +61,8 @@ class Filter:
     via: tuple[str, ...] = ()  # the root's columns of the relationship the value is matched by
     back: bool = False  # via: matched on the rows whose ``via`` points to the root's row
     passive: bool = False  # "staff who are trusted": the related row's other side
+    figure: Any = None  # overall: the figure's own query, on some rows only (``exp.Select``)
+    scope: str = ""  # overall: which rows the figure is of, as explained
 
 
 #: Marks (in ``Item.arg``) an entry a superlative ranks by other means than its own column: "the
@@ -88,6 +90,10 @@ class Reading:
     when: bool = False
     pending_agg: tuple[str, Item] | None = None
     agg_concept: Item | None = None  # "the maximum cost": a concept word right after it
+    #: "than the average age of bakers in Leeds": the figure is of some rows only; token indexes
+    #: of its aggregate word, of where its rows are named, and of where they end (or None)
+    figure_scope: tuple[int, int, int | None] | None = None
+    sort_keys: list[tuple[str, str, str]] = field(default_factory=list)  # after the first key
 
 
 @dataclass
@@ -105,6 +111,7 @@ class Plan:
     distinct: bool = False  # "the different countries": each listed once
     words: frozenset[str] = frozenset()  # the question's words, lower-case (role joins)
     combined: str = ""  # a set question: how its parts' rows are combined
+    then_by: list[tuple[str, str, str]] = field(default_factory=list)  # sort keys after the first
 
 
 class CannotAnswer(Exception):

@@ -8,6 +8,7 @@ less than 10") and the date column of a date range or a time grain.
 
 from __future__ import annotations
 
+from sqlgate.nl.rules.compared_rows import other_number_named
 from sqlgate.nl.rules.entities import (
     absent_entity,
     beyond_absent,
@@ -49,7 +50,7 @@ from sqlgate.nl.rules.reshaping import (
 )
 from sqlgate.nl.rules.role_values import split_by_role
 from sqlgate.nl.rules.targets import _from_seconds, concept_target, numeric_mention, time_field_of
-from sqlgate.nl.rules.winners import extreme_of_related, winner_filter
+from sqlgate.nl.rules.winners import asked_of_winners, extreme_of_related, winner_filter
 from sqlgate.nl.rules.years import as_year_numbers, year_column
 from sqlgate.nl.text import identifier_words
 
@@ -259,7 +260,12 @@ class _Planner:
                 f.measure.func == "count"
                 and self.subject
                 and f.measure.model != self.subject
-                and ((ored and not self.measures) or (counts_subject and not self.dims) or apart)
+                and (
+                    (ored and not self.measures)
+                    or (counts_subject and not self.dims)
+                    or apart
+                    or (f.op in ("<", "<=") and not self.dims)  # rows with none count too
+                )
             ):
                 # "depots with notes 'y' or more than 2 vans": a condition on each depot
                 f.kind, f.model = "counted", f.measure.model
@@ -310,6 +316,7 @@ class _Planner:
         if found is None:
             return False
         f, columns = found
+        asked_of_winners(r, self.subject, columns)  # "the name and age of the oldest baker"
         self.filters.append(f)
         self.winner_columns = columns
         self.dims = []
@@ -540,7 +547,8 @@ class _Planner:
                     # "judges who did a tasting that costs less than the average": the
                     # rows related by the verb are what is compared
                     compared = concept_target(facts, f.concept, related[0], self.r)
-                if (compared is None or compared[0] == "metric") and f.overall:
+                guess = compared is None or compared[0] == "metric"
+                if guess and (f.overall or other_number_named(facts, self.items, base)):
                     raise CannotAnswer(f"I could not tell what '{f.words}' compares.")
                 if compared is None or compared[0] == "metric":
                     default = facts.default_measure(base)

@@ -128,8 +128,10 @@ class _RoleReader:
     def _keyword(self, item: Item, pos: int, nxt: Item | None) -> None:
         r = self.r
         kw = item.kw
-        if kw in ("count", "agg") and self.pending_group:
-            self.pending_group = False  # "by number of orders": ranks, does not group
+        if kw in ("count", "agg") and (self.pending_group or self.pending_sort):
+            if self.pending_sort and r.order is None:
+                r.order = ("asc", "pending", None)  # "sorted by the number of orders": ascending
+            self.pending_group = self.pending_sort = False  # "by number of orders": ranks
             r.by_measure = True
         if kw == "count" and (
             amount_of(item, self.last_significant, nxt) or number_named(self.items, pos)
@@ -507,11 +509,7 @@ class _RoleReader:
             while (
                 j < len(items)
                 and items[j].kind in ("kw", "word")
-                and items[j].kw
-                in (
-                    "conj",
-                    None,
-                )
+                and items[j].kw in ("conj", None)
                 and items[j].text.lower() in ("and", "to")
             ):
                 j += 1

@@ -18,22 +18,39 @@ from sqlgate.nl.questions import MAX_QUESTION_CHARS
 from sqlgate.nl.rules.answer import RuleAnswer
 from sqlgate.nl.rules.building import build_query
 from sqlgate.nl.rules.comparatives import comparatives_joined
+from sqlgate.nl.rules.compared_rows import compared_of_rows_named
 from sqlgate.nl.rules.coverage import QUESTION_WORDS, measure_coverage
 from sqlgate.nl.rules.derived import Answered, Derivation, cue_mapping, derive, find_derivation
+from sqlgate.nl.rules.every_rows import compared_with_every
+from sqlgate.nl.rules.except_rows import except_rows_named_again
 from sqlgate.nl.rules.explaining import explain, mappings, nothing_found, summary
 from sqlgate.nl.rules.facts import ModelFacts
+from sqlgate.nl.rules.group_counts import groups_with_counts
+from sqlgate.nl.rules.group_winners import count_winners, rank_in_groups
+from sqlgate.nl.rules.head_figures import superlatives_as_figures
 from sqlgate.nl.rules.negation import negations_as_absence
+from sqlgate.nl.rules.or_comparisons import or_then_comparison
 from sqlgate.nl.rules.orderings import fields_named_again
 from sqlgate.nl.rules.pairs import paired_rows
 from sqlgate.nl.rules.parent_extremes import extremes_of_parents
-from sqlgate.nl.rules.parts import CannotAnswer, Item, Plan, Reading
+from sqlgate.nl.rules.parts import CannotAnswer, Item, Measure, Plan, Reading
 from sqlgate.nl.rules.planning import plan_query
+from sqlgate.nl.rules.ranked_related import ranked_related_row, ranked_row_filter
+from sqlgate.nl.rules.related_pairs import second_related_rows
+from sqlgate.nl.rules.related_periods import periods_of_related_rows
 from sqlgate.nl.rules.roles import read_roles
 from sqlgate.nl.rules.row_compare import compared_with_a_row
 from sqlgate.nl.rules.row_figures import how_many_of_one_row
+from sqlgate.nl.rules.scoped_figures import (
+    Figure,
+    answer_in_parts,
+    answer_scoped,
+    attach_figure,
+)
 from sqlgate.nl.rules.self_references import self_references
 from sqlgate.nl.rules.self_refs import self_referenced
 from sqlgate.nl.rules.sets import absence_set, combine, describe_set, models_set, values_set
+from sqlgate.nl.rules.sort_keys import add_sort_keys, later_sort_keys, read_as_sort_keys
 from sqlgate.nl.rules.times import times_as_rows
 from sqlgate.nl.rules.words import find_items, settle
 from sqlgate.nl.semantic import SemanticModel
@@ -48,6 +65,10 @@ _LEAD_WORDS = _words(
     "please can could would you i want to let us lets let's go ahead and now just kindly need "
     "we should"
 )
+
+
+#: Marks a part of a question answered in parts (:mod:`.scoped_figures`): not split again.
+_NO_SCOPE = Figure(Measure("", ""), exp.select("1"), "")
 
 
 class RuleTranslator:
@@ -74,7 +95,9 @@ class RuleTranslator:
             return self._derived(question, derivation, today)
         return self._translate(question, today)[0]
 
-    def _translate(self, question: str, today: date) -> tuple[RuleAnswer, Plan | None]:
+    def _translate(
+        self, question: str, today: date, figure: Figure | None = None
+    ) -> tuple[RuleAnswer, Plan | None]:
         tokens = respell(tokenize(question), self.known, self._one_word)
         if not tokens:
             return self._non_sql(
@@ -89,14 +112,40 @@ class RuleTranslator:
                 f"The question asks to {verb} data. Queries here are read-only: they can count, "
                 "list and summarise data, never change it.",
             ), None
-        items = find_items(self.lexicon, tokens, today)
+        items = or_then_comparison(find_items(self.lexicon, tokens, today))  # "... or more than 2"
         settle(self.facts, items, tokens)
         fields_named_again(items)
         times_as_rows(self.facts, items)
         how_many_of_one_row(self.facts, items)
-        reading = read_roles(self.facts, items)
+        every = compared_with_every(self.facts, items, tokens, question) if not figure else None
+        if every is not None:  # "older than every baker at Crumb": than their maximum age
+
+            def parts(text: str, fig: Figure | None) -> tuple[RuleAnswer, Plan | None]:
+                return self._translate(text, today, fig or _NO_SCOPE)
+
+            return answer_in_parts(question, *every, parts, self.dialect), None
+        except_rows_named_again(items)
+        superlatives_as_figures(self.facts, items)  # "what is the highest wage": MAX(wage)
+        hidden, sort_keys = later_sort_keys(items)  # "... and then by name": not for the roles
+        ranked = ranked_related_row(self.facts, items)  # "at the bakery with the most orders"
+        hidden += list(ranked.said) if ranked else []
+        reading = read_roles(self.facts, [i for i in items if all(i is not h for h in hidden)])
+        read_as_sort_keys(hidden)
+        reading.sort_keys = sort_keys
+        if ranked is not None:
+            reading.filters.append(ranked_row_filter(ranked))
         compared_with_a_row(self.facts, reading, items)
-        return self._answer(question, tokens, items, reading)
+        compared_of_rows_named(self.facts, reading, items)
+        second_related_rows(reading, items)
+        periods_of_related_rows(self.facts, reading, items)
+        if reading.figure_scope is not None and figure is None:
+            # "than the average age of bakers in Leeds": the figure of some rows, on its own
+            def translate(text: str, fig: Figure | None) -> tuple[RuleAnswer, Plan | None]:
+                return self._translate(text, today, fig or _NO_SCOPE)
+
+            scoped = answer_scoped(question, tokens, reading.figure_scope, translate, self.dialect)
+            return scoped, None
+        return self._answer(question, tokens, items, reading, figure)
 
     def _derived(self, question: str, d: Derivation, today: date) -> RuleAnswer:
         """A running total, a change, a share or an average per group: the inner question
@@ -154,7 +203,12 @@ class RuleTranslator:
         return (stem,) in self.lexicon.phrases
 
     def _answer(
-        self, question: str, tokens: list[Token], items: list[Item], r: Reading
+        self,
+        question: str,
+        tokens: list[Token],
+        items: list[Item],
+        r: Reading,
+        figure: Figure | None = None,
     ) -> tuple[RuleAnswer, Plan | None]:
         unmatched = tuple(
             i.text
@@ -166,7 +220,7 @@ class RuleTranslator:
             score = measure_coverage(tokens, items, None, self.dialect).score
             return replace(declined, coverage=score), None
         try:
-            plan, tree, joins = self._query(r, items, tokens)
+            plan, tree, joins = self._query(r, items, tokens, figure)
         except CannotAnswer as exc:
             declined = self._non_sql(
                 question,
@@ -210,9 +264,25 @@ class RuleTranslator:
         return answer, plan
 
     def _query(
-        self, r: Reading, items: list[Item], tokens: list[Token]
+        self, r: Reading, items: list[Item], tokens: list[Token], figure: Figure | None = None
     ) -> tuple[Plan, exp.Expr, JoinPlan]:
         """The plan and semantic SQL of the reading: one query, or a set question's parts."""
+        plan, tree, joins = self._one_query(r, items, tokens, figure)
+        if r.sort_keys:  # "... and then by name": the keys after the first
+            if plan.combined:
+                raise CannotAnswer("I cannot order the rows of a set question by several keys.")
+            plan.then_by = r.sort_keys
+            tree = add_sort_keys(tree, plan, r.sort_keys)
+        return plan, tree, joins
+
+    def _one_query(
+        self, r: Reading, items: list[Item], tokens: list[Token], figure: Figure | None
+    ) -> tuple[Plan, exp.Expr, JoinPlan]:
+        if figure is not None and figure is not _NO_SCOPE:
+            plan = plan_query(self.facts, r, items)
+            attach_figure(plan, figure)  # the comparison with a figure of some rows only
+            tree, joins = build_query(self.index, self.dialect, plan)
+            return plan, tree, joins
         paired = paired_rows(self.facts, r, items)
         if paired is not None:
             return paired  # "Ada's partners": rows of the same model through a link
@@ -221,6 +291,11 @@ class RuleTranslator:
             return related  # "Bob's manager": through a column pointing back to the model
         shaped = models_set(self.facts, r, items)
         plan = shaped.parts[0] if shaped else plan_query(self.facts, r, items)
+        winners = None if shaped else count_winners(self.facts, r, plan)
+        plan = (None if shaped else groups_with_counts(plan, items)) or plan  # "in towns with ..."
+        if winners is not None:  # "for each town, which bakery has the most bakers"
+            tree, joins = build_query(self.index, self.dialect, winners)
+            return winners, rank_in_groups(tree, winners), joins
         shaped = shaped or values_set(plan, items, tokens) or absence_set(self.facts, plan)
         if shaped is None:
             plan = negations_as_absence(self.index, plan)  # explained as it is built

@@ -5,7 +5,7 @@ subquery), listed with the group they win, not one row overall and not a count p
 from __future__ import annotations
 
 from sqlgate.nl.rules.facts import ModelFacts
-from sqlgate.nl.rules.parts import Dimension, Filter
+from sqlgate.nl.rules.parts import Dimension, Filter, Reading
 
 
 def winner_filter(
@@ -62,3 +62,15 @@ def extreme_of_related(
         return None
     overall = "max" if direction == "desc" else "min"
     return Filter("compare", named[0], named[1], op="=", overall=overall, words=words)
+
+
+def asked_of_winners(r: Reading, subject: str, columns: list[tuple[str, str]]) -> None:
+    """ "the name and age of the oldest baker at each bakery": the winners' fields asked are
+    shown too, after the group and the winner's label."""
+    for item in r.fields:
+        chosen = item.chosen
+        if chosen is None or chosen.kind != "field" or chosen.model.lower() != subject.lower():
+            continue
+        if item.role in (None, "context") and (chosen.model, str(chosen.name)) not in columns:
+            columns.append((chosen.model, str(chosen.name)))
+            item.role = "context"
