@@ -21,7 +21,7 @@ import pytest
 
 from sqlgate import tls
 from sqlgate.settings import Settings
-from tests.test_server import add_chinook, free_port, sqlgate, start_server
+from tests.test_server import add_chinook, free_port, prepare, sqlgate, start_server
 
 pytestmark = pytest.mark.server
 
@@ -287,7 +287,7 @@ def test_warning_rule() -> None:
 
 def test_forwarded_headers_count_only_behind_a_trusted_proxy(tmp_path: Path) -> None:
     """The job's status_url follows the proxy's scheme only with SQLGATE_TRUST_PROXY."""
-    init = sqlgate("init", "--json", data_dir=tmp_path)
+    init = prepare("init", "--json", data_dir=tmp_path)
     assert init.returncode == 0, init.stderr
     assert add_chinook(tmp_path).returncode == 0
     key = json.loads(init.stdout)["api_key"]

@@ -6,10 +6,8 @@ a PostgreSQL store firing each scheduled time exactly once."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -23,7 +21,7 @@ import httpx
 import pytest
 
 from tests.services import fresh_pg_database
-from tests.test_server import start_server
+from tests.test_server import prepare, start_server
 from tests.webhook_receiver import Receiver, webhook_receiver
 
 pytestmark = pytest.mark.server
@@ -34,27 +32,16 @@ FAST = {
 }
 
 
-def _cli(data_dir: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sqlgate", *args, "--data-dir", str(data_dir)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, **env},
-    )
-
-
 def _setup(data_dir: Path, env: dict[str, str]) -> str:
     """An organization with a DuckDB connection `shop`; its owner's key."""
     data_dir.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(data_dir / "shop.duckdb")) as con:
         con.execute("CREATE TABLE sales AS SELECT range AS id, range * 10 AS amount FROM range(5)")
-    init = _cli(data_dir, env, "init", "--json")
+    init = prepare("init", "--json", data_dir=data_dir, env=env)
     assert init.returncode == 0, init.stderr
-    added = _cli(
-        data_dir, env, "connections", "add", "shop", "--type", "duckdb",
-        "--database", str(data_dir / "shop.duckdb"),
+    added = prepare(
+        "connections", "add", "shop", "--type", "duckdb",
+        "--database", str(data_dir / "shop.duckdb"), data_dir=data_dir, env=env,
     )  # fmt: skip
     assert added.returncode == 0, added.stderr
     return str(json.loads(init.stdout)["api_key"])
