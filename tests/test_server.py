@@ -74,27 +74,41 @@ def start_server(
     """`sqlgate serve` on a free port, waited on until /healthz answers. Rate limits are off
     unless ``env`` (added to the environment) says otherwise. With ``https`` (the caller passes
     the TLS options) the wait does not check the certificate; the caller's requests should."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sqlgate", "serve", "--port", str(port),
-         "--data-dir", str(data_dir), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "SQLGATE_RATE_LIMIT_ENABLED": "false", **(env or {})},
-    )  # fmt: skip
-    base = f"{'https' if https else 'http'}://127.0.0.1:{port}"
+    [started] = start_servers(data_dir, 1, *args, env=env, https=https)
+    return started
+
+
+def start_servers(
+    data_dir: Path, count: int, *args: str, env: dict[str, str] | None = None, https: bool = False
+) -> list[tuple[subprocess.Popen[str], str]]:
+    """``count`` servers as :func:`start_server` starts one, on one data directory (prepared
+    beforehand: the servers start together), each on its own port."""
+    started = []
+    for _ in range(count):
+        port = free_port()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sqlgate", "serve", "--port", str(port),
+             "--data-dir", str(data_dir), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "SQLGATE_RATE_LIMIT_ENABLED": "false", **(env or {})},
+        )  # fmt: skip
+        started.append((proc, f"{'https' if https else 'http'}://127.0.0.1:{port}"))
     deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1, verify=not https).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"server did not start:\n{proc.stdout.read() if proc.stdout else ''}")
-        time.sleep(0.2)
+    for proc, base in started:
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1, verify=not https).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                for other, _ in started:
+                    other.kill()
+                pytest.fail(f"server did not start:\n{proc.stdout.read() if proc.stdout else ''}")
+            time.sleep(0.2)
+    return started
 
 
 @pytest.fixture(scope="module")

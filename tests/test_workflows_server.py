@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from tests.services import fresh_pg_database
-from tests.test_server import prepare, start_server
+from tests.test_server import prepare, start_servers
 from tests.webhook_receiver import Receiver, webhook_receiver
 
 pytestmark = pytest.mark.server
@@ -48,17 +48,27 @@ def _setup(data_dir: Path, env: dict[str, str]) -> str:
 
 
 @contextmanager
-def _server(data_dir: Path, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    proc, base = start_server(data_dir, env=env)
+def _servers(
+    data_dir: Path, env: dict[str, str], count: int = 1
+) -> Iterator[list[tuple[subprocess.Popen[str], str]]]:
+    started = start_servers(data_dir, count, env=env)
     try:
-        yield proc, base
+        yield started
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
+        for proc, _ in started:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+        for proc, _ in started:
             try:
                 proc.communicate(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+@contextmanager
+def _server(data_dir: Path, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    with _servers(data_dir, env) as [started]:
+        yield started
 
 
 class Api:
@@ -205,8 +215,7 @@ def test_two_processes_on_postgresql_fire_each_time_exactly_once(tmp_path: Path)
         key = _setup(tmp_path, env)
         with (
             webhook_receiver() as hook,
-            _server(tmp_path, env) as (_p1, first),
-            _server(tmp_path, env) as (_p2, second),
+            _servers(tmp_path, env, 2) as [(_p1, first), (_p2, second)],
         ):
             api = Api(first, key)
             wf_id = api.create(_flow(hook, "* * * * * *"))["workflow_id"]
