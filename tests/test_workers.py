@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -55,9 +56,13 @@ def test_each_worker_listens_and_answers(tmp_path: Path) -> None:
 
 
 def test_workers_auto_and_bad_counts(tmp_path: Path) -> None:
-    for bad in ("0", "many"):
-        r = sqlgate("serve", "--workers", bad, data_dir=tmp_path)
-        assert r.returncode == 2 and "--workers" in r.stderr, r.stderr
+    argv = [sys.executable, "-m", "sqlgate", "serve", "--data-dir", str(tmp_path), "--workers"]
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    # Both together: each is a whole interpreter start.
+    refusals = [subprocess.Popen([*argv, bad], **pipes) for bad in ("0", "many")]
+    for refusal in refusals:
+        _, err = refusal.communicate(timeout=120)
+        assert refusal.returncode == 2 and "--workers" in err, err
     prepare("init", data_dir=tmp_path)
     proc, base = start_server(tmp_path, "--workers", "auto")
     try:
