@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 
 from sqlgate.engines.duckdb import DuckDBEngine
 from tests.conftest import Env, open_env
-from tests.test_server import sqlgate, start_server
+from tests.test_server import prepare, start_server
 
 pytestmark = pytest.mark.server
 
@@ -51,9 +51,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     database = data_dir / "shop.duckdb"
     with duckdb.connect(str(database)) as con:
         con.execute("CREATE TABLE items AS SELECT range AS id FROM range(10)")
-    init = sqlgate("init", "--json", data_dir=data_dir)
+    init = prepare("init", "--json", data_dir=data_dir)
     assert init.returncode == 0, init.stderr
-    added = sqlgate(
+    added = prepare(
         "connections", "add", "shop", "--type", "duckdb", "--database", str(database),
         data_dir=data_dir,
     )  # fmt: skip

@@ -15,6 +15,7 @@ from sqlgate.cli import build_parser, main
 from sqlgate.container import Services
 from sqlgate.services import orgs
 from tests.conftest import CHINOOK_SQLITE, make_settings
+from tests.test_server import prepare
 
 
 def subcommands(parser: argparse.ArgumentParser | None = None) -> list[tuple[str, ...]]:
@@ -46,7 +47,7 @@ def assert_one_error_line(err: str) -> None:
 
 
 def test_an_unknown_scope_is_a_usage_error(tmp_path: Path) -> None:
-    assert cli(tmp_path, "init").returncode == 0
+    assert prepare("init", data_dir=tmp_path).returncode == 0
     done = cli(tmp_path, "keys", "create", "--scopes", "query:explode")
     assert done.returncode == 2 and done.stdout == ""
     assert_one_error_line(done.stderr)
@@ -55,9 +56,9 @@ def test_an_unknown_scope_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_a_closed_stdout_ends_quietly(tmp_path: Path) -> None:
     """`sqlgate semantic show | head`: the reader is gone before the command writes."""
-    assert cli(tmp_path, "init").returncode == 0
+    assert prepare("init", data_dir=tmp_path).returncode == 0
     add = ("connections", "add", "chinook", "--type", "sqlite", "--database", str(CHINOOK_SQLITE))
-    assert cli(tmp_path, *add).returncode == 0
+    assert prepare(*add, data_dir=tmp_path).returncode == 0
     for argv in (
         ["semantic", "show", "--connection", "chinook"],
         ["query", "chinook", "SELECT * FROM Track", "--format", "csv"],

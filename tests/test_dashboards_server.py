@@ -21,7 +21,7 @@ from sqlgate.settings import Settings
 from sqlgate.store.db import Store
 from sqlgate.store.models import Member, SavedQuery, new_id
 from tests.contract.chinook import chinook_postgres
-from tests.test_server import sqlgate, start_server
+from tests.test_server import prepare, start_server
 
 pytestmark = pytest.mark.server
 
@@ -79,7 +79,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     data_dir = tmp_path_factory.mktemp("dashboards")
     proc, base = start_server(data_dir, "--demo")
     try:
-        init = sqlgate("init", "--json", data_dir=data_dir)
+        init = prepare("init", "--json", data_dir=data_dir)
         assert init.returncode == 0, init.stderr
         served = Served(base, data_dir, json.loads(init.stdout))
         yield served
@@ -181,7 +181,7 @@ def test_cache_hit_then_refresh_shows_a_changed_table(served: Served) -> None:
     con = sqlite3.connect(path)
     con.executescript("CREATE TABLE sales (amount INTEGER); INSERT INTO sales VALUES (10);")
     con.commit()
-    added = sqlgate("connections", "add", "changing", "--type", "sqlite",
+    added = prepare("connections", "add", "changing", "--type", "sqlite",
                     "--database", str(path), data_dir=served.data_dir)  # fmt: skip
     assert added.returncode == 0, added.stderr
     dash = served.create(

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from sqlgate.results.formats import FORMATS
-from tests.test_server import sqlgate, start_server
+from tests.test_server import prepare, start_server
 
 pytestmark = pytest.mark.server
 
@@ -36,7 +36,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     reader = threading.Thread(target=proc.stdout.read, daemon=True)
     reader.start()
     try:
-        init = sqlgate("init", "--json", data_dir=data_dir)
+        init = prepare("init", "--json", data_dir=data_dir)
         assert init.returncode == 0, init.stderr
         yield base, json.loads(init.stdout)["api_key"]
     finally:

@@ -1,5 +1,7 @@
 """Several organizations on one real `sqlgate serve` process: created and suspended by the
-operator (its HTTP API and the CLI beside the server), sharing one warehouse."""
+operator (its HTTP API and the CLI beside the server), sharing one warehouse. The suspend and
+the revoke whose arrival in the server is timed run as their own processes; the commands that
+only set the scene run the CLI in this process (tests/test_server.py prepare)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import CHINOOK_SQLITE
-from tests.test_server import sqlgate, start_server
+from tests.test_server import prepare, sqlgate, start_server
 
 pytestmark = pytest.mark.server
 
@@ -39,7 +41,7 @@ def _ok(result: subprocess.CompletedProcess[str]) -> str:
 
 def test_suspend_through_the_operator_api_answers_403_at_once(served: tuple[str, Path]) -> None:
     base, data_dir = served
-    operator = _ok(sqlgate("operator-key", "create", "--name", "ops", data_dir=data_dir)).strip()
+    operator = _ok(prepare("operator-key", "create", "--name", "ops", data_dir=data_dir)).strip()
     ops = {"Authorization": f"Bearer {operator}"}
     made = httpx.post(f"{base}/v1/platform/organizations", headers=ops,
                       json={"name": "Acme", "attributes": {"tenant_id": 1}})  # fmt: skip
@@ -60,7 +62,7 @@ def test_suspend_from_the_cli_reaches_the_server_within_the_auth_cache_time(
     served: tuple[str, Path],
 ) -> None:
     base, data_dir = served
-    made = json.loads(_ok(sqlgate("orgs", "create", "--name", "Beta", "--json",
+    made = json.loads(_ok(prepare("orgs", "create", "--name", "Beta", "--json",
                                   data_dir=data_dir)))  # fmt: skip
     key = {"Authorization": f"Bearer {made['api_key']}"}
     assert httpx.get(f"{base}/v1/connections", headers=key).status_code == 200
@@ -77,14 +79,14 @@ def test_two_orgs_share_one_warehouse_and_a_revoke_applies(
     base, data_dir = served
     warehouse = tmp_path / "warehouse.sqlite"
     warehouse.write_bytes(CHINOOK_SQLITE.read_bytes())
-    _ok(sqlgate("connections", "add", "warehouse", "--shared", "--type", "sqlite",
+    _ok(prepare("connections", "add", "warehouse", "--shared", "--type", "sqlite",
                 "--database", str(warehouse), data_dir=data_dir))  # fmt: skip
     keys = {}
     for name in ("One", "Two"):
-        made = json.loads(_ok(sqlgate("orgs", "create", "--name", name, "--json",
+        made = json.loads(_ok(prepare("orgs", "create", "--name", name, "--json",
                                       data_dir=data_dir)))  # fmt: skip
         keys[name] = {"Authorization": f"Bearer {made['api_key']}"}
-        _ok(sqlgate("connections", "grant", "warehouse", "--org", made["slug"],
+        _ok(prepare("connections", "grant", "warehouse", "--org", made["slug"],
                     data_dir=data_dir))  # fmt: skip
     body = {"query": "SELECT count(*) FROM Album"}
     for headers in keys.values():
@@ -100,7 +102,7 @@ def test_two_orgs_share_one_warehouse_and_a_revoke_applies(
     r = httpx.post(f"{base}/api/v1/query/warehouse", json=body, headers=keys["One"])
     assert r.status_code == 200
     # Through the operator API the revoke applies at once in the server.
-    operator = _ok(sqlgate("operator-key", "create", data_dir=data_dir)).strip()
+    operator = _ok(prepare("operator-key", "create", data_dir=data_dir)).strip()
     revoked = httpx.delete(f"{base}/v1/platform/connections/warehouse/grants/one",
                            headers={"Authorization": f"Bearer {operator}"})  # fmt: skip
     assert revoked.status_code == 204, revoked.text

@@ -21,7 +21,7 @@ import pytest
 
 from tests.mysql_services import create_user, drop_user, fresh_mysql_database
 from tests.services import PG_ADMIN_URL, fresh_pg_database
-from tests.test_server import sqlgate, start_server
+from tests.test_server import prepare, start_server
 
 pytestmark = pytest.mark.server
 
@@ -56,7 +56,7 @@ class Server:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data_dir: Path = tmp_path_factory.mktemp("passwords")
-    init = sqlgate("init", "--json", data_dir=data_dir)
+    init = prepare("init", "--json", data_dir=data_dir)
     assert init.returncode == 0, init.stderr
     proc, base = start_server(data_dir)
     yield Server(base, json.loads(init.stdout)["api_key"], proc)

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.nl.fake_llm import FakeLLM
-from tests.test_server import add_chinook, sqlgate, start_server
+from tests.test_server import add_chinook, prepare, start_server
 
 pytestmark = pytest.mark.server
 
@@ -29,7 +29,7 @@ SEPARATOR = "\n---\n"
 
 
 def _serve(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[tuple[str, str, str]]:
-    init = sqlgate("init", "--json", data_dir=data_dir)
+    init = prepare("init", "--json", data_dir=data_dir)
     assert init.returncode == 0, init.stderr
     assert add_chinook(data_dir).returncode == 0
     created = json.loads(init.stdout)

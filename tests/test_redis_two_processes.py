@@ -23,7 +23,7 @@ from sqlgate.services import orgs
 from sqlgate.settings import Settings
 from tests.conftest import CHINOOK_SQLITE
 from tests.redis_services import RedisSpace, redis_space
-from tests.test_server import free_port, start_server
+from tests.test_server import free_port, start_servers
 
 pytestmark = pytest.mark.server
 
@@ -33,10 +33,6 @@ CAP = 2  # running queries of the organization "capped-co"
 
 ENDLESS = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r"
 MANY_ROWS = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT n FROM r"
-
-
-def serve(data_dir: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
-    return start_server(data_dir, env={"SQLGATE_RATE_LIMIT_ENABLED": "true", **env})
 
 
 @dataclass
@@ -83,14 +79,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             "SQLGATE_ORG_MAX_CONCURRENT_QUERIES": "50",
             "SQLGATE_ORG_MAX_CONCURRENT_QUERIES_BY_ORG": f'{{"capped-co": {CAP}}}',
         }
-        procs: list[subprocess.Popen[str]] = []
-        bases: list[str] = []
+        started = start_servers(data_dir, 2, env={"SQLGATE_RATE_LIMIT_ENABLED": "true", **env})
+        procs = [proc for proc, _ in started]
         try:
-            for _ in range(2):
-                proc, base = serve(data_dir, env)
-                procs.append(proc)
-                bases.append(base)
-            yield Cluster(bases, space, acme.org_id, capped.org_id, keys)
+            yield Cluster([base for _, base in started], space, acme.org_id, capped.org_id, keys)
         finally:
             for proc in procs:
                 proc.send_signal(signal.SIGINT)

@@ -24,7 +24,7 @@ import pytest
 
 from tests.mysql_services import fresh_mysql_database
 from tests.services import fresh_pg_database
-from tests.test_server import add_chinook, sqlgate, start_server
+from tests.test_server import add_chinook, prepare, start_server
 
 pytestmark = pytest.mark.server
 
@@ -113,7 +113,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with fresh_pg_database() as pg_url, fresh_mysql_database() as maria:
         proc, base = start_server(data_dir, "--demo", env=env)
         try:
-            init = sqlgate("init", "--json", data_dir=data_dir)
+            init = prepare("init", "--json", data_dir=data_dir)
             assert init.returncode == 0, init.stderr
             assert add_chinook(data_dir).returncode == 0
             headers = {"X-API-Key": json.loads(init.stdout)["api_key"]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -13,12 +14,14 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from unittest.mock import patch
 
 import httpx
 import openpyxl
 import pyarrow.parquet as pq
 import pytest
 
+from sqlgate.cli import main
 from tests.conftest import CHINOOK_SQLITE
 
 pytestmark = pytest.mark.server
@@ -40,8 +43,26 @@ def sqlgate(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def prepare(
+    *args: str, data_dir: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`sqlgate <args>` run in this process (the CLI's own `main`, its output captured), for
+    preparing a data directory before a server starts: the same code as :func:`sqlgate`
+    without the 2 to 3 s a new interpreter takes to import sqlgate. ``env`` is added to the
+    environment while it runs; the environment is restored afterwards."""
+    argv = [*args, "--data-dir", str(data_dir)]
+    out, err = io.StringIO(), io.StringIO()
+    with (
+        patch.dict(os.environ, env or {}),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
+        code = main(argv)
+    return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
+
+
 def add_chinook(data_dir: Path) -> subprocess.CompletedProcess[str]:
-    return sqlgate(
+    return prepare(
         "connections", "add", "chinook", "--type", "sqlite",
         "--database", str(CHINOOK_SQLITE), data_dir=data_dir,
     )  # fmt: skip
@@ -53,27 +74,41 @@ def start_server(
     """`sqlgate serve` on a free port, waited on until /healthz answers. Rate limits are off
     unless ``env`` (added to the environment) says otherwise. With ``https`` (the caller passes
     the TLS options) the wait does not check the certificate; the caller's requests should."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sqlgate", "serve", "--port", str(port),
-         "--data-dir", str(data_dir), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "SQLGATE_RATE_LIMIT_ENABLED": "false", **(env or {})},
-    )  # fmt: skip
-    base = f"{'https' if https else 'http'}://127.0.0.1:{port}"
+    [started] = start_servers(data_dir, 1, *args, env=env, https=https)
+    return started
+
+
+def start_servers(
+    data_dir: Path, count: int, *args: str, env: dict[str, str] | None = None, https: bool = False
+) -> list[tuple[subprocess.Popen[str], str]]:
+    """``count`` servers as :func:`start_server` starts one, on one data directory (prepared
+    beforehand: the servers start together), each on its own port."""
+    started = []
+    for _ in range(count):
+        port = free_port()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sqlgate", "serve", "--port", str(port),
+             "--data-dir", str(data_dir), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "SQLGATE_RATE_LIMIT_ENABLED": "false", **(env or {})},
+        )  # fmt: skip
+        started.append((proc, f"{'https' if https else 'http'}://127.0.0.1:{port}"))
     deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1, verify=not https).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"server did not start:\n{proc.stdout.read() if proc.stdout else ''}")
-        time.sleep(0.2)
+    for proc, base in started:
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1, verify=not https).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                for other, _ in started:
+                    other.kill()
+                pytest.fail(f"server did not start:\n{proc.stdout.read() if proc.stdout else ''}")
+            time.sleep(0.2)
+    return started
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +196,10 @@ def test_export_each_format(server: tuple[str, Path], key: str, fmt: str) -> Non
 
 def test_connections_add_from_cli(server: tuple[str, Path], key: str) -> None:
     base, data_dir = server
-    added = add_chinook(data_dir)
+    added = sqlgate(
+        "connections", "add", "chinook", "--type", "sqlite",
+        "--database", str(CHINOOK_SQLITE), data_dir=data_dir,
+    )  # fmt: skip
     assert added.returncode == 0, added.stderr
     r = httpx.post(
         f"{base}/api/v1/query/chinook",
@@ -178,7 +216,7 @@ def test_connections_add_from_cli(server: tuple[str, Path], key: str) -> None:
 
 
 def test_serve_with_two_workers(tmp_path: Path) -> None:
-    init = sqlgate("init", "--json", data_dir=tmp_path)
+    init = prepare("init", "--json", data_dir=tmp_path)
     key = json.loads(init.stdout)["api_key"]
     add_chinook(tmp_path)
     proc, base = start_server(tmp_path, "--workers", "2")

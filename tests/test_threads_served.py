@@ -19,7 +19,7 @@ import pytest
 from sqlgate.services import orgs
 from sqlgate.store.db import Store
 from tests.conftest import CHINOOK_SQLITE
-from tests.test_server import sqlgate, start_server
+from tests.test_server import prepare, start_server
 
 pytestmark = pytest.mark.server
 
@@ -76,7 +76,7 @@ class Served:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     data_dir: Path = tmp_path_factory.mktemp("threads")
-    init = sqlgate("init", "--json", data_dir=data_dir)
+    init = prepare("init", "--json", data_dir=data_dir)
     assert init.returncode == 0, init.stderr
     first = json.loads(init.stdout)
     store = Store(f"sqlite:///{data_dir / 'sqlgate.db'}")
@@ -84,7 +84,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     store.close()
     assert other.key is not None
     for slug in (first["org_slug"], other.org_slug):
-        added = sqlgate(
+        added = prepare(
             "connections", "add", "chinook", "--type", "sqlite",
             "--database", str(CHINOOK_SQLITE), "--org", slug, data_dir=data_dir,
         )  # fmt: skip

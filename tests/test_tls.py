@@ -21,7 +21,7 @@ import pytest
 
 from sqlgate import tls
 from sqlgate.settings import Settings
-from tests.test_server import add_chinook, free_port, sqlgate, start_server
+from tests.test_server import add_chinook, free_port, prepare, sqlgate, start_server
 
 pytestmark = pytest.mark.server
 
@@ -251,29 +251,43 @@ def test_incomplete_tls_settings_stop_start_up(
     assert "Traceback" not in done.stderr
 
 
-def serve_briefly(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    """Start, wait until it listens, stop: everything it printed."""
+def _spawn(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     port = free_port()
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "sqlgate", "serve", "--port", str(port),
          "--data-dir", str(data_dir), *args],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, **(env or {})},
     )  # fmt: skip
-    text = banner(proc)
-    output = stop(proc)
-    return text + output
+
+
+def serve_briefly(*runs: tuple[Path, list[str], dict[str, str] | None]) -> list[str]:
+    """Each run (data directory, arguments, environment) started, waited on until it listens,
+    stopped: everything each printed. The servers start together, each in its own data
+    directory: their start-ups (mostly imports) overlap."""
+    procs = [_spawn(data_dir, *args, env=env) for data_dir, args, env in runs]
+    try:
+        texts = [banner(proc) for proc in procs]
+        return [text + stop(proc) for text, proc in zip(texts, procs, strict=True)]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
 
 
 def test_plain_http_on_a_public_address_warns(tmp_path: Path) -> None:
     warning = "warning: serving plain HTTP on 0.0.0.0"
-    assert warning in serve_briefly(tmp_path, "--host", "0.0.0.0")
-    assert warning not in serve_briefly(
-        tmp_path, "--host", "0.0.0.0", env={"SQLGATE_TRUST_PROXY": "true"}
+    public, proxied, quiet, local = serve_briefly(
+        (tmp_path / "public", ["--host", "0.0.0.0"], None),
+        (tmp_path / "proxied", ["--host", "0.0.0.0"], {"SQLGATE_TRUST_PROXY": "true"}),
+        (tmp_path / "quiet", ["--host", "0.0.0.0", "--tls-self-signed"], None),
+        (tmp_path / "local", [], None),  # 127.0.0.1
     )
-    quiet = serve_briefly(tmp_path, "--host", "0.0.0.0", "--tls-self-signed")
+    assert warning in public
+    assert warning not in proxied
     assert "warning:" not in quiet and "https://0.0.0.0:" in quiet
-    assert "warning:" not in serve_briefly(tmp_path)  # 127.0.0.1
+    assert "warning:" not in local
 
 
 def test_warning_rule() -> None:
@@ -287,7 +301,7 @@ def test_warning_rule() -> None:
 
 def test_forwarded_headers_count_only_behind_a_trusted_proxy(tmp_path: Path) -> None:
     """The job's status_url follows the proxy's scheme only with SQLGATE_TRUST_PROXY."""
-    init = sqlgate("init", "--json", data_dir=tmp_path)
+    init = prepare("init", "--json", data_dir=tmp_path)
     assert init.returncode == 0, init.stderr
     assert add_chinook(tmp_path).returncode == 0
     key = json.loads(init.stdout)["api_key"]

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.test_server import add_chinook, sqlgate, start_server
+from tests.test_server import add_chinook, prepare, start_server
 
 pytestmark = pytest.mark.server
 
@@ -31,7 +31,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
     reader = threading.Thread(target=proc.stdout.read, daemon=True)  # keep the pipe drained
     reader.start()
     try:
-        init = sqlgate("init", "--json", data_dir=data_dir)
+        init = prepare("init", "--json", data_dir=data_dir)
         assert init.returncode == 0, init.stderr
         assert add_chinook(data_dir).returncode == 0
         yield base, {"X-API-Key": json.loads(init.stdout)["api_key"]}

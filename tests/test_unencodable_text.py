@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from sqlgate.api.middleware import unencodable_text
-from tests.test_server import add_chinook, sqlgate, start_server
+from tests.test_server import add_chinook, prepare, start_server
 
 pytestmark = pytest.mark.server
 
@@ -44,7 +44,7 @@ SURFACES = [
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
     data_dir: Path = tmp_path_factory.mktemp("text")
-    init = sqlgate("init", "--json", data_dir=data_dir)
+    init = prepare("init", "--json", data_dir=data_dir)
     assert init.returncode == 0, init.stderr
     assert add_chinook(data_dir).returncode == 0
     headers = {

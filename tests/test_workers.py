@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.test_server import add_chinook, sqlgate, start_server
+from tests.test_server import add_chinook, prepare, sqlgate, start_server
 
 pytestmark = [
     pytest.mark.server,
@@ -35,7 +36,7 @@ def _listeners(port: int) -> int:
 
 
 def test_each_worker_listens_and_answers(tmp_path: Path) -> None:
-    key = json.loads(sqlgate("init", "--json", data_dir=tmp_path).stdout)["api_key"]
+    key = json.loads(prepare("init", "--json", data_dir=tmp_path).stdout)["api_key"]
     add_chinook(tmp_path)
     proc, base = start_server(tmp_path, "--workers", "3")
     try:
@@ -55,10 +56,14 @@ def test_each_worker_listens_and_answers(tmp_path: Path) -> None:
 
 
 def test_workers_auto_and_bad_counts(tmp_path: Path) -> None:
-    for bad in ("0", "many"):
-        r = sqlgate("serve", "--workers", bad, data_dir=tmp_path)
-        assert r.returncode == 2 and "--workers" in r.stderr, r.stderr
-    sqlgate("init", data_dir=tmp_path)
+    argv = [sys.executable, "-m", "sqlgate", "serve", "--data-dir", str(tmp_path), "--workers"]
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    # Both together: each is a whole interpreter start.
+    refusals = [subprocess.Popen([*argv, bad], **pipes) for bad in ("0", "many")]
+    for refusal in refusals:
+        _, err = refusal.communicate(timeout=120)
+        assert refusal.returncode == 2 and "--workers" in err, err
+    prepare("init", data_dir=tmp_path)
     proc, base = start_server(tmp_path, "--workers", "auto")
     try:
         assert httpx.get(f"{base}/healthz").status_code == 200
@@ -69,7 +74,7 @@ def test_workers_auto_and_bad_counts(tmp_path: Path) -> None:
 
 
 def test_a_taken_port_is_an_error(tmp_path: Path) -> None:
-    sqlgate("init", data_dir=tmp_path)
+    prepare("init", data_dir=tmp_path)
     proc, base = start_server(tmp_path)  # one process on a plain socket holds the port
     try:
         port = base.rsplit(":", 1)[1]

@@ -6,10 +6,8 @@ a PostgreSQL store firing each scheduled time exactly once."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -23,7 +21,7 @@ import httpx
 import pytest
 
 from tests.services import fresh_pg_database
-from tests.test_server import start_server
+from tests.test_server import prepare, start_servers
 from tests.webhook_receiver import Receiver, webhook_receiver
 
 pytestmark = pytest.mark.server
@@ -34,44 +32,43 @@ FAST = {
 }
 
 
-def _cli(data_dir: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sqlgate", *args, "--data-dir", str(data_dir)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, **env},
-    )
-
-
 def _setup(data_dir: Path, env: dict[str, str]) -> str:
     """An organization with a DuckDB connection `shop`; its owner's key."""
     data_dir.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(data_dir / "shop.duckdb")) as con:
         con.execute("CREATE TABLE sales AS SELECT range AS id, range * 10 AS amount FROM range(5)")
-    init = _cli(data_dir, env, "init", "--json")
+    init = prepare("init", "--json", data_dir=data_dir, env=env)
     assert init.returncode == 0, init.stderr
-    added = _cli(
-        data_dir, env, "connections", "add", "shop", "--type", "duckdb",
-        "--database", str(data_dir / "shop.duckdb"),
+    added = prepare(
+        "connections", "add", "shop", "--type", "duckdb",
+        "--database", str(data_dir / "shop.duckdb"), data_dir=data_dir, env=env,
     )  # fmt: skip
     assert added.returncode == 0, added.stderr
     return str(json.loads(init.stdout)["api_key"])
 
 
 @contextmanager
-def _server(data_dir: Path, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    proc, base = start_server(data_dir, env=env)
+def _servers(
+    data_dir: Path, env: dict[str, str], count: int = 1
+) -> Iterator[list[tuple[subprocess.Popen[str], str]]]:
+    started = start_servers(data_dir, count, env=env)
     try:
-        yield proc, base
+        yield started
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
+        for proc, _ in started:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+        for proc, _ in started:
             try:
                 proc.communicate(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+@contextmanager
+def _server(data_dir: Path, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    with _servers(data_dir, env) as [started]:
+        yield started
 
 
 class Api:
@@ -218,8 +215,7 @@ def test_two_processes_on_postgresql_fire_each_time_exactly_once(tmp_path: Path)
         key = _setup(tmp_path, env)
         with (
             webhook_receiver() as hook,
-            _server(tmp_path, env) as (_p1, first),
-            _server(tmp_path, env) as (_p2, second),
+            _servers(tmp_path, env, 2) as [(_p1, first), (_p2, second)],
         ):
             api = Api(first, key)
             wf_id = api.create(_flow(hook, "* * * * * *"))["workflow_id"]

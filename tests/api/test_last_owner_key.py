@@ -26,7 +26,7 @@ from sqlgate.services import keys, orgs
 from sqlgate.store.models import ApiKey
 from tests.conftest import make_settings
 from tests.services import fresh_pg_database
-from tests.test_server import sqlgate, start_server
+from tests.test_server import prepare, start_server
 
 LAST_KEY = "last key that can manage it"
 
@@ -212,7 +212,7 @@ def test_concurrent_revocations_leave_one_key(tmp_path: Path, backend: str) -> N
 
 @pytest.mark.server
 def test_through_a_real_server(tmp_path: Path) -> None:
-    init = sqlgate("init", "--json", data_dir=tmp_path)
+    init = prepare("init", "--json", data_dir=tmp_path)
     assert init.returncode == 0, init.stderr
     key = json.loads(init.stdout)["api_key"]
     proc, base = start_server(tmp_path)

@@ -20,7 +20,7 @@ import pytest
 
 from tests.conftest import Env, open_env
 from tests.services import fresh_pg_database
-from tests.test_server import sqlgate, start_server
+from tests.test_server import prepare, start_server
 
 pytestmark = pytest.mark.postgres
 
@@ -196,7 +196,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, pg_url: str) -> Iterator[tu
     reader = threading.Thread(target=proc.stdout.read, daemon=True)
     reader.start()
     try:
-        init = sqlgate("init", "--json", data_dir=data_dir)
+        init = prepare("init", "--json", data_dir=data_dir)
         assert init.returncode == 0, init.stderr
         key = json.loads(init.stdout)["api_key"]
         created = httpx.post(

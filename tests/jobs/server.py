@@ -16,7 +16,7 @@ import duckdb
 import httpx
 import pytest
 
-from tests.test_server import free_port, sqlgate
+from tests.test_server import free_port, prepare
 
 
 def make_duckdb(path: Path) -> Path:
@@ -31,10 +31,10 @@ def init_data_dir(data_dir: Path) -> tuple[str, str]:
     """An org with an owner key and a DuckDB connection `big` (table `t`, 100,000 rows).
     Returns the key and the org id."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    init = sqlgate("init", "--json", data_dir=data_dir)
+    init = prepare("init", "--json", data_dir=data_dir)
     assert init.returncode == 0, init.stderr
     db = make_duckdb(data_dir / "big.duckdb")
-    added = sqlgate("connections", "add", "big", "--type", "duckdb", "--database", str(db),
+    added = prepare("connections", "add", "big", "--type", "duckdb", "--database", str(db),
                     data_dir=data_dir)  # fmt: skip
     assert added.returncode == 0, added.stderr
     payload = json.loads(init.stdout)

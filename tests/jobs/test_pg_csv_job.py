@@ -28,14 +28,27 @@ QUERY = (
 )
 
 
-@pytest.fixture(scope="module")
-def jenv(tmp_path_factory: pytest.TempPathFactory, pg_url: str) -> Iterator[Env]:  # noqa: F811
-    for env in open_env(tmp_path_factory.mktemp("pgjob"), async_chunk_rows=2):
+def _pg_env(data_dir: Path, url: str, **overrides: object) -> Iterator[Env]:
+    """An app whose connection `pg` is the database at ``url``."""
+    for env in open_env(data_dir, **overrides):
         created = env.client.post(
-            "/v1/connections", json=pg_body(pg_url, "pg"), headers=env.org.headers()
+            "/v1/connections", json=pg_body(url, "pg"), headers=env.org.headers()
         )
         assert created.status_code == 201, created.text
         yield env
+
+
+@pytest.fixture(scope="module")
+def jenv(tmp_path_factory: pytest.TempPathFactory, pg_url: str) -> Iterator[Env]:  # noqa: F811
+    """Files of 2 rows, so that a few rows already split into several files."""
+    yield from _pg_env(tmp_path_factory.mktemp("pgjob"), pg_url, async_chunk_rows=2)
+
+
+@pytest.fixture(scope="module")
+def big_files_env(tmp_path_factory: pytest.TempPathFactory, pg_url: str) -> Iterator[Env]:  # noqa: F811
+    """Files of the default size. With 2-row files a job past its deadline first writes the
+    engine's current 4 MB of rows as tens of thousands of fsynced files (20 to 50 s)."""
+    yield from _pg_env(tmp_path_factory.mktemp("pgjob-big"), pg_url)
 
 
 def job(env: Env, **body: Any) -> dict[str, Any]:
@@ -108,17 +121,18 @@ def test_a_csv_job_cut_at_its_row_limit_says_so(jenv: Env) -> None:
     assert event["detail"] == {"truncated": True, "row_limit": 3}
 
 
-def test_a_csv_job_past_its_timeout_fails_and_is_audited(jenv: Env) -> None:
+def test_a_csv_job_past_its_timeout_fails_and_is_audited(big_files_env: Env) -> None:
+    env = big_files_env
     slow = (
         "SELECT a * 100000 + b AS g, md5(b::text) AS h "
         "FROM generate_series(0, 99999) AS a, generate_series(1, 100000) AS b"
     )
-    done = job(jenv, query=slow, timeout=1)
+    done = job(env, query=slow, timeout=1)
     assert done["state"] == "failed" and done["error"]["code"] == "timeout"
-    event = last_audit(jenv)
+    event = last_audit(env)
     assert event["status"] == "error" and event["error_code"] == "timeout"
     assert event["row_count"] > 0  # rows were written before the deadline
-    assert job(jenv, query="SELECT 3 AS three")["result"]["row_count"] == 1  # session usable
+    assert job(env, query="SELECT 3 AS three")["result"]["row_count"] == 1  # session usable
 
 
 # --- the result files, from text ----------------------------------------------------------------
