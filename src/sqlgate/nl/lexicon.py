@@ -13,6 +13,9 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
+from rapidfuzz.distance import OSA
+
+from sqlgate.nl.name_words import name_words
 from sqlgate.nl.semantic import CalculatedField, Column, Model, SemanticIndex
 from sqlgate.nl.spelling import acronym, english, lemma
 from sqlgate.nl.text import identifier_words, phrase_key, stem
@@ -92,6 +95,9 @@ class Lexicon:
             model_phrases += [phrase_key(s) for s in model.synonyms]
             if model.table and model.table != model.name:
                 model_phrases.append(tuple(stem(w) for w in identifier_words(model.table)))
+            said = tuple(stem(w) for w in name_words(model.name))
+            if said not in model_phrases:  # "department" for dept, "pupil" for pupils_tbl
+                model_phrases.append(said)
             for key in model_phrases:
                 self.add(key, Entry("model", model.name, via="name"))
             self._known(model.name, model.table or "", *model.synonyms)
@@ -122,10 +128,7 @@ class Lexicon:
                     self.acronyms[words[0]].append(
                         Entry("field", model.name, f.name, via="synonym")
                     )
-                if any(w in _ABBREVIATIONS for w in words):
-                    # "flight number" for FlightNo, "quantity" for qty
-                    full = tuple(stem(_ABBREVIATIONS.get(w, w)) for w in words)
-                    self.add(full, Entry("field", model.name, f.name, via="synonym"))
+                self._said(model.name, f, name_key, model_phrases)
                 self._reordered(name_key, Entry("field", model.name, f.name, via="synonym"))
                 for nominal in _nominals(words):
                     # "arrival date", "date of departure" for date_arrived, date_departed
@@ -194,6 +197,47 @@ class Lexicon:
                 )
             self._shortened[word] = stem(found) if found else None
         return self._shortened[word]
+
+    def respelled(self, word: str) -> str | None:
+        """The stem of the name word that misspells ``word`` ("adress" for "address", "prce"
+        for "price"): a name word no English word, one slip (a letter missing, added, changed
+        or two swapped) from the question's English word; ``None`` when none is, or several."""
+        if len(word) < 5 or not english(word) or word in self.words:
+            return None
+        close = {stem(w) for w in self._cut if abs(len(w) - len(word)) <= 1}
+        close = {w for w in close if OSA.distance(w, stem(word), score_cutoff=1) <= 1}
+        return close.pop() if len(close) == 1 and stem(word) not in close else None
+
+    def derived(self, word: str) -> str | None:
+        """The stem of the name word a question's noun is made from with an ending ("enrolment"
+        for ``enrol_yr``, "singer" for ``sing_date``); ``None`` when none is, or several."""
+        if len(word) < 6 or word in self.words:
+            return None
+        found = set()
+        for ending in _DERIVING:
+            if word.endswith(ending) and len(word) - len(ending) >= 3:
+                base = word[: -len(ending)]
+                for form in (base, base + "e", base[:-1] if base[-1:] == base[-2:-1] else base):
+                    if form in self.words:
+                        found.add(stem(form))
+        return found.pop() if len(found) == 1 else None
+
+    def _said(
+        self,
+        model: str,
+        f: Column | CalculatedField,
+        name_key: tuple[str, ...],
+        model_phrases: list[tuple[str, ...]],
+    ) -> None:
+        """The field's name as a question says it: "flight number" for FlightNo, "quantity" for
+        qty, "pupil name" for pupilname, and without the model's words ("name" in pupil)."""
+        said = tuple(stem(w) for w in name_words(f.name))
+        if said == name_key:
+            return
+        self.add(said, Entry("field", model, f.name, via="synonym"))
+        self._known(" ".join(name_words(f.name)))
+        if not {"number", "count"} & set(said):  # "the number of flights" counts them
+            self._model_words(model, f, said, model_phrases)
 
     def _known(self, *names: str) -> None:
         for name in names:
@@ -268,6 +312,9 @@ _GENERIC_SUFFIXES = frozenset({"code", "address", "number", "text", "value"})
 _LITTLE_WORDS = frozenset({"of", "the", "a", "an", "for", "in", "on", "by", "to", "and"})
 
 
+#: Endings that make a noun of a verb or adjective: enrolment, singer, production, arrival.
+_DERIVING = ("ment", "ation", "ion", "er", "or", "al", "ance", "ence", "ity", "ness")
+
 #: Endings that make a noun of a verb: arrive → arrival, depart → departure, pay → payment.
 _NOMINAL = ("al", "ure", "ion", "tion", "ment", "ance", "ence")
 
@@ -324,12 +371,4 @@ def _kind(type_name: str, words: list[str], calculated: bool) -> str:
 _NUMBER_WORDS = {
     "amount", "total", "price", "quantity", "count", "cost", "revenue", "value", "discount",
     "milliseconds", "bytes", "size", "length", "duration", "number", "qty", "weight", "score",
-}  # fmt: skip
-
-
-#: Abbreviations in column names and the word a question uses.
-_ABBREVIATIONS = {
-    "no": "number", "num": "number", "nbr": "number", "qty": "quantity", "amt": "amount",
-    "desc": "description", "addr": "address", "dept": "department", "yr": "year",
-    "dt": "date", "cnt": "count", "pct": "percent", "avg": "average", "tel": "telephone",
 }  # fmt: skip

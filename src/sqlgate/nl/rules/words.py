@@ -19,6 +19,7 @@ from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import Item
 from sqlgate.nl.rules.related_words import kin_entries, related_entries
 from sqlgate.nl.rules.role_joins import column_direction, direction_cue
+from sqlgate.nl.rules.value_words import other_name_values
 from sqlgate.nl.rules.verb_links import settle_verbs, verb_entries
 from sqlgate.nl.spelling import initials, lemma
 from sqlgate.nl.text import Token, identifier_words, phrase_key, stem
@@ -129,7 +130,10 @@ def _other_form(lexicon: Lexicon, window: list[Token]) -> list[Entry]:
     one-word name spelled out from its initials ("miles per gallon" for ``mpg``)."""
     if any(t.kind != "word" for t in window):
         return []
-    short = tuple(lexicon.shortened(t.norm) or t.stem for t in window)
+    short = tuple(
+        lexicon.shortened(t.norm) or lexicon.respelled(t.norm) or lexicon.derived(t.norm) or t.stem
+        for t in window
+    )
     if short != tuple(t.stem for t in window) and short in lexicon.phrases:
         return lexicon.phrases[short]  # "destination airport" for DestAirport
     if len(window) == 1:
@@ -143,9 +147,11 @@ def _other_form(lexicon: Lexicon, window: list[Token]) -> list[Entry]:
             or related_entries(lexicon, window[0])
             or verb_entries(lexicon, window[0])
             or kin_entries(lexicon, window[0])  # "students" for a table of learners
+            or other_name_values(lexicon, window)  # "USA" for a value United States
         )
     spelled = initials([t.norm for t in window])
-    return lexicon.acronyms.get(spelled, []) if spelled else []
+    found = lexicon.acronyms.get(spelled, []) if spelled else []
+    return found or other_name_values(lexicon, window)  # "United States" for a value USA
 
 
 def _joined_at(
@@ -299,7 +305,7 @@ def _value_ok(
     tokens: list[Token],
     lowercase_question: bool,
 ) -> bool:
-    if entry.via in ("boolean", "lexicon") or item.last > item.first or lowercase_question:
+    if entry.via in ("boolean", "lexicon", "alias") or item.last > item.first or lowercase_question:
         return True
     token = tokens[item.first]
     if token.kind == "quoted":
@@ -307,6 +313,8 @@ def _value_ok(
     stored = entry.exact_case or ""
     if token.text == stored or token.text in stored.split():
         return True
+    if item.first and token.text[:1].isupper() and stored.islower() and token.norm == stored:
+        return True  # "France" for a value stored in lower case: a proper noun all the same
     for other in items[max(0, pos - 2) : pos + 3]:
         if other is item or other.kind != "entry":
             continue

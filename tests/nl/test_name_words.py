@@ -1,0 +1,106 @@
+"""Schema names that shorten, glue or misspell the question's words: ``dept`` is "department",
+``pupilname`` is "pupil name", ``adress`` is "address", ``enrol_yr`` is "enrolment year"; a
+name two readings fit stays whole, and a word two names are as close to links nothing.
+
+A school of our own (SQLite, draft model only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from sqlgate.engines.sqlite import SQLiteEngine
+from sqlgate.nl.name_words import name_words, split_glued
+from sqlgate.nl.prepare import prepare_embedded
+from sqlgate.nl.rules import RuleTranslator
+from tests.nl.conftest import asked_rows as rows
+from tests.nl.conftest import sqlite_engine
+
+SCHOOL = """
+CREATE TABLE dept (dept_id INTEGER PRIMARY KEY, dept_name TEXT, bldg TEXT);
+CREATE TABLE pupil (
+    pupil_id INTEGER PRIMARY KEY, pupilname TEXT, adress TEXT, enrol_yr INTEGER,
+    dept_id INTEGER REFERENCES dept (dept_id)
+);
+CREATE TABLE kit (
+    kit_id INTEGER PRIMARY KEY, kit_desc TEXT, qty INTEGER, unit_prce REAL, rotate_yr INTEGER,
+    rot_yr INTEGER
+);
+CREATE TABLE club (club_id INTEGER PRIMARY KEY, wieght REAL, weigth REAL);
+INSERT INTO dept VALUES (1, 'Maths', 'North Hall'), (2, 'Art', 'South Hall');
+INSERT INTO pupil VALUES
+    (1, 'Ann Oak', '1 Elm Street', 2019, 1), (2, 'Bo Pine', '2 Ash Road', 2021, 2),
+    (3, 'Cy Fir', '3 Yew Lane', 2022, 1);
+INSERT INTO kit VALUES (1, 'pen', 30, 1.5, 2001, 2002), (2, 'ruler', 12, 2.0, 2003, 2004);
+INSERT INTO club VALUES (1, 2.5, 3.5), (2, 4.0, 1.0);
+"""
+
+
+@pytest.fixture(scope="module")
+def school(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteEngine]:
+    yield from sqlite_engine(tmp_path_factory, "school", SCHOOL)
+
+
+@pytest.fixture(scope="module")
+def nl(school: SQLiteEngine) -> RuleTranslator:
+    return prepare_embedded(school, "sqlite")
+
+
+def test_a_name_reads_as_the_words_it_shortens_or_glues() -> None:
+    assert name_words("dept_name") == ("department", "name")
+    assert name_words("pupilname") == ("pupil", "name")
+    assert name_words("makeid") == ("make", "id")
+    assert name_words("staffno") == ("staff", "number")
+    assert name_words("dob") == ("date", "of", "birth")
+    assert name_words("dateofbirth") == ("date", "of", "birth")
+    assert split_glued("therapist") == ("therapist",)  # an English word stays whole
+
+
+def test_a_glued_name_two_readings_fit_stays_whole() -> None:
+    # "fname": no two English words; "goalscorer" reads as goal scorer and as goals corer
+    assert split_glued("fname") == ("fname",)
+    assert split_glued("goalscorer") == ("goalscorer",)
+    assert split_glued("hiredate") == ("hire", "date")  # not "hired ate": names end in dates
+
+
+def test_a_shortened_table_name_is_the_word_it_shortens(
+    nl: RuleTranslator, school: SQLiteEngine
+) -> None:
+    assert rows(school, "How many departments are there?", nl) == [(2,)]
+    got = rows(school, "How many pupils are in each department?", nl)
+    assert sorted(r[-1] for r in got) == [1, 2]
+
+
+def test_a_glued_column_name_is_its_words(nl: RuleTranslator, school: SQLiteEngine) -> None:
+    assert sorted(rows(school, "List the names of all pupils.", nl)) == [
+        ("Ann Oak",),
+        ("Bo Pine",),
+        ("Cy Fir",),
+    ]
+
+
+def test_a_misspelled_column_name_meets_the_right_spelling(
+    nl: RuleTranslator, school: SQLiteEngine
+) -> None:
+    assert rows(school, "What is the address of Ann Oak?", nl) == [("1 Elm Street",)]
+    assert rows(school, "What is the unit price of the ruler?", nl)[0][-1] == 2.0
+
+
+def test_a_word_two_misspelled_names_are_as_close_to_links_nothing(nl: RuleTranslator) -> None:
+    # ``wieght`` and ``weigth`` are both one slip from "weight": no guess
+    answer = nl.ask("What is the weight of each club?")
+    assert not answer.is_sql
+    assert "weight" in answer.explanation
+
+
+def test_a_noun_made_from_a_name_word_names_it(nl: RuleTranslator, school: SQLiteEngine) -> None:
+    assert rows(school, "What is the enrolment year of Cy Fir?", nl)[0][-1] == 2022
+
+
+def test_a_noun_made_from_two_name_words_names_neither(nl: RuleTranslator) -> None:
+    # "rotation" is made from ``rotate_yr``'s "rotate" and from ``rot_yr``'s "rot"
+    answer = nl.ask("What is the rotation year of the pen?")
+    assert not answer.is_sql
+    assert "rotation" in answer.explanation
