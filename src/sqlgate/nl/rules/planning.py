@@ -50,7 +50,7 @@ from sqlgate.nl.rules.reshaping import (
 from sqlgate.nl.rules.role_values import split_by_role
 from sqlgate.nl.rules.targets import _from_seconds, concept_target, numeric_mention, time_field_of
 from sqlgate.nl.rules.winners import extreme_of_related, winner_filter
-from sqlgate.nl.rules.years import as_year_numbers, year_column
+from sqlgate.nl.rules.years import as_year_numbers, on_years, year_column
 from sqlgate.nl.text import identifier_words
 
 
@@ -562,9 +562,18 @@ class _Planner:
         related = [str(g.model) for g in self.filters if g.kind == "absent" and not g.negated]
         return as_year_numbers(self.facts, f, root, self.items, only=[root, *related])
 
+    def _years(self, f: Filter) -> bool:
+        if self.facts.lexicon.field(str(f.model), str(f.name)).kind != "number":
+            return False
+        if not on_years(f, (str(f.model), str(f.name))):
+            raise CannotAnswer(f"I can only compare whole years with '{f.words}'.")
+        return True
+
     def _time_columns(self, root: str) -> None:
         """Date ranges and grains need a time column."""
         for f in self.filters:
+            if f.kind == "range" and f.model and f.name and self._years(f):
+                continue  # "enrolled after 2020" on a number column of years
             if f.kind == "range" and f.name is None:
                 time = related_time(self.facts, self.r, self.filters, root)
                 if time is None and self._own_or_related_years(f, root):

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from sqlgate.nl import timeexpr
+from sqlgate.nl.name_words import name_words
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import Filter, Item
-from sqlgate.nl.text import identifier_words
 
 
 def year_column(
@@ -19,7 +19,7 @@ def year_column(
         m = facts.index.get_model(model)
         for column in m.columns if m else ():
             info = facts.lexicon.field(model, column.name)
-            if info.kind == "number" and "year" in identifier_words(column.name):
+            if info.kind == "number" and "year" in name_words(column.name):
                 return model, column.name
     return None
 
@@ -29,15 +29,19 @@ def as_year_numbers(
 ) -> bool:
     """ "before 1980" on a number column of years: ``f`` becomes a comparison of whole years.
     False when there is no such column or the range is not whole years."""
+    found = year_column(facts, root, items, only)
+    return found is not None and on_years(f, found)
+
+
+def on_years(f: Filter, column: tuple[str, str]) -> bool:
+    """``f``, a date range, made a comparison of whole years on a number ``column`` of years;
+    False when the range is not whole years."""
     span = f.range
     if span is None or any(
         d is not None and (d.month, d.day) != (1, 1) for d in (span.start, span.end)
     ):
         return False
-    found = year_column(facts, root, items, only)
-    if found is None:
-        return False
-    f.kind, f.model, f.name = "compare", found[0], found[1]
+    f.kind, f.model, f.name = "compare", column[0], column[1]
     if span.start and span.end:
         f.op, f.values = "between", [span.start.year, span.end.year - 1]
     elif span.start:
