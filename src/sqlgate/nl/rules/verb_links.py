@@ -59,9 +59,9 @@ _LIGHT_LEMMAS = _words(
 
 
 @lru_cache(maxsize=4096)
-def _verb_stems(word: str) -> frozenset[str]:
+def _verb_stems(word: str, shortest: int = MIN_VERB) -> frozenset[str]:
     if (
-        len(word) < MIN_VERB
+        len(word) < shortest
         or not word.isalpha()
         or word in STOPWORDS
         or word in _LIGHT
@@ -128,15 +128,43 @@ def verb_shown(word: str, tables: set[str], tree: exp.Expression) -> bool:
     "*arranged*" by one reading ``course_arrange``, "films *directed* by Ada Lee" by a filter on
     ``director``. Not a column only listed with the others ("born" and a ``birth_date`` shown
     beside the ``hire_date`` filtered carry nothing)."""
-    stems = verb_stems(word)
+    stems = verb_stems(word) or _short_verb_stems(word.lower())
     if not stems:
         return False
-    if any(stems & _table_stems(t) for t in tables):
+    if any((stems | _noun_synonyms(word.lower())) & _table_stems(t) for t in tables):
         return True
     for clause in tree.find_all(exp.Where, exp.Having, exp.Group):
         if any(stems & _table_stems(c.name) for c in clause.find_all(exp.Column)):
             return True
     return False
+
+
+@lru_cache(maxsize=4096)
+def _short_verb_stems(word: str) -> frozenset[str]:
+    """ "fly", "own", "win": a three-letter verb, for a table that the query reads anyway."""
+    if len(word) != MIN_VERB - 1 or not wordnet.enabled():
+        return frozenset()
+    if not wordnet.base_forms(word, "v") or wordnet.usual_part(word) == "n":
+        return frozenset()
+    return _verb_stems(word, MIN_VERB - 1)
+
+
+@lru_cache(maxsize=4096)
+def _noun_synonyms(word: str) -> frozenset[str]:
+    """The synonyms of the nouns WordNet derives from a verb ("fly" → flying → "flight"), that
+    the verb's own derived words miss: only to tell a table the query reads is named for it."""
+    if not wordnet.enabled():
+        return frozenset()
+    out = set()
+    for lemma in wordnet.base_forms(word, "v"):
+        for noun, how in wordnet.related(lemma, ("v",)):
+            if how == "derived" and " " not in noun:
+                out.update(
+                    stem(o)
+                    for o, h in wordnet.related(noun, ("n",))
+                    if h == "synonym" and " " not in o
+                )
+    return frozenset(w for w in out if len(w) >= 3)
 
 
 @lru_cache(maxsize=4096)
