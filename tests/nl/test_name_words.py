@@ -26,14 +26,15 @@ CREATE TABLE pupil (
 );
 CREATE TABLE kit (
     kit_id INTEGER PRIMARY KEY, kit_desc TEXT, qty INTEGER, unit_prce REAL, rotate_yr INTEGER,
-    rot_yr INTEGER
+    rot_yr INTEGER, pen_island TEXT
 );
 CREATE TABLE club (club_id INTEGER PRIMARY KEY, wieght REAL, weigth REAL);
 INSERT INTO dept VALUES (1, 'Maths', 'North Hall'), (2, 'Art', 'South Hall');
 INSERT INTO pupil VALUES
     (1, 'Ann Oak', '1 Elm Street', 2019, 1), (2, 'Bo Pine', '2 Ash Road', 2021, 2),
     (3, 'Cy Fir', '3 Yew Lane', 2022, 1);
-INSERT INTO kit VALUES (1, 'pen', 30, 1.5, 2001, 2002), (2, 'ruler', 12, 2.0, 2003, 2004);
+INSERT INTO kit VALUES
+    (1, 'pen', 30, 1.5, 2001, 2002, 'Isle A'), (2, 'ruler', 12, 2.0, 2003, 2004, 'Isle B');
 INSERT INTO club VALUES (1, 2.5, 3.5), (2, 4.0, 1.0);
 """
 
@@ -104,3 +105,16 @@ def test_a_noun_made_from_two_name_words_names_neither(nl: RuleTranslator) -> No
     answer = nl.ask("What is the rotation year of the pen?")
     assert not answer.is_sql
     assert "rotation" in answer.explanation
+
+
+def test_a_word_the_question_glues_meets_a_name_of_two_words(
+    nl: RuleTranslator, school: SQLiteEngine
+) -> None:
+    assert rows(school, "What is the pupilid of Bo Pine?", nl)[0][-1] == 2
+
+
+def test_a_glued_word_of_two_readings_meets_no_name(nl: RuleTranslator) -> None:
+    # "penisland" is pen island (a column) or penis land: no guess
+    answer = nl.ask("What is the penisland of each kit?")
+    assert not answer.is_sql
+    assert "penisland" in answer.explanation

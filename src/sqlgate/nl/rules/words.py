@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlgate.nl import timeexpr
 from sqlgate.nl.lexicon import MAX_PHRASE, Entry, Lexicon
+from sqlgate.nl.name_words import split_glued
 from sqlgate.nl.rules.entities import named_after
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import Item
@@ -137,6 +138,9 @@ def _other_form(lexicon: Lexicon, window: list[Token]) -> list[Entry]:
     if short != tuple(t.stem for t in window) and short in lexicon.phrases:
         return lexicon.phrases[short]  # "destination airport" for DestAirport
     if len(window) == 1:
+        glued = split_glued(window[0].norm)
+        if len(glued) > 1 and tuple(stem(w) for w in glued) in lexicon.phrases:
+            return lexicon.phrases[tuple(stem(w) for w in glued)]  # "makeid" for MakeId
         if len(window[0].norm) < _MIN_LEMMA:
             return []  # "ids", "its": too short to tell
         other = stem(lemma(window[0].norm))
