@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rapidfuzz.distance import OSA
 
-from sqlgate.nl.name_words import name_words
+from sqlgate.nl.name_words import ABBREVIATIONS, name_words
 from sqlgate.nl.semantic import CalculatedField, Column, Model, SemanticIndex
 from sqlgate.nl.spelling import acronym, english, lemma
 from sqlgate.nl.text import identifier_words, phrase_key, stem
@@ -157,12 +157,12 @@ class Lexicon:
                 for value in stored:
                     key = phrase_key(value.replace("_", " "))
                     if key and not all(k.isdigit() for k in key):
-                        self.add(
-                            key,
-                            Entry(
-                                "value", model_name, column, value, via="value", exact_case=value
-                            ),
+                        entry = Entry(
+                            "value", model_name, column, value, via="value", exact_case=value
                         )
+                        self.add(key, entry)
+                        for other in _spelled_out(value):  # "Art Department" for Art Dept.
+                            self.add(other, replace(entry, via="alias"))
 
     def _labelled_things(self) -> None:
         """ "the song" for a ``song_name`` column: a thing a model's rows hold only by its name
@@ -317,6 +317,29 @@ _DERIVING = ("ment", "ation", "ion", "er", "or", "al", "ance", "ence", "ity", "n
 
 #: Endings that make a noun of a verb: arrive → arrival, depart → departure, pay → payment.
 _NOMINAL = ("al", "ure", "ion", "tion", "ment", "ance", "ence")
+
+
+def _spelled_out(value: str) -> list[tuple[str, ...]]:
+    """The keys of a value of several words with its shortened words spelled out ("art
+    department" for ``Art Dept.``), or its words shortened ("art dept" for ``Art
+    Department``); none when it has no such word."""
+    words = value.replace("_", " ").split()
+    if len(words) < 2:
+        return []
+    out: list[tuple[str, ...]] = []
+    for table in (_SPELLED, _SHORTENED):
+        said = [table.get(w.rstrip(".").lower(), w) for w in words]
+        if said != words:
+            out.append(phrase_key(" ".join(said)))
+    return out
+
+
+#: Shortened words of values, spelled out ("dept" → department), and the other way round.
+_SPELLED = {k: " ".join(v) for k, v in ABBREVIATIONS.items() if len(k) >= 3 and len(v) == 1}
+_SHORTENED: dict[str, str] = {}
+for _short, _full in _SPELLED.items():
+    if _full not in ("number", "year", "date", "count"):
+        _SHORTENED.setdefault(_full, _short)
 
 
 def _nominals(words: list[str]) -> list[tuple[str, ...]]:
