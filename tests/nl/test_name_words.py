@@ -20,6 +20,7 @@ from tests.nl.conftest import sqlite_engine
 
 SCHOOL = """
 CREATE TABLE dept (dept_id INTEGER PRIMARY KEY, dept_name TEXT, bldg TEXT);
+CREATE TABLE tutor (tutor_id INTEGER PRIMARY KEY, tut_fname TEXT, tut_lname TEXT);
 CREATE TABLE pupil (
     pupil_id INTEGER PRIMARY KEY, pupilname TEXT, adress TEXT, enrol_yr INTEGER,
     dept_id INTEGER REFERENCES dept (dept_id)
@@ -30,6 +31,7 @@ CREATE TABLE kit (
 );
 CREATE TABLE club (club_id INTEGER PRIMARY KEY, wieght REAL, weigth REAL);
 INSERT INTO dept VALUES (1, 'Maths', 'North Hall'), (2, 'Art', 'South Hall');
+INSERT INTO tutor VALUES (1, 'Ada', 'Lee'), (2, 'Ben', 'Ng');
 INSERT INTO pupil VALUES
     (1, 'Ann Oak', '1 Elm Street', 2019, 1), (2, 'Bo Pine', '2 Ash Road', 2021, 2),
     (3, 'Cy Fir', '3 Yew Lane', 2022, 1);
@@ -72,6 +74,15 @@ def test_a_shortened_table_name_is_the_word_it_shortens(
     assert rows(school, "How many departments are there?", nl) == [(2,)]
     got = rows(school, "How many pupils are in each department?", nl)
     assert sorted(r[-1] for r in got) == [1, 2]
+
+
+def test_a_shortened_column_name_is_the_words_it_shortens(
+    nl: RuleTranslator, school: SQLiteEngine
+) -> None:
+    # ``tut_lname`` in ``tutor``: its first word shortens the table's name
+    got = rows(school, "What is the last name of the tutor whose first name is Ben?", nl)
+    assert got and got[0][-1] == "Ng" and len(got) == 1
+    assert rows(school, "Which building is the Art department in?", nl)[0][-1] == "South Hall"
 
 
 def test_a_glued_column_name_is_its_words(nl: RuleTranslator, school: SQLiteEngine) -> None:

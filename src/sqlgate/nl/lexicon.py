@@ -230,8 +230,13 @@ class Lexicon:
         model_phrases: list[tuple[str, ...]],
     ) -> None:
         """The field's name as a question says it: "flight number" for FlightNo, "quantity" for
-        qty, "pupil name" for pupilname, and without the model's words ("name" in pupil)."""
-        said = tuple(stem(w) for w in name_words(f.name))
+        qty, "pupil name" for pupilname, and without the model's words ("name" in pupil) or a
+        first word that shortens the model's name ("last name" for tut_lname in tutor)."""
+        words = name_words(f.name)
+        said = tuple(stem(w) for w in words)
+        owner = identifier_words(model)[:1]
+        if len(words) > 1 and owner and _shortens(words[0], owner[0]):
+            self.add(said[1:], Entry("field", model, f.name, via="short"))
         if said == name_key:
             return
         self.add(said, Entry("field", model, f.name, via="synonym"))
@@ -317,6 +322,12 @@ _DERIVING = ("ment", "ation", "ion", "er", "or", "al", "ance", "ence", "ity", "n
 
 #: Endings that make a noun of a verb: arrive → arrival, depart → departure, pay → payment.
 _NOMINAL = ("al", "ure", "ion", "tion", "ment", "ance", "ence")
+
+
+def _shortens(word: str, name: str) -> bool:
+    """Whether ``word`` begins ``name`` and is shorter ("tut" of "tutor", "cust" of
+    "customers")."""
+    return 3 <= len(word) < len(name) and name.startswith(word)
 
 
 def _spelled_out(value: str) -> list[tuple[str, ...]]:

@@ -27,13 +27,21 @@ from sqlgate.nl.text import identifier_words
 #: Shortenings of schema names and the words a question uses for them.
 ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "no": ("number",), "num": ("number",), "nbr": ("number",), "qty": ("quantity",),
-    "amt": ("amount",), "desc": ("description",), "descr": ("description",),
-    "addr": ("address",), "dept": ("department",), "yr": ("year",), "dt": ("date",),
-    "cnt": ("count",), "pct": ("percent",), "avg": ("average",), "tel": ("telephone",),
-    "dob": ("date", "of", "birth"), "mgr": ("manager",), "emp": ("employee",),
-    "qtr": ("quarter",), "cust": ("customer",), "loc": ("location",),
-    "bldg": ("building",), "org": ("organization",), "univ": ("university",),
-    "yrs": ("years",), "hrs": ("hours",), "mins": ("minutes",), "secs": ("seconds",),
+    "amt": ("amount",), "desc": ("description",), "descr": ("description",), "addr": ("address",),
+    "dept": ("department",), "yr": ("year",), "dt": ("date",), "cnt": ("count",),
+    "pct": ("percent",), "avg": ("average",), "tel": ("telephone",),
+    "dob": ("date", "of", "birth"), "mgr": ("manager",), "emp": ("employee",), "qtr": ("quarter",),
+    "cust": ("customer",), "loc": ("location",), "bldg": ("building",), "org": ("organization",),
+    "univ": ("university",), "yrs": ("years",), "hrs": ("hours",), "mins": ("minutes",),
+    "secs": ("seconds",), "fname": ("first", "name"), "lname": ("last", "name"),
+    "mname": ("middle", "name"), "stu": ("student",), "prof": ("professor",), "crs": ("course",),
+    "tot": ("total",), "cred": ("credit",), "hr": ("hour",), "lat": ("latitude",),
+    "lng": ("longitude",), "lon": ("longitude",), "pop": ("population",), "wt": ("weight",),
+    "ht": ("height",), "ref": ("reference",), "msg": ("message",), "img": ("image",),
+    "doc": ("document",), "txt": ("text",), "src": ("source",), "acct": ("account",),
+    "mfr": ("manufacturer",), "elev": ("elevation",), "dur": ("duration",), "len": ("length",),
+    "vol": ("volume",), "pts": ("points",), "asst": ("assistant",), "ctry": ("country",),
+    "prov": ("province",), "appt": ("appointment",), "max": ("maximum",), "min": ("minimum",),
 }  # fmt: skip
 
 #: Short words a glued name may end with ("makeid", "staffno").
