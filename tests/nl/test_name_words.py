@@ -129,3 +129,23 @@ def test_a_glued_word_of_two_readings_meets_no_name(nl: RuleTranslator) -> None:
     answer = nl.ask("What is the penisland of each kit?")
     assert not answer.is_sql
     assert "penisland" in answer.explanation
+
+
+def test_a_name_spelled_the_other_english_way_meets_the_question(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    script = """
+    CREATE TABLE theatre (
+        theatre_id INTEGER PRIMARY KEY, theatre_name TEXT, seat_colour TEXT, colourize_mode TEXT,
+        colorise_step TEXT
+    );
+    INSERT INTO theatre VALUES
+        (1, 'Globe', 'red', 'auto', 'one'), (2, 'Rose', 'blue', 'off', 'two');
+    """
+    for engine in sqlite_engine(tmp_path_factory, "theatre", script):
+        nl = prepare_embedded(engine, "sqlite")
+        assert rows(engine, "What is the seat color of the Globe?", nl)[0][-1] == "red"
+        # "colorize" is colourize (our) and colorise (ise): no guess
+        answer = nl.ask("What is the colorize mode of the Rose?")
+        assert not answer.is_sql
+        assert "colorize" in answer.explanation

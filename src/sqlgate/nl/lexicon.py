@@ -208,6 +208,15 @@ class Lexicon:
         close = {w for w in close if OSA.distance(w, stem(word), score_cutoff=1) <= 1}
         return close.pop() if len(close) == 1 and stem(word) not in close else None
 
+    def variant(self, word: str) -> str | None:
+        """The stem of the name word that spells ``word`` the British or the American way
+        ("colour" for "color", "centre" for "center", "enrolment" for "enrollment"); ``None``
+        when none does, or several."""
+        if len(word) < 4 or word in self.words or not word.isalpha():
+            return None
+        found = {stem(w) for w in _variants(word) if w in self.words}
+        return found.pop() if len(found) == 1 else None
+
     def derived(self, word: str) -> str | None:
         """The stem of the name word a question's noun is made from with an ending ("enrolment"
         for ``enrol_yr``, "singer" for ``sing_date``); ``None`` when none is, or several."""
@@ -322,6 +331,26 @@ _DERIVING = ("ment", "ation", "ion", "er", "or", "al", "ance", "ence", "ity", "n
 
 #: Endings that make a noun of a verb: arrive → arrival, depart → departure, pay → payment.
 _NOMINAL = ("al", "ure", "ion", "tion", "ment", "ance", "ence")
+
+
+#: Spellings of one word in British and American English: colour/color, centre/center.
+_SPELLINGS = (
+    ("our", "or"), ("tre", "ter"), ("ise", "ize"), ("isation", "ization"), ("ogue", "og"),
+    ("mme", "m"), ("ence", "ense"), ("ll", "l"), ("ey", "ay"),
+)  # fmt: skip
+
+
+def _variants(word: str) -> set[str]:
+    """``word`` with one of its spellings in the other English ("color" → colour)."""
+    out = set()
+    for a, b in _SPELLINGS:
+        for old, new in ((a, b), (b, a)):
+            start = word.find(old)
+            while start >= 0:
+                out.add(word[:start] + new + word[start + len(old) :])
+                start = word.find(old, start + 1)
+    out.discard(word)
+    return out
 
 
 def _shortens(word: str, name: str) -> bool:

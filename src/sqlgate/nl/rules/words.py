@@ -132,7 +132,11 @@ def _other_form(lexicon: Lexicon, window: list[Token]) -> list[Entry]:
     if any(t.kind != "word" for t in window):
         return []
     short = tuple(
-        lexicon.shortened(t.norm) or lexicon.respelled(t.norm) or lexicon.derived(t.norm) or t.stem
+        lexicon.shortened(t.norm)
+        or lexicon.respelled(t.norm)
+        or lexicon.variant(t.norm)
+        or lexicon.derived(t.norm)
+        or t.stem
         for t in window
     )
     if short != tuple(t.stem for t in window) and short in lexicon.phrases:
