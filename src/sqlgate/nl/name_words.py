@@ -24,7 +24,8 @@ from functools import lru_cache
 from sqlgate.nl.spelling import english
 from sqlgate.nl.text import identifier_words
 
-#: Shortenings of schema names and the words a question uses for them.
+#: Shortenings of schema names and the words a question uses for them. Not "max" and "min":
+#: "the minimum salary" must stay an aggregate of ``salary`` beside a ``min_salary`` column.
 ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "no": ("number",), "num": ("number",), "nbr": ("number",), "qty": ("quantity",),
     "amt": ("amount",), "desc": ("description",), "descr": ("description",), "addr": ("address",),
@@ -41,7 +42,7 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "doc": ("document",), "txt": ("text",), "src": ("source",), "acct": ("account",),
     "mfr": ("manufacturer",), "elev": ("elevation",), "dur": ("duration",), "len": ("length",),
     "vol": ("volume",), "pts": ("points",), "asst": ("assistant",), "ctry": ("country",),
-    "prov": ("province",), "appt": ("appointment",), "max": ("maximum",), "min": ("minimum",),
+    "prov": ("province",), "appt": ("appointment",),
 }  # fmt: skip
 
 #: Short words a glued name may end with ("makeid", "staffno").
