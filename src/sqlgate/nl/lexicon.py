@@ -204,8 +204,13 @@ class Lexicon:
         or two swapped) from the question's English word; ``None`` when none is, or several."""
         if len(word) < 5 or not english(word) or word in self.words:
             return None
-        close = {stem(w) for w in self._cut if abs(len(w) - len(word)) <= 1}
-        close = {w for w in close if OSA.distance(w, stem(word), score_cutoff=1) <= 1}
+        forms = {word, lemma(word)}  # "addresses": the name word misspells "address"
+        close = {
+            stem(w)
+            for w in self._cut
+            if not any(f in w or w in f for f in forms)  # "names" is no slip of ``fname``
+            and any(OSA.distance(w, f, score_cutoff=1) <= 1 for f in forms)
+        }
         return close.pop() if len(close) == 1 and stem(word) not in close else None
 
     def variant(self, word: str) -> str | None:
