@@ -21,9 +21,11 @@ from tests.nl.conftest import sqlite_engine
 FLEET = """
 CREATE TABLE van (van_id INTEGER PRIMARY KEY, plate TEXT, built_in TEXT);
 CREATE TABLE depot (depot_id INTEGER PRIMARY KEY, town TEXT, land TEXT, realm TEXT);
+CREATE TABLE region (region_id INTEGER PRIMARY KEY, continent TEXT);
 CREATE TABLE crew (crew_id INTEGER PRIMARY KEY, full_name TEXT, unit TEXT, code TEXT);
 INSERT INTO van VALUES (1, 'AB-1', 'usa'), (2, 'CD-2', 'france'), (3, 'EF-3', 'usa');
 INSERT INTO depot VALUES (1, 'Leeds', 'United Kingdom', 'Britain'), (2, 'Lyon', 'France', 'France');
+INSERT INTO region VALUES (1, 'America'), (2, 'Europe');
 INSERT INTO crew VALUES
     (1, 'Ann Oak', 'Repair Dept.', 'Dept'), (2, 'Bo Pine', 'Sales Department', 'Mgr'),
     (3, 'Cy Fir', 'Repair Dept.', 'Dept');
@@ -71,3 +73,13 @@ def test_a_value_of_one_shortened_word_is_not_spelled_out(nl: RuleTranslator) ->
     answer = nl.ask("How many crew have the code Department?")
     assert not answer.is_sql
     assert "Department" in answer.explanation
+
+
+def test_the_initials_of_a_name_are_read_over_another_of_its_names(
+    nl: RuleTranslator, fleet: SQLiteEngine
+) -> None:
+    # "United States" is also "America", a continent here: the column holding its initials
+    # (usa) is the one meant
+    assert rows(fleet, "How many vans were built in the United States?", nl) == [(2,)]
+    answer = nl.ask("How many regions are in America?")
+    assert answer.is_sql and "America" in (answer.native_sql or "")

@@ -334,7 +334,14 @@ def _value_ok(
 
 def _choose(facts: ModelFacts, item: Item, items: list[Item], pos: int, named: list[str]) -> Entry:
     entries = _entities_over_keys(facts, _label_of_owner(facts, item, items, pos))
-    before = next((i for i in reversed(items[:pos]) if i.kind != "prefix"), None)
+    before = next(
+        (
+            i
+            for i in reversed(items[:pos])
+            if i.kind != "prefix" and not (i.kind == "word" and i.text.lower() in ("the", "of"))
+        ),
+        None,
+    )  # "how many classes", "the count of the classes"
     if before is not None and (before.kw == "count" or before.kind == "number"):
         entries = _originals(facts, entries)  # "how many classes": rows, not references to them
     if len(entries) == 1:
