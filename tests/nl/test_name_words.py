@@ -149,3 +149,37 @@ def test_a_name_spelled_the_other_english_way_meets_the_question(
         answer = nl.ask("What is the colorize mode of the Rose?")
         assert not answer.is_sql
         assert "colorize" in answer.explanation
+
+
+def test_a_shortening_in_the_question_is_the_word_it_shortens(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    script = """
+    CREATE TABLE department (department_id INTEGER PRIMARY KEY, title TEXT, building TEXT);
+    CREATE TABLE sales_department (id INTEGER PRIMARY KEY, title TEXT);
+    CREATE TABLE repair_department (id INTEGER PRIMARY KEY, title TEXT);
+    INSERT INTO department VALUES (1, 'Maths', 'North Hall'), (2, 'Art', 'South Hall');
+    """
+    for engine in sqlite_engine(tmp_path_factory, "shortening", script):
+        nl = prepare_embedded(engine, "sqlite")
+        assert rows(engine, "How many depts are there?", nl) == [(2,)]
+        assert rows(engine, "What is the bldg of the Art dept?", nl)[0][-1] == "South Hall"
+        # "depts" of sales or of repairs: "departments" alone names only ``department``
+        answer = nl.ask("How many sales depts are there?")
+        assert answer.is_sql and "sales_department" in (answer.native_sql or "")
+
+
+def test_a_shortening_in_the_question_two_tables_fit_links_neither(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    script = """
+    CREATE TABLE sales_department (id INTEGER PRIMARY KEY, title TEXT);
+    CREATE TABLE repair_department (id INTEGER PRIMARY KEY, title TEXT);
+    INSERT INTO sales_department VALUES (1, 'North');
+    INSERT INTO repair_department VALUES (1, 'South');
+    """
+    for engine in sqlite_engine(tmp_path_factory, "two_departments", script):
+        nl = prepare_embedded(engine, "sqlite")
+        answer = nl.ask("How many depts are there?")  # of sales, or of repairs
+        assert not answer.is_sql
+        assert "depts" in answer.explanation

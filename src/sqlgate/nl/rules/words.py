@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlgate.nl import timeexpr
 from sqlgate.nl.lexicon import MAX_PHRASE, Entry, Lexicon
-from sqlgate.nl.name_words import split_glued
+from sqlgate.nl.name_words import ABBREVIATIONS, split_glued
 from sqlgate.nl.rules.entities import named_after
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import Item
@@ -133,6 +133,7 @@ def _other_form(lexicon: Lexicon, window: list[Token]) -> list[Entry]:
         return []
     short = tuple(
         lexicon.shortened(t.norm)
+        or _spelled_out(t.norm)
         or lexicon.respelled(t.norm)
         or lexicon.variant(t.norm)
         or lexicon.derived(t.norm)
@@ -160,6 +161,14 @@ def _other_form(lexicon: Lexicon, window: list[Token]) -> list[Entry]:
     spelled = initials([t.norm for t in window])
     found = lexicon.acronyms.get(spelled, []) if spelled else []
     return found or other_name_values(lexicon, window)  # "United States" for a value USA
+
+
+def _spelled_out(word: str) -> str | None:
+    """ "department" for a question's "dept" or "depts", as schema names shorten it."""
+    if len(word) < 3 or word in STOPWORDS:
+        return None
+    full = ABBREVIATIONS.get(word) or ABBREVIATIONS.get(word[:-1] if word.endswith("s") else "")
+    return stem(full[0]) if full and len(full) == 1 else None
 
 
 def _joined_at(
