@@ -124,6 +124,8 @@ CASES = [
         "SELECT COUNT(*) FROM class_list c JOIN ship_builders b ON c.builder = b.builder_id "
         "JOIN ship_yards y ON b.yard = y.yard_id WHERE y.yard_name = 'Northport'",
     ),
+    # "the count of the ship classes" is "how many ship classes": the rows of class_list
+    ("What is the count of the ship classes?", "SELECT COUNT(*) FROM class_list"),
     ("How many ships are there?", "SELECT COUNT(*) FROM ships_data"),
     # "the builder with ...": one row of ship_builders, not its builder column
     (

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from rapidfuzz.distance import OSA
+
+from sqlgate.nl.name_words import ABBREVIATIONS, name_words
 from sqlgate.nl.semantic import CalculatedField, Column, Model, SemanticIndex
 from sqlgate.nl.spelling import acronym, english, lemma
 from sqlgate.nl.text import identifier_words, phrase_key, stem
@@ -92,6 +95,9 @@ class Lexicon:
             model_phrases += [phrase_key(s) for s in model.synonyms]
             if model.table and model.table != model.name:
                 model_phrases.append(tuple(stem(w) for w in identifier_words(model.table)))
+            said = tuple(stem(w) for w in name_words(model.name))
+            if said not in model_phrases:  # "department" for dept, "pupil" for pupils_tbl
+                model_phrases.append(said)
             for key in model_phrases:
                 self.add(key, Entry("model", model.name, via="name"))
             self._known(model.name, model.table or "", *model.synonyms)
@@ -122,10 +128,7 @@ class Lexicon:
                     self.acronyms[words[0]].append(
                         Entry("field", model.name, f.name, via="synonym")
                     )
-                if any(w in _ABBREVIATIONS for w in words):
-                    # "flight number" for FlightNo, "quantity" for qty
-                    full = tuple(stem(_ABBREVIATIONS.get(w, w)) for w in words)
-                    self.add(full, Entry("field", model.name, f.name, via="synonym"))
+                self._said(model.name, f, name_key, model_phrases)
                 self._reordered(name_key, Entry("field", model.name, f.name, via="synonym"))
                 for nominal in _nominals(words):
                     # "arrival date", "date of departure" for date_arrived, date_departed
@@ -154,12 +157,12 @@ class Lexicon:
                 for value in stored:
                     key = phrase_key(value.replace("_", " "))
                     if key and not all(k.isdigit() for k in key):
-                        self.add(
-                            key,
-                            Entry(
-                                "value", model_name, column, value, via="value", exact_case=value
-                            ),
+                        entry = Entry(
+                            "value", model_name, column, value, via="value", exact_case=value
                         )
+                        self.add(key, entry)
+                        for other in _spelled_out(value):  # "Art Department" for Art Dept.
+                            self.add(other, replace(entry, via="alias"))
 
     def _labelled_things(self) -> None:
         """ "the song" for a ``song_name`` column: a thing a model's rows hold only by its name
@@ -194,6 +197,66 @@ class Lexicon:
                 )
             self._shortened[word] = stem(found) if found else None
         return self._shortened[word]
+
+    def respelled(self, word: str) -> str | None:
+        """The stem of the name word that misspells ``word`` ("adress" for "address", "prce"
+        for "price"): a name word no English word, one slip (a letter missing, added, changed
+        or two swapped) from the question's English word; ``None`` when none is, or several."""
+        if len(word) < 5 or not english(word) or word in self.words:
+            return None
+        forms = {word, lemma(word)}  # "addresses": the name word misspells "address"
+        close = {
+            stem(w)
+            for w in self._cut
+            if not any(f in w or w in f for f in forms)  # "names" is no slip of ``fname``
+            and any(OSA.distance(w, f, score_cutoff=1) <= 1 for f in forms)
+        }
+        return close.pop() if len(close) == 1 and stem(word) not in close else None
+
+    def variant(self, word: str) -> str | None:
+        """The stem of the name word that spells ``word`` the British or the American way
+        ("colour" for "color", "centre" for "center", "enrolment" for "enrollment"); ``None``
+        when none does, or several."""
+        if len(word) < 4 or word in self.words or not word.isalpha():
+            return None
+        found = {stem(w) for w in _variants(word) if w in self.words}
+        return found.pop() if len(found) == 1 else None
+
+    def derived(self, word: str) -> str | None:
+        """The stem of the name word a question's noun is made from with an ending ("enrolment"
+        for ``enrol_yr``, "singer" for ``sing_date``); ``None`` when none is, or several."""
+        if len(word) < 6 or word in self.words:
+            return None
+        found = set()
+        for ending in _DERIVING:
+            if word.endswith(ending) and len(word) - len(ending) >= 3:
+                base = word[: -len(ending)]
+                for form in (base, base + "e", base[:-1] if base[-1:] == base[-2:-1] else base):
+                    if form in self.words:
+                        found.add(stem(form))
+        return found.pop() if len(found) == 1 else None
+
+    def _said(
+        self,
+        model: str,
+        f: Column | CalculatedField,
+        name_key: tuple[str, ...],
+        model_phrases: list[tuple[str, ...]],
+    ) -> None:
+        """The field's name as a question says it: "flight number" for FlightNo, "quantity" for
+        qty, "pupil name" for pupilname, and without the model's words ("name" in pupil) or a
+        first word that shortens the model's name ("last name" for tut_lname in tutor)."""
+        words = name_words(f.name)
+        said = tuple(stem(w) for w in words)
+        owner = identifier_words(model)[:1]
+        if len(words) > 1 and owner and _shortens(words[0], owner[0]):
+            self.add(said[1:], Entry("field", model, f.name, via="short"))
+        if said == name_key:
+            return
+        self.add(said, Entry("field", model, f.name, via="synonym"))
+        self._known(" ".join(name_words(f.name)))
+        if not {"number", "count"} & set(said):  # "the number of flights" counts them
+            self._model_words(model, f, said, model_phrases)
 
     def _known(self, *names: str) -> None:
         for name in names:
@@ -268,8 +331,60 @@ _GENERIC_SUFFIXES = frozenset({"code", "address", "number", "text", "value"})
 _LITTLE_WORDS = frozenset({"of", "the", "a", "an", "for", "in", "on", "by", "to", "and"})
 
 
+#: Endings that make a noun of a verb or adjective: enrolment, singer, production, arrival.
+_DERIVING = ("ment", "ation", "ion", "er", "or", "al", "ance", "ence", "ity", "ness")
+
 #: Endings that make a noun of a verb: arrive → arrival, depart → departure, pay → payment.
 _NOMINAL = ("al", "ure", "ion", "tion", "ment", "ance", "ence")
+
+
+#: Spellings of one word in British and American English: colour/color, centre/center.
+_SPELLINGS = (
+    ("our", "or"), ("tre", "ter"), ("ise", "ize"), ("isation", "ization"), ("ogue", "og"),
+    ("mme", "m"), ("ence", "ense"), ("ll", "l"), ("ey", "ay"),
+)  # fmt: skip
+
+
+def _variants(word: str) -> set[str]:
+    """``word`` with one of its spellings in the other English ("color" → colour)."""
+    out = set()
+    for a, b in _SPELLINGS:
+        for old, new in ((a, b), (b, a)):
+            start = word.find(old)
+            while start >= 0:
+                out.add(word[:start] + new + word[start + len(old) :])
+                start = word.find(old, start + 1)
+    out.discard(word)
+    return out
+
+
+def _shortens(word: str, name: str) -> bool:
+    """Whether ``word`` begins ``name`` and is shorter ("tut" of "tutor", "cust" of
+    "customers")."""
+    return 3 <= len(word) < len(name) and name.startswith(word)
+
+
+def _spelled_out(value: str) -> list[tuple[str, ...]]:
+    """The keys of a value of several words with its shortened words spelled out ("art
+    department" for ``Art Dept.``), or its words shortened ("art dept" for ``Art
+    Department``); none when it has no such word."""
+    words = value.replace("_", " ").split()
+    if len(words) < 2:
+        return []
+    out: list[tuple[str, ...]] = []
+    for table in (_SPELLED, _SHORTENED):
+        said = [table.get(w.rstrip(".").lower(), w) for w in words]
+        if said != words:
+            out.append(phrase_key(" ".join(said)))
+    return out
+
+
+#: Shortened words of values, spelled out ("dept" → department), and the other way round.
+_SPELLED = {k: " ".join(v) for k, v in ABBREVIATIONS.items() if len(k) >= 3 and len(v) == 1}
+_SHORTENED: dict[str, str] = {}
+for _short, _full in _SPELLED.items():
+    if _full not in ("number", "year", "date", "count"):
+        _SHORTENED.setdefault(_full, _short)
 
 
 def _nominals(words: list[str]) -> list[tuple[str, ...]]:
@@ -324,12 +439,4 @@ def _kind(type_name: str, words: list[str], calculated: bool) -> str:
 _NUMBER_WORDS = {
     "amount", "total", "price", "quantity", "count", "cost", "revenue", "value", "discount",
     "milliseconds", "bytes", "size", "length", "duration", "number", "qty", "weight", "score",
-}  # fmt: skip
-
-
-#: Abbreviations in column names and the word a question uses.
-_ABBREVIATIONS = {
-    "no": "number", "num": "number", "nbr": "number", "qty": "quantity", "amt": "amount",
-    "desc": "description", "addr": "address", "dept": "department", "yr": "year",
-    "dt": "date", "cnt": "count", "pct": "percent", "avg": "average", "tel": "telephone",
 }  # fmt: skip

@@ -229,6 +229,8 @@ def time_item(facts: ModelFacts, item: Item | None) -> Item | None:
     if item.chosen.kind != "field" or item.role not in (None, "context"):
         return None
     info = facts.lexicon.field(item.chosen.model, str(item.chosen.name))
+    if info.kind == "number" and item.chosen.via == "verb":
+        return item  # "enrolled after 2020": a number column of years the verb names
     return item if info.kind == "time" else None
 
 

@@ -51,7 +51,12 @@ from sqlgate.nl.rules.reshaping import (
 from sqlgate.nl.rules.role_values import split_by_role
 from sqlgate.nl.rules.targets import _from_seconds, concept_target, numeric_mention, time_field_of
 from sqlgate.nl.rules.winners import asked_of_winners, extreme_of_related, winner_filter
-from sqlgate.nl.rules.years import as_year_numbers, year_column
+from sqlgate.nl.rules.years import (
+    as_year_numbers,
+    own_or_related_years,
+    whole_years,
+    year_column,
+)
 from sqlgate.nl.text import identifier_words
 
 
@@ -559,23 +564,16 @@ class _Planner:
                 if f.measure is not None and f.measure.func == "unit":
                     f.values = [_from_seconds(compared[2], v) for v in f.values]
 
-    def _own_or_related_years(self, f: Filter, root: str) -> bool:
-        """A number column of years of the root, or of the related rows the question names,
-        when the root has no date of its own: before the date of a model it points to."""
-        model = self.facts.index.get_model(root)
-        if model is None or any(
-            self.facts.lexicon.field(model.name, c.name).kind == "time" for c in model.columns
-        ):
-            return False
-        related = [str(g.model) for g in self.filters if g.kind == "absent" and not g.negated]
-        return as_year_numbers(self.facts, f, root, self.items, only=[root, *related])
-
     def _time_columns(self, root: str) -> None:
         """Date ranges and grains need a time column."""
         for f in self.filters:
+            if f.kind == "range" and f.model and f.name and whole_years(self.facts, f):
+                continue  # "enrolled after 2020" on a number column of years
             if f.kind == "range" and f.name is None:
                 time = related_time(self.facts, self.r, self.filters, root)
-                if time is None and self._own_or_related_years(f, root):
+                if time is None and own_or_related_years(
+                    self.facts, self.filters, self.items, f, root
+                ):
                     continue  # "the trips in 2022", "vans with trips in 2022": their years
                 time = time or time_field_of(self.facts, root, self.r)
                 if time is None and as_year_numbers(self.facts, f, root, self.items):

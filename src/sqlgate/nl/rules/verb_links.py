@@ -24,7 +24,8 @@ from functools import lru_cache
 from sqlglot import exp
 
 from sqlgate.nl import wordnet
-from sqlgate.nl.lexicon import Entry, Lexicon
+from sqlgate.nl.lexicon import Entry, FieldInfo, Lexicon
+from sqlgate.nl.name_words import name_words
 from sqlgate.nl.rules.parts import Item
 from sqlgate.nl.text import Token, identifier_words, stem
 from sqlgate.nl.vocabulary import KEYWORDS, STOPWORDS, _words
@@ -58,9 +59,9 @@ _LIGHT_LEMMAS = _words(
 
 
 @lru_cache(maxsize=4096)
-def _verb_stems(word: str) -> frozenset[str]:
+def _verb_stems(word: str, shortest: int = MIN_VERB) -> frozenset[str]:
     if (
-        len(word) < MIN_VERB
+        len(word) < shortest
         or not word.isalpha()
         or word in STOPWORDS
         or word in _LIGHT
@@ -127,15 +128,43 @@ def verb_shown(word: str, tables: set[str], tree: exp.Expression) -> bool:
     "*arranged*" by one reading ``course_arrange``, "films *directed* by Ada Lee" by a filter on
     ``director``. Not a column only listed with the others ("born" and a ``birth_date`` shown
     beside the ``hire_date`` filtered carry nothing)."""
-    stems = verb_stems(word)
+    stems = verb_stems(word) or _short_verb_stems(word.lower())
     if not stems:
         return False
-    if any(stems & _table_stems(t) for t in tables):
+    if any((stems | _noun_synonyms(word.lower())) & _table_stems(t) for t in tables):
         return True
     for clause in tree.find_all(exp.Where, exp.Having, exp.Group):
         if any(stems & _table_stems(c.name) for c in clause.find_all(exp.Column)):
             return True
     return False
+
+
+@lru_cache(maxsize=4096)
+def _short_verb_stems(word: str) -> frozenset[str]:
+    """ "fly", "own", "win": a three-letter verb, for a table that the query reads anyway."""
+    if len(word) != MIN_VERB - 1 or not wordnet.enabled():
+        return frozenset()
+    if not wordnet.base_forms(word, "v") or wordnet.usual_part(word) == "n":
+        return frozenset()
+    return _verb_stems(word, MIN_VERB - 1)
+
+
+@lru_cache(maxsize=4096)
+def _noun_synonyms(word: str) -> frozenset[str]:
+    """The synonyms of the nouns WordNet derives from a verb ("fly" → flying → "flight"), that
+    the verb's own derived words miss: only to tell a table the query reads is named for it."""
+    if not wordnet.enabled():
+        return frozenset()
+    out = set()
+    for lemma in wordnet.base_forms(word, "v"):
+        for noun, how in wordnet.related(lemma, ("v",)):
+            if how == "derived" and " " not in noun:
+                out.update(
+                    stem(o)
+                    for o, h in wordnet.related(noun, ("n",))
+                    if h == "synonym" and " " not in o
+                )
+    return frozenset(w for w in out if len(w) >= 3)
 
 
 @lru_cache(maxsize=4096)
@@ -200,7 +229,10 @@ _WHEN = _words("date time day year timestamp at on")
 def _dated_by(items: list[Item], pos: int, lexicon: Lexicon) -> None:
     """ "tutors *born* in 1990": a verb right before a date names the date column of the models
     the question names that is named for it (``birth_date``), when that is not the column their
-    dates are read on anyway (``hire_date``); the verb then names that column."""
+    dates are read on anyway (``hire_date``); the verb then names that column. A number column
+    of years counts as a date column ("pupils *enrolled* after 2020" on ``enrol_yr``); "models
+    *produced* after 1980", where nothing is named for the verb and the models named have no
+    date, is the one column named only ``year`` of those models and the ones joined to them."""
     after = next((i for i in items[pos + 1 :] if i.text.lower() not in STOPWORDS), None)
     if after is None or after.kind != "range":
         return
@@ -210,11 +242,14 @@ def _dated_by(items: list[Item], pos: int, lexicon: Lexicon) -> None:
         return
     found = []
     for (model, _), info in lexicon.fields.items():
-        if model not in named or info.kind != "time" or info.key:
+        if model not in named or info.key or not (info.kind == "time" or _years(info)):
             continue
-        words = {stem(w) for w in identifier_words(info.name) if w not in _WHEN}
+        words = {stem(w) for w in name_words(info.name) if w not in _WHEN}
         if words & stems:
             found.append(info)
+    sure = {m for i in items if i.kind == "entry" for m in _one_model(i)}
+    if not found and sure and not _has_dates(lexicon, sure):
+        found = _bare_years(lexicon, sure)
     if len(found) != 1:
         return
     model = lexicon.index.get_model(found[0].model)
@@ -222,6 +257,31 @@ def _dated_by(items: list[Item], pos: int, lexicon: Lexicon) -> None:
         return
     entry = Entry("field", found[0].model, found[0].name, via="verb")
     items[pos].kind, items[pos].entries = "entry", [entry]
+
+
+def _years(info: FieldInfo) -> bool:
+    """A number column of years (``year``, ``open_year``, ``enrol_yr``)."""
+    return info.kind == "number" and not info.key and "year" in name_words(info.name)
+
+
+def _one_model(item: Item) -> set[str]:
+    """The model every meaning of ``item`` is of; none when they are of several."""
+    models = {e.model.lower() for e in item.entries}
+    return models if len(models) == 1 else set()
+
+
+def _has_dates(lexicon: Lexicon, models: set[str]) -> bool:
+    return any(m in models and info.kind == "time" for (m, _), info in lexicon.fields.items())
+
+
+def _bare_years(lexicon: Lexicon, models: set[str]) -> list[FieldInfo]:
+    """The columns named only "year" of ``models`` and the models joined to them."""
+    joined = {j.right.lower() for m in models for j in lexicon.index.joins.get(m, ())}
+    return [
+        info
+        for (m, _), info in lexicon.fields.items()
+        if m in joined | models and _years(info) and set(name_words(info.name)) == {"year"}
+    ]
 
 
 def _person_before(items: list[Item], pos: int) -> Item | None:

@@ -14,11 +14,13 @@ from typing import Any
 
 from sqlgate.nl import timeexpr
 from sqlgate.nl.lexicon import MAX_PHRASE, Entry, Lexicon
+from sqlgate.nl.name_words import ABBREVIATIONS, split_glued
 from sqlgate.nl.rules.entities import named_after
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import Item
 from sqlgate.nl.rules.related_words import kin_entries, related_entries
 from sqlgate.nl.rules.role_joins import column_direction, direction_cue
+from sqlgate.nl.rules.value_words import other_name_values
 from sqlgate.nl.rules.verb_links import settle_verbs, verb_entries
 from sqlgate.nl.spelling import initials, lemma
 from sqlgate.nl.text import Token, identifier_words, phrase_key, stem
@@ -129,10 +131,21 @@ def _other_form(lexicon: Lexicon, window: list[Token]) -> list[Entry]:
     one-word name spelled out from its initials ("miles per gallon" for ``mpg``)."""
     if any(t.kind != "word" for t in window):
         return []
-    short = tuple(lexicon.shortened(t.norm) or t.stem for t in window)
+    short = tuple(
+        lexicon.shortened(t.norm)
+        or _spelled_out(t.norm)
+        or lexicon.respelled(t.norm)
+        or lexicon.variant(t.norm)
+        or lexicon.derived(t.norm)
+        or t.stem
+        for t in window
+    )
     if short != tuple(t.stem for t in window) and short in lexicon.phrases:
         return lexicon.phrases[short]  # "destination airport" for DestAirport
     if len(window) == 1:
+        glued = split_glued(window[0].norm)
+        if len(glued) > 1 and tuple(stem(w) for w in glued) in lexicon.phrases:
+            return lexicon.phrases[tuple(stem(w) for w in glued)]  # "makeid" for MakeId
         if len(window[0].norm) < _MIN_LEMMA:
             return []  # "ids", "its": too short to tell
         other = stem(lemma(window[0].norm))
@@ -143,9 +156,19 @@ def _other_form(lexicon: Lexicon, window: list[Token]) -> list[Entry]:
             or related_entries(lexicon, window[0])
             or verb_entries(lexicon, window[0])
             or kin_entries(lexicon, window[0])  # "students" for a table of learners
+            or other_name_values(lexicon, window)  # "USA" for a value United States
         )
     spelled = initials([t.norm for t in window])
-    return lexicon.acronyms.get(spelled, []) if spelled else []
+    found = lexicon.acronyms.get(spelled, []) if spelled else []
+    return found or other_name_values(lexicon, window)  # "United States" for a value USA
+
+
+def _spelled_out(word: str) -> str | None:
+    """ "department" for a question's "dept" or "depts", as schema names shorten it."""
+    if len(word) < 3 or word in STOPWORDS:
+        return None
+    full = ABBREVIATIONS.get(word) or ABBREVIATIONS.get(word[:-1] if word.endswith("s") else "")
+    return stem(full[0]) if full and len(full) == 1 else None
 
 
 def _joined_at(
@@ -299,7 +322,7 @@ def _value_ok(
     tokens: list[Token],
     lowercase_question: bool,
 ) -> bool:
-    if entry.via in ("boolean", "lexicon") or item.last > item.first or lowercase_question:
+    if entry.via in ("boolean", "lexicon", "alias") or item.last > item.first or lowercase_question:
         return True
     token = tokens[item.first]
     if token.kind == "quoted":
@@ -307,6 +330,8 @@ def _value_ok(
     stored = entry.exact_case or ""
     if token.text == stored or token.text in stored.split():
         return True
+    if item.first and token.text[:1].isupper() and stored.islower() and token.norm == stored:
+        return True  # "France" for a value stored in lower case: a proper noun all the same
     for other in items[max(0, pos - 2) : pos + 3]:
         if other is item or other.kind != "entry":
             continue
@@ -318,7 +343,14 @@ def _value_ok(
 
 def _choose(facts: ModelFacts, item: Item, items: list[Item], pos: int, named: list[str]) -> Entry:
     entries = _entities_over_keys(facts, _label_of_owner(facts, item, items, pos))
-    before = next((i for i in reversed(items[:pos]) if i.kind != "prefix"), None)
+    before = next(
+        (
+            i
+            for i in reversed(items[:pos])
+            if i.kind != "prefix" and not (i.kind == "word" and i.text.lower() in ("the", "of"))
+        ),
+        None,
+    )  # "how many classes", "the count of the classes"
     if before is not None and (before.kw == "count" or before.kind == "number"):
         entries = _originals(facts, entries)  # "how many classes": rows, not references to them
     if len(entries) == 1:

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from sqlgate.nl import timeexpr
+from sqlgate.nl.name_words import name_words
 from sqlgate.nl.rules.facts import ModelFacts
-from sqlgate.nl.rules.parts import Filter, Item
-from sqlgate.nl.text import identifier_words
+from sqlgate.nl.rules.parts import CannotAnswer, Filter, Item
 
 
 def year_column(
@@ -19,7 +19,7 @@ def year_column(
         m = facts.index.get_model(model)
         for column in m.columns if m else ():
             info = facts.lexicon.field(model, column.name)
-            if info.kind == "number" and "year" in identifier_words(column.name):
+            if info.kind == "number" and "year" in name_words(column.name):
                 return model, column.name
     return None
 
@@ -29,15 +29,19 @@ def as_year_numbers(
 ) -> bool:
     """ "before 1980" on a number column of years: ``f`` becomes a comparison of whole years.
     False when there is no such column or the range is not whole years."""
+    found = year_column(facts, root, items, only)
+    return found is not None and on_years(f, found)
+
+
+def on_years(f: Filter, column: tuple[str, str]) -> bool:
+    """``f``, a date range, made a comparison of whole years on a number ``column`` of years;
+    False when the range is not whole years."""
     span = f.range
     if span is None or any(
         d is not None and (d.month, d.day) != (1, 1) for d in (span.start, span.end)
     ):
         return False
-    found = year_column(facts, root, items, only)
-    if found is None:
-        return False
-    f.kind, f.model, f.name = "compare", found[0], found[1]
+    f.kind, f.model, f.name = "compare", column[0], column[1]
     if span.start and span.end:
         f.op, f.values = "between", [span.start.year, span.end.year - 1]
     elif span.start:
@@ -72,3 +76,27 @@ def open_range(items: list[Item], item: Item) -> None:
     conj.kind, conj.kw, conj.role = "word", None, "context"
     side.kind, side.kw, side.role = "kw", "span", "context"  # read with the period
     item.text = f"{item.text} or {side.text}"
+
+
+def whole_years(facts: ModelFacts, f: Filter) -> bool:
+    """Whether ``f``, a period on a number column, compares whole years (declined when the
+    period is not whole years: "in March 2020" on a year number)."""
+    if facts.lexicon.field(str(f.model), str(f.name)).kind != "number":
+        return False
+    if not on_years(f, (str(f.model), str(f.name))):
+        raise CannotAnswer(f"I can only compare whole years with '{f.words}'.")
+    return True
+
+
+def own_or_related_years(
+    facts: ModelFacts, filters: list[Filter], items: list[Item], f: Filter, root: str
+) -> bool:
+    """A number column of years of the root, or of the related rows the question names,
+    when the root has no date of its own: before the date of a model it points to."""
+    model = facts.index.get_model(root)
+    if model is None or any(
+        facts.lexicon.field(model.name, c.name).kind == "time" for c in model.columns
+    ):
+        return False
+    related = [str(g.model) for g in filters if g.kind == "absent" and not g.negated]
+    return as_year_numbers(facts, f, root, items, only=[root, *related])
