@@ -37,7 +37,7 @@ SHOP_YAML = """\
 models:
   - name: clients
     table: customers
-    synonyms: [patrons]
+    synonyms: [patrons, regulars]
     primary_key: id
     label_columns: [full_name]
     columns:
@@ -136,7 +136,7 @@ def test_deploy_yaml_then_json_makes_versions(senv: Env) -> None:
     data = first.json()["data"]
     assert data["version"] == 1 and data["deployed"] is True
     assert data["deployed_format"] == "yaml" and data["connection_id"] == conn_id
-    assert data["document"]["models"][0]["synonyms"] == ["patrons"]
+    assert data["document"]["models"][0]["synonyms"] == ["patrons", "regulars"]
 
     # GET shows it; YAML comes back exactly as deployed (comments kept)
     got = senv.client.get(_url(conn_id), headers=h).json()["data"]
@@ -350,14 +350,15 @@ def test_the_embedded_engine_answers_with_the_deployed_model(senv: Env) -> None:
     conn = services.connections.get(senv.org.id, "asked")
     draft_engine = services.semantic.embedded_for(conn)
     assert services.semantic.embedded_for(conn) is draft_engine  # built once, then cached
-    before = draft_engine.ask("How many patrons are in Germany?")
-    assert before.outcome == "non_sql" and "patrons" in before.unmatched
+    # Trade jargon no schema name or dictionary link reaches: only the model's synonym does.
+    before = draft_engine.ask("How many regulars are in Germany?")
+    assert before.outcome == "non_sql" and "regulars" in before.unmatched
 
     h = senv.org.headers()
     assert senv.client.put(_url("asked"), content=SHOP_YAML, headers={**h, **YAML}).is_success
     deployed_engine = services.semantic.embedded_for(conn)
     assert deployed_engine is not draft_engine
-    after = deployed_engine.ask("How many patrons are in Germany?")
+    after = deployed_engine.ask("How many regulars are in Germany?")
     assert after.outcome == "sql", after.explanation
     assert after.native_sql is not None
     result = services.connections.engine(conn).execute(
