@@ -1,5 +1,11 @@
 """What every command shares: the parser's error rule, settings and services, the organization a
-command acts on, and output (a human table by default, JSON with ``--json``)."""
+command acts on, and output (a human table by default, JSON with ``--json``).
+
+Building the parser imports this module and every command module, so they import at the top
+only what the parser needs (the standard library, errors, scopes); what a command uses (the
+services, the store, pydantic, YAML, ...) is imported in the function that uses it, so
+``sqlgate --help`` and each command load only their own (``tests/test_cli_startup.py``).
+"""
 
 from __future__ import annotations
 
@@ -11,19 +17,15 @@ from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
-import pydantic
-import yaml
-from sqlalchemy import select
-
-from sqlgate.auth.principal import Principal
 from sqlgate.auth.scopes import Scope
-from sqlgate.container import Services
 from sqlgate.errors import NotFound, SqlgateError, ValidationError
-from sqlgate.services import orgs
-from sqlgate.settings import Settings
-from sqlgate.store.models import PLATFORM_ORG_ID, Organization
+
+if TYPE_CHECKING:
+    from sqlgate.auth.principal import Principal
+    from sqlgate.container import Services
+    from sqlgate.settings import Settings
 
 Command = Callable[[argparse.Namespace], int]
 #: ``add_parser`` of a group of subcommands.
@@ -96,6 +98,10 @@ def positive_seconds(text: str) -> float:
 
 
 def settings(args: argparse.Namespace) -> Settings:
+    import pydantic
+
+    from sqlgate.settings import Settings
+
     overrides: dict[str, Any] = {}
     if getattr(args, "data_dir", None):
         overrides["data_dir"] = Path(args.data_dir)
@@ -119,6 +125,8 @@ def settings(args: argparse.Namespace) -> Settings:
 
 @contextmanager
 def services(args: argparse.Namespace) -> Iterator[Services]:
+    from sqlgate.container import Services
+
     built = Services.build(settings(args))
     try:
         yield built
@@ -129,6 +137,10 @@ def services(args: argparse.Namespace) -> Iterator[Services]:
 def org_id(built: Services, given: str | None) -> str:
     """The organization a command acts on: ``--org`` (id or slug), else the only one. With
     several and no ``--org``, a usage error naming their slugs."""
+    from sqlalchemy import select
+
+    from sqlgate.store.models import PLATFORM_ORG_ID, Organization
+
     with built.store.session() as session:
         found = session.execute(
             select(Organization.id, Organization.slug)
@@ -151,6 +163,8 @@ def org_id(built: Services, given: str | None) -> str:
 def acting_org(built: Services, args: argparse.Namespace) -> str:
     """The organization a command acts on, or with ``--shared`` the platform organization
     that holds the operator's shared connections (see :func:`shared_option`)."""
+    from sqlgate.store.models import PLATFORM_ORG_ID
+
     if getattr(args, "shared", False):
         if getattr(args, "org", None):
             raise UsageError("--shared connections belong to no organization: drop --org")
@@ -166,6 +180,8 @@ def shared_option(parser: argparse.ArgumentParser, help: str) -> None:
 def as_operator(args: argparse.Namespace) -> Iterator[tuple[Services, Principal]]:
     """The services, and the organization's operator (its longest-standing owner) as whom the
     command acts; ``--org`` as every other command takes it."""
+    from sqlgate.services import orgs
+
     with services(args) as built:
         yield built, orgs.operator(built.store, org_id(built, args.org))
 
@@ -173,6 +189,8 @@ def as_operator(args: argparse.Namespace) -> Iterator[tuple[Services, Principal]
 def read_mapping(file: str, what: str) -> dict[str, Any]:
     """A document kept as a file (``.json``, else YAML) that must hold one mapping: ``what``
     names it in the errors ("dashboard", "workflow")."""
+    import yaml
+
     path = Path(file)
     try:
         text = path.read_text(encoding="utf-8")

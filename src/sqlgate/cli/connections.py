@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlgate.cli._base import (
     UsageError,
@@ -20,7 +20,9 @@ from sqlgate.cli._base import (
 )
 from sqlgate.engines.registry import CONNECTION_TYPES
 from sqlgate.errors import SqlgateError
-from sqlgate.services.connections import ConnectionInfo
+
+if TYPE_CHECKING:
+    from sqlgate.services.connections import ConnectionInfo
 
 
 def _shown(info: ConnectionInfo, *, operator: bool = False) -> dict[str, Any]:

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from sqlgate.auth.principal import Principal
 from sqlgate.cli._base import as_operator, print_json, read_mapping
-from sqlgate.container import Services
 from sqlgate.errors import NotFound, SqlgateError, ValidationError
-from sqlgate.library.dashboard_store import DashboardInfo
+
+if TYPE_CHECKING:
+    from sqlgate.auth.principal import Principal
+    from sqlgate.container import Services
+    from sqlgate.library.dashboard_store import DashboardInfo
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -131,6 +131,8 @@ def _deploy(
 
 
 def _export(args: argparse.Namespace) -> int:
+    import yaml
+
     with as_operator(args) as (services, owner):
         info = services.dashboards.get(owner.org_id, args.dashboard_id)
     doc = portable(info)

@@ -6,12 +6,12 @@ import argparse
 from dataclasses import asdict
 
 from sqlgate.cli._base import command, org_id, print_json, print_table, scopes, services, with_org
-from sqlgate.services import keys as key_service
-from sqlgate.services import orgs, team
-from sqlgate.services.audit import AuditRecord
 
 
 def cmd_keys_create(args: argparse.Namespace) -> int:
+    from sqlgate.services import orgs, team
+    from sqlgate.services.audit import AuditRecord
+
     with services(args) as built:
         org = org_id(built, args.org)
         email = args.email
@@ -47,6 +47,8 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_list(args: argparse.Namespace) -> int:
+    from sqlgate.services import keys as key_service
+
     with services(args) as built:
         found = key_service.list_keys(built.store, org_id(built, args.org))
     if args.json:
@@ -63,6 +65,8 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_revoke(args: argparse.Namespace) -> int:
+    from sqlgate.services import keys as key_service
+
     with services(args) as built:
         org = org_id(built, args.org)
         key_service.revoke(built.store, built.audit, None, org, args.key_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlgate.cli._base import (
     Adder,
@@ -18,11 +18,14 @@ from sqlgate.cli._base import (
     services,
 )
 from sqlgate.errors import SqlgateError
-from sqlgate.services import attributes, operator_keys
-from sqlgate.services.organizations import OrgInfo
+
+if TYPE_CHECKING:
+    from sqlgate.services.organizations import OrgInfo
 
 
 def _attrs(pairs: list[str] | None) -> dict[str, Any]:
+    from sqlgate.services import attributes
+
     return dict(attributes.parse_assignment(p) for p in pairs or [])
 
 
@@ -71,6 +74,8 @@ def cmd_orgs_list(args: argparse.Namespace) -> int:
 
 
 def cmd_orgs_show(args: argparse.Namespace) -> int:
+    from sqlgate.services import attributes
+
     with services(args) as built:
         info = built.organizations.get(args.org)
     if args.json:
@@ -86,6 +91,8 @@ def cmd_orgs_show(args: argparse.Namespace) -> int:
 
 
 def cmd_orgs_update(args: argparse.Namespace) -> int:
+    from sqlgate.services import attributes
+
     patch: dict[str, Any] = _attrs(args.attr)
     for name in args.unset or []:
         patch[attributes.check_name(name)] = None
@@ -138,6 +145,8 @@ def _confirm(question: str) -> None:
 
 
 def cmd_operator_key_create(args: argparse.Namespace) -> int:
+    from sqlgate.services import operator_keys
+
     with services(args) as built:
         info, secret = operator_keys.create(built.store, args.name)
     if args.json:
@@ -149,6 +158,8 @@ def cmd_operator_key_create(args: argparse.Namespace) -> int:
 
 
 def cmd_operator_key_list(args: argparse.Namespace) -> int:
+    from sqlgate.services import operator_keys
+
     with services(args) as built:
         found = operator_keys.list_keys(built.store)
     rows = [
@@ -173,6 +184,8 @@ def cmd_operator_key_list(args: argparse.Namespace) -> int:
 
 
 def cmd_operator_key_revoke(args: argparse.Namespace) -> int:
+    from sqlgate.services import operator_keys
+
     with services(args) as built:
         info = operator_keys.revoke(built.store, args.key_id)
     if args.json:

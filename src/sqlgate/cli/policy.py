@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from sqlgate.cli._base import (
     acting_org,
@@ -15,9 +16,11 @@ from sqlgate.cli._base import (
     shared_option,
     with_org,
 )
-from sqlgate.container import Services
 from sqlgate.errors import NotFound
-from sqlgate.services.connections import ConnectionInfo
+
+if TYPE_CHECKING:
+    from sqlgate.container import Services
+    from sqlgate.services.connections import ConnectionInfo
 
 
 def cmd_policy_deploy(args: argparse.Namespace) -> int:

@@ -13,9 +13,7 @@ import json
 import sys
 from collections.abc import Iterable
 from dataclasses import replace
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from sqlgate.cli._base import (
     command,
@@ -29,26 +27,30 @@ from sqlgate.cli._base import (
     with_org,
 )
 from sqlgate.errors import SqlgateError
-from sqlgate.nl.questions import NonSqlQuestion
-from sqlgate.results.formats import get_format
-from sqlgate.results.jsonable import dumps, rows_as_arrays
-from sqlgate.services import orgs
-from sqlgate.services.limits import EXPORT, QUERY, Surface
-from sqlgate.services.query import QueryRequest
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from sqlgate.services.limits import Surface
 
 
 def _named_as_options(surface: Surface) -> Surface:
     """``surface``'s limits, with errors naming the command's options."""
+    from sqlgate.services.limits import Surface
+
     return Surface(
         surface.name,
         lambda s: replace(surface.limits(s), row_field="--row-limit", timeout_field="--timeout"),
     )
 
 
-#: A table: the limits of ``POST /api/v1/query`` (default 1,000 rows, at most 10,000).
-TABLE = _named_as_options(QUERY)
-#: csv/json/ndjson: streamed like an export, up to the export row limit.
-STREAMED = _named_as_options(EXPORT)
+def _surface(fmt: str) -> Surface:
+    """A table: the limits of ``POST /api/v1/query`` (default 1,000 rows, at most 10,000);
+    csv/json/ndjson: streamed like an export, up to the export row limit."""
+    from sqlgate.services.limits import EXPORT, QUERY
+
+    return _named_as_options(QUERY if fmt == "table" else EXPORT)
+
 
 #: What `query` and `ask` can print: a table, or a format of results/formats.py.
 FORMATS = ("table", "csv", "json", "ndjson")
@@ -74,6 +76,10 @@ def _format(args: argparse.Namespace) -> str:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
+    from sqlgate.results.formats import get_format
+    from sqlgate.services import orgs
+    from sqlgate.services.query import QueryRequest
+
     sql = sys.stdin.read() if args.sql == "-" else args.sql
     request = QueryRequest(
         sql=sql,
@@ -86,7 +92,7 @@ def cmd_query(args: argparse.Namespace) -> int:
         operator = orgs.operator(built.store, org_id(built, args.org))
         if fmt == "table":
             ran = built.queries.execute(
-                operator, args.connection, request, surface=TABLE, client="cli"
+                operator, args.connection, request, surface=_surface(fmt), client="cli"
             )
             _table(ran.result.table, ran.result.truncated)
             return 0
@@ -95,7 +101,7 @@ def cmd_query(args: argparse.Namespace) -> int:
             operator,
             args.connection,
             request,
-            surface=STREAMED,
+            surface=_surface(fmt),
             client="cli",
             # CSV: PostgreSQL's own text when the engine writes it (the other formats as before)
             output=output if fmt == "csv" else None,
@@ -110,6 +116,8 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 
 def _table(table: pa.Table, truncated: bool) -> None:
+    from sqlgate.results.jsonable import rows_as_arrays
+
     shown = print_table(table.column_names, rows_as_arrays(table), null="NULL")
     print(f"({shown} row{'' if shown == 1 else 's'})")
     if truncated:
@@ -138,6 +146,11 @@ def _write(chunks: Iterable[bytes | memoryview], fmt: str) -> None:
 def cmd_ask(args: argparse.Namespace) -> int:
     """Translate a question (the embedded engine, or the configured LLM), run it and print the
     SQL and the rows; saved like `POST /v1/queries`, as the organization's operator."""
+    from sqlgate.nl.questions import NonSqlQuestion
+    from sqlgate.results.formats import get_format
+    from sqlgate.results.jsonable import dumps, rows_as_arrays
+    from sqlgate.services import orgs
+
     with services(args) as built:
         operator = orgs.operator(built.store, org_id(built, args.org))
         try:

@@ -8,21 +8,21 @@ import sys
 from pathlib import Path
 
 from sqlgate import __version__
-from sqlgate.cli import _workers as workers
-from sqlgate.cli._access_log import log_config as access_log_config
 from sqlgate.cli._base import Adder, UsageError, command, print_json, services, settings
-from sqlgate.cli._memory import return_large_buffers
-from sqlgate.cli._transport import HTTP_PROTOCOL
 from sqlgate.errors import ValidationError
-from sqlgate.services import orgs
-from sqlgate.services.bootstrap import ensure_demo_connection
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from sqlgate import tls as https
+    from sqlgate.cli import _workers as workers
+    from sqlgate.cli._access_log import log_config as access_log_config
+    from sqlgate.cli._memory import return_large_buffers
     from sqlgate.cli._serving import serving_app
+    from sqlgate.cli._transport import HTTP_PROTOCOL
+    from sqlgate.services import orgs
+    from sqlgate.services.bootstrap import ensure_demo_connection
 
     return_large_buffers()
     configured = settings(args)
@@ -82,6 +82,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def worker_count(text: str) -> int:
     """``--workers``: a number of processes, or ``auto`` (one per CPU)."""
+    from sqlgate.cli import _workers as workers
+
     if text == "auto":
         return workers.auto_workers()
     try:
@@ -94,6 +96,9 @@ def worker_count(text: str) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from sqlgate.services import orgs
+    from sqlgate.services.bootstrap import ensure_demo_connection
+
     with services(args) as built:
         result = orgs.init_organization(built.store, name=args.name, owner_email=args.email)
         if not result.created:

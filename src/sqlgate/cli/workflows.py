@@ -12,14 +12,15 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlgate.auth.principal import Principal
 from sqlgate.cli._base import as_operator, print_json, read_mapping
-from sqlgate.container import Services
 from sqlgate.errors import NotFound, SqlgateError, ValidationError
-from sqlgate.library.workflow_spec import shown_step
-from sqlgate.library.workflow_store import RunInfo, WorkflowInfo
+
+if TYPE_CHECKING:
+    from sqlgate.auth.principal import Principal
+    from sqlgate.container import Services
+    from sqlgate.library.workflow_store import RunInfo, WorkflowInfo
 
 #: How long ``run`` waits for a run a server's worker took before this process could.
 WAIT_SECONDS = 600
@@ -64,6 +65,8 @@ def _positive(text: str) -> int:
 def portable(info: WorkflowInfo) -> dict[str, Any]:
     """A workflow as a file says it (a webhook's URL and secret only as ``url_origin``,
     ``url_set`` and ``secret_set``: the file, given back with its ``workflow_id``, keeps them)."""
+    from sqlgate.library.workflow_spec import shown_step
+
     steps = [shown_step(step) for step in info.steps]
     return {
         "workflow_id": info.id,

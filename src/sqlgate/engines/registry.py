@@ -20,10 +20,13 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import cache
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
-from sqlgate.engines.base import ConnectionSpec, Engine
 from sqlgate.errors import ConnectionFailed
-from sqlgate.settings import Settings
+
+if TYPE_CHECKING:  # annotations only: the CLI reads CONNECTION_TYPES without importing engines
+    from sqlgate.engines.base import ConnectionSpec, Engine
+    from sqlgate.settings import Settings
 
 #: Connection ``type`` → ``module:Class`` of its engine, in the order the API lists the types.
 ENGINE_TYPES: Mapping[str, str] = MappingProxyType(
