@@ -119,3 +119,29 @@ def pg_small_files(
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])  # the server's CSV text; Arrow batches
 def test_a_postgres_job_in_small_files_stops_at_its_timeout(pg_small_files: Env, fmt: str) -> None:
     assert_stops_at_its_timeout(pg_small_files, "pg", fmt)
+
+
+def test_a_cancel_stops_a_job_in_small_files_at_once(small_files: Env) -> None:
+    """The same checks between files carry a cancel: it no longer waits for the engine's
+    batch to be written as thousands of files."""
+    env = small_files
+    r = env.client.post(
+        "/v1/jobs",
+        json={"connection_id": "duck", "format": "csv", "query": MANY_ROWS["duck"], "timeout": 600},
+        headers=env.org.headers(),
+    )
+    job_id = r.json()["job_id"]
+    until = time.monotonic() + 20
+    while env.client.get(f"/v1/jobs/{job_id}", headers=env.org.headers()).json()["row_count"] < 10:
+        assert time.monotonic() < until  # files are being written
+        time.sleep(0.05)
+    started = time.monotonic()
+    canceled = env.client.post(f"/v1/jobs/{job_id}/cancel", headers=env.org.headers())
+    assert canceled.status_code == 200, canceled.text
+    while True:
+        job = env.client.get(f"/v1/jobs/{job_id}?wait=1", headers=env.org.headers()).json()
+        if job["state"] != "running":
+            break
+        assert time.monotonic() < started + 60, job
+    assert job["state"] == "canceled" and job["error"]["code"] == "canceled", job
+    assert time.monotonic() - started < SLACK
