@@ -17,7 +17,9 @@ from typing import Any
 import pytest
 
 from tests.api.test_pg_csv_export import pg_body, pg_url  # noqa: F401 - pg_url is a fixture
+from tests.api.test_servers import mysql_body
 from tests.conftest import Env, open_env
+from tests.mysql_services import fresh_mysql_database
 
 TIMEOUT = 1
 #: How long past its timeout a job may take to stop and report (the engine's interrupt, closing
@@ -31,6 +33,7 @@ MANY_ROWS = {
         "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t) "
         "SELECT n, 'row ' || n AS s FROM t"
     ),
+    "my": "SELECT a.n * 1000 + b.n AS n, CONCAT('row ', b.n) AS s FROM thousand a, thousand b",
     "pg": (  # two series, as one would materialise before its first row
         "SELECT a * 100000 + b AS n, 'row ' || b AS s "
         "FROM generate_series(0, 99999) AS a, generate_series(1, 100000) AS b"
@@ -73,12 +76,14 @@ def last_audit(env: Env) -> dict[str, Any]:
     return dict(events[0])
 
 
-def assert_stops_at_its_timeout(env: Env, connection: str, fmt: str) -> None:
-    job, elapsed = run_job(env, connection, fmt, MANY_ROWS[connection], timeout=TIMEOUT)
+def assert_stops_at_its_timeout(
+    env: Env, connection: str, fmt: str, timeout: float = TIMEOUT
+) -> None:
+    job, elapsed = run_job(env, connection, fmt, MANY_ROWS[connection], timeout=timeout)
     assert job["state"] == "failed", job
     assert job["error"]["code"] == "timeout", job
-    assert f"timeout of {TIMEOUT} s" in job["error"]["message"]
-    assert elapsed < TIMEOUT + SLACK, f"the job ended {elapsed:.1f} s after it was submitted"
+    assert f"timeout of {timeout:g} s" in job["error"]["message"]
+    assert elapsed < timeout + SLACK, f"the job ended {elapsed:.1f} s after it was submitted"
     event = last_audit(env)
     assert (event["status"], event["error_code"]) == ("error", "timeout")
     assert event["row_count"] > 0  # rows were read, and files written, before the deadline
@@ -145,3 +150,25 @@ def test_a_cancel_stops_a_job_in_small_files_at_once(small_files: Env) -> None:
         assert time.monotonic() < started + 60, job
     assert job["state"] == "canceled" and job["error"]["code"] == "canceled", job
     assert time.monotonic() - started < SLACK
+
+
+@pytest.fixture(scope="module")
+def my_small_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    with fresh_mysql_database() as db:
+        with db.admin() as admin, admin.cursor() as cursor:
+            cursor.execute("CREATE TABLE thousand (n INT PRIMARY KEY)")
+            cursor.execute(
+                "INSERT INTO thousand VALUES " + ", ".join(f"({i})" for i in range(1000))
+            )
+        for env in open_env(tmp_path_factory.mktemp("deadline-my"), async_chunk_rows=2):
+            created = env.client.post(
+                "/v1/connections", json=mysql_body(db, "my"), headers=env.org.headers()
+            )
+            assert created.status_code == 201, created.text
+            yield env
+
+
+@pytest.mark.postgres  # the marker of the tests that need the database servers
+def test_a_mariadb_job_in_small_files_stops_at_its_timeout(my_small_files: Env) -> None:
+    # The driver reads rows one by one in Python: its first batch took over 1 s here.
+    assert_stops_at_its_timeout(my_small_files, "my", "csv", timeout=3)
