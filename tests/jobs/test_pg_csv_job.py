@@ -44,13 +44,6 @@ def jenv(tmp_path_factory: pytest.TempPathFactory, pg_url: str) -> Iterator[Env]
     yield from _pg_env(tmp_path_factory.mktemp("pgjob"), pg_url, async_chunk_rows=2)
 
 
-@pytest.fixture(scope="module")
-def big_files_env(tmp_path_factory: pytest.TempPathFactory, pg_url: str) -> Iterator[Env]:  # noqa: F811
-    """Files of the default size. With 2-row files a job past its deadline first writes the
-    engine's current 4 MB of rows as tens of thousands of fsynced files (20 to 50 s)."""
-    yield from _pg_env(tmp_path_factory.mktemp("pgjob-big"), pg_url)
-
-
 def job(env: Env, **body: Any) -> dict[str, Any]:
     r = env.client.post(
         "/v1/jobs", json={"connection_id": "pg", "format": "csv", **body}, headers=env.org.headers()
@@ -121,18 +114,19 @@ def test_a_csv_job_cut_at_its_row_limit_says_so(jenv: Env) -> None:
     assert event["detail"] == {"truncated": True, "row_limit": 3}
 
 
-def test_a_csv_job_past_its_timeout_fails_and_is_audited(big_files_env: Env) -> None:
-    env = big_files_env
+def test_a_csv_job_past_its_timeout_fails_and_is_audited(jenv: Env) -> None:
+    """In 2-row files: the deadline holds between the files of one chunk of the server's text
+    (tests/jobs/test_job_deadline.py times it on every engine)."""
     slow = (
         "SELECT a * 100000 + b AS g, md5(b::text) AS h "
         "FROM generate_series(0, 99999) AS a, generate_series(1, 100000) AS b"
     )
-    done = job(env, query=slow, timeout=1)
+    done = job(jenv, query=slow, timeout=1)
     assert done["state"] == "failed" and done["error"]["code"] == "timeout"
-    event = last_audit(env)
+    event = last_audit(jenv)
     assert event["status"] == "error" and event["error_code"] == "timeout"
     assert event["row_count"] > 0  # rows were written before the deadline
-    assert job(env, query="SELECT 3 AS three")["result"]["row_count"] == 1  # session usable
+    assert job(jenv, query="SELECT 3 AS three")["result"]["row_count"] == 1  # session usable
 
 
 # --- the result files, from text ----------------------------------------------------------------
@@ -153,6 +147,7 @@ def test_the_byte_limit_cuts_text_between_chunks(tmp_path: Path) -> None:
         iter(chunks),
         Limits(byte_limit=50, chunk_rows=15, chunk_bytes=10**6),
         lambda rows, nbytes: None,
+        lambda: None,
     )
     assert [c.row_count for c in manifest.chunks] == [15, 15]
     assert (manifest.row_count, manifest.truncated, manifest.truncated_by) == (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -34,7 +35,7 @@ def write(tmp_path: Path, total: int, **limits: int) -> tuple[ResultStore, dict[
     seen: list[tuple[int, int]] = []
     manifest = store.write(
         JOB, "parquet", COLUMNS, SCHEMA, batches(total, 300), Limits(**lim),
-        lambda r, b: seen.append((r, b)),
+        lambda r, b: seen.append((r, b)), lambda: None,
     )  # fmt: skip
     assert seen and seen[-1] == (manifest.row_count, manifest.byte_count)
     return store, manifest.to_dict()
@@ -64,6 +65,50 @@ def test_byte_limit_truncates(tmp_path: Path) -> None:
     _, manifest = write(tmp_path, 100_000, chunk_rows=300, byte_limit=5000)
     assert manifest["truncated"] and manifest["truncated_by"] == "byte_limit"
     assert manifest["row_count"] < 100_000
+
+
+class _Stop(Exception):
+    pass
+
+
+def _stop_after(calls: int) -> Callable[[], None]:
+    """A check that lets ``calls`` calls pass, then raises (a job's deadline firing)."""
+    seen = 0
+
+    def check() -> None:
+        nonlocal seen
+        seen += 1
+        if seen > calls:
+            raise _Stop
+
+    return check
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv", "json", "ndjson"])
+def test_a_check_that_raises_stops_the_files_of_one_batch(tmp_path: Path, fmt: str) -> None:
+    """One batch of 10,000 rows in 1-row files: the check runs before each of them, so a
+    stop comes within a file, not after the 10,000 the batch would make."""
+    store = ResultStore(tmp_path)
+    limits = Limits(byte_limit=10**12, chunk_rows=1, chunk_bytes=10**12)
+    with pytest.raises(_Stop):
+        store.write(
+            JOB, fmt, COLUMNS, SCHEMA, batches(10_000, 10_000), limits,
+            lambda r, b: None, _stop_after(20),
+        )  # fmt: skip
+    assert 1 <= len(list((tmp_path / JOB).glob("part-*"))) <= 20
+    assert not (tmp_path / JOB / "manifest.json").exists()
+
+
+def test_a_check_that_raises_stops_the_files_of_one_text_chunk(tmp_path: Path) -> None:
+    store = ResultStore(tmp_path)
+    limits = Limits(byte_limit=10**12, chunk_rows=1, chunk_bytes=10**12)
+    chunk = (b"".join(b"%d\n" % i for i in range(10_000)), 10_000)
+    with pytest.raises(_Stop):
+        store.write_text(
+            JOB, COLUMNS, b'"n"\n', iter([chunk]), limits, lambda r, b: None, _stop_after(20)
+        )
+    assert 1 <= len(list((tmp_path / JOB).glob("part-*"))) <= 20
+    assert not (tmp_path / JOB / "manifest.json").exists()
 
 
 def test_file_names_are_checked(tmp_path: Path) -> None:

@@ -9,6 +9,10 @@
 * **Cancelling** fires the engine deadlines the job's query started (``observe_deadlines``):
   DuckDB and SQLite interrupt, PostgreSQL cancels, MySQL kills the query on the server.
   Cancel requests made in another process reach this one through the store within a second.
+* **The deadline** (the job's timeout) holds for writing too: the writer checks for a cancel,
+  a shutdown or a deadline that fired before every file and every piece of rows it writes,
+  since one batch from the engine may make thousands of small files. A job past its deadline
+  fails with the query's timeout error, as when the engine's own read stops it.
 * **Liveness**: the process stamps ``heartbeat_at`` on its running jobs. At start-up, jobs left
   running by a dead process on this host are failed (``job_interrupted``); any running job whose
   heartbeat is older than ``async_stale_seconds`` is failed by whichever process notices.
@@ -98,10 +102,16 @@ class _Control:
             deadline.fire()
 
     def check(self) -> None:
+        """Raise if the job must stop: canceled, shutting down, or past its deadline (the
+        query's timeout error, as the engine's read raises it)."""
         if self.canceled:
             raise _Canceled
         if self.shutting_down:
             raise _ShuttingDown
+        with self.lock:
+            expired = next((d for d in self.deadlines if d.expired), None)
+        if expired is not None:
+            raise expired.error()
 
     def watch(self, batches: Iterable[_T]) -> Iterator[_T]:
         for batch in batches:
@@ -314,6 +324,7 @@ class JobRunner:
                         control.watch(stream.text_chunks()),
                         limits,
                         progress,
+                        control.check,
                     )
                 else:
                     manifest = self._results.write(
@@ -324,6 +335,7 @@ class JobRunner:
                         control.watch(stream),
                         limits,
                         progress,
+                        control.check,
                     )
             except (_Canceled, _ShuttingDown):
                 raise

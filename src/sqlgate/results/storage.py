@@ -11,6 +11,10 @@ nothing that looks finished. Downloads only ever serve files listed in a succeed
 
 Memory stays bounded by about one batch: the format writers of :mod:`sqlgate.results.formats`
 pull batches lazily and each output chunk goes straight to disk.
+
+The caller's ``check`` (it raises to stop the write: a job's cancel or deadline) runs before
+every file, before every piece of rows a file takes and before the manifest: one batch from the
+engine may make thousands of small files, and a stop must not wait for all of them.
 """
 
 from __future__ import annotations
@@ -72,13 +76,16 @@ class Limits:
 
 
 Progress = Callable[[int, int], None]
+#: Raises to stop a write (see the module's docstring); returns when the write may go on.
+Check = Callable[[], None]
 
 
 class _Source:
     """Batches from the engine with one batch of look-ahead (to know whether rows remain)."""
 
-    def __init__(self, batches: Iterable[pa.RecordBatch]) -> None:
+    def __init__(self, batches: Iterable[pa.RecordBatch], check: Check) -> None:
         self._it = iter(batches)
+        self._check = check
         self._ahead: pa.RecordBatch | None = None
         self.done = False
 
@@ -94,6 +101,7 @@ class _Source:
         return self._ahead
 
     def take(self, max_rows: int) -> pa.RecordBatch | None:
+        self._check()
         batch = self.peek()
         if batch is None:
             return None
@@ -108,8 +116,9 @@ class _TextSource:
     """Chunks of CSV rows with one chunk of look-ahead, split at row ends when asked for
     fewer rows than a chunk holds."""
 
-    def __init__(self, chunks: Iterable[tuple[bytes, int]]) -> None:
+    def __init__(self, chunks: Iterable[tuple[bytes, int]], check: Check) -> None:
         self._it = iter(chunks)
+        self._check = check
         self._ahead: tuple[bytes, int] | None = None
         self.done = False
 
@@ -125,6 +134,7 @@ class _TextSource:
         return self._ahead
 
     def take(self, max_rows: int) -> tuple[bytes, int] | None:
+        self._check()
         chunk = self.peek()
         if chunk is None:
             return None
@@ -177,16 +187,17 @@ class ResultStore:
         batches: Iterable[pa.RecordBatch],
         limits: Limits,
         progress: Progress,
+        check: Check,
     ) -> Manifest:
         """Write ``batches`` as chunk files and the manifest; returns the manifest.
 
         Stops early (``truncated``) when the next batch would start past ``byte_limit``; the
         caller adds truncation by the row limit (the stream knows it). Raises whatever the
-        batches raise (a cancel, an engine error), leaving only temporary files behind, which
-        :meth:`delete` removes.
+        batches or ``check`` raise (a cancel, a deadline, an engine error), leaving complete
+        files and at most one temporary file behind, which :meth:`delete` removes.
         """
         output = get_format(format_name)
-        source = _Source(batches)
+        source = _Source(batches, check)
         return self._write_all(
             job_id,
             output,
@@ -197,6 +208,7 @@ class ResultStore:
             ),
             limits,
             progress,
+            check,
         )
 
     def _write_all(
@@ -208,6 +220,7 @@ class ResultStore:
         write_chunk: Callable[[Path, int, Manifest], Chunk],
         limits: Limits,
         progress: Progress,
+        check: Check,
     ) -> Manifest:
         """Chunk files from ``write_chunk`` (which adds its rows and bytes to the manifest) until
         ``remaining()`` is None or the byte limit is reached, then the manifest."""
@@ -219,6 +232,7 @@ class ResultStore:
             columns=[{"name": c.name, "type": c.type} for c in columns],
         )
         while True:
+            check()
             manifest.chunks.append(write_chunk(directory, len(manifest.chunks), manifest))
             progress(manifest.row_count, manifest.byte_count)
             if manifest.byte_count >= limits.byte_limit:
@@ -227,6 +241,7 @@ class ResultStore:
                 break
             if remaining() is None:
                 break
+        check()
         _write_atomically(directory / MANIFEST, json.dumps(manifest.to_dict()).encode())
         _sync_dir(directory)
         return manifest
@@ -277,12 +292,13 @@ class ResultStore:
         chunks: Iterable[tuple[bytes, int]],
         limits: Limits,
         progress: Progress,
+        check: Check,
     ) -> Manifest:
         """Like :meth:`write` in CSV, from CSV text the engine wrote: ``chunks`` of whole rows
         (each with how many it holds), in which only quotes enclose values. Each file gets
         ``header`` and at most ``chunk_rows`` rows; a new file starts, and the byte limit is
-        checked, between chunks, as :meth:`write` does between batches."""
-        source = _TextSource(chunks)
+        checked, between chunks, as :meth:`write` does between batches; ``check`` runs as there."""
+        source = _TextSource(chunks, check)
         return self._write_all(
             job_id,
             get_format("csv"),
@@ -293,6 +309,7 @@ class ResultStore:
             ),
             limits,
             progress,
+            check,
         )
 
     def read_manifest(self, job_id: str) -> Manifest | None:
