@@ -38,7 +38,7 @@ import xlsxwriter
 from sqlgate.errors import SqlgateError
 from sqlgate.results import endings, jsonable
 from sqlgate.results.cells import cell_text, sheet_batch, sheet_schema
-from sqlgate.results.read_ahead import read_ahead
+from sqlgate.results.read_ahead import map_ahead, read_ahead
 
 # Excel sheets hold 1,048,576 rows; one is the header. Exports in Excel are cut there (its
 # ``max_rows``); the writer also stops pulling batches once this many data rows are written.
@@ -181,24 +181,28 @@ def _write_csv(
 ) -> Iterator[Chunk]:
     """CSV has no room for a marker: a cut or failed export is told by the response (headers,
     an aborted transfer), not the file. Each slice of rows is written by Arrow in one piece and
-    handed on as a view of Arrow's buffer, not copied."""
+    handed on as a view of Arrow's buffer, not copied; the next slices are written on other
+    cores meanwhile (see :func:`map_ahead`)."""
     target = sheet_schema(schema)
     utc = [i for i, f in enumerate(target) if _is_utc_timestamp(f.type)]
     written = target
     for i in utc:
         written = written.set(i, pa.field(target[i].name, pa.string()))
+
+    def encode(batch: pa.RecordBatch) -> memoryview:
+        out = sheet_batch(batch, target)
+        if utc:
+            columns = list(out.columns)
+            for i in utc:
+                columns[i] = _utc_text(columns[i])
+            out = pa.RecordBatch.from_arrays(columns, schema=written)
+        sink = pa.BufferOutputStream()
+        pa_csv.write_csv(out, sink, write_options=_CSV_ROWS)
+        return memoryview(sink.getvalue())
+
     yield csv_header(schema)  # before the first (maybe slow) batch arrives
     try:
-        for batch in _sliced(batches, CSV_SLICE_ROWS):
-            out = sheet_batch(batch, target)
-            if utc:
-                columns = list(out.columns)
-                for i in utc:
-                    columns[i] = _utc_text(columns[i])
-                out = pa.RecordBatch.from_arrays(columns, schema=written)
-            sink = pa.BufferOutputStream()
-            pa_csv.write_csv(out, sink, write_options=_CSV_ROWS)
-            yield memoryview(sink.getvalue())
+        yield from map_ahead(encode, _sliced(batches, CSV_SLICE_ROWS))
     finally:
         # Arrow's allocator keeps the slices' freed memory for reuse: about 30 MB after a
         # large export, given back here.

@@ -1,16 +1,28 @@
-"""Batches pulled by a thread ahead of their writer, so the engine computes the next ones while
-the writer encodes this one: DuckDB's reader and Arrow's Parquet writer both release the
-interpreter lock, so on two cores they run side by side instead of taking turns."""
+"""Work done ahead of the writer that consumes it, on other threads.
+
+:func:`read_ahead`: batches pulled by a thread ahead of their writer, so the engine computes the
+next ones while the writer encodes this one: DuckDB's reader and Arrow's Parquet writer both
+release the interpreter lock, so on two cores they run side by side instead of taking turns.
+
+:func:`map_ahead`: a function (an encoder that releases the lock, such as Arrow's CSV writer)
+applied to the next few items on a small shared pool while the caller pulls and sends, the
+results handed on in order: one export's encoding then uses every core, as DuckDB's own
+``COPY`` does.
+"""
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from typing import TypeVar
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 _POLL = 0.1  # s between checks for the consumer having gone
 #: Items read ahead at most: those queued, plus the one the thread holds while the queue is full.
@@ -67,3 +79,50 @@ def read_ahead(items: Iterable[T], depth: int = READ_AHEAD) -> Iterator[T]:
     finally:
         stop.set()
         thread.join()
+
+
+#: Threads that :func:`map_ahead` runs its functions on, shared by every export of the process:
+#: one per core (at least two), so encoders never outnumber the cores that can run them.
+ENCODERS = max(2, os.cpu_count() or 2)
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _encoders() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(ENCODERS, thread_name_prefix="sqlgate-encode")
+        return _pool
+
+
+def map_ahead(function: Callable[[T], R], items: Iterable[T], depth: int = 2) -> Iterator[R]:
+    """``function(item)`` for each of ``items``, in order, with up to ``depth`` items after the
+        one being handed on already being worked on by the shared encoder threads. ``items`` are
+        pulled by the caller's thread. An error in ``function`` raises here, at its item's turn, and
+    one reading ``items`` after the items read before it;
+        when the caller stops early, the items not yet started are dropped and those running are
+        left to finish on their own (their results unused)."""
+    pending: deque[Future[R]] = deque()
+    pool = _encoders()
+    source = iter(items)
+    failed: Exception | None = None
+    try:
+        while True:
+            try:
+                item = next(source)
+            except StopIteration:
+                break
+            except Exception as exc:  # raised after the items read before it are handed on
+                failed = exc
+                break
+            pending.append(pool.submit(function, item))
+            if len(pending) > depth:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
+    if failed is not None:
+        raise failed
