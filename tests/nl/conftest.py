@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -20,6 +21,8 @@ from sqlgate.nl.semantic import SemanticModel, parse_semantic_model
 from sqlgate.nl.values import ValueIndex
 from sqlgate.sql.guard import analyze
 from tests.conftest import CHINOOK_SQLITE
+from tests.mysql_services import fresh_mysql_database
+from tests.services import fresh_pg_database
 
 EVAL = resources.files("sqlgate.nl") / "eval"
 TODAY = date(2025, 12, 31)
@@ -48,6 +51,56 @@ def on_every_dialect(nl: RuleTranslator, question: str, values: ValueIndex) -> N
         answer = RuleTranslator(nl.model, dialect, values).ask(question)
         assert answer.is_sql, (dialect, answer.explanation)
         assert analyze(answer.native_sql or "", dialect).is_valid, (dialect, answer.native_sql)
+
+
+#: ``dialect`` parameters for :func:`same_counts_on`: PostgreSQL's marked as needing its server.
+ENGINE_DIALECTS = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres), "mysql"]
+
+
+def same_counts_on(
+    dialect: str,
+    nl: RuleTranslator,
+    values: ValueIndex,
+    schema: str,
+    counts: list[tuple[str, int]],
+) -> None:
+    """Each question of ``counts`` (question, rows of its SQLite answer), translated for
+    ``dialect``, runs on a fresh database of that engine holding ``schema`` (SQLite DDL and
+    inserts; foreign-key clauses dropped) and gives as many rows."""
+    translator = RuleTranslator(nl.model, dialect, values)
+    statements = [re.sub(r"REFERENCES \w+ \(\w+\)", "", s) for s in schema.split(";") if s.strip()]
+
+    def check(run: Callable[[str], list[Any]]) -> None:
+        for statement in statements:
+            run(statement)
+        for question, expected in counts:
+            answer = translator.ask(question)
+            assert answer.is_sql, (question, answer.explanation)
+            assert len(run(answer.native_sql or "")) == expected, (question, answer.native_sql)
+
+    if dialect == "duckdb":
+        import duckdb
+
+        con = duckdb.connect()
+        check(lambda sql: con.execute(sql).fetchall())
+    elif dialect == "postgres":
+        import psycopg
+
+        with fresh_pg_database() as url, psycopg.connect(url, autocommit=True) as pg:
+
+            def on_pg(sql: str) -> list[Any]:
+                cursor = pg.execute(sql)
+                return cursor.fetchall() if cursor.description else []
+
+            check(on_pg)
+    else:
+        with fresh_mysql_database() as db, db.admin() as my, my.cursor() as cursor:
+
+            def run(sql: str) -> list[Any]:
+                cursor.execute(sql)
+                return list(cursor.fetchall())
+
+            check(run)
 
 
 def asked_rows(engine: SQLiteEngine, question: str, nl: RuleTranslator) -> list[tuple[Any, ...]]:

@@ -16,7 +16,6 @@ PostgreSQL and MySQL, and run there with as many rows.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 import pytest
@@ -25,10 +24,8 @@ from sqlgate.engines.sqlite import SQLiteEngine
 from sqlgate.nl.prepare import prepare_embedded, sample_values
 from sqlgate.nl.rules import RuleTranslator
 from sqlgate.nl.values import ValueIndex
-from tests.mysql_services import fresh_mysql_database
-from tests.nl.conftest import on_every_dialect, sqlite_engine
+from tests.nl.conftest import ENGINE_DIALECTS, on_every_dialect, same_counts_on, sqlite_engine
 from tests.nl.test_coverage import answers, declines, rows
-from tests.services import fresh_pg_database
 
 SCHEMA = """
 CREATE TABLE bakeries (
@@ -596,49 +593,9 @@ def test_structures_through_a_link_table(club: SQLiteEngine, question: str, gold
     on_every_dialect(nl, question, sample_values(club, nl.model, "sqlite"))
 
 
-def _load(execute, schema: str) -> None:
-    for statement in schema.split(";"):
-        if statement.strip():
-            execute(re.sub(r"REFERENCES \w+ \(\w+\)", "", statement))
-
-
-def test_the_duckdb_translations_run_and_give_as_many_rows(
-    nl: RuleTranslator, bakery: SQLiteEngine, values: ValueIndex
+@pytest.mark.parametrize("dialect", ENGINE_DIALECTS)
+def test_the_translations_run_on_the_other_engines_and_give_as_many_rows(
+    nl: RuleTranslator, bakery: SQLiteEngine, values: ValueIndex, dialect: str
 ) -> None:
-    duckdb = pytest.importorskip("duckdb")
-    con = duckdb.connect()
-    _load(con.execute, SCHEMA)
-    translator = RuleTranslator(nl.model, "duckdb", values)
-    for question, gold, _ in CASES:
-        answer = translator.ask(question)
-        assert answer.is_sql, (question, answer.explanation)
-        got = con.execute(answer.native_sql or "").fetchall()
-        assert len(got) == len(rows(bakery, gold)), (question, answer.native_sql)
-
-
-@pytest.mark.postgres
-def test_the_postgres_translations_run_and_give_as_many_rows(
-    nl: RuleTranslator, bakery: SQLiteEngine, values: ValueIndex
-) -> None:
-    psycopg = pytest.importorskip("psycopg")
-    translator = RuleTranslator(nl.model, "postgres", values)
-    with fresh_pg_database() as url, psycopg.connect(url, autocommit=True) as con:
-        _load(con.execute, SCHEMA)
-        for question, gold, _ in CASES:
-            answer = translator.ask(question)
-            assert answer.is_sql, (question, answer.explanation)
-            got = con.execute(answer.native_sql or "").fetchall()
-            assert len(got) == len(rows(bakery, gold)), (question, answer.native_sql)
-
-
-def test_the_mysql_translations_run_and_give_as_many_rows(
-    nl: RuleTranslator, bakery: SQLiteEngine, values: ValueIndex
-) -> None:
-    translator = RuleTranslator(nl.model, "mysql", values)
-    with fresh_mysql_database() as db, db.admin() as con, con.cursor() as cursor:
-        _load(cursor.execute, SCHEMA)
-        for question, gold, _ in CASES:
-            answer = translator.ask(question)
-            assert answer.is_sql, (question, answer.explanation)
-            cursor.execute(answer.native_sql or "")
-            assert len(cursor.fetchall()) == len(rows(bakery, gold)), (question, answer.native_sql)
+    counts = [(question, len(rows(bakery, gold))) for question, gold, _ in CASES]
+    same_counts_on(dialect, nl, values, SCHEMA, counts)
