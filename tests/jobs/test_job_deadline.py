@@ -19,6 +19,7 @@ import pytest
 from tests.api.test_pg_csv_export import pg_body, pg_url  # noqa: F401 - pg_url is a fixture
 from tests.api.test_servers import mysql_body
 from tests.conftest import Env, open_env
+from tests.jobs.test_pg_csv_job import last_audit
 from tests.mysql_services import fresh_mysql_database
 
 TIMEOUT = 1
@@ -66,14 +67,6 @@ def run_job(
         if job["state"] in ("succeeded", "failed", "canceled"):
             return job, time.monotonic() - started
         assert time.monotonic() < until, job
-
-
-def last_audit(env: Env) -> dict[str, Any]:
-    env.org.services.audit.flush()
-    events = env.client.get(
-        "/v1/audit", params={"action": "query.async", "limit": 1}, headers=env.org.headers()
-    ).json()["data"]
-    return dict(events[0])
 
 
 def assert_stops_at_its_timeout(

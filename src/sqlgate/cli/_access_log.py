@@ -57,15 +57,7 @@ class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def emit(self, record: logging.LogRecord) -> None:
         # Called under the handler's lock (Handler.handle), as flush takes the lines.
         try:
-            lines = self._lines
-            lines.append(self.format(record) + self.terminator)
-            if len(lines) >= MAX_HELD:
-                # The stream does not keep up: write here, on the caller, as a plain
-                # StreamHandler would, rather than hold ever more lines.
-                self._lines = []
-                self.stream.write(self._text(lines))
-            elif not self._dirty.is_set():
-                self._dirty.set()
+            self._keep(self.format(record) + self.terminator)
         except RecursionError:
             raise
         except Exception:
@@ -75,15 +67,21 @@ class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         """Keep an access line's values, formatted when written (see :class:`AccessLogger`)."""
         self.acquire()
         try:
-            lines = self._lines
-            lines.append(args)
-            if len(lines) >= MAX_HELD:
-                self._lines = []
-                self.stream.write(self._text(lines))
-            elif not self._dirty.is_set():
-                self._dirty.set()
+            self._keep(args)
         finally:
             self.release()
+
+    def _keep(self, line: str | tuple[Any, ...]) -> None:
+        """Hold ``line`` for the flusher (under the handler's lock)."""
+        lines = self._lines
+        lines.append(line)
+        if len(lines) >= MAX_HELD:
+            # The stream does not keep up: write here, on the caller, as a plain
+            # StreamHandler would, rather than hold ever more lines.
+            self._lines = []
+            self.stream.write(self._text(lines))
+        elif not self._dirty.is_set():
+            self._dirty.set()
 
     def _text(self, lines: list[str | tuple[Any, ...]]) -> str:
         formatter = self.formatter

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -43,6 +42,7 @@ from sqlgate.services.documents import (
     invalid_document,
     stored_format,
 )
+from sqlgate.services.remembered import Remembered
 from sqlgate.sql.access_bind import EffectivePolicy, PolicyContext, bind
 from sqlgate.sql.access_document import (
     AccessDocument,
@@ -119,10 +119,8 @@ class AccessPolicies:
         self._compiled: dict[tuple[str, str, int, int], AccessDocument] = {}
         self._bound: OrderedDict[tuple[Any, ...], EffectivePolicy] = OrderedDict()
         self._lock = threading.Lock()
-        #: (connection id, org id) -> (until when, latest version of each layer): see _versions.
-        self._cache_seconds = cache_seconds
-        self._latest: dict[tuple[str, str], tuple[float, dict[str, int]]] = {}
-        self._revision = 0
+        #: (connection id, org id) -> the latest version of each layer: see _versions.
+        self._latest: Remembered[tuple[str, str], dict[str, int]] = Remembered(cache_seconds)
 
     # --- the query path -----------------------------------------------------------------------
 
@@ -158,25 +156,11 @@ class AccessPolicies:
         CLI, another worker) is seen within that time. A look-up that raced a deploy is not
         stored. (Under load the store's other writers, the audit log's above all, leave the
         query's pages to be read again each time: it cost a third of a ``SELECT 1``.)"""
-        ttl = self._cache_seconds
-        key = (conn.id, org_id)
-        if ttl > 0:
-            entry = self._latest.get(key)
-            if entry is not None and entry[0] > time.monotonic():
-                return entry[1]
-        revision = self._revision
-        rows = self._store.rows(_LATEST, {"connection_id": conn.id, "org_id": org_id})
-        versions = {layer: int(version) for layer, version in rows}
-        if ttl > 0 and revision == self._revision:
-            if len(self._latest) > 10_000:
-                self._latest.clear()
-            self._latest[key] = (time.monotonic() + ttl, versions)
-        return versions
+        return self._latest.get((conn.id, org_id), lambda: self._read_versions(conn, org_id))
 
-    def _deployed(self) -> None:
-        """A version was stored: no remembered look-up may be used again."""
-        self._revision += 1
-        self._latest.clear()
+    def _read_versions(self, conn: ConnectionInfo, org_id: str) -> dict[str, int]:
+        rows = self._store.rows(_LATEST, {"connection_id": conn.id, "org_id": org_id})
+        return {layer: int(version) for layer, version in rows}
 
     def effective_for(
         self,
@@ -413,7 +397,7 @@ class AccessPolicies:
                     session.add(row)
                     session.flush()
                     deployed = _version(row)
-                self._deployed()
+                self._latest.forget()  # a version was stored
             except IntegrityError:
                 with self._store.session() as session:
                     if session.get(Connection, conn.id) is None:

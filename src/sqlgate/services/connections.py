@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import re
-import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,6 +37,7 @@ from sqlgate.errors import (
 )
 from sqlgate.services import _connection_lookup as lookups
 from sqlgate.services.audit import AuditLog, audited
+from sqlgate.services.remembered import Remembered
 from sqlgate.services.secrets import SecretBox
 from sqlgate.settings import Settings
 from sqlgate.store.db import Store
@@ -149,8 +149,9 @@ class ConnectionService:
         self._box = box
         self._audit = audit
         # Lookups on the query path, by (org id, ref): see ``get`` and ``_changed``.
-        self._cache: dict[tuple[str, str | None], tuple[float, ConnectionInfo]] = {}
-        self._revision = 0
+        self._lookups: Remembered[tuple[str, str | None], ConnectionInfo] = Remembered(
+            settings.connection_cache_seconds
+        )
 
     def _audited(
         self, actor: Principal | None, org_id: str, action: str, connection_id: str
@@ -174,23 +175,11 @@ class ConnectionService:
         through this service forgets everything at once (``_changed``); one made by another
         process (the CLI, another worker) is seen within that time. Misses are not
         remembered, and a lookup that raced a change is not stored."""
-        ttl = self._settings.connection_cache_seconds
-        if ttl > 0:
-            entry = self._cache.get((org_id, ref))
-            if entry is not None and entry[0] > time.monotonic():
-                return entry[1]
-        revision = self._revision
-        info = self._lookup(org_id, ref)
-        if ttl > 0 and revision == self._revision:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[(org_id, ref)] = (time.monotonic() + ttl, info)
-        return info
+        return self._lookups.get((org_id, ref), lambda: self._lookup(org_id, ref))
 
     def _changed(self) -> None:
         """Connections changed (or may have): no cached lookup may be used again."""
-        self._revision += 1
-        self._cache.clear()
+        self._lookups.forget()
 
     def forget_lookups(self) -> None:
         """Connections or grants changed elsewhere in this process (grants, organizations)."""
