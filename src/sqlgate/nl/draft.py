@@ -14,6 +14,7 @@ import re
 
 from sqlgate.nl.draft_links import implied_foreign_keys
 from sqlgate.nl.draft_synonyms import column_synonyms, table_synonyms
+from sqlgate.nl.name_words import name_words
 from sqlgate.nl.semantic import (
     Column,
     Model,
@@ -132,16 +133,19 @@ def _time_column(columns: tuple[SchemaColumn, ...]) -> str | None:
 
 def _labels(columns: list[Column], table: str = "") -> list[str]:
     lower = {c.name.lower(): c.name for c in columns}
-    first_last = [n for n in lower if n.replace("_", "") in ("firstname", "lastname")]
+    first_last = [n for n in lower if "".join(name_words(n)) in ("firstname", "lastname")]
     for wanted in _LABEL_NAMES:
         if wanted == "title" and len(first_last) == 2:
             break  # a person's job title is not what names them
         if wanted in lower:
             return [lower[wanted]]
     if len(first_last) == 2:
-        return sorted((lower[n] for n in first_last), key=lambda n: "last" in n.lower())
+        return sorted((lower[n] for n in first_last), key=lambda n: "last" in name_words(n))
     for name, original in lower.items():
         if name.endswith(("name", "title")):
+            return [original]
+    for name, original in lower.items():
+        if name_words(name)[-1:] in (("name",), ("title",)):  # proj_nm, CustNm
             return [original]
     # a column named like its table: continents.Continent, genre.genre
     table_words = {stem(w) for w in identifier_words(table)}

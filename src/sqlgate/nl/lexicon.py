@@ -71,6 +71,7 @@ class Lexicon:
         self.acronyms: dict[str, list[Entry]] = defaultdict(list)
         self._build(values)
         self._labelled_things()
+        self._measured_things()
         self.words |= {lemma(w) for w in self.words}
         #: words of names that are no English word and may shorten one ("dest", "abbrev")
         self._cut = sorted(
@@ -184,6 +185,32 @@ class Lexicon:
             for variant in ((*key[1:], "of", key[0]), (*key[1:], "of", "the", key[0])):
                 if variant not in self.phrases:
                     self.add(variant, entry)
+
+    def _measured_things(self) -> None:
+        """ "height" for a ``height_cm`` column, "budget" for ``budget_amt``, "tonnage" for
+        ``TonnageGT``, "tickets" for ``tickets_sold``: a number column's name without its last
+        word when that word only says the unit, that it is an amount, or what was done to it;
+        when the rest names nothing else and no other column of the model says it."""
+        found: dict[tuple[str, tuple[str, ...]], list[FieldInfo]] = defaultdict(list)
+        for info in self.fields.values():
+            words = name_words(info.name)
+            if info.key or info.kind != "number" or len(words) < 2:
+                continue
+            if words[-1].lower() in _MEASURE_ENDS and words[-2].isalpha():
+                key = tuple(stem(w) for w in words[:-1])
+                found[(info.model.lower(), key)].append(info)
+        # "capacity" for ``stadium_capacity``: the last word of one number column's name only
+        ends: dict[tuple[str, ...], list[FieldInfo]] = defaultdict(list)
+        for info in self.fields.values():
+            words = name_words(info.name)
+            if not info.key and len(words) == 2 and words[-1].isalpha() and len(words[-1]) > 3:
+                ends[(stem(words[-1]),)].append(info)
+        for key, infos in ends.items():
+            if infos[0].kind == "number" and (infos[0].model.lower(), key) not in found:
+                found[(infos[0].model.lower(), key)] = infos
+        for (_model, key), infos in found.items():
+            if len(infos) == 1 and key not in self.phrases:
+                self.add(key, Entry("field", infos[0].model, infos[0].name, via="short"))
 
     def shortened(self, word: str) -> str | None:
         """The stem of the name word that ``word`` is a shortening of ("dest" for "destination",
@@ -328,6 +355,13 @@ class Lexicon:
 
 
 _GENERIC_SUFFIXES = frozenset({"code", "address", "number", "text", "value"})
+#: Last words of a number column's name that say its unit, that it is an amount, or what was
+#: done to what it counts: the rest of the name says what it measures.
+_MEASURE_ENDS = frozenset(
+    {"cm", "mm", "km", "kg", "kgs", "lb", "lbs", "gt", "usd", "eur", "gbp", "min", "minutes",
+     "sec", "seconds", "hours", "ms", "percent", "amount", "sold", "paid", "spent", "earned",
+     "received", "used", "won", "lost", "sq", "ft", "metres", "meters", "m", "km2", "mi"}
+)  # fmt: skip
 _LITTLE_WORDS = frozenset({"of", "the", "a", "an", "for", "in", "on", "by", "to", "and"})
 
 

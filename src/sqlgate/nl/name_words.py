@@ -42,7 +42,10 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "doc": ("document",), "txt": ("text",), "src": ("source",), "acct": ("account",),
     "mfr": ("manufacturer",), "elev": ("elevation",), "dur": ("duration",), "len": ("length",),
     "vol": ("volume",), "pts": ("points",), "asst": ("assistant",), "ctry": ("country",),
-    "prov": ("province",), "appt": ("appointment",),
+    "prov": ("province",), "appt": ("appointment",), "sal": ("salary",), "nm": ("name",),
+    "sched": ("schedule",), "mgmt": ("management",), "svc": ("service",), "grp": ("group",),
+    "bal": ("balance",), "pmt": ("payment",), "txn": ("transaction",), "wk": ("week",),
+    "empl": ("employee",), "proj": ("project",), "phn": ("phone",),
 }  # fmt: skip
 
 #: Short words a glued name may end with ("makeid", "staffno").

@@ -75,7 +75,7 @@ _add("list", None, "list", "show", "show me", "display", "give me", "find", "whi
      "who are", "return")  # fmt: skip
 _add("sort", None, "sorted by", "order by", "ordered by", "sort by", "ranked by", "rank by",
      "order the results by", "sort the results by", "order results by",
-     "sort results by")  # fmt: skip
+     "sort results by", "in order of", "in the order of")  # fmt: skip
 _add("dir", "asc", "ascending", "asc", "in ascending order")
 _add("dir", "desc", "descending", "desc", "in descending order")
 # the direction as a span: "from high to low" is descending, "from low to high" ascending

@@ -4,9 +4,9 @@ a model, and seconds in a column's own unit."""
 
 from __future__ import annotations
 
+from sqlgate.nl.name_words import name_words
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import Reading
-from sqlgate.nl.text import identifier_words
 from sqlgate.nl.vocabulary import CONCEPT_FIELDS
 
 
@@ -91,11 +91,17 @@ def time_field_of(facts: ModelFacts, model: str, r: Reading) -> tuple[str, str] 
 
 
 def _from_seconds(name: str, seconds: float) -> float:
-    words = identifier_words(name)
-    if "milliseconds" in words or "ms" in words:
-        return seconds * 1000
-    if "minutes" in words:
-        return seconds / 60
-    if "hours" in words:
-        return seconds / 3600
+    """``seconds`` in the unit the column's name says (``runtime_min``, ``LengthHrs``,
+    ``Milliseconds``); in seconds when it says none. A first word "min" is a minimum."""
+    words = name_words(name)
+    for k, word in enumerate(words):
+        if word in _PER_SECOND and (word != "min" or k > 0):
+            return seconds * _PER_SECOND[word]
     return seconds
+
+
+#: Units of a duration column's name, and how many of them a second is.
+_PER_SECOND = {
+    "milliseconds": 1000.0, "ms": 1000.0, "minutes": 1 / 60, "minute": 1 / 60, "min": 1 / 60,
+    "hours": 1 / 3600, "hour": 1 / 3600,
+}  # fmt: skip
