@@ -123,7 +123,10 @@ class Lexicon:
                     model.name, f.name, kind, is_key, calculated
                 )
                 name_key = tuple(stem(w) for w in words)
-                self.add(name_key, Entry("field", model.name, f.name))
+                # a shortened name ("sal") is also the stem of other words ("sales"): the
+                # words it shortens say the field first
+                shortened = any(w in ABBREVIATIONS for w in words)
+                self.add(name_key, Entry("field", model.name, f.name, via=_RAW[shortened]))
                 self._known(f.name, *f.synonyms)
                 if len(words) == 1 and acronym(words[0]):
                     self.acronyms[words[0]].append(
@@ -164,6 +167,8 @@ class Lexicon:
                         self.add(key, entry)
                         for other in _spelled_out(value):  # "Art Department" for Art Dept.
                             self.add(other, replace(entry, via="alias"))
+                        for other in _sex_words(column, value):  # "female" for 'F'
+                            self.add(other, replace(entry, via="sex"))
 
     def _labelled_things(self) -> None:
         """ "the song" for a ``song_name`` column: a thing a model's rows hold only by its name
@@ -354,6 +359,8 @@ class Lexicon:
         return self.fields[(model.lower(), name.lower())]
 
 
+#: How a field's name as written is marked: plainly, or as "short" when it shortens words.
+_RAW = {False: "name", True: "short"}
 _GENERIC_SUFFIXES = frozenset({"code", "address", "number", "text", "value"})
 #: Last words of a number column's name that say its unit, that it is an amount, or what was
 #: done to what it counts: the rest of the name says what it measures.
@@ -419,6 +426,21 @@ _SHORTENED: dict[str, str] = {}
 for _short, _full in _SPELLED.items():
     if _full not in ("number", "year", "date", "count"):
         _SHORTENED.setdefault(_full, _short)
+
+
+#: The words a question says for the one-letter codes of a column of sex or gender.
+_SEXES = {
+    "f": ("female", "females", "woman", "women", "girl", "girls"),
+    "m": ("male", "males", "man", "men", "boy", "boys"),
+}
+
+
+def _sex_words(column: str, value: str) -> list[tuple[str, ...]]:
+    """ "female", "women" for the value 'F' of a ``gender`` or ``sex`` column; "male", "men"
+    for 'M'."""
+    if not {"gender", "sex"} & set(identifier_words(column)):
+        return []
+    return [phrase_key(w) for w in _SEXES.get(value.strip().lower(), ())]
 
 
 def _nominals(words: list[str]) -> list[tuple[str, ...]]:

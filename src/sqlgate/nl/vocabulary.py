@@ -37,6 +37,9 @@ _add("sup", ("asc", "price"), "cheapest", "least expensive")
 _add("sup", ("desc", "time"), "latest", "newest", "most recent", "last")
 _add("sup", ("asc", "time"), "earliest", "oldest", "first")
 _add("sup", ("asc", "age"), "youngest")
+_add("sup", ("desc", "height"), "tallest")
+_add("sup", ("desc", "weight"), "heaviest")
+_add("sup", ("asc", "weight"), "lightest")
 _add("sup", ("desc", "frequency"), "most common", "most frequent", "most commonly",
      "most frequently", "most often", "the most common", "the most frequent")  # fmt: skip
 _add("sup", ("asc", "frequency"), "least common", "least frequent", "rarest", "least commonly",
@@ -65,6 +68,7 @@ _add("cmp", (">", "age"), "older than")
 _add("cmp", ("<", "age"), "younger than")
 _add("cmp", (">", "weight"), "heavier than")
 _add("cmp", ("<", "weight"), "lighter than")
+_add("cmp", (">", "height"), "taller than")
 _add("cmp", (">", "price"), "more expensive than", "costing more than", "cost more than",
      "costs more than", "priced above", "priced over")  # fmt: skip
 _add("cmp", ("<", "price"), "cheaper than", "costing less than", "cost less than",
@@ -127,6 +131,7 @@ CONCEPT_FIELDS: dict[str, tuple[str, ...]] = {
     "sales": ("sales", "revenue"),
     "age": ("age",),
     "weight": ("weight",),
+    "height": ("height", "stature"),
 }
 
 #: Time units after a number ("10 minutes") and their length in seconds.

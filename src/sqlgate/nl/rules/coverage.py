@@ -45,7 +45,7 @@ FILLER_WORDS = _words(
     someone anyone everyone everything something anything well also too please thanks
     alphabetically alphabetical order ordered sorted sort names name detail details ids id
     all total overall only just through among compute calculate determine identify report retrieve
-    dollars dollar euros euro usd eur cents"""
+    dollars dollar euros euro usd eur cents located situated headquartered based"""
 )
 
 #: Words of a ranking ("the most popular", "the most common"): carried by its ORDER BY.

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlgate.nl.name_words import name_words
 from sqlgate.nl.rules.facts import ModelFacts
-from sqlgate.nl.rules.parts import Reading
+from sqlgate.nl.rules.parts import CannotAnswer, Reading
 from sqlgate.nl.vocabulary import CONCEPT_FIELDS
 
 
@@ -52,7 +52,7 @@ def concept_target(
         default = facts.default_measure(model)
         return ("field", default[0], default[1]) if default else None
     if concept == "time":
-        time = time_field_of(facts, model, r)
+        time = time_field_of(facts, model, r) or _year_field(facts, model)
         return ("field", time[0], time[1]) if time else None
     if concept == "sales":
         metric = facts.metric_for("sales", model)
@@ -66,6 +66,26 @@ def concept_target(
         default = facts.default_measure(model)
         return ("field", default[0], default[1]) if default else None
     return None
+
+
+#: Words of a column's name that say it holds a duration.
+_DURATION_WORDS = frozenset({"length", "duration", "runtime", "time", "seconds", "mins"})
+
+
+def _year_field(facts: ModelFacts, model: str) -> tuple[str, str] | None:
+    """The one number column of ``model`` named with "year" (``BuiltYear``, ``founded_yr``),
+    that "the oldest" or "the newest" ranks by when the model has no date."""
+    m = facts.index.get_model(model)
+    if m is None:
+        return None
+    years = [
+        f.name
+        for f in m.columns
+        if "year" in name_words(f.name)
+        and facts.lexicon.field(m.name, f.name).kind == "number"
+        and not facts.lexicon.field(m.name, f.name).key
+    ]
+    return (m.name, years[0]) if len(years) == 1 else None
 
 
 def time_field_of(facts: ModelFacts, model: str, r: Reading) -> tuple[str, str] | None:
@@ -92,8 +112,12 @@ def time_field_of(facts: ModelFacts, model: str, r: Reading) -> tuple[str, str] 
 
 def _from_seconds(name: str, seconds: float) -> float:
     """``seconds`` in the unit the column's name says (``runtime_min``, ``LengthHrs``,
-    ``Milliseconds``); in seconds when it says none. A first word "min" is a minimum."""
+    ``Milliseconds``); in seconds when it says none. A first word "min" is a minimum. A column
+    whose name says no duration is no answer."""
     words = name_words(name)
+    if not set(words) & {*_PER_SECOND, *_DURATION_WORDS}:
+        # "screenings shorter than 100 minutes" by their tickets sold: no duration to compare
+        raise CannotAnswer("I found no column of durations to compare with.")
     for k, word in enumerate(words):
         if word in _PER_SECOND and (word != "min" or k > 0):
             return seconds * _PER_SECOND[word]

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlgate.nl import timeexpr
 from sqlgate.nl.lexicon import MAX_PHRASE, Entry, Lexicon
-from sqlgate.nl.name_words import ABBREVIATIONS, split_glued
+from sqlgate.nl.name_words import ABBREVIATIONS, name_words, split_glued
 from sqlgate.nl.rules.entities import named_after
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import Item
@@ -236,7 +236,9 @@ def settle(facts: ModelFacts, items: list[Item], tokens: list[Token]) -> None:
     for item in items:
         if item.kind == "entry":
             schema = [e for e in item.entries if e.kind != "value"]
-            if schema:
+            if _value_as_written(item, schema):
+                item.entries = [e for e in item.entries if e.kind == "value"]
+            elif schema:
                 item.entries = schema
             if all(e.kind == "model" for e in item.entries) or all(
                 e.kind == "metric" for e in item.entries
@@ -292,6 +294,9 @@ def _shared_prefix(facts: ModelFacts, item: Item, items: list[Item], pos: int) -
 
 #: Words of a column that holds where someone or something is from.
 _PLACE_WORDS = _words("hometown city country nation state town origin birthplace region")
+#: Words of a column that holds where something is ("Where is the depot located?").
+_SITE_WORDS = _words("location address city town place site")
+_SITED = _words("located based situated headquartered")
 
 
 def _where_from(facts: ModelFacts, items: list[Item], tokens: list[Token]) -> None:
@@ -299,7 +304,9 @@ def _where_from(facts: ModelFacts, items: list[Item], tokens: list[Token]) -> No
     thing it names that says where it is from (a hometown, a city, a country)."""
     if not items or items[0].kind != "word" or items[0].text.lower() != "where":
         return
-    if tokens[-1].norm != "from" and not (len(tokens) > 1 and tokens[-2].norm == "from"):
+    last = [t.norm for t in tokens[-2:]]
+    wanted = _PLACE_WORDS if "from" in last else _SITE_WORDS if set(last) & _SITED else None
+    if wanted is None:
         return
     named = [i.chosen for i in items if i.chosen is not None]
     subject = next((e.model for e in named if e.kind == "model"), None) or next(
@@ -308,7 +315,7 @@ def _where_from(facts: ModelFacts, items: list[Item], tokens: list[Token]) -> No
     model = facts.index.get_model(subject) if subject else None
     if model is None:
         return
-    places = [c.name for c in model.columns if set(identifier_words(c.name)) & _PLACE_WORDS]
+    places = [c.name for c in model.columns if set(name_words(c.name)) & wanted]
     if len(places) == 1:
         entry = Entry("field", model.name, places[0], via="synonym")
         items[0].kind, items[0].entries, items[0].chosen = "entry", [entry], entry
@@ -322,6 +329,10 @@ def _value_ok(
     tokens: list[Token],
     lowercase_question: bool,
 ) -> bool:
+    if entry.via == "sex":  # "female patients", "patients who are women"; no "male wards"
+        return not any(
+            e.kind == "model" and e.model != entry.model for e in _next_entries(items, pos)
+        )
     if entry.via in ("boolean", "lexicon", "alias") or item.last > item.first or lowercase_question:
         return True
     token = tokens[item.first]
@@ -339,6 +350,22 @@ def _value_ok(
             if e.model == entry.model and (e.kind == "model" or e.name == entry.name):
                 return True
     return False
+
+
+def _next_entries(items: list[Item], pos: int) -> list[Entry]:
+    """What the phrase right after ``items[pos]`` may mean (none when it is no phrase)."""
+    nxt = items[pos + 1] if pos + 1 < len(items) else None
+    return nxt.entries if nxt is not None and nxt.kind == "entry" else []
+
+
+def _value_as_written(item: Item, schema: list[Entry]) -> bool:
+    """ "the Sales department" beside a ``sal`` column: a value written exactly as stored
+    outweighs names only shortened to the phrase's stem."""
+    return (
+        bool(schema)
+        and all(e.kind == "field" and e.via == "short" for e in schema)
+        and any(e.kind == "value" and e.exact_case == item.text for e in item.entries)
+    )
 
 
 def _choose(facts: ModelFacts, item: Item, items: list[Item], pos: int, named: list[str]) -> Entry:
