@@ -206,12 +206,21 @@ class Lexicon:
                 found[(info.model.lower(), key)].append(info)
         # "capacity" for ``stadium_capacity``: the last word of one number column's name only
         ends: dict[tuple[str, ...], list[FieldInfo]] = defaultdict(list)
-        for info in self.fields.values():
-            words = name_words(info.name)
-            if not info.key and len(words) == 2 and words[-1].isalpha() and len(words[-1]) > 3:
-                ends[(stem(words[-1]),)].append(info)
+        for info in self.fields.values():  # every column a word is in ("cost", cost_of_care)
+            for word in {stem(w) for w in name_words(info.name)}:
+                ends[(word,)].append(info)
         for key, infos in ends.items():
-            if infos[0].kind == "number" and (infos[0].model.lower(), key) not in found:
+            words = name_words(infos[0].name)
+            if (
+                len(infos) == 1
+                and infos[0].kind == "number"
+                and not infos[0].key
+                and len(words) == 2
+                and (stem(words[-1]),) == key
+                and words[-1] not in _NUMBER_WORDS  # "the size", "the cost": of what?
+                and len(words[-1]) > 3
+                and words[-1].isalpha()
+            ):
                 found[(infos[0].model.lower(), key)] = infos
         for (_model, key), infos in found.items():
             if len(infos) == 1 and key not in self.phrases:

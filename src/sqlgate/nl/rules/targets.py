@@ -74,10 +74,10 @@ _DURATION_WORDS = frozenset({"length", "duration", "runtime", "time", "seconds",
 
 def _year_field(facts: ModelFacts, model: str) -> tuple[str, str] | None:
     """The one number column of ``model`` named with "year" (``BuiltYear``, ``founded_yr``),
-    that "the oldest" or "the newest" ranks by when the model has no date."""
+    that "the oldest" or "the newest" ranks by when the model has no date and no age."""
     m = facts.index.get_model(model)
-    if m is None:
-        return None
+    if m is None or any("age" in name_words(f.name) for f in m.columns):
+        return None  # "the oldest chef": by age, never by a year of something else
     years = [
         f.name
         for f in m.columns

@@ -561,5 +561,19 @@ def _owner_after(items: list[Item], pos: int) -> str | None:
         models = [e.model.lower() for e in item.entries if e.kind == "model"]
         if item.kind == "entry" and models:
             return models[0]  # "of the regions" (a model, or a key to it in another)
-        return None
+        return _valued(items, items.index(item))
     return None
+
+
+def _valued(items: list[Item], pos: int) -> str | None:
+    """ "the names of the goalkeepers": the one model of the values a phrase names on its own,
+    with no model named after it ("of the Boston *doctors*" is of doctors)."""
+    item = items[pos]
+    if item.kind != "entry" or not item.entries:
+        return None
+    models = {e.model.lower() for e in item.entries if e.kind == "value"}
+    if len(models) != 1 or len(models) != len({e.model.lower() for e in item.entries}):
+        return None
+    if any(e.kind == "model" for e in _next_entries(items, pos)):
+        return None
+    return models.pop()
