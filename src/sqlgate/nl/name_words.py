@@ -45,7 +45,8 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "prov": ("province",), "appt": ("appointment",), "sal": ("salary",), "nm": ("name",),
     "sched": ("schedule",), "mgmt": ("management",), "svc": ("service",), "grp": ("group",),
     "bal": ("balance",), "pmt": ("payment",), "txn": ("transaction",), "wk": ("week",),
-    "empl": ("employee",), "proj": ("project",), "phn": ("phone",),
+    "empl": ("employee",), "proj": ("project",), "phn": ("phone",), "prod": ("product",),
+    "prc": ("price",),
 }  # fmt: skip
 
 #: Short words a glued name may end with ("makeid", "staffno").

@@ -5,6 +5,7 @@ a model, and seconds in a column's own unit."""
 from __future__ import annotations
 
 from sqlgate.nl.name_words import name_words
+from sqlgate.nl.rules.building import TEXT_TYPE
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import CannotAnswer, Reading
 from sqlgate.nl.vocabulary import CONCEPT_FIELDS
@@ -27,9 +28,17 @@ def numeric_mention(
             continue
         info = facts.lexicon.field(chosen.model, str(chosen.name))
         if info.kind == "number" and not info.key:
+            if lone and _as_text(facts, chosen.model, str(chosen.name)):
+                return None  # "the ISBN of War and Peace": digits stored as text, no total
             item.role = "measure"
             return chosen.model, str(chosen.name)
     return None
+
+
+def _as_text(facts: ModelFacts, model: str, name: str) -> bool:
+    """Whether the field is a column of text (holding numbers: codes, ISBNs, ages as text)."""
+    found = facts.index.get_field(model, name)
+    return bool(found is not None and TEXT_TYPE.search(getattr(found, "type", None) or ""))
 
 
 def concept_target(
