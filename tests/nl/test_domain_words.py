@@ -87,9 +87,23 @@ INSERT INTO Vessels VALUES (1, 'Ever Bright', 200000, 2015), (2, 'Nordic Star', 
 INSERT INTO Cranes VALUES (1, 1990, 2010), (2, 1985, 2015);
 """
 
+SHOP = """
+CREATE TABLE prod (
+    prod_id INTEGER PRIMARY KEY, prod_name TEXT, unit_prc REAL, stock_qty INTEGER,
+    discontinued INTEGER, is_featured INTEGER, isbn TEXT
+);
+INSERT INTO prod VALUES (1, 'Pixel', 699, 50, 0, 1, '111'), (2, 'Chair', 199, 0, 0, 0, '222'),
+    (3, 'Old Phone', 99, 0, 1, 0, '333');
+"""
+
 
 def _translator(engine: SQLiteEngine) -> RuleTranslator:
     return prepare_embedded(engine, "sqlite")  # the draft model, as a new connection gets
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteEngine]:
+    yield from sqlite_engine(tmp_path_factory, "shop", SHOP)
 
 
 @pytest.fixture(scope="module")
@@ -192,3 +206,41 @@ def test_the_oldest_by_a_year_column(festival: SQLiteEngine) -> None:
     assert len(got) == 1 and "Nordic Star" in got[0]
     assert "Open Sea" in rows(festival, "What is the newest film?", nl)[0]
     assert not nl.ask("Which crane is the oldest?").is_sql  # two year columns: which one?
+
+
+def test_the_names_of_things_a_value_names(league: SQLiteEngine) -> None:
+    nl = _translator(league)
+    got = rows(league, "What are the names of the goalkeepers?", nl)
+    assert len(got) == 1 and {"Bo", "Lund"} <= set(got[0])  # the players', not their team's
+
+
+def test_shortened_table_names(shop: SQLiteEngine) -> None:
+    nl = _translator(shop)
+    assert rows(shop, "How many products are there?", nl) == [(3,)]
+    assert rows(shop, "What is the average unit price of products?", nl) == [
+        (pytest.approx(332.33, abs=0.01),)
+    ]
+    assert not nl.ask("How many productions are there?").is_sql
+
+
+def test_digits_stored_as_text_are_shown_not_totalled(shop: SQLiteEngine) -> None:
+    nl = _translator(shop)
+    assert rows(shop, "What is the isbn of Chair?", nl) == [("222",)]
+
+
+def test_a_word_of_a_column_listed_among_all_is_not_said(shop: SQLiteEngine) -> None:
+    """ "out of stock": listing every product, stock_qty among their columns, answers nothing
+    of it; and "the discontinued products" is a state the draft cannot read from a number."""
+    nl = _translator(shop)
+    assert not nl.ask("Which products are out of stock?").is_sql
+    assert not nl.ask("List the discontinued products.").is_sql
+    assert len(rows(shop, "List the products with a stock quantity below 10.", nl)) == 2
+
+
+def test_yes_or_no_flags_held_as_numbers(shop: SQLiteEngine) -> None:
+    nl = _translator(shop)
+    got = rows(shop, "Which products are featured?", nl)
+    assert [r[1] for r in got] == ["Pixel"]
+    assert rows(shop, "How many products are not featured?", nl) == [(2,)]
+    values = sample_values(shop, nl.model, "sqlite")
+    on_every_dialect(nl, "Which products are featured?", values)

@@ -119,6 +119,8 @@ class Lexicon:
                 kind = _kind(type_name, words, calculated)
                 if kind == "text" and not is_key and _numbers_only(values, model.name, f.name):
                     kind = "number"  # "age VARCHAR" holding 2, 5, 11: a number stored as text
+                if kind == "number" and not is_key and _flag(words):
+                    kind = "boolean"  # "is_active INTEGER" holding 0 and 1
                 self.fields[(model.name.lower(), f.name.lower())] = FieldInfo(
                     model.name, f.name, kind, is_key, calculated
                 )
@@ -146,6 +148,8 @@ class Lexicon:
                 self._model_words(model.name, f, name_key, model_phrases)
                 if kind == "boolean":
                     self._boolean(model.name, f.name, name_key)
+                    if len(name_key) > 1 and name_key[0] in ("is", "has"):  # is_open: "open"
+                        self._boolean(model.name, f.name, name_key[1:])
             self._label_phrases(model, model_phrases)
         for metric in index.model.metrics:
             entry = Entry("metric", metric.model, metric.name)
@@ -155,20 +159,23 @@ class Lexicon:
                     phrase_key(synonym), Entry("metric", metric.model, metric.name, via="synonym")
                 )
         if values is not None:
-            for (model_name, column), stored in values.values.items():
-                if index.get_field(model_name, column) is None:
-                    continue
-                for value in stored:
-                    key = phrase_key(value.replace("_", " "))
-                    if key and not all(k.isdigit() for k in key):
-                        entry = Entry(
-                            "value", model_name, column, value, via="value", exact_case=value
-                        )
-                        self.add(key, entry)
-                        for other in _spelled_out(value):  # "Art Department" for Art Dept.
-                            self.add(other, replace(entry, via="alias"))
-                        for other in _sex_words(column, value):  # "female" for 'F'
-                            self.add(other, replace(entry, via="sex"))
+            self._values(values)
+
+    def _values(self, values: ValueIndex) -> None:
+        """The sampled values, with their words spelled out or said otherwise."""
+        index = self.index
+        for (model_name, column), stored in values.values.items():
+            if index.get_field(model_name, column) is None:
+                continue
+            for value in stored:
+                key = phrase_key(value.replace("_", " "))
+                if key and not all(k.isdigit() for k in key):
+                    entry = Entry("value", model_name, column, value, via="value", exact_case=value)
+                    self.add(key, entry)
+                    for other in _spelled_out(value):  # "Art Department" for Art Dept.
+                        self.add(other, replace(entry, via="alias"))
+                    for other in _sex_words(column, value):  # "female" for 'F'
+                        self.add(other, replace(entry, via="sex"))
 
     def _labelled_things(self) -> None:
         """ "the song" for a ``song_name`` column: a thing a model's rows hold only by its name
@@ -481,6 +488,11 @@ def _numbers_only(values: ValueIndex | None, model: str, name: str) -> bool:
             return False
         numbers += 1
     return numbers > 0
+
+
+def _flag(words: list[str]) -> bool:
+    """Whether a number column is a yes/no flag by its name (``is_active``, ``HasGarden``)."""
+    return len(words) == 2 and words[0] in ("is", "has") and len(words[1]) > 3
 
 
 _MISSING = frozenset({"", "null", "none", "na", "n/a", "nan", "-"})

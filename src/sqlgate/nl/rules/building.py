@@ -77,10 +77,11 @@ _ID_WORDS = frozenset(("id", "ids"))
 
 def _columns_worded(model: Model, words: frozenset[str]) -> list[str]:
     """The model's columns a word of the question names, beyond the model's own name and
-    the bare "name" and "id" ("the nickname and mobile of ...": ``mobile_number`` too, even
-    when "mobile" was read as another column), so no word of the question goes unshown."""
+    the bare "name", "id", "is" and "has" ("the nickname and mobile of ...": ``mobile_number``
+    too, even when "mobile" was read as another column), so no word of the question goes
+    unshown."""
     said = {stem(w) for w in words}
-    own = {stem(w) for w in identifier_words(model.name)} | {"name", "id"}
+    own = {stem(w) for w in identifier_words(model.name)} | {"name", "id", "is", "has"}
     out = []
     for column in model.columns:
         named = {stem(w) for w in identifier_words(column.name)} - own
@@ -506,8 +507,9 @@ def condition_sql(index: SemanticIndex, f: Filter, fan_out: bool) -> exp.Expr | 
         else:
             condition = _compare(target, f.op, f.values)
         return exp.Not(this=condition) if f.negated else condition
-    # values
-    literals = [_literal(v) for v in f.values]
+    # values; a yes or no on a column of 0 and 1 ("discontinued INTEGER") as 1 or 0
+    numeric = not _BOOLEAN_TYPE.search(getattr(index.get_field(f.model, f.name), "type", "") or "")
+    literals = [_literal(int(v) if isinstance(v, bool) and numeric else v) for v in f.values]
     matches: exp.Expr
     if len(literals) == 1:
         matches = exp.EQ(this=column, expression=literals[0])
@@ -532,6 +534,8 @@ def _as_number(index: SemanticIndex, model: str, name: str, column: exp.Column) 
     return column
 
 
+#: Column types that hold yes or no.
+_BOOLEAN_TYPE = re.compile(r"bool|bit\b", re.IGNORECASE)
 #: Column types that hold text (a number or date stored as text is cast to compare it).
 TEXT_TYPE = re.compile(r"char|text|string|clob", re.IGNORECASE)
 

@@ -361,6 +361,7 @@ def _name_stems(shown: _Shown, index: SemanticIndex | None) -> set[str]:
     """The words of the names the query uses: its models, its columns, and every column of a
     model it lists whole."""
     names = set(shown.tables) | set(shown.column_names)  # case kept: HireDate is two words
+    names -= _listed_whole(shown, index)
     if index is not None:
         for table in shown.tables | shown.star_tables:
             for field in index.fields.get(table, {}).values() if table in shown.star_tables else ():
@@ -369,6 +370,34 @@ def _name_stems(shown: _Shown, index: SemanticIndex | None) -> set[str]:
             if model is not None:
                 names.add(model.name)
     return {stem(w) for name in names for w in identifier_words(name)}
+
+
+def _listed_whole(shown: _Shown, index: SemanticIndex | None) -> set[str]:
+    """The columns the query shows only as all the columns of a model it lists ("which
+    products are out of stock" listing every product): no word of theirs is said by the query."""
+    select = shown.tree if isinstance(shown.tree, exp.Select) else None
+    if index is None or select is None:
+        return set()
+    shown_by: dict[str, set[str]] = {}
+    for column in select.expressions:
+        if isinstance(column, exp.Column) and column.table:
+            shown_by.setdefault(column.table.lower(), set()).add(column.name)
+    elsewhere = {
+        c.name
+        for node in select.expressions
+        for c in node.find_all(exp.Column)
+        if not isinstance(node, exp.Column)
+    }
+    for key in ("where", "group", "having", "order", "joins"):
+        found = select.args.get(key)
+        for node in found if isinstance(found, list) else [found] if found else []:
+            elsewhere |= {c.name for c in node.find_all(exp.Column)}
+    out: set[str] = set()
+    for table, columns in shown_by.items():
+        fields = index.fields.get(table, {})
+        if len(fields) > 2 and {f.lower() for f in fields} <= {c.lower() for c in columns}:
+            out |= columns - elsewhere
+    return out
 
 
 #: Column words that also hold an amount of money ("charge_amount" for "the most expensive").
@@ -493,6 +522,8 @@ def _item_shown(item: Item, shown: _Shown) -> bool:
             return entry.model.lower() in shown.tables
         if entry.kind == "metric":
             return str(entry.name).lower() in shown.text
+        if entry.kind == "value" and entry.via == "boolean":  # TRUE, or 1 in a number column
+            return (entry.model.lower(), str(entry.name).lower()) in shown.qualified
         if entry.kind == "value":
             return str(entry.value).strip().lower() in shown.literals or (
                 str(entry.value).lower() in shown.text

@@ -18,6 +18,12 @@ from sqlgate.nl.name_words import ABBREVIATIONS, name_words, split_glued
 from sqlgate.nl.rules.entities import named_after
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import Item
+from sqlgate.nl.rules.phrase_checks import (
+    next_entries,
+    state_of_next,
+    value_as_written,
+    valued_owner,
+)
 from sqlgate.nl.rules.related_words import kin_entries, related_entries
 from sqlgate.nl.rules.role_joins import column_direction, direction_cue
 from sqlgate.nl.rules.value_words import other_name_values
@@ -236,7 +242,7 @@ def settle(facts: ModelFacts, items: list[Item], tokens: list[Token]) -> None:
     for item in items:
         if item.kind == "entry":
             schema = [e for e in item.entries if e.kind != "value"]
-            if _value_as_written(item, schema):
+            if value_as_written(item, schema):
                 item.entries = [e for e in item.entries if e.kind == "value"]
             elif schema:
                 item.entries = schema
@@ -257,6 +263,9 @@ def settle(facts: ModelFacts, items: list[Item], tokens: list[Token]) -> None:
                 item.kind = "word"
                 continue
             item.entries = accepted
+        if state_of_next(facts, item, items, pos):
+            item.kind = "word"  # "the discontinued products": a state, not the column's values
+            continue
         if _shared_prefix(facts, item, items, pos):
             # "ship classes" beside ship_builders, ship_names: one phrase, which classes
             nxt = items[pos + 1]
@@ -331,7 +340,7 @@ def _value_ok(
 ) -> bool:
     if entry.via == "sex":  # "female patients", "patients who are women"; no "male wards"
         return not any(
-            e.kind == "model" and e.model != entry.model for e in _next_entries(items, pos)
+            e.kind == "model" and e.model != entry.model for e in next_entries(items, pos)
         )
     if entry.via in ("boolean", "lexicon", "alias") or item.last > item.first or lowercase_question:
         return True
@@ -350,22 +359,6 @@ def _value_ok(
             if e.model == entry.model and (e.kind == "model" or e.name == entry.name):
                 return True
     return False
-
-
-def _next_entries(items: list[Item], pos: int) -> list[Entry]:
-    """What the phrase right after ``items[pos]`` may mean (none when it is no phrase)."""
-    nxt = items[pos + 1] if pos + 1 < len(items) else None
-    return nxt.entries if nxt is not None and nxt.kind == "entry" else []
-
-
-def _value_as_written(item: Item, schema: list[Entry]) -> bool:
-    """ "the Sales department" beside a ``sal`` column: a value written exactly as stored
-    outweighs names only shortened to the phrase's stem."""
-    return (
-        bool(schema)
-        and all(e.kind == "field" and e.via == "short" for e in schema)
-        and any(e.kind == "value" and e.exact_case == item.text for e in item.entries)
-    )
 
 
 def _choose(facts: ModelFacts, item: Item, items: list[Item], pos: int, named: list[str]) -> Entry:
@@ -561,19 +554,5 @@ def _owner_after(items: list[Item], pos: int) -> str | None:
         models = [e.model.lower() for e in item.entries if e.kind == "model"]
         if item.kind == "entry" and models:
             return models[0]  # "of the regions" (a model, or a key to it in another)
-        return _valued(items, items.index(item))
+        return valued_owner(items, items.index(item))
     return None
-
-
-def _valued(items: list[Item], pos: int) -> str | None:
-    """ "the names of the goalkeepers": the one model of the values a phrase names on its own,
-    with no model named after it ("of the Boston *doctors*" is of doctors)."""
-    item = items[pos]
-    if item.kind != "entry" or not item.entries:
-        return None
-    models = {e.model.lower() for e in item.entries if e.kind == "value"}
-    if len(models) != 1 or len(models) != len({e.model.lower() for e in item.entries}):
-        return None
-    if any(e.kind == "model" for e in _next_entries(items, pos)):
-        return None
-    return models.pop()
