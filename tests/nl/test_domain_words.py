@@ -96,6 +96,17 @@ INSERT INTO prod VALUES (1, 'Pixel', 699, 50, 0, 1, '111'), (2, 'Chair', 199, 0,
     (3, 'Old Phone', 99, 0, 1, 0, '333');
 """
 
+METERS = """
+CREATE TABLE acct (acct_no INTEGER PRIMARY KEY, holder_nm TEXT, tariff TEXT, FloorNo INTEGER);
+CREATE TABLE mtr (
+    mtr_id INTEGER PRIMARY KEY, acct_no INTEGER REFERENCES acct (acct_no), mtr_type TEXT
+);
+CREATE TABLE rdg (rdg_id INTEGER PRIMARY KEY, mtr_id INTEGER REFERENCES mtr (mtr_id), kwh REAL);
+INSERT INTO acct VALUES (1, 'Olga Berg', 'Standard', 1), (2, 'Piet Smit', 'Green', 2);
+INSERT INTO mtr VALUES (1, 1, 'Smart'), (2, 2, 'Analog'), (3, 2, 'Smart');
+INSERT INTO rdg VALUES (1, 1, 320.5), (2, 1, 300.0), (3, 2, 150.0), (4, 3, 210.0);
+"""
+
 
 def _translator(engine: SQLiteEngine) -> RuleTranslator:
     return prepare_embedded(engine, "sqlite")  # the draft model, as a new connection gets
@@ -104,6 +115,11 @@ def _translator(engine: SQLiteEngine) -> RuleTranslator:
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteEngine]:
     yield from sqlite_engine(tmp_path_factory, "shop", SHOP)
+
+
+@pytest.fixture(scope="module")
+def meters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteEngine]:
+    yield from sqlite_engine(tmp_path_factory, "meters", METERS)
 
 
 @pytest.fixture(scope="module")
@@ -244,3 +260,24 @@ def test_yes_or_no_flags_held_as_numbers(shop: SQLiteEngine) -> None:
     assert rows(shop, "How many products are not featured?", nl) == [(2,)]
     values = sample_values(shop, nl.model, "sqlite")
     on_every_dialect(nl, "Which products are featured?", values)
+
+
+def test_names_written_without_their_vowels(meters: SQLiteEngine) -> None:
+    nl = _translator(meters)
+    assert rows(meters, "How many meters are there?", nl) == [(3,)]
+    assert rows(meters, "How many smart meters are there?", nl) == [(2,)]
+    assert rows(meters, "How many readings are there?", nl) == [(4,)]
+    got = rows(meters, "How many meters does each account have?", nl)
+    assert sorted(r[-1] for r in got) == [1, 2]
+    # "regarding" keeps more letters than "rdg" leaves out; "motto" is no "mtr"
+    assert not nl.ask("How many accounts regarding Green are there?").is_sql
+    assert not nl.ask("How many mottos are there?").is_sql
+
+
+def test_a_name_with_a_shortened_last_word(meters: SQLiteEngine) -> None:
+    nl = _translator(meters)
+    assert rows(meters, "How many accounts are on floor 2?", nl) == [(1,)]
+    assert sorted(rows(meters, "List the account holders.", nl)) == [
+        ("Olga Berg",),
+        ("Piet Smit",),
+    ]

@@ -80,6 +80,16 @@ class Lexicon:
             reverse=True,
         )
         self._shortened: dict[str, str | None] = {}
+        #: words of names that are a word's letters without its vowels ("mtr", "rdg", "acct")
+        self._skeletons = [
+            w
+            for w in self.words
+            if 3 <= len(w) <= 5
+            and w.isalpha()
+            and not english(w)
+            and not set(w[1:]) & _VOWELS
+            and w not in ABBREVIATIONS
+        ]
 
     def add(self, key: tuple[str, ...], entry: Entry) -> None:
         if not key or len(key) > MAX_PHRASE:
@@ -140,7 +150,7 @@ class Lexicon:
                     # "arrival date", "date of departure" for date_arrived, date_departed
                     self.add(nominal, Entry("field", model.name, f.name, via="synonym"))
                     self._reordered(nominal, Entry("field", model.name, f.name, via="synonym"))
-                if len(words) == 2 and words[1] in _GENERIC_SUFFIXES and not is_key:
+                if len(words) == 2 and name_words(f.name)[-1] in _GENERIC_SUFFIXES and not is_key:
                     # "role" for role_code, "email" for email_address
                     self.add(name_key[:1], Entry("field", model.name, f.name, via="short"))
                 for synonym in f.synonyms:
@@ -182,7 +192,7 @@ class Lexicon:
         or title, when no other name is that word and only one column is so named."""
         found: dict[str, list[FieldInfo]] = defaultdict(list)
         for info in self.fields.values():
-            words = identifier_words(info.name)
+            words = list(name_words(info.name))  # holder_nm: "holder name"
             if len(words) == 2 and words[1] in ("name", "title") and not info.key:
                 found[stem(words[0])].append(info)
         for word, infos in found.items():
@@ -243,6 +253,11 @@ class Lexicon:
                 found = next(
                     (w for w in self._cut if word.startswith(w) and len(word) > len(w) + 1), None
                 )
+            if found is None and len(word) >= 4 and english(word) and word not in self.words:
+                # "meters" for ``mtr``, "readings" for ``rdg``: its letters without vowels
+                forms = {word, lemma(word)}  # "reading", whose lemma is "read"
+                kept = {w for w in self._skeletons if any(_skeleton_of(w, f) for f in forms)}
+                found = kept.pop() if len(kept) == 1 else None
             self._shortened[word] = stem(found) if found else None
         return self._shortened[word]
 
@@ -413,6 +428,20 @@ def _variants(word: str) -> set[str]:
                 start = word.find(old, start + 1)
     out.discard(word)
     return out
+
+
+_VOWELS = frozenset("aeiouy")
+
+
+def _skeleton_of(short: str, word: str) -> bool:
+    """Whether ``short`` is ``word`` without its vowels and at most two more of its letters,
+    its first and last consonants kept ("mtr" of "meter", "rdg" of "reading", "acct" of
+    "account"; not "rdg" of "regarding")."""
+    letters = word[0] + "".join(c for c in word[1:] if c not in _VOWELS)
+    if short[0] != word[0] or short[-1] != letters[-1] or len(letters) - len(short) > 2:
+        return False
+    rest = iter(letters)
+    return all(c in rest for c in short)
 
 
 def _shortens(word: str, name: str) -> bool:
