@@ -62,10 +62,19 @@ CREATE TABLE Patient (
     WardID INTEGER REFERENCES Ward (WardID)
 );
 CREATE TABLE Nurse (NurseID INTEGER PRIMARY KEY, NurseName TEXT, WardID INTEGER);
+CREATE TABLE Doctor (
+    DoctorID INTEGER PRIMARY KEY, DoctorName TEXT, WardID INTEGER REFERENCES Ward (WardID)
+);
+CREATE TABLE Visit (
+    VisitID INTEGER PRIMARY KEY, DoctorID INTEGER REFERENCES Doctor (DoctorID),
+    PatientID INTEGER REFERENCES Patient (PatientID)
+);
 INSERT INTO Ward VALUES (1, 'Cardiology', 2), (2, 'Maternity', 1);
 INSERT INTO Patient VALUES (1, 'Frank Moore', 'M', 1), (2, 'Grace Lee', 'F', 2),
     (3, 'Ivy Chan', 'F', 1), (4, 'Jack Ray', 'M', 2), (5, 'Hugo Diaz', 'M', 1);
 INSERT INTO Nurse VALUES (1, 'Ada', 1), (2, 'Bea', 2);
+INSERT INTO Doctor VALUES (1, 'Alice', 1), (2, 'Bruno', 2);
+INSERT INTO Visit VALUES (1, 1, 2), (2, 2, 2), (3, 2, 4);
 """
 
 FESTIVAL = """
@@ -281,3 +290,21 @@ def test_a_name_with_a_shortened_last_word(meters: SQLiteEngine) -> None:
         ("Olga Berg",),
         ("Piet Smit",),
     ]
+
+
+def test_rows_related_by_the_row_that_refers_to_both(clinic: SQLiteEngine) -> None:
+    """Patients relate to doctors through their visits before through a shared ward."""
+    nl = _translator(clinic)
+    got = rows(clinic, "How many patients does each doctor see?", nl)
+    assert sorted((r[1], r[-1]) for r in got) == [("Alice", 1), ("Bruno", 2)]
+    assert not nl.ask("How many patients does each porter see?").is_sql
+
+
+def test_a_price_in_a_shortened_name(shop: SQLiteEngine) -> None:
+    nl = _translator(shop)
+    got = rows(shop, "What is the most expensive product?", nl)
+    assert len(got) == 1 and "Pixel" in got[0]
+    assert rows(shop, "What is the average price of products?", nl) == [
+        (pytest.approx(332.33, abs=0.01),)
+    ]
+    assert not nl.ask("What is the average size of products?").is_sql

@@ -42,7 +42,11 @@ def distances(index: SemanticIndex, root: str) -> dict[str, tuple[int, Join | No
             target = join.right.lower()
             if target == node:
                 continue  # self-references (manager of an employee) never join implicitly
-            step = cost + (_TO_ONE if join.to_one else _TO_MANY)
+            # down after up (two rows sharing a parent) costs a little more than up after down
+            # (the row both refer to): patients relate to doctors by appointments before wards
+            came = best[node][1]
+            shared = not join.to_one and came is not None and came.to_one
+            step = cost + (_TO_ONE if join.to_one else _TO_MANY + shared)
             if target not in best or step < best[target][0]:
                 best[target] = (step, join)
                 heapq.heappush(queue, (step, counter, target))

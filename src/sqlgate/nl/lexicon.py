@@ -234,7 +234,7 @@ class Lexicon:
                 and not infos[0].key
                 and len(words) == 2
                 and (stem(words[-1]),) == key
-                and words[-1] not in _NUMBER_WORDS  # "the size", "the cost": of what?
+                and words[-1] not in _VAGUE_FIGURES  # "the size", "the total": of what?
                 and len(words[-1]) > 3
                 and words[-1].isalpha()
             ):
@@ -541,6 +541,11 @@ def _kind(type_name: str, words: list[str], calculated: bool) -> str:
             return "number"
     return "text"
 
+
+#: Last words of a column's name too vague to name it alone.
+_VAGUE_FIGURES = frozenset(
+    {"size", "total", "amount", "value", "number", "count", "length", "duration", "sum", "level"}
+)
 
 _NUMBER_WORDS = {
     "amount", "total", "price", "quantity", "count", "cost", "revenue", "value", "discount",

@@ -23,6 +23,7 @@ import sqlglot
 from sqlglot import exp
 
 from sqlgate.nl.lexicon import FieldInfo, Lexicon
+from sqlgate.nl.name_words import name_words
 from sqlgate.nl.rules.cues import LIKE_CUES, RELATION_VERBS
 from sqlgate.nl.rules.parts import FIGURE, RANKED_GROUP, Item
 from sqlgate.nl.rules.role_joins import direction_shown
@@ -567,7 +568,9 @@ def _item_shown(item: Item, shown: _Shown) -> bool:
         # "the cost of the latest visit": a column of that kind is read (or a metric), never
         # only the date the rows are ranked by
         words = CONCEPT_FIELDS[str(item.arg)] + _MONEY_COLUMNS.get(str(item.arg), ())
-        return shown.metric or any(w in c for c in shown.columns for w in words)
+        return shown.metric or any(
+            w in c or w in name_words(c) for c in shown.columns for w in words
+        )  # unit_prc: "price"
     if item.kind == "like":
         return f"%{item.text}%".lower() in shown.literals
     if item.kind == "number":

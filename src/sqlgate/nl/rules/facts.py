@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlgate.nl.joins import hops
 from sqlgate.nl.lexicon import Lexicon
+from sqlgate.nl.name_words import name_words
 from sqlgate.nl.semantic import CalculatedField, Column, SemanticIndex, SemanticModel
 from sqlgate.nl.text import identifier_words, phrase_key, stem
 from sqlgate.nl.values import ValueIndex
@@ -45,7 +46,8 @@ class ModelFacts:
             info = self.lexicon.field(m.name, f.name)
             if info.kind != "number" or info.key:
                 continue
-            names = [tuple(identifier_words(f.name))] + [phrase_key(s) for s in f.synonyms]
+            names = [tuple(identifier_words(f.name)), name_words(f.name)]  # unit_prc: price
+            names += [phrase_key(s) for s in f.synonyms]
             if any(stems & {stem(w) for w in ws} for ws in names):
                 return str(f.name)
         return None
