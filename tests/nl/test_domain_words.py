@@ -32,7 +32,7 @@ INSERT INTO teams VALUES (1, 'Rovers', 'Leeds', 1901, 30000), (2, 'United', 'Yor
     (3, 'Athletic', 'Hull', 1920, 18000);
 INSERT INTO players VALUES (1, 'Tom', 'Hart', 'Forward', 1, 182, 9),
     (2, 'Sam', 'Reed', 'Defender', 1, 190, 4), (3, 'Luis', 'Mora', 'Forward', 2, 175, 10),
-    (4, 'Bo', 'Lund', 'Goalkeeper', 3, 195, 1);
+    (4, 'Bo', 'Lund', 'Goalkeeper', 3, 195, 1), (5, 'Ola', 'Berg', 'Midfielder', NULL, 178, 7);
 INSERT INTO matches VALUES (1, 1, 2, 2, 1), (2, 2, 3, 0, 0);
 """
 
@@ -153,7 +153,7 @@ def festival(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteEngine]
 
 def test_a_measure_named_without_its_unit(league: SQLiteEngine) -> None:
     nl = _translator(league)
-    assert rows(league, "What is the average height of players?", nl) == [(185.5,)]
+    assert rows(league, "What is the average height of players?", nl) == [(184.0,)]
     assert rows(league, "What is the average height of forwards?", nl) == [(178.5,)]
     assert "Rovers" in rows(league, "Which team has the largest capacity?", nl)[0]
     values = sample_values(league, nl.model, "sqlite")
@@ -308,3 +308,12 @@ def test_a_price_in_a_shortened_name(shop: SQLiteEngine) -> None:
         (pytest.approx(332.33, abs=0.01),)
     ]
     assert not nl.ask("What is the average size of products?").is_sql
+
+
+def test_rows_referring_to_nothing_have_nothing_related(league: SQLiteEngine) -> None:
+    """ "players with no team": a player whose team is NULL is one (NOT IN alone drops it)."""
+    nl = _translator(league)
+    assert rows(league, "How many players have no team?", nl) == [(1,)]
+    assert rows(league, "How many teams have no players?", nl) == [(0,)]
+    values = sample_values(league, nl.model, "sqlite")
+    on_every_dialect(nl, "How many players have no team?", values)

@@ -23,6 +23,7 @@ from sqlgate.nl.rules.sql_terms import column as _col
 from sqlgate.nl.rules.sql_terms import compare as _compare
 from sqlgate.nl.rules.sql_terms import ident as _ident
 from sqlgate.nl.rules.sql_terms import literal as _literal
+from sqlgate.nl.rules.sql_terms import none_in
 from sqlgate.nl.semantic import Model, SemanticIndex
 from sqlgate.nl.text import identifier_words, stem
 
@@ -321,8 +322,9 @@ class _SqlBuilder:
         except CannotAnswer:
             paths = both_roles(self.index, path, self.plan.words)
         related = [self._related_in(f, p) for p in paths]
-        if f.negated:
-            return exp.and_(*(exp.Not(this=r) for r in related))
+        if f.negated:  # a root row referring to nothing (NULL) has no related row either
+            keys = {k.lower() for k in getattr(self.index.get_model(root), "primary_key", [])}
+            return exp.and_(*(none_in(r, keys) for r in related))
         return related[0] if len(related) == 1 else exp.Paren(this=exp.or_(*related))
 
     def _counted(self, f: Filter) -> exp.Expr:

@@ -50,3 +50,13 @@ def compare(target: exp.Expr, op: str, values: list[Any]) -> exp.Expr:
         op
     ]
     return cls(this=target, expression=value)
+
+
+def none_in(related: exp.Expr, keys: set[str]) -> exp.Expr:
+    """``NOT col IN (...)``, or ``(col IS NULL OR NOT col IN (...))`` on a column that may be
+    NULL (a reference of the root's, not its key)."""
+    col = related.this if isinstance(related, exp.In) else None
+    if not isinstance(col, exp.Column) or col.name.lower() in keys:
+        return exp.Not(this=related)
+    is_null = exp.Is(this=col.copy(), expression=exp.Null())
+    return exp.Paren(this=exp.or_(is_null, exp.Not(this=related)))
