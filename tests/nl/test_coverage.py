@@ -195,8 +195,18 @@ def test_a_count_compared_as_a_column_declines(nl: RuleTranslator, library: SQLi
         assert answer.reason == "unclear"
 
 
-def test_one_column_equal_to_two_values_declines(nl: RuleTranslator) -> None:
-    declines(nl, "Which members borrowed both Dune and Emma?")
+def test_one_column_is_never_equal_to_two_values_at_once(
+    nl: RuleTranslator, library: SQLiteEngine
+) -> None:
+    """ "borrowed both Dune and Emma": the members of each title's loans, both; declined, or
+    those rows, never ``title = 'Dune' AND title = 'Emma'`` (no row)."""
+    question = "Which members borrowed both Dune and Emma?"
+    if nl.ask(question).is_sql:
+        one = (
+            "SELECT m.full_name FROM members m JOIN loans l ON l.member_id = m.member_id "
+            "JOIN books b ON b.book_id = l.book_id WHERE b.title = '{}'"
+        )
+        answers(nl, library, question, f"{one.format('Dune')} INTERSECT {one.format('Emma')}")
 
 
 @pytest.mark.parametrize(

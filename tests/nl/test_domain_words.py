@@ -33,7 +33,12 @@ INSERT INTO teams VALUES (1, 'Rovers', 'Leeds', 1901, 30000), (2, 'United', 'Yor
 INSERT INTO players VALUES (1, 'Tom', 'Hart', 'Forward', 1, 182, 9),
     (2, 'Sam', 'Reed', 'Defender', 1, 190, 4), (3, 'Luis', 'Mora', 'Forward', 2, 175, 10),
     (4, 'Bo', 'Lund', 'Goalkeeper', 3, 195, 1), (5, 'Ola', 'Berg', 'Midfielder', NULL, 178, 7);
+CREATE TABLE goals (
+    goal_id INTEGER PRIMARY KEY, match_id INTEGER REFERENCES matches (match_id),
+    player_id INTEGER REFERENCES players (player_id)
+);
 INSERT INTO matches VALUES (1, 1, 2, 2, 1), (2, 2, 3, 0, 0);
+INSERT INTO goals VALUES (1, 1, 1), (2, 1, 1), (3, 1, 3);
 """
 
 STAFF = """
@@ -317,3 +322,19 @@ def test_rows_referring_to_nothing_have_nothing_related(league: SQLiteEngine) ->
     assert rows(league, "How many teams have no players?", nl) == [(0,)]
     values = sample_values(league, nl.model, "sqlite")
     on_every_dialect(nl, "How many players have no team?", values)
+
+
+def test_verbs_that_relate_rows(league: SQLiteEngine) -> None:
+    nl = _translator(league)
+    got = rows(league, "Which player scored the most goals?", nl)
+    assert len(got) == 1 and "Hart" in got[0]
+    got = rows(league, "List the players who never scored a goal.", nl)
+    assert sorted(r[2] for r in got) == ["Berg", "Lund", "Reed"]
+
+
+def test_rows_related_in_two_ways_as_short(league: SQLiteEngine) -> None:
+    """Goals reach teams through their scorers or through their matches (and a match has two
+    teams): which one is meant is not known."""
+    nl = _translator(league)
+    assert not nl.ask("How many goals does each team have?").is_sql
+    assert not nl.ask("Which team scored the most goals?").is_sql

@@ -28,9 +28,13 @@ class JoinPlan:
         return [self.root, *(s.right for s in self.steps)]
 
 
-def distances(index: SemanticIndex, root: str) -> dict[str, tuple[int, Join | None]]:
-    """Cost and last step of the cheapest path from ``root`` to every reachable model."""
+def distances(
+    index: SemanticIndex, root: str, ties: set[str] | None = None
+) -> dict[str, tuple[int, Join | None]]:
+    """Cost and last step of the cheapest path from ``root`` to every reachable model; the
+    models reached as cheaply from two other models are added to ``ties``."""
     start = root.lower()
+    tied: set[str] = set() if ties is None else ties
     best: dict[str, tuple[int, Join | None]] = {start: (0, None)}
     queue: list[tuple[int, int, str]] = [(0, 0, start)]
     counter = 1
@@ -51,13 +55,18 @@ def distances(index: SemanticIndex, root: str) -> dict[str, tuple[int, Join | No
                 best[target] = (step, join)
                 heapq.heappush(queue, (step, counter, target))
                 counter += 1
+                tied.discard(target)
+            elif step == best[target][0] and (best[target][1] or join).left.lower() != node:
+                tied.add(target)  # goals to teams through their matches or their players
     return best
 
 
 def plan_joins(index: SemanticIndex, root: str, targets: Iterable[str]) -> JoinPlan | None:
     """The join tree from ``root`` reaching every model in ``targets``; None if one is
-    unreachable."""
-    best = distances(index, root)
+    unreachable, or reached as cheaply in two ways (which one the question means is not
+    known)."""
+    ties: set[str] = set()
+    best = distances(index, root, ties)
     needed: list[Join] = []
     seen = {root.lower()}
     for target in targets:
@@ -66,6 +75,8 @@ def plan_joins(index: SemanticIndex, root: str, targets: Iterable[str]) -> JoinP
             return None
         path: list[Join] = []
         while node not in seen:
+            if node in ties:
+                return None
             _, join = best[node]
             assert join is not None
             path.append(join)

@@ -36,7 +36,7 @@ def build_query(index: SemanticIndex, dialect: str, plan: Plan) -> tuple[exp.Sel
     joins = plan_joins(index, plan.root, [n for n in needed if n.lower() != plan.root.lower()])
     if joins is None:
         names = ", ".join(needed)
-        raise CannotAnswer(f"The models {names} are not connected by relationships.")
+        raise CannotAnswer(f"The models {names} are related in no way, or in several ways.")
     joins = settle_roles(index, joins, plan.words)
     return _SqlBuilder(index, dialect, plan, joins).build(), joins
 

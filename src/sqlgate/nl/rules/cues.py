@@ -96,7 +96,8 @@ RELATION_VERBS = _words(
     enrolls participate participated participates involve involves involved join joined joins
     manage manages managed lead leads led serve serves served sing sings sang sung host hosts
     hosted appear appears appeared do does done go goes went gone support supports supported
-    handle handles handled treat treats treated"""
+    handle handles handled treat treats treated give gives gave giving score scores scored
+    scoring borrow borrows borrowed borrowing lend lends lent lending"""
 )
 
 #: Words between a relation verb and the model it relates to ("went through any treatments").
