@@ -68,7 +68,8 @@ CREATE TABLE Patient (
 );
 CREATE TABLE Nurse (NurseID INTEGER PRIMARY KEY, NurseName TEXT, WardID INTEGER);
 CREATE TABLE Doctor (
-    DoctorID INTEGER PRIMARY KEY, DoctorName TEXT, WardID INTEGER REFERENCES Ward (WardID)
+    DoctorID INTEGER PRIMARY KEY, DoctorName TEXT, Specialty TEXT,
+    WardID INTEGER REFERENCES Ward (WardID)
 );
 CREATE TABLE Visit (
     VisitID INTEGER PRIMARY KEY, DoctorID INTEGER REFERENCES Doctor (DoctorID),
@@ -78,7 +79,7 @@ INSERT INTO Ward VALUES (1, 'Cardiology', 2), (2, 'Maternity', 1);
 INSERT INTO Patient VALUES (1, 'Frank Moore', 'M', 1), (2, 'Grace Lee', 'F', 2),
     (3, 'Ivy Chan', 'F', 1), (4, 'Jack Ray', 'M', 2), (5, 'Hugo Diaz', 'M', 1);
 INSERT INTO Nurse VALUES (1, 'Ada', 1), (2, 'Bea', 2);
-INSERT INTO Doctor VALUES (1, 'Alice', 1), (2, 'Bruno', 2);
+INSERT INTO Doctor VALUES (1, 'Alice', 'Maternity', 1), (2, 'Bruno', 'Cardiology', 2);
 INSERT INTO Visit VALUES (1, 1, 2), (2, 2, 2), (3, 2, 4);
 """
 
@@ -338,3 +339,12 @@ def test_rows_related_in_two_ways_as_short(league: SQLiteEngine) -> None:
     nl = _translator(league)
     assert not nl.ask("How many goals does each team have?").is_sql
     assert not nl.ask("Which team scored the most goals?").is_sql
+
+
+def test_a_value_of_the_model_named_after_it(clinic: SQLiteEngine) -> None:
+    """ "the Cardiology ward" is a ward's name, though a doctor's specialty is so named too."""
+    nl = _translator(clinic)
+    got = rows(clinic, "List the doctors in the Cardiology ward.", nl)
+    assert [r[1] for r in got] == ["Alice"]
+    assert [r[1] for r in rows(clinic, "List the Cardiology doctors.", nl)] == ["Bruno"]
+    assert not nl.ask("List the doctors in the Cardiology wing.").is_sql

@@ -25,6 +25,13 @@ def next_entries(items: list[Item], pos: int) -> list[Entry]:
     return nxt.entries if nxt is not None and nxt.kind == "entry" else []
 
 
+def of_next_model(values: list[Entry], items: list[Item], pos: int) -> list[Entry]:
+    """ "the Oncology ward": of the values a word may be, those of the model named right
+    after it (a ward's name, not a doctor's specialty); all of them when none is."""
+    named = {e.model for e in next_entries(items, pos) if e.kind == "model"}
+    return [e for e in values if e.model in named] or values
+
+
 def value_as_written(item: Item, schema: list[Entry]) -> bool:
     """ "the Sales department" beside a ``sal`` column: a value written exactly as stored
     outweighs names only shortened to the phrase's stem."""

@@ -14,13 +14,14 @@ from __future__ import annotations
 from sqlglot import exp
 
 from sqlgate.nl.joins import JoinPlan
+from sqlgate.nl.name_words import name_words
 from sqlgate.nl.rules.building import condition_sql
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import CannotAnswer, Filter, Item, Plan, Reading
 from sqlgate.nl.rules.sql_terms import column as _col
 from sqlgate.nl.rules.sql_terms import ident as _ident
 from sqlgate.nl.semantic import Join
-from sqlgate.nl.text import identifier_words, stem
+from sqlgate.nl.text import stem
 
 _KEY_WORDS = frozenset({"id", "no", "code", "key", "number", "ref"})
 _OWNER_GAP = frozenset({"s", "'s", "of", "the"})  # "Bob's manager", "the manager of the Bob"
@@ -135,7 +136,8 @@ def _role_word(facts: ModelFacts, items: list[Item]) -> tuple[Item, Join] | None
             for j in joins:
                 if j.left.lower() != j.right.lower() or not j.to_one or len(j.left_columns) != 1:
                     continue
-                names = [w for w in identifier_words(j.left_columns[0]) if w not in _KEY_WORDS]
+                said = name_words(j.left_columns[0])  # mgr_no: "manager"
+                names = [w for w in said if w not in _KEY_WORDS]
                 if len(names) == 1 and stem(names[0]) == word:
                     return item, j
     return None

@@ -20,6 +20,7 @@ from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import Item
 from sqlgate.nl.rules.phrase_checks import (
     next_entries,
+    of_next_model,
     state_of_next,
     value_as_written,
     valued_owner,
@@ -262,7 +263,7 @@ def settle(facts: ModelFacts, items: list[Item], tokens: list[Token]) -> None:
             if not accepted:
                 item.kind = "word"
                 continue
-            item.entries = accepted
+            item.entries = of_next_model(accepted, items, pos)
         if state_of_next(facts, item, items, pos):
             item.kind = "word"  # "the discontinued products": a state, not the column's values
             continue
