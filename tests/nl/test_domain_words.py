@@ -95,6 +95,10 @@ CREATE TABLE Vessels (
     VesselId INTEGER PRIMARY KEY, VesselName TEXT, TonnageGT INTEGER, BuiltYear INTEGER
 );
 CREATE TABLE Cranes (CraneId INTEGER PRIMARY KEY, BuiltYear INTEGER, RefitYear INTEGER);
+CREATE TABLE juror (juror_id INTEGER PRIMARY KEY, juror_name TEXT, age INTEGER);
+CREATE TABLE snack (snack_id INTEGER PRIMARY KEY, snack_name TEXT, prep_time_mins INTEGER);
+INSERT INTO juror VALUES (1, 'Ines', 61), (2, 'Omar', 45);
+INSERT INTO snack VALUES (1, 'Popcorn', 5), (2, 'Nachos', 15);
 INSERT INTO films VALUES (1, 'Night Train', 112, 2022), (2, 'Blue Field', 95, 2023),
     (3, 'The Quiet', 130, 2023), (4, 'Open Sea', 88, 2024);
 INSERT INTO screening VALUES (1, 1, 'Palace', 300), (2, 1, 'Lumiere', 450), (3, 2, 'Palace', 120);
@@ -348,3 +352,15 @@ def test_a_value_of_the_model_named_after_it(clinic: SQLiteEngine) -> None:
     assert [r[1] for r in got] == ["Alice"]
     assert [r[1] for r in rows(clinic, "List the Cardiology doctors.", nl)] == ["Bruno"]
     assert not nl.ask("List the doctors in the Cardiology wing.").is_sql
+
+
+def test_the_oldest_of_a_model_named_after_the_superlative(festival: SQLiteEngine) -> None:
+    nl = _translator(festival)
+    got = rows(festival, "Who is the oldest juror?", nl)
+    assert len(got) == 1 and "Ines" in got[0]
+    assert not nl.ask("Who is the oldest snack?").is_sql  # no age, no date, no year
+
+
+def test_a_shortened_first_word(festival: SQLiteEngine) -> None:
+    nl = _translator(festival)
+    assert rows(festival, "What is the average preparation time of snacks?", nl) == [(10.0,)]

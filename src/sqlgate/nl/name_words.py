@@ -46,7 +46,7 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "sched": ("schedule",), "mgmt": ("management",), "svc": ("service",), "grp": ("group",),
     "bal": ("balance",), "pmt": ("payment",), "txn": ("transaction",), "wk": ("week",),
     "empl": ("employee",), "proj": ("project",), "phn": ("phone",), "prod": ("product",),
-    "prc": ("price",),
+    "prc": ("price",), "prep": ("preparation",),
 }  # fmt: skip
 
 #: Short words a glued name may end with ("makeid", "staffno").

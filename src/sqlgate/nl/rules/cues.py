@@ -182,6 +182,8 @@ def by_age(facts: ModelFacts, items: list[Item], base: str | None) -> bool:
         chosen = item.chosen if item.kind == "entry" else None
         if chosen is not None and chosen.kind == "field" and _is_age(str(chosen.name)):
             return True
+    if base is None:  # "who is the oldest *member*": the first model the question names
+        base = next((e.model for i in items if (e := i.chosen) and e.kind == "model"), None)
     model = facts.index.get_model(base) if base else None
     if model is None or model.time_column:
         return False
