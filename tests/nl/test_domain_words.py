@@ -364,3 +364,11 @@ def test_the_oldest_of_a_model_named_after_the_superlative(festival: SQLiteEngin
 def test_a_shortened_first_word(festival: SQLiteEngine) -> None:
     nl = _translator(festival)
     assert rows(festival, "What is the average preparation time of snacks?", nl) == [(10.0,)]
+
+
+def test_the_things_listed_and_their_fields(staff: SQLiteEngine) -> None:
+    """ "the departments and their locations": which department each location is of."""
+    nl = _translator(staff)
+    got = rows(staff, "List the departments and their locations.", nl)
+    assert sorted(got) == [("Accounting", "New York"), ("Research", "Dallas"), ("Sales", "Chicago")]
+    assert not nl.ask("List the departments and their colours.").is_sql

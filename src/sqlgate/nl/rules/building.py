@@ -72,7 +72,7 @@ def _needed(plan: Plan) -> list[str]:
 _ALL_COLUMNS_WORDS = frozenset(
     ["detail", "details", "information", "info", "everything", "columns"]
 )
-_NAME_WORDS = frozenset(("name", "names"))
+_NAME_WORDS = frozenset(("name", "names", "their"))  # "the departments and their locations"
 _ID_WORDS = frozenset(("id", "ids"))
 
 
