@@ -98,6 +98,10 @@ CREATE TABLE Cranes (CraneId INTEGER PRIMARY KEY, BuiltYear INTEGER, RefitYear I
 CREATE TABLE juror (juror_id INTEGER PRIMARY KEY, juror_name TEXT, age INTEGER);
 CREATE TABLE snack (snack_id INTEGER PRIMARY KEY, snack_name TEXT, prep_time_mins INTEGER);
 INSERT INTO juror VALUES (1, 'Ines', 61), (2, 'Omar', 45);
+CREATE TABLE flats (
+    flat_id INTEGER PRIMARY KEY, area_sq_ft INTEGER, monthly_rent_usd REAL, opened DATE
+);
+INSERT INTO flats VALUES (1, 600, 1200, '2024-01-05'), (2, 900, 1800, '2024-02-05');
 INSERT INTO snack VALUES (1, 'Popcorn', 5), (2, 'Nachos', 15);
 INSERT INTO films VALUES (1, 'Night Train', 112, 2022), (2, 'Blue Field', 95, 2023),
     (3, 'The Quiet', 130, 2023), (4, 'Open Sea', 88, 2024);
@@ -372,3 +376,13 @@ def test_the_things_listed_and_their_fields(staff: SQLiteEngine) -> None:
     got = rows(staff, "List the departments and their locations.", nl)
     assert sorted(got) == [("Accounting", "New York"), ("Research", "Dallas"), ("Sales", "Chicago")]
     assert not nl.ask("List the departments and their colours.").is_sql
+
+
+def test_a_measure_named_before_two_words_of_unit(festival: SQLiteEngine) -> None:
+    """ "area" for ``area_sq_ft``; "the monthly rent" is a column so named, not rent per
+    month; "rent" alone for it too."""
+    nl = _translator(festival)
+    assert rows(festival, "What is the average area of flats?", nl) == [(750.0,)]
+    assert rows(festival, "What is the average monthly rent of flats?", nl) == [(1500.0,)]
+    assert rows(festival, "What is the highest rent?", nl) == [(1800.0,)]
+    assert len(rows(festival, "How many flats opened per month?", nl)) == 2  # a grain still

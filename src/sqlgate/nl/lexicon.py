@@ -218,16 +218,16 @@ class Lexicon:
             words = name_words(info.name)
             if info.key or info.kind != "number" or len(words) < 2:
                 continue
-            if words[-1].lower() in _MEASURE_ENDS and words[-2].isalpha():
-                key = tuple(stem(w) for w in words[:-1])
-                found[(info.model.lower(), key)].append(info)
+            head = _measured(words)  # area_sq_ft: "area"
+            if head != words and head and head[-1].isalpha():
+                found[(info.model.lower(), tuple(stem(w) for w in head))].append(info)
         # "capacity" for ``stadium_capacity``: the last word of one number column's name only
         ends: dict[tuple[str, ...], list[FieldInfo]] = defaultdict(list)
         for info in self.fields.values():  # every column a word is in ("cost", cost_of_care)
             for word in {stem(w) for w in name_words(info.name)}:
                 ends[(word,)].append(info)
         for key, infos in ends.items():
-            words = name_words(infos[0].name)
+            words = _measured(name_words(infos[0].name))  # monthly_rent_usd: "rent"
             if (
                 len(infos) == 1
                 and infos[0].kind == "number"
@@ -431,6 +431,14 @@ def _variants(word: str) -> set[str]:
 
 
 _VOWELS = frozenset("aeiouy")
+
+
+def _measured(words: tuple[str, ...]) -> tuple[str, ...]:
+    """A number column's name words without the words after what it measures (its unit, "sq
+    ft", "amount", "sold")."""
+    while len(words) > 1 and words[-1].lower() in _MEASURE_ENDS:
+        words = words[:-1]
+    return words
 
 
 def _skeleton_of(short: str, word: str) -> bool:

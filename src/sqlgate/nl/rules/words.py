@@ -43,6 +43,8 @@ def find_items(lexicon: Lexicon, tokens: list[Token], today: date) -> list[Item]
     taken: dict[int, Item] = {}
     for hit in timeexpr.find_time(tokens, today):
         text = " ".join(t.text for t in tokens[hit.first : hit.last + 1])
+        if hit.grain and _named_on(lexicon, tokens, hit.first, hit.last):
+            continue  # "the monthly rent": a column so named, not rent per month
         if hit.grain:
             item = Item("grain", hit.first, hit.last, text, arg=hit.grain)
         else:
@@ -62,6 +64,12 @@ def find_items(lexicon: Lexicon, tokens: list[Token], today: date) -> list[Item]
         i = item.last + 1
     settle_verbs(items, lexicon)
     return items
+
+
+def _named_on(lexicon: Lexicon, tokens: list[Token], first: int, last: int) -> bool:
+    """Whether a phrase of the model's starts at ``first`` and goes past ``last``."""
+    stems = [t.stem for t in tokens[first : first + MAX_PHRASE]]
+    return any(tuple(stems[:n]) in lexicon.phrases for n in range(last - first + 2, len(stems) + 1))
 
 
 def _match_at(lexicon: Lexicon, tokens: list[Token], i: int, taken: dict[int, Item]) -> Item:
