@@ -25,20 +25,21 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
-import pyarrow.parquet as pq
 import pyarrow.types as pat
-import xlsxwriter
 
 from sqlgate.errors import SqlgateError
 from sqlgate.results import endings, jsonable
 from sqlgate.results.cells import cell_text, sheet_batch, sheet_schema
 from sqlgate.results.read_ahead import map_ahead, read_ahead
+
+if TYPE_CHECKING:  # imported by the first export that writes them (a few MB resident)
+    import pyarrow.parquet as pq
 
 # Excel sheets hold 1,048,576 rows; one is the header. Exports in Excel are cut there (its
 # ``max_rows``); the writer also stops pulling batches once this many data rows are written.
@@ -311,6 +312,8 @@ def _write_parquet(
         ],
         schema.metadata,
     )
+    import pyarrow.parquet as pq
+
     sink = _ChunkSink()
     writer: pq.ParquetWriter | None = None
 
@@ -509,6 +512,8 @@ def _write_excel(
 
 
 def _spool_excel(path: str, tmp: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> None:
+    import xlsxwriter
+
     workbook = xlsxwriter.Workbook(
         path,
         {
