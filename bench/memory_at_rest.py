@@ -6,10 +6,11 @@ with a small SQLite connection ``s`` (100 customers) and a DuckDB file ``big`` o
 ``/proc/PID/status``) at rest, after a ``SELECT 1`` on each connection, after a 1,000,000-row CSV
 export (the warm-up ``export_vs_copy.py`` makes before it reports "server RSS before the cases"),
 and after two questions (``POST /api/v1/generate_sql``, the offline engine), timing the first
-and the second. ``--starts`` fresh servers are measured; medians are printed. One request at a
-time: no load.
+and the second; with ``--exports``, also the peak while all rows are exported to CSV, then to
+Parquet (sampled every 50 ms, as ``export_vs_copy.py`` samples it), and what is left after each.
+``--starts`` fresh servers are measured; medians are printed. One request at a time: no load.
 
-    .venv/bin/python bench/memory_at_rest.py [--starts 3] [--rows 5000000]
+    .venv/bin/python bench/memory_at_rest.py [--starts 3] [--rows 5000000] [--exports]
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -48,16 +50,38 @@ def post(url: str, key: str, body: dict[str, object]) -> bytes:
         return bytes(response.read())
 
 
-def export_csv(base: str, key: str, sql: str, dest: Path) -> None:
+def export(base: str, key: str, sql: str, dest: Path, fmt: str = "csv") -> None:
     subprocess.run(
         ["curl", "-sS", "--fail", "-o", str(dest), "-H", "Content-Type: application/json",
          "-H", f"X-API-Key: {key}", "--data-binary", json.dumps({"query": sql}),
-         f"{base}/api/v1/query/big/export?format=csv"],
+         f"{base}/api/v1/query/big/export?format={fmt}"],
         check=True,
     )  # fmt: skip
+    dest.unlink()
 
 
-def one_start(tmp: Path, run: int, connections: dict[str, tuple[str, Path]]) -> dict[str, float]:
+def export_peak(pid: int, base: str, key: str, fmt: str, dest: Path) -> float:
+    """The server's largest resident memory, sampled every 50 ms, while all rows export."""
+    peak = [resident_mb(pid)]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.05):
+            peak.append(resident_mb(pid))
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        export(base, key, "SELECT * FROM t", dest, fmt)
+    finally:
+        done.set()
+        sampler.join()
+    return max(*peak, resident_mb(pid))
+
+
+def one_start(
+    tmp: Path, run: int, connections: dict[str, tuple[str, Path]], exports: bool
+) -> dict[str, float]:
     server, base, key = start_sqlgate(
         tmp / f"data{run}",
         connections,
@@ -72,7 +96,7 @@ def one_start(tmp: Path, run: int, connections: dict[str, tuple[str, Path]]) -> 
         out["after SELECT 1 (SQLite)"] = resident_mb(server.pid)
         post(f"{base}/api/v1/query/big", key, {"query": "SELECT 1"})
         out["after SELECT 1 (DuckDB)"] = resident_mb(server.pid)
-        export_csv(base, key, "SELECT * FROM t WHERE id < 1000000", tmp / "warm.csv")
+        export(base, key, "SELECT * FROM t WHERE id < 1000000", tmp / "warm.csv")
         time.sleep(settle)  # an idle encoder gives back what it freed after half a second
         out["after a 1M-row CSV export"] = resident_mb(server.pid)
         for i, question in enumerate(QUESTIONS):
@@ -80,6 +104,12 @@ def one_start(tmp: Path, run: int, connections: dict[str, tuple[str, Path]]) -> 
             post(f"{base}/api/v1/generate_sql", key, {"question": question, "connection_id": "s"})
             out[f"question {i + 1} ms"] = (time.perf_counter() - started) * 1000
         out["after two questions"] = resident_mb(server.pid)
+        for fmt in ("csv", "parquet") if exports else ():
+            out[f"peak, all rows to {fmt}"] = export_peak(
+                server.pid, base, key, fmt, tmp / f"all.{fmt}"
+            )
+            time.sleep(settle)
+            out[f"after that {fmt} export"] = resident_mb(server.pid)
         return out
     finally:
         server.stop()
@@ -89,6 +119,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--starts", type=int, default=3, help="fresh servers measured (default 3)")
     p.add_argument("--rows", type=int, default=5_000_000, help="rows in big.t (default 5M)")
+    p.add_argument("--exports", action="store_true", help="also the peak of two full exports")
     args = p.parse_args()
     install_signal_handlers()
     print(f"# sqlgate memory at rest  ({time.strftime('%Y-%m-%d %H:%M %Z')})")
@@ -116,7 +147,7 @@ def main() -> int:
         connections = {"s": ("sqlite", small), "big": ("duckdb", tmp / "big.duckdb")}
         runs = []
         for run in range(args.starts):
-            runs.append(one_start(tmp, run, connections))
+            runs.append(one_start(tmp, run, connections, args.exports))
             print(f"start {run + 1}: " + ", ".join(f"{k} {v:.0f}" for k, v in runs[-1].items()))
     rows = [
         (step, f"{median([r[step] for r in runs]):.0f}", f"{min(r[step] for r in runs):.0f}"
