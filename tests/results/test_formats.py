@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sqlgate.results import formats
+from sqlgate.results import formats, parquet_export
 from sqlgate.results.cells import neutralise_formulas
 from sqlgate.results.formats import (
     ASYNC_DEFAULT,
@@ -261,9 +261,27 @@ def test_parquet_groups_small_batches_into_row_groups(con: duckdb.DuckDBPyConnec
     metadata = pq.ParquetFile(io.BytesIO(data)).metadata
     assert metadata.num_rows == 300_000
     sizes = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
-    # 10,000-row batches are gathered until a row group is big enough for readers to scan well.
-    assert sizes == [130_000, 130_000, 40_000]
-    assert min(sizes[:-1]) >= formats.PARQUET_ROW_GROUP_ROWS
+    # 10,000-row batches are gathered (and cut) into row groups big enough for readers to scan
+    # well; only the last holds fewer rows.
+    rows = parquet_export.PARQUET_ROW_GROUP_ROWS
+    assert sizes == [rows, rows, 300_000 - 2 * rows]
+
+
+def test_parquet_row_groups_encoded_side_by_side_make_one_writers_file(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    # Row groups are encoded on several threads and put together: the file is the one a single
+    # writer writes, byte for byte, whichever row group finished first.
+    sql = "SELECT i, i % 3 AS k, repeat('x', (i % 97)::INT) AS pad FROM range(1000000) t(i)"
+    data = export(con, "parquet", sql, batch_size=50_000)
+    table = con.sql(sql).to_arrow_table()
+    sink = io.BytesIO()
+    rows = parquet_export.PARQUET_ROW_GROUP_ROWS
+    with pq.ParquetWriter(sink, table.schema, use_dictionary=["k", "pad"]) as writer:
+        for offset in range(0, table.num_rows, rows):
+            writer.write_table(table.slice(offset, rows), row_group_size=rows)
+    assert data == sink.getvalue()
+    assert pq.ParquetFile(io.BytesIO(data)).metadata.num_row_groups == 9
 
 
 def test_excel_round_trip(con: duckdb.DuckDBPyConnection) -> None:
