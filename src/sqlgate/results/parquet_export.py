@@ -24,13 +24,14 @@ import pyarrow.types as pat
 from sqlgate.results import endings, jsonable
 from sqlgate.results.cells import cell_text
 from sqlgate.results.parquet_parts import MAGIC, Part, Stitcher, encode
-from sqlgate.results.read_ahead import map_ahead, read_ahead
+from sqlgate.results.read_ahead import ENCODERS, map_ahead, read_ahead
 
 # Parquet row groups: small enough to bound memory, large enough for readers to scan well.
 PARQUET_ROW_GROUP_ROWS = 122_880
 PARQUET_ROW_GROUP_BYTES = 64 * 1024 * 1024
-#: Row groups encoded at once, besides the one being sent: one per encoder thread on two cores.
-ENCODING_AHEAD = 2
+#: Row groups being encoded while the one before them is sent: one per encoder thread, up to
+#: four (a row group holds up to 64 MB of Arrow data while it is encoded).
+ENCODING_AHEAD = min(ENCODERS, 4)
 
 
 def write_parquet(
