@@ -13,7 +13,7 @@ decline.
 Looked up are nouns only (:func:`looked_up`): letters, at least :data:`MIN_WORD` long, no stop
 word or word the question vocabulary reads, no inflected verb ("produced": the rules that read
 verbs account for it or decline), no capitalised word inside the sentence (a name, which only a
-sampled value may match), and a word WordNet uses more often as a noun ("where", "both", "land"
+sampled value may match), and a noun in WordNet not more often used as a verb ("where", "both"
 are read by other rules). Candidates (:func:`candidates`) are the names of tables and of columns
 that are neither keys nor figures: a figure's name says exactly what it measures, and similar
 words measure other things (``wages`` are no "salary", a ``cost`` no "price"), as for WordNet.
@@ -92,7 +92,12 @@ def looked_up(token: Token, question_words: frozenset[str]) -> bool:
         return False  # a name inside the sentence: only a sampled value may match it
     if word.endswith(("ed", "ing")) and lemma(word) != word:
         return False
-    return wordnet.enabled() and wordnet.usual_part(word) == "n"
+    # a noun to WordNet, and not more often a verb ("lodgers", "hometown"; not "where", "rank")
+    return (
+        wordnet.enabled()
+        and bool(wordnet.base_forms(word, "n"))
+        and wordnet.usual_part(word) != "v"
+    )
 
 
 def candidates(lexicon: Lexicon) -> tuple[Candidate, ...]:
