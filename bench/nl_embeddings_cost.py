@@ -1,15 +1,15 @@
 """What the optional sentence-embedding model (the ``embeddings`` extra) costs the embedded engine.
 
 On the 100-table schema of ``bench/nl_embedded_latency.py``, in one fresh process: the memory
-(RSS) and time of preparing the engine, whether the model is loaded by then (it must not be), a
-question whose words all link (it must not load the model), the first question with a word
-nothing else links (it loads the model and embeds the schema's names), a second one with another
-such word (one word embedded), and the same question again (nothing embedded). The model's share
-of the first is measured by loading it alone first.
+(RSS) and time of preparing the engine and whether the model is loaded by then (it must not be),
+a question whose words all link (it must not load the model), the model's loading on its first
+use, the first question with a word nothing else links (the schema's names are embedded), a
+second one with another such word (one word embedded), and the same question again (cached).
 
-    .venv/bin/python bench/nl_embeddings_cost.py
+    SQLGATE_NL_EMBEDDINGS=on .venv/bin/python bench/nl_embeddings_cost.py
 
-Needs the extra (``pip install 'sqlgate[embeddings]'``, PyTorch's CPU build first) and psutil.
+Needs the extra (``pip install 'sqlgate[embeddings]'``, PyTorch's CPU build first), psutil, and
+``SQLGATE_NL_EMBEDDINGS=on``.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def _timed(call: Callable[[], Any]) -> tuple[Any, float]:
 
 def main() -> None:
     if not embeddings.enabled():
-        raise SystemExit("the embeddings extra is not installed (or SQLGATE_NL_EMBEDDINGS=off)")
+        raise SystemExit("needs the embeddings extra and SQLGATE_NL_EMBEDDINGS=on")
     with tempfile.TemporaryDirectory(prefix="sqlgate-bench-") as tmp:
         path = Path(tmp) / "wide.duckdb"
         build(path)

@@ -121,15 +121,18 @@ def test_a_one_noun_name_wordnet_knows_is_wordnets_to_link() -> None:
     assert not ew.wordnet_reads("mpg")
 
 
-def test_the_setting_turns_it_off(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_setting_turns_it_on(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(embeddings, "_installed", lambda: True)
     monkeypatch.delenv("SQLGATE_NL_EMBEDDINGS", raising=False)
-    assert embeddings.enabled()
-    for off in ("off", "0", "false", "no", " OFF "):
+    assert not embeddings.enabled()  # installing the extra alone changes nothing
+    for on in ("on", "1", "true", "yes", " ON "):
+        monkeypatch.setenv("SQLGATE_NL_EMBEDDINGS", on)
+        assert embeddings.enabled()
+    for off in ("off", "0", "no", "maybe"):
         monkeypatch.setenv("SQLGATE_NL_EMBEDDINGS", off)
         assert not embeddings.enabled()
     monkeypatch.setattr(embeddings, "_installed", lambda: False)
-    monkeypatch.setenv("SQLGATE_NL_EMBEDDINGS", "1")
+    monkeypatch.setenv("SQLGATE_NL_EMBEDDINGS", "on")
     assert not embeddings.enabled()  # not installed: nothing to turn on
 
 
@@ -202,7 +205,7 @@ def test_the_bundled_model_embeds_offline() -> None:
 def test_a_similar_name_links_a_word(
     nl: RuleTranslator, house: SQLiteEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("SQLGATE_NL_EMBEDDINGS", raising=False)
+    monkeypatch.setenv("SQLGATE_NL_EMBEDDINGS", "on")
     got = rows(house, "Show the full name and hometown of every lodger.", nl)
     assert sorted(got) == [("Ada Lind", "Leeds"), ("Bo Ek", "York"), ("Cy Moor", "Leeds")]
     assert rows(house, "How many lodgers have the hometown Leeds?", nl) == [(2,)]
@@ -212,13 +215,17 @@ def test_a_similar_name_links_a_word(
 
 
 @real_model
-def test_a_word_near_no_name_declines(nl: RuleTranslator) -> None:
+def test_a_word_near_no_name_declines(nl: RuleTranslator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SQLGATE_NL_EMBEDDINGS", "on")
     answer = nl.ask("What is the gasoline of every lodger?")
     assert not answer.is_sql and "gasoline" in answer.explanation
 
 
 @real_model
-def test_a_word_near_two_names_declines(tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_a_word_near_two_names_declines(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SQLGATE_NL_EMBEDDINGS", "on")
     for engine in sqlite_engine(tmp_path_factory, "two_towns", TWO_TOWNS):
         answer = prepare_embedded(engine, "sqlite").ask(
             "Show the full name and hometown of every lodger."
@@ -248,8 +255,7 @@ print(embeddings.loaded())
 def test_the_model_is_loaded_on_first_use_only() -> None:
     script = textwrap.dedent(_LAZY).replace("SCHEMA", SCHEMA)
     src = str(Path(__file__).resolve().parents[2] / "src")
-    env = {**os.environ, "PYTHONPATH": src}
-    env.pop("SQLGATE_NL_EMBEDDINGS", None)
+    env = {**os.environ, "PYTHONPATH": src, "SQLGATE_NL_EMBEDDINGS": "on"}
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=110
     )

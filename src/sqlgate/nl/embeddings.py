@@ -8,8 +8,8 @@ offline, so nothing is downloaded, ever. Nothing is imported or loaded when this
 imported, nor when the server starts: the model is loaded on the first :func:`encode` (a few
 seconds, and about half a gigabyte of memory with PyTorch), once per process.
 
-:func:`enabled` is true when the extra is installed and ``SQLGATE_NL_EMBEDDINGS`` is not ``off``
-(or ``0``, ``false``, ``no``); without the extra every caller gets nothing and goes on as before.
+:func:`enabled` is true when the extra is installed and ``SQLGATE_NL_EMBEDDINGS`` is ``on`` (or
+``1``, ``true``, ``yes``); otherwise every caller gets nothing and goes on as before.
 :mod:`sqlgate.nl.rules.embedded_words` decides what a similarity links.
 """
 
@@ -51,9 +51,10 @@ def _installed() -> bool:
 
 def enabled() -> bool:
     """Whether questions may use the model: the extra is installed and ``SQLGATE_NL_EMBEDDINGS``
-    is not ``off`` (or ``0``, ``false``, ``no``)."""
+    is ``on`` (or ``1``, ``true``, ``yes``). Off by default: the model costs about half a
+    gigabyte of memory once loaded, and installing the extra alone changes nothing."""
     setting = os.environ.get("SQLGATE_NL_EMBEDDINGS", "").strip().lower()
-    return setting not in ("off", "0", "false", "no") and _installed()
+    return setting in ("on", "1", "true", "yes") and _installed()
 
 
 def loaded() -> bool:
