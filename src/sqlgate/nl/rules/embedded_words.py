@@ -17,7 +17,7 @@ sampled value may match), and a noun in WordNet not more often used as a verb ("
 are read by other rules). Candidates (:func:`candidates`) are the names of tables and of columns
 that are neither keys nor figures: a figure's name says exactly what it measures, and similar
 words measure other things (``wages`` are no "salary", a ``cost`` no "price"), as for WordNet.
-A word that is itself a word of some name ("phone" beside ``home_phone`` and ``cell_number``)
+A word that is itself a word of some name ("phone" beside ``work_phone`` and ``mobile_number``)
 is left to the vocabulary's rules for parts of names, which did not link it: no link either; nor
 is a word linked to a one-noun name WordNet knows (:func:`wordnet_reads`), which WordNet did not
 relate to it.
@@ -54,7 +54,7 @@ MIN_WORD = 4
 
 @dataclass(frozen=True)
 class Candidate:
-    """A name as words ("number injured") and the things of the model it names."""
+    """A name as words ("home city") and the things of the model it names."""
 
     text: str
     entries: tuple[Entry, ...]
