@@ -8,6 +8,7 @@ engine."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -47,7 +48,7 @@ app = serving_app(Settings(data_dir=sys.argv[1]))
 from starlette.testclient import TestClient
 
 def loaded():
-    return sorted(sys.modules)
+    return sorted(name for name, module in sys.modules.items() if module is not None)
 
 with TestClient(app) as client:
     headers = {"X-API-Key": sys.argv[2]}
@@ -134,3 +135,22 @@ def test_the_started_server_maps_no_numpy_pandas_or_question_engine(
         assert package not in served, package
     assert "/rapidfuzz/" in after_question  # the question engine's, loaded by the question
     assert "/numpy/" not in after_question and "/pandas/" not in after_question
+
+
+@pytest.mark.parametrize(("setting", "kept_out"), [("", True), ("on", False)])
+def test_the_embedding_model_turned_on_keeps_numpy_and_pandas_importable(
+    setting: str, kept_out: bool
+) -> None:
+    # PyTorch needs numpy, and the libraries around it look for pandas before importing it.
+    script = (
+        "import importlib.util, json\n"
+        "from sqlgate.cli._unused import keep_out_unused\n"
+        "keep_out_unused()\n"
+        "print(json.dumps([importlib.util.find_spec(n) is None for n in ('numpy', 'pandas')]))"
+    )
+    env = {**os.environ, "SQLGATE_NL_EMBEDDINGS": setting}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [kept_out, kept_out]

@@ -49,12 +49,18 @@ def _installed() -> bool:
     return available()
 
 
+def requested() -> bool:
+    """Whether ``SQLGATE_NL_EMBEDDINGS`` asks for the model (``on``, ``1``, ``true``, ``yes``),
+    installed or not."""
+    setting = os.environ.get("SQLGATE_NL_EMBEDDINGS", "").strip().lower()
+    return setting in ("on", "1", "true", "yes")
+
+
 def enabled() -> bool:
     """Whether questions may use the model: the extra is installed and ``SQLGATE_NL_EMBEDDINGS``
     is ``on`` (or ``1``, ``true``, ``yes``). Off by default: the model costs about half a
     gigabyte of memory once loaded, and installing the extra alone changes nothing."""
-    setting = os.environ.get("SQLGATE_NL_EMBEDDINGS", "").strip().lower()
-    return setting in ("on", "1", "true", "yes") and _installed()
+    return requested() and _installed()
 
 
 def loaded() -> bool:
