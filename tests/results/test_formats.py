@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sqlgate.results import formats
+from sqlgate.results import formats, parquet_export
 from sqlgate.results.cells import neutralise_formulas
 from sqlgate.results.formats import (
     ASYNC_DEFAULT,
@@ -261,9 +261,27 @@ def test_parquet_groups_small_batches_into_row_groups(con: duckdb.DuckDBPyConnec
     metadata = pq.ParquetFile(io.BytesIO(data)).metadata
     assert metadata.num_rows == 300_000
     sizes = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
-    # 10,000-row batches are gathered until a row group is big enough for readers to scan well.
-    assert sizes == [130_000, 130_000, 40_000]
-    assert min(sizes[:-1]) >= formats.PARQUET_ROW_GROUP_ROWS
+    # 10,000-row batches are gathered (and cut) into row groups big enough for readers to scan
+    # well; only the last holds fewer rows.
+    rows = parquet_export.PARQUET_ROW_GROUP_ROWS
+    assert sizes == [rows, rows, 300_000 - 2 * rows]
+
+
+def test_parquet_row_groups_encoded_side_by_side_make_one_writers_file(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    # Row groups are encoded on several threads and put together: the file is the one a single
+    # writer writes, byte for byte, whichever row group finished first.
+    sql = "SELECT i, i % 3 AS k, repeat('x', (i % 97)::INT) AS pad FROM range(1000000) t(i)"
+    data = export(con, "parquet", sql, batch_size=50_000)
+    table = con.sql(sql).to_arrow_table()
+    sink = io.BytesIO()
+    rows = parquet_export.PARQUET_ROW_GROUP_ROWS
+    with pq.ParquetWriter(sink, table.schema, use_dictionary=["k", "pad"]) as writer:
+        for offset in range(0, table.num_rows, rows):
+            writer.write_table(table.slice(offset, rows), row_group_size=rows)
+    assert data == sink.getvalue()
+    assert pq.ParquetFile(io.BytesIO(data)).metadata.num_row_groups == 9
 
 
 def test_excel_round_trip(con: duckdb.DuckDBPyConnection) -> None:
@@ -467,17 +485,18 @@ def test_neutralise_formulas_on_a_batch() -> None:
 def test_writers_never_run_more_than_a_batch_ahead(
     con: duckdb.DuckDBPyConnection, fmt: str
 ) -> None:
-    # Batches at least a row group big, so parquet too can flush after every batch.
-    reader = con.sql("SELECT i, i::VARCHAR AS s FROM range(1500000) t(i)").to_arrow_reader(150_000)
+    # Batches at least a row group big, so parquet too can send a row group for every batch.
+    reader = con.sql("SELECT i, i::VARCHAR AS s FROM range(3000000) t(i)").to_arrow_reader(150_000)
     batches = Counting(reader)
     chunks = 0
-    # Parquet lets the engine read a few batches ahead while a row group is encoded.
-    ahead = READ_AHEAD + 1 if fmt == "parquet" else 0
+    # Parquet lets the engine read a few batches ahead, and encodes a few row groups side by
+    # side, while the one before them is sent.
+    ahead = READ_AHEAD + 1 + parquet_export.ENCODING_AHEAD if fmt == "parquet" else 0
     for chunk in get_format(fmt).write(reader.schema, batches):
         assert batches.pulled <= chunks + 1 + ahead, "pulled too far ahead of the writing"
         chunks += bool(chunk)
-    assert batches.pulled == 10
-    assert chunks >= 10
+    assert batches.pulled == 20
+    assert chunks >= 20
 
 
 def test_csv_streams_two_million_rows_in_bounded_memory(con: duckdb.DuckDBPyConnection) -> None:

@@ -27,6 +27,9 @@ YOUNG = 20_000
 
 def serving_app(settings: Settings | None = None) -> FastAPI:
     """``create_app(settings)``, then the GC tuned for serving (see the module docstring)."""
+    from sqlgate.cli._unused import keep_out_unused
+
+    keep_out_unused()  # a worker process: before the application imports pyarrow
     from sqlgate.app import create_app
     from sqlgate.cli._access_log import use_access_logger
 

@@ -21,6 +21,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from sqlgate.cli._memory import return_large_buffers
     from sqlgate.cli._serving import serving_app
     from sqlgate.cli._transport import HTTP_PROTOCOL
+    from sqlgate.cli._unused import keep_out_unused
+
+    keep_out_unused()  # before pyarrow is first imported (below)
     from sqlgate.services import orgs
     from sqlgate.services.bootstrap import ensure_demo_connection
 

@@ -18,7 +18,6 @@ from typing import Any
 
 import anyio.to_thread
 import pyarrow as pa
-import pyarrow.parquet as pq
 from sqlalchemy import func, null, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -381,6 +380,8 @@ class JobService:
         max_rows = QUERY.limits(self._settings).row_max
         if m.row_count > max_rows or job.result_deleted_at is not None:
             return None
+        import pyarrow.parquet as pq  # only here: the server does not load it before it is needed
+
         tables = []
         for chunk in m.chunks:
             path = self.results.file(job.id, chunk.file)

@@ -2,7 +2,9 @@
 
 * :func:`lemma`: the dictionary form of an English word ("aged" → "age", "built" → "build"), from
   simplemma's bundled English dictionary (no download), for the forms the suffix stripper of
-  :func:`sqlgate.nl.text.stem` cannot reduce.
+  :func:`sqlgate.nl.text.stem` cannot reduce. The dictionary is read in its compact form
+  (``low_memory``: about 2 MB resident instead of 20 MB, the same answers, a few dozen
+  microseconds more for a word not seen before).
 * :func:`respell`: a word that is neither English nor anything the model or the question words
   know, one typing slip (a letter missing, added, changed or two swapped) away from exactly one
   word they know, is read as that word ("alphaetical" → "alphabetical", "airilne" → "airline").
@@ -34,13 +36,13 @@ _INNER = frozenset({"per", "of", "and", "to", "in", "on", "for", "the", "a"})
 @lru_cache(maxsize=8192)
 def lemma(word: str) -> str:
     """The dictionary form of an English word, lower case (the word itself when unknown)."""
-    return str(simplemma.lemmatize(word.lower(), lang="en")).lower()
+    return str(simplemma.lemmatize(word.lower(), lang="en", low_memory=True)).lower()
 
 
 @lru_cache(maxsize=8192)
 def english(word: str) -> bool:
     """Whether ``word`` is in the bundled English dictionary."""
-    return bool(simplemma.is_known(word.lower(), lang="en"))
+    return bool(simplemma.is_known(word.lower(), lang="en", low_memory=True))
 
 
 def respell(

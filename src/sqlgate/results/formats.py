@@ -31,14 +31,12 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
-import pyarrow.parquet as pq
 import pyarrow.types as pat
-import xlsxwriter
 
 from sqlgate.errors import SqlgateError
 from sqlgate.results import endings, jsonable
-from sqlgate.results.cells import cell_text, sheet_batch, sheet_schema
-from sqlgate.results.read_ahead import map_ahead, read_ahead
+from sqlgate.results.cells import sheet_batch, sheet_schema
+from sqlgate.results.read_ahead import map_ahead
 
 # Excel sheets hold 1,048,576 rows; one is the header. Exports in Excel are cut there (its
 # ``max_rows``); the writer also stops pulling batches once this many data rows are written.
@@ -48,9 +46,6 @@ EXCEL_MAX_ROWS = 1_048_575
 PYTHON_SLICE_ROWS = 16_384
 # Rows per CSV chunk: Arrow formats them in C++, a chunk is a few MB of text.
 CSV_SLICE_ROWS = 65_536
-# Parquet row groups: small enough to bound memory, large enough for readers to scan well.
-PARQUET_ROW_GROUP_ROWS = 122_880
-PARQUET_ROW_GROUP_BYTES = 64 * 1024 * 1024
 
 _FILE_CHUNK = 64 * 1024
 
@@ -97,43 +92,6 @@ def get_format(name: str) -> OutputFormat:
 
 
 # --- shared plumbing ---------------------------------------------------------------------------
-
-
-class _ChunkSink:
-    """A write-only file that keeps what Arrow wrote to it until drained.
-
-    Arrow's CSV and Parquet writers want a file; draining this one after every batch turns them
-    into generators without ever holding more than a batch of output.
-    """
-
-    def __init__(self) -> None:
-        self._chunks: list[bytes] = []
-        self._position = 0
-        self.closed = False
-
-    def write(self, data: Any) -> int:
-        # Copy: Arrow may hand us a view of a buffer it reuses.
-        chunk = bytes(data)
-        self._chunks.append(chunk)
-        self._position += len(chunk)
-        return len(chunk)
-
-    def tell(self) -> int:
-        return self._position
-
-    def flush(self) -> None:
-        pass
-
-    def writable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        self.closed = True
-
-    def drain(self) -> bytes:
-        data = b"".join(self._chunks)
-        self._chunks.clear()
-        return data
 
 
 def _sliced(batches: Iterable[pa.RecordBatch], max_rows: int) -> Iterator[pa.RecordBatch]:
@@ -204,9 +162,23 @@ def _write_csv(
     try:
         yield from map_ahead(encode, _sliced(batches, CSV_SLICE_ROWS))
     finally:
-        # Arrow's allocator keeps the slices' freed memory for reuse: about 30 MB after a
-        # large export, given back here.
-        pa.default_memory_pool().release_unused()
+        give_back_freed()
+
+
+def give_back_freed() -> None:
+    """Arrow's allocator keeps what it freed for reuse: after a large export, 20 to 40 MB that
+    a server at rest would go on holding. Given back when an export ends."""
+    pa.default_memory_pool().release_unused()
+
+
+def _write_parquet(
+    schema: pa.Schema, batches: Iterable[pa.RecordBatch], ending: endings.Limited | None
+) -> Iterator[Chunk]:
+    """See :mod:`sqlgate.results.parquet_export`, imported (with pyarrow's Parquet writer, a
+    few MB resident) by the first Parquet export, not when the server starts."""
+    from sqlgate.results.parquet_export import write_parquet
+
+    return write_parquet(schema, batches, ending)
 
 
 # --- json and ndjson ---------------------------------------------------------------------------
@@ -273,101 +245,6 @@ def _write_ndjson(
 
 
 _NEWLINE = orjson.Fragment(b"\n")
-
-
-# --- parquet -----------------------------------------------------------------------------------
-
-
-def _parquet_type(t: pa.DataType) -> pa.DataType:
-    """The type a column is given in parquet: the same unless parquet cannot store it."""
-    if pat.is_run_end_encoded(t):
-        return _parquet_type(t.value_type)
-    if jsonable.type_contains(t, pat.is_interval):  # no parquet equivalent for month/day/nano
-        return pa.string()
-    return t
-
-
-def _parquet_array(array: pa.Array, target: pa.DataType) -> pa.Array:
-    if array.type == target:
-        return array
-    if pat.is_run_end_encoded(array.type):
-        return _parquet_array(pc.run_end_decode(array), target)
-    if pat.is_string(target):
-        return pa.array([cell_text(v) for v in jsonable.python_values(array)], pa.string())
-    return array.cast(target)
-
-
-def _write_parquet(
-    schema: pa.Schema, batches: Iterable[pa.RecordBatch], ending: endings.Limited | None
-) -> Iterator[bytes]:
-    """Row groups as they fill, then the footer: with ``ending``, a cut result's footer carries
-    ``sqlgate.truncated``; a failed one has no footer at all (no reader opens it)."""
-    # Unique names: several readers (DuckDB among them) reject duplicate column names.
-    names = jsonable.unique_names(schema.names)
-    target = pa.schema(
-        [
-            f.with_name(n).with_type(_parquet_type(f.type))
-            for f, n in zip(schema, names, strict=True)
-        ],
-        schema.metadata,
-    )
-    sink = _ChunkSink()
-    writer: pq.ParquetWriter | None = None
-
-    def opened(group: pa.Table) -> pq.ParquetWriter:
-        nonlocal writer
-        if writer is None:  # the first row group decides the encodings
-            # Snappy (the default) rather than zstd: every parquet reader can decode it.
-            writer = pq.ParquetWriter(
-                pa.PythonFile(sink, mode="w"), target, use_dictionary=_dictionary_columns(group)
-            )
-        return writer
-
-    def write(pending: list[pa.RecordBatch], rows: int) -> None:
-        group = pa.Table.from_batches(pending)
-        opened(group).write_table(group, row_group_size=rows)
-
-    try:
-        # Each write_table call ends a row group, so small cursor batches are gathered first.
-        pending: list[pa.RecordBatch] = []
-        pending_rows = pending_bytes = 0
-        # The engine reads the next batches while a row group is encoded (see read_ahead).
-        for batch in _sliced(read_ahead(batches), PARQUET_ROW_GROUP_ROWS):
-            columns = [
-                _parquet_array(c, f.type) for c, f in zip(batch.columns, target, strict=True)
-            ]
-            pending.append(pa.RecordBatch.from_arrays(columns, schema=target))
-            pending_rows += batch.num_rows
-            pending_bytes += batch.nbytes
-            if pending_rows >= PARQUET_ROW_GROUP_ROWS or pending_bytes >= PARQUET_ROW_GROUP_BYTES:
-                write(pending, pending_rows)
-                pending, pending_rows, pending_bytes = [], 0, 0
-                yield sink.drain()
-        if pending:
-            write(pending, pending_rows)
-        last = opened(target.empty_table())
-        footer = endings.parquet_footer(ending)
-        if footer is not None:
-            last.add_key_value_metadata(footer)
-        last.close()  # writes the footer (and the schema, if no rows)
-        yield sink.drain()
-    finally:
-        if writer is not None:
-            writer.close()  # no-op when already closed; after an error, nothing is yielded
-
-
-def _dictionary_columns(group: pa.Table) -> list[str]:
-    """Columns worth dictionary-encoding: those repeating values (at most half distinct in the
-    first row group). Encoding unique values only costs time and space (a 5M-row export of
-    unique ids and names writes 25% faster and 9% smaller without it)."""
-    rows = max(group.num_rows, 1)
-    chosen = []
-    for name, column in zip(group.column_names, group.columns, strict=True):
-        if pa.types.is_nested(column.type):
-            continue
-        if pc.count_distinct(column, mode="all").as_py() <= rows // 2:
-            chosen.append(name)
-    return chosen
 
 
 # --- excel -------------------------------------------------------------------------------------
@@ -509,6 +386,8 @@ def _write_excel(
 
 
 def _spool_excel(path: str, tmp: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> None:
+    import xlsxwriter  # by the first Excel export, not when the server starts
+
     workbook = xlsxwriter.Workbook(
         path,
         {

@@ -10,6 +10,7 @@ transaction. With nothing deployed, the connection's model is the draft derived 
 per (connection, connection settings, model version, schema read), from a small LRU. Sampling the
 values of text columns costs one query per column, so the sample of a deployed version is stored
 in its row the first time and reused by every later process; the draft's sample lives in memory.
+The engine's modules are imported by the first question, not when the server starts.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -29,8 +31,6 @@ from sqlgate.errors import AuthorizationError, Conflict, NotFound, SqlgateError,
 from sqlgate.nl.draft import draft_from_schema, with_schema_types
 from sqlgate.nl.draft_notes import draft_document
 from sqlgate.nl.expand import expand_semantic_sql
-from sqlgate.nl.prepare import prepare_embedded
-from sqlgate.nl.rules import RuleTranslator
 from sqlgate.nl.semantic import SemanticModel, parse_semantic_model
 from sqlgate.nl.values import ValueIndex, sample_values
 from sqlgate.services.audit import AuditLog, audited
@@ -50,6 +50,9 @@ from sqlgate.store.models import (
     utcnow,
 )
 from sqlgate.vocabulary.schema import DatabaseSchema, SchemaTable
+
+if TYPE_CHECKING:  # the rule engine is loaded by the first question (see _build)
+    from sqlgate.nl.rules import RuleTranslator
 
 FORMATS: tuple[Format, ...] = ("yaml", "json")
 DEFAULT_CACHE_SIZE = 32
@@ -349,6 +352,8 @@ class SemanticModels:
     def _build(
         self, conn: ConnectionInfo, schema: DatabaseSchema, row_id: str | None
     ) -> RuleTranslator:
+        from sqlgate.nl.prepare import prepare_embedded
+
         engine = self._connections.engine(conn)
         stamp = conn.updated_at.isoformat()
         if row_id is None:

@@ -11,7 +11,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlgate.nl.draft import draft_from_schema
 from sqlgate.nl.pipeline import (
@@ -21,7 +21,6 @@ from sqlgate.nl.pipeline import (
     explanation_step,
     stream_explanation,
 )
-from sqlgate.nl.prepare import prepare_embedded
 from sqlgate.nl.prompts import HistoryTurn, PromptRecord, PromptStep
 from sqlgate.nl.providers import (
     ChatMessage,
@@ -29,12 +28,14 @@ from sqlgate.nl.providers import (
     ProviderConfig,
     provider_from_settings,
 )
-from sqlgate.nl.rules import RuleTranslator
 from sqlgate.services.connections import ConnectionInfo, ConnectionService
 from sqlgate.services.policy_engine import PolicyBoundEngine
 from sqlgate.services.semantic_models import SemanticModels
 from sqlgate.settings import Settings
 from sqlgate.sql.access_bind import EffectivePolicy
+
+if TYPE_CHECKING:  # the rule engine is loaded by the first question
+    from sqlgate.nl.rules import RuleTranslator
 
 OnRecord = Callable[[PromptRecord], None]
 _CACHED_PIPELINES = 32
@@ -169,6 +170,8 @@ class Translators:
             if cached is not None:
                 self._bound_cache.move_to_end(key)
                 return cached
+        from sqlgate.nl.prepare import prepare_embedded
+
         embedded = prepare_embedded(engine, conn.dialect)  # type: ignore[arg-type]
         translator: Translator
         if self._provider is None:

@@ -8,13 +8,13 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, Insert, Select, Table, create_engine, event, insert, make_url
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql.compiler import SQLCompiler
+
+from sqlgate.store._head import at_newest
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: A SQLite store's pool: connections kept open, and opened beyond those at busy moments.
@@ -128,7 +128,13 @@ class Store:
         return raw.dbapi_connection
 
     def migrate(self) -> None:
-        """Apply every Alembic revision not yet applied (idempotent)."""
+        """Apply every Alembic revision not yet applied (idempotent). A store already at the
+        newest revision is left as it is without loading Alembic (see :mod:`._head`)."""
+        if at_newest(self.engine, MIGRATIONS / "versions"):
+            return
+        from alembic import command
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as conn:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlgate.nl import timeexpr
 from sqlgate.nl.lexicon import MAX_PHRASE, Entry, Lexicon
 from sqlgate.nl.name_words import ABBREVIATIONS, name_words, split_glued
+from sqlgate.nl.rules.embedded_words import embedded_entries
 from sqlgate.nl.rules.entities import named_after
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import Item
@@ -172,6 +173,7 @@ def _other_form(lexicon: Lexicon, window: list[Token]) -> list[Entry]:
             or verb_entries(lexicon, window[0])
             or kin_entries(lexicon, window[0])  # "students" for a table of learners
             or other_name_values(lexicon, window)  # "USA" for a value United States
+            or embedded_entries(lexicon, window[0])  # the embeddings extra: a similar name
         )
     spelled = initials([t.norm for t in window])
     found = lexicon.acronyms.get(spelled, []) if spelled else []
