@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import Item, Reading, next_significant
+from sqlgate.nl.spelling import lemma
 from sqlgate.nl.text import identifier_words
 from sqlgate.nl.vocabulary import _words
 
@@ -19,6 +20,17 @@ def modifier(item: Item, nxt: Item | None) -> bool:
         and nxt.chosen.kind in ("model", "field")
         and not item.text.lower().endswith("s")
     )
+
+
+def per_value(facts: ModelFacts, field: Item) -> bool:
+    """Whether a count after ``field`` is one per value of it ("cities with more than 2
+    employees"): a key, a text, or numbers named in the plural ("grades with at least 4
+    students"; "staff with age over 30" compares the age itself)."""
+    if field.chosen is None:
+        return False
+    info = facts.lexicon.field(field.chosen.model, str(field.chosen.name))
+    word = field.text.split()[-1].lower() if field.text else ""
+    return info.key or info.kind == "text" or (info.kind == "number" and lemma(word) != word)
 
 
 def passive_by(items: list[Item], pos: int) -> bool:
@@ -100,7 +112,7 @@ RELATION_VERBS = _words(
 )
 
 #: Words between a relation verb and the model it relates to ("went through any treatments").
-_VERB_GAP = _words("a an the any some through ever at least one")
+_VERB_GAP = _words("a an the any some through ever at least one also")
 
 
 def related_by_verb(items: list[Item], pos: int) -> bool:

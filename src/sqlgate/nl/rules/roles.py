@@ -545,12 +545,8 @@ class _RoleReader:
         per group), or a numeric field after it."""
         rows = counted_rows(self.facts, nxt)
         counted = rows is not None
-        if subject_field is not None and subject_field.chosen is not None and counted:
-            info = self.facts.lexicon.field(
-                subject_field.chosen.model, str(subject_field.chosen.name)
-            )
-            if info.key or info.kind == "text":
-                subject_field = None  # "cities with more than 2 employees": a count per city
+        if subject_field is not None and counted and cues.per_value(self.facts, subject_field):
+            subject_field = None  # "cities with more than 2 employees": a count per city
         if subject_field is not None and subject_field.role == "measure":
             f.kind, f.measure = "having", self.r.measures[-1]  # "an average price above 100"
         elif subject_field is not None and subject_field.chosen is not None:
