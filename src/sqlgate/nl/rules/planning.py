@@ -27,6 +27,7 @@ from sqlgate.nl.rules.entities import (
 )
 from sqlgate.nl.rules.extreme_rows import extreme_row, ranks_a_model, rarest_group
 from sqlgate.nl.rules.facts import ModelFacts
+from sqlgate.nl.rules.paired_rows import paired_rows
 from sqlgate.nl.rules.parts import (
     CannotAnswer,
     Dimension,
@@ -43,6 +44,7 @@ from sqlgate.nl.rules.parts import (
 )
 from sqlgate.nl.rules.reshaping import (
     counted_subsumes,
+    distinct_columns,
     periods_of_either,
     presence_of_values,
     related_time,
@@ -147,7 +149,7 @@ class _Planner:
         self.filters = split_by_role(self.facts, root, self.filters, self.items, used)
         distinct = listing and bool(columns) and any(i.kw == "distinct" for i in self.items)
         if distinct:
-            columns = self._distinct_columns(columns)
+            columns = distinct_columns(self.facts, self.filters, self.items, columns)
         return Plan(
             words=frozenset(w.lower() for i in self.items for w in i.text.split()),
             distinct=distinct,
@@ -379,21 +381,6 @@ class _Planner:
         self.measures, self.limit, self.r.listing = [], 1, True
         return True
 
-    def _distinct_columns(self, columns: list[tuple[str, str]]) -> list[tuple[str, str]]:
-        """The columns of "the different X": not a field fixed by a value, and the key of
-        the model too when the question asks for ids ("ids" maps to no field by itself)."""
-        fixed = {
-            (f.model, f.name)
-            for f in self.filters
-            if f.kind == "values" and not f.negated and len(f.values) == 1
-        }
-        kept = [c for c in columns if c not in fixed] or columns
-        if any(i.kind == "word" and i.text.lower() in ("id", "ids") for i in self.items):
-            model = self.facts.index.get_model(kept[0][0])
-            keys = [(model.name, k) for k in model.primary_key] if model else []
-            kept = keys + [c for c in kept if c not in keys]
-        return kept
-
     def _attributes(self, asked: list[Item]) -> bool:
         """Whether the fields asked are attributes (a city, a grade), not what names a row
         (its key or label): groups by those are groups of many rows."""
@@ -516,6 +503,8 @@ class _Planner:
             self.subject, self.more_columns = found
             self.dims = []
             self.r.listing = True
+        elif not self.dims:  # "the names of teachers and the courses they teach"
+            self.more_columns = paired_rows(self.facts, self.r, self.items, self.subject) or []
 
     def _default_measures(self) -> None:
         r, measures, subject = self.r, self.measures, self.subject
