@@ -2,7 +2,8 @@
 of a link a passive verb names ("members who are followed": the ``followed_id`` side, though
 "members" names the other side's ``member_id``), counts per value of a number named in the
 plural ("which levels have at least 2 members"), two kinds of rows asked at once ("the names of
-the people and the clubs they joined": one row per related pair). Every answer runs on SQLite
+the people and the clubs they joined": one row per related pair), a period of the field named
+right before it ("people in clubs founded after 2000"). Every answer runs on SQLite
 and compares rows with hand-written SQL; the same questions translate and pass the SQL guard on
 DuckDB, PostgreSQL and MySQL, and run there with as many rows. Near misses decline.
 """
@@ -103,6 +104,16 @@ CASES = [
         "SELECT p.name, c.club FROM people p JOIN club_roster r ON r.person_id = p.person_id "
         "JOIN club c ON c.club_id = r.club_id ORDER BY p.name",
     ),
+    # a period of the field named right before it, not a year column of the rows listed
+    (
+        "Show the names of people in clubs founded after 2000.",
+        "SELECT DISTINCT p.name FROM people p JOIN club_roster r ON r.person_id = p.person_id "
+        "JOIN club c ON c.club_id = r.club_id WHERE c.founded > 2000",
+    ),
+    (
+        "How many clubs were founded before 2000?",
+        "SELECT COUNT(*) FROM club WHERE founded < 2000",
+    ),
     # ... and the number itself compared when it is named in the singular
     (
         "Show the names of members with level at least 2.",
@@ -122,6 +133,11 @@ def test_structures(
 def test_a_count_after_a_number_named_once_declines(nl: RuleTranslator) -> None:
     """ "which level has at least 2 members": not the levels counted, nor levels of 2 or more."""
     declines(nl, "Which level has at least 2 members?", "at least 2 members")
+
+
+def test_a_period_of_a_year_number_that_is_not_whole_years_declines(nl: RuleTranslator):
+    """Never the people's own joined year instead."""
+    declines(nl, "Show the names of people in clubs founded after March 2000.", "whole years")
 
 
 @pytest.mark.parametrize(

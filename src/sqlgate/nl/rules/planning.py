@@ -55,6 +55,7 @@ from sqlgate.nl.rules.targets import _from_seconds, concept_target, numeric_ment
 from sqlgate.nl.rules.winners import asked_of_winners, extreme_of_related, winner_filter
 from sqlgate.nl.rules.years import (
     as_year_numbers,
+    field_before_period,
     own_or_related_years,
     whole_years,
     year_column,
@@ -556,6 +557,8 @@ class _Planner:
     def _time_columns(self, root: str) -> None:
         """Date ranges and grains need a time column."""
         for f in self.filters:
+            if f.kind == "range" and f.name is None:  # "clubs founded after 2000": that field
+                f.model, f.name = field_before_period(self.facts, self.items, f) or (f.model, None)
             if f.kind == "range" and f.model and f.name and whole_years(self.facts, f):
                 continue  # "enrolled after 2020" on a number column of years
             if f.kind == "range" and f.name is None:
