@@ -504,7 +504,7 @@ class _Planner:
             self.subject, self.more_columns = found
             self.dims = []
             self.r.listing = True
-        elif not self.dims:  # "the names of teachers and the courses they teach"
+        elif not self.dims and not self.more_columns:  # "the names of teachers and the courses"
             self.more_columns = paired_rows(self.facts, self.r, self.items, self.subject) or []
 
     def _default_measures(self) -> None:
