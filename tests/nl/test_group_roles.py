@@ -3,7 +3,8 @@ of a link a passive verb names ("members who are followed": the ``followed_id`` 
 "members" names the other side's ``member_id``), counts per value of a number named in the
 plural ("which levels have at least 2 members"), two kinds of rows asked at once ("the names of
 the people and the clubs they joined": one row per related pair), a period of the field named
-right before it ("people in clubs founded after 2000"). Every answer runs on SQLite
+right before it ("people in clubs founded after 2000"), "a single" after a comparison (one) or a
+negation (any). Every answer runs on SQLite
 and compares rows with hand-written SQL; the same questions translate and pass the SQL guard on
 DuckDB, PostgreSQL and MySQL, and run there with as many rows. Near misses decline.
 """
@@ -114,6 +115,20 @@ CASES = [
         "How many clubs were founded before 2000?",
         "SELECT COUNT(*) FROM club WHERE founded < 2000",
     ),
+    # "a single": one after a comparison, "any" after a negation
+    (
+        "Which clubs have more than a single member?",
+        "SELECT club FROM club WHERE club_id IN "
+        "(SELECT club_id FROM club_roster GROUP BY club_id HAVING COUNT(*) > 1)",
+    ),
+    (
+        "Show the names of people who are not in a single club.",
+        "SELECT name FROM people WHERE person_id NOT IN (SELECT person_id FROM club_roster)",
+    ),
+    (
+        "Show the names of clubs where there is not a single member.",
+        "SELECT club FROM club WHERE club_id NOT IN (SELECT club_id FROM club_roster)",
+    ),
     # ... and the number itself compared when it is named in the singular
     (
         "Show the names of members with level at least 2.",
@@ -133,6 +148,17 @@ def test_structures(
 def test_a_count_after_a_number_named_once_declines(nl: RuleTranslator) -> None:
     """ "which level has at least 2 members": not the levels counted, nor levels of 2 or more."""
     declines(nl, "Which level has at least 2 members?", "at least 2 members")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Which clubs have a single member?",  # exactly one, or any?
+        "Which clubs have not just a single member?",  # more than one, not none
+    ],
+)
+def test_a_single_neither_counted_nor_denied_declines(nl: RuleTranslator, question: str):
+    declines(nl, question, "single")
 
 
 def test_a_period_of_a_year_number_that_is_not_whole_years_declines(nl: RuleTranslator):

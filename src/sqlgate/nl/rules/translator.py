@@ -17,7 +17,7 @@ from sqlgate.nl.joins import JoinPlan
 from sqlgate.nl.questions import MAX_QUESTION_CHARS
 from sqlgate.nl.rules.answer import RuleAnswer
 from sqlgate.nl.rules.building import build_query
-from sqlgate.nl.rules.comparatives import comparatives_joined
+from sqlgate.nl.rules.comparatives import a_single, comparatives_joined
 from sqlgate.nl.rules.compared_rows import compared_of_rows_named
 from sqlgate.nl.rules.coverage import QUESTION_WORDS, measure_coverage
 from sqlgate.nl.rules.derived import Answered, Derivation, cue_mapping, derive, find_derivation
@@ -103,7 +103,9 @@ class RuleTranslator:
             return self._non_sql(
                 question, "no_match", "The question has no words to translate."
             ), None
-        tokens = comparatives_joined(self.lexicon, tokens)  # "more girth than": "girth more than"
+        tokens = a_single(
+            comparatives_joined(self.lexicon, tokens)
+        )  # "more girth than": "girth more than"
         verb = _write_verb(tokens)
         if verb:
             return self._non_sql(
