@@ -4,7 +4,8 @@ of a link a passive verb names ("members who are followed": the ``followed_id`` 
 plural ("which levels have at least 2 members"), two kinds of rows asked at once ("the names of
 the people and the clubs they joined": one row per related pair), a period of the field named
 right before it ("people in clubs founded after 2000"), "a single" after a comparison (one) or a
-negation (any). Every answer runs on SQLite
+negation (any), "does" that asks rather than relates ("what level does the person with the
+latest joined year have"). Every answer runs on SQLite
 and compares rows with hand-written SQL; the same questions translate and pass the SQL guard on
 DuckDB, PostgreSQL and MySQL, and run there with as many rows. Near misses decline.
 """
@@ -128,6 +129,13 @@ CASES = [
     (
         "Show the names of clubs where there is not a single member.",
         "SELECT club FROM club WHERE club_id NOT IN (SELECT club_id FROM club_roster)",
+    ),
+    # "does" asking, not relating: the ranked row of the rows the scope before it keeps
+    (
+        "For club Chess, what level does the person with the latest joined year have?",
+        "SELECT p.level FROM people p JOIN club_roster r ON r.person_id = p.person_id "
+        "JOIN club c ON c.club_id = r.club_id WHERE c.club = 'Chess' "
+        "ORDER BY p.joined_year DESC LIMIT 1",
     ),
     # ... and the number itself compared when it is named in the singular
     (

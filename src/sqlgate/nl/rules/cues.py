@@ -119,12 +119,15 @@ def related_by_verb(items: list[Item], pos: int) -> bool:
     """Whether the model at ``pos`` is the object of a relation verb ("dogs that *received* a
     treatment", "students who *have* friends")."""
     passive = items[pos].text.lower().endswith("ed")
-    for item in reversed(items[:pos]):
+    for at in range(pos - 1, -1, -1):
+        item = items[at]
         word = item.text.lower()
         if (item.kind == "word" and word in _VERB_GAP) or (item.kw == "group" and word == "by"):
             continue  # "beers used *by* any judge": the agent of the verb
         if word.split()[-1:] and word.split()[-1] in _BE and passive:
             return True  # "staff who are trusted": a row of the relation the verb names
+        if word in _DO and not (at and items[at - 1].text.lower() in _RELATIVE):
+            return False  # "how many cylinders *does* the car have": asking, not relating
         return item.kind == "word" and (word in RELATION_VERBS or word in _HAVE)
     return False
 
@@ -166,6 +169,7 @@ _VALUE_GAP = _words("is are was were either equal to exactly")
 _HAVE = _words("have has had")
 _BE = _words("is are was were been be")
 _DO = _words("do does did")
+_RELATIVE = _words("who that which whom")
 
 
 def subject_of_verb(items: list[Item], pos: int) -> bool:
