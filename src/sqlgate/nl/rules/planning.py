@@ -27,7 +27,6 @@ from sqlgate.nl.rules.entities import (
 )
 from sqlgate.nl.rules.extreme_rows import extreme_row, ranks_a_model, rarest_group
 from sqlgate.nl.rules.facts import ModelFacts
-from sqlgate.nl.rules.paired_rows import paired_rows
 from sqlgate.nl.rules.parts import (
     CannotAnswer,
     Dimension,
@@ -52,6 +51,7 @@ from sqlgate.nl.rules.reshaping import (
 )
 from sqlgate.nl.rules.role_values import split_by_role
 from sqlgate.nl.rules.targets import _from_seconds, concept_target, numeric_mention, time_field_of
+from sqlgate.nl.rules.two_kinds import second_kind_columns
 from sqlgate.nl.rules.winners import asked_of_winners, extreme_of_related, winner_filter
 from sqlgate.nl.rules.years import (
     as_year_numbers,
@@ -505,7 +505,9 @@ class _Planner:
             self.dims = []
             self.r.listing = True
         elif not self.dims and not self.more_columns:  # "the names of teachers and the courses"
-            self.more_columns = paired_rows(self.facts, self.r, self.items, self.subject) or []
+            self.more_columns = (
+                second_kind_columns(self.facts, self.r, self.items, self.subject) or []
+            )
 
     def _default_measures(self) -> None:
         r, measures, subject = self.r, self.measures, self.subject

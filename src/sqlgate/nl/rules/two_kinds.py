@@ -23,7 +23,7 @@ _NEGATIONS = _words("not no never none without nor neither cannot dont don't doe
 _CLAUSE = _words("that which who whom where they them")
 
 
-def paired_rows(
+def second_kind_columns(
     facts: ModelFacts, r: Reading, items: list[Item], subject: str | None
 ) -> list[tuple[str, str]] | None:
     """The label columns of the second kind of rows the question asks for beside the listed
