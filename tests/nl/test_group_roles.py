@@ -5,7 +5,8 @@ plural ("which levels have at least 2 members"), two kinds of rows asked at once
 the people and the clubs they joined": one row per related pair), a period of the field named
 right before it ("people in clubs founded after 2000"), "a single" after a comparison (one) or a
 negation (any), "does" that asks rather than relates ("what level does the person with the
-latest joined year have"). Every answer runs on SQLite
+latest joined year have"), a figure of each row's related rows compared ("people with an average
+length above 100"). Every answer runs on SQLite
 and compares rows with hand-written SQL; the same questions translate and pass the SQL guard on
 DuckDB, PostgreSQL and MySQL, and run there with as many rows. Near misses decline.
 """
@@ -51,6 +52,10 @@ CREATE TABLE club_roster (
     PRIMARY KEY (club_id, person_id)
 );
 INSERT INTO club_roster VALUES (1, 1, 2020), (2, 1, 2021), (1, 3, 2019), (3, 4, 2022);
+CREATE TABLE posts (
+    post_id INTEGER PRIMARY KEY, person_id INTEGER REFERENCES people (person_id), length INTEGER
+);
+INSERT INTO posts VALUES (1, 1, 120), (2, 1, 80), (3, 2, 300), (4, 3, 50), (5, 3, 70), (6, 5, 200);
 """
 
 
@@ -137,6 +142,22 @@ CASES = [
         "JOIN club c ON c.club_id = r.club_id WHERE c.club = 'Chess' "
         "ORDER BY p.joined_year DESC LIMIT 1",
     ),
+    # a figure of each row's related rows compared: a group filter
+    (
+        "Which people have an average length above 100?",
+        "SELECT p.name FROM people p JOIN posts t ON t.person_id = p.person_id "
+        "GROUP BY p.person_id HAVING AVG(t.length) > 100",
+    ),
+    (
+        "Show the names of people with a total length of more than 150.",
+        "SELECT p.name FROM people p JOIN posts t ON t.person_id = p.person_id "
+        "GROUP BY p.person_id HAVING SUM(t.length) > 150",
+    ),
+    (
+        "Which people have a maximum length below 100?",
+        "SELECT p.name FROM people p JOIN posts t ON t.person_id = p.person_id "
+        "GROUP BY p.person_id HAVING MAX(t.length) < 100",
+    ),
     # ... and the number itself compared when it is named in the singular
     (
         "Show the names of members with level at least 2.",
@@ -167,6 +188,17 @@ def test_a_count_after_a_number_named_once_declines(nl: RuleTranslator) -> None:
 )
 def test_a_single_neither_counted_nor_denied_declines(nl: RuleTranslator, question: str):
     declines(nl, question, "single")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How many people have an average length above 100?",  # a count of groups
+        "Which posts have an average length above 100?",  # of one post? (never of all posts)
+    ],
+)
+def test_a_figure_of_no_related_rows_declines(nl: RuleTranslator, question: str):
+    declines(nl, question, "length")
 
 
 def test_a_period_of_a_year_number_that_is_not_whole_years_declines(nl: RuleTranslator):

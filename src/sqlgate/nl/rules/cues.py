@@ -22,6 +22,17 @@ def modifier(item: Item, nxt: Item | None) -> bool:
     )
 
 
+def of_related_rows(facts: ModelFacts, r: Reading) -> bool:
+    """Whether the last measure is of the related rows of the one model the question is about
+    so far ("bakeries with an average baker wage above 12": the wage of each bakery's bakers), or
+    of its own rows (declined when planned: "bakers with an average wage above 12")."""
+    subjects = [i.chosen.model for i in r.subjects if i.chosen is not None]
+    measured = r.measures[-1].model
+    if len(subjects) != 1:
+        return False
+    return subjects[0].lower() in {m.lower() for m in facts.to_one_models(measured)}
+
+
 def per_value(facts: ModelFacts, field: Item) -> bool:
     """Whether a count after ``field`` is one per value of it ("cities with more than 2
     employees"): a key, a text, or numbers named in the plural ("grades with at least 4

@@ -261,6 +261,10 @@ class _Planner:
         apart = len({str(f.measure.model) for f in havings if f.measure}) > 1 and not self.measures
         for f in havings:
             assert f.measure is not None
+            if f.measure.func != "count" and f.measure.model == self.subject and not self.r.fields:
+                raise CannotAnswer(
+                    f"Each {self.subject} row has one value, not '{f.measure.words}' of many."
+                )
             counts_subject = bool(self.measures) and all(
                 m.func == "count" and m.model == self.subject for m in self.measures
             )  # "how many depots have more than 2 vans": the depots that do

@@ -436,7 +436,10 @@ class _RoleReader:
         return (
             bool(r.measures)
             and r.measures[-1].func in ("avg", "sum", "min", "max")
-            and any(i.role in (None, "context") for i in r.fields)
+            and (
+                any(i.role in (None, "context") for i in r.fields)
+                or cues.of_related_rows(self.facts, r)  # "bakeries with an average wage ..."
+            )
         )
 
     def _base_model(self) -> str | None:
