@@ -6,7 +6,8 @@ the people and the clubs they joined": one row per related pair), a period of th
 right before it ("people in clubs founded after 2000"), "a single" after a comparison (one) or a
 negation (any), "does" that asks rather than relates ("what level does the person with the
 latest joined year have"), a figure of each row's related rows compared ("people with an average
-length above 100"). Every answer runs on SQLite
+length above 100"), a field ranked by the rows a verb names ("which customer has ordered from the
+most clubs"). Every answer runs on SQLite
 and compares rows with hand-written SQL; the same questions translate and pass the SQL guard on
 DuckDB, PostgreSQL and MySQL, and run there with as many rows. Near misses decline.
 """
@@ -56,6 +57,11 @@ CREATE TABLE posts (
     post_id INTEGER PRIMARY KEY, person_id INTEGER REFERENCES people (person_id), length INTEGER
 );
 INSERT INTO posts VALUES (1, 1, 120), (2, 1, 80), (3, 2, 300), (4, 3, 50), (5, 3, 70), (6, 5, 200);
+CREATE TABLE orders (
+    order_id INTEGER PRIMARY KEY, club_id INTEGER REFERENCES club (club_id), customer TEXT
+);
+INSERT INTO orders VALUES (1, 1, 'Lou'), (2, 1, 'Lou'), (3, 1, 'Kim'), (4, 2, 'Kim'), (5, 3, 'Kim'),
+    (6, 2, 'May');
 """
 
 
@@ -157,6 +163,12 @@ CASES = [
         "Which people have a maximum length below 100?",
         "SELECT p.name FROM people p JOIN posts t ON t.person_id = p.person_id "
         "GROUP BY p.person_id HAVING MAX(t.length) < 100",
+    ),
+    # a field of the rows a verb names is what is ranked, not each of those rows
+    (
+        "Which customer has ordered from the most clubs?",
+        "SELECT customer FROM orders GROUP BY customer ORDER BY COUNT(DISTINCT club_id) DESC "
+        "LIMIT 1",
     ),
     # ... and the number itself compared when it is named in the singular
     (

@@ -406,6 +406,14 @@ def ranked_subject(r: Reading, measures: list[Measure], items: list[Item]) -> Di
             continue
         if any(m.model.lower() == chosen.model.lower() and m.func == "count" for m in measures):
             continue
+        if item.text.lower().endswith("ed") and any(
+            f.chosen is not None
+            and f.chosen.model.lower() == chosen.model.lower()
+            and f.role in (None, "context")
+            and f.first < item.first
+            for f in r.fields
+        ):
+            continue  # "which customer has *ordered* from the most bakeries": per customer
         item.role = "dimension"
         return Dimension("model", chosen.model, words=item.text)
     return None
