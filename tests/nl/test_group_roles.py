@@ -7,7 +7,8 @@ right before it ("people in clubs founded after 2000"), "a single" after a compa
 negation (any), "does" that asks rather than relates ("what level does the person with the
 latest joined year have"), a figure of each row's related rows compared ("people with an average
 length above 100"), a field ranked by the rows a verb names ("which customer has ordered from the
-most clubs"). Every answer runs on SQLite
+most clubs"), a negation of a value named with its model ("in club Chess but not in club
+Rowing"). Every answer runs on SQLite
 and compares rows with hand-written SQL; the same questions translate and pass the SQL guard on
 DuckDB, PostgreSQL and MySQL, and run there with as many rows. Near misses decline.
 """
@@ -169,6 +170,18 @@ CASES = [
         "Which customer has ordered from the most clubs?",
         "SELECT customer FROM orders GROUP BY customer ORDER BY COUNT(DISTINCT club_id) DESC "
         "LIMIT 1",
+    ),
+    # a negation before a model word that names the value after it: the value's, not "no club"
+    (
+        "Find the names of people who are in club Chess but not in club Rowing.",
+        "SELECT name FROM people WHERE person_id IN (SELECT person_id FROM club_roster "
+        "WHERE club_id = 1) AND person_id NOT IN (SELECT person_id FROM club_roster "
+        "WHERE club_id = 2)",
+    ),
+    (
+        "Which people are not in club Rowing?",
+        "SELECT name FROM people WHERE person_id NOT IN "
+        "(SELECT person_id FROM club_roster WHERE club_id = 2)",
     ),
     # ... and the number itself compared when it is named in the singular
     (

@@ -33,6 +33,14 @@ def of_related_rows(facts: ModelFacts, r: Reading) -> bool:
     return subjects[0].lower() in {m.lower() for m in facts.to_one_models(measured)}
 
 
+def value_follows(items: list[Item], item: Item, model: str) -> bool:
+    """Whether a value of ``model`` comes right after ``item`` ("not in *club* Rowing"): the
+    model word names the value, and the negation is the value's, not "no related club"."""
+    after = [i for i in items if i.first == item.last + 1]
+    chosen = after[0].chosen if after and after[0].kind == "entry" else None
+    return chosen is not None and chosen.kind == "value" and chosen.model.lower() == model.lower()
+
+
 def per_value(facts: ModelFacts, field: Item) -> bool:
     """Whether a count after ``field`` is one per value of it ("cities with more than 2
     employees"): a key, a text, or numbers named in the plural ("grades with at least 4

@@ -407,6 +407,7 @@ class _RoleReader:
             and self.last_significant is not None
             and self.last_significant.kw == "neg"
             and self._base_model() not in (None, entry.model)
+            and not cues.value_follows(self.items, item, entry.model)  # "not in club Rowing"
         ):
             # "students who do not have a pet", "customers without invoices": no related row
             r.filters.append(Filter("absent", entry.model, negated=True, words=item.text))
