@@ -8,7 +8,8 @@ negation (any), "does" that asks rather than relates ("what level does the perso
 latest joined year have"), a figure of each row's related rows compared ("people with an average
 length above 100"), a field ranked by the rows a verb names ("which customer has ordered from the
 most clubs"), a negation of a value named with its model ("in club Chess but not in club
-Rowing"). Every answer runs on SQLite
+Rowing"), one figure of the rows in the groups a count keeps ("the total length of posts in topics
+with more than one post"). Every answer runs on SQLite
 and compares rows with hand-written SQL; the same questions translate and pass the SQL guard on
 DuckDB, PostgreSQL and MySQL, and run there with as many rows. Near misses decline.
 """
@@ -55,9 +56,14 @@ CREATE TABLE club_roster (
 );
 INSERT INTO club_roster VALUES (1, 1, 2020), (2, 1, 2021), (1, 3, 2019), (3, 4, 2022);
 CREATE TABLE posts (
-    post_id INTEGER PRIMARY KEY, person_id INTEGER REFERENCES people (person_id), length INTEGER
+    post_id INTEGER PRIMARY KEY,
+    person_id INTEGER REFERENCES people (person_id),
+    length INTEGER,
+    topic TEXT
 );
-INSERT INTO posts VALUES (1, 1, 120), (2, 1, 80), (3, 2, 300), (4, 3, 50), (5, 3, 70), (6, 5, 200);
+INSERT INTO posts VALUES
+    (1, 1, 120, 'art'), (2, 1, 80, 'art'), (3, 2, 300, 'food'), (4, 3, 50, 'art'),
+    (5, 3, 70, 'food'), (6, 5, 200, 'news');
 CREATE TABLE orders (
     order_id INTEGER PRIMARY KEY, club_id INTEGER REFERENCES club (club_id), customer TEXT
 );
@@ -182,6 +188,16 @@ CASES = [
         "Which people are not in club Rowing?",
         "SELECT name FROM people WHERE person_id NOT IN "
         "(SELECT person_id FROM club_roster WHERE club_id = 2)",
+    ),
+    # one figure of the rows in the groups a count keeps, though the rows are those counted
+    (
+        "What is the total length of posts in topics with more than one post?",
+        "SELECT SUM(length) FROM posts WHERE topic IN "
+        "(SELECT topic FROM posts GROUP BY topic HAVING COUNT(*) > 1)",
+    ),
+    (
+        "What is the total length of topics with more than one post?",  # per topic
+        "SELECT SUM(length) FROM posts GROUP BY topic HAVING COUNT(*) > 1",
     ),
     # ... and the number itself compared when it is named in the singular
     (
