@@ -22,6 +22,16 @@ def modifier(item: Item, nxt: Item | None) -> bool:
     )
 
 
+def grouped_aggregate(facts: ModelFacts, r: Reading) -> bool:
+    """ "categories with an average price above 100": the last measure is an aggregate of a
+    field and a field to group by was asked before it, or rows it is of."""
+    return (
+        bool(r.measures)
+        and r.measures[-1].func in ("avg", "sum", "min", "max")
+        and (any(i.role in (None, "context") for i in r.fields) or of_related_rows(facts, r))
+    )
+
+
 def of_related_rows(facts: ModelFacts, r: Reading) -> bool:
     """Whether the last measure is of the related rows of the one model the question is about
     so far ("bakeries with an average baker wage above 12": the wage of each bakery's bakers), or

@@ -268,7 +268,7 @@ class _RoleReader:
             and last.chosen.kind == "field"
             and (
                 last.role in (None, "context")
-                or (last.role == "measure" and self._grouped_aggregate())
+                or (last.role == "measure" and cues.grouped_aggregate(self.facts, self.r))
             )
         ):
             subject_field = last
@@ -429,19 +429,6 @@ class _RoleReader:
             item.role = "subject"
             r.subjects.append(item)
         self.last_significant = item
-
-    def _grouped_aggregate(self) -> bool:
-        """ "categories with an average price above 100": the last measure is an aggregate
-        of a field and a field to group by was asked before it."""
-        r = self.r
-        return (
-            bool(r.measures)
-            and r.measures[-1].func in ("avg", "sum", "min", "max")
-            and (
-                any(i.role in (None, "context") for i in r.fields)
-                or cues.of_related_rows(self.facts, r)  # "bakeries with an average wage ..."
-            )
-        )
 
     def _base_model(self) -> str | None:
         """The model the question is about so far: its first subject, or what it counts."""
