@@ -9,7 +9,8 @@ latest joined year have"), a figure of each row's related rows compared ("people
 length above 100"), a field ranked by the rows a verb names ("which customer has ordered from the
 most clubs"), a negation of a value named with its model ("in club Chess but not in club
 Rowing"), one figure of the rows in the groups a count keeps ("the total length of posts in topics
-with more than one post"). Every answer runs on SQLite
+with more than one post"), a negation between a number field and its value ("whose level is not
+2"). Every answer runs on SQLite
 and compares rows with hand-written SQL; the same questions translate and pass the SQL guard on
 DuckDB, PostgreSQL and MySQL, and run there with as many rows. Near misses decline.
 """
@@ -199,6 +200,15 @@ CASES = [
         "What is the total length of topics with more than one post?",  # per topic
         "SELECT SUM(length) FROM posts GROUP BY topic HAVING COUNT(*) > 1",
     ),
+    # a negation between a number field and its value or comparison
+    (
+        "What are the names of people whose level is not 2?",
+        "SELECT name FROM people WHERE level <> 2",
+    ),
+    (
+        "Which people have a level not equal to 2?",
+        "SELECT name FROM people WHERE level <> 2",
+    ),
     # ... and the number itself compared when it is named in the singular
     (
         "Show the names of members with level at least 2.",
@@ -240,6 +250,10 @@ def test_a_single_neither_counted_nor_denied_declines(nl: RuleTranslator, questi
 )
 def test_a_figure_of_no_related_rows_declines(nl: RuleTranslator, question: str):
     declines(nl, question, "length")
+
+
+def test_a_negated_number_of_no_field_declines(nl: RuleTranslator):
+    declines(nl, "How many people are not 2?", "not")
 
 
 def test_a_period_of_a_year_number_that_is_not_whole_years_declines(nl: RuleTranslator):

@@ -172,9 +172,22 @@ def passive_verb(items: list[Item], pos: int) -> bool:
 
 def next_to_value(items: list[Item], field: Item, value: Item) -> bool:
     """Whether ``value`` comes right after ``field``, or after words that only say it is its
-    value ("age is 30", "age either 30 or 41", "grade equal to 10")."""
+    value ("age is 30", "age either 30 or 41", "grade equal to 10", "age is not 30")."""
     between = [i for i in items if field.last < i.first < value.first]
-    return all(i.kind == "word" and i.text.lower() in _VALUE_GAP for i in between)
+    return all(
+        (i.kind == "word" and i.text.lower() in _VALUE_GAP) or i.kw == "neg" for i in between
+    )
+
+
+def before_negation(items: list[Item], neg: Item) -> Item | None:
+    """The item before a negation and the words that only say what follows is its value
+    ("*age* is not 30")."""
+    before = [
+        i
+        for i in items
+        if i.last < neg.first and not (i.kind == "word" and i.text.lower() in _VALUE_GAP)
+    ]
+    return before[-1] if before else None
 
 
 def conj_between(items: list[Item], first: Item, second: Item) -> bool:

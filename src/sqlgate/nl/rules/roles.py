@@ -260,6 +260,8 @@ class _RoleReader:
     def _comparison(self, item: Item) -> None:
         op, concept = item.arg
         last = self.last_significant
+        if last is not None and last.kw == "neg" and self.pending_neg:  # "staff not above 4"
+            last = cues.before_negation(self.items, last)
         subject_field = None
         if (
             last is not None
@@ -310,6 +312,7 @@ class _RoleReader:
             f = Filter("compare", field.chosen.model if field.chosen else None, op="=")
             f.name = field.chosen.name if field.chosen else None
             f.values, f.words = [item.arg], f"{item.text} {field.text}"
+            f.negated, self.pending_neg = self.pending_neg, False
             self.r.filters.append(f)
             item.role = field.role = "filter"
             if field in self.r.fields:
@@ -330,6 +333,8 @@ class _RoleReader:
         if last is not None and last.kw == "top":
             return None
         candidates = [nxt] if nxt is not None and nxt.first == item.last + 1 else []
+        if last is not None and last.kw == "neg" and self.pending_neg:  # "age is not 30"
+            last = cues.before_negation(self.items, last)
         if last is not None and cues.next_to_value(self.items, last, item):
             candidates.append(last)  # "grade 10", "age is either 30 or 41"
         for candidate in candidates:
