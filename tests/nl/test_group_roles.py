@@ -172,6 +172,12 @@ CASES = [
         "SELECT p.name FROM people p JOIN posts t ON t.person_id = p.person_id "
         "GROUP BY p.person_id HAVING MAX(t.length) < 100",
     ),
+    # the rows ranked by a figure of their related rows, never each of the related rows
+    (
+        "Find the person name that has the highest average length of posts.",
+        "SELECT p.name FROM people p JOIN posts t ON t.person_id = p.person_id "
+        "GROUP BY p.person_id ORDER BY AVG(t.length) DESC LIMIT 1",
+    ),
     # a field of the rows a verb names is what is ranked, not each of those rows
     (
         "Which customer has ordered from the most clubs?",
