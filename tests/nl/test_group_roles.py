@@ -27,6 +27,7 @@ from sqlgate.nl.rules import RuleTranslator
 from sqlgate.nl.values import ValueIndex
 from tests.nl.conftest import ENGINE_DIALECTS, on_every_dialect, same_counts_on, sqlite_engine
 from tests.nl.test_coverage import answers, declines, rows
+from tests.nl.test_nested_structures import SCHEMA as BAKERY_SCHEMA
 
 SCHEMA = """
 CREATE TABLE people (
@@ -284,3 +285,52 @@ def test_the_translations_run_on_the_other_engines_and_give_as_many_rows(
 ) -> None:
     counts = [(question, len(rows(network, gold))) for question, gold in CASES]
     same_counts_on(dialect, nl, values, SCHEMA, counts)
+
+
+# --- on the bakery schema of the nested structures -----------------------------------------------
+
+BAKERY_CASES = [
+    # a comparison of the rows counted, though the groups are named first
+    (
+        "For each town, how many bakers are older than 30?",
+        "SELECT b.town, COUNT(*) FROM bakers k JOIN bakeries b ON k.bakery = b.bakery_id "
+        "WHERE k.age > 30 GROUP BY b.town",
+    ),
+    (
+        "For each town, what is the average wage of bakers older than 30?",
+        "SELECT b.town, AVG(k.wage) FROM bakers k JOIN bakeries b ON k.bakery = b.bakery_id "
+        "WHERE k.age > 30 GROUP BY b.town",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def bakery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteEngine]:
+    yield from sqlite_engine(tmp_path_factory, "bakery", BAKERY_SCHEMA)
+
+
+@pytest.fixture(scope="module")
+def bakery_nl(bakery: SQLiteEngine) -> RuleTranslator:
+    return prepare_embedded(bakery, "sqlite")
+
+
+@pytest.mark.parametrize(("question", "gold"), BAKERY_CASES)
+def test_structures_on_bakeries(
+    bakery_nl: RuleTranslator, bakery: SQLiteEngine, question: str, gold: str
+) -> None:
+    answers(bakery_nl, bakery, question, gold)
+    on_every_dialect(bakery_nl, question, sample_values(bakery, bakery_nl.model, "sqlite"))
+
+
+def test_a_superlative_of_nothing_named_in_groups_declines(bakery_nl: RuleTranslator) -> None:
+    """ "the highest paid baker": never the oldest one, nor any number guessed."""
+    declines(bakery_nl, "What is the name of the highest paid baker at each bakery?")
+
+
+@pytest.mark.parametrize("dialect", ENGINE_DIALECTS)
+def test_the_bakery_translations_give_as_many_rows_on_the_other_engines(
+    bakery_nl: RuleTranslator, bakery: SQLiteEngine, dialect: str
+) -> None:
+    counts = [(question, len(rows(bakery, gold))) for question, gold in BAKERY_CASES]
+    values = sample_values(bakery, bakery_nl.model, "sqlite")
+    same_counts_on(dialect, bakery_nl, values, BAKERY_SCHEMA, counts)

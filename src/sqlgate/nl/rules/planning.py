@@ -319,8 +319,9 @@ class _Planner:
         r = self.r
         if not self.dims or self.measures or r.by_measure or self.limit is not None:
             return False
-        if self.subject is None:
-            return False
+        unsaid = sup[1] is None and r.superlative_field is None
+        if self.subject is None or (unsaid and all(i.kind != "concept" for i in self.items)):
+            return False  # "the highest paid baker at each bakery": highest what?
         ranked = concept_target(self.facts, sup[1], self.subject, r, r.superlative_field)
         if ranked is None or ranked[0] != "field":
             return False
@@ -541,7 +542,7 @@ class _Planner:
             if f.kind == "compare" and f.name is not None and not f.overall:
                 named = f
             if f.kind == "compare" and f.name is None:
-                base = self.subject or root
+                base = root if self.measures and not self.r.subjects else self.subject or root
                 compared = concept_target(facts, f.concept, base, self.r) if f.concept else None
                 related = [g.model for g in self.filters if g.kind == "absent" and g.model]
                 if compared is None and f.concept and len(related) == 1:
