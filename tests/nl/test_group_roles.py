@@ -301,6 +301,15 @@ BAKERY_CASES = [
         "SELECT b.town, AVG(k.wage) FROM bakers k JOIN bakeries b ON k.bakery = b.bakery_id "
         "WHERE k.age > 30 GROUP BY b.town",
     ),
+    # "by" after a superlative's rows says what ranks them, it groups nothing
+    (
+        "Which is the largest bakery by staff?",
+        "SELECT bakery_name FROM bakeries ORDER BY staff DESC LIMIT 1",
+    ),
+    (
+        "Show the 2 largest bakeries by staff.",
+        "SELECT bakery_name FROM bakeries ORDER BY staff DESC LIMIT 2",
+    ),
 ]
 
 
@@ -322,9 +331,18 @@ def test_structures_on_bakeries(
     on_every_dialect(bakery_nl, question, sample_values(bakery, bakery_nl.model, "sqlite"))
 
 
-def test_a_superlative_of_nothing_named_in_groups_declines(bakery_nl: RuleTranslator) -> None:
-    """ "the highest paid baker": never the oldest one, nor any number guessed."""
-    declines(bakery_nl, "What is the name of the highest paid baker at each bakery?")
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the name of the highest paid baker at each bakery?",  # never the oldest
+        "What is the largest bakery?",  # no size, amount or price: never its opening year
+        "What is the name of the highest baker?",  # one baker: no count of bakers
+        "Which is the largest bakery by town?",  # the largest in each town, or by what?
+    ],
+)
+def test_a_superlative_of_nothing_named_declines(bakery_nl: RuleTranslator, question: str):
+    """No number is guessed for a superlative that names none."""
+    declines(bakery_nl, question)
 
 
 @pytest.mark.parametrize("dialect", ENGINE_DIALECTS)

@@ -62,6 +62,17 @@ def per_value(facts: ModelFacts, field: Item) -> bool:
     return info.key or info.kind == "text" or (info.kind == "number" and lemma(word) != word)
 
 
+def ranked_by(r: Reading, items: list[Item], pos: int) -> bool:
+    """Whether "by" at ``pos`` says what a superlative of no field ranks by: right after the
+    model it ranks ("the largest *bakery* by staff", "the oldest bakery by opened year")."""
+    sup = r.superlative
+    if sup is None or r.superlative_field is not None or pos < 2:
+        return False
+    model = items[pos - 1]
+    named = model.kind == "entry" and model.chosen is not None and model.chosen.kind == "model"
+    return named and model.first == sup[2].last + 1 and items[pos].text.lower() == "by"
+
+
 def passive_by(items: list[Item], pos: int) -> bool:
     """ "by" right after a past participle ("used by", "written by", "owned by")."""
     if items[pos].text.lower() != "by" or pos == 0:

@@ -50,7 +50,13 @@ from sqlgate.nl.rules.reshaping import (
     rows_and_ids,
 )
 from sqlgate.nl.rules.role_values import split_by_role
-from sqlgate.nl.rules.targets import _from_seconds, concept_target, numeric_mention, time_field_of
+from sqlgate.nl.rules.targets import (
+    _from_seconds,
+    concept_order,
+    concept_target,
+    numeric_mention,
+    time_field_of,
+)
 from sqlgate.nl.rules.two_kinds import second_kind_columns
 from sqlgate.nl.rules.winners import asked_of_winners, extreme_of_related, winner_filter
 from sqlgate.nl.rules.years import (
@@ -127,7 +133,7 @@ class _Planner:
             assert chosen is not None
             order = (order[0] or "asc", "field_ref", (chosen.model, str(chosen.name)))
         if order is not None and order[1] == "pending" and not self.measures:
-            order = self._concept_order(order[0], root)  # "sort the products by their price"
+            order = concept_order(self.facts, self.r, self.items, order[0], self.subject or root)
         if order is not None and order[1] == "pending":
             order = (order[0], "measure", self.measures[0]) if self.measures else None
         listing = not self.measures
@@ -336,20 +342,6 @@ class _Planner:
         r.listing = True
         return True
 
-    def _concept_order(self, direction: str, root: str) -> Order | None:
-        """The order a concept word gives ("by price": the price field), else the first field
-        asked ("the names in ascending order"), else None."""
-        concepts = [i for i in self.items if i.kind == "concept"]
-        asked = [i.chosen for i in self.r.fields if i.chosen and i.role in (None, "context")]
-        if not concepts and asked:
-            return (direction or "asc", "field_ref", (asked[0].model, str(asked[0].name)))
-        if not concepts:
-            return None
-        found = concept_target(self.facts, str(concepts[0].arg), self.subject or root, self.r)
-        if found is None or found[0] != "field":
-            raise CannotAnswer(f"I could not tell which field '{concepts[0].text}' orders by.")
-        return (direction or "asc", "field_ref", (found[1], found[2]))
-
     def _one_asked(self) -> bool:
         """Whether one row is asked for: "which customer", "which of the genres has"."""
         for k, item in enumerate(self.items):  # "which beer has the largest strength"
@@ -417,6 +409,8 @@ class _Planner:
                 self.order = (direction, "field_ref", (ranked[1], ranked[2]))
                 if self.limit is None:
                     self.limit = 1 if self._one_asked() else None
+            elif self.dims:  # "the highest paid baker at each bakery": never each bakery
+                raise CannotAnswer(f"I could not tell what '{sup_item.text}' ranks by.")
         else:
             ranked = concept_target(facts, concept, subject, r, r.superlative_field)
             if ranked is not None and ranked[0] == "metric":

@@ -46,6 +46,7 @@ from sqlgate.nl.rules.parts import (
     joiner_before,
     next_significant,
     only_connectors,
+    singular_item,
     singular_next,
 )
 from sqlgate.nl.rules.reader_state import PendingCompare
@@ -163,6 +164,9 @@ class _RoleReader:
             item.role = "context"  # "across all the products": one figure over all
         elif kw == "group" and passive_by(self.items, pos):
             item.role = "context"  # "used by any document", "owned by someone": not a grouping
+        elif kw == "group" and cues.ranked_by(r, self.items, pos):
+            item.role = "context"  # "the largest bakery by staff": ranked by it, no groups
+            self.last_significant = r.superlative[2] if r.superlative else None
         elif kw == "group":
             self.pending_group = True
             item.role = "dimension"
@@ -250,8 +254,8 @@ class _RoleReader:
                 r.measures.append(m)
                 r.order = (item.arg[0], "measure", m)
                 r.limit = r.limit or 1
-            elif chosen.kind == "model" and item.arg[1] is None:
-                # "the most customers": count them, rank by the count
+            elif chosen.kind == "model" and item.arg[1] is None and not singular_item(nxt):
+                # "the most customers": count them, rank by the count ("the highest baker": no)
                 nxt.role = "measure"
                 m = Measure("count", chosen.model, words=nxt.text)
                 r.measures.append(m)
