@@ -352,3 +352,37 @@ def test_the_bakery_translations_give_as_many_rows_on_the_other_engines(
     counts = [(question, len(rows(bakery, gold))) for question, gold in BAKERY_CASES]
     values = sample_values(bakery, bakery_nl.model, "sqlite")
     same_counts_on(dialect, bakery_nl, values, BAKERY_SCHEMA, counts)
+
+
+# --- two kinds of rows through a link a verb names ------------------------------------------------
+
+STORE_SCHEMA = """
+CREATE TABLE stores (store_id INTEGER PRIMARY KEY, name TEXT, town TEXT);
+INSERT INTO stores VALUES (1, 'North', 'Leeds'), (2, 'South', 'York'), (3, 'East', 'Bath');
+CREATE TABLE workers (worker_id INTEGER PRIMARY KEY, name TEXT, age INTEGER);
+INSERT INTO workers VALUES (1, 'Ann', 30), (2, 'Ben', 41), (3, 'Cy', 25);
+CREATE TABLE hiring (
+    store_id INTEGER REFERENCES stores (store_id),
+    worker_id INTEGER REFERENCES workers (worker_id),
+    hired_year INTEGER,
+    PRIMARY KEY (store_id, worker_id)
+);
+INSERT INTO hiring VALUES (1, 1, 2020), (1, 2, 2021), (2, 2, 2019), (3, 3, 2022);
+"""
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteEngine]:
+    yield from sqlite_engine(tmp_path_factory, "stores", STORE_SCHEMA)
+
+
+def test_two_kinds_of_rows_through_the_link_a_verb_names(stores: SQLiteEngine) -> None:
+    nl = prepare_embedded(stores, "sqlite")
+    question = "List the names of stores and the workers they hired."
+    gold = (
+        "SELECT s.name, w.name FROM stores s JOIN hiring h ON h.store_id = s.store_id "
+        "JOIN workers w ON w.worker_id = h.worker_id"
+    )
+    answers(nl, stores, question, gold)
+    on_every_dialect(nl, question, sample_values(stores, nl.model, "sqlite"))
+    declines(nl, "List the names of stores and the workers they never hired.")

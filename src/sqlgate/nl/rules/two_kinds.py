@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlgate.nl.joins import plan_joins
 from sqlgate.nl.rules.entities import BACK_REFERENCES
 from sqlgate.nl.rules.facts import ModelFacts
-from sqlgate.nl.rules.parts import Item, Reading
+from sqlgate.nl.rules.parts import CannotAnswer, Item, Reading
 from sqlgate.nl.spelling import lemma
 from sqlgate.nl.vocabulary import _words
 
@@ -28,7 +28,7 @@ def second_kind_columns(
 ) -> list[tuple[str, str]] | None:
     """The label columns of the second kind of rows the question asks for beside the listed
     ``subject`` ones, or None when the question is not of that shape."""
-    if subject is None or r.measures or r.pending_agg is not None or r.filters:
+    if subject is None or r.measures or r.pending_agg is not None:
         return None
     if r.limit is not None or r.superlative is not None or not _own_order(r, subject):
         return None
@@ -37,25 +37,36 @@ def second_kind_columns(
     subjects = [
         i for i in r.subjects if i.chosen is not None and i.role == "subject" and i.first < end
     ]
-    if len(subjects) != 2 or subjects[0].chosen is None or subjects[1].chosen is None:
+    if len(subjects) < 2 or subjects[0].chosen is None or subjects[1].chosen is None:
         return None
-    first, second = subjects
+    first, second, *links = subjects
     if first.chosen.model.lower() != subject.lower():
         return None
     other = second.chosen.model
     word = second.text.split()[-1].lower()
     if other.lower() == subject.lower() or lemma(word) == word:
         return None  # "and the course": one of them, which?
-    if not _after_and(items, first, second) or not _refers_back(items, second, end):
-        return None
     path = plan_joins(facts.index, subject, [other])
     model = facts.index.get_model(other)
     if path is None or not path.steps or len(path.steps) > 2 or model is None:
         return None
+    between = {m.lower() for m in path.models[1:-1]}  # "the employees they *hired*": the link
+    if any(i.chosen is None or i.chosen.model.lower() not in between for i in links):
+        return None
+    if not _after_and(items, first, second):
+        return None
+    clause = [w for i in items if second.last < i.first < end for w in i.text.lower().split()]
+    if set(clause) & BACK_REFERENCES and set(clause) & _NEGATIONS:
+        raise CannotAnswer(  # never the first kind without any of the second instead
+            f"I cannot list pairs of {subject} and {other} that are not related."
+        )
+    if r.filters or not _refers_back(items, second, end, links):
+        return None
     shown = list(model.label_columns) or list(model.primary_key)
     if not shown:
         return None
-    second.role = "context"
+    for item in (second, *links):
+        item.role = "context"
     return [(model.name, c) for c in shown]
 
 
@@ -78,7 +89,7 @@ def _own_order(r: Reading, subject: str) -> bool:
     return chosen is not None and chosen.model.lower() == subject.lower()
 
 
-def _refers_back(items: list[Item], second: Item, end: int) -> bool:
+def _refers_back(items: list[Item], second: Item, end: int, links: list[Item]) -> bool:
     """Nothing after the second kind up to the order asked (at ``end``), or a clause of words
     no model reads that refers back to the first ("they teach", "they are arranged to teach")."""
     after = [i for i in items if second.last < i.first < end]
@@ -88,5 +99,6 @@ def _refers_back(items: list[Item], second: Item, end: int) -> bool:
         return False
     words = [w for i in after for w in i.text.lower().split()]
     back = any(w in BACK_REFERENCES for w in words)
-    plain = all(i.kind == "word" for i in after) and not any(w in _NEGATIONS for w in words)
+    plain = all(i.kind == "word" or any(i is k for k in links) for i in after)
+    plain = plain and not any(w in _NEGATIONS for w in words)
     return back and plain
