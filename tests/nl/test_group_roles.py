@@ -1,17 +1,17 @@
 """Question structures on a small network of people of our own, with a draft model only: the side
 of a link a passive verb names ("members who are followed": the ``followed_id`` side, though
-"members" names the other side's ``member_id``), counts per value of a number named in the
-plural ("which levels have at least 2 members"), two kinds of rows asked at once ("the names of
-the people and the clubs they joined": one row per related pair), a period of the field named
-right before it ("people in clubs founded after 2000"), "a single" after a comparison (one) or a
-negation (any), "does" that asks rather than relates ("what level does the person with the
-latest joined year have"), a figure of each row's related rows compared ("people with an average
-length above 100"), a field ranked by the rows a verb names ("which customer has ordered from the
-most clubs"), a negation of a value named with its model ("in club Chess but not in club
-Rowing"), one figure of the rows in the groups a count keeps ("the total length of posts in topics
-with more than one post"), a negation between a number field and its value ("whose level is not
-2"). Every answer runs on SQLite
-and compares rows with hand-written SQL; the same questions translate and pass the SQL guard on
+"members" names the other side's ``member_id``), counts per value of a number named in the plural
+("which levels have at least 2 members"), two kinds of rows asked at once ("the names of the
+people and the clubs they joined": one row per related pair), a period of the field named right
+before it ("people in clubs founded after 2000"), "a single" after a comparison (one) or a
+negation (any), "does" that asks rather than relates ("what level does the person with the latest
+joined year have"), a figure of each row's related rows compared ("people with an average length
+above 100"), a field ranked by the rows a verb names ("which customer has ordered from the most
+clubs"), a negation of a value named with its model ("in club Chess but not in club Rowing"), one
+figure of the rows in the groups a count keeps ("the total length of posts in topics with more
+than one post"), a negation between a number field and its value ("whose level is not 2"), a
+comparison with the row a value names ("a higher level than Ada"). Every answer runs on SQLite and
+compares rows with hand-written SQL; the same questions translate and pass the SQL guard on
 DuckDB, PostgreSQL and MySQL, and run there with as many rows. Near misses decline.
 """
 
@@ -216,6 +216,19 @@ CASES = [
         "Which people have a level not equal to 2?",
         "SELECT name FROM people WHERE level <> 2",
     ),
+    # a comparison with the row a value names
+    (
+        "Which people have a higher level than Ada?",
+        "SELECT name FROM people WHERE level > (SELECT level FROM people WHERE name = 'Ada')",
+    ),
+    (
+        "Show the names of people with a level greater than Ada's level.",
+        "SELECT name FROM people WHERE level > (SELECT level FROM people WHERE name = 'Ada')",
+    ),
+    (
+        "Which people have a lower level than that of Dee?",
+        "SELECT name FROM people WHERE level < (SELECT level FROM people WHERE name = 'Dee')",
+    ),
     # ... and the number itself compared when it is named in the singular
     (
         "Show the names of members with level at least 2.",
@@ -257,6 +270,11 @@ def test_a_single_neither_counted_nor_denied_declines(nl: RuleTranslator, questi
 )
 def test_a_figure_of_no_related_rows_declines(nl: RuleTranslator, question: str):
     declines(nl, question, "length")
+
+
+def test_a_period_of_a_row_a_value_names_declines(nl: RuleTranslator):
+    """ "joined after Ada" is never the rows of Ada."""
+    declines(nl, "Which people joined after Ada?", "after Ada")
 
 
 def test_a_negated_number_of_no_field_declines(nl: RuleTranslator):
