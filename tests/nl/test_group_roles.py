@@ -277,6 +277,15 @@ def test_a_period_of_a_row_a_value_names_declines(nl: RuleTranslator):
     declines(nl, "Which people joined after Ada?", "after Ada")
 
 
+@pytest.mark.parametrize(
+    "question",
+    ["Which people performed in 2020?", "What are the names of people who played in 2021?"],
+)
+def test_a_verb_before_a_year_of_another_event_declines(nl: RuleTranslator, question: str):
+    """ "performed in 2020" is not the year they joined."""
+    declines(nl, question, "2020" if "2020" in question else "2021")
+
+
 def test_a_negated_number_of_no_field_declines(nl: RuleTranslator):
     declines(nl, "How many people are not 2?", "not")
 
@@ -320,6 +329,11 @@ BAKERY_CASES = [
         "WHERE k.age > 30 GROUP BY b.town",
     ),
     # "by" after a superlative's rows says what ranks them, it groups nothing
+    # a verb of starting dates a year named for another one ("founded" on opened_year)
+    (
+        "Which bakeries were founded in 2012?",
+        "SELECT bakery_name FROM bakeries WHERE opened_year = 2012",
+    ),
     (
         "Which is the largest bakery by staff?",
         "SELECT bakery_name FROM bakeries ORDER BY staff DESC LIMIT 1",
