@@ -318,7 +318,9 @@ class _SqlBuilder:
         if any(s.right.lower() in {m.lower() for m in path.models} for s in self.joins.steps):
             raise CannotAnswer(f"The question reads {absent} both inside and outside 'without'.")
         try:
-            paths = [settle_roles(self.index, path, self.plan.words, passive=f.passive)]
+            paths = [
+                settle_roles(self.index, path, self.plan.words, passive=f.passive, verb=f.words)
+            ]
         except CannotAnswer:
             paths = both_roles(self.index, path, self.plan.words)
         related = [self._related_in(f, p) for p in paths]
@@ -335,7 +337,7 @@ class _SqlBuilder:
         path = plan_joins(self.index, model, [root])
         if path is None or not path.steps or model.lower() == root.lower():
             raise CannotAnswer(f"I could not relate {model} to {root} to count its rows.")
-        path = settle_roles(self.index, path, self.plan.words, passive=f.passive)
+        path = settle_roles(self.index, path, self.plan.words, passive=f.passive, verb=f.words)
         inner, inner_key, outer_key = _keys_along(model, root, path)
         count, _ = measure_sql(self.index, f.measure, len(path.steps) > 1)
         inside = model.lower() in _read_inside(self.plan)

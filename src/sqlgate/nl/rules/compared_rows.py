@@ -49,14 +49,17 @@ def _comparison_at(items: list[Item], words: str) -> int | None:
 
 
 def other_number_named(facts: ModelFacts, items: list[Item], base: str) -> bool:
-    """Whether the question names a number field of another model than ``base`` that nothing
-    reads ("bakeries with a total of orders above 40"): a bare comparison may be about it, so
-    it is not taken for ``base``'s default number."""
+    """Whether the question names a number field that nothing reads, of another model than
+    ``base`` ("bakeries with a total of orders above 40") or not ``base``'s default number: a
+    bare comparison may be about it, so it is not taken for the default."""
+    default = facts.default_measure(base)
     for item in items:
         chosen = item.chosen if item.kind == "entry" else None
         if chosen is None or chosen.kind != "field" or item.role is not None:
             continue
         info = facts.lexicon.field(chosen.model, str(chosen.name))
-        if chosen.model.lower() != base.lower() and info.kind == "number" and not info.key:
-            return True
+        if info.kind != "number" or info.key:
+            continue
+        if chosen.model.lower() != base.lower() or (chosen.model, chosen.name) != default:
+            return True  # of another model, or another number of the same rows than guessed
     return False

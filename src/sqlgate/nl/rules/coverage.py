@@ -43,7 +43,7 @@ from sqlgate.nl.vocabulary import CONCEPT_FIELDS, KEYWORDS, STOPWORDS, _words
 FILLER_WORDS = _words(
     """his her hers him he she its itself themselves whose along together corresponding
     correspond corresponds respective respectively using use given listed named called
-    someone anyone everyone everything something anything well also too please thanks
+    someone anyone everyone everything something anything else well also too please thanks
     alphabetically alphabetical order ordered sorted sort names name detail details ids id
     all total overall only just through among compute calculate determine identify report retrieve
     dollars dollar euros euro usd eur cents located situated headquartered based"""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import Item, Reading, next_significant
+from sqlgate.nl.spelling import lemma
 from sqlgate.nl.text import identifier_words
 from sqlgate.nl.vocabulary import _words
 
@@ -19,6 +20,57 @@ def modifier(item: Item, nxt: Item | None) -> bool:
         and nxt.chosen.kind in ("model", "field")
         and not item.text.lower().endswith("s")
     )
+
+
+def grouped_aggregate(facts: ModelFacts, r: Reading) -> bool:
+    """ "categories with an average price above 100": the last measure is an aggregate of a
+    field and a field to group by was asked before it, or rows it is of."""
+    return (
+        bool(r.measures)
+        and r.measures[-1].func in ("avg", "sum", "min", "max")
+        and (any(i.role in (None, "context") for i in r.fields) or of_related_rows(facts, r))
+    )
+
+
+def of_related_rows(facts: ModelFacts, r: Reading) -> bool:
+    """Whether the last measure is of the related rows of the one model the question is about
+    so far ("bakeries with an average baker wage above 12": the wage of each bakery's bakers), or
+    of its own rows (declined when planned: "bakers with an average wage above 12")."""
+    subjects = [i.chosen.model for i in r.subjects if i.chosen is not None]
+    measured = r.measures[-1].model
+    if len(subjects) != 1:
+        return False
+    return subjects[0].lower() in {m.lower() for m in facts.to_one_models(measured)}
+
+
+def value_follows(items: list[Item], item: Item, model: str) -> bool:
+    """Whether a value of ``model`` comes right after ``item`` ("not in *club* Rowing"): the
+    model word names the value, and the negation is the value's, not "no related club"."""
+    after = [i for i in items if i.first == item.last + 1]
+    chosen = after[0].chosen if after and after[0].kind == "entry" else None
+    return chosen is not None and chosen.kind == "value" and chosen.model.lower() == model.lower()
+
+
+def per_value(facts: ModelFacts, field: Item) -> bool:
+    """Whether a count after ``field`` is one per value of it ("cities with more than 2
+    employees"): a key, a text, or numbers named in the plural ("grades with at least 4
+    students"; "staff with age over 30" compares the age itself)."""
+    if field.chosen is None:
+        return False
+    info = facts.lexicon.field(field.chosen.model, str(field.chosen.name))
+    word = field.text.split()[-1].lower() if field.text else ""
+    return info.key or info.kind == "text" or (info.kind == "number" and lemma(word) != word)
+
+
+def ranked_by(r: Reading, items: list[Item], pos: int) -> bool:
+    """Whether "by" at ``pos`` says what a superlative of no field ranks by: right after the
+    model it ranks ("the largest *bakery* by staff", "the oldest bakery by opened year")."""
+    sup = r.superlative
+    if sup is None or r.superlative_field is not None or pos < 2:
+        return False
+    model = items[pos - 1]
+    named = model.kind == "entry" and model.chosen is not None and model.chosen.kind == "model"
+    return named and model.first == sup[2].last + 1 and items[pos].text.lower() == "by"
 
 
 def passive_by(items: list[Item], pos: int) -> bool:
@@ -101,19 +153,22 @@ RELATION_VERBS = _words(
 )
 
 #: Words between a relation verb and the model it relates to ("went through any treatments").
-_VERB_GAP = _words("a an the any some through ever at least one")
+_VERB_GAP = _words("a an the any some through ever at least one also")
 
 
 def related_by_verb(items: list[Item], pos: int) -> bool:
     """Whether the model at ``pos`` is the object of a relation verb ("dogs that *received* a
     treatment", "students who *have* friends")."""
     passive = items[pos].text.lower().endswith("ed")
-    for item in reversed(items[:pos]):
+    for at in range(pos - 1, -1, -1):
+        item = items[at]
         word = item.text.lower()
         if (item.kind == "word" and word in _VERB_GAP) or (item.kw == "group" and word == "by"):
             continue  # "beers used *by* any judge": the agent of the verb
         if word.split()[-1:] and word.split()[-1] in _BE and passive:
             return True  # "staff who are trusted": a row of the relation the verb names
+        if word in _DO and not (at and items[at - 1].text.lower() in _RELATIVE):
+            return False  # "how many cylinders *does* the car have": asking, not relating
         return item.kind == "word" and (word in RELATION_VERBS or word in _HAVE)
     return False
 
@@ -129,9 +184,22 @@ def passive_verb(items: list[Item], pos: int) -> bool:
 
 def next_to_value(items: list[Item], field: Item, value: Item) -> bool:
     """Whether ``value`` comes right after ``field``, or after words that only say it is its
-    value ("age is 30", "age either 30 or 41", "grade equal to 10")."""
+    value ("age is 30", "age either 30 or 41", "grade equal to 10", "age is not 30")."""
     between = [i for i in items if field.last < i.first < value.first]
-    return all(i.kind == "word" and i.text.lower() in _VALUE_GAP for i in between)
+    return all(
+        (i.kind == "word" and i.text.lower() in _VALUE_GAP) or i.kw == "neg" for i in between
+    )
+
+
+def before_negation(items: list[Item], neg: Item) -> Item | None:
+    """The item before a negation and the words that only say what follows is its value
+    ("*age* is not 30")."""
+    before = [
+        i
+        for i in items
+        if i.last < neg.first and not (i.kind == "word" and i.text.lower() in _VALUE_GAP)
+    ]
+    return before[-1] if before else None
 
 
 def conj_between(items: list[Item], first: Item, second: Item) -> bool:
@@ -155,6 +223,7 @@ _VALUE_GAP = _words("is are was were either equal to exactly")
 _HAVE = _words("have has had")
 _BE = _words("is are was were been be")
 _DO = _words("do does did")
+_RELATIVE = _words("who that which whom")
 
 
 def subject_of_verb(items: list[Item], pos: int) -> bool:

@@ -404,8 +404,16 @@ def ranked_subject(r: Reading, measures: list[Measure], items: list[Item]) -> Di
         chosen = item.chosen
         if chosen is None or item.role != "subject":
             continue
-        if any(m.model.lower() == chosen.model.lower() and m.func == "count" for m in measures):
-            continue
+        if any(m.model.lower() == chosen.model.lower() for m in measures):
+            continue  # "the bakery with the highest average wage of bakers": not per baker
+        if item.text.lower().endswith("ed") and any(
+            f.chosen is not None
+            and f.chosen.model.lower() == chosen.model.lower()
+            and f.role in (None, "context")
+            and f.first < item.first
+            for f in r.fields
+        ):
+            continue  # "which customer has *ordered* from the most bakeries": per customer
         item.role = "dimension"
         return Dimension("model", chosen.model, words=item.text)
     return None

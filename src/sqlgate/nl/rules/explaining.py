@@ -123,6 +123,10 @@ def _describe_filter(f: Filter, inside: dict[int, Filter] | None = None) -> str:
         first = "highest" if f.overall == "row_desc" else "lowest"
         ranked = f"{f.measure.model}.{f.measure.name}"
         return f"{f.model}.{f.name} {f.op} that of the row with the {first} {ranked}"
+    if f.kind == "compare" and f.overall == "row_named" and f.figure is not None:
+        where = f.figure.args.get("where")
+        named = where.this.sql() if where is not None else ""
+        return f"{f.model}.{f.name} {f.op} that of the rows where {named}"
     if f.kind == "compare" and f.overall == "ranked":
         return f"{f.model}.{f.name} is that of the {f.words}"
     if f.kind == "compare" and f.overall == "groups":

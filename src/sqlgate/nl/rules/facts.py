@@ -52,7 +52,9 @@ class ModelFacts:
                 return str(f.name)
         return None
 
-    def default_measure(self, model: str) -> tuple[str, str] | None:
+    def default_measure(self, model: str, *, named: bool = False) -> tuple[str, str] | None:
+        """The number a bare aggregate of ``model`` is of: an amount, total, revenue, value,
+        price or quantity, else its first number (with ``named``, only if it has no other)."""
         m = self.index.get_model(model)
         if m is None:
             return None
@@ -66,7 +68,7 @@ class ModelFacts:
             for name in numeric:
                 if any(w in preferred for w in identifier_words(name)):
                     return m.name, name
-        return (m.name, numeric[0]) if numeric else None
+        return (m.name, numeric[0]) if numeric and (not named or len(numeric) == 1) else None
 
     def metric_for(self, concept: str, model: str | None = None) -> tuple[str, str] | None:
         wanted = {stem(w) for w in CONCEPT_FIELDS.get(concept, (concept,))}

@@ -35,7 +35,7 @@ def groups_with_counts(plan: Plan, items: list[Item]) -> Plan | None:
     rows = having.measure.model
     if having.measure.func != "count" or group.model.lower() != rows.lower():
         return None
-    if rows.lower() == measured.model.lower() and not kinds:
+    if rows.lower() == measured.model.lower() and not kinds and not _rows_in(items, group):
         return None  # "towns with more than 1 bakery" per town: the ordinary HAVING
     if plan.order is not None or plan.limit is not None:
         return None
@@ -57,3 +57,13 @@ def groups_with_counts(plan: Plan, items: list[Item]) -> Plan | None:
     kept.figure = query
     filters = [f for f in plan.filters if f is not having] + [kept]
     return replace(plan, dimensions=[], filters=filters)
+
+
+def _rows_in(items: list[Item], group: Dimension) -> bool:
+    """Whether the groups are named after "in" ("the staff of bakeries *in* towns with more than
+    1 bakery"): the rows measured are those in the groups kept, not each group."""
+    for k, item in enumerate(items):
+        chosen = item.chosen
+        if k and chosen is not None and (chosen.model, chosen.name) == (group.model, group.name):
+            return items[k - 1].text.lower() in ("in", "at", "within")
+    return False

@@ -43,16 +43,25 @@ from sqlgate.nl.rules.parts import (
 )
 from sqlgate.nl.rules.reshaping import (
     counted_subsumes,
+    distinct_columns,
     periods_of_either,
     presence_of_values,
     related_time,
     rows_and_ids,
 )
 from sqlgate.nl.rules.role_values import split_by_role
-from sqlgate.nl.rules.targets import _from_seconds, concept_target, numeric_mention, time_field_of
+from sqlgate.nl.rules.targets import (
+    _from_seconds,
+    concept_order,
+    concept_target,
+    numeric_mention,
+    time_field_of,
+)
+from sqlgate.nl.rules.two_kinds import second_kind_columns
 from sqlgate.nl.rules.winners import asked_of_winners, extreme_of_related, winner_filter
 from sqlgate.nl.rules.years import (
     as_year_numbers,
+    field_before_period,
     own_or_related_years,
     whole_years,
     year_column,
@@ -124,7 +133,7 @@ class _Planner:
             assert chosen is not None
             order = (order[0] or "asc", "field_ref", (chosen.model, str(chosen.name)))
         if order is not None and order[1] == "pending" and not self.measures:
-            order = self._concept_order(order[0], root)  # "sort the products by their price"
+            order = concept_order(self.facts, self.r, self.items, order[0], self.subject or root)
         if order is not None and order[1] == "pending":
             order = (order[0], "measure", self.measures[0]) if self.measures else None
         listing = not self.measures
@@ -147,7 +156,7 @@ class _Planner:
         self.filters = split_by_role(self.facts, root, self.filters, self.items, used)
         distinct = listing and bool(columns) and any(i.kw == "distinct" for i in self.items)
         if distinct:
-            columns = self._distinct_columns(columns)
+            columns = distinct_columns(self.facts, self.filters, self.items, columns)
         return Plan(
             words=frozenset(w.lower() for i in self.items for w in i.text.split()),
             distinct=distinct,
@@ -258,6 +267,10 @@ class _Planner:
         apart = len({str(f.measure.model) for f in havings if f.measure}) > 1 and not self.measures
         for f in havings:
             assert f.measure is not None
+            if f.measure.func != "count" and f.measure.model == self.subject and not self.r.fields:
+                raise CannotAnswer(
+                    f"Each {self.subject} row has one value, not '{f.measure.words}' of many."
+                )
             counts_subject = bool(self.measures) and all(
                 m.func == "count" and m.model == self.subject for m in self.measures
             )  # "how many depots have more than 2 vans": the depots that do
@@ -312,8 +325,9 @@ class _Planner:
         r = self.r
         if not self.dims or self.measures or r.by_measure or self.limit is not None:
             return False
-        if self.subject is None:
-            return False
+        unsaid = sup[1] is None and r.superlative_field is None
+        if self.subject is None or (unsaid and all(i.kind != "concept" for i in self.items)):
+            return False  # "the highest paid baker at each bakery": highest what?
         ranked = concept_target(self.facts, sup[1], self.subject, r, r.superlative_field)
         if ranked is None or ranked[0] != "field":
             return False
@@ -327,20 +341,6 @@ class _Planner:
         self.dims = []
         r.listing = True
         return True
-
-    def _concept_order(self, direction: str, root: str) -> Order | None:
-        """The order a concept word gives ("by price": the price field), else the first field
-        asked ("the names in ascending order"), else None."""
-        concepts = [i for i in self.items if i.kind == "concept"]
-        asked = [i.chosen for i in self.r.fields if i.chosen and i.role in (None, "context")]
-        if not concepts and asked:
-            return (direction or "asc", "field_ref", (asked[0].model, str(asked[0].name)))
-        if not concepts:
-            return None
-        found = concept_target(self.facts, str(concepts[0].arg), self.subject or root, self.r)
-        if found is None or found[0] != "field":
-            raise CannotAnswer(f"I could not tell which field '{concepts[0].text}' orders by.")
-        return (direction or "asc", "field_ref", (found[1], found[2]))
 
     def _one_asked(self) -> bool:
         """Whether one row is asked for: "which customer", "which of the genres has"."""
@@ -379,21 +379,6 @@ class _Planner:
         self.measures, self.limit, self.r.listing = [], 1, True
         return True
 
-    def _distinct_columns(self, columns: list[tuple[str, str]]) -> list[tuple[str, str]]:
-        """The columns of "the different X": not a field fixed by a value, and the key of
-        the model too when the question asks for ids ("ids" maps to no field by itself)."""
-        fixed = {
-            (f.model, f.name)
-            for f in self.filters
-            if f.kind == "values" and not f.negated and len(f.values) == 1
-        }
-        kept = [c for c in columns if c not in fixed] or columns
-        if any(i.kind == "word" and i.text.lower() in ("id", "ids") for i in self.items):
-            model = self.facts.index.get_model(kept[0][0])
-            keys = [(model.name, k) for k in model.primary_key] if model else []
-            kept = keys + [c for c in kept if c not in keys]
-        return kept
-
     def _attributes(self, asked: list[Item]) -> bool:
         """Whether the fields asked are attributes (a city, a grade), not what names a row
         (its key or label): groups by those are groups of many rows."""
@@ -424,6 +409,8 @@ class _Planner:
                 self.order = (direction, "field_ref", (ranked[1], ranked[2]))
                 if self.limit is None:
                     self.limit = 1 if self._one_asked() else None
+            elif self.dims:  # "the highest paid baker at each bakery": never each bakery
+                raise CannotAnswer(f"I could not tell what '{sup_item.text}' ranks by.")
         else:
             ranked = concept_target(facts, concept, subject, r, r.superlative_field)
             if ranked is not None and ranked[0] == "metric":
@@ -516,6 +503,10 @@ class _Planner:
             self.subject, self.more_columns = found
             self.dims = []
             self.r.listing = True
+        elif not self.dims and not self.more_columns:  # "the names of teachers and the courses"
+            self.more_columns = (
+                second_kind_columns(self.facts, self.r, self.items, self.subject) or []
+            )
 
     def _default_measures(self) -> None:
         r, measures, subject = self.r, self.measures, self.subject
@@ -545,7 +536,7 @@ class _Planner:
             if f.kind == "compare" and f.name is not None and not f.overall:
                 named = f
             if f.kind == "compare" and f.name is None:
-                base = self.subject or root
+                base = root if self.measures and not self.r.subjects else self.subject or root
                 compared = concept_target(facts, f.concept, base, self.r) if f.concept else None
                 related = [g.model for g in self.filters if g.kind == "absent" and g.model]
                 if compared is None and f.concept and len(related) == 1:
@@ -567,6 +558,8 @@ class _Planner:
     def _time_columns(self, root: str) -> None:
         """Date ranges and grains need a time column."""
         for f in self.filters:
+            if f.kind == "range" and f.name is None:  # "clubs founded after 2000": that field
+                f.model, f.name = field_before_period(self.facts, self.items, f) or (f.model, None)
             if f.kind == "range" and f.model and f.name and whole_years(self.facts, f):
                 continue  # "enrolled after 2020" on a number column of years
             if f.kind == "range" and f.name is None:

@@ -109,3 +109,21 @@ def presence_of_values(
         presence = Filter("absent", g.model, words=g.words, alternative=g.alternative)
         filters.insert(filters.index(g), presence)
     return inside
+
+
+def distinct_columns(
+    facts: ModelFacts, filters: list[Filter], items: list[Item], columns: list[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """The columns of "the different X": not a field fixed by a value, and the key of the
+    model too when the question asks for ids ("ids" maps to no field by itself)."""
+    fixed = {
+        (f.model, f.name)
+        for f in filters
+        if f.kind == "values" and not f.negated and len(f.values) == 1
+    }
+    kept = [c for c in columns if c not in fixed] or columns
+    if any(i.kind == "word" and i.text.lower() in ("id", "ids") for i in items):
+        model = facts.index.get_model(kept[0][0])
+        keys = [(model.name, k) for k in model.primary_key] if model else []
+        kept = keys + [c for c in kept if c not in keys]
+    return kept

@@ -23,12 +23,18 @@ _TO_COLUMN = _words("dest destination to arrival target end arriving")
 
 
 def settle_roles(
-    index: SemanticIndex, joins: JoinPlan, words: frozenset[str], *, passive: bool = False
+    index: SemanticIndex,
+    joins: JoinPlan,
+    words: frozenset[str],
+    *,
+    passive: bool = False,
+    verb: str = "",
 ) -> JoinPlan:
     """``joins`` with every step between models related in several ways settled by the
     question's ``words``; raises :class:`CannotAnswer` when they do not settle it. With no
     word for either, a ``passive`` reading ("staff who are trusted") takes the other side
-    than the row's own."""
+    than the row's own; a passive ``verb`` that is a word of one side's column ("students who
+    are liked": ``liked_id``) takes that side, whatever else the question names."""
     steps = []
     for step in joins.steps:
         ways = [
@@ -38,7 +44,8 @@ def settle_roles(
         ]
         ways = list({(j.left_columns, j.right_columns): j for j in ways}.values())
         if len(ways) > 1:
-            chosen = [j for j in ways if _named(j, words)]
+            chosen = _participle_side(ways, verb) if passive else []
+            chosen = chosen or [j for j in ways if _named(j, words)]
             if not chosen:
                 own = _own_side(index, ways)
                 chosen = [j for j in ways if j is not own] if passive else [own]
@@ -96,6 +103,23 @@ def direction(word: str) -> str | None:
         if form in _TO:
             return "to"
     return None
+
+
+def _participle_side(ways: list[Join], verb: str) -> list[Join]:
+    """The one way whose column carries the passive verb itself ("liked" of ``liked_id``)."""
+    participle = verb.lower().split()[-1:] if verb else []
+    found = [
+        j
+        for j in ways
+        if participle
+        and participle[0]
+        in {
+            w
+            for c in (j.left_columns if j.to_one else j.right_columns)
+            for w in identifier_words(c)
+        }
+    ]
+    return found if len(found) == 1 else []
 
 
 def _named(join: Join, words: frozenset[str]) -> bool:

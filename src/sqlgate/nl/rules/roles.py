@@ -46,6 +46,7 @@ from sqlgate.nl.rules.parts import (
     joiner_before,
     next_significant,
     only_connectors,
+    singular_item,
     singular_next,
 )
 from sqlgate.nl.rules.reader_state import PendingCompare
@@ -163,6 +164,9 @@ class _RoleReader:
             item.role = "context"  # "across all the products": one figure over all
         elif kw == "group" and passive_by(self.items, pos):
             item.role = "context"  # "used by any document", "owned by someone": not a grouping
+        elif kw == "group" and cues.ranked_by(r, self.items, pos):
+            item.role = "context"  # "the largest bakery by staff": ranked by it, no groups
+            self.last_significant = r.superlative[2] if r.superlative else None
         elif kw == "group":
             self.pending_group = True
             item.role = "dimension"
@@ -250,8 +254,8 @@ class _RoleReader:
                 r.measures.append(m)
                 r.order = (item.arg[0], "measure", m)
                 r.limit = r.limit or 1
-            elif chosen.kind == "model" and item.arg[1] is None:
-                # "the most customers": count them, rank by the count
+            elif chosen.kind == "model" and item.arg[1] is None and not singular_item(nxt):
+                # "the most customers": count them, rank by the count ("the highest baker": no)
                 nxt.role = "measure"
                 m = Measure("count", chosen.model, words=nxt.text)
                 r.measures.append(m)
@@ -260,6 +264,8 @@ class _RoleReader:
     def _comparison(self, item: Item) -> None:
         op, concept = item.arg
         last = self.last_significant
+        if last is not None and last.kw == "neg" and self.pending_neg:  # "staff not above 4"
+            last = cues.before_negation(self.items, last)
         subject_field = None
         if (
             last is not None
@@ -268,7 +274,7 @@ class _RoleReader:
             and last.chosen.kind == "field"
             and (
                 last.role in (None, "context")
-                or (last.role == "measure" and self._grouped_aggregate())
+                or (last.role == "measure" and cues.grouped_aggregate(self.facts, self.r))
             )
         ):
             subject_field = last
@@ -310,6 +316,7 @@ class _RoleReader:
             f = Filter("compare", field.chosen.model if field.chosen else None, op="=")
             f.name = field.chosen.name if field.chosen else None
             f.values, f.words = [item.arg], f"{item.text} {field.text}"
+            f.negated, self.pending_neg = self.pending_neg, False
             self.r.filters.append(f)
             item.role = field.role = "filter"
             if field in self.r.fields:
@@ -330,6 +337,8 @@ class _RoleReader:
         if last is not None and last.kw == "top":
             return None
         candidates = [nxt] if nxt is not None and nxt.first == item.last + 1 else []
+        if last is not None and last.kw == "neg" and self.pending_neg:  # "age is not 30"
+            last = cues.before_negation(self.items, last)
         if last is not None and cues.next_to_value(self.items, last, item):
             candidates.append(last)  # "grade 10", "age is either 30 or 41"
         for candidate in candidates:
@@ -407,6 +416,7 @@ class _RoleReader:
             and self.last_significant is not None
             and self.last_significant.kw == "neg"
             and self._base_model() not in (None, entry.model)
+            and not cues.value_follows(self.items, item, entry.model)  # "not in club Rowing"
         ):
             # "students who do not have a pet", "customers without invoices": no related row
             r.filters.append(Filter("absent", entry.model, negated=True, words=item.text))
@@ -428,16 +438,6 @@ class _RoleReader:
             item.role = "subject"
             r.subjects.append(item)
         self.last_significant = item
-
-    def _grouped_aggregate(self) -> bool:
-        """ "categories with an average price above 100": the last measure is an aggregate
-        of a field and a field to group by was asked before it."""
-        r = self.r
-        return (
-            bool(r.measures)
-            and r.measures[-1].func in ("avg", "sum", "min", "max")
-            and any(i.role in (None, "context") for i in r.fields)
-        )
 
     def _base_model(self) -> str | None:
         """The model the question is about so far: its first subject, or what it counts."""
@@ -545,12 +545,8 @@ class _RoleReader:
         per group), or a numeric field after it."""
         rows = counted_rows(self.facts, nxt)
         counted = rows is not None
-        if subject_field is not None and subject_field.chosen is not None and counted:
-            info = self.facts.lexicon.field(
-                subject_field.chosen.model, str(subject_field.chosen.name)
-            )
-            if info.key or info.kind == "text":
-                subject_field = None  # "cities with more than 2 employees": a count per city
+        if subject_field is not None and counted and cues.per_value(self.facts, subject_field):
+            subject_field = None  # "cities with more than 2 employees": a count per city
         if subject_field is not None and subject_field.role == "measure":
             f.kind, f.measure = "having", self.r.measures[-1]  # "an average price above 100"
         elif subject_field is not None and subject_field.chosen is not None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlgate.nl.name_words import name_words
 from sqlgate.nl.rules.building import TEXT_TYPE
 from sqlgate.nl.rules.facts import ModelFacts
-from sqlgate.nl.rules.parts import CannotAnswer, Reading
+from sqlgate.nl.rules.parts import CannotAnswer, Item, Order, Reading
 from sqlgate.nl.vocabulary import CONCEPT_FIELDS
 
 
@@ -58,7 +58,7 @@ def concept_target(
         numeric = numeric_mention(facts, r, model)
         if numeric:
             return ("field", numeric[0], numeric[1])
-        default = facts.default_measure(model)
+        default = facts.default_measure(model, named=True)  # "the largest bakery": no guess
         return ("field", default[0], default[1]) if default else None
     if concept == "time":
         time = time_field_of(facts, model, r) or _year_field(facts, model)
@@ -71,8 +71,9 @@ def concept_target(
         found = facts.field_with_words(candidate, CONCEPT_FIELDS.get(concept, (concept,)))
         if found:
             return ("field", candidate, found)
-    if concept == "size":
-        default = facts.default_measure(model)
+    if concept == "size":  # "whose number of products is the largest": the number named
+        numeric = numeric_mention(facts, r, model)
+        default = numeric or facts.default_measure(model, named=True)
         return ("field", default[0], default[1]) if default else None
     return None
 
@@ -131,6 +132,23 @@ def _from_seconds(name: str, seconds: float) -> float:
         if word in _PER_SECOND and (word != "min" or k > 0):
             return seconds * _PER_SECOND[word]
     return seconds
+
+
+def concept_order(
+    facts: ModelFacts, r: Reading, items: list[Item], direction: str, base: str
+) -> Order | None:
+    """The order a concept word gives ("sort the products by their price": the price field),
+    else the first field asked ("the names in ascending order"), else None."""
+    concepts = [i for i in items if i.kind == "concept"]
+    asked = [i.chosen for i in r.fields if i.chosen and i.role in (None, "context")]
+    if not concepts and asked:
+        return (direction or "asc", "field_ref", (asked[0].model, str(asked[0].name)))
+    if not concepts:
+        return None
+    found = concept_target(facts, str(concepts[0].arg), base, r)
+    if found is None or found[0] != "field":
+        raise CannotAnswer(f"I could not tell which field '{concepts[0].text}' orders by.")
+    return (direction or "asc", "field_ref", (found[1], found[2]))
 
 
 #: Units of a duration column's name, and how many of them a second is.

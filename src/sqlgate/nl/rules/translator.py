@@ -17,7 +17,7 @@ from sqlgate.nl.joins import JoinPlan
 from sqlgate.nl.questions import MAX_QUESTION_CHARS
 from sqlgate.nl.rules.answer import RuleAnswer
 from sqlgate.nl.rules.building import build_query
-from sqlgate.nl.rules.comparatives import comparatives_joined
+from sqlgate.nl.rules.comparatives import a_single, comparatives_joined
 from sqlgate.nl.rules.compared_rows import compared_of_rows_named
 from sqlgate.nl.rules.coverage import QUESTION_WORDS, measure_coverage
 from sqlgate.nl.rules.derived import Answered, Derivation, cue_mapping, derive, find_derivation
@@ -28,6 +28,7 @@ from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.group_counts import groups_with_counts
 from sqlgate.nl.rules.group_winners import count_winners, rank_in_groups
 from sqlgate.nl.rules.head_figures import superlatives_as_figures
+from sqlgate.nl.rules.named_row_compare import compared_with_a_named_row, period_of_a_row
 from sqlgate.nl.rules.negation import negations_as_absence
 from sqlgate.nl.rules.or_comparisons import or_then_comparison
 from sqlgate.nl.rules.orderings import fields_named_again
@@ -103,7 +104,9 @@ class RuleTranslator:
             return self._non_sql(
                 question, "no_match", "The question has no words to translate."
             ), None
-        tokens = comparatives_joined(self.lexicon, tokens)  # "more girth than": "girth more than"
+        tokens = a_single(
+            comparatives_joined(self.lexicon, tokens)
+        )  # "more girth than": "girth more than"
         verb = _write_verb(tokens)
         if verb:
             return self._non_sql(
@@ -135,6 +138,7 @@ class RuleTranslator:
         if ranked is not None:
             reading.filters.append(ranked_row_filter(ranked))
         compared_with_a_row(self.facts, reading, items)
+        compared_with_a_named_row(self.facts, reading, items)  # "a higher level than Ada"
         compared_of_rows_named(self.facts, reading, items)
         second_related_rows(reading, items)
         periods_of_related_rows(self.facts, reading, items)
@@ -330,6 +334,10 @@ class RuleTranslator:
             j for i in items if i.kind not in ("word", "quoted") for j in range(i.first, i.last + 1)
         }
         covered = [t for k, t in enumerate(tokens) if k in understood and t in content]
+        unread = period_of_a_row(items)  # "joined after Ada": the date of Ada's row
+        if unread is not None:
+            reason = f"I cannot compare with a date or number of another row ('{unread}')."
+            return self._non_sql(question, "unsupported", f"{reason} " + summary(items, unmatched))
         if content and len(covered) * 2 < len(content):
             return self._non_sql(
                 question,

@@ -101,9 +101,33 @@ def _dated(
         for column in node.find_all(exp.Column):
             if verbs & {stem(w) for w in identifier_words(column.name)}:
                 return True
-            if own is not None and column.table.lower() == own and len(dates) < 2:
+            mine = own is not None and column.table.lower() == own and len(dates) < 2
+            if mine and own is not None and _plain_date(column.name, own, verbs):
                 return True
     return False
+
+
+#: Words of a column that say only that it holds a date or a year.
+_DATE_WORDS = _words("year yr date dt day month time on at when of the")
+
+#: Stems of starting something: a verb of them dates a column named with another of them.
+_STARTS = frozenset(
+    stem(w)
+    for w in _words(
+        """open opened opening found founded founding establish established build built start
+        started launch launched create created begin began begun inaugurated"""
+    )
+)
+
+
+def _plain_date(name: str, model: str, verbs: set[str]) -> bool:
+    """Whether a column is the plain date of its rows (``year``, ``order_date`` of ``orders``),
+    which any verb of them may date, or the date of their start that a verb of starting dates
+    ("founded" on ``opened_year``); not one of another event (``song_release_year`` of
+    ``singer``: "singers who *performed* in 2014" is not their song's release)."""
+    own = {stem(w) for w in identifier_words(model)}
+    rest = {stem(w) for w in identifier_words(name) if w not in _DATE_WORDS} - own
+    return not rest or bool(rest & _STARTS and verbs & _STARTS)
 
 
 def verb_form(word: str) -> bool:

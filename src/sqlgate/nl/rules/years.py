@@ -88,6 +88,25 @@ def whole_years(facts: ModelFacts, f: Filter) -> bool:
     return True
 
 
+def field_before_period(facts: ModelFacts, items: list[Item], f: Filter) -> tuple[str, str] | None:
+    """The date field, or number field of years, named right before the period ``f`` ("clubs
+    *founded* after 2000"): what the period is of, not a year column of the rows listed."""
+    at = [k for k, i in enumerate(items) if i.kind == "range" and i.text == f.words]
+    before = items[at[0] - 1] if len(at) == 1 and at[0] > 0 else None
+    chosen = before.chosen if before is not None and before.kind == "entry" else None
+    if chosen is None or chosen.kind != "field" or chosen.name is None:
+        return None
+    assert before is not None
+    if before.role not in (None, "context"):
+        return None  # "with 8 cylinders on 1974": the cylinders are compared already
+    kind = facts.lexicon.field(chosen.model, str(chosen.name)).kind
+    dated = "year" in name_words(str(chosen.name)) or before.text.lower().endswith("ed")
+    if kind != "time" and not (kind == "number" and dated):
+        return None  # "founded", "opened_year": years; "weight after 2000" is no period
+    before.role = "filter"
+    return chosen.model, str(chosen.name)
+
+
 def own_or_related_years(
     facts: ModelFacts, filters: list[Filter], items: list[Item], f: Filter, root: str
 ) -> bool:
