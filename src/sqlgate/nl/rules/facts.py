@@ -66,7 +66,7 @@ class ModelFacts:
         ]
         for preferred in (("amount", "total"), ("revenue", "value", "price"), ("quantity",)):
             for name in numeric:
-                if any(w in preferred for w in identifier_words(name)):
+                if any(w in preferred for w in name_words(name)):
                     return m.name, name
         return (m.name, numeric[0]) if numeric and (not named or len(numeric) == 1) else None
 
