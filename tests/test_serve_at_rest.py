@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.services import PG_ADMIN_URL
 from tests.test_server import add_chinook, prepare, start_server
 
 #: Loaded by neither the server's start, a query nor a CSV export.
@@ -143,10 +144,16 @@ def test_the_embedding_model_turned_on_keeps_numpy_and_pandas_importable(
 ) -> None:
     # PyTorch needs numpy, and the libraries around it look for pandas before importing it.
     script = (
-        "import importlib.util, json\n"
+        "import importlib, json\n"
         "from sqlgate.cli._unused import keep_out_unused\n"
         "keep_out_unused()\n"
-        "print(json.dumps([importlib.util.find_spec(n) is None for n in ('numpy', 'pandas')]))"
+        "def refused(name):\n"
+        "    try:\n"
+        "        importlib.import_module(name)\n"
+        "    except ModuleNotFoundError:\n"
+        "        return True\n"
+        "    return False\n"
+        "print(json.dumps([refused(n) for n in ('numpy', 'pandas')]))"
     )
     env = {**os.environ, "SQLGATE_NL_EMBEDDINGS": setting}
     done = subprocess.run(
@@ -154,3 +161,20 @@ def test_the_embedding_model_turned_on_keeps_numpy_and_pandas_importable(
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == [kept_out, kept_out]
+
+
+@pytest.mark.postgres
+def test_postgresql_parameters_work_with_numpy_kept_out() -> None:
+    # psycopg looks for numpy in sys.modules when it picks how to send an integer.
+    script = (
+        "import sys, psycopg\n"
+        "from sqlgate.cli._unused import keep_out_unused\n"
+        "keep_out_unused()\n"
+        "with psycopg.connect(sys.argv[1]) as conn:\n"
+        "    print(conn.execute('SELECT %s::int[]', ([1, 2],)).fetchone()[0])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, PG_ADMIN_URL], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[1, 2]"

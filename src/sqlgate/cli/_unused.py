@@ -14,15 +14,17 @@ Python values by sqlgate itself (see :mod:`sqlgate.results.jsonable`).
 Only the server does this, before pyarrow and httpx are first imported (tests and the other
 commands run in processes that may well use pandas), and not when the optional embedding model
 is turned on (``SQLGATE_NL_EMBEDDINGS``): PyTorch needs numpy, and the libraries around it look
-for pandas. A package is kept out the way Python documents for it: ``None`` in ``sys.modules``
-makes ``import`` fail with ``ModuleNotFoundError`` and ``importlib.util.find_spec`` answer
-``None``, as for a package that is not installed, so a library that looks before it imports goes
-on without it.
+for pandas with ``importlib.util.find_spec``, which this finder answers with the same error as
+``import``. ``None`` in ``sys.modules``, Python's other way to refuse a module, is not used:
+libraries such as psycopg look in ``sys.modules`` for numpy and would take the ``None`` for it.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
+from importlib.machinery import ModuleSpec
+from types import ModuleType
 
 from sqlgate.nl import embeddings
 
@@ -30,10 +32,27 @@ from sqlgate.nl import embeddings
 KEPT_OUT = ("numpy", "pandas", "rich", "pygments")
 
 
+class _KeptOut:
+    """A finder ahead of the others that refuses ``packages`` as if not installed."""
+
+    def __init__(self, packages: frozenset[str]) -> None:
+        self.packages = packages
+
+    def find_spec(
+        self, name: str, path: Sequence[str] | None = None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        if name.partition(".")[0] in self.packages:
+            raise ModuleNotFoundError(
+                f"No module named {name!r} (not used by sqlgate serve)", name=name
+            )
+        return None
+
+
 def keep_out_unused() -> None:
     """From now on, importing one of :data:`KEPT_OUT` in this process fails as if it were not
     installed (idempotent; one already imported is left alone, since its users hold it)."""
-    if embeddings.requested():
+    if embeddings.requested() or any(isinstance(f, _KeptOut) for f in sys.meta_path):
         return
-    for name in KEPT_OUT:
-        sys.modules.setdefault(name, None)  # type: ignore[arg-type]
+    packages = frozenset(name for name in KEPT_OUT if name not in sys.modules)
+    if packages:
+        sys.meta_path.insert(0, _KeptOut(packages))

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from sqlgate.nl.spelling import english
 from sqlgate.nl.text import identifier_words
 
 #: Shortenings of schema names and the words a question uses for them. Not "max" and "min":
@@ -75,7 +74,7 @@ def split_glued(word: str) -> tuple[str, ...]:
     of, birth); the word alone when it is an English word itself, or no two words, or two ways
     of two words ("goalscorer": goal scorer or goals corer), unless only one ends with a word
     names often end with (``hiredate``: hire date, not hired ate)."""
-    if len(word) < 5 or not word.isalpha() or english(word):
+    if len(word) < 5 or not word.isalpha() or _english(word):
         return (word,)
     found: list[tuple[str, ...]] = []
     for cut in range(2, len(word) - 1):
@@ -92,4 +91,12 @@ def split_glued(word: str) -> tuple[str, ...]:
 
 
 def _part(word: str) -> bool:
-    return word in ABBREVIATIONS or (len(word) >= _MIN_PART and english(word))
+    return word in ABBREVIATIONS or (len(word) >= _MIN_PART and _english(word))
+
+
+def _english(word: str) -> bool:
+    """Whether ``word`` is an English word. The dictionary behind it is imported by the first
+    question, not by the draft model that a server builds as it starts."""
+    from sqlgate.nl.spelling import english
+
+    return english(word)
