@@ -7,7 +7,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from sqlgate.results import formats
+from sqlgate.results import read_ahead
 from sqlgate.results.formats import get_format
 
 
@@ -16,7 +16,7 @@ class _Counted:
 
     def __init__(self) -> None:
         self.releases = 0
-        self._real = formats.give_back_freed
+        self._real = read_ahead.give_back_freed
 
     def __call__(self) -> None:
         self.releases += 1
@@ -26,7 +26,7 @@ class _Counted:
 @pytest.fixture
 def pool(monkeypatch: pytest.MonkeyPatch) -> _Counted:
     counting = _Counted()
-    monkeypatch.setattr(formats, "give_back_freed", counting)
+    monkeypatch.setattr(read_ahead, "give_back_freed", counting)
     return counting
 
 
@@ -35,7 +35,7 @@ def _batches(rows: int = 300_000) -> list[pa.RecordBatch]:
     return table.to_batches(max_chunksize=50_000)
 
 
-@pytest.mark.parametrize("fmt", ["csv"])
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_a_finished_export_releases(fmt: str, pool: _Counted) -> None:
     batches = _batches()
     chunks = list(get_format(fmt).write(batches[0].schema, batches))
@@ -43,7 +43,7 @@ def test_a_finished_export_releases(fmt: str, pool: _Counted) -> None:
     assert pool.releases == 1
 
 
-@pytest.mark.parametrize("fmt", ["csv"])
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_an_export_stopped_early_releases(fmt: str, pool: _Counted) -> None:
     batches = _batches()
     stream = get_format(fmt).write(batches[0].schema, batches)

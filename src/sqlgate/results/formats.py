@@ -34,7 +34,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.types as pat
 
 from sqlgate.errors import SqlgateError
-from sqlgate.results import endings, jsonable
+from sqlgate.results import endings, jsonable, read_ahead
 from sqlgate.results.cells import sheet_batch, sheet_schema
 from sqlgate.results.read_ahead import map_ahead
 
@@ -162,13 +162,7 @@ def _write_csv(
     try:
         yield from map_ahead(encode, _sliced(batches, CSV_SLICE_ROWS))
     finally:
-        give_back_freed()
-
-
-def give_back_freed() -> None:
-    """Arrow's allocator keeps what it freed for reuse: after a large export, 20 to 40 MB that
-    a server at rest would go on holding. Given back when an export ends."""
-    pa.default_memory_pool().release_unused()
+        read_ahead.give_back_freed()
 
 
 def _write_parquet(

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.types as pat
 
 from sqlgate.results import endings, jsonable
+from sqlgate.results import read_ahead as ahead
 from sqlgate.results.cells import cell_text
 from sqlgate.results.parquet_parts import MAGIC, Part, Stitcher, encode
 from sqlgate.results.read_ahead import ENCODERS, map_ahead, read_ahead
@@ -64,6 +65,7 @@ def write_parquet(
                 yield stitcher.add(part)
     finally:
         groups.close()  # stops reading ahead when the caller stopped early
+        ahead.give_back_freed()
     yield stitcher.footer(endings.parquet_footer(ending))
 
 
