@@ -27,6 +27,7 @@ from sqlgate.nl.rules.cues import (
     subject_of_verb,
     time_item,
 )
+from sqlgate.nl.rules.doer_by import doer_by
 from sqlgate.nl.rules.entities import counted_rows
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.figures import (
@@ -162,8 +163,10 @@ class _RoleReader:
             item.role = "order"
         elif kw == "group" and over_all(self.items, pos):
             item.role = "context"  # "across all the products": one figure over all
-        elif kw == "group" and passive_by(self.items, pos):
-            item.role = "context"  # "used by any document", "owned by someone": not a grouping
+        elif kw == "group" and (
+            passive_by(self.items, pos) or doer_by(self.facts, self.items, pos)
+        ):
+            item.role = "context"  # "used by any document", "posts by people at level 1"
         elif kw == "group" and cues.ranked_by(r, self.items, pos):
             item.role = "context"  # "the largest bakery by staff": ranked by it, no groups
             self.last_significant = r.superlative[2] if r.superlative else None

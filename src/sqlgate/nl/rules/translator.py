@@ -52,6 +52,7 @@ from sqlgate.nl.rules.self_references import self_references
 from sqlgate.nl.rules.self_refs import self_referenced
 from sqlgate.nl.rules.sets import absence_set, combine, describe_set, models_set, values_set
 from sqlgate.nl.rules.sort_keys import add_sort_keys, later_sort_keys, read_as_sort_keys
+from sqlgate.nl.rules.that_number import sorted_by_that_number
 from sqlgate.nl.rules.times import times_as_rows
 from sqlgate.nl.rules.words import find_items, settle
 from sqlgate.nl.semantic import SemanticModel
@@ -134,6 +135,7 @@ class RuleTranslator:
         hidden += list(ranked.said) if ranked else []
         reading = read_roles(self.facts, [i for i in items if all(i is not h for h in hidden)])
         read_as_sort_keys(hidden)
+        sorted_by_that_number(reading, items)  # "sorted by that number": the count asked
         reading.sort_keys = sort_keys
         if ranked is not None:
             reading.filters.append(ranked_row_filter(ranked))

@@ -1,0 +1,44 @@
+"""The "by" that names who did it, not what to group by: "posts by people at level 1" are the
+posts of the people at level 1, one row per post, while "posts by person" are counted per person.
+
+It is the doer when the rows before "by" link straight to the rows after it (a post has its
+person) and those rows are narrowed right away by a field or a value of their own ("at level 1",
+"with a level above 1"). A plain "by people", or "by each person", still groups."""
+
+from __future__ import annotations
+
+from sqlgate.nl.rules.facts import ModelFacts
+from sqlgate.nl.rules.parts import Item
+
+#: Words between the doer and the field or value that narrows it ("people *at* level 1").
+_NARROWING = frozenset(
+    "at with whose who that which of in from is are has have a an the".split()  # noqa: SIM905
+)
+
+
+def _model(item: Item | None) -> str | None:
+    if item is None or item.kind != "entry" or item.chosen is None:
+        return None
+    return str(item.chosen.model) if item.chosen.kind == "model" else None
+
+
+def doer_by(facts: ModelFacts, items: list[Item], pos: int) -> bool:
+    """Whether "by" at ``pos`` names the rows that did what the rows before it record."""
+    if items[pos].text.lower() != "by" or not 0 < pos < len(items) - 2:
+        return False
+    rows, doer = _model(items[pos - 1]), _model(items[pos + 1])
+    if rows is None or doer is None or rows.lower() == doer.lower():
+        return False
+    joins = facts.index.joins.get(rows.lower(), ())
+    if not any(j.to_one and j.right.lower() == doer.lower() for j in joins):
+        return False
+    for item in items[pos + 2 :]:
+        if item.kind == "word" and item.text.lower() in _NARROWING:
+            continue
+        chosen = item.chosen if item.kind == "entry" else None
+        return (
+            chosen is not None
+            and chosen.kind in ("field", "value")
+            and str(chosen.model).lower() == doer.lower()
+        )
+    return False

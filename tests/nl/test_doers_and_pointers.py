@@ -1,0 +1,126 @@
+"""Question structures on the small network of people of our own, with a draft model only: the
+"by" that names who did it ("posts by people at level 1": the posts of those people, one row per
+post, not a count per person), and a sort by the count the question asked for, named again
+("sorted by that number": ascending unless a direction follows). Every answer runs on SQLite and
+compares rows with hand-written SQL; the same questions translate and pass the SQL guard on
+DuckDB, PostgreSQL and MySQL, and run there with as many rows. Near misses stay as they were
+(a plain "by people" still groups) or decline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from sqlgate.engines.sqlite import SQLiteEngine
+from sqlgate.nl.prepare import prepare_embedded, sample_values
+from sqlgate.nl.rules import RuleTranslator
+from sqlgate.nl.values import ValueIndex
+from tests.nl.conftest import (
+    ENGINE_DIALECTS,
+    asked_rows,
+    on_every_dialect,
+    same_counts_on,
+    sqlite_engine,
+)
+from tests.nl.test_coverage import answers, declines, rows
+from tests.nl.test_group_roles import SCHEMA
+
+
+@pytest.fixture(scope="module")
+def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteEngine]:
+    yield from sqlite_engine(tmp_path_factory, "doers", SCHEMA)
+
+
+@pytest.fixture(scope="module")
+def nl(network: SQLiteEngine) -> RuleTranslator:
+    return prepare_embedded(network, "sqlite")  # the draft model, as a new connection gets
+
+
+@pytest.fixture(scope="module")
+def values(network: SQLiteEngine, nl: RuleTranslator) -> ValueIndex:
+    return sample_values(network, nl.model, "sqlite")
+
+
+#: (question, gold SQL)
+CASES = [
+    # "by" names the doer when the rows after it are narrowed at once: no groups
+    (
+        "Show the posts by people at level 1.",
+        "SELECT t.post_id FROM posts t JOIN people p ON p.person_id = t.person_id "
+        "WHERE p.level = 1",
+    ),
+    (
+        "What is the total length of posts by people at level 1?",
+        "SELECT SUM(t.length) FROM posts t JOIN people p ON p.person_id = t.person_id "
+        "WHERE p.level = 1",
+    ),
+    (
+        "How many posts by people with level above 1 are there?",
+        "SELECT COUNT(*) FROM posts t JOIN people p ON p.person_id = t.person_id WHERE p.level > 1",
+    ),
+    # a plain "by" and "by each" still group
+    (
+        "Show the number of posts by person.",
+        "SELECT p.name, COUNT(*) FROM posts t JOIN people p ON p.person_id = t.person_id "
+        "GROUP BY p.person_id",
+    ),
+    (
+        "What is the total length of posts by each person at level 1?",
+        "SELECT p.name, SUM(t.length) FROM posts t JOIN people p ON p.person_id = t.person_id "
+        "WHERE p.level = 1 GROUP BY p.person_id",
+    ),
+    # "sorted by that number": the count asked for
+    (
+        "For each person, show the name and the number of posts, sorted by that number.",
+        "SELECT p.name, COUNT(*) FROM posts t JOIN people p ON p.person_id = t.person_id "
+        "GROUP BY p.person_id ORDER BY COUNT(*)",
+    ),
+    (
+        "Show the topic and the number of posts for each topic, sorted by that number.",
+        "SELECT topic, COUNT(*) FROM posts GROUP BY topic ORDER BY COUNT(*)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("question", "gold"), CASES)
+def test_structures(
+    nl: RuleTranslator, network: SQLiteEngine, values: ValueIndex, question: str, gold: str
+) -> None:
+    answers(nl, network, question, gold)
+    on_every_dialect(nl, question, values)
+
+
+@pytest.mark.parametrize(
+    ("question", "ascending"),
+    [
+        ("For each person, show the name and the number of posts, sorted by that number.", True),
+        ("Show the topic and the number of posts for each topic, sorted by that number.", True),
+        (
+            "Show each name and number of posts sorted by that number in descending order.",
+            False,
+        ),
+        ("Show each person's name and number of posts, ordered by that number descending.", False),
+    ],
+)
+def test_that_number_sorts_by_the_count_in_the_direction_asked(
+    nl: RuleTranslator, network: SQLiteEngine, question: str, ascending: bool
+) -> None:
+    got = asked_rows(network, question, nl)
+    counts = [r[-1] for r in got]
+    assert len(counts) > 2 and len(set(counts)) > 1
+    assert counts == sorted(counts, reverse=not ascending)
+
+
+def test_that_number_of_no_count_declines(nl: RuleTranslator) -> None:
+    """A total is no "number": which figure the sort is by is not said."""
+    declines(nl, "Show each person's name and the total length of posts sorted by that number.")
+
+
+@pytest.mark.parametrize("dialect", ENGINE_DIALECTS)
+def test_the_translations_run_on_the_other_engines_and_give_as_many_rows(
+    nl: RuleTranslator, network: SQLiteEngine, values: ValueIndex, dialect: str
+) -> None:
+    counts = [(question, len(rows(network, gold))) for question, gold in CASES]
+    same_counts_on(dialect, nl, values, SCHEMA, counts)
