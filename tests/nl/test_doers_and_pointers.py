@@ -1,7 +1,8 @@
 """Question structures on the small network of people of our own, with a draft model only: the
 "by" that names who did it ("posts by people at level 1": the posts of those people, one row per
 post, not a count per person), and a sort by the count the question asked for, named again
-("sorted by that number": ascending unless a direction follows). Every answer runs on SQLite and
+("sorted by that number": ascending unless a direction follows), and "the most people" counted as
+"the most members" is, though "people" does not end in "s". Every answer runs on SQLite and
 compares rows with hand-written SQL; the same questions translate and pass the SQL guard on
 DuckDB, PostgreSQL and MySQL, and run there with as many rows. Near misses stay as they were
 (a plain "by people" still groups) or decline.
@@ -70,6 +71,15 @@ CASES = [
         "What is the total length of posts by each person at level 1?",
         "SELECT p.name, SUM(t.length) FROM posts t JOIN people p ON p.person_id = t.person_id "
         "WHERE p.level = 1 GROUP BY p.person_id",
+    ),
+    # a plural without "s" after "the most" is counted, as "the most members" is
+    (
+        "Which level has the most people?",
+        "SELECT level FROM people GROUP BY level ORDER BY COUNT(*) DESC LIMIT 1",
+    ),
+    (
+        "Which level has the fewest people?",
+        "SELECT level FROM people GROUP BY level ORDER BY COUNT(*) LIMIT 1",
     ),
     # "sorted by that number": the count asked for
     (
