@@ -32,6 +32,7 @@ from sqlgate.nl.rules.named_row_compare import compared_with_a_named_row, period
 from sqlgate.nl.rules.negation import negations_as_absence
 from sqlgate.nl.rules.or_comparisons import or_then_comparison
 from sqlgate.nl.rules.orderings import fields_named_again
+from sqlgate.nl.rules.own_figure_groups import own_figure_of_kept_rows
 from sqlgate.nl.rules.pairs import paired_rows
 from sqlgate.nl.rules.parent_extremes import extremes_of_parents
 from sqlgate.nl.rules.parts import CannotAnswer, Item, Measure, Plan, Reading
@@ -299,6 +300,7 @@ class RuleTranslator:
         plan = shaped.parts[0] if shaped else plan_query(self.facts, r, items)
         winners = None if shaped else count_winners(self.facts, r, plan)
         plan = (None if shaped else groups_with_counts(plan, items)) or plan  # "in towns with ..."
+        plan = (None if shaped else own_figure_of_kept_rows(self.facts, plan, items)) or plan
         if winners is not None:  # "for each town, which bakery has the most bakers"
             tree, joins = build_query(self.index, self.dialect, winners)
             return winners, rank_in_groups(tree, winners), joins
