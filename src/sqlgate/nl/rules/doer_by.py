@@ -3,7 +3,7 @@ posts of the people at level 1, one row per post, while "posts by person" are co
 
 It is the doer when the rows before "by" link straight to the rows after it (a post has its
 person) and those rows are narrowed right away by a field or a value of their own ("at level 1",
-"with a level above 1"). A plain "by people", or "by each person", still groups."""
+"with a level above 1", "in club Chess"). A plain "by people", or "by each person", still groups."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from sqlgate.nl.rules.parts import Item
 _NARROWING = frozenset(
     "at with whose who that which of in from is are has have a an the".split()  # noqa: SIM905
 )
+
+#: Words before a model whose value then narrows the doer ("people *in* club Chess").
+_INTO = frozenset(("in", "at", "from"))
 
 
 def _model(item: Item | None) -> str | None:
@@ -32,13 +35,19 @@ def doer_by(facts: ModelFacts, items: list[Item], pos: int) -> bool:
     joins = facts.index.joins.get(rows.lower(), ())
     if not any(j.to_one and j.right.lower() == doer.lower() for j in joins):
         return False
-    for item in items[pos + 2 :]:
+    through = ""  # "people in *club* Chess": a value of the model named after "in" names them
+    for k in range(pos + 2, len(items)):
+        item = items[k]
         if item.kind == "word" and item.text.lower() in _NARROWING:
             continue
         chosen = item.chosen if item.kind == "entry" else None
-        return (
-            chosen is not None
-            and chosen.kind in ("field", "value")
-            and str(chosen.model).lower() == doer.lower()
-        )
+        if chosen is None:
+            return False
+        model = str(chosen.model).lower()
+        if chosen.kind == "model" and not through and items[k - 1].text.lower() in _INTO:
+            through = model
+            continue
+        if through:
+            return chosen.kind == "value" and model == through
+        return chosen.kind in ("field", "value") and model == doer.lower()
     return False
