@@ -4,7 +4,8 @@ post, not a count per person), and a sort by the count the question asked for, n
 ("sorted by that number": ascending unless a direction follows), and "the most people" counted as
 "the most members" is, though "people" does not end in "s", and one figure of the rows a count of
 their related rows keeps ("the average level of people with more than 1 post": one number, not
-one per person). Every answer runs on SQLite and
+one per person). On the bakery schema: a count said of the rows named between the groups and the
+count ("towns that have bakeries with more than 1 baker": per bakery, not per town). Every answer runs on SQLite and
 compares rows with hand-written SQL; the same questions translate and pass the SQL guard on
 DuckDB, PostgreSQL and MySQL, and run there with as many rows. Near misses stay as they were
 (a plain "by people" still groups) or decline.
@@ -29,6 +30,7 @@ from tests.nl.conftest import (
 )
 from tests.nl.test_coverage import answers, declines, rows
 from tests.nl.test_group_roles import SCHEMA
+from tests.nl.test_nested_structures import SCHEMA as BAKERY_SCHEMA
 
 
 @pytest.fixture(scope="module")
@@ -164,3 +166,67 @@ def test_the_translations_run_on_the_other_engines_and_give_as_many_rows(
 )
 def test_near_misses_decline(nl: RuleTranslator, question: str) -> None:
     declines(nl, question)
+
+
+# --- on the bakery schema of the nested structures -----------------------------------------------
+
+BAKERY_CASES = [
+    # a count said of the rows named between the groups and the count: per bakery, not per town
+    (
+        "Which towns have bakeries with more than 1 baker?",
+        "SELECT DISTINCT town FROM bakeries WHERE bakery_id IN "
+        "(SELECT bakery FROM bakers GROUP BY bakery HAVING COUNT(*) > 1)",
+    ),
+    (
+        "Show the towns with bakeries having more than 2 orders.",
+        "SELECT DISTINCT town FROM bakeries WHERE bakery_id IN "
+        "(SELECT bakery FROM orders GROUP BY bakery HAVING COUNT(*) > 2)",
+    ),
+    (
+        "How many towns have bakeries with more than 1 baker?",
+        "SELECT COUNT(DISTINCT town) FROM bakeries WHERE bakery_id IN "
+        "(SELECT bakery FROM bakers GROUP BY bakery HAVING COUNT(*) > 1)",
+    ),
+    # ... while a count said of the towns themselves stays per town
+    (
+        "Which towns have more than 1 baker?",
+        "SELECT b.town FROM bakers k JOIN bakeries b ON k.bakery = b.bakery_id "
+        "GROUP BY b.town HAVING COUNT(*) > 1",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def bakery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteEngine]:
+    yield from sqlite_engine(tmp_path_factory, "nested_counts", BAKERY_SCHEMA)
+
+
+@pytest.fixture(scope="module")
+def bakery_nl(bakery: SQLiteEngine) -> RuleTranslator:
+    return prepare_embedded(bakery, "sqlite")
+
+
+@pytest.mark.parametrize(("question", "gold"), BAKERY_CASES)
+def test_structures_on_bakeries(
+    bakery_nl: RuleTranslator, bakery: SQLiteEngine, question: str, gold: str
+) -> None:
+    answers(bakery_nl, bakery, question, gold)
+    on_every_dialect(bakery_nl, question, sample_values(bakery, bakery_nl.model, "sqlite"))
+
+
+def test_a_town_kept_by_one_bakery_only_is_not_kept_by_two(
+    bakery_nl: RuleTranslator, bakery: SQLiteEngine
+) -> None:
+    """York has two bakeries of one baker each: two bakers in all, but no bakery with more
+    than 1."""
+    got = asked_rows(bakery, "Which towns have bakeries with more than 1 baker?", bakery_nl)
+    assert sorted(got) == [("Leeds",)]
+
+
+@pytest.mark.parametrize("dialect", ENGINE_DIALECTS)
+def test_the_bakery_translations_give_as_many_rows_on_the_other_engines(
+    bakery_nl: RuleTranslator, bakery: SQLiteEngine, dialect: str
+) -> None:
+    values = sample_values(bakery, bakery_nl.model, "sqlite")
+    counts = [(question, len(rows(bakery, gold))) for question, gold in BAKERY_CASES]
+    same_counts_on(dialect, bakery_nl, values, BAKERY_SCHEMA, counts)

@@ -30,6 +30,7 @@ from sqlgate.nl.rules.group_winners import count_winners, rank_in_groups
 from sqlgate.nl.rules.head_figures import superlatives_as_figures
 from sqlgate.nl.rules.named_row_compare import compared_with_a_named_row, period_of_a_row
 from sqlgate.nl.rules.negation import negations_as_absence
+from sqlgate.nl.rules.nested_counts import counts_of_named_rows
 from sqlgate.nl.rules.or_comparisons import or_then_comparison
 from sqlgate.nl.rules.orderings import fields_named_again
 from sqlgate.nl.rules.own_figure_groups import own_figure_of_kept_rows
@@ -301,6 +302,7 @@ class RuleTranslator:
         winners = None if shaped else count_winners(self.facts, r, plan)
         plan = (None if shaped else groups_with_counts(plan, items)) or plan  # "in towns with ..."
         plan = (None if shaped else own_figure_of_kept_rows(self.facts, plan, items)) or plan
+        plan = (None if shaped else counts_of_named_rows(self.facts, plan, items)) or plan
         if winners is not None:  # "for each town, which bakery has the most bakers"
             tree, joins = build_query(self.index, self.dialect, winners)
             return winners, rank_in_groups(tree, winners), joins
