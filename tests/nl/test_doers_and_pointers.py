@@ -1,14 +1,14 @@
 """Question structures on the small network of people of our own, with a draft model only: the
 "by" that names who did it ("posts by people at level 1": the posts of those people, one row per
-post, not a count per person), and a sort by the count the question asked for, named again
-("sorted by that number": ascending unless a direction follows), and "the most people" counted as
-"the most members" is, though "people" does not end in "s", and one figure of the rows a count of
-their related rows keeps ("the average level of people with more than 1 post": one number, not
-one per person). On the bakery schema: a count said of the rows named between the groups and the
-count ("towns that have bakeries with more than 1 baker": per bakery, not per town). Every answer runs on SQLite and
-compares rows with hand-written SQL; the same questions translate and pass the SQL guard on
-DuckDB, PostgreSQL and MySQL, and run there with as many rows. Near misses stay as they were
-(a plain "by people" still groups) or decline.
+post, not a count per person); a sort by the count the question asked for, named again ("sorted by
+that number": ascending unless a direction follows); "the most people" counted as "the most
+members" is, though "people" does not end in "s"; one figure of the rows a count of their related
+rows keeps ("the average level of people with more than 1 post": one number, not one per person).
+On the bakery schema: a count said of the rows named between the groups and the count ("towns
+that have bakeries with more than 1 baker": per bakery, not per town). Every answer runs on
+SQLite and compares rows with hand-written SQL; the same questions translate and pass the SQL
+guard on DuckDB, PostgreSQL and MySQL, and run there with as many rows. Near misses stay as they
+were (a plain "by people" still groups) or decline.
 """
 
 from __future__ import annotations
