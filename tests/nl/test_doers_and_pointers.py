@@ -2,7 +2,8 @@
 "by" that names who did it ("posts by people at level 1": the posts of those people, one row per
 post, not a count per person); a sort by the count the question asked for, named again ("sorted by
 that number": ascending unless a direction follows); "the most people" counted as "the most
-members" is, though "people" does not end in "s"; one figure of the rows a count of their related
+members" is, though "people" does not end in "s"; "which level has more than 2 people" counts per
+level, as "which levels have" does; one figure of the rows a count of their related
 rows keeps ("the average level of people with more than 1 post": one number, not one per person).
 On the bakery schema: a count said of the rows named between the groups and the count ("towns
 that have bakeries with more than 1 baker": per bakery, not per town; "the average wage of bakers
@@ -90,6 +91,15 @@ CASES = [
     (
         "Which level has the fewest people?",
         "SELECT level FROM people GROUP BY level ORDER BY COUNT(*) LIMIT 1",
+    ),
+    # a number field asked in the singular with "has" before a count: a count per value
+    (
+        "Which level has more than 2 people?",
+        "SELECT level FROM people GROUP BY level HAVING COUNT(*) > 2",
+    ),
+    (
+        "What joined year has more than 1 member?",
+        "SELECT joined_year FROM people GROUP BY joined_year HAVING COUNT(*) > 1",
     ),
     # one figure of the rows' own field over the rows a count of their related rows keeps
     (

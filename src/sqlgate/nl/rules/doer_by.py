@@ -7,6 +7,7 @@ person) and those rows are narrowed right away by a field or a value of their ow
 
 from __future__ import annotations
 
+from sqlgate.nl.rules.cues import passive_by
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import Item
 
@@ -51,3 +52,9 @@ def doer_by(facts: ModelFacts, items: list[Item], pos: int) -> bool:
             return chosen.kind == "value" and model == through
         return chosen.kind in ("field", "value") and model == doer.lower()
     return False
+
+
+def agent_by(facts: ModelFacts, items: list[Item], pos: int) -> bool:
+    """Whether "by" at ``pos`` names who did it: after a participle ("written by", "owned by")
+    or as above ("posts by people at level 1"), not what to group by."""
+    return passive_by(items, pos) or doer_by(facts, items, pos)
