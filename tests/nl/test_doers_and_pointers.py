@@ -159,6 +159,17 @@ def test_that_number_of_no_count_declines(nl: RuleTranslator) -> None:
     declines(nl, "Show each person's name and the total length of posts sorted by that number.")
 
 
+@pytest.mark.parametrize(
+    "question",
+    ["Which people are followed by Ada?", "Which people are followed by someone at level 1?"],
+)
+def test_the_other_side_of_a_link_of_the_rows_own_model_declines(
+    nl: RuleTranslator, question: str
+) -> None:
+    """Not the followed people named Ada (or at level 1): whom they follow is another question."""
+    declines(nl, question, "after 'by'")
+
+
 @pytest.mark.parametrize("dialect", ENGINE_DIALECTS)
 def test_the_translations_run_on_the_other_engines_and_give_as_many_rows(
     nl: RuleTranslator, network: SQLiteEngine, values: ValueIndex, dialect: str

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlgate.nl.rules.cues import passive_by
 from sqlgate.nl.rules.facts import ModelFacts
-from sqlgate.nl.rules.parts import Item
+from sqlgate.nl.rules.parts import Filter, Item
 
 #: Words between the doer and the field or value that narrows it ("people *at* level 1").
 _NARROWING = frozenset(
@@ -58,3 +58,23 @@ def agent_by(facts: ModelFacts, items: list[Item], pos: int) -> bool:
     """Whether "by" at ``pos`` names who did it: after a participle ("written by", "owned by")
     or as above ("posts by people at level 1"), not what to group by."""
     return passive_by(items, pos) or doer_by(facts, items, pos)
+
+
+def doer_of_own_rows(plan_filters: list[Filter], root: str, items: list[Item]) -> str | None:
+    """Why "people who are followed *by Ada*" cannot be answered as read, or None: the rows are
+    the object of a link of their own model, and a value or field after "by" names its other
+    side (the people Ada follows), not the rows asked for. Filtering the rows by it would answer
+    another question, so the question declines."""
+    if not any(f.passive for f in plan_filters):
+        return None
+    by = next((k for k, i in enumerate(items) if i.text.lower() == "by"), None)
+    for item in items[by + 1 :] if by is not None else []:
+        chosen = item.chosen if item.kind == "entry" else None
+        if chosen is None or chosen.kind not in ("value", "field"):
+            continue
+        if str(chosen.model).lower() == root.lower():
+            return (
+                f"'{item.text}' after 'by' names who is on the other side of the link, which "
+                "I cannot tell apart from the rows asked for."
+            )
+    return None

@@ -21,6 +21,7 @@ from sqlgate.nl.rules.comparatives import a_single, comparatives_joined
 from sqlgate.nl.rules.compared_rows import compared_of_rows_named
 from sqlgate.nl.rules.coverage import QUESTION_WORDS, measure_coverage
 from sqlgate.nl.rules.derived import Answered, Derivation, cue_mapping, derive, find_derivation
+from sqlgate.nl.rules.doer_by import doer_of_own_rows
 from sqlgate.nl.rules.every_rows import compared_with_every
 from sqlgate.nl.rules.except_rows import except_rows_named_again
 from sqlgate.nl.rules.explaining import explain, mappings, nothing_found, summary
@@ -303,6 +304,8 @@ class RuleTranslator:
         plan = (None if shaped else groups_with_counts(plan, items)) or plan  # "in towns with ..."
         plan = (None if shaped else own_figure_of_kept_rows(self.facts, plan, items)) or plan
         plan = (None if shaped else counts_of_named_rows(self.facts, plan, items)) or plan
+        if (why := doer_of_own_rows(plan.filters, plan.root, items)) is not None:
+            raise CannotAnswer(why)  # "people who are followed by Ada"
         if winners is not None:  # "for each town, which bakery has the most bakers"
             tree, joins = build_query(self.index, self.dialect, winners)
             return winners, rank_in_groups(tree, winners), joins
