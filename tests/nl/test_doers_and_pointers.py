@@ -72,6 +72,11 @@ CASES = [
         "SELECT SUM(t.length) FROM posts t JOIN club_roster r ON r.person_id = t.person_id "
         "JOIN club c ON c.club_id = r.club_id WHERE c.club = 'Chess'",
     ),
+    (
+        "What is the average length of posts by people who are in club Chess?",
+        "SELECT AVG(t.length) FROM posts t JOIN club_roster r ON r.person_id = t.person_id "
+        "JOIN club c ON c.club_id = r.club_id WHERE c.club = 'Chess'",
+    ),
     # a plain "by" and "by each" still group
     (
         "Show the number of posts by person.",

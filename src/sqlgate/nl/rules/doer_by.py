@@ -39,8 +39,9 @@ def doer_by(facts: ModelFacts, items: list[Item], pos: int) -> bool:
     through = ""  # "people in *club* Chess": a value of the model named after "in" names them
     for k in range(pos + 2, len(items)):
         item = items[k]
-        if item.kind == "word" and item.text.lower() in _NARROWING:
-            continue
+        words = item.text.lower().split()
+        if item.kind in ("word", "kw") and words and all(w in _NARROWING for w in words):
+            continue  # "at", "with", "who are"
         chosen = item.chosen if item.kind == "entry" else None
         if chosen is None:
             return False
