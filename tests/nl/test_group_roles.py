@@ -246,8 +246,9 @@ def test_structures(
 
 
 def test_a_count_after_a_number_named_once_declines(nl: RuleTranslator) -> None:
-    """ "which level has at least 2 members": not the levels counted, nor levels of 2 or more."""
-    declines(nl, "Which level has at least 2 members?", "at least 2 members")
+    """ "which level is at least 2 members": neither a count per level (no "has") nor levels of
+    2 or more ("which level has at least 2 members" counts per level, as the plural does)."""
+    declines(nl, "Which level is at least 2 members?", "at least 2 members")
 
 
 @pytest.mark.parametrize(

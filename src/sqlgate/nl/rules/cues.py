@@ -51,15 +51,27 @@ def value_follows(items: list[Item], item: Item, model: str) -> bool:
     return chosen is not None and chosen.kind == "value" and chosen.model.lower() == model.lower()
 
 
-def per_value(facts: ModelFacts, field: Item) -> bool:
+def per_value(facts: ModelFacts, field: Item, items: list[Item]) -> bool:
     """Whether a count after ``field`` is one per value of it ("cities with more than 2
     employees"): a key, a text, or numbers named in the plural ("grades with at least 4
-    students"; "staff with age over 30" compares the age itself)."""
+    students"; "staff with age over 30" compares the age itself) or asked with "has" ("which
+    grade *has* at least 4 students")."""
     if field.chosen is None:
         return False
     info = facts.lexicon.field(field.chosen.model, str(field.chosen.name))
     word = field.text.split()[-1].lower() if field.text else ""
-    return info.key or info.kind == "text" or (info.kind == "number" and lemma(word) != word)
+    plural = lemma(word) != word or _asked_with_has(items, field)
+    return info.key or info.kind == "text" or (info.kind == "number" and plural)
+
+
+def _asked_with_has(items: list[Item], field: Item) -> bool:
+    """ "*which level has* at least 2 members": the field asked first, "has" right after it."""
+    k = next((k for k, i in enumerate(items) if i is field), None)
+    if k is None or k + 2 >= len(items) or items[k + 1].text.lower() not in ("has", "have"):
+        return False
+    before = [i for i in items[:k] if not (i.kind == "word" and i.text.lower() == "the")]
+    asking = len(before) == 1 and before[0].text.lower() in ("which", "what")
+    return asking and items[k + 2].kw == "cmp"
 
 
 def ranked_by(r: Reading, items: list[Item], pos: int) -> bool:

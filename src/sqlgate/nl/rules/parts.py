@@ -158,9 +158,13 @@ def singular_next(items: list[Item], pos: int) -> bool:
     return nxt is not None and singular_item(nxt)
 
 
+#: Plurals that do not end in "s" ("the most people": a count, as "the most members").
+_PLURALS = frozenset({"people", "children", "men", "women"})
+
+
 def singular_item(item: Item) -> bool:
     word = item.text.split()[-1].lower() if item.text else ""
-    return bool(word) and not word.endswith("s")
+    return bool(word) and not word.endswith("s") and word not in _PLURALS
 
 
 def singular_subject(r: Reading) -> bool:

@@ -21,12 +21,12 @@ from sqlgate.nl.rules.cues import (
     number_named,
     or_more,
     over_all,
-    passive_by,
     related_by_verb,
     sort_by,
     subject_of_verb,
     time_item,
 )
+from sqlgate.nl.rules.doer_by import agent_by
 from sqlgate.nl.rules.entities import counted_rows
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.figures import (
@@ -162,8 +162,8 @@ class _RoleReader:
             item.role = "order"
         elif kw == "group" and over_all(self.items, pos):
             item.role = "context"  # "across all the products": one figure over all
-        elif kw == "group" and passive_by(self.items, pos):
-            item.role = "context"  # "used by any document", "owned by someone": not a grouping
+        elif kw == "group" and agent_by(self.facts, self.items, pos):
+            item.role = "context"  # "used by any document", "posts by people at level 1"
         elif kw == "group" and cues.ranked_by(r, self.items, pos):
             item.role = "context"  # "the largest bakery by staff": ranked by it, no groups
             self.last_significant = r.superlative[2] if r.superlative else None
@@ -545,7 +545,11 @@ class _RoleReader:
         per group), or a numeric field after it."""
         rows = counted_rows(self.facts, nxt)
         counted = rows is not None
-        if subject_field is not None and counted and cues.per_value(self.facts, subject_field):
+        if (
+            subject_field is not None
+            and counted
+            and cues.per_value(self.facts, subject_field, self.items)
+        ):
             subject_field = None  # "cities with more than 2 employees": a count per city
         if subject_field is not None and subject_field.role == "measure":
             f.kind, f.measure = "having", self.r.measures[-1]  # "an average price above 100"

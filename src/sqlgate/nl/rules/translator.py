@@ -21,6 +21,7 @@ from sqlgate.nl.rules.comparatives import a_single, comparatives_joined
 from sqlgate.nl.rules.compared_rows import compared_of_rows_named
 from sqlgate.nl.rules.coverage import QUESTION_WORDS, measure_coverage
 from sqlgate.nl.rules.derived import Answered, Derivation, cue_mapping, derive, find_derivation
+from sqlgate.nl.rules.doer_by import doer_of_own_rows
 from sqlgate.nl.rules.every_rows import compared_with_every
 from sqlgate.nl.rules.except_rows import except_rows_named_again
 from sqlgate.nl.rules.explaining import explain, mappings, nothing_found, summary
@@ -30,8 +31,10 @@ from sqlgate.nl.rules.group_winners import count_winners, rank_in_groups
 from sqlgate.nl.rules.head_figures import superlatives_as_figures
 from sqlgate.nl.rules.named_row_compare import compared_with_a_named_row, period_of_a_row
 from sqlgate.nl.rules.negation import negations_as_absence
+from sqlgate.nl.rules.nested_counts import counts_of_named_rows
 from sqlgate.nl.rules.or_comparisons import or_then_comparison
 from sqlgate.nl.rules.orderings import fields_named_again
+from sqlgate.nl.rules.own_figure_groups import own_figure_of_kept_rows
 from sqlgate.nl.rules.pairs import paired_rows
 from sqlgate.nl.rules.parent_extremes import extremes_of_parents
 from sqlgate.nl.rules.parts import CannotAnswer, Item, Measure, Plan, Reading
@@ -52,6 +55,7 @@ from sqlgate.nl.rules.self_references import self_references
 from sqlgate.nl.rules.self_refs import self_referenced
 from sqlgate.nl.rules.sets import absence_set, combine, describe_set, models_set, values_set
 from sqlgate.nl.rules.sort_keys import add_sort_keys, later_sort_keys, read_as_sort_keys
+from sqlgate.nl.rules.that_number import sorted_by_that_number
 from sqlgate.nl.rules.times import times_as_rows
 from sqlgate.nl.rules.words import find_items, settle
 from sqlgate.nl.semantic import SemanticModel
@@ -134,6 +138,7 @@ class RuleTranslator:
         hidden += list(ranked.said) if ranked else []
         reading = read_roles(self.facts, [i for i in items if all(i is not h for h in hidden)])
         read_as_sort_keys(hidden)
+        sorted_by_that_number(reading, items)  # "sorted by that number": the count asked
         reading.sort_keys = sort_keys
         if ranked is not None:
             reading.filters.append(ranked_row_filter(ranked))
@@ -297,6 +302,10 @@ class RuleTranslator:
         plan = shaped.parts[0] if shaped else plan_query(self.facts, r, items)
         winners = None if shaped else count_winners(self.facts, r, plan)
         plan = (None if shaped else groups_with_counts(plan, items)) or plan  # "in towns with ..."
+        plan = (None if shaped else own_figure_of_kept_rows(self.facts, plan, items)) or plan
+        plan = (None if shaped else counts_of_named_rows(self.facts, plan, items)) or plan
+        if (why := doer_of_own_rows(plan.filters, plan.root, items)) is not None:
+            raise CannotAnswer(why)  # "people who are followed by Ada"
         if winners is not None:  # "for each town, which bakery has the most bakers"
             tree, joins = build_query(self.index, self.dialect, winners)
             return winners, rank_in_groups(tree, winners), joins
