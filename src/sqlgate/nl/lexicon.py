@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from rapidfuzz.distance import OSA
 
 from sqlgate.nl.name_words import ABBREVIATIONS, name_words
+from sqlgate.nl.sampled_kinds import dates_only
 from sqlgate.nl.semantic import CalculatedField, Column, Model, SemanticIndex
 from sqlgate.nl.spelling import acronym, english, lemma
 from sqlgate.nl.text import identifier_words, phrase_key, stem
@@ -129,6 +130,8 @@ class Lexicon:
                 kind = _kind(type_name, words, calculated)
                 if kind == "text" and not is_key and _numbers_only(values, model.name, f.name):
                     kind = "number"  # "age VARCHAR" holding 2, 5, 11: a number stored as text
+                elif kind == "text" and not is_key and dates_only(values, model.name, f.name):
+                    kind = "time"  # "opened_on TEXT" holding '2015-03-01'
                 if kind == "number" and not is_key and _flag(words):
                     kind = "boolean"  # "is_active INTEGER" holding 0 and 1
                 self.fields[(model.name.lower(), f.name.lower())] = FieldInfo(

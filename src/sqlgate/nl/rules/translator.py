@@ -49,7 +49,7 @@ from sqlgate.nl.rules.scoped_figures import (
     attach_figure,
 )
 from sqlgate.nl.rules.self_references import self_references
-from sqlgate.nl.rules.self_refs import self_referenced
+from sqlgate.nl.rules.self_refs import role_named, self_referenced
 from sqlgate.nl.rules.sets import absence_set, combine, describe_set, models_set, values_set
 from sqlgate.nl.rules.sort_keys import add_sort_keys, later_sort_keys, read_as_sort_keys
 from sqlgate.nl.rules.times import times_as_rows
@@ -321,6 +321,7 @@ class RuleTranslator:
         mentions = [i for i in items if i.kind == "entry" and i.chosen and i.chosen.kind != "value"]
         values = [i for i in items if i.kind == "entry" and i.chosen and i.chosen.kind == "value"]
         asks = any(i.kind == "kw" and i.kw in ("count", "list", "agg") for i in items)
+        asks = asks or (bool(values) and role_named(self.facts, items))  # "who manages Bob"
         if not mentions and not (values and asks):
             return self._non_sql(
                 question,

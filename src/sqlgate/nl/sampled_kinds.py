@@ -1,0 +1,22 @@
+"""What a text column holds, read from its sampled values when its type says only "text".
+
+SQLite schemas often keep dates as text (``opened_on TEXT`` holding '2015-03-01'): a question's
+"after 2015" or "first" dates such a column as it would a DATE column.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlgate.nl.values import ValueIndex
+
+#: An ISO date, with or without a time of day after it.
+_ISO_DATE = re.compile(r"(1[89]|20)\d\d-[01]\d-[0-3]\d([ T][0-2]\d:[0-5]\d(:[0-5]\d(\.\d+)?)?)?")
+
+
+def dates_only(values: ValueIndex | None, model: str, name: str) -> bool:
+    """Whether every sampled value of a text column is an ISO date (at least two of them)."""
+    sampled = values.values.get((model, name)) if values is not None else None
+    if not sampled or len(sampled) < 2:
+        return False
+    return all(_ISO_DATE.fullmatch(str(value).strip()) for value in sampled)

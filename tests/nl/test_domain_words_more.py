@@ -1,0 +1,170 @@
+"""Words of three more domains the engine was never tuned on: a bank in shortened snake_case
+names, a bug tracker in CamelCase with a manager of each user, and a zoo with a link table
+(SQLite, draft models only). Each rule answers a question on its rows, and a question it must
+still decline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from sqlgate.engines.sqlite import SQLiteEngine
+from sqlgate.nl.name_words import name_words
+from sqlgate.nl.prepare import prepare_embedded, sample_values
+from sqlgate.nl.rules import RuleTranslator
+from tests.nl.conftest import asked_rows as rows
+from tests.nl.conftest import on_every_dialect, sqlite_engine
+
+BANK = """
+CREATE TABLE branches (branch_id INTEGER PRIMARY KEY, branch_name TEXT, city TEXT);
+CREATE TABLE customers (
+    cust_id INTEGER PRIMARY KEY, first_nm TEXT, last_nm TEXT, city TEXT, birth_dt TEXT
+);
+CREATE TABLE accounts (
+    acct_no INTEGER PRIMARY KEY, cust_id INTEGER REFERENCES customers (cust_id),
+    branch_id INTEGER REFERENCES branches (branch_id), acct_type TEXT, balance REAL, opened_on TEXT
+);
+CREATE TABLE txns (
+    txn_id INTEGER PRIMARY KEY, acct_no INTEGER REFERENCES accounts (acct_no), amount REAL,
+    txn_type TEXT, txn_date TEXT
+);
+INSERT INTO branches VALUES (1, 'Central', 'Boston'), (2, 'Harbour', 'Salem');
+INSERT INTO customers VALUES (1, 'Anna', 'Kim', 'Boston', '1980-04-02'),
+    (2, 'Ben', 'Ortiz', 'Salem', '1992-11-20'), (3, 'Cara', 'Nash', 'Boston', '1975-01-15'),
+    (4, 'Dev', 'Patel', 'Lynn', '2001-07-30');
+INSERT INTO accounts VALUES (100, 1, 1, 'checking', 2500.0, '2015-03-01'),
+    (101, 1, 1, 'savings', 12000.0, '2016-06-10'), (102, 2, 2, 'checking', 300.0, '2020-01-05'),
+    (103, 3, 1, 'savings', 45000.0, '2010-09-09'), (104, 4, 2, 'checking', 80.0, '2023-02-14');
+INSERT INTO txns VALUES (1, 100, 200.0, 'deposit', '2024-01-03'),
+    (2, 100, 50.0, 'withdrawal', '2024-01-05'), (3, 102, 1000.0, 'deposit', '2024-02-01'),
+    (4, 103, 5000.0, 'withdrawal', '2024-02-11'), (5, 101, 750.0, 'deposit', '2024-03-15'),
+    (6, 100, 20.0, 'fee', '2024-03-31');
+"""
+
+BUGS = """
+CREATE TABLE Users (
+    UserId INTEGER PRIMARY KEY, UserName TEXT, Email TEXT,
+    ManagerId INTEGER REFERENCES Users (UserId)
+);
+CREATE TABLE Projects (ProjectId INTEGER PRIMARY KEY, Title TEXT, StartDate TEXT);
+CREATE TABLE Issues (
+    IssueId INTEGER PRIMARY KEY, ProjectId INTEGER REFERENCES Projects (ProjectId),
+    ReporterId INTEGER REFERENCES Users (UserId), AssigneeId INTEGER REFERENCES Users (UserId),
+    Summary TEXT, Severity TEXT, Status TEXT, CreatedAt TEXT, HoursSpent REAL
+);
+CREATE TABLE Labels (LabelId INTEGER PRIMARY KEY, Name TEXT);
+CREATE TABLE IssueLabels (
+    IssueId INTEGER REFERENCES Issues (IssueId), LabelId INTEGER REFERENCES Labels (LabelId)
+);
+INSERT INTO Users VALUES (1, 'Maria', 'maria@x.io', NULL), (2, 'Scott', 'scott@x.io', 1),
+    (3, 'Priya', 'priya@x.io', 1), (4, 'Tomas', 'tomas@x.io', 2);
+INSERT INTO Projects VALUES (1, 'Checkout', '2022-05-01'), (2, 'Search', '2023-01-15');
+INSERT INTO Issues VALUES
+    (1, 1, 2, 3, 'Crash on pay', 'critical', 'open', '2024-04-01', 5.5),
+    (2, 1, 3, 4, 'Slow cart', 'minor', 'closed', '2024-04-03', 2.0),
+    (3, 2, 4, 3, 'Typo in results', 'trivial', 'open', '2024-05-10', 0.5),
+    (4, 2, 2, 4, 'Index timeout', 'major', 'open', '2024-05-12', 8.0),
+    (5, 1, 1, 2, 'Wrong tax', 'major', 'closed', '2024-06-01', 3.0);
+INSERT INTO Labels VALUES (1, 'ui'), (2, 'backend'), (3, 'performance');
+INSERT INTO IssueLabels VALUES (1, 2), (2, 3), (2, 1), (3, 1), (4, 2), (4, 3);
+"""
+
+ZOO = """
+CREATE TABLE species (id INTEGER PRIMARY KEY, common_name TEXT, diet TEXT);
+CREATE TABLE enclosure (id INTEGER PRIMARY KEY, name TEXT, area_sqm INTEGER);
+CREATE TABLE animal (
+    id INTEGER PRIMARY KEY, name TEXT, species_id INTEGER REFERENCES species (id),
+    enclosure_id INTEGER REFERENCES enclosure (id), birth_year INTEGER, weight_kg REAL, sex TEXT
+);
+CREATE TABLE keeper (
+    id INTEGER PRIMARY KEY, name TEXT, salary INTEGER, hired_year INTEGER
+);
+CREATE TABLE feeding (
+    animal_id INTEGER REFERENCES animal (id), keeper_id INTEGER REFERENCES keeper (id),
+    food TEXT, qty_kg REAL
+);
+INSERT INTO species VALUES (1, 'Lion', 'carnivore'), (2, 'Zebra', 'herbivore'),
+    (3, 'Penguin', 'carnivore');
+INSERT INTO enclosure VALUES (1, 'Savannah', 5000), (2, 'Ice House', 800);
+INSERT INTO animal VALUES (1, 'Simba', 1, 1, 2015, 190.0, 'M'), (2, 'Nala', 1, 1, 2016, 130.0, 'F'),
+    (3, 'Ziggy', 2, 1, 2018, 320.0, 'M'), (4, 'Pingu', 3, 2, 2020, 4.5, 'M'),
+    (5, 'Flo', 3, 2, 2021, 3.9, 'F');
+INSERT INTO keeper VALUES (1, 'Rosa', 42000, 2010), (2, 'Ivan', 38000, 2019),
+    (3, 'Lena', 45000, 2005);
+INSERT INTO feeding VALUES (1, 1, 'beef', 7.0), (2, 1, 'beef', 5.0), (3, 2, 'hay', 9.0),
+    (4, 3, 'fish', 0.5), (5, 3, 'fish', 0.4);
+"""
+
+
+def _translator(engine: SQLiteEngine) -> RuleTranslator:
+    return prepare_embedded(engine, "sqlite")  # the draft model, as a new connection gets
+
+
+@pytest.fixture(scope="module")
+def bank(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteEngine]:
+    yield from sqlite_engine(tmp_path_factory, "bank", BANK)
+
+
+@pytest.fixture(scope="module")
+def bugs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteEngine]:
+    yield from sqlite_engine(tmp_path_factory, "bugs", BUGS)
+
+
+@pytest.fixture(scope="module")
+def zoo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteEngine]:
+    yield from sqlite_engine(tmp_path_factory, "zoo", ZOO)
+
+
+def test_dates_kept_as_text(bank: SQLiteEngine, bugs: SQLiteEngine) -> None:
+    nl = _translator(bank)
+    got = rows(bank, "Which accounts were opened after 2015?", nl)
+    assert sorted(r[0] for r in got) == [101, 102, 104]
+    on_every_dialect(
+        nl, "Which accounts were opened after 2015?", sample_values(bank, nl.model, "sqlite")
+    )
+    nl = _translator(bugs)
+    assert rows(bugs, "How many issues were created in May 2024?", nl) == [(2,)]
+    assert "Checkout" in rows(bugs, "Which project started first?", nl)[0]
+    # a text column of words is no date: nothing dates the issues' severity
+    assert not nl.ask("Which issues were reported after 2015 by severity date?").is_sql
+
+
+def test_plural_shortened_names(bank: SQLiteEngine) -> None:
+    assert name_words("txns") == ("transactions",)
+    assert name_words("qtys") == ("quantities",)
+    assert name_words("docs") == ("docs",)  # a word of its own
+    nl = _translator(bank)
+    assert rows(bank, "What is the largest transaction amount?", nl) == [(5000.0,)]
+    got = rows(bank, "How many transactions did each account make?", nl)
+    assert sorted((r[0], r[-1]) for r in got) == [(100, 3), (101, 1), (102, 1), (103, 1)]
+    assert not nl.ask("What is the largest transfer amount?").is_sql
+
+
+def test_who_a_manager_is(bugs: SQLiteEngine) -> None:
+    nl = _translator(bugs)
+    for question in (
+        "Who is the manager of Scott?",
+        "Who manages Scott?",
+        "Who does Scott report to?",
+    ):
+        assert rows(bugs, question, nl) == [("Maria",)], question
+    for question in (
+        "Which users report to Maria?",
+        "Who works under Maria?",
+        "Whom does Maria manage?",
+    ):
+        assert sorted(rows(bugs, question, nl)) == [("Priya",), ("Scott",)], question
+    assert rows(bugs, "How many users report to Maria?", nl) == [(2,)]
+    on_every_dialect(nl, "Who manages Scott?", sample_values(bugs, nl.model, "sqlite"))
+    # two users named: not read as the manager of both
+    assert not nl.ask("Who is the manager of Priya and Scott?").is_sql
+
+
+def test_reporting_to_without_a_manager_column(zoo: SQLiteEngine) -> None:
+    nl = _translator(zoo)
+    # keepers have no manager: never the named keeper's own row
+    assert not nl.ask("Which keepers report to Rosa?").is_sql
+    assert not nl.ask("Which keepers work under Rosa?").is_sql
+    assert rows(zoo, "Which keepers were hired before 2015?", nl) != []
