@@ -168,3 +168,28 @@ def test_reporting_to_without_a_manager_column(zoo: SQLiteEngine) -> None:
     assert not nl.ask("Which keepers report to Rosa?").is_sql
     assert not nl.ask("Which keepers work under Rosa?").is_sql
     assert rows(zoo, "Which keepers were hired before 2015?", nl) != []
+
+
+def test_a_verb_of_a_date_before_first(bank: SQLiteEngine, zoo: SQLiteEngine) -> None:
+    nl = _translator(bank)
+    assert "Nash" in rows(bank, "Which customer was born first?", nl)[0]
+    assert rows(bank, "Which account was opened first?", nl)[0][0] == 103
+    nl = _translator(zoo)
+    assert rows(zoo, "Which animal was born first?", nl)[0][1] == "Simba"
+    # keepers have a year of hiring only: no birth to rank by
+    assert not nl.ask("Which keeper was born first?").is_sql
+
+
+def test_verbs_of_a_figure_ranked(zoo: SQLiteEngine) -> None:
+    nl = _translator(zoo)
+    assert rows(zoo, "Which keeper earns the most?", nl)[0][1] == "Lena"
+    assert [r[1] for r in rows(zoo, "Which keepers earn more than 40000?", nl)] == [
+        "Rosa",
+        "Lena",
+    ]
+    assert rows(zoo, "Which animal weighs the most?", nl)[0][1] == "Ziggy"
+    assert rows(zoo, "Which animal weighs the least?", nl)[0][1] == "Flo"
+    on_every_dialect(nl, "Which keeper earns the most?", sample_values(zoo, nl.model, "sqlite"))
+    # animals earn nothing, enclosures weigh nothing
+    assert not nl.ask("Which animal earns the most?").is_sql
+    assert not nl.ask("Which enclosure weighs the most?").is_sql

@@ -19,6 +19,7 @@ from sqlgate.nl.rules.answer import RuleAnswer
 from sqlgate.nl.rules.building import build_query
 from sqlgate.nl.rules.comparatives import a_single, comparatives_joined
 from sqlgate.nl.rules.compared_rows import compared_of_rows_named
+from sqlgate.nl.rules.concept_ranks import concepts_ranked
 from sqlgate.nl.rules.coverage import QUESTION_WORDS, measure_coverage
 from sqlgate.nl.rules.derived import Answered, Derivation, cue_mapping, derive, find_derivation
 from sqlgate.nl.rules.every_rows import compared_with_every
@@ -120,6 +121,7 @@ class RuleTranslator:
         fields_named_again(items)
         times_as_rows(self.facts, items)
         how_many_of_one_row(self.facts, items)
+        concepts_ranked(items)  # "earns the most": by the salary
         every = compared_with_every(self.facts, items, tokens, question) if not figure else None
         if every is not None:  # "older than every baker at Crumb": than their maximum age
 
