@@ -6,7 +6,10 @@ still decline.
 
 from __future__ import annotations
 
+import sqlite3
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -193,3 +196,39 @@ def test_verbs_of_a_figure_ranked(zoo: SQLiteEngine) -> None:
     # animals earn nothing, enclosures weigh nothing
     assert not nl.ask("Which animal earns the most?").is_sql
     assert not nl.ask("Which enclosure weighs the most?").is_sql
+
+
+def test_a_group_named_by_its_members(bank: SQLiteEngine, zoo: SQLiteEngine) -> None:
+    staff = "CREATE TABLE emp (emp_no INTEGER PRIMARY KEY, emp_nm TEXT, sal REAL);\n"
+    staff += "INSERT INTO emp VALUES (1, 'King', 5000), (2, 'Ward', 1250), (3, 'Ford', 3000);"
+    for engine in sqlite_engine_once("staff", staff):
+        nl = _translator(engine)
+        assert rows(engine, "How many staff are there?", nl) == [(3,)]
+        assert len(rows(engine, "Which staff earn more than 2000?", nl)) == 2
+    # the zoo's keepers are never called employees: no guess
+    assert not _translator(zoo).ask("How many staff are there?").is_sql
+
+
+def test_a_thing_named_by_the_kind_above_it(zoo: SQLiteEngine) -> None:
+    fleet = "CREATE TABLE Vessels (VesselId INTEGER PRIMARY KEY, VesselName TEXT, BuiltYear INT);"
+    fleet += "INSERT INTO Vessels VALUES (1, 'Ever Bright', 2015), (2, 'Nordic Star', 2008);"
+    for engine in sqlite_engine_once("fleet", fleet):
+        nl = _translator(engine)
+        assert rows(engine, "How many ships are there?", nl) == [(2,)]
+        assert rows(engine, "Which ship was built first?", nl)[0][1] == "Nordic Star"
+    # vessels of several types: "ships" may be some of them only
+    typed = "CREATE TABLE Vessels (VesselId INTEGER PRIMARY KEY, VesselName TEXT, VesselType TEXT);"
+    typed += "INSERT INTO Vessels VALUES (1, 'Ever Bright', 'tanker'), (2, 'Nordic', 'ferry');"
+    for engine in sqlite_engine_once("typed", typed):
+        assert not _translator(engine).ask("How many ships are there?").is_sql
+
+
+def sqlite_engine_once(name: str, script: str) -> Iterator[SQLiteEngine]:
+    """A SQLite engine on a new file in a temporary folder that ``script`` built, closed after."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"{name}.sqlite"
+        with sqlite3.connect(path) as con:
+            con.executescript(script)
+        engine = SQLiteEngine(path)
+        yield engine
+        engine.close()
