@@ -232,3 +232,39 @@ def sqlite_engine_once(name: str, script: str) -> Iterator[SQLiteEngine]:
         engine = SQLiteEngine(path)
         yield engine
         engine.close()
+
+
+WORKSHOPS = """
+CREATE TABLE workshops (
+    workshop_id INTEGER PRIMARY KEY, title TEXT, venue TEXT, held_on DATE,
+    participant_count INTEGER, duration_min INTEGER
+);
+INSERT INTO workshops VALUES (1, 'Intro to SQL', 'Room A', '2024-03-01', 25, 45),
+    (2, 'Data Viz', 'Room B', '2024-04-12', 40, 90),
+    (3, 'Statistics', 'Room A', '2024-05-20', 12, 120);
+"""
+
+
+def test_a_length_of_time_said_with_a(zoo: SQLiteEngine) -> None:
+    for engine in sqlite_engine_once("workshops", WORKSHOPS):
+        nl = _translator(engine)
+        got = rows(engine, "Which workshops are shorter than an hour?", nl)
+        assert [r[1] for r in got] == ["Intro to SQL"]
+        assert rows(engine, "How many workshops are longer than an hour?", nl) == [(2,)]
+        got = rows(engine, "Which workshops are shorter than half an hour?", nl)
+        assert got == []
+        values = sample_values(engine, nl.model, "sqlite")
+        on_every_dialect(nl, "Which workshops are shorter than an hour?", values)
+    # animals have no length of time
+    assert not _translator(zoo).ask("Which animals are shorter than an hour?").is_sql
+
+
+def test_a_date_named_for_its_verb() -> None:
+    for engine in sqlite_engine_once("workshops", WORKSHOPS):
+        nl = _translator(engine)
+        assert rows(engine, "When was the Data Viz workshop held?", nl) == [("2024-04-12",)]
+        assert len(rows(engine, "When were the workshops held?", nl)) == 3
+        got = rows(engine, "Which workshops were held in April 2024?", nl)
+        assert [r[1] for r in got] == ["Data Viz"]
+        # where it was held is its venue, not its date
+        assert not nl.ask("Where was the Data Viz workshop held?").is_sql

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from rapidfuzz.distance import OSA
 
 from sqlgate.nl.name_words import ABBREVIATIONS, name_words
-from sqlgate.nl.sampled_kinds import dates_only
+from sqlgate.nl.sampled_kinds import dated_verb, dates_only
 from sqlgate.nl.semantic import CalculatedField, Column, Model, SemanticIndex
 from sqlgate.nl.spelling import acronym, english, lemma
 from sqlgate.nl.text import identifier_words, phrase_key, stem
@@ -153,6 +153,8 @@ class Lexicon:
                     # "arrival date", "date of departure" for date_arrived, date_departed
                     self.add(nominal, Entry("field", model.name, f.name, via="synonym"))
                     self._reordered(nominal, Entry("field", model.name, f.name, via="synonym"))
+                if kind == "time" and dated_verb(words):  # "held" for held_on
+                    self.add(name_key[:1], Entry("field", model.name, f.name, via="short"))
                 if len(words) == 2 and name_words(f.name)[-1] in _GENERIC_SUFFIXES and not is_key:
                     # "role" for role_code, "email" for email_address
                     self.add(name_key[:1], Entry("field", model.name, f.name, via="short"))

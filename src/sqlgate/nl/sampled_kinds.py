@@ -20,3 +20,17 @@ def dates_only(values: ValueIndex | None, model: str, name: str) -> bool:
     if not sampled or len(sampled) < 2:
         return False
     return all(_ISO_DATE.fullmatch(str(value).strip()) for value in sampled)
+
+
+#: Last words of a column's name that say only that it holds when something was done.
+_WHEN_WORDS = frozenset({"on", "at", "date", "dt", "time"})
+#: Past forms that do not end in "-ed" ("held", "built").
+_IRREGULAR_DONE = frozenset({"held", "built", "begun", "made", "sent", "paid", "sold", "won"})
+
+
+def dated_verb(words: list[str]) -> bool:
+    """Whether a date column is named for when its row was done (``held_on``, ``shipped_at``):
+    the verb alone then names it too ("when was it held")."""
+    if len(words) != 2 or words[1] not in _WHEN_WORDS:
+        return False
+    return words[0] in _IRREGULAR_DONE or (words[0].endswith("ed") and len(words[0]) > 4)

@@ -31,6 +31,7 @@ from sqlgate.nl.rules.group_winners import count_winners, rank_in_groups
 from sqlgate.nl.rules.head_figures import superlatives_as_figures
 from sqlgate.nl.rules.named_row_compare import compared_with_a_named_row, period_of_a_row
 from sqlgate.nl.rules.negation import negations_as_absence
+from sqlgate.nl.rules.one_unit import one_unit
 from sqlgate.nl.rules.or_comparisons import or_then_comparison
 from sqlgate.nl.rules.orderings import fields_named_again
 from sqlgate.nl.rules.pairs import paired_rows
@@ -108,6 +109,7 @@ class RuleTranslator:
         tokens = a_single(
             comparatives_joined(self.lexicon, tokens)
         )  # "more girth than": "girth more than"
+        tokens = one_unit(tokens)  # "shorter than an hour": than 1 hour
         verb = _write_verb(tokens)
         if verb:
             return self._non_sql(
