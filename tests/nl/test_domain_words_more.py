@@ -268,3 +268,12 @@ def test_a_date_named_for_its_verb() -> None:
         assert [r[1] for r in got] == ["Data Viz"]
         # where it was held is its venue, not its date
         assert not nl.ask("Where was the Data Viz workshop held?").is_sql
+
+
+def test_rows_with_no_manager(bugs: SQLiteEngine) -> None:
+    nl = _translator(bugs)
+    assert rows(bugs, "Which users have no manager?", nl) == [("Maria",)]
+    assert rows(bugs, "How many users have no manager?", nl) == [(1,)]
+    on_every_dialect(nl, "Which users have no manager?", sample_values(bugs, nl.model, "sqlite"))
+    # issues have no manager of their own
+    assert not nl.ask("How many issues have no manager?").is_sql

@@ -50,7 +50,7 @@ def self_referenced(
     values = [i for i in items if i.kind == "entry" and i.chosen and i.chosen.kind == "value"]
     mine = [v for v in values if v.chosen and v.chosen.model.lower() == model.lower()]
     if not mine:
-        return None
+        return _without_role(facts, r, items, role, join) if verb is None else None
     filters = r.filters
     simple = (
         len(mine) == 1
@@ -109,6 +109,52 @@ def self_referenced(
         only_columns=True,
     )
     return plan, tree, JoinPlan(model, (join,))
+
+
+def _without_role(
+    facts: ModelFacts, r: Reading, items: list[Item], role: Item, join: Join
+) -> tuple[Plan, exp.Expr, JoinPlan] | None:
+    """The rows that point to no row of their own model ("users with no manager": an empty
+    ``manager_id``), listed by their labels or counted; None when the question says more."""
+    k = items.index(role)
+    before = items[k - 1] if k else None
+    if before is None or before.kind != "kw" or before.text.lower() not in ("no", "without"):
+        return None
+    model, column = join.left, join.left_columns[0]
+    if r.filters or r.dimensions or r.order is not None or r.superlative is not None:
+        return None
+    counting = bool(r.measures)
+    if counting and (
+        len(r.measures) != 1 or r.measures[0].func != "count" or r.measures[0].model != model
+    ):
+        return None
+    named = any(s.chosen and s.chosen.model.lower() == model.lower() for s in r.subjects)
+    if not named and not counting:
+        return None
+    asked = _labels(facts, model)
+    empty = exp.Is(this=_col(model, column), expression=exp.Null())
+    shown: list[exp.Expr] = (
+        [exp.alias_(exp.Count(this=exp.Star()), "count")]
+        if counting
+        else [_col(m, n) for m, n in asked]
+    )
+    tree = exp.select(*shown).from_(exp.Table(this=_ident(model))).where(empty)
+    for said in (before, role):
+        said.kind, said.role = "unit", "filter"
+    words = f"{model}.{column} is empty"
+    plan = Plan(
+        root=model,
+        measures=list(r.measures),
+        dimensions=[],
+        filters=[Filter("self_ref", model, column, words=words)],
+        order=None,
+        limit=None,
+        listing=not counting,
+        subject=model,
+        extra_columns=asked,
+        only_columns=True,
+    )
+    return plan, tree, JoinPlan(model, ())
 
 
 def role_named(facts: ModelFacts, items: list[Item]) -> bool:
