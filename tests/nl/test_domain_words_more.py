@@ -277,3 +277,12 @@ def test_rows_with_no_manager(bugs: SQLiteEngine) -> None:
     on_every_dialect(nl, "Which users have no manager?", sample_values(bugs, nl.model, "sqlite"))
     # issues have no manager of their own
     assert not nl.ask("How many issues have no manager?").is_sql
+
+
+def test_rows_named_by_a_value_of_their_kind(bank: SQLiteEngine, zoo: SQLiteEngine) -> None:
+    nl = _translator(bank)
+    assert sorted(r[0] for r in rows(bank, "List all withdrawals.", nl)) == [2, 4]
+    assert rows(bank, "What is the total amount of deposits?", nl) == [(1950.0,)]
+    # a lion is a species: counting animals or species is not for the rule to pick
+    assert not _translator(zoo).ask("How many lions are there?").is_sql
+    assert not _translator(zoo).ask("List all carnivores.").is_sql
