@@ -286,3 +286,9 @@ def test_rows_named_by_a_value_of_their_kind(bank: SQLiteEngine, zoo: SQLiteEngi
     # a lion is a species: counting animals or species is not for the rule to pick
     assert not _translator(zoo).ask("How many lions are there?").is_sql
     assert not _translator(zoo).ask("List all carnivores.").is_sql
+
+
+def test_a_start_date_named_by_its_verb(bugs: SQLiteEngine) -> None:
+    nl = _translator(bugs)
+    assert rows(bugs, "When did the Search project start?", nl) == [("2023-01-15",)]
+    assert not nl.ask("When did the Search project end?").is_sql  # no date of its end

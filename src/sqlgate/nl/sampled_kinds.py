@@ -33,4 +33,10 @@ def dated_verb(words: list[str]) -> bool:
     the verb alone then names it too ("when was it held")."""
     if len(words) != 2 or words[1] not in _WHEN_WORDS:
         return False
-    return words[0] in _IRREGULAR_DONE or (words[0].endswith("ed") and len(words[0]) > 4)
+    if words[0] in _IRREGULAR_DONE or (words[0].endswith("ed") and len(words[0]) > 4):
+        return True
+    return words[0] in _STARTS_ENDS  # "when did it start" for start_date
+
+
+#: Verbs of a start or an end, whose bare form names a date of them (``start_date``).
+_STARTS_ENDS = frozenset({"start", "end", "begin", "finish", "open", "close"})
