@@ -292,3 +292,10 @@ def test_a_start_date_named_by_its_verb(bugs: SQLiteEngine) -> None:
     nl = _translator(bugs)
     assert rows(bugs, "When did the Search project start?", nl) == [("2023-01-15",)]
     assert not nl.ask("When did the Search project end?").is_sql  # no date of its end
+
+
+def test_a_measure_named_without_its_unit_of_area(zoo: SQLiteEngine) -> None:
+    nl = _translator(zoo)
+    assert rows(zoo, "What is the area of the Ice House?", nl) == [(800,)]
+    assert rows(zoo, "What is the total area of all enclosures?", nl) == [(5800,)]
+    assert not nl.ask("What is the height of the Savannah enclosure?").is_sql

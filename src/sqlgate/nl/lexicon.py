@@ -403,7 +403,8 @@ _GENERIC_SUFFIXES = frozenset({"code", "address", "number", "text", "value"})
 _MEASURE_ENDS = frozenset(
     {"cm", "mm", "km", "kg", "kgs", "lb", "lbs", "gt", "usd", "eur", "gbp", "min", "minutes",
      "sec", "seconds", "hours", "ms", "percent", "amount", "sold", "paid", "spent", "earned",
-     "received", "used", "won", "lost", "sq", "ft", "metres", "meters", "m", "km2", "mi"}
+     "received", "used", "won", "lost", "sq", "ft", "metres", "meters", "m", "km2", "mi",
+     "sqm", "sqft", "m2", "ha", "acres", "hectares", "ml", "litres", "liters", "g", "mph"}
 )  # fmt: skip
 _LITTLE_WORDS = frozenset({"of", "the", "a", "an", "for", "in", "on", "by", "to", "and"})
 
