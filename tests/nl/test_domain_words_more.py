@@ -299,3 +299,14 @@ def test_a_measure_named_without_its_unit_of_area(zoo: SQLiteEngine) -> None:
     assert rows(zoo, "What is the area of the Ice House?", nl) == [(800,)]
     assert rows(zoo, "What is the total area of all enclosures?", nl) == [(5800,)]
     assert not nl.ask("What is the height of the Savannah enclosure?").is_sql
+
+
+def test_a_participle_picks_the_link_named_for_it(bugs: SQLiteEngine) -> None:
+    nl = _translator(bugs)
+    assert rows(bugs, "How many issues are assigned to Priya?", nl) == [(2,)]
+    got = rows(bugs, "Which issues were reported by Scott?", nl)
+    assert sorted(r[0] for r in got) == [1, 4]
+    got = rows(bugs, "Which issues were assigned to Tomas?", nl)
+    assert sorted(r[0] for r in got) == [2, 4]
+    # no column is named for fixing: neither link is guessed
+    assert not nl.ask("Which issues were fixed by Tomas?").is_sql
