@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from rapidfuzz.distance import OSA
 
 from sqlgate.nl.name_words import ABBREVIATIONS, name_words
+from sqlgate.nl.sampled_kinds import dated_verb, dates_only
 from sqlgate.nl.semantic import CalculatedField, Column, Model, SemanticIndex
 from sqlgate.nl.spelling import acronym, english, lemma
 from sqlgate.nl.text import identifier_words, phrase_key, stem
@@ -129,6 +130,8 @@ class Lexicon:
                 kind = _kind(type_name, words, calculated)
                 if kind == "text" and not is_key and _numbers_only(values, model.name, f.name):
                     kind = "number"  # "age VARCHAR" holding 2, 5, 11: a number stored as text
+                elif kind == "text" and not is_key and dates_only(values, model.name, f.name):
+                    kind = "time"  # "opened_on TEXT" holding '2015-03-01'
                 if kind == "number" and not is_key and _flag(words):
                     kind = "boolean"  # "is_active INTEGER" holding 0 and 1
                 self.fields[(model.name.lower(), f.name.lower())] = FieldInfo(
@@ -150,6 +153,8 @@ class Lexicon:
                     # "arrival date", "date of departure" for date_arrived, date_departed
                     self.add(nominal, Entry("field", model.name, f.name, via="synonym"))
                     self._reordered(nominal, Entry("field", model.name, f.name, via="synonym"))
+                if kind == "time" and dated_verb(words):  # "held" for held_on
+                    self.add(name_key[:1], Entry("field", model.name, f.name, via="short"))
                 if len(words) == 2 and name_words(f.name)[-1] in _GENERIC_SUFFIXES and not is_key:
                     # "role" for role_code, "email" for email_address
                     self.add(name_key[:1], Entry("field", model.name, f.name, via="short"))
@@ -398,7 +403,8 @@ _GENERIC_SUFFIXES = frozenset({"code", "address", "number", "text", "value"})
 _MEASURE_ENDS = frozenset(
     {"cm", "mm", "km", "kg", "kgs", "lb", "lbs", "gt", "usd", "eur", "gbp", "min", "minutes",
      "sec", "seconds", "hours", "ms", "percent", "amount", "sold", "paid", "spent", "earned",
-     "received", "used", "won", "lost", "sq", "ft", "metres", "meters", "m", "km2", "mi"}
+     "received", "used", "won", "lost", "sq", "ft", "metres", "meters", "m", "km2", "mi",
+     "sqm", "sqft", "m2", "ha", "acres", "hectares", "ml", "litres", "liters", "g", "mph"}
 )  # fmt: skip
 _LITTLE_WORDS = frozenset({"of", "the", "a", "an", "for", "in", "on", "by", "to", "and"})
 

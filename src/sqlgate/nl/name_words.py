@@ -64,8 +64,19 @@ def name_words(name: str) -> tuple[str, ...]:
     out: list[str] = []
     for word in identifier_words(name):
         for part in split_glued(word):
-            out.extend(ABBREVIATIONS.get(part, (part,)))
+            out.extend(ABBREVIATIONS.get(part, _plural_shortening(part)))
     return tuple(out)
+
+
+def _plural_shortening(part: str) -> tuple[str, ...]:
+    """A shortening made plural with an "s" (``txns``: transactions, ``depts``: departments),
+    of three letters or more before it; the part itself otherwise."""
+    words = ABBREVIATIONS.get(part[:-1]) if len(part) > 3 and part.endswith("s") else None
+    if not words or _english(part):
+        return (part,)
+    last = words[-1]
+    plural = last[:-1] + "ies" if last.endswith("y") and last[-2] not in "aeiou" else last + "s"
+    return (*words[:-1], plural)
 
 
 @lru_cache(maxsize=4096)

@@ -120,7 +120,8 @@ CONCEPT_WORDS: dict[str, str] = {
     "big": "size", "large": "size", "small": "size", "spent": "sales", "spend": "sales",
     "spending": "sales", "money": "sales", "revenue": "sales", "revenues": "sales",
     "sales": "sales", "weigh": "weight", "weighs": "weight", "weighed": "weight",
-    "weighing": "weight", "weighted": "weight",
+    "weighing": "weight", "weighted": "weight", "earn": "pay", "earns": "pay", "earned": "pay",
+    "earning": "pay",
 }  # fmt: skip
 
 #: Words each concept looks for in a field's name and synonyms.
@@ -132,6 +133,7 @@ CONCEPT_FIELDS: dict[str, tuple[str, ...]] = {
     "age": ("age",),
     "weight": ("weight",),
     "height": ("height", "stature"),
+    "pay": ("salary", "wage", "wages", "pay", "income", "earnings"),
 }
 
 #: Time units after a number ("10 minutes") and their length in seconds.

@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlgate.nl.joins import plan_joins
 from sqlgate.nl.lexicon import Entry
 from sqlgate.nl.rules.facts import ModelFacts
+from sqlgate.nl.rules.kind_values import kind_value_model
 from sqlgate.nl.rules.parts import Dimension, Filter, Item, Measure, Reading, next_significant
 from sqlgate.nl.text import identifier_words, stem
 from sqlgate.nl.vocabulary import _words
@@ -427,5 +428,5 @@ def first_subject(r: Reading, items: list[Item]) -> str | None:
             for i in items
             if i.kind == "entry" and i.chosen and i.chosen.kind in ("model", "field")
         ]
-        subject = named[0] if named else None
+        subject = named[0] if named else kind_value_model(r)  # "list all withdrawals"
     return subject

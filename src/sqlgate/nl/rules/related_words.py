@@ -21,6 +21,7 @@ from dataclasses import replace
 
 from sqlgate.nl import wordnet
 from sqlgate.nl.lexicon import Entry, Lexicon
+from sqlgate.nl.rules.group_nouns import broader_model, member_entries
 from sqlgate.nl.spelling import lemma
 from sqlgate.nl.text import Token, identifier_words, phrase_key, stem
 from sqlgate.nl.vocabulary import KEYWORDS, STOPWORDS
@@ -116,6 +117,9 @@ def kin_entries(lexicon: Lexicon, token: Token) -> list[Entry]:
     word = token.norm
     if not _looked_up(token):
         return []
+    members = member_entries(lexicon, word)  # "staff" for a table of employees
+    if members:
+        return members
     if word in _ANYONE:
         # "people", "persons": the one table of people, with a first and a last name
         named = _named_people(lexicon)
@@ -131,6 +135,8 @@ def kin_entries(lexicon: Lexicon, token: Token) -> list[Entry]:
         models |= _referred_as(
             lexicon, {token.stem, *(stem(b) for b in wordnet.base_forms(word, "n"))}
         )
+    if not models and not people:
+        models = broader_model(lexicon, word)  # "ships" for a table of vessels
     if len(models) != 1:
         return []
     return [Entry("model", models.pop(), via="lexicon")]

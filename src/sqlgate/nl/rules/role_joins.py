@@ -130,6 +130,8 @@ def _named(join: Join, words: frozenset[str]) -> bool:
     stems = {stem(w) for w in words}
     if distinct & stems:
         return True
+    if distinct & _done_stems(words):
+        return True  # "assigned to Tomas": ``AssigneeId``
     sides = {direction(w) for w in words}
     if own & _FROM_COLUMN:
         return "from" in sides
@@ -149,3 +151,15 @@ def column_direction(name: str) -> str | None:
     if words & _FROM_COLUMN:
         return "from"
     return "to" if words & _TO_COLUMN else None
+
+
+def _done_stems(words: frozenset[str]) -> set[str]:
+    """The stems of the nouns of the one who does or undergoes what a past participle of
+    ``words`` says ("assigned": assignee, assigner; "reported": reporter)."""
+    from sqlgate.nl.rules.verb_links import verb_stems  # verb_links reads the lexicon
+
+    out: set[str] = set()
+    for word in words:
+        if word.endswith("ed") and len(word) > 5:
+            out |= {s for s in verb_stems(word) if s.startswith(stem(word)[:4])}
+    return out

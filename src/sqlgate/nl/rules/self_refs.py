@@ -18,6 +18,7 @@ from sqlgate.nl.name_words import name_words
 from sqlgate.nl.rules.building import condition_sql
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import CannotAnswer, Filter, Item, Plan, Reading
+from sqlgate.nl.rules.self_ref_verbs import manager_verb, unread_manager
 from sqlgate.nl.rules.sql_terms import column as _col
 from sqlgate.nl.rules.sql_terms import ident as _ident
 from sqlgate.nl.semantic import Join
@@ -35,14 +36,21 @@ def self_referenced(
     back to their own model, else None; raises :class:`CannotAnswer` when such a role is named
     beside a value in a way not read."""
     found = _role_word(facts, items)
-    if found is None:
+    verb = manager_verb(facts.index, items) if found is None else None
+    if found is None and verb is None:
+        unread = unread_manager(items)
+        if unread is not None:
+            raise CannotAnswer(
+                f"The question relates rows by '{unread.text}', and no column of theirs names "
+                "the row that manages each."
+            )
         return None
-    role, join = found
+    role, join = found if found is not None else verb[::2]  # type: ignore[index]
     model = join.left
     values = [i for i in items if i.kind == "entry" and i.chosen and i.chosen.kind == "value"]
     mine = [v for v in values if v.chosen and v.chosen.model.lower() == model.lower()]
     if not mine:
-        return None
+        return _without_role(facts, r, items, role, join) if verb is None else None
     filters = r.filters
     simple = (
         len(mine) == 1
@@ -53,7 +61,7 @@ def self_referenced(
         and r.order is None
         and r.superlative is None
     )
-    side = _side(items, role, mine[0]) if simple else None
+    side = (verb[3] if verb is not None else _side(items, role, mine[0])) if simple else None
     if side is None and _linked(role, join) and all(f.kind == "values" for f in filters):
         return None  # "Olu Marsh's mentor": a name in two fields, matched on the plan
     if side is None:
@@ -73,10 +81,14 @@ def self_referenced(
         for i in items
         if i.kind == "entry" and i.chosen and i.chosen.kind == "field" and i.role != "filter"
     ]
+    named = any(s.chosen and s.chosen.model.lower() == model.lower() for s in r.subjects)
+    if not asked and not counting and (named or items[0].text.lower() in ("who", "whom")):
+        asked = _labels(facts, model)  # "who manages Scott": the manager by name
     if any(m.lower() != model.lower() for m, _ in asked) or (not asked and not counting):
         raise CannotAnswer(f"I could not tell which fields of the {model} '{role.text}' to list.")
     tree = _sql(facts, join, side, filters[0], asked, counting)
-    role.kind, role.role = "unit", "filter"  # the role word is the relationship itself
+    for said in [role, *(verb[1] if verb is not None else [])]:
+        said.kind, said.role = "unit", "filter"  # the role's words are the relationship itself
     plan = Plan(
         root=model,
         measures=list(r.measures),
@@ -97,6 +109,63 @@ def self_referenced(
         only_columns=True,
     )
     return plan, tree, JoinPlan(model, (join,))
+
+
+def _without_role(
+    facts: ModelFacts, r: Reading, items: list[Item], role: Item, join: Join
+) -> tuple[Plan, exp.Expr, JoinPlan] | None:
+    """The rows that point to no row of their own model ("users with no manager": an empty
+    ``manager_id``), listed by their labels or counted; None when the question says more."""
+    k = items.index(role)
+    before = items[k - 1] if k else None
+    if before is None or before.kind != "kw" or before.text.lower() not in ("no", "without"):
+        return None
+    model, column = join.left, join.left_columns[0]
+    if r.filters or r.dimensions or r.order is not None or r.superlative is not None:
+        return None
+    counting = bool(r.measures)
+    if counting and (
+        len(r.measures) != 1 or r.measures[0].func != "count" or r.measures[0].model != model
+    ):
+        return None
+    named = any(s.chosen and s.chosen.model.lower() == model.lower() for s in r.subjects)
+    if not named and not counting:
+        return None
+    asked = _labels(facts, model)
+    empty = exp.Is(this=_col(model, column), expression=exp.Null())
+    shown: list[exp.Expr] = (
+        [exp.alias_(exp.Count(this=exp.Star()), "count")]
+        if counting
+        else [_col(m, n) for m, n in asked]
+    )
+    tree = exp.select(*shown).from_(exp.Table(this=_ident(model))).where(empty)
+    for said in (before, role):
+        said.kind, said.role = "unit", "filter"
+    words = f"{model}.{column} is empty"
+    plan = Plan(
+        root=model,
+        measures=list(r.measures),
+        dimensions=[],
+        filters=[Filter("self_ref", model, column, words=words)],
+        order=None,
+        limit=None,
+        listing=not counting,
+        subject=model,
+        extra_columns=asked,
+        only_columns=True,
+    )
+    return plan, tree, JoinPlan(model, ())
+
+
+def role_named(facts: ModelFacts, items: list[Item]) -> bool:
+    """Whether a word or verb of ``items`` names a column pointing back to its own model."""
+    return _role_word(facts, items) is not None or manager_verb(facts.index, items) is not None
+
+
+def _labels(facts: ModelFacts, model: str) -> list[tuple[str, str]]:
+    found = facts.index.get_model(model)
+    columns = (found.label_columns or found.primary_key[:1]) if found is not None else []
+    return [(found.name, c) for c in columns] if found is not None else []
 
 
 def _linked(role: Item, join: Join) -> bool:

@@ -19,6 +19,7 @@ from sqlgate.nl.rules.answer import RuleAnswer
 from sqlgate.nl.rules.building import build_query
 from sqlgate.nl.rules.comparatives import a_single, comparatives_joined
 from sqlgate.nl.rules.compared_rows import compared_of_rows_named
+from sqlgate.nl.rules.concept_ranks import concepts_ranked
 from sqlgate.nl.rules.coverage import QUESTION_WORDS, measure_coverage
 from sqlgate.nl.rules.derived import Answered, Derivation, cue_mapping, derive, find_derivation
 from sqlgate.nl.rules.doer_by import doer_of_own_rows
@@ -32,6 +33,7 @@ from sqlgate.nl.rules.head_figures import superlatives_as_figures
 from sqlgate.nl.rules.named_row_compare import compared_with_a_named_row, period_of_a_row
 from sqlgate.nl.rules.negation import negations_as_absence
 from sqlgate.nl.rules.nested_counts import counts_of_named_rows
+from sqlgate.nl.rules.one_unit import one_unit
 from sqlgate.nl.rules.or_comparisons import or_then_comparison
 from sqlgate.nl.rules.orderings import fields_named_again
 from sqlgate.nl.rules.own_figure_groups import own_figure_of_kept_rows
@@ -52,7 +54,7 @@ from sqlgate.nl.rules.scoped_figures import (
     attach_figure,
 )
 from sqlgate.nl.rules.self_references import self_references
-from sqlgate.nl.rules.self_refs import self_referenced
+from sqlgate.nl.rules.self_refs import role_named, self_referenced
 from sqlgate.nl.rules.sets import absence_set, combine, describe_set, models_set, values_set
 from sqlgate.nl.rules.sort_keys import add_sort_keys, later_sort_keys, read_as_sort_keys
 from sqlgate.nl.rules.that_number import sorted_by_that_number
@@ -111,6 +113,7 @@ class RuleTranslator:
         tokens = a_single(
             comparatives_joined(self.lexicon, tokens)
         )  # "more girth than": "girth more than"
+        tokens = one_unit(tokens)  # "shorter than an hour": than 1 hour
         verb = _write_verb(tokens)
         if verb:
             return self._non_sql(
@@ -124,6 +127,7 @@ class RuleTranslator:
         fields_named_again(items)
         times_as_rows(self.facts, items)
         how_many_of_one_row(self.facts, items)
+        concepts_ranked(items)  # "earns the most": by the salary
         every = compared_with_every(self.facts, items, tokens, question) if not figure else None
         if every is not None:  # "older than every baker at Crumb": than their maximum age
 
@@ -330,6 +334,7 @@ class RuleTranslator:
         mentions = [i for i in items if i.kind == "entry" and i.chosen and i.chosen.kind != "value"]
         values = [i for i in items if i.kind == "entry" and i.chosen and i.chosen.kind == "value"]
         asks = any(i.kind == "kw" and i.kw in ("count", "list", "agg") for i in items)
+        asks = asks or (bool(values) and role_named(self.facts, items))  # "who manages Bob"
         if not mentions and not (values and asks):
             return self._non_sql(
                 question,

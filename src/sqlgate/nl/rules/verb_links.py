@@ -133,7 +133,7 @@ def verb_shown(word: str, tables: set[str], tree: exp.Expression) -> bool:
         return False
     if any((stems | _noun_synonyms(word.lower())) & _table_stems(t) for t in tables):
         return True
-    for clause in tree.find_all(exp.Where, exp.Having, exp.Group):
+    for clause in tree.find_all(exp.Where, exp.Having, exp.Group, exp.Join):
         if any(stems & _table_stems(c.name) for c in clause.find_all(exp.Column)):
             return True
     return False

@@ -58,6 +58,10 @@ def verb_accounted(word: str, items: list[Item], k: int, shown: Shown, lexicon: 
         return bool(dated and verb_stems(word)) and _dated(word, None, shown, _FILTERS, lexicon)
     if after and after[0].kind == "range" and after[0].role == "filter":
         return _dated(word, _side(reversed(items[:k])), shown, _FILTERS, lexicon)
+    if after and _time_superlative(after[0]):
+        # "which customer was born first": the ranking on the date the verb names
+        subject = _side(reversed(items[:k]), models_only=True)
+        return _dated(word, subject, shown, (exp.Ordered,), lexicon)
     before = items[k - 1] if k else None
     if before is not None and before.kind == "kw" and before.kw == "sup":
         latest = isinstance(before.arg, tuple) and before.arg[1] == "time"
@@ -66,6 +70,16 @@ def verb_accounted(word: str, items: list[Item], k: int, shown: Shown, lexicon: 
     if subject is not None and any(i.kind == "range" and i.role == "filter" for i in items[k:]):
         return _dated(word, subject, shown, _FILTERS, lexicon)
     return _relates(items, k, shown)
+
+
+def _time_superlative(item: Item) -> bool:
+    """ "first", "last", "earliest", "most recently": a ranking on time."""
+    return (
+        item.kind == "kw"
+        and item.kw == "sup"
+        and isinstance(item.arg, tuple)
+        and (item.arg[1] == "time")
+    )
 
 
 _FILTERS = (exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between, exp.EQ)
