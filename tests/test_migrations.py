@@ -23,7 +23,9 @@ from tests.services import fresh_pg_database
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "sqlite":
-        yield Store(f"sqlite:///{tmp_path / 'meta.db'}")
+        s = Store(f"sqlite:///{tmp_path / 'meta.db'}")
+        yield s
+        s.close()
         return
     with fresh_pg_database() as url:
         s = Store(url)

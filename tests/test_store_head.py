@@ -3,7 +3,6 @@ they do not read plainly, or the store is behind or new, Alembic decides (SQLite
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,8 +12,8 @@ from sqlalchemy import text
 
 from sqlgate.store._head import at_newest, newest_revision
 from sqlgate.store.db import MIGRATIONS, Store
-from tests.services import fresh_pg_database
 from tests.test_migrations import _upgrade
+from tests.test_migrations import store as store  # the same SQLite and PostgreSQL stores
 
 VERSIONS = MIGRATIONS / "versions"
 
@@ -60,21 +59,6 @@ def test_annotated_and_single_quoted_assignments_read(tmp_path: Path) -> None:
 )
 def test_unclear_files_leave_it_to_alembic(tmp_path: Path, sources: tuple[str, ...]) -> None:
     assert newest_revision(_revisions(tmp_path, *sources)) is None
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        s = Store(f"sqlite:///{tmp_path / 'meta.db'}")
-        yield s
-        s.close()
-        return
-    with fresh_pg_database() as url:
-        s = Store(url)
-        try:
-            yield s
-        finally:
-            s.close()
 
 
 def _stored(store: Store) -> list[str]:

@@ -15,6 +15,7 @@ The file's footer comes last: a cut result's footer carries ``sqlgate.truncated`
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Iterable, Iterator
 
 import pyarrow as pa
@@ -24,7 +25,7 @@ import pyarrow.types as pat
 from sqlgate.results import endings, jsonable
 from sqlgate.results import read_ahead as ahead
 from sqlgate.results.cells import cell_text
-from sqlgate.results.parquet_parts import MAGIC, Part, Stitcher, encode
+from sqlgate.results.parquet_parts import MAGIC, Stitcher, encode
 from sqlgate.results.read_ahead import ENCODERS, map_ahead, read_ahead
 
 # Parquet row groups: small enough to bound memory, large enough for readers to scan well.
@@ -50,32 +51,23 @@ def write_parquet(
         schema.metadata,
     )
     groups = _row_groups(read_ahead(batches), target)
-    first = next(groups, None)
-    # The first row group decides the encodings. Snappy (the default) rather than zstd: every
-    # Parquet reader can decode it.
-    options = {"use_dictionary": _dictionary_columns(first) if first is not None else []}
     stitcher = Stitcher()
-    yield MAGIC
     try:
+        first = next(groups, None)
+        # The first row group decides the encodings. Snappy (the default) rather than zstd:
+        # every Parquet reader can decode it.
+        options = {"use_dictionary": _dictionary_columns(first) if first is not None else []}
+        yield MAGIC
         if first is None:  # no rows: the footer still gives the schema
             stitcher.add(encode(None, target, **options))
         else:
-            encoded = functools.partial(_encoded, target, options)
-            for part in map_ahead(encoded, _chained(first, groups), ENCODING_AHEAD):
+            encoded = functools.partial(encode, schema=target, **options)
+            for part in map_ahead(encoded, itertools.chain([first], groups), ENCODING_AHEAD):
                 yield stitcher.add(part)
     finally:
-        groups.close()  # stops reading ahead when the caller stopped early
+        groups.close()  # stops reading ahead when the caller stopped early or it failed
         ahead.give_back_freed()
     yield stitcher.footer(endings.parquet_footer(ending))
-
-
-def _chained(first: pa.Table, rest: Iterator[pa.Table]) -> Iterator[pa.Table]:
-    yield first
-    yield from rest
-
-
-def _encoded(target: pa.Schema, options: dict[str, object], group: pa.Table) -> Part:
-    return encode(group, target, **options)
 
 
 def _row_groups(batches: Iterable[pa.RecordBatch], target: pa.Schema) -> Iterator[pa.Table]:

@@ -299,11 +299,20 @@ def _is_age(name: str) -> bool:
 
 def text_field(facts: ModelFacts, item: Item) -> bool:
     """Whether ``item`` names a text field that is not a key."""
+    return _plain_field(facts, item, "text")
+
+
+def number_field(facts: ModelFacts, item: Item) -> bool:
+    """Whether ``item`` names a number field that is not a key."""
+    return _plain_field(facts, item, "number")
+
+
+def _plain_field(facts: ModelFacts, item: Item, kind: str) -> bool:
     chosen = item.chosen if item.kind == "entry" else None
     if chosen is None or chosen.kind != "field":
         return False
     info = facts.lexicon.field(chosen.model, str(chosen.name))
-    return info.kind == "text" and not info.key
+    return info.kind == kind and not info.key
 
 
 def time_item(facts: ModelFacts, item: Item | None) -> Item | None:

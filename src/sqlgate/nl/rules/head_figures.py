@@ -10,6 +10,7 @@ so are "most" and "least" (counts) and a superlative before anything but a numbe
 
 from __future__ import annotations
 
+from sqlgate.nl.rules.cues import number_field
 from sqlgate.nl.rules.facts import ModelFacts
 from sqlgate.nl.rules.parts import Item
 from sqlgate.nl.vocabulary import STOPWORDS
@@ -33,7 +34,7 @@ def superlatives_as_figures(facts: ModelFacts, items: list[Item]) -> None:
         elif item.kw != "agg" and not _and(item) and not _filler(item):
             break
         k += 1
-    if not run or k >= len(items) or not _number_field(facts, items[k]):
+    if not run or k >= len(items) or not number_field(facts, items[k]):
         return
     after = items[k + 1] if k + 1 < len(items) else None
     if (
@@ -53,11 +54,3 @@ def _and(item: Item) -> bool:
 
 def _filler(item: Item) -> bool:
     return item.kind == "word" and item.text.lower() in STOPWORDS
-
-
-def _number_field(facts: ModelFacts, item: Item) -> bool:
-    chosen = item.chosen if item.kind == "entry" else None
-    if chosen is None or chosen.kind != "field":
-        return False
-    info = facts.lexicon.field(chosen.model, str(chosen.name))
-    return info.kind == "number" and not info.key
